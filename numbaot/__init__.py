@@ -1,0 +1,45 @@
+"""numbaot: optimal transport in pure Python, compiled by Numba, on the CPU and on NVIDIA GPUs.
+
+Importing numbaot is cheap: it loads numpy only. Solvers, and Numba with them, are imported on first use, and
+nothing is compiled until a solver is called (compiled code is cached on disk).
+
+Two faces of one API:
+
+* the unified ``solve_sample`` returning an :class:`OTResult`;
+* POT's verbs with snake_case parameters: ``emd_1d``, ``emd2_1d``, ``wasserstein_1d``, ``dist``, ``unif``.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+from ._result import OTResult, PlanOperator
+from ._status import ConvergenceWarning, Status
+from ._validation import InputWarning
+
+# Public name -> module that defines it; loaded on first access (PEP 562) so that `import numbaot` stays fast.
+_LAZY = {
+    "emd_1d": "numbaot.exact.api",
+    "emd2_1d": "numbaot.exact.api",
+    "wasserstein_1d": "numbaot.exact.api",
+    "solve_sample": "numbaot.solvers",
+    "dist": "numbaot.utils",
+    "unif": "numbaot.utils",
+}
+
+__all__ = sorted([*_LAZY, "OTResult", "PlanOperator", "Status", "ConvergenceWarning", "InputWarning",
+                  "__version__"])
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'numbaot' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

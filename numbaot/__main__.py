@@ -1,0 +1,4 @@
+"""``python -m numbaot``: the same command as ``numbaot``."""
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""Ground costs between points, as scalar bodies shared by the CPU cores and the CUDA kernels (``_jit.twin``)."""
+from __future__ import annotations
+
+import math
+
+from numba import prange
+
+from ._jit import cpu_jit, twin
+
+# Metric codes passed into jitted code (strings are checked on the host).
+SQEUCLIDEAN = 0
+EUCLIDEAN = 1
+CITYBLOCK = 2
+MINKOWSKI = 3
+COSINE = 4
+METRIC_CODES = {"sqeuclidean": SQEUCLIDEAN, "euclidean": EUCLIDEAN, "cityblock": CITYBLOCK,
+                "minkowski": MINKOWSKI, "cosine": COSINE}
+
+
+@twin
+def pair_cost(X, i, Y, j, metric, p, norm_x, norm_y):
+    """Cost between row ``i`` of ``X`` (n, d) and row ``j`` of ``Y`` (m, d).
+
+    ``norm_x``/``norm_y`` are the rows' Euclidean norms, used by 'cosine' only. Differences are taken coordinate
+    by coordinate (no ``|x|^2 + |y|^2 - 2 x.y`` shortcut), so squared distances are never negative.
+    """
+    d = X.shape[1]
+    acc = 0.0
+    if metric == 4:
+        for k in range(d):
+            acc += X[i, k] * Y[j, k]
+        return 1.0 - acc / (norm_x * norm_y)
+    for k in range(d):
+        diff = abs(X[i, k] - Y[j, k])
+        if metric <= 1:
+            acc += diff * diff
+        elif metric == 2:
+            acc += diff
+        else:
+            acc += diff**p
+    if metric == 1:
+        return math.sqrt(acc)
+    if metric == 3:
+        return acc ** (1.0 / p)
+    return acc
+
+
+_pair_cost = pair_cost.cpu
+
+
+@cpu_jit(parallel=True)
+def dist_core(X, Y, metric, p, norms_x, norms_y, out):
+    """Fill ``out`` (n, m) with the costs between the rows of X (n, d) and Y (m, d); parallel over rows."""
+    n = X.shape[0]
+    m = Y.shape[0]
+    for i in prange(n):
+        for j in range(m):
+            out[i, j] = _pair_cost(X, i, Y, j, metric, p, norms_x[i], norms_y[j])

@@ -1,0 +1,72 @@
+"""The one place where numbaot compiles code: ``cpu_jit`` for CPU cores and ``twin`` for bodies shared with CUDA.
+
+Policy
+------
+* ``cache=True`` where a writable cache location exists, silently off where none does (Numba raises "no locator
+  available" at decoration time on a read-only install without a writable HOME) and when ``NUMBAOT_CACHE=0``.
+* Lazy typing: no signatures, nothing compiles at import.
+* A safe fastmath set: never ``nnan``/``ninf``, which would let LLVM drop the ``-inf`` and NaN handling that
+  log-domain code and our NaN checks depend on.
+* ``nogil=True`` so host threads can overlap cores.
+"""
+from __future__ import annotations
+
+import numba
+
+from . import _config
+
+#: fastmath flags that keep IEEE infinities and NaN semantics intact.
+SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+
+
+def _jit(func, options):
+    if _config.CACHE:
+        try:
+            return numba.njit(cache=True, **options)(func)
+        except RuntimeError as exc:  # no writable cache locator: run uncached rather than fail at import
+            if "locator" not in str(exc):
+                raise
+    return numba.njit(cache=False, **options)(func)
+
+
+def cpu_jit(func=None, *, parallel: bool = False, fastmath=SAFE_FASTMATH, **options):
+    """Compile a CPU core with numbaot's policy. Use as ``@cpu_jit`` or ``@cpu_jit(parallel=True)``.
+
+    ``parallel=True`` only where the body has a ``prange``; pass the thread count in as an argument and call
+    ``numba.set_num_threads`` on the host, never inside the core (that would disable caching).
+    """
+    opts = dict(nogil=True, fastmath=set(fastmath) if fastmath else False, parallel=parallel, **options)
+
+    def decorate(f):
+        return _jit(f, opts)
+
+    return decorate if func is None else decorate(func)
+
+
+class Twin:
+    """One pure-Python body compiled as a CPU function (``.cpu``) and as a CUDA device function (``.cuda``).
+
+    The body must be a leaf: scalar arithmetic and ``math`` only, no calls to other numbaot functions and no
+    arrays allocated, so that both targets accept it. ``.cuda`` compiles lazily, on first use by a kernel
+    module, so that importing numbaot never imports ``numba.cuda``.
+    """
+
+    def __init__(self, body):
+        self.py = body
+        self.cpu = cpu_jit(inline="always")(body)
+        self._cuda = None
+        self.__doc__ = body.__doc__
+        self.__name__ = body.__name__
+
+    @property
+    def cuda(self):
+        if self._cuda is None:
+            from numba import cuda
+
+            self._cuda = cuda.jit(device=True)(self.py)
+        return self._cuda
+
+
+def twin(body) -> Twin:
+    """Decorator: ``@twin`` on a scalar body gives ``body.cpu`` (njit) and ``body.cuda`` (CUDA device function)."""
+    return Twin(body)

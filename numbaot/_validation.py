@@ -1,0 +1,359 @@
+"""Every user-facing check of numbaot: the only module that raises for bad input.
+
+Each check runs in Python before any jitted code, names the argument, the offending index or value, and says how to
+fix it. Host arrays come out float64 or float32, C-contiguous, writeable (one Numba specialization per dtype, never a
+readonly or strided one) and never aliased for writing: cores do not mutate their inputs. The item numbers refer to
+``shared/bad-inputs.md``.
+
+CUDA arrays are checked with the same rules from a few scalars reduced on the device (``WeightStats``), so the host
+and the GPU paths raise the same messages without copying the arrays back.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _config
+
+#: Relative tolerance on ``sum(a) == sum(b)`` (item 3); below it b is rescaled silently (item 4).
+MASS_RTOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-6}
+#: Negative weights no larger than this times the total mass are float noise, clipped with a warning (item 2).
+NEGATIVE_NOISE_RTOL = 1e-12
+#: The metrics of ``utils.dist`` and of the 1D solvers.
+METRICS = ("sqeuclidean", "euclidean", "cityblock", "minkowski", "cosine")
+
+
+class InputWarning(UserWarning):
+    """Input was accepted after a repair (noise clipped, dtype upcast, precision lost)."""
+
+
+# ---------------------------------------------------------------------------------------------------------- arrays
+def as_float_array(x, name: str, ndim=None, *, allow_cuda: bool = False, min_size: int = 1):
+    """Turn ``x`` into a float64/float32 numpy array that Numba compiles once per dtype.
+
+    Lists and tuples become float64 (item 27); bools and integers float64 (item 25); float16 and extended
+    precision are upcast to float64 with a warning (item 24); complex, object and string arrays raise
+    TypeError (item 26). Fortran-ordered, strided and readonly arrays are copied once (items 28, 29).
+    """
+    if allow_cuda:
+        from ._device import is_cuda_array
+
+        if is_cuda_array(x):
+            return _check_cuda_array(x, name, ndim, min_size)
+    if x is None:
+        raise TypeError(f"{name} must be an array, got None")
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"{name} must be a numeric array, got a {type(x).__name__}")
+    if hasattr(x, "__cuda_array_interface__"):
+        raise ValueError(f"{name} is a GPU array but this function runs on the host only; pass a numpy array")
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise TypeError(f"{name} must be a rectangular numeric array: {exc}") from exc
+    arr = _as_float_dtype(arr, name)
+    _check_ndim(arr.shape, name, ndim)
+    if arr.size < min_size or (arr.ndim >= 1 and arr.shape[0] == 0):
+        raise ValueError(
+            f"{name} is empty (shape {arr.shape}): an empty distribution has no transport plan; pass at least one "
+            "point (an empty list never means uniform weights; use None for that)"
+        )
+    if not (arr.flags.c_contiguous and arr.flags.writeable and arr.flags.aligned):
+        arr = np.array(arr, order="C", copy=True)
+    return arr
+
+
+def _as_float_dtype(arr, name):
+    kind = arr.dtype.kind
+    if kind in "biu":
+        return arr.astype(np.float64)
+    if kind == "f":
+        if arr.dtype in (np.float64, np.float32):
+            return arr
+        warnings.warn(
+            f"{name} has dtype {arr.dtype}; upcasting to float64 (numbaot computes in float32 or float64)",
+            InputWarning,
+            stacklevel=4,
+        )
+        return arr.astype(np.float64)
+    if kind == "c":
+        raise TypeError(f"{name} has complex dtype {arr.dtype}; optimal transport needs real weights and costs")
+    raise TypeError(f"{name} has dtype {arr.dtype}, which is not numeric; pass a float, int or bool array")
+
+
+def _check_ndim(shape, name, ndim):
+    if ndim is None:
+        return
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if len(shape) not in allowed:
+        want = " or ".join(f"{d}-D" for d in allowed)
+        raise ValueError(f"{name} must be {want}, got an array of shape {tuple(shape)}")
+
+
+def _check_cuda_array(x, name, ndim, min_size):
+    shape = tuple(x.shape)
+    dtype = np.dtype(x.dtype)
+    if dtype not in (np.float64, np.float32):
+        raise TypeError(
+            f"{name} is a GPU array of dtype {dtype}; numbaot's CUDA path takes float32 or float64 (cast it on the "
+            "device first, e.g. x.astype('float64'))"
+        )
+    _check_ndim(shape, name, ndim)
+    if int(np.prod(shape)) < min_size or (len(shape) >= 1 and shape[0] == 0):
+        raise ValueError(f"{name} is empty (shape {shape}): an empty distribution has no transport plan")
+    return x
+
+
+def result_dtype(*arrays) -> np.dtype:
+    """float32 when every given array is float32, else float64 (item 30)."""
+    dtypes = {np.dtype(a.dtype) for a in arrays if a is not None}
+    return np.dtype(np.float32) if dtypes == {np.dtype(np.float32)} else np.dtype(np.float64)
+
+
+def check_finite(x, name: str) -> None:
+    """Raise a ValueError naming the first NaN or infinite entry of a host array (items 5, 36)."""
+    if x.size and not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        index = int(bad[0]) if len(bad) == 1 else tuple(int(i) for i in bad)
+        raise ValueError(f"{name}[{index}] is {x[tuple(bad)]}; {name} must be finite (no NaN or inf)")
+
+
+# --------------------------------------------------------------------------------------------------------- weights
+class WeightStats(NamedTuple):
+    """The scalars the weight checks need; computed by numpy on the host or by a reduction on the GPU."""
+
+    n_nonfinite: int
+    first_nonfinite: int
+    min_value: float
+    argmin: int
+    total: float
+    abs_total: float
+
+
+def weight_stats(w) -> WeightStats:
+    finite = np.isfinite(w)
+    n_bad = int(w.size - np.count_nonzero(finite))
+    first_bad = int(np.argmin(finite)) if n_bad else -1
+    argmin = int(np.argmin(np.where(finite, w, np.inf))) if n_bad < w.size else 0
+    return WeightStats(
+        n_bad, first_bad, float(w[argmin]), argmin, float(np.sum(w, dtype=np.float64)),
+        float(np.sum(np.abs(w), dtype=np.float64)),
+    )
+
+
+def judge_weights(stats: WeightStats, name: str, first_bad_value=None) -> bool:
+    """Apply items 1, 2, 5 and 16 to the statistics of one weight vector.
+
+    Returns True when float-noise negatives must be clipped to zero (a warning has been emitted).
+    """
+    if stats.n_nonfinite:
+        value = "" if first_bad_value is None else f" is {first_bad_value}"
+        raise ValueError(
+            f"{name}[{stats.first_nonfinite}]{value}: {name} must be finite; {stats.n_nonfinite} entries are NaN "
+            "or inf"
+        )
+    clip = False
+    if stats.min_value < 0:
+        if stats.min_value >= -NEGATIVE_NOISE_RTOL * stats.abs_total:
+            warnings.warn(
+                f"{name} has negative entries down to {stats.min_value:.3g} (at index {stats.argmin}), within "
+                "float noise of zero; they are treated as 0",
+                InputWarning,
+                stacklevel=4,
+            )
+            clip = True
+        else:
+            raise ValueError(
+                f"{name}[{stats.argmin}] = {stats.min_value:.17g} is negative; weights must be >= 0 (a measure "
+                "has no negative mass)"
+            )
+    if stats.total <= 0:
+        raise ValueError(f"{name} has zero total mass (all entries are 0); give at least one positive weight")
+    return clip
+
+
+def check_weights(w, name: str, n: int, dtype=None):
+    """Validate one host weight vector of length ``n`` (None means uniform ``1/n``).
+
+    Returns a float array whose negatives within float noise have been clipped to zero.
+    """
+    if w is None:
+        return np.full(n, 1.0 / n, dtype=dtype or np.float64)
+    w = as_float_array(w, name, ndim=1)
+    if w.shape[0] != n:
+        raise ValueError(f"{name} has {w.shape[0]} entries but there are {n} points (or rows of M) for it")
+    stats = weight_stats(w)
+    bad_value = w[stats.first_nonfinite] if stats.n_nonfinite else None
+    if judge_weights(stats, name, bad_value):
+        w = np.maximum(w, 0)
+    return w
+
+
+def check_mass(sum_a: float, sum_b: float, dtype) -> float:
+    """Items 3 and 4: return the factor that rescales b to the mass of a, or raise when they differ too much."""
+    rtol = MASS_RTOL.get(np.dtype(dtype), 1e-9)
+    if abs(sum_a - sum_b) > rtol * max(abs(sum_a), abs(sum_b)):
+        raise ValueError(
+            f"a and b must have the same total mass, got sum(a) = {sum_a:.17g} and sum(b) = {sum_b:.17g} "
+            f"(relative difference {abs(sum_a - sum_b) / max(sum_a, sum_b):.3g} > {rtol:g}); normalize both "
+            "(a / a.sum(), b / b.sum()) or use unbalanced OT"
+        )
+    return sum_a / sum_b
+
+
+def check_balanced_weights(a, b, n: int, m: int, dtype=None):
+    """Weights for balanced OT: validated, with b rescaled to the mass of a when they agree within tolerance."""
+    a = check_weights(a, "a", n, dtype)
+    b = check_weights(b, "b", m, dtype)
+    scale = check_mass(float(np.sum(a, dtype=np.float64)), float(np.sum(b, dtype=np.float64)), result_dtype(a, b))
+    if scale != 1.0:
+        b = b * scale
+    return a, b
+
+
+# ------------------------------------------------------------------------------------------------------------ costs
+def check_cost_matrix(M, a=None, b=None, name: str = "M"):
+    """Items 6-8, 11, 12: a finite-or-+inf real matrix whose shape matches the weights.
+
+    ``+inf`` entries are forbidden arcs: every row with positive weight in ``a`` (column with positive weight in
+    ``b``) must keep at least one finite cost.
+    """
+    M = as_float_array(M, name, ndim=2)
+    n, m = M.shape
+    if a is not None and b is not None and (len(a) != n or len(b) != m):
+        raise ValueError(f"{name} has shape {M.shape} but a has {len(a)} and b has {len(b)} entries")
+    nan = np.isnan(M)
+    if nan.any():
+        i, j = (int(k) for k in np.argwhere(nan)[0])
+        raise ValueError(f"{name}[{i}, {j}] is NaN; costs must be real numbers (+inf marks a forbidden arc)")
+    neg_inf = np.isneginf(M)
+    if neg_inf.any():
+        i, j = (int(k) for k in np.argwhere(neg_inf)[0])
+        raise ValueError(f"{name}[{i}, {j}] is -inf: the transport cost would be unbounded below")
+    finite = np.isfinite(M)
+    if not finite.all():
+        rows_ok = finite.any(axis=1)
+        cols_ok = finite.any(axis=0)
+        for weights, ok, axis, label in ((a, rows_ok, "row", "a"), (b, cols_ok, "column", "b")):
+            need = ok if weights is None else (ok | (np.asarray(weights) <= 0))
+            if not need.all():
+                k = int(np.argmin(need))
+                raise ValueError(
+                    f"{axis} {k} of {name} has no finite cost but {label}[{k}] has mass to move; the problem is "
+                    "infeasible (+inf marks a forbidden arc)"
+                )
+    return M
+
+
+def cost_scaling(M) -> tuple[float, float]:
+    """Item 9: ``(shift, scale)`` with ``(M - shift) / scale`` in [0, 1] on the finite entries.
+
+    ``scale`` is a power of two, so the scaling itself is exact. Warns when the range of the finite costs exceeds
+    1e15 times their smallest non-zero gap: then float64 cannot tell the small costs apart.
+    """
+    finite = M[np.isfinite(M)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    span = hi - lo
+    if not math.isfinite(span):  # e.g. -1e308 and 1e308: scale before subtracting
+        span = hi / 2 - lo / 2
+        scale = 2.0 ** (math.frexp(span)[1] + 1)
+    else:
+        scale = 2.0 ** math.frexp(span)[1] if span > 0 else 1.0
+    gaps = np.abs(finite - lo)
+    gaps = gaps[gaps > 0]
+    if gaps.size and span / float(gaps.min()) > 1e15:
+        warnings.warn(
+            f"the costs span {span:.3g} while their smallest non-zero difference is {float(gaps.min()):.3g}; "
+            "float64 cannot resolve the small costs and the plan may be approximate",
+            InputWarning,
+            stacklevel=3,
+        )
+    return lo, scale
+
+
+# ----------------------------------------------------------------------------------------------------------- points
+def check_points(X, name: str, *, allow_cuda: bool = False):
+    """Point clouds: shape (n,) or (n, d), finite. Returns (n, d) for host arrays."""
+    X = as_float_array(X, name, ndim=(1, 2), allow_cuda=allow_cuda)
+    from ._device import is_cuda_array
+
+    if is_cuda_array(X):
+        return X
+    check_finite(X, name)
+    return X if X.ndim == 2 else X.reshape(-1, 1)
+
+
+def check_metric(metric: str, p=None):
+    """Return ``(metric, p)`` with p validated for 'minkowski' (p >= 1, finite)."""
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a string, one of {METRICS}, got {metric!r}")
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    if metric == "minkowski":
+        p = check_p(2.0 if p is None else p)
+    return metric, p
+
+
+def check_p(p, name: str = "p") -> float:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"{name} must be a real number >= 1, got {p!r}")
+    p = float(p)
+    if not math.isfinite(p) or p < 1:
+        raise ValueError(f"{name} must be a finite number >= 1 (the cost |x - y|^p is then convex), got {p}")
+    return p
+
+
+# ------------------------------------------------------------------------------------------------------ parameters
+def check_reg(reg, name: str = "reg") -> float:
+    """Items 19 and 20: a finite positive entropic regularisation."""
+    if isinstance(reg, bool) or not isinstance(reg, numbers.Real):
+        raise TypeError(f"{name} must be a positive real number, got {reg!r}")
+    reg = float(reg)
+    if reg == 0:
+        raise ValueError(f"{name} = 0 means unregularised OT; call numbaot.emd (or solve with reg=None) instead")
+    if not math.isfinite(reg) or reg < 0:
+        raise ValueError(f"{name} must be a finite positive number, got {reg}")
+    return reg
+
+
+def check_max_iter(max_iter, name: str = "max_iter") -> int:
+    """Item 22: a positive Python or numpy integer."""
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {max_iter!r} of type {type(max_iter).__name__}")
+    if max_iter <= 0:
+        raise ValueError(f"{name} must be >= 1, got {max_iter}")
+    return int(max_iter)
+
+
+def check_tol(tol, name: str = "tol") -> float:
+    """Item 22: a finite non-negative tolerance."""
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"{name} must be a non-negative real number, got {tol!r}")
+    tol = float(tol)
+    if not math.isfinite(tol) or tol < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {tol}")
+    return tol
+
+
+def check_bool(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_dense_size(shape, itemsize: int, what: str = "the dense result") -> None:
+    """Item 31: refuse a dense allocation that cannot fit, before allocating, with the bytes and a way out."""
+    n_bytes = itemsize
+    for s in shape:
+        n_bytes *= int(s)  # Python ints: no overflow (item 32)
+    if n_bytes > _config.MAX_DENSE_BYTES:
+        raise ValueError(
+            f"{what} of shape {tuple(int(s) for s in shape)} needs {n_bytes / 2**30:.1f} GiB, over the "
+            f"{_config.MAX_DENSE_BYTES / 2**30:.1f} GiB limit (NUMBAOT_MAX_DENSE_BYTES); ask for a sparse plan "
+            "(dense=False), a lazy solver (lazy=True) or an online one from the points"
+        )

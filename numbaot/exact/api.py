@@ -1,0 +1,297 @@
+"""Exact OT front-ends: validate, choose CPU or CUDA, call the core, wrap the answer.
+
+One-dimensional solvers: :func:`emd_1d`, :func:`emd2_1d`, :func:`wasserstein_1d`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _config, _device, _validation as V
+from .._result import OTResult
+
+_METRICS_1D = ("sqeuclidean", "euclidean", "cityblock", "minkowski")
+
+
+# ------------------------------------------------------------------------------------------------------- validation
+def _check_metric_1d(metric, p):
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a string, one of {_METRICS_1D}, got {metric!r}")
+    if metric not in _METRICS_1D:
+        raise ValueError(
+            f"metric must be one of {_METRICS_1D} for 1D exact OT (a convex function of x - y), got {metric!r}"
+        )
+    return V.check_p(p)
+
+
+def _points_1d(x, name):
+    """(n,) or (n, 1) points as a flat float array (host) or device array (CUDA)."""
+    x = V.as_float_array(x, name, ndim=(1, 2), allow_cuda=True)
+    if x.ndim == 2:
+        if x.shape[1] != 1:
+            raise ValueError(
+                f"{name} has shape {tuple(x.shape)}: 1D OT needs points of shape (n,) or (n, 1); for points in "
+                f"{x.shape[1]} dimensions use numbaot.emd with a cost matrix"
+            )
+        x = x.reshape(-1)
+    if not _device.is_cuda_array(x):
+        V.check_finite(x, name)
+    return x
+
+
+def _pow2_scale(*arrays) -> float:
+    """A power of two s with |x| / s <= 1: dividing by it is exact and keeps (x - y)^p from overflowing."""
+    top = max(float(np.max(np.abs(x))) for x in arrays)
+    return 1.0 if top == 0.0 else math.ldexp(1.0, math.frexp(top)[1])
+
+
+def _cost_exponent(metric: str, p: float) -> float:
+    return {"sqeuclidean": 2.0, "euclidean": 1.0, "cityblock": 1.0}.get(metric, p)
+
+
+# -------------------------------------------------------------------------------------------------------------- 1D
+def _solve_1d(x_a, x_b, a, b, metric, p, want_plan: bool, n_threads=None) -> OTResult:
+    """The shared 1D driver behind emd_1d, emd2_1d and solve_sample on 1D points."""
+    p = _check_metric_1d(metric, p)
+    x_a = _points_1d(x_a, "x_a")
+    x_b = _points_1d(x_b, "x_b")
+    if _device.where(x_a=x_a, x_b=x_b, a=a, b=b) == _device.CUDA:
+        from ..cuda.solver_1d import solve_1d_cuda
+
+        return solve_1d_cuda(x_a, x_b, a, b, metric, p, want_plan)
+    from ._solver_1d import METRIC_CODES, emd_1d_sorted_core, wasserstein_1d_core
+    from ._sort import sort_pair
+
+    n, m = x_a.shape[0], x_b.shape[0]
+    a_in = None if a is None else V.as_float_array(a, "a", ndim=1)
+    b_in = None if b is None else V.as_float_array(b, "b", ndim=1)
+    out_dtype = V.result_dtype(x_a, x_b, a_in, b_in)
+    a, b = V.check_balanced_weights(a_in, b_in, n, m)
+    a = a.astype(np.float64, copy=False)
+    b = b.astype(np.float64, copy=False)
+    scale = _pow2_scale(x_a, x_b)
+    xa = x_a.astype(np.float64) / scale
+    xb = x_b.astype(np.float64) / scale
+    value_unit = scale ** _cost_exponent(metric, p)
+    threads = _config.n_threads(n_threads)
+    (xs, ws, pa), (ys, vs, pb) = sort_pair(xa, a, xb, b, need_perm=True, threads=threads)
+    code = METRIC_CODES[metric]
+    if not want_plan:
+        value = wasserstein_1d_core(xs, ws, ys, vs, code, p) * value_unit
+        return OTResult(value=_scalar(value, out_dtype), shape=(n, m), n_iter=n + m - 1)
+    rows, cols, mass, f_sorted, g_sorted, cost = emd_1d_sorted_core(xs, ws, ys, vs, code, p)
+    f = np.empty(n)
+    g = np.empty(m)
+    f[pa] = f_sorted
+    g[pb] = g_sorted
+    f, g = center_duals(f, g, a, b)
+    return OTResult(
+        value=_scalar(cost * value_unit, out_dtype),
+        plan_coo=(pa[rows], pb[cols], mass.astype(out_dtype, copy=False)),
+        shape=(n, m),
+        potential_a=(f * value_unit).astype(out_dtype, copy=False),
+        potential_b=(g * value_unit).astype(out_dtype, copy=False),
+        n_iter=n + m - 1,
+    )
+
+
+def _scalar(value, dtype):
+    return dtype.type(value)
+
+
+def center_duals(f, g, a, b):
+    """Shift ``(f, g)`` to ``(f + c, g - c)`` so that ``a @ f == b @ g``; ``f_i + g_j`` is unchanged."""
+    c = (b @ g - a @ f) / (a.sum() + b.sum())
+    return f + c, g - c
+
+
+def emd_1d(x_a, x_b, a=None, b=None, metric="sqeuclidean", p=1.0, dense=True, n_threads=None):
+    """Optimal transport plan between two 1D measures, by sorting and a monotone merge in O((n + m) log(n + m)).
+
+    Parameters
+    ----------
+    x_a, x_b : arrays of shape (n,) or (n, 1), and (m,) or (m, 1)
+        Support points; numpy, or CUDA arrays (CuPy, Numba) to solve on the GPU.
+    a, b : arrays of shape (n,) and (m,), optional
+        Weights, uniform when None. They must have the same total mass (not necessarily 1).
+    metric : {'sqeuclidean', 'euclidean', 'cityblock', 'minkowski'}
+        Ground cost ``(x - y)^2``, ``|x - y|``, ``|x - y|``, or ``|x - y|^p`` (as POT's 1D solvers define it).
+    p : float >= 1
+        Exponent of 'minkowski'.
+    dense : bool
+        Return a dense ``(n, m)`` array (refused with a ValueError when it would not fit in memory) or, when
+        False, a ``scipy.sparse.coo_array`` with at most ``n + m - 1`` non-zeros (CUDA inputs: a tuple
+        ``(rows, cols, values)`` of device arrays).
+    n_threads : int, optional
+        Host threads for sorting (default: Numba's thread count).
+
+    Returns
+    -------
+    plan : array of shape (n, m), or sparse
+        In the dtype of the inputs (float32 when all are float32) and on their device.
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot
+    >>> numbaot.emd_1d([0.0, 1.0], [0.5, 2.0, 3.0], b=[0.5, 0.25, 0.25]).round(3)
+    array([[0.5 , 0.  , 0.  ],
+           [0.  , 0.25, 0.25]])
+    """
+    dense = V.check_bool(dense, "dense")
+    result = _solve_1d(x_a, x_b, a, b, metric, p, want_plan=True, n_threads=n_threads)
+    if dense:
+        return result.plan
+    return result.plan_sparse if result.device == _device.CPU else result.plan_coo
+
+
+def emd2_1d(x_a, x_b, a=None, b=None, metric="sqeuclidean", p=1.0, n_threads=None):
+    """Optimal transport cost ``<P, M>`` between two 1D measures (see :func:`emd_1d` for the parameters).
+
+    Returns
+    -------
+    value : float
+        A numpy scalar of the inputs' dtype (a 0-d device array for CUDA inputs).
+
+    Examples
+    --------
+    >>> import numbaot
+    >>> float(numbaot.emd2_1d([0.0, 1.0, 3.0], [0.5, 2.0]))
+    0.625
+    """
+    return _solve_1d(x_a, x_b, a, b, metric, p, want_plan=False, n_threads=n_threads).value
+
+
+def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, require_sort=True, n_threads=None):
+    """``W_p^p`` between 1D measures, one problem or a batch over trailing columns (as POT's ``wasserstein_1d``).
+
+    Parameters
+    ----------
+    u_values, v_values : arrays of shape (n,) or (n, k), and (m,) or (m, k)
+        Support points; column ``t`` of each is problem ``t``. numpy or CUDA arrays.
+    u_weights, v_weights : arrays of shape (n,) or (n, k), and (m,) or (m, k), optional
+        Weights (uniform when None), shared by all problems when 1D. Each problem's two measures must carry the
+        same mass.
+    p : float >= 1
+        The cost is ``|x - y|^p``; the result is ``W_p^p`` (no root taken), like POT.
+    require_sort : bool
+        When False the values are taken as already sorted ascending along axis 0; this is checked (O(n)) and a
+        ValueError is raised if it does not hold.
+    n_threads : int, optional
+        Threads for the batch (default: Numba's thread count).
+
+    Returns
+    -------
+    float or array of shape (k,)
+
+    Examples
+    --------
+    >>> import numbaot
+    >>> float(numbaot.wasserstein_1d([0.0, 1.0], [1.0, 2.0], p=2))
+    1.0
+    """
+    p = V.check_p(p)
+    require_sort = V.check_bool(require_sort, "require_sort")
+    u = V.as_float_array(u_values, "u_values", ndim=(1, 2), allow_cuda=True)
+    v = V.as_float_array(v_values, "v_values", ndim=(1, 2), allow_cuda=True)
+    if u.ndim != v.ndim or u.shape[1:] != v.shape[1:]:
+        raise ValueError(
+            f"u_values has shape {tuple(u.shape)} and v_values {tuple(v.shape)}: both must be 1D, or 2D with the same "
+            "number of columns (one problem per column)"
+        )
+    if _device.where(u_values=u, v_values=v, u_weights=u_weights, v_weights=v_weights) == _device.CUDA:
+        from ..cuda.solver_1d import wasserstein_1d_cuda
+
+        return wasserstein_1d_cuda(u, v, u_weights, v_weights, p, require_sort)
+    from ._solver_1d import POWER, wasserstein_1d_batch_core, wasserstein_1d_core
+    from ._sort import sort_pair
+
+    V.check_finite(u, "u_values")
+    V.check_finite(v, "v_values")
+    wu = _batch_weights(u_weights, "u_weights", u.shape)
+    wv = _batch_weights(v_weights, "v_weights", v.shape)
+    out_dtype = V.result_dtype(u, v, wu, wv)
+    batched = u.ndim == 2
+    k = u.shape[1] if batched else 1
+    wu, wv = _balance_batch(wu, wv, u.shape[0], v.shape[0], k)
+    scale = _pow2_scale(u, v)
+    # Problems as rows: (k, n), contiguous for the sorts and the merge.
+    xu = (u.T if batched else u[None, :]).astype(np.float64) / scale
+    xv = (v.T if batched else v[None, :]).astype(np.float64) / scale
+    if not require_sort:
+        for name, x in (("u_values", xu), ("v_values", xv)):
+            if np.any(x[:, 1:] < x[:, :-1]):
+                raise ValueError(f"{name} is not sorted ascending along axis 0; pass require_sort=True")
+        sorted_u, sorted_v = (xu, wu, None), (xv, wv, None)
+    else:
+        # Uniform weights need not travel with the sort: a plain sort is several times faster than argsort.
+        travel_u = None if u_weights is None else _squeeze_shared(wu)
+        travel_v = None if v_weights is None else _squeeze_shared(wv)
+        sorted_u, sorted_v = sort_pair(xu, travel_u, xv, travel_v, need_perm=False,
+                                       threads=_config.n_threads(n_threads))
+    xs, ws = sorted_u[0], _fill(sorted_u[1], wu)
+    ys, vs = sorted_v[0], _fill(sorted_v[1], wv)
+    if not batched:
+        value = wasserstein_1d_core(xs[0], ws[0], ys[0], vs[0], POWER, p)
+        return _scalar(value * scale**p, out_dtype)
+    threads = _config.n_threads(n_threads)
+    import numba
+
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        values = wasserstein_1d_batch_core(xs, ws, ys, vs, POWER, p)
+    finally:
+        numba.set_num_threads(previous)
+    return (values * scale**p).astype(out_dtype)
+
+
+def _batch_weights(w, name, shape):
+    """Weights as given: None, (n,) shared by every problem, or (n, k) one column per problem."""
+    if w is None:
+        return None
+    w = V.as_float_array(w, name, ndim=(1, 2))
+    if w.shape != tuple(shape) and w.shape != (shape[0],):
+        raise ValueError(f"{name} has shape {w.shape}; it must be ({shape[0]},) or {tuple(shape)}")
+    return w
+
+
+def _balance_batch(wu, wv, n, m, k):
+    """Check every problem's weights and mass; return ``(k or 1, n)`` and ``(k or 1, m)`` float64 rows.
+
+    Uniform weights stay a single shared row of ``1/n``; b-side rows are rescaled to the a-side mass.
+    """
+    rows_u = _weight_rows(wu, "u_weights", n)
+    rows_v = _weight_rows(wv, "v_weights", m)
+    dtype = V.result_dtype(*(w for w in (wu, wv) if w is not None)) if (wu is not None or wv is not None) \
+        else np.dtype(np.float64)
+    sums_u = rows_u.sum(axis=1)
+    sums_v = rows_v.sum(axis=1)
+    count = max(len(sums_u), len(sums_v))
+    factors = np.empty(count)
+    for t in range(count):
+        factors[t] = V.check_mass(float(sums_u[min(t, len(sums_u) - 1)]), float(sums_v[min(t, len(sums_v) - 1)]),
+                                  dtype)
+    if np.any(factors != 1.0):
+        rows_v = rows_v * factors[:, None] if len(rows_v) == count else rows_v[0][None, :] * factors[:, None]
+    return rows_u, rows_v
+
+
+def _weight_rows(w, name, n):
+    if w is None:
+        return np.full((1, n), 1.0 / n)
+    columns = w[:, None] if w.ndim == 1 else w
+    rows = np.empty((columns.shape[1], n))
+    for t in range(columns.shape[1]):
+        label = name if w.ndim == 1 else f"{name}[:, {t}]"
+        rows[t] = V.check_weights(np.ascontiguousarray(columns[:, t]), label, n)
+    return rows
+
+
+def _squeeze_shared(rows):
+    """A single shared weight row as 1D, so that each problem's sort permutes its own copy of it."""
+    return rows if rows.shape[0] > 1 else rows[0]
+
+
+def _fill(sorted_w, rows):
+    return rows if sorted_w is None else (sorted_w if sorted_w.ndim == 2 else sorted_w[None, :])
