@@ -1,0 +1,34 @@
+"""The unified API: solve_sample."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import numbaot
+
+
+def test_solve_sample_returns_a_complete_result():
+    res = numbaot.solve_sample([0.0, 1.0, 3.0], [0.5, 2.0])
+    assert isinstance(res, numbaot.OTResult)
+    assert res.converged and res.status is numbaot.Status.OPTIMAL
+    assert float(res.value) == pytest.approx(0.625)
+    assert res.value_linear == res.value and res.value_quad is None
+    np.testing.assert_allclose(res.marginal_a, np.full(3, 1 / 3))
+    np.testing.assert_allclose(res.marginal_b, np.full(2, 1 / 2))
+    assert res.device == "cpu" and res.n_iter == 4
+
+
+def test_solve_sample_accepts_column_vectors():
+    x, y = np.array([[0.0], [2.0]]), np.array([[1.0], [3.0]])
+    assert float(numbaot.solve_sample(x, y).value) == pytest.approx(1.0)
+
+
+def test_solve_sample_refuses_what_it_cannot_solve_yet():
+    with pytest.raises(ValueError, match="1D point clouds"):
+        numbaot.solve_sample(np.ones((3, 2)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="entropic OT"):
+        numbaot.solve_sample([0.0], [1.0], reg=0.1)
+    with pytest.raises(ValueError, match="reg = 0 means unregularised"):
+        numbaot.solve_sample([0.0], [1.0], reg=0)
+    with pytest.raises(TypeError, match="lazy must be True or False"):
+        numbaot.solve_sample([0.0], [1.0], lazy="yes")
