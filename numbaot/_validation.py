@@ -134,13 +134,17 @@ class WeightStats(NamedTuple):
 
 
 def weight_stats(w) -> WeightStats:
+    """``WeightStats`` of a host vector: two passes (sum and min) in the common case of valid weights."""
+    total = float(np.sum(w, dtype=np.float64))
+    low = float(np.min(w))
+    if math.isfinite(total) and low >= 0:
+        return WeightStats(0, -1, low, -1, total, total)
     finite = np.isfinite(w)
     n_bad = int(w.size - np.count_nonzero(finite))
     first_bad = int(np.argmin(finite)) if n_bad else -1
     argmin = int(np.argmin(np.where(finite, w, np.inf))) if n_bad < w.size else 0
     return WeightStats(
-        n_bad, first_bad, float(w[argmin]), argmin, float(np.sum(w, dtype=np.float64)),
-        float(np.sum(np.abs(w), dtype=np.float64)),
+        n_bad, first_bad, float(w[argmin]), argmin, total, float(np.sum(np.abs(w), dtype=np.float64)),
     )
 
 
@@ -172,6 +176,8 @@ def judge_weights(stats: WeightStats, name: str, first_bad_value=None) -> bool:
             )
     if stats.total <= 0:
         raise ValueError(f"{name} has zero total mass (all entries are 0); give at least one positive weight")
+    if not math.isfinite(stats.total):
+        raise ValueError(f"the entries of {name} are finite but their sum overflows; rescale {name}")
     return clip
 
 

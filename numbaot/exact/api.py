@@ -41,9 +41,18 @@ def _points_1d(x, name):
 
 
 def _pow2_scale(*arrays) -> float:
-    """A power of two s with |x| / s <= 1: dividing by it is exact and keeps (x - y)^p from overflowing."""
+    """1, or a power of two s with |x| / s <= 1 when the coordinates are so large or small that (x - y)^p could
+    overflow or underflow. Dividing by a power of two is exact; the value is then multiplied by s^p."""
     top = max(float(np.max(np.abs(x))) for x in arrays)
-    return 1.0 if top == 0.0 else math.ldexp(1.0, math.frexp(top)[1])
+    if top == 0.0 or 1e-100 < top < 1e100:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(top)[1])
+
+
+def _scaled(x, scale):
+    """x as float64, divided by ``scale`` (no copy when it is already float64 and the scale is 1)."""
+    x = x.astype(np.float64, copy=False)
+    return x if scale == 1.0 else x / scale
 
 
 def _cost_exponent(metric: str, p: float) -> float:
@@ -71,13 +80,18 @@ def _solve_1d(x_a, x_b, a, b, metric, p, want_plan: bool, n_threads=None) -> OTR
     a = a.astype(np.float64, copy=False)
     b = b.astype(np.float64, copy=False)
     scale = _pow2_scale(x_a, x_b)
-    xa = x_a.astype(np.float64) / scale
-    xb = x_b.astype(np.float64) / scale
     value_unit = scale ** _cost_exponent(metric, p)
     threads = _config.n_threads(n_threads)
-    (xs, ws, pa), (ys, vs, pb) = sort_pair(xa, a, xb, b, need_perm=True, threads=threads)
+    # Uniform weights need not travel with the sort when only the value is wanted: a plain sort is much faster.
+    uniform_a = a_in is None and not want_plan
+    uniform_b = b_in is None and not want_plan
+    (xs, ws, pa), (ys, vs, pb) = sort_pair(_scaled(x_a, scale), None if uniform_a else a,
+                                           _scaled(x_b, scale), None if uniform_b else b,
+                                           need_perm=want_plan, threads=threads)
     code = METRIC_CODES[metric]
     if not want_plan:
+        ws = a if uniform_a else ws
+        vs = b if uniform_b else vs
         value = wasserstein_1d_core(xs, ws, ys, vs, code, p) * value_unit
         return OTResult(value=_scalar(value, out_dtype), shape=(n, m), n_iter=n + m - 1)
     rows, cols, mass, f_sorted, g_sorted, cost = emd_1d_sorted_core(xs, ws, ys, vs, code, p)
@@ -216,8 +230,8 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, requ
     wu, wv = _balance_batch(wu, wv, u.shape[0], v.shape[0], k)
     scale = _pow2_scale(u, v)
     # Problems as rows: (k, n), contiguous for the sorts and the merge.
-    xu = (u.T if batched else u[None, :]).astype(np.float64) / scale
-    xv = (v.T if batched else v[None, :]).astype(np.float64) / scale
+    xu = np.ascontiguousarray(_scaled(u.T if batched else u[None, :], scale))
+    xv = np.ascontiguousarray(_scaled(v.T if batched else v[None, :], scale))
     if not require_sort:
         for name, x in (("u_values", xu), ("v_values", xv)):
             if np.any(x[:, 1:] < x[:, :-1]):
