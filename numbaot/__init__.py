@@ -5,8 +5,9 @@ nothing is compiled until a solver is called (compiled code is cached on disk).
 
 Two faces of one API:
 
-* the unified ``solve_sample`` returning an :class:`OTResult`;
-* POT's verbs with snake_case parameters: ``emd_1d``, ``emd2_1d``, ``wasserstein_1d``, ``dist``, ``unif``.
+* the unified ``solve`` and ``solve_sample``, returning an :class:`OTResult`;
+* POT's verbs with snake_case parameters: ``emd``, ``emd2``, ``emd_1d``, ``emd2_1d``, ``wasserstein_1d``,
+  ``dist``, ``unif``.
 """
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from ._validation import InputWarning
 
 # Public name -> module that defines it; loaded on first access (PEP 562) so that `import numbaot` stays fast.
 _LAZY = {
+    "emd": "numbaot.exact.api",
+    "emd2": "numbaot.exact.api",
+    "solve": "numbaot.solvers",
     "emd_1d": "numbaot.exact.api",
     "emd2_1d": "numbaot.exact.api",
     "wasserstein_1d": "numbaot.exact.api",

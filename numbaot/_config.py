@@ -44,3 +44,9 @@ def n_threads(requested: int | None = None) -> int:
     if requested < 1:
         raise ValueError(f"n_threads must be >= 1, got {requested}")
     return min(int(requested), int(available))
+
+#: Network simplex: relative tolerance on negative reduced costs, and the smallest pricing block.
+NS_TOL = 64 * 2.220446049250313e-16
+NS_MIN_BLOCK = 10
+#: Pricing blocks of at least this many arcs are split across threads (bench/bench_emd.py measures the cut-over).
+NS_PARALLEL_MIN_BLOCK = _env_int("NUMBAOT_NS_PARALLEL_MIN_BLOCK", 2**62)

@@ -1,4 +1,4 @@
-"""The unified API: ``solve_sample`` (and, as solver families land, ``solve``, ``solve_gromov``, ``solve_batch``).
+"""The unified API: ``solve`` and ``solve_sample`` (and, as solver families land, ``solve_gromov``, ``solve_batch``).
 
 Each function picks the method from its arguments and calls the family's front-end; all return an ``OTResult``.
 """
@@ -72,3 +72,47 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=1.0, reg=None
     if not lazy:
         result.plan  # noqa: B018 - build (and size-check) the dense plan now, as the caller asked
     return result
+
+
+def solve(M, a=None, b=None, reg=None, max_iter=None, n_threads=None, warn=True) -> OTResult:
+    """Optimal transport for a cost matrix, returning an :class:`OTResult`.
+
+    This version solves exact OT (``reg=None``) by the network simplex (see :func:`numbaot.emd`); entropic
+    regularisation is refused with a ValueError until its solvers land.
+
+    Parameters
+    ----------
+    M : array of shape (n, m)
+        Costs of any sign; ``+inf`` marks a forbidden arc.
+    a, b : arrays of shape (n,) and (m,), optional
+        Weights (uniform when None) of equal total mass.
+    reg : None
+        Entropic regularisation; only None is available in this version.
+    max_iter : int, optional
+        Maximum number of pivots (None: no limit).
+    n_threads : int, optional
+        Threads for parallel pricing (default: Numba's thread count).
+    warn : bool
+        Emit a ConvergenceWarning when the status is not OPTIMAL.
+
+    Returns
+    -------
+    OTResult
+        ``value`` = ``value_linear`` = <P, M>, ``plan`` (dense on first access; ``plan_coo``/``plan_sparse``
+        hold its at most n + m - 1 non-zeros), centred dual potentials feasible for every row and column
+        (zero-weight ones included), ``status``, ``n_iter`` (pivots).
+
+    Examples
+    --------
+    >>> import numbaot
+    >>> res = numbaot.solve([[0.0, 2.0], [1.0, 0.0]])
+    >>> float(res.value), res.status.name
+    (0.0, 'OPTIMAL')
+    """
+    warn = V.check_bool(warn, "warn")
+    if reg is not None:
+        V.check_reg(reg)
+        raise ValueError("solve: entropic OT (reg > 0) is not available in this version; use reg=None")
+    from .exact.api import _solve_exact
+
+    return _solve_exact(M, a, b, max_iter, n_threads, warn=warn)[0]

@@ -309,3 +309,171 @@ def _squeeze_shared(rows):
 
 def _fill(sorted_w, rows):
     return rows if sorted_w is None else (sorted_w if sorted_w.ndim == 2 else sorted_w[None, :])
+
+
+# ---------------------------------------------------------------------------------------------- network simplex
+def _emd_weights(a, b, n, m, allow_multi_b=False):
+    """Validated weights for emd: b may be (m, k) for several targets at once (``emd2`` only)."""
+    len_a = n if a is None else len(np.asarray(a)) if np.ndim(a) else 0
+    len_b = m if b is None else len(np.asarray(b)) if np.ndim(b) else 0
+    if (len_a, len_b) != (n, m):
+        raise ValueError(f"M has shape {(n, m)} but a has {len_a} and b has {len_b} entries")
+    if b is not None and allow_multi_b and np.ndim(b) == 2:
+        a_checked = V.check_weights(a, "a", n)
+        b2 = V.as_float_array(b, "b", ndim=2)
+        if b2.shape[0] != m:
+            raise ValueError(f"b has shape {b2.shape}; with M of {m} columns it must be ({m},) or ({m}, k)")
+        columns = []
+        for t in range(b2.shape[1]):
+            _, bt = V.check_balanced_weights(a_checked, np.ascontiguousarray(b2[:, t]), n, m)
+            columns.append(bt)
+        return a_checked, columns
+    a_checked, b_checked = V.check_balanced_weights(a, b, n, m)
+    return a_checked, [b_checked]
+
+
+def _network_simplex(M, a, b, max_iter, n_threads):
+    """Solve one balanced problem on the host; returns an OTResult with the plan as COO triples.
+
+    Zero-weight rows and columns are removed before the core runs and get feasible duals afterwards
+    (``f_i = min_j C_ij - g_j``, then ``g_j = min_i C_ij - f_i`` over all rows). Costs whose magnitude could
+    overflow the artificial cost are scaled by a power of two (exact).
+    """
+    from . import _network_simplex as NS
+
+    n, m = M.shape
+    rows_kept = np.flatnonzero(a > 0)
+    cols_kept = np.flatnonzero(b > 0)
+    C = M if (len(rows_kept) == n and len(cols_kept) == m) else M[np.ix_(rows_kept, cols_kept)]
+    C = np.ascontiguousarray(C, dtype=np.float64)
+    finite = np.isfinite(C)
+    top = float(np.max(np.abs(C), where=finite, initial=0.0))
+    scale = 1.0 if (top == 0.0 or 1e-100 < top < 1e100) else math.ldexp(1.0, math.frexp(top)[1])
+    if scale != 1.0:
+        C = C / scale
+        top = top / scale
+    ak = np.ascontiguousarray(a[rows_kept], dtype=np.float64)
+    bk = np.ascontiguousarray(b[cols_kept], dtype=np.float64)
+    nk, mk = len(ak), len(bk)
+    art_cost = (top + 1.0) * (nk + mk)
+    state = NS.new_state(nk, mk)
+    NS.init_tree_artificial(ak, bk, art_cost, state)
+    block = int(min(max(_config.NS_MIN_BLOCK, math.isqrt(nk * mk)), nk * mk))
+    threads = _config.n_threads(n_threads)
+    status, n_iter = NS.network_simplex_core(C, ak, bk, art_cost, 0 if max_iter is None else max_iter, block,
+                                             _config.NS_TOL, threads, _config.NS_PARALLEL_MIN_BLOCK, state)
+    NS.recompute_potentials(C, state, nk, mk, art_cost)
+    rows, cols, values = NS.tree_plan(state, nk, mk)
+    pi = state[4]
+    f = np.empty(n)
+    g = np.empty(m)
+    f[rows_kept] = -pi[:nk] * scale
+    g[cols_kept] = pi[nk:nk + mk] * scale
+    _complete_duals(M, f, g, rows_kept, cols_kept)
+    f, g = center_duals(f, g, a, b)
+    rows, cols = rows_kept[rows], cols_kept[cols]
+    value = float(np.dot(values, M[rows, cols]))
+    return status, n_iter, (rows, cols, values), f, g, value
+
+
+def _complete_duals(M, f, g, rows_kept, cols_kept):
+    """Feasible duals for zero-weight rows and columns, which carry no mass and so have no tree arc."""
+    n, m = M.shape
+    dropped_rows = np.setdiff1d(np.arange(n), rows_kept)
+    dropped_cols = np.setdiff1d(np.arange(m), cols_kept)
+    if len(dropped_rows):
+        slack = M[np.ix_(dropped_rows, cols_kept)] - g[cols_kept]
+        f[dropped_rows] = np.where(np.isfinite(slack).any(axis=1), np.min(slack, axis=1, initial=np.inf), 0.0)
+    if len(dropped_cols):
+        slack = M[:, dropped_cols] - f[:, None]
+        g[dropped_cols] = np.where(np.isfinite(slack).any(axis=0), np.min(slack, axis=0, initial=np.inf), 0.0)
+
+
+def _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True):
+    """Validate and solve; one OTResult per column of b."""
+    from .._status import Status, warn_status
+
+    if _device.where(M=M, a=a, b=b) == _device.CUDA:
+        raise ValueError(
+            "the network simplex (emd, emd2, solve with reg=None) takes host arrays in this version; copy the "
+            "inputs to the host (e.g. cupy.asnumpy) or use the 1D solvers, which run on the GPU"
+        )
+    if max_iter is not None:
+        max_iter = V.check_max_iter(max_iter)
+    M = V.as_float_array(M, "M", ndim=2)
+    n, m = M.shape
+    a, b_columns = _emd_weights(a, b, n, m, allow_multi_b)
+    out_dtype = V.result_dtype(M)
+    results = []
+    for b_t in b_columns:
+        M = V.check_cost_matrix(M, a, b_t)
+        status, n_iter, (rows, cols, values), f, g, value = _network_simplex(M, a, b_t, max_iter, n_threads)
+        if status == Status.INFEASIBLE:
+            raise ValueError(
+                "no transport plan avoids the +inf (forbidden) entries of M: some mass cannot reach any column "
+                "with a finite cost; check the +inf pattern of M"
+            )
+        if warn:
+            warn_status(status, "emd", f"{n_iter} pivots; raise max_iter", stacklevel=4)
+        results.append(OTResult(
+            value=_scalar(value, out_dtype),
+            plan_coo=(rows, cols, values.astype(out_dtype, copy=False)),
+            shape=(n, m),
+            potential_a=f.astype(out_dtype, copy=False),
+            potential_b=g.astype(out_dtype, copy=False),
+            status=status,
+            n_iter=n_iter,
+        ))
+    return results
+
+
+def emd(a, b, M, max_iter=None, dense=True, n_threads=None):
+    """Exact optimal transport plan by the network simplex (POT's ``ot.emd``).
+
+    Parameters
+    ----------
+    a, b : arrays of shape (n,) and (m,), or None
+        Weights (uniform when None or empty is not allowed: pass None) of equal total mass.
+    M : array of shape (n, m)
+        Costs, of any sign; ``+inf`` marks a forbidden arc (a ValueError is raised when no plan avoids them).
+    max_iter : int, optional
+        Maximum number of pivots; None (the default) means no limit (the strongly feasible tree cannot cycle).
+        When reached, the status is MAX_ITER_REACHED, a ConvergenceWarning is emitted, and the plan may miss
+        the marginals.
+    dense : bool
+        A dense (n, m) plan, or a ``scipy.sparse.coo_array`` with at most n + m - 1 non-zeros.
+    n_threads : int, optional
+        Threads for parallel pricing on large problems (default: Numba's thread count).
+
+    Returns
+    -------
+    plan : array of shape (n, m), or sparse
+
+    Examples
+    --------
+    >>> import numbaot
+    >>> numbaot.emd([0.5, 0.5], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]])
+    array([[0.5, 0. ],
+           [0. , 0.5]])
+    """
+    dense = V.check_bool(dense, "dense")
+    result = _solve_exact(M, a, b, max_iter, n_threads)[0]
+    return result.plan if dense else result.plan_sparse
+
+
+def emd2(a, b, M, max_iter=None, n_threads=None):
+    """Exact optimal transport cost ``<P, M>`` by the network simplex (POT's ``ot.emd2``).
+
+    ``b`` may be of shape (m, k): k targets solved one after the other, returning k values. Other parameters as
+    in :func:`emd`.
+
+    Examples
+    --------
+    >>> import numbaot
+    >>> float(numbaot.emd2([0.5, 0.5], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]]))
+    0.0
+    """
+    results = _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=True)
+    if b is not None and np.ndim(b) == 2:
+        return np.array([r.value for r in results])
+    return results[0].value

@@ -1,0 +1,440 @@
+"""Primal network simplex for the transportation problem, on the implicit complete bipartite graph.
+
+Nodes ``0..n-1`` are the sources (supplies ``a``), ``n..n+m-1`` the sinks (demands ``b``) and ``n+m`` an artificial
+root. Real arc ``(i, j)`` goes from node ``i`` to node ``n + j`` and costs ``C[i, j]``; it is never stored. The
+spanning tree is kept the way Kelly and O'Neill and LEMON keep it (parent, arc to the parent and its direction,
+preorder thread and its reverse, subtree sizes and last successors), so that a pivot costs time proportional to the
+cycle and the moved subtree, not to the graph.
+
+Only tree arcs carry flow, and a tree arc is the arc from a node to its parent, so flows live on the nodes:
+``flow[u]`` is the flow on the arc between ``u`` and ``parent[u]``. With no capacities, no arc state is needed
+either: tree arcs have reduced cost 0 and can never enter. Memory is O(n + m) on top of the cost matrix.
+
+The tree is strongly feasible (every zero-flow tree arc points away from the root), maintained by the leaving-arc
+rule below; this prevents cycling on degenerate problems (equal costs, uniform weights, ties).
+
+Potentials follow LEMON's sign: a tree arc ``s -> t`` satisfies ``cost + pi[s] - pi[t] = 0``, and an arc may enter
+when ``cost + pi[s] - pi[t] < 0``. The OT duals are ``f_i = -pi[i]`` and ``g_j = pi[n + j]``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from .._jit import cpu_jit
+
+UP = 1  # the arc to the parent leaves the node (node -> parent)
+DOWN = -1  # the arc to the parent enters the node (parent -> node)
+
+# Status codes (numbaot._status.Status values).
+OPTIMAL = 0
+MAX_ITER_REACHED = 1
+INFEASIBLE = 2
+
+
+@cpu_jit
+def init_tree_artificial(a, b, art_cost, state):
+    """The all-artificial starting tree: every node hangs from the root by an artificial arc.
+
+    Sources send their supply up to the root at cost 0; the root sends each sink its demand at ``art_cost``, a
+    cost larger than any path of real arcs, so that artificial flow leaves the basis whenever it can.
+    """
+    parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ, dirty = state
+    n = a.shape[0]
+    m = b.shape[0]
+    root = n + m
+    n_arcs = n * m
+    for u in range(n + m):
+        parent[u] = root
+        pred[u] = n_arcs + u
+        thread[u] = u + 1
+        rev_thread[u + 1] = u
+        succ_num[u] = 1
+        last_succ[u] = u
+        if u < n:
+            pred_dir[u] = UP
+            flow[u] = a[u]
+            pi[u] = 0.0
+        else:
+            pred_dir[u] = DOWN
+            flow[u] = b[u - n]
+            pi[u] = art_cost
+    parent[root] = -1
+    pred[root] = -1
+    pred_dir[root] = 0
+    thread[root] = 0
+    rev_thread[0] = root
+    succ_num[root] = n + m + 1
+    last_succ[root] = root - 1
+    pi[root] = 0.0
+    flow[root] = 0.0
+
+
+@cpu_jit
+def _block_min(C, pi, n, m, start, count, tol):
+    """Most negative reduced cost among ``count`` arcs from arc ``start`` (row-major order, wrapping around).
+
+    Returns ``(best, arc)``; ``best`` is 0 and ``arc`` -1 when no arc there has a reduced cost below ``-tol``
+    relative to the magnitudes involved.
+    """
+    best = 0.0
+    best_arc = -1
+    i = start // m
+    j = start - i * m
+    for _ in range(count):
+        pi_i = pi[i]
+        pi_j = pi[n + j]
+        c = C[i, j]
+        reduced = c + pi_i - pi_j
+        if reduced < best:
+            scale = max(abs(c), abs(pi_i), abs(pi_j), 1.0)
+            if reduced < -tol * scale:
+                best = reduced
+                best_arc = i * m + j
+        j += 1
+        if j == m:
+            j = 0
+            i += 1
+            if i == n:
+                i = 0
+    return best, np.int64(best_arc)
+
+
+@cpu_jit(parallel=True)
+def _block_min_parallel(C, pi, n, m, start, count, tol, n_threads, best_out, arc_out):
+    """``_block_min`` split into ``n_threads`` contiguous chunks; per-thread minima reduced serially."""
+    n_arcs = n * m
+    chunk = (count + n_threads - 1) // n_threads
+    for t in prange(n_threads):
+        first = t * chunk
+        size = min(chunk, count - first)
+        if size > 0:
+            best, arc = _block_min(C, pi, n, m, (start + first) % n_arcs, size, tol)
+            best_out[t] = best
+            arc_out[t] = arc
+        else:
+            best_out[t] = 0.0
+            arc_out[t] = -1
+    best = 0.0
+    best_arc = np.int64(-1)
+    for t in range(n_threads):
+        if arc_out[t] >= 0 and best_out[t] < best:
+            best = best_out[t]
+            best_arc = arc_out[t]
+    return best, best_arc
+
+
+@cpu_jit
+def _find_join(u, v, parent, succ_num):
+    """The lowest common ancestor of ``u`` and ``v``: climb from whichever has the smaller subtree."""
+    while u != v:
+        if succ_num[u] < succ_num[v]:
+            u = parent[u]
+        else:
+            v = parent[v]
+    return u
+
+
+@cpu_jit
+def network_simplex_core(C, a, b, art_cost, max_iter, block_size, tol, n_threads, parallel_min_block, state):
+    """Solve ``min <P, C>`` over plans with marginals ``a`` (n,) and ``b`` (m,) of equal mass.
+
+    Parameters
+    ----------
+    C : float64 (n, m)
+        Costs, finite or +inf (a forbidden arc never enters).
+    a, b : float64 (n,), (m,)
+        Positive weights (zero weights are removed by the caller) of equal total mass.
+    art_cost : float
+        Cost of the artificial arcs; larger than the cost of any path of real arcs.
+    max_iter : int
+        Maximum number of pivots (<= 0: no limit).
+    block_size : int
+        Arcs priced per block (block search pivot rule).
+    tol : float
+        Relative tolerance on negative reduced costs.
+    n_threads : int
+        Threads for pricing; blocks of at least ``parallel_min_block`` arcs are priced in parallel.
+    state : tuple of arrays
+        The tree (see ``_init_tree``); on entry either freshly initialised or a warm start.
+
+    Returns
+    -------
+    status : int
+    n_iter : int
+        Pivots performed.
+    """
+    parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ, dirty = state
+    n = a.shape[0]
+    m = b.shape[0]
+    root = n + m
+    n_arcs = n * m
+    next_arc = np.int64(0)
+    best_buf = np.empty(n_threads)
+    arc_buf = np.empty(n_threads, dtype=np.int64)
+    n_iter = 0
+    status = OPTIMAL
+    while True:
+        # ---- pricing: block search, first block (scanning cyclically from next_arc) with a negative arc
+        in_arc = np.int64(-1)
+        scanned = np.int64(0)
+        while scanned < n_arcs:
+            count = min(block_size, n_arcs - scanned)
+            if n_threads > 1 and count >= parallel_min_block:
+                best, arc = _block_min_parallel(C, pi, n, m, next_arc, count, tol, n_threads, best_buf, arc_buf)
+            else:
+                best, arc = _block_min(C, pi, n, m, next_arc, count, tol)
+            next_arc = (next_arc + count) % n_arcs
+            scanned += count
+            if arc >= 0:
+                in_arc = arc
+                break
+        if in_arc < 0:
+            break
+        if max_iter > 0 and n_iter >= max_iter:
+            status = MAX_ITER_REACHED
+            break
+        n_iter += 1
+        src = in_arc // m
+        tgt = n + (in_arc - src * m)
+        in_cost = C[src, tgt - n]
+
+        # ---- the cycle closed by the entering arc, and the leaving arc (strongly feasible rule)
+        join = _find_join(src, tgt, parent, succ_num)
+        delta = np.inf
+        u_out = -1
+        side = 0
+        # Flow runs join -> ... -> src: arcs pointing up (towards join) lose flow.
+        u = src
+        while u != join:
+            if pred_dir[u] == UP and flow[u] < delta:
+                delta = flow[u]
+                u_out = u
+                side = 1
+            u = parent[u]
+        # Flow runs tgt -> ... -> join: arcs pointing down lose flow; ties go to the last arc of the cycle.
+        u = tgt
+        while u != join:
+            if pred_dir[u] == DOWN and flow[u] <= delta:
+                delta = flow[u]
+                u_out = u
+                side = 2
+            u = parent[u]
+        if u_out < 0:  # no blocking arc: impossible with finite supplies; report instead of looping
+            status = INFEASIBLE
+            break
+        if side == 1:
+            u_in = src
+            v_in = tgt
+        else:
+            u_in = tgt
+            v_in = src
+
+        # ---- push delta around the cycle
+        if delta > 0.0:
+            u = src
+            while u != join:
+                flow[u] -= pred_dir[u] * delta
+                u = parent[u]
+            u = tgt
+            while u != join:
+                flow[u] += pred_dir[u] * delta
+                u = parent[u]
+            # flow[u_out] is exactly 0 now (x - x == 0 in floating point)
+
+        # ---- re-hang the tree: the stem u_in .. u_out reverses, u_in hangs from v_in by the entering arc
+        _update_tree(u_in, v_in, u_out, join, in_arc, src, delta, parent, pred, pred_dir, flow, thread,
+                     rev_thread, succ_num, last_succ, dirty)
+
+        # ---- potentials of the moved subtree
+        if pred_dir[u_in] == UP:
+            sigma = pi[v_in] - pi[u_in] - in_cost
+        else:
+            sigma = pi[v_in] - pi[u_in] + in_cost
+        end = thread[last_succ[u_in]]
+        u = u_in
+        while u != end:
+            pi[u] += sigma
+            u = thread[u]
+    # Artificial arcs that still carry flow mean some mass could not be moved on finite arcs. A residue at the
+    # level of rounding is not that: sum(a) and sum(b) agree only to a few ulps after the front-end's rescaling.
+    if status == OPTIMAL:
+        residue = 1e-10 * np.sum(a)
+        for u in range(root):
+            if pred[u] >= n_arcs and flow[u] > residue:
+                status = INFEASIBLE
+                break
+    return status, n_iter
+
+
+@cpu_jit
+def _update_tree(u_in, v_in, u_out, join, in_arc, src, delta, parent, pred, pred_dir, flow, thread, rev_thread,
+                 succ_num, last_succ, dirty):
+    """Replace the leaving arc (``u_out`` to its parent) by the entering one (``u_in`` to ``v_in``).
+
+    The nodes on the path from ``u_in`` up to ``u_out`` (the stem) swap parent and child; the thread (preorder)
+    is respliced so that the moved subtree follows ``v_in``; subtree sizes and last successors are repaired on the
+    two paths to ``join``.
+    """
+    old_rev_thread = rev_thread[u_out]
+    old_succ_num = succ_num[u_out]
+    old_last_succ = last_succ[u_out]
+    v_out = parent[u_out]
+    in_dir = UP if u_in == src else DOWN
+
+    if u_in == u_out:
+        parent[u_in] = v_in
+        pred[u_in] = in_arc
+        pred_dir[u_in] = in_dir
+        flow[u_in] = delta
+        if thread[v_in] != u_out:
+            # cut the subtree of u_out out of the thread and splice it in right after v_in
+            after = thread[old_last_succ]
+            thread[old_rev_thread] = after
+            rev_thread[after] = old_rev_thread
+            after = thread[v_in]
+            thread[v_in] = u_out
+            rev_thread[u_out] = v_in
+            thread[old_last_succ] = after
+            rev_thread[after] = old_last_succ
+    else:
+        # where the thread continues after the moved subtree
+        thread_continue = thread[old_last_succ] if old_rev_thread == v_in else thread[v_in]
+        stem = u_in
+        par_stem = v_in
+        last = last_succ[u_in]
+        after = thread[last]
+        thread[v_in] = u_in
+        n_dirty = 0
+        dirty[n_dirty] = v_in
+        n_dirty += 1
+        while stem != u_out:
+            next_stem = parent[stem]
+            # the next stem node follows the (remaining) subtree of the current one
+            thread[last] = next_stem
+            dirty[n_dirty] = last
+            n_dirty += 1
+            # take the subtree of stem out of the thread
+            before = rev_thread[stem]
+            thread[before] = after
+            rev_thread[after] = before
+            parent[stem] = par_stem
+            par_stem = stem
+            stem = next_stem
+            last = rev_thread[par_stem] if last_succ[stem] == last_succ[par_stem] else last_succ[stem]
+            after = thread[last]
+        parent[u_out] = par_stem
+        thread[last] = thread_continue
+        rev_thread[thread_continue] = last
+        last_succ[u_out] = last
+        if old_rev_thread != v_in:
+            thread[old_rev_thread] = after
+            rev_thread[after] = old_rev_thread
+        for k in range(n_dirty):
+            w = dirty[k]
+            rev_thread[thread[w]] = w
+        # reverse pred, pred_dir, flow, subtree sizes and last successors along the stem (u_out back to u_in)
+        tmp_sc = 0
+        tmp_ls = last_succ[u_out]
+        u = u_out
+        p = parent[u]
+        while u != u_in:
+            pred[u] = pred[p]
+            pred_dir[u] = -pred_dir[p]
+            flow[u] = flow[p]
+            tmp_sc += succ_num[u] - succ_num[p]
+            succ_num[u] = tmp_sc
+            last_succ[p] = tmp_ls
+            u = p
+            p = parent[u]
+        pred[u_in] = in_arc
+        pred_dir[u_in] = in_dir
+        flow[u_in] = delta
+        succ_num[u_in] = old_succ_num
+
+    # last successors from v_in up, then from v_out up, as far as they pointed at the old values
+    up_limit_out = join if last_succ[join] == v_in else -1
+    last_succ_out = last_succ[u_out]
+    u = v_in
+    while u != -1 and last_succ[u] == v_in:
+        last_succ[u] = last_succ_out
+        u = parent[u]
+    if join != old_rev_thread and v_in != old_rev_thread:
+        u = v_out
+        while u != up_limit_out and last_succ[u] == old_last_succ:
+            last_succ[u] = old_rev_thread
+            u = parent[u]
+    elif last_succ_out != old_last_succ:
+        u = v_out
+        while u != up_limit_out and last_succ[u] == old_last_succ:
+            last_succ[u] = last_succ_out
+            u = parent[u]
+    u = v_in
+    while u != join:
+        succ_num[u] += old_succ_num
+        u = parent[u]
+    u = v_out
+    while u != join:
+        succ_num[u] -= old_succ_num
+        u = parent[u]
+
+
+def new_state(n: int, m: int):
+    """Allocate the tree arrays for n sources and m sinks (plus the root)."""
+    size = n + m + 1
+    return (
+        np.empty(size, dtype=np.int64),  # parent
+        np.empty(size, dtype=np.int64),  # pred: arc id to the parent (i * m + j, or n * m + u if artificial)
+        np.empty(size, dtype=np.int64),  # pred_dir
+        np.empty(size, dtype=np.float64),  # flow on the arc to the parent
+        np.empty(size, dtype=np.float64),  # pi
+        np.empty(size, dtype=np.int64),  # thread
+        np.empty(size, dtype=np.int64),  # rev_thread
+        np.empty(size, dtype=np.int64),  # succ_num
+        np.empty(size, dtype=np.int64),  # last_succ
+        np.empty(size + 1, dtype=np.int64),  # dirty: scratch for the thread repair
+    )
+
+
+@cpu_jit
+def tree_plan(state, n, m):
+    """The plan's non-zeros ``(rows, cols, values)`` read off the tree's real arcs."""
+    parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ, dirty = state
+    n_arcs = n * m
+    count = 0
+    for u in range(n + m):
+        if pred[u] < n_arcs and flow[u] > 0.0:
+            count += 1
+    rows = np.empty(count, dtype=np.int64)
+    cols = np.empty(count, dtype=np.int64)
+    values = np.empty(count, dtype=np.float64)
+    k = 0
+    for u in range(n + m):
+        arc = pred[u]
+        if arc < n_arcs and flow[u] > 0.0:
+            rows[k] = arc // m
+            cols[k] = arc - rows[k] * m
+            values[k] = flow[u]
+            k += 1
+    return rows, cols, values
+
+
+@cpu_jit
+def recompute_potentials(C, state, n, m, art_cost):
+    """Potentials recomputed exactly along the tree (preorder), free of the drift of many incremental updates."""
+    parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ, dirty = state
+    root = n + m
+    n_arcs = n * m
+    pi[root] = 0.0
+    u = thread[root]
+    while u != root:
+        arc = pred[u]
+        if arc < n_arcs:
+            i = arc // m
+            c = C[i, arc - i * m]
+        elif pred_dir[u] == UP or arc - n_arcs < n:
+            c = 0.0  # source <-> root arcs cost 0
+        else:
+            c = art_cost
+        pi[u] = pi[parent[u]] + c if pred_dir[u] == DOWN else pi[parent[u]] - c
+        u = thread[u]

@@ -1,0 +1,241 @@
+"""The network simplex (emd, emd2, solve with reg=None) against an LP solver, the assignment solver, optimality
+certificates, planted answers, degenerate families and metamorphic properties."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy.optimize import linear_sum_assignment
+
+import numbaot
+from tests.certificates import check_duality, check_plan
+from tests.naive import lp_ot
+
+
+@st.composite
+def problems(draw, max_n=8, integer_costs=None):
+    """``(a, b, M)`` with integer weights of exactly equal mass (zeros allowed) and costs of any sign."""
+    n = draw(st.integers(1, max_n))
+    m = draw(st.integers(1, max_n))
+    a = np.array(draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), dtype=np.float64)
+    b = np.array(draw(st.lists(st.integers(0, 4), min_size=m, max_size=m)), dtype=np.float64)
+    if a.sum() == 0:
+        a[0] = 1.0
+    if b.sum() == 0:
+        b[-1] = 1.0
+    a, b = a * b.sum(), b * a.sum()
+    integer = draw(st.booleans()) if integer_costs is None else integer_costs
+    elements = st.integers(0, 3).map(float) if integer else st.floats(-10, 10, allow_nan=False)
+    M = draw(hnp.arrays(np.float64, (n, m), elements=elements))
+    return a, b, M
+
+
+def _rel(x, y):
+    return abs(float(x) - float(y)) / max(1.0, abs(float(y)))
+
+
+@given(problems())
+def test_equals_lp_optimum_with_certificates(problem):
+    a, b, M = problem
+    expected, _ = lp_ot(a, b, M)
+    res = numbaot.solve(M, a, b)
+    assert res.status is numbaot.Status.OPTIMAL
+    assert _rel(res.value, expected) < 1e-10
+    check_plan(res.plan, a, b, rtol=1e-12)
+    check_duality(res.value, res.potential_a, res.potential_b, a, b, M, tol=1e-10 * max(1.0, np.abs(M).max()))
+    assert abs(a @ res.potential_a - b @ res.potential_b) <= 1e-9 * max(1.0, np.abs(M).max()) * a.sum()
+    assert np.count_nonzero(res.plan) <= len(a) + len(b) - 1
+    assert _rel(numbaot.emd2(a, b, M), expected) < 1e-10
+
+
+@given(problems())
+def test_transpose_symmetry(problem):
+    a, b, M = problem
+    forward = numbaot.solve(M, a, b)
+    backward = numbaot.solve(M.T.copy(), b, a)
+    assert _rel(forward.value, backward.value) < 1e-10
+
+
+@given(problems(integer_costs=False), st.data())
+def test_adding_potentials_to_costs_shifts_the_value_only(problem, data):
+    a, b, M = problem
+    u = data.draw(hnp.arrays(np.float64, len(a), elements=st.floats(-5, 5)))
+    v = data.draw(hnp.arrays(np.float64, len(b), elements=st.floats(-5, 5)))
+    base = numbaot.solve(M, a, b)
+    shifted = numbaot.solve(M + u[:, None] + v[None, :], a, b)
+    assert _rel(shifted.value, base.value + a @ u + b @ v) < 1e-9
+    # the shifted problem's optimum stays optimal for the original costs
+    assert _rel(np.sum(shifted.plan * M), base.value) < 1e-9
+
+
+@given(problems(), st.randoms(use_true_random=False))
+def test_permuting_points_permutes_the_plan_value(problem, rnd):
+    a, b, M = problem
+    p = np.array(rnd.sample(range(len(a)), len(a)))
+    q = np.array(rnd.sample(range(len(b)), len(b)))
+    assert _rel(numbaot.emd2(a[p], b[q], M[np.ix_(p, q)]), numbaot.emd2(a, b, M)) < 1e-10
+
+
+@given(st.integers(1, 30), st.integers(0, 2**32 - 1))
+def test_planted_permutation_is_recovered(n, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2))
+    perm = rng.permutation(n)
+    M = numbaot.dist(x, x[perm])
+    plan = numbaot.emd(None, None, M)
+    np.testing.assert_allclose(plan[np.arange(n), np.argsort(perm)], 1.0 / n, rtol=1e-12)
+    assert abs(float(np.sum(plan * M))) < 1e-12
+
+
+def test_matches_linear_sum_assignment():
+    rng = np.random.default_rng(0)
+    for n in (5, 50, 200):
+        M = rng.random((n, n))
+        rows, cols = linear_sum_assignment(M)
+        assert _rel(numbaot.emd2(None, None, M) * n, M[rows, cols].sum()) < 1e-12
+
+
+def test_emd_on_1d_costs_equals_emd_1d():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=40), rng.normal(size=30)
+    a, b = rng.random(40), rng.random(30)
+    b *= a.sum() / b.sum()
+    M = (x[:, None] - y[None, :]) ** 2
+    assert _rel(numbaot.emd2(a, b, M), numbaot.emd2_1d(x, y, a, b)) < 1e-12
+
+
+# ----------------------------------------------------------------------------------------- degenerate families
+@pytest.mark.parametrize("family", ["all_equal", "integer_0_3", "duplicated_points", "uniform_1000"])
+def test_degenerate_families(family):
+    rng = np.random.default_rng(2)
+    if family == "all_equal":
+        n = m = 60
+        M = np.full((n, m), 2.5)
+    elif family == "integer_0_3":
+        n, m = 80, 70
+        M = rng.integers(0, 4, (n, m)).astype(float)
+    elif family == "duplicated_points":
+        x = rng.normal(size=(20, 2))
+        pts = np.repeat(x, 3, axis=0)
+        M = numbaot.dist(pts, pts[::-1])
+        n = m = len(pts)
+    else:
+        n = m = 1000
+        x, y = rng.random((n, 2)), rng.random((n, 2))
+        M = numbaot.dist(x, y)
+    res = numbaot.solve(M)
+    assert res.status is numbaot.Status.OPTIMAL
+    check_plan(res.plan, np.full(n, 1 / n), np.full(m, 1 / m), rtol=1e-10)
+    check_duality(res.value, res.potential_a, res.potential_b, np.full(n, 1 / n), np.full(m, 1 / m), M,
+                  tol=1e-10 * max(1.0, M.max()))
+    if n <= 80:
+        expected, _ = lp_ot(np.full(n, 1 / n), np.full(m, 1 / m), M)
+        assert _rel(res.value, expected) < 1e-10
+    assert res.n_iter < 50 * n * m  # ends well before any cap
+
+
+def test_deterministic():
+    rng = np.random.default_rng(3)
+    M = rng.integers(0, 3, (50, 40)).astype(float)
+    first = numbaot.emd(None, None, M)
+    for _ in range(3):
+        np.testing.assert_array_equal(numbaot.emd(None, None, M), first)
+
+
+# -------------------------------------------------------------------------------------------- special inputs
+def test_forbidden_arcs_feasible_and_infeasible():
+    M = np.array([[0.0, np.inf], [np.inf, 0.0]])
+    np.testing.assert_allclose(numbaot.emd(None, None, M), np.eye(2) / 2)
+    M = np.array([[1.0, np.inf, np.inf], [2.0, 3.0, np.inf], [np.inf, 1.0, 5.0]])
+    res = numbaot.solve(M)
+    expected, _ = lp_ot(np.full(3, 1 / 3), np.full(3, 1 / 3), np.where(np.isinf(M), 1e9, M))
+    assert _rel(res.value, expected) < 1e-10
+    # every row has a finite cost, but rows 0 and 1 both only reach column 0: Hall's condition fails
+    M = np.array([[0.0, np.inf], [0.0, np.inf]])
+    with pytest.raises(ValueError, match="forbidden"):
+        numbaot.emd(None, None, M)
+
+
+def test_all_negative_costs_and_huge_costs():
+    rng = np.random.default_rng(4)
+    M = rng.random((10, 12))
+    base = numbaot.emd2(None, None, M)
+    assert _rel(numbaot.emd2(None, None, M - 5), base - 5) < 1e-12
+    assert _rel(numbaot.emd2(None, None, M * 1e300), base * 1e300) < 1e-12
+    assert _rel(numbaot.emd2(None, None, M * 1e-300), base * 1e-300) < 1e-12
+
+
+def test_single_row_single_column():
+    b = np.array([0.2, 0.3, 0.5])
+    res = numbaot.solve(np.array([[1.0, 2.0, 3.0]]), [1.0], b)
+    np.testing.assert_allclose(res.plan, b[None, :])
+    assert float(res.value) == pytest.approx(2.3)
+    res = numbaot.solve(np.array([[4.0]]), [2.0], [2.0])
+    assert float(res.value) == 8.0 and res.plan[0, 0] == 2.0
+
+
+def test_several_targets_at_once():
+    rng = np.random.default_rng(5)
+    M = rng.random((6, 5))
+    B = rng.random((5, 3))
+    B /= B.sum(axis=0)
+    values = numbaot.emd2(None, B, M)
+    assert values.shape == (3,)
+    for t in range(3):
+        assert _rel(values[t], numbaot.emd2(None, B[:, t], M)) < 1e-12
+
+
+def test_max_iter_reports_and_warns():
+    rng = np.random.default_rng(6)
+    M = rng.random((30, 30))
+    with pytest.warns(numbaot.ConvergenceWarning, match="MAX_ITER_REACHED"):
+        res = numbaot.solve(M, max_iter=3)
+    assert res.status is numbaot.Status.MAX_ITER_REACHED and not res.converged and res.n_iter == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert numbaot.solve(M, max_iter=3, warn=False).status is numbaot.Status.MAX_ITER_REACHED
+
+
+def test_float32_in_float32_out_and_sparse_output():
+    rng = np.random.default_rng(7)
+    M = rng.random((20, 15)).astype(np.float32)
+    plan = numbaot.emd(None, None, M)
+    assert plan.dtype == np.float32
+    sparse = numbaot.emd(None, None, M, dense=False)
+    assert sparse.nnz <= 34
+    np.testing.assert_allclose(sparse.toarray(), plan)
+    assert _rel(numbaot.emd2(None, None, M), numbaot.emd2(None, None, M.astype(np.float64))) < 1e-6
+
+
+def test_parallel_pricing_gives_the_same_optimum(monkeypatch):
+    from numbaot import _config
+
+    rng = np.random.default_rng(8)
+    M = numbaot.dist(rng.random((300, 2)), rng.random((300, 2)))
+    serial = numbaot.solve(M, n_threads=1)
+    monkeypatch.setattr(_config, "NS_PARALLEL_MIN_BLOCK", 16)
+    parallel = numbaot.solve(M, n_threads=2)
+    assert _rel(parallel.value, serial.value) < 1e-12
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ValueError, match=r"M has shape \(3, 3\) but a has 3 and b has 4 entries"):
+        numbaot.emd(np.ones(3) / 3, np.ones(4) / 4, np.ones((3, 3)))
+    with pytest.raises(ValueError, match=r"M\[1, 0\] is NaN"):
+        numbaot.emd(None, None, np.array([[0.0, 1.0], [np.nan, 0.0]]))
+    with pytest.raises(ValueError, match="-inf"):
+        numbaot.emd(None, None, np.array([[0.0, -np.inf], [1.0, 0.0]]))
+    with pytest.raises(ValueError, match="row 1 of M has no finite cost"):
+        numbaot.emd(None, None, np.array([[0.0, 1.0], [np.inf, np.inf]]))
+    with pytest.raises(ValueError, match="same total mass"):
+        numbaot.emd([0.5, 0.5], [0.5, 0.6], np.ones((2, 2)))
+    with pytest.raises(TypeError, match="max_iter must be a positive integer"):
+        numbaot.emd(None, None, np.ones((2, 2)), max_iter=1.5)
+    with pytest.raises(ValueError, match="max_iter must be >= 1"):
+        numbaot.emd(None, None, np.ones((2, 2)), max_iter=0)
+    with pytest.raises(ValueError, match="M must be 2-D"):
+        numbaot.emd(None, None, np.ones(3))
