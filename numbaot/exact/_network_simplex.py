@@ -71,33 +71,65 @@ def init_tree_artificial(a, b, art_cost, state):
 
 
 @cpu_jit
+def _segment_min(row, pi_sinks, j0, j1):
+    """``min(row[j] - pi_sinks[j])`` over ``j0 <= j < j1``, on four independent chains (4x the throughput of one
+    chain of dependent compares; Numba does not vectorise this reduction)."""
+    low0 = np.inf
+    low1 = np.inf
+    low2 = np.inf
+    low3 = np.inf
+    j = j0
+    while j + 4 <= j1:
+        r0 = row[j] - pi_sinks[j]
+        r1 = row[j + 1] - pi_sinks[j + 1]
+        r2 = row[j + 2] - pi_sinks[j + 2]
+        r3 = row[j + 3] - pi_sinks[j + 3]
+        low0 = r0 if r0 < low0 else low0
+        low1 = r1 if r1 < low1 else low1
+        low2 = r2 if r2 < low2 else low2
+        low3 = r3 if r3 < low3 else low3
+        j += 4
+    while j < j1:
+        r0 = row[j] - pi_sinks[j]
+        low0 = r0 if r0 < low0 else low0
+        j += 1
+    return min(min(low0, low1), min(low2, low3))
+
+
+@cpu_jit
 def _block_min(C, pi, n, m, start, count, tol):
     """Most negative reduced cost among ``count`` arcs from arc ``start`` (row-major order, wrapping around).
 
     Returns ``(best, arc)``; ``best`` is 0 and ``arc`` -1 when no arc there has a reduced cost below ``-tol``
-    relative to the magnitudes involved.
+    times the magnitudes involved (rounding noise on a zero reduced cost must not make an arc enter).
     """
     best = 0.0
-    best_arc = -1
+    best_arc = np.int64(-1)
     i = start // m
     j = start - i * m
-    for _ in range(count):
+    remaining = count
+    pi_sinks = pi[n:n + m]
+    while remaining > 0:
+        seg = min(m - j, remaining)
+        row = C[i]
         pi_i = pi[i]
-        pi_j = pi[n + j]
-        c = C[i, j]
-        reduced = c + pi_i - pi_j
-        if reduced < best:
-            scale = max(abs(c), abs(pi_i), abs(pi_j), 1.0)
-            if reduced < -tol * scale:
-                best = reduced
-                best_arc = i * m + j
-        j += 1
-        if j == m:
-            j = 0
-            i += 1
-            if i == n:
-                i = 0
-    return best, np.int64(best_arc)
+        low = _segment_min(row, pi_sinks, j, j + seg)
+        if low + pi_i < best:
+            # the segment holds the new best: find it (the same single subtraction, so == is exact)
+            for jj in range(j, j + seg):
+                if row[jj] - pi_sinks[jj] == low:
+                    reduced = low + pi_i
+                    scale = max(abs(row[jj]), abs(pi_i), abs(pi_sinks[jj]))
+                    if reduced < -tol * scale:
+                        best = reduced
+                        best_arc = i * m + jj
+                    break
+        remaining -= seg
+        j = 0
+        i += 1
+        if i == n:
+            i = 0
+    return best, best_arc
 
 
 @cpu_jit(parallel=True)
