@@ -13,6 +13,8 @@ Method
   (this compiles numbaot's Numba cores; its value is kept for the accuracy check).
 * Reported: the median time of each library, the ratio ``peer / numbaot`` (> 1 means numbaot is faster) and
   the relative difference of the values, ``|a - b| / max(|a|, |b|)``, which must be <= 1e-12 (flagged ``!``).
+  To tell who is off when they disagree, each value's relative error against a reference computed in extended
+  precision (numpy longdouble, see :func:`reference_value`) is shown too ("numbaot err", "peer err").
 * Inputs: float64, n = m points, u ~ N(0, 1), v ~ N(1, 2^2). "uniform" passes no weights (each library's
   uniform path); "random" passes weights U(0.1, 1.1) normalized to mass 1 on both sides.
 * Pairs compared: numbaot ``wasserstein_1d(u, v, wu, wv, p)`` vs ``ot.wasserstein_1d`` (p = 1, 2) and vs
@@ -48,7 +50,8 @@ WARM_CALL_TARGET_S = 1.0
 FULL = {"repeats": {10**4: 40, 10**5: 15, 10**6: 7}, "batch": (10**5, 8, 10), "startup": (5, 3, 3)}
 QUICK = {"repeats": {10**4: 5, 10**5: 3}, "batch": (10**5, 8, 3), "startup": (3, 1, 1)}
 
-HEADERS = ["n", "weights", "function", "p / metric", "numbaot ms", "peer", "peer ms", "peer/numbaot", "rel diff"]
+HEADERS = ["n", "weights", "function", "p / metric", "numbaot ms", "peer", "peer ms", "peer/numbaot", "rel diff",
+           "numbaot err", "peer err"]
 
 
 # ----------------------------------------------------------------------------------------------------- inputs
@@ -63,6 +66,30 @@ def make_problem(n: int, weighted: bool, k: int | None = None, seed: int = 0):
     wu = rng.uniform(0.1, 1.1, shape)
     wv = rng.uniform(0.1, 1.1, shape)
     return u, v, wu / wu.sum(axis=0), wv / wv.sum(axis=0)
+
+
+def reference_value(u, v, wu, wv, p):
+    """``W_p^p`` of one problem by the monotone coupling, in extended precision (numpy longdouble, 64-bit mantissa).
+
+    Vectorized: the union of both cumulative distributions cuts [0, mass] into intervals; each interval couples the
+    first point of u and of v whose cumulative mass reaches its right end. Used to tell which library is off when
+    two disagree by more than 1e-12.
+    """
+    ld = np.longdouble
+    iu, iv = np.argsort(u, kind="stable"), np.argsort(v, kind="stable")
+    xs, ys = u[iu].astype(ld), v[iv].astype(ld)
+    ca = np.cumsum(np.full(len(u), ld(1)) / len(u) if wu is None else wu[iu].astype(ld))
+    cb = np.cumsum(np.full(len(v), ld(1)) / len(v) if wv is None else wv[iv].astype(ld))
+    cuts = np.sort(np.concatenate([ca, cb]))
+    mass = np.diff(np.concatenate([[ld(0)], cuts]))
+    i = np.minimum(np.searchsorted(ca, cuts, side="left"), len(u) - 1)
+    j = np.minimum(np.searchsorted(cb, cuts, side="left"), len(v) - 1)
+    return float(np.sum(mass * np.abs(xs[i] - ys[j]) ** p))
+
+
+def reference_batch(U, V, WU, WV, p):
+    column = (lambda W, t: None if W is None else W[:, t])
+    return np.array([reference_value(U[:, t], V[:, t], column(WU, t), column(WV, t), p) for t in range(U.shape[1])])
 
 
 def warm_up_numbaot():
@@ -107,15 +134,16 @@ def emd2_contestants(u, v, wu, wv):
     ]
 
 
-def rows_for(label, contestants):
-    """One table row per peer: label cells, then numbaot's and the peer's medians, ratio, value difference."""
+def rows_for(label, contestants, reference):
+    """One row per peer: label cells, medians, ratio, value difference, and each value's error vs ``reference``."""
     ours, *peers = contestants
     rows = []
     for peer in peers:
         diff = rel_diff(ours.value, peer.value)
         flag = " !" if diff > RTOL else ""
         rows.append([*label, fmt_time(ours.median), peer.name, fmt_time(peer.median),
-                     f"{peer.median / ours.median:.2f}", f"{diff:.1e}{flag}"])
+                     f"{peer.median / ours.median:.2f}", f"{diff:.1e}{flag}",
+                     f"{rel_diff(ours.value, reference):.1e}", f"{rel_diff(peer.value, reference):.1e}"])
     return rows
 
 
@@ -125,14 +153,15 @@ def bench_single(sizes_repeats):
     for n, repeats in sizes_repeats.items():
         for weighted in (False, True):
             u, v, wu, wv = make_problem(n, weighted)
-            cases = [("wasserstein_1d", "p=1", wasserstein_contestants(u, v, wu, wv, 1)),
-                     ("wasserstein_1d", "p=2", wasserstein_contestants(u, v, wu, wv, 2)),
-                     ("emd2_1d", "sqeuclidean", emd2_contestants(u, v, wu, wv))]
-            for function, exponent, contestants in cases:
+            cases = [("wasserstein_1d", "p=1", 1, wasserstein_contestants(u, v, wu, wv, 1)),
+                     ("wasserstein_1d", "p=2", 2, wasserstein_contestants(u, v, wu, wv, 2)),
+                     ("emd2_1d", "sqeuclidean", 2, emd2_contestants(u, v, wu, wv))]
+            for function, exponent, p, contestants in cases:
                 race(contestants, repeats)
+                reference = reference_value(u, v, wu, wv, p)
                 label = [fmt_n(n), "random" if weighted else "uniform", function, exponent]
-                rows += rows_for(label, contestants)
-                records += [record(n, function, contestants[0], peer) for peer in contestants[1:]]
+                rows += rows_for(label, contestants, reference)
+                records += [record(n, function, contestants[0], peer, reference) for peer in contestants[1:]]
                 print(f"  done n={fmt_n(n)} {label[1]} {function} {exponent}", file=sys.stderr, flush=True)
     return rows, records
 
@@ -143,15 +172,17 @@ def bench_batch(n, k, repeats):
         U, V, WU, WV = make_problem(n, weighted, k=k)
         for p in (1, 2):
             contestants = race(wasserstein_contestants(U, V, WU, WV, p), repeats)
+            reference = reference_batch(U, V, WU, WV, p)
             label = [f"{fmt_n(n)} x {k}", "random" if weighted else "uniform", "wasserstein_1d (batch)", f"p={p}"]
-            rows += rows_for(label, contestants)
-            records += [record(n, "batch", contestants[0], peer) for peer in contestants[1:]]
+            rows += rows_for(label, contestants, reference)
+            records += [record(n, "batch", contestants[0], peer, reference) for peer in contestants[1:]]
     return rows, records
 
 
-def record(n, function, ours, peer):
+def record(n, function, ours, peer, reference):
     return {"n": n, "function": function, "peer": peer.name, "ratio": peer.median / ours.median,
-            "diff": rel_diff(ours.value, peer.value)}
+            "diff": rel_diff(ours.value, peer.value), "ours_err": rel_diff(ours.value, reference),
+            "peer_err": rel_diff(peer.value, reference)}
 
 
 # ----------------------------------------------------------------------------------------------------- start-up
@@ -240,8 +271,14 @@ STARTUP_HEADERS = ["measurement (fresh processes)", "median s", "process wall s"
 def summary(records, import_s, warm_s) -> list[str]:
     lines = []
     worst = max(r["diff"] for r in records)
-    lines.append(f"values: largest relative difference {worst:.1e} (limit {RTOL:g}): "
+    lines.append(f"values: largest relative difference numbaot vs peer {worst:.1e} (limit {RTOL:g}): "
                  f"{'OK' if worst <= RTOL else 'EXCEEDED'}")
+    errors = {"numbaot": max(r["ours_err"] for r in records)}
+    for r in records:
+        key = f"{r['peer']} {r['function'] if r['function'] != 'batch' else 'wasserstein_1d (batch)'}"
+        errors[key] = max(errors.get(key, 0.0), r["peer_err"])
+    lines.append("largest relative error vs the extended-precision reference: "
+                 + ", ".join(f"{name} {err:.1e}" for name, err in errors.items()))
     top = max(r["n"] for r in records if r["function"] != "batch")
     for function in ("wasserstein_1d", "emd2_1d"):
         ratios = [r["ratio"] for r in records if r["n"] == top and r["function"] == function]
@@ -255,8 +292,16 @@ def summary(records, import_s, warm_s) -> list[str]:
     return lines
 
 
+def load_average() -> str:
+    """1-minute load average: above ~0 on an idle machine means other processes shared the cores."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "n/a"
+
+
 def heading(text, markdown):
-    return f"\n#### {text}\n" if markdown else f"\n== {text} =="
+    return f"\n### {text}\n" if markdown else f"\n== {text} =="
 
 
 def parse_args(argv=None):
@@ -271,6 +316,7 @@ def main(argv=None):
     config = QUICK if args.quick else FULL
     md = args.markdown
     started = time.perf_counter()
+    load_before = load_average()
     warm_up_numbaot()
     print(("Machine: " if not md else "**Machine:** ") + machine_line())
 
@@ -292,7 +338,8 @@ def main(argv=None):
     print(heading("Summary", md))
     for line in summary(records + batch_records, import_s, warm_s):
         print(f"- {line}" if md else line)
-    print(f"\n(total benchmark time {time.perf_counter() - started:.0f} s)")
+    print(f"\n(total benchmark time {time.perf_counter() - started:.0f} s; load average at start {load_before}, "
+          f"at end {load_average()})")
 
 
 if __name__ == "__main__":

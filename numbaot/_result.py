@@ -114,6 +114,7 @@ class OTResult:
         device="cpu",
         plan_operator=None,
         densify=None,
+        marginals=None,
     ):
         self.value = value
         self.value_linear = value if value_linear is None else value_linear
@@ -131,6 +132,7 @@ class OTResult:
         self.device = device
         self._plan_operator = plan_operator
         self._densify = densify
+        self._marginals_fn = marginals
         self._marginals = None
 
     @property
@@ -175,6 +177,8 @@ class OTResult:
         return self._plan_operator
 
     def _compute_marginals(self):
+        if self._marginals is None and self._marginals_fn is not None:
+            self._marginals = self._marginals_fn()  # e.g. reductions on the device for GPU results
         if self._marginals is None:
             if self._plan is not None or (self.plan_coo is None and self._plan_operator is None):
                 plan = self.plan

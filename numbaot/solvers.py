@@ -8,35 +8,39 @@ from . import _validation as V
 from ._result import OTResult
 
 
-def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=1.0, reg=None, lazy=False, n_threads=None,
-                 warn=True) -> OTResult:
-    """Optimal transport between two point clouds, returning an :class:`OTResult`.
+def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None, lazy=False, max_iter=None,
+                 n_threads=None, warn=True) -> OTResult:
+    """Exact optimal transport between two point clouds, returning an :class:`OTResult`.
 
-    This version solves exact OT (``reg=None``) between one-dimensional point clouds, by sorting and a monotone
-    merge (see :func:`numbaot.emd_1d`). Points of shape (n, d) with d > 1, and entropic regularisation, are
-    refused with a ValueError until their solvers land.
+    One-dimensional clouds with a convex cost (every metric but 'cosine') are solved by sorting and a monotone
+    merge in O((n + m) log(n + m)) (see :func:`numbaot.emd_1d`), on the GPU for CUDA inputs. Other clouds are
+    solved by the network simplex on the host (see :func:`numbaot.emd`), with the cost matrix built first or,
+    with ``lazy=True``, costs computed on the fly in O(n + m) memory. Entropic regularisation is refused with a
+    ValueError until its solvers land.
 
     Parameters
     ----------
-    X_a, X_b : arrays of shape (n,) or (n, 1), and (m,) or (m, 1)
-        Support points; numpy, or CUDA arrays (CuPy, Numba) to solve on the GPU.
+    X_a, X_b : arrays of shape (n, d) and (m, d), or (n,) and (m,) for 1D
+        Support points (numpy; CUDA arrays for 1D clouds).
     a, b : arrays of shape (n,) and (m,), optional
         Weights (uniform when None) of equal total mass.
-    metric : {'sqeuclidean', 'euclidean', 'cityblock', 'minkowski'}
-        Ground cost; 'minkowski' is ``|x - y|^p`` in 1D.
+    metric : {'sqeuclidean', 'euclidean', 'cityblock', 'minkowski', 'cosine'}
+        Ground cost, as in :func:`numbaot.dist` ('minkowski' is ``(sum |x_k - y_k|^p)^(1/p)``).
     p : float >= 1
         Exponent of 'minkowski'.
     reg : None
         Entropic regularisation; only None (exact OT) is available in this version.
     lazy : bool
-        When True the dense plan is never built: the result holds the plan's ``n + m - 1`` non-zeros
-        (``plan_coo``, ``plan_sparse``) and ``plan_operator``; reading ``result.plan`` then densifies on demand.
-        When False the dense plan is built at once (refused with a ValueError if it would not fit).
+        When True the cost matrix and the dense plan are never built: the result holds the plan's at most
+        ``n + m - 1`` non-zeros (``plan_coo``, ``plan_sparse``) and ``plan_operator``; reading ``result.plan``
+        densifies on demand. When False the dense plan is built at once (refused with a ValueError if it would
+        not fit).
+    max_iter : int, optional
+        Maximum number of network simplex pivots (None: no limit).
     n_threads : int, optional
         Host threads (default: Numba's thread count).
     warn : bool
-        Emit a ConvergenceWarning when the status is not OPTIMAL (kept for the iterative solvers to come; the 1D
-        solver is exact and always OPTIMAL).
+        Emit a ConvergenceWarning when the status is not OPTIMAL.
 
     Returns
     -------
@@ -49,26 +53,44 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=1.0, reg=None
     >>> res = numbaot.solve_sample([0.0, 1.0, 3.0], [0.5, 2.0])
     >>> float(res.value), res.plan.shape
     (0.625, (3, 2))
+    >>> res = numbaot.solve_sample([[0.0, 0.0], [1.0, 1.0]], [[1.0, 1.0], [0.0, 0.0]], lazy=True)
+    >>> float(res.value), res.plan_sparse.nnz
+    (0.0, 2)
     """
+    from . import _device
+
     lazy = V.check_bool(lazy, "lazy")
-    V.check_bool(warn, "warn")
+    warn = V.check_bool(warn, "warn")
     if reg is not None:
         V.check_reg(reg)
         raise ValueError("solve_sample: entropic OT (reg > 0) is not available in this version; use reg=None")
-    for name, X in (("X_a", X_a), ("X_b", X_b)):
-        shape = getattr(X, "shape", None)
-        if shape is None:
-            import numpy as np
+    metric, p = V.check_metric(metric, p)
+    X_a = V.check_points(X_a, "X_a", allow_cuda=True)
+    X_b = V.check_points(X_b, "X_b", allow_cuda=True)
+    dims = [1 if len(X.shape) == 1 else X.shape[1] for X in (X_a, X_b)]
+    if dims[0] != dims[1]:
+        raise ValueError(f"X_a has points of dimension {dims[0]} but X_b of dimension {dims[1]}")
+    if dims[0] == 1 and metric != "cosine":
+        from .exact.api import _solve_1d
 
-            shape = np.shape(X)
-        if len(shape) == 2 and shape[1] != 1:
-            raise ValueError(
-                f"{name} has shape {tuple(shape)}: this version of solve_sample solves 1D point clouds (shape (n,) "
-                "or (n, 1)); multi-dimensional clouds need the network simplex, which is not available yet"
-            )
-    from .exact.api import _solve_1d
+        # In 1D every metric but cosine is |x - y| or (x - y)^2 (minkowski's root undoes its power).
+        metric_1d = "sqeuclidean" if metric == "sqeuclidean" else "euclidean"
+        result = _solve_1d(X_a, X_b, a, b, metric_1d, 1.0, want_plan=True, n_threads=n_threads)
+    elif _device.where(X_a=X_a, X_b=X_b, a=a, b=b) == _device.CUDA:
+        raise ValueError(
+            "solve_sample: exact OT between multi-dimensional clouds runs on the host in this version; copy the "
+            "points to the host (e.g. cupy.asnumpy) first"
+        )
+    elif lazy:
+        from .exact.api import _solve_points_exact
 
-    result = _solve_1d(X_a, X_b, a, b, metric, p, want_plan=True, n_threads=n_threads)
+        result = _solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn)
+    else:
+        from .exact.api import _solve_exact
+        from .utils import dist
+
+        result = _solve_exact(dist(X_a, X_b, metric=metric, p=p, n_threads=n_threads), a, b, max_iter, n_threads,
+                              warn=warn)[0]
     if not lazy:
         result.plan  # noqa: B018 - build (and size-check) the dense plan now, as the caller asked
     return result

@@ -37,7 +37,7 @@ def test_solve_reports_bad_input_without_a_traceback(tmp_path, capsys):
     np.save(tmp_path / "a.npy", np.array([0.0, np.nan]))
     np.save(tmp_path / "b.npy", np.array([1.0]))
     assert cli.main(["solve", str(tmp_path / "a.npy"), str(tmp_path / "b.npy")]) == 2
-    assert "x_a[1] is nan" in capsys.readouterr().err
+    assert "X_a[1] is nan" in capsys.readouterr().err
 
 
 def test_solve_refuses_unknown_file_types(tmp_path):

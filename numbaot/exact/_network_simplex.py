@@ -18,9 +18,13 @@ when ``cost + pi[s] - pi[t] < 0``. The OT duals are ``f_i = -pi[i]`` and ``g_j =
 """
 from __future__ import annotations
 
-import numpy as np
-from numba import prange
+from typing import NamedTuple
 
+import numpy as np
+from numba import prange, types
+from numba.extending import overload
+
+from .._costs import pair_cost
 from .._jit import cpu_jit
 
 UP = 1  # the arc to the parent leaves the node (node -> parent)
@@ -30,6 +34,86 @@ DOWN = -1  # the arc to the parent enters the node (parent -> node)
 OPTIMAL = 0
 MAX_ITER_REACHED = 1
 INFEASIBLE = 2
+
+
+class PointCosts(NamedTuple):
+    """Costs computed on the fly from two point clouds (``X`` (n, d), ``Y`` (m, d)), never stored: O(n + m)
+    memory. The cores take either this or a dense (n, m) matrix; ``arc_cost`` and ``_segment_argmin`` dispatch on
+    the type at compile time, so the dense path compiles to plain array reads."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    metric: int
+    p: float
+    norms_x: np.ndarray
+    norms_y: np.ndarray
+
+
+# Strict IEEE arithmetic (no fastmath): pricing, pivots and potentials evaluate the same arc in different inlined
+# contexts, and must get bit-identical costs, or a zero reduced cost can look negative and the simplex can cycle.
+_pair_cost = cpu_jit(fastmath=False)(pair_cost.py)
+
+
+def arc_cost(costs, i, j):
+    """Cost of arc (i, j): ``costs[i, j]`` for a matrix, or computed from the points (PointCosts)."""
+    if isinstance(costs, PointCosts):
+        return pair_cost.py(costs.X, i, costs.Y, j, costs.metric, costs.p, costs.norms_x[i], costs.norms_y[j])
+    return costs[i, j]
+
+
+@overload(arc_cost)
+def _arc_cost_overload(costs, i, j):
+    if isinstance(costs, types.Array):
+        return lambda costs, i, j: costs[i, j]
+
+    def from_points(costs, i, j):
+        return _pair_cost(costs[0], i, costs[1], j, costs[2], costs[3], costs[4][i], costs[5][j])
+
+    return from_points
+
+
+def _segment_argmin(costs, pi_sinks, i, j0, j1):
+    """``(low, j)``: the minimum of ``cost(i, j) - pi_sinks[j]`` over ``j0 <= j < j1`` and where it is."""
+    low = np.inf
+    where = j0
+    for j in range(j0, j1):
+        r = arc_cost(costs, i, j) - pi_sinks[j]
+        if r < low:
+            low = r
+            where = j
+    return low, where
+
+
+@overload(_segment_argmin)
+def _segment_argmin_overload(costs, pi_sinks, i, j0, j1):
+    if isinstance(costs, types.Array):
+        def dense(costs, pi_sinks, i, j0, j1):
+            # the minimum on four independent chains first (4x the throughput of one chain of dependent
+            # compares; Numba does not vectorise this reduction), its position only when it matters
+            row = costs[i]
+            low0 = np.inf
+            low1 = np.inf
+            low2 = np.inf
+            low3 = np.inf
+            j = j0
+            while j + 4 <= j1:
+                r0 = row[j] - pi_sinks[j]
+                r1 = row[j + 1] - pi_sinks[j + 1]
+                r2 = row[j + 2] - pi_sinks[j + 2]
+                r3 = row[j + 3] - pi_sinks[j + 3]
+                low0 = r0 if r0 < low0 else low0
+                low1 = r1 if r1 < low1 else low1
+                low2 = r2 if r2 < low2 else low2
+                low3 = r3 if r3 < low3 else low3
+                j += 4
+            while j < j1:
+                r0 = row[j] - pi_sinks[j]
+                low0 = r0 if r0 < low0 else low0
+                j += 1
+            return min(min(low0, low1), min(low2, low3)), -1
+
+        return dense
+    return _segment_argmin
 
 
 @cpu_jit
@@ -71,33 +155,7 @@ def init_tree_artificial(a, b, art_cost, state):
 
 
 @cpu_jit
-def _segment_min(row, pi_sinks, j0, j1):
-    """``min(row[j] - pi_sinks[j])`` over ``j0 <= j < j1``, on four independent chains (4x the throughput of one
-    chain of dependent compares; Numba does not vectorise this reduction)."""
-    low0 = np.inf
-    low1 = np.inf
-    low2 = np.inf
-    low3 = np.inf
-    j = j0
-    while j + 4 <= j1:
-        r0 = row[j] - pi_sinks[j]
-        r1 = row[j + 1] - pi_sinks[j + 1]
-        r2 = row[j + 2] - pi_sinks[j + 2]
-        r3 = row[j + 3] - pi_sinks[j + 3]
-        low0 = r0 if r0 < low0 else low0
-        low1 = r1 if r1 < low1 else low1
-        low2 = r2 if r2 < low2 else low2
-        low3 = r3 if r3 < low3 else low3
-        j += 4
-    while j < j1:
-        r0 = row[j] - pi_sinks[j]
-        low0 = r0 if r0 < low0 else low0
-        j += 1
-    return min(min(low0, low1), min(low2, low3))
-
-
-@cpu_jit
-def _block_min(C, pi, n, m, start, count, tol):
+def _block_min(costs, pi, n, m, start, count, tol):
     """Most negative reduced cost among ``count`` arcs from arc ``start`` (row-major order, wrapping around).
 
     Returns ``(best, arc)``; ``best`` is 0 and ``arc`` -1 when no arc there has a reduced cost below ``-tol``
@@ -111,19 +169,21 @@ def _block_min(C, pi, n, m, start, count, tol):
     pi_sinks = pi[n:n + m]
     while remaining > 0:
         seg = min(m - j, remaining)
-        row = C[i]
         pi_i = pi[i]
-        low = _segment_min(row, pi_sinks, j, j + seg)
+        low, where = _segment_argmin(costs, pi_sinks, i, j, j + seg)
         if low + pi_i < best:
-            # the segment holds the new best: find it (the same single subtraction, so == is exact)
-            for jj in range(j, j + seg):
-                if row[jj] - pi_sinks[jj] == low:
-                    reduced = low + pi_i
-                    scale = max(abs(row[jj]), abs(pi_i), abs(pi_sinks[jj]))
-                    if reduced < -tol * scale:
-                        best = reduced
-                        best_arc = i * m + jj
-                    break
+            if where < 0:  # the dense minimum came without its position: one more pass over the segment
+                low = np.inf
+                for jj in range(j, j + seg):
+                    r = arc_cost(costs, i, jj) - pi_sinks[jj]
+                    if r < low:
+                        low = r
+                        where = jj
+            reduced = low + pi_i
+            scale = max(abs(arc_cost(costs, i, where)), abs(pi_i), abs(pi_sinks[where]))
+            if reduced < -tol * scale:
+                best = reduced
+                best_arc = i * m + where
         remaining -= seg
         j = 0
         i += 1
@@ -173,8 +233,8 @@ def network_simplex_core(C, a, b, art_cost, max_iter, block_size, tol, n_threads
 
     Parameters
     ----------
-    C : float64 (n, m)
-        Costs, finite or +inf (a forbidden arc never enters).
+    C : float64 (n, m), or PointCosts
+        Costs, finite or +inf (a forbidden arc never enters), or the points to compute them from.
     a, b : float64 (n,), (m,)
         Positive weights (zero weights are removed by the caller) of equal total mass.
     art_cost : float
@@ -229,7 +289,7 @@ def network_simplex_core(C, a, b, art_cost, max_iter, block_size, tol, n_threads
         n_iter += 1
         src = in_arc // m
         tgt = n + (in_arc - src * m)
-        in_cost = C[src, tgt - n]
+        in_cost = arc_cost(C, src, tgt - n)
 
         # ---- the cycle closed by the entering arc, and the leaving arc (strongly feasible rule)
         join = _find_join(src, tgt, parent, succ_num)
@@ -463,10 +523,37 @@ def recompute_potentials(C, state, n, m, art_cost):
         arc = pred[u]
         if arc < n_arcs:
             i = arc // m
-            c = C[i, arc - i * m]
+            c = arc_cost(C, i, arc - i * m)
         elif pred_dir[u] == UP or arc - n_arcs < n:
             c = 0.0  # source <-> root arcs cost 0
         else:
             c = art_cost
         pi[u] = pi[parent[u]] + c if pred_dir[u] == DOWN else pi[parent[u]] - c
         u = thread[u]
+
+
+@cpu_jit
+def support_value(costs, rows, cols, values):
+    """``sum values[k] * cost(rows[k], cols[k])``: the plan's cost, read on its support only."""
+    total = 0.0
+    for k in range(values.shape[0]):
+        total += values[k] * arc_cost(costs, rows[k], cols[k])
+    return total
+
+
+@cpu_jit
+def complete_duals(costs, f, g, rows_kept, cols_kept, dropped_rows, dropped_cols):
+    """Feasible duals for zero-weight rows and columns, which carry no mass and so have no tree arc:
+    ``f_i = min_j cost(i, j) - g_j`` over the kept columns, then ``g_j = min_i cost(i, j) - f_i`` over all rows.
+    A row (column) whose costs are all +inf gets 0: any value is feasible for it."""
+    for i in dropped_rows:
+        low = np.inf
+        for j in cols_kept:
+            low = min(low, arc_cost(costs, i, j) - g[j])
+        f[i] = low if low < np.inf else 0.0
+    n = f.shape[0]
+    for j in dropped_cols:
+        low = np.inf
+        for i in range(n):
+            low = min(low, arc_cost(costs, i, j) - f[i])
+        g[j] = low if low < np.inf else 0.0

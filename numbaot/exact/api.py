@@ -332,26 +332,31 @@ def _emd_weights(a, b, n, m, allow_multi_b=False):
     return a_checked, [b_checked]
 
 
-def _network_simplex(M, a, b, max_iter, n_threads):
-    """Solve one balanced problem on the host; returns an OTResult with the plan as COO triples.
+def _network_simplex(costs, a, b, max_iter, n_threads):
+    """Solve one balanced problem on the host: ``(status, n_iter, (rows, cols, values), f, g, value)``.
 
-    Zero-weight rows and columns are removed before the core runs and get feasible duals afterwards
-    (``f_i = min_j C_ij - g_j``, then ``g_j = min_i C_ij - f_i`` over all rows). Costs whose magnitude could
-    overflow the artificial cost are scaled by a power of two (exact).
+    ``costs`` is a dense (n, m) matrix or a ``PointCosts`` (costs computed on the fly, O(n + m) memory).
+    Zero-weight rows and columns are removed before the core runs and get feasible duals afterwards. Dense costs
+    whose magnitude could overflow the artificial cost are scaled by a power of two (exact).
     """
     from . import _network_simplex as NS
 
-    n, m = M.shape
+    n, m = len(a), len(b)
     rows_kept = np.flatnonzero(a > 0)
     cols_kept = np.flatnonzero(b > 0)
-    C = M if (len(rows_kept) == n and len(cols_kept) == m) else M[np.ix_(rows_kept, cols_kept)]
-    C = np.ascontiguousarray(C, dtype=np.float64)
-    finite = np.isfinite(C)
-    top = float(np.max(np.abs(C), where=finite, initial=0.0))
-    scale = 1.0 if (top == 0.0 or 1e-100 < top < 1e100) else math.ldexp(1.0, math.frexp(top)[1])
-    if scale != 1.0:
-        C = C / scale
-        top = top / scale
+    dropped = len(rows_kept) < n or len(cols_kept) < m
+    scale = 1.0
+    if isinstance(costs, NS.PointCosts):
+        kept = costs._replace(X=costs.X[rows_kept], Y=costs.Y[cols_kept], norms_x=costs.norms_x[rows_kept],
+                              norms_y=costs.norms_y[cols_kept]) if dropped else costs
+        top = _point_cost_bound(kept)
+    else:
+        kept = np.ascontiguousarray(costs[np.ix_(rows_kept, cols_kept)] if dropped else costs, dtype=np.float64)
+        top = float(np.max(np.abs(kept), where=np.isfinite(kept), initial=0.0))
+        if not (top == 0.0 or 1e-100 < top < 1e100):
+            scale = math.ldexp(1.0, math.frexp(top)[1])
+            kept = kept / scale
+            top = top / scale
     ak = np.ascontiguousarray(a[rows_kept], dtype=np.float64)
     bk = np.ascontiguousarray(b[cols_kept], dtype=np.float64)
     nk, mk = len(ak), len(bk)
@@ -360,39 +365,43 @@ def _network_simplex(M, a, b, max_iter, n_threads):
     NS.init_tree_artificial(ak, bk, art_cost, state)
     block = int(min(max(_config.NS_MIN_BLOCK, math.isqrt(nk * mk)), nk * mk))
     threads = _config.n_threads(n_threads)
-    status, n_iter = NS.network_simplex_core(C, ak, bk, art_cost, 0 if max_iter is None else max_iter, block,
+    status, n_iter = NS.network_simplex_core(kept, ak, bk, art_cost, 0 if max_iter is None else max_iter, block,
                                              _config.NS_TOL, threads, _config.NS_PARALLEL_MIN_BLOCK, state)
-    NS.recompute_potentials(C, state, nk, mk, art_cost)
+    NS.recompute_potentials(kept, state, nk, mk, art_cost)
     rows, cols, values = NS.tree_plan(state, nk, mk)
     pi = state[4]
-    f = np.empty(n)
-    g = np.empty(m)
+    f = np.zeros(n)
+    g = np.zeros(m)
     f[rows_kept] = -pi[:nk] * scale
     g[cols_kept] = pi[nk:nk + mk] * scale
-    _complete_duals(M, f, g, rows_kept, cols_kept)
+    if dropped:
+        NS.complete_duals(costs, f, g, rows_kept, cols_kept, np.setdiff1d(np.arange(n), rows_kept),
+                          np.setdiff1d(np.arange(m), cols_kept))
     f, g = center_duals(f, g, a, b)
     rows, cols = rows_kept[rows], cols_kept[cols]
-    value = float(np.dot(values, M[rows, cols]))
+    value = NS.support_value(costs, rows, cols, values)
     return status, n_iter, (rows, cols, values), f, g, value
 
 
-def _complete_duals(M, f, g, rows_kept, cols_kept):
-    """Feasible duals for zero-weight rows and columns, which carry no mass and so have no tree arc."""
-    n, m = M.shape
-    dropped_rows = np.setdiff1d(np.arange(n), rows_kept)
-    dropped_cols = np.setdiff1d(np.arange(m), cols_kept)
-    if len(dropped_rows):
-        slack = M[np.ix_(dropped_rows, cols_kept)] - g[cols_kept]
-        f[dropped_rows] = np.where(np.isfinite(slack).any(axis=1), np.min(slack, axis=1, initial=np.inf), 0.0)
-    if len(dropped_cols):
-        slack = M[:, dropped_cols] - f[:, None]
-        g[dropped_cols] = np.where(np.isfinite(slack).any(axis=0), np.min(slack, axis=0, initial=np.inf), 0.0)
+def _point_cost_bound(costs) -> float:
+    """An upper bound of every cost between the two clouds, from their joint bounding box: O((n + m) d)."""
+    from .._costs import COSINE, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN
+
+    if costs.metric == COSINE:
+        return 2.0
+    span = np.maximum(costs.X.max(axis=0), costs.Y.max(axis=0)) - np.minimum(costs.X.min(axis=0),
+                                                                              costs.Y.min(axis=0))
+    if costs.metric == SQEUCLIDEAN:
+        return float(np.sum(span**2))
+    if costs.metric == EUCLIDEAN:
+        return float(np.sqrt(np.sum(span**2)))
+    if costs.metric == MINKOWSKI:
+        return float(np.sum(span**costs.p) ** (1.0 / costs.p))
+    return float(np.sum(span))
 
 
 def _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True):
-    """Validate and solve; one OTResult per column of b."""
-    from .._status import Status, warn_status
-
+    """Validate a cost matrix and its weights and solve; one OTResult per column of b."""
     if _device.where(M=M, a=a, b=b) == _device.CUDA:
         raise ValueError(
             "the network simplex (emd, emd2, solve with reg=None) takes host arrays in this version; copy the "
@@ -407,24 +416,46 @@ def _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True):
     results = []
     for b_t in b_columns:
         M = V.check_cost_matrix(M, a, b_t)
-        status, n_iter, (rows, cols, values), f, g, value = _network_simplex(M, a, b_t, max_iter, n_threads)
-        if status == Status.INFEASIBLE:
-            raise ValueError(
-                "no transport plan avoids the +inf (forbidden) entries of M: some mass cannot reach any column "
-                "with a finite cost; check the +inf pattern of M"
-            )
-        if warn:
-            warn_status(status, "emd", f"{n_iter} pivots; raise max_iter", stacklevel=4)
-        results.append(OTResult(
-            value=_scalar(value, out_dtype),
-            plan_coo=(rows, cols, values.astype(out_dtype, copy=False)),
-            shape=(n, m),
-            potential_a=f.astype(out_dtype, copy=False),
-            potential_b=g.astype(out_dtype, copy=False),
-            status=status,
-            n_iter=n_iter,
-        ))
+        results.append(_exact_result(M, a, b_t, (n, m), out_dtype, max_iter, n_threads, warn))
     return results
+
+
+def _solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn):
+    """Exact OT between host point clouds with costs computed on the fly: O(n + m) memory."""
+    from .._costs import METRIC_CODES
+    from ..utils import cosine_norms
+    from ._network_simplex import PointCosts
+
+    if max_iter is not None:
+        max_iter = V.check_max_iter(max_iter)
+    n, m = X_a.shape[0], X_b.shape[0]
+    a, b = V.check_balanced_weights(a, b, n, m)
+    norms_a, norms_b = cosine_norms(X_a, X_b, metric)
+    costs = PointCosts(np.ascontiguousarray(X_a, dtype=np.float64), np.ascontiguousarray(X_b, dtype=np.float64),
+                       METRIC_CODES[metric], float(p), norms_a, norms_b)
+    return _exact_result(costs, a, b, (n, m), V.result_dtype(X_a, X_b), max_iter, n_threads, warn)
+
+
+def _exact_result(costs, a, b, shape, out_dtype, max_iter, n_threads, warn):
+    from .._status import Status, warn_status
+
+    status, n_iter, (rows, cols, values), f, g, value = _network_simplex(costs, a, b, max_iter, n_threads)
+    if status == Status.INFEASIBLE:
+        raise ValueError(
+            "no transport plan avoids the +inf (forbidden) entries of M: some mass cannot reach any column "
+            "with a finite cost; check the +inf pattern of M"
+        )
+    if warn:
+        warn_status(status, "emd", f"{n_iter} pivots; raise max_iter", stacklevel=5)
+    return OTResult(
+        value=_scalar(value, out_dtype),
+        plan_coo=(rows, cols, values.astype(out_dtype, copy=False)),
+        shape=shape,
+        potential_a=f.astype(out_dtype, copy=False),
+        potential_b=g.astype(out_dtype, copy=False),
+        status=status,
+        n_iter=n_iter,
+    )
 
 
 def emd(a, b, M, max_iter=None, dense=True, n_threads=None):

@@ -9,6 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import numbaot
+from numbaot.exact.api import _solve_1d
 from tests.certificates import check_duality, check_plan
 from tests.naive import cdf_l1, cost_matrix_1d, lp_ot, wasserstein_1d_quantile
 from tests.strategies import measure_pairs, metrics_1d
@@ -27,7 +28,8 @@ def test_emd_1d_equals_lp_optimum_with_certificates(pair, metric_p):
     metric, p = metric_p
     M = cost_matrix_1d(x, y, metric, p)
     lp_value, _ = lp_ot(a, b, M)
-    res = numbaot.solve_sample(x, y, a, b, metric=metric, p=p)
+    # the shared 1D driver: emd_1d's conventions ('minkowski' is |x - y|^p) with its duals
+    res = _solve_1d(x, y, a, b, metric, p, want_plan=True)
     assert _rel(res.value, lp_value) < 1e-9
     check_plan(res.plan, a, b, rtol=1e-12)
     assert _rel(np.sum(res.plan * M), lp_value) < 1e-9
@@ -44,8 +46,8 @@ def test_emd_1d_equals_lp_optimum_with_certificates(pair, metric_p):
 def test_symmetry_and_translation_invariance(pair, metric_p):
     x, a, y, b = pair
     metric, p = metric_p
-    forward = numbaot.solve_sample(x, y, a, b, metric=metric, p=p)
-    backward = numbaot.solve_sample(y, x, b, a, metric=metric, p=p)
+    forward = _solve_1d(x, y, a, b, metric, p, want_plan=True)
+    backward = _solve_1d(y, x, b, a, metric, p, want_plan=True)
     assert _rel(forward.value, backward.value) < 1e-12
     shift = 7.25
     moved = numbaot.emd2_1d(x + shift, y + shift, a, b, metric=metric, p=p)
@@ -165,6 +167,17 @@ def test_float32_in_float32_out_computed_in_float64():
     assert isinstance(res.value, np.float32)
     ref = numbaot.emd2_1d(x.astype(np.float64), y.astype(np.float64))
     assert _rel(res.value, ref) < 1e-6
+
+
+@given(measure_pairs(), st.sampled_from(["sqeuclidean", "euclidean", "cityblock", "minkowski"]))
+def test_solve_sample_1d_uses_the_costs_of_dist(pair, metric):
+    """solve_sample follows numbaot.dist's metrics in every dimension ('minkowski' rooted, so |x - y| in 1D)."""
+    x, a, y, b = pair
+    M = numbaot.dist(x, y, metric=metric, p=3.0)
+    lp_value, _ = lp_ot(a, b, M)
+    res = numbaot.solve_sample(x, y, a, b, metric=metric, p=3.0)
+    assert _rel(res.value, lp_value) < 1e-9
+    check_duality(res.value, res.potential_a, res.potential_b, a, b, M, tol=1e-9 * max(1.0, np.abs(M).max()))
 
 
 def test_lazy_result_keeps_plan_sparse_until_asked():

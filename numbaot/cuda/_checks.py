@@ -1,0 +1,198 @@
+"""Input checks of the CUDA path, computed by reductions on the device.
+
+The host checks in ``numbaot._validation`` need only a few scalars per array (``WeightStats``; the first non-finite
+entry of a point cloud). Here each block reduces its slice of the array to those scalars, the small per-block arrays
+are copied back, and the host finishes the reduction and applies the very same ``judge_weights`` / ``check_mass``
+rules, so that a GPU input gets the same ValueError text as a host one. A whole input array is never copied to the
+host; only per-block partials and, for an error message, the one offending entry.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import cuda, float64
+
+from .. import _validation as V
+from . import _launch
+
+#: Index that stands for "none" in argmin / first-index reductions (larger than any real index).
+NO_INDEX = np.iinfo(np.int64).max
+
+_BUF = _launch.MAX_THREADS_PER_BLOCK
+
+
+# -------------------------------------------------------------------------------------------------- weights
+@cuda.jit
+def _weight_stats_kernel(w, n_bad, first_bad, min_value, argmin, total, abs_total):
+    """Per-block ``WeightStats`` fields of the columns of ``w`` (n, k); outputs are (k, blocks per column).
+
+    The block loads its slice into shared memory (coalesced reads), then one thread folds it serially: a single
+    barrier, and sums that round like the host's serial loops. The grid is flat (a y dimension would cap k at
+    65535): block ``b`` serves column ``b // blocks_per_column``.
+    """
+    buf = cuda.shared.array(_BUF, float64)
+    per_col = n_bad.shape[1]
+    col = cuda.blockIdx.x // per_col
+    blk = cuda.blockIdx.x - col * per_col
+    start = blk * cuda.blockDim.x
+    tid = cuda.threadIdx.x
+    i = start + tid
+    if i < w.shape[0] and col < w.shape[1]:
+        buf[tid] = w[i, col]
+    cuda.syncthreads()
+    if tid == 0 and col < n_bad.shape[0]:
+        bad = 0
+        first = NO_INDEX
+        low = math.inf
+        low_at = NO_INDEX
+        s = 0.0
+        s_abs = 0.0
+        for k in range(min(cuda.blockDim.x, w.shape[0] - start)):
+            x = buf[k]
+            if math.isfinite(x):
+                if x < low:  # strict: the first index of the minimum wins, as with numpy's argmin
+                    low = x
+                    low_at = start + k
+                s += x
+                s_abs += abs(x)
+            else:
+                if bad == 0:
+                    first = start + k
+                bad += 1
+        n_bad[col, blk] = bad
+        first_bad[col, blk] = first
+        min_value[col, blk] = low
+        argmin[col, blk] = low_at
+        total[col, blk] = s
+        abs_total[col, blk] = s_abs
+
+
+def weight_stats_cuda(w, stream) -> list:
+    """``WeightStats`` of every column of a float64 device array ``w`` of shape (n, k).
+
+    Non-finite entries are left out of the sums (a weight vector with any is refused before its sum is used).
+    """
+    n, k = int(w.shape[0]), int(w.shape[1])
+    blocks, threads = _launch.grid_1d(n)
+    outs = [_launch.empty((k, blocks), dt, stream) for dt in (np.int64, np.int64, np.float64, np.int64,
+                                                               np.float64, np.float64)]
+    _weight_stats_kernel[blocks * k, threads, stream](w, *outs)
+    bad, first, low, low_at, total, abs_total = (_launch.small_to_host(o, stream) for o in outs)
+    stats = []
+    for t in range(k):
+        # Finish on the host: the first block holding the minimum wins ties, as numpy's argmin does.
+        b = int(np.argmin(low[t]))
+        has_finite = low_at[t, b] != NO_INDEX
+        stats.append(V.WeightStats(
+            n_nonfinite=int(bad[t].sum()),
+            first_nonfinite=int(first[t].min()) if bad[t].sum() else -1,
+            min_value=float(low[t, b]) if has_finite else math.nan,
+            argmin=int(low_at[t, b]) if has_finite else 0,
+            total=float(np.sum(total[t])),
+            abs_total=float(np.sum(abs_total[t])),
+        ))
+    return stats
+
+
+@cuda.jit
+def _clip_kernel(w):
+    """Float-noise negatives to zero, in place, on a (n, k) array."""
+    t = cuda.grid(1)
+    k = w.shape[1]
+    if t < w.shape[0] * k:
+        i = t // k
+        c = t - i * k
+        if w[i, c] < 0.0:
+            w[i, c] = 0.0
+
+
+def check_weight_columns(w, original, labels, stream) -> np.ndarray:
+    """Validate each column of the float64 device copy ``w`` (n, k) of the caller's weights ``original``.
+
+    Applies ``_validation.judge_weights`` (items 1, 2, 5, 16) with the column's label; noise negatives are clipped
+    in ``w`` in place. Returns the column sums after clipping (k,), for ``check_mass``.
+    """
+    stats = weight_stats_cuda(w, stream)
+    clip = False
+    for t, (st, label) in enumerate(zip(stats, labels)):
+        bad_value = None
+        if st.n_nonfinite:
+            bad_value = _entry(original, st.first_nonfinite, t, stream)
+        clip = V.judge_weights(st, label, bad_value) or clip
+    if clip:
+        blocks, threads = _launch.grid_1d(w.shape[0] * w.shape[1])
+        _clip_kernel[blocks, threads, stream](w)
+        stats = weight_stats_cuda(w, stream)
+    return np.array([st.total for st in stats], dtype=np.float64)
+
+
+def _entry(x, i, col, stream):
+    """One entry of the caller's (n,) or (n, k) array, in its own dtype, for an error message."""
+    row = x if x.ndim == 1 else x[:, col]
+    return _launch.scalar_to_host(row, i, stream)
+
+
+# -------------------------------------------------------------------------------------------------- points
+@cuda.jit
+def _finite_stats_kernel(x, n_bad, first_bad, max_abs):
+    """Per block of the flattened (C order) (n, d) array: non-finite count, first such index, max |x| of the rest.
+
+    Loaded into shared memory, folded by one thread (see ``_weight_stats_kernel``).
+    """
+    buf = cuda.shared.array(_BUF, float64)
+    d = x.shape[1]
+    size = x.shape[0] * d
+    start = cuda.blockIdx.x * cuda.blockDim.x
+    tid = cuda.threadIdx.x
+    t = start + tid
+    if t < size:
+        i = t // d
+        buf[tid] = x[i, t - i * d]
+    cuda.syncthreads()
+    if tid == 0:
+        bad = 0
+        first = NO_INDEX
+        top = 0.0
+        for k in range(min(cuda.blockDim.x, size - start)):
+            v = buf[k]
+            if math.isfinite(v):
+                top = max(top, abs(v))
+            else:
+                if bad == 0:
+                    first = start + k
+                bad += 1
+        n_bad[cuda.blockIdx.x] = bad
+        first_bad[cuda.blockIdx.x] = first
+        max_abs[cuda.blockIdx.x] = top
+
+
+def point_stats_cuda(x, stream):
+    """``(n_nonfinite, first_nonfinite_flat_index, max_abs_finite)`` of a float64 (n, d) device array."""
+    size = int(x.shape[0]) * int(x.shape[1])
+    blocks, threads = _launch.grid_1d(size)
+    n_bad = _launch.empty(blocks, np.int64, stream)
+    first = _launch.empty(blocks, np.int64, stream)
+    top = _launch.empty(blocks, np.float64, stream)
+    _finite_stats_kernel[blocks, threads, stream](x, n_bad, first, top)
+    n_bad, first, top = (_launch.small_to_host(o, stream) for o in (n_bad, first, top))
+    count = int(n_bad.sum())
+    return count, (int(first.min()) if count else -1), float(top.max())
+
+
+def check_points_cuda(x, original, name: str, stream) -> float:
+    """Refuse NaN or inf in a point array, with ``_validation.check_finite``'s message; return ``max |x|``.
+
+    ``x`` is the float64 (n, d) device copy of the caller's array ``original`` ((n,) or (n, d)): the message
+    names the entry as the caller indexes it.
+    """
+    count, first, top = point_stats_cuda(x, stream)
+    if count:
+        d = int(x.shape[1])
+        i, k = divmod(first, d)
+        if original.ndim == 1:
+            index, value = i, _launch.scalar_to_host(original, i, stream)
+        else:
+            index, value = (i, k), _launch.scalar_to_host(original[i], k, stream)
+        raise ValueError(f"{name}[{index}] is {value}; {name} must be finite (no NaN or inf)")
+    return top

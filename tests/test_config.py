@@ -1,0 +1,149 @@
+"""``numbaot._config``: thread counts and environment parsing (host-side tunables)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+import numbaot
+from numbaot import _config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------------------------------------ n_threads
+def test_n_threads_default_is_numba_setting():
+    assert _config.n_threads() == numba.get_num_threads()
+    assert _config.n_threads(None) == numba.get_num_threads()
+
+
+def test_n_threads_follows_set_num_threads():
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        assert _config.n_threads() == 1
+    finally:
+        numba.set_num_threads(previous)
+
+
+def test_n_threads_valid_and_capped():
+    available = numba.config.NUMBA_NUM_THREADS
+    assert _config.n_threads(1) == 1
+    assert _config.n_threads(available) == available
+    assert _config.n_threads(10**6) == available
+    assert type(_config.n_threads(1)) is int
+
+
+@pytest.mark.parametrize("value", [True, False, 1.0, 2.5, "2", [2], None.__class__, 1 + 0j],
+                         ids=["True", "False", "float_1", "float_2.5", "str", "list", "type", "complex"])
+def test_n_threads_type_error(value):
+    with pytest.raises(TypeError, match=r"n_threads must be a positive int or None, got "):
+        _config.n_threads(value)
+
+
+@pytest.mark.parametrize("value", [0, -1, -(10**9)])
+def test_n_threads_value_error(value):
+    with pytest.raises(ValueError, match=rf"n_threads must be >= 1, got {value}"):
+        _config.n_threads(value)
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "BUG: _config.n_threads rejects numpy integers (isinstance(np.int64(2), int) is False), while max_iter "
+    "(check_max_iter) and unif(n) accept them"))
+def test_n_threads_accepts_numpy_integers():
+    assert _config.n_threads(np.int64(1)) == 1
+
+
+@pytest.mark.parametrize("front", ["emd_1d", "emd2_1d", "wasserstein_1d", "solve_sample", "dist"])
+def test_front_ends_validate_n_threads(front):
+    x, y = np.array([0.0, 1.0, 3.0]), np.array([0.5, 2.0])
+    call = {
+        "emd_1d": lambda t: numbaot.emd_1d(x, y, n_threads=t),
+        "emd2_1d": lambda t: numbaot.emd2_1d(x, y, n_threads=t),
+        "wasserstein_1d": lambda t: numbaot.wasserstein_1d(x[:, None], y[:, None], n_threads=t),
+        "solve_sample": lambda t: numbaot.solve_sample(x, y, n_threads=t),
+        "dist": lambda t: numbaot.dist(x, y, n_threads=t),
+    }[front]
+    with pytest.raises(ValueError, match=r"n_threads must be >= 1, got 0"):
+        call(0)
+    with pytest.raises(TypeError, match=r"n_threads must be a positive int or None, got 1\.5"):
+        call(1.5)
+    previous = numba.get_num_threads()
+    call(1)
+    assert numba.get_num_threads() == previous  # the caller's setting is restored
+
+
+# ------------------------------------------------------------------------------------------------ env parsing
+def test_env_int_default_when_unset_or_blank(monkeypatch):
+    monkeypatch.delenv("NUMBAOT_TEST_INT", raising=False)
+    assert _config._env_int("NUMBAOT_TEST_INT", 7) == 7
+    monkeypatch.setenv("NUMBAOT_TEST_INT", "")
+    assert _config._env_int("NUMBAOT_TEST_INT", 7) == 7
+    monkeypatch.setenv("NUMBAOT_TEST_INT", "   ")
+    assert _config._env_int("NUMBAOT_TEST_INT", 7) == 7
+
+
+@pytest.mark.parametrize("text, value", [("12", 12), (" 64 ", 64), ("-3", -3), ("1_000", 1000)])
+def test_env_int_parses(monkeypatch, text, value):
+    monkeypatch.setenv("NUMBAOT_TEST_INT", text)
+    assert _config._env_int("NUMBAOT_TEST_INT", 7) == value
+
+
+@pytest.mark.parametrize("text", ["abc", "1.5", "8GiB", "0x10"])
+def test_env_int_error_names_variable_and_value(monkeypatch, text):
+    monkeypatch.setenv("NUMBAOT_TEST_INT", text)
+    with pytest.raises(ValueError, match=rf"environment variable NUMBAOT_TEST_INT must be an integer, got "
+                                         rf"'{text}'"):
+        _config._env_int("NUMBAOT_TEST_INT", 7)
+
+
+def _python(code, **env_overrides):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBAOT_")}
+    env.update(env_overrides)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_env_tunables_read_at_import():
+    proc = _python("""
+        from numbaot import _config
+        print(_config.CUDA_THREADS_PER_BLOCK, _config.PARALLEL_SORT_MIN, _config.MAX_DENSE_BYTES, _config.CACHE)
+    """, NUMBAOT_CUDA_TPB="64", NUMBAOT_PARALLEL_SORT_MIN="10", NUMBAOT_MAX_DENSE_BYTES="4096", NUMBAOT_CACHE="0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["64", "10", "4096", "False"]
+
+
+def test_env_defaults():
+    proc = _python("""
+        from numbaot import _config
+        print(_config.CUDA_THREADS_PER_BLOCK, _config.PARALLEL_SORT_MIN, _config.MAX_DENSE_BYTES, _config.CACHE)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["256", "50000", str(8 * 2**30), "True"]
+
+
+def test_bad_env_fails_import_with_clear_message():
+    proc = _python("import numbaot", NUMBAOT_MAX_DENSE_BYTES="8GiB")
+    assert proc.returncode != 0
+    assert "environment variable NUMBAOT_MAX_DENSE_BYTES must be an integer, got '8GiB'" in proc.stderr
+
+
+def test_max_dense_bytes_env_applies_to_front_ends():
+    proc = _python("""
+        import numbaot
+        try:
+            numbaot.dist([[0.0], [1.0]], [[0.0], [1.0], [2.0]])
+        except ValueError as exc:
+            print("refused:", exc)
+        print(numbaot.emd_1d([0.0, 1.0], [0.0], dense=False).nnz)
+    """, NUMBAOT_MAX_DENSE_BYTES="40")
+    assert proc.returncode == 0, proc.stderr
+    assert "refused: the cost matrix of shape (2, 3) needs" in proc.stdout
+    assert proc.stdout.split()[-1] == "2"
