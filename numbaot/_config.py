@@ -39,7 +39,9 @@ def n_threads(requested: int | None = None) -> int:
     available = numba.config.NUMBA_NUM_THREADS
     if requested is None:
         return int(numba.get_num_threads())
-    if isinstance(requested, bool) or not isinstance(requested, int):
+    import numbers
+
+    if isinstance(requested, bool) or not isinstance(requested, numbers.Integral):
         raise TypeError(f"n_threads must be a positive int or None, got {requested!r}")
     if requested < 1:
         raise ValueError(f"n_threads must be >= 1, got {requested}")

@@ -177,24 +177,27 @@ class OTResult:
         return self._plan_operator
 
     def _compute_marginals(self):
-        if self._marginals is None and self._marginals_fn is not None:
-            self._marginals = self._marginals_fn()  # e.g. reductions on the device for GPU results
-        if self._marginals is None:
-            if self._plan is not None or (self.plan_coo is None and self._plan_operator is None):
-                plan = self.plan
-                if plan is None:
-                    return None
-                self._marginals = (plan.sum(axis=1), plan.sum(axis=0))
-            elif self.device == "cpu":
-                rows, cols, values = self.plan_coo
-                n, m = self.shape
-                self._marginals = (
-                    np.bincount(rows, weights=values, minlength=n).astype(values.dtype, copy=False),
-                    np.bincount(cols, weights=values, minlength=m).astype(values.dtype, copy=False),
-                )
-            else:
-                plan = self.plan
-                self._marginals = (plan.sum(axis=1), plan.sum(axis=0))
+        """Row and column sums from the cheapest source: a solver-given function (device reductions), the dense
+        plan, the COO triples, or the plan operator applied to vectors of ones."""
+        if self._marginals is not None:
+            return self._marginals
+        if self._marginals_fn is not None:
+            self._marginals = self._marginals_fn()
+        elif self._plan is not None:
+            self._marginals = (self._plan.sum(axis=1), self._plan.sum(axis=0))
+        elif self.plan_coo is not None and self.device == "cpu":
+            rows, cols, values = self.plan_coo
+            n, m = self.shape
+            self._marginals = (
+                np.bincount(rows, weights=values, minlength=n).astype(values.dtype, copy=False),
+                np.bincount(cols, weights=values, minlength=m).astype(values.dtype, copy=False),
+            )
+        elif self._plan_operator is not None:
+            op = self._plan_operator
+            self._marginals = (op.matvec(np.ones(op.shape[1], op.dtype)), op.rmatvec(np.ones(op.shape[0], op.dtype)))
+        elif self.plan_coo is not None:
+            plan = self.plan
+            self._marginals = (plan.sum(axis=1), plan.sum(axis=0))
         return self._marginals
 
     @property

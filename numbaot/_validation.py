@@ -210,11 +210,20 @@ def check_mass(sum_a: float, sum_b: float, dtype) -> float:
     return sum_a / sum_b
 
 
+def mass_dtype(*given) -> np.dtype:
+    """The dtype whose tolerance ``check_mass`` applies: float32 when any weight the caller passed is float32 (a
+    float32 softmax next to float64 or uniform weights is only accurate to float32), else float64."""
+    dtypes = {np.dtype(w.dtype) for w in given if w is not None and hasattr(w, "dtype")}
+    return np.dtype(np.float32) if np.dtype(np.float32) in dtypes else np.dtype(np.float64)
+
+
 def check_balanced_weights(a, b, n: int, m: int, dtype=None):
     """Weights for balanced OT: validated, with b rescaled to the mass of a when they agree within tolerance."""
+    given = (a is not None, b is not None)
     a = check_weights(a, "a", n, dtype)
     b = check_weights(b, "b", m, dtype)
-    scale = check_mass(float(np.sum(a, dtype=np.float64)), float(np.sum(b, dtype=np.float64)), result_dtype(a, b))
+    tol_dtype = mass_dtype(a if given[0] else None, b if given[1] else None)
+    scale = check_mass(float(np.sum(a, dtype=np.float64)), float(np.sum(b, dtype=np.float64)), tol_dtype)
     if scale != 1.0:
         b = b * scale
     return a, b
@@ -229,8 +238,10 @@ def check_cost_matrix(M, a=None, b=None, name: str = "M"):
     """
     M = as_float_array(M, name, ndim=2)
     n, m = M.shape
-    if a is not None and b is not None and (len(a) != n or len(b) != m):
-        raise ValueError(f"{name} has shape {M.shape} but a has {len(a)} and b has {len(b)} entries")
+    len_a = n if a is None else len(a)
+    len_b = m if b is None else len(b)
+    if (len_a, len_b) != (n, m):
+        raise ValueError(f"{name} has shape {M.shape} but a has {len_a} and b has {len_b} entries")
     nan = np.isnan(M)
     if nan.any():
         i, j = (int(k) for k in np.argwhere(nan)[0])
@@ -255,7 +266,7 @@ def check_cost_matrix(M, a=None, b=None, name: str = "M"):
 
 
 def cost_scaling(M) -> tuple[float, float]:
-    """Item 9: ``(shift, scale)`` with ``(M - shift) / scale`` in [0, 1] on the finite entries.
+    """Item 9: ``(shift, scale)`` with ``(M - shift) / scale`` in [0, 2] on the finite entries.
 
     ``scale`` is a power of two, so the scaling itself is exact. Warns when the range of the finite costs exceeds
     1e15 times their smallest non-zero gap: then float64 cannot tell the small costs apart.
@@ -265,11 +276,12 @@ def cost_scaling(M) -> tuple[float, float]:
         return 0.0, 1.0
     lo, hi = float(finite.min()), float(finite.max())
     span = hi - lo
-    if not math.isfinite(span):  # e.g. -1e308 and 1e308: scale before subtracting
+    if not math.isfinite(span):  # e.g. -1e308 and 1e308: the span itself overflows
         span = hi / 2 - lo / 2
-        scale = 2.0 ** (math.frexp(span)[1] + 1)
+        exponent = math.frexp(span)[1] + 1
     else:
-        scale = 2.0 ** math.frexp(span)[1] if span > 0 else 1.0
+        exponent = math.frexp(span)[1] if span > 0 else 0
+    scale = math.ldexp(1.0, min(exponent, 1023))  # 2**1024 is not a float; (M - lo) / 2**1023 <= 2 then
     gaps = np.abs(finite - lo)
     gaps = gaps[gaps > 0]
     if gaps.size and span / float(gaps.min()) > 1e15:

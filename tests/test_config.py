@@ -53,9 +53,6 @@ def test_n_threads_value_error(value):
         _config.n_threads(value)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "BUG: _config.n_threads rejects numpy integers (isinstance(np.int64(2), int) is False), while max_iter "
-    "(check_max_iter) and unif(n) accept them"))
 def test_n_threads_accepts_numpy_integers():
     assert _config.n_threads(np.int64(1)) == 1
 

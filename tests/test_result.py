@@ -168,9 +168,6 @@ def test_given_plan_operator_is_used():
     assert res.plan_operator is op
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "BUG: OTResult._compute_marginals unpacks self.plan_coo (None) when the result holds only a plan_operator "
-    "(a lazy solver's answer): TypeError instead of marginals from op @ 1 and op.rmatvec(1)"))
 def test_marginals_from_operator_only():
     P = dense_reference()
     res = OTResult(value=0.0, shape=SHAPE, plan_operator=PlanOperator.from_dense(P))

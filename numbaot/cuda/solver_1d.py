@@ -39,6 +39,7 @@ from numba import cuda, float64
 from .. import _validation as V
 from .._jit import twin
 from .._result import OTResult
+from .._scaling import pow2_exponent, scale_up
 from ..exact._solver_1d import METRIC_CODES, POWER, ground_cost_1d
 from . import _checks, _launch
 
@@ -502,16 +503,6 @@ def _weights_cuda(w, name, n, labels_2d, stream):
     return w64, _checks.check_weight_columns(w64, w, labels, stream)
 
 
-def _mass_dtype(*given):
-    """The dtype whose tolerance ``check_mass`` uses: uniform (None) weights count as float64, as on the host."""
-    return V.result_dtype(*(w if w is not None else np.empty(0) for w in given))
-
-
-def _pow2_scale(top: float) -> float:
-    """``exact.api._pow2_scale`` from the largest |x| reduced on the device."""
-    return 1.0 if top == 0.0 else math.ldexp(1.0, math.frexp(top)[1])
-
-
 def _cost_exponent(metric: str, p: float) -> float:
     return {"sqeuclidean": 2.0, "euclidean": 1.0, "cityblock": 1.0}.get(metric, p)
 
@@ -558,15 +549,17 @@ def solve_1d_cuda(x_a, x_b, a, b, metric, p, want_plan) -> OTResult:
     out_dtype = V.result_dtype(x_a, x_b, a_in, b_in)
     wa, sum_a = _weights_cuda(a_in, "a", n, False, stream)
     wb, sum_b = _weights_cuda(b_in, "b", m, False, stream)
-    factor = V.check_mass(float(sum_a[0]), float(sum_b[0]), _mass_dtype(a_in, b_in))
+    factor = V.check_mass(float(sum_a[0]), float(sum_b[0]), V.mass_dtype(a_in, b_in))
     if factor != 1.0:
         rescaled = _launch.empty((m, 1), np.float64, stream)
         blocks, threads = _launch.grid_1d(m)
         _scale_columns_kernel[blocks, threads, stream](wb, cuda.to_device(np.array([factor]), stream=stream), rescaled)
         wb = rescaled
 
-    scale = _pow2_scale(max(top_a, top_b))
-    unit = scale ** _cost_exponent(metric, p)
+    e = pow2_exponent(max(top_a, top_b))
+    scale = math.ldexp(1.0, e)
+    power = _cost_exponent(metric, p)
+    unit = scale_up(1.0, e, power)
     code = METRIC_CODES[metric]
     keys_a, idx_a = _sort_columns_cuda(xa64, scale, True, stream)
     keys_b, idx_b = _sort_columns_cuda(xb64, scale, True, stream)
@@ -585,7 +578,7 @@ def solve_1d_cuda(x_a, x_b, a, b, metric, p, want_plan) -> OTResult:
     mass, contrib, keep, df, dg = (_launch.empty(cells, np.float64, stream) for _ in range(5))
     _merge_cells_kernel[blocks, threads, stream](xs, ys, code, float(p), bp, rows, cols, kinds, mass, contrib,
                                                  keep, df, dg)
-    value = out_dtype.type(_sum_to_host(contrib, stream) * unit)
+    value = out_dtype.type(scale_up(_sum_to_host(contrib, stream), e, power))
     if not want_plan:
         return OTResult(value=value, shape=(n, m), n_iter=cells, device="cuda")
 
@@ -680,7 +673,8 @@ def wasserstein_1d_cuda(u, v, u_weights, v_weights, p, require_sort):
                                                        rescaled)
         wv = rescaled
 
-    scale = _pow2_scale(max(top_u, top_v))
+    e = pow2_exponent(max(top_u, top_v))
+    scale = math.ldexp(1.0, e)
     keys_u, idx_u = _sort_columns_cuda(u64, scale, require_sort, stream)
     keys_v, idx_v = _sort_columns_cuda(v64, scale, require_sort, stream)
     if not require_sort:
@@ -693,7 +687,7 @@ def wasserstein_1d_cuda(u, v, u_weights, v_weights, p, require_sort):
                 raise ValueError(f"{name} is not sorted ascending along axis 0; pass require_sort=True")
     ws = _gather_weights_cuda(wu, idx_u, k, n, stream)
     vs = _gather_weights_cuda(wv, idx_v, k, m, stream)
-    unit = scale ** p
+    unit = scale_up(1.0, e, p)
     if not batched:
         cdf_u = _cdf_cuda(ws[0], stream)
         cdf_v = _cdf_cuda(vs[0], stream)
@@ -707,7 +701,7 @@ def wasserstein_1d_cuda(u, v, u_weights, v_weights, p, require_sort):
         mass, contrib, keep, df, dg = (_launch.empty(cells, np.float64, stream) for _ in range(5))
         _merge_cells_kernel[blocks, threads, stream](keys_u[0], keys_v[0], POWER, float(p), bp, rows, cols, kinds,
                                                      mass, contrib, keep, df, dg)
-        return out_dtype.type(_sum_to_host(contrib, stream) * unit)
+        return out_dtype.type(scale_up(_sum_to_host(contrib, stream), e, p))
     values = _launch.empty(k, np.float64, stream)
     blocks, threads = _launch.grid_1d(k)
     _merge_batch_kernel[blocks, threads, stream](keys_u, ws, keys_v, vs, n, m, POWER, float(p), unit, values)

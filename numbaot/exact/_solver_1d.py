@@ -44,32 +44,38 @@ _cost = ground_cost_1d.cpu  # Numba resolves module globals, not attributes of a
 
 @cpu_jit
 def _merge_value(xs, wa, ys, wb, metric, p):
-    """Optimal cost between sorted ``(xs, wa)`` and ``(ys, wb)`` of equal mass. Serial, O(n + m)."""
+    """Optimal cost between sorted ``(xs, wa)`` and ``(ys, wb)`` of equal mass. Serial, O(n + m).
+
+    The walk tracks the mass left on the current atom of each side rather than two running cumulative sums:
+    adding the same 1/n a million times drifts by ~1e-11 relative, the residuals do not drift at all.
+    """
     n = xs.shape[0]
     m = ys.shape[0]
     i = 0
     j = 0
-    ca = max(wa[0], 0.0)
-    cb = max(wb[0], 0.0)
-    prev = 0.0
+    ra = max(wa[0], 0.0)
+    rb = max(wb[0], 0.0)
     total = 0.0
     while i < n - 1 or j < m - 1:
-        if j == m - 1 or (i < n - 1 and ca <= cb):
-            total += (ca - prev) * _cost(xs[i], ys[j], metric, p)
-            prev = ca
+        if j == m - 1 or (i < n - 1 and ra <= rb):
+            total += ra * _cost(xs[i], ys[j], metric, p)
+            rb -= ra
             i += 1
-            ca += max(wa[i], 0.0)
+            ra = max(wa[i], 0.0)
         else:
-            total += (cb - prev) * _cost(xs[i], ys[j], metric, p)
-            prev = cb
+            total += rb * _cost(xs[i], ys[j], metric, p)
+            ra -= rb
             j += 1
-            cb += max(wb[j], 0.0)
-    return total + (max(ca, cb) - prev) * _cost(xs[n - 1], ys[m - 1], metric, p)
+            rb = max(wb[j], 0.0)
+    return total + max(ra, rb) * _cost(xs[n - 1], ys[m - 1], metric, p)
 
 
 @cpu_jit
 def emd_1d_sorted_core(xs, wa, ys, wb, metric, p):
     """Plan, duals and cost of the 1D problem on sorted inputs (indices refer to the sorted order).
+
+    The same walk as ``_merge_value``: on a tie (``ra == rb``) the a side advances, and the cell the walk enters
+    next carries zero mass but still belongs to the staircase tree, which fixes the next potential.
 
     Returns
     -------
@@ -92,15 +98,12 @@ def emd_1d_sorted_core(xs, wa, ys, wb, metric, p):
     nnz = 0
     i = 0
     j = 0
-    ca = max(wa[0], 0.0)
-    cb = max(wb[0], 0.0)
-    prev = 0.0
+    ra = max(wa[0], 0.0)
+    rb = max(wb[0], 0.0)
     total = 0.0
     while i < n - 1 or j < m - 1:
-        advance_i = j == m - 1 or (i < n - 1 and ca <= cb)
-        breakpoint = ca if advance_i else cb
-        step = breakpoint - prev
-        prev = breakpoint
+        advance_i = j == m - 1 or (i < n - 1 and ra <= rb)
+        step = ra if advance_i else rb
         if step > 0.0:
             rows[nnz] = i
             cols[nnz] = j
@@ -109,14 +112,16 @@ def emd_1d_sorted_core(xs, wa, ys, wb, metric, p):
             total += step * _cost(xs[i], ys[j], metric, p)
         # Move along the staircase; the new cell is a tree arc, which fixes one new potential.
         if advance_i:
+            rb -= step
             i += 1
-            ca += max(wa[i], 0.0)
+            ra = max(wa[i], 0.0)
             f[i] = _cost(xs[i], ys[j], metric, p) - g[j]
         else:
+            ra -= step
             j += 1
-            cb += max(wb[j], 0.0)
+            rb = max(wb[j], 0.0)
             g[j] = _cost(xs[i], ys[j], metric, p) - f[i]
-    step = max(ca, cb) - prev
+    step = max(ra, rb)
     if step > 0.0 or nnz == 0:
         rows[nnz] = n - 1
         cols[nnz] = m - 1

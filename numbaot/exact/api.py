@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _config, _device, _validation as V
 from .._result import OTResult
+from .._scaling import max_abs, pow2_exponent, scale_up
 
 _METRICS_1D = ("sqeuclidean", "euclidean", "cityblock", "minkowski")
 
@@ -40,19 +41,10 @@ def _points_1d(x, name):
     return x
 
 
-def _pow2_scale(*arrays) -> float:
-    """1, or a power of two s with |x| / s <= 1 when the coordinates are so large or small that (x - y)^p could
-    overflow or underflow. Dividing by a power of two is exact; the value is then multiplied by s^p."""
-    top = max(float(np.max(np.abs(x))) for x in arrays)
-    if top == 0.0 or 1e-100 < top < 1e100:
-        return 1.0
-    return math.ldexp(1.0, math.frexp(top)[1])
-
-
-def _scaled(x, scale):
-    """x as float64, divided by ``scale`` (no copy when it is already float64 and the scale is 1)."""
+def _scaled(x, e: int):
+    """x as float64, divided by ``2**e`` (no copy when it is already float64 and e is 0)."""
     x = x.astype(np.float64, copy=False)
-    return x if scale == 1.0 else x / scale
+    return x if e == 0 else np.ldexp(x, -e)
 
 
 def _cost_exponent(metric: str, p: float) -> float:
@@ -79,20 +71,20 @@ def _solve_1d(x_a, x_b, a, b, metric, p, want_plan: bool, n_threads=None) -> OTR
     a, b = V.check_balanced_weights(a_in, b_in, n, m)
     a = a.astype(np.float64, copy=False)
     b = b.astype(np.float64, copy=False)
-    scale = _pow2_scale(x_a, x_b)
-    value_unit = scale ** _cost_exponent(metric, p)
+    e = pow2_exponent(max_abs(x_a, x_b))
+    power = _cost_exponent(metric, p)
     threads = _config.n_threads(n_threads)
     # Uniform weights need not travel with the sort when only the value is wanted: a plain sort is much faster.
     uniform_a = a_in is None and not want_plan
     uniform_b = b_in is None and not want_plan
-    (xs, ws, pa), (ys, vs, pb) = sort_pair(_scaled(x_a, scale), None if uniform_a else a,
-                                           _scaled(x_b, scale), None if uniform_b else b,
+    (xs, ws, pa), (ys, vs, pb) = sort_pair(_scaled(x_a, e), None if uniform_a else a,
+                                           _scaled(x_b, e), None if uniform_b else b,
                                            need_perm=want_plan, threads=threads)
     code = METRIC_CODES[metric]
     if not want_plan:
         ws = a if uniform_a else ws
         vs = b if uniform_b else vs
-        value = wasserstein_1d_core(xs, ws, ys, vs, code, p) * value_unit
+        value = scale_up(wasserstein_1d_core(xs, ws, ys, vs, code, p), e, power)
         return OTResult(value=_scalar(value, out_dtype), shape=(n, m), n_iter=n + m - 1)
     rows, cols, mass, f_sorted, g_sorted, cost = emd_1d_sorted_core(xs, ws, ys, vs, code, p)
     f = np.empty(n)
@@ -101,11 +93,11 @@ def _solve_1d(x_a, x_b, a, b, metric, p, want_plan: bool, n_threads=None) -> OTR
     g[pb] = g_sorted
     f, g = center_duals(f, g, a, b)
     return OTResult(
-        value=_scalar(cost * value_unit, out_dtype),
+        value=_scalar(scale_up(cost, e, power), out_dtype),
         plan_coo=(pa[rows], pb[cols], mass.astype(out_dtype, copy=False)),
         shape=(n, m),
-        potential_a=(f * value_unit).astype(out_dtype, copy=False),
-        potential_b=(g * value_unit).astype(out_dtype, copy=False),
+        potential_a=scale_up(f, e, power).astype(out_dtype, copy=False),
+        potential_b=scale_up(g, e, power).astype(out_dtype, copy=False),
         n_iter=n + m - 1,
     )
 
@@ -228,10 +220,10 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, requ
     batched = u.ndim == 2
     k = u.shape[1] if batched else 1
     wu, wv = _balance_batch(wu, wv, u.shape[0], v.shape[0], k)
-    scale = _pow2_scale(u, v)
+    e = pow2_exponent(max_abs(u, v))
     # Problems as rows: (k, n), contiguous for the sorts and the merge.
-    xu = np.ascontiguousarray(_scaled(u.T if batched else u[None, :], scale))
-    xv = np.ascontiguousarray(_scaled(v.T if batched else v[None, :], scale))
+    xu = np.ascontiguousarray(_scaled(u.T if batched else u[None, :], e))
+    xv = np.ascontiguousarray(_scaled(v.T if batched else v[None, :], e))
     if not require_sort:
         for name, x in (("u_values", xu), ("v_values", xv)):
             if np.any(x[:, 1:] < x[:, :-1]):
@@ -247,7 +239,7 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, requ
     ys, vs = sorted_v[0], _fill(sorted_v[1], wv)
     if not batched:
         value = wasserstein_1d_core(xs[0], ws[0], ys[0], vs[0], POWER, p)
-        return _scalar(value * scale**p, out_dtype)
+        return _scalar(scale_up(value, e, p), out_dtype)
     threads = _config.n_threads(n_threads)
     import numba
 
@@ -257,7 +249,7 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, requ
         values = wasserstein_1d_batch_core(xs, ws, ys, vs, POWER, p)
     finally:
         numba.set_num_threads(previous)
-    return (values * scale**p).astype(out_dtype)
+    return scale_up(values, e, p).astype(out_dtype)
 
 
 def _batch_weights(w, name, shape):
@@ -345,7 +337,7 @@ def _network_simplex(costs, a, b, max_iter, n_threads):
     rows_kept = np.flatnonzero(a > 0)
     cols_kept = np.flatnonzero(b > 0)
     dropped = len(rows_kept) < n or len(cols_kept) < m
-    scale = 1.0
+    e = 0
     if isinstance(costs, NS.PointCosts):
         kept = costs._replace(X=costs.X[rows_kept], Y=costs.Y[cols_kept], norms_x=costs.norms_x[rows_kept],
                               norms_y=costs.norms_y[cols_kept]) if dropped else costs
@@ -353,10 +345,11 @@ def _network_simplex(costs, a, b, max_iter, n_threads):
     else:
         kept = np.ascontiguousarray(costs[np.ix_(rows_kept, cols_kept)] if dropped else costs, dtype=np.float64)
         top = float(np.max(np.abs(kept), where=np.isfinite(kept), initial=0.0))
-        if not (top == 0.0 or 1e-100 < top < 1e100):
-            scale = math.ldexp(1.0, math.frexp(top)[1])
-            kept = kept / scale
-            top = top / scale
+        e = pow2_exponent(top)
+        if e:
+            V.cost_scaling(kept)  # warns when float64 cannot resolve the small costs next to the large ones
+            kept = np.ldexp(kept, -e)
+            top = math.ldexp(top, -e)
     ak = np.ascontiguousarray(a[rows_kept], dtype=np.float64)
     bk = np.ascontiguousarray(b[cols_kept], dtype=np.float64)
     nk, mk = len(ak), len(bk)
@@ -372,8 +365,8 @@ def _network_simplex(costs, a, b, max_iter, n_threads):
     pi = state[4]
     f = np.zeros(n)
     g = np.zeros(m)
-    f[rows_kept] = -pi[:nk] * scale
-    g[cols_kept] = pi[nk:nk + mk] * scale
+    f[rows_kept] = scale_up(-pi[:nk], e, 1.0)
+    g[cols_kept] = scale_up(pi[nk:nk + mk], e, 1.0)
     if dropped:
         NS.complete_duals(costs, f, g, rows_kept, cols_kept, np.setdiff1d(np.arange(n), rows_kept),
                           np.setdiff1d(np.arange(m), cols_kept))
