@@ -266,7 +266,8 @@ def check_cost_matrix(M, a=None, b=None, name: str = "M"):
 
 
 def cost_scaling(M) -> tuple[float, float]:
-    """Item 9: ``(shift, scale)`` with ``(M - shift) / scale`` in [0, 2] on the finite entries.
+    """Item 9: ``(shift, scale)`` with ``M / scale - shift / scale`` in [0, 1] on the finite entries ([0, 4] when
+    their span exceeds the float range: the scale is at most 2**1023).
 
     ``scale`` is a power of two, so the scaling itself is exact. Warns when the range of the finite costs exceeds
     1e15 times their smallest non-zero gap: then float64 cannot tell the small costs apart.

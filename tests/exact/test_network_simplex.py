@@ -34,6 +34,17 @@ def problems(draw, max_n=8, integer_costs=None):
     return a, b, M
 
 
+#: HiGHS solves to its primal/dual feasibility tolerances (1e-7, relative to the data), so the LP is a coarse
+#: oracle; exactness is proven by the duality certificates, and we must never be worse than HiGHS.
+LP_TOL = 1e-7
+
+
+def _close_to_lp(value, lp_value, a, M):
+    slack = LP_TOL * max(1.0, float(np.abs(M[np.isfinite(M)]).max(initial=0.0))) * float(np.sum(a))
+    assert float(value) <= lp_value + 1e-12 * max(1.0, abs(lp_value)), (value, lp_value)
+    assert abs(float(value) - lp_value) <= slack, (value, lp_value)
+
+
 def _rel(x, y):
     return abs(float(x) - float(y)) / max(1.0, abs(float(y)))
 
@@ -44,12 +55,12 @@ def test_equals_lp_optimum_with_certificates(problem):
     expected, _ = lp_ot(a, b, M)
     res = numbaot.solve(M, a, b)
     assert res.status is numbaot.Status.OPTIMAL
-    assert _rel(res.value, expected) < 1e-10
+    _close_to_lp(res.value, expected, a, M)
     check_plan(res.plan, a, b, rtol=1e-12)
     check_duality(res.value, res.potential_a, res.potential_b, a, b, M, tol=1e-10 * max(1.0, np.abs(M).max()))
     assert abs(a @ res.potential_a - b @ res.potential_b) <= 1e-9 * max(1.0, np.abs(M).max()) * a.sum()
     assert np.count_nonzero(res.plan) <= len(a) + len(b) - 1
-    assert _rel(numbaot.emd2(a, b, M), expected) < 1e-10
+    assert _rel(numbaot.emd2(a, b, M), float(res.value)) < 1e-12
 
 
 @given(problems())
@@ -134,7 +145,7 @@ def test_degenerate_families(family):
                   tol=1e-10 * max(1.0, M.max()))
     if n <= 80:
         expected, _ = lp_ot(np.full(n, 1 / n), np.full(m, 1 / m), M)
-        assert _rel(res.value, expected) < 1e-10
+        _close_to_lp(res.value, expected, np.full(n, 1 / n), M)
     assert res.n_iter < 50 * n * m  # ends well before any cap
 
 
@@ -152,8 +163,8 @@ def test_forbidden_arcs_feasible_and_infeasible():
     np.testing.assert_allclose(numbaot.emd(None, None, M), np.eye(2) / 2)
     M = np.array([[1.0, np.inf, np.inf], [2.0, 3.0, np.inf], [np.inf, 1.0, 5.0]])
     res = numbaot.solve(M)
-    expected, _ = lp_ot(np.full(3, 1 / 3), np.full(3, 1 / 3), np.where(np.isinf(M), 1e9, M))
-    assert _rel(res.value, expected) < 1e-10
+    expected, _ = lp_ot(np.full(3, 1 / 3), np.full(3, 1 / 3), M)
+    _close_to_lp(res.value, expected, np.full(3, 1 / 3), M)
     # every row has a finite cost, but rows 0 and 1 both only reach column 0: Hall's condition fails
     M = np.array([[0.0, np.inf], [0.0, np.inf]])
     with pytest.raises(ValueError, match="forbidden"):
