@@ -70,13 +70,14 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
     dims = [1 if len(X.shape) == 1 else X.shape[1] for X in (X_a, X_b)]
     if dims[0] != dims[1]:
         raise ValueError(f"X_a has points of dimension {dims[0]} but X_b of dimension {dims[1]}")
+    on_gpu = _device.where(X_a=X_a, X_b=X_b, a=a, b=b) == _device.CUDA
     if dims[0] == 1 and metric != "cosine":
         from .exact.api import _solve_1d
 
         # In 1D every metric but cosine is |x - y| or (x - y)^2 (minkowski's root undoes its power).
         metric_1d = "sqeuclidean" if metric == "sqeuclidean" else "euclidean"
         result = _solve_1d(X_a, X_b, a, b, metric_1d, 1.0, want_plan=True, n_threads=n_threads)
-    elif _device.where(X_a=X_a, X_b=X_b, a=a, b=b) == _device.CUDA:
+    elif on_gpu:
         raise ValueError(
             "solve_sample: exact OT between multi-dimensional clouds runs on the host in this version; copy the "
             "points to the host (e.g. cupy.asnumpy) first"
