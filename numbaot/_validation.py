@@ -283,7 +283,8 @@ def cost_scaling(M) -> tuple[float, float]:
     else:
         exponent = math.frexp(span)[1] if span > 0 else 0
     scale = math.ldexp(1.0, min(exponent, 1023))  # 2**1024 is not a float; (M - lo) / 2**1023 <= 2 then
-    gaps = np.abs(finite - lo)
+    with np.errstate(over="ignore"):  # a span past the float range: the gaps overflow to inf, harmlessly here
+        gaps = np.abs(finite - lo)
     gaps = gaps[gaps > 0]
     if gaps.size and span / float(gaps.min()) > 1e15:
         warnings.warn(
