@@ -94,7 +94,10 @@ class OTResult:
     errors : array or None
         The marginal error recorded every few iterations, for iterative solvers.
     device : str
-        ``"cpu"`` or ``"cuda"``: where the work ran.
+        ``"cpu"`` or ``"cuda"``: where the result's arrays live (the caller's device).
+    ran_on : str
+        ``"cpu"`` or ``"cuda"``: where the solver's core ran. A CUDA input solved by a host core (the network
+        simplex, for now) says ``device="cuda"``, ``ran_on="cpu"``: the copies were made, and are recorded here.
     """
 
     def __init__(
@@ -112,6 +115,7 @@ class OTResult:
         n_iter=0,
         errors=None,
         device="cpu",
+        ran_on=None,
         plan_operator=None,
         densify=None,
         marginals=None,
@@ -130,6 +134,7 @@ class OTResult:
         self.n_iter = int(n_iter)
         self.errors = errors
         self.device = device
+        self.ran_on = device if ran_on is None else ran_on
         self._plan_operator = plan_operator
         self._densify = densify
         self._marginals_fn = marginals

@@ -42,6 +42,7 @@ from .._result import OTResult
 from .._scaling import pow2_exponent, scale_up
 from ..exact._solver_1d import METRIC_CODES, POWER, ground_cost_1d
 from . import _checks, _launch
+from .plan import densify_cuda, fill_zero_1d_kernel as _fill_zero_1d_kernel, marginals_cuda
 
 _cost = ground_cost_1d.cuda  # the CPU core's body; kernels resolve module globals, not attributes
 
@@ -370,68 +371,6 @@ def _compact_kernel(keep, position, rows, cols, mass, pa, pb, out_rows, out_cols
             out_mass[k] = mass[s]
 
 
-@cuda.jit
-def _zero_kernel(out):
-    t = cuda.grid(1)
-    if t < out.size:
-        i = t // out.shape[1]
-        out[i, t - i * out.shape[1]] = 0
-
-
-@cuda.jit
-def _densify_kernel(rows, cols, values, plan):
-    # Staircase cells are distinct, so plain stores suffice (no atomics).
-    k = cuda.grid(1)
-    if k < values.shape[0]:
-        plan[rows[k], cols[k]] = values[k]
-
-
-@cuda.jit
-def _fill_zero_1d_kernel(out):
-    i = cuda.grid(1)
-    if i < out.shape[0]:
-        out[i] = 0
-
-
-@cuda.jit
-def _marginals_kernel(rows, cols, values, row_sums, col_sums):
-    k = cuda.grid(1)
-    if k < values.shape[0]:
-        cuda.atomic.add(row_sums, rows[k], values[k])
-        cuda.atomic.add(col_sums, cols[k], values[k])
-
-
-def _densify_cuda(coo, shape, stream, kind):
-    """A callable building the dense (n, m) plan on the device from the triples (for ``OTResult.plan``)."""
-    def densify():
-        rows, cols, values = (_launch.wrap(a) for a in coo)
-        plan = _launch.empty(shape, values.dtype, stream)
-        blocks, threads = _launch.grid_1d(shape[0] * shape[1])
-        _zero_kernel[blocks, threads, stream](plan)
-        blocks, threads = _launch.grid_1d(values.shape[0])
-        _densify_kernel[blocks, threads, stream](rows, cols, values, plan)
-        return _launch.to_caller(plan, kind)
-
-    return densify
-
-
-def _marginals_cuda(coo, shape, stream, kind):
-    """A callable giving the plan's row and column sums, reduced on the device from the triples."""
-    def marginals():
-        rows, cols, values = (_launch.wrap(a) for a in coo)
-        sums = []
-        for length in shape:
-            out = _launch.empty(length, values.dtype, stream)
-            blocks, threads = _launch.grid_1d(length)
-            _fill_zero_1d_kernel[blocks, threads, stream](out)
-            sums.append(out)
-        blocks, threads = _launch.grid_1d(values.shape[0])
-        _marginals_kernel[blocks, threads, stream](rows, cols, values, sums[0], sums[1])
-        return _launch.to_caller(sums[0], kind), _launch.to_caller(sums[1], kind)
-
-    return marginals
-
-
 # ----------------------------------------------------------------------------------------------- batch merge
 @cuda.jit(device=True)
 def _merge_value_dev(xs, wa, ys, wb, r, n, m, metric, p):
@@ -618,8 +557,8 @@ def solve_1d_cuda(x_a, x_b, a, b, metric, p, want_plan) -> OTResult:
         potential_b=potentials[1],
         n_iter=cells,
         device="cuda",
-        densify=_densify_cuda(coo, (n, m), stream, kind),
-        marginals=_marginals_cuda(coo, (n, m), stream, kind),
+        densify=densify_cuda(coo, (n, m), stream, kind),
+        marginals=marginals_cuda(coo, (n, m), stream, kind),
     )
 
 

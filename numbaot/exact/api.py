@@ -356,7 +356,7 @@ def _network_simplex(costs, a, b, max_iter, n_threads):
     art_cost = (top + 1.0) * (nk + mk)
     state = NS.new_state(nk, mk)
     NS.init_tree_artificial(ak, bk, art_cost, state)
-    block = int(min(max(_config.NS_MIN_BLOCK, math.isqrt(nk * mk)), nk * mk))
+    block = int(min(max(_config.NS_MIN_BLOCK, _config.NS_BLOCK_FACTOR * math.isqrt(nk * mk)), nk * mk))
     threads = _config.n_threads(n_threads)
     status, n_iter = NS.network_simplex_core(kept, ak, bk, art_cost, 0 if max_iter is None else max_iter, block,
                                              _config.NS_TOL, threads, _config.NS_PARALLEL_MIN_BLOCK, state)
@@ -396,10 +396,10 @@ def _point_cost_bound(costs) -> float:
 def _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True):
     """Validate a cost matrix and its weights and solve; one OTResult per column of b."""
     if _device.where(M=M, a=a, b=b) == _device.CUDA:
-        raise ValueError(
-            "the network simplex (emd, emd2, solve with reg=None) takes host arrays in this version; copy the "
-            "inputs to the host (e.g. cupy.asnumpy) or use the 1D solvers, which run on the GPU"
-        )
+        from ..cuda.exact import solve_exact_via_host
+
+        return solve_exact_via_host(
+            lambda M, a, b: _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b, warn), M, a, b)
     if max_iter is not None:
         max_iter = V.check_max_iter(max_iter)
     M = V.as_float_array(M, "M", ndim=2)
@@ -457,15 +457,18 @@ def emd(a, b, M, max_iter=None, dense=True, n_threads=None):
     Parameters
     ----------
     a, b : arrays of shape (n,) and (m,), or None
-        Weights (uniform when None or empty is not allowed: pass None) of equal total mass.
+        Weights (uniform when None) of equal total mass.
     M : array of shape (n, m)
         Costs, of any sign; ``+inf`` marks a forbidden arc (a ValueError is raised when no plan avoids them).
+        CUDA arrays are accepted: the network simplex then runs on host copies and the plan comes back to the
+        device (``solve(...).ran_on`` records it).
     max_iter : int, optional
         Maximum number of pivots; None (the default) means no limit (the strongly feasible tree cannot cycle).
         When reached, the status is MAX_ITER_REACHED, a ConvergenceWarning is emitted, and the plan may miss
         the marginals.
     dense : bool
-        A dense (n, m) plan, or a ``scipy.sparse.coo_array`` with at most n + m - 1 non-zeros.
+        A dense (n, m) plan, or a ``scipy.sparse.coo_array`` with at most n + m - 1 non-zeros (CUDA inputs: a
+        tuple ``(rows, cols, values)`` of device arrays).
     n_threads : int, optional
         Threads for parallel pricing on large problems (default: Numba's thread count).
 
@@ -482,7 +485,9 @@ def emd(a, b, M, max_iter=None, dense=True, n_threads=None):
     """
     dense = V.check_bool(dense, "dense")
     result = _solve_exact(M, a, b, max_iter, n_threads)[0]
-    return result.plan if dense else result.plan_sparse
+    if dense:
+        return result.plan
+    return result.plan_sparse if result.device == _device.CPU else result.plan_coo
 
 
 def emd2(a, b, M, max_iter=None, n_threads=None):
@@ -498,6 +503,6 @@ def emd2(a, b, M, max_iter=None, n_threads=None):
     0.0
     """
     results = _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=True)
-    if b is not None and np.ndim(b) == 2:
+    if b is not None and len(b.shape if hasattr(b, "shape") else np.shape(b)) == 2:
         return np.array([r.value for r in results])
     return results[0].value
