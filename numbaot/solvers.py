@@ -97,7 +97,8 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
     return result
 
 
-def solve(M, a=None, b=None, reg=None, max_iter=None, n_threads=None, warn=True) -> OTResult:
+def solve(M, a=None, b=None, reg=None, max_iter=None, n_threads=None, warn=True, potentials_init=None,
+          plan_init=None) -> OTResult:
     """Optimal transport for a cost matrix, returning an :class:`OTResult`.
 
     This version solves exact OT (``reg=None``) by the network simplex (see :func:`numbaot.emd`); entropic
@@ -117,6 +118,8 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, n_threads=None, warn=True)
         Threads for parallel pricing (default: Numba's thread count).
     warn : bool
         Emit a ConvergenceWarning when the status is not OPTIMAL.
+    potentials_init, plan_init : optional
+        Warm start from duals ``(f, g)`` or from a plan (see :func:`numbaot.emd`).
 
     Returns
     -------
@@ -138,4 +141,5 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, n_threads=None, warn=True)
         raise ValueError("solve: entropic OT (reg > 0) is not available in this version; use reg=None")
     from .exact.api import _solve_exact
 
-    return _solve_exact(M, a, b, max_iter, n_threads, warn=warn)[0]
+    return _solve_exact(M, a, b, max_iter, n_threads, warn=warn, potentials_init=potentials_init,
+                        plan_init=plan_init)[0]

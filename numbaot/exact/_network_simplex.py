@@ -120,8 +120,11 @@ def _segment_argmin_overload(costs, pi_sinks, i, j0, j1):
 def init_tree_artificial(a, b, art_cost, state):
     """The all-artificial starting tree: every node hangs from the root by an artificial arc.
 
-    Sources send their supply up to the root at cost 0; the root sends each sink its demand at ``art_cost``, a
-    cost larger than any path of real arcs, so that artificial flow leaves the basis whenever it can.
+    Sources send their supply up to the root and the root sends each sink its demand. ``art_cost[u]`` is the cost
+    of node u's artificial arc; the sinks' costs exceed the cost of any path of real arcs (big M), so artificial
+    flow leaves the basis whenever it can. The starting potentials are ``pi[i] = -art_cost[i]`` and
+    ``pi[n + j] = art_cost[n + j]``: a cold start uses 0 and M; a warm start from duals ``(f, g)`` uses ``f`` and
+    ``g + M``, so that pricing ranks the real arcs by ``C_ij - f_i - g_j`` from the first pivot on.
     """
     parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ, dirty = state
     n = a.shape[0]
@@ -138,11 +141,11 @@ def init_tree_artificial(a, b, art_cost, state):
         if u < n:
             pred_dir[u] = UP
             flow[u] = a[u]
-            pi[u] = 0.0
+            pi[u] = -art_cost[u]
         else:
             pred_dir[u] = DOWN
             flow[u] = b[u - n]
-            pi[u] = art_cost
+            pi[u] = art_cost[u]
     parent[root] = -1
     pred[root] = -1
     pred_dir[root] = 0
@@ -228,7 +231,7 @@ def _find_join(u, v, parent, succ_num):
 
 
 @cpu_jit
-def network_simplex_core(C, a, b, art_cost, max_iter, block_size, tol, n_threads, parallel_min_block, state):
+def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel_min_block, state):
     """Solve ``min <P, C>`` over plans with marginals ``a`` (n,) and ``b`` (m,) of equal mass.
 
     Parameters
@@ -237,8 +240,6 @@ def network_simplex_core(C, a, b, art_cost, max_iter, block_size, tol, n_threads
         Costs, finite or +inf (a forbidden arc never enters), or the points to compute them from.
     a, b : float64 (n,), (m,)
         Positive weights (zero weights are removed by the caller) of equal total mass.
-    art_cost : float
-        Cost of the artificial arcs; larger than the cost of any path of real arcs.
     max_iter : int
         Maximum number of pivots (<= 0: no limit).
     block_size : int
@@ -248,7 +249,7 @@ def network_simplex_core(C, a, b, art_cost, max_iter, block_size, tol, n_threads
     n_threads : int
         Threads for pricing; blocks of at least ``parallel_min_block`` arcs are priced in parallel.
     state : tuple of arrays
-        The tree (see ``_init_tree``); on entry either freshly initialised or a warm start.
+        The tree, initialised by ``init_tree_artificial`` (cold, or warm from given duals).
 
     Returns
     -------
@@ -524,10 +525,8 @@ def recompute_potentials(C, state, n, m, art_cost):
         if arc < n_arcs:
             i = arc // m
             c = arc_cost(C, i, arc - i * m)
-        elif pred_dir[u] == UP or arc - n_arcs < n:
-            c = 0.0  # source <-> root arcs cost 0
         else:
-            c = art_cost
+            c = art_cost[arc - n_arcs]  # artificial arcs never reverse: they stay the arc of their own node
         pi[u] = pi[parent[u]] + c if pred_dir[u] == DOWN else pi[parent[u]] - c
         u = thread[u]
 
@@ -557,3 +556,62 @@ def complete_duals(costs, f, g, rows_kept, cols_kept, dropped_rows, dropped_cols
         for i in range(n):
             low = min(low, arc_cost(costs, i, j) - f[i])
         g[j] = low if low < np.inf else 0.0
+
+
+@cpu_jit
+def potentials_from_support(costs, rows, cols, n, m):
+    """Duals ``(f, g)`` with ``f_i + g_j = cost(i, j)`` on a spanning forest of the support ``(rows, cols)`` of a
+    plan: the warm start that a previous plan (e.g. the last Gromov-Wasserstein iterate) gives for new costs.
+    Nodes off the support get 0; any duals are a valid warm start, good ones save pivots."""
+    nnz = rows.shape[0]
+    # adjacency lists of sources and sinks (CSR)
+    row_start = np.zeros(n + 1, dtype=np.int64)
+    col_start = np.zeros(m + 1, dtype=np.int64)
+    for k in range(nnz):
+        row_start[rows[k] + 1] += 1
+        col_start[cols[k] + 1] += 1
+    for i in range(n):
+        row_start[i + 1] += row_start[i]
+    for j in range(m):
+        col_start[j + 1] += col_start[j]
+    row_adj = np.empty(nnz, dtype=np.int64)
+    col_adj = np.empty(nnz, dtype=np.int64)
+    row_fill = row_start[:n].copy()
+    col_fill = col_start[:m].copy()
+    for k in range(nnz):
+        row_adj[row_fill[rows[k]]] = cols[k]
+        row_fill[rows[k]] += 1
+        col_adj[col_fill[cols[k]]] = rows[k]
+        col_fill[cols[k]] += 1
+    f = np.zeros(n)
+    g = np.zeros(m)
+    seen = np.zeros(n + m, dtype=np.bool_)
+    queue = np.empty(n + m, dtype=np.int64)
+    for start in range(n):
+        if seen[start] or row_start[start + 1] == row_start[start]:
+            continue
+        seen[start] = True
+        head = 0
+        tail = 1
+        queue[0] = start
+        while head < tail:
+            u = queue[head]
+            head += 1
+            if u < n:
+                for k in range(row_start[u], row_start[u + 1]):
+                    j = row_adj[k]
+                    if not seen[n + j]:
+                        seen[n + j] = True
+                        g[j] = arc_cost(costs, u, j) - f[u]
+                        queue[tail] = n + j
+                        tail += 1
+            else:
+                j = u - n
+                for k in range(col_start[j], col_start[j + 1]):
+                    i = col_adj[k]
+                    if not seen[i]:
+                        seen[i] = True
+                        f[i] = arc_cost(costs, i, j) - g[j]
+                        queue[tail] = i
+                        tail += 1
+    return f, g

@@ -324,12 +324,13 @@ def _emd_weights(a, b, n, m, allow_multi_b=False):
     return a_checked, [b_checked]
 
 
-def _network_simplex(costs, a, b, max_iter, n_threads):
+def _network_simplex(costs, a, b, max_iter, n_threads, warm=None):
     """Solve one balanced problem on the host: ``(status, n_iter, (rows, cols, values), f, g, value)``.
 
     ``costs`` is a dense (n, m) matrix or a ``PointCosts`` (costs computed on the fly, O(n + m) memory).
-    Zero-weight rows and columns are removed before the core runs and get feasible duals afterwards. Dense costs
-    whose magnitude could overflow the artificial cost are scaled by a power of two (exact).
+    ``warm`` is None or duals ``(f, g)`` to start from (see ``init_tree_artificial``). Zero-weight rows and columns
+    are removed before the core runs and get feasible duals afterwards. Dense costs whose magnitude could overflow
+    the artificial cost are scaled by a power of two (exact).
     """
     from . import _network_simplex as NS
 
@@ -353,12 +354,13 @@ def _network_simplex(costs, a, b, max_iter, n_threads):
     ak = np.ascontiguousarray(a[rows_kept], dtype=np.float64)
     bk = np.ascontiguousarray(b[cols_kept], dtype=np.float64)
     nk, mk = len(ak), len(bk)
-    art_cost = (top + 1.0) * (nk + mk)
+    art_cost = _artificial_costs(top, nk, mk, None if warm is None else
+                                 (np.ldexp(warm[0][rows_kept], -e), np.ldexp(warm[1][cols_kept], -e)))
     state = NS.new_state(nk, mk)
     NS.init_tree_artificial(ak, bk, art_cost, state)
     block = int(min(max(_config.NS_MIN_BLOCK, _config.NS_BLOCK_FACTOR * math.isqrt(nk * mk)), nk * mk))
     threads = _config.n_threads(n_threads)
-    status, n_iter = NS.network_simplex_core(kept, ak, bk, art_cost, 0 if max_iter is None else max_iter, block,
+    status, n_iter = NS.network_simplex_core(kept, ak, bk, 0 if max_iter is None else max_iter, block,
                                              _config.NS_TOL, threads, _config.NS_PARALLEL_MIN_BLOCK, state)
     NS.recompute_potentials(kept, state, nk, mk, art_cost)
     rows, cols, values = NS.tree_plan(state, nk, mk)
@@ -374,6 +376,26 @@ def _network_simplex(costs, a, b, max_iter, n_threads):
     rows, cols = rows_kept[rows], cols_kept[cols]
     value = NS.support_value(costs, rows, cols, values)
     return status, n_iter, (rows, cols, values), f, g, value
+
+
+def _artificial_costs(top, n, m, warm):
+    """Costs of the artificial arcs: sources 0 and sinks M (cold), or sources f and sinks g + M (warm).
+
+    M exceeds the cost of any path of real arcs, (top + 1)(n + m), plus the spread of the warm duals, so that the
+    shortcut source -> root -> sink never beats real arcs.
+    """
+    big = (top + 1.0) * (n + m)
+    costs = np.zeros(n + m)
+    if warm is None:
+        costs[n:] = big
+        return costs
+    f, g = warm
+    f = f - np.mean(f)  # any shift of (f, -g) is the same warm start; centred values keep M small
+    g = g - np.mean(g)
+    big += 2.0 * (np.max(np.abs(f), initial=0.0) + np.max(np.abs(g), initial=0.0))
+    costs[:n] = f
+    costs[n:] = g + big
+    return costs
 
 
 def _point_cost_bound(costs) -> float:
@@ -393,13 +415,17 @@ def _point_cost_bound(costs) -> float:
     return float(np.sum(span))
 
 
-def _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True):
+def _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True, potentials_init=None,
+                 plan_init=None):
     """Validate a cost matrix and its weights and solve; one OTResult per column of b."""
-    if _device.where(M=M, a=a, b=b) == _device.CUDA:
+    if _device.where(M=M, a=a, b=b, potentials_init=None if potentials_init is None else potentials_init[0],
+                     plan_init=plan_init) == _device.CUDA:
         from ..cuda.exact import solve_exact_via_host
 
         return solve_exact_via_host(
-            lambda M, a, b: _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b, warn), M, a, b)
+            lambda M, a, b: _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b, warn,
+                                         _host_pair(potentials_init), _device.to_host(plan_init)
+                                         if plan_init is not None else None), M, a, b)
     if max_iter is not None:
         max_iter = V.check_max_iter(max_iter)
     M = V.as_float_array(M, "M", ndim=2)
@@ -409,8 +435,50 @@ def _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True):
     results = []
     for b_t in b_columns:
         M = V.check_cost_matrix(M, a, b_t)
-        results.append(_exact_result(M, a, b_t, (n, m), out_dtype, max_iter, n_threads, warn))
+        warm = _warm_start(M, potentials_init, plan_init, n, m)
+        results.append(_exact_result(M, a, b_t, (n, m), out_dtype, max_iter, n_threads, warn, warm))
     return results
+
+
+def _host_pair(pair):
+    return None if pair is None else tuple(_device.to_host(x) for x in pair)
+
+
+def _warm_start(costs, potentials_init, plan_init, n, m):
+    """Validated warm-start duals ``(f, g)`` (float64) from given potentials or a given plan, or None."""
+    if potentials_init is not None and plan_init is not None:
+        raise ValueError("give potentials_init or plan_init, not both")
+    if potentials_init is not None:
+        if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2:
+            raise TypeError("potentials_init must be a pair (f, g) of arrays of shapes (n,) and (m,)")
+        f = V.as_float_array(potentials_init[0], "potentials_init[0]", ndim=1)
+        g = V.as_float_array(potentials_init[1], "potentials_init[1]", ndim=1)
+        if f.shape != (n,) or g.shape != (m,):
+            raise ValueError(f"potentials_init has shapes {f.shape} and {g.shape}; they must be ({n},) and ({m},)")
+        V.check_finite(f, "potentials_init[0]")
+        V.check_finite(g, "potentials_init[1]")
+        return f.astype(np.float64, copy=False), g.astype(np.float64, copy=False)
+    if plan_init is None:
+        return None
+    from . import _network_simplex as NS
+
+    if hasattr(plan_init, "tocoo"):  # scipy sparse
+        coo = plan_init.tocoo()
+        if coo.shape != (n, m):
+            raise ValueError(f"plan_init has shape {coo.shape}; it must be ({n}, {m})")
+        rows, cols, values = coo.row.astype(np.int64), coo.col.astype(np.int64), np.asarray(coo.data, float)
+    else:
+        plan = V.as_float_array(plan_init, "plan_init", ndim=2)
+        if plan.shape != (n, m):
+            raise ValueError(f"plan_init has shape {plan.shape}; it must be ({n}, {m})")
+        rows, cols = np.nonzero(plan)
+        values = plan[rows, cols]
+    V.check_finite(values, "plan_init (non-zero entries)")
+    if np.any(values < 0):
+        raise ValueError("plan_init has negative entries; a transport plan is non-negative")
+    positive = values > 0
+    return NS.potentials_from_support(costs, rows[positive].astype(np.int64), cols[positive].astype(np.int64),
+                                      n, m)
 
 
 def _solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn):
@@ -429,10 +497,10 @@ def _solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn):
     return _exact_result(costs, a, b, (n, m), V.result_dtype(X_a, X_b), max_iter, n_threads, warn)
 
 
-def _exact_result(costs, a, b, shape, out_dtype, max_iter, n_threads, warn):
+def _exact_result(costs, a, b, shape, out_dtype, max_iter, n_threads, warn, warm=None):
     from .._status import Status, warn_status
 
-    status, n_iter, (rows, cols, values), f, g, value = _network_simplex(costs, a, b, max_iter, n_threads)
+    status, n_iter, (rows, cols, values), f, g, value = _network_simplex(costs, a, b, max_iter, n_threads, warm)
     if status == Status.INFEASIBLE:
         raise ValueError(
             "no transport plan avoids the +inf (forbidden) entries of M: some mass cannot reach any column "
@@ -451,7 +519,7 @@ def _exact_result(costs, a, b, shape, out_dtype, max_iter, n_threads, warn):
     )
 
 
-def emd(a, b, M, max_iter=None, dense=True, n_threads=None):
+def emd(a, b, M, max_iter=None, dense=True, n_threads=None, potentials_init=None, plan_init=None):
     """Exact optimal transport plan by the network simplex (POT's ``ot.emd``).
 
     Parameters
@@ -471,6 +539,11 @@ def emd(a, b, M, max_iter=None, dense=True, n_threads=None):
         tuple ``(rows, cols, values)`` of device arrays).
     n_threads : int, optional
         Threads for parallel pricing on large problems (default: Numba's thread count).
+    potentials_init : pair of arrays of shapes (n,) and (m,), optional
+        Duals ``(f, g)`` to warm-start from (e.g. those of a nearby problem): the first pivots then bring in the
+        arcs that are tight for them. Any finite values are valid; the answer does not depend on them.
+    plan_init : array of shape (n, m) or scipy sparse, optional
+        A plan to warm-start from (e.g. the previous iterate of an outer loop): its support gives the duals.
 
     Returns
     -------
@@ -484,13 +557,13 @@ def emd(a, b, M, max_iter=None, dense=True, n_threads=None):
            [0. , 0.5]])
     """
     dense = V.check_bool(dense, "dense")
-    result = _solve_exact(M, a, b, max_iter, n_threads)[0]
+    result = _solve_exact(M, a, b, max_iter, n_threads, potentials_init=potentials_init, plan_init=plan_init)[0]
     if dense:
         return result.plan
     return result.plan_sparse if result.device == _device.CPU else result.plan_coo
 
 
-def emd2(a, b, M, max_iter=None, n_threads=None):
+def emd2(a, b, M, max_iter=None, n_threads=None, potentials_init=None, plan_init=None):
     """Exact optimal transport cost ``<P, M>`` by the network simplex (POT's ``ot.emd2``).
 
     ``b`` may be of shape (m, k): k targets solved one after the other, returning k values. Other parameters as
@@ -502,7 +575,8 @@ def emd2(a, b, M, max_iter=None, n_threads=None):
     >>> float(numbaot.emd2([0.5, 0.5], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]]))
     0.0
     """
-    results = _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=True)
+    results = _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=True, potentials_init=potentials_init,
+                           plan_init=plan_init)
     if b is not None and len(b.shape if hasattr(b, "shape") else np.shape(b)) == 2:
         return np.array([r.value for r in results])
     return results[0].value

@@ -250,3 +250,53 @@ def test_bad_inputs_are_refused():
         numbaot.emd(None, None, np.ones((2, 2)), max_iter=0)
     with pytest.raises(ValueError, match="M must be 2-D"):
         numbaot.emd(None, None, np.ones(3))
+
+
+# ------------------------------------------------------------------------------------------------ warm starts
+@given(problems(integer_costs=False), st.data())
+def test_warm_start_from_any_duals_or_plan_reaches_the_same_optimum(problem, data):
+    a, b, M = problem
+    cold = numbaot.solve(M, a, b)
+    f = data.draw(hnp.arrays(np.float64, len(a), elements=st.floats(-20, 20)))
+    g = data.draw(hnp.arrays(np.float64, len(b), elements=st.floats(-20, 20)))
+    for warm in (numbaot.solve(M, a, b, potentials_init=(f, g)),
+                 numbaot.solve(M, a, b, potentials_init=(cold.potential_a, cold.potential_b)),
+                 numbaot.solve(M, a, b, plan_init=cold.plan),
+                 numbaot.solve(M, a, b, plan_init=cold.plan_sparse)):
+        assert warm.status is numbaot.Status.OPTIMAL
+        assert _rel(warm.value, cold.value) < 1e-12
+        check_plan(warm.plan, a, b, rtol=1e-12)
+        check_duality(warm.value, warm.potential_a, warm.potential_b, a, b, M,
+                      tol=1e-10 * max(1.0, np.abs(M).max()))
+
+
+def test_warm_start_from_a_nearby_problem_saves_pivots():
+    """The outer loops of Gromov-Wasserstein and barycenters solve a sequence of nearby problems."""
+    rng = np.random.default_rng(9)
+    n = 300
+    x, y = rng.random((n, 2)), rng.random((n, 2))
+    a, b = rng.random(n), rng.random(n)
+    b *= a.sum() / b.sum()
+    first = numbaot.solve(numbaot.dist(x, y), a, b)
+    M = numbaot.dist(x, y) + 0.01 * numbaot.dist(x, y + 0.05)
+    cold = numbaot.solve(M, a, b)
+    from_duals = numbaot.solve(M, a, b, potentials_init=(first.potential_a, first.potential_b))
+    from_plan = numbaot.solve(M, a, b, plan_init=first.plan_sparse)
+    assert from_duals.n_iter < 0.8 * cold.n_iter and from_plan.n_iter < 0.8 * cold.n_iter
+    assert _rel(from_duals.value, cold.value) < 1e-12 and _rel(from_plan.value, cold.value) < 1e-12
+
+
+def test_warm_start_inputs_are_validated():
+    M = np.ones((2, 3))
+    with pytest.raises(ValueError, match="not both"):
+        numbaot.solve(M, potentials_init=(np.zeros(2), np.zeros(3)), plan_init=np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"must be \(2,\) and \(3,\)"):
+        numbaot.solve(M, potentials_init=(np.zeros(3), np.zeros(3)))
+    with pytest.raises(TypeError, match="pair"):
+        numbaot.solve(M, potentials_init=np.zeros(2))
+    with pytest.raises(ValueError, match=r"potentials_init\[1\]\[0\] is nan"):
+        numbaot.solve(M, potentials_init=(np.zeros(2), np.array([np.nan, 0.0, 0.0])))
+    with pytest.raises(ValueError, match=r"plan_init has shape \(3, 2\)"):
+        numbaot.solve(M, plan_init=np.ones((3, 2)))
+    with pytest.raises(ValueError, match="negative"):
+        numbaot.solve(M, plan_init=-np.ones((2, 3)))
