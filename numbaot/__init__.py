@@ -6,8 +6,8 @@ nothing is compiled until a solver is called (compiled code is cached on disk).
 Two faces of one API:
 
 * the unified ``solve`` and ``solve_sample``, returning an :class:`OTResult`;
-* POT's verbs with snake_case parameters: ``emd``, ``emd2``, ``emd_1d``, ``emd2_1d``, ``wasserstein_1d``,
-  ``dist``, ``unif``.
+* POT's verbs with snake_case parameters: ``emd``, ``emd2``, ``sinkhorn``, ``sinkhorn2``, ``emd_1d``,
+  ``emd2_1d``, ``wasserstein_1d``, ``dist``, ``unif``.
 """
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ _LAZY = {
     "emd": "numbaot.exact.api",
     "emd2": "numbaot.exact.api",
     "solve": "numbaot.solvers",
+    "sinkhorn": "numbaot.entropic.api",
+    "sinkhorn2": "numbaot.entropic.api",
     "emd_1d": "numbaot.exact.api",
     "emd2_1d": "numbaot.exact.api",
     "wasserstein_1d": "numbaot.exact.api",

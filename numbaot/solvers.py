@@ -97,12 +97,12 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
     return result
 
 
-def solve(M, a=None, b=None, reg=None, max_iter=None, n_threads=None, warn=True, potentials_init=None,
-          plan_init=None) -> OTResult:
+def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_threads=None, warn=True,
+          potentials_init=None, plan_init=None) -> OTResult:
     """Optimal transport for a cost matrix, returning an :class:`OTResult`.
 
-    This version solves exact OT (``reg=None``) by the network simplex (see :func:`numbaot.emd`); entropic
-    regularisation is refused with a ValueError until its solvers land.
+    ``reg=None`` solves exact OT by the network simplex (see :func:`numbaot.emd`); ``reg > 0`` solves
+    ``min <P, M> + reg * KL(P | a b^T)`` by log-domain Sinkhorn (see :func:`numbaot.sinkhorn`).
 
     Parameters
     ----------
@@ -110,23 +110,31 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, n_threads=None, warn=True,
         Costs of any sign; ``+inf`` marks a forbidden arc.
     a, b : arrays of shape (n,) and (m,), optional
         Weights (uniform when None) of equal total mass.
-    reg : None
-        Entropic regularisation; only None is available in this version.
+    reg : float > 0, optional
+        Entropic regularisation; None for exact OT.
     max_iter : int, optional
-        Maximum number of pivots (None: no limit).
+        Exact: maximum pivots (None: no limit). Entropic: maximum iterations (None: 1000).
+    tol : float, optional
+        Entropic only: L1 marginal error to reach (None: 1e-9).
+    method : str, optional
+        Entropic only: 'sinkhorn_log' (the default, and the only method in this version).
     n_threads : int, optional
-        Threads for parallel pricing (default: Numba's thread count).
+        Threads (default: Numba's thread count).
     warn : bool
         Emit a ConvergenceWarning when the status is not OPTIMAL.
-    potentials_init, plan_init : optional
-        Warm start from duals ``(f, g)`` or from a plan (see :func:`numbaot.emd`).
+    potentials_init : pair of arrays, optional
+        Warm start from duals ``(f, g)``.
+    plan_init : array or scipy sparse, optional
+        Exact only: warm start from a plan (see :func:`numbaot.emd`).
 
     Returns
     -------
     OTResult
-        ``value`` = ``value_linear`` = <P, M>, ``plan`` (dense on first access; ``plan_coo``/``plan_sparse``
-        hold its at most n + m - 1 non-zeros), centred dual potentials feasible for every row and column
-        (zero-weight ones included), ``status``, ``n_iter`` (pivots).
+        Exact: ``value`` = ``value_linear`` = <P, M>, ``plan`` (dense on first access; ``plan_coo``/``plan_sparse``
+        hold its at most n + m - 1 non-zeros), centred dual potentials feasible for every row and column (zero
+        weights included), ``status``, ``n_iter`` (pivots). Entropic: ``value`` = <P, M> + reg * KL(P | a b^T),
+        ``value_linear`` = <P, M>, ``plan``, potentials ``(f, g)`` with ``P = a b^T exp((f + g - M) / reg)``,
+        ``status``, ``n_iter``, ``errors`` (the marginal error at each check).
 
     Examples
     --------
@@ -134,11 +142,21 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, n_threads=None, warn=True,
     >>> res = numbaot.solve([[0.0, 2.0], [1.0, 0.0]])
     >>> float(res.value), res.status.name
     (0.0, 'OPTIMAL')
+    >>> res = numbaot.solve([[0.0, 2.0], [1.0, 0.0]], reg=0.05)
+    >>> res.status.name, bool(res.value > res.value_linear)
+    ('OPTIMAL', True)
     """
     warn = V.check_bool(warn, "warn")
     if reg is not None:
-        V.check_reg(reg)
-        raise ValueError("solve: entropic OT (reg > 0) is not available in this version; use reg=None")
+        if plan_init is not None:
+            raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
+        from .entropic.api import _solve_entropic
+
+        return _solve_entropic(M, a, b, reg, "sinkhorn_log" if method is None else method,
+                               1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol, 10,
+                               potentials_init, n_threads, warn)
+    if tol is not None or method is not None:
+        raise ValueError("tol and method apply to entropic OT (reg > 0); the exact solver takes neither")
     from .exact.api import _solve_exact
 
     return _solve_exact(M, a, b, max_iter, n_threads, warn=warn, potentials_init=potentials_init,

@@ -108,3 +108,22 @@ def cdf_l1(x, y, a=None, b=None):
     fa = np.concatenate([[0.0], ca])[np.searchsorted(x[order_a], z[:-1], side="right")]
     fb = np.concatenate([[0.0], cb])[np.searchsorted(y[order_b], z[:-1], side="right")]
     return float(np.sum(np.abs(fa - fb) * np.diff(z)))
+
+
+def sinkhorn_log_naive(a, b, M, reg, n_iter=5000, tol=1e-12):
+    """Plain numpy/scipy log-domain Sinkhorn: ``(plan, f, g)`` with ``plan = a b^T exp((f + g - M) / reg)``."""
+    from scipy.special import logsumexp
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    M = np.asarray(M, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(a), np.log(b)
+    f, g = np.zeros(len(a)), np.zeros(len(b))
+    for _ in range(n_iter):
+        f = -reg * logsumexp((g[None, :] - M) / reg + log_b[None, :], axis=1)
+        g = -reg * logsumexp((f[:, None] - M) / reg + log_a[:, None], axis=0)
+        plan = np.exp(log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - M) / reg)
+        if np.abs(plan.sum(axis=1) - a).sum() < tol:
+            break
+    return plan, f, g

@@ -1,0 +1,123 @@
+"""Log-domain Sinkhorn (sinkhorn, sinkhorn2, solve(reg=...)) against a plain numpy log-Sinkhorn and POT,
+marginal certificates, the limit reg -> 0, and bad inputs."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import numbaot
+from tests.naive import sinkhorn_log_naive
+
+
+def _problem(n=40, m=30, seed=0, weighted=True):
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((n, 2)), rng.random((m, 2))
+    a = rng.random(n) + 0.1 if weighted else np.ones(n)
+    b = rng.random(m) + 0.1 if weighted else np.ones(m)
+    return a / a.sum(), b / b.sum(), numbaot.dist(x, y)
+
+
+@given(st.integers(1, 8), st.integers(1, 8), st.floats(0.05, 2.0), st.integers(0, 2**31), st.data())
+def test_matches_plain_numpy_log_sinkhorn(n, m, reg, seed, data):
+    rng = np.random.default_rng(seed)
+    M = data.draw(hnp.arrays(np.float64, (n, m), elements=st.floats(0, 3)))
+    a, b = rng.random(n) + 0.1, rng.random(m) + 0.1
+    a, b = a / a.sum(), b / b.sum()
+    res = numbaot.solve(M, a, b, reg=reg, max_iter=20000, tol=1e-13)
+    ref, f, g = sinkhorn_log_naive(a, b, M, reg)
+    assert res.status is numbaot.Status.OPTIMAL
+    # both stop at a tolerance, and degenerate costs converge slowly: agreement to 1e-8 is what both guarantee
+    np.testing.assert_allclose(res.plan, ref, atol=1e-8)
+    np.testing.assert_allclose(res.plan.sum(axis=1), a, atol=1e-12)
+    np.testing.assert_allclose(res.plan.sum(axis=0), b, atol=1e-12)
+    # the potentials define the plan
+    P = a[:, None] * b[None, :] * np.exp((res.potential_a[:, None] + res.potential_b[None, :] - M) / reg)
+    np.testing.assert_allclose(P, res.plan, atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_agrees_with_pot(weighted):
+    ot = pytest.importorskip("ot")
+    a, b, M = _problem(weighted=weighted)
+    reg = 0.05 * M.max()
+    plan = numbaot.sinkhorn(a, b, M, reg, tol=1e-12, max_iter=10000)
+    ref = ot.sinkhorn(a, b, M, reg, method="sinkhorn_log", stopThr=1e-12, numItermax=10000)
+    np.testing.assert_allclose(plan, ref, atol=1e-7)
+    assert abs(numbaot.sinkhorn2(a, b, M, reg, tol=1e-12, max_iter=10000) - np.sum(ref * M)) < 1e-8
+    res = numbaot.solve(M, a, b, reg=reg, tol=1e-12, max_iter=10000)
+    pot = ot.solve(M, a, b, reg=reg, max_iter=10000, tol=1e-12)
+    assert abs(float(res.value) - float(pot.value)) < 1e-7
+    assert abs(float(res.value_linear) - float(pot.value_linear)) < 1e-7
+
+
+def test_small_reg_converges_and_tends_to_exact_ot():
+    a, b, M = _problem(n=60, m=50, seed=1)
+    exact = float(numbaot.emd2(a, b, M))
+    gaps = []
+    for factor in (1e-1, 1e-2, 5e-3, 1e-3):
+        reg = factor * M.max()
+        res = numbaot.solve(M, a, b, reg=reg, max_iter=200000, tol=1e-9)
+        assert res.status is numbaot.Status.OPTIMAL, factor
+        assert np.abs(res.plan.sum(axis=0) - b).sum() <= 1e-9
+        gap = float(res.value_linear) - exact
+        assert -1e-9 <= gap <= reg * np.log(len(a) * len(b)) + 1e-9
+        gaps.append(gap)
+    assert gaps == sorted(gaps, reverse=True)
+
+
+def test_zero_weights_forbidden_arcs_and_float32():
+    a, b, M = _problem(n=10, m=8, seed=2)
+    a[3] = 0.0
+    b[5] = 0.0
+    a, b = a / a.sum(), b / b.sum()
+    M[0, 0] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = numbaot.solve(M, a, b, reg=0.1)
+    assert res.status is numbaot.Status.OPTIMAL
+    assert np.all(res.plan[3] == 0) and np.all(res.plan[:, 5] == 0) and res.plan[0, 0] == 0
+    assert np.all(np.isfinite(res.potential_a[a > 0])) and np.isfinite(float(res.value))
+    res32 = numbaot.solve(M.astype(np.float32), a, b, reg=0.1)
+    assert res32.plan.dtype == np.float32 and isinstance(res32.value, np.float32)
+
+
+def test_max_iter_and_warm_start():
+    a, b, M = _problem(seed=3)
+    reg = 0.01 * M.max()
+    with pytest.warns(numbaot.ConvergenceWarning, match="MAX_ITER_REACHED"):
+        res = numbaot.solve(M, a, b, reg=reg, max_iter=5)
+    assert res.status is numbaot.Status.MAX_ITER_REACHED and res.n_iter == 5 and len(res.errors) == 1
+    full = numbaot.solve(M, a, b, reg=reg, max_iter=100000)
+    warm = numbaot.solve(M, a, b, reg=reg, max_iter=100000, potentials_init=(full.potential_a, full.potential_b))
+    assert warm.n_iter < full.n_iter and warm.status is numbaot.Status.OPTIMAL
+    assert np.all(np.diff(full.errors[1:]) <= 1e-15)  # the marginal error decreases
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(reg=0), ValueError, "call numbaot.emd"),
+    (dict(reg=-1.0), ValueError, "finite positive"),
+    (dict(reg=np.nan), ValueError, "finite positive"),
+    (dict(reg=True), TypeError, "positive real"),
+    (dict(reg=0.1, method="greenkhorn"), ValueError, "method must be one of"),
+    (dict(reg=0.1, max_iter=0), ValueError, "max_iter must be >= 1"),
+    (dict(reg=0.1, tol=-1.0), ValueError, "tol must be a finite number >= 0"),
+    (dict(reg=0.1, plan_init=np.ones((3, 3))), ValueError, "plan_init warm-starts the exact solver"),
+    (dict(tol=1e-3), ValueError, "apply to entropic OT"),
+])
+def test_bad_parameters(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        numbaot.solve(np.ones((3, 3)), **kwargs)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match=r"M\[0, 1\] is NaN"):
+        numbaot.sinkhorn(None, None, np.array([[0.0, np.nan], [1.0, 0.0]]), 0.1)
+    with pytest.raises(ValueError, match="same total mass"):
+        numbaot.sinkhorn([0.5, 0.5], [0.5, 0.6], np.ones((2, 2)), 0.1)
+    with pytest.raises(ValueError, match="1-D weight vectors"):
+        numbaot.sinkhorn(None, np.ones((2, 2)) / 4, np.ones((2, 2)), 0.1)
