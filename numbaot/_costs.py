@@ -17,7 +17,7 @@ METRIC_CODES = {"sqeuclidean": SQEUCLIDEAN, "euclidean": EUCLIDEAN, "cityblock":
                 "minkowski": MINKOWSKI, "cosine": COSINE}
 
 
-@twin
+@twin(fastmath=False)  # the network simplex needs bit-identical costs wherever an arc is priced
 def pair_cost(X, i, Y, j, metric, p, norm_x, norm_y):
     """Cost between row ``i`` of ``X`` (n, d) and row ``j`` of ``Y`` (m, d).
 

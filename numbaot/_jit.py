@@ -51,9 +51,9 @@ class Twin:
     module, so that importing numbaot never imports ``numba.cuda``.
     """
 
-    def __init__(self, body):
+    def __init__(self, body, fastmath=SAFE_FASTMATH):
         self.py = body
-        self.cpu = cpu_jit(inline="always")(body)
+        self.cpu = cpu_jit(inline="always", fastmath=fastmath)(body)
         self._cuda = None
         self.__doc__ = body.__doc__
         self.__name__ = body.__name__
@@ -67,6 +67,13 @@ class Twin:
         return self._cuda
 
 
-def twin(body) -> Twin:
-    """Decorator: ``@twin`` on a scalar body gives ``body.cpu`` (njit) and ``body.cuda`` (CUDA device function)."""
-    return Twin(body)
+def twin(body=None, *, fastmath=SAFE_FASTMATH):
+    """Decorator: ``@twin`` on a scalar body gives ``body.cpu`` (njit) and ``body.cuda`` (CUDA device function).
+
+    ``@twin(fastmath=False)`` compiles the CPU side with strict IEEE arithmetic: needed where one value must come
+    out bit-identical wherever it is inlined. (Numba's cache key ignores the fastmath flags, so one body must not
+    be compiled twice with different flags.)
+    """
+    if body is None:
+        return lambda f: Twin(f, fastmath=fastmath)
+    return Twin(body, fastmath=fastmath)

@@ -225,7 +225,7 @@ def check_balanced_weights(a, b, n: int, m: int, dtype=None):
     tol_dtype = mass_dtype(a if given[0] else None, b if given[1] else None)
     scale = check_mass(float(np.sum(a, dtype=np.float64)), float(np.sum(b, dtype=np.float64)), tol_dtype)
     if scale != 1.0:
-        b = b * scale
+        b = b.astype(np.float64) * scale  # in float64: float32 rounding would undo the rescaling
     return a, b
 
 

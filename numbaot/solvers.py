@@ -4,6 +4,8 @@ Each function picks the method from its arguments and calls the family's front-e
 """
 from __future__ import annotations
 
+import numpy as np
+
 from . import _validation as V
 from ._result import OTResult
 
@@ -36,7 +38,7 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
         densifies on demand. When False the dense plan is built at once (refused with a ValueError if it would
         not fit).
     max_iter : int, optional
-        Maximum number of network simplex pivots (None: no limit).
+        Maximum number of network simplex pivots (None: a stall guard of max(1e7, 1000 (n + m))).
     n_threads : int, optional
         Host threads (default: Numba's thread count).
     warn : bool
@@ -82,19 +84,41 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
             "solve_sample: exact OT between multi-dimensional clouds runs on the host in this version; copy the "
             "points to the host (e.g. cupy.asnumpy) first"
         )
-    elif lazy:
-        from .exact.api import _solve_points_exact
-
-        result = _solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn)
     else:
-        from .exact.api import _solve_exact
-        from .utils import dist
+        from ._scaling import max_abs, pow2_exponent
 
-        result = _solve_exact(dist(X_a, X_b, metric=metric, p=p, n_threads=n_threads), a, b, max_iter, n_threads,
-                              warn=warn)[0]
+        # Coordinates so large or small that their costs would overflow or underflow are scaled by a power of
+        # two first (exact), and the value and potentials scaled back (bad input 9).
+        e = pow2_exponent(max_abs(X_a, X_b))
+        if e:
+            X_a, X_b = np.ldexp(X_a.astype(np.float64), -e), np.ldexp(X_b.astype(np.float64), -e)
+        if lazy:
+            from .exact.api import _solve_points_exact
+
+            result = _solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn)
+        else:
+            from .exact.api import _solve_exact
+            from .utils import dist
+
+            result = _solve_exact(dist(X_a, X_b, metric=metric, p=p, n_threads=n_threads), a, b, max_iter,
+                                  n_threads, warn=warn)[0]
+        if e:
+            _scale_result(result, e, 2.0 if metric == "sqeuclidean" else 0.0 if metric == "cosine" else 1.0)
     if not lazy:
         result.plan  # noqa: B018 - build (and size-check) the dense plan now, as the caller asked
     return result
+
+
+def _scale_result(result, e, power):
+    """Multiply the value and the potentials of ``result`` by ``2**(e * power)``, in place."""
+    from ._scaling import scale_up
+
+    kind = type(result.value)
+    result.value = kind(scale_up(float(result.value), e, power))
+    result.value_linear = result.value
+    for name in ("potential_a", "potential_b"):
+        values = getattr(result, name)
+        setattr(result, name, scale_up(values, e, power).astype(values.dtype, copy=False))
 
 
 def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_threads=None, warn=True,
@@ -113,7 +137,8 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_t
     reg : float > 0, optional
         Entropic regularisation; None for exact OT.
     max_iter : int, optional
-        Exact: maximum pivots (None: no limit). Entropic: maximum iterations (None: 1000).
+        Exact: maximum pivots (None: a stall guard of max(1e7, 1000 (n + m))). Entropic: maximum iterations
+        (None: 1000).
     tol : float, optional
         Entropic only: L1 marginal error to reach (None: 1e-9).
     method : str, optional

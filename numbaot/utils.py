@@ -58,12 +58,12 @@ def dist(x1, x2=None, metric="sqeuclidean", p=2.0, n_threads=None):
     return out
 
 
-def cosine_norms(X, Y, metric):
+def cosine_norms(X, Y, metric, names=("x1", "x2")):
     """Row norms for 'cosine' (refusing zero rows, whose angle is undefined); dummies for other metrics."""
     if metric != "cosine":
         return np.ones(X.shape[0]), np.ones(Y.shape[0])
     norms = []
-    for name, Z in (("x1", X), ("x2", Y)):
+    for name, Z in zip(names, (X, Y)):
         z = np.sqrt(np.einsum("ij,ij->i", Z, Z, dtype=np.float64))
         if np.any(z == 0):
             raise ValueError(f"row {int(np.argmin(z))} of {name} is zero: the cosine distance is undefined for it")

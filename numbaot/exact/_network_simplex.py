@@ -49,9 +49,10 @@ class PointCosts(NamedTuple):
     norms_y: np.ndarray
 
 
-# Strict IEEE arithmetic (no fastmath): pricing, pivots and potentials evaluate the same arc in different inlined
-# contexts, and must get bit-identical costs, or a zero reduced cost can look negative and the simplex can cycle.
-_pair_cost = cpu_jit(fastmath=False)(pair_cost.py)
+# pair_cost is compiled with strict IEEE arithmetic (no fastmath): pricing, pivots and potentials evaluate the
+# same arc in different inlined contexts and must get bit-identical costs, or a zero reduced cost can look
+# negative and the simplex can cycle.
+_pair_cost = pair_cost.cpu
 
 
 def arc_cost(costs, i, j):
@@ -352,7 +353,7 @@ def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel
     # Artificial arcs that still carry flow mean some mass could not be moved on finite arcs. A residue at the
     # level of rounding is not that: sum(a) and sum(b) agree only to a few ulps after the front-end's rescaling.
     if status == OPTIMAL:
-        residue = 1e-10 * np.sum(a)
+        residue = 1e-10 * np.sum(a) + 2.0 * abs(np.sum(a) - np.sum(b))
         for u in range(root):
             if pred[u] >= n_arcs and flow[u] > residue:
                 status = INFEASIBLE
@@ -615,3 +616,15 @@ def potentials_from_support(costs, rows, cols, n, m):
                         queue[tail] = i
                         tail += 1
     return f, g
+
+
+@cpu_jit
+def max_abs_finite(C):
+    """The largest |c| over the finite entries of C, in one pass and without a temporary array."""
+    top = 0.0
+    for i in range(C.shape[0]):
+        for j in range(C.shape[1]):
+            c = abs(C[i, j])
+            if top < c < np.inf:
+                top = c
+    return top

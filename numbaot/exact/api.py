@@ -157,7 +157,7 @@ def emd2_1d(x_a, x_b, a=None, b=None, metric="sqeuclidean", p=1.0, n_threads=Non
     Returns
     -------
     value : float
-        A numpy scalar of the inputs' dtype (a 0-d device array for CUDA inputs).
+        A numpy scalar of the inputs' dtype (also for CUDA inputs: one scalar is copied back).
 
     Examples
     --------
@@ -345,12 +345,10 @@ def _network_simplex(costs, a, b, max_iter, n_threads, warm=None):
         top = _point_cost_bound(kept)
     else:
         kept = np.ascontiguousarray(costs[np.ix_(rows_kept, cols_kept)] if dropped else costs, dtype=np.float64)
-        finite = np.isfinite(kept)  # no |C| temporary: at n = m = 10000 it would be another 0.75 GiB
-        top = max(float(np.max(kept, where=finite, initial=0.0)), -float(np.min(kept, where=finite, initial=0.0)))
-        del finite
+        top = NS.max_abs_finite(kept)
+        _warn_if_costs_unresolvable(kept, top, len(rows_kept) + len(cols_kept))
         e = pow2_exponent(top)
         if e:
-            V.cost_scaling(kept)  # warns when float64 cannot resolve the small costs next to the large ones
             kept = np.ldexp(kept, -e)
             top = math.ldexp(top, -e)
     ak = np.ascontiguousarray(a[rows_kept], dtype=np.float64)
@@ -362,7 +360,9 @@ def _network_simplex(costs, a, b, max_iter, n_threads, warm=None):
     NS.init_tree_artificial(ak, bk, art_cost, state)
     block = int(min(max(_config.NS_MIN_BLOCK, _config.NS_BLOCK_FACTOR * math.isqrt(nk * mk)), nk * mk))
     threads = _config.n_threads(n_threads)
-    status, n_iter = NS.network_simplex_core(kept, ak, bk, 0 if max_iter is None else max_iter, block,
+    if max_iter is None:  # a guard against a stall only: n = m = 10000 needs ~3e5 pivots
+        max_iter = max(10**7, 1000 * (nk + mk))
+    status, n_iter = NS.network_simplex_core(kept, ak, bk, max_iter, block,
                                              _config.NS_TOL, threads, _config.NS_PARALLEL_MIN_BLOCK, state)
     NS.recompute_potentials(kept, state, nk, mk, art_cost)
     rows, cols, values = NS.tree_plan(state, nk, mk)
@@ -380,20 +380,43 @@ def _network_simplex(costs, a, b, max_iter, n_threads, warm=None):
     return status, n_iter, (rows, cols, values), f, g, value
 
 
+def _warn_if_costs_unresolvable(C, top, nodes):
+    """Bad input 9: potentials reach ~top * (n + m), where float64 resolves ~2e-16 of that. Warn when this
+    resolution exceeds 1e-9 of a typical cost (the median |cost| of a sample of at most ~4096 entries): the
+    optimum is then only known to worse than 1e-9 relative (e.g. one cost of 1e15 among costs of 1)."""
+    resolution = top * nodes * 2.0**-52
+    flat = C.ravel()
+    sample = np.abs(flat[:: max(1, flat.size // 4096)])
+    sample = sample[np.isfinite(sample)]
+    typical = float(np.median(sample)) if sample.size else 0.0
+    if typical > 0 and resolution > 1e-9 * typical:
+        import warnings
+
+        warnings.warn(
+            f"the costs reach {top:.3g} while a typical cost is {typical:.3g}: with {nodes} nodes the dual "
+            f"potentials reach ~{top * nodes:.3g}, where float64 resolves only {resolution:.3g}, so the plan may be "
+            "suboptimal; clip or rescale the largest costs (or forbid those arcs with +inf)",
+            V.InputWarning,
+            stacklevel=6,
+        )
+
+
 def _artificial_costs(top, n, m, warm):
     """Costs of the artificial arcs: sources 0 and sinks M (cold), or sources f and sinks g + M (warm).
 
-    M exceeds the cost of any path of real arcs, (top + 1)(n + m), plus the spread of the warm duals, so that the
-    shortcut source -> root -> sink never beats real arcs.
+    M = 2 top (n + m) exceeds the cost of any path of real arcs, whatever the scale of the costs (a "+1" there
+    would swamp costs below ~1e-13), plus the spread of the warm duals, so that the shortcut source -> root -> sink
+    never beats real arcs. Warm duals are clipped to +-M: optimal duals never spread wider, and larger values
+    would only cost precision.
     """
-    big = (top + 1.0) * (n + m)
+    big = 2.0 * (top if top > 0 else 1.0) * (n + m)
     costs = np.zeros(n + m)
     if warm is None:
         costs[n:] = big
         return costs
     f, g = warm
-    f = f - np.mean(f)  # any shift of (f, -g) is the same warm start; centred values keep M small
-    g = g - np.mean(g)
+    f = np.clip(f - np.mean(f), -big, big)  # any shift of (f, -g) is the same warm start; centred values keep M small
+    g = np.clip(g - np.mean(g), -big, big)
     big += 2.0 * (np.max(np.abs(f), initial=0.0) + np.max(np.abs(g), initial=0.0))
     costs[:n] = f
     costs[n:] = g + big
@@ -420,7 +443,9 @@ def _point_cost_bound(costs) -> float:
 def _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True, potentials_init=None,
                  plan_init=None):
     """Validate a cost matrix and its weights and solve; one OTResult per column of b."""
-    if _device.where(M=M, a=a, b=b, potentials_init=None if potentials_init is None else potentials_init[0],
+    f_init, g_init = (None, None) if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2 \
+        else potentials_init
+    if _device.where(M=M, a=a, b=b, **{"potentials_init[0]": f_init, "potentials_init[1]": g_init},
                      plan_init=plan_init) == _device.CUDA:
         from ..cuda.exact import solve_exact_via_host
 
@@ -478,9 +503,8 @@ def _warm_start(costs, potentials_init, plan_init, n, m):
     V.check_finite(values, "plan_init (non-zero entries)")
     if np.any(values < 0):
         raise ValueError("plan_init has negative entries; a transport plan is non-negative")
-    positive = values > 0
-    return NS.potentials_from_support(costs, rows[positive].astype(np.int64), cols[positive].astype(np.int64),
-                                      n, m)
+    keep = (values > 0) & np.isfinite(costs[rows, cols])  # a forbidden arc in the support says nothing of duals
+    return NS.potentials_from_support(costs, rows[keep].astype(np.int64), cols[keep].astype(np.int64), n, m)
 
 
 def _solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn):
@@ -493,7 +517,7 @@ def _solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn):
         max_iter = V.check_max_iter(max_iter)
     n, m = X_a.shape[0], X_b.shape[0]
     a, b = V.check_balanced_weights(a, b, n, m)
-    norms_a, norms_b = cosine_norms(X_a, X_b, metric)
+    norms_a, norms_b = cosine_norms(X_a, X_b, metric, names=("X_a", "X_b"))
     costs = PointCosts(np.ascontiguousarray(X_a, dtype=np.float64), np.ascontiguousarray(X_b, dtype=np.float64),
                        METRIC_CODES[metric], float(p), norms_a, norms_b)
     return _exact_result(costs, a, b, (n, m), V.result_dtype(X_a, X_b), max_iter, n_threads, warn)
@@ -504,10 +528,13 @@ def _exact_result(costs, a, b, shape, out_dtype, max_iter, n_threads, warn, warm
 
     status, n_iter, (rows, cols, values), f, g, value = _network_simplex(costs, a, b, max_iter, n_threads, warm)
     if status == Status.INFEASIBLE:
-        raise ValueError(
-            "no transport plan avoids the +inf (forbidden) entries of M: some mass cannot reach any column "
-            "with a finite cost; check the +inf pattern of M"
-        )
+        forbidden = isinstance(costs, np.ndarray) and not np.isfinite(costs).all()
+        if forbidden:
+            raise ValueError(
+                "no transport plan avoids the +inf (forbidden) entries of M: some mass cannot reach any column "
+                "with a finite cost; check the +inf pattern of M"
+            )
+        status = Status.NUMERICAL_ERROR  # artificial flow left without forbidden arcs: rounding, not the input
     if warn:
         warn_status(status, "emd", f"{n_iter} pivots; raise max_iter", stacklevel=5)
     return OTResult(
@@ -533,9 +560,9 @@ def emd(a, b, M, max_iter=None, dense=True, n_threads=None, potentials_init=None
         CUDA arrays are accepted: the network simplex then runs on host copies and the plan comes back to the
         device (``solve(...).ran_on`` records it).
     max_iter : int, optional
-        Maximum number of pivots; None (the default) means no limit (the strongly feasible tree cannot cycle).
-        When reached, the status is MAX_ITER_REACHED, a ConvergenceWarning is emitted, and the plan may miss
-        the marginals.
+        Maximum number of pivots. None (the default) sets max(1e7, 1000 (n + m)), a guard against a stall only
+        (the strongly feasible tree does not cycle; n = m = 10000 needs ~3e5 pivots). When reached, the status is
+        MAX_ITER_REACHED, a ConvergenceWarning is emitted, and the plan may miss the marginals.
     dense : bool
         A dense (n, m) plan, or a ``scipy.sparse.coo_array`` with at most n + m - 1 non-zeros (CUDA inputs: a
         tuple ``(rows, cols, values)`` of device arrays).

@@ -300,3 +300,67 @@ def test_warm_start_inputs_are_validated():
         numbaot.solve(M, plan_init=np.ones((3, 2)))
     with pytest.raises(ValueError, match="negative"):
         numbaot.solve(M, plan_init=-np.ones((2, 3)))
+
+
+# ------------------------------------------------------------------------------- numerics found in review
+def test_float32_weights_rescaled_in_float64():
+    """A float32-normalised pair of weights differs in mass by ~1e-8: b is rescaled in float64, no false error."""
+    rng = np.random.default_rng(10)
+    for n in (3, 50, 400):
+        a = rng.random(n).astype(np.float32)
+        b = rng.random(n).astype(np.float32)
+        a, b = a / a.sum(), b / b.sum()
+        M = rng.random((n, n))
+        res = numbaot.solve(M, a, b)
+        assert res.status is numbaot.Status.OPTIMAL
+        ref = numbaot.solve(M, a.astype(np.float64), b.astype(np.float64) * (a.sum(dtype=np.float64)
+                                                                           / b.sum(dtype=np.float64)))
+        assert _rel(res.value, ref.value) < 1e-12
+
+
+@pytest.mark.parametrize("scale", [1e-13, 1e-20, 1e-50, 1e-99, 1e-101, 1e-250, 1e50, 1e250])
+def test_any_cost_scale_gives_the_optimum(scale):
+    rng = np.random.default_rng(11)
+    M = rng.random((30, 30))
+    base = float(numbaot.emd2(None, None, M))
+    assert _rel(float(numbaot.emd2(None, None, M * scale)) / scale, base) < 1e-12
+
+
+def test_outlier_cost_warns_that_precision_is_lost():
+    rng = np.random.default_rng(12)
+    M = rng.random((30, 30))
+    M[0, 0] = 1e15
+    with pytest.warns(numbaot.InputWarning, match="float64 resolves only"):
+        numbaot.emd2(None, None, M)
+
+
+def test_points_far_from_the_origin_or_tiny():
+    rng = np.random.default_rng(13)
+    X, Y = rng.random((20, 2)), rng.random((15, 2))
+    base = numbaot.solve_sample(X, Y)
+    for s, power in ((1e154, 2), (1e-150, 2)):  # costs ~1e308 and ~1e-300: both still normal floats
+        for lazy in (False, True):
+            res = numbaot.solve_sample(X * s, Y * s, lazy=lazy)
+            assert res.status is numbaot.Status.OPTIMAL
+            assert _rel(float(res.value) / s**power, float(base.value)) < 1e-12
+    res = numbaot.solve_sample(X * 1e160, Y * 1e160, metric="euclidean")
+    assert _rel(float(res.value) / 1e160, float(numbaot.solve_sample(X, Y, metric="euclidean").value)) < 1e-12
+
+
+def test_huge_warm_potentials_and_plans_touching_forbidden_arcs():
+    rng = np.random.default_rng(14)
+    M = rng.random((40, 40))
+    cold = numbaot.solve(M)
+    for scale in (1e13, 1e15, 1e200, 1e307):
+        f, g = rng.normal(size=40) * scale, rng.normal(size=40) * scale
+        warm = numbaot.solve(M, potentials_init=(f, g))
+        assert _rel(warm.value, cold.value) < 1e-12
+    M = np.array([[1.0, np.inf, 2.0], [np.inf, 1.0, 3.0], [2.0, 2.0, 1.0]])
+    cold = numbaot.solve(M)
+    warm = numbaot.solve(M, plan_init=np.full((3, 3), 1 / 9))
+    assert _rel(warm.value, cold.value) < 1e-12
+
+
+def test_cosine_zero_point_is_named():
+    with pytest.raises(ValueError, match="row 0 of X_a is zero"):
+        numbaot.solve_sample(np.zeros((2, 2)), np.ones((2, 2)), metric="cosine", lazy=True)

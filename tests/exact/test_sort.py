@@ -39,3 +39,17 @@ def test_collisions(kind):
     else:
         x = np.where(rng.random(n) < 0.5, -0.0, 0.0) + rng.integers(-1, 2, n)
     _check(x, rng.random(n))
+
+
+def test_sorting_pool_survives_fork():
+    """A forked child inherits the pool object but not its threads: it must make a new one, not hang."""
+    import multiprocessing
+
+    import numbaot
+
+    x = np.random.default_rng(1).normal(size=60000)
+    expected = numbaot.emd2_1d(x, x + 1.0)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(numbaot.emd2_1d, (x, x + 1.0)).get(timeout=120)
+    assert got == expected
