@@ -57,8 +57,9 @@ def test_equals_lp_optimum_with_certificates(problem):
     assert res.status is numbaot.Status.OPTIMAL
     _close_to_lp(res.value, expected, a, M)
     check_plan(res.plan, a, b, rtol=1e-12)
-    check_duality(res.value, res.potential_a, res.potential_b, a, b, M, tol=1e-10 * max(1.0, np.abs(M).max()))
-    assert abs(a @ res.potential_a - b @ res.potential_b) <= 1e-9 * max(1.0, np.abs(M).max()) * a.sum()
+    # primal = dual to 1e-12 relative, reduced costs >= -1e-12 (scaled by max|M|), and 0 on the plan's support
+    check_duality(res.value, res.potential_a, res.potential_b, a, b, M, tol=1e-12, plan=res.plan)
+    assert abs(a @ res.potential_a - b @ res.potential_b) <= 1e-12 * max(1.0, np.abs(M).max()) * a.sum()
     assert np.count_nonzero(res.plan) <= len(a) + len(b) - 1
     assert _rel(numbaot.emd2(a, b, M), float(res.value)) < 1e-12
 
@@ -364,3 +365,37 @@ def test_huge_warm_potentials_and_plans_touching_forbidden_arcs():
 def test_cosine_zero_point_is_named():
     with pytest.raises(ValueError, match="row 0 of X_a is zero"):
         numbaot.solve_sample(np.zeros((2, 2)), np.ones((2, 2)), metric="cosine", lazy=True)
+
+
+# ---------------------------------------------------------------------------- bad inputs through emd and solve
+@pytest.mark.parametrize("item, call, exc, match", [
+    ("01_negative_weight", lambda: numbaot.emd([0.5, 0.7, -0.2], None, np.ones((3, 2))), ValueError,
+     r"a\[2\] = -0.2.* is negative"),
+    ("05_nan_weight", lambda: numbaot.emd([0.5, np.nan], None, np.ones((2, 2))), ValueError, r"a\[1\]"),
+    ("15_empty", lambda: numbaot.emd(None, None, np.ones((0, 3))), ValueError, "empty"),
+    ("16_zero_mass", lambda: numbaot.emd(np.zeros(2), np.zeros(2), np.ones((2, 2))), ValueError, "zero total mass"),
+    ("26_complex", lambda: numbaot.emd(None, None, np.ones((2, 2), complex)), TypeError, "complex"),
+    ("26_object", lambda: numbaot.emd(None, None, np.array([[1, "a"], [2, 3]], object)), TypeError,
+     "not numeric"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_bad_inputs_through_emd(item, call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_accepted_repairs_through_emd():
+    M = np.array([[0.0, 1.0], [1.0, 0.0]])
+    expected = numbaot.emd([0.5, 0.5], [0.5, 0.5], M)
+    M3 = np.vstack([M, [1.0, 1.0]])
+    with pytest.warns(numbaot.InputWarning, match="float noise"):  # item 2: noise negatives are clipped
+        noisy = numbaot.emd([1.0, 1e-17, -1e-17], [0.5, 0.5], M3)
+    np.testing.assert_allclose(noisy, numbaot.emd([1.0, 0.0, 0.0], [0.5, 0.5], M3), atol=1e-16)
+    np.testing.assert_array_equal(numbaot.emd([1, 1], [1, 1], M.astype(int)), 2 * expected)  # item 25
+    np.testing.assert_array_equal(numbaot.emd([0.5, 0.5], [0.5, 0.5], M.tolist()), expected)  # item 27
+    F = np.asfortranarray(np.random.default_rng(0).random((5, 4)))
+    np.testing.assert_array_equal(numbaot.emd(None, None, F), numbaot.emd(None, None, np.ascontiguousarray(F)))
+    R = F.copy()
+    R.setflags(write=False)  # item 29: read-only, and never mutated
+    before = R.tobytes()
+    numbaot.emd(None, None, R)
+    assert R.tobytes() == before
