@@ -8,8 +8,10 @@ of the gain comes from the second core. POT's ``numThreads`` is ignored since 0.
 ``numItermax`` of 1e5 pivots stops short of the optimum from n = 4000 on, so it is raised to 1e9 here.
 
 ``--large`` also solves n = m = 10000 in a child process and reports its time and peak memory (ru_maxrss).
+``--pricing`` measures what sets ``_config.NS_BLOCK_FACTOR`` and ``NS_PARALLEL_MIN_BLOCK``: the core's time on one
+problem for several block sizes, pricing serial (1 thread) and split across all threads.
 
-Usage: python bench/bench_emd.py [--quick] [--markdown] [--large]
+Usage: python bench/bench_emd.py [--quick] [--markdown] [--large] [--pricing]
 """
 from __future__ import annotations
 
@@ -112,13 +114,52 @@ def bench_large():
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def bench_pricing(n, markdown):
+    """Core time and pivots for block = factor * sqrt(nm) arcs, serial and parallel pricing (uniform weights)."""
+    import math
+
+    import numba
+
+    from numbaot import _config
+    from numbaot.exact import _network_simplex as NS
+    from numbaot.exact.api import _artificial_costs
+
+    a, b, M = make_problem(n, False)
+    threads = numba.config.NUMBA_NUM_THREADS
+
+    def run(factor, parallel_min_block, n_threads):
+        state = NS.new_state(n, n)
+        NS.init_tree_artificial(a, b, _artificial_costs(float(M.max()), n, n, None), state)
+        block = int(factor * math.isqrt(n * n))
+        start = time.perf_counter()
+        _, pivots = NS.network_simplex_core(M, a, b, 10**9, block, _config.NS_TOL, n_threads, parallel_min_block,
+                                            state)
+        return pivots, time.perf_counter() - start
+
+    run(1.0, 2**62, 1)  # compile
+    rows = []
+    for factor in (0.25, 0.5, 1.0, 2.0, 4.0):
+        pivots, serial = run(factor, 2**62, 1)
+        _, parallel = run(factor, 1, threads)
+        rows.append([n, factor, int(factor * n), pivots, f"{serial:.3f}", f"{parallel:.3f}",
+                     f"{serial / parallel:.2f}"])
+    headers = ["n = m", "block factor", "block (arcs)", "pivots", "serial s", f"parallel ({threads}T) s",
+               "parallel gain"]
+    return format_table(headers, rows, markdown)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="n = 500 and 1000, 3 repeats")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--large", action="store_true", help="also solve n = m = 10000 in a child process")
+    parser.add_argument("--pricing", action="store_true", help="only the block size / parallel pricing sweep")
     args = parser.parse_args(argv)
     print(machine_line())
+    if args.pricing:
+        for n in (2000, 4000):
+            print(bench_pricing(n, args.markdown))
+        return
     sizes, repeats = ([500, 1000], 3) if args.quick else ([1000, 2000, 4000], 5)
     start = time.perf_counter()
     print(bench(sizes, repeats, args.markdown))

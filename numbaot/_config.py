@@ -54,5 +54,6 @@ NS_TOL = 64 * 2.220446049250313e-16
 NS_MIN_BLOCK = 10
 NS_BLOCK_FACTOR = 0.5
 #: Pricing blocks of at least this many arcs are split across threads. One parallel region per pivot costs ~10 us
-#: here, so splitting lost below ~8000 arcs and won ~25% at 16000 (n = 4000, block factor 4) on 2 cores.
-NS_PARALLEL_MIN_BLOCK = _env_int("NUMBAOT_NS_PARALLEL_MIN_BLOCK", 16384)
+#: on the 2-core reference machine: splitting lost below ~4000 arcs and won from there on (bench_emd.py --pricing;
+#: n = m = 10000, blocks of 5000 arcs: 8.9 s instead of 10.4 s).
+NS_PARALLEL_MIN_BLOCK = _env_int("NUMBAOT_NS_PARALLEL_MIN_BLOCK", 4096)
