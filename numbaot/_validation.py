@@ -265,37 +265,6 @@ def check_cost_matrix(M, a=None, b=None, name: str = "M"):
     return M
 
 
-def cost_scaling(M) -> tuple[float, float]:
-    """Item 9: ``(shift, scale)`` with ``M / scale - shift / scale`` in [0, 1] on the finite entries ([0, 4] when
-    their span exceeds the float range: the scale is at most 2**1023).
-
-    ``scale`` is a power of two, so the scaling itself is exact. Warns when the range of the finite costs exceeds
-    1e15 times their smallest non-zero gap: then float64 cannot tell the small costs apart.
-    """
-    finite = M[np.isfinite(M)]
-    if finite.size == 0:
-        return 0.0, 1.0
-    lo, hi = float(finite.min()), float(finite.max())
-    span = hi - lo
-    if not math.isfinite(span):  # e.g. -1e308 and 1e308: the span itself overflows
-        span = hi / 2 - lo / 2
-        exponent = math.frexp(span)[1] + 1
-    else:
-        exponent = math.frexp(span)[1] if span > 0 else 0
-    scale = math.ldexp(1.0, min(exponent, 1023))  # 2**1024 is not a float; (M - lo) / 2**1023 <= 2 then
-    with np.errstate(over="ignore"):  # a span past the float range: the gaps overflow to inf, harmlessly here
-        gaps = np.abs(finite - lo)
-    gaps = gaps[gaps > 0]
-    if gaps.size and span / float(gaps.min()) > 1e15:
-        warnings.warn(
-            f"the costs span {span:.3g} while their smallest non-zero difference is {float(gaps.min()):.3g}; "
-            "float64 cannot resolve the small costs and the plan may be approximate",
-            InputWarning,
-            stacklevel=3,
-        )
-    return lo, scale
-
-
 # ----------------------------------------------------------------------------------------------------------- points
 def check_points(X, name: str, *, allow_cuda: bool = False):
     """Point clouds: shape (n,) or (n, d), finite. Returns (n, d) for host arrays."""

@@ -384,7 +384,7 @@ def _warn_if_costs_unresolvable(C, top, nodes):
     """Bad input 9: potentials reach ~top * (n + m), where float64 resolves ~2e-16 of that. Warn when this
     resolution exceeds 1e-9 of a typical cost (the median |cost| of a sample of at most ~4096 entries): the
     optimum is then only known to worse than 1e-9 relative (e.g. one cost of 1e15 among costs of 1)."""
-    resolution = top * nodes * 2.0**-52
+    resolution = top * 2.0**-52 * nodes  # in this order: top * nodes may overflow
     flat = C.ravel()
     sample = np.abs(flat[:: max(1, flat.size // 4096)])
     sample = sample[np.isfinite(sample)]
@@ -394,8 +394,8 @@ def _warn_if_costs_unresolvable(C, top, nodes):
 
         warnings.warn(
             f"the costs reach {top:.3g} while a typical cost is {typical:.3g}: with {nodes} nodes the dual "
-            f"potentials reach ~{top * nodes:.3g}, where float64 resolves only {resolution:.3g}, so the plan may be "
-            "suboptimal; clip or rescale the largest costs (or forbid those arcs with +inf)",
+            f"potentials reach ~{nodes} x {top:.3g}, where float64 resolves only {resolution:.3g}, so the plan may "
+            "be suboptimal; clip or rescale the largest costs (or forbid those arcs with +inf)",
             V.InputWarning,
             stacklevel=6,
         )
