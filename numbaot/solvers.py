@@ -12,13 +12,14 @@ from ._result import OTResult
 
 def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None, lazy=False, max_iter=None,
                  n_threads=None, warn=True) -> OTResult:
-    """Exact optimal transport between two point clouds, returning an :class:`OTResult`.
+    """Optimal transport between two point clouds, returning an :class:`OTResult`.
 
-    One-dimensional clouds with a convex cost (every metric but 'cosine') are solved by sorting and a monotone
-    merge in O((n + m) log(n + m)) (see :func:`numbaot.emd_1d`), on the GPU for CUDA inputs. Other clouds are
-    solved by the network simplex on the host (see :func:`numbaot.emd`), with the cost matrix built first or,
-    with ``lazy=True``, costs computed on the fly in O(n + m) memory. Entropic regularisation is refused with a
-    ValueError until its solvers land.
+    Exact OT (``reg=None``): one-dimensional clouds with a convex cost (every metric but 'cosine') are solved by
+    sorting and a monotone merge in O((n + m) log(n + m)) (see :func:`numbaot.emd_1d`), on the GPU for CUDA
+    inputs. Other clouds are solved by the network simplex on the host (see :func:`numbaot.emd`), with the cost
+    matrix built first or, with ``lazy=True``, costs computed on the fly in O(n + m) memory. Entropic OT
+    (``reg > 0``): log-domain Sinkhorn on the cost matrix (see :func:`numbaot.sinkhorn`; ``lazy=True`` is not
+    available for it yet).
 
     Parameters
     ----------
@@ -30,15 +31,16 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
         Ground cost, as in :func:`numbaot.dist` ('minkowski' is ``(sum |x_k - y_k|^p)^(1/p)``).
     p : float >= 1
         Exponent of 'minkowski'.
-    reg : None
-        Entropic regularisation; only None (exact OT) is available in this version.
+    reg : float > 0, optional
+        Entropic regularisation; None (the default) for exact OT.
     lazy : bool
         When True the cost matrix and the dense plan are never built: the result holds the plan's at most
         ``n + m - 1`` non-zeros (``plan_coo``, ``plan_sparse``) and ``plan_operator``; reading ``result.plan``
         densifies on demand. When False the dense plan is built at once (refused with a ValueError if it would
         not fit).
     max_iter : int, optional
-        Maximum number of network simplex pivots (None: a stall guard of max(1e7, 1000 (n + m))).
+        Exact: maximum network simplex pivots (None: a stall guard of max(1e7, 1000 (n + m))). Entropic: maximum
+        Sinkhorn iterations (None: 1000).
     n_threads : int, optional
         Host threads (default: Numba's thread count).
     warn : bool
@@ -63,10 +65,18 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
 
     lazy = V.check_bool(lazy, "lazy")
     warn = V.check_bool(warn, "warn")
+    metric, p = V.check_metric(metric, p)
     if reg is not None:
         V.check_reg(reg)
-        raise ValueError("solve_sample: entropic OT (reg > 0) is not available in this version; use reg=None")
-    metric, p = V.check_metric(metric, p)
+        if lazy:
+            raise ValueError("solve_sample: online (lazy=True) Sinkhorn is not available yet; use lazy=False, which "
+                             "builds the cost matrix")
+        from .entropic.api import _solve_entropic
+        from .utils import dist
+
+        M = dist(V.check_points(X_a, "X_a"), V.check_points(X_b, "X_b"), metric=metric, p=p, n_threads=n_threads)
+        return _solve_entropic(M, a, b, reg, "sinkhorn_log", 1000 if max_iter is None else max_iter, 1e-9, 10,
+                               None, n_threads, warn)
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
     X_b = V.check_points(X_b, "X_b", allow_cuda=True)
     dims = [1 if len(X.shape) == 1 else X.shape[1] for X in (X_a, X_b)]

@@ -24,9 +24,20 @@ def test_solve_sample_accepts_column_vectors():
 
 
 def test_solve_sample_refuses_what_it_cannot_solve_yet():
-    with pytest.raises(ValueError, match="entropic OT"):
-        numbaot.solve_sample([0.0], [1.0], reg=0.1)
+    with pytest.raises(ValueError, match="online"):
+        numbaot.solve_sample([0.0], [1.0], reg=0.1, lazy=True)
     with pytest.raises(ValueError, match="reg = 0 means unregularised"):
         numbaot.solve_sample([0.0], [1.0], reg=0)
     with pytest.raises(TypeError, match="lazy must be True or False"):
         numbaot.solve_sample([0.0], [1.0], lazy="yes")
+
+
+def test_solve_sample_entropic_is_solve_on_the_cost_matrix():
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((30, 2)), rng.random((20, 2))
+    for metric in ("sqeuclidean", "euclidean"):
+        res = numbaot.solve_sample(X, Y, metric=metric, reg=0.05)
+        ref = numbaot.solve(numbaot.dist(X, Y, metric=metric), reg=0.05)
+        assert res.status is numbaot.Status.OPTIMAL
+        np.testing.assert_array_equal(res.plan, ref.plan)
+        assert float(res.value) == float(ref.value)
