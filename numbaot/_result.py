@@ -81,8 +81,9 @@ class OTResult:
         ``(rows, cols, values)`` of the plan's non-zeros, where the solver produces a sparse plan.
     plan_sparse : scipy.sparse.coo_array
         The plan as a scipy sparse array (host results only).
-    plan_operator : PlanOperator
-        Applies the plan without building it.
+    plan_operator : PlanOperator or None
+        Applies the plan without building it (host results; None for results on a GPU in this version: use
+        ``plan_coo`` there).
     potential_a, potential_b : arrays of shape (n,) and (m,)
         Dual potentials (exact OT: centred so that ``a @ potential_a == b @ potential_b``).
     marginal_a, marginal_b : arrays
@@ -174,7 +175,7 @@ class OTResult:
 
     @property
     def plan_operator(self) -> PlanOperator | None:
-        if self._plan_operator is None:
+        if self._plan_operator is None and self.device == "cpu":
             if self._plan is not None:
                 self._plan_operator = PlanOperator.from_dense(self._plan)
             elif self.plan_coo is not None and self.device == "cpu":
