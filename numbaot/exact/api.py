@@ -354,8 +354,8 @@ def _network_simplex(costs, a, b, max_iter, n_threads, warm=None):
     ak = np.ascontiguousarray(a[rows_kept], dtype=np.float64)
     bk = np.ascontiguousarray(b[cols_kept], dtype=np.float64)
     nk, mk = len(ak), len(bk)
-    art_cost = _artificial_costs(top, nk, mk, None if warm is None else
-                                 (np.ldexp(warm[0][rows_kept], -e), np.ldexp(warm[1][cols_kept], -e)))
+    art_cost = _artificial_costs(top, nk, mk, None if warm is None else _scaled_warm_duals(
+        warm[0][rows_kept], warm[1][cols_kept], math.ldexp(top, e), e))
     state = NS.new_state(nk, mk)
     NS.init_tree_artificial(ak, bk, art_cost, state)
     block = int(min(max(_config.NS_MIN_BLOCK, _config.NS_BLOCK_FACTOR * math.isqrt(nk * mk)), nk * mk))
@@ -401,13 +401,22 @@ def _warn_if_costs_unresolvable(C, top, nodes):
         )
 
 
+def _scaled_warm_duals(f, g, top, e):
+    """Warm duals in the core's units: shifted by their medians (which cannot overflow, unlike a mean; a shift of
+    (f, g) by constants ranks the arcs the same), clipped to +-2 top (n + m) (optimal duals never spread wider,
+    larger values only cost precision), then divided by 2**e like the costs."""
+    bound = 2.0 * (top if top > 0 else 1.0) * (len(f) + len(g))
+    f = np.clip(f - np.median(f), -bound, bound)
+    g = np.clip(g - np.median(g), -bound, bound)
+    return np.ldexp(f, -e), np.ldexp(g, -e)
+
+
 def _artificial_costs(top, n, m, warm):
     """Costs of the artificial arcs: sources 0 and sinks M (cold), or sources f and sinks g + M (warm).
 
     M = 2 top (n + m) exceeds the cost of any path of real arcs, whatever the scale of the costs (a "+1" there
-    would swamp costs below ~1e-13), plus the spread of the warm duals, so that the shortcut source -> root -> sink
-    never beats real arcs. Warm duals are clipped to +-M: optimal duals never spread wider, and larger values
-    would only cost precision.
+    would swamp costs below ~1e-13), plus the spread of the warm duals (see ``_scaled_warm_duals``), so that the
+    shortcut source -> root -> sink never beats real arcs.
     """
     big = 2.0 * (top if top > 0 else 1.0) * (n + m)
     costs = np.zeros(n + m)
@@ -415,8 +424,6 @@ def _artificial_costs(top, n, m, warm):
         costs[n:] = big
         return costs
     f, g = warm
-    f = np.clip(f - np.mean(f), -big, big)  # any shift of (f, -g) is the same warm start; centred values keep M small
-    g = np.clip(g - np.mean(g), -big, big)
     big += 2.0 * (np.max(np.abs(f), initial=0.0) + np.max(np.abs(g), initial=0.0))
     costs[:n] = f
     costs[n:] = g + big
