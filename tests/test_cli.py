@@ -15,6 +15,7 @@ def test_demo_prints_values_and_timings(capsys):
     assert cli.main(["demo", "--n", "2000"]) == 0
     out = capsys.readouterr().out
     assert "W1 =" in out and "W2^2 =" in out and "emd2_1d =" in out and " ms" in out
+    assert "pivots, status OPTIMAL" in out
 
 
 def test_solve_reads_npy_and_csv_and_writes_the_plan(tmp_path, capsys):
