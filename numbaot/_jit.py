@@ -46,14 +46,17 @@ def cpu_jit(func=None, *, parallel: bool = False, fastmath=SAFE_FASTMATH, **opti
 class Twin:
     """One pure-Python body compiled as a CPU function (``.cpu``) and as a CUDA device function (``.cuda``).
 
-    The body must be a leaf: scalar arithmetic and ``math`` only, no calls to other numbaot functions and no
-    arrays allocated, so that both targets accept it. ``.cuda`` compiles lazily, on first use by a kernel
-    module, so that importing numbaot never imports ``numba.cuda``.
+    The body uses scalar arithmetic, ``math`` and array indexing, and allocates no arrays, so that both targets
+    accept it. It may call other twins through module globals named in ``deps`` (global name -> Twin): the CPU
+    build sees the module's globals as they are (bound to the ``.cpu`` functions), the CUDA build a copy of the
+    body whose globals bind those names to the ``.cuda`` functions. ``.cuda`` compiles lazily, on first use by a
+    kernel module, so that importing numbaot never imports ``numba.cuda``.
     """
 
-    def __init__(self, body, fastmath=SAFE_FASTMATH):
+    def __init__(self, body, fastmath=SAFE_FASTMATH, deps=None, inline="always"):
         self.py = body
-        self.cpu = cpu_jit(inline="always", fastmath=fastmath)(body)
+        self.deps = dict(deps or {})
+        self.cpu = cpu_jit(inline=inline, fastmath=fastmath)(body)
         self._cuda = None
         self.__doc__ = body.__doc__
         self.__name__ = body.__name__
@@ -61,13 +64,20 @@ class Twin:
     @property
     def cuda(self):
         if self._cuda is None:
+            import types
+
             from numba import cuda
 
-            self._cuda = cuda.jit(device=True)(self.py)
+            body = self.py
+            if self.deps:
+                scope = dict(body.__globals__)
+                scope.update({name: dep.cuda for name, dep in self.deps.items()})
+                body = types.FunctionType(body.__code__, scope, body.__name__, body.__defaults__, body.__closure__)
+            self._cuda = cuda.jit(device=True)(body)
         return self._cuda
 
 
-def twin(body=None, *, fastmath=SAFE_FASTMATH):
+def twin(body=None, *, fastmath=SAFE_FASTMATH, deps=None, inline="always"):
     """Decorator: ``@twin`` on a scalar body gives ``body.cpu`` (njit) and ``body.cuda`` (CUDA device function).
 
     ``@twin(fastmath=False)`` compiles the CPU side with strict IEEE arithmetic: needed where one value must come
@@ -75,5 +85,5 @@ def twin(body=None, *, fastmath=SAFE_FASTMATH):
     be compiled twice with different flags.)
     """
     if body is None:
-        return lambda f: Twin(f, fastmath=fastmath)
-    return Twin(body, fastmath=fastmath)
+        return lambda f: Twin(f, fastmath=fastmath, deps=deps, inline=inline)
+    return Twin(body, fastmath=fastmath, deps=deps, inline=inline)

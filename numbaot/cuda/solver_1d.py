@@ -40,7 +40,7 @@ from .. import _validation as V
 from .._jit import twin
 from .._result import OTResult
 from .._scaling import pow2_exponent, scale_up
-from ..exact._solver_1d import METRIC_CODES, POWER, ground_cost_1d
+from ..exact._solver_1d import METRIC_CODES, POWER, ground_cost_1d, merge_value
 from . import _checks, _launch
 from .plan import densify_cuda, fill_zero_1d_kernel as _fill_zero_1d_kernel, marginals_cuda
 
@@ -372,27 +372,7 @@ def _compact_kernel(keep, position, rows, cols, mass, pa, pb, out_rows, out_cols
 
 
 # ----------------------------------------------------------------------------------------------- batch merge
-@cuda.jit(device=True)
-def _merge_value_dev(xs, wa, ys, wb, r, n, m, metric, p):
-    """``exact._solver_1d._merge_value`` for row ``r`` of the (k, .) sorted arrays: serial, O(n + m)."""
-    i = 0
-    j = 0
-    ca = max(wa[r, 0], 0.0)
-    cb = max(wb[r, 0], 0.0)
-    prev = 0.0
-    total = 0.0
-    while i < n - 1 or j < m - 1:
-        if j == m - 1 or (i < n - 1 and ca <= cb):
-            total += (ca - prev) * _cost(xs[r, i], ys[r, j], metric, p)
-            prev = ca
-            i += 1
-            ca += max(wa[r, i], 0.0)
-        else:
-            total += (cb - prev) * _cost(xs[r, i], ys[r, j], metric, p)
-            prev = cb
-            j += 1
-            cb += max(wb[r, j], 0.0)
-    return total + (max(ca, cb) - prev) * _cost(xs[r, n - 1], ys[r, m - 1], metric, p)
+_merge_value_dev = merge_value.cuda  # the CPU core's walk, compiled for the device
 
 
 @cuda.jit
@@ -400,7 +380,7 @@ def _merge_batch_kernel(xs, wa, ys, wb, n, m, metric, p, unit, out):
     """One problem per thread: ``out[r] = unit * cost`` of problem ``r``."""
     r = cuda.grid(1)
     if r < out.shape[0]:
-        out[r] = _merge_value_dev(xs, wa, ys, wb, r, n, m, metric, p) * unit
+        out[r] = _merge_value_dev(xs[r, :n], wa[r, :n], ys[r, :m], wb[r, :m], metric, p) * unit
 
 
 # --------------------------------------------------------------------------------------------------- drivers

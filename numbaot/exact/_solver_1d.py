@@ -42,8 +42,8 @@ def ground_cost_1d(x, y, metric, p):
 _cost = ground_cost_1d.cpu  # Numba resolves module globals, not attributes of a Python object
 
 
-@cpu_jit
-def _merge_value(xs, wa, ys, wb, metric, p):
+@twin(deps={"_cost": ground_cost_1d}, inline="never")
+def merge_value(xs, wa, ys, wb, metric, p):
     """Optimal cost between sorted ``(xs, wa)`` and ``(ys, wb)`` of equal mass. Serial, O(n + m).
 
     The walk tracks the mass left on the current atom of each side rather than two running cumulative sums:
@@ -70,11 +70,14 @@ def _merge_value(xs, wa, ys, wb, metric, p):
     return total + max(ra, rb) * _cost(xs[n - 1], ys[m - 1], metric, p)
 
 
+_merge_value = merge_value.cpu
+
+
 @cpu_jit
 def emd_1d_sorted_core(xs, wa, ys, wb, metric, p):
     """Plan, duals and cost of the 1D problem on sorted inputs (indices refer to the sorted order).
 
-    The same walk as ``_merge_value``: on a tie (``ra == rb``) the a side advances, and the cell the walk enters
+    The same walk as ``merge_value``: on a tie (``ra == rb``) the a side advances, and the cell the walk enters
     next carries zero mass but still belongs to the staircase tree, which fixes the next potential.
 
     Returns
