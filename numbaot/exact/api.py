@@ -466,10 +466,14 @@ def _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True, p
     n, m = M.shape
     a, b_columns = _emd_weights(a, b, n, m, allow_multi_b)
     out_dtype = V.result_dtype(M)
+    M = V.check_cost_matrix(M, a, b_columns[0])
+    # Only the +inf feasibility check depends on b: the other targets need it only when M has forbidden arcs.
+    forbidden = len(b_columns) > 1 and bool(np.isinf(M).any())
+    warm = _warm_start(M, potentials_init, plan_init, n, m)
     results = []
-    for b_t in b_columns:
-        M = V.check_cost_matrix(M, a, b_t)
-        warm = _warm_start(M, potentials_init, plan_init, n, m)
+    for t, b_t in enumerate(b_columns):
+        if t and forbidden:
+            V.check_cost_matrix(M, a, b_t)
         results.append(_exact_result(M, a, b_t, (n, m), out_dtype, max_iter, n_threads, warn, warm))
     return results
 

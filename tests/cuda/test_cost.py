@@ -7,6 +7,7 @@ import pytest
 import numbaot
 from numbaot import utils
 from tests.conftest import TOL
+from tests.cuda.common import same_error
 
 pytestmark = pytest.mark.cuda
 
@@ -46,26 +47,18 @@ def test_dist_shapes_and_mixed_dtypes(small_blocks):
                                utils.dist(strided.copy_to_host(), metric="euclidean"), rtol=1e-12, atol=1e-14)
 
 
-def _same_error(cpu_call, gpu_call):
-    with pytest.raises(ValueError) as cpu_err:
-        cpu_call()
-    with pytest.raises(ValueError) as gpu_err:
-        gpu_call()
-    assert str(gpu_err.value) == str(cpu_err.value)
-
-
 def test_dist_bad_inputs(small_blocks):
     X = np.arange(12.0).reshape(6, 2)
     Y = np.ones((3, 3))
-    _same_error(lambda: utils.dist(X, Y), lambda: utils.dist(dev(X), dev(Y)))
+    same_error(lambda: utils.dist(X, Y), lambda: utils.dist(dev(X), dev(Y)))
     bad = X.copy()
     bad[4, 1] = np.nan
-    _same_error(lambda: utils.dist(X, bad), lambda: utils.dist(dev(X), dev(bad)))
+    same_error(lambda: utils.dist(X, bad), lambda: utils.dist(dev(X), dev(bad)))
     flat = np.array([0.0, 1.0, -np.inf])
-    _same_error(lambda: utils.dist(flat), lambda: utils.dist(dev(flat)))
+    same_error(lambda: utils.dist(flat), lambda: utils.dist(dev(flat)))
     zero = X.copy()
     zero[5] = 0.0
-    _same_error(lambda: utils.dist(X, zero, metric="cosine"), lambda: utils.dist(dev(X), dev(zero), metric="cosine"))
+    same_error(lambda: utils.dist(X, zero, metric="cosine"), lambda: utils.dist(dev(X), dev(zero), metric="cosine"))
     with pytest.raises(ValueError, match="different devices"):
         utils.dist(dev(X), X)
 

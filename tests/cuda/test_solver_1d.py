@@ -9,6 +9,7 @@ import pytest
 import numbaot
 from numbaot.exact import api
 from tests.conftest import TOL
+from tests.cuda.common import same_error
 
 pytestmark = pytest.mark.cuda
 
@@ -154,14 +155,6 @@ def test_float_noise_is_clipped_and_mass_rescaled(small_blocks):
     check_same(cpu, gpu, np.dtype(np.float64), exact_coo=True)
 
 
-def _errors(call_cpu, call_gpu):
-    with pytest.raises(ValueError) as cpu_err:
-        call_cpu()
-    with pytest.raises(ValueError) as gpu_err:
-        call_gpu()
-    assert str(gpu_err.value) == str(cpu_err.value)
-
-
 @pytest.mark.parametrize("case", ["negative", "nan_weight", "inf_point", "unequal_mass", "zero_mass"])
 def test_bad_inputs_same_message_as_cpu(small_blocks, case):
     xa, xb = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]), np.array([0.5, 1.5])
@@ -177,7 +170,7 @@ def test_bad_inputs_same_message_as_cpu(small_blocks, case):
         b = b * 2
     else:
         a[:] = 0.0
-    _errors(lambda: numbaot.emd_1d(xa, xb, a, b), lambda: numbaot.emd_1d(dev(xa), dev(xb), dev(a), dev(b)))
+    same_error(lambda: numbaot.emd_1d(xa, xb, a, b), lambda: numbaot.emd_1d(dev(xa), dev(xb), dev(a), dev(b)))
 
 
 def test_host_device_mix_refused():
@@ -211,16 +204,16 @@ def test_wasserstein_1d_single_and_batch(small_blocks):
 
 def test_wasserstein_1d_bad_inputs(small_blocks):
     u, v = np.array([[0.0, 1.0], [2.0, 0.5], [1.0, 3.0]]), np.array([[0.0, 1.0], [1.0, 2.0]])
-    _errors(lambda: numbaot.wasserstein_1d(u, v, require_sort=False),
+    same_error(lambda: numbaot.wasserstein_1d(u, v, require_sort=False),
             lambda: numbaot.wasserstein_1d(dev(u), dev(v), require_sort=False))
     wu = np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 2.0]])
-    _errors(lambda: numbaot.wasserstein_1d(u, v, wu, np.ones(2) * 1.5),
+    same_error(lambda: numbaot.wasserstein_1d(u, v, wu, np.ones(2) * 1.5),
             lambda: numbaot.wasserstein_1d(dev(u), dev(v), dev(wu), dev(np.ones(2) * 1.5)))
     wu[1, 1] = -1.0
-    _errors(lambda: numbaot.wasserstein_1d(u, v, wu), lambda: numbaot.wasserstein_1d(dev(u), dev(v), dev(wu)))
+    same_error(lambda: numbaot.wasserstein_1d(u, v, wu), lambda: numbaot.wasserstein_1d(dev(u), dev(v), dev(wu)))
     bad = u.copy()
     bad[2, 1] = np.nan
-    _errors(lambda: numbaot.wasserstein_1d(bad, v), lambda: numbaot.wasserstein_1d(dev(bad), dev(v)))
+    same_error(lambda: numbaot.wasserstein_1d(bad, v), lambda: numbaot.wasserstein_1d(dev(bad), dev(v)))
 
 
 def test_float32_weights_mass_tolerance(small_blocks):
@@ -250,4 +243,4 @@ def test_search_cdf_twin_matches_searchsorted():
 def test_weight_length_checked_after_the_other_side(small_blocks):
     xa, xb = np.array([0.0, 1.0]), np.array([0.0, 1.0, 2.0])
     a, b = np.array([np.nan, 1.0]), np.ones(2)
-    _errors(lambda: numbaot.emd_1d(xa, xb, a, b), lambda: numbaot.emd_1d(dev(xa), dev(xb), dev(a), dev(b)))
+    same_error(lambda: numbaot.emd_1d(xa, xb, a, b), lambda: numbaot.emd_1d(dev(xa), dev(xb), dev(a), dev(b)))

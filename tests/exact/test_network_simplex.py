@@ -399,3 +399,11 @@ def test_accepted_repairs_through_emd():
     before = R.tobytes()
     numbaot.emd(None, None, R)
     assert R.tobytes() == before
+
+
+def test_several_targets_each_checked_against_forbidden_arcs():
+    M = np.array([[0.0, np.inf], [1.0, np.inf]])
+    B = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert float(numbaot.emd2(None, B[:, 0], M)) == 0.5
+    with pytest.raises(ValueError, match="column 1 of M has no finite cost but b"):
+        numbaot.emd2(None, B, M)
