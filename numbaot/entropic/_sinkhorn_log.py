@@ -4,6 +4,11 @@ Potentials ``f`` (n,) and ``g`` (m,) define the plan ``P_ij = a_i b_j exp((f_i +
 sets ``f_i = -eps * log sum_j b_j exp((g_j - C_ij) / eps)`` (rows of P then sum to a exactly), the other half the
 same for ``g`` (columns sum to b). The marginal error costs nothing extra: on a check iteration the column sums of
 the plan *before* the g-update are ``b_j exp((g_j - g_new_j) / eps)``, read off the update itself.
+
+Speed: each row's log-sum-exp is one pass over the row, shifted by the row's previous potential (a good guess once
+the iterates settle), with a vectorised exponential (``softmin_row_shifted``); only rows where the guess is far off
+take the two-pass ``softmin_row``. ``C`` may be float32 (the caller asked for float32): the rows are then read and
+exponentiated in float32, the potentials kept in float64.
 """
 from __future__ import annotations
 
@@ -12,32 +17,48 @@ import math
 import numpy as np
 from numba import prange
 
+from .._fastexp import fast_exp
 from .._jit import cpu_jit
-from ._softmin import softmin_row
+from ._softmin import softmin_row, softmin_row_shifted
 
 OPTIMAL = 0
 MAX_ITER_REACHED = 1
 NUMERICAL_ERROR = 4
 
 _softmin = softmin_row.cpu
+_softmin_shifted = softmin_row_shifted.cpu
+_exp = fast_exp.cpu
 
 
 @cpu_jit(parallel=True)
-def _half_step(C, log_w, other, eps, out):
-    """``out[i] = -eps * log sum_j w_j exp((other_j - C_ij) / eps)`` for every row i of C, in parallel."""
-    inv_eps = 1.0 / eps
-    m = C.shape[1]
-    h = np.empty(m)
+def half_step(C, log_w, other, eps, guess, out):
+    """``out[i] = -eps * log sum_j w_j exp((other_j - C_ij) / eps)`` for every row i of C, in parallel.
+
+    ``guess`` (n,) holds a previous value of ``out`` (it may be ``out`` itself): ``-guess[i] / eps`` shifts the
+    one-pass log-sum-exp of row i. ``h`` and the shifts take C's dtype, so float32 costs run in float32.
+    """
+    n, m = C.shape
+    inv64 = 1.0 / eps
+    h = np.empty(m, dtype=C.dtype)
     for j in range(m):
-        h[j] = other[j] * inv_eps + log_w[j]
-    for i in prange(C.shape[0]):
-        out[i] = -eps * _softmin(C, i, h, inv_eps)
+        h[j] = other[j] * inv64 + log_w[j]
+    shifts = np.empty(n, dtype=C.dtype)
+    for i in range(n):
+        shifts[i] = -guess[i] * inv64
+    inv_eps = h[:1].copy()  # a scalar of C's dtype (numba has no dtype constructor in nopython code)
+    inv_eps[0] = inv64
+    for i in prange(n):
+        s = _softmin_shifted(C, i, h, inv_eps[0], shifts[i])
+        if s != s:
+            s = _softmin(C, i, h, inv_eps[0])
+        out[i] = -eps * s
 
 
 @cpu_jit
 def sinkhorn_log_core(C, CT, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
     """Iterate from the potentials in ``f``, ``g`` (updated in place) until the L1 marginal error is below ``tol``.
 
+    ``C`` (n, m) and ``CT`` (its transpose, contiguous) may be float64 or float32; ``f``, ``g`` are float64.
     Returns ``(status, n_iter, n_errors)``: ``errors[:n_errors]`` holds the error at each check.
     """
     m = CT.shape[0]
@@ -46,8 +67,8 @@ def sinkhorn_log_core(C, CT, log_a, log_b, eps, f, g, max_iter, tol, check_every
     status = MAX_ITER_REACHED
     n_iter = 0
     while n_iter < max_iter:
-        _half_step(C, log_b, g, eps, f)
-        _half_step(CT, log_a, f, eps, g_new)
+        half_step(C, log_b, g, eps, f, f)
+        half_step(CT, log_a, f, eps, g, g_new)
         n_iter += 1
         check = n_iter % check_every == 0 or n_iter == max_iter
         if check:
@@ -82,4 +103,4 @@ def plan_from_potentials(C, log_a, log_b, f, g, eps, out):
     inv_eps = 1.0 / eps
     for i in prange(C.shape[0]):
         for j in range(C.shape[1]):
-            out[i, j] = math.exp(log_a[i] + log_b[j] + (f[i] + g[j] - C[i, j]) * inv_eps)
+            out[i, j] = _exp(log_a[i] + log_b[j] + (f[i] + g[j] - C[i, j]) * inv_eps)

@@ -1,8 +1,11 @@
 """Entropic OT front-ends: :func:`sinkhorn` (the plan), :func:`sinkhorn2` (``<P, M>``), and the solver behind
 ``numbaot.solve(M, a, b, reg=...)``.
 
-Only the log-domain method ("sinkhorn_log") exists in this version: it is stable for any ``reg`` (no overflow
-of scalings, no zero plan at small ``reg``) and the one the other methods will be measured against.
+Five methods share one front-end (validation, warm start, values, OTResult): the log-domain "sinkhorn_log" (the
+default: stable for any ``reg``) and its "sinkhorn_epsilon_scaling" schedule (``_sinkhorn_log``), and the
+scaling-domain "sinkhorn", "sinkhorn_stabilized" and "greenkhorn" (``_sinkhorn_scaling``). Every method returns
+its answer as potentials ``(f, g)`` in one convention, ``P = a b^T exp((f + g - M) / reg)``, from which the plan
+is built.
 """
 from __future__ import annotations
 
@@ -12,22 +15,49 @@ from .. import _device, _validation as V
 from .._result import OTResult
 from .._status import Status, warn_status
 
-METHODS = ("sinkhorn_log",)
+METHODS = ("sinkhorn_log", "sinkhorn", "sinkhorn_stabilized", "sinkhorn_epsilon_scaling", "greenkhorn")
+REG_TYPES = ("kl", "entropy")
+
+# epsilon scaling: eps starts at the spread of the costs and is divided by this factor per stage ...
+_EPS_SCALING_FACTOR = 2.0
+# ... each intermediate stage stopping at this marginal error (or the caller's tol, if looser) or this many
+# iterations: only the final stage, at the caller's reg, needs to converge.
+_EPS_STAGE_TOL = 1e-3
+_EPS_STAGE_ITER = 100
 
 
 def _check_method(method):
     if not isinstance(method, str):
         raise TypeError(f"method must be a string, one of {METHODS}, got {method!r}")
     if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS} in this version, got {method!r}")
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
-def _solve_entropic(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn):
-    """Validate, run the log-domain core, and wrap the answer (plan, values, potentials, status, errors)."""
-    from ..utils import _run_parallel
-    from ._sinkhorn_log import plan_from_potentials, sinkhorn_log_core
+def _check_reg_type(reg_type):
+    if not isinstance(reg_type, str) or reg_type.lower() not in REG_TYPES:
+        raise ValueError(f"reg_type must be 'KL' (KL(P | a b^T), the default) or 'entropy' (sum P log P), "
+                         f"got {reg_type!r}")
+    return reg_type.lower()
 
+
+def _potentials_init(potentials_init, n, m):
+    if potentials_init is None:
+        return np.zeros(n), np.zeros(m)
+    if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2:
+        raise TypeError("potentials_init must be a pair (f, g) of arrays of shapes (n,) and (m,)")
+    f = V.as_float_array(potentials_init[0], "potentials_init[0]", ndim=1).astype(np.float64)
+    g = V.as_float_array(potentials_init[1], "potentials_init[1]", ndim=1).astype(np.float64)
+    if f.shape != (n,) or g.shape != (m,):
+        raise ValueError(f"potentials_init has shapes {f.shape} and {g.shape}; they must be ({n},) and ({m},)")
+    V.check_finite(f, "potentials_init[0]")
+    V.check_finite(g, "potentials_init[1]")
+    return f, g
+
+
+def _validate(M, a, b, reg, method, max_iter, tol, check_every, reg_type, allow_targets):
+    """Every check of the entropic front-ends, before any jitted code runs. Returns the checked arrays."""
     _check_method(method)
+    reg_type = _check_reg_type(reg_type)
     reg = V.check_reg(reg)
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)
@@ -36,42 +66,67 @@ def _solve_entropic(M, a, b, reg, method, max_iter, tol, check_every, potentials
         raise ValueError("the Sinkhorn solvers take host arrays in this version; copy the inputs to the host first")
     M = V.as_float_array(M, "M", ndim=2)
     n, m = M.shape
-    if a is not None and np.ndim(a) != 1 or b is not None and np.ndim(b) != 1:
-        raise ValueError("a and b must be 1-D weight vectors (several targets at once are not available yet)")
-    a, b = V.check_balanced_weights(a, b, n, m)
-    M = V.check_cost_matrix(M, a, b)
+    if a is not None and np.ndim(a) != 1:
+        raise ValueError(f"a must be a 1-D weight vector of shape ({n},), got {np.ndim(a)} dimensions")
+    if b is not None and np.ndim(b) == 2 and allow_targets:
+        b = V.as_float_array(b, "b", ndim=2)
+        if b.shape[0] != m or b.shape[1] == 0:
+            raise ValueError(f"b of shape {b.shape} must be (m, k) = ({m}, k) with k >= 1 targets, one per column")
+        targets = [V.check_balanced_weights(a, np.ascontiguousarray(b[:, k]), n, m) for k in range(b.shape[1])]
+        a = targets[0][0]
+        b = np.stack([t[1] for t in targets], axis=1)
+    elif b is not None and np.ndim(b) != 1:
+        raise ValueError(f"b must be a 1-D weight vector of shape ({m},)"
+                         + (" or (m, k) for k targets" if allow_targets else "") + f", got {np.ndim(b)} dimensions")
+    else:
+        a, b = V.check_balanced_weights(a, b, n, m)
+    M = V.check_cost_matrix(M, a, b if b.ndim == 1 else b.max(axis=1))
+    return M, a, b, reg, max_iter, tol, check_every, reg_type
+
+
+def _solve_entropic(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn,
+                    reg_type="KL"):
+    """Validate, run the chosen method's core, and wrap the answer (plan, values, potentials, status, errors)."""
+    M, a, b, reg, max_iter, tol, check_every, reg_type = _validate(M, a, b, reg, method, max_iter, tol,
+                                                                   check_every, reg_type, allow_targets=False)
+    f, g = _potentials_init(potentials_init, *M.shape)
+    return _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn, reg_type)
+
+
+def _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn, reg_type):
+    """Solve one checked problem from the potentials ``(f, g)`` and wrap it in an OTResult."""
+    from ..utils import _run_parallel
+    from ._sinkhorn_log import plan_from_potentials
+
+    n, m = M.shape
     out_dtype = V.result_dtype(M)
-    C = M.astype(np.float64, copy=False)
-    CT = np.ascontiguousarray(C.T)  # the column half-step reads rows of C^T: contiguous, like the row half-step
+    # float32 costs are iterated in float32 by the log-domain methods (half the memory traffic, twice the SIMD
+    # width); everything else runs in float64
+    C = M if M.dtype == np.float32 else M.astype(np.float64, copy=False)
     with np.errstate(divide="ignore"):  # zero weights: log 0 = -inf drops them from every sum, as it should
         log_a = np.log(a.astype(np.float64))
         log_b = np.log(b.astype(np.float64))
-    if potentials_init is None:
-        f, g = np.zeros(n), np.zeros(m)
-    else:
-        if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2:
-            raise TypeError("potentials_init must be a pair (f, g) of arrays of shapes (n,) and (m,)")
-        f = V.as_float_array(potentials_init[0], "potentials_init[0]", ndim=1).astype(np.float64)
-        g = V.as_float_array(potentials_init[1], "potentials_init[1]", ndim=1).astype(np.float64)
-        if f.shape != (n,) or g.shape != (m,):
-            raise ValueError(f"potentials_init has shapes {f.shape} and {g.shape}; they must be ({n},) and ({m},)")
-        V.check_finite(f, "potentials_init[0]")
-        V.check_finite(g, "potentials_init[1]")
-    errors = np.empty(max_iter // check_every + 1)
-    status, n_iter, n_errors = _run_parallel(sinkhorn_log_core, n_threads, C, CT, log_a, log_b, reg, f, g,
-                                             max_iter, tol, check_every, errors)
+    errors = np.empty(max_iter // check_every + 2)
+    args = (C, a.astype(np.float64), b.astype(np.float64), log_a, log_b, reg, f, g, max_iter, tol, check_every,
+            errors)
+    status, n_iter, n_errors = _run_parallel(_CORES[method], n_threads, *args)
     if warn:
         detail = f"marginal error {errors[n_errors - 1]:.3g} > tol {tol:g} after {n_iter} iterations" \
             if n_errors else f"{n_iter} iterations"
-        warn_status(status, f"sinkhorn ({method})", detail, stacklevel=4)
+        warn_status(status, f"sinkhorn ({method})", detail, stacklevel=5)
     plan = np.empty((n, m))
     _run_parallel(plan_from_potentials, n_threads, C, log_a, log_b, f, g, reg, plan)
+    C = C.astype(np.float64, copy=False)
     with np.errstate(divide="ignore", invalid="ignore"):
-        value_linear = float(np.sum(np.where(plan > 0, plan * C, 0.0)))  # 0 * inf (forbidden arcs) counts as 0
-        q = np.outer(a, b)
-        kl = float(np.sum(np.where(plan > 0, plan * np.log(plan / q), 0.0)) - plan.sum() + q.sum())
+        positive = plan > 0
+        value_linear = float(np.sum(np.where(positive, plan * C, 0.0)))  # 0 * inf (forbidden arcs) counts as 0
+        if reg_type == "entropy":
+            reg_value = float(np.sum(np.where(positive, plan * np.log(plan), 0.0)))
+        else:
+            q = np.outer(a, b)
+            reg_value = float(np.sum(np.where(positive, plan * np.log(plan / q), 0.0)) - plan.sum() + q.sum())
     return OTResult(
-        value=out_dtype.type(value_linear + reg * kl),
+        value=out_dtype.type(value_linear + reg * reg_value),
         value_linear=out_dtype.type(value_linear),
         plan=plan.astype(out_dtype, copy=False),
         potential_a=f.astype(out_dtype),
@@ -82,27 +137,175 @@ def _solve_entropic(M, a, b, reg, method, max_iter, tol, check_every, potentials
     )
 
 
+# ---- one driver per method: (C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors) ->
+# (status, n_iter, n_errors), leaving the final potentials in f and g (the log core's convention
+# P = a b^T exp((f + g - C) / eps)). The scaling-domain drivers work on the positive-weight rows and columns
+# only (a zero weight would make a zero scaling and log 0 potentials) and give the others feasible potentials.
+
+
+def _log(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
+    from ._sinkhorn_log import sinkhorn_log_core
+
+    return sinkhorn_log_core(C, np.ascontiguousarray(C.T), log_a, log_b, eps, f, g, max_iter, tol, check_every,
+                             errors)
+
+
+def _epsilon_scaling(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
+    """Log-domain Sinkhorn along eps = spread(C), spread / 2, ... down to eps, warm-starting each stage."""
+    from ._sinkhorn_log import OPTIMAL, sinkhorn_log_core
+
+    CT = np.ascontiguousarray(C.T)
+    finite = C[np.isfinite(C)]
+    spread = float(finite.max() - finite.min())
+    stages = []
+    stage_eps = spread
+    while stage_eps > eps * _EPS_SCALING_FACTOR:
+        stages.append(stage_eps)
+        stage_eps /= _EPS_SCALING_FACTOR
+    n_iter = n_errors = 0
+    stage_errors = np.empty(_EPS_STAGE_ITER // check_every + 2)
+    for stage_eps in stages:
+        budget = min(_EPS_STAGE_ITER, max_iter - n_iter - 1)
+        if budget < 1:
+            break
+        status, k, _ = sinkhorn_log_core(C, CT, log_a, log_b, stage_eps, f, g, budget, max(tol, _EPS_STAGE_TOL),
+                                         check_every, stage_errors)
+        n_iter += k
+        if status not in (OPTIMAL, 1):  # NaN at an intermediate stage: report it
+            return status, n_iter, 0
+    status, k, n_errors = sinkhorn_log_core(C, CT, log_a, log_b, eps, f, g, max_iter - n_iter, tol, check_every,
+                                            errors)
+    return status, n_iter + k, n_errors
+
+
+def _positive_part(C, a, b, f, g):
+    """Indices of the positive weights, and C restricted to them (a view when every weight is positive)."""
+    rows, cols = np.flatnonzero(a > 0), np.flatnonzero(b > 0)
+    if rows.size == a.size and cols.size == b.size:
+        return rows, cols, np.ascontiguousarray(C, dtype=np.float64)
+    return rows, cols, np.ascontiguousarray(C[np.ix_(rows, cols)], dtype=np.float64)
+
+
+def _complete_potentials(C, log_a, log_b, eps, f, g, rows, cols):
+    """Give zero-weight rows and columns the log-domain potentials (each one a half-step from the others)."""
+    from ._sinkhorn_log import half_step
+
+    if rows.size < f.size:
+        zero = np.setdiff1d(np.arange(f.size), rows)
+        out = np.zeros(zero.size)
+        half_step(np.ascontiguousarray(C[zero]), log_b, g, eps, out, out)
+        f[zero] = out
+    if cols.size < g.size:
+        zero = np.setdiff1d(np.arange(g.size), cols)
+        out = np.zeros(zero.size)
+        half_step(np.ascontiguousarray(C[:, zero].T), log_a, f, eps, out, out)
+        g[zero] = out
+
+
+def _scaling(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
+    """Plain Sinkhorn on K = exp(-C / eps); the scalings are u = a exp(f / eps), v = b exp(g / eps)."""
+    from ._sinkhorn_scaling import gibbs_kernel, sinkhorn_scaling_core
+
+    rows, cols, Cp = _positive_part(C, a, b, f, g)
+    K = np.empty(Cp.shape)
+    gibbs_kernel(Cp, np.zeros(rows.size), np.zeros(cols.size), eps, K)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        u = a[rows] * np.exp(f[rows] / eps)
+        v = b[cols] * np.exp(g[cols] / eps)
+    status, n_iter, n_errors = sinkhorn_scaling_core(K, a[rows], b[cols], u, v, max_iter, tol, check_every, errors)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f[rows] = eps * (np.log(u) - log_a[rows])
+        g[cols] = eps * (np.log(v) - log_b[cols])
+    _complete_potentials(C, log_a, log_b, eps, f, g, rows, cols)
+    return status, n_iter, n_errors
+
+
+def _stabilized(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
+    """Sinkhorn with absorption of large scalings into the potentials (and log-domain rescue of underflow)."""
+    from ._sinkhorn_scaling import sinkhorn_stabilized_core
+
+    rows, cols, Cp = _positive_part(C, a, b, f, g)
+    alpha = f[rows] + eps * log_a[rows]
+    beta = g[cols] + eps * log_b[cols]
+    K = np.empty(Cp.shape)
+    status, n_iter, n_errors = sinkhorn_stabilized_core(Cp, np.ascontiguousarray(Cp.T), a[rows], b[cols],
+                                                        log_a[rows], log_b[cols], eps, alpha, beta, K, max_iter,
+                                                        tol, check_every, errors)
+    f[rows] = alpha - eps * log_a[rows]
+    g[cols] = beta - eps * log_b[cols]
+    _complete_potentials(C, log_a, log_b, eps, f, g, rows, cols)
+    return status, n_iter, n_errors
+
+
+def _greenkhorn(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
+    """Greenkhorn on K = exp(-C / eps): one row or column rescaled per iteration."""
+    from ._sinkhorn_scaling import gibbs_kernel, greenkhorn_core
+
+    rows, cols, Cp = _positive_part(C, a, b, f, g)
+    K = np.empty(Cp.shape)
+    gibbs_kernel(Cp, np.zeros(rows.size), np.zeros(cols.size), eps, K)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        u = a[rows] * np.exp(f[rows] / eps)
+        v = b[cols] * np.exp(g[cols] / eps)
+    status, n_iter, n_errors = greenkhorn_core(K, np.ascontiguousarray(K.T), a[rows], b[cols], u, v, max_iter,
+                                               tol, check_every, errors)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f[rows] = eps * (np.log(u) - log_a[rows])
+        g[cols] = eps * (np.log(v) - log_b[cols])
+    _complete_potentials(C, log_a, log_b, eps, f, g, rows, cols)
+    return status, n_iter, n_errors
+
+
+_CORES = {"sinkhorn_log": _log, "sinkhorn": _scaling, "sinkhorn_stabilized": _stabilized,
+          "sinkhorn_epsilon_scaling": _epsilon_scaling, "greenkhorn": _greenkhorn}
+
+
+def _solve_targets(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn):
+    """sinkhorn/sinkhorn2 front: one OTResult per target (b of shape (m, k)), or one for a 1-D b."""
+    M, a, b, reg, max_iter, tol, check_every, _ = _validate(M, a, b, reg, method, max_iter, tol, check_every,
+                                                            "kl", allow_targets=True)
+    n, m = M.shape
+    if b.ndim == 1:
+        f, g = _potentials_init(potentials_init, n, m)
+        return _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn, "kl")
+    results = []
+    for k in range(b.shape[1]):
+        f, g = _potentials_init(potentials_init, n, m)
+        results.append(_run(M, a, np.ascontiguousarray(b[:, k]), reg, method, max_iter, tol, check_every, f, g,
+                            n_threads, warn, "kl"))
+    return results
+
+
 def sinkhorn(a, b, M, reg, method="sinkhorn_log", max_iter=1000, tol=1e-9, check_every=10, potentials_init=None,
              n_threads=None, warn=True):
-    """Entropic OT plan by Sinkhorn's algorithm in the log domain (POT's ``ot.sinkhorn``).
+    """Entropic OT plan by Sinkhorn's algorithm (POT's ``ot.sinkhorn``).
 
     Solves ``min <P, M> + reg * KL(P | a b^T)`` over plans with marginals a and b.
 
     Parameters
     ----------
     a, b : arrays of shape (n,) and (m,), or None
-        Weights (uniform when None) of equal total mass; zero weights are allowed.
+        Weights (uniform when None) of equal total mass; zero weights are allowed. ``b`` may be of shape (m, k):
+        k target histograms solved one after the other against the same a and M.
     M : array of shape (n, m)
-        Costs; ``+inf`` marks a forbidden arc.
+        Costs; ``+inf`` marks a forbidden arc. float32 costs are iterated in float32 by the log-domain methods.
     reg : float > 0
         Entropic regularisation (``reg = 0`` is exact OT: use :func:`numbaot.emd`).
-    method : {'sinkhorn_log'}
-        Log-domain Sinkhorn: stable for any reg, including reg = 1e-3 * max(M) where scaling-domain methods
-        overflow.
+    method : str
+        * ``'sinkhorn_log'`` (default): log-domain updates; stable for any reg, e.g. reg = 1e-3 * max(M).
+        * ``'sinkhorn'``: scaling-domain updates on ``K = exp(-M / reg)``, the fastest per iteration; fails (status
+          NUMERICAL_ERROR) once ``M / reg`` exceeds about 700, where K underflows.
+        * ``'sinkhorn_stabilized'``: scaling-domain updates whose large scalings are absorbed into the potentials,
+          with a log-domain half-step wherever K underflows: nearly the speed of 'sinkhorn', stable at small reg.
+        * ``'sinkhorn_epsilon_scaling'``: log-domain updates along a decreasing reg, from the spread of M down to
+          ``reg`` (halving each stage, each warm-started from the last): fewer iterations at small reg.
+        * ``'greenkhorn'``: one row or column rescaled per iteration (``max_iter`` counts those updates), the
+          one furthest from its marginal; scaling domain, so like 'sinkhorn' limited to moderate reg.
     max_iter : int
-        Maximum number of iterations (each a row and a column update).
+        Maximum number of iterations (each a row and a column update, except for greenkhorn).
     tol : float >= 0
-        Stop when the L1 error of the column marginals is at most tol (checked every ``check_every`` iterations).
+        Stop when the L1 marginal error is at most tol, checked every ``check_every`` iterations (columns; rows
+        and columns for greenkhorn).
     check_every : int
         Iterations between two checks of the marginal error (each check is cheap: it reuses the update).
     potentials_init : pair of arrays, optional
@@ -114,7 +317,7 @@ def sinkhorn(a, b, M, reg, method="sinkhorn_log", max_iter=1000, tol=1e-9, check
 
     Returns
     -------
-    plan : array of shape (n, m)
+    plan : array of shape (n, m), or (n, m, k) for k targets
         In M's dtype; use :func:`numbaot.solve` for potentials, status and the error history.
 
     Examples
@@ -123,20 +326,31 @@ def sinkhorn(a, b, M, reg, method="sinkhorn_log", max_iter=1000, tol=1e-9, check
     >>> numbaot.sinkhorn([0.5, 0.5], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]], reg=0.1).round(4)
     array([[0.5, 0. ],
            [0. , 0.5]])
+    >>> numbaot.sinkhorn([0.5, 0.5], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]], reg=0.1, method="sinkhorn").round(4)
+    array([[0.5, 0. ],
+           [0. , 0.5]])
     """
-    return _solve_entropic(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads,
-                           warn).plan
+    result = _solve_targets(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn)
+    if isinstance(result, list):
+        return np.stack([r.plan for r in result], axis=2)
+    return result.plan
 
 
 def sinkhorn2(a, b, M, reg, method="sinkhorn_log", max_iter=1000, tol=1e-9, check_every=10,
               potentials_init=None, n_threads=None, warn=True):
     """Entropic OT cost ``<P, M>`` of the Sinkhorn plan (POT's ``ot.sinkhorn2``); parameters as :func:`sinkhorn`.
 
+    Returns a scalar, or an array of shape (k,) when ``b`` has k columns (one cost per target).
+
     Examples
     --------
     >>> import numbaot
     >>> float(numbaot.sinkhorn2([0.5, 0.5], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]], reg=0.1))  # doctest: +ELLIPSIS
     4.5397868...e-05
+    >>> numbaot.sinkhorn2([0.5, 0.5], [[0.5, 1.0], [0.5, 0.0]], [[0.0, 1.0], [1.0, 0.0]], reg=0.1).round(6)
+    array([0.000045, 0.5     ])
     """
-    return _solve_entropic(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads,
-                           warn).value_linear
+    result = _solve_targets(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn)
+    if isinstance(result, list):
+        return np.array([r.value_linear for r in result])
+    return result.value_linear

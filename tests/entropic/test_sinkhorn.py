@@ -103,7 +103,7 @@ def test_max_iter_and_warm_start():
     (dict(reg=-1.0), ValueError, "finite positive"),
     (dict(reg=np.nan), ValueError, "finite positive"),
     (dict(reg=True), TypeError, "positive real"),
-    (dict(reg=0.1, method="greenkhorn"), ValueError, "method must be one of"),
+    (dict(reg=0.1, method="sinkhorn_knopp"), ValueError, "method must be one of"),
     (dict(reg=0.1, max_iter=0), ValueError, "max_iter must be >= 1"),
     (dict(reg=0.1, tol=-1.0), ValueError, "tol must be a finite number >= 0"),
     (dict(reg=0.1, plan_init=np.ones((3, 3))), ValueError, "plan_init warm-starts the exact solver"),

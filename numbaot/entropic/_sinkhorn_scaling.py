@@ -1,0 +1,301 @@
+"""Scaling-domain Sinkhorn cores: plain ("sinkhorn"), stabilized by absorption ("sinkhorn_stabilized"), and
+greedy coordinate updates ("greenkhorn").
+
+The plan is ``P = diag(u) K diag(v)`` with a Gibbs kernel ``K``; an iteration is two matrix-vector products
+(``K v`` over rows, in parallel; ``K^T u`` streamed over rows too, with one partial sum per thread and a serial
+reduction, so no transposed copy of K is kept). No exponential is taken per iteration, which is what makes these
+methods fast, and what makes the plain one fragile: ``exp(-C / eps)`` underflows to 0 when ``C / eps`` exceeds
+about 745, and the scalings then overflow. Every core checks for that and stops with NUMERICAL_ERROR instead of
+iterating on garbage.
+
+The stabilized core keeps ``K_ij = exp((alpha_i + beta_j - C_ij) / eps)`` with absorbed potentials ``alpha``,
+``beta``: when a scaling leaves ``[1 / tau, tau]`` it is folded into the potentials (``alpha += eps log u``, u = 1)
+and K is rebuilt. Unlike the textbook method it also rescues a half-step whose products underflow (a row of K all
+zeros, as happens at small eps before any absorption): that half-step is done in the log domain instead
+(``half_step``), the result absorbed, and K rebuilt, so small eps converges rather than collapsing to a zero plan.
+Inputs here have strictly positive weights (the front-end drops zero-weight rows and columns).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import get_num_threads, prange
+
+from .._fastexp import fast_exp
+from .._jit import cpu_jit
+from ._sinkhorn_log import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL, half_step
+
+_exp = fast_exp.cpu
+
+# Scalings are absorbed into the potentials when they leave [1/ABSORB, ABSORB] (Schmitzer's tau).
+ABSORB = 1e3
+# A product K v outside [TINY, 1/TINY] means K has (nearly) underflowed on that row: rescue in the log domain.
+TINY = 1e-200
+
+
+@cpu_jit(parallel=True)
+def gibbs_kernel(C, alpha, beta, eps, out):
+    """``out[i, j] = exp((alpha_i + beta_j - C_ij) / eps)``, in parallel over rows."""
+    inv_eps = 1.0 / eps
+    for i in prange(C.shape[0]):
+        for j in range(C.shape[1]):
+            out[i, j] = _exp((alpha[i] + beta[j] - C[i, j]) * inv_eps)
+
+
+@cpu_jit(parallel=True)
+def matvec(K, v, out):
+    """``out = K v``, in parallel over rows."""
+    for i in prange(K.shape[0]):
+        acc = 0.0
+        for j in range(K.shape[1]):
+            acc += K[i, j] * v[j]
+        out[i] = acc
+
+
+@cpu_jit(parallel=True)
+def rmatvec(K, u, out):
+    """``out = K^T u``: rows of K streamed in parallel chunks, one partial sum per chunk, reduced serially."""
+    n, m = K.shape
+    n_chunks = min(get_num_threads(), n)
+    partial = np.zeros((n_chunks, m))
+    for c in prange(n_chunks):
+        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            ui = u[i]
+            for j in range(m):
+                partial[c, j] += K[i, j] * ui
+    for j in range(m):
+        acc = 0.0
+        for c in range(n_chunks):
+            acc += partial[c, j]
+        out[j] = acc
+
+
+@cpu_jit
+def _all_in_range(x, lo, hi):
+    for k in range(x.shape[0]):
+        if not (x[k] >= lo and x[k] <= hi):  # NaN fails
+            return False
+    return True
+
+
+@cpu_jit
+def sinkhorn_scaling_core(K, a, b, u, v, max_iter, tol, check_every, errors):
+    """Plain Sinkhorn: ``u = a / K v``, ``v = b / K^T u`` from the scalings in ``u``, ``v`` (updated in place).
+
+    Stops at an L1 column-marginal error ``<= tol`` (the column sums before the v-update are ``v * K^T u``, read
+    off the update) or with NUMERICAL_ERROR as soon as a product underflows or overflows (the scalings are then
+    left at their last finite values). Returns ``(status, n_iter, n_errors)``.
+    """
+    n, m = K.shape
+    Kv = np.empty(n)
+    KTu = np.empty(m)
+    n_errors = 0
+    n_iter = 0
+    status = MAX_ITER_REACHED
+    while n_iter < max_iter:
+        matvec(K, v, Kv)
+        if not _all_in_range(Kv, 1e-300, 1e300):
+            status = NUMERICAL_ERROR
+            break
+        for i in range(n):
+            u[i] = a[i] / Kv[i]
+        rmatvec(K, u, KTu)
+        if not _all_in_range(KTu, 1e-300, 1e300):
+            status = NUMERICAL_ERROR
+            break
+        n_iter += 1
+        check = n_iter % check_every == 0 or n_iter == max_iter
+        err = 0.0
+        if check:
+            for j in range(m):
+                err += abs(v[j] * KTu[j] - b[j])
+            if n_errors < errors.shape[0]:
+                errors[n_errors] = err
+                n_errors += 1
+        for j in range(m):
+            v[j] = b[j] / KTu[j]
+        if check and err <= tol:
+            status = OPTIMAL
+            break
+    return status, n_iter, n_errors
+
+
+@cpu_jit
+def _absorb(x, pot, eps):
+    """``pot += eps * log x`` and ``x = 1``."""
+    for k in range(x.shape[0]):
+        pot[k] += eps * math.log(x[k])
+        x[k] = 1.0
+
+
+@cpu_jit
+def _needs_absorbing(x):
+    for k in range(x.shape[0]):
+        if x[k] > ABSORB or x[k] < 1.0 / ABSORB:
+            return True
+    return False
+
+
+@cpu_jit
+def sinkhorn_stabilized_core(C, CT, a, b, log_a, log_b, eps, alpha, beta, K, max_iter, tol, check_every, errors):
+    """Stabilized Sinkhorn from the potentials ``alpha``, ``beta`` (updated in place; on return they hold the final
+    potentials, every scaling absorbed). The plan is ``u_i v_j exp((alpha_i + beta_j - C_ij) / eps)``: in the
+    log core's convention ``alpha = f + eps log a``, ``beta = g + eps log b``. ``K`` (n, m) is workspace.
+    Returns ``(status, n_iter, n_errors)``.
+
+    ``CT`` (C transposed, contiguous) serves the rare log-domain rescue of a column half-step.
+    """
+    n, m = C.shape
+    u = np.ones(n)
+    v = np.ones(m)
+    Kv = np.empty(n)
+    KTu = np.empty(m)
+    zeros_n = np.zeros(n)  # the rescue's log-domain half-steps weigh no term: K carries no weights
+    zeros_m = np.zeros(m)
+    gibbs_kernel(C, alpha, beta, eps, K)
+    n_errors = 0
+    n_iter = 0
+    status = MAX_ITER_REACHED
+    while n_iter < max_iter:
+        matvec(K, v, Kv)
+        if _all_in_range(Kv, TINY, 1.0 / TINY):
+            for i in range(n):
+                u[i] = a[i] / Kv[i]
+        else:  # K v underflowed on some row: redo the half-step in the log domain and rebuild K
+            for j in range(m):
+                beta[j] += eps * math.log(v[j])
+                v[j] = 1.0
+            half_step(C, zeros_m, beta, eps, alpha, alpha)  # alpha_i = -eps log sum_j exp((beta_j - C_ij) / eps)
+            for i in range(n):
+                alpha[i] += eps * log_a[i]  # K's rows now sum (against v = 1) to a_i exactly
+                u[i] = 1.0
+            gibbs_kernel(C, alpha, beta, eps, K)
+        rmatvec(K, u, KTu)
+        n_iter += 1
+        check = n_iter % check_every == 0 or n_iter == max_iter
+        rescue = not _all_in_range(KTu, TINY, 1.0 / TINY)
+        err = 0.0
+        if check:
+            if rescue:
+                err = math.inf  # not measurable from underflowed products; the next check will be
+            else:
+                for j in range(m):
+                    err += abs(v[j] * KTu[j] - b[j])
+            if n_errors < errors.shape[0]:
+                errors[n_errors] = err
+                n_errors += 1
+        if rescue:
+            _absorb(u, alpha, eps)
+            half_step(CT, zeros_n, alpha, eps, beta, beta)
+            for j in range(m):
+                beta[j] += eps * log_b[j]
+                v[j] = 1.0
+            gibbs_kernel(C, alpha, beta, eps, K)
+        else:
+            for j in range(m):
+                v[j] = b[j] / KTu[j]
+            if _needs_absorbing(u) or _needs_absorbing(v):
+                _absorb(u, alpha, eps)
+                _absorb(v, beta, eps)
+                gibbs_kernel(C, alpha, beta, eps, K)
+        if check and err != err:
+            status = NUMERICAL_ERROR
+            break
+        if check and err <= tol:
+            status = OPTIMAL
+            break
+    _absorb(u, alpha, eps)
+    _absorb(v, beta, eps)
+    for i in range(n):
+        if not math.isfinite(alpha[i]):
+            status = NUMERICAL_ERROR
+    for j in range(m):
+        if not math.isfinite(beta[j]):
+            status = NUMERICAL_ERROR
+    return status, n_iter, n_errors
+
+
+@cpu_jit
+def _violation(target, current):
+    """Greenkhorn's rho(target, current) = current - target + target log(target / current) >= 0."""
+    if current <= 0.0:
+        return math.inf
+    return current - target + target * math.log(target / current)
+
+
+@cpu_jit
+def greenkhorn_core(K, KT, a, b, u, v, max_iter, tol, check_every, errors):
+    """Greenkhorn (Altschuler et al. 2017): each step rescales the one row or column whose marginal is furthest
+    (in the rho divergence) from its target. ``max_iter`` counts single-row/column updates; the L1 error (rows
+    plus columns, maintained incrementally and recomputed exactly at each check) is checked every ``check_every``
+    updates. Returns ``(status, n_iter, n_errors)``.
+    """
+    n, m = K.shape
+    row = np.empty(n)  # current row sums of diag(u) K diag(v)
+    col = np.empty(m)
+    n_errors = 0
+    n_iter = 0
+    status = MAX_ITER_REACHED
+    while True:
+        # exact marginals (at the start and at each check: the incremental updates drift)
+        for i in range(n):
+            acc = 0.0
+            for j in range(m):
+                acc += K[i, j] * v[j]
+            row[i] = u[i] * acc
+        for j in range(m):
+            acc = 0.0
+            for i in range(n):
+                acc += KT[j, i] * u[i]
+            col[j] = v[j] * acc
+        err = 0.0
+        for i in range(n):
+            err += abs(row[i] - a[i])
+        for j in range(m):
+            err += abs(col[j] - b[j])
+        if n_iter > 0 and n_errors < errors.shape[0]:
+            errors[n_errors] = err
+            n_errors += 1
+        if err != err or not math.isfinite(err):
+            status = NUMERICAL_ERROR
+            break
+        if n_iter > 0 and err <= tol:
+            status = OPTIMAL
+            break
+        if n_iter >= max_iter:
+            break
+        stop = min(max_iter, n_iter + check_every)
+        while n_iter < stop:
+            best_i, best_row = 0, -1.0
+            for i in range(n):
+                r = _violation(a[i], row[i])
+                if r > best_row:
+                    best_i, best_row = i, r
+            best_j, best_col = 0, -1.0
+            for j in range(m):
+                r = _violation(b[j], col[j])
+                if r > best_col:
+                    best_j, best_col = j, r
+            if best_row >= best_col:
+                i = best_i
+                if row[i] <= 0.0 or not math.isfinite(row[i]):
+                    return NUMERICAL_ERROR, n_iter, n_errors
+                new_u = u[i] * a[i] / row[i]
+                du = new_u - u[i]
+                for j in range(m):
+                    col[j] += du * K[i, j] * v[j]
+                u[i] = new_u
+                row[i] = a[i]
+            else:
+                j = best_j
+                if col[j] <= 0.0 or not math.isfinite(col[j]):
+                    return NUMERICAL_ERROR, n_iter, n_errors
+                new_v = v[j] * b[j] / col[j]
+                dv = new_v - v[j]
+                for i in range(n):
+                    row[i] += dv * KT[j, i] * u[i]
+                v[j] = new_v
+                col[j] = b[j]
+            n_iter += 1
+    return status, n_iter, n_errors
