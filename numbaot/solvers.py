@@ -131,12 +131,12 @@ def _scale_result(result, e, power):
         setattr(result, name, scale_up(values, e, power).astype(values.dtype, copy=False))
 
 
-def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_threads=None, warn=True,
-          potentials_init=None, plan_init=None) -> OTResult:
+def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, method=None, n_threads=None,
+          warn=True, potentials_init=None, plan_init=None) -> OTResult:
     """Optimal transport for a cost matrix, returning an :class:`OTResult`.
 
     ``reg=None`` solves exact OT by the network simplex (see :func:`numbaot.emd`); ``reg > 0`` solves
-    ``min <P, M> + reg * KL(P | a b^T)`` by log-domain Sinkhorn (see :func:`numbaot.sinkhorn`).
+    ``min <P, M> + reg * KL(P | a b^T)`` by Sinkhorn (log domain by default; see :func:`numbaot.sinkhorn`).
 
     Parameters
     ----------
@@ -146,13 +146,17 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_t
         Weights (uniform when None) of equal total mass.
     reg : float > 0, optional
         Entropic regularisation; None for exact OT.
+    reg_type : {'KL', 'entropy'}
+        Entropic only: the regulariser counted in ``value``, ``KL(P | a b^T)`` (the default) or ``sum P log P``
+        (Cuturi's original formulation). Both give the same plan.
     max_iter : int, optional
         Exact: maximum pivots (None: a stall guard of max(1e7, 1000 (n + m))). Entropic: maximum iterations
         (None: 1000).
     tol : float, optional
         Entropic only: L1 marginal error to reach (None: 1e-9).
     method : str, optional
-        Entropic only: 'sinkhorn_log' (the default, and the only method in this version).
+        Entropic only: 'sinkhorn_log' (the default), 'sinkhorn', 'sinkhorn_stabilized',
+        'sinkhorn_epsilon_scaling' or 'greenkhorn' (see :func:`numbaot.sinkhorn`).
     n_threads : int, optional
         Threads (default: Numba's thread count).
     warn : bool
@@ -167,7 +171,8 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_t
     OTResult
         Exact: ``value`` = ``value_linear`` = <P, M>, ``plan`` (dense on first access; ``plan_coo``/``plan_sparse``
         hold its at most n + m - 1 non-zeros), centred dual potentials feasible for every row and column (zero
-        weights included), ``status``, ``n_iter`` (pivots). Entropic: ``value`` = <P, M> + reg * KL(P | a b^T),
+        weights included), ``status``, ``n_iter`` (pivots). Entropic: ``value`` = <P, M> + reg * KL(P | a b^T)
+        (or + reg * sum P log P with ``reg_type='entropy'``),
         ``value_linear`` = <P, M>, ``plan``, potentials ``(f, g)`` with ``P = a b^T exp((f + g - M) / reg)``,
         ``status``, ``n_iter``, ``errors`` (the marginal error at each check).
 
@@ -189,7 +194,7 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_t
 
         return _solve_entropic(M, a, b, reg, "sinkhorn_log" if method is None else method,
                                1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol, 10,
-                               potentials_init, n_threads, warn)
+                               potentials_init, n_threads, warn, reg_type)
     if tol is not None or method is not None:
         raise ValueError("tol and method apply to entropic OT (reg > 0); the exact solver takes neither")
     from .exact.api import _solve_exact

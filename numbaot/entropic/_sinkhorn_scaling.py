@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import get_num_threads, prange
+from numba import prange
 
 from .._fastexp import fast_exp
 from .._jit import cpu_jit
@@ -54,10 +54,11 @@ def matvec(K, v, out):
 
 
 @cpu_jit(parallel=True)
-def rmatvec(K, u, out):
-    """``out = K^T u``: rows of K streamed in parallel chunks, one partial sum per chunk, reduced serially."""
+def rmatvec(K, u, out, n_chunks):
+    """``out = K^T u``: rows of K streamed in ``n_chunks`` parallel chunks (one per thread), one partial sum per
+    chunk, reduced serially."""
     n, m = K.shape
-    n_chunks = min(get_num_threads(), n)
+    n_chunks = max(1, min(n_chunks, n))
     partial = np.zeros((n_chunks, m))
     for c in prange(n_chunks):
         for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
@@ -80,12 +81,13 @@ def _all_in_range(x, lo, hi):
 
 
 @cpu_jit
-def sinkhorn_scaling_core(K, a, b, u, v, max_iter, tol, check_every, errors):
+def sinkhorn_scaling_core(K, a, b, u, v, max_iter, tol, check_every, errors, n_chunks):
     """Plain Sinkhorn: ``u = a / K v``, ``v = b / K^T u`` from the scalings in ``u``, ``v`` (updated in place).
 
     Stops at an L1 column-marginal error ``<= tol`` (the column sums before the v-update are ``v * K^T u``, read
     off the update) or with NUMERICAL_ERROR as soon as a product underflows or overflows (the scalings are then
-    left at their last finite values). Returns ``(status, n_iter, n_errors)``.
+    left at their last finite values). ``n_chunks``: the thread count, for ``rmatvec``. Returns ``(status, n_iter,
+    n_errors)``.
     """
     n, m = K.shape
     Kv = np.empty(n)
@@ -100,7 +102,7 @@ def sinkhorn_scaling_core(K, a, b, u, v, max_iter, tol, check_every, errors):
             break
         for i in range(n):
             u[i] = a[i] / Kv[i]
-        rmatvec(K, u, KTu)
+        rmatvec(K, u, KTu, n_chunks)
         if not _all_in_range(KTu, 1e-300, 1e300):
             status = NUMERICAL_ERROR
             break
@@ -138,7 +140,8 @@ def _needs_absorbing(x):
 
 
 @cpu_jit
-def sinkhorn_stabilized_core(C, CT, a, b, log_a, log_b, eps, alpha, beta, K, max_iter, tol, check_every, errors):
+def sinkhorn_stabilized_core(C, CT, a, b, log_a, log_b, eps, alpha, beta, K, max_iter, tol, check_every, errors,
+                             n_chunks):
     """Stabilized Sinkhorn from the potentials ``alpha``, ``beta`` (updated in place; on return they hold the final
     potentials, every scaling absorbed). The plan is ``u_i v_j exp((alpha_i + beta_j - C_ij) / eps)``: in the
     log core's convention ``alpha = f + eps log a``, ``beta = g + eps log b``. ``K`` (n, m) is workspace.
@@ -171,7 +174,7 @@ def sinkhorn_stabilized_core(C, CT, a, b, log_a, log_b, eps, alpha, beta, K, max
                 alpha[i] += eps * log_a[i]  # K's rows now sum (against v = 1) to a_i exactly
                 u[i] = 1.0
             gibbs_kernel(C, alpha, beta, eps, K)
-        rmatvec(K, u, KTu)
+        rmatvec(K, u, KTu, n_chunks)
         n_iter += 1
         check = n_iter % check_every == 0 or n_iter == max_iter
         rescue = not _all_in_range(KTu, TINY, 1.0 / TINY)
@@ -218,10 +221,17 @@ def sinkhorn_stabilized_core(C, CT, a, b, log_a, log_b, eps, alpha, beta, K, max
 
 @cpu_jit
 def _violation(target, current):
-    """Greenkhorn's rho(target, current) = current - target + target log(target / current) >= 0."""
+    """Greenkhorn's rho(target, current) = current - target + target log(target / current) >= 0.
+
+    With x = current / target - 1 this is ``target (x - log(1 + x))``; for small |x| the direct formula is all
+    cancellation (rounding noise would steer the greedy choice once errors are small), so a series is used.
+    """
     if current <= 0.0:
         return math.inf
-    return current - target + target * math.log(target / current)
+    x = (current - target) / target
+    if abs(x) < 1e-2:
+        return target * x * x * (0.5 - x * (1.0 / 3.0 - x * (0.25 - x * (0.2 - x / 6.0))))
+    return target * (x - math.log1p(x))
 
 
 @cpu_jit

@@ -119,5 +119,9 @@ def test_bad_inputs():
         numbaot.sinkhorn(None, None, np.array([[0.0, np.nan], [1.0, 0.0]]), 0.1)
     with pytest.raises(ValueError, match="same total mass"):
         numbaot.sinkhorn([0.5, 0.5], [0.5, 0.6], np.ones((2, 2)), 0.1)
-    with pytest.raises(ValueError, match="1-D weight vectors"):
+    with pytest.raises(ValueError, match="b must be a 1-D weight vector"):  # several targets: sinkhorn only
+        numbaot.solve(np.ones((2, 2)), None, np.ones((2, 2)) / 2, reg=0.1)
+    with pytest.raises(ValueError, match="same total mass"):  # each target must carry a's mass
         numbaot.sinkhorn(None, np.ones((2, 2)) / 4, np.ones((2, 2)), 0.1)
+    with pytest.raises(ValueError, match=r"must be \(m, k\)"):
+        numbaot.sinkhorn(None, np.ones((3, 2)) / 3, np.ones((2, 2)), 0.1)
