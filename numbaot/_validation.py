@@ -242,6 +242,9 @@ def check_cost_matrix(M, a=None, b=None, name: str = "M"):
     len_b = m if b is None else len(b)
     if (len_a, len_b) != (n, m):
         raise ValueError(f"{name} has shape {M.shape} but a has {len_a} and b has {len_b} entries")
+    finite = np.isfinite(M)
+    if finite.all():  # the common case costs one pass over M
+        return M
     nan = np.isnan(M)
     if nan.any():
         i, j = (int(k) for k in np.argwhere(nan)[0])
@@ -250,18 +253,17 @@ def check_cost_matrix(M, a=None, b=None, name: str = "M"):
     if neg_inf.any():
         i, j = (int(k) for k in np.argwhere(neg_inf)[0])
         raise ValueError(f"{name}[{i}, {j}] is -inf: the transport cost would be unbounded below")
-    finite = np.isfinite(M)
-    if not finite.all():
-        rows_ok = finite.any(axis=1)
-        cols_ok = finite.any(axis=0)
-        for weights, ok, axis, label in ((a, rows_ok, "row", "a"), (b, cols_ok, "column", "b")):
-            need = ok if weights is None else (ok | (np.asarray(weights) <= 0))
-            if not need.all():
-                k = int(np.argmin(need))
-                raise ValueError(
-                    f"{axis} {k} of {name} has no finite cost but {label}[{k}] has mass to move; the problem is "
-                    "infeasible (+inf marks a forbidden arc)"
-                )
+    # only +inf entries remain: forbidden arcs
+    rows_ok = finite.any(axis=1)
+    cols_ok = finite.any(axis=0)
+    for weights, ok, axis, label in ((a, rows_ok, "row", "a"), (b, cols_ok, "column", "b")):
+        need = ok if weights is None else (ok | (np.asarray(weights) <= 0))
+        if not need.all():
+            k = int(np.argmin(need))
+            raise ValueError(
+                f"{axis} {k} of {name} has no finite cost but {label}[{k}] has mass to move; the problem is "
+                "infeasible (+inf marks a forbidden arc)"
+            )
     return M
 
 
