@@ -104,3 +104,39 @@ def plan_from_potentials(C, log_a, log_b, f, g, eps, out):
     for i in prange(C.shape[0]):
         for j in range(C.shape[1]):
             out[i, j] = _exp(log_a[i] + log_b[j] + (f[i] + g[j] - C[i, j]) * inv_eps)
+
+
+@cpu_jit(parallel=True)
+def plan_values(P, C, log_a, log_b, entropy):
+    """``(<P, C>, R(P))`` in one parallel pass, no temporaries: ``R = KL(P | a b^T) = sum P log(P / (a_i b_j)) -
+    sum P + sum a_i b_j`` or, with ``entropy``, ``sum P log P``. Zero entries count 0 (also where C is +inf)."""
+    n, m = P.shape
+    linear = np.zeros(n)
+    reg = np.zeros(n)
+    for i in prange(n):
+        lin_i = 0.0
+        reg_i = 0.0
+        for j in range(m):
+            p = np.float64(P[i, j])
+            if p > 0.0:
+                lin_i += p * C[i, j]
+                if entropy:
+                    reg_i += p * math.log(p)
+                else:
+                    reg_i += p * (math.log(p) - log_a[i] - log_b[j]) - p
+        linear[i] = lin_i
+        reg[i] = reg_i
+    total_linear = 0.0
+    total_reg = 0.0
+    for i in range(n):
+        total_linear += linear[i]
+        total_reg += reg[i]
+    if not entropy:  # + sum_ij a_i b_j
+        sa = 0.0
+        for i in range(n):
+            sa += math.exp(log_a[i])
+        sb = 0.0
+        for j in range(m):
+            sb += math.exp(log_b[j])
+        total_reg += sa * sb
+    return total_linear, total_reg

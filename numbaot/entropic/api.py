@@ -97,7 +97,7 @@ def _solve_entropic(M, a, b, reg, method, max_iter, tol, check_every, potentials
 def _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn, reg_type):
     """Solve one checked problem from the potentials ``(f, g)`` and wrap it in an OTResult."""
     from ..utils import _run_parallel
-    from ._sinkhorn_log import plan_from_potentials
+    from ._sinkhorn_log import plan_from_potentials, plan_values
 
     n, m = M.shape
     out_dtype = V.result_dtype(M)
@@ -115,21 +115,13 @@ def _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn
         detail = f"marginal error {errors[n_errors - 1]:.3g} > tol {tol:g} after {n_iter} iterations" \
             if n_errors else f"{n_iter} iterations"
         warn_status(status, f"sinkhorn ({method})", detail, stacklevel=5)
-    plan = np.empty((n, m))
+    plan = np.empty((n, m), dtype=out_dtype)
     _run_parallel(plan_from_potentials, n_threads, C, log_a, log_b, f, g, reg, plan)
-    C = C.astype(np.float64, copy=False)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        positive = plan > 0
-        value_linear = float(np.sum(np.where(positive, plan * C, 0.0)))  # 0 * inf (forbidden arcs) counts as 0
-        if reg_type == "entropy":
-            reg_value = float(np.sum(np.where(positive, plan * np.log(plan), 0.0)))
-        else:
-            q = np.outer(a, b)
-            reg_value = float(np.sum(np.where(positive, plan * np.log(plan / q), 0.0)) - plan.sum() + q.sum())
+    value_linear, reg_value = _run_parallel(plan_values, n_threads, plan, C, log_a, log_b, reg_type == "entropy")
     return OTResult(
         value=out_dtype.type(value_linear + reg * reg_value),
         value_linear=out_dtype.type(value_linear),
-        plan=plan.astype(out_dtype, copy=False),
+        plan=plan,
         potential_a=f.astype(out_dtype),
         potential_b=g.astype(out_dtype),
         status=Status(status),
