@@ -36,6 +36,10 @@ _LAZY = {
     "gromov_wasserstein2": "numbaot.gromov.api",
     "fused_gromov_wasserstein": "numbaot.gromov.api",
     "fused_gromov_wasserstein2": "numbaot.gromov.api",
+    "entropic_gromov_wasserstein": "numbaot.gromov.api",
+    "entropic_gromov_wasserstein2": "numbaot.gromov.api",
+    "entropic_fused_gromov_wasserstein": "numbaot.gromov.api",
+    "entropic_fused_gromov_wasserstein2": "numbaot.gromov.api",
     "solve_gromov": "numbaot.solvers",
 }
 

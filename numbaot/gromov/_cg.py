@@ -90,18 +90,32 @@ def _step_and_gradient(G, S, XG, XS, YG, YS, t, M, w_lin, w_quad, u, v, ut, vt, 
             grad[i, j] = w_lin * lin + w_quad * quad
 
 
-class CGOutcome(NamedTuple):
+@cpu_jit(parallel=True)
+def gradient(XG, YG, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad):
+    """``grad = w_lin M + w_quad (u 1^T + 1 v^T + ut 1^T + 1 vt^T - X - Y)`` (Y = X when symmetric)."""
+    n, m = grad.shape
+    for i in prange(n):
+        for j in range(m):
+            if symmetric:
+                quad = 2.0 * (u[i] + v[j] - XG[i, j])
+            else:
+                quad = u[i] + v[j] + ut[i] + vt[j] - XG[i, j] - YG[i, j]
+            lin = M[i, j] if has_m else 0.0
+            grad[i, j] = w_lin * lin + w_quad * quad
+
+
+class Outcome(NamedTuple):
     plan: np.ndarray
     value: float  # w_lin value_linear + w_quad value_quad
     value_linear: float  # <M, T> (0 without M)
     value_quad: float  # E(T)
     status: int
     n_iter: int
-    losses: np.ndarray  # F after each iteration (F(G0) first)
-    duals: tuple  # the last linear oracle's (f, g)
+    history: np.ndarray  # CG: F after each iteration (F(G0) first); mirror descent: |T_k - T_{k-1}|_F
+    duals: tuple  # the last inner solve's (f, g): network simplex duals (CG), Sinkhorn potentials (entropic)
 
 
-def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_abs, n_threads) -> CGOutcome:
+def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_abs, n_threads) -> Outcome:
     """Minimise ``w_lin <M, T> + w_quad E(T)`` from the feasible plan ``G0`` (float64 host arrays, validated)."""
     from ..exact.api import _network_simplex
 
@@ -161,7 +175,7 @@ def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_a
     value = w_lin * value_linear + w_quad * value_quad
     if not (np.isfinite(value) and np.isfinite(G).all()):
         status = Status.NUMERICAL_ERROR
-    return CGOutcome(G, value, value_linear, value_quad, int(status), n_iter, np.array(losses), duals)
+    return Outcome(G, value, value_linear, value_quad, int(status), n_iter, np.array(losses), duals)
 
 
 def _run(core, n_threads, *args):

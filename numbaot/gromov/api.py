@@ -106,7 +106,7 @@ def _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_t
         plan=best.plan.astype(dtype, copy=False),
         status=best.status,
         n_iter=best.n_iter,
-        errors=best.losses,
+        errors=best.history,
     )
 
 
@@ -255,6 +255,158 @@ def fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="square_loss",
     problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha)
     result = _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_threads, warn,
                        "fused_gromov_wasserstein2")
+    if V.check_bool(log, "log"):
+        info = _log(result, "fgw_dist")
+        info["T"] = result.plan
+        return result.value, info
+    return result.value
+
+
+# ----------------------------------------------------------------------------------------------------- entropic
+def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn, name):
+    """Mirror descent with log-domain Sinkhorn steps (see ``_entropic``), wrapped as an OTResult."""
+    from ._entropic import mirror_descent
+
+    epsilon = V.check_reg(epsilon, "epsilon")
+    max_iter = V.check_max_iter(max_iter)
+    tol = V.check_tol(tol)
+    inner_max_iter = V.check_max_iter(inner_max_iter, "inner_max_iter")
+    inner_tol = V.check_tol(inner_tol, "inner_tol")
+    warn = V.check_bool(warn, "warn")
+    p, q = problem.p, problem.q
+    start = np.outer(p, q) if G0 is None else V.check_initial_plan(G0, p, q).astype(np.float64)
+    w_lin, w_quad = problem.weights()
+    out, marginal_error = mirror_descent(problem.split(), p, q, problem.M, w_lin, w_quad, epsilon, start,
+                                         max_iter, tol, inner_max_iter, inner_tol, n_threads)
+    if warn:
+        last = out.history[-1] if len(out.history) else float("nan")
+        warn_status(out.status, name, f"{out.n_iter} outer iterations, last change of the plan {last:.3g} (tol "
+                    f"{tol:g}), marginal error {marginal_error:.3g} (inner_tol {inner_tol:g}); raise max_iter or "
+                    "inner_max_iter, or epsilon", stacklevel=4)
+    dtype = problem.out_dtype
+    return OTResult(
+        value=dtype.type(out.value),
+        value_linear=dtype.type(out.value_linear),
+        value_quad=dtype.type(out.value_quad),
+        plan=out.plan.astype(dtype, copy=False),
+        potential_a=out.duals[0].astype(dtype),
+        potential_b=out.duals[1].astype(dtype),
+        status=out.status,
+        n_iter=out.n_iter,
+        errors=out.history,
+    )
+
+
+def entropic_gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1, symmetric=None,
+                                G0=None, max_iter=1000, tol=1e-9, *, log=False, inner_max_iter=1000,
+                                inner_tol=1e-9, n_threads=None, warn=True):
+    """Entropic Gromov-Wasserstein plan by mirror descent (POT's ``ot.gromov.entropic_gromov_wasserstein``).
+
+    Each outer iteration solves ``min <grad, T> + epsilon KL(T | p q^T)`` by log-domain Sinkhorn, with ``grad``
+    the gradient of the GW objective at the current plan (Peyre et al. 2016), warm-started from the previous
+    Sinkhorn potentials. As epsilon decreases the plan tends to a GW stationary point.
+
+    Parameters
+    ----------
+    C1, C2, p, q, loss_fun, symmetric, G0
+        As in :func:`gromov_wasserstein`.
+    epsilon : float > 0
+        Entropic regularisation, in the units of the GW gradient (about twice the squared scale of C1 and C2
+        for the square loss). Small values need more outer iterations.
+    max_iter : int
+        Maximum outer iterations.
+    tol : float >= 0
+        Stop when the Frobenius norm of the change of the plan is at most tol.
+    log : bool
+        Also return a dict with 'gw_dist', 'loss' (the plan's change at each iteration), 'n_iter', 'status'.
+    inner_max_iter, inner_tol
+        Each Sinkhorn solve's iteration cap and L1 marginal tolerance.
+    n_threads : int, optional
+        Threads (default: Numba's thread count).
+    warn : bool
+        Emit a ConvergenceWarning when the status is not OPTIMAL.
+
+    Returns
+    -------
+    plan : array of shape (n, m)
+        Its value is ``sum L(C1_ik, C2_jl) T_ij T_kl`` (without the entropy), available with ``log=True`` or
+        from :func:`entropic_gromov_wasserstein2`.
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot
+    >>> x = np.array([[0.0], [1.0], [3.0], [4.5]])
+    >>> C1 = numbaot.dist(x, x, metric="euclidean") / 4.5
+    >>> plan = numbaot.entropic_gromov_wasserstein(C1, C1[::-1, ::-1], epsilon=0.1)
+    >>> plan.argmax(axis=1)  # the blurred reversal
+    array([3, 2, 1, 0])
+    """
+    problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric)
+    result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
+                             "entropic_gromov_wasserstein")
+    return (result.plan, _log(result, "gw_dist")) if V.check_bool(log, "log") else result.plan
+
+
+def entropic_gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1, symmetric=None,
+                                 G0=None, max_iter=1000, tol=1e-9, *, log=False, inner_max_iter=1000,
+                                 inner_tol=1e-9, n_threads=None, warn=True):
+    """GW objective at the plan of :func:`entropic_gromov_wasserstein` (same parameters), without the entropy.
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot
+    >>> C = numbaot.dist(np.array([[0.0], [1.0], [3.0], [4.5]]), metric="euclidean") / 4.5
+    >>> round(float(numbaot.entropic_gromov_wasserstein2(C, C[::-1, ::-1], epsilon=0.1)), 4)
+    0.0303
+    """
+    problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric)
+    result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
+                             "entropic_gromov_wasserstein2")
+    if V.check_bool(log, "log"):
+        info = _log(result, "gw_dist")
+        info["T"] = result.plan
+        return result.value, info
+    return result.value
+
+
+def entropic_fused_gromov_wasserstein(M, C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1,
+                                      symmetric=None, alpha=0.5, G0=None, max_iter=1000, tol=1e-9, *, log=False,
+                                      inner_max_iter=1000, inner_tol=1e-9, n_threads=None, warn=True):
+    """Entropic fused GW plan by mirror descent: ``(1 - alpha) <M, T> + alpha GW(T) - epsilon H(T)`` (POT's
+    ``ot.gromov.entropic_fused_gromov_wasserstein``); parameters as :func:`entropic_gromov_wasserstein` and
+    :func:`fused_gromov_wasserstein`.
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot
+    >>> C = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> M = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> numbaot.entropic_fused_gromov_wasserstein(M, C, C, epsilon=0.05).round(4)
+    array([[0. , 0.5],
+           [0.5, 0. ]])
+    """
+    problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha)
+    result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
+                             "entropic_fused_gromov_wasserstein")
+    return (result.plan, _log(result, "fgw_dist")) if V.check_bool(log, "log") else result.plan
+
+
+def entropic_fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1,
+                                       symmetric=None, alpha=0.5, G0=None, max_iter=1000, tol=1e-9, *, log=False,
+                                       inner_max_iter=1000, inner_tol=1e-9, n_threads=None, warn=True):
+    """Fused GW objective at the plan of :func:`entropic_fused_gromov_wasserstein` (same parameters).
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot
+    >>> C = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> M = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> round(float(numbaot.entropic_fused_gromov_wasserstein2(M, C, C, epsilon=0.05)), 6)
+    0.0
+    """
+    problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha)
+    result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
+                             "entropic_fused_gromov_wasserstein2")
     if V.check_bool(log, "log"):
         info = _log(result, "fgw_dist")
         info["T"] = result.plan
