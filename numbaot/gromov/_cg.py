@@ -9,7 +9,8 @@ Each iteration (Vayer et al. 2019, Alg. 2):
 1. linearise: ``grad = w_lin M + w_quad (u 1^T + 1 v^T + ut 1^T + 1 vt^T - X(T) - Y(T))`` with
    ``Y(T) = h1^T T h2`` (= X(T) for symmetric matrices);
 2. linear oracle: the vertex ``S = argmin <grad, S>`` of the transport polytope, by our network simplex,
-   warm-started from the duals of the previous iteration (the costs change little from one iteration to the next);
+   started from the previous iteration's optimal spanning tree (:class:`LinearOracle`): about a third of the
+   pivots of a cold start on random clouds at n = 300 and 1000;
 3. exact line search: with ``D = S - T`` (zero marginals) ``F(T + t D) = F(T) + b t + a t^2`` where
    ``a = -w_quad <X(D), D>`` and ``b = w_lin <M, D> - w_quad (<X(T), D> + <Y(T), D>)``; the best ``t`` in [0, 1]
    is closed-form (:func:`quadratic_step`);
@@ -104,6 +105,62 @@ def gradient(XG, YG, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad):
             grad[i, j] = w_lin * lin + w_quad * quad
 
 
+class LinearOracle:
+    """``argmin <C, S>`` over plans with marginals p, q: our network simplex, each solve starting from the previous
+    optimal spanning tree.
+
+    Consecutive conditional gradient costs differ little, so the previous optimal basis is a primal feasible
+    start close to the new optimum: its potentials are recomputed for the new costs and the pivots continue from
+    there (far fewer than from the all-artificial tree, or from dual warm starts). The artificial arcs' big-M is
+    recomputed from each cost's magnitude; the ones left in the tree carry no flow. Weights with zeros, or costs
+    outside ``_scaling.SAFE_RANGE``, go through ``exact.api._network_simplex`` (which removes zero rows and
+    rescales) with the previous duals as warm start instead.
+    """
+
+    def __init__(self, p, q, n_threads):
+        from .. import _config
+
+        self.p, self.q = p, q
+        self.n_threads = _config.n_threads(n_threads)
+        n, m = len(p), len(q)
+        self.tree_ok = bool(np.all(p > 0) and np.all(q > 0))
+        self.block = int(min(max(_config.NS_MIN_BLOCK, _config.NS_BLOCK_FACTOR * math.isqrt(n * m)), n * m))
+        self.state = None
+        self.duals = None
+        self.pivots = 0
+
+    def solve(self, C):
+        """``(status, rows, cols, values)`` of an optimal vertex for the costs C (n, m)."""
+        from .. import _config
+        from .._scaling import pow2_exponent
+        from ..exact import _network_simplex as NS
+        from ..exact.api import _artificial_costs, _network_simplex
+
+        n, m = C.shape
+        top = NS.max_abs_finite(C)
+        if not self.tree_ok or pow2_exponent(top) != 0:
+            status, n_iter, (rows, cols, vals), f, g, _ = _network_simplex(C, self.p, self.q, None, self.n_threads,
+                                                                           self.duals)
+            self.duals = (f, g)
+            self.pivots += n_iter
+            return status, rows, cols, vals
+        art_cost = _artificial_costs(top, n, m, None)
+        if self.state is None:
+            self.state = NS.new_state(n, m)
+            NS.init_tree_artificial(self.p, self.q, art_cost, self.state)
+        else:
+            NS.recompute_potentials(C, self.state, n, m, art_cost)
+        guard = max(10**7, 1000 * (n + m))  # a stall guard only, as in exact.api
+        status, n_iter = NS.network_simplex_core(C, self.p, self.q, guard, self.block, _config.NS_TOL,
+                                                 self.n_threads, _config.NS_PARALLEL_MIN_BLOCK, self.state)
+        self.pivots += n_iter
+        if status != Status.OPTIMAL:
+            self.state = None  # start the next solve afresh
+        rows, cols, vals = NS.tree_plan(self.state if self.state is not None else NS.new_state(n, m), n, m) \
+            if status == Status.OPTIMAL else (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+        return status, rows, cols, vals
+
+
 class Outcome(NamedTuple):
     plan: np.ndarray
     value: float  # w_lin value_linear + w_quad value_quad
@@ -112,13 +169,11 @@ class Outcome(NamedTuple):
     status: int
     n_iter: int
     history: np.ndarray  # CG: F after each iteration (F(G0) first); mirror descent: |T_k - T_{k-1}|_F
-    duals: tuple  # the last inner solve's (f, g): network simplex duals (CG), Sinkhorn potentials (entropic)
+    inner: object  # CG: network simplex pivots in all; mirror descent: the last Sinkhorn potentials (f, g)
 
 
 def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_abs, n_threads) -> Outcome:
     """Minimise ``w_lin <M, T> + w_quad E(T)`` from the feasible plan ``G0`` (float64 host arrays, validated)."""
-    from ..exact.api import _network_simplex
-
     n, m = G0.shape
     if n * m < PARALLEL_MIN_ENTRIES:
         n_threads = 1
@@ -135,20 +190,18 @@ def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_a
     losses = [cost]
     S = np.zeros((n, m))
     dots = np.empty(4)
-    warm = None
+    oracle = LinearOracle(p, q, n_threads)
     status = Status.MAX_ITER_REACHED
-    duals = (np.zeros(n), np.zeros(m))
     n_iter = 0
     while n_iter < max_iter:
         n_iter += 1
         if not np.isfinite(cost):
             status = Status.NUMERICAL_ERROR
             break
-        ns_status, _, (rows, cols, vals), f, g, _ = _network_simplex(grad, p, q, None, n_threads, warm)
+        ns_status, rows, cols, vals = oracle.solve(grad)
         if ns_status != Status.OPTIMAL:
             status = Status.NUMERICAL_ERROR
             break
-        warm = duals = (f, g)
         S.fill(0.0)
         S[rows, cols] = vals  # tree arcs are distinct (i, j) pairs
         XS = _tensor.quad_sparse(s.h1, s.h2, rows, cols, vals, n_threads)
@@ -175,7 +228,7 @@ def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_a
     value = w_lin * value_linear + w_quad * value_quad
     if not (np.isfinite(value) and np.isfinite(G).all()):
         status = Status.NUMERICAL_ERROR
-    return Outcome(G, value, value_linear, value_quad, int(status), n_iter, np.array(losses), duals)
+    return Outcome(G, value, value_linear, value_quad, int(status), n_iter, np.array(losses), oracle.pivots)
 
 
 def _run(core, n_threads, *args):

@@ -121,7 +121,7 @@ def gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", symmetric
     """Gromov-Wasserstein transport plan by conditional gradient (POT's ``ot.gromov.gromov_wasserstein``).
 
     Minimises ``sum_ijkl L(C1_ik, C2_jl) T_ij T_kl`` over plans T with marginals p and q. Each iteration solves
-    the linearised problem exactly by our network simplex (warm-started from the previous duals) and takes the
+    the linearised problem exactly by our network simplex (from the previous iteration's optimal tree) and takes the
     exact line search step of the quadratic objective; the tensor product costs O(n^2 m + n m^2) (Peyre et al.
     2016). The problem is not convex: the answer is a stationary point reached from ``G0``.
 
@@ -289,8 +289,8 @@ def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_t
         value_linear=dtype.type(out.value_linear),
         value_quad=dtype.type(out.value_quad),
         plan=out.plan.astype(dtype, copy=False),
-        potential_a=out.duals[0].astype(dtype),
-        potential_b=out.duals[1].astype(dtype),
+        potential_a=out.inner[0].astype(dtype),
+        potential_b=out.inner[1].astype(dtype),
         status=out.status,
         n_iter=out.n_iter,
         errors=out.history,
