@@ -412,3 +412,19 @@ def entropic_fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="squa
         info["T"] = result.plan
         return result.value, info
     return result.value
+
+
+# -------------------------------------------------------------------------------------------------- unified API
+def _solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=None, alpha=0.5, reg=None,
+                  max_iter=None, tol=None, G0=None, n_init=1, random_state=None, n_threads=None, warn=True):
+    """The solver behind :func:`numbaot.solve_gromov` (see there)."""
+    alpha = V.check_alpha(alpha)  # checked even without M, where it is unused: a typo deserves its error
+    problem = _Problem(Ca, Cb, a, b, M, loss, symmetric, alpha)
+    if reg is None:
+        tol = 1e-9 if tol is None else tol
+        return _solve_cg(problem, G0, 10000 if max_iter is None else max_iter, tol, tol, n_init, random_state,
+                         n_threads, warn, "solve_gromov")
+    if n_init != 1:
+        raise ValueError("n_init applies to the exact solver (reg=None); the entropic one starts from G0 only")
+    return _solve_entropic(problem, reg, G0, 1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol,
+                           1000, 1e-9, n_threads, warn, "solve_gromov")

@@ -39,10 +39,10 @@ def test_descent_marginals_and_values(seed, n, m, symmetric, fused):
     out = _cg.conditional_gradient(s, p, q, M, w_lin, w_quad, np.outer(p, q), 300, 1e-9, 1e-12, 1)
     # Frank-Wolfe may zig-zag slowly towards an optimum inside a face: the cap is a legitimate end
     assert out.status in (Status.OPTIMAL, Status.MAX_ITER_REACHED)
-    assert out.n_iter == len(out.losses) - 1
-    assert np.all(np.diff(out.losses) <= 1e-12 * (1 + abs(out.losses[0])))
+    assert out.n_iter == len(out.history) - 1
+    assert np.all(np.diff(out.history) <= 1e-12 * (1 + abs(out.history[0])))
     check_plan(out.plan, p, q, rtol=1e-12)
     expected = gw_objective_naive(C1, C2, out.plan, M=M, alpha=alpha)
     assert np.isclose(out.value, expected, rtol=1e-10, atol=1e-13)
-    assert np.isclose(out.losses[-1], expected, rtol=1e-9, atol=1e-12)
+    assert np.isclose(out.history[-1], expected, rtol=1e-9, atol=1e-12)
     assert np.isclose(out.value_quad, gw_objective_naive(C1, C2, out.plan), rtol=1e-10, atol=1e-13)
