@@ -392,8 +392,8 @@ def check_symmetric(C, name: str, symmetric) -> bool:
     if symmetric and not is_symmetric:
         i, j = np.unravel_index(int(np.argmax(np.abs(C - C.T))), C.shape)
         raise ValueError(
-            f"symmetric=True but {name} is not symmetric: {name}[{i}, {j}] = {C[i, j]!r} while {name}[{j}, {i}] = "
-            f"{C[j, i]!r}; pass symmetric=None (detect) or symmetric=False (asymmetric solver)"
+            f"symmetric=True but {name} is not symmetric: {name}[{i}, {j}] = {float(C[i, j])!r} while {name}[{j}, "
+            f"{i}] = {float(C[j, i])!r}; pass symmetric=None (detect) or symmetric=False (asymmetric solver)"
         )
     return symmetric
 
@@ -408,7 +408,7 @@ def check_gw_loss(loss, C1, C2):
         for name, C in (("C1", C1), ("C2", C2)):
             if np.min(C) < 0:
                 i, j = np.unravel_index(int(np.argmin(C)), C.shape)
-                raise ValueError(f"{name}[{i}, {j}] = {C[i, j]!r} is negative; kl_loss needs non-negative "
+                raise ValueError(f"{name}[{i}, {j}] = {float(C[i, j])!r} is negative; kl_loss needs non-negative "
                                  "matrices (use square_loss for signed ones)")
     return loss
 
