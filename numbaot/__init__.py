@@ -32,6 +32,15 @@ _LAZY = {
     "solve_sample": "numbaot.solvers",
     "dist": "numbaot.utils",
     "unif": "numbaot.utils",
+    "gromov_wasserstein": "numbaot.gromov.api",
+    "gromov_wasserstein2": "numbaot.gromov.api",
+    "fused_gromov_wasserstein": "numbaot.gromov.api",
+    "fused_gromov_wasserstein2": "numbaot.gromov.api",
+    "entropic_gromov_wasserstein": "numbaot.gromov.api",
+    "entropic_gromov_wasserstein2": "numbaot.gromov.api",
+    "entropic_fused_gromov_wasserstein": "numbaot.gromov.api",
+    "entropic_fused_gromov_wasserstein2": "numbaot.gromov.api",
+    "solve_gromov": "numbaot.solvers",
 }
 
 __all__ = sorted([*_LAZY, "OTResult", "PlanOperator", "Status", "ConvergenceWarning", "InputWarning",

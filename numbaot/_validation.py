@@ -348,3 +348,115 @@ def check_dense_size(shape, itemsize: int, what: str = "the dense result") -> No
             f"{_config.MAX_DENSE_BYTES / 2**30:.1f} GiB limit (NUMBAOT_MAX_DENSE_BYTES); ask for a sparse plan "
             "(dense=False), a lazy solver (lazy=True) or an online one from the points"
         )
+
+
+# ------------------------------------------------------------------------------------------- Gromov-Wasserstein
+#: Gromov-Wasserstein losses (``numbaot.gromov``).
+GW_LOSSES = ("square_loss", "kl_loss")
+#: Symmetry tolerance of structure matrices, in units of the dtype's epsilon times max |C| (item 35).
+SYMMETRY_EPS_FACTOR = 64
+
+
+def check_structure_matrix(C, name: str):
+    """Items 33 and 36: a square, finite, real (n, n) structure matrix (distances, similarities, adjacency)."""
+    C = as_float_array(C, name, ndim=2)
+    if C.shape[0] != C.shape[1]:
+        raise ValueError(
+            f"{name} must be square (a matrix of distances or similarities within one space), got shape "
+            f"{C.shape}"
+        )
+    check_finite(C, name)
+    return C
+
+
+def check_gw_weights(w, name: str, C_name: str, n: int, dtype=None):
+    """Item 34: weights of length n for the n points of the structure matrix ``C_name``."""
+    if w is not None and np.ndim(w) == 1 and len(w) != n:
+        raise ValueError(f"{name} has {len(w)} entries but {C_name} is {n}x{n}; give one weight per point of "
+                         f"{C_name} (or None for uniform)")
+    return check_weights(w, name, n, dtype)
+
+
+def symmetry_tolerance(C) -> float:
+    """The largest |C - C^T| taken for rounding: a few hundred ulps of the matrix's scale, per its dtype."""
+    scale = float(np.max(np.abs(C))) if C.size else 0.0
+    return SYMMETRY_EPS_FACTOR * float(np.finfo(C.dtype).eps) * scale
+
+
+def check_symmetric(C, name: str, symmetric) -> bool:
+    """Item 35: ``symmetric=None`` detects symmetry with a dtype-aware tolerance; ``True`` is verified (a
+    ValueError for a matrix that is not symmetric, since the solver would then follow a wrong gradient)."""
+    gap = float(np.max(np.abs(C - C.T))) if C.size else 0.0
+    is_symmetric = gap <= symmetry_tolerance(C)
+    if symmetric is None:
+        return is_symmetric
+    symmetric = check_bool(symmetric, "symmetric")
+    if symmetric and not is_symmetric:
+        i, j = np.unravel_index(int(np.argmax(np.abs(C - C.T))), C.shape)
+        raise ValueError(
+            f"symmetric=True but {name} is not symmetric: {name}[{i}, {j}] = {float(C[i, j])!r} while {name}[{j}, "
+            f"{i}] = {float(C[j, i])!r}; pass symmetric=None (detect) or symmetric=False (asymmetric solver)"
+        )
+    return symmetric
+
+
+def check_gw_loss(loss, C1, C2):
+    """The loss name, and for 'kl_loss' non-negative structure matrices (its logarithms need them)."""
+    if not isinstance(loss, str):
+        raise TypeError(f"loss_fun must be a string, one of {GW_LOSSES}, got {loss!r}")
+    if loss not in GW_LOSSES:
+        raise ValueError(f"loss_fun must be one of {GW_LOSSES}, got {loss!r}")
+    if loss == "kl_loss":
+        for name, C in (("C1", C1), ("C2", C2)):
+            if np.min(C) < 0:
+                i, j = np.unravel_index(int(np.argmin(C)), C.shape)
+                raise ValueError(f"{name}[{i}, {j}] = {float(C[i, j])!r} is negative; kl_loss needs non-negative "
+                                 "matrices (use square_loss for signed ones)")
+    return loss
+
+
+def check_alpha(alpha, name: str = "alpha") -> float:
+    """The trade-off of fused GW: a real number in [0, 1]."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"{name} must be a real number in [0, 1], got {alpha!r}")
+    alpha = float(alpha)
+    if not (0.0 <= alpha <= 1.0):
+        raise ValueError(f"{name} must lie in [0, 1] (0: Wasserstein on M only, 1: Gromov-Wasserstein only), got "
+                         f"{alpha}")
+    return alpha
+
+
+def check_initial_plan(G0, p, q, name: str = "G0"):
+    """A given starting plan: shape (n, m), finite, >= 0, with marginals p and q (relative tolerance 1e-8)."""
+    n, m = len(p), len(q)
+    G0 = as_float_array(G0, name, ndim=2)
+    if G0.shape != (n, m):
+        raise ValueError(f"{name} has shape {G0.shape}; it must be ({n}, {m}) (len(p), len(q))")
+    check_finite(G0, name)
+    if np.min(G0) < 0:
+        raise ValueError(f"{name} has negative entries; a transport plan is non-negative")
+    mass = float(np.sum(p))
+    for axis, target, label in ((1, p, "row sums"), (0, q, "column sums")):
+        err = float(np.max(np.abs(G0.sum(axis=axis, dtype=np.float64) - target)))
+        if err > 1e-8 * mass:
+            raise ValueError(f"the {label} of {name} differ from {'p' if axis else 'q'} by up to {err:.3g}; "
+                             f"{name} must be a transport plan between p and q")
+    return G0
+
+
+def check_gw_mass(p, q):
+    """Items 3 and 4 for the weights of two structure matrices: returns q rescaled to the mass of p."""
+    sum_p = float(np.sum(p, dtype=np.float64))
+    sum_q = float(np.sum(q, dtype=np.float64))
+    rtol = MASS_RTOL.get(mass_dtype(p, q), 1e-9)
+    if abs(sum_p - sum_q) > rtol * max(sum_p, sum_q):
+        raise ValueError(
+            f"p and q must have the same total mass, got sum(p) = {sum_p:.17g} and sum(q) = {sum_q:.17g}; "
+            "normalize both (p / p.sum(), q / q.sum())"
+        )
+    return q if sum_p == sum_q else q.astype(np.float64) * (sum_p / sum_q)
+
+
+def check_n_init(n_init) -> int:
+    """Item 37: the number of starts of a non-convex solver (the first from the product plan)."""
+    return check_max_iter(n_init, "n_init")

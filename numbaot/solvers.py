@@ -201,3 +201,67 @@ def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, m
 
     return _solve_exact(M, a, b, max_iter, n_threads, warn=warn, potentials_init=potentials_init,
                         plan_init=plan_init)[0]
+
+
+def solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=None, alpha=0.5, reg=None,
+                 max_iter=None, tol=None, G0=None, n_init=1, random_state=None, n_threads=None,
+                 warn=True) -> OTResult:
+    """Gromov-Wasserstein between two spaces given by their structure matrices, returning an :class:`OTResult`.
+
+    Without ``M``: GW, ``min_T sum_ijkl L(Ca_ik, Cb_jl) T_ij T_kl``. With feature costs ``M``: fused GW,
+    ``(1 - alpha) <M, T> + alpha GW(T)``. ``reg=None`` solves it by conditional gradient with our network simplex
+    (see :func:`numbaot.gromov_wasserstein`); ``reg > 0`` adds ``- reg H(T)`` and solves by mirror descent with
+    Sinkhorn (see :func:`numbaot.entropic_gromov_wasserstein`). The problem is not convex: the result is a
+    stationary point reached from ``G0`` (default ``a b^T``; ``n_init > 1`` adds random starts, exact only).
+
+    Parameters
+    ----------
+    Ca, Cb : arrays of shape (n, n) and (m, m)
+        Structure matrices (finite; symmetric or not).
+    M : array of shape (n, m), optional
+        Finite feature costs (fused GW).
+    a, b : arrays of shape (n,) and (m,), optional
+        Weights (uniform when None) of equal total mass.
+    loss : {'square_loss', 'kl_loss'}
+    symmetric : bool, optional
+        None detects symmetry (dtype-aware tolerance); True is verified.
+    alpha : float in [0, 1]
+        Fused GW trade-off (used only with M).
+    reg : float > 0, optional
+        Entropic regularisation.
+    max_iter : int, optional
+        Outer iterations (None: 10000 exact, 1000 entropic).
+    tol : float, optional
+        Exact: relative and absolute change of the objective (None: 1e-9). Entropic: change of the plan in
+        Frobenius norm (None: 1e-9).
+    G0 : array of shape (n, m), optional
+        Starting plan.
+    n_init : int
+        Exact only: number of starts (the first from G0).
+    random_state : int or numpy Generator, optional
+    n_threads : int, optional
+    warn : bool
+        Emit a ConvergenceWarning when the status is not OPTIMAL.
+
+    Returns
+    -------
+    OTResult
+        ``value`` = ``(1 - alpha) value_linear + alpha value_quad`` (``value_quad`` without M), where
+        ``value_linear = <M, T>`` (0 without M) and ``value_quad = sum L(Ca_ik, Cb_jl) T_ij T_kl``; the entropy is
+        not included. ``plan``, ``status``, ``n_iter``; ``errors`` holds the objective after each iteration
+        (exact) or the change of the plan (entropic); entropic results also carry the last Sinkhorn potentials.
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot
+    >>> C = numbaot.dist(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 3.0]]), metric="euclidean")
+    >>> res = numbaot.solve_gromov(C, C[::-1, ::-1])
+    >>> round(float(res.value), 12), res.status.name
+    (0.0, 'OPTIMAL')
+    >>> res.plan.argmax(axis=1)
+    array([2, 1, 0])
+    """
+    from .gromov.api import _solve_gromov
+
+    return _solve_gromov(Ca, Cb, M, a, b, loss, symmetric, alpha, reg, max_iter, tol, G0, n_init, random_state,
+                         n_threads, warn)

@@ -127,3 +127,28 @@ def sinkhorn_log_naive(a, b, M, reg, n_iter=5000, tol=1e-12):
         if np.abs(plan.sum(axis=1) - a).sum() < tol:
             break
     return plan, f, g
+
+
+def gw_loss_naive(x, y, loss="square_loss"):
+    """The Gromov-Wasserstein loss ``L(x, y)`` elementwise, written out (``kl_loss`` with the 1e-18 floor of the
+    logarithms that numbaot and POT use for zero entries)."""
+    if loss == "square_loss":
+        return (x - y) ** 2
+    return x * np.log(x + 1e-18) - x * np.log(y + 1e-18) - x + y
+
+
+def gw_tensor_naive(C1, C2, T, loss="square_loss"):
+    """``(L (x) T)_ij = sum_kl L(C1_ik, C2_jl) T_kl`` by brute force over the (n, m, n, m) tensor: tiny sizes only."""
+    C1 = np.asarray(C1, dtype=np.float64)
+    C2 = np.asarray(C2, dtype=np.float64)
+    L = gw_loss_naive(C1[:, None, :, None], C2[None, :, None, :], loss)  # axes i, j, k, l
+    return np.einsum("ijkl,kl->ij", L, np.asarray(T, dtype=np.float64))
+
+
+def gw_objective_naive(C1, C2, T, loss="square_loss", M=None, alpha=1.0):
+    """``(1 - alpha) <M, T> + alpha sum_ijkl L(C1_ik, C2_jl) T_ij T_kl`` by brute force."""
+    T = np.asarray(T, dtype=np.float64)
+    quad = float(np.sum(gw_tensor_naive(C1, C2, T, loss) * T))
+    if M is None:
+        return quad
+    return (1.0 - alpha) * float(np.sum(np.asarray(M) * T)) + alpha * quad

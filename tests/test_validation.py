@@ -1,4 +1,5 @@
-"""Bad input for linear OT: one parametrized test per item of ``shared/bad-inputs.md`` (items 1-32 and 39).
+"""Bad input for linear OT: one parametrized test per item of ``shared/bad-inputs.md`` (items 1-32 and 39; items
+33-37, Gromov-Wasserstein, at the end of the file).
 
 Each item is exercised through the public front-ends that take the input (``emd_1d``, ``emd2_1d``,
 ``wasserstein_1d``, ``solve_sample``, ``dist``, ``unif``) and, where no front-end takes it yet (cost matrices,
@@ -1223,3 +1224,114 @@ def test_item39_device_mix_cuda(front):
     with pytest.raises(ValueError, match=pattern):
         func()
     np.testing.assert_array_equal(d.copy_to_host(), [0.5, 2.0])  # no silent copy or mutation
+
+
+# ------------------------------------------------------------------------------- Gromov-Wasserstein: items 33-37
+GW_FRONTS = {
+    "gromov_wasserstein": lambda C1, C2, **kw: numbaot.gromov_wasserstein(C1, C2, **kw),
+    "gromov_wasserstein2": lambda C1, C2, **kw: numbaot.gromov_wasserstein2(C1, C2, **kw),
+    "fused_gromov_wasserstein": lambda C1, C2, **kw: numbaot.fused_gromov_wasserstein(
+        np.zeros((len(C1), len(C2))), C1, C2, **kw),
+    "entropic_gromov_wasserstein": lambda C1, C2, **kw: numbaot.entropic_gromov_wasserstein(C1, C2, **kw),
+    "entropic_fused_gromov_wasserstein2": lambda C1, C2, **kw: numbaot.entropic_fused_gromov_wasserstein2(
+        np.zeros((len(C1), len(C2))), C1, C2, **kw),
+    "solve_gromov": lambda C1, C2, p=None, q=None, **kw: numbaot.solve_gromov(C1, C2, a=p, b=q, **kw),
+    "solve_gromov_reg": lambda C1, C2, p=None, q=None, **kw: numbaot.solve_gromov(C1, C2, a=p, b=q, reg=0.5, **kw),
+}
+C3 = np.abs(np.subtract.outer(X, X))  # a 3x3 distance matrix
+C2_ = np.abs(np.subtract.outer(Y, Y))
+
+
+@pytest.mark.parametrize("front", list(GW_FRONTS), ids=lambda f: f"item33_gw_not_square-{f}")
+@pytest.mark.parametrize("which", ["C1", "C2"])
+def test_item33_gw_not_square(front, which):
+    bad = np.ones((3, 4))
+    args = (bad, C2_) if which == "C1" else (C3, bad)
+    with pytest.raises(ValueError, match=rf"{which} must be square.*got shape \(3, 4\)"):
+        GW_FRONTS[front](*args)
+    with pytest.raises(ValueError, match=rf"{which} must be 2-D"):
+        GW_FRONTS[front](*((np.ones(3), C2_) if which == "C1" else (C3, np.ones(3))))
+
+
+@pytest.mark.parametrize("front", list(GW_FRONTS), ids=lambda f: f"item34_gw_weights_length-{f}")
+def test_item34_gw_weights_length(front):
+    with pytest.raises(ValueError, match=r"p has 4 entries but C1 is 3x3"):
+        GW_FRONTS[front](C3, C2_, p=np.full(4, 0.25))
+    with pytest.raises(ValueError, match=r"q has 3 entries but C2 is 2x2"):
+        GW_FRONTS[front](C3, C2_, q=np.full(3, 1 / 3))
+    with pytest.raises(ValueError, match=r"p and q must have the same total mass"):
+        GW_FRONTS[front](C3, C2_, p=np.full(3, 0.5))
+    with pytest.raises(ValueError, match=r"p\[1\] = -0.5.* is negative"):
+        GW_FRONTS[front](C3, C2_, p=np.array([1.0, -0.5, 0.5]))
+
+
+@pytest.mark.parametrize("front", list(GW_FRONTS), ids=lambda f: f"item35_gw_asymmetric_flag-{f}")
+def test_item35_gw_symmetric_flag(front):
+    A = np.array([[0.0, 1.0, 2.0], [3.0, 0.0, 1.0], [1.0, 2.0, 0.0]])
+    with pytest.raises(ValueError, match=r"symmetric=True but C1 is not symmetric: C1\[\d, \d\]"):
+        GW_FRONTS[front](A, C2_, symmetric=True)
+    with pytest.raises(TypeError, match="symmetric must be True or False"):
+        GW_FRONTS[front](C3, C2_, symmetric="yes")
+    # auto-detection: float noise within the dtype's tolerance counts as symmetric, real asymmetry does not
+    noisy = C3 + np.triu(np.full((3, 3), 1e-15), 1)
+    assert V.check_symmetric(noisy, "C1", None)
+    assert not V.check_symmetric(A, "C1", None)
+    noisy32 = (C3 + np.triu(np.full((3, 3), 1e-7), 1)).astype(np.float32)
+    assert V.check_symmetric(noisy32, "C1", None)
+    assert not V.check_symmetric(noisy32.astype(np.float64), "C1", None)
+    with no_warnings():  # symmetric=True on symmetric noise is accepted
+        GW_FRONTS[front](noisy, C2_, symmetric=True)
+
+
+@pytest.mark.parametrize("front", list(GW_FRONTS), ids=lambda f: f"item36_gw_nonfinite-{f}")
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_item36_gw_nonfinite(front, value):
+    bad = C3.copy()
+    bad[1, 2] = value
+    with pytest.raises(ValueError, match=r"C1\[\(1, 2\)\] is .*; C1 must be finite"):
+        GW_FRONTS[front](bad, C2_)
+    with pytest.raises(ValueError, match=r"C2\[\(1, 2\)\] is .*; C2 must be finite"):
+        GW_FRONTS[front](C2_, bad)
+
+
+@pytest.mark.parametrize("front", ["gromov_wasserstein2", "solve_gromov"], ids=lambda f: f"item37_gw_permuted-{f}")
+def test_item37_gw_permuted_copy(front):
+    rng = np.random.default_rng(37)
+    pts = rng.random((9, 2))
+    C = np.sqrt(((pts[:, None] - pts[None]) ** 2).sum(-1))
+    perm = rng.permutation(9)
+    out = call_unmutated(GW_FRONTS[front], C, C[np.ix_(perm, perm)], n_init=2, random_state=0)
+    value = out if front == "gromov_wasserstein2" else out.value
+    assert abs(float(value)) < 1e-12
+    with pytest.raises(ValueError, match="n_init must be >= 1"):
+        GW_FRONTS[front](C, C, n_init=0)
+
+
+def test_item37_gw_other_parameters():
+    """The remaining GW parameters: loss, alpha, G0, epsilon, tolerances, and kl_loss's sign requirement."""
+    with pytest.raises(ValueError, match="loss_fun must be one of"):
+        numbaot.gromov_wasserstein(C3, C2_, loss_fun="l1")
+    with pytest.raises(ValueError, match=r"C1\[0, 2\] = -3.0 is negative; kl_loss"):
+        numbaot.gromov_wasserstein(-C3, C2_, loss_fun="kl_loss")
+    with pytest.raises(ValueError, match=r"alpha must lie in \[0, 1\]"):
+        numbaot.fused_gromov_wasserstein(np.zeros((3, 2)), C3, C2_, alpha=1.5)
+    with pytest.raises(ValueError, match=r"M has shape \(2, 3\).*must be \(3, 2\)"):
+        numbaot.fused_gromov_wasserstein(np.zeros((2, 3)), C3, C2_)
+    with pytest.raises(ValueError, match=r"M\[\(0, 0\)\] is nan"):
+        numbaot.fused_gromov_wasserstein(np.full((3, 2), np.nan), C3, C2_)
+    with pytest.raises(ValueError, match=r"the row sums of G0 differ from p"):
+        numbaot.gromov_wasserstein(C3, C2_, G0=np.full((3, 2), 0.1))
+    with pytest.raises(ValueError, match=r"G0 has shape \(2, 3\)"):
+        numbaot.gromov_wasserstein(C3, C2_, G0=np.full((2, 3), 1 / 6))
+    with pytest.raises(ValueError, match="epsilon = 0 means unregularised"):
+        numbaot.entropic_gromov_wasserstein(C3, C2_, epsilon=0.0)
+    with pytest.raises(ValueError, match="tol_rel must be a finite number >= 0"):
+        numbaot.gromov_wasserstein(C3, C2_, tol_rel=-1.0)
+    with pytest.raises(TypeError, match="max_iter must be a positive integer"):
+        numbaot.gromov_wasserstein(C3, C2_, max_iter=10.5)
+    with pytest.raises(ValueError, match="n_init applies to the exact solver"):
+        numbaot.solve_gromov(C3, C2_, reg=0.1, n_init=3)
+    # lists, ints and float32 are accepted; float32 in, float32 out (items 23, 25, 27)
+    plan = numbaot.gromov_wasserstein([[0, 1], [1, 0]], np.array([[0, 2], [2, 0]]))
+    assert plan.dtype == np.float64 and np.allclose(plan.sum(), 1.0)
+    assert numbaot.gromov_wasserstein(C3.astype(np.float32), C3.astype(np.float32)).dtype == np.float32

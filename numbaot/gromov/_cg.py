@@ -1,0 +1,237 @@
+"""Conditional gradient (Frank-Wolfe) for (fused) Gromov-Wasserstein, with an exact line search.
+
+Objective, over plans T with marginals p and q (``s`` the :class:`~numbaot.gromov._tensor.Split` of ``L``):
+
+    F(T) = w_lin <M, T> + w_quad E(T),    E(T) = <u, p> + <v, q> - <X(T), T>,    X(T) = h1 T h2^T.
+
+Each iteration (Vayer et al. 2019, Alg. 2):
+
+1. linearise: ``grad = w_lin M + w_quad (u 1^T + 1 v^T + ut 1^T + 1 vt^T - X(T) - Y(T))`` with
+   ``Y(T) = h1^T T h2`` (= X(T) for symmetric matrices);
+2. linear oracle: the vertex ``S = argmin <grad, S>`` of the transport polytope, by our network simplex,
+   started from the previous iteration's optimal spanning tree (:class:`LinearOracle`): about a third of the
+   pivots of a cold start on random clouds at n = 300 and 1000;
+3. exact line search: with ``D = S - T`` (zero marginals) ``F(T + t D) = F(T) + b t + a t^2`` where
+   ``a = -w_quad <X(D), D>`` and ``b = w_lin <M, D> - w_quad (<X(T), D> + <Y(T), D>)``; the best ``t`` in [0, 1]
+   is closed-form (:func:`quadratic_step`);
+4. ``T <- T + t D``; ``X`` and ``Y`` are linear in T, so ``X(T + t D) = (1 - t) X(T) + t X(S)``: one product with
+   the sparse vertex S (n + m - 1 non-zeros) per iteration, never a dense one after the first.
+
+It stops when the objective changes by less than ``tol_rel`` relative or ``tol_abs`` absolute (POT's
+``tol_rel``/``tol_abs``), or after ``max_iter`` iterations (status MAX_ITER_REACHED).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import prange
+
+from .._jit import cpu_jit
+from .._status import Status
+from . import _tensor
+
+#: Below this many plan entries the O(n m) kernels run on one thread: a parallel region's start-up (~10 us on an
+#: idle machine, milliseconds on a loaded one) outweighs a pass over a small matrix.
+PARALLEL_MIN_ENTRIES = 1 << 16
+
+
+def quadratic_step(a: float, b: float) -> float:
+    """The ``t`` in [0, 1] that minimises ``a t^2 + b t`` (ties go to the smaller step)."""
+    if a > 0.0:
+        return min(1.0, max(0.0, -b / (2.0 * a)))
+    # concave or linear: the minimum is at an end of [0, 1]
+    return 1.0 if a + b < 0.0 else 0.0
+
+
+@cpu_jit(parallel=True)
+def _direction_dots(G, S, XG, XS, YG, M, symmetric, has_m, out):
+    """Row partials of ``<X(D), D>``, ``<X(T), D>``, ``<Y(T), D>``, ``<M, D>`` with ``D = S - G``, reduced into out."""
+    n, m = G.shape
+    part = np.zeros((n, 4))
+    for i in prange(n):
+        xdd = 0.0
+        xgd = 0.0
+        ygd = 0.0
+        md = 0.0
+        for j in range(m):
+            d = S[i, j] - G[i, j]
+            xdd += (XS[i, j] - XG[i, j]) * d
+            xgd += XG[i, j] * d
+            if not symmetric:
+                ygd += YG[i, j] * d
+            if has_m:
+                md += M[i, j] * d
+        part[i, 0] = xdd
+        part[i, 1] = xgd
+        part[i, 2] = xgd if symmetric else ygd
+        part[i, 3] = md
+    for k in range(4):
+        out[k] = 0.0
+    for i in range(n):  # serial reduction: the result does not depend on the thread count
+        for k in range(4):
+            out[k] += part[i, k]
+
+
+@cpu_jit(parallel=True)
+def _step_and_gradient(G, S, XG, XS, YG, YS, t, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad):
+    """``G += t (S - G)``, the same for X and Y, then the gradient at the new G (see the module docstring)."""
+    n, m = G.shape
+    for i in prange(n):
+        for j in range(m):
+            G[i, j] += t * (S[i, j] - G[i, j])
+            XG[i, j] += t * (XS[i, j] - XG[i, j])
+            if symmetric:
+                quad = 2.0 * (u[i] + v[j] - XG[i, j])
+            else:
+                YG[i, j] += t * (YS[i, j] - YG[i, j])
+                quad = u[i] + v[j] + ut[i] + vt[j] - XG[i, j] - YG[i, j]
+            lin = M[i, j] if has_m else 0.0
+            grad[i, j] = w_lin * lin + w_quad * quad
+
+
+@cpu_jit(parallel=True)
+def gradient(XG, YG, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad):
+    """``grad = w_lin M + w_quad (u 1^T + 1 v^T + ut 1^T + 1 vt^T - X - Y)`` (Y = X when symmetric)."""
+    n, m = grad.shape
+    for i in prange(n):
+        for j in range(m):
+            if symmetric:
+                quad = 2.0 * (u[i] + v[j] - XG[i, j])
+            else:
+                quad = u[i] + v[j] + ut[i] + vt[j] - XG[i, j] - YG[i, j]
+            lin = M[i, j] if has_m else 0.0
+            grad[i, j] = w_lin * lin + w_quad * quad
+
+
+class LinearOracle:
+    """``argmin <C, S>`` over plans with marginals p, q: our network simplex, each solve starting from the previous
+    optimal spanning tree.
+
+    Consecutive conditional gradient costs differ little, so the previous optimal basis is a primal feasible
+    start close to the new optimum: its potentials are recomputed for the new costs and the pivots continue from
+    there (far fewer than from the all-artificial tree, or from dual warm starts). The artificial arcs' big-M is
+    recomputed from each cost's magnitude; the ones left in the tree carry no flow. Weights with zeros, or costs
+    outside ``_scaling.SAFE_RANGE``, go through ``exact.api._network_simplex`` (which removes zero rows and
+    rescales) with the previous duals as warm start instead.
+    """
+
+    def __init__(self, p, q, n_threads):
+        from .. import _config
+
+        self.p, self.q = p, q
+        self.n_threads = _config.n_threads(n_threads)
+        n, m = len(p), len(q)
+        self.tree_ok = bool(np.all(p > 0) and np.all(q > 0))
+        self.block = int(min(max(_config.NS_MIN_BLOCK, _config.NS_BLOCK_FACTOR * math.isqrt(n * m)), n * m))
+        self.state = None
+        self.duals = None
+        self.pivots = 0
+
+    def solve(self, C):
+        """``(status, rows, cols, values)`` of an optimal vertex for the costs C (n, m)."""
+        from .. import _config
+        from .._scaling import pow2_exponent
+        from ..exact import _network_simplex as NS
+        from ..exact.api import _artificial_costs, _network_simplex
+
+        n, m = C.shape
+        top = NS.max_abs_finite(C)
+        if not self.tree_ok or pow2_exponent(top) != 0:
+            status, n_iter, (rows, cols, vals), f, g, _ = _network_simplex(C, self.p, self.q, None, self.n_threads,
+                                                                           self.duals)
+            self.duals = (f, g)
+            self.pivots += n_iter
+            return status, rows, cols, vals
+        art_cost = _artificial_costs(top, n, m, None)
+        if self.state is None:
+            self.state = NS.new_state(n, m)
+            NS.init_tree_artificial(self.p, self.q, art_cost, self.state)
+        else:
+            NS.recompute_potentials(C, self.state, n, m, art_cost)
+        guard = max(10**7, 1000 * (n + m))  # a stall guard only, as in exact.api
+        status, n_iter = NS.network_simplex_core(C, self.p, self.q, guard, self.block, _config.NS_TOL,
+                                                 self.n_threads, _config.NS_PARALLEL_MIN_BLOCK, self.state)
+        self.pivots += n_iter
+        if status != Status.OPTIMAL:
+            self.state = None  # start the next solve afresh
+        rows, cols, vals = NS.tree_plan(self.state if self.state is not None else NS.new_state(n, m), n, m) \
+            if status == Status.OPTIMAL else (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+        return status, rows, cols, vals
+
+
+class Outcome(NamedTuple):
+    plan: np.ndarray
+    value: float  # w_lin value_linear + w_quad value_quad
+    value_linear: float  # <M, T> (0 without M)
+    value_quad: float  # E(T)
+    status: int
+    n_iter: int
+    history: np.ndarray  # CG: F after each iteration (F(G0) first); mirror descent: |T_k - T_{k-1}|_F
+    inner: object  # CG: network simplex pivots in all; mirror descent: the last Sinkhorn potentials (f, g)
+
+
+def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_abs, n_threads) -> Outcome:
+    """Minimise ``w_lin <M, T> + w_quad E(T)`` from the feasible plan ``G0`` (float64 host arrays, validated)."""
+    n, m = G0.shape
+    if n * m < PARALLEL_MIN_ENTRIES:
+        n_threads = 1
+    has_m = M is not None
+    Mc = M if has_m else np.zeros((1, 1))
+    G = np.array(G0, dtype=np.float64, order="C", copy=True)
+    XG = _tensor.quad_dense(s.h1, G, s.h2)
+    YG = XG if s.symmetric else _tensor.quad_dense(s.h1t, G, s.h2t)
+    grad = np.empty((n, m))
+    _run(_step_and_gradient, n_threads, G, G, XG, XG, YG, YG, 0.0, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt,
+         s.symmetric, has_m, grad)
+    lin = float(np.vdot(Mc, G)) if has_m else 0.0
+    cost = w_lin * lin + w_quad * _tensor.objective(s, G, XG)
+    losses = [cost]
+    S = np.zeros((n, m))
+    dots = np.empty(4)
+    oracle = LinearOracle(p, q, n_threads)
+    status = Status.MAX_ITER_REACHED
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        if not np.isfinite(cost):
+            status = Status.NUMERICAL_ERROR
+            break
+        ns_status, rows, cols, vals = oracle.solve(grad)
+        if ns_status != Status.OPTIMAL:
+            status = Status.NUMERICAL_ERROR
+            break
+        S.fill(0.0)
+        S[rows, cols] = vals  # tree arcs are distinct (i, j) pairs
+        XS = _tensor.quad_sparse(s.h1, s.h2, rows, cols, vals, n_threads)
+        YS = XS if s.symmetric else _tensor.quad_sparse(s.h1t, s.h2t, rows, cols, vals, n_threads)
+        _run(_direction_dots, n_threads, G, S, XG, XS, YG, Mc, s.symmetric, has_m, dots)
+        a = -w_quad * dots[0]
+        b = w_lin * dots[3] - w_quad * (dots[1] + dots[2])
+        t = quadratic_step(a, b)
+        old = cost
+        cost = cost + a * t * t + b * t
+        losses.append(cost)
+        _run(_step_and_gradient, n_threads, G, S, XG, XS, YG, YS, t, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt,
+             s.symmetric, has_m, grad)
+        change = abs(cost - old)
+        if not math.isfinite(cost):
+            status = Status.NUMERICAL_ERROR
+            break
+        if change < tol_abs or (cost != 0.0 and change / abs(cost) < tol_rel):
+            status = Status.OPTIMAL
+            break
+    # The values are recomputed from the plan rather than taken from the line search's running sum.
+    value_linear = float(np.vdot(Mc, G)) if has_m else 0.0
+    value_quad = _tensor.objective(s, G, XG)
+    value = w_lin * value_linear + w_quad * value_quad
+    if not (np.isfinite(value) and np.isfinite(G).all()):
+        status = Status.NUMERICAL_ERROR
+    return Outcome(G, value, value_linear, value_quad, int(status), n_iter, np.array(losses), oracle.pivots)
+
+
+def _run(core, n_threads, *args):
+    from ..utils import _run_parallel
+
+    return _run_parallel(core, n_threads, *args)

@@ -1,0 +1,166 @@
+"""Entropic (fused) Gromov-Wasserstein by mirror descent (Peyre et al. 2016, projected gradient in KL geometry).
+
+With step size 1/eps the KL-proximal step of ``F(T) - eps H(T)`` is one entropic OT problem on the linearised
+cost: ``T <- Sinkhorn(p, q, grad F(T), eps)``, where ``grad F = w_lin M + w_quad (L (x) T + L^T (x) T)``.
+
+Each Sinkhorn solve is warm-started from the previous potentials ``(f, g)``. The first runs in the log domain
+(``numbaot.entropic._sinkhorn_log``: no start is known, and ``exp(-C / eps)`` may underflow). Later ones absorb
+the warm potentials into a kernel ``K_ij = exp((f_i + g_j - C_ij) / eps)`` (Schmitzer 2016) and iterate on
+scalings ``u``, ``v`` that stay near 1: two matrix-vector products per iteration (BLAS) instead of ``2 n m``
+exponentials, which makes each iteration about ten times cheaper. When the scalings leave a safe range or turn
+non-finite, that solve is redone in the log domain from the warm potentials, so no input can overflow.
+
+It stops when ``|T_k - T_{k-1}|_F <= tol`` and the last Sinkhorn solve met its marginal tolerance (Sinkhorn is
+slow on nearly deterministic plans; a capped solve is continued by the next iteration, at most ``EXTRA_SOLVES``
+times once the plan is stationary), or after ``max_iter`` outer iterations. The status is OPTIMAL only when the
+final plan's marginal error is within the inner tolerance. The reported values are the
+(fused) GW objective at the final plan, without the entropy (POT's convention).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import math
+
+from numba import prange
+
+from .._jit import cpu_jit
+from .._status import Status
+from . import _tensor
+from ._cg import PARALLEL_MIN_ENTRIES, Outcome, gradient
+
+#: The kernel solve gives up (and the log domain takes over) when a scaling leaves [1/SCALING_BOUND, SCALING_BOUND].
+SCALING_BOUND = 1e100
+_LEFT_RANGE = 5  # a status code of the kernel core only: scalings out of range
+#: Outer iterations granted, once the plan is stationary, to a Sinkhorn solve that has not met its tolerance yet.
+EXTRA_SOLVES = 10
+
+
+@cpu_jit(parallel=True)
+def absorbed_kernel(C, f, g, eps, K):
+    """``K_ij = exp((f_i + g_j - C_ij) / eps)``, in parallel over rows; returns False if any entry overflows."""
+    inv_eps = 1.0 / eps
+    n, m = C.shape
+    ok = np.ones(n, dtype=np.bool_)
+    for i in prange(n):
+        for j in range(m):
+            k = math.exp((f[i] + g[j] - C[i, j]) * inv_eps)
+            K[i, j] = k
+            if not k < math.inf:
+                ok[i] = False
+    return ok.all()
+
+
+@cpu_jit
+def sinkhorn_kernel_core(K, p, q, u, v, max_iter, tol, check_every):
+    """Sinkhorn on scalings: the plan is ``p_i u_i K_ij v_j q_j``; u, v (start: ones) are updated in place.
+
+    Returns ``(status, n_iter)``: OPTIMAL when the L1 column error (read before the v-update) is at most tol,
+    MAX_ITER_REACHED, or ``_LEFT_RANGE`` when a scaling left the safe range or turned non-finite (u, v are then
+    unusable).
+    """
+    n, m = K.shape
+    qv = q * v
+    pu = np.empty(n)
+    status = 1
+    n_iter = 0
+    low = 1.0 / SCALING_BOUND
+    while n_iter < max_iter:
+        Kv = np.dot(K, qv)
+        for i in range(n):
+            u[i] = 1.0 / Kv[i]
+            pu[i] = p[i] * u[i]
+        KTu = np.dot(pu, K)
+        n_iter += 1
+        bad = False
+        err = 0.0
+        for j in range(m):
+            err += abs(q[j] * v[j] * KTu[j] - q[j])
+            v[j] = 1.0 / KTu[j]
+            if not (low < v[j] < SCALING_BOUND):
+                bad = True
+            qv[j] = q[j] * v[j]
+        for i in range(n):
+            if not (low < u[i] < SCALING_BOUND):
+                bad = True
+        if bad or not err < math.inf:
+            return _LEFT_RANGE, n_iter
+        if (n_iter % check_every == 0 or n_iter == max_iter) and err <= tol:
+            status = 0
+            break
+    return status, n_iter
+
+
+def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads):
+    """Minimise ``w_lin <M, T> + w_quad E(T) - eps H(T)`` from ``G0`` (validated float64 host arrays).
+
+    Returns ``(Outcome, marginal_error)``, the latter the L1 error of the final plan's marginals.
+    """
+    from ..entropic._sinkhorn_log import plan_from_potentials, sinkhorn_log_core
+    from ..utils import _run_parallel
+
+    n, m = G0.shape
+    if n * m < PARALLEL_MIN_ENTRIES:
+        n_threads = 1
+    has_m = M is not None
+    Mc = M if has_m else np.zeros((1, 1))
+    with np.errstate(divide="ignore"):  # zero weights: log 0 = -inf drops them from every sum
+        log_p, log_q = np.log(p), np.log(q)
+    T = np.array(G0, dtype=np.float64, order="C", copy=True)
+    T_new = np.empty((n, m))
+    grad = np.empty((n, m))
+    f, g = np.zeros(n), np.zeros(m)
+    K = np.empty((n, m))
+    u, v = np.ones(n), np.ones(m)
+    check_every = 10
+    errors = np.empty(inner_max_iter // check_every + 1)
+    history = []
+    status = Status.MAX_ITER_REACHED
+    n_iter = 0
+    stationary = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        X = _tensor.quad_dense(s.h1, T, s.h2)
+        Y = X if s.symmetric else _tensor.quad_dense(s.h1t, T, s.h2t)
+        _run_parallel(gradient, n_threads, X, Y, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric, has_m, grad)
+        code = _LEFT_RANGE
+        if n_iter > 1 and _run_parallel(absorbed_kernel, n_threads, grad, f, g, eps, K):
+            u.fill(1.0)
+            v.fill(1.0)
+            code, _ = sinkhorn_kernel_core(K, p, q, u, v, inner_max_iter, inner_tol, check_every)
+            if code != _LEFT_RANGE:
+                f += eps * np.log(u)
+                g += eps * np.log(v)
+        if code == _LEFT_RANGE:  # first solve, or the kernel could not hold it: the log domain, from (f, g)
+            grad_t = np.ascontiguousarray(grad.T)  # the column half-steps read rows of grad^T
+            code, _, _ = _run_parallel(sinkhorn_log_core, n_threads, grad, grad_t, log_p, log_q, eps, f, g,
+                                       inner_max_iter, inner_tol, check_every, errors)
+        if code == Status.NUMERICAL_ERROR:
+            status = Status.NUMERICAL_ERROR
+            break
+        _run_parallel(plan_from_potentials, n_threads, grad, log_p, log_q, f, g, eps, T_new)
+        change = float(np.linalg.norm(T_new - T))
+        history.append(change)
+        T, T_new = T_new, T
+        if not np.isfinite(change):
+            status = Status.NUMERICAL_ERROR
+            break
+        # A capped Sinkhorn solve is continued by the next outer iteration (warm start): once the plan is
+        # stationary, up to EXTRA_SOLVES more iterations let the last solve meet its marginal tolerance.
+        if change <= tol:
+            if code == Status.OPTIMAL or stationary >= EXTRA_SOLVES:
+                status = Status.OPTIMAL
+                break
+            stationary += 1
+    # Sinkhorn converges slowly on nearly deterministic plans, and a capped inner solve is continued by the next
+    # one (warm start); what matters is the final plan's marginal error (rows: the last half-step fits columns).
+    marginal_error = float(np.abs(T.sum(axis=1) - p).sum() + np.abs(T.sum(axis=0) - q).sum())
+    if status == Status.OPTIMAL and not marginal_error <= inner_tol:
+        status = Status.MAX_ITER_REACHED
+    X = _tensor.quad_dense(s.h1, T, s.h2)
+    value_linear = float(np.vdot(Mc, T)) if has_m else 0.0
+    value_quad = _tensor.objective(s, T, X)
+    value = w_lin * value_linear + w_quad * value_quad
+    if not (np.isfinite(value) and np.isfinite(T).all()):
+        status = Status.NUMERICAL_ERROR
+    return Outcome(T, value, value_linear, value_quad, int(status), n_iter, np.array(history), (f, g)), marginal_error

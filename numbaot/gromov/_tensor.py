@@ -1,0 +1,132 @@
+"""The tensor product ``L(C1, C2) (x) T`` of Gromov-Wasserstein in O(n^2 m + n m^2) (Peyre et al. 2016, Prop. 1).
+
+``(L (x) T)_ij = sum_kl L(C1_ik, C2_jl) T_kl`` costs O(n^2 m^2) as written. For a loss that splits as
+``L(x, y) = f1(x) + f2(y) - h1(x) h2(y)`` it is, with ``p = T 1`` and ``q = T^T 1``,
+
+    L (x) T = u 1^T + 1 v^T - h1(C1) T h2(C2)^T,    u = f1(C1) p,  v = f2(C2) q,
+
+two matrix products. The Gromov-Wasserstein objective is ``E(T) = <L (x) T, T>``; its gradient is
+``L (x) T + L^T (x) T`` where ``L^T`` uses ``C1^T`` and ``C2^T`` (the same product when both are symmetric).
+
+Losses (the split of each):
+
+* ``square_loss``: ``(x - y)^2``: ``f1 = x^2``, ``f2 = y^2``, ``h1 = x``, ``h2 = 2 y``;
+* ``kl_loss``: ``x log(x / y) - x + y``: ``f1 = x log x - x``, ``f2 = y``, ``h1 = x``, ``h2 = log y``, where
+  ``log`` is taken of ``value + KL_FLOOR`` so that zero entries (a distance matrix's diagonal) stay finite.
+
+The dense products go to BLAS (numpy's ``@``), several times faster than a Numba loop at every size we measured.
+The conditional gradient's linear oracle returns a vertex of the transport polytope, a plan with at most
+``n + m - 1`` non-zeros: ``h1 S h2^T`` for such a sparse ``S`` costs one sparse product (a parallel Numba kernel)
+and one dense product instead of two dense ones.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import prange
+
+from .._jit import cpu_jit
+
+LOSSES = ("square_loss", "kl_loss")
+#: Added inside the logarithms of ``kl_loss`` (the convention POT uses, so that both agree on zero entries).
+KL_FLOOR = 1e-18
+
+
+class Split(NamedTuple):
+    """The pieces of ``L (x) T`` for one pair of structure matrices and marginals (host, float64, C order).
+
+    ``h1t``/``h2t`` are ``h1^T``/``h2^T`` (contiguous) and ``ut``/``vt`` the ``u``/``v`` of ``C1^T``, ``C2^T``;
+    for symmetric matrices they are the same arrays as ``h1``, ``h2``, ``u``, ``v``.
+    """
+
+    h1: np.ndarray  # (n, n)
+    h2: np.ndarray  # (m, m)
+    u: np.ndarray  # (n,)  f1(C1) p
+    v: np.ndarray  # (m,)  f2(C2) q
+    h1t: np.ndarray
+    h2t: np.ndarray
+    ut: np.ndarray
+    vt: np.ndarray
+    symmetric: bool
+
+
+def loss_functions(C1, C2, loss: str):
+    """``(f1(C1), f2(C2), h1(C1), h2(C2))`` elementwise, float64."""
+    C1 = np.asarray(C1, dtype=np.float64)
+    C2 = np.asarray(C2, dtype=np.float64)
+    if loss == "square_loss":
+        return C1 * C1, C2 * C2, C1, 2.0 * C2
+    if loss == "kl_loss":
+        return C1 * np.log(C1 + KL_FLOOR) - C1, C2, C1, np.log(C2 + KL_FLOOR)
+    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+
+
+def split(C1, C2, p, q, loss: str, symmetric: bool) -> Split:
+    """The decomposition of ``L(C1, C2)`` for marginals ``p``, ``q`` (see the module docstring)."""
+    f1, f2, h1, h2 = loss_functions(C1, C2, loss)
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    h1 = np.ascontiguousarray(h1)
+    h2 = np.ascontiguousarray(h2)
+    u, v = f1 @ p, f2 @ q
+    if symmetric:
+        return Split(h1, h2, u, v, h1, h2, u, v, True)
+    return Split(h1, h2, u, v, np.ascontiguousarray(h1.T), np.ascontiguousarray(h2.T), f1.T @ p, f2.T @ q, False)
+
+
+def quad_dense(h1, T, h2):
+    """``h1 T h2^T`` for a dense ``T`` (n, m): n^2 m + n m^2 multiply-adds whichever product goes first."""
+    return (h1 @ T) @ h2.T
+
+
+@cpu_jit(parallel=True)
+def dense_times_sparse(H, rows, cols, vals, width, out):
+    """``out = H @ S`` for ``S`` of shape ``(H.shape[1], width)`` given by COO triples (repeats add up).
+
+    Parallel over the rows of H; each thread writes its own row of ``out``, so no reduction is needed.
+    """
+    nnz = vals.shape[0]
+    for i in prange(H.shape[0]):
+        for j in range(width):
+            out[i, j] = 0.0
+        for t in range(nnz):
+            out[i, cols[t]] += H[i, rows[t]] * vals[t]
+
+
+def quad_sparse(h1, h2, rows, cols, vals, n_threads):
+    """``h1 S h2^T`` for the sparse ``S`` (n, m) given by COO triples: one sparse and one dense product."""
+    from ..utils import _run_parallel
+
+    n, m = h1.shape[0], h2.shape[0]
+    if n <= m:  # (h2 S^T) is (m, n): then h1 @ (.)^T costs n^2 m
+        B = np.empty((m, n))
+        _run_parallel(dense_times_sparse, n_threads, h2, cols, rows, vals, n, B)
+        return h1 @ B.T
+    A = np.empty((n, m))  # h1 S is (n, m): then (.) @ h2^T costs n m^2
+    _run_parallel(dense_times_sparse, n_threads, h1, rows, cols, vals, m, A)
+    return A @ h2.T
+
+
+def tensor_product(C1, C2, T, loss: str = "square_loss"):
+    """``(L (x) T)_ij = sum_kl L(C1_ik, C2_jl) T_kl`` for any ``T`` (its own marginals are used), O(n^2 m + n m^2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbaot.gromov._tensor import tensor_product
+    >>> C1 = np.array([[0.0, 1.0], [1.0, 0.0]]); C2 = np.array([[0.0, 2.0], [2.0, 0.0]])
+    >>> tensor_product(C1, C2, np.full((2, 2), 0.25))
+    array([[1.5, 1.5],
+           [1.5, 1.5]])
+    """
+    T = np.asarray(T, dtype=np.float64)
+    s = split(C1, C2, T.sum(axis=1), T.sum(axis=0), loss, True)
+    return s.u[:, None] + s.v[None, :] - quad_dense(s.h1, T, s.h2)
+
+
+def objective(s: Split, T, X=None):
+    """``E(T) = <L (x) T, T>`` for a plan whose marginals are the ``p``, ``q`` of ``s``; ``X = h1 T h2^T`` if known."""
+    if X is None:
+        X = quad_dense(s.h1, T, s.h2)
+    return float(s.u @ T.sum(axis=1) + s.v @ T.sum(axis=0) - np.vdot(X, T))

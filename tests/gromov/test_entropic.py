@@ -1,0 +1,103 @@
+"""Entropic (fused) GW by mirror descent: POT as an oracle, the limit epsilon -> 0, certificates, fallbacks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import numbaot
+from numbaot import ConvergenceWarning, Status
+from numbaot.gromov import _entropic
+from tests.certificates import check_plan
+from tests.naive import gw_objective_naive, sinkhorn_log_naive
+
+ot = pytest.importorskip("ot")
+
+
+def _spaces(seed, n, m):
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((n, 2)), rng.random((m, 3))
+    return numbaot.dist(x, x, metric="euclidean"), numbaot.dist(y, y, metric="euclidean"), numbaot.dist(x[:, :2],
+                                                                                                         y[:, :2])
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_agrees_with_pot(symmetric):
+    """The same fixed point T = Sinkhorn(grad(T)) as POT's PGD solver, to the inner tolerances."""
+    C1, C2, _ = _spaces(0, 12, 9)
+    if not symmetric:
+        rng = np.random.default_rng(1)
+        C1, C2 = C1 + 0.3 * rng.random(C1.shape), C2 + 0.3 * rng.random(C2.shape)
+    value, log = numbaot.entropic_gromov_wasserstein2(C1, C2, epsilon=0.1, log=True)
+    value_pot = ot.gromov.entropic_gromov_wasserstein2(C1, C2, epsilon=0.1, max_iter=2000)
+    assert log["status"] is Status.OPTIMAL
+    assert np.isclose(value, value_pot, rtol=1e-6)
+    plan = log["T"]
+    check_plan(plan, np.full(12, 1 / 12), np.full(9, 1 / 9), rtol=1e-8)
+    assert np.isclose(value, gw_objective_naive(C1, C2, plan), rtol=1e-10)
+
+
+def test_fixed_point_certificate():
+    """The returned plan is the Sinkhorn plan of its own gradient (checked by the plain numpy Sinkhorn)."""
+    C1, C2, M = _spaces(3, 8, 7)
+    alpha, eps = 0.4, 0.05
+    res = numbaot.solve_gromov(C1, C2, M, alpha=alpha, reg=eps)
+    assert res.converged
+    T = res.plan
+    p, q = np.full(8, 1 / 8), np.full(7, 1 / 7)
+    grad = (1 - alpha) * M + alpha * 2 * (((C1**2) @ p)[:, None] + ((C2**2) @ q)[None, :] - 2 * C1 @ T @ C2.T)
+    expected, _, _ = sinkhorn_log_naive(p, q, grad, eps, tol=1e-13)
+    assert np.allclose(T, expected, atol=1e-7)
+    assert np.isclose(res.value, gw_objective_naive(C1, C2, T, M=M, alpha=alpha), rtol=1e-10)
+    assert np.isclose(res.value_linear, np.sum(M * T)) and np.isclose(res.value_quad, gw_objective_naive(C1, C2, T))
+
+
+def test_fused_agrees_with_pot():
+    C1, C2, M = _spaces(4, 10, 11)
+    value = numbaot.entropic_fused_gromov_wasserstein2(M, C1, C2, epsilon=0.05, alpha=0.3)
+    value_pot = ot.gromov.entropic_fused_gromov_wasserstein2(M, C1, C2, epsilon=0.05, alpha=0.3, max_iter=2000)
+    assert np.isclose(value, value_pot, rtol=1e-6)
+    plan = numbaot.entropic_fused_gromov_wasserstein(M, C1, C2, epsilon=0.05, alpha=0.3)
+    check_plan(plan, np.full(10, 0.1), np.full(11, 1 / 11), rtol=1e-8)
+
+
+def test_tends_to_gw_as_epsilon_decreases():
+    """From a permuted copy: the entropic plan approaches the permutation and its value approaches GW = 0."""
+    rng = np.random.default_rng(5)
+    x = rng.random((7, 2))
+    C = numbaot.dist(x, x, metric="euclidean")
+    perm = rng.permutation(7)
+    C2 = C[np.ix_(perm, perm)]
+    exact = np.zeros((7, 7))
+    exact[perm, np.arange(7)] = 1 / 7
+    gaps = []
+    for eps in (0.05, 0.02, 0.01, 0.005):
+        res = numbaot.solve_gromov(C, C2, reg=eps, max_iter=5000, warn=False)
+        gaps.append((float(res.value), float(np.abs(res.plan - exact).sum())))
+    values, distances = np.array(gaps).T
+    assert np.all(np.diff(values) < 0) and np.all(np.diff(distances) < 0)
+    assert values[-1] < 1e-4 and distances[-1] < 1e-2
+
+
+def test_kernel_solve_falls_back_to_the_log_domain():
+    """Scalings leaving their safe range are reported, and the log domain then gives the same plan."""
+    K = np.array([[1.0, 1e-200], [1e-200, 1e-250]])
+    u, v = np.ones(2), np.ones(2)
+    code, _ = _entropic.sinkhorn_kernel_core(K, np.full(2, 0.5), np.full(2, 0.5), u, v, 100, 1e-12, 10)
+    assert code == _entropic._LEFT_RANGE
+    C1, C2, _ = _spaces(6, 6, 6)
+    # costs / epsilon ~ 1e7: kernels under- and overflow, Sinkhorn cannot meet the marginals in the budget; the
+    # plan stays finite and the status says that it is not trustworthy (never a silent garbage plan)
+    with pytest.warns(ConvergenceWarning, match="marginal error"):
+        res = numbaot.solve_gromov(C1 * 50, C2 * 50, reg=1e-3, max_iter=20)
+    assert np.isfinite(res.plan).all() and res.status is Status.MAX_ITER_REACHED
+    # a moderate epsilon on the same spaces converges and is feasible
+    res = numbaot.solve_gromov(C1, C2, reg=0.2)
+    assert res.converged
+    check_plan(res.plan, np.full(6, 1 / 6), np.full(6, 1 / 6), rtol=1e-8)
+
+
+def test_max_iter_warns():
+    C1, C2, _ = _spaces(7, 9, 9)
+    with pytest.warns(ConvergenceWarning, match="MAX_ITER_REACHED"):
+        res = numbaot.solve_gromov(C1, C2, reg=0.01, max_iter=2)
+    assert res.status is Status.MAX_ITER_REACHED and res.n_iter == 2
