@@ -32,6 +32,9 @@ _LAZY = {
     "solve_sample": "numbaot.solvers",
     "dist": "numbaot.utils",
     "unif": "numbaot.utils",
+    "sinkhorn_unbalanced": "numbaot.entropic.unbalanced",
+    "sinkhorn_unbalanced2": "numbaot.entropic.unbalanced",
+    "solve_batch": "numbaot.entropic.batch",
 }
 
 __all__ = sorted([*_LAZY, "OTResult", "PlanOperator", "Status", "ConvergenceWarning", "InputWarning",

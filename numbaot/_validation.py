@@ -346,3 +346,37 @@ def check_dense_size(shape, itemsize: int, what: str = "the dense result") -> No
             f"{_config.MAX_DENSE_BYTES / 2**30:.1f} GiB limit (NUMBAOT_MAX_DENSE_BYTES); ask for a sparse plan "
             "(dense=False), a lazy solver (lazy=True) or an online one from the points"
         )
+
+
+# ------------------------------------------------------------------------------------------------- unbalanced OT
+def check_reg_m(reg_m, name: str = "reg_m") -> tuple[float, float]:
+    """Marginal penalties of unbalanced OT: one number for both marginals, or a pair ``(rho_a, rho_b)``.
+
+    Each must be positive; ``inf`` keeps that marginal exact. NaN, 0 and negative values raise a ValueError.
+    """
+    if isinstance(reg_m, (bool, np.bool_)) or isinstance(reg_m, (str, bytes)):
+        raise TypeError(f"{name} must be a positive number or a pair of them, got {reg_m!r}")
+    if isinstance(reg_m, numbers.Real):
+        pair = (reg_m, reg_m)
+    else:
+        try:
+            values = np.asarray(reg_m)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"{name} must be a positive number or a pair of them, got {reg_m!r}") from exc
+        if hasattr(reg_m, "__cuda_array_interface__") or values.dtype.kind not in "iuf" or values.ndim > 1 \
+                or values.size not in (1, 2):
+            raise TypeError(f"{name} must be a positive number or a pair (rho_a, rho_b) of them, got {reg_m!r}")
+        flat = values.reshape(-1).tolist()
+        pair = (flat[0], flat[0]) if len(flat) == 1 else (flat[0], flat[1])
+    out = []
+    for label, rho in zip(("first", "second"), pair):
+        if isinstance(rho, bool) or not isinstance(rho, numbers.Real):
+            raise TypeError(f"{name} must be a positive number or a pair of them, got {reg_m!r}")
+        rho = float(rho)
+        if math.isnan(rho) or rho <= 0:
+            raise ValueError(
+                f"{name} ({label} marginal) must be > 0 (inf keeps that marginal exact), got {rho}; a penalty of 0 "
+                "would let the plan drop all mass"
+            )
+        out.append(rho)
+    return out[0], out[1]

@@ -132,7 +132,7 @@ def _scale_result(result, e, power):
 
 
 def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_threads=None, warn=True,
-          potentials_init=None, plan_init=None) -> OTResult:
+          potentials_init=None, plan_init=None, unbalanced=None, unbalanced_type="KL") -> OTResult:
     """Optimal transport for a cost matrix, returning an :class:`OTResult`.
 
     ``reg=None`` solves exact OT by the network simplex (see :func:`numbaot.emd`); ``reg > 0`` solves
@@ -161,6 +161,13 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_t
         Warm start from duals ``(f, g)``.
     plan_init : array or scipy sparse, optional
         Exact only: warm start from a plan (see :func:`numbaot.emd`).
+    unbalanced : float > 0 or pair, optional
+        Entropic only: KL penalties ``(rho_a, rho_b)`` on the marginals (one number for both; ``inf`` keeps that
+        marginal exact); the masses of a and b may then differ. Solved by :func:`numbaot.sinkhorn_unbalanced`
+        (``method``: 'sinkhorn_log' or 'sinkhorn_translation_invariant'). Exact unbalanced OT (``reg=None``) is
+        not available.
+    unbalanced_type : {'KL'}
+        The marginal penalty (only KL in this version).
 
     Returns
     -------
@@ -169,7 +176,9 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_t
         hold its at most n + m - 1 non-zeros), centred dual potentials feasible for every row and column (zero
         weights included), ``status``, ``n_iter`` (pivots). Entropic: ``value`` = <P, M> + reg * KL(P | a b^T),
         ``value_linear`` = <P, M>, ``plan``, potentials ``(f, g)`` with ``P = a b^T exp((f + g - M) / reg)``,
-        ``status``, ``n_iter``, ``errors`` (the marginal error at each check).
+        ``status``, ``n_iter``, ``errors`` (the marginal error at each check). Unbalanced: ``value`` =
+        <P, M> + reg * KL(P | a b^T) + rho_a * KL(P 1 | a) + rho_b * KL(P^T 1 | b) (generalised KL),
+        ``errors`` the change of the potentials at each check.
 
     Examples
     --------
@@ -182,6 +191,9 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_t
     ('OPTIMAL', 0.0711, 0.3223)
     """
     warn = V.check_bool(warn, "warn")
+    if unbalanced is not None:
+        return _solve_unbalanced(M, a, b, reg, max_iter, tol, method, n_threads, warn, potentials_init, plan_init,
+                                 unbalanced, unbalanced_type)
     if reg is not None:
         if plan_init is not None:
             raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
@@ -196,3 +208,23 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_t
 
     return _solve_exact(M, a, b, max_iter, n_threads, warn=warn, potentials_init=potentials_init,
                         plan_init=plan_init)[0]
+
+
+def _solve_unbalanced(M, a, b, reg, max_iter, tol, method, n_threads, warn, potentials_init, plan_init, unbalanced,
+                      unbalanced_type):
+    """``solve(..., unbalanced=rho)``: entropic unbalanced OT with KL marginal penalties."""
+    if not isinstance(unbalanced_type, str):
+        raise TypeError(f"unbalanced_type must be a string ('KL'), got {unbalanced_type!r}")
+    if unbalanced_type.lower() != "kl":
+        raise ValueError(f"unbalanced_type must be 'KL' (KL penalties on the marginals) in this version, got "
+                         f"{unbalanced_type!r}")
+    if reg is None:
+        raise ValueError("exact unbalanced OT (reg=None) is not available; give an entropic reg > 0 with unbalanced, "
+                         "or unbalanced=None for exact balanced OT")
+    if plan_init is not None:
+        raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
+    from .entropic.unbalanced import solve_unbalanced
+
+    return solve_unbalanced(M, a, b, reg, unbalanced, "sinkhorn_log" if method is None else method, "kl",
+                            1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol, 10,
+                            potentials_init, n_threads, warn, stacklevel=5)
