@@ -34,7 +34,7 @@ _LAZY = {
     "unif": "numbaot.utils",
     "sinkhorn_unbalanced": "numbaot.entropic.unbalanced",
     "sinkhorn_unbalanced2": "numbaot.entropic.unbalanced",
-    "solve_batch": "numbaot.entropic.batch",
+    "solve_batch": "numbaot.solvers",
 }
 
 __all__ = sorted([*_LAZY, "OTResult", "PlanOperator", "Status", "ConvergenceWarning", "InputWarning",

@@ -380,3 +380,33 @@ def check_reg_m(reg_m, name: str = "reg_m") -> tuple[float, float]:
             )
         out.append(rho)
     return out[0], out[1]
+
+
+def check_batch_mass(a, b) -> np.ndarray:
+    """Items 3 and 4 for each problem of a batch (rows of ``a`` (B, n), ``b`` (B, m)): return the factors (B,)
+    that rescale each row of b to the mass of a; the error names the problem."""
+    tol_dtype = mass_dtype(a, b)
+    scales = np.empty(a.shape[0])
+    for k in range(a.shape[0]):
+        try:
+            scales[k] = check_mass(float(np.sum(a[k], dtype=np.float64)), float(np.sum(b[k], dtype=np.float64)),
+                                   tol_dtype)
+        except ValueError as exc:
+            raise ValueError(f"problem {k} of the batch: {exc}") from None
+    return scales
+
+
+def check_batch_weights(w, name: str, B: int, n: int):
+    """Weights of a batch as a (B, n) array: None means uniform, a (n,) vector is shared by every problem, a
+    (B, n) array gives one row per problem; each row is checked as ``check_weights`` does, named ``name[k]``."""
+    if n == 0:
+        raise ValueError(f"the costs have 0 columns or rows for {name}: an empty distribution has no transport plan")
+    if w is None:
+        return np.full((B, n), 1.0 / n)
+    w = as_float_array(w, name, ndim=(1, 2))
+    if w.ndim == 1:
+        return np.broadcast_to(check_weights(w, name, n), (B, n))
+    if w.shape != (B, n):
+        raise ValueError(f"{name} has shape {w.shape} but the costs M need ({B}, {n}) (one row per problem) or ({n},) "
+                         "(shared by every problem)")
+    return np.stack([check_weights(w[k], f"{name}[{k}]", n) for k in range(B)])

@@ -228,3 +228,73 @@ def _solve_unbalanced(M, a, b, reg, max_iter, tol, method, n_threads, warn, pote
     return solve_unbalanced(M, a, b, reg, unbalanced, "sinkhorn_log" if method is None else method, "kl",
                             1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol, 10,
                             potentials_init, n_threads, warn, stacklevel=5)
+
+
+def solve_batch(M, reg, a=None, b=None, max_iter=1000, tol=1e-9, method=None, unbalanced=None, unbalanced_type="KL",
+                check_every=10, potentials_init=None, n_threads=None, warn=True):
+    """Entropic OT for a batch of cost matrices ``M[k]``, solved together (POT's ``ot.batch.solve_batch``).
+
+    Each problem is ``min <P, M[k]> + reg * KL(P | a_k b_k^T)`` (plus, with ``unbalanced``, KL penalties on the
+    marginals), solved by log-domain Sinkhorn with the rows of all problems updated in one parallel loop; each
+    problem stops on its own tolerance. CUDA inputs are solved on the GPU (one grid axis over the batch).
+
+    Parameters
+    ----------
+    M : array of shape (B, n, m)
+        The costs of B problems of the same size.
+    reg : float > 0
+        Entropic regularisation, shared by the problems (exact OT, ``reg=None``, is not available in batches).
+    a, b : arrays of shape (B, n) and (B, m), or (n,) and (m,) shared by all, optional
+        Weights (uniform when None); balanced problems need equal masses per problem.
+    max_iter : int
+        Maximum iterations per problem.
+    tol : float >= 0
+        Balanced: L1 error of the column marginals; unbalanced: largest change of the potentials divided by reg.
+    method : {'sinkhorn_log', 'sinkhorn_translation_invariant'}, optional
+        The second only matters for unbalanced problems.
+    unbalanced : float > 0 or pair, optional
+        KL penalties ``(rho_a, rho_b)`` on the marginals (see :func:`numbaot.sinkhorn_unbalanced`).
+    unbalanced_type : {'KL'}
+    check_every : int
+        Iterations between two convergence checks.
+    potentials_init : pair of arrays of shapes (B, n) and (B, m), optional
+        Warm start.
+    n_threads : int, optional
+        Host threads (default: Numba's thread count).
+    warn : bool
+        Emit a ConvergenceWarning when some problem did not converge.
+
+    Returns
+    -------
+    BatchOTResult
+        An OTResult with a leading batch axis: ``value``, ``value_linear`` (B,), ``plan`` (B, n, m),
+        ``potential_a`` (B, n), ``potential_b`` (B, m); ``status`` is the worst over the batch and ``statuses``
+        (B,) gives each; ``n_iters`` (B,) and ``errors`` (B, L) per problem.
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot
+    >>> M = np.array([[[0.0, 1.0], [1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    >>> res = numbaot.solve_batch(M, reg=0.1)
+    >>> res.plan.round(3)
+    array([[[0.5, 0. ],
+            [0. , 0.5]],
+    <BLANKLINE>
+           [[0. , 0.5],
+            [0.5, 0. ]]])
+    >>> res.value.shape, res.status.name
+    ((2,), 'OPTIMAL')
+    """
+    if reg is None:
+        raise ValueError("solve_batch solves entropic OT: give reg > 0 (exact OT in batches is not available; loop "
+                         "over numbaot.solve for it)")
+    if unbalanced is not None:
+        if not isinstance(unbalanced_type, str):
+            raise TypeError(f"unbalanced_type must be a string ('KL'), got {unbalanced_type!r}")
+        if unbalanced_type.lower() != "kl":
+            raise ValueError(f"unbalanced_type must be 'KL' in this version, got {unbalanced_type!r}")
+    from .entropic.batch import solve_batch_cpu
+
+    return solve_batch_cpu(M, reg, a, b, max_iter, tol, check_every, unbalanced,
+                           "sinkhorn_log" if method is None else method, potentials_init, n_threads, warn)
+
