@@ -385,15 +385,42 @@ def check_reg_m(reg_m, name: str = "reg_m") -> tuple[float, float]:
 def check_batch_mass(a, b) -> np.ndarray:
     """Items 3 and 4 for each problem of a batch (rows of ``a`` (B, n), ``b`` (B, m)): return the factors (B,)
     that rescale each row of b to the mass of a; the error names the problem."""
-    tol_dtype = mass_dtype(a, b)
-    scales = np.empty(a.shape[0])
-    for k in range(a.shape[0]):
+    return check_batch_sums(np.sum(a, axis=1, dtype=np.float64), np.sum(b, axis=1, dtype=np.float64),
+                            mass_dtype(a, b))
+
+
+def check_batch_sums(sums_a, sums_b, dtype) -> np.ndarray:
+    """``check_batch_mass`` from the masses (B,) of each problem (reduced on a GPU, say)."""
+    scales = np.empty(len(sums_a))
+    for k in range(len(sums_a)):
         try:
-            scales[k] = check_mass(float(np.sum(a[k], dtype=np.float64)), float(np.sum(b[k], dtype=np.float64)),
-                                   tol_dtype)
+            scales[k] = check_mass(float(sums_a[k]), float(sums_b[k]), dtype)
         except ValueError as exc:
             raise ValueError(f"problem {k} of the batch: {exc}") from None
     return scales
+
+
+def judge_cost_rows(name: str, first_nan, first_neginf, rows_empty, cols_empty) -> None:
+    """``check_cost_matrix``'s errors (items 6-8), in its order, from per-row statistics reduced on a GPU.
+
+    ``first_nan[i]``, ``first_neginf[i]``: the first column of row i holding NaN, -inf (-1 for none);
+    ``rows_empty[i]`` (``cols_empty[j]``): the row (column) has weight but no finite cost.
+    """
+    for values, what in ((first_nan, "is NaN; costs must be real numbers (+inf marks a forbidden arc)"),
+                         (first_neginf, "is -inf: the transport cost would be unbounded below")):
+        rows = np.flatnonzero(np.asarray(values) >= 0)
+        if rows.size:
+            i = int(rows[0])
+            raise ValueError(f"{name}[{i}, {int(values[i])}] {what}")
+    for empty, axis, label in ((rows_empty, "row", "a"), (cols_empty, "column", "b")):
+        bad = np.flatnonzero(np.asarray(empty))
+        if bad.size:
+            k = int(bad[0])
+            raise ValueError(
+                f"{axis} {k} of {name} has no finite cost but {label}[{k}] has mass to move; the problem is "
+                "infeasible (+inf marks a forbidden arc)"
+            )
+
 
 
 def check_batch_weights(w, name: str, B: int, n: int):

@@ -197,6 +197,15 @@ def solve(M, a=None, b=None, reg=None, max_iter=None, tol=None, method=None, n_t
     if reg is not None:
         if plan_init is not None:
             raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
+        from . import _device
+
+        if _device.where(M=M, a=a, b=b) == _device.CUDA and method in (None, "sinkhorn_log"):
+            from .cuda.sinkhorn import solve_sinkhorn_cuda
+
+            return solve_sinkhorn_cuda(M, a, b, V.check_reg(reg), float("inf"), float("inf"), "kl",
+                                       V.check_max_iter(1000 if max_iter is None else max_iter),
+                                       V.check_tol(1e-9 if tol is None else tol), 10, potentials_init, warn,
+                                       batch=False)
         from .entropic.api import _solve_entropic
 
         return _solve_entropic(M, a, b, reg, "sinkhorn_log" if method is None else method,
