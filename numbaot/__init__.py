@@ -41,6 +41,9 @@ _LAZY = {
     "entropic_fused_gromov_wasserstein": "numbaot.gromov.api",
     "entropic_fused_gromov_wasserstein2": "numbaot.gromov.api",
     "solve_gromov": "numbaot.solvers",
+    "sinkhorn_unbalanced": "numbaot.entropic.unbalanced",
+    "sinkhorn_unbalanced2": "numbaot.entropic.unbalanced",
+    "solve_batch": "numbaot.solvers",
 }
 
 __all__ = sorted([*_LAZY, "OTResult", "PlanOperator", "Status", "ConvergenceWarning", "InputWarning",

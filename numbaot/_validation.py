@@ -460,3 +460,93 @@ def check_gw_mass(p, q):
 def check_n_init(n_init) -> int:
     """Item 37: the number of starts of a non-convex solver (the first from the product plan)."""
     return check_max_iter(n_init, "n_init")
+
+# ------------------------------------------------------------------------------------------------- unbalanced OT
+def check_reg_m(reg_m, name: str = "reg_m") -> tuple[float, float]:
+    """Marginal penalties of unbalanced OT: one number for both marginals, or a pair ``(rho_a, rho_b)``.
+
+    Each must be positive; ``inf`` keeps that marginal exact. NaN, 0 and negative values raise a ValueError.
+    """
+    if isinstance(reg_m, (bool, np.bool_)) or isinstance(reg_m, (str, bytes)):
+        raise TypeError(f"{name} must be a positive number or a pair of them, got {reg_m!r}")
+    if isinstance(reg_m, numbers.Real):
+        pair = (reg_m, reg_m)
+    else:
+        try:
+            values = np.asarray(reg_m)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"{name} must be a positive number or a pair of them, got {reg_m!r}") from exc
+        if hasattr(reg_m, "__cuda_array_interface__") or values.dtype.kind not in "iuf" or values.ndim > 1 \
+                or values.size not in (1, 2):
+            raise TypeError(f"{name} must be a positive number or a pair (rho_a, rho_b) of them, got {reg_m!r}")
+        flat = values.reshape(-1).tolist()
+        pair = (flat[0], flat[0]) if len(flat) == 1 else (flat[0], flat[1])
+    out = []
+    for label, rho in zip(("first", "second"), pair):
+        if isinstance(rho, bool) or not isinstance(rho, numbers.Real):
+            raise TypeError(f"{name} must be a positive number or a pair of them, got {reg_m!r}")
+        rho = float(rho)
+        if math.isnan(rho) or rho <= 0:
+            raise ValueError(
+                f"{name} ({label} marginal) must be > 0 (inf keeps that marginal exact), got {rho}; a penalty of 0 "
+                "would let the plan drop all mass"
+            )
+        out.append(rho)
+    return out[0], out[1]
+
+
+def check_batch_mass(a, b) -> np.ndarray:
+    """Items 3 and 4 for each problem of a batch (rows of ``a`` (B, n), ``b`` (B, m)): return the factors (B,)
+    that rescale each row of b to the mass of a; the error names the problem."""
+    return check_batch_sums(np.sum(a, axis=1, dtype=np.float64), np.sum(b, axis=1, dtype=np.float64),
+                            mass_dtype(a, b))
+
+
+def check_batch_sums(sums_a, sums_b, dtype) -> np.ndarray:
+    """``check_batch_mass`` from the masses (B,) of each problem (reduced on a GPU, say)."""
+    scales = np.empty(len(sums_a))
+    for k in range(len(sums_a)):
+        try:
+            scales[k] = check_mass(float(sums_a[k]), float(sums_b[k]), dtype)
+        except ValueError as exc:
+            raise ValueError(f"problem {k} of the batch: {exc}") from None
+    return scales
+
+
+def judge_cost_rows(name: str, first_nan, first_neginf, rows_empty, cols_empty) -> None:
+    """``check_cost_matrix``'s errors (items 6-8), in its order, from per-row statistics reduced on a GPU.
+
+    ``first_nan[i]``, ``first_neginf[i]``: the first column of row i holding NaN, -inf (-1 for none);
+    ``rows_empty[i]`` (``cols_empty[j]``): the row (column) has weight but no finite cost.
+    """
+    for values, what in ((first_nan, "is NaN; costs must be real numbers (+inf marks a forbidden arc)"),
+                         (first_neginf, "is -inf: the transport cost would be unbounded below")):
+        rows = np.flatnonzero(np.asarray(values) >= 0)
+        if rows.size:
+            i = int(rows[0])
+            raise ValueError(f"{name}[{i}, {int(values[i])}] {what}")
+    for empty, axis, label in ((rows_empty, "row", "a"), (cols_empty, "column", "b")):
+        bad = np.flatnonzero(np.asarray(empty))
+        if bad.size:
+            k = int(bad[0])
+            raise ValueError(
+                f"{axis} {k} of {name} has no finite cost but {label}[{k}] has mass to move; the problem is "
+                "infeasible (+inf marks a forbidden arc)"
+            )
+
+
+
+def check_batch_weights(w, name: str, B: int, n: int):
+    """Weights of a batch as a (B, n) array: None means uniform, a (n,) vector is shared by every problem, a
+    (B, n) array gives one row per problem; each row is checked as ``check_weights`` does, named ``name[k]``."""
+    if n == 0:
+        raise ValueError(f"the costs have 0 columns or rows for {name}: an empty distribution has no transport plan")
+    if w is None:
+        return np.full((B, n), 1.0 / n)
+    w = as_float_array(w, name, ndim=(1, 2))
+    if w.ndim == 1:
+        return np.broadcast_to(check_weights(w, name, n), (B, n))
+    if w.shape != (B, n):
+        raise ValueError(f"{name} has shape {w.shape} but the costs M need ({B}, {n}) (one row per problem) or ({n},) "
+                         "(shared by every problem)")
+    return np.stack([check_weights(w[k], f"{name}[{k}]", n) for k in range(B)])

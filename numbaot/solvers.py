@@ -132,7 +132,7 @@ def _scale_result(result, e, power):
 
 
 def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, method=None, n_threads=None,
-          warn=True, potentials_init=None, plan_init=None) -> OTResult:
+          warn=True, potentials_init=None, plan_init=None, unbalanced=None, unbalanced_type="KL") -> OTResult:
     """Optimal transport for a cost matrix, returning an :class:`OTResult`.
 
     ``reg=None`` solves exact OT by the network simplex (see :func:`numbaot.emd`); ``reg > 0`` solves
@@ -165,6 +165,13 @@ def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, m
         Warm start from duals ``(f, g)``.
     plan_init : array or scipy sparse, optional
         Exact only: warm start from a plan (see :func:`numbaot.emd`).
+    unbalanced : float > 0 or pair, optional
+        Entropic only: KL penalties ``(rho_a, rho_b)`` on the marginals (one number for both; ``inf`` keeps that
+        marginal exact); the masses of a and b may then differ. Solved by :func:`numbaot.sinkhorn_unbalanced`
+        (``method``: 'sinkhorn_log' or 'sinkhorn_translation_invariant'). Exact unbalanced OT (``reg=None``) is
+        not available.
+    unbalanced_type : {'KL'}
+        The marginal penalty (only KL in this version).
 
     Returns
     -------
@@ -174,7 +181,9 @@ def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, m
         weights included), ``status``, ``n_iter`` (pivots). Entropic: ``value`` = <P, M> + reg * KL(P | a b^T)
         (or + reg * sum P log P with ``reg_type='entropy'``),
         ``value_linear`` = <P, M>, ``plan``, potentials ``(f, g)`` with ``P = a b^T exp((f + g - M) / reg)``,
-        ``status``, ``n_iter``, ``errors`` (the marginal error at each check).
+        ``status``, ``n_iter``, ``errors`` (the marginal error at each check). Unbalanced: ``value`` =
+        <P, M> + reg * KL(P | a b^T) + rho_a * KL(P 1 | a) + rho_b * KL(P^T 1 | b) (generalised KL),
+        ``errors`` the change of the potentials at each check.
 
     Examples
     --------
@@ -187,9 +196,21 @@ def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, m
     ('OPTIMAL', 0.0711, 0.3223)
     """
     warn = V.check_bool(warn, "warn")
+    if unbalanced is not None:
+        return _solve_unbalanced(M, a, b, reg, max_iter, tol, method, n_threads, warn, potentials_init, plan_init,
+                                 unbalanced, unbalanced_type)
     if reg is not None:
         if plan_init is not None:
             raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
+        from . import _device
+
+        if _device.where(M=M, a=a, b=b) == _device.CUDA and method in (None, "sinkhorn_log"):
+            from .cuda.sinkhorn import solve_sinkhorn_cuda
+
+            return solve_sinkhorn_cuda(M, a, b, V.check_reg(reg), float("inf"), float("inf"), "kl",
+                                       V.check_max_iter(1000 if max_iter is None else max_iter),
+                                       V.check_tol(1e-9 if tol is None else tol), 10, potentials_init, warn,
+                                       batch=False)
         from .entropic.api import _solve_entropic
 
         return _solve_entropic(M, a, b, reg, "sinkhorn_log" if method is None else method,
@@ -265,3 +286,93 @@ def solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=N
 
     return _solve_gromov(Ca, Cb, M, a, b, loss, symmetric, alpha, reg, max_iter, tol, G0, n_init, random_state,
                          n_threads, warn)
+
+
+def _solve_unbalanced(M, a, b, reg, max_iter, tol, method, n_threads, warn, potentials_init, plan_init, unbalanced,
+                      unbalanced_type):
+    """``solve(..., unbalanced=rho)``: entropic unbalanced OT with KL marginal penalties."""
+    if not isinstance(unbalanced_type, str):
+        raise TypeError(f"unbalanced_type must be a string ('KL'), got {unbalanced_type!r}")
+    if unbalanced_type.lower() != "kl":
+        raise ValueError(f"unbalanced_type must be 'KL' (KL penalties on the marginals) in this version, got "
+                         f"{unbalanced_type!r}")
+    if reg is None:
+        raise ValueError("exact unbalanced OT (reg=None) is not available; give an entropic reg > 0 with unbalanced, "
+                         "or unbalanced=None for exact balanced OT")
+    if plan_init is not None:
+        raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
+    from .entropic.unbalanced import solve_unbalanced
+
+    return solve_unbalanced(M, a, b, reg, unbalanced, "sinkhorn_log" if method is None else method, "kl",
+                            1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol, 10,
+                            potentials_init, n_threads, warn, stacklevel=5)
+
+
+def solve_batch(M, reg, a=None, b=None, max_iter=1000, tol=1e-9, method=None, unbalanced=None, unbalanced_type="KL",
+                check_every=10, potentials_init=None, n_threads=None, warn=True):
+    """Entropic OT for a batch of cost matrices ``M[k]``, solved together (POT's ``ot.batch.solve_batch``).
+
+    Each problem is ``min <P, M[k]> + reg * KL(P | a_k b_k^T)`` (plus, with ``unbalanced``, KL penalties on the
+    marginals), solved by log-domain Sinkhorn with the rows of all problems updated in one parallel loop; each
+    problem stops on its own tolerance. CUDA inputs are solved on the GPU (one grid axis over the batch).
+
+    Parameters
+    ----------
+    M : array of shape (B, n, m)
+        The costs of B problems of the same size.
+    reg : float > 0
+        Entropic regularisation, shared by the problems (exact OT, ``reg=None``, is not available in batches).
+    a, b : arrays of shape (B, n) and (B, m), or (n,) and (m,) shared by all, optional
+        Weights (uniform when None); balanced problems need equal masses per problem.
+    max_iter : int
+        Maximum iterations per problem.
+    tol : float >= 0
+        Balanced: L1 error of the column marginals; unbalanced: largest change of the potentials divided by reg.
+    method : {'sinkhorn_log', 'sinkhorn_translation_invariant'}, optional
+        The second only matters for unbalanced problems.
+    unbalanced : float > 0 or pair, optional
+        KL penalties ``(rho_a, rho_b)`` on the marginals (see :func:`numbaot.sinkhorn_unbalanced`).
+    unbalanced_type : {'KL'}
+    check_every : int
+        Iterations between two convergence checks.
+    potentials_init : pair of arrays of shapes (B, n) and (B, m), optional
+        Warm start.
+    n_threads : int, optional
+        Host threads (default: Numba's thread count).
+    warn : bool
+        Emit a ConvergenceWarning when some problem did not converge.
+
+    Returns
+    -------
+    BatchOTResult
+        An OTResult with a leading batch axis: ``value``, ``value_linear`` (B,), ``plan`` (B, n, m),
+        ``potential_a`` (B, n), ``potential_b`` (B, m); ``status`` is the worst over the batch and ``statuses``
+        (B,) gives each; ``n_iters`` (B,) and ``errors`` (B, L) per problem.
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot
+    >>> M = np.array([[[0.0, 1.0], [1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    >>> res = numbaot.solve_batch(M, reg=0.1)
+    >>> res.plan.round(3)
+    array([[[0.5, 0. ],
+            [0. , 0.5]],
+    <BLANKLINE>
+           [[0. , 0.5],
+            [0.5, 0. ]]])
+    >>> res.value.shape, res.status.name
+    ((2,), 'OPTIMAL')
+    """
+    if reg is None:
+        raise ValueError("solve_batch solves entropic OT: give reg > 0 (exact OT in batches is not available; loop "
+                         "over numbaot.solve for it)")
+    if unbalanced is not None:
+        if not isinstance(unbalanced_type, str):
+            raise TypeError(f"unbalanced_type must be a string ('KL'), got {unbalanced_type!r}")
+        if unbalanced_type.lower() != "kl":
+            raise ValueError(f"unbalanced_type must be 'KL' in this version, got {unbalanced_type!r}")
+    from .entropic.batch import solve_batch_cpu
+
+    return solve_batch_cpu(M, reg, a, b, max_iter, tol, check_every, unbalanced,
+                           "sinkhorn_log" if method is None else method, potentials_init, n_threads, warn)
+

@@ -152,3 +152,56 @@ def gw_objective_naive(C1, C2, T, loss="square_loss", M=None, alpha=1.0):
     if M is None:
         return quad
     return (1.0 - alpha) * float(np.sum(np.asarray(M) * T)) + alpha * quad
+
+def sinkhorn_unbalanced_naive(a, b, M, reg, reg_m, n_iter=100000, tol=1e-14):
+    """Plain numpy/scipy log-domain unbalanced Sinkhorn (KL reference a b^T): ``(plan, f, g)``.
+
+    ``f = -rho_a / (rho_a + reg) * reg * logsumexp_j(log b_j + (g_j - M_ij) / reg)``, and the same for g;
+    ``rho = inf`` gives the balanced update. Stops when the potentials move less than ``tol * reg``.
+    """
+    from scipy.special import logsumexp
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    M = np.asarray(M, dtype=np.float64)
+    rho_a, rho_b = (reg_m, reg_m) if np.ndim(reg_m) == 0 else reg_m
+    tau_a = 1.0 if np.isinf(rho_a) else rho_a / (rho_a + reg)
+    tau_b = 1.0 if np.isinf(rho_b) else rho_b / (rho_b + reg)
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(a), np.log(b)
+    f, g = np.zeros(len(a)), np.zeros(len(b))
+    for _ in range(n_iter):
+        f_new = -tau_a * reg * logsumexp((g[None, :] - M) / reg + log_b[None, :], axis=1)
+        g_new = -tau_b * reg * logsumexp((f_new[:, None] - M) / reg + log_a[:, None], axis=0)
+        moved = max(np.abs(f_new - f).max(), np.abs(g_new - g).max())
+        f, g = f_new, g_new
+        if moved < tol * reg:
+            break
+    plan = np.exp(log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - M) / reg)
+    return plan, f, g
+
+
+def unbalanced_dual(a, b, M, reg, reg_m, f, g):
+    """The dual objective of KL-unbalanced entropic OT (reference a b^T) at potentials ``(f, g)``:
+    ``-rho_a <a, exp(-f / rho_a) - 1> - rho_b <b, exp(-g / rho_b) - 1> - reg <a b^T, exp((f + g - M) / reg) - 1>``,
+    with ``<a, f>`` in place of a marginal's term when its rho is inf."""
+    rho_a, rho_b = (reg_m, reg_m) if np.ndim(reg_m) == 0 else reg_m
+    value = 0.0
+    for rho, w, pot in ((rho_a, a, f), (rho_b, b, g)):
+        value += w @ pot if np.isinf(rho) else -rho * (w @ (np.exp(-pot / rho) - 1.0))
+    q = np.outer(a, b)
+    return value - reg * np.sum(q * (np.exp((f[:, None] + g[None, :] - M) / reg) - 1.0))
+
+
+def unbalanced_primal(a, b, M, reg, reg_m, P):
+    """``<P, M> + reg KL(P | a b^T) + rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)`` (generalised KL), plain numpy."""
+    rho_a, rho_b = (reg_m, reg_m) if np.ndim(reg_m) == 0 else reg_m
+
+    def kl(p, q):
+        return np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0) / q), 0.0)) - p.sum() + q.sum()
+
+    value = np.sum(P * M) + reg * kl(P.ravel(), np.outer(a, b).ravel())
+    for rho, w, marginal in ((rho_a, a, P.sum(axis=1)), (rho_b, b, P.sum(axis=0))):
+        if not np.isinf(rho):
+            value += rho * kl(marginal, w)
+    return value

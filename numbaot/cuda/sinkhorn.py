@@ -1,0 +1,543 @@
+"""Dense log-domain Sinkhorn on the GPU: balanced, unbalanced (KL marginal penalties) and batched, the CUDA twin of
+``numbaot.entropic.unbalanced.uot_core``.
+
+Design
+------
+* **One body.** A half-step is ``out_i = tau * eps * (shift_i - softmin_row(X, i, h, 1 / eps))`` where
+  ``softmin_row`` is the body the CPU cores run (``entropic._softmin``, compiled here with ``.cuda``): one thread
+  per row of every problem of the batch (a flat grid over the B * n rows, so the batch is one more grid axis folded
+  into the first). ``tau = rho / (rho + eps)`` is the unbalanced damping (1 for a balanced marginal).
+* **Layout for coalesced reads.** A thread walks its row j = 0, 1, ...; neighbouring threads must then read
+  neighbouring addresses, i.e. the row index must be the fast one in memory. The costs are therefore stored twice,
+  once per half-step, as ``Y`` (m, B n) with ``Y[j, k n + i] = M[k, i, j]`` and ``Z`` (n, B m) with
+  ``Z[i, k m + j] = M[k, i, j]``, and the kernels read them through their transposes ``Y.T`` (B n, m) and
+  ``Z.T`` (B m, n), Fortran-ordered views whose "row" t is contiguous across threads. (Strided reads of a single
+  copy would halve the memory but make one of the two half-steps uncoalesced, a >10x slower access pattern.)
+  For one problem, ``Z`` is M itself when M is C-contiguous in the compute dtype.
+* **Two passes per row.** ``softmin_row`` takes the row's maximum and then the sum of shifted exponentials: twice the
+  reads of a one-pass running (max, sum) logsumexp, but the very body the CPU runs, so the two paths cannot drift,
+  and no rescaling of the running sum at each new maximum (one exp per entry instead of up to two).
+* **Precision.** The costs are stored in the caller's dtype (float32 halves the bytes read per iteration, the bound
+  of this memory-bound loop); potentials, weights and the accumulations of the shared body are float64.
+* **Convergence on the device.** Every ``check_every`` iterations one block per problem reduces its error (the L1
+  column-marginal error for balanced problems, ``max |delta f|, |delta g| / eps`` for unbalanced ones) and only the
+  B errors are copied back; problems that stopped are skipped by later launches.
+
+The translation-invariant variant and reg_type='entropy' run on the host only in this version.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import cuda, float64
+
+from .. import _device, _validation as V
+from .._result import OTResult
+from .._status import Status, warn_status
+from ..entropic._softmin import softmin_row
+from . import _checks, _launch
+
+_softmin = softmin_row.cuda  # kernels resolve module globals, not attributes of a Python object
+
+_BUF = _launch.MAX_THREADS_PER_BLOCK
+MODE_BALANCED = 0
+MODE_UNBALANCED = 1
+
+
+# --------------------------------------------------------------------------------------------------- layouts
+@cuda.jit
+def _layout_kernel(M, Z, Y):
+    """``Z[i, k m + j] = Y[j, k n + i] = M[k, i, j]`` (converted to the compute dtype), one thread per entry."""
+    t = cuda.grid(1)
+    B, n, m = M.shape
+    if t < B * n * m:
+        k = t // (n * m)
+        r = t - k * n * m
+        i = r // m
+        j = r - i * m
+        v = M[k, i, j]
+        Z[i, k * m + j] = v
+        Y[j, k * n + i] = v
+
+
+@cuda.jit
+def _layout_2d_kernel(M, Z, Y, write_z):
+    """One problem: ``Y = M^T`` and, unless M can serve as Z itself, ``Z = M``."""
+    t = cuda.grid(1)
+    n, m = M.shape
+    if t < n * m:
+        i = t // m
+        j = t - i * m
+        v = M[i, j]
+        if write_z:
+            Z[i, j] = v
+        Y[j, i] = v
+
+
+@cuda.jit
+def _weights_kernel(w, log_w, ref, shift, entropy):
+    """From validated float64 weights ``w`` (n, B): ``log_w``, and the reference and shift (B, n) of the update."""
+    t = cuda.grid(1)
+    n, B = w.shape
+    if t < n * B:
+        k = t // n
+        i = t - k * n
+        x = w[i, k]
+        lw = math.log(x) if x > 0.0 else -math.inf
+        log_w[k, i] = lw
+        if entropy:
+            ref[k, i] = 0.0
+            shift[k, i] = lw
+        else:
+            ref[k, i] = lw
+            shift[k, i] = 0.0
+
+
+@cuda.jit
+def _transpose_kernel(x, out):
+    """``out[i, k] = x[k, i]`` (float64), for (B, n) weights checked column by column."""
+    t = cuda.grid(1)
+    B, n = x.shape
+    if t < B * n:
+        k = t // n
+        i = t - k * n
+        out[i, k] = x[k, i]
+
+
+@cuda.jit
+def _broadcast_kernel(w, out):
+    """``out[i, k] = w[i, 0]``: one weight vector shared by the B problems."""
+    t = cuda.grid(1)
+    n, B = out.shape
+    if t < n * B:
+        i = t // B
+        out[i, t - i * B] = w[i, 0]
+
+
+@cuda.jit
+def _scale_columns_kernel(w, factors):
+    t = cuda.grid(1)
+    n, B = w.shape
+    if t < n * B:
+        i = t // B
+        k = t - i * B
+        w[i, k] = w[i, k] * factors[k]
+
+
+# --------------------------------------------------------------------------------------------------- checks
+@cuda.jit
+def _cost_rows_kernel(X, log_w, n, first_nan, first_neginf, empty):
+    """Per row t = k n + i of ``X`` (B n, m): first NaN column, first -inf column, and whether the row has weight
+    but no finite cost (``check_cost_matrix``'s rules, one thread per row)."""
+    t = cuda.grid(1)
+    if t < X.shape[0]:
+        k = t // n
+        i = t - k * n
+        nan_at = -1
+        neginf_at = -1
+        finite = False
+        for j in range(X.shape[1]):
+            v = X[t, j]
+            if v != v:
+                if nan_at < 0:
+                    nan_at = j
+            elif v == -math.inf:
+                if neginf_at < 0:
+                    neginf_at = j
+            elif v != math.inf:
+                finite = True
+        first_nan[t] = nan_at
+        first_neginf[t] = neginf_at
+        empty[t] = 1 if (not finite and log_w[k, i] > -math.inf) else 0
+
+
+# --------------------------------------------------------------------------------------------------- iterations
+@cuda.jit
+def _prep_kernel(other, ref_w, inv_eps, active, h):
+    """``h[k, j] = other[k, j] / eps + ref_w[k, j]``: the row-independent part of a half-step."""
+    t = cuda.grid(1)
+    B, m = h.shape
+    if t < B * m:
+        k = t // m
+        if active[k]:
+            j = t - k * m
+            h[k, j] = other[k, j] * inv_eps + ref_w[k, j]
+
+
+@cuda.jit
+def _half_step_kernel(X, h, shift, active, eps, tau, out):
+    """``out[k, i] = tau * eps * (shift[k, i] - softmin_row(X, k n + i, h[k], 1 / eps))``, one thread per row."""
+    t = cuda.grid(1)
+    B, n = out.shape
+    if t < B * n:
+        k = t // n
+        if active[k]:
+            i = t - k * n
+            s = shift[k, i]
+            if s == -math.inf:
+                out[k, i] = -math.inf
+            else:
+                out[k, i] = tau * eps * (s - _softmin(X, t, h[k], 1.0 / eps))
+
+
+@cuda.jit
+def _copy_kernel(src, dst, active):
+    t = cuda.grid(1)
+    B, n = dst.shape
+    if t < B * n:
+        k = t // n
+        if active[k]:
+            i = t - k * n
+            dst[k, i] = src[k, i]
+
+
+@cuda.jit
+def _error_kernel(mode, f, f_prev, g, g_new, log_a, log_b, inv_eps, active, err):
+    """One block per problem: the balanced L1 column-marginal error, or ``max |delta f|, |delta g| / eps``.
+
+    Threads stride over the entries, then one thread folds the block's partials (NaN propagates: a NaN error
+    stops the problem with NUMERICAL_ERROR)."""
+    buf = cuda.shared.array(_BUF, float64)
+    k = cuda.blockIdx.x
+    tid = cuda.threadIdx.x
+    step = cuda.blockDim.x
+    n = f.shape[1]
+    m = g.shape[1]
+    acc = 0.0
+    if active[k]:
+        if mode == MODE_BALANCED:
+            for j in range(tid, m, step):
+                lb = log_b[k, j]
+                if lb > -math.inf:
+                    acc += abs(math.exp(lb + (g[k, j] - g_new[k, j]) * inv_eps) - math.exp(lb))
+        else:
+            for i in range(tid, n, step):
+                if log_a[k, i] > -math.inf:
+                    d = abs(f[k, i] - f_prev[k, i])
+                    if not d <= acc:
+                        acc = d
+            for j in range(tid, m, step):
+                if log_b[k, j] > -math.inf:
+                    d = abs(g_new[k, j] - g[k, j])
+                    if not d <= acc:
+                        acc = d
+    buf[tid] = acc
+    cuda.syncthreads()
+    if tid == 0:
+        total = 0.0
+        for s in range(step):
+            v = buf[s]
+            if mode == MODE_BALANCED:
+                total += v
+            elif not v <= total:
+                total = v
+        err[k] = total if mode == MODE_BALANCED else total * inv_eps
+
+
+@cuda.jit
+def _nonfinite_kernel(x, log_w, bad):
+    """``bad[k] = 1`` when a potential of problem k with positive weight is NaN or inf (bad is zeroed before)."""
+    t = cuda.grid(1)
+    B, n = x.shape
+    if t < B * n:
+        k = t // n
+        i = t - k * n
+        if log_w[k, i] > -math.inf and not math.isfinite(x[k, i]):
+            bad[k] = 1
+
+
+# --------------------------------------------------------------------------------------------------- results
+@cuda.jit
+def _plan_kernel(Z, ref_a, ref_b, f, g, inv_eps, out):
+    """``out[k, i, j] = exp(ref_a + ref_b + (f_i + g_j - C_ij) / eps)``, j fastest (coalesced reads of Z)."""
+    t = cuda.grid(1)
+    B, n, m = out.shape
+    if t < B * n * m:
+        k = t // (n * m)
+        r = t - k * n * m
+        i = r // m
+        j = r - i * m
+        out[k, i, j] = math.exp(ref_a[k, i] + ref_b[k, j] + (f[k, i] + g[k, j] - Z[i, k * m + j]) * inv_eps)
+
+
+@cuda.jit
+def _line_stats_kernel(X, ref_own, ref_other, own, other, log_w, inv_eps, mass, lin, kl, pen):
+    """Per line t = k n + i of ``X`` (rows of the plan, or its columns through the other layout):
+    its mass, its share of ``<P, C>`` and of ``sum P log(P / R)``, and ``p log(p / w) - p + w`` for its marginal."""
+    t = cuda.grid(1)
+    B, n = own.shape
+    if t < B * n:
+        k = t // n
+        i = t - k * n
+        s_mass = 0.0
+        s_lin = 0.0
+        s_kl = 0.0
+        for j in range(X.shape[1]):
+            c = X[t, j]
+            z = (own[k, i] + other[k, j] - c) * inv_eps  # log(P / R)
+            p = math.exp(ref_own[k, i] + ref_other[k, j] + z)
+            if p > 0.0:
+                s_mass += p
+                s_lin += p * c
+                s_kl += p * z
+        mass[k, i] = s_mass
+        lin[k, i] = s_lin
+        kl[k, i] = s_kl
+        lw = log_w[k, i]
+        w = math.exp(lw) if lw > -math.inf else 0.0
+        if s_mass > 0.0:
+            pen[k, i] = s_mass * (math.log(s_mass) - lw) - s_mass + w
+        else:
+            pen[k, i] = w
+
+
+@cuda.jit
+def _cast_kernel(x, out):
+    t = cuda.grid(1)
+    B, n = x.shape
+    if t < B * n:
+        k = t // n
+        out[k, t - k * n] = x[k, t - k * n]
+
+
+# --------------------------------------------------------------------------------------------------- host driver
+def _launch_flat(kernel, size, stream, *args):
+    blocks, threads = _launch.grid_1d(size)
+    kernel[blocks, threads, stream](*args)
+
+
+def _device_weights(w, name, B, n, batch, stream):
+    """Validated float64 weights (n, B) on the device and their masses (B,): the host's rules and messages."""
+    if w is None:
+        out = _launch.empty((n, B), np.float64, stream)
+        out_host = np.full((n, B), 1.0 / n)
+        out.copy_to_device(out_host, stream=stream)
+        return out, np.full(B, float(np.sum(out_host[:, 0])))
+    w = _launch.wrap(V.as_float_array(w, name, ndim=(1, 2) if batch else 1, allow_cuda=True))
+    if w.ndim == 1:
+        if w.shape[0] != n:
+            raise ValueError(f"{name} has {w.shape[0]} entries but there are {n} points (or rows of M) for it")
+        w64 = _launch.as_float64_2d(w, stream)  # (n, 1)
+        sums = _checks.check_weight_columns(w64, w, [name], stream)
+        if B > 1:  # shared by every problem
+            shared = _launch.empty((n, B), np.float64, stream)
+            _launch_flat(_broadcast_kernel, n * B, stream, w64, shared)
+            return shared, np.full(B, sums[0])
+        return w64, sums
+    if tuple(w.shape) != (B, n):
+        raise ValueError(f"{name} has shape {tuple(w.shape)} but the costs M need ({B}, {n}) (one row per problem) "
+                         f"or ({n},) (shared by every problem)")
+    w64 = _launch.as_float64_2d(w, stream)  # (B, n) float64
+    cols = _launch.empty((n, B), np.float64, stream)
+    _launch_flat(_transpose_kernel, B * n, stream, w64, cols)
+    sums = _checks.check_weight_columns(cols, w.T, [f"{name}[{k}]" for k in range(B)], stream)
+    return cols, sums
+
+
+def _check_costs(Y, Z, log_a, log_b, B, n, m, batch, stream):
+    """``check_cost_matrix`` on the device: per-row statistics of both layouts, judged on the host per problem."""
+    stats = []
+    for X, log_w, lines in ((Y.T, log_a, n), (Z.T, log_b, m)):
+        first_nan = _launch.empty(B * lines, np.int64, stream)
+        first_neginf = _launch.empty(B * lines, np.int64, stream)
+        empty = _launch.empty(B * lines, np.int8, stream)
+        _launch_flat(_cost_rows_kernel, B * lines, stream, X, log_w, lines, first_nan, first_neginf, empty)
+        stats.append([_launch.small_to_host(x, stream).reshape(B, lines) for x in (first_nan, first_neginf, empty)])
+    (nan_r, neginf_r, empty_r), (_, _, empty_c) = stats
+    for k in range(B):
+        V.judge_cost_rows(f"M[{k}]" if batch else "M", nan_r[k], neginf_r[k], empty_r[k], empty_c[k])
+
+
+def _potentials_init(potentials_init, B, n, m, batch, stream):
+    if potentials_init is None:
+        f = _launch.empty((B, n), np.float64, stream)
+        g = _launch.empty((B, m), np.float64, stream)
+        f.copy_to_device(np.zeros((B, n)), stream=stream)
+        g.copy_to_device(np.zeros((B, m)), stream=stream)
+        return f, g
+    if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2:
+        raise TypeError("potentials_init must be a pair (f, g) of CUDA arrays")
+    out = []
+    for t, (x, lines) in enumerate(zip(potentials_init, (n, m))):
+        label = f"potentials_init[{t}]"
+        want = (B, lines) if batch else (lines,)
+        if not _device.is_cuda_array(x):
+            raise ValueError(f"{label} is a host array but the costs live on the GPU; pass a CUDA array")
+        x = V.as_float_array(x, label, allow_cuda=True)
+        if tuple(x.shape) != want:
+            raise ValueError(f"{label} has shape {tuple(x.shape)}; it must be {want}")
+        x = _launch.wrap(x)
+        x64 = _launch.as_float64_2d(x, stream)  # (lines, 1) or (B, lines)
+        _checks.check_points_cuda(x64, x, label, stream)
+        out.append(x64.reshape(1, lines) if not batch else x64)
+    return out[0], out[1]
+
+
+def solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every, potentials_init, warn,
+                        batch, method="sinkhorn_log"):
+    """Log-domain Sinkhorn (balanced when ``rho_a = rho_b = inf``) on CUDA arrays: the GPU twin of the host
+    front-ends ``entropic.unbalanced.solve_unbalanced`` and ``entropic.batch.solve_batch_cpu``.
+
+    ``M`` is (n, m) (``batch=False``) or (B, n, m); ``a``, ``b`` CUDA arrays or None. Scalars have been validated
+    by the caller. Returns an OTResult (a ``BatchOTResult`` for batches) with ``device="cuda"``: plan, potentials
+    and marginals as device arrays of the caller's kind in M's dtype; values as numpy scalars (arrays (B,) for a
+    batch); ``errors`` on the host.
+    """
+    from ..entropic.batch import BatchOTResult
+
+    if method != "sinkhorn_log":
+        raise ValueError(f"method {method!r} runs on the host only in this version; on the GPU use 'sinkhorn_log'")
+    if reg_type != "kl":
+        raise ValueError("reg_type='entropy' runs on the host only in this version; on the GPU use reg_type='kl'")
+    stream = _launch.stream_of(M, a, b)
+    kind = _launch.caller_kind(M, a, b)
+    M = _launch.wrap(V.as_float_array(M, "M", ndim=3 if batch else 2, allow_cuda=True))
+    if batch:
+        B, n, m = (int(s) for s in M.shape)
+    else:
+        B, (n, m) = 1, (int(s) for s in M.shape)
+    balanced = math.isinf(rho_a) and math.isinf(rho_b)
+    wa, sum_a = _device_weights(a, "a", B, n, batch, stream)
+    wb, sum_b = _device_weights(b, "b", B, m, batch, stream)
+    a_in = None if a is None else a
+    b_in = None if b is None else b
+    if balanced:
+        given = [w for w in (a_in, b_in) if w is not None]
+        dtype = V.mass_dtype(*given)
+        if batch:
+            factors = V.check_batch_sums(sum_a, sum_b, dtype)
+        else:
+            factors = np.array([V.check_mass(float(sum_a[0]), float(sum_b[0]), dtype)])
+        if np.any(factors != 1.0):
+            _launch_flat(_scale_columns_kernel, m * B, stream, wb, cuda.to_device(factors, stream=stream))
+            sum_b = sum_b * factors
+    out_dtype = V.result_dtype(M)
+    entropy = reg_type == "entropy"
+    log_a, ref_a, shift_a = (_launch.empty((B, n), np.float64, stream) for _ in range(3))
+    log_b, ref_b, shift_b = (_launch.empty((B, m), np.float64, stream) for _ in range(3))
+    _launch_flat(_weights_kernel, n * B, stream, wa, log_a, ref_a, shift_a, entropy)
+    _launch_flat(_weights_kernel, m * B, stream, wb, log_b, ref_b, shift_b, entropy)
+
+    # The two layouts of the costs (see the module's docstring), in the compute dtype.
+    Y = _launch.empty((m, B * n), out_dtype, stream)
+    if batch:
+        Z = _launch.empty((n, B * m), out_dtype, stream)
+        _launch_flat(_layout_kernel, B * n * m, stream, M, Z, Y)
+    else:
+        reuse = np.dtype(M.dtype) == out_dtype and M.is_c_contiguous()
+        Z = M if reuse else _launch.empty((n, m), out_dtype, stream)
+        _launch_flat(_layout_2d_kernel, n * m, stream, M, Z, Y, not reuse)
+    _check_costs(Y, Z, log_a, log_b, B, n, m, batch, stream)
+    rows, cols = Y.T, Z.T  # (B n, m) and (B m, n), Fortran-ordered: row t is read coalesced across threads
+
+    f, g = _potentials_init(potentials_init, B, n, m, batch, stream)
+    tau_a = 1.0 if math.isinf(rho_a) else rho_a / (rho_a + reg)
+    tau_b = 1.0 if math.isinf(rho_b) else rho_b / (rho_b + reg)
+    inv_eps = 1.0 / reg
+    mode = MODE_BALANCED if balanced else MODE_UNBALANCED
+    h_rows = _launch.empty((B, m), np.float64, stream)
+    h_cols = _launch.empty((B, n), np.float64, stream)
+    g_new = _launch.empty((B, m), np.float64, stream)
+    f_prev = _launch.empty((B, n), np.float64, stream)
+    err = _launch.empty(B, np.float64, stream)
+    active_host = np.ones(B, np.uint8)
+    active = cuda.to_device(active_host, stream=stream)
+    status = np.full(B, int(Status.MAX_ITER_REACHED))
+    n_iter = np.zeros(B, np.int64)
+    history = [[] for _ in range(B)]
+    err_threads = _launch.threads_per_block()
+    it = 0
+    while it < max_iter and active_host.any():
+        it += 1
+        check = it % check_every == 0 or it == max_iter
+        if check and mode == MODE_UNBALANCED:
+            _launch_flat(_copy_kernel, B * n, stream, f, f_prev, active)
+        _launch_flat(_prep_kernel, B * m, stream, g, ref_b, inv_eps, active, h_rows)
+        _launch_flat(_half_step_kernel, B * n, stream, rows, h_rows, shift_a, active, reg, tau_a, f)
+        _launch_flat(_prep_kernel, B * n, stream, f, ref_a, inv_eps, active, h_cols)
+        _launch_flat(_half_step_kernel, B * m, stream, cols, h_cols, shift_b, active, reg, tau_b, g_new)
+        n_iter[active_host.astype(bool)] = it
+        if check:
+            _error_kernel[B, err_threads, stream](mode, f, f_prev, g, g_new, log_a, log_b, inv_eps, active, err)
+        _launch_flat(_copy_kernel, B * m, stream, g_new, g, active)
+        if check:
+            errors = _launch.small_to_host(err, stream)  # the one copy per check: B scalars
+            changed = False
+            for k in np.flatnonzero(active_host):
+                e = float(errors[k])
+                history[k].append(e)
+                if not math.isfinite(e):
+                    status[k], active_host[k], changed = int(Status.NUMERICAL_ERROR), 0, True
+                elif e <= tol:
+                    status[k], active_host[k], changed = int(Status.OPTIMAL), 0, True
+            if changed:
+                active.copy_to_device(active_host, stream=stream)
+    bad = cuda.to_device(np.zeros(B, np.int8), stream=stream)
+    _launch_flat(_nonfinite_kernel, B * n, stream, f, log_a, bad)
+    _launch_flat(_nonfinite_kernel, B * m, stream, g, log_b, bad)
+    status[_launch.small_to_host(bad, stream).astype(bool)] = int(Status.NUMERICAL_ERROR)
+
+    # Answers: the plan, and per-line statistics for the values and the marginals.
+    plan = _launch.empty((B, n, m), out_dtype, stream)
+    _launch_flat(_plan_kernel, B * n * m, stream, Z, ref_a, ref_b, f, g, inv_eps, plan)
+    row_stats = [_launch.empty((B, n), np.float64, stream) for _ in range(4)]
+    col_stats = [_launch.empty((B, m), np.float64, stream) for _ in range(4)]
+    _launch_flat(_line_stats_kernel, B * n, stream, rows, ref_a, ref_b, f, g, log_a, inv_eps, *row_stats)
+    _launch_flat(_line_stats_kernel, B * m, stream, cols, ref_b, ref_a, g, f, log_b, inv_eps, *col_stats)
+    mass_r, lin_r, kl_r, pen_r = (_launch.small_to_host(x, stream).sum(axis=1) for x in row_stats)
+    pen_c = _launch.small_to_host(col_stats[3], stream).sum(axis=1)
+    ref_mass = sum_a * sum_b if not entropy else np.full(B, float(n * m))
+    value_linear = lin_r
+    value = lin_r + reg * (kl_r - mass_r + ref_mass)
+    if not math.isinf(rho_a):
+        value = value + rho_a * pen_r
+    if not math.isinf(rho_b):
+        value = value + rho_b * pen_c
+
+    def cast(x):
+        out = _launch.empty(x.shape, out_dtype, stream)
+        _launch_flat(_cast_kernel, x.shape[0] * x.shape[1], stream, x, out)
+        return out
+
+    f_out, g_out = cast(f), cast(g)
+    marg_a, marg_b = row_stats[0], col_stats[0]
+    n_checks = max(1, max(len(h) for h in history))
+    errors = np.full((B, n_checks), np.nan)
+    for k, h in enumerate(history):
+        errors[k, :len(h)] = h
+    worst = int(status.max())
+    name = "solve_batch" if batch else ("sinkhorn" if balanced else "sinkhorn_unbalanced")
+    if warn and worst != int(Status.OPTIMAL):
+        bad_k = np.flatnonzero(status != int(Status.OPTIMAL))
+        detail = f"{bad_k.size} of {B} problems did not converge" if batch else \
+            (f"error {history[0][-1]:.3g} > tol {tol:g} after {n_iter[0]} iterations" if history[0] else "")
+        warn_status(worst, f"{name} (sinkhorn_log, cuda)", detail, stacklevel=5)
+    if batch:
+        return BatchOTResult(
+            value=value.astype(out_dtype),
+            value_linear=value_linear.astype(out_dtype),
+            plan=_launch.to_caller(plan, kind),
+            potential_a=_launch.to_caller(f_out, kind),
+            potential_b=_launch.to_caller(g_out, kind),
+            status=Status(worst),
+            n_iter=int(n_iter.max()),
+            errors=errors,
+            device="cuda",
+            marginals=lambda: (_launch.to_caller(cast(marg_a), kind), _launch.to_caller(cast(marg_b), kind)),
+            statuses=np.array([Status(int(s)) for s in status], dtype=object),
+            n_iters=n_iter,
+        )
+    return OTResult(
+        value=out_dtype.type(value[0]),
+        value_linear=out_dtype.type(value_linear[0]),
+        plan=_launch.to_caller(plan[0], kind),
+        shape=(n, m),
+        potential_a=_launch.to_caller(f_out[0], kind),
+        potential_b=_launch.to_caller(g_out[0], kind),
+        status=Status(worst),
+        n_iter=int(n_iter[0]),
+        errors=errors[0, :len(history[0])].copy(),
+        device="cuda",
+        marginals=lambda: (_launch.to_caller(cast(marg_a)[0], kind), _launch.to_caller(cast(marg_b)[0], kind)),
+    )

@@ -1,0 +1,473 @@
+"""Unbalanced entropic OT with KL penalties on the marginals: :func:`sinkhorn_unbalanced`,
+:func:`sinkhorn_unbalanced2`, and the solver behind ``numbaot.solve(M, a, b, reg=..., unbalanced=rho)``.
+
+The problem (Chizat et al. 2018, "Scaling algorithms for unbalanced optimal transport problems")::
+
+    min_P  <P, C> + eps KL(P | R) + rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b),     KL(p | q) = sum p log(p/q) - p + q
+
+with the reference ``R = a b^T`` (``reg_type='kl'``, the default) or ``R = 1`` (``reg_type='entropy'``). A marginal
+with ``rho = inf`` is kept exact (its update is the balanced one). With potentials ``f`` (n,) and ``g`` (m,) the plan
+is ``P_ij = R_ij exp((f_i + g_j - C_ij) / eps)`` and the log-domain Sinkhorn half-step is the balanced one damped by
+``tau_a = rho_a / (rho_a + eps)``::
+
+    f_i = tau_a * eps * (log a_i - log R_i - log sum_j exp(log R_j + (g_j - C_ij) / eps))
+
+(``log a_i - log R_i`` is 0 for ``reg_type='kl'``). The translation-invariant variant (Sejourne, Vialard and Peyre
+2022, "Faster unbalanced optimal transport: translation invariant Sinkhorn and 1-D Frank-Wolfe") adds, after each
+half-step, the closed-form shift that the dual gains most from: same fixed point, far fewer iterations when
+``rho`` is large compared with ``eps``.
+
+The core is batched: ``C`` has shape (B, n, m) and one parallel loop covers the rows of every problem (a single
+problem is B = 1, so one core serves :func:`sinkhorn_unbalanced` and :func:`numbaot.solve_batch`); each problem
+stops on its own. Unbalanced problems have no marginal to check, so the iterations stop when the potentials stop
+moving: ``max |delta f|, |delta g| / eps``, the largest relative change of the scalings ``exp(f / eps)``, is at most
+``tol``. Balanced problems (both ``rho`` infinite) stop on the L1 error of the column marginals, as
+:func:`numbaot.sinkhorn` does.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .. import _device, _validation as V
+from .._jit import cpu_jit
+from .._result import OTResult
+from .._status import Status, warn_status
+from ._softmin import softmin_row
+
+OPTIMAL = int(Status.OPTIMAL)
+MAX_ITER_REACHED = int(Status.MAX_ITER_REACHED)
+NUMERICAL_ERROR = int(Status.NUMERICAL_ERROR)
+
+#: How the core runs and stops: balanced (marginal error), plain unbalanced, translation invariant (potentials).
+MODE_BALANCED, MODE_PLAIN, MODE_TRANSLATION_INVARIANT = 0, 1, 2
+
+METHODS = ("sinkhorn_log", "sinkhorn_translation_invariant")
+REG_TYPES = ("kl", "entropy")
+
+_softmin = softmin_row.cpu
+
+
+# ------------------------------------------------------------------------------------------------------------ cores
+@cpu_jit(parallel=True)
+def _half_step(C, ref_w, shift, other, active, eps, tau, h, out):
+    """``out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(ref_w[k, j] + (other[k, j] - C[k, i, j]) / eps))``.
+
+    For every row i of every active problem k of ``C`` (B, n, m), in one parallel loop over the B * n rows (so that
+    a single problem and a batch of small ones both keep every thread busy). ``h`` (B, m) is scratch.
+    """
+    B, n, m = C.shape
+    inv_eps = 1.0 / eps
+    for k in prange(B):
+        if active[k]:
+            for j in range(m):
+                h[k, j] = other[k, j] * inv_eps + ref_w[k, j]
+    for t in prange(B * n):
+        k = t // n
+        if active[k]:
+            i = t - k * n
+            s = shift[k, i]
+            if s == -math.inf:  # a zero weight under reg_type='entropy': the row carries no mass
+                out[k, i] = -math.inf
+            else:
+                out[k, i] = tau * eps * (s - _softmin(C[k], i, h[k], inv_eps))
+
+
+@cpu_jit
+def _log_mass(log_w, x, scale):
+    """``log sum_i w_i exp(scale * x_i)`` over the entries with ``w_i > 0`` (their potentials are finite)."""
+    top = -math.inf
+    for i in range(x.shape[0]):
+        if log_w[i] > -math.inf:
+            t = log_w[i] if scale == 0.0 else log_w[i] + scale * x[i]
+            if t > top:
+                top = t
+    if top == -math.inf or not math.isfinite(top):
+        return top
+    total = 0.0
+    for i in range(x.shape[0]):
+        if log_w[i] > -math.inf:
+            t = log_w[i] if scale == 0.0 else log_w[i] + scale * x[i]
+            total += math.exp(t - top)
+    return top + math.log(total)
+
+
+@cpu_jit
+def _max_change(new, old, offset, log_w, d):
+    """``max(d, max_i |new_i - old_i + offset|)`` over the entries with positive weight; NaN propagates."""
+    for i in range(new.shape[0]):
+        if log_w[i] > -math.inf:
+            diff = abs(new[i] - old[i] + offset)
+            if not diff <= d:
+                d = diff
+    return d
+
+
+@cpu_jit
+def uot_core(C, CT, ref_a, ref_b, shift_a, shift_b, log_a, log_b, coef, mode, f, g, max_iter, tol, check_every,
+             status, n_iter, errors, n_errors):
+    """Log-domain (unbalanced) Sinkhorn on a batch of problems, from the potentials in ``f`` (B, n), ``g`` (B, m).
+
+    ``C`` (B, n, m) and ``CT`` (B, m, n) are the costs and their transposes (the column half-step then reads
+    contiguous rows too); ``ref_a``, ``ref_b`` the logs of the reference measure's factors; ``shift_a``,
+    ``shift_b`` = ``log a - ref_a``, ``log b - ref_b``; ``log_a``, ``log_b`` the logs of the weights.
+    ``coef`` = (eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab) (see ``coefficients``); ``mode`` one
+    of MODE_*. Writes per problem ``status``, ``n_iter``, ``errors[k, :n_errors[k]]``; ``f``, ``g`` in place.
+    """
+    eps, tau_a, tau_b, s_a, s_b = coef[0], coef[1], coef[2], coef[3], coef[4]
+    k_a, k_b, xi_a, xi_b, fi_ab = coef[5], coef[6], coef[7], coef[8], coef[9]
+    B, n, m = C.shape
+    h_rows = np.empty((B, m))
+    h_cols = np.empty((B, n))
+    g_new = np.empty((B, m))
+    f_prev = np.empty((B, n))
+    lam = np.zeros(B)  # translation-invariant mode: the shift (f_ + lam, g_ - lam) of the iterated state
+    lam_prev = np.zeros(B)
+    active = np.ones(B, np.uint8)
+    for k in range(B):
+        status[k] = MAX_ITER_REACHED
+        n_iter[k] = 0
+        n_errors[k] = 0
+    n_active = B
+    it = 0
+    while it < max_iter and n_active > 0:
+        it += 1
+        check = it % check_every == 0 or it == max_iter
+        if check:
+            for k in range(B):
+                if active[k]:
+                    lam_prev[k] = lam[k]
+                    for i in range(n):
+                        f_prev[k, i] = f[k, i]
+        _half_step(C, ref_b, shift_a, g, active, eps, tau_a, h_rows, f)
+        if mode == MODE_TRANSLATION_INVARIANT:
+            for k in range(B):
+                if active[k]:
+                    # f_hat = f + c, then f_ = f_hat - eps xi_a log <a, exp(-f_hat s_a)>
+                    c = eps * k_a * _log_mass(log_b[k], g[k], s_b) if k_a != 0.0 else 0.0
+                    shift = c
+                    if xi_a != 0.0:
+                        shift += eps * xi_a * (c * s_a - _log_mass(log_a[k], f[k], -s_a))
+                    for i in range(n):
+                        f[k, i] += shift
+        _half_step(CT, ref_a, shift_b, f, active, eps, tau_b, h_cols, g_new)
+        if mode == MODE_TRANSLATION_INVARIANT:
+            for k in range(B):
+                if active[k]:
+                    c = eps * k_b * _log_mass(log_a[k], f[k], -s_a) if k_b != 0.0 else 0.0
+                    shift = c
+                    if xi_b != 0.0:
+                        shift += eps * xi_b * (c * s_b - _log_mass(log_b[k], g_new[k], -s_b))
+                    for j in range(m):
+                        g_new[k, j] += shift
+                    lam[k] = fi_ab * (_log_mass(log_a[k], f[k], -s_a) - _log_mass(log_b[k], g_new[k], -s_b))
+        for k in range(B):
+            if not active[k]:
+                continue
+            n_iter[k] = it
+            err = 0.0
+            if check:
+                if mode == MODE_BALANCED:
+                    for j in range(m):
+                        if log_b[k, j] > -math.inf:
+                            err += abs(math.exp(log_b[k, j] + (g[k, j] - g_new[k, j]) / eps) - math.exp(log_b[k, j]))
+                else:
+                    # the potentials read out: f_ + lam and g_ - lam (lam = 0 but in translation-invariant mode)
+                    moved = lam[k] - lam_prev[k]
+                    d = _max_change(f[k], f_prev[k], moved, log_a[k], 0.0)
+                    err = _max_change(g_new[k], g[k], -moved, log_b[k], d) / eps
+                if n_errors[k] < errors.shape[1]:
+                    errors[k, n_errors[k]] = err
+                    n_errors[k] += 1
+            for j in range(m):
+                g[k, j] = g_new[k, j]
+            if check:
+                if not math.isfinite(err):
+                    status[k] = NUMERICAL_ERROR
+                    active[k] = 0
+                    n_active -= 1
+                elif err <= tol:
+                    status[k] = OPTIMAL
+                    active[k] = 0
+                    n_active -= 1
+    for k in range(B):
+        if mode == MODE_TRANSLATION_INVARIANT:
+            for i in range(n):
+                f[k, i] += lam[k]
+            for j in range(m):
+                g[k, j] -= lam[k]
+        for i in range(n):
+            if log_a[k, i] > -math.inf and not math.isfinite(f[k, i]):
+                status[k] = NUMERICAL_ERROR
+        for j in range(m):
+            if log_b[k, j] > -math.inf and not math.isfinite(g[k, j]):
+                status[k] = NUMERICAL_ERROR
+
+
+@cpu_jit(parallel=True)
+def plan_core(C, ref_a, ref_b, f, g, eps, out):
+    """``out[k, i, j] = exp(ref_a[k, i] + ref_b[k, j] + (f[k, i] + g[k, j] - C[k, i, j]) / eps)``, in parallel."""
+    B, n, m = C.shape
+    inv_eps = 1.0 / eps
+    for t in prange(B * n):
+        k = t // n
+        i = t - k * n
+        base = ref_a[k, i] + f[k, i] * inv_eps
+        for j in range(m):
+            out[k, i, j] = math.exp(base + ref_b[k, j] + (g[k, j] - C[k, i, j]) * inv_eps)
+
+
+# ------------------------------------------------------------------------------------------------------ host side
+def coefficients(eps: float, rho_a: float, rho_b: float) -> np.ndarray:
+    """The constants of the updates: ``(eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab)``.
+
+    ``tau = rho / (rho + eps)`` damps a half-step (1 for a balanced marginal), ``s = 1 / rho`` (0 for inf). The
+    translation-invariant ones (Sejourne et al. 2022): the f-update adds ``eps k_a log <b, exp(g s_b)>`` and
+    subtracts ``eps xi_a log <a, exp(-f s_a)>`` (the g-update mirrors it), and the state is read out shifted by
+    ``fi_ab (log <a, exp(-f s_a)> - log <b, exp(-g s_b)>)``, the translation that maximises the dual.
+    """
+    inf_a, inf_b = math.isinf(rho_a), math.isinf(rho_b)
+    tau_a = 1.0 if inf_a else rho_a / (rho_a + eps)
+    tau_b = 1.0 if inf_b else rho_b / (rho_b + eps)
+    s_a = 0.0 if inf_a else 1.0 / rho_a
+    s_b = 0.0 if inf_b else 1.0 / rho_b
+    if not inf_a and not inf_b:
+        k_a = rho_b**2 / ((eps + rho_b) * (rho_a + rho_b))
+        k_b = rho_a**2 / ((eps + rho_a) * (rho_a + rho_b))
+        xi_a = rho_b / (eps + rho_a + rho_b)
+        xi_b = rho_a / (eps + rho_a + rho_b)
+        fi_ab = rho_a * rho_b / (rho_a + rho_b)
+    elif inf_a and inf_b:
+        k_a = k_b = xi_a = xi_b = fi_ab = 0.0
+    elif inf_a:
+        k_a = k_b = xi_a = 0.0
+        xi_b, fi_ab = 1.0, rho_b
+    else:
+        k_a = k_b = xi_b = 0.0
+        xi_a, fi_ab = 1.0, rho_a
+    return np.array([eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab], dtype=np.float64)
+
+
+def check_method(method) -> str:
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string, one of {METHODS}, got {method!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS} for unbalanced OT, got {method!r}")
+    return method
+
+
+def check_reg_type(reg_type) -> str:
+    if not isinstance(reg_type, str):
+        raise TypeError(f"reg_type must be a string, one of {REG_TYPES}, got {reg_type!r}")
+    if reg_type.lower() not in REG_TYPES:
+        raise ValueError(f"reg_type must be one of {REG_TYPES}, got {reg_type!r}")
+    return reg_type.lower()
+
+
+def run(C, a, b, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g, n_threads):
+    """Run ``uot_core`` on validated float64 host arrays ``C`` (B, n, m), ``a`` (B, n), ``b`` (B, m).
+
+    ``f``, ``g`` (B, n), (B, m) are the starting potentials, updated in place. Returns
+    ``(status (B,), n_iter (B,), errors (B, L), n_errors (B,), plan (B, n, m), ref_a, ref_b)``.
+    """
+    from ..utils import _run_parallel
+
+    with np.errstate(divide="ignore"):  # zero weights: log 0 = -inf drops them from every sum, as it should
+        log_a, log_b = np.log(a), np.log(b)
+    if reg_type == "kl":
+        ref_a, ref_b = log_a, log_b
+        shift_a, shift_b = np.zeros_like(log_a), np.zeros_like(log_b)
+    else:
+        ref_a, ref_b = np.zeros_like(log_a), np.zeros_like(log_b)
+        shift_a, shift_b = log_a, log_b
+    balanced = math.isinf(rho_a) and math.isinf(rho_b)
+    mode = MODE_BALANCED if balanced else (
+        MODE_TRANSLATION_INVARIANT if method == "sinkhorn_translation_invariant" else MODE_PLAIN)
+    B, n, m = C.shape
+    CT = np.ascontiguousarray(np.transpose(C, (0, 2, 1)))
+    n_checks = max_iter // check_every + 1
+    status = np.empty(B, np.int64)
+    n_iter = np.empty(B, np.int64)
+    n_errors = np.empty(B, np.int64)
+    errors = np.full((B, n_checks), np.nan)
+    _run_parallel(uot_core, n_threads, C, CT, ref_a, ref_b, shift_a, shift_b, log_a, log_b,
+                  coefficients(reg, rho_a, rho_b), mode, f, g, max_iter, tol, check_every, status, n_iter, errors,
+                  n_errors)
+    plan = np.empty_like(C)
+    _run_parallel(plan_core, n_threads, C, ref_a, ref_b, f, g, reg, plan)
+    return status, n_iter, errors, n_errors, plan, ref_a, ref_b
+
+
+def objective(C, plan, a, b, f, g, reg, rho_a, rho_b, ref_a, ref_b):
+    """``(value, value_linear)`` per problem (arrays of shape (B,)): ``<P, C>`` and the full objective
+    ``<P, C> + reg KL(P | R) + rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)`` (generalised KL, mass terms included;
+    a penalty with ``rho = inf`` is left out: its marginal is exact)."""
+    inv = 1.0 / reg
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        positive = plan > 0
+        lin = np.where(positive, plan * C, 0.0).sum(axis=(1, 2))
+        # log(P / R) = (f_i + g_j - C_ij) / reg where P > 0
+        log_ratio = (f[:, :, None] + g[:, None, :] - C) * inv
+        ref_mass = np.exp(ref_a).sum(axis=1) * np.exp(ref_b).sum(axis=1)
+        kl = np.where(positive, plan * log_ratio, 0.0).sum(axis=(1, 2)) - plan.sum(axis=(1, 2)) + ref_mass
+        value = lin + reg * kl
+        for rho, w, marginal in ((rho_a, a, plan.sum(axis=2)), (rho_b, b, plan.sum(axis=1))):
+            if not math.isinf(rho):
+                value = value + rho * kl_div(marginal, w)
+    return value, lin
+
+
+def kl_div(p, q):
+    """Generalised KL ``sum p log(p / q) - p + q`` along the last axis (``0 log 0 = 0``, ``p log(p / 0) = inf``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log(p / q), 0.0)
+    return terms.sum(axis=-1) - p.sum(axis=-1) + q.sum(axis=-1)
+
+
+def check_potentials_init(potentials_init, shape_f, shape_g):
+    """Warm-start potentials ``(f, g)`` as float64 arrays of the given shapes."""
+    if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2:
+        raise TypeError(f"potentials_init must be a pair (f, g) of arrays of shapes {shape_f} and {shape_g}")
+    f = V.as_float_array(potentials_init[0], "potentials_init[0]").astype(np.float64)
+    g = V.as_float_array(potentials_init[1], "potentials_init[1]").astype(np.float64)
+    if f.shape != shape_f or g.shape != shape_g:
+        raise ValueError(f"potentials_init has shapes {f.shape} and {g.shape}; they must be {shape_f} and {shape_g}")
+    V.check_finite(f, "potentials_init[0]")
+    V.check_finite(g, "potentials_init[1]")
+    return f, g
+
+
+def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", max_iter=1000, tol=1e-9,
+                     check_every=10, potentials_init=None, n_threads=None, warn=True, stacklevel=4):
+    """Validate, run the core on one problem, and wrap the answer in an OTResult (CUDA inputs go to the GPU twin)."""
+    method = check_method(method)
+    reg_type = check_reg_type(reg_type)
+    reg = V.check_reg(reg)
+    rho_a, rho_b = V.check_reg_m(reg_m)
+    max_iter = V.check_max_iter(max_iter)
+    tol = V.check_tol(tol)
+    check_every = V.check_max_iter(check_every, "check_every")
+    warn = V.check_bool(warn, "warn")
+    if _device.where(M=M, a=a, b=b) == _device.CUDA:
+        from ..cuda.sinkhorn import solve_sinkhorn_cuda
+
+        return solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every,
+                                   potentials_init, warn, batch=False)
+    M = V.as_float_array(M, "M", ndim=2)
+    n, m = M.shape
+    if a is not None and np.ndim(a) != 1 or b is not None and np.ndim(b) != 1:
+        raise ValueError("a and b must be 1-D weight vectors; for several problems at once use numbaot.solve_batch")
+    a = V.check_weights(a, "a", n)
+    b = V.check_weights(b, "b", m)
+    if math.isinf(rho_a) and math.isinf(rho_b):
+        a, b = V.check_balanced_weights(a, b, n, m)  # both marginals exact: the masses must agree
+    M = V.check_cost_matrix(M, a, b)
+    out_dtype = V.result_dtype(M)
+    C = M.astype(np.float64)[None]
+    a64, b64 = a.astype(np.float64)[None], b.astype(np.float64)[None]
+    if potentials_init is None:
+        f, g = np.zeros((1, n)), np.zeros((1, m))
+    else:
+        f, g = check_potentials_init(potentials_init, (n,), (m,))
+        f, g = f[None].copy(), g[None].copy()
+    status, n_iter, errors, n_errors, plan, ref_a, ref_b = run(
+        C, a64, b64, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g, n_threads)
+    value, lin = objective(C, plan, a64, b64, f, g, reg, rho_a, rho_b, ref_a, ref_b)
+    errs = errors[0, :n_errors[0]].copy()
+    if warn:
+        what = "marginal error" if math.isinf(rho_a) and math.isinf(rho_b) else "change of the potentials"
+        detail = f"{what} {errs[-1]:.3g} > tol {tol:g} after {n_iter[0]} iterations" if errs.size else ""
+        warn_status(int(status[0]), f"sinkhorn_unbalanced ({method})", detail, stacklevel=stacklevel)
+    return OTResult(
+        value=out_dtype.type(value[0]),
+        value_linear=out_dtype.type(lin[0]),
+        plan=plan[0].astype(out_dtype, copy=False),
+        potential_a=f[0].astype(out_dtype),
+        potential_b=g[0].astype(out_dtype),
+        status=Status(int(status[0])),
+        n_iter=int(n_iter[0]),
+        errors=errs,
+    )
+
+
+# ------------------------------------------------------------------------------------------------------ front-ends
+def sinkhorn_unbalanced(a, b, M, reg, reg_m, method="sinkhorn_log", reg_type="kl", potentials_init=None,
+                        max_iter=1000, tol=1e-9, check_every=10, n_threads=None, warn=True):
+    """Unbalanced entropic OT plan (POT's ``ot.sinkhorn_unbalanced``), log-domain: stable for any ``reg``.
+
+    Solves ``min_P <P, M> + reg KL(P | R) + reg_m_a KL(P 1 | a) + reg_m_b KL(P^T 1 | b)`` over ``P >= 0``, with
+    ``R = a b^T`` (``reg_type='kl'``) or ``R = 1`` (``'entropy'``) and the generalised KL
+    ``KL(p | q) = sum p log(p / q) - p + q``.
+
+    Parameters
+    ----------
+    a, b : arrays of shape (n,) and (m,), or None
+        Non-negative weights (uniform ``1/n``, ``1/m`` when None); their masses may differ.
+    M : array of shape (n, m)
+        Costs; ``+inf`` marks a forbidden arc (every row and column with weight needs one finite cost).
+    reg : float > 0
+        Entropic regularisation.
+    reg_m : float > 0, or a pair of them
+        Marginal penalties ``(reg_m_a, reg_m_b)``; one number applies to both. ``inf`` keeps that marginal exact
+        (``(inf, rho)`` is the semi-relaxed problem; ``(inf, inf)`` is balanced OT, masses must then agree).
+    method : {'sinkhorn_log', 'sinkhorn_translation_invariant'}
+        Log-domain generalised Sinkhorn (Chizat et al. 2018), or its translation-invariant variant (Sejourne et
+        al. 2022): the same solution, in fewer iterations when ``reg_m`` is large compared with ``reg``.
+    reg_type : {'kl', 'entropy'}
+        The reference measure R of the entropic term: ``a b^T`` or all ones.
+    potentials_init : pair of arrays, optional
+        Warm start from potentials ``(f, g)`` (in cost units; POT's ``warmstart`` is ``(f / reg, g / reg)``).
+    max_iter : int
+        Maximum number of iterations (each a row and a column update).
+    tol : float >= 0
+        Stop when ``max(|delta f|, |delta g|) / reg`` over one iteration (the largest relative change of the
+        scalings ``exp(f / reg)``) is at most tol; for balanced OT (``reg_m = inf``), when the L1 error of the
+        column marginals is at most tol, as :func:`numbaot.sinkhorn` does.
+    check_every : int
+        Iterations between two convergence checks.
+    n_threads : int, optional
+        Threads (default: Numba's thread count); rows are updated in parallel.
+    warn : bool
+        Emit a ConvergenceWarning when the status is not OPTIMAL (max_iter reached, or NaN/inf).
+
+    Returns
+    -------
+    plan : array of shape (n, m)
+        ``P_ij = R_ij exp((f_i + g_j - M_ij) / reg)``, in M's dtype; :func:`numbaot.solve` with
+        ``unbalanced=reg_m`` gives the potentials, the objective, the status and the error history.
+
+    Examples
+    --------
+    >>> import numbaot
+    >>> numbaot.sinkhorn_unbalanced([0.5, 0.5], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]], 1.0, 1.0).round(7)
+    array([[0.3220536, 0.1184769],
+           [0.1184769, 0.3220536]])
+    """
+    return solve_unbalanced(M, a, b, reg, reg_m, method, reg_type, max_iter, tol, check_every, potentials_init,
+                            n_threads, warn).plan
+
+
+def sinkhorn_unbalanced2(a, b, M, reg, reg_m, method="sinkhorn_log", reg_type="kl", potentials_init=None,
+                         return_cost="linear", max_iter=1000, tol=1e-9, check_every=10, n_threads=None, warn=True):
+    """Unbalanced entropic OT cost (POT's ``ot.sinkhorn_unbalanced2``); parameters as :func:`sinkhorn_unbalanced`.
+
+    Parameters
+    ----------
+    return_cost : {'linear', 'total'}
+        ``'linear'``: ``<P, M>`` of the optimal plan; ``'total'``: the whole objective, penalties included (with
+        the mass terms of the generalised KL, which POT's 'total' leaves out).
+
+    Examples
+    --------
+    >>> import numbaot
+    >>> round(float(numbaot.sinkhorn_unbalanced2([0.5, 0.1], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]], 1.0, 1.0)), 8)
+    0.19600123
+    """
+    if return_cost not in ("linear", "total"):
+        raise ValueError(f"return_cost must be 'linear' or 'total', got {return_cost!r}")
+    res = solve_unbalanced(M, a, b, reg, reg_m, method, reg_type, max_iter, tol, check_every, potentials_init,
+                           n_threads, warn)
+    return res.value_linear if return_cost == "linear" else res.value
+

@@ -1,0 +1,257 @@
+"""Unbalanced entropic OT (sinkhorn_unbalanced, sinkhorn_unbalanced2, solve(reg=..., unbalanced=...)) against POT
+and a plain numpy log-domain reference, with certificates (fixed-point residuals, primal = dual), the balanced
+limit reg_m -> inf, the translation-invariant variant, and bad inputs."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.special import logsumexp
+
+import numbaot
+from tests.naive import sinkhorn_unbalanced_naive, unbalanced_dual, unbalanced_primal
+
+METHODS = ["sinkhorn_log", "sinkhorn_translation_invariant"]
+
+
+def _problem(n=30, m=25, seed=0, mass_b=1.7):
+    rng = np.random.default_rng(seed)
+    a, b = rng.random(n) + 0.1, rng.random(m) + 0.1
+    a, b = a / a.sum(), mass_b * b / b.sum()
+    return a, b, numbaot.dist(rng.random((n, 2)), rng.random((m, 2)))
+
+
+def _pair(reg_m):
+    return (reg_m, reg_m) if np.ndim(reg_m) == 0 else tuple(reg_m)
+
+
+@pytest.mark.parametrize("reg_type", ["kl", "entropy"])
+@pytest.mark.parametrize("reg_m", [0.1, 1.0, 10.0, (np.inf, 0.5), (0.3, np.inf)])
+@pytest.mark.parametrize("method", METHODS)
+def test_plan_agrees_with_pot(method, reg_m, reg_type):
+    ot = pytest.importorskip("ot")
+    a, b, M = _problem()
+    reg = 0.05
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # POT warns that reg_type='entropy' overrides c
+        refs = [ot.sinkhorn_unbalanced(a, b, M, reg, reg_m, method=pot_method, reg_type=reg_type, numItermax=100000,
+                                       stopThr=1e-15)
+                for pot_method in ("sinkhorn", "sinkhorn_stabilized", "sinkhorn_translation_invariant")]
+    plan = numbaot.sinkhorn_unbalanced(a, b, M, reg, reg_m, method=method, reg_type=reg_type, max_iter=100000,
+                                       tol=1e-13)
+    for ref in refs:
+        np.testing.assert_allclose(plan, ref, atol=1e-7)
+    np.testing.assert_allclose(plan, refs[0], atol=1e-12)
+
+
+@pytest.mark.parametrize("reg_m", [0.2, (np.inf, 2.0)])
+def test_values_agree_with_pot(reg_m):
+    ot = pytest.importorskip("ot")
+    a, b, M = _problem(seed=1)
+    reg = 0.1
+    res = numbaot.solve(M, a, b, reg=reg, unbalanced=reg_m, tol=1e-13, max_iter=100000)
+    pot = ot.solve(M, a, b, reg=reg, unbalanced=reg_m, tol=1e-15, max_iter=100000)
+    assert abs(float(res.value_linear) - float(pot.value_linear)) < 1e-10
+    # POT's total leaves out the mass terms of the KL divergences (and adds 1e-16 inside its logs): add them back
+    rho_a, rho_b = _pair(reg_m)
+    P = np.asarray(pot.plan)
+    total = float(pot.value) + reg * (np.outer(a, b).sum() - P.sum())
+    for rho, w, marginal in ((rho_a, a, P.sum(axis=1)), (rho_b, b, P.sum(axis=0))):
+        if not np.isinf(rho):
+            total += rho * (w.sum() - marginal.sum())
+    assert abs(float(res.value) - total) < 1e-9
+    assert abs(float(numbaot.sinkhorn_unbalanced2(a, b, M, reg, reg_m, tol=1e-13, max_iter=100000))
+               - float(pot.value_linear)) < 1e-10
+    assert float(numbaot.sinkhorn_unbalanced2(a, b, M, reg, reg_m, tol=1e-13, max_iter=100000,
+                                              return_cost="total")) == pytest.approx(float(res.value), abs=1e-12)
+
+
+@given(st.integers(1, 7), st.integers(1, 7), st.floats(0.05, 2.0), st.floats(0.05, 20.0), st.booleans(),
+       st.integers(0, 2**31))
+def test_matches_plain_numpy_reference_and_certificates(n, m, reg, rho, semi, seed):
+    rng = np.random.default_rng(seed)
+    M = rng.random((n, m)) * 3
+    a, b = rng.random(n) + 0.1, 2 * rng.random(m) + 0.1
+    reg_m = (np.inf, rho) if semi else rho
+    res = numbaot.solve(M, a, b, reg=reg, unbalanced=reg_m, max_iter=200000, tol=1e-13)
+    assert res.status is numbaot.Status.OPTIMAL
+    ref, f_ref, g_ref = sinkhorn_unbalanced_naive(a, b, M, reg, reg_m)
+    np.testing.assert_allclose(res.plan, ref, atol=1e-9)
+    f, g = res.potential_a, res.potential_b
+    # the potentials define the plan
+    np.testing.assert_allclose(a[:, None] * b[None, :] * np.exp((f[:, None] + g[None, :] - M) / reg), res.plan,
+                               atol=1e-13)
+    # first-order optimality: (f, g) is a fixed point of both half-steps
+    rho_a, rho_b = _pair(reg_m)
+    tau_a = 1.0 if np.isinf(rho_a) else rho_a / (rho_a + reg)
+    tau_b = rho_b / (rho_b + reg)
+    f_fix = -tau_a * reg * logsumexp(np.log(b)[None, :] + (g[None, :] - M) / reg, axis=1)
+    g_fix = -tau_b * reg * logsumexp(np.log(a)[:, None] + (f[:, None] - M) / reg, axis=0)
+    scale = 1 + np.abs(f).max() + np.abs(g).max()
+    np.testing.assert_allclose(f, f_fix, atol=1e-9 * scale)
+    np.testing.assert_allclose(g, g_fix, atol=1e-9 * scale)
+    # strong duality: the primal objective of the plan equals the dual objective of the potentials
+    primal = unbalanced_primal(a, b, M, reg, reg_m, res.plan)
+    assert float(res.value) == pytest.approx(primal, rel=1e-9, abs=1e-11)
+    assert unbalanced_dual(a, b, M, reg, reg_m, f, g) == pytest.approx(primal, rel=1e-8, abs=1e-10)
+    assert float(res.value_linear) == pytest.approx(np.sum(res.plan * M), rel=1e-12, abs=1e-14)
+
+
+@pytest.mark.parametrize("reg_m", [0.05, 1.0, 30.0, (np.inf, 3.0), (3.0, np.inf)])
+@pytest.mark.parametrize("reg_type", ["kl", "entropy"])
+def test_translation_invariant_has_the_plain_solution_in_fewer_iterations(reg_m, reg_type):
+    a, b, M = _problem(n=20, m=15, seed=2)
+    kw = dict(reg=0.05, unbalanced=reg_m, max_iter=200000, tol=1e-12)
+    plain = numbaot.solve(M, a, b, **kw) if reg_type == "kl" else None
+    plan = numbaot.sinkhorn_unbalanced(a, b, M, 0.05, reg_m, reg_type=reg_type, max_iter=200000, tol=1e-12)
+    plan_ti = numbaot.sinkhorn_unbalanced(a, b, M, 0.05, reg_m, method="sinkhorn_translation_invariant",
+                                          reg_type=reg_type, max_iter=200000, tol=1e-12)
+    np.testing.assert_allclose(plan_ti, plan, atol=1e-10)
+    if plain is not None:
+        ti = numbaot.solve(M, a, b, method="sinkhorn_translation_invariant", **kw)
+        np.testing.assert_allclose(ti.potential_a, plain.potential_a, atol=1e-8)
+        np.testing.assert_allclose(ti.potential_b, plain.potential_b, atol=1e-8)
+        assert float(ti.value) == pytest.approx(float(plain.value), rel=1e-10)
+        if min(_pair(reg_m)) >= 1.0:  # rho >> reg: the regime the variant is for
+            assert ti.n_iter < plain.n_iter / 2
+
+
+def test_tends_to_balanced_as_reg_m_grows():
+    a, b, M = _problem(n=15, m=12, seed=3, mass_b=1.0)
+    reg = 0.1
+    balanced = numbaot.solve(M, a, b, reg=reg, tol=1e-13, max_iter=100000)
+    gaps = []
+    for rho in (1.0, 10.0, 100.0, 1000.0):
+        res = numbaot.solve(M, a, b, reg=reg, unbalanced=rho, method="sinkhorn_translation_invariant",
+                            tol=1e-12, max_iter=100000)
+        assert res.converged
+        gaps.append(np.abs(res.plan - balanced.plan).sum())
+    assert all(later < 0.2 * earlier for earlier, later in zip(gaps, gaps[1:]))  # O(reg / rho)
+    assert gaps[-1] < 1e-3
+    # rho = inf is the balanced problem itself, stopped on the marginal error as numbaot.solve does
+    exact = numbaot.solve(M, a, b, reg=reg, unbalanced=np.inf, tol=1e-13, max_iter=100000)
+    np.testing.assert_allclose(exact.plan, balanced.plan, atol=1e-12)
+    assert float(exact.value) == pytest.approx(float(balanced.value), rel=1e-10)
+    np.testing.assert_allclose(exact.plan.sum(axis=0), b, atol=1e-12)
+
+
+def test_semi_relaxed_keeps_one_marginal_exact():
+    a, b, M = _problem(n=12, m=9, seed=4, mass_b=2.5)
+    res = numbaot.solve(M, a, b, reg=0.05, unbalanced=(np.inf, 0.5), tol=1e-13, max_iter=100000)
+    np.testing.assert_allclose(res.plan.sum(axis=1), a, atol=1e-11)
+    res = numbaot.solve(M, a, b, reg=0.05, unbalanced=[0.5, np.inf], tol=1e-13, max_iter=100000)
+    np.testing.assert_allclose(res.plan.sum(axis=0), b, atol=1e-11)
+
+
+def test_small_reg_stays_finite_and_converges():
+    a, b, M = _problem(n=40, m=30, seed=5)
+    res = numbaot.solve(M, a, b, reg=1e-3 * M.max(), unbalanced=1.0, max_iter=20000, tol=1e-10)
+    assert res.converged and np.isfinite(res.plan).all() and res.plan.sum() > 0.5
+
+
+def test_zero_weights_give_zero_rows_without_warnings():
+    a, b, M = _problem(n=8, m=6, seed=6)
+    a[2] = 0.0
+    b[[0, 5]] = 0.0
+    for reg_type in ("kl", "entropy"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            plan = numbaot.sinkhorn_unbalanced(a, b, M, 0.1, 1.0, reg_type=reg_type, tol=1e-12, max_iter=10000)
+        assert np.all(plan[2] == 0) and np.all(plan[:, [0, 5]] == 0)
+        assert np.isfinite(plan).all()
+
+
+def test_float32_keeps_dtype_and_warm_start_cuts_iterations():
+    a, b, M = _problem(n=10, m=8, seed=7)
+    res64 = numbaot.solve(M, a, b, reg=0.1, unbalanced=0.5, tol=1e-12)
+    res32 = numbaot.solve(M.astype(np.float32), a.astype(np.float32), b.astype(np.float32), reg=0.1,
+                          unbalanced=0.5, tol=1e-12)
+    assert res32.plan.dtype == np.float32 and res32.potential_a.dtype == np.float32
+    assert isinstance(res32.value, np.float32)
+    np.testing.assert_allclose(res32.plan, res64.plan, atol=1e-6)
+    warm = numbaot.solve(M, a, b, reg=0.1, unbalanced=0.5, tol=1e-12,
+                         potentials_init=(res64.potential_a, res64.potential_b))
+    assert warm.converged and warm.n_iter <= 10
+    np.testing.assert_allclose(warm.plan, res64.plan, atol=1e-12)
+
+
+def test_max_iter_and_numerical_error_are_reported():
+    a, b, M = _problem(n=10, m=8, seed=8)
+    with pytest.warns(numbaot.ConvergenceWarning, match="MAX_ITER_REACHED"):
+        res = numbaot.solve(M, a, b, reg=0.01, unbalanced=10.0, max_iter=3, tol=1e-15)
+    assert res.status is numbaot.Status.MAX_ITER_REACHED and not res.converged and res.n_iter == 3
+    assert res.errors.size == 1
+    # a subnormal reg makes 1 / reg overflow: NaN potentials must be reported, never a plausible plan
+    with pytest.warns(numbaot.ConvergenceWarning, match="NUMERICAL_ERROR"):
+        res = numbaot.solve(M, a, b, reg=1e-310, unbalanced=1.0, max_iter=50)
+    assert res.status is numbaot.Status.NUMERICAL_ERROR and not res.converged
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = numbaot.solve(M, a, b, reg=0.01, unbalanced=10.0, max_iter=3, warn=False)
+    assert not res.converged
+
+
+@pytest.mark.parametrize("reg_m", [0, -1.0, np.nan, (1.0, 0.0), (1.0, -np.inf)])
+def test_bad_reg_m(reg_m):
+    a, b, M = _problem(n=4, m=3)
+    with pytest.raises(ValueError, match="reg_m"):
+        numbaot.sinkhorn_unbalanced(a, b, M, 0.1, reg_m)
+
+
+@pytest.mark.parametrize("reg_m", [True, "1", (1.0, 2.0, 3.0), [[1.0]], None, 1j])
+def test_bad_reg_m_types(reg_m):
+    a, b, M = _problem(n=4, m=3)
+    with pytest.raises(TypeError, match="reg_m"):
+        numbaot.sinkhorn_unbalanced(a, b, M, 0.1, reg_m)
+
+
+def test_bad_inputs_are_named():
+    a, b, M = _problem(n=4, m=3)
+    M_nan = M.copy()
+    M_nan[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"M\[1, 2\] is NaN"):
+        numbaot.sinkhorn_unbalanced(a, b, M_nan, 0.1, 1.0)
+    with pytest.raises(ValueError, match="b has 2 entries"):
+        numbaot.sinkhorn_unbalanced(a, b[:2], M, 0.1, 1.0)
+    with pytest.raises(ValueError, match="a has 3 entries"):
+        numbaot.sinkhorn_unbalanced(a[:3], b, M, 0.1, 1.0)
+    with pytest.raises(ValueError, match="negative"):
+        numbaot.sinkhorn_unbalanced(np.array([0.5, -0.2, 0.3, 0.4]), b, M, 0.1, 1.0)
+    with pytest.raises(ValueError, match=r"b\[1\]"):
+        numbaot.sinkhorn_unbalanced(a, np.array([0.5, np.nan, 0.3]), M, 0.1, 1.0)
+    with pytest.raises(ValueError, match="emd"):
+        numbaot.sinkhorn_unbalanced(a, b, M, 0.0, 1.0)
+    with pytest.raises(ValueError, match="method"):
+        numbaot.sinkhorn_unbalanced(a, b, M, 0.1, 1.0, method="sinkhorn_stabilized")
+    with pytest.raises(ValueError, match="reg_type"):
+        numbaot.sinkhorn_unbalanced(a, b, M, 0.1, 1.0, reg_type="L2")
+    with pytest.raises(ValueError, match="return_cost"):
+        numbaot.sinkhorn_unbalanced2(a, b, M, 0.1, 1.0, return_cost="all")
+    with pytest.raises(ValueError, match="1-D"):
+        numbaot.sinkhorn_unbalanced(a, np.ones((3, 2)), M, 0.1, 1.0)
+    with pytest.raises(ValueError, match="same total mass"):  # both marginals exact: balanced, masses must agree
+        numbaot.sinkhorn_unbalanced(a, 2 * b / b.sum(), M, 0.1, np.inf)
+    with pytest.raises(ValueError, match="exact unbalanced"):
+        numbaot.solve(M, a, b, unbalanced=1.0)
+    with pytest.raises(ValueError, match="unbalanced_type"):
+        numbaot.solve(M, a, b, reg=0.1, unbalanced=1.0, unbalanced_type="TV")
+    with pytest.raises(TypeError, match="potentials_init"):
+        numbaot.solve(M, a, b, reg=0.1, unbalanced=1.0, potentials_init=np.zeros(4))
+    with pytest.raises(ValueError, match="max_iter"):
+        numbaot.sinkhorn_unbalanced(a, b, M, 0.1, 1.0, max_iter=0)
+
+
+def test_inputs_are_not_mutated_and_lists_work():
+    a, b, M = _problem(n=5, m=4)
+    copies = [x.copy() for x in (a, b, M)]
+    M.setflags(write=False)
+    plan = numbaot.sinkhorn_unbalanced(a, b, M, 0.1, 1.0)
+    for x, c in zip((a, b, M), copies):
+        np.testing.assert_array_equal(x, c)
+    np.testing.assert_allclose(numbaot.sinkhorn_unbalanced(a.tolist(), b.tolist(), M.tolist(), 0.1, 1.0), plan)
+    # uniform weights when None
+    np.testing.assert_allclose(numbaot.sinkhorn_unbalanced(None, None, M, 0.1, 1.0),
+                               numbaot.sinkhorn_unbalanced(np.full(5, 0.2), np.full(4, 0.25), M, 0.1, 1.0))
