@@ -147,10 +147,12 @@ class OTResult:
 
     @property
     def plan(self):
-        if self._plan is None and self.plan_coo is not None:
+        if self._plan is None and (self.plan_coo is not None or self._densify is not None):
             from ._validation import check_dense_size
 
-            check_dense_size(self.shape, np.dtype(self.plan_coo[2].dtype).itemsize, what="the dense plan")
+            # an online result has no triples: its dtype is that of its potentials
+            dtype = (self.potential_a if self.plan_coo is None else self.plan_coo[2]).dtype
+            check_dense_size(self.shape, np.dtype(dtype).itemsize, what="the dense plan")
             if self._densify is not None:
                 self._plan = self._densify()
             else:

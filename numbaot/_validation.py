@@ -550,3 +550,27 @@ def check_batch_weights(w, name: str, B: int, n: int):
         raise ValueError(f"{name} has shape {w.shape} but the costs M need ({B}, {n}) (one row per problem) or ({n},) "
                          "(shared by every problem)")
     return np.stack([check_weights(w[k], f"{name}[{k}]", n) for k in range(B)])
+
+# --------------------------------------------------------------------------------- point clouds and online solvers
+def check_same_dimension(X_a, X_b, names=("X_a", "X_b")) -> None:
+    """Two (n, d) and (m, d) clouds must live in the same space."""
+    if X_a.shape[1] != X_b.shape[1]:
+        raise ValueError(
+            f"{names[0]} has points of dimension {X_a.shape[1]} but {names[1]} of dimension {X_b.shape[1]}; both "
+            "clouds must have the same number of coordinates per point"
+        )
+
+
+def check_potentials_init(potentials_init, n: int, m: int):
+    """A warm start ``(f, g)`` of shapes (n,) and (m,), finite; float64 copies (zeros when None)."""
+    if potentials_init is None:
+        return np.zeros(n), np.zeros(m)
+    if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2:
+        raise TypeError("potentials_init must be a pair (f, g) of arrays of shapes (n,) and (m,)")
+    f = as_float_array(potentials_init[0], "potentials_init[0]", ndim=1).astype(np.float64)
+    g = as_float_array(potentials_init[1], "potentials_init[1]", ndim=1).astype(np.float64)
+    if f.shape != (n,) or g.shape != (m,):
+        raise ValueError(f"potentials_init has shapes {f.shape} and {g.shape}; they must be ({n},) and ({m},)")
+    check_finite(f, "potentials_init[0]")
+    check_finite(g, "potentials_init[1]")
+    return f, g

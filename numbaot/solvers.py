@@ -11,15 +11,16 @@ from ._result import OTResult
 
 
 def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None, lazy=False, max_iter=None,
-                 n_threads=None, warn=True) -> OTResult:
+                 n_threads=None, warn=True, tol=None) -> OTResult:
     """Optimal transport between two point clouds, returning an :class:`OTResult`.
 
     Exact OT (``reg=None``): one-dimensional clouds with a convex cost (every metric but 'cosine') are solved by
     sorting and a monotone merge in O((n + m) log(n + m)) (see :func:`numbaot.emd_1d`), on the GPU for CUDA
     inputs. Other clouds are solved by the network simplex on the host (see :func:`numbaot.emd`), with the cost
     matrix built first or, with ``lazy=True``, costs computed on the fly in O(n + m) memory. Entropic OT
-    (``reg > 0``): log-domain Sinkhorn on the cost matrix (see :func:`numbaot.sinkhorn`; ``lazy=True`` is not
-    available for it yet).
+    (``reg > 0``): log-domain Sinkhorn on the cost matrix (see :func:`numbaot.sinkhorn`) or, with ``lazy=True``,
+    online log-domain Sinkhorn computing the costs from the points at every iteration: O(n + m) memory, parallel
+    over points, every metric.
 
     Parameters
     ----------
@@ -34,10 +35,11 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
     reg : float > 0, optional
         Entropic regularisation; None (the default) for exact OT.
     lazy : bool
-        When True the cost matrix and the dense plan are never built: the result holds the plan's at most
-        ``n + m - 1`` non-zeros (``plan_coo``, ``plan_sparse``) and ``plan_operator``; reading ``result.plan``
-        densifies on demand. When False the dense plan is built at once (refused with a ValueError if it would
-        not fit).
+        When True the cost matrix and the dense plan are never built. Exact OT: the result holds the plan's at
+        most ``n + m - 1`` non-zeros (``plan_coo``, ``plan_sparse``) and ``plan_operator``. Entropic OT: the
+        result holds the potentials and a matrix-free ``plan_operator`` (``P @ v`` and ``P^T @ u`` recompute the
+        plan's entries from the points). Reading ``result.plan`` densifies on demand. When False the dense plan
+        is built at once (refused with a ValueError if it would not fit).
     max_iter : int, optional
         Exact: maximum network simplex pivots (None: a stall guard of max(1e7, 1000 (n + m))). Entropic: maximum
         Sinkhorn iterations (None: 1000).
@@ -45,11 +47,15 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
         Host threads (default: Numba's thread count).
     warn : bool
         Emit a ConvergenceWarning when the status is not OPTIMAL.
+    tol : float, optional
+        Entropic only: L1 marginal error to reach (None: 1e-9).
 
     Returns
     -------
     OTResult
-        ``value`` (the cost), ``plan``, ``potential_a``/``potential_b`` (centred dual potentials), marginals.
+        Exact: ``value`` (the cost), ``plan``, ``potential_a``/``potential_b`` (centred dual potentials),
+        marginals. Entropic: ``value`` = <P, C> + reg * KL(P | a b^T), ``value_linear`` = <P, C>, potentials
+        ``(f, g)`` with ``P = a b^T exp((f + g - C) / reg)``, ``status``, ``n_iter``, ``errors``.
 
     Examples
     --------
@@ -60,6 +66,9 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
     >>> res = numbaot.solve_sample([[0.0, 0.0], [1.0, 1.0]], [[1.0, 1.0], [0.0, 0.0]], lazy=True)
     >>> float(res.value), res.plan_sparse.nnz
     (0.0, 2)
+    >>> res = numbaot.solve_sample([[0.0, 0.0], [1.0, 1.0]], [[1.0, 1.0], [0.0, 0.0]], reg=0.1, lazy=True)
+    >>> res.status.name, res.plan_operator.matvec([1.0, 1.0]).round(6)
+    ('OPTIMAL', array([0.5, 0.5]))
     """
     from . import _device
 
@@ -68,15 +77,19 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
     metric, p = V.check_metric(metric, p)
     if reg is not None:
         V.check_reg(reg)
+        max_iter = 1000 if max_iter is None else max_iter
+        tol = 1e-9 if tol is None else tol
         if lazy:
-            raise ValueError("solve_sample: online (lazy=True) Sinkhorn is not available yet; use lazy=False, which "
-                             "builds the cost matrix")
+            from .entropic._online import solve_online
+
+            return solve_online(X_a, X_b, a, b, reg, metric, p, max_iter, tol, 10, None, n_threads, warn)
         from .entropic.api import _solve_entropic
         from .utils import dist
 
         M = dist(V.check_points(X_a, "X_a"), V.check_points(X_b, "X_b"), metric=metric, p=p, n_threads=n_threads)
-        return _solve_entropic(M, a, b, reg, "sinkhorn_log", 1000 if max_iter is None else max_iter, 1e-9, 10,
-                               None, n_threads, warn)
+        return _solve_entropic(M, a, b, reg, "sinkhorn_log", max_iter, tol, 10, None, n_threads, warn)
+    if tol is not None:
+        raise ValueError("tol applies to entropic OT (reg > 0); the exact solver takes none")
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
     X_b = V.check_points(X_b, "X_b", allow_cuda=True)
     dims = [1 if len(X.shape) == 1 else X.shape[1] for X in (X_a, X_b)]

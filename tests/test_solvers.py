@@ -24,8 +24,8 @@ def test_solve_sample_accepts_column_vectors():
 
 
 def test_solve_sample_refuses_what_it_cannot_solve_yet():
-    with pytest.raises(ValueError, match="online"):
-        numbaot.solve_sample([0.0], [1.0], reg=0.1, lazy=True)
+    with pytest.raises(ValueError, match="tol applies to entropic OT"):
+        numbaot.solve_sample([0.0], [1.0], tol=1e-3)
     with pytest.raises(ValueError, match="reg = 0 means unregularised"):
         numbaot.solve_sample([0.0], [1.0], reg=0)
     with pytest.raises(TypeError, match="lazy must be True or False"):

@@ -1,0 +1,332 @@
+"""Log-domain Sinkhorn between point clouds with costs computed on the fly: O(n + m) memory, parallel over rows.
+
+The potentials ``f`` (n,) and ``g`` (m,) define the plan ``P_ij = a_i b_j exp((f_i + g_j - C_ij) / eps)`` with
+``C_ij = c(x_i, y_j)`` the ground cost of ``_costs.pair_cost`` (the same body the dense cost matrix is built from).
+Nothing of size n x m is ever stored: every half-step, the value, the plan's products with vectors and the dense
+plan (on request) recompute the costs from the points.
+
+The row softmin (:func:`softmin_points`) is one pass over the other cloud. It shifts the exponentials by a guess of
+the answer (the previous iterate's potential, which moves little from one iteration to the next) instead of the
+row's maximum, so the exponentials need no branch and no second pass, and their loop vectorises; when the guess is
+so far off that the sum overflows or underflows (the first iterations, mostly), the row is redone exactly with its
+maximum (two passes).
+
+The cores here mirror ``_sinkhorn_log`` (status codes, the free marginal error read off the column update, the
+``errors`` history, NaN -> NUMERICAL_ERROR); the front-end :func:`solve_online` is what
+``numbaot.solve_sample(..., reg=..., lazy=True)`` calls.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .._costs import pair_cost
+from .._jit import cpu_jit, twin
+
+OPTIMAL = 0
+MAX_ITER_REACHED = 1
+NUMERICAL_ERROR = 4
+
+try:  # the vectorisable exponential of the dense Sinkhorn cores, where this tree has it
+    from .._fastexp import fast_exp as exp_term
+except ImportError:  # pragma: no cover - trees without numbaot._fastexp
+    @twin
+    def exp_term(t):
+        """``exp(t)`` for the softmin sums: the one place where a faster (vectorisable) exponential goes."""
+        return math.exp(t)
+
+
+#: Costs of a row are computed in chunks of this many points into a scratch buffer, then exponentiated and summed
+#: in a loop of its own: that loop has no call and no branch, so LLVM vectorises it when ``exp_term`` allows.
+CHUNK = 256
+
+_pair_cost = pair_cost.cpu
+_exp_term = exp_term.cpu
+
+
+@twin(deps={"_pair_cost": pair_cost, "_exp_term": exp_term})
+def softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf):
+    """``log sum_j exp(h[j] - c(x_i, y_j) * inv_eps)`` over the rows of ``Y``, costs from the points.
+
+    ``guess`` is an estimate of the answer (any finite number; the previous iterate's value is a good one): the
+    exponentials are shifted by it, in one pass. ``buf`` is scratch space (its length sets the chunk size; the CUDA
+    kernels pass a small local array). Rows whose terms are all ``-inf`` (every weight zero) return ``-inf``; a NaN
+    anywhere gives a non-finite answer.
+    """
+    m = Y.shape[0]
+    chunk = buf.shape[0]
+    nx = norms_x[i]
+    total = 0.0
+    for start in range(0, m, chunk):
+        stop = min(start + chunk, m)
+        for j in range(start, stop):
+            buf[j - start] = h[j] - _pair_cost(X, i, Y, j, metric, p, nx, norms_y[j]) * inv_eps - guess
+        for k in range(stop - start):
+            total += _exp_term(buf[k])
+    if total > 1e-250 and total < 1e250:  # far from overflow and from subnormals: the guess was good enough
+        return guess + math.log(total)
+    # The guess was too far off (or the input holds NaN): the exact two-pass log-sum-exp.
+    top = -math.inf
+    for j in range(m):
+        t = h[j] - _pair_cost(X, i, Y, j, metric, p, nx, norms_y[j]) * inv_eps
+        if t > top:
+            top = t
+    if top == -math.inf or not math.isfinite(top):
+        return top
+    total = 0.0
+    for j in range(m):
+        t = h[j] - _pair_cost(X, i, Y, j, metric, p, nx, norms_y[j]) * inv_eps
+        total += math.exp(t - top)
+    return top + math.log(total)
+
+
+@twin(deps={"_pair_cost": pair_cost})
+def plan_entry(X, i, Y, j, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps):
+    """``(P_ij, C_ij)`` with ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)``."""
+    c = _pair_cost(X, i, Y, j, metric, p, norms_x[i], norms_y[j])
+    return math.exp(log_a[i] + log_b[j] + (f[i] + g[j] - c) * inv_eps), c
+
+
+_softmin_points = softmin_points.cpu
+_plan_entry = plan_entry.cpu
+
+
+@cpu_jit(parallel=True)
+def half_step(X, Y, metric, p, norms_x, norms_y, log_w, other, eps, prev, out):
+    """``out[i] = -eps * log sum_j w_j exp((other_j - C_ij) / eps)`` for every point x_i of X, in parallel.
+
+    ``prev`` holds the previous values of ``out`` (it may be ``out`` itself): they seed each row's shift.
+    """
+    inv_eps = 1.0 / eps
+    m = Y.shape[0]
+    h = np.empty(m)
+    for j in range(m):
+        h[j] = other[j] * inv_eps + log_w[j]
+    for i in prange(X.shape[0]):
+        buf = np.empty(CHUNK)  # per row (so per thread): one small allocation against m cost evaluations
+        guess = -prev[i] * inv_eps
+        if not math.isfinite(guess):
+            guess = 0.0
+        out[i] = -eps * _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
+
+
+@cpu_jit
+def sinkhorn_online_core(X, Y, metric, p, norms_x, norms_y, log_a, log_b, eps, f, g, max_iter, tol, check_every,
+                         errors):
+    """Iterate from the potentials in ``f``, ``g`` (updated in place) until the L1 marginal error is below ``tol``.
+
+    Returns ``(status, n_iter, n_errors)``: ``errors[:n_errors]`` holds the error at each check.
+    """
+    m = Y.shape[0]
+    g_new = np.empty(m)
+    n_errors = 0
+    status = MAX_ITER_REACHED
+    n_iter = 0
+    err = 0.0
+    while n_iter < max_iter:
+        half_step(X, Y, metric, p, norms_x, norms_y, log_b, g, eps, f, f)
+        half_step(Y, X, metric, p, norms_y, norms_x, log_a, f, eps, g, g_new)
+        n_iter += 1
+        check = n_iter % check_every == 0 or n_iter == max_iter
+        if check:
+            # Column sums of the plan before the g-update: b_j exp((g_j - g_new_j) / eps), read off the update.
+            err = 0.0
+            for j in range(m):
+                if log_b[j] > -math.inf:
+                    err += abs(math.exp(log_b[j] + (g[j] - g_new[j]) / eps) - math.exp(log_b[j]))
+            if n_errors < errors.shape[0]:
+                errors[n_errors] = err
+                n_errors += 1
+        for j in range(m):
+            g[j] = g_new[j]
+        if check:
+            if not math.isfinite(err):
+                status = NUMERICAL_ERROR
+                break
+            if err <= tol:
+                status = OPTIMAL
+                break
+    for i in range(f.shape[0]):
+        if not math.isfinite(f[i]) and log_a[i] > -math.inf:
+            status = NUMERICAL_ERROR
+    for j in range(m):
+        if not math.isfinite(g[j]) and log_b[j] > -math.inf:
+            status = NUMERICAL_ERROR
+    return status, n_iter, n_errors
+
+
+@cpu_jit(parallel=True)
+def row_sums(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, mass, cost):
+    """``mass[i] = sum_j P_ij`` and ``cost[i] = sum_j P_ij C_ij`` (0 * inf counts as 0), in parallel over rows."""
+    inv_eps = 1.0 / eps
+    for i in prange(X.shape[0]):
+        r = 0.0
+        s = 0.0
+        for j in range(Y.shape[0]):
+            w, c = _plan_entry(X, i, Y, j, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps)
+            if w > 0.0:
+                r += w
+                s += w * c
+        mass[i] = r
+        cost[i] = s
+
+
+@cpu_jit(parallel=True)
+def apply_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, V, out):
+    """``out = P @ V`` for V of shape (m, k), the plan's entries recomputed from the points; parallel over rows.
+
+    ``P^T @ U`` is the same call with the two clouds (and their weights and potentials) swapped.
+    """
+    inv_eps = 1.0 / eps
+    k = V.shape[1]
+    for i in prange(X.shape[0]):
+        for c in range(k):
+            out[i, c] = 0.0
+        for j in range(Y.shape[0]):
+            w, _ = _plan_entry(X, i, Y, j, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps)
+            for c in range(k):
+                out[i, c] += w * V[j, c]
+
+
+@cpu_jit(parallel=True)
+def dense_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, out):
+    """``out[i, j] = P_ij`` (n, m), in parallel over rows."""
+    inv_eps = 1.0 / eps
+    for i in prange(X.shape[0]):
+        for j in range(Y.shape[0]):
+            out[i, j] = _plan_entry(X, i, Y, j, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps)[0]
+
+
+# ------------------------------------------------------------------------------------------------------ front-end
+class PointGeometry:
+    """Two host point clouds (float64, C-contiguous), their metric, and what the jitted cores need of them.
+
+    ``swap()`` gives the geometry seen from the other cloud (for column updates and ``P^T``).
+    """
+
+    def __init__(self, X, Y, metric, p):
+        from .._costs import METRIC_CODES
+        from ..utils import cosine_norms
+
+        self.X = np.ascontiguousarray(X, dtype=np.float64)
+        self.Y = np.ascontiguousarray(Y, dtype=np.float64)
+        self.metric = metric
+        self.code = METRIC_CODES[metric]
+        self.p = float(2.0 if p is None else p)
+        self.norms_x, self.norms_y = cosine_norms(self.X, self.Y, metric, names=("X_a", "X_b"))
+
+    @property
+    def shape(self):
+        return self.X.shape[0], self.Y.shape[0]
+
+    def args(self):
+        """The leading arguments of every core: ``X, Y, metric, p, norms_x, norms_y``."""
+        return self.X, self.Y, self.code, self.p, self.norms_x, self.norms_y
+
+    def swapped_args(self):
+        return self.Y, self.X, self.code, self.p, self.norms_y, self.norms_x
+
+
+def online_plan_parts(geom, log_a, log_b, f, g, eps, out_dtype, n_threads):
+    """``(plan_operator, densify)`` for the plan of potentials (f, g) between the clouds of ``geom``."""
+    from .._result import PlanOperator
+    from ..utils import _run_parallel
+
+    n, m = geom.shape
+
+    def _apply(args, la, lb, fa, gb, rows, V):
+        V = np.asarray(V, dtype=np.float64)
+        if V.ndim not in (1, 2) or V.shape[0] != len(lb):
+            raise ValueError(f"the plan operator takes a vector or matrix with {len(lb)} rows, got shape {V.shape}")
+        W = np.ascontiguousarray(V.reshape(len(lb), -1))
+        out = np.empty((rows, W.shape[1]))
+        _run_parallel(apply_plan, n_threads, *args, la, lb, fa, gb, eps, W, out)
+        out = out.astype(out_dtype, copy=False)
+        return out[:, 0] if V.ndim == 1 else out
+
+    def matvec(v):
+        return _apply(geom.args(), log_a, log_b, f, g, n, v)
+
+    def rmatvec(u):
+        return _apply(geom.swapped_args(), log_b, log_a, g, f, m, u)
+
+    def densify():
+        out = np.empty((n, m))
+        _run_parallel(dense_plan, n_threads, *geom.args(), log_a, log_b, f, g, eps, out)
+        return out.astype(out_dtype, copy=False)
+
+    return PlanOperator((n, m), out_dtype, matvec, rmatvec), densify
+
+
+def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000, tol=1e-9, check_every=10,
+                 potentials_init=None, n_threads=None, warn=True):
+    """Entropic OT between host point clouds by online log-domain Sinkhorn; an :class:`OTResult` without a stored
+    plan (``plan_operator`` applies it, ``plan`` densifies it on request).
+
+    ``value`` is ``<P, C> + reg * KL(P | a b^T)``, ``value_linear`` is ``<P, C>``, both computed matrix-free from
+    ``sum_ij P_ij (f_i + g_j) - reg * (sum P - sum a * sum b)`` and one pass of row sums.
+    """
+    from .. import _validation as V
+    from .._result import OTResult
+    from .._scaling import max_abs, pow2_exponent, scale_up
+    from .._status import Status, warn_status
+    from ..utils import _run_parallel
+
+    reg = V.check_reg(reg)
+    max_iter = V.check_max_iter(max_iter)
+    tol = V.check_tol(tol)
+    check_every = V.check_max_iter(check_every, "check_every")
+    X_a = V.check_points(X_a, "X_a")
+    X_b = V.check_points(X_b, "X_b")
+    V.check_same_dimension(X_a, X_b)
+    n, m = X_a.shape[0], X_b.shape[0]
+    a, b = V.check_balanced_weights(a, b, n, m)
+    out_dtype = V.result_dtype(X_a, X_b)
+    # Coordinates whose costs would overflow or underflow are scaled by a power of two, and reg with them: the
+    # plan is unchanged, the value and potentials are scaled back (bad input 9).
+    power = 2.0 if metric == "sqeuclidean" else 0.0 if metric == "cosine" else 1.0
+    e = pow2_exponent(max_abs(X_a, X_b))
+    if e and power:
+        X_a, X_b = np.ldexp(X_a.astype(np.float64), -e), np.ldexp(X_b.astype(np.float64), -e)
+        reg = float(scale_up(reg, -e, power))
+    else:
+        e = 0
+    geom = PointGeometry(X_a, X_b, metric, p)
+    with np.errstate(divide="ignore"):  # zero weights: log 0 = -inf drops them from every sum
+        log_a = np.log(a.astype(np.float64))
+        log_b = np.log(b.astype(np.float64))
+    f, g = V.check_potentials_init(potentials_init, n, m)
+    if e:
+        f, g = scale_up(f, -e, power), scale_up(g, -e, power)
+    errors = np.empty(max_iter // check_every + 1)
+    status, n_iter, n_errors = _run_parallel(sinkhorn_online_core, n_threads, *geom.args(), log_a, log_b, reg, f,
+                                             g, max_iter, tol, check_every, errors)
+    if warn:
+        detail = f"marginal error {errors[n_errors - 1]:.3g} > tol {tol:g} after {n_iter} iterations" \
+            if n_errors else f"{n_iter} iterations"
+        warn_status(status, "solve_sample (online sinkhorn)", detail, stacklevel=4)
+    mass, cost = np.empty(n), np.empty(n)
+    _run_parallel(row_sums, n_threads, *geom.args(), log_a, log_b, f, g, reg, mass, cost)
+    value_linear = float(cost.sum())
+    # <P, C> + reg KL(P | ab^T) = sum P (f + g) - reg (sum P - |a||b|): the columns of P sum to b (g was updated
+    # last), its rows to `mass`.
+    with np.errstate(invalid="ignore"):
+        value = float(np.dot(mass, f) + np.dot(b, g) - reg * (mass.sum() - a.sum() * b.sum()))
+    operator, densify = online_plan_parts(geom, log_a, log_b, f, g, reg, out_dtype, n_threads)
+    if e:
+        value_linear, value = scale_up(value_linear, e, power), scale_up(value, e, power)
+        f, g = scale_up(f, e, power), scale_up(g, e, power)
+    return OTResult(
+        value=out_dtype.type(value),
+        value_linear=out_dtype.type(value_linear),
+        shape=(n, m),
+        potential_a=np.asarray(f).astype(out_dtype),
+        potential_b=np.asarray(g).astype(out_dtype),
+        status=Status(status),
+        n_iter=n_iter,
+        errors=errors[:n_errors].copy(),
+        plan_operator=operator,
+        densify=densify,
+    )
