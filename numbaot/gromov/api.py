@@ -428,3 +428,89 @@ def _solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=
         raise ValueError("n_init applies to the exact solver (reg=None); the entropic one starts from G0 only")
     return _solve_entropic(problem, reg, G0, 1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol,
                            1000, 1e-9, n_threads, warn, "solve_gromov")
+
+
+# -------------------------------------------------------------------------------------------------- semi-relaxed
+def _solve_semirelaxed(C1, C2, p, loss_fun, symmetric, G0, max_iter, tol_rel, tol_abs, n_threads, warn, name):
+    from ._semirelaxed import semirelaxed_conditional_gradient
+
+    if _device.where(C1=C1, C2=C2, p=p, G0=G0) == _device.CUDA:
+        raise ValueError("the Gromov-Wasserstein solvers take host arrays in this version; copy the inputs to the "
+                         "host first (e.g. cupy.asnumpy)")
+    C1 = V.check_structure_matrix(C1, "C1")
+    C2 = V.check_structure_matrix(C2, "C2")
+    loss = V.check_gw_loss(loss_fun, C1, C2)
+    n, m = C1.shape[0], C2.shape[0]
+    p = V.check_gw_weights(p, "p", "C1", n).astype(np.float64, copy=False)
+    symmetric = bool(V.check_symmetric(C1, "C1", symmetric) and V.check_symmetric(C2, "C2", symmetric))
+    max_iter = V.check_max_iter(max_iter)
+    tol_rel = V.check_tol(tol_rel, "tol_rel")
+    tol_abs = V.check_tol(tol_abs, "tol_abs")
+    warn = V.check_bool(warn, "warn")
+    dtype = V.result_dtype(C1, C2)
+    start = np.outer(p, np.full(m, 1.0 / m)) if G0 is None else \
+        V.check_initial_plan(G0, p, None, m=m).astype(np.float64)
+    out = semirelaxed_conditional_gradient(C1.astype(np.float64, copy=False), C2.astype(np.float64, copy=False),
+                                           p, loss, symmetric, None, 0.0, 1.0, start, max_iter, tol_rel, tol_abs,
+                                           n_threads)
+    if warn:
+        warn_status(out.status, name, f"{out.n_iter} conditional gradient iterations; raise max_iter", stacklevel=4)
+    return OTResult(value=dtype.type(out.value), value_linear=dtype.type(0.0), value_quad=dtype.type(out.value_quad),
+                    plan=out.plan.astype(dtype, copy=False), status=out.status, n_iter=out.n_iter,
+                    errors=out.history)
+
+
+def semirelaxed_gromov_wasserstein(C1, C2, p=None, loss_fun="square_loss", symmetric=None, log=False, *, G0=None,
+                                   max_iter=10000, tol_rel=1e-9, tol_abs=1e-9, n_threads=None, warn=True):
+    """Semi-relaxed Gromov-Wasserstein plan (POT's ``ot.gromov.semirelaxed_gromov_wasserstein``).
+
+    Minimises ``sum_ijkl L(C1_ik, C2_jl) T_ij T_kl`` over plans with row sums p and free column sums (Vincent-Cuaz
+    et al. 2022): the target's weights are learnt, e.g. to find which nodes of C2 the source graph uses. Conditional
+    gradient whose linear oracle sends each row's mass to its cheapest column, with the exact line search.
+
+    Parameters
+    ----------
+    C1, C2, p, loss_fun, symmetric, log, max_iter, tol_rel, tol_abs, n_threads, warn
+        As in :func:`gromov_wasserstein` (``log=True`` adds a dict with 'srgw_dist', 'loss', 'n_iter',
+        'status').
+    G0 : array of shape (n, m), optional
+        Starting plan with row sums p; default ``p u^T`` with u uniform.
+
+    Returns
+    -------
+    plan : array of shape (n, m)
+        Row sums p; its column sums are the learnt target weights.
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot
+    >>> x, y = np.array([[0.0], [1.0], [3.0]]), np.array([[0.0], [0.1], [1.0], [3.0]])
+    >>> C1, C2 = numbaot.dist(x, x, metric="euclidean"), numbaot.dist(y, y, metric="euclidean")
+    >>> plan = numbaot.semirelaxed_gromov_wasserstein(C1, C2)
+    >>> plan.sum(axis=0).round(6)  # the learnt weights: the point at 0.1, absent from x, gets none
+    array([0.333333, 0.      , 0.333333, 0.333333])
+    """
+    result = _solve_semirelaxed(C1, C2, p, loss_fun, symmetric, G0, max_iter, tol_rel, tol_abs, n_threads, warn,
+                                "semirelaxed_gromov_wasserstein")
+    return (result.plan, _log(result, "srgw_dist")) if V.check_bool(log, "log") else result.plan
+
+
+def semirelaxed_gromov_wasserstein2(C1, C2, p=None, loss_fun="square_loss", symmetric=None, log=False, *, G0=None,
+                                    max_iter=10000, tol_rel=1e-9, tol_abs=1e-9, n_threads=None, warn=True):
+    """Semi-relaxed GW objective at the plan of :func:`semirelaxed_gromov_wasserstein` (same parameters).
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot
+    >>> x, y = np.array([[0.0], [1.0], [3.0]]), np.array([[0.0], [0.1], [1.0], [3.0]])
+    >>> C1, C2 = numbaot.dist(x, x, metric="euclidean"), numbaot.dist(y, y, metric="euclidean")
+    >>> abs(round(float(numbaot.semirelaxed_gromov_wasserstein2(C1, C2)), 12))
+    0.0
+    """
+    result = _solve_semirelaxed(C1, C2, p, loss_fun, symmetric, G0, max_iter, tol_rel, tol_abs, n_threads, warn,
+                                "semirelaxed_gromov_wasserstein2")
+    if V.check_bool(log, "log"):
+        info = _log(result, "srgw_dist")
+        info["T"] = result.plan
+        return result.value, info
+    return result.value
