@@ -20,10 +20,9 @@ from .._status import Status, warn_status
 class _Problem:
     """Validated host inputs of one (fused) GW problem, float64."""
 
-    def __init__(self, C1, C2, p, q, M, loss, symmetric, alpha=None):
-        if _device.where(C1=C1, C2=C2, p=p, q=q, M=M) == _device.CUDA:
-            raise ValueError("the Gromov-Wasserstein solvers take host arrays in this version; copy the inputs to "
-                             "the host first (e.g. cupy.asnumpy)")
+    def __init__(self, C1, C2, p, q, M, loss, symmetric, alpha=None, G0=None):
+        self.device = _Device(C1=C1, C2=C2, p=p, q=q, M=M, G0=G0)
+        C1, C2, p, q, M = self.device.host(C1, C2, p, q, M)
         C1 = V.check_structure_matrix(C1, "C1")
         C2 = V.check_structure_matrix(C2, "C2")
         self.loss = V.check_gw_loss(loss, C1, C2)
@@ -61,6 +60,47 @@ class _Problem:
         return 1.0 - self.alpha, self.alpha
 
 
+class _Device:
+    """CUDA inputs (CuPy, Numba): solved on host copies, the plan copied back as the caller's kind of array.
+
+    The conditional gradient's oracle is the host network simplex, and this version runs the whole solver on the
+    host: the result says so (``device="cuda"``, ``ran_on="cpu"``). The tensor product alone has a CUDA twin
+    (``numbaot.cuda.gromov.tensor_product_cuda``).
+    """
+
+    def __init__(self, **arrays):
+        self.on_gpu = _device.where(**arrays) == _device.CUDA
+        if self.on_gpu:
+            from ..cuda import _launch
+
+            given = [x for x in arrays.values() if x is not None]
+            self.kind = _launch.caller_kind(*given)
+            self.stream = _launch.stream_of(*given)
+
+    def host(self, *arrays):
+        if not self.on_gpu:
+            return arrays
+        return tuple(None if x is None else _device.to_host(x) for x in arrays)
+
+    def finish(self, result):
+        """The result with its plan (and potentials) on the caller's device."""
+        if not self.on_gpu:
+            return result
+        from numba import cuda
+
+        from ..cuda import _launch
+
+        def move(x):
+            return None if x is None else _launch.to_caller(cuda.to_device(np.ascontiguousarray(x),
+                                                                           stream=self.stream), self.kind)
+
+        result._plan = move(result._plan)
+        result.potential_a = move(result.potential_a)
+        result.potential_b = move(result.potential_b)
+        result.device, result.ran_on = "cuda", "cpu"
+        return result
+
+
 def _random_vertex(problem, rng, n_threads):
     """A random vertex of the transport polytope (the optimal plan for random costs): a start for ``n_init``."""
     from ..exact.api import _network_simplex
@@ -82,6 +122,7 @@ def _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_t
     n_init = V.check_n_init(n_init)
     warn = V.check_bool(warn, "warn")
     p, q = problem.p, problem.q
+    G0, = problem.device.host(G0)
     start = np.outer(p, q) if G0 is None else V.check_initial_plan(G0, p, q).astype(np.float64)
     s = problem.split()
     w_lin, w_quad = problem.weights()
@@ -99,7 +140,7 @@ def _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_t
         warn_status(best.status, name, f"{best.n_iter} conditional gradient iterations; raise max_iter",
                     stacklevel=4)
     dtype = problem.out_dtype
-    return OTResult(
+    return problem.device.finish(OTResult(
         value=dtype.type(best.value),
         value_linear=dtype.type(best.value_linear),
         value_quad=dtype.type(best.value_quad),
@@ -107,7 +148,7 @@ def _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_t
         status=best.status,
         n_iter=best.n_iter,
         errors=best.history,
-    )
+    ))
 
 
 def _log(result, key):
@@ -175,7 +216,7 @@ def gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", symmetric
            [0., 1., 0.],
            [1., 0., 0.]])
     """
-    problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric)
+    problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric, G0=G0)
     result = _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_threads, warn,
                        "gromov_wasserstein")
     log = V.check_bool(log, "log")
@@ -199,7 +240,7 @@ def gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss", symmetri
     >>> round(float(numbaot.gromov_wasserstein2(C, C[np.ix_(perm, perm)])), 12)
     0.0
     """
-    problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric)
+    problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric, G0=G0)
     result = _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_threads, warn,
                        "gromov_wasserstein2")
     if V.check_bool(log, "log"):
@@ -233,7 +274,7 @@ def fused_gromov_wasserstein(M, C1, C2, p=None, q=None, loss_fun="square_loss", 
     array([[0. , 0.5],
            [0.5, 0. ]])
     """
-    problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha)
+    problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha, G0=G0)
     result = _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_threads, warn,
                        "fused_gromov_wasserstein")
     return (result.plan, _log(result, "fgw_dist")) if V.check_bool(log, "log") else result.plan
@@ -252,7 +293,7 @@ def fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="square_loss",
     >>> float(numbaot.fused_gromov_wasserstein2(M, C, C, alpha=0.5))
     0.0
     """
-    problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha)
+    problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha, G0=G0)
     result = _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_threads, warn,
                        "fused_gromov_wasserstein2")
     if V.check_bool(log, "log"):
@@ -274,6 +315,7 @@ def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_t
     inner_tol = V.check_tol(inner_tol, "inner_tol")
     warn = V.check_bool(warn, "warn")
     p, q = problem.p, problem.q
+    G0, = problem.device.host(G0)
     start = np.outer(p, q) if G0 is None else V.check_initial_plan(G0, p, q).astype(np.float64)
     w_lin, w_quad = problem.weights()
     out, marginal_error = mirror_descent(problem.split(), p, q, problem.M, w_lin, w_quad, epsilon, start,
@@ -284,7 +326,7 @@ def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_t
                     f"{tol:g}), marginal error {marginal_error:.3g} (inner_tol {inner_tol:g}); raise max_iter or "
                     "inner_max_iter, or epsilon", stacklevel=4)
     dtype = problem.out_dtype
-    return OTResult(
+    return problem.device.finish(OTResult(
         value=dtype.type(out.value),
         value_linear=dtype.type(out.value_linear),
         value_quad=dtype.type(out.value_quad),
@@ -294,7 +336,7 @@ def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_t
         status=out.status,
         n_iter=out.n_iter,
         errors=out.history,
-    )
+    ))
 
 
 def entropic_gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1, symmetric=None,
@@ -341,7 +383,7 @@ def entropic_gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", 
     >>> plan.argmax(axis=1)  # the blurred reversal
     array([3, 2, 1, 0])
     """
-    problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric)
+    problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric, G0=G0)
     result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
                              "entropic_gromov_wasserstein")
     return (result.plan, _log(result, "gw_dist")) if V.check_bool(log, "log") else result.plan
@@ -359,7 +401,7 @@ def entropic_gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss",
     >>> round(float(numbaot.entropic_gromov_wasserstein2(C, C[::-1, ::-1], epsilon=0.1)), 4)
     0.0303
     """
-    problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric)
+    problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric, G0=G0)
     result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
                              "entropic_gromov_wasserstein2")
     if V.check_bool(log, "log"):
@@ -385,7 +427,7 @@ def entropic_fused_gromov_wasserstein(M, C1, C2, p=None, q=None, loss_fun="squar
     array([[0. , 0.5],
            [0.5, 0. ]])
     """
-    problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha)
+    problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha, G0=G0)
     result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
                              "entropic_fused_gromov_wasserstein")
     return (result.plan, _log(result, "fgw_dist")) if V.check_bool(log, "log") else result.plan
@@ -404,7 +446,7 @@ def entropic_fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="squa
     >>> round(float(numbaot.entropic_fused_gromov_wasserstein2(M, C, C, epsilon=0.05)), 6)
     0.0
     """
-    problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha)
+    problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha, G0=G0)
     result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
                              "entropic_fused_gromov_wasserstein2")
     if V.check_bool(log, "log"):
@@ -419,7 +461,7 @@ def _solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=
                   max_iter=None, tol=None, G0=None, n_init=1, random_state=None, n_threads=None, warn=True):
     """The solver behind :func:`numbaot.solve_gromov` (see there)."""
     alpha = V.check_alpha(alpha)  # checked even without M, where it is unused: a typo deserves its error
-    problem = _Problem(Ca, Cb, a, b, M, loss, symmetric, alpha)
+    problem = _Problem(Ca, Cb, a, b, M, loss, symmetric, alpha, G0=G0)
     if reg is None:
         tol = 1e-9 if tol is None else tol
         return _solve_cg(problem, G0, 10000 if max_iter is None else max_iter, tol, tol, n_init, random_state,
@@ -434,9 +476,8 @@ def _solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=
 def _solve_semirelaxed(C1, C2, p, loss_fun, symmetric, G0, max_iter, tol_rel, tol_abs, n_threads, warn, name):
     from ._semirelaxed import semirelaxed_conditional_gradient
 
-    if _device.where(C1=C1, C2=C2, p=p, G0=G0) == _device.CUDA:
-        raise ValueError("the Gromov-Wasserstein solvers take host arrays in this version; copy the inputs to the "
-                         "host first (e.g. cupy.asnumpy)")
+    device = _Device(C1=C1, C2=C2, p=p, G0=G0)
+    C1, C2, p, G0 = device.host(C1, C2, p, G0)
     C1 = V.check_structure_matrix(C1, "C1")
     C2 = V.check_structure_matrix(C2, "C2")
     loss = V.check_gw_loss(loss_fun, C1, C2)
@@ -455,9 +496,9 @@ def _solve_semirelaxed(C1, C2, p, loss_fun, symmetric, G0, max_iter, tol_rel, to
                                            n_threads)
     if warn:
         warn_status(out.status, name, f"{out.n_iter} conditional gradient iterations; raise max_iter", stacklevel=4)
-    return OTResult(value=dtype.type(out.value), value_linear=dtype.type(0.0), value_quad=dtype.type(out.value_quad),
-                    plan=out.plan.astype(dtype, copy=False), status=out.status, n_iter=out.n_iter,
-                    errors=out.history)
+    return device.finish(OTResult(value=dtype.type(out.value), value_linear=dtype.type(0.0),
+                                  value_quad=dtype.type(out.value_quad), plan=out.plan.astype(dtype, copy=False),
+                                  status=out.status, n_iter=out.n_iter, errors=out.history))
 
 
 def semirelaxed_gromov_wasserstein(C1, C2, p=None, loss_fun="square_loss", symmetric=None, log=False, *, G0=None,
