@@ -72,10 +72,12 @@ def tensor_entry(u, v, X, i, j):
 _f1, _f2, _h1, _h2, _tensor_entry = f1_entry.cpu, f2_entry.cpu, h1_entry.cpu, h2_entry.cpu, tensor_entry.cpu
 
 
-@cpu_jit(parallel=True)
+@cpu_jit
 def _loss_matrices(C, kl, left, f_out, h_out):
-    """``f_out = f(C)``, ``h_out = h(C)`` elementwise: (f1, h1) when ``left`` (C1's side), else (f2, h2)."""
-    for i in prange(C.shape[0]):
+    """``f_out = f(C)``, ``h_out = h(C)`` elementwise: (f1, h1) when ``left`` (C1's side), else (f2, h2).
+
+    Serial: O(n^2) once per solve, less than a parallel region's start-up on a loaded machine."""
+    for i in range(C.shape[0]):
         for j in range(C.shape[1]):
             if left:
                 f_out[i, j] = _f1(C[i, j], kl)
@@ -85,9 +87,9 @@ def _loss_matrices(C, kl, left, f_out, h_out):
                 h_out[i, j] = _h2(C[i, j], kl)
 
 
-@cpu_jit(parallel=True)
+@cpu_jit
 def _combine(u, v, X, out):
-    for i in prange(out.shape[0]):
+    for i in range(out.shape[0]):
         for j in range(out.shape[1]):
             out[i, j] = _tensor_entry(u, v, X, i, j)
 
