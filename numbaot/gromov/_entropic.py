@@ -32,6 +32,47 @@ SCALING_BOUND = 1e100
 _LEFT_RANGE = 5  # a status code of the kernel core only: scalings out of range
 #: Outer iterations granted, once the plan is stationary, to a Sinkhorn solve that has not met its tolerance yet.
 EXTRA_SOLVES = 10
+#: Anderson acceleration of the outer fixed-point iteration (opt-in): memory, and the largest problem (entries of
+#: the plan) it is used on, since it keeps 2 * memory matrices of the plan's size.
+ANDERSON_MEMORY = 4
+ANDERSON_MAX_ENTRIES = 1 << 22
+
+
+class Anderson:
+    """Anderson acceleration (type II, Walker and Ni 2011) of a fixed-point iteration ``x <- Psi(x)``.
+
+    Given the current point ``x`` and its residual ``r = Psi(x) - x``, :meth:`step` returns the next point:
+    ``x + r`` (the plain iteration) corrected by the least-squares combination of the last ``memory`` differences
+    of points and residuals. A residual that grows restarts the memory (the plain step is always safe here).
+    """
+
+    def __init__(self, memory):
+        self.memory = memory
+        self.dx, self.dr = [], []
+        self.prev_x = self.prev_r = None
+        self.prev_norm = np.inf
+
+    def step(self, x, r):
+        norm = float(np.linalg.norm(r))
+        if self.prev_x is not None and norm < self.prev_norm:
+            self.dx.append(x - self.prev_x)
+            self.dr.append(r - self.prev_r)
+            if len(self.dx) > self.memory:
+                self.dx.pop(0)
+                self.dr.pop(0)
+        else:
+            self.dx.clear()
+            self.dr.clear()
+        self.prev_x, self.prev_r, self.prev_norm = x.copy(), r.copy(), norm
+        out = x + r
+        if self.dx:
+            R = np.array([d.ravel() for d in self.dr])  # (k, n m)
+            gram = R @ R.T
+            gram += 1e-10 * np.trace(gram) * np.eye(len(gram))
+            gamma = np.linalg.solve(gram, R @ r.ravel())
+            for c, dx, dr in zip(gamma, self.dx, self.dr):
+                out -= c * (dx + dr)
+        return out
 
 
 def absorbed_kernel(C, f, g, eps, K):
@@ -84,9 +125,11 @@ def sinkhorn_kernel_core(K, p, q, u, v, max_iter, tol, check_every):
     return status, n_iter
 
 
-def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads):
+def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads,
+                   accelerate=False):
     """Minimise ``w_lin <M, T> + w_quad E(T) - eps H(T)`` from ``G0`` (validated float64 host arrays).
 
+    ``accelerate`` extrapolates the outer iteration by :class:`Anderson` (see ``entropic_gromov_wasserstein``).
     Returns ``(Outcome, marginal_error)``, the latter the L1 error of the final plan's marginals.
     """
     from ..entropic._sinkhorn_log import plan_from_potentials, sinkhorn_log_core
@@ -111,11 +154,24 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
     status = Status.MAX_ITER_REACHED
     n_iter = 0
     stationary = 0
+    # The outer iteration is the fixed point C = grad(Sinkhorn(C)) on the linearised cost C; Anderson extrapolates
+    # C. A plan change below tol counts only after a plain step (C = grad(T)), the certificate of the plain method.
+    accelerate = accelerate and ANDERSON_MEMORY > 0 and n * m <= ANDERSON_MAX_ENTRIES
+    anderson = Anderson(ANDERSON_MEMORY) if accelerate else None
+    cost = None  # the linearised cost whose Sinkhorn plan is T (kept when accelerating)
+    verify = False
     while n_iter < max_iter:
         n_iter += 1
         X = _tensor.quad_dense(s.h1, T, s.h2)
         Y = X if s.symmetric else _tensor.quad_dense(s.h1t, T, s.h2t)
         _run_parallel(gradient, n_threads, X, Y, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric, has_m, grad)
+        accelerated = False
+        if accelerate:
+            if cost is not None and not verify:
+                grad[...] = anderson.step(cost, grad - cost)
+                accelerated = bool(anderson.dx)  # an empty memory gives the plain step
+            cost = grad.copy()
+        verify = False
         code = _LEFT_RANGE
         if n_iter > 1:
             absorbed_kernel(grad, f, g, eps, K)
@@ -145,6 +201,9 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
             break
         # A capped Sinkhorn solve is continued by the next outer iteration (warm start): once the plan is
         # stationary, up to EXTRA_SOLVES more iterations let the last solve meet its marginal tolerance.
+        if change <= tol and accelerated:
+            verify = True  # only a plain step's change certifies a fixed point: take one next
+            continue
         if change <= tol:
             if code == Status.OPTIMAL or stationary >= EXTRA_SOLVES:
                 status = Status.OPTIMAL

@@ -304,7 +304,8 @@ def fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="square_loss",
 
 
 # ----------------------------------------------------------------------------------------------------- entropic
-def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn, name):
+def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn, name,
+                    accelerate=False):
     """Mirror descent with log-domain Sinkhorn steps (see ``_entropic``), wrapped as an OTResult."""
     from ._entropic import mirror_descent
 
@@ -314,12 +315,13 @@ def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_t
     inner_max_iter = V.check_max_iter(inner_max_iter, "inner_max_iter")
     inner_tol = V.check_tol(inner_tol, "inner_tol")
     warn = V.check_bool(warn, "warn")
+    accelerate = V.check_bool(accelerate, "accelerate")
     p, q = problem.p, problem.q
     G0, = problem.device.host(G0)
     start = np.outer(p, q) if G0 is None else V.check_initial_plan(G0, p, q).astype(np.float64)
     w_lin, w_quad = problem.weights()
     out, marginal_error = mirror_descent(problem.split(), p, q, problem.M, w_lin, w_quad, epsilon, start,
-                                         max_iter, tol, inner_max_iter, inner_tol, n_threads)
+                                         max_iter, tol, inner_max_iter, inner_tol, n_threads, accelerate)
     if warn:
         last = out.history[-1] if len(out.history) else float("nan")
         warn_status(out.status, name, f"{out.n_iter} outer iterations, last change of the plan {last:.3g} (tol "
@@ -341,7 +343,7 @@ def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_t
 
 def entropic_gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1, symmetric=None,
                                 G0=None, max_iter=1000, tol=1e-9, *, log=False, inner_max_iter=1000,
-                                inner_tol=1e-9, n_threads=None, warn=True):
+                                inner_tol=1e-9, n_threads=None, warn=True, accelerate=False):
     """Entropic Gromov-Wasserstein plan by mirror descent (POT's ``ot.gromov.entropic_gromov_wasserstein``).
 
     Each outer iteration solves ``min <grad, T> + epsilon KL(T | p q^T)`` by log-domain Sinkhorn, with ``grad``
@@ -363,6 +365,12 @@ def entropic_gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", 
         Also return a dict with 'gw_dist', 'loss' (the plan's change at each iteration), 'n_iter', 'status'.
     inner_max_iter, inner_tol
         Each Sinkhorn solve's iteration cap and L1 marginal tolerance.
+    accelerate : bool
+        Extrapolate the outer fixed-point iteration on the linearised cost by Anderson acceleration (memory 4,
+        restarted when the residual grows; a plain step certifies the end). On random clouds it needs 3-5x fewer
+        outer iterations, but as a quasi-Newton method it may end at another stationary point than the plain
+        iteration from the same start (seen: a lower one, 2% apart, at n = 100, epsilon = 0.03); off by default so
+        that the answer is the one of POT's PGD.
     n_threads : int, optional
         Threads (default: Numba's thread count).
     warn : bool
@@ -385,13 +393,13 @@ def entropic_gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", 
     """
     problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric, G0=G0)
     result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
-                             "entropic_gromov_wasserstein")
+                             "entropic_gromov_wasserstein", accelerate)
     return (result.plan, _log(result, "gw_dist")) if V.check_bool(log, "log") else result.plan
 
 
 def entropic_gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1, symmetric=None,
                                  G0=None, max_iter=1000, tol=1e-9, *, log=False, inner_max_iter=1000,
-                                 inner_tol=1e-9, n_threads=None, warn=True):
+                                 inner_tol=1e-9, n_threads=None, warn=True, accelerate=False):
     """GW objective at the plan of :func:`entropic_gromov_wasserstein` (same parameters), without the entropy.
 
     Examples
@@ -403,7 +411,7 @@ def entropic_gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss",
     """
     problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric, G0=G0)
     result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
-                             "entropic_gromov_wasserstein2")
+                             "entropic_gromov_wasserstein2", accelerate)
     if V.check_bool(log, "log"):
         info = _log(result, "gw_dist")
         info["T"] = result.plan
@@ -413,7 +421,8 @@ def entropic_gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss",
 
 def entropic_fused_gromov_wasserstein(M, C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1,
                                       symmetric=None, alpha=0.5, G0=None, max_iter=1000, tol=1e-9, *, log=False,
-                                      inner_max_iter=1000, inner_tol=1e-9, n_threads=None, warn=True):
+                                      inner_max_iter=1000, inner_tol=1e-9, n_threads=None, warn=True,
+                                      accelerate=False):
     """Entropic fused GW plan by mirror descent: ``(1 - alpha) <M, T> + alpha GW(T) - epsilon H(T)`` (POT's
     ``ot.gromov.entropic_fused_gromov_wasserstein``); parameters as :func:`entropic_gromov_wasserstein` and
     :func:`fused_gromov_wasserstein`.
@@ -429,13 +438,14 @@ def entropic_fused_gromov_wasserstein(M, C1, C2, p=None, q=None, loss_fun="squar
     """
     problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha, G0=G0)
     result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
-                             "entropic_fused_gromov_wasserstein")
+                             "entropic_fused_gromov_wasserstein", accelerate)
     return (result.plan, _log(result, "fgw_dist")) if V.check_bool(log, "log") else result.plan
 
 
 def entropic_fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1,
                                        symmetric=None, alpha=0.5, G0=None, max_iter=1000, tol=1e-9, *, log=False,
-                                       inner_max_iter=1000, inner_tol=1e-9, n_threads=None, warn=True):
+                                       inner_max_iter=1000, inner_tol=1e-9, n_threads=None, warn=True,
+                                      accelerate=False):
     """Fused GW objective at the plan of :func:`entropic_fused_gromov_wasserstein` (same parameters).
 
     Examples
@@ -448,7 +458,7 @@ def entropic_fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="squa
     """
     problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha, G0=G0)
     result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
-                             "entropic_fused_gromov_wasserstein2")
+                             "entropic_fused_gromov_wasserstein2", accelerate)
     if V.check_bool(log, "log"):
         info = _log(result, "fgw_dist")
         info["T"] = result.plan
