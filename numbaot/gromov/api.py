@@ -170,7 +170,8 @@ def gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", symmetric
     ----------
     C1, C2 : arrays of shape (n, n) and (m, m)
         Structure matrices (distances, similarities, adjacency) of the two spaces; finite; not necessarily
-        symmetric.
+        symmetric. CUDA arrays (CuPy, Numba) are solved on host copies and the plan comes back to the device
+        (``solve_gromov(...).ran_on`` records it); the tensor product alone has a CUDA twin.
     p, q : arrays of shape (n,) and (m,), optional
         Weights (uniform when None) of equal total mass.
     loss_fun : {'square_loss', 'kl_loss'}
