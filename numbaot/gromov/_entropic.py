@@ -15,6 +15,10 @@ slow on nearly deterministic plans; a capped solve is continued by the next iter
 times once the plan is stationary), or after ``max_iter`` outer iterations. The status is OPTIMAL only when the
 final plan's marginal error is within the inner tolerance. The reported values are the
 (fused) GW objective at the final plan, without the entropy (POT's convention).
+
+Opt-in (``accelerate=True``): the outer iteration is the fixed point ``C = grad(Sinkhorn(C))`` of the linearised
+cost, and :class:`Anderson` extrapolates C from the last few iterates; a plan change below tol then counts only
+after a plain step.
 """
 from __future__ import annotations
 
