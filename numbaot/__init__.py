@@ -40,6 +40,8 @@ _LAZY = {
     "entropic_gromov_wasserstein2": "numbaot.gromov.api",
     "entropic_fused_gromov_wasserstein": "numbaot.gromov.api",
     "entropic_fused_gromov_wasserstein2": "numbaot.gromov.api",
+    "semirelaxed_gromov_wasserstein": "numbaot.gromov.api",
+    "semirelaxed_gromov_wasserstein2": "numbaot.gromov.api",
     "solve_gromov": "numbaot.solvers",
     "sinkhorn_unbalanced": "numbaot.entropic.unbalanced",
     "sinkhorn_unbalanced2": "numbaot.entropic.unbalanced",

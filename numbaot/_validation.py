@@ -426,17 +426,23 @@ def check_alpha(alpha, name: str = "alpha") -> float:
     return alpha
 
 
-def check_initial_plan(G0, p, q, name: str = "G0"):
-    """A given starting plan: shape (n, m), finite, >= 0, with marginals p and q (relative tolerance 1e-8)."""
-    n, m = len(p), len(q)
+def check_initial_plan(G0, p, q, name: str = "G0", m=None):
+    """A given starting plan: shape (n, m), finite, >= 0, with marginals p and q (relative tolerance 1e-8).
+
+    ``q=None`` (semi-relaxed problems) checks the row sums only, against a plan of ``m`` columns.
+    """
+    n = len(p)
+    m = len(q) if q is not None else m
     G0 = as_float_array(G0, name, ndim=2)
     if G0.shape != (n, m):
-        raise ValueError(f"{name} has shape {G0.shape}; it must be ({n}, {m}) (len(p), len(q))")
+        raise ValueError(f"{name} has shape {G0.shape}; it must be ({n}, {m}) (the sizes of C1 and C2)")
     check_finite(G0, name)
     if np.min(G0) < 0:
         raise ValueError(f"{name} has negative entries; a transport plan is non-negative")
     mass = float(np.sum(p))
     for axis, target, label in ((1, p, "row sums"), (0, q, "column sums")):
+        if target is None:
+            continue
         err = float(np.max(np.abs(G0.sum(axis=axis, dtype=np.float64) - target)))
         if err > 1e-8 * mass:
             raise ValueError(f"the {label} of {name} differ from {'p' if axis else 'q'} by up to {err:.3g}; "

@@ -251,7 +251,8 @@ def solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=N
     Parameters
     ----------
     Ca, Cb : arrays of shape (n, n) and (m, m)
-        Structure matrices (finite; symmetric or not).
+        Structure matrices (finite; symmetric or not). CUDA inputs are solved on host copies: the result has
+        ``device="cuda"`` (plan on the device) and ``ran_on="cpu"``.
     M : array of shape (n, m), optional
         Finite feature costs (fused GW).
     a, b : arrays of shape (n,) and (m,), optional

@@ -1237,6 +1237,8 @@ GW_FRONTS = {
         np.zeros((len(C1), len(C2))), C1, C2, **kw),
     "solve_gromov": lambda C1, C2, p=None, q=None, **kw: numbaot.solve_gromov(C1, C2, a=p, b=q, **kw),
     "solve_gromov_reg": lambda C1, C2, p=None, q=None, **kw: numbaot.solve_gromov(C1, C2, a=p, b=q, reg=0.5, **kw),
+    "semirelaxed_gromov_wasserstein": lambda C1, C2, p=None, **kw: numbaot.semirelaxed_gromov_wasserstein(C1, C2, p,
+                                                                                                        **kw),
 }
 C3 = np.abs(np.subtract.outer(X, X))  # a 3x3 distance matrix
 C2_ = np.abs(np.subtract.outer(Y, Y))
@@ -1257,6 +1259,12 @@ def test_item33_gw_not_square(front, which):
 def test_item34_gw_weights_length(front):
     with pytest.raises(ValueError, match=r"p has 4 entries but C1 is 3x3"):
         GW_FRONTS[front](C3, C2_, p=np.full(4, 0.25))
+    with pytest.raises(ValueError, match=r"p\[1\] = -0.5.* is negative"):
+        GW_FRONTS[front](C3, C2_, p=np.array([1.0, -0.5, 0.5]))
+    if front.startswith("semirelaxed"):  # no second marginal: its mass is learnt
+        with pytest.raises(ValueError, match=r"the row sums of G0 differ from p"):
+            GW_FRONTS[front](C3, C2_, G0=np.full((3, 2), 0.1))
+        return
     with pytest.raises(ValueError, match=r"q has 3 entries but C2 is 2x2"):
         GW_FRONTS[front](C3, C2_, q=np.full(3, 1 / 3))
     with pytest.raises(ValueError, match=r"p and q must have the same total mass"):

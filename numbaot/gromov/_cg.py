@@ -145,20 +145,21 @@ class LinearOracle:
             self.pivots += n_iter
             return status, rows, cols, vals
         art_cost = _artificial_costs(top, n, m, None)
-        if self.state is None:
-            self.state = NS.new_state(n, m)
-            NS.init_tree_artificial(self.p, self.q, art_cost, self.state)
-        else:
-            NS.recompute_potentials(C, self.state, n, m, art_cost)
         guard = max(10**7, 1000 * (n + m))  # a stall guard only, as in exact.api
-        status, n_iter = NS.network_simplex_core(C, self.p, self.q, guard, self.block, _config.NS_TOL,
-                                                 self.n_threads, _config.NS_PARALLEL_MIN_BLOCK, self.state)
-        self.pivots += n_iter
-        if status != Status.OPTIMAL:
-            self.state = None  # start the next solve afresh
-        rows, cols, vals = NS.tree_plan(self.state if self.state is not None else NS.new_state(n, m), n, m) \
-            if status == Status.OPTIMAL else (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
-        return status, rows, cols, vals
+        for warm in ((True, False) if self.state is not None else (False,)):  # a failed warm solve: retry cold
+            if warm:
+                NS.recompute_potentials(C, self.state, n, m, art_cost)
+            else:
+                self.state = NS.new_state(n, m)
+                NS.init_tree_artificial(self.p, self.q, art_cost, self.state)
+            status, n_iter = NS.network_simplex_core(C, self.p, self.q, guard, self.block, _config.NS_TOL,
+                                                     self.n_threads, _config.NS_PARALLEL_MIN_BLOCK, self.state)
+            self.pivots += n_iter
+            if status == Status.OPTIMAL:
+                rows, cols, vals = NS.tree_plan(self.state, n, m)
+                return status, rows, cols, vals
+        self.state = None
+        return status, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
 
 
 class Outcome(NamedTuple):
@@ -222,7 +223,7 @@ def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_a
         if change < tol_abs or (cost != 0.0 and change / abs(cost) < tol_rel):
             status = Status.OPTIMAL
             break
-    # The values are recomputed from the plan rather than taken from the line search's running sum.
+    # The values are recomputed from the plan (and the maintained X(T)), not taken from the line search's sum.
     value_linear = float(np.vdot(Mc, G)) if has_m else 0.0
     value_quad = _tensor.objective(s, G, XG)
     value = w_lin * value_linear + w_quad * value_quad

@@ -7,7 +7,7 @@ Each Sinkhorn solve is warm-started from the previous potentials ``(f, g)``. The
 (``numbaot.entropic._sinkhorn_log``: no start is known, and ``exp(-C / eps)`` may underflow). Later ones absorb
 the warm potentials into a kernel ``K_ij = exp((f_i + g_j - C_ij) / eps)`` (Schmitzer 2016) and iterate on
 scalings ``u``, ``v`` that stay near 1: two matrix-vector products per iteration (BLAS) instead of ``2 n m``
-exponentials, which makes each iteration about ten times cheaper. When the scalings leave a safe range or turn
+exponentials, and one vectorised exp pass per solve. When the scalings leave a safe range or turn
 non-finite, that solve is redone in the log domain from the warm potentials, so no input can overflow.
 
 It stops when ``|T_k - T_{k-1}|_F <= tol`` and the last Sinkhorn solve met its marginal tolerance (Sinkhorn is
@@ -15,14 +15,16 @@ slow on nearly deterministic plans; a capped solve is continued by the next iter
 times once the plan is stationary), or after ``max_iter`` outer iterations. The status is OPTIMAL only when the
 final plan's marginal error is within the inner tolerance. The reported values are the
 (fused) GW objective at the final plan, without the entropy (POT's convention).
+
+Opt-in (``accelerate=True``): the outer iteration is the fixed point ``C = grad(Sinkhorn(C))`` of the linearised
+cost, and :class:`Anderson` extrapolates C from the last few iterates; a plan change below tol then counts only
+after a plain step.
 """
 from __future__ import annotations
 
-import numpy as np
-
 import math
 
-from numba import prange
+import numpy as np
 
 from .._jit import cpu_jit
 from .._status import Status
@@ -34,21 +36,57 @@ SCALING_BOUND = 1e100
 _LEFT_RANGE = 5  # a status code of the kernel core only: scalings out of range
 #: Outer iterations granted, once the plan is stationary, to a Sinkhorn solve that has not met its tolerance yet.
 EXTRA_SOLVES = 10
+#: Anderson acceleration of the outer fixed-point iteration (opt-in): memory, and the largest problem (entries of
+#: the plan) it is used on, since it keeps 2 * memory matrices of the plan's size.
+ANDERSON_MEMORY = 4
+ANDERSON_MAX_ENTRIES = 1 << 22
 
 
-@cpu_jit(parallel=True)
+class Anderson:
+    """Anderson acceleration (type II, Walker and Ni 2011) of a fixed-point iteration ``x <- Psi(x)``.
+
+    Given the current point ``x`` and its residual ``r = Psi(x) - x``, :meth:`step` returns the next point:
+    ``x + r`` (the plain iteration) corrected by the least-squares combination of the last ``memory`` differences
+    of points and residuals. A residual that grows restarts the memory (the plain step is always safe here).
+    """
+
+    def __init__(self, memory):
+        self.memory = memory
+        self.dx, self.dr = [], []
+        self.prev_x = self.prev_r = None
+        self.prev_norm = np.inf
+
+    def step(self, x, r):
+        norm = float(np.linalg.norm(r))
+        if self.prev_x is not None and norm < self.prev_norm:
+            self.dx.append(x - self.prev_x)
+            self.dr.append(r - self.prev_r)
+            if len(self.dx) > self.memory:
+                self.dx.pop(0)
+                self.dr.pop(0)
+        else:
+            self.dx.clear()
+            self.dr.clear()
+        self.prev_x, self.prev_r, self.prev_norm = x.copy(), r.copy(), norm
+        out = x + r
+        if self.dx:
+            R = np.array([d.ravel() for d in self.dr])  # (k, n m)
+            gram = R @ R.T
+            gram += 1e-10 * np.trace(gram) * np.eye(len(gram))
+            gamma = np.linalg.solve(gram, R @ r.ravel())
+            for c, dx, dr in zip(gamma, self.dx, self.dr):
+                out -= c * (dx + dr)
+        return out
+
+
 def absorbed_kernel(C, f, g, eps, K):
-    """``K_ij = exp((f_i + g_j - C_ij) / eps)``, in parallel over rows; returns False if any entry overflows."""
-    inv_eps = 1.0 / eps
-    n, m = C.shape
-    ok = np.ones(n, dtype=np.bool_)
-    for i in prange(n):
-        for j in range(m):
-            k = math.exp((f[i] + g[j] - C[i, j]) * inv_eps)
-            K[i, j] = k
-            if not k < math.inf:
-                ok[i] = False
-    return ok.all()
+    """``K_ij = exp((f_i + g_j - C_ij) / eps)`` into K, with numpy's vectorised exp (several times faster than a
+    scalar ``math.exp`` loop); overflow gives inf, which the kernel core reports as out of range."""
+    np.add.outer(f, g, out=K)
+    K -= C
+    K *= 1.0 / eps
+    with np.errstate(over="ignore"):
+        np.exp(K, out=K)
 
 
 @cpu_jit
@@ -68,7 +106,7 @@ def sinkhorn_kernel_core(K, p, q, u, v, max_iter, tol, check_every):
     while n_iter < max_iter:
         Kv = np.dot(K, qv)
         for i in range(n):
-            u[i] = 1.0 / Kv[i]
+            u[i] = 1.0 / Kv[i] if Kv[i] > 0.0 else math.inf  # an all-underflowed row: out of range below
             pu[i] = p[i] * u[i]
         KTu = np.dot(pu, K)
         n_iter += 1
@@ -76,7 +114,7 @@ def sinkhorn_kernel_core(K, p, q, u, v, max_iter, tol, check_every):
         err = 0.0
         for j in range(m):
             err += abs(q[j] * v[j] * KTu[j] - q[j])
-            v[j] = 1.0 / KTu[j]
+            v[j] = 1.0 / KTu[j] if KTu[j] > 0.0 else math.inf
             if not (low < v[j] < SCALING_BOUND):
                 bad = True
             qv[j] = q[j] * v[j]
@@ -91,9 +129,11 @@ def sinkhorn_kernel_core(K, p, q, u, v, max_iter, tol, check_every):
     return status, n_iter
 
 
-def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads):
+def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads,
+                   accelerate=False):
     """Minimise ``w_lin <M, T> + w_quad E(T) - eps H(T)`` from ``G0`` (validated float64 host arrays).
 
+    ``accelerate`` extrapolates the outer iteration by :class:`Anderson` (see ``entropic_gromov_wasserstein``).
     Returns ``(Outcome, marginal_error)``, the latter the L1 error of the final plan's marginals.
     """
     from ..entropic._sinkhorn_log import plan_from_potentials, sinkhorn_log_core
@@ -118,27 +158,45 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
     status = Status.MAX_ITER_REACHED
     n_iter = 0
     stationary = 0
+    # The outer iteration is the fixed point C = grad(Sinkhorn(C)) on the linearised cost C; Anderson extrapolates
+    # C. A plan change below tol counts only after a plain step (C = grad(T)), the certificate of the plain method.
+    accelerate = accelerate and ANDERSON_MEMORY > 0 and n * m <= ANDERSON_MAX_ENTRIES
+    anderson = Anderson(ANDERSON_MEMORY) if accelerate else None
+    cost = None  # the linearised cost whose Sinkhorn plan is T (kept when accelerating)
+    verify = False
     while n_iter < max_iter:
         n_iter += 1
         X = _tensor.quad_dense(s.h1, T, s.h2)
         Y = X if s.symmetric else _tensor.quad_dense(s.h1t, T, s.h2t)
         _run_parallel(gradient, n_threads, X, Y, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric, has_m, grad)
+        accelerated = False
+        if accelerate:
+            if cost is not None and not verify:
+                grad[...] = anderson.step(cost, grad - cost)
+                accelerated = bool(anderson.dx)  # an empty memory gives the plain step
+            cost = grad.copy()
+        verify = False
         code = _LEFT_RANGE
-        if n_iter > 1 and _run_parallel(absorbed_kernel, n_threads, grad, f, g, eps, K):
+        if n_iter > 1:
+            absorbed_kernel(grad, f, g, eps, K)
             u.fill(1.0)
             v.fill(1.0)
-            code, _ = sinkhorn_kernel_core(K, p, q, u, v, inner_max_iter, inner_tol, check_every)
+            # the column error is computed at every iteration anyway: check it at every one
+            code, _ = sinkhorn_kernel_core(K, p, q, u, v, inner_max_iter, inner_tol, 1)
             if code != _LEFT_RANGE:
                 f += eps * np.log(u)
                 g += eps * np.log(v)
+                np.multiply(K, (p * u)[:, None], out=T_new)  # the plan p_i u_i K_ij v_j q_j, without exp
+                T_new *= (q * v)[None, :]
         if code == _LEFT_RANGE:  # first solve, or the kernel could not hold it: the log domain, from (f, g)
             grad_t = np.ascontiguousarray(grad.T)  # the column half-steps read rows of grad^T
             code, _, _ = _run_parallel(sinkhorn_log_core, n_threads, grad, grad_t, log_p, log_q, eps, f, g,
                                        inner_max_iter, inner_tol, check_every, errors)
+            if code != Status.NUMERICAL_ERROR:
+                _run_parallel(plan_from_potentials, n_threads, grad, log_p, log_q, f, g, eps, T_new)
         if code == Status.NUMERICAL_ERROR:
             status = Status.NUMERICAL_ERROR
             break
-        _run_parallel(plan_from_potentials, n_threads, grad, log_p, log_q, f, g, eps, T_new)
         change = float(np.linalg.norm(T_new - T))
         history.append(change)
         T, T_new = T_new, T
@@ -147,6 +205,9 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
             break
         # A capped Sinkhorn solve is continued by the next outer iteration (warm start): once the plan is
         # stationary, up to EXTRA_SOLVES more iterations let the last solve meet its marginal tolerance.
+        if change <= tol and accelerated:
+            verify = True  # only a plain step's change certifies a fixed point: take one next
+            continue
         if change <= tol:
             if code == Status.OPTIMAL or stationary >= EXTRA_SOLVES:
                 status = Status.OPTIMAL

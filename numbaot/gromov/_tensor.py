@@ -21,16 +21,77 @@ and one dense product instead of two dense ones.
 """
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 from numba import prange
 
-from .._jit import cpu_jit
+from .._jit import cpu_jit, twin
 
 LOSSES = ("square_loss", "kl_loss")
+#: Loss name -> the code the scalar bodies take (``kl``: 0 or 1).
+LOSS_CODES = {"square_loss": 0, "kl_loss": 1}
 #: Added inside the logarithms of ``kl_loss`` (the convention POT uses, so that both agree on zero entries).
 KL_FLOOR = 1e-18
+
+
+# Scalar bodies of the split, shared by the CPU kernels below and the CUDA ones (numbaot/cuda/gromov.py).
+@twin
+def f1_entry(x, kl):
+    if kl:
+        return x * math.log(x + KL_FLOOR) - x
+    return x * x
+
+
+@twin
+def f2_entry(y, kl):
+    if kl:
+        return y
+    return y * y
+
+
+@twin
+def h1_entry(x, kl):
+    return x
+
+
+@twin
+def h2_entry(y, kl):
+    if kl:
+        return math.log(y + KL_FLOOR)
+    return 2.0 * y
+
+
+@twin
+def tensor_entry(u, v, X, i, j):
+    """``(L (x) T)_ij = u_i + v_j - X_ij``."""
+    return u[i] + v[j] - X[i, j]
+
+
+_f1, _f2, _h1, _h2, _tensor_entry = f1_entry.cpu, f2_entry.cpu, h1_entry.cpu, h2_entry.cpu, tensor_entry.cpu
+
+
+@cpu_jit
+def _loss_matrices(C, kl, left, f_out, h_out):
+    """``f_out = f(C)``, ``h_out = h(C)`` elementwise: (f1, h1) when ``left`` (C1's side), else (f2, h2).
+
+    Serial: O(n^2) once per solve, less than a parallel region's start-up on a loaded machine."""
+    for i in range(C.shape[0]):
+        for j in range(C.shape[1]):
+            if left:
+                f_out[i, j] = _f1(C[i, j], kl)
+                h_out[i, j] = _h1(C[i, j], kl)
+            else:
+                f_out[i, j] = _f2(C[i, j], kl)
+                h_out[i, j] = _h2(C[i, j], kl)
+
+
+@cpu_jit
+def _combine(u, v, X, out):
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = _tensor_entry(u, v, X, i, j)
 
 
 class Split(NamedTuple):
@@ -52,14 +113,17 @@ class Split(NamedTuple):
 
 
 def loss_functions(C1, C2, loss: str):
-    """``(f1(C1), f2(C2), h1(C1), h2(C2))`` elementwise, float64."""
-    C1 = np.asarray(C1, dtype=np.float64)
-    C2 = np.asarray(C2, dtype=np.float64)
-    if loss == "square_loss":
-        return C1 * C1, C2 * C2, C1, 2.0 * C2
-    if loss == "kl_loss":
-        return C1 * np.log(C1 + KL_FLOOR) - C1, C2, C1, np.log(C2 + KL_FLOOR)
-    raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    """``(f1(C1), f2(C2), h1(C1), h2(C2))`` elementwise, float64 (C order)."""
+    if loss not in LOSS_CODES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    kl = LOSS_CODES[loss]
+    C1 = np.ascontiguousarray(C1, dtype=np.float64)
+    C2 = np.ascontiguousarray(C2, dtype=np.float64)
+    f1, h1 = np.empty_like(C1), np.empty_like(C1)
+    f2, h2 = np.empty_like(C2), np.empty_like(C2)
+    _loss_matrices(C1, kl, True, f1, h1)
+    _loss_matrices(C2, kl, False, f2, h2)
+    return f1, f2, h1, h2
 
 
 def split(C1, C2, p, q, loss: str, symmetric: bool) -> Split:
@@ -122,7 +186,9 @@ def tensor_product(C1, C2, T, loss: str = "square_loss"):
     """
     T = np.asarray(T, dtype=np.float64)
     s = split(C1, C2, T.sum(axis=1), T.sum(axis=0), loss, True)
-    return s.u[:, None] + s.v[None, :] - quad_dense(s.h1, T, s.h2)
+    out = np.empty(T.shape)
+    _combine(s.u, s.v, quad_dense(s.h1, T, s.h2), out)
+    return out
 
 
 def objective(s: Split, T, X=None):

@@ -167,3 +167,20 @@ def test_zero_weights_give_zero_rows():
     plan = numbaot.gromov_wasserstein(_dist(x), _dist(y), p)
     check_plan(plan, p, np.full(5, 0.2), rtol=1e-12)
     assert np.all(plan[[1, 5]] == 0)
+
+
+# ------------------------------------------------------------------------------------------------ metamorphic
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 9), m=st.integers(2, 9), scale=st.floats(0.01, 100.0))
+def test_swap_and_scale(seed, n, m, scale):
+    """GW(C2, C1) runs the transposed iterations of GW(C1, C2); scaling both matrices by s scales the square-loss
+    objective by s^2 and keeps the plan."""
+    rng = np.random.default_rng(seed)
+    C1, C2 = _dist(rng.random((n, 2))), _dist(rng.random((m, 2)))
+    p, q = _weights(rng, n), _weights(rng, m)
+    plan, log = numbaot.gromov_wasserstein(C1, C2, p, q, log=True)
+    swapped, log_swapped = numbaot.gromov_wasserstein(C2, C1, q, p, log=True)
+    assert np.isclose(log_swapped["gw_dist"], log["gw_dist"], rtol=1e-9, atol=1e-14)
+    assert np.allclose(swapped, plan.T, atol=1e-9)
+    scaled, log_scaled = numbaot.gromov_wasserstein(scale * C1, scale * C2, p, q, log=True)
+    assert np.isclose(log_scaled["gw_dist"], scale**2 * log["gw_dist"], rtol=1e-9, atol=1e-14 * scale**2)
+    assert np.allclose(scaled, plan, atol=1e-9)
