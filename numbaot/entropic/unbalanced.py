@@ -354,7 +354,7 @@ def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", 
         from ..cuda.sinkhorn import solve_sinkhorn_cuda
 
         return solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every,
-                                   potentials_init, warn, batch=False)
+                                   potentials_init, warn, batch=False, method=method)
     M = V.as_float_array(M, "M", ndim=2)
     n, m = M.shape
     if a is not None and np.ndim(a) != 1 or b is not None and np.ndim(b) != 1:
