@@ -441,6 +441,11 @@ def sinkhorn_unbalanced(a, b, M, reg, reg_m, method="sinkhorn_log", reg_type="kl
     warn : bool
         Emit a ConvergenceWarning when the status is not OPTIMAL (max_iter reached, or NaN/inf).
 
+    Notes
+    -----
+    CUDA arrays (CuPy, Numba) are solved on the GPU and answered in the caller's kind of array (method
+    'sinkhorn_log', reg_type 'kl'; the other two run on the host only); float32 costs stay float32 there.
+
     Returns
     -------
     plan : array of shape (n, m)
