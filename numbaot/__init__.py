@@ -5,9 +5,9 @@ nothing is compiled until a solver is called (compiled code is cached on disk).
 
 Two faces of one API:
 
-* the unified ``solve`` and ``solve_sample``, returning an :class:`OTResult`;
-* POT's verbs with snake_case parameters: ``emd``, ``emd2``, ``sinkhorn``, ``sinkhorn2``, ``emd_1d``,
-  ``emd2_1d``, ``wasserstein_1d``, ``dist``, ``unif``.
+* the unified ``solve``, ``solve_sample`` and ``solve_batch``, returning an :class:`OTResult`;
+* POT's verbs with snake_case parameters: ``emd``, ``emd2``, ``sinkhorn``, ``sinkhorn2``, ``sinkhorn_unbalanced``,
+  ``sinkhorn_unbalanced2``, ``emd_1d``, ``emd2_1d``, ``wasserstein_1d``, ``dist``, ``unif``.
 """
 from __future__ import annotations
 

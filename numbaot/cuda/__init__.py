@@ -2,6 +2,8 @@
 
 * ``cost``: ``dist_cuda`` (cost matrices from the shared ``_costs.pair_cost`` body) and ``unif_cuda``;
 * ``solver_1d``: ``solve_1d_cuda`` (``emd_1d``, ``emd2_1d``) and ``wasserstein_1d_cuda``;
+* ``sinkhorn``: ``solve_sinkhorn_cuda``, dense log-domain Sinkhorn (balanced, unbalanced, batched) for ``solve``,
+  ``sinkhorn_unbalanced`` and ``solve_batch``;
 * ``_checks``: input checks reduced on the device, with the host's messages;
 * ``_launch``: grids, streams, zero-copy wrapping of CuPy / Numba arrays, answers in the caller's kind.
 

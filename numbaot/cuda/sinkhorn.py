@@ -400,11 +400,8 @@ def solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, che
     balanced = math.isinf(rho_a) and math.isinf(rho_b)
     wa, sum_a = _device_weights(a, "a", B, n, batch, stream)
     wb, sum_b = _device_weights(b, "b", B, m, batch, stream)
-    a_in = None if a is None else a
-    b_in = None if b is None else b
     if balanced:
-        given = [w for w in (a_in, b_in) if w is not None]
-        dtype = V.mass_dtype(*given)
+        dtype = V.mass_dtype(a, b)
         if batch:
             factors = V.check_batch_sums(sum_a, sum_b, dtype)
         else:
@@ -487,13 +484,14 @@ def solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, che
     _launch_flat(_line_stats_kernel, B * m, stream, cols, ref_b, ref_a, g, f, log_b, inv_eps, *col_stats)
     mass_r, lin_r, kl_r, pen_r = (_launch.small_to_host(x, stream).sum(axis=1) for x in row_stats)
     pen_c = _launch.small_to_host(col_stats[3], stream).sum(axis=1)
-    ref_mass = sum_a * sum_b if not entropy else np.full(B, float(n * m))
-    value_linear = lin_r
-    value = lin_r + reg * (kl_r - mass_r + ref_mass)
-    if not math.isinf(rho_a):
-        value = value + rho_a * pen_r
-    if not math.isinf(rho_b):
-        value = value + rho_b * pen_c
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN values of a failed run stay NaN, quietly
+        ref_mass = sum_a * sum_b if not entropy else np.full(B, float(n * m))
+        value_linear = lin_r
+        value = lin_r + reg * (kl_r - mass_r + ref_mass)
+        if not math.isinf(rho_a):
+            value = value + rho_a * pen_r
+        if not math.isinf(rho_b):
+            value = value + rho_b * pen_c
 
     def cast(x):
         out = _launch.empty(x.shape, out_dtype, stream)

@@ -56,7 +56,7 @@ def solve_batch_cpu(M, reg, a, b, max_iter, tol, check_every, unbalanced, method
         from ..cuda.sinkhorn import solve_sinkhorn_cuda
 
         return solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, "kl", max_iter, tol, check_every, potentials_init,
-                                   warn, batch=True)
+                                   warn, batch=True, method=method)
     M = V.as_float_array(M, "M", ndim=3)
     B, n, m = M.shape
     a = V.check_batch_weights(a, "a", B, n)

@@ -51,19 +51,26 @@ _softmin = softmin_row.cpu
 
 
 # ------------------------------------------------------------------------------------------------------------ cores
-@cpu_jit(parallel=True)
-def _half_step(C, ref_w, shift, other, active, eps, tau, h, out):
-    """``out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(ref_w[k, j] + (other[k, j] - C[k, i, j]) / eps))``.
-
-    For every row i of every active problem k of ``C`` (B, n, m), in one parallel loop over the B * n rows (so that
-    a single problem and a batch of small ones both keep every thread busy). ``h`` (B, m) is scratch.
-    """
-    B, n, m = C.shape
-    inv_eps = 1.0 / eps
-    for k in prange(B):
+@cpu_jit
+def _prepare(ref_w, other, active, inv_eps, h):
+    """``h[k, j] = other[k, j] / eps + ref_w[k, j]``, the row-independent part of a half-step (serial: O(B m)
+    work is not worth waking the threads for, and a parallel region costs milliseconds on a loaded machine)."""
+    B, m = h.shape
+    for k in range(B):
         if active[k]:
             for j in range(m):
                 h[k, j] = other[k, j] * inv_eps + ref_w[k, j]
+
+
+@cpu_jit(parallel=True)
+def _half_step(C, h, shift, active, eps, tau, out):
+    """``out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(h[k, j] - C[k, i, j] / eps))``.
+
+    For every row i of every active problem k of ``C`` (B, n, m), in one parallel loop over the B * n rows (so that
+    a single problem and a batch of small ones both keep every thread busy).
+    """
+    B, n, m = C.shape
+    inv_eps = 1.0 / eps
     for t in prange(B * n):
         k = t // n
         if active[k]:
@@ -141,7 +148,8 @@ def uot_core(C, CT, ref_a, ref_b, shift_a, shift_b, log_a, log_b, coef, mode, f,
                     lam_prev[k] = lam[k]
                     for i in range(n):
                         f_prev[k, i] = f[k, i]
-        _half_step(C, ref_b, shift_a, g, active, eps, tau_a, h_rows, f)
+        _prepare(ref_b, g, active, 1.0 / eps, h_rows)
+        _half_step(C, h_rows, shift_a, active, eps, tau_a, f)
         if mode == MODE_TRANSLATION_INVARIANT:
             for k in range(B):
                 if active[k]:
@@ -152,7 +160,8 @@ def uot_core(C, CT, ref_a, ref_b, shift_a, shift_b, log_a, log_b, coef, mode, f,
                         shift += eps * xi_a * (c * s_a - _log_mass(log_a[k], f[k], -s_a))
                     for i in range(n):
                         f[k, i] += shift
-        _half_step(CT, ref_a, shift_b, f, active, eps, tau_b, h_cols, g_new)
+        _prepare(ref_a, f, active, 1.0 / eps, h_cols)
+        _half_step(CT, h_cols, shift_b, active, eps, tau_b, g_new)
         if mode == MODE_TRANSLATION_INVARIANT:
             for k in range(B):
                 if active[k]:
@@ -354,7 +363,7 @@ def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", 
         from ..cuda.sinkhorn import solve_sinkhorn_cuda
 
         return solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every,
-                                   potentials_init, warn, batch=False)
+                                   potentials_init, warn, batch=False, method=method)
     M = V.as_float_array(M, "M", ndim=2)
     n, m = M.shape
     if a is not None and np.ndim(a) != 1 or b is not None and np.ndim(b) != 1:
@@ -431,6 +440,11 @@ def sinkhorn_unbalanced(a, b, M, reg, reg_m, method="sinkhorn_log", reg_type="kl
         Threads (default: Numba's thread count); rows are updated in parallel.
     warn : bool
         Emit a ConvergenceWarning when the status is not OPTIMAL (max_iter reached, or NaN/inf).
+
+    Notes
+    -----
+    CUDA arrays (CuPy, Numba) are solved on the GPU and answered in the caller's kind of array (method
+    'sinkhorn_log', reg_type 'kl'; the other two run on the host only); float32 costs stay float32 there.
 
     Returns
     -------
