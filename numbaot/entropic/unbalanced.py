@@ -35,7 +35,7 @@ from .. import _device, _validation as V
 from .._jit import cpu_jit
 from .._result import OTResult
 from .._status import Status, warn_status
-from ._softmin import softmin_row
+from ._softmin import softmin_row, softmin_row_shifted
 
 OPTIMAL = int(Status.OPTIMAL)
 MAX_ITER_REACHED = int(Status.MAX_ITER_REACHED)
@@ -48,6 +48,7 @@ METHODS = ("sinkhorn_log", "sinkhorn_translation_invariant")
 REG_TYPES = ("kl", "entropy")
 
 _softmin = softmin_row.cpu
+_softmin_shifted = softmin_row_shifted.cpu
 
 
 # ------------------------------------------------------------------------------------------------------------ cores
@@ -79,7 +80,12 @@ def _half_step(C, h, shift, active, eps, tau, out):
             if s == -math.inf:  # a zero weight under reg_type='entropy': the row carries no mass
                 out[k, i] = -math.inf
             else:
-                out[k, i] = tau * eps * (s - _softmin(C[k], i, h[k], inv_eps))
+                # one pass shifted by the previous value of out (a good guess once the iterates settle; any
+                # finite guess is exact, a poor one is refused and the row takes the two-pass softmin)
+                lse = _softmin_shifted(C[k], i, h[k], inv_eps, s - out[k, i] / (tau * eps))
+                if lse != lse:
+                    lse = _softmin(C[k], i, h[k], inv_eps)
+                out[k, i] = tau * eps * (s - lse)
 
 
 @cpu_jit
@@ -128,7 +134,7 @@ def uot_core(C, CT, ref_a, ref_b, shift_a, shift_b, log_a, log_b, coef, mode, f,
     B, n, m = C.shape
     h_rows = np.empty((B, m))
     h_cols = np.empty((B, n))
-    g_new = np.empty((B, m))
+    g_new = g.copy()  # the column half-step's first guess (see _half_step)
     f_prev = np.empty((B, n))
     lam = np.zeros(B)  # translation-invariant mode: the shift (f_ + lam, g_ - lam) of the iterated state
     lam_prev = np.zeros(B)
