@@ -580,3 +580,13 @@ def check_potentials_init(potentials_init, n: int, m: int):
     check_finite(f, "potentials_init[0]")
     check_finite(g, "potentials_init[1]")
     return f, g
+
+
+def check_reg_type(reg_type) -> str:
+    """The entropic regulariser: 'kl' (KL(P | a b^T), the default) or 'entropy' (sum P log P); any case."""
+    choices = ("kl", "entropy")
+    if not isinstance(reg_type, str):
+        raise TypeError(f"reg_type must be a string, one of {choices}, got {reg_type!r}")
+    if reg_type.lower() not in choices:
+        raise ValueError(f"reg_type must be one of {choices} (KL(P | a b^T) or sum P log P), got {reg_type!r}")
+    return reg_type.lower()

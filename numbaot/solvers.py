@@ -210,8 +210,8 @@ def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, m
     """
     warn = V.check_bool(warn, "warn")
     if unbalanced is not None:
-        return _solve_unbalanced(M, a, b, reg, max_iter, tol, method, n_threads, warn, potentials_init, plan_init,
-                                 unbalanced, unbalanced_type)
+        return _solve_unbalanced(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, warn, potentials_init,
+                                 plan_init, unbalanced, unbalanced_type)
     if reg is not None:
         if plan_init is not None:
             raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
@@ -220,7 +220,8 @@ def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, m
         if _device.where(M=M, a=a, b=b) == _device.CUDA and method in (None, "sinkhorn_log"):
             from .cuda.sinkhorn import solve_sinkhorn_cuda
 
-            return solve_sinkhorn_cuda(M, a, b, V.check_reg(reg), float("inf"), float("inf"), "kl",
+            return solve_sinkhorn_cuda(M, a, b, V.check_reg(reg), float("inf"), float("inf"),
+                                       V.check_reg_type(reg_type),
                                        V.check_max_iter(1000 if max_iter is None else max_iter),
                                        V.check_tol(1e-9 if tol is None else tol), 10, potentials_init, warn,
                                        batch=False)
@@ -302,8 +303,8 @@ def solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=N
                          n_threads, warn)
 
 
-def _solve_unbalanced(M, a, b, reg, max_iter, tol, method, n_threads, warn, potentials_init, plan_init, unbalanced,
-                      unbalanced_type):
+def _solve_unbalanced(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, warn, potentials_init, plan_init,
+                      unbalanced, unbalanced_type):
     """``solve(..., unbalanced=rho)``: entropic unbalanced OT with KL marginal penalties."""
     if not isinstance(unbalanced_type, str):
         raise TypeError(f"unbalanced_type must be a string ('KL'), got {unbalanced_type!r}")
@@ -317,7 +318,7 @@ def _solve_unbalanced(M, a, b, reg, max_iter, tol, method, n_threads, warn, pote
         raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
     from .entropic.unbalanced import solve_unbalanced
 
-    return solve_unbalanced(M, a, b, reg, unbalanced, "sinkhorn_log" if method is None else method, "kl",
+    return solve_unbalanced(M, a, b, reg, unbalanced, "sinkhorn_log" if method is None else method, reg_type,
                             1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol, 10,
                             potentials_init, n_threads, warn, stacklevel=5)
 

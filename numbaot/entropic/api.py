@@ -17,7 +17,6 @@ from .._result import OTResult
 from .._status import Status, warn_status
 
 METHODS = ("sinkhorn_log", "sinkhorn", "sinkhorn_stabilized", "sinkhorn_epsilon_scaling", "greenkhorn")
-REG_TYPES = ("kl", "entropy")
 
 # epsilon scaling: eps starts at the spread of the costs and is divided by this factor per stage ...
 _EPS_SCALING_FACTOR = 2.0
@@ -32,13 +31,6 @@ def _check_method(method):
         raise TypeError(f"method must be a string, one of {METHODS}, got {method!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-
-
-def _check_reg_type(reg_type):
-    if not isinstance(reg_type, str) or reg_type.lower() not in REG_TYPES:
-        raise ValueError(f"reg_type must be 'KL' (KL(P | a b^T), the default) or 'entropy' (sum P log P), "
-                         f"got {reg_type!r}")
-    return reg_type.lower()
 
 
 def _potentials_init(potentials_init, n, m):
@@ -58,7 +50,7 @@ def _potentials_init(potentials_init, n, m):
 def _validate(M, a, b, reg, method, max_iter, tol, check_every, reg_type, allow_targets):
     """Every check of the entropic front-ends, before any jitted code runs. Returns the checked arrays."""
     _check_method(method)
-    reg_type = _check_reg_type(reg_type)
+    reg_type = V.check_reg_type(reg_type)
     reg = V.check_reg(reg)
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)

@@ -45,7 +45,6 @@ NUMERICAL_ERROR = int(Status.NUMERICAL_ERROR)
 MODE_BALANCED, MODE_PLAIN, MODE_TRANSLATION_INVARIANT = 0, 1, 2
 
 METHODS = ("sinkhorn_log", "sinkhorn_translation_invariant")
-REG_TYPES = ("kl", "entropy")
 
 _softmin = softmin_row.cpu
 _softmin_shifted = softmin_row_shifted.cpu
@@ -273,14 +272,6 @@ def check_method(method) -> str:
     return method
 
 
-def check_reg_type(reg_type) -> str:
-    if not isinstance(reg_type, str):
-        raise TypeError(f"reg_type must be a string, one of {REG_TYPES}, got {reg_type!r}")
-    if reg_type.lower() not in REG_TYPES:
-        raise ValueError(f"reg_type must be one of {REG_TYPES}, got {reg_type!r}")
-    return reg_type.lower()
-
-
 def run(C, a, b, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g, n_threads):
     """Run ``uot_core`` on validated float64 host arrays ``C`` (B, n, m), ``a`` (B, n), ``b`` (B, m).
 
@@ -358,7 +349,7 @@ def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", 
                      check_every=10, potentials_init=None, n_threads=None, warn=True, stacklevel=4):
     """Validate, run the core on one problem, and wrap the answer in an OTResult (CUDA inputs go to the GPU twin)."""
     method = check_method(method)
-    reg_type = check_reg_type(reg_type)
+    reg_type = V.check_reg_type(reg_type)
     reg = V.check_reg(reg)
     rho_a, rho_b = V.check_reg_m(reg_m)
     max_iter = V.check_max_iter(max_iter)
