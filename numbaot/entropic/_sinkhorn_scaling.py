@@ -235,6 +235,33 @@ def _violation(target, current):
 
 
 @cpu_jit
+def _worst(target, current):
+    """Index and value of the largest violation rho(target_k, current_k)."""
+    best, worst = 0, -1.0
+    for k in range(target.shape[0]):
+        r = _violation(target[k], current[k])
+        if r > worst:
+            best, worst = k, r
+    return best, worst
+
+
+@cpu_jit
+def _rescale(K, k, target, sums, scale, other_scale, other_sums):
+    """Greenkhorn's update of line k of ``K`` (a row of K, or a row of K^T for a column): ``scale[k]`` is set so
+    that the line sums to ``target[k]``, and the sums of the other side change by its contribution. False when
+    the line's sum is 0 or not finite (the scalings have broken down)."""
+    if sums[k] <= 0.0 or not math.isfinite(sums[k]):
+        return False
+    new = scale[k] * target[k] / sums[k]
+    delta = new - scale[k]
+    for j in range(K.shape[1]):
+        other_sums[j] += delta * K[k, j] * other_scale[j]
+    scale[k] = new
+    sums[k] = target[k]
+    return True
+
+
+@cpu_jit
 def greenkhorn_core(K, KT, a, b, u, v, max_iter, tol, check_every, errors):
     """Greenkhorn (Altschuler et al. 2017): each step rescales the one row or column whose marginal is furthest
     (in the rho divergence) from its target. ``max_iter`` counts single-row/column updates; the L1 error (rows
@@ -277,35 +304,11 @@ def greenkhorn_core(K, KT, a, b, u, v, max_iter, tol, check_every, errors):
             break
         stop = min(max_iter, n_iter + check_every)
         while n_iter < stop:
-            best_i, best_row = 0, -1.0
-            for i in range(n):
-                r = _violation(a[i], row[i])
-                if r > best_row:
-                    best_i, best_row = i, r
-            best_j, best_col = 0, -1.0
-            for j in range(m):
-                r = _violation(b[j], col[j])
-                if r > best_col:
-                    best_j, best_col = j, r
-            if best_row >= best_col:
-                i = best_i
-                if row[i] <= 0.0 or not math.isfinite(row[i]):
-                    return NUMERICAL_ERROR, n_iter, n_errors
-                new_u = u[i] * a[i] / row[i]
-                du = new_u - u[i]
-                for j in range(m):
-                    col[j] += du * K[i, j] * v[j]
-                u[i] = new_u
-                row[i] = a[i]
-            else:
-                j = best_j
-                if col[j] <= 0.0 or not math.isfinite(col[j]):
-                    return NUMERICAL_ERROR, n_iter, n_errors
-                new_v = v[j] * b[j] / col[j]
-                dv = new_v - v[j]
-                for i in range(n):
-                    row[i] += dv * KT[j, i] * u[i]
-                v[j] = new_v
-                col[j] = b[j]
+            i, worst_row = _worst(a, row)
+            j, worst_col = _worst(b, col)
+            # rescale the worst row (column) to its marginal and update the column (row) sums it feeds
+            ok = _rescale(K, i, a, row, u, v, col) if worst_row >= worst_col else _rescale(KT, j, b, col, v, u, row)
+            if not ok:
+                return NUMERICAL_ERROR, n_iter, n_errors
             n_iter += 1
     return status, n_iter, n_errors

@@ -190,8 +190,18 @@ def _complete_potentials(C, log_a, log_b, eps, f, g, rows, cols):
 
 
 def _scaling(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
-    """Plain Sinkhorn on K = exp(-C / eps); the scalings are u = a exp(f / eps), v = b exp(g / eps)."""
-    from ._sinkhorn_scaling import gibbs_kernel, sinkhorn_scaling_core
+    """Plain Sinkhorn on K = exp(-C / eps)."""
+    from ._sinkhorn_scaling import sinkhorn_scaling_core
+
+    return _on_scalings(lambda K, a, b, u, v: sinkhorn_scaling_core(K, a, b, u, v, max_iter, tol, check_every,
+                                                                    errors, numba.get_num_threads()),
+                        C, a, b, log_a, log_b, eps, f, g)
+
+
+def _on_scalings(core, C, a, b, log_a, log_b, eps, f, g):
+    """Run a scaling-domain ``core(K, a, b, u, v)`` on the positive-weight part, K = exp(-C / eps), from the
+    scalings of the potentials (u = a exp(f / eps), v = b exp(g / eps)), and turn its scalings back into f, g."""
+    from ._sinkhorn_scaling import gibbs_kernel
 
     rows, cols, Cp = _positive_part(C, a, b, f, g)
     K = np.empty(Cp.shape)
@@ -199,8 +209,7 @@ def _scaling(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, error
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         u = a[rows] * np.exp(f[rows] / eps)
         v = b[cols] * np.exp(g[cols] / eps)
-    status, n_iter, n_errors = sinkhorn_scaling_core(K, a[rows], b[cols], u, v, max_iter, tol, check_every, errors,
-                                                     numba.get_num_threads())
+    status, n_iter, n_errors = core(K, a[rows], b[cols], u, v)
     with np.errstate(divide="ignore", invalid="ignore"):
         f[rows] = eps * (np.log(u) - log_a[rows])
         g[cols] = eps * (np.log(v) - log_b[cols])
@@ -227,21 +236,11 @@ def _stabilized(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, er
 
 def _greenkhorn(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
     """Greenkhorn on K = exp(-C / eps): one row or column rescaled per iteration."""
-    from ._sinkhorn_scaling import gibbs_kernel, greenkhorn_core
+    from ._sinkhorn_scaling import greenkhorn_core
 
-    rows, cols, Cp = _positive_part(C, a, b, f, g)
-    K = np.empty(Cp.shape)
-    gibbs_kernel(Cp, np.zeros(rows.size), np.zeros(cols.size), eps, K)
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        u = a[rows] * np.exp(f[rows] / eps)
-        v = b[cols] * np.exp(g[cols] / eps)
-    status, n_iter, n_errors = greenkhorn_core(K, np.ascontiguousarray(K.T), a[rows], b[cols], u, v, max_iter,
-                                               tol, check_every, errors)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f[rows] = eps * (np.log(u) - log_a[rows])
-        g[cols] = eps * (np.log(v) - log_b[cols])
-    _complete_potentials(C, log_a, log_b, eps, f, g, rows, cols)
-    return status, n_iter, n_errors
+    return _on_scalings(lambda K, a, b, u, v: greenkhorn_core(K, np.ascontiguousarray(K.T), a, b, u, v, max_iter,
+                                                              tol, check_every, errors),
+                        C, a, b, log_a, log_b, eps, f, g)
 
 
 _CORES = {"sinkhorn_log": _log, "sinkhorn": _scaling, "sinkhorn_stabilized": _stabilized,
