@@ -5,9 +5,11 @@ nothing is compiled until a solver is called (compiled code is cached on disk).
 
 Two faces of one API:
 
-* the unified ``solve``, ``solve_sample`` and ``solve_batch``, returning an :class:`OTResult`;
+* the unified ``solve``, ``solve_sample``, ``solve_batch`` and ``solve_gromov``, returning an :class:`OTResult`;
 * POT's verbs with snake_case parameters: ``emd``, ``emd2``, ``sinkhorn``, ``sinkhorn2``, ``sinkhorn_unbalanced``,
-  ``sinkhorn_unbalanced2``, ``emd_1d``, ``emd2_1d``, ``wasserstein_1d``, ``dist``, ``unif``.
+  ``sinkhorn_unbalanced2``, ``emd_1d``, ``emd2_1d``, ``wasserstein_1d``, ``gromov_wasserstein(2)``,
+  ``fused_gromov_wasserstein(2)``, ``entropic_gromov_wasserstein(2)``, ``entropic_fused_gromov_wasserstein(2)``,
+  ``semirelaxed_gromov_wasserstein(2)``, ``dist``, ``unif``.
 """
 from __future__ import annotations
 
