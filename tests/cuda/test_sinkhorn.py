@@ -41,8 +41,9 @@ def check_same(cpu, gpu, atol):
     np.testing.assert_allclose(host(gpu.marginal_b), cpu.marginal_b, atol=atol)
     np.testing.assert_allclose(gpu.value, cpu.value, rtol=1e-6 if atol > 1e-9 else 1e-11, atol=atol)
     np.testing.assert_allclose(gpu.value_linear, cpu.value_linear, rtol=1e-6 if atol > 1e-9 else 1e-11, atol=atol)
-    # the errors reduced on the device are those the CPU core records
-    np.testing.assert_allclose(gpu.errors, cpu.errors, rtol=1e-6, atol=1e-13)
+    # the errors reduced on the device are those the CPU core records (float32: the CPU iterates float32 costs in
+    # float32 arithmetic, the device accumulates in float64, so they agree to float32 precision)
+    np.testing.assert_allclose(gpu.errors, cpu.errors, rtol=1e-6, atol=1e-13 if atol < 1e-9 else 1e-7)
 
 
 @pytest.mark.parametrize("dtype,atol", [(np.float64, 1e-13), (np.float32, 1e-6)])
