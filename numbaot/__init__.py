@@ -32,6 +32,8 @@ _LAZY = {
     "solve_sample": "numbaot.solvers",
     "dist": "numbaot.utils",
     "unif": "numbaot.utils",
+    "sinkhorn_divergence": "numbaot.entropic.divergence",
+    "samples_loss": "numbaot.losses",
 }
 
 __all__ = sorted([*_LAZY, "OTResult", "PlanOperator", "Status", "ConvergenceWarning", "InputWarning",

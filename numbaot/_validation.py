@@ -371,3 +371,27 @@ def check_potentials_init(potentials_init, n: int, m: int):
     check_finite(f, "potentials_init[0]")
     check_finite(g, "potentials_init[1]")
     return f, g
+
+
+def check_open_unit(value, name: str) -> float:
+    """A real number strictly between 0 and 1 (an annealing ratio)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number in (0, 1), got {value!r}")
+    value = float(value)
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must lie strictly between 0 and 1, got {value}")
+    return value
+
+
+def check_reg_m(reg_m):
+    """The strength of KL penalties on the marginals: a positive real, or None / +inf for balanced OT (None out)."""
+    if reg_m is None:
+        return None
+    if isinstance(reg_m, bool) or not isinstance(reg_m, numbers.Real):
+        raise TypeError(f"reg_m must be a positive real number (or None for balanced OT), got {reg_m!r}")
+    reg_m = float(reg_m)
+    if reg_m == math.inf:
+        return None
+    if not reg_m > 0 or not math.isfinite(reg_m):
+        raise ValueError(f"reg_m must be a positive number (inf or None: balanced OT), got {reg_m}")
+    return reg_m
