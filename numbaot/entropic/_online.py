@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import prange
 
-from .._costs import pair_cost
+from .._costs import cost_finish, cost_term, pair_cost
 from .._jit import cpu_jit, twin
 
 OPTIMAL = 0
@@ -43,10 +43,13 @@ except ImportError:  # pragma: no cover - trees without numbaot._fastexp
 CHUNK = 256
 
 _pair_cost = pair_cost.cpu
+_cost_term = cost_term.cpu
+_cost_finish = cost_finish.cpu
 _exp_term = exp_term.cpu
 
 
-@twin(deps={"_pair_cost": pair_cost, "_exp_term": exp_term})
+@twin(deps={"_pair_cost": pair_cost, "_cost_term": cost_term, "_cost_finish": cost_finish,
+            "_exp_term": exp_term})
 def softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf):
     """``log sum_j exp(h[j] - c(x_i, y_j) * inv_eps)`` over the rows of ``Y``, costs from the points.
 
@@ -56,15 +59,23 @@ def softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
     anywhere gives a non-finite answer.
     """
     m = Y.shape[0]
+    d = X.shape[1]
     chunk = buf.shape[0]
     nx = norms_x[i]
     total = 0.0
     for start in range(0, m, chunk):
-        stop = min(start + chunk, m)
-        for j in range(start, stop):
-            buf[j - start] = h[j] - _pair_cost(X, i, Y, j, metric, p, nx, norms_y[j]) * inv_eps - guess
-        for k in range(stop - start):
-            total += _exp_term(buf[k])
+        size = min(chunk, m - start)
+        # pair_cost's terms, coordinate by coordinate for the whole chunk: loops over points that vectorise
+        for j in range(size):
+            buf[j] = 0.0
+        for k in range(d):
+            xk = X[i, k]
+            for j in range(size):
+                buf[j] += _cost_term(xk, Y[start + j, k], metric, p)
+        for j in range(size):
+            buf[j] = h[start + j] - _cost_finish(buf[j], metric, p, nx, norms_y[start + j]) * inv_eps - guess
+        for j in range(size):
+            total += _exp_term(buf[j])
     if total > 1e-250 and total < 1e250:  # far from overflow and from subnormals: the guess was good enough
         return guess + math.log(total)
     # The guess was too far off (or the input holds NaN): the exact two-pass log-sum-exp.
@@ -109,7 +120,15 @@ def half_step(X, Y, metric, p, norms_x, norms_y, log_w, other, eps, prev, out):
         guess = -prev[i] * inv_eps
         if not math.isfinite(guess):
             guess = 0.0
-        out[i] = -eps * _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
+        # literal metric codes for the common costs: once inlined, the cost's branches fold away and the
+        # coordinate loops vectorise
+        if metric == 0:
+            s = _softmin_points(X, i, Y, h, inv_eps, 0, p, norms_x, norms_y, guess, buf)
+        elif metric == 1:
+            s = _softmin_points(X, i, Y, h, inv_eps, 1, p, norms_x, norms_y, guess, buf)
+        else:
+            s = _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
+        out[i] = -eps * s
 
 
 @cpu_jit
