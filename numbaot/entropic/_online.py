@@ -287,7 +287,7 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
     ``value`` is ``<P, C> + reg * KL(P | a b^T)``, ``value_linear`` is ``<P, C>``, both computed matrix-free from
     ``sum_ij P_ij (f_i + g_j) - reg * (sum P - sum a * sum b)`` and one pass of row sums.
     """
-    from .. import _validation as V
+    from .. import _device, _validation as V
     from .._result import OTResult
     from .._scaling import max_abs, pow2_exponent, scale_up
     from .._status import Status, warn_status
@@ -297,6 +297,9 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)
     check_every = V.check_max_iter(check_every, "check_every")
+    if _device.where(X_a=X_a, X_b=X_b, a=a, b=b) == _device.CUDA:
+        return _solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, potentials_init,
+                                  warn)
     X_a = V.check_points(X_a, "X_a")
     X_b = V.check_points(X_b, "X_b")
     V.check_same_dimension(X_a, X_b)
@@ -347,5 +350,36 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
         n_iter=n_iter,
         errors=errors[:n_errors].copy(),
         plan_operator=operator,
+        densify=densify,
+    )
+
+
+def _solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, potentials_init, warn):
+    """The CUDA twin's answer as an :class:`OTResult` on the caller's device (see ``numbaot.cuda.online``)."""
+    from .. import _validation as V
+    from .._result import OTResult
+    from .._status import Status, warn_status
+    from ..cuda.online import solve_online_cuda
+
+    if potentials_init is not None:
+        raise ValueError("potentials_init is not available for GPU point clouds in this version")
+    X_a = V.check_points(X_a, "X_a", allow_cuda=True)
+    X_b = V.check_points(X_b, "X_b", allow_cuda=True)
+    f, g, status, n_iter, errors, value, value_linear, densify, out_dtype = solve_online_cuda(
+        X_a, X_b, a, b, reg, metric, 2.0 if p is None else float(p), max_iter, tol, check_every)
+    if warn:
+        detail = f"marginal error {errors[-1]:.3g} > tol {tol:g} after {n_iter} iterations" \
+            if len(errors) else f"{n_iter} iterations"
+        warn_status(status, "solve_sample (online sinkhorn, cuda)", detail, stacklevel=4)
+    return OTResult(
+        value=out_dtype.type(value),
+        value_linear=out_dtype.type(value_linear),
+        shape=(int(X_a.shape[0]), int(X_b.shape[0])),
+        potential_a=f,
+        potential_b=g,
+        status=Status(status),
+        n_iter=n_iter,
+        errors=errors,
+        device="cuda",
         densify=densify,
     )
