@@ -31,7 +31,7 @@ NUMERICAL_ERROR = 4
 
 try:  # the vectorisable exponential of the dense Sinkhorn cores, where this tree has it
     from .._fastexp import fast_exp as exp_term
-except ImportError:  # pragma: no cover - trees without numbaot._fastexp
+except ImportError:  # trees without numbaot._fastexp (it lands with the dense Sinkhorn work)
     @twin
     def exp_term(t):
         """``exp(t)`` for the softmin sums: the one place where a faster (vectorisable) exponential goes."""
