@@ -122,7 +122,7 @@ def test_unbalanced_tends_to_balanced_and_accepts_unequal_masses():
     assert gaps[2] < 0.02 and 5 < gaps[0] / gaps[1] < 20 and 5 < gaps[1] / gaps[2] < 20
     assert float(numbaot.sinkhorn_divergence(X, Y, a, b, reg_m=np.inf, **kw)) == pytest.approx(balanced, rel=1e-12)
     assert float(numbaot.sinkhorn_divergence(X, Y, a, 2 * b, reg_m=1.0, **kw)) > 0  # masses may differ
-    assert abs(float(numbaot.sinkhorn_divergence(X, X, a, a, reg_m=1.0, **kw))) < 1e-12
+    assert abs(float(numbaot.sinkhorn_divergence(X, X, a, a, reg_m=1.0, **kw))) < 1e-8  # up to tol
 
 
 def test_zero_weights_float32_and_status():
