@@ -48,6 +48,8 @@ _LAZY = {
     "sinkhorn_unbalanced": "numbaot.entropic.unbalanced",
     "sinkhorn_unbalanced2": "numbaot.entropic.unbalanced",
     "solve_batch": "numbaot.solvers",
+    "sinkhorn_divergence": "numbaot.entropic.divergence",
+    "samples_loss": "numbaot.losses",
 }
 
 __all__ = sorted([*_LAZY, "OTResult", "PlanOperator", "Status", "ConvergenceWarning", "InputWarning",

@@ -17,32 +17,49 @@ METRIC_CODES = {"sqeuclidean": SQEUCLIDEAN, "euclidean": EUCLIDEAN, "cityblock":
                 "minkowski": MINKOWSKI, "cosine": COSINE}
 
 
-@twin(fastmath=False)  # the network simplex needs bit-identical costs wherever an arc is priced
-def pair_cost(X, i, Y, j, metric, p, norm_x, norm_y):
-    """Cost between row ``i`` of ``X`` (n, d) and row ``j`` of ``Y`` (m, d).
-
-    ``norm_x``/``norm_y`` are the rows' Euclidean norms, used by 'cosine' only. Differences are taken coordinate
-    by coordinate (no ``|x|^2 + |y|^2 - 2 x.y`` shortcut), so squared distances are never negative.
-    """
-    d = X.shape[1]
-    acc = 0.0
+@twin(fastmath=False)
+def cost_term(xk, yk, metric, p):
+    """One coordinate's contribution to the accumulated cost (``pair_cost`` sums these over the coordinates)."""
     if metric == 4:
-        for k in range(d):
-            acc += X[i, k] * Y[j, k]
+        return xk * yk
+    diff = abs(xk - yk)
+    if metric <= 1:
+        return diff * diff
+    if metric == 2:
+        return diff
+    return diff**p
+
+
+@twin(fastmath=False)
+def cost_finish(acc, metric, p, norm_x, norm_y):
+    """The cost from the sum of the coordinates' terms (``norm_x``/``norm_y``: 'cosine' only)."""
+    if metric == 4:
         return 1.0 - acc / (norm_x * norm_y)
-    for k in range(d):
-        diff = abs(X[i, k] - Y[j, k])
-        if metric <= 1:
-            acc += diff * diff
-        elif metric == 2:
-            acc += diff
-        else:
-            acc += diff**p
     if metric == 1:
         return math.sqrt(acc)
     if metric == 3:
         return acc ** (1.0 / p)
     return acc
+
+
+_cost_term = cost_term.cpu
+_cost_finish = cost_finish.cpu
+
+
+# the network simplex needs bit-identical costs wherever an arc is priced
+@twin(fastmath=False, deps={"_cost_term": cost_term, "_cost_finish": cost_finish})
+def pair_cost(X, i, Y, j, metric, p, norm_x, norm_y):
+    """Cost between row ``i`` of ``X`` (n, d) and row ``j`` of ``Y`` (m, d).
+
+    ``norm_x``/``norm_y`` are the rows' Euclidean norms, used by 'cosine' only. Differences are taken coordinate
+    by coordinate (no ``|x|^2 + |y|^2 - 2 x.y`` shortcut), so squared distances are never negative. The sum of
+    ``cost_term`` over the coordinates, then ``cost_finish``: loops that compute many costs at once (the online
+    Sinkhorn) accumulate the same terms in the same order, coordinate by coordinate.
+    """
+    acc = 0.0
+    for k in range(X.shape[1]):
+        acc += _cost_term(X[i, k], Y[j, k], metric, p)
+    return _cost_finish(acc, metric, p, norm_x, norm_y)
 
 
 _pair_cost = pair_cost.cpu

@@ -557,6 +557,16 @@ def check_batch_weights(w, name: str, B: int, n: int):
                          "(shared by every problem)")
     return np.stack([check_weights(w[k], f"{name}[{k}]", n) for k in range(B)])
 
+def check_reg_type(reg_type) -> str:
+    """The entropic regulariser: 'kl' (KL(P | a b^T), the default) or 'entropy' (sum P log P); any case."""
+    choices = ("kl", "entropy")
+    if not isinstance(reg_type, str):
+        raise TypeError(f"reg_type must be a string, one of {choices}, got {reg_type!r}")
+    if reg_type.lower() not in choices:
+        raise ValueError(f"reg_type must be one of {choices} (KL(P | a b^T) or sum P log P), got {reg_type!r}")
+    return reg_type.lower()
+
+
 # --------------------------------------------------------------------------------- point clouds and online solvers
 def check_same_dimension(X_a, X_b, names=("X_a", "X_b")) -> None:
     """Two (n, d) and (m, d) clouds must live in the same space."""
@@ -567,26 +577,39 @@ def check_same_dimension(X_a, X_b, names=("X_a", "X_b")) -> None:
         )
 
 
-def check_potentials_init(potentials_init, n: int, m: int):
-    """A warm start ``(f, g)`` of shapes (n,) and (m,), finite; float64 copies (zeros when None)."""
+def check_potentials_init(potentials_init, shape_f, shape_g):
+    """A warm start ``(f, g)`` of the given shapes (ints for 1-D), finite; float64 copies (zeros when None)."""
+    shape_f = (shape_f,) if isinstance(shape_f, int) else tuple(shape_f)
+    shape_g = (shape_g,) if isinstance(shape_g, int) else tuple(shape_g)
     if potentials_init is None:
-        return np.zeros(n), np.zeros(m)
+        return np.zeros(shape_f), np.zeros(shape_g)
     if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2:
-        raise TypeError("potentials_init must be a pair (f, g) of arrays of shapes (n,) and (m,)")
-    f = as_float_array(potentials_init[0], "potentials_init[0]", ndim=1).astype(np.float64)
-    g = as_float_array(potentials_init[1], "potentials_init[1]", ndim=1).astype(np.float64)
-    if f.shape != (n,) or g.shape != (m,):
-        raise ValueError(f"potentials_init has shapes {f.shape} and {g.shape}; they must be ({n},) and ({m},)")
+        raise TypeError(f"potentials_init must be a pair (f, g) of arrays of shapes {shape_f} and {shape_g}")
+    f = as_float_array(potentials_init[0], "potentials_init[0]").astype(np.float64)
+    g = as_float_array(potentials_init[1], "potentials_init[1]").astype(np.float64)
+    if f.shape != shape_f or g.shape != shape_g:
+        raise ValueError(f"potentials_init has shapes {f.shape} and {g.shape}; they must be {shape_f} and {shape_g}")
     check_finite(f, "potentials_init[0]")
     check_finite(g, "potentials_init[1]")
     return f, g
 
 
-def check_reg_type(reg_type) -> str:
-    """The entropic regulariser: 'kl' (KL(P | a b^T), the default) or 'entropy' (sum P log P); any case."""
-    choices = ("kl", "entropy")
-    if not isinstance(reg_type, str):
-        raise TypeError(f"reg_type must be a string, one of {choices}, got {reg_type!r}")
-    if reg_type.lower() not in choices:
-        raise ValueError(f"reg_type must be one of {choices} (KL(P | a b^T) or sum P log P), got {reg_type!r}")
-    return reg_type.lower()
+def check_open_unit(value, name: str) -> float:
+    """A real number strictly between 0 and 1 (an annealing ratio)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number in (0, 1), got {value!r}")
+    value = float(value)
+    if not 0 < value < 1:
+        raise ValueError(f"{name} must lie strictly between 0 and 1, got {value}")
+    return value
+
+
+def check_reg_m_single(reg_m, name: str = "reg_m"):
+    """One KL marginal penalty for both marginals (the divergences): a positive number, or None / inf for
+    balanced OT. Returns None (balanced) or the float."""
+    if reg_m is None:
+        return None
+    rho_a, rho_b = check_reg_m(reg_m, name)
+    if rho_a != rho_b:
+        raise ValueError(f"{name} must be one number here (the same penalty on both marginals), got {reg_m!r}")
+    return None if math.isinf(rho_a) else rho_a

@@ -11,7 +11,7 @@ from ._result import OTResult
 
 
 def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None, lazy=False, max_iter=None,
-                 n_threads=None, warn=True, tol=None) -> OTResult:
+                 n_threads=None, warn=True, tol=None, debias=False, reg_m=None) -> OTResult:
     """Optimal transport between two point clouds, returning an :class:`OTResult`.
 
     Exact OT (``reg=None``): one-dimensional clouds with a convex cost (every metric but 'cosine') are solved by
@@ -25,7 +25,7 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
     Parameters
     ----------
     X_a, X_b : arrays of shape (n, d) and (m, d), or (n,) and (m,) for 1D
-        Support points (numpy; CUDA arrays for 1D clouds).
+        Support points (numpy; CUDA arrays for 1D clouds and for entropic OT with ``lazy=True``).
     a, b : arrays of shape (n,) and (m,), optional
         Weights (uniform when None) of equal total mass.
     metric : {'sqeuclidean', 'euclidean', 'cityblock', 'minkowski', 'cosine'}
@@ -49,6 +49,14 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
         Emit a ConvergenceWarning when the status is not OPTIMAL.
     tol : float, optional
         Entropic only: L1 marginal error to reach (None: 1e-9).
+    debias : bool
+        Entropic only: return the Sinkhorn divergence ``OT(a, b) - (OT(a, a) + OT(b, b)) / 2`` as ``value``
+        (as ``geomloss.ot.solve_sample(..., debias=True)``), solved by symmetric updates with epsilon annealing
+        (see :func:`numbaot.sinkhorn_divergence`); ``potential_a``/``potential_b`` are then the debiased
+        potentials ``f_ab - f_aa`` and ``g_ab - g_bb``, ``plan_operator`` the a-b plan's.
+    reg_m : float, optional
+        With ``debias=True``: strength of KL penalties on the marginals (unbalanced divergence; GeomLoss's
+        ``reach`` is ``reg_m = p * reach**p``); None or inf for balanced OT.
 
     Returns
     -------
@@ -75,10 +83,22 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
     lazy = V.check_bool(lazy, "lazy")
     warn = V.check_bool(warn, "warn")
     metric, p = V.check_metric(metric, p)
+    debias = V.check_bool(debias, "debias")
+    if reg is None and (debias or reg_m is not None):
+        raise ValueError("debias and reg_m apply to entropic OT: give reg > 0 (e.g. reg = 2 * blur**2 for "
+                         "GeomLoss's blur with the 'sqeuclidean' metric)")
     if reg is not None:
         V.check_reg(reg)
         max_iter = 1000 if max_iter is None else max_iter
         tol = 1e-9 if tol is None else tol
+        if debias:
+            from .entropic.divergence import solve_divergence
+
+            return solve_divergence(X_a, X_b, a, b, reg, reg_m, metric, p, 0.5, True, max_iter, tol, lazy,
+                                    n_threads, warn)
+        if reg_m is not None:
+            raise ValueError("reg_m (unbalanced OT) goes with debias=True in solve_sample (the unbalanced Sinkhorn "
+                             "divergence); for unbalanced OT between clouds, solve on numbaot.dist(X_a, X_b)")
         if lazy:
             from .entropic._online import solve_online
 
@@ -167,6 +187,14 @@ def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, m
         (None: 1000).
     tol : float, optional
         Entropic only: L1 marginal error to reach (None: 1e-9).
+    debias : bool
+        Entropic only: return the Sinkhorn divergence ``OT(a, b) - (OT(a, a) + OT(b, b)) / 2`` as ``value``
+        (as ``geomloss.ot.solve_sample(..., debias=True)``), solved by symmetric updates with epsilon annealing
+        (see :func:`numbaot.sinkhorn_divergence`); ``potential_a``/``potential_b`` are then the debiased
+        potentials ``f_ab - f_aa`` and ``g_ab - g_bb``, ``plan_operator`` the a-b plan's.
+    reg_m : float, optional
+        With ``debias=True``: strength of KL penalties on the marginals (unbalanced divergence; GeomLoss's
+        ``reach`` is ``reg_m = p * reach**p``); None or inf for balanced OT.
     method : str, optional
         Entropic only: 'sinkhorn_log' (the default), 'sinkhorn', 'sinkhorn_stabilized',
         'sinkhorn_epsilon_scaling' or 'greenkhorn' (see :func:`numbaot.sinkhorn`).

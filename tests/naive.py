@@ -205,3 +205,72 @@ def unbalanced_primal(a, b, M, reg, reg_m, P):
         if not np.isinf(rho):
             value += rho * kl(marginal, w)
     return value
+
+
+def geomloss_sinkhorn_naive(a, x, b, y, p=2, blur=0.05, reach=None, scaling=0.5, debias=True):
+    """GeomLoss's ``SamplesLoss("sinkhorn", p, blur, reach, scaling, debias)`` (tensorized, single scale), in
+    numpy: cost ``|x - y|^p / p``, temperatures from ``diameter^p`` down to ``blur^p`` by factors ``scaling^p``,
+    symmetric (averaged) softmin updates damped by ``1 / (1 + eps / rho)``, a last full update, and the dual
+    formula of the (debiased) cost. Returns ``(value, f, g)`` with GeomLoss's potentials."""
+    from scipy.special import logsumexp
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64).reshape(len(a), -1)
+    y = np.asarray(y, dtype=np.float64).reshape(len(b), -1)
+
+    def cost(u, v):
+        d = np.sqrt(((u[:, None, :] - v[None, :, :]) ** 2).sum(-1))
+        return d**p / p
+
+    C_xy, C_yx, C_xx, C_yy = cost(x, y), cost(y, x), cost(x, x), cost(y, y)
+    with np.errstate(divide="ignore"):
+        la, lb = np.log(a), np.log(b)
+    low = np.minimum(x.min(0), y.min(0))
+    high = np.maximum(x.max(0), y.max(0))
+    diameter = max(float(np.linalg.norm(high - low)), blur)
+    eps_list = ([diameter**p] + list(np.exp(np.arange(p * np.log(diameter), p * np.log(blur), p * np.log(scaling))))
+                + [blur**p])
+    rho = None if reach is None else reach**p
+
+    def damp(eps):
+        return 1.0 if rho is None else 1.0 / (1.0 + eps / rho)
+
+    def softmin(eps, C, h):
+        return -eps * logsumexp(h[None, :] - C / eps, axis=1)
+
+    eps = eps_list[0]
+    g_ab = damp(eps) * softmin(eps, C_yx, la)
+    f_ba = damp(eps) * softmin(eps, C_xy, lb)
+    f_aa = damp(eps) * softmin(eps, C_xx, la)
+    g_bb = damp(eps) * softmin(eps, C_yy, lb)
+    for eps in eps_list:
+        d = damp(eps)
+        ft_ba, gt_ab = d * softmin(eps, C_xy, lb + g_ab / eps), d * softmin(eps, C_yx, la + f_ba / eps)
+        ft_aa, gt_bb = d * softmin(eps, C_xx, la + f_aa / eps), d * softmin(eps, C_yy, lb + g_bb / eps)
+        f_ba, g_ab = 0.5 * (f_ba + ft_ba), 0.5 * (g_ab + gt_ab)
+        f_aa, g_bb = 0.5 * (f_aa + ft_aa), 0.5 * (g_bb + gt_bb)
+    d = damp(eps)
+    f_ba, g_ab = d * softmin(eps, C_xy, lb + g_ab / eps), d * softmin(eps, C_yx, la + f_ba / eps)
+    f_aa, g_bb = d * softmin(eps, C_xx, la + f_aa / eps), d * softmin(eps, C_yy, lb + g_bb / eps)
+    if rho is None:
+        if debias:
+            return a @ (f_ba - f_aa) + b @ (g_ab - g_bb), f_ba - f_aa, g_ab - g_bb
+        return a @ f_ba + b @ g_ab, f_ba, g_ab
+    w = rho + eps / 2
+    if debias:
+        value = w * (a @ (np.exp(-f_aa / rho) - np.exp(-f_ba / rho)) + b @ (np.exp(-g_bb / rho) - np.exp(-g_ab / rho)))
+        return value, f_ba - f_aa, g_ab - g_bb
+    return w * (a @ (1 - np.exp(-f_ba / rho)) + b @ (1 - np.exp(-g_ab / rho))), f_ba, g_ab
+
+
+def kernel_loss_naive(a, x, b, y, kernel="gaussian", blur=0.05):
+    """GeomLoss's kernel norms ``0.5 <a - b, K (a - b)>`` with K from 'energy' (``-|x - y|``), 'gaussian'
+    (``exp(-|x - y|^2 / (2 blur^2))``) or 'laplacian' (``exp(-|x - y| / blur)``), by dense matrices."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(a), -1)
+    y = np.asarray(y, dtype=np.float64).reshape(len(b), -1)
+    z = np.concatenate([x, y])
+    w = np.concatenate([np.asarray(a, dtype=np.float64), -np.asarray(b, dtype=np.float64)])
+    D = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1))
+    K = {"energy": -D, "gaussian": np.exp(-(D**2) / (2 * blur**2)), "laplacian": np.exp(-D / blur)}[kernel]
+    return 0.5 * w @ K @ w

@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import prange
 
-from .._costs import pair_cost
+from .._costs import cost_finish, cost_term, pair_cost
 from .._jit import cpu_jit, twin
 
 OPTIMAL = 0
@@ -31,7 +31,7 @@ NUMERICAL_ERROR = 4
 
 try:  # the vectorisable exponential of the dense Sinkhorn cores, where this tree has it
     from .._fastexp import fast_exp as exp_term
-except ImportError:  # pragma: no cover - trees without numbaot._fastexp
+except ImportError:  # trees without numbaot._fastexp (it lands with the dense Sinkhorn work)
     @twin
     def exp_term(t):
         """``exp(t)`` for the softmin sums: the one place where a faster (vectorisable) exponential goes."""
@@ -43,10 +43,13 @@ except ImportError:  # pragma: no cover - trees without numbaot._fastexp
 CHUNK = 256
 
 _pair_cost = pair_cost.cpu
+_cost_term = cost_term.cpu
+_cost_finish = cost_finish.cpu
 _exp_term = exp_term.cpu
 
 
-@twin(deps={"_pair_cost": pair_cost, "_exp_term": exp_term})
+@twin(deps={"_pair_cost": pair_cost, "_cost_term": cost_term, "_cost_finish": cost_finish,
+            "_exp_term": exp_term})
 def softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf):
     """``log sum_j exp(h[j] - c(x_i, y_j) * inv_eps)`` over the rows of ``Y``, costs from the points.
 
@@ -56,15 +59,23 @@ def softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
     anywhere gives a non-finite answer.
     """
     m = Y.shape[0]
+    d = X.shape[1]
     chunk = buf.shape[0]
     nx = norms_x[i]
     total = 0.0
     for start in range(0, m, chunk):
-        stop = min(start + chunk, m)
-        for j in range(start, stop):
-            buf[j - start] = h[j] - _pair_cost(X, i, Y, j, metric, p, nx, norms_y[j]) * inv_eps - guess
-        for k in range(stop - start):
-            total += _exp_term(buf[k])
+        size = min(chunk, m - start)
+        # pair_cost's terms, coordinate by coordinate for the whole chunk: loops over points that vectorise
+        for j in range(size):
+            buf[j] = 0.0
+        for k in range(d):
+            xk = X[i, k]
+            for j in range(size):
+                buf[j] += _cost_term(xk, Y[start + j, k], metric, p)
+        for j in range(size):
+            buf[j] = h[start + j] - _cost_finish(buf[j], metric, p, nx, norms_y[start + j]) * inv_eps - guess
+        for j in range(size):
+            total += _exp_term(buf[j])
     if total > 1e-250 and total < 1e250:  # far from overflow and from subnormals: the guess was good enough
         return guess + math.log(total)
     # The guess was too far off (or the input holds NaN): the exact two-pass log-sum-exp.
@@ -109,7 +120,15 @@ def half_step(X, Y, metric, p, norms_x, norms_y, log_w, other, eps, prev, out):
         guess = -prev[i] * inv_eps
         if not math.isfinite(guess):
             guess = 0.0
-        out[i] = -eps * _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
+        # literal metric codes for the common costs: once inlined, the cost's branches fold away and the
+        # coordinate loops vectorise
+        if metric == 0:
+            s = _softmin_points(X, i, Y, h, inv_eps, 0, p, norms_x, norms_y, guess, buf)
+        elif metric == 1:
+            s = _softmin_points(X, i, Y, h, inv_eps, 1, p, norms_x, norms_y, guess, buf)
+        else:
+            s = _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
+        out[i] = -eps * s
 
 
 @cpu_jit
@@ -268,7 +287,7 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
     ``value`` is ``<P, C> + reg * KL(P | a b^T)``, ``value_linear`` is ``<P, C>``, both computed matrix-free from
     ``sum_ij P_ij (f_i + g_j) - reg * (sum P - sum a * sum b)`` and one pass of row sums.
     """
-    from .. import _validation as V
+    from .. import _device, _validation as V
     from .._result import OTResult
     from .._scaling import max_abs, pow2_exponent, scale_up
     from .._status import Status, warn_status
@@ -278,6 +297,9 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)
     check_every = V.check_max_iter(check_every, "check_every")
+    if _device.where(X_a=X_a, X_b=X_b, a=a, b=b) == _device.CUDA:
+        return _solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, potentials_init,
+                                  warn)
     X_a = V.check_points(X_a, "X_a")
     X_b = V.check_points(X_b, "X_b")
     V.check_same_dimension(X_a, X_b)
@@ -328,5 +350,36 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
         n_iter=n_iter,
         errors=errors[:n_errors].copy(),
         plan_operator=operator,
+        densify=densify,
+    )
+
+
+def _solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, potentials_init, warn):
+    """The CUDA twin's answer as an :class:`OTResult` on the caller's device (see ``numbaot.cuda.online``)."""
+    from .. import _validation as V
+    from .._result import OTResult
+    from .._status import Status, warn_status
+    from ..cuda.online import solve_online_cuda
+
+    if potentials_init is not None:
+        raise ValueError("potentials_init is not available for GPU point clouds in this version")
+    X_a = V.check_points(X_a, "X_a", allow_cuda=True)
+    X_b = V.check_points(X_b, "X_b", allow_cuda=True)
+    f, g, status, n_iter, errors, value, value_linear, densify, out_dtype = solve_online_cuda(
+        X_a, X_b, a, b, reg, metric, 2.0 if p is None else float(p), max_iter, tol, check_every)
+    if warn:
+        detail = f"marginal error {errors[-1]:.3g} > tol {tol:g} after {n_iter} iterations" \
+            if len(errors) else f"{n_iter} iterations"
+        warn_status(status, "solve_sample (online sinkhorn, cuda)", detail, stacklevel=4)
+    return OTResult(
+        value=out_dtype.type(value),
+        value_linear=out_dtype.type(value_linear),
+        shape=(int(X_a.shape[0]), int(X_b.shape[0])),
+        potential_a=f,
+        potential_b=g,
+        status=Status(status),
+        n_iter=n_iter,
+        errors=errors,
+        device="cuda",
         densify=densify,
     )

@@ -33,20 +33,6 @@ def _check_method(method):
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
-def _potentials_init(potentials_init, n, m):
-    if potentials_init is None:
-        return np.zeros(n), np.zeros(m)
-    if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2:
-        raise TypeError("potentials_init must be a pair (f, g) of arrays of shapes (n,) and (m,)")
-    f = V.as_float_array(potentials_init[0], "potentials_init[0]", ndim=1).astype(np.float64)
-    g = V.as_float_array(potentials_init[1], "potentials_init[1]", ndim=1).astype(np.float64)
-    if f.shape != (n,) or g.shape != (m,):
-        raise ValueError(f"potentials_init has shapes {f.shape} and {g.shape}; they must be ({n},) and ({m},)")
-    V.check_finite(f, "potentials_init[0]")
-    V.check_finite(g, "potentials_init[1]")
-    return f, g
-
-
 def _validate(M, a, b, reg, method, max_iter, tol, check_every, reg_type, allow_targets):
     """Every check of the entropic front-ends, before any jitted code runs. Returns the checked arrays."""
     _check_method(method)
@@ -82,7 +68,7 @@ def _solve_entropic(M, a, b, reg, method, max_iter, tol, check_every, potentials
     """Validate, run the chosen method's core, and wrap the answer (plan, values, potentials, status, errors)."""
     M, a, b, reg, max_iter, tol, check_every, reg_type = _validate(M, a, b, reg, method, max_iter, tol,
                                                                    check_every, reg_type, allow_targets=False)
-    f, g = _potentials_init(potentials_init, *M.shape)
+    f, g = V.check_potentials_init(potentials_init, *M.shape)
     return _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn, reg_type)
 
 
@@ -253,11 +239,11 @@ def _solve_targets(M, a, b, reg, method, max_iter, tol, check_every, potentials_
                                                             "kl", allow_targets=True)
     n, m = M.shape
     if b.ndim == 1:
-        f, g = _potentials_init(potentials_init, n, m)
+        f, g = V.check_potentials_init(potentials_init, n, m)
         return _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn, "kl")
     results = []
     for k in range(b.shape[1]):
-        f, g = _potentials_init(potentials_init, n, m)
+        f, g = V.check_potentials_init(potentials_init, n, m)
         results.append(_run(M, a, np.ascontiguousarray(b[:, k]), reg, method, max_iter, tol, check_every, f, g,
                             n_threads, warn, "kl"))
     return results

@@ -73,7 +73,7 @@ def solve_batch_cpu(M, reg, a, b, max_iter, tol, check_every, unbalanced, method
     if potentials_init is None:
         f, g = np.zeros((B, n)), np.zeros((B, m))
     else:
-        f, g = U.check_potentials_init(potentials_init, (B, n), (B, m))
+        f, g = V.check_potentials_init(potentials_init, (B, n), (B, m))
     status, n_iter, errors, n_errors, plan, ref_a, ref_b = U.run(
         C, a64, b64, reg, rho_a, rho_b, method, "kl", max_iter, tol, check_every, f, g, n_threads)
     value, lin = U.objective(C, plan, a64, b64, f, g, reg, rho_a, rho_b, ref_a, ref_b)

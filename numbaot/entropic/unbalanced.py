@@ -332,19 +332,6 @@ def kl_div(p, q):
     return terms.sum(axis=-1) - p.sum(axis=-1) + q.sum(axis=-1)
 
 
-def check_potentials_init(potentials_init, shape_f, shape_g):
-    """Warm-start potentials ``(f, g)`` as float64 arrays of the given shapes."""
-    if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2:
-        raise TypeError(f"potentials_init must be a pair (f, g) of arrays of shapes {shape_f} and {shape_g}")
-    f = V.as_float_array(potentials_init[0], "potentials_init[0]").astype(np.float64)
-    g = V.as_float_array(potentials_init[1], "potentials_init[1]").astype(np.float64)
-    if f.shape != shape_f or g.shape != shape_g:
-        raise ValueError(f"potentials_init has shapes {f.shape} and {g.shape}; they must be {shape_f} and {shape_g}")
-    V.check_finite(f, "potentials_init[0]")
-    V.check_finite(g, "potentials_init[1]")
-    return f, g
-
-
 def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", max_iter=1000, tol=1e-9,
                      check_every=10, potentials_init=None, n_threads=None, warn=True, stacklevel=4):
     """Validate, run the core on one problem, and wrap the answer in an OTResult (CUDA inputs go to the GPU twin)."""
@@ -376,7 +363,7 @@ def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", 
     if potentials_init is None:
         f, g = np.zeros((1, n)), np.zeros((1, m))
     else:
-        f, g = check_potentials_init(potentials_init, (n,), (m,))
+        f, g = V.check_potentials_init(potentials_init, (n,), (m,))
         f, g = f[None].copy(), g[None].copy()
     status, n_iter, errors, n_errors, plan, ref_a, ref_b = run(
         C, a64, b64, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g, n_threads)

@@ -1,0 +1,367 @@
+r"""Sinkhorn divergences between point clouds (Feydy et al. 2019), with GeomLoss's epsilon annealing.
+
+.. math::
+    S_\varepsilon(a, b) = \mathrm{OT}_\varepsilon(a, b) - \tfrac12 \mathrm{OT}_\varepsilon(a, a)
+                          - \tfrac12 \mathrm{OT}_\varepsilon(b, b),
+    \qquad \mathrm{OT}_\varepsilon(a, b) = \min_P \langle P, C\rangle + \varepsilon\,\mathrm{KL}(P \mid a b^T)
+    \;[+ \rho\,\mathrm{KL}(P 1 \mid a) + \rho\,\mathrm{KL}(P^T 1 \mid b)].
+
+The three problems are solved together by *symmetric* updates: each step computes the four softmins (the a-b problem
+in both directions, a-a and b-b) from the current potentials and replaces every potential by the average of its old
+and new value, which converges where alternate updates of the self-problems would oscillate. The temperature is
+annealed (epsilon scaling): it starts at the data's diameter raised to the cost's power and is multiplied by
+``scaling ** power`` at each step down to its target, then (optionally) iterations continue at the target until
+the marginal error is below ``tol``, and a last full (non-averaged) update ends the loop, as GeomLoss does.
+
+At the optimum ``OT_eps(a, b) = <a, f_ba> + <b, g_ab>`` and ``OT_eps(a, a) = 2 <a, f_aa>``, so
+``S = <a, f_ba - f_aa> + <b, g_ab - g_bb>`` (balanced). With KL penalties of strength ``rho`` on the marginals the
+softmins are damped by ``1 / (1 + eps / rho)`` and ``S = (rho + eps / 2) (<a, e^{-f_aa/rho} - e^{-f_ba/rho}> +
+<b, e^{-g_bb/rho} - e^{-g_ab/rho}>)`` (Sejourne et al. 2019, Prop. 12).
+
+GeomLoss's parameters and ours
+------------------------------
+GeomLoss's ``SamplesLoss("sinkhorn", p, blur, reach, scaling)`` uses the cost ``|x - y|^p / p`` with
+``eps = blur^p`` and ``rho = reach^p``. Our solvers use the metric's cost without the ``1 / p`` ('sqeuclidean' is
+``|x - y|^2``), so the same problem is ``reg = p * blur^p`` and ``reg_m = p * reach^p`` here (as in
+``geomloss.ot.solve_sample``), and every value and potential is ``p`` times GeomLoss's.
+:func:`numbaot.samples_loss` takes GeomLoss's parameters and returns GeomLoss's values.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .._jit import cpu_jit
+from ._softmin import softmin_row
+
+_softmin_row = softmin_row.cpu
+
+OPTIMAL = 0
+MAX_ITER_REACHED = 1
+NUMERICAL_ERROR = 4
+
+
+def epsilon_schedule(power, diameter, blur, scaling):
+    """GeomLoss's temperatures: ``diameter^p``, then ``blur^p`` reached by steps of ``scaling^p``, then ``blur^p``.
+
+    ``[diameter**p] + [exp(e) for e in arange(p log(diameter), p log(blur), p log(scaling))] + [blur**p]``; a
+    diameter below ``blur`` (clouds smaller than the blur) gives ``[diameter**p, blur**p]`` only.
+    """
+    diameter = max(float(diameter), float(blur))
+    steps = np.arange(power * math.log(diameter), power * math.log(blur), power * math.log(scaling))
+    return [diameter**power] + [math.exp(e) for e in steps] + [blur**power]
+
+
+def max_diameter(X, Y):
+    """GeomLoss's bound on the distances between the points: the diagonal of the two clouds' bounding box."""
+    low = np.minimum(X.min(axis=0), Y.min(axis=0))
+    high = np.maximum(X.max(axis=0), Y.max(axis=0))
+    return float(np.linalg.norm(high - low))
+
+
+@cpu_jit(parallel=True)
+def dense_half_step(C, log_w, other, eps, out):
+    """``out[i] = -eps * log sum_j w_j exp((other_j - C_ij) / eps)`` for every row of a cost matrix, in parallel."""
+    inv_eps = 1.0 / eps
+    m = C.shape[1]
+    h = np.empty(m)
+    for j in range(m):
+        h[j] = other[j] * inv_eps + log_w[j]
+    for i in prange(C.shape[0]):
+        out[i] = -eps * _softmin_row(C, i, h, inv_eps)
+
+
+class DenseSoftmins:
+    """The four softmins of the symmetric loop on cost matrices (built once from the points)."""
+
+    def __init__(self, X, Y, metric, p, n_threads, debias):
+        from ..utils import dist
+
+        self.n_threads = n_threads
+        C_xy = dist(X, Y, metric=metric, p=p, n_threads=n_threads).astype(np.float64, copy=False)
+        self.C = {"xy": C_xy, "yx": np.ascontiguousarray(C_xy.T)}
+        if debias:
+            self.C["xx"] = dist(X, X, metric=metric, p=p, n_threads=n_threads).astype(np.float64, copy=False)
+            self.C["yy"] = dist(Y, Y, metric=metric, p=p, n_threads=n_threads).astype(np.float64, copy=False)
+
+    def __call__(self, pair, log_w, other, eps, prev):
+        from ..utils import _run_parallel
+
+        out = np.empty(self.C[pair].shape[0])
+        _run_parallel(dense_half_step, self.n_threads, self.C[pair], log_w, other, eps, out)
+        return out
+
+
+class OnlineSoftmins:
+    """The four softmins of the symmetric loop with costs computed from the points (O(n + m) memory)."""
+
+    def __init__(self, X, Y, metric, p, n_threads, debias):
+        from ._online import PointGeometry
+
+        self.n_threads = n_threads
+        xy = PointGeometry(X, Y, metric, p)
+        self.args = {"xy": xy.args(), "yx": xy.swapped_args()}
+        if debias:
+            self.args["xx"] = PointGeometry(X, X, metric, p).args()
+            self.args["yy"] = PointGeometry(Y, Y, metric, p).args()
+
+    def __call__(self, pair, log_w, other, eps, prev):
+        from ..utils import _run_parallel
+        from ._online import half_step
+
+        args = self.args[pair]
+        out = np.empty(args[0].shape[0])
+        _run_parallel(half_step, self.n_threads, *args, log_w, other, eps, prev, out)
+        return out
+
+
+def _fixed_point_error(log_w, old, new, eps):
+    """``sum_i w_i |exp((old_i - new_i) / eps) - 1|``: the L1 error of the marginal that the update ``new`` makes
+    exact (balanced OT); zero exactly at a fixed point (unbalanced OT too)."""
+    w = np.exp(log_w)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.sum(np.where(w > 0, w * np.abs(np.expm1((old - new) / eps)), 0.0)))
+
+
+def symmetric_sinkhorn(softmin, log_a, log_b, eps_list, rho, debias, max_iter, tol):
+    """The annealed symmetric Sinkhorn loop (GeomLoss's ``sinkhorn_loop``, single scale).
+
+    ``softmin(pair, log_w, other, eps, prev)`` for ``pair`` in 'xy', 'yx', 'xx', 'yy' returns the potential
+    ``-eps log sum_j w_j exp((other_j - C_ij) / eps)`` on the first cloud of the pair (``prev``: its previous
+    value, a hint). After the schedule, with ``tol`` not None, steps continue at the last temperature (alternate
+    updates for the a-b problem, averaged ones for the self-problems) until the summed marginal (fixed-point)
+    error is at most ``tol`` or ``max_iter`` steps were taken in all.
+
+    Returns ``(f_aa, g_bb, g_ab, f_ba, status, n_iter, errors)`` (``f_aa``, ``g_bb`` None without ``debias``).
+    """
+    def damping(eps):
+        return 1.0 if rho is None else 1.0 / (1.0 + eps / rho)
+
+    zeros_a, zeros_b = np.zeros(len(log_a)), np.zeros(len(log_b))
+    eps = eps_list[0]
+    d = damping(eps)
+    # start from the softmins of zero potentials: at eps = diameter^p they are close to the cost's averages
+    g_ab = d * softmin("yx", log_a, zeros_a, eps, zeros_b)
+    f_ba = d * softmin("xy", log_b, zeros_b, eps, zeros_a)
+    f_aa = d * softmin("xx", log_a, zeros_a, eps, zeros_a) if debias else None
+    g_bb = d * softmin("yy", log_b, zeros_b, eps, zeros_b) if debias else None
+
+    def step(eps):
+        d = damping(eps)
+        ft_ba = d * softmin("xy", log_b, g_ab, eps, f_ba)
+        gt_ab = d * softmin("yx", log_a, f_ba, eps, g_ab)
+        err = _fixed_point_error(log_a, f_ba, ft_ba, eps) + _fixed_point_error(log_b, g_ab, gt_ab, eps)
+        new = [0.5 * (f_ba + ft_ba), 0.5 * (g_ab + gt_ab), None, None]
+        if debias:
+            ft_aa = d * softmin("xx", log_a, f_aa, eps, f_aa)
+            gt_bb = d * softmin("yy", log_b, g_bb, eps, g_bb)
+            err += _fixed_point_error(log_a, f_aa, ft_aa, eps) + _fixed_point_error(log_b, g_bb, gt_bb, eps)
+            new[2], new[3] = 0.5 * (f_aa + ft_aa), 0.5 * (g_bb + gt_bb)
+        return new, err
+
+    def converging_step(eps):
+        # At the final temperature the a-b problem takes alternate (Gauss-Seidel) updates, twice as fast as
+        # averaged ones; the self-problems keep averaged updates (plain ones would oscillate).
+        d = damping(eps)
+        f_new = d * softmin("xy", log_b, g_ab, eps, f_ba)
+        g_new = d * softmin("yx", log_a, f_new, eps, g_ab)
+        err = _fixed_point_error(log_b, g_ab, g_new, eps)
+        new = [f_new, g_new, None, None]
+        if debias:
+            ft_aa = d * softmin("xx", log_a, f_aa, eps, f_aa)
+            gt_bb = d * softmin("yy", log_b, g_bb, eps, g_bb)
+            err += _fixed_point_error(log_a, f_aa, ft_aa, eps) + _fixed_point_error(log_b, g_bb, gt_bb, eps)
+            new[2], new[3] = 0.5 * (f_aa + ft_aa), 0.5 * (g_bb + gt_bb)
+        return new, err
+
+    errors = []
+    n_iter = 0
+    status = OPTIMAL
+    for eps in eps_list:
+        (f_ba, g_ab, f_aa, g_bb), err = step(eps)
+        n_iter += 1
+        errors.append(err)
+    if tol is not None:
+        status = MAX_ITER_REACHED
+        while n_iter < max_iter:
+            (f_ba, g_ab, f_aa, g_bb), err = converging_step(eps)
+            n_iter += 1
+            errors.append(err)
+            if not math.isfinite(err):
+                status = NUMERICAL_ERROR
+                break
+            if err <= tol:
+                status = OPTIMAL
+                break
+    # a last full update from the averaged potentials (both sides from the old values)
+    d = damping(eps)
+    f_ba, g_ab = d * softmin("xy", log_b, g_ab, eps, f_ba), d * softmin("yx", log_a, f_ba, eps, g_ab)
+    if debias:
+        f_aa, g_bb = d * softmin("xx", log_a, f_aa, eps, f_aa), d * softmin("yy", log_b, g_bb, eps, g_bb)
+    n_iter += 1
+    finite = [np.isfinite(v[w > -np.inf]).all() for v, w in ((f_ba, log_a), (g_ab, log_b))]
+    if debias:
+        finite += [np.isfinite(v[w > -np.inf]).all() for v, w in ((f_aa, log_a), (g_bb, log_b))]
+    if not all(finite):
+        status = NUMERICAL_ERROR
+    return f_aa, g_bb, g_ab, f_ba, status, n_iter, np.asarray(errors, dtype=np.float64)
+
+
+def divergence_value(a, b, f_aa, g_bb, g_ab, f_ba, eps, rho, debias):
+    """The Sinkhorn cost from the potentials (GeomLoss's ``sinkhorn_cost``): the divergence with ``debias``, else
+    ``OT_eps(a, b)``; zero weights contribute nothing."""
+    def dot(w, v):
+        return float(np.dot(w[w > 0], v[w > 0]))
+
+    if rho is None:
+        if debias:
+            return dot(a, f_ba - f_aa) + dot(b, g_ab - g_bb)
+        return dot(a, f_ba) + dot(b, g_ab)
+    weight = rho + eps / 2  # Sejourne et al. 2019, Prop. 12
+    if debias:
+        return weight * (dot(a, np.exp(-f_aa / rho) - np.exp(-f_ba / rho))
+                         + dot(b, np.exp(-g_bb / rho) - np.exp(-g_ab / rho)))
+    return weight * (dot(a, -np.expm1(-f_ba / rho)) + dot(b, -np.expm1(-g_ab / rho)))
+
+
+def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqeuclidean", p=2.0, scaling=0.5,
+                     debias=True, max_iter=1000, tol=1e-9, lazy=None, n_threads=None, warn=True, eps_list=None):
+    """The Sinkhorn divergence (``debias=True``) or the annealed ``OT_eps`` (``debias=False``) between host point
+    clouds, as an :class:`OTResult`; what ``solve_sample(..., reg=..., debias=True)`` calls.
+
+    ``value`` is the divergence, ``potential_a``/``potential_b`` GeomLoss's debiased potentials
+    ``f_ba - f_aa`` and ``g_ab - g_bb`` (the gradients of S in the weights), ``plan_operator``/``plan`` those of the
+    a-b problem, ``value_linear`` its ``<P, C>``. ``eps_list`` replaces the annealing schedule (its last entry must
+    be ``reg``). ``tol=None`` runs the schedule and the final update only (GeomLoss's fixed iteration count);
+    ``errors`` holds the summed marginal (fixed-point) error of every symmetric step.
+    """
+    from .. import _validation as V
+    from .._result import OTResult
+    from .._status import Status, warn_status
+    from ..utils import _run_parallel
+    from ._online import PointGeometry, online_plan_parts, row_sums
+
+    reg = V.check_reg(reg)
+    rho = V.check_reg_m_single(reg_m)
+    scaling = V.check_open_unit(scaling, "scaling")
+    debias = V.check_bool(debias, "debias")
+    max_iter = V.check_max_iter(max_iter)
+    tol = None if tol is None else V.check_tol(tol)
+    X_a = V.check_points(X_a, "X_a")
+    X_b = V.check_points(X_b, "X_b")
+    V.check_same_dimension(X_a, X_b)
+    n, m = X_a.shape[0], X_b.shape[0]
+    if rho is None:
+        a, b = V.check_balanced_weights(a, b, n, m)
+    else:
+        a, b = V.check_weights(a, "a", n), V.check_weights(b, "b", m)
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    out_dtype = V.result_dtype(X_a, X_b)
+    if lazy is None:  # GeomLoss's "auto": cost matrices while they are small
+        lazy = n * m > 5000**2
+    lazy = V.check_bool(lazy, "lazy")
+    if eps_list is None:
+        power = 2.0 if metric == "sqeuclidean" else 1.0
+        top = _max_cost(X_a, X_b, metric, p)
+        eps_list = epsilon_schedule(power, top ** (1 / power), reg ** (1 / power), scaling)
+        eps_list[-1] = reg  # exactly, whatever the rounding of reg^(1/p)^p
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(a), np.log(b)
+    kind = OnlineSoftmins if lazy else DenseSoftmins
+    softmin = kind(X_a, X_b, metric, p, n_threads, debias)
+    f_aa, g_bb, g_ab, f_ba, status, n_iter, errors = symmetric_sinkhorn(softmin, log_a, log_b, eps_list, rho,
+                                                                         debias, max_iter, tol)
+    if warn:
+        detail = f"marginal error {errors[-1]:.3g} > tol {tol:g} after {n_iter} steps" if tol is not None else ""
+        warn_status(status, "sinkhorn divergence", detail, stacklevel=4)
+    value = divergence_value(a, b, f_aa, g_bb, g_ab, f_ba, reg, rho, debias)
+    geom = PointGeometry(X_a, X_b, metric, p)
+    mass, cost = np.empty(n), np.empty(n)
+    _run_parallel(row_sums, n_threads, *geom.args(), log_a, log_b, f_ba, g_ab, reg, mass, cost)
+    operator, densify = online_plan_parts(geom, log_a, log_b, f_ba, g_ab, reg, out_dtype, n_threads)
+    pot_a, pot_b = (f_ba - f_aa, g_ab - g_bb) if debias else (f_ba, g_ab)
+    return OTResult(
+        value=out_dtype.type(value),
+        value_linear=out_dtype.type(cost.sum()),
+        shape=(n, m),
+        potential_a=pot_a.astype(out_dtype),
+        potential_b=pot_b.astype(out_dtype),
+        status=Status(status),
+        n_iter=n_iter,
+        errors=errors,
+        plan_operator=operator,
+        densify=densify,
+    )
+
+
+def _max_cost(X, Y, metric, p):
+    """A bound on the costs between the clouds: the cost across the diagonal of their bounding box (2 for
+    'cosine')."""
+    if metric == "cosine":
+        return 2.0
+    from ..utils import dist
+
+    low = np.minimum(X.min(axis=0), Y.min(axis=0))
+    high = np.maximum(X.max(axis=0), Y.max(axis=0))
+    return float(dist(low[None, :], high[None, :], metric=metric, p=p)[0, 0])
+
+
+def sinkhorn_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqeuclidean", p=2.0, scaling=0.5,
+                        max_iter=1000, tol=1e-9, lazy=None, n_threads=None, warn=True):
+    r"""Sinkhorn divergence ``S(a, b) = OT(a, b) - (OT(a, a) + OT(b, b)) / 2`` between two point clouds.
+
+    ``OT`` is the entropic transport cost including its regularisation (``<P, C> + reg KL(P | a b^T)``, plus
+    ``reg_m`` times the KL divergences of the marginals when ``reg_m`` is given). The three problems are solved
+    together by symmetric updates with epsilon annealing from the clouds' diameter (see
+    :mod:`numbaot.entropic.divergence`). ``S >= 0``, ``S(a, a) = 0``, and ``S`` tends to the exact OT cost as
+    ``reg -> 0``.
+
+    Parameters
+    ----------
+    X_a, X_b : arrays of shape (n, d) and (m, d), or (n,) and (m,)
+        Support points.
+    a, b : arrays of shape (n,) and (m,), optional
+        Weights (uniform when None); of equal mass unless ``reg_m`` is given.
+    reg : float > 0
+        Entropic regularisation eps in the units of the cost (GeomLoss's ``blur``: ``reg = p * blur**p``).
+    reg_m : float > 0, optional
+        Strength rho of the KL penalties on the marginals (unbalanced OT); None for balanced OT (GeomLoss's
+        ``reach``: ``reg_m = p * reach**p``).
+    metric : {'sqeuclidean', 'euclidean', 'cityblock', 'minkowski', 'cosine'}
+        Ground cost, as in :func:`numbaot.dist`.
+    p : float >= 1
+        Exponent of 'minkowski'.
+    scaling : float in (0, 1)
+        Annealing ratio: eps is multiplied by ``scaling**2`` ('sqeuclidean') or ``scaling`` (other metrics) per
+        step, from the largest cost between the clouds down to ``reg``.
+    max_iter : int
+        Maximum number of symmetric steps in all (annealing included).
+    tol : float >= 0 or None
+        Continue at ``reg`` after the annealing until the summed L1 marginal error of the three problems is at
+        most ``tol``; None stops after the schedule (GeomLoss's behaviour: a fixed number of steps).
+    lazy : bool or None
+        Costs from the points at every step (O(n + m) memory) or cost matrices; None: matrices up to n m = 5000^2.
+    n_threads : int, optional
+        Threads (default: Numba's thread count).
+    warn : bool
+        Emit a ConvergenceWarning when ``tol`` is not reached.
+
+    Returns
+    -------
+    float
+        The divergence, in the dtype of the points (use ``solve_sample(..., debias=True)`` for potentials and
+        convergence information).
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> float(numbaot.sinkhorn_divergence(X, X, reg=0.01))
+    0.0
+    >>> round(float(numbaot.sinkhorn_divergence(X, X + [0.5, 0.0], reg=1e-4)), 4)  # a translation by t: |t|^2
+    0.25
+    """
+    return solve_divergence(X_a, X_b, a, b, reg, reg_m, metric, p, scaling, True, max_iter, tol, lazy, n_threads,
+                            warn).value

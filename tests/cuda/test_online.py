@@ -1,0 +1,70 @@
+"""The online log-domain Sinkhorn on CUDA arrays against the CPU path (simulator or GPU)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import numbaot
+from tests.cuda.common import same_error
+
+pytestmark = pytest.mark.cuda
+
+
+def dev(x):
+    from numba import cuda
+
+    return cuda.to_device(np.ascontiguousarray(x))
+
+
+def host(x):
+    return x.copy_to_host() if hasattr(x, "copy_to_host") else np.asarray(x)
+
+
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_matches_cpu(small_blocks, metric, dtype):
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(11, 2)).astype(dtype), rng.normal(size=(7, 2)).astype(dtype)
+    a = rng.integers(1, 4, 11).astype(float)
+    b = rng.integers(1, 4, 7).astype(float)
+    a[3] = 0.0
+    a, b = a / a.sum(), b / b.sum()
+    kw = dict(reg=0.5, metric=metric, lazy=True, tol=1e-11, max_iter=2000)
+    ref = numbaot.solve_sample(X, Y, a, b, **kw)
+    got = numbaot.solve_sample(dev(X), dev(Y), dev(a), dev(b), **kw)
+    assert got.status is numbaot.Status.OPTIMAL and got.device == "cuda"
+    assert got.n_iter == ref.n_iter
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(host(got.potential_a), ref.potential_a, **tol)
+    np.testing.assert_allclose(host(got.potential_b), ref.potential_b, **tol)
+    assert host(got.potential_a).dtype == np.dtype(dtype) and isinstance(got.value, dtype)
+    assert np.isclose(float(got.value), float(ref.value), **tol)
+    assert np.isclose(float(got.value_linear), float(ref.value_linear), **tol)
+    np.testing.assert_allclose(host(got.plan), ref.plan, **tol)
+    np.testing.assert_allclose(got.errors, ref.errors, rtol=1e-6, atol=1e-13)
+
+
+def test_uniform_weights_and_max_iter(small_blocks):
+    rng = np.random.default_rng(1)
+    X, Y = rng.random((6, 3)), rng.random((5, 3))
+    with pytest.warns(numbaot.ConvergenceWarning, match="MAX_ITER_REACHED"):
+        got = numbaot.solve_sample(dev(X), dev(Y), reg=0.01, lazy=True, max_iter=3)
+    ref = numbaot.solve_sample(X, Y, reg=0.01, lazy=True, max_iter=3, warn=False)
+    assert got.status is numbaot.Status.MAX_ITER_REACHED and got.n_iter == 3
+    np.testing.assert_allclose(host(got.potential_a), ref.potential_a, rtol=1e-10, atol=1e-12)
+
+
+def test_bad_inputs(small_blocks):
+    X = np.arange(6.0).reshape(3, 2)
+    bad = X.copy()
+    bad[1, 1] = np.nan
+    same_error(lambda: numbaot.solve_sample(X, bad, reg=0.1, lazy=True),
+               lambda: numbaot.solve_sample(dev(X), dev(bad), reg=0.1, lazy=True))
+    same_error(lambda: numbaot.solve_sample(X, X, [0.5, 0.5, 0.5], None, reg=0.1, lazy=True),
+               lambda: numbaot.solve_sample(dev(X), dev(X), dev(np.array([0.5, 0.5, 0.5])), None, reg=0.1,
+                                            lazy=True))
+    same_error(lambda: numbaot.solve_sample(X, X, [-0.5, 1.0, 0.5], None, reg=0.1, lazy=True),
+               lambda: numbaot.solve_sample(dev(X), dev(X), dev(np.array([-0.5, 1.0, 0.5])), None, reg=0.1,
+                                            lazy=True))
+    with pytest.raises(ValueError, match="different devices"):
+        numbaot.solve_sample(dev(X), X, reg=0.1, lazy=True)

@@ -1,0 +1,175 @@
+"""Sinkhorn divergences (``sinkhorn_divergence``, ``solve_sample(..., debias=True)``): the converged value against
+three separate entropic solves, GeomLoss's numpy loop, planted translations, the divergence's axioms, unbalanced
+limits, and bad inputs."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import numbaot
+from numbaot.entropic.divergence import epsilon_schedule, solve_divergence
+from tests.naive import geomloss_sinkhorn_naive
+
+
+def _clouds(n=20, m=15, d=2, seed=0, shift=0.3):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, d)), rng.random((m, d)) + shift
+
+
+def _weights(n, m, seed=0):
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(1, 6, n).astype(float), rng.integers(1, 6, m).astype(float)
+    a, b = a * b.sum(), b * a.sum()
+    return a / a.sum(), b / a.sum()
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean"])
+def test_converged_value_is_the_difference_of_three_entropic_costs(lazy, metric):
+    X, Y = _clouds()
+    a, b = _weights(20, 15)
+    reg = 0.05
+    res = numbaot.solve_sample(X, Y, a, b, reg=reg, metric=metric, debias=True, lazy=lazy, tol=1e-12,
+                               max_iter=5000)
+    assert res.status is numbaot.Status.OPTIMAL and res.errors[-1] <= 1e-12
+
+    def ot(U, V, u, v):
+        return float(numbaot.solve_sample(U, V, u, v, reg=reg, metric=metric, tol=1e-12, max_iter=200000).value)
+
+    expected = ot(X, Y, a, b) - 0.5 * (ot(X, X, a, a) + ot(Y, Y, b, b))
+    assert abs(float(res.value) - expected) < 1e-10
+    # the plan operator is the a-b problem's: its marginals are a and b
+    np.testing.assert_allclose(res.marginal_a, a, atol=1e-10)
+    np.testing.assert_allclose(res.marginal_b, b, atol=1e-10)
+    ab = numbaot.solve_sample(X, Y, a, b, reg=reg, metric=metric, tol=1e-13, max_iter=20000)
+    assert abs(float(res.value_linear) - float(ab.value_linear)) < 1e-9
+
+
+def test_dense_and_online_paths_agree_step_by_step():
+    X, Y = _clouds(seed=1)
+    kw = dict(reg=0.01, tol=None)
+    dense = solve_divergence(X, Y, lazy=False, **kw)
+    online = solve_divergence(X, Y, lazy=True, **kw)
+    assert dense.n_iter == online.n_iter == len(dense.errors) + 1
+    assert abs(float(dense.value) - float(online.value)) < 1e-12
+    np.testing.assert_allclose(dense.potential_a, online.potential_a, atol=1e-12)
+    np.testing.assert_allclose(dense.errors, online.errors, rtol=1e-8)
+
+
+@pytest.mark.parametrize("reach", [None, 0.5])
+@pytest.mark.parametrize("p", [1, 2])
+def test_fixed_schedule_matches_geomloss_loop(p, reach):
+    """With GeomLoss's temperatures (scaled by p: our cost has no 1/p) and no tolerance, the value and
+    potentials are p times those of GeomLoss's loop."""
+    X, Y = _clouds(n=12, m=9, d=3, seed=2)
+    a, b = _weights(12, 9, seed=2)
+    if reach is not None:
+        b = 1.3 * b  # unbalanced: masses may differ
+    blur, scaling = 0.1, 0.6
+    diameter = float(np.linalg.norm(np.maximum(X.max(0), Y.max(0)) - np.minimum(X.min(0), Y.min(0))))
+    eps_list = [p * e for e in epsilon_schedule(p, diameter, blur, scaling)]
+    metric = "sqeuclidean" if p == 2 else "euclidean"
+    res = solve_divergence(X, Y, a, b, reg=p * blur**p, reg_m=None if reach is None else p * reach**p,
+                           metric=metric, tol=None, eps_list=eps_list)
+    value, f, g = geomloss_sinkhorn_naive(a, X, b, Y, p=p, blur=blur, reach=reach, scaling=scaling)
+    assert np.isclose(float(res.value) / p, value, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(res.potential_a / p, f, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res.potential_b / p, g, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=20)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 3), st.floats(0.1, 2.0), st.integers(0, 2**31))
+def test_axioms(n, m, d, reg, seed):
+    rng = np.random.default_rng(seed)
+    X, Y = rng.normal(size=(n, d)), rng.normal(size=(m, d))
+    a, b = _weights(n, m, seed)
+    kw = dict(reg=reg, tol=1e-10, max_iter=20000)
+    s_ab = numbaot.sinkhorn_divergence(X, Y, a, b, **kw)
+    s_ba = numbaot.sinkhorn_divergence(Y, X, b, a, **kw)
+    s_aa = numbaot.sinkhorn_divergence(X, X, a, a, **kw)
+    assert s_ab >= -1e-9  # S >= 0
+    assert abs(s_ab - s_ba) <= 1e-8 * max(1.0, abs(s_ab))  # symmetric
+    assert abs(s_aa) <= 1e-8  # S(a, a) = 0
+
+
+def test_translation_is_planted():
+    """Translating a cloud by t: for the squared Euclidean cost S_eps = |t|^2 exactly at every eps (the cross term
+    of |x - y - t|^2 is absorbed by the potentials); for the Euclidean cost S_eps increases to |t| as eps -> 0."""
+    X, _ = _clouds(n=15, seed=3)
+    t = np.array([0.3, -0.4])  # |t| = 0.5
+    kw = dict(tol=1e-8, max_iter=20000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for reg in (1.0, 0.1, 0.03):
+            assert abs(float(numbaot.sinkhorn_divergence(X, X + t, reg=reg, **kw)) - 0.25) < 1e-7
+        values = [float(numbaot.sinkhorn_divergence(X, X + t, reg=reg, metric="euclidean", **kw))
+                  for reg in (0.1, 0.03, 0.01)]
+    assert values == sorted(values) and 0.49 < values[-1] <= 0.5
+
+
+def test_unbalanced_tends_to_balanced_and_accepts_unequal_masses():
+    X, Y = _clouds(n=10, m=8, seed=4)
+    a, b = _weights(10, 8, seed=4)
+    kw = dict(reg=0.2, tol=1e-9, max_iter=20000)
+    balanced = float(numbaot.sinkhorn_divergence(X, Y, a, b, **kw))
+    # the gap to the balanced divergence shrinks like 1 / rho (rho = 0.5, 5, 50)
+    gaps = [abs(float(numbaot.sinkhorn_divergence(X, Y, a, b, reg_m=rho, **kw)) - balanced) / balanced
+            for rho in (0.5, 5.0, 50.0)]
+    assert gaps[2] < 0.02 and 5 < gaps[0] / gaps[1] < 20 and 5 < gaps[1] / gaps[2] < 20
+    assert float(numbaot.sinkhorn_divergence(X, Y, a, b, reg_m=np.inf, **kw)) == pytest.approx(balanced, rel=1e-12)
+    assert float(numbaot.sinkhorn_divergence(X, Y, a, 2 * b, reg_m=1.0, **kw)) > 0  # masses may differ
+    assert abs(float(numbaot.sinkhorn_divergence(X, X, a, a, reg_m=1.0, **kw))) < 1e-8  # up to tol
+
+
+def test_zero_weights_float32_and_status():
+    X, Y = _clouds(n=8, m=6, seed=5)
+    a, b = _weights(8, 6, seed=5)
+    a[2] = 0.0
+    a /= a.sum()
+    res = numbaot.solve_sample(X.astype(np.float32), Y.astype(np.float32), a, b, reg=0.1, debias=True)
+    assert res.status is numbaot.Status.OPTIMAL and isinstance(res.value, np.float32)
+    assert res.potential_a.dtype == np.float32 and np.isfinite(res.potential_a).all()
+    full = numbaot.solve_sample(X, Y, a, b, reg=0.1, debias=True)
+    drop = numbaot.solve_sample(np.delete(X, 2, 0), Y, np.delete(a, 2), b, reg=0.1, debias=True)
+    assert abs(float(full.value) - float(drop.value)) < 1e-12  # a zero weight is a point that is not there
+    with pytest.warns(numbaot.ConvergenceWarning, match="MAX_ITER_REACHED"):
+        short = numbaot.solve_sample(X, Y, reg=1e-3, debias=True, max_iter=12)
+    assert short.status is numbaot.Status.MAX_ITER_REACHED
+
+
+def test_schedule():
+    eps = epsilon_schedule(2, 4.0, 0.1, 0.5)
+    assert eps[0] == 16.0 and eps[-1] == pytest.approx(0.01)
+    ratios = np.array(eps[1:-1])[1:] / np.array(eps[1:-1])[:-1]
+    np.testing.assert_allclose(ratios, 0.25)
+    assert epsilon_schedule(2, 0.0, 0.1, 0.5) == [pytest.approx(0.01), pytest.approx(0.01)]
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(reg=0.1, scaling=1.0), ValueError, "scaling must lie strictly between 0 and 1"),
+    (dict(reg=0.1, scaling="half"), TypeError, "scaling must be a real number"),
+    (dict(reg=0.1, reg_m=-1.0), ValueError, r"reg_m \(first marginal\) must be > 0"),
+    (dict(reg=0.1, reg_m="big"), TypeError, "reg_m must be a positive number"),
+    (dict(reg=-0.1), ValueError, "finite positive"),
+    (dict(reg=0.1, b=[0.5, 0.6]), ValueError, "same total mass"),
+])
+def test_bad_parameters(kwargs, exc, match):
+    X = np.arange(4.0).reshape(2, 2)
+    with pytest.raises(exc, match=match):
+        numbaot.sinkhorn_divergence(X, X + 1, **kwargs)
+
+
+def test_solve_sample_argument_checks():
+    X = np.arange(4.0).reshape(2, 2)
+    with pytest.raises(ValueError, match="debias and reg_m apply to entropic OT"):
+        numbaot.solve_sample(X, X, debias=True)
+    with pytest.raises(ValueError, match="reg_m .* goes with debias=True"):
+        numbaot.solve_sample(X, X, reg=0.1, reg_m=1.0)
+    with pytest.raises(TypeError, match="debias must be True or False"):
+        numbaot.solve_sample(X, X, reg=0.1, debias=1)
+    with pytest.raises(ValueError, match="dimension"):
+        numbaot.solve_sample(X, np.ones((2, 3)), reg=0.1, debias=True)
