@@ -23,19 +23,9 @@ import numpy as np
 from numba import prange
 
 from .._costs import cost_finish, cost_term, pair_cost
+from .._fastexp import fast_exp as exp_term  # the vectorisable exponential of the dense cores
 from .._jit import cpu_jit, twin
-
-OPTIMAL = 0
-MAX_ITER_REACHED = 1
-NUMERICAL_ERROR = 4
-
-try:  # the vectorisable exponential of the dense Sinkhorn cores, where this tree has it
-    from .._fastexp import fast_exp as exp_term
-except ImportError:  # trees without numbaot._fastexp (it lands with the dense Sinkhorn work)
-    @twin
-    def exp_term(t):
-        """``exp(t)`` for the softmin sums: the one place where a faster (vectorisable) exponential goes."""
-        return math.exp(t)
+from ._sinkhorn_log import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL, column_error, final_status
 
 
 #: Costs of a row are computed in chunks of this many points into a scratch buffer, then exponentiated and summed
@@ -150,11 +140,7 @@ def sinkhorn_online_core(X, Y, metric, p, norms_x, norms_y, log_a, log_b, eps, f
         n_iter += 1
         check = n_iter % check_every == 0 or n_iter == max_iter
         if check:
-            # Column sums of the plan before the g-update: b_j exp((g_j - g_new_j) / eps), read off the update.
-            err = 0.0
-            for j in range(m):
-                if log_b[j] > -math.inf:
-                    err += abs(math.exp(log_b[j] + (g[j] - g_new[j]) / eps) - math.exp(log_b[j]))
+            err = column_error(log_b, g, g_new, eps)
             if n_errors < errors.shape[0]:
                 errors[n_errors] = err
                 n_errors += 1
@@ -167,13 +153,7 @@ def sinkhorn_online_core(X, Y, metric, p, norms_x, norms_y, log_a, log_b, eps, f
             if err <= tol:
                 status = OPTIMAL
                 break
-    for i in range(f.shape[0]):
-        if not math.isfinite(f[i]) and log_a[i] > -math.inf:
-            status = NUMERICAL_ERROR
-    for j in range(m):
-        if not math.isfinite(g[j]) and log_b[j] > -math.inf:
-            status = NUMERICAL_ERROR
-    return status, n_iter, n_errors
+    return final_status(status, log_a, log_b, f, g), n_iter, n_errors
 
 
 @cpu_jit(parallel=True)

@@ -55,6 +55,29 @@ def half_step(C, log_w, other, eps, guess, out):
 
 
 @cpu_jit
+def column_error(log_b, g, g_new, eps):
+    """L1 error of the column marginals before the update ``g -> g_new``: the column sums were
+    ``b_j exp((g_j - g_new_j) / eps)``, read off the update for free."""
+    err = 0.0
+    for j in range(g.shape[0]):
+        if log_b[j] > -math.inf:
+            err += abs(math.exp(log_b[j] + (g[j] - g_new[j]) / eps) - math.exp(log_b[j]))
+    return err
+
+
+@cpu_jit
+def final_status(status, log_a, log_b, f, g):
+    """NUMERICAL_ERROR if a potential of a positive weight is not finite, else ``status``."""
+    for i in range(f.shape[0]):
+        if not math.isfinite(f[i]) and log_a[i] > -math.inf:
+            return NUMERICAL_ERROR
+    for j in range(g.shape[0]):
+        if not math.isfinite(g[j]) and log_b[j] > -math.inf:
+            return NUMERICAL_ERROR
+    return status
+
+
+@cpu_jit
 def sinkhorn_log_core(C, CT, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
     """Iterate from the potentials in ``f``, ``g`` (updated in place) until the L1 marginal error is below ``tol``.
 
@@ -72,10 +95,7 @@ def sinkhorn_log_core(C, CT, log_a, log_b, eps, f, g, max_iter, tol, check_every
         n_iter += 1
         check = n_iter % check_every == 0 or n_iter == max_iter
         if check:
-            err = 0.0
-            for j in range(m):
-                if log_b[j] > -math.inf:
-                    err += abs(math.exp(log_b[j] + (g[j] - g_new[j]) / eps) - math.exp(log_b[j]))
+            err = column_error(log_b, g, g_new, eps)
             if n_errors < errors.shape[0]:
                 errors[n_errors] = err
                 n_errors += 1
@@ -88,13 +108,7 @@ def sinkhorn_log_core(C, CT, log_a, log_b, eps, f, g, max_iter, tol, check_every
             if err <= tol:
                 status = OPTIMAL
                 break
-    for i in range(f.shape[0]):
-        if not math.isfinite(f[i]) and log_a[i] > -math.inf:
-            status = NUMERICAL_ERROR
-    for j in range(m):
-        if not math.isfinite(g[j]) and log_b[j] > -math.inf:
-            status = NUMERICAL_ERROR
-    return status, n_iter, n_errors
+    return final_status(status, log_a, log_b, f, g), n_iter, n_errors
 
 
 @cpu_jit(parallel=True)
