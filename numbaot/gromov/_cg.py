@@ -32,9 +32,12 @@ from .._jit import cpu_jit
 from .._status import Status
 from . import _tensor
 
-#: Below this many plan entries the O(n m) kernels run on one thread: a parallel region's start-up (~10 us on an
-#: idle machine, milliseconds on a loaded one) outweighs a pass over a small matrix.
-PARALLEL_MIN_ENTRIES = 1 << 16
+#: Below this many plan entries the O(n m) kernels run on one thread. Two reasons: a parallel region's start-up
+#: (~10 us on an idle machine, milliseconds on a loaded one) outweighs a pass over a small matrix, and, above all,
+#: the dense n^3 products run in BLAS with its own threads, which Numba's workers (spinning for a while after each
+#: parallel region) take the cores from: on 2 cores, GW at n = 300 took 187 ms with the kernels parallel above
+#: 2^16 entries and 64 ms with them serial (2.1 s against 2.4 s at n = 1000).
+PARALLEL_MIN_ENTRIES = 1 << 22
 
 
 def quadratic_step(a: float, b: float) -> float:
