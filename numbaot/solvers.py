@@ -187,14 +187,6 @@ def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, m
         (None: 1000).
     tol : float, optional
         Entropic only: L1 marginal error to reach (None: 1e-9).
-    debias : bool
-        Entropic only: return the Sinkhorn divergence ``OT(a, b) - (OT(a, a) + OT(b, b)) / 2`` as ``value``
-        (as ``geomloss.ot.solve_sample(..., debias=True)``), solved by symmetric updates with epsilon annealing
-        (see :func:`numbaot.sinkhorn_divergence`); ``potential_a``/``potential_b`` are then the debiased
-        potentials ``f_ab - f_aa`` and ``g_ab - g_bb``, ``plan_operator`` the a-b plan's.
-    reg_m : float, optional
-        With ``debias=True``: strength of KL penalties on the marginals (unbalanced divergence; GeomLoss's
-        ``reach`` is ``reg_m = p * reach**p``); None or inf for balanced OT.
     method : str, optional
         Entropic only: 'sinkhorn_log' (the default), 'sinkhorn', 'sinkhorn_stabilized',
         'sinkhorn_epsilon_scaling' or 'greenkhorn' (see :func:`numbaot.sinkhorn`).
