@@ -8,8 +8,8 @@ and ``2**k`` is built directly in the exponent bits (an LLVM bitcast, see ``_bit
 straight-line arithmetic, so a loop of ``fast_exp`` calls becomes SIMD code.
 
 Accuracy: within 2 ulp of ``math.exp`` for float64 (degree-13 polynomial) and 2 ulp of float32 ``exp`` for float32
-arguments (degree-7 polynomial, computed in float32), over the whole normal range. The differences from IEEE
-``exp``: results that would be subnormal are flushed to 0 (``x < -708.39`` in float64, ``x < -87.33`` in float32),
+arguments (degree-7 polynomial, computed in float32), over the normal range. The differences from IEEE ``exp``:
+results below ``2**-1021`` (float64: ``x < -708.05``) or ``2**-125`` (float32: ``x < -86.99``) are flushed to 0,
 which is harmless in sums of exponentials whose largest term is about 1 (the only use); ``exp(-inf) = 0``,
 ``exp(+inf) = exp(x > 709.78) = inf`` and ``exp(nan) = nan`` as usual.
 
