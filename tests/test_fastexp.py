@@ -14,7 +14,7 @@ from numbaot._jit import cpu_jit
 _fast_exp = fast_exp.cpu
 
 # where the result stops being flushed to 0, and where it overflows
-_RANGE = {np.float64: (-708.05, 709.78), np.float32: (-86.99, 88.72)}
+_RANGE = {np.float64: (-708.0, 709.78), np.float32: (-86.9, 88.72)}
 
 
 @cpu_jit
@@ -35,7 +35,8 @@ def _ulp_error(dtype, x):
 def test_two_ulp_over_the_normal_range(dtype):
     lo, hi = _RANGE[dtype]
     rng = np.random.default_rng(0)
-    x = np.concatenate([rng.uniform(lo, hi, 200_000), rng.uniform(-40, 0, 200_000),
+    edges = np.concatenate([np.nextafter(np.float64(lo), 0) + np.arange(50) * 1e-3, [hi]])  # k's extremes
+    x = np.concatenate([rng.uniform(lo, hi, 200_000), rng.uniform(-40, 0, 200_000), edges,
                         rng.uniform(-1e-3, 1e-3, 10_000), np.arange(-60, 60, dtype=np.float64)]).astype(dtype)
     x = x[(x >= dtype(lo)) & (x <= dtype(hi))]
     assert _ulp_error(dtype, x).max() <= 2
