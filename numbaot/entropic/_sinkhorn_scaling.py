@@ -147,7 +147,7 @@ def sinkhorn_stabilized_core(C, CT, a, b, log_a, log_b, eps, alpha, beta, K, max
     log core's convention ``alpha = f + eps log a``, ``beta = g + eps log b``. ``K`` (n, m) is workspace.
     Returns ``(status, n_iter, n_errors)``.
 
-    ``CT`` (C transposed, contiguous) serves the rare log-domain rescue of a column half-step.
+    ``CT`` (C transposed; a strided view is fine) serves the rare log-domain rescue of a column half-step.
     """
     n, m = C.shape
     u = np.ones(n)

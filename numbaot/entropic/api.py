@@ -204,14 +204,17 @@ def _on_scalings(core, C, a, b, log_a, log_b, eps, f, g):
 
 
 def _stabilized(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
-    """Sinkhorn with absorption of large scalings into the potentials (and log-domain rescue of underflow)."""
+    """Sinkhorn with absorption of large scalings into the potentials (and log-domain rescue of underflow).
+
+    The column rescue reads C^T as a strided view: it is rare, and a contiguous copy would add n m floats to the
+    n m of C and of K for the whole solve."""
     from ._sinkhorn_scaling import sinkhorn_stabilized_core
 
     rows, cols, Cp = _positive_part(C, a, b, f, g)
     alpha = f[rows] + eps * log_a[rows]
     beta = g[cols] + eps * log_b[cols]
     K = np.empty(Cp.shape)
-    status, n_iter, n_errors = sinkhorn_stabilized_core(Cp, np.ascontiguousarray(Cp.T), a[rows], b[cols],
+    status, n_iter, n_errors = sinkhorn_stabilized_core(Cp, Cp.T, a[rows], b[cols],
                                                         log_a[rows], log_b[cols], eps, alpha, beta, K, max_iter,
                                                         tol, check_every, errors, numba.get_num_threads())
     f[rows] = alpha - eps * log_a[rows]
