@@ -1,6 +1,8 @@
 """Small public helpers: cost matrices between point clouds (:func:`dist`) and uniform weights (:func:`unif`)."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from . import _config, _device, _validation as V
@@ -71,17 +73,30 @@ def cosine_norms(X, Y, metric, names=("x1", "x2")):
     return norms[0], norms[1]
 
 
-def _run_parallel(core, n_threads, *args):
-    """Call a ``parallel=True`` core with the caller's thread count, restoring Numba's setting afterwards."""
+@contextlib.contextmanager
+def numba_threads(n_threads):
+    """Run the block with Numba's thread count set to ``n_threads`` (None: unchanged), restored afterwards.
+
+    Loops that call parallel cores many times (conditional gradient) set it once around the loop: each
+    ``numba.set_num_threads`` costs microseconds of Python, as much as a small core."""
     import numba
 
     threads = _config.n_threads(n_threads)
     previous = numba.get_num_threads()
+    if threads == previous:
+        yield
+        return
     numba.set_num_threads(threads)
     try:
-        return core(*args)
+        yield
     finally:
         numba.set_num_threads(previous)
+
+
+def _run_parallel(core, n_threads, *args):
+    """Call a ``parallel=True`` core with the caller's thread count, restoring Numba's setting afterwards."""
+    with numba_threads(n_threads):
+        return core(*args)
 
 
 def unif(n, type_as=None):

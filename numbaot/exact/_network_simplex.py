@@ -175,7 +175,9 @@ def _block_min(costs, pi, n, m, start, count, tol):
         seg = min(m - j, remaining)
         pi_i = pi[i]
         low, where = _segment_argmin(costs, pi_sinks, i, j, j + seg)
-        if low + pi_i < best:
+        # A cheap necessary condition of the test below (its scale is at least |pi_i|): tree arcs, whose reduced
+        # cost is 0 up to rounding, are most segments' minimum near the optimum and must not cost a second pass.
+        if low + pi_i < min(best, -tol * abs(pi_i)):
             if where < 0:  # the dense minimum came without its position: one more pass over the segment
                 low = np.inf
                 for jj in range(j, j + seg):
@@ -628,3 +630,159 @@ def max_abs_finite(C):
             if top < c < np.inf:
                 top = c
     return top
+
+
+@cpu_jit
+def staircase_basis(a, b, order_a, order_b):
+    """The north-west corner rule along ``order_a`` and ``order_b``: a basic feasible plan as the ``n + m - 1``
+    arcs ``(rows, cols, flows)`` of a spanning tree (a staircase through the reordered matrix).
+
+    It is the optimal plan for any cost that is submodular in that order (the monotone coupling of 1D OT, or
+    ``-x_i y_j`` with both orders ascending). Where a source and a sink run out together, the next arc goes to
+    the next sink with zero flow, so that with the tree hung from the first sink every zero-flow arc points away
+    from the root (:func:`init_tree_from_arcs` needs a strongly feasible tree).
+    """
+    n = a.shape[0]
+    m = b.shape[0]
+    rows = np.empty(n + m - 1, dtype=np.int64)
+    cols = np.empty(n + m - 1, dtype=np.int64)
+    flows = np.empty(n + m - 1)
+    i = 0
+    j = 0
+    left_a = a[order_a[0]]
+    left_b = b[order_b[0]]
+    for k in range(n + m - 1):
+        f = min(left_a, left_b)
+        rows[k] = order_a[i]
+        cols[k] = order_b[j]
+        flows[k] = f
+        left_a -= f
+        left_b -= f
+        # the next cell: the next sink when this one ran out first or together (or the sources are exhausted)
+        if (left_b <= left_a and j < m - 1) or i == n - 1:
+            j += 1
+            if j < m:
+                left_b = b[order_b[j]]
+        else:
+            i += 1
+            left_a = a[order_a[i]]
+    return rows, cols, flows
+
+
+@cpu_jit
+def init_tree_from_arcs(rows, cols, flows, n, m, root_sink, state):
+    """Build the tree spanned by the real arcs ``(rows, cols)`` with ``flows`` (``n + m - 1`` of them), hung from
+    the root by the artificial arc of sink ``root_sink`` (zero flow). Potentials are left to
+    :func:`recompute_potentials`.
+
+    Returns False, leaving the state unusable, when the arcs do not span the n + m nodes or when a zero-flow arc
+    would point towards the root (the tree would not be strongly feasible).
+    """
+    parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ, dirty = state
+    n_nodes = n + m
+    root = n_nodes
+    n_edges = rows.shape[0]
+    if n_edges != n_nodes - 1:
+        return False
+    # adjacency (CSR) over the n + m nodes; edge k joins node rows[k] and node n + cols[k]
+    start = np.zeros(n_nodes + 1, dtype=np.int64)
+    for k in range(n_edges):
+        start[rows[k] + 1] += 1
+        start[n + cols[k] + 1] += 1
+    for u in range(n_nodes):
+        start[u + 1] += start[u]
+    adj = np.empty(2 * n_edges, dtype=np.int64)
+    fill = start[:n_nodes].copy()
+    for k in range(n_edges):
+        adj[fill[rows[k]]] = k
+        fill[rows[k]] += 1
+        adj[fill[n + cols[k]]] = k
+        fill[n + cols[k]] += 1
+    # preorder from the root by an explicit stack
+    order = np.empty(n_nodes + 1, dtype=np.int64)
+    seen = np.zeros(n_nodes, dtype=np.bool_)
+    stack = np.empty(n_nodes, dtype=np.int64)
+    first = n + root_sink
+    parent[root] = -1
+    pred[root] = -1
+    pred_dir[root] = 0
+    flow[root] = 0.0
+    parent[first] = root
+    pred[first] = n * m + first
+    pred_dir[first] = DOWN
+    flow[first] = 0.0
+    seen[first] = True
+    order[0] = root
+    count = 1
+    top = 0
+    stack[0] = first
+    while top >= 0:
+        u = stack[top]
+        top -= 1
+        order[count] = u
+        count += 1
+        for t in range(start[u], start[u + 1]):
+            k = adj[t]
+            v = n + cols[k] if u < n else rows[k]
+            if seen[v]:
+                continue
+            seen[v] = True
+            parent[v] = u
+            pred[v] = rows[k] * m + cols[k]
+            pred_dir[v] = DOWN if u < n else UP  # the arc runs source -> sink
+            flow[v] = flows[k]
+            if flow[v] <= 0.0 and pred_dir[v] == UP:
+                return False
+            top += 1
+            stack[top] = v
+    if count != n_nodes + 1:
+        return False
+    for k in range(n_nodes + 1):
+        u = order[k]
+        nxt = order[k + 1] if k < n_nodes else root
+        thread[u] = nxt
+        rev_thread[nxt] = u
+    for u in range(n_nodes + 1):
+        succ_num[u] = 1
+    for k in range(n_nodes, 0, -1):  # subtree sizes: children come after their parents in preorder
+        u = order[k]
+        succ_num[parent[u]] += succ_num[u]
+    position = np.empty(n_nodes + 1, dtype=np.int64)
+    for k in range(n_nodes + 1):
+        position[order[k]] = k
+    for u in range(n_nodes + 1):
+        last_succ[u] = order[position[u] + succ_num[u] - 1]
+    return True
+
+
+@cpu_jit
+def solve_from_tree(C, a, b, top, state, has_tree, max_iter, block_size, tol, n_threads, parallel_min_block):
+    """Solve for the costs C starting from the tree in ``state`` (``has_tree``; its potentials are recomputed for
+    C), else from the all-artificial tree; a start from a given tree that fails is retried cold.
+
+    For sequences of related problems (a conditional gradient's oracle): the previous optimal tree is a primal
+    feasible start for new costs with the same marginals. ``top`` bounds |C| (finite, inside the safe range of
+    ``numbaot._scaling``): the artificial arcs cost 0 (sources) and ``2 top (n + m)`` (sinks), as a cold start.
+    Returns ``(status, n_iter, rows, cols, values)``, the plan read off the final tree.
+    """
+    n = a.shape[0]
+    m = b.shape[0]
+    art_cost = np.zeros(n + m)
+    big = 2.0 * (top if top > 0.0 else 1.0) * (n + m)
+    for j in range(m):
+        art_cost[n + j] = big
+    total = 0
+    status = OPTIMAL
+    for attempt in range(2):
+        warm = has_tree and attempt == 0
+        if warm:
+            recompute_potentials(C, state, n, m, art_cost)
+        else:
+            init_tree_artificial(a, b, art_cost, state)
+        status, n_iter = network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel_min_block,
+                                              state)
+        total += n_iter
+        if status == OPTIMAL or not warm:
+            break
+    rows, cols, values = tree_plan(state, n, m)
+    return status, total, rows, cols, values

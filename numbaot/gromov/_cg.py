@@ -30,6 +30,7 @@ from numba import prange
 
 from .._jit import cpu_jit
 from .._status import Status
+from ..utils import numba_threads
 from . import _tensor
 
 #: Below this many plan entries the O(n m) kernels run on one thread. Two reasons: a parallel region's start-up
@@ -38,6 +39,10 @@ from . import _tensor
 #: parallel region) take the cores from: on 2 cores, GW at n = 300 took 187 ms with the kernels parallel above
 #: 2^16 entries and 64 ms with them serial (2.1 s against 2.4 s at n = 1000).
 PARALLEL_MIN_ENTRIES = 1 << 22
+#: The oracle's pricing block, in units of sqrt(n m): warm solves sit near the optimum, where most blocks hold no
+#: entering arc and a block's fixed cost (~0.1 us) matters. Measured over the oracle calls of GW on the bench's
+#: clouds: at n = 100, 2.16 / 1.88 / 1.69 ms for factors 0.5 / 1 / 2; at n = 300, 20.8 / 19.6 / 22.2 ms.
+ORACLE_BLOCK_FACTOR = 1.0
 
 
 def quadratic_step(a: float, b: float) -> float:
@@ -79,9 +84,13 @@ def _direction_dots(G, S, XG, XS, YG, M, symmetric, has_m, out):
 
 @cpu_jit(parallel=True)
 def _step_and_gradient(G, S, XG, XS, YG, YS, t, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad):
-    """``G += t (S - G)``, the same for X and Y, then the gradient at the new G (see the module docstring)."""
+    """``G += t (S - G)``, the same for X and Y, then the gradient at the new G (see the module docstring).
+
+    Returns ``max |grad|`` (NaN propagates): the magnitude the linear oracle needs, found here for free."""
     n, m = G.shape
+    row_top = np.zeros(n)
     for i in prange(n):
+        top = 0.0
         for j in range(m):
             G[i, j] += t * (S[i, j] - G[i, j])
             XG[i, j] += t * (XS[i, j] - XG[i, j])
@@ -91,7 +100,15 @@ def _step_and_gradient(G, S, XG, XS, YG, YS, t, M, w_lin, w_quad, u, v, ut, vt, 
                 YG[i, j] += t * (YS[i, j] - YG[i, j])
                 quad = u[i] + v[j] + ut[i] + vt[j] - XG[i, j] - YG[i, j]
             lin = M[i, j] if has_m else 0.0
-            grad[i, j] = w_lin * lin + w_quad * quad
+            g = w_lin * lin + w_quad * quad
+            grad[i, j] = g
+            a = abs(g)
+            top = a if (a > top or a != a) else top
+        row_top[i] = top
+    top = 0.0
+    for i in range(n):
+        top = row_top[i] if (row_top[i] > top or row_top[i] != row_top[i]) else top
+    return top
 
 
 @cpu_jit(parallel=True)
@@ -127,42 +144,40 @@ class LinearOracle:
         self.n_threads = _config.n_threads(n_threads)
         n, m = len(p), len(q)
         self.tree_ok = bool(np.all(p > 0) and np.all(q > 0))
-        self.block = int(min(max(_config.NS_MIN_BLOCK, _config.NS_BLOCK_FACTOR * math.isqrt(n * m)), n * m))
+        self.block = int(min(max(_config.NS_MIN_BLOCK, ORACLE_BLOCK_FACTOR * math.isqrt(n * m)), n * m))
         self.state = None
         self.duals = None
         self.pivots = 0
 
-    def solve(self, C):
-        """``(status, rows, cols, values)`` of an optimal vertex for the costs C (n, m)."""
+    def solve(self, C, top, basis=None):
+        """``(status, rows, cols, values)`` of an optimal vertex for the costs C (n, m), ``top = max |C|``.
+
+        ``basis``: ``(rows, cols, flows, root_sink)``, a strongly feasible spanning tree to start from when there is
+        no previous tree (see ``_network_simplex.init_tree_from_arcs``); a cold start if it is not one."""
         from .. import _config
         from .._scaling import pow2_exponent
         from ..exact import _network_simplex as NS
-        from ..exact.api import _artificial_costs, _network_simplex
+        from ..exact.api import _network_simplex
 
         n, m = C.shape
-        top = NS.max_abs_finite(C)
-        if not self.tree_ok or pow2_exponent(top) != 0:
+        if not self.tree_ok or pow2_exponent(top) != 0 or not math.isfinite(top):
             status, n_iter, (rows, cols, vals), f, g, _ = _network_simplex(C, self.p, self.q, None, self.n_threads,
                                                                            self.duals)
             self.duals = (f, g)
             self.pivots += n_iter
             return status, rows, cols, vals
-        art_cost = _artificial_costs(top, n, m, None)
+        has_tree = self.state is not None
+        if not has_tree:
+            self.state = NS.new_state(n, m)
+            has_tree = basis is not None and NS.init_tree_from_arcs(*basis[:3], n, m, basis[3], self.state)
         guard = max(10**7, 1000 * (n + m))  # a stall guard only, as in exact.api
-        for warm in ((True, False) if self.state is not None else (False,)):  # a failed warm solve: retry cold
-            if warm:
-                NS.recompute_potentials(C, self.state, n, m, art_cost)
-            else:
-                self.state = NS.new_state(n, m)
-                NS.init_tree_artificial(self.p, self.q, art_cost, self.state)
-            status, n_iter = NS.network_simplex_core(C, self.p, self.q, guard, self.block, _config.NS_TOL,
-                                                     self.n_threads, _config.NS_PARALLEL_MIN_BLOCK, self.state)
-            self.pivots += n_iter
-            if status == Status.OPTIMAL:
-                rows, cols, vals = NS.tree_plan(self.state, n, m)
-                return status, rows, cols, vals
-        self.state = None
-        return status, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+        status, n_iter, rows, cols, vals = NS.solve_from_tree(C, self.p, self.q, top, self.state, has_tree, guard,
+                                                              self.block, _config.NS_TOL, self.n_threads,
+                                                              _config.NS_PARALLEL_MIN_BLOCK)
+        self.pivots += n_iter
+        if status != Status.OPTIMAL:
+            self.state = None
+        return status, rows, cols, vals
 
 
 class Outcome(NamedTuple):
@@ -176,56 +191,40 @@ class Outcome(NamedTuple):
     inner: object  # CG: network simplex pivots in all; mirror descent: the last Sinkhorn potentials (f, g)
 
 
-def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_abs, n_threads) -> Outcome:
-    """Minimise ``w_lin <M, T> + w_quad E(T)`` from the feasible plan ``G0`` (float64 host arrays, validated)."""
+def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_abs, n_threads,
+                         product_start=False) -> Outcome:
+    """Minimise ``w_lin <M, T> + w_quad E(T)`` from the feasible plan ``G0`` (float64 host arrays, validated).
+
+    ``product_start``: G0 is ``p q^T``. Then ``X(G0) = (h1 p)(h2 q)^T`` has rank one (no dense product), and for
+    plain symmetric GW the first linear problem, ``min -<x y^T, S>`` up to terms constant on the polytope, is
+    solved by the monotone coupling of ``x = h1 p`` and ``y = h2 q`` (a staircase; the network simplex starts from
+    it and only confirms it, where from the all-artificial tree it would take thousands of pivots).
+    """
     n, m = G0.shape
     if n * m < PARALLEL_MIN_ENTRIES:
         n_threads = 1
     has_m = M is not None
     Mc = M if has_m else np.zeros((1, 1))
     G = np.array(G0, dtype=np.float64, order="C", copy=True)
-    XG = _tensor.quad_dense(s.h1, G, s.h2)
-    YG = XG if s.symmetric else _tensor.quad_dense(s.h1t, G, s.h2t)
+    basis = None
+    if product_start:
+        x, y = s.h1 @ p, s.h2 @ q
+        XG = np.outer(x, y)
+        YG = XG if s.symmetric else np.outer(s.h1t @ p, s.h2t @ q)
+        if s.symmetric and not has_m and w_quad > 0:
+            from ..exact._network_simplex import staircase_basis
+
+            order_a, order_b = np.argsort(x, kind="stable"), np.argsort(y, kind="stable")
+            basis = (*staircase_basis(p, q, order_a, order_b), order_b[0])
+    else:
+        XG = _tensor.quad_dense(s.h1, G, s.h2)
+        YG = XG if s.symmetric else _tensor.quad_dense(s.h1t, G, s.h2t)
     grad = np.empty((n, m))
-    _run(_step_and_gradient, n_threads, G, G, XG, XG, YG, YG, 0.0, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt,
-         s.symmetric, has_m, grad)
-    lin = float(np.vdot(Mc, G)) if has_m else 0.0
-    cost = w_lin * lin + w_quad * _tensor.objective(s, G, XG)
-    losses = [cost]
-    S = np.zeros((n, m))
-    dots = np.empty(4)
+    losses = []
     oracle = LinearOracle(p, q, n_threads)
-    status = Status.MAX_ITER_REACHED
-    n_iter = 0
-    while n_iter < max_iter:
-        n_iter += 1
-        if not np.isfinite(cost):
-            status = Status.NUMERICAL_ERROR
-            break
-        ns_status, rows, cols, vals = oracle.solve(grad)
-        if ns_status != Status.OPTIMAL:
-            status = Status.NUMERICAL_ERROR
-            break
-        S.fill(0.0)
-        S[rows, cols] = vals  # tree arcs are distinct (i, j) pairs
-        XS = _tensor.quad_sparse(s.h1, s.h2, rows, cols, vals, n_threads)
-        YS = XS if s.symmetric else _tensor.quad_sparse(s.h1t, s.h2t, rows, cols, vals, n_threads)
-        _run(_direction_dots, n_threads, G, S, XG, XS, YG, Mc, s.symmetric, has_m, dots)
-        a = -w_quad * dots[0]
-        b = w_lin * dots[3] - w_quad * (dots[1] + dots[2])
-        t = quadratic_step(a, b)
-        old = cost
-        cost = cost + a * t * t + b * t
-        losses.append(cost)
-        _run(_step_and_gradient, n_threads, G, S, XG, XS, YG, YS, t, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt,
-             s.symmetric, has_m, grad)
-        change = abs(cost - old)
-        if not math.isfinite(cost):
-            status = Status.NUMERICAL_ERROR
-            break
-        if change < tol_abs or (cost != 0.0 and change / abs(cost) < tol_rel):
-            status = Status.OPTIMAL
-            break
+    with numba_threads(n_threads):  # once here, not around each kernel call
+        status, n_iter = _iterate(s, oracle, basis, G, XG, YG, Mc, has_m, w_lin, w_quad, grad, losses, max_iter,
+                                  tol_rel, tol_abs, n_threads)
     # The values are recomputed from the plan (and the maintained X(T)), not taken from the line search's sum.
     value_linear = float(np.vdot(Mc, G)) if has_m else 0.0
     value_quad = _tensor.objective(s, G, XG)
@@ -233,6 +232,47 @@ def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_a
     if not (np.isfinite(value) and np.isfinite(G).all()):
         status = Status.NUMERICAL_ERROR
     return Outcome(G, value, value_linear, value_quad, int(status), n_iter, np.array(losses), oracle.pivots)
+
+
+def _iterate(s, oracle, basis, G, XG, YG, Mc, has_m, w_lin, w_quad, grad, losses, max_iter, tol_rel, tol_abs,
+             n_threads):
+    """The conditional gradient loop (in place on G, XG, YG, grad; the objective after each step appended to
+    ``losses``). Returns ``(status, n_iter)``."""
+    n, m = G.shape
+    top = _step_and_gradient(G, G, XG, XG, YG, YG, 0.0, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric,
+                             has_m, grad)
+    lin = float(np.vdot(Mc, G)) if has_m else 0.0
+    cost = w_lin * lin + w_quad * _tensor.objective(s, G, XG)
+    losses.append(cost)
+    S = np.zeros((n, m))
+    dots = np.empty(4)
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        if not math.isfinite(cost):
+            return Status.NUMERICAL_ERROR, n_iter
+        ns_status, rows, cols, vals = oracle.solve(grad, top, basis)
+        if ns_status != Status.OPTIMAL:
+            return Status.NUMERICAL_ERROR, n_iter
+        S[rows, cols] = vals  # tree arcs are distinct (i, j) pairs
+        XS = _tensor.quad_sparse(s.h1, s.h2, rows, cols, vals, n_threads)
+        YS = XS if s.symmetric else _tensor.quad_sparse(s.h1t, s.h2t, rows, cols, vals, n_threads)
+        _direction_dots(G, S, XG, XS, YG, Mc, s.symmetric, has_m, dots)
+        a = -w_quad * dots[0]
+        b = w_lin * dots[3] - w_quad * (dots[1] + dots[2])
+        t = quadratic_step(a, b)
+        old = cost
+        cost = cost + a * t * t + b * t
+        losses.append(cost)
+        top = _step_and_gradient(G, S, XG, XS, YG, YS, t, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric,
+                                 has_m, grad)
+        S[rows, cols] = 0.0  # S is all zeros again for the next vertex
+        change = abs(cost - old)
+        if not math.isfinite(cost):
+            return Status.NUMERICAL_ERROR, n_iter
+        if change < tol_abs or (cost != 0.0 and change / abs(cost) < tol_rel):
+            return Status.OPTIMAL, n_iter
+    return Status.MAX_ITER_REACHED, n_iter
 
 
 def _run(core, n_threads, *args):

@@ -132,7 +132,8 @@ def _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_t
         if k:
             rng = rng or np.random.default_rng(random_state)
             start = _random_vertex(problem, rng, n_threads)
-        out = conditional_gradient(s, p, q, problem.M, w_lin, w_quad, start, max_iter, tol_rel, tol_abs, n_threads)
+        out = conditional_gradient(s, p, q, problem.M, w_lin, w_quad, start, max_iter, tol_rel, tol_abs, n_threads,
+                                   product_start=(k == 0 and G0 is None))
         if best is None or (out.status != Status.NUMERICAL_ERROR and out.value < best.value) \
                 or best.status == Status.NUMERICAL_ERROR:
             best = out

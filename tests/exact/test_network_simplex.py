@@ -407,3 +407,84 @@ def test_several_targets_each_checked_against_forbidden_arcs():
     assert float(numbaot.emd2(None, B[:, 0], M)) == 0.5
     with pytest.raises(ValueError, match="column 1 of M has no finite cost but b"):
         numbaot.emd2(None, B, M)
+
+
+# ------------------------------------------------------------------------ starting from a given spanning tree
+def _solve_from_basis(C, a, b, basis, root_sink):
+    from numbaot import _config
+    from numbaot.exact import _network_simplex as NS
+
+    n, m = C.shape
+    state = NS.new_state(n, m)
+    built = NS.init_tree_from_arcs(*basis, n, m, root_sink, state)
+    status, pivots, rows, cols, vals = NS.solve_from_tree(C, a, b, float(np.abs(C).max()), state, built, 10**6,
+                                                          8, _config.NS_TOL, 1, 4096)
+    plan = np.zeros((n, m))
+    plan[rows, cols] = vals
+    return built, status, pivots, plan
+
+
+@st.composite
+def positive_problems(draw, max_n=8):
+    """``(a, b, C, order_a, order_b)``: positive integer weights of equal mass, costs, and two orders."""
+    a, b, C = draw(problems(max_n=max_n))
+    a, b = a + a.sum() * (a == 0), b + b.sum() * (b == 0)  # positive weights: the tree has every node
+    a, b = a * b.sum(), b * a.sum()
+    order_a = np.array(draw(st.permutations(range(len(a)))), dtype=np.int64)
+    order_b = np.array(draw(st.permutations(range(len(b)))), dtype=np.int64)
+    return a, b, C, order_a, order_b
+
+
+@given(positive_problems())
+def test_staircase_basis_is_a_feasible_spanning_tree_that_starts_the_simplex(problem):
+    """North-west corner rule: n + m - 1 arcs carrying the marginals; as a starting tree it leads to the LP optimum
+    for any costs, whatever the orders."""
+    from numbaot.exact import _network_simplex as NS
+
+    a, b, C, order_a, order_b = problem
+    rows, cols, flows = NS.staircase_basis(a, b, order_a, order_b)
+    n, m = C.shape
+    assert len(rows) == n + m - 1 and np.all(flows >= 0)
+    start = np.zeros((n, m))
+    np.add.at(start, (rows, cols), flows)
+    np.testing.assert_allclose(start.sum(axis=1), a, atol=1e-12 * a.sum())
+    np.testing.assert_allclose(start.sum(axis=0), b, atol=1e-12 * a.sum())
+    built, status, _, plan = _solve_from_basis(C, a, b, (rows, cols, flows), order_b[0])
+    assert built and status == 0
+    check_plan(plan, a, b, 1e-12 * a.sum())
+    _close_to_lp(float(np.vdot(plan, C)), lp_ot(a, b, C)[0], a, C)
+
+
+@given(st.integers(1, 12), st.integers(1, 12), st.integers(0, 2**32 - 1))
+def test_staircase_on_a_submodular_cost_is_already_optimal(n, m, seed):
+    """For c_ij = -x_i y_j with both orders ascending (the monotone coupling) no pivot is needed."""
+    from numbaot.exact import _network_simplex as NS
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.random(n), rng.random(m)
+    a, b = rng.integers(1, 5, n).astype(float), rng.integers(1, 5, m).astype(float)
+    a, b = a * b.sum(), b * a.sum()
+    C = -np.outer(x, y)
+    order_a, order_b = np.argsort(x), np.argsort(y)
+    basis = NS.staircase_basis(a, b, order_a, order_b)
+    built, status, pivots, plan = _solve_from_basis(C, a, b, basis, order_b[0])
+    assert built and status == 0 and pivots == 0
+    _close_to_lp(float(np.vdot(plan, C)), lp_ot(a, b, C)[0], a, C)
+
+
+def test_init_tree_from_arcs_refuses_what_is_not_a_strongly_feasible_spanning_tree():
+    from numbaot.exact import _network_simplex as NS
+
+    a = b = np.full(2, 0.5)
+    state = NS.new_state(2, 2)
+    # a cycle (0-0, 0-1, 1-1 would be a tree; 0-0, 0-1 and 0-0 again repeat an arc): not spanning
+    assert not NS.init_tree_from_arcs(np.array([0, 0, 0]), np.array([0, 1, 0]), np.array([0.5, 0.0, 0.5]), 2, 2,
+                                      0, state)
+    # too few arcs
+    assert not NS.init_tree_from_arcs(np.array([0, 1]), np.array([0, 1]), np.array([0.5, 0.5]), 2, 2, 0, state)
+    # a spanning tree whose zero-flow arc (1, 0) hangs source 1 below sink 0: it points towards the root
+    assert not NS.init_tree_from_arcs(np.array([0, 1, 1]), np.array([0, 0, 1]), np.array([0.5, 0.0, 0.5]), 2, 2,
+                                      0, state)
+    # the staircase of the same problem is accepted
+    assert NS.init_tree_from_arcs(np.array([0, 0, 1]), np.array([0, 1, 1]), np.array([0.5, 0.0, 0.5]), 2, 2, 0,
+                                  state)
