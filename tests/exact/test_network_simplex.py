@@ -475,7 +475,6 @@ def test_staircase_on_a_submodular_cost_is_already_optimal(n, m, seed):
 def test_init_tree_from_arcs_refuses_what_is_not_a_strongly_feasible_spanning_tree():
     from numbaot.exact import _network_simplex as NS
 
-    a = b = np.full(2, 0.5)
     state = NS.new_state(2, 2)
     # a cycle (0-0, 0-1, 1-1 would be a tree; 0-0, 0-1 and 0-0 again repeat an arc): not spanning
     assert not NS.init_tree_from_arcs(np.array([0, 0, 0]), np.array([0, 1, 0]), np.array([0.5, 0.0, 0.5]), 2, 2,
