@@ -386,8 +386,8 @@ def symmetry_tolerance(C) -> float:
 def check_symmetric(C, name: str, symmetric) -> bool:
     """Item 35: ``symmetric=None`` detects symmetry with a dtype-aware tolerance; ``True`` is verified (a
     ValueError for a matrix that is not symmetric, since the solver would then follow a wrong gradient)."""
-    gap = float(np.max(np.abs(C - C.T))) if C.size else 0.0
-    is_symmetric = gap <= symmetry_tolerance(C)
+    # exact symmetry (distance matrices) costs one comparison pass; otherwise the gap against the tolerance
+    is_symmetric = bool(np.array_equal(C, C.T)) or float(np.max(np.abs(C - C.T))) <= symmetry_tolerance(C)
     if symmetric is None:
         return is_symmetric
     symmetric = check_bool(symmetric, "symmetric")

@@ -29,7 +29,9 @@ import numpy as np
 from numba import prange
 
 from .._jit import cpu_jit
+from .._scaling import SAFE_RANGE
 from .._status import Status
+from ..exact._network_simplex import solve_from_tree
 from ..utils import numba_threads
 from . import _tensor
 
@@ -45,7 +47,8 @@ PARALLEL_MIN_ENTRIES = 1 << 22
 ORACLE_BLOCK_FACTOR = 1.0
 
 
-def quadratic_step(a: float, b: float) -> float:
+@cpu_jit
+def quadratic_step(a, b):
     """The ``t`` in [0, 1] that minimises ``a t^2 + b t`` (ties go to the smaller step)."""
     if a > 0.0:
         return min(1.0, max(0.0, -b / (2.0 * a)))
@@ -127,56 +130,43 @@ def gradient(XG, YG, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad):
 
 class LinearOracle:
     """``argmin <C, S>`` over plans with marginals p, q: our network simplex, each solve starting from the previous
-    optimal spanning tree.
+    optimal spanning tree (``state``, used inside the jitted loop :func:`_cg_loop`).
 
     Consecutive conditional gradient costs differ little, so the previous optimal basis is a primal feasible
     start close to the new optimum: its potentials are recomputed for the new costs and the pivots continue from
     there (far fewer than from the all-artificial tree, or from dual warm starts). The artificial arcs' big-M is
     recomputed from each cost's magnitude; the ones left in the tree carry no flow. Weights with zeros, or costs
     outside ``_scaling.SAFE_RANGE``, go through ``exact.api._network_simplex`` (which removes zero rows and
-    rescales) with the previous duals as warm start instead.
+    rescales) with the previous duals as warm start instead (:meth:`solve_host`).
+
+    ``basis``: ``(rows, cols, flows, root_sink)``, a strongly feasible spanning tree to start the first solve from
+    (see ``_network_simplex.init_tree_from_arcs``); the all-artificial tree if None or if it is not one.
     """
 
-    def __init__(self, p, q, n_threads):
+    def __init__(self, p, q, n_threads, basis=None):
         from .. import _config
+        from ..exact import _network_simplex as NS
 
         self.p, self.q = p, q
         self.n_threads = _config.n_threads(n_threads)
         n, m = len(p), len(q)
         self.tree_ok = bool(np.all(p > 0) and np.all(q > 0))
         self.block = int(min(max(_config.NS_MIN_BLOCK, ORACLE_BLOCK_FACTOR * math.isqrt(n * m)), n * m))
-        self.state = None
+        self.guard = max(10**7, 1000 * (n + m))  # a stall guard only, as in exact.api
+        self.state = NS.new_state(n, m) if self.tree_ok else None
+        self.has_tree = bool(self.tree_ok and basis is not None
+                             and NS.init_tree_from_arcs(*basis[:3], n, m, basis[3], self.state))
         self.duals = None
         self.pivots = 0
 
-    def solve(self, C, top, basis=None):
-        """``(status, rows, cols, values)`` of an optimal vertex for the costs C (n, m), ``top = max |C|``.
-
-        ``basis``: ``(rows, cols, flows, root_sink)``, a strongly feasible spanning tree to start from when there is
-        no previous tree (see ``_network_simplex.init_tree_from_arcs``); a cold start if it is not one."""
-        from .. import _config
-        from .._scaling import pow2_exponent
-        from ..exact import _network_simplex as NS
+    def solve_host(self, C):
+        """``(status, rows, cols, values)`` of an optimal vertex, by the host front-end of the network simplex."""
         from ..exact.api import _network_simplex
 
-        n, m = C.shape
-        if not self.tree_ok or pow2_exponent(top) != 0 or not math.isfinite(top):
-            status, n_iter, (rows, cols, vals), f, g, _ = _network_simplex(C, self.p, self.q, None, self.n_threads,
-                                                                           self.duals)
-            self.duals = (f, g)
-            self.pivots += n_iter
-            return status, rows, cols, vals
-        has_tree = self.state is not None
-        if not has_tree:
-            self.state = NS.new_state(n, m)
-            has_tree = basis is not None and NS.init_tree_from_arcs(*basis[:3], n, m, basis[3], self.state)
-        guard = max(10**7, 1000 * (n + m))  # a stall guard only, as in exact.api
-        status, n_iter, rows, cols, vals = NS.solve_from_tree(C, self.p, self.q, top, self.state, has_tree, guard,
-                                                              self.block, _config.NS_TOL, self.n_threads,
-                                                              _config.NS_PARALLEL_MIN_BLOCK)
+        status, n_iter, (rows, cols, vals), f, g, _ = _network_simplex(C, self.p, self.q, None, self.n_threads,
+                                                                       self.duals)
+        self.duals = (f, g)
         self.pivots += n_iter
-        if status != Status.OPTIMAL:
-            self.state = None
         return status, rows, cols, vals
 
 
@@ -205,7 +195,8 @@ def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_a
         n_threads = 1
     has_m = M is not None
     Mc = M if has_m else np.zeros((1, 1))
-    G = np.array(G0, dtype=np.float64, order="C", copy=True)
+    # a product start is the caller's fresh p q^T, updated in place; a given plan is copied
+    G = G0 if product_start else np.array(G0, dtype=np.float64, order="C", copy=True)
     basis = None
     if product_start:
         x, y = s.h1 @ p, s.h2 @ q
@@ -220,59 +211,140 @@ def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_a
         XG = _tensor.quad_dense(s.h1, G, s.h2)
         YG = XG if s.symmetric else _tensor.quad_dense(s.h1t, G, s.h2t)
     grad = np.empty((n, m))
-    losses = []
-    oracle = LinearOracle(p, q, n_threads)
+    oracle = LinearOracle(p, q, n_threads, basis)
     with numba_threads(n_threads):  # once here, not around each kernel call
-        status, n_iter = _iterate(s, oracle, basis, G, XG, YG, Mc, has_m, w_lin, w_quad, grad, losses, max_iter,
-                                  tol_rel, tol_abs, n_threads)
+        status, n_iter, losses = _iterate(s, oracle, G, XG, YG, Mc, has_m, w_lin, w_quad, grad, max_iter, tol_rel,
+                                          tol_abs)
     # The values are recomputed from the plan (and the maintained X(T)), not taken from the line search's sum.
     value_linear = float(np.vdot(Mc, G)) if has_m else 0.0
     value_quad = _tensor.objective(s, G, XG)
     value = w_lin * value_linear + w_quad * value_quad
     if not (np.isfinite(value) and np.isfinite(G).all()):
         status = Status.NUMERICAL_ERROR
-    return Outcome(G, value, value_linear, value_quad, int(status), n_iter, np.array(losses), oracle.pivots)
+    return Outcome(G, value, value_linear, value_quad, int(status), n_iter, losses, oracle.pivots)
 
 
-def _iterate(s, oracle, basis, G, XG, YG, Mc, has_m, w_lin, w_quad, grad, losses, max_iter, tol_rel, tol_abs,
-             n_threads):
-    """The conditional gradient loop (in place on G, XG, YG, grad; the objective after each step appended to
-    ``losses``). Returns ``(status, n_iter)``."""
+#: Codes of the jitted steps besides numbaot's statuses: go on; the next linear problem needs the host oracle.
+_CONTINUE = -1
+_NEED_HOST = -2
+_SAFE_LOW, _SAFE_HIGH = SAFE_RANGE
+# plain ints for the compiled code (an IntEnum member and an int do not unify in Numba's typing)
+_OPTIMAL, _MAX_ITER_REACHED, _NUMERICAL_ERROR = int(Status.OPTIMAL), int(Status.MAX_ITER_REACHED), \
+    int(Status.NUMERICAL_ERROR)
+
+
+@cpu_jit
+def _append(buf, k, x):
+    """``buf[k] = x``, doubling ``buf`` when full; returns the buffer."""
+    if k == buf.shape[0]:
+        grown = np.empty(2 * k + 1)
+        grown[:k] = buf
+        buf = grown
+    buf[k] = x
+    return buf
+
+
+@cpu_jit
+def _towards_vertex(rows, cols, vals, G, S, XG, YG, h1, h2t, h1t, h2, u, v, ut, vt, symmetric, M, has_m, w_lin,
+                    w_quad, grad, dots, cost, tol_rel, tol_abs):
+    """Steps 3 and 4 of the module docstring towards the vertex S given as COO triples; ``S`` is an all-zero (n, m)
+    scratch (left all zero). Returns ``(code, cost, top)``: OPTIMAL when the objective changed by less than the
+    tolerances, NUMERICAL_ERROR when it is not finite, else _CONTINUE; the new objective; ``max |grad|``."""
+    for k in range(vals.shape[0]):  # tree arcs are distinct (i, j) pairs
+        S[rows[k], cols[k]] = vals[k]
+    XS = _tensor.quad_sparse(h1, h2t, rows, cols, vals)
+    YS = XS if symmetric else _tensor.quad_sparse(h1t, h2, rows, cols, vals)
+    _direction_dots(G, S, XG, XS, YG, M, symmetric, has_m, dots)
+    a = -w_quad * dots[0]
+    b = w_lin * dots[3] - w_quad * (dots[1] + dots[2])
+    t = quadratic_step(a, b)
+    new = cost + a * t * t + b * t
+    top = _step_and_gradient(G, S, XG, XS, YG, YS, t, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad)
+    for k in range(vals.shape[0]):
+        S[rows[k], cols[k]] = 0.0
+    if not math.isfinite(new):
+        return _NUMERICAL_ERROR, new, top
+    change = abs(new - cost)
+    if change < tol_abs or (new != 0.0 and change / abs(new) < tol_rel):
+        return _OPTIMAL, new, top
+    return _CONTINUE, new, top
+
+
+@cpu_jit
+def _cg_loop(G, S, XG, YG, h1, h2t, h1t, h2, u, v, ut, vt, symmetric, M, has_m, w_lin, w_quad, grad, top, cost,
+             p, q, state, has_tree, block, ns_tol, ns_threads, ns_parallel_min_block, guard, n_iter, max_iter,
+             tol_rel, tol_abs, history, n_hist):
+    """Conditional gradient iterations with the network simplex continued from the tree in ``state``, in one
+    compiled loop (no Python between iterations), until a stop or until the costs leave the range that the tree's
+    artificial arcs can take (code _NEED_HOST: the caller takes one step with the host oracle and comes back).
+
+    Returns ``(code, n_iter, cost, top, has_tree, pivots, history, n_hist)``."""
+    dots = np.empty(4)
+    pivots = 0
+    while n_iter < max_iter:
+        if not math.isfinite(cost):
+            return _NUMERICAL_ERROR, n_iter, cost, top, has_tree, pivots, history, n_hist
+        if not (top == 0.0 or _SAFE_LOW < top < _SAFE_HIGH):
+            return _NEED_HOST, n_iter, cost, top, has_tree, pivots, history, n_hist
+        n_iter += 1
+        status, n_pivots, rows, cols, vals = solve_from_tree(grad, p, q, top, state, has_tree, guard, block, ns_tol,
+                                                             ns_threads, ns_parallel_min_block)
+        pivots += n_pivots
+        has_tree = status == _OPTIMAL
+        if not has_tree:
+            return _NUMERICAL_ERROR, n_iter, cost, top, has_tree, pivots, history, n_hist
+        code, cost, top = _towards_vertex(rows, cols, vals, G, S, XG, YG, h1, h2t, h1t, h2, u, v, ut, vt, symmetric,
+                                          M, has_m, w_lin, w_quad, grad, dots, cost, tol_rel, tol_abs)
+        history = _append(history, n_hist, cost)
+        n_hist += 1
+        if code != _CONTINUE:
+            return code, n_iter, cost, top, has_tree, pivots, history, n_hist
+    return _MAX_ITER_REACHED, n_iter, cost, top, has_tree, pivots, history, n_hist
+
+
+def _iterate(s, oracle, G, XG, YG, Mc, has_m, w_lin, w_quad, grad, max_iter, tol_rel, tol_abs):
+    """The conditional gradient loop, in place on G, XG, YG, grad. Returns ``(status, n_iter, history)``, the
+    objective before the first and after each iteration in ``history``.
+
+    Runs in :func:`_cg_loop` while the tree-based oracle can take the costs; a step that needs the host oracle
+    (zero weights, costs beyond ``SAFE_RANGE``) is taken here, with the same :func:`_towards_vertex`."""
+    from .. import _config
+
     n, m = G.shape
+    args = (s.h1, s.h2t, s.h1t, s.h2, s.u, s.v, s.ut, s.vt, s.symmetric, Mc, has_m, w_lin, w_quad, grad)
     top = _step_and_gradient(G, G, XG, XG, YG, YG, 0.0, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric,
                              has_m, grad)
     lin = float(np.vdot(Mc, G)) if has_m else 0.0
     cost = w_lin * lin + w_quad * _tensor.objective(s, G, XG)
-    losses.append(cost)
+    history = np.empty(64)
+    history[0] = cost
+    n_hist = 1
     S = np.zeros((n, m))
     dots = np.empty(4)
     n_iter = 0
-    while n_iter < max_iter:
+    while True:
+        if oracle.tree_ok:
+            code, n_iter, cost, top, oracle.has_tree, pivots, history, n_hist = _cg_loop(
+                G, S, XG, YG, *args, top, cost, oracle.p, oracle.q, oracle.state, oracle.has_tree, oracle.block,
+                _config.NS_TOL, oracle.n_threads, _config.NS_PARALLEL_MIN_BLOCK, oracle.guard, n_iter, max_iter,
+                tol_rel, tol_abs, history, n_hist)
+            oracle.pivots += pivots
+            if code != _NEED_HOST:
+                return code, n_iter, history[:n_hist].copy()
+        if n_iter >= max_iter:
+            return Status.MAX_ITER_REACHED, n_iter, history[:n_hist].copy()
+        if not math.isfinite(cost):
+            return Status.NUMERICAL_ERROR, n_iter, history[:n_hist].copy()
         n_iter += 1
-        if not math.isfinite(cost):
-            return Status.NUMERICAL_ERROR, n_iter
-        ns_status, rows, cols, vals = oracle.solve(grad, top, basis)
-        if ns_status != Status.OPTIMAL:
-            return Status.NUMERICAL_ERROR, n_iter
-        S[rows, cols] = vals  # tree arcs are distinct (i, j) pairs
-        XS = _tensor.quad_sparse(s.h1, s.h2, rows, cols, vals, n_threads)
-        YS = XS if s.symmetric else _tensor.quad_sparse(s.h1t, s.h2t, rows, cols, vals, n_threads)
-        _direction_dots(G, S, XG, XS, YG, Mc, s.symmetric, has_m, dots)
-        a = -w_quad * dots[0]
-        b = w_lin * dots[3] - w_quad * (dots[1] + dots[2])
-        t = quadratic_step(a, b)
-        old = cost
-        cost = cost + a * t * t + b * t
-        losses.append(cost)
-        top = _step_and_gradient(G, S, XG, XS, YG, YS, t, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric,
-                                 has_m, grad)
-        S[rows, cols] = 0.0  # S is all zeros again for the next vertex
-        change = abs(cost - old)
-        if not math.isfinite(cost):
-            return Status.NUMERICAL_ERROR, n_iter
-        if change < tol_abs or (cost != 0.0 and change / abs(cost) < tol_rel):
-            return Status.OPTIMAL, n_iter
-    return Status.MAX_ITER_REACHED, n_iter
+        status, rows, cols, vals = oracle.solve_host(grad)
+        if status != Status.OPTIMAL:
+            return Status.NUMERICAL_ERROR, n_iter, history[:n_hist].copy()
+        code, cost, top = _towards_vertex(rows, cols, vals, G, S, XG, YG, *args[:-1], grad, dots, cost, tol_rel,
+                                          tol_abs)
+        history = _append(history, n_hist, cost)
+        n_hist += 1
+        if code != _CONTINUE:
+            return code, n_iter, history[:n_hist].copy()
 
 
 def _run(core, n_threads, *args):

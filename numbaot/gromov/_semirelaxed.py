@@ -75,8 +75,8 @@ def semirelaxed_conditional_gradient(C1, C2, p, loss, symmetric, M, w_lin, w_qua
         cols = np.argmin(grad, axis=1).astype(np.int64)  # the row-wise linear oracle
         S.fill(0.0)
         S[rows, cols] = p
-        XS = _tensor.quad_sparse(h1, h2, rows, cols, p, n_threads)
-        YS = XS if symmetric else _tensor.quad_sparse(h1t, h2t, rows, cols, p, n_threads)
+        XS = _tensor.quad_sparse(h1, h2t, rows, cols, p)
+        YS = XS if symmetric else _tensor.quad_sparse(h1t, h2, rows, cols, p)
         _run(_direction_dots, n_threads, G, S, X, XS, Y, Mc, symmetric, has_m, dots)
         dq = np.bincount(cols, weights=p, minlength=m) - q
         a = w_quad * (float(dq @ F2 @ dq) - dots[0])

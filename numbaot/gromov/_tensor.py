@@ -16,8 +16,8 @@ Losses (the split of each):
 
 The dense products go to BLAS (numpy's ``@``), several times faster than a Numba loop at every size we measured.
 The conditional gradient's linear oracle returns a vertex of the transport polytope, a plan with at most
-``n + m - 1`` non-zeros: ``h1 S h2^T`` for such a sparse ``S`` costs one sparse product (a parallel Numba kernel)
-and one dense product instead of two dense ones.
+``n + m - 1`` non-zeros: ``h1 S h2^T`` for such a sparse ``S`` costs one scatter and one dense product instead of
+two dense ones (:func:`quad_sparse`, also called from the jitted conditional gradient loop).
 """
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import prange
 
 from .._jit import cpu_jit, twin
 
@@ -144,32 +143,29 @@ def quad_dense(h1, T, h2):
     return (h1 @ T) @ h2.T
 
 
-@cpu_jit(parallel=True)
-def dense_times_sparse(H, rows, cols, vals, width, out):
-    """``out = H @ S`` for ``S`` of shape ``(H.shape[1], width)`` given by COO triples (repeats add up).
-
-    Parallel over the rows of H; each thread writes its own row of ``out``, so no reduction is needed.
-    """
-    nnz = vals.shape[0]
-    for i in prange(H.shape[0]):
-        for j in range(width):
-            out[i, j] = 0.0
-        for t in range(nnz):
-            out[i, cols[t]] += H[i, rows[t]] * vals[t]
-
-
-def quad_sparse(h1, h2, rows, cols, vals, n_threads):
-    """``h1 S h2^T`` for the sparse ``S`` (n, m) given by COO triples: one sparse and one dense product."""
-    from ..utils import _run_parallel
-
-    n, m = h1.shape[0], h2.shape[0]
-    if n <= m:  # (h2 S^T) is (m, n): then h1 @ (.)^T costs n^2 m
-        B = np.empty((m, n))
-        _run_parallel(dense_times_sparse, n_threads, h2, cols, rows, vals, n, B)
-        return h1 @ B.T
-    A = np.empty((n, m))  # h1 S is (n, m): then (.) @ h2^T costs n m^2
-    _run_parallel(dense_times_sparse, n_threads, h1, rows, cols, vals, m, A)
-    return A @ h2.T
+@cpu_jit
+def quad_sparse(h1, h2t, rows, cols, vals):
+    """``h1 S h2^T`` for the sparse ``S`` (n, m) given by COO triples (repeats add up), from ``h2t = h2^T``
+    (contiguous): a scatter of O(nnz max(n, m)) and one dense product (BLAS) in the cheaper association,
+    ``h1 (S h2^T)`` (n^2 m) when n <= m, else ``(h1 S) h2^T`` (n m^2)."""
+    n = h1.shape[0]
+    m = h2t.shape[1]
+    W = np.zeros((n, m))
+    if n <= m:
+        for k in range(vals.shape[0]):  # W = S h2^T: row rows[k] gains vals[k] times row cols[k] of h2^T
+            r = rows[k]
+            c = cols[k]
+            s = vals[k]
+            for j in range(m):
+                W[r, j] += s * h2t[c, j]
+        return np.dot(h1, W)
+    for k in range(vals.shape[0]):  # W = h1 S: column cols[k] gains vals[k] times column rows[k] of h1
+        r = rows[k]
+        c = cols[k]
+        s = vals[k]
+        for i in range(n):
+            W[i, c] += s * h1[i, r]
+    return np.dot(W, h2t)
 
 
 def tensor_product(C1, C2, T, loss: str = "square_loss"):
