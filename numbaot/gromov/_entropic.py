@@ -7,8 +7,9 @@ Each Sinkhorn solve is warm-started from the previous potentials ``(f, g)``. The
 (``numbaot.entropic._sinkhorn_log``: no start is known, and ``exp(-C / eps)`` may underflow). Later ones absorb
 the warm potentials into a kernel ``K_ij = exp((f_i + g_j - C_ij) / eps)`` (Schmitzer 2016) and iterate on
 scalings ``u``, ``v`` that stay near 1: two matrix-vector products per iteration (BLAS) instead of ``2 n m``
-exponentials, and one vectorised exp pass per solve. When the scalings leave a safe range or turn
-non-finite, that solve is redone in the log domain from the warm potentials, so no input can overflow.
+exponentials, and one vectorised exp pass per solve, all compiled in one call (:func:`_absorbed_step`, with
+the plan and its change). When the scalings leave a safe range or turn non-finite, that solve is redone in the
+log domain from the warm potentials, so no input can overflow.
 
 It stops when ``|T_k - T_{k-1}|_F <= tol`` and the last Sinkhorn solve met its marginal tolerance (Sinkhorn is
 slow on nearly deterministic plans; a capped solve is continued by the next iteration, at most ``EXTRA_SOLVES``
@@ -26,11 +27,15 @@ import math
 
 import numpy as np
 
+from numba import prange
+
+from .._fastexp import fast_exp
 from .._jit import cpu_jit
 from .._status import Status
 from . import _tensor
 from ._cg import PARALLEL_MIN_ENTRIES, Outcome, gradient
 
+_exp = fast_exp.cpu
 #: The kernel solve gives up (and the log domain takes over) when a scaling leaves [1/SCALING_BOUND, SCALING_BOUND].
 SCALING_BOUND = 1e100
 _LEFT_RANGE = 5  # a status code of the kernel core only: scalings out of range
@@ -79,16 +84,6 @@ class Anderson:
         return out
 
 
-def absorbed_kernel(C, f, g, eps, K):
-    """``K_ij = exp((f_i + g_j - C_ij) / eps)`` into K, with numpy's vectorised exp (several times faster than a
-    scalar ``math.exp`` loop); overflow gives inf, which the kernel core reports as out of range."""
-    np.add.outer(f, g, out=K)
-    K -= C
-    K *= 1.0 / eps
-    with np.errstate(over="ignore"):
-        np.exp(K, out=K)
-
-
 @cpu_jit
 def sinkhorn_kernel_core(K, p, q, u, v, max_iter, tol, check_every):
     """Sinkhorn on scalings: the plan is ``p_i u_i K_ij v_j q_j``; u, v (start: ones) are updated in place.
@@ -129,6 +124,44 @@ def sinkhorn_kernel_core(K, p, q, u, v, max_iter, tol, check_every):
     return status, n_iter
 
 
+@cpu_jit(parallel=True)
+def _absorbed_step(grad, f, g, eps, K, p, q, u, v, T, T_new, max_iter, tol):
+    """One warm mirror descent step on the absorbed kernel, compiled in one piece: ``K = exp((f + g - grad) / eps)``
+    (vectorised exp), Sinkhorn on the scalings (:func:`sinkhorn_kernel_core`), then ``f``, ``g`` updated and
+    ``T_new = p u K v q``. Returns ``(code, |T_new - T|_F)``; with code ``_LEFT_RANGE`` nothing but K, u, v was
+    touched (the caller redoes the solve in the log domain)."""
+    n, m = grad.shape
+    inv_eps = 1.0 / eps
+    for i in prange(n):
+        for j in range(m):
+            K[i, j] = _exp((f[i] + g[j] - grad[i, j]) * inv_eps)
+    u[:] = 1.0
+    v[:] = 1.0
+    # the column error is computed at every iteration anyway: check it at every one
+    code, _ = sinkhorn_kernel_core(K, p, q, u, v, max_iter, tol, 1)
+    if code == _LEFT_RANGE:
+        return code, 0.0
+    for i in range(n):
+        f[i] += eps * math.log(u[i])
+        u[i] *= p[i]  # u, v now hold the plan's row and column factors
+    for j in range(m):
+        g[j] += eps * math.log(v[j])
+        v[j] *= q[j]
+    row_change = np.empty(n)
+    for i in prange(n):
+        acc = 0.0
+        for j in range(m):
+            t = u[i] * K[i, j] * v[j]
+            d = t - T[i, j]
+            acc += d * d
+            T_new[i, j] = t
+        row_change[i] = acc
+    total = 0.0
+    for i in range(n):  # serial reduction: the same result on any number of threads
+        total += row_change[i]
+    return code, math.sqrt(total)
+
+
 def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads,
                    accelerate=False):
     """Minimise ``w_lin <M, T> + w_quad E(T) - eps H(T)`` from ``G0`` (validated float64 host arrays).
@@ -137,7 +170,7 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
     Returns ``(Outcome, marginal_error)``, the latter the L1 error of the final plan's marginals.
     """
     from ..entropic._sinkhorn_log import plan_from_potentials, sinkhorn_log_core
-    from ..utils import _run_parallel
+    from ..utils import numba_threads
 
     n, m = G0.shape
     if n * m < PARALLEL_MIN_ENTRIES:
@@ -164,55 +197,47 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
     anderson = Anderson(ANDERSON_MEMORY) if accelerate else None
     cost = None  # the linearised cost whose Sinkhorn plan is T (kept when accelerating)
     verify = False
-    while n_iter < max_iter:
-        n_iter += 1
-        X = _tensor.quad_dense(s.h1, T, s.h2)
-        Y = X if s.symmetric else _tensor.quad_dense(s.h1t, T, s.h2t)
-        _run_parallel(gradient, n_threads, X, Y, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric, has_m, grad)
-        accelerated = False
-        if accelerate:
-            if cost is not None and not verify:
-                grad[...] = anderson.step(cost, grad - cost)
-                accelerated = bool(anderson.dx)  # an empty memory gives the plain step
-            cost = grad.copy()
-        verify = False
-        code = _LEFT_RANGE
-        if n_iter > 1:
-            absorbed_kernel(grad, f, g, eps, K)
-            u.fill(1.0)
-            v.fill(1.0)
-            # the column error is computed at every iteration anyway: check it at every one
-            code, _ = sinkhorn_kernel_core(K, p, q, u, v, inner_max_iter, inner_tol, 1)
-            if code != _LEFT_RANGE:
-                f += eps * np.log(u)
-                g += eps * np.log(v)
-                np.multiply(K, (p * u)[:, None], out=T_new)  # the plan p_i u_i K_ij v_j q_j, without exp
-                T_new *= (q * v)[None, :]
-        if code == _LEFT_RANGE:  # first solve, or the kernel could not hold it: the log domain, from (f, g)
-            grad_t = np.ascontiguousarray(grad.T)  # the column half-steps read rows of grad^T
-            code, _, _ = _run_parallel(sinkhorn_log_core, n_threads, grad, grad_t, log_p, log_q, eps, f, g,
-                                       inner_max_iter, inner_tol, check_every, errors)
-            if code != Status.NUMERICAL_ERROR:
-                _run_parallel(plan_from_potentials, n_threads, grad, log_p, log_q, f, g, eps, T_new)
-        if code == Status.NUMERICAL_ERROR:
-            status = Status.NUMERICAL_ERROR
-            break
-        change = float(np.linalg.norm(T_new - T))
-        history.append(change)
-        T, T_new = T_new, T
-        if not np.isfinite(change):
-            status = Status.NUMERICAL_ERROR
-            break
-        # A capped Sinkhorn solve is continued by the next outer iteration (warm start): once the plan is
-        # stationary, up to EXTRA_SOLVES more iterations let the last solve meet its marginal tolerance.
-        if change <= tol and accelerated:
-            verify = True  # only a plain step's change certifies a fixed point: take one next
-            continue
-        if change <= tol:
-            if code == Status.OPTIMAL or stationary >= EXTRA_SOLVES:
-                status = Status.OPTIMAL
+    with numba_threads(n_threads):  # once here, not around each kernel call
+        while n_iter < max_iter:
+            n_iter += 1
+            X = _tensor.quad_dense(s.h1, T, s.h2)
+            Y = X if s.symmetric else _tensor.quad_dense(s.h1t, T, s.h2t)
+            gradient(X, Y, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric, has_m, grad)
+            accelerated = False
+            if accelerate:
+                if cost is not None and not verify:
+                    grad[...] = anderson.step(cost, grad - cost)
+                    accelerated = bool(anderson.dx)  # an empty memory gives the plain step
+                cost = grad.copy()
+            verify = False
+            code = _LEFT_RANGE
+            if n_iter > 1:
+                code, change = _absorbed_step(grad, f, g, eps, K, p, q, u, v, T, T_new, inner_max_iter, inner_tol)
+            if code == _LEFT_RANGE:  # first solve, or the kernel could not hold it: the log domain, from (f, g)
+                grad_t = np.ascontiguousarray(grad.T)  # the column half-steps read rows of grad^T
+                code, _, _ = sinkhorn_log_core(grad, grad_t, log_p, log_q, eps, f, g, inner_max_iter, inner_tol,
+                                               check_every, errors)
+                if code != Status.NUMERICAL_ERROR:
+                    plan_from_potentials(grad, log_p, log_q, f, g, eps, T_new)
+                    change = float(np.linalg.norm(T_new - T))
+            if code == Status.NUMERICAL_ERROR:
+                status = Status.NUMERICAL_ERROR
                 break
-            stationary += 1
+            history.append(change)
+            T, T_new = T_new, T
+            if not np.isfinite(change):
+                status = Status.NUMERICAL_ERROR
+                break
+            # A capped Sinkhorn solve is continued by the next outer iteration (warm start): once the plan is
+            # stationary, up to EXTRA_SOLVES more iterations let the last solve meet its marginal tolerance.
+            if change <= tol and accelerated:
+                verify = True  # only a plain step's change certifies a fixed point: take one next
+                continue
+            if change <= tol:
+                if code == Status.OPTIMAL or stationary >= EXTRA_SOLVES:
+                    status = Status.OPTIMAL
+                    break
+                stationary += 1
     # Sinkhorn converges slowly on nearly deterministic plans, and a capped inner solve is continued by the next
     # one (warm start); what matters is the final plan's marginal error (rows: the last half-step fits columns).
     marginal_error = float(np.abs(T.sum(axis=1) - p).sum() + np.abs(T.sum(axis=0) - q).sum())
