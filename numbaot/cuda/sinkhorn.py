@@ -14,9 +14,10 @@ Design
   ``Z.T`` (B m, n), Fortran-ordered views whose "row" t is contiguous across threads. (Strided reads of a single
   copy would halve the memory but make one of the two half-steps uncoalesced, a >10x slower access pattern.)
   For one problem, ``Z`` is M itself when M is C-contiguous in the compute dtype.
-* **Two passes per row.** ``softmin_row`` takes the row's maximum and then the sum of shifted exponentials: twice the
-  reads of a one-pass running (max, sum) logsumexp, but the very body the CPU runs, so the two paths cannot drift,
-  and no rescaling of the running sum at each new maximum (one exp per entry instead of up to two).
+* **One pass per row.** ``softmin_row_shifted`` (the body the CPU cores run) sums the exponentials shifted by the
+  row's previous log-sum-exp, read off the previous potential: one read of the row and one exp per entry, with no
+  running-maximum rescaling. Where that guess is unusable (the first iteration, a jump so large that the sum
+  leaves [1e-30, 1e30]) the thread falls back to the two-pass ``softmin_row`` (maximum, then shifted sum).
 * **Precision.** The costs are stored in the caller's dtype (float32 halves the bytes read per iteration, the bound
   of this memory-bound loop); potentials, weights and the accumulations of the shared body are float64.
 * **Convergence on the device.** Every ``check_every`` iterations one block per problem reduces its error (the L1
@@ -35,10 +36,11 @@ from numba import cuda, float64
 from .. import _device, _validation as V
 from .._result import OTResult
 from .._status import Status, warn_status
-from ..entropic._softmin import softmin_row
+from ..entropic._softmin import softmin_row, softmin_row_shifted
 from . import _checks, _launch
 
 _softmin = softmin_row.cuda  # kernels resolve module globals, not attributes of a Python object
+_softmin_shifted = softmin_row_shifted.cuda
 
 _BUF = _launch.MAX_THREADS_PER_BLOCK
 MODE_BALANCED = 0
@@ -166,8 +168,12 @@ def _prep_kernel(other, ref_w, inv_eps, active, h):
 
 
 @cuda.jit
-def _half_step_kernel(X, h, shift, active, eps, tau, out):
-    """``out[k, i] = tau * eps * (shift[k, i] - softmin_row(X, k n + i, h[k], 1 / eps))``, one thread per row."""
+def _half_step_kernel(X, h, shift, active, eps, tau, prev, out):
+    """``out[k, i] = tau * eps * (shift[k, i] - softmin_row(X, k n + i, h[k], 1 / eps))``, one thread per row.
+
+    One pass over the row: the log-sum-exp is shifted by its previous value, read off ``prev`` (the previous
+    potential; it may be ``out`` itself), and only where that guess is unusable (first iteration, a far jump)
+    the two-pass ``softmin_row`` runs."""
     t = cuda.grid(1)
     B, n = out.shape
     if t < B * n:
@@ -178,7 +184,11 @@ def _half_step_kernel(X, h, shift, active, eps, tau, out):
             if s == -math.inf:
                 out[k, i] = -math.inf
             else:
-                out[k, i] = tau * eps * (s - _softmin(X, t, h[k], 1.0 / eps))
+                inv_eps = 1.0 / eps
+                low = _softmin_shifted(X, t, h[k], inv_eps, s - prev[k, i] * inv_eps / tau)
+                if low != low:  # NaN: the guess was unusable
+                    low = _softmin(X, t, h[k], inv_eps)
+                out[k, i] = tau * eps * (s - low)
 
 
 @cuda.jit
@@ -451,9 +461,9 @@ def solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, che
         if check and mode == MODE_UNBALANCED:
             _launch_flat(_copy_kernel, B * n, stream, f, f_prev, active)
         _launch_flat(_prep_kernel, B * m, stream, g, ref_b, inv_eps, active, h_rows)
-        _launch_flat(_half_step_kernel, B * n, stream, rows, h_rows, shift_a, active, reg, tau_a, f)
+        _launch_flat(_half_step_kernel, B * n, stream, rows, h_rows, shift_a, active, reg, tau_a, f, f)
         _launch_flat(_prep_kernel, B * n, stream, f, ref_a, inv_eps, active, h_cols)
-        _launch_flat(_half_step_kernel, B * m, stream, cols, h_cols, shift_b, active, reg, tau_b, g_new)
+        _launch_flat(_half_step_kernel, B * m, stream, cols, h_cols, shift_b, active, reg, tau_b, g, g_new)
         n_iter[active_host.astype(bool)] = it
         if check:
             _error_kernel[B, err_threads, stream](mode, f, f_prev, g, g_new, log_a, log_b, inv_eps, active, err)
