@@ -613,3 +613,17 @@ def check_reg_m_single(reg_m, name: str = "reg_m"):
     if rho_a != rho_b:
         raise ValueError(f"{name} must be one number here (the same penalty on both marginals), got {reg_m!r}")
     return None if math.isinf(rho_a) else rho_a
+
+
+GW_ACCELERATIONS = ("momentum", "anderson", None)
+
+
+def check_accelerate(accelerate):
+    """Entropic GW's outer acceleration: 'momentum', 'anderson', or None / False for the plain iteration."""
+    if accelerate is None or accelerate is False:
+        return None
+    if not isinstance(accelerate, str):
+        raise TypeError(f"accelerate must be one of {GW_ACCELERATIONS} (or False), got {accelerate!r}")
+    if accelerate not in GW_ACCELERATIONS:
+        raise ValueError(f"accelerate must be one of {GW_ACCELERATIONS} (or False), got {accelerate!r}")
+    return accelerate

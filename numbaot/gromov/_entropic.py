@@ -17,9 +17,11 @@ times once the plan is stationary), or after ``max_iter`` outer iterations. The 
 final plan's marginal error is within the inner tolerance. The reported values are the
 (fused) GW objective at the final plan, without the entropy (POT's convention).
 
-Opt-in (``accelerate=True``): the outer iteration is the fixed point ``C = grad(Sinkhorn(C))`` of the linearised
-cost, and :class:`Anderson` extrapolates C from the last few iterates; a plan change below tol then counts only
-after a plain step.
+Acceleration: the outer iteration is the fixed point ``C = grad(Sinkhorn(C))`` of the linearised cost. By default
+(``accelerate='momentum'``) :class:`HeavyBall` adds momentum to it once it converges at a steady linear rate; it
+keeps the plain iteration's fixed points and their stability (it does not stop at saddle points). Opt-in
+``accelerate='anderson'``: :class:`Anderson` extrapolates C from the last few iterates (fewer iterations still,
+but it can converge to a saddle point). Either way a plan change below tol counts only after a plain step.
 """
 from __future__ import annotations
 
@@ -45,6 +47,12 @@ EXTRA_SOLVES = 10
 #: the plan) it is used on, since it keeps 2 * memory matrices of the plan's size.
 ANDERSON_MEMORY = 4
 ANDERSON_MAX_ENTRIES = 1 << 22
+#: The heavy ball (default acceleration): the largest eigenvalue of I - J it is tuned for (2 covers every mode of a
+#: convergent plain iteration, whose eigenvalues of J lie in (-1, 1)), the window of residual norms whose ratios
+#: must agree within HB_STEADY for the rate to count as steady.
+HB_L = 2.0
+HB_WINDOW = 6
+HB_STEADY = 1.05
 
 
 class Anderson:
@@ -60,6 +68,13 @@ class Anderson:
         self.dx, self.dr = [], []
         self.prev_x = self.prev_r = None
         self.prev_norm = np.inf
+
+    def _tune(self, a):
+        L = self.L
+        self.a = a
+        self.omega = 4.0 / (math.sqrt(L) + math.sqrt(a)) ** 2
+        self.beta = ((math.sqrt(L) - math.sqrt(a)) / (math.sqrt(L) + math.sqrt(a))) ** 2
+        self.since = 0
 
     def step(self, x, r):
         norm = float(np.linalg.norm(r))
@@ -124,6 +139,82 @@ def sinkhorn_kernel_core(K, p, q, u, v, max_iter, tol, check_every):
     return status, n_iter
 
 
+class HeavyBall:
+    """Polyak's heavy ball on the outer fixed-point iteration ``x <- Psi(x)`` (x: the linearised cost).
+
+    Why it is safe where Anderson is not: near a fixed point the iteration is linear, ``e <- J e``, and J is the
+    product of a self-adjoint operator (the tensor product's Hessian) and a positive semi-definite one (the
+    derivative of the Sinkhorn plan), so its spectrum is real. A fixed point is a local minimum of the entropic
+    objective exactly when every eigenvalue of ``I - J`` is positive. The heavy ball
+    ``x + omega r + beta (x - x_prev)`` (``r = Psi(x) - x``) contracts every such mode faster (rate
+    ``(sqrt(k) - 1) / (sqrt(k) + 1)`` instead of ``1 - a`` for eigenvalues in ``[a, HB_L]``, ``k = HB_L / a``) and
+    keeps a mode with a negative eigenvalue unstable, so, like the plain iteration and unlike a secant method, it
+    does not converge to saddle points.
+
+    It is off until the residual norms shrink at a steady linear rate rho (the asymptotic regime): then
+    ``a = 1 - rho``; every few steps the observed rate corrects ``a`` downwards (a slower mode than the plain
+    ratio showed). Three growing residuals in a row (leaving a saddle, say) switch it off until the rate is
+    steady again.
+    """
+
+    def __init__(self):
+        self.norms = []
+        self.prev_x = None
+        self.active = False
+        self.a = self.omega = self.beta = 0.0
+        self.growth = 0
+        self.since = 0
+
+    def _tune(self, a):
+        root_l, root_a = math.sqrt(HB_L), math.sqrt(a)
+        self.a = a
+        self.omega = 4.0 / (root_l + root_a) ** 2
+        self.beta = ((root_l - root_a) / (root_l + root_a)) ** 2
+        self.since = 0
+
+    def _steady_rate(self):
+        """The geometric mean ratio of the last HB_WINDOW residual norms, if it is steady and below 1, else 0."""
+        if len(self.norms) <= HB_WINDOW:
+            return 0.0
+        h = np.asarray(self.norms[-HB_WINDOW - 1:])
+        if not np.all(h > 0):
+            return 0.0
+        ratios = h[1:] / h[:-1]
+        if ratios.max() < 1.0 and ratios.min() >= 0.5 and ratios.max() <= HB_STEADY * ratios.min():
+            return float(np.exp(np.mean(np.log(ratios))))
+        return 0.0
+
+    def step(self, x, r):
+        """The next point from the current one and its residual ``r = Psi(x) - x``."""
+        norm = float(np.linalg.norm(r))
+        grew = bool(self.norms) and norm > self.norms[-1]
+        self.norms.append(norm)
+        out = x + r  # the plain step
+        if self.active:
+            self.growth = self.growth + 1 if grew else 0
+            self.since += 1
+            if self.growth >= 3:
+                self.active = False
+                self.norms = [norm]
+            else:
+                z = self._steady_rate() if self.since > HB_WINDOW else 0.0
+                if z > 0.0:
+                    # the slowest mode's eigenvalue from its observed rate z (a root of z^2 - (1 + beta - omega
+                    # lam) z + beta = 0)
+                    lam = (1.0 + self.beta - z - self.beta / z) / self.omega
+                    if 0.0 < lam < 0.8 * self.a:
+                        self._tune(lam)
+                out = x + self.omega * r + self.beta * (x - self.prev_x)
+        else:
+            rho = self._steady_rate()
+            if rho > 0.0:
+                self._tune(1.0 - rho)
+                self.active = True
+                self.growth = 0
+        self.prev_x = x.copy()
+        return out
+
+
 @cpu_jit(parallel=True)
 def _absorbed_step(grad, f, g, eps, K, p, q, u, v, T, T_new, max_iter, tol):
     """One warm mirror descent step on the absorbed kernel, compiled in one piece: ``K = exp((f + g - grad) / eps)``
@@ -163,10 +254,10 @@ def _absorbed_step(grad, f, g, eps, K, p, q, u, v, T, T_new, max_iter, tol):
 
 
 def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads,
-                   accelerate=False):
+                   accelerate=None):
     """Minimise ``w_lin <M, T> + w_quad E(T) - eps H(T)`` from ``G0`` (validated float64 host arrays).
 
-    ``accelerate`` extrapolates the outer iteration by :class:`Anderson` (see ``entropic_gromov_wasserstein``).
+    ``accelerate``: 'momentum' (:class:`HeavyBall`), 'anderson' (:class:`Anderson`) or None (plain iteration).
     Returns ``(Outcome, marginal_error)``, the latter the L1 error of the final plan's marginals.
     """
     from ..entropic._sinkhorn_log import plan_from_potentials, sinkhorn_log_core
@@ -193,8 +284,13 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
     stationary = 0
     # The outer iteration is the fixed point C = grad(Sinkhorn(C)) on the linearised cost C; Anderson extrapolates
     # C. A plan change below tol counts only after a plain step (C = grad(T)), the certificate of the plain method.
-    accelerate = accelerate and ANDERSON_MEMORY > 0 and n * m <= ANDERSON_MAX_ENTRIES
-    anderson = Anderson(ANDERSON_MEMORY) if accelerate else None
+    if accelerate == "momentum":
+        extrapolator = HeavyBall()
+    elif accelerate == "anderson" and ANDERSON_MEMORY > 0 and n * m <= ANDERSON_MAX_ENTRIES:
+        extrapolator = Anderson(ANDERSON_MEMORY)
+    else:
+        extrapolator = None
+    accelerate = extrapolator is not None
     cost = None  # the linearised cost whose Sinkhorn plan is T (kept when accelerating)
     verify = False
     with numba_threads(n_threads):  # once here, not around each kernel call
@@ -206,8 +302,12 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
             accelerated = False
             if accelerate:
                 if cost is not None and not verify:
-                    grad[...] = anderson.step(cost, grad - cost)
-                    accelerated = bool(anderson.dx)  # an empty memory gives the plain step
+                    grad[...] = extrapolator.step(cost, grad - cost)
+                    # a plain step when the heavy ball is off or Anderson's memory is empty
+                    if isinstance(extrapolator, HeavyBall):
+                        accelerated = extrapolator.active
+                    else:
+                        accelerated = bool(extrapolator.dx)
                 cost = grad.copy()
             verify = False
             code = _LEFT_RANGE

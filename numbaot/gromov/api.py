@@ -307,7 +307,7 @@ def fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="square_loss",
 
 # ----------------------------------------------------------------------------------------------------- entropic
 def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn, name,
-                    accelerate=False):
+                    accelerate="momentum"):
     """Mirror descent with log-domain Sinkhorn steps (see ``_entropic``), wrapped as an OTResult."""
     from ._entropic import mirror_descent
 
@@ -317,7 +317,7 @@ def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_t
     inner_max_iter = V.check_max_iter(inner_max_iter, "inner_max_iter")
     inner_tol = V.check_tol(inner_tol, "inner_tol")
     warn = V.check_bool(warn, "warn")
-    accelerate = V.check_bool(accelerate, "accelerate")
+    accelerate = V.check_accelerate(accelerate)
     p, q = problem.p, problem.q
     G0, = problem.device.host(G0)
     start = np.outer(p, q) if G0 is None else V.check_initial_plan(G0, p, q).astype(np.float64)
@@ -345,7 +345,7 @@ def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_t
 
 def entropic_gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1, symmetric=None,
                                 G0=None, max_iter=1000, tol=1e-9, *, log=False, inner_max_iter=1000,
-                                inner_tol=1e-9, n_threads=None, warn=True, accelerate=False):
+                                inner_tol=1e-9, n_threads=None, warn=True, accelerate="momentum"):
     """Entropic Gromov-Wasserstein plan by mirror descent (POT's ``ot.gromov.entropic_gromov_wasserstein``).
 
     Each outer iteration solves ``min <grad, T> + epsilon KL(T | p q^T)`` by log-domain Sinkhorn, with ``grad``
@@ -367,12 +367,18 @@ def entropic_gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", 
         Also return a dict with 'gw_dist', 'loss' (the plan's change at each iteration), 'n_iter', 'status'.
     inner_max_iter, inner_tol
         Each Sinkhorn solve's iteration cap and L1 marginal tolerance.
-    accelerate : bool
-        Extrapolate the outer fixed-point iteration on the linearised cost by Anderson acceleration (memory 4,
-        restarted when the residual grows; a plain step certifies the end). On random clouds it needs 3-5x fewer
-        outer iterations, but as a quasi-Newton method it may end at another stationary point than the plain
-        iteration from the same start (seen: a lower one, 2% apart, at n = 100, epsilon = 0.03); off by default so
-        that the answer is the one of POT's PGD.
+    accelerate : {'momentum', 'anderson', None}
+        Acceleration of the outer fixed-point iteration on the linearised cost (a plain step certifies the end):
+
+        * 'momentum' (default): Polyak's heavy ball, switched on once the iteration converges at a steady linear
+          rate and tuned from that rate. It keeps the plain iteration's fixed points and their stability, so it
+          ends where POT's PGD ends (same values on 320 random problems), in 1.2-3.4x fewer outer iterations
+          (``numbaot.gromov._entropic.HeavyBall``).
+        * 'anderson': Anderson acceleration (memory 4, restarted when the residual grows), 3-5x fewer iterations on
+          random clouds, but as a secant method it can converge to another stationary point than the plain
+          iteration, a saddle point included (seen: ends 2-3% lower, or, switched on late, at a saddle 2.8%
+          higher).
+        * None (or False): the plain iteration, as POT.
     n_threads : int, optional
         Threads (default: Numba's thread count).
     warn : bool
@@ -401,7 +407,7 @@ def entropic_gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", 
 
 def entropic_gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1, symmetric=None,
                                  G0=None, max_iter=1000, tol=1e-9, *, log=False, inner_max_iter=1000,
-                                 inner_tol=1e-9, n_threads=None, warn=True, accelerate=False):
+                                 inner_tol=1e-9, n_threads=None, warn=True, accelerate="momentum"):
     """GW objective at the plan of :func:`entropic_gromov_wasserstein` (same parameters), without the entropy.
 
     Examples
@@ -424,7 +430,7 @@ def entropic_gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss",
 def entropic_fused_gromov_wasserstein(M, C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1,
                                       symmetric=None, alpha=0.5, G0=None, max_iter=1000, tol=1e-9, *, log=False,
                                       inner_max_iter=1000, inner_tol=1e-9, n_threads=None, warn=True,
-                                      accelerate=False):
+                                      accelerate="momentum"):
     """Entropic fused GW plan by mirror descent: ``(1 - alpha) <M, T> + alpha GW(T) - epsilon H(T)`` (POT's
     ``ot.gromov.entropic_fused_gromov_wasserstein``); parameters as :func:`entropic_gromov_wasserstein` and
     :func:`fused_gromov_wasserstein`.
@@ -447,7 +453,7 @@ def entropic_fused_gromov_wasserstein(M, C1, C2, p=None, q=None, loss_fun="squar
 def entropic_fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1,
                                        symmetric=None, alpha=0.5, G0=None, max_iter=1000, tol=1e-9, *, log=False,
                                        inner_max_iter=1000, inner_tol=1e-9, n_threads=None, warn=True,
-                                      accelerate=False):
+                                      accelerate="momentum"):
     """Fused GW objective at the plan of :func:`entropic_fused_gromov_wasserstein` (same parameters).
 
     Examples
