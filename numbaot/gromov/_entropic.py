@@ -159,7 +159,7 @@ class HeavyBall:
 
     def __init__(self):
         self.norms = []
-        self.prev_x = None
+        self.prev = None
         self.active = False
         self.a = self.omega = self.beta = 0.0
         self.growth = 0
@@ -184,12 +184,15 @@ class HeavyBall:
             return float(np.exp(np.mean(np.log(ratios))))
         return 0.0
 
-    def step(self, x, r):
-        """The next point from the current one and its residual ``r = Psi(x) - x``."""
-        norm = float(np.linalg.norm(r))
+    def step(self, x, y, plain=False):
+        """Move ``x`` in place to the next point, from the plain iteration's next point ``y = Psi(x)``; ``y`` is
+        overwritten with it too. ``plain``: take the plain step (the state is kept up to date)."""
+        if self.prev is None:
+            self.prev = np.empty_like(x)
+        norm = _distance(x, y)
         grew = bool(self.norms) and norm > self.norms[-1]
         self.norms.append(norm)
-        out = x + r  # the plain step
+        momentum = False
         if self.active:
             self.growth = self.growth + 1 if grew else 0
             self.since += 1
@@ -204,15 +207,37 @@ class HeavyBall:
                     lam = (1.0 + self.beta - z - self.beta / z) / self.omega
                     if 0.0 < lam < 0.8 * self.a:
                         self._tune(lam)
-                out = x + self.omega * r + self.beta * (x - self.prev_x)
+                momentum = not plain
         else:
             rho = self._steady_rate()
             if rho > 0.0:
                 self._tune(1.0 - rho)
                 self.active = True
                 self.growth = 0
-        self.prev_x = x.copy()
-        return out
+        _heavy_ball_move(x, y, self.prev, self.omega, self.beta, momentum)
+
+
+@cpu_jit
+def _distance(x, y):
+    """``|y - x|`` (Frobenius) of two contiguous arrays of one shape."""
+    xs, ys = x.reshape(-1), y.reshape(-1)
+    total = 0.0
+    for k in range(xs.shape[0]):
+        d = ys[k] - xs[k]
+        total += d * d
+    return math.sqrt(total)
+
+
+@cpu_jit
+def _heavy_ball_move(x, y, prev, omega, beta, momentum):
+    """``x, y <- x + omega (y - x) + beta (x - prev)`` (or ``y``, the plain step), ``prev <- x``, in one pass."""
+    xs, ys, ps = x.reshape(-1), y.reshape(-1), prev.reshape(-1)
+    for k in range(xs.shape[0]):
+        old = xs[k]
+        new = old + omega * (ys[k] - old) + beta * (old - ps[k]) if momentum else ys[k]
+        ps[k] = old
+        xs[k] = new
+        ys[k] = new
 
 
 @cpu_jit(parallel=True)
@@ -300,14 +325,16 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
             Y = X if s.symmetric else _tensor.quad_dense(s.h1t, T, s.h2t)
             gradient(X, Y, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric, has_m, grad)
             accelerated = False
-            if accelerate:
+            if isinstance(extrapolator, HeavyBall):
+                if cost is None:
+                    cost = grad.copy()
+                else:  # in place on cost and grad
+                    extrapolator.step(cost, grad, plain=verify)
+                    accelerated = extrapolator.active and not verify
+            elif accelerate:
                 if cost is not None and not verify:
                     grad[...] = extrapolator.step(cost, grad - cost)
-                    # a plain step when the heavy ball is off or Anderson's memory is empty
-                    if isinstance(extrapolator, HeavyBall):
-                        accelerated = extrapolator.active
-                    else:
-                        accelerated = bool(extrapolator.dx)
+                    accelerated = bool(extrapolator.dx)  # an empty memory gives the plain step
                 cost = grad.copy()
             verify = False
             code = _LEFT_RANGE
