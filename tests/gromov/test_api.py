@@ -184,3 +184,17 @@ def test_swap_and_scale(seed, n, m, scale):
     scaled, log_scaled = numbaot.gromov_wasserstein(scale * C1, scale * C2, p, q, log=True)
     assert np.isclose(log_scaled["gw_dist"], scale**2 * log["gw_dist"], rtol=1e-9, atol=1e-14 * scale**2)
     assert np.allclose(scaled, plan, atol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e-60, 1e60])
+def test_costs_beyond_the_trees_safe_range_take_the_host_oracle(scale):
+    """Gradients of magnitude ~scale^2 (outside numbaot._scaling.SAFE_RANGE) leave the compiled loop for the host
+    network simplex, which rescales them: the same plan, the value scaled by scale^2 (no absolute tolerance,
+    which would stop the tiny problem at once)."""
+    rng = np.random.default_rng(5)
+    C1, C2 = _dist(rng.random((7, 2))), _dist(rng.random((6, 3)))
+    plan, log = numbaot.gromov_wasserstein(C1, C2, log=True, tol_abs=0.0)
+    scaled, log_scaled = numbaot.gromov_wasserstein(scale * C1, scale * C2, log=True, tol_abs=0.0)
+    assert log_scaled["status"] is Status.OPTIMAL and log_scaled["n_iter"] == log["n_iter"]
+    assert np.allclose(scaled, plan, atol=1e-12)
+    assert np.isclose(log_scaled["gw_dist"], scale**2 * log["gw_dist"], rtol=1e-9)
