@@ -1,0 +1,122 @@
+"""GPU: dense log-domain Sinkhorn per iteration against the device's memory-bandwidth floor (issue 4's GPU target).
+
+What it measures, on the first CUDA device:
+
+* **copy rate**: a device-to-device copy of a 1 GiB buffer (bytes copied per second, median of several copies);
+* **per iteration**: ``numbaot.solve(M, reg=...)`` on a device cost matrix (float32 by default), timed at two
+  iteration counts with no convergence stop (``tol=0``), the slope giving the time of one iteration without the
+  set-up (layouts, weights, the first two-pass half-steps) and the final plan;
+* **floor**: the bytes one iteration must read over the copy rate. A half-step reads the whole cost matrix once
+  (one pass per row, ``entropic._softmin.softmin_row_shifted``), so an iteration reads ``2 n m`` entries.
+
+The ratio measured / floor is the figure the issue bounds (within 3x on an H100 at n = m = 16384, float32).
+A copy both reads and writes its bytes, so this floor is a conservative one (the read bandwidth alone is higher).
+
+Runs under the CUDA simulator too (``NUMBA_ENABLE_CUDASIM=1 python bench/bench_cuda.py --n 32 --iters 2 3``) to
+check the script; the simulator's times mean nothing.
+
+Usage: python bench/bench_cuda.py [--n 16384] [--dtype float32] [--iters 20 60] [--markdown]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import format_table  # noqa: E402
+
+
+def device_name() -> str:
+    from numba import cuda
+
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return "CUDA simulator"
+    name = cuda.get_current_device().name
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def copy_rate(n_bytes: int, repeats: int = 5) -> float:
+    """Bytes per second of a device-to-device copy of ``n_bytes`` (median of ``repeats``)."""
+    from numba import cuda
+
+    src = cuda.device_array(n_bytes // 4, dtype=np.float32)
+    dst = cuda.device_array_like(src)
+    dst.copy_to_device(src)  # warm-up
+    cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        dst.copy_to_device(src)
+        cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return n_bytes / statistics.median(times)
+
+
+def sinkhorn_seconds(M, reg: float, iters: int, repeats: int) -> float:
+    """Median wall time of ``numbaot.solve(M, reg=reg)`` run for exactly ``iters`` iterations on the device."""
+    from numba import cuda
+
+    import numbaot
+
+    times = []
+    for _ in range(repeats):
+        cuda.synchronize()
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MAX_ITER_REACHED is the point here
+            res = numbaot.solve(M, reg=reg, max_iter=iters, tol=0.0, warn=False)
+        cuda.synchronize()
+        times.append(time.perf_counter() - start)
+        if res.n_iter != iters:
+            raise RuntimeError(f"the solve stopped after {res.n_iter} iterations, not {iters}")
+    return statistics.median(times)
+
+
+def make_costs(n: int, dtype, seed: int = 0):
+    """Squared distances between two random 2D clouds in the unit square, on the device, and reg = 0.01 max."""
+    from numba import cuda
+
+    import numbaot
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.random((n, 2)), rng.random((n, 2))
+    M = numbaot.dist(x, y).astype(dtype)
+    return cuda.to_device(M), 0.01 * float(M.max())
+
+
+def bench(n: int, dtype, iters, repeats: int, markdown: bool) -> str:
+    M, reg = make_costs(n, dtype)
+    sinkhorn_seconds(M, reg, iters[0], 1)  # compile and warm up
+    low = sinkhorn_seconds(M, reg, iters[0], repeats)
+    high = sinkhorn_seconds(M, reg, iters[1], repeats)
+    per_iter = (high - low) / (iters[1] - iters[0])
+    itemsize = np.dtype(dtype).itemsize
+    rate = copy_rate(min(2**30, max(2**20, 4 * n * n * itemsize)))
+    floor = 2 * n * n * itemsize / rate
+    headers = ["device", "n = m", "dtype", "copy GB/s", "floor ms/iter", "measured ms/iter", "measured / floor"]
+    row = [device_name(), n, np.dtype(dtype).name, f"{rate / 1e9:.0f}", f"{floor * 1e3:.3g}",
+           f"{per_iter * 1e3:.3g}", f"{per_iter / floor:.2f}"]
+    return format_table(headers, [row], markdown)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=16384)
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--iters", type=int, nargs=2, default=[20, 60], metavar=("LOW", "HIGH"))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.iters[0] < args.iters[1]:
+        parser.error("--iters LOW HIGH needs LOW < HIGH")
+    print(bench(args.n, np.dtype(args.dtype).type, args.iters, args.repeats, args.markdown))
+
+
+if __name__ == "__main__":
+    main()
