@@ -10,6 +10,7 @@ value copied back inside the loop. Inputs are CuPy, Numba device or simulator ar
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import cuda, float64
@@ -139,11 +140,27 @@ def _log_weights(w, n, name, stream):
     return w64, total
 
 
-def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every):
-    """Online log-domain Sinkhorn between CUDA point clouds (the arguments validated as in ``solve_online``).
+class DeviceClouds(NamedTuple):
+    """Two validated point clouds on the device, as the CUDA twins of the online cores take them."""
 
-    Returns ``(f, g, status, n_iter, errors, value, value_linear, densify, out_dtype)`` with ``f``, ``g`` in the
-    caller's kind of array (float32 when both clouds are float32) and ``densify`` building the dense plan there.
+    stream: object
+    kind: str  # the caller's kind of array (answers are returned as that kind)
+    out_dtype: np.dtype
+    X: object  # (n, d) float64
+    Y: object  # (m, d) float64
+    log_a: object  # (n,) float64, -inf for a zero weight
+    log_b: object  # (m,) float64; b rescaled to the mass of a when balanced
+    sum_a: float
+    sum_b: float  # after the rescaling
+    ones_a: object  # (n,) the 'norms' of the cost bodies ('cosine' only, which the GPU refuses)
+    ones_b: object  # (m,)
+
+
+def prepare_clouds(X_a, X_b, a, b, metric, balanced=True) -> DeviceClouds:
+    """Check CUDA clouds and weights on the device with the host's messages (the arguments' kinds and shapes were
+    checked by ``_validation.check_points(..., allow_cuda=True)``) and make float64 copies and log-weights.
+
+    ``balanced``: the masses must agree (``_validation.check_mass``) and b is rescaled to the mass of a.
     """
     if metric == "cosine":
         raise ValueError("the online Sinkhorn on the GPU takes every metric but 'cosine'; build the cost matrix "
@@ -160,8 +177,10 @@ def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every
     n, m = int(X.shape[0]), int(Y.shape[0])
     wa, sum_a = _log_weights(a, n, "a", stream)
     wb, sum_b = _log_weights(b, m, "b", stream)
-    given = [w for w in (a, b) if w is not None]
-    scale = V.check_mass(sum_a, sum_b, V.mass_dtype(*given))  # b is rescaled to a's mass
+    scale = 1.0
+    if balanced:
+        given = [w for w in (a, b) if w is not None]
+        scale = V.check_mass(sum_a, sum_b, V.mass_dtype(*given))  # b is rescaled to a's mass
     if a is not None:
         log_a = _launch.empty(n, np.float64, stream)
         _launch_1d(_log_weights_kernel, n, stream, wa, 1.0, log_a)
@@ -174,16 +193,39 @@ def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every
         log_b = wb
         if scale != 1.0:
             _launch_1d(_fill_kernel, m, stream, log_b, math.log(scale / m))
+    return DeviceClouds(stream, kind, out_dtype, X, Y, log_a, log_b, sum_a, sum_b * scale, filled(n, 1.0, stream),
+                        filled(m, 1.0, stream))
+
+
+def filled(n, value, stream):
+    """A new float64 device vector of ``n`` copies of ``value``."""
+    out = _launch.empty(n, np.float64, stream)
+    _launch_1d(_fill_kernel, n, stream, out, value)
+    return out
+
+
+def to_caller_dtype(v, out_dtype, kind, stream):
+    """The float64 device vector ``v`` in ``out_dtype`` (cast on the device) and the caller's kind of array."""
+    if out_dtype == np.float64:
+        return _launch.to_caller(v, kind)
+    out = _launch.empty(v.shape[0], out_dtype, stream)
+    _launch_1d(_cast_kernel, v.shape[0], stream, v, out)
+    return _launch.to_caller(out, kind)
+
+
+def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every):
+    """Online log-domain Sinkhorn between CUDA point clouds (the arguments validated as in ``solve_online``).
+
+    Returns ``(f, g, status, n_iter, errors, value, value_linear, densify, out_dtype)`` with ``f``, ``g`` in the
+    caller's kind of array (float32 when both clouds are float32) and ``densify`` building the dense plan there.
+    """
+    clouds = prepare_clouds(X_a, X_b, a, b, metric)
+    stream, kind, out_dtype, X, Y, log_a, log_b, sum_a, _, ones_a, ones_b = clouds
+    n, m = int(X.shape[0]), int(Y.shape[0])
     code = METRIC_CODES[metric]
-    ones_a = _launch.empty(n, np.float64, stream)
-    ones_b = _launch.empty(m, np.float64, stream)
-    _launch_1d(_fill_kernel, n, stream, ones_a, 1.0)
-    _launch_1d(_fill_kernel, m, stream, ones_b, 1.0)
-    f = _launch.empty(n, np.float64, stream)
-    g = _launch.empty(m, np.float64, stream)
+    f = filled(n, 0.0, stream)
+    g = filled(m, 0.0, stream)
     g_new = _launch.empty(m, np.float64, stream)
-    _launch_1d(_fill_kernel, n, stream, f, 0.0)
-    _launch_1d(_fill_kernel, m, stream, g, 0.0)
     h_b = _launch.empty(m, np.float64, stream)
     h_a = _launch.empty(n, np.float64, stream)
     err = _launch.empty(1, np.float64, stream)
@@ -222,18 +264,11 @@ def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every
     # the mass of a)
     value = f_mass + gb - reg * (mass - sum_a * sum_a)
 
-    def cast(v):
-        if out_dtype == np.float64:
-            return _launch.to_caller(v, kind)
-        out = _launch.empty(v.shape[0], out_dtype, stream)
-        _launch_1d(_cast_kernel, v.shape[0], stream, v, out)
-        return _launch.to_caller(out, kind)
-
     def densify():
         out = _launch.empty((n, m), out_dtype, stream)
         _launch_1d(_dense_plan_kernel, n * m, stream, X, Y, code, p, ones_a, ones_b, log_a, log_b, f, g, inv_eps,
                    out)
         return _launch.to_caller(out, kind)
 
-    return (cast(f), cast(g), status, n_iter, np.asarray(errors), value, value_linear, densify, out_dtype)
+    return (to_caller_dtype(f, out_dtype, kind, stream), to_caller_dtype(g, out_dtype, kind, stream), status, n_iter, np.asarray(errors), value, value_linear, densify, out_dtype)
 

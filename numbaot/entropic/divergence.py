@@ -53,8 +53,40 @@ def max_diameter(X, Y):
     return float(np.linalg.norm(high - low))
 
 
-class DenseSoftmins:
-    """The four softmins of the symmetric loop on cost matrices (built once from the points)."""
+class HostSoftmins:
+    """The operations of :func:`symmetric_sinkhorn` on host (numpy) potentials; subclasses give ``_softmin``.
+
+    ``numbaot.cuda.divergence.DeviceSoftmins`` is the same interface on GPU potentials.
+    """
+
+    def softmin(self, pair, log_w, other, eps, prev, damping):
+        """``damping * -eps log sum_j w_j exp((other_j - C_ij) / eps)`` for every point i of the pair's first
+        cloud (``prev``: the previous value, a hint for the shift of the one-pass log-sum-exp)."""
+        return damping * self._softmin(pair, log_w, other, eps, prev)
+
+    def zeros(self, log_w):
+        return np.zeros(len(log_w))
+
+    def average(self, old, new):
+        """``(old + new) / 2``; it may overwrite ``old``, which the loop no longer needs."""
+        old += new
+        old *= 0.5
+        return old
+
+    def error(self, terms, eps):
+        """The summed fixed-point error of the ``(log_w, old, new)`` triples (see :func:`_fixed_point_error`)."""
+        err = 0.0
+        for log_w, old, new in terms:
+            err += _fixed_point_error(log_w, old, new, eps)
+        return err
+
+    def finite(self, pairs):
+        """True when every potential of ``(v, log_w)`` is finite wherever its weight is positive."""
+        return all(bool(np.isfinite(v[w > -np.inf]).all()) for v, w in pairs)
+
+
+class DenseSoftmins(HostSoftmins):
+    """The softmins of the symmetric loop on cost matrices (built once from the points)."""
 
     def __init__(self, X, Y, metric, p, n_threads, debias):
         from ..utils import dist
@@ -66,18 +98,17 @@ class DenseSoftmins:
             self.C["xx"] = dist(X, X, metric=metric, p=p, n_threads=n_threads).astype(np.float64, copy=False)
             self.C["yy"] = dist(Y, Y, metric=metric, p=p, n_threads=n_threads).astype(np.float64, copy=False)
 
-    def __call__(self, pair, log_w, other, eps, prev):
+    def _softmin(self, pair, log_w, other, eps, prev):
         from ..utils import _run_parallel
         from ._sinkhorn_log import half_step
 
         out = np.empty(self.C[pair].shape[0])
-        guess = np.zeros_like(out) if prev is None else prev  # the one-pass shift (any finite value is exact)
-        _run_parallel(half_step, self.n_threads, self.C[pair], log_w, other, eps, guess, out)
+        _run_parallel(half_step, self.n_threads, self.C[pair], log_w, other, eps, prev, out)
         return out
 
 
-class OnlineSoftmins:
-    """The four softmins of the symmetric loop with costs computed from the points (O(n + m) memory)."""
+class OnlineSoftmins(HostSoftmins):
+    """The softmins of the symmetric loop with costs computed from the points (O(n + m) memory)."""
 
     def __init__(self, X, Y, metric, p, n_threads, debias):
         from ._online import PointGeometry
@@ -89,7 +120,7 @@ class OnlineSoftmins:
             self.args["xx"] = PointGeometry(X, X, metric, p).args()
             self.args["yy"] = PointGeometry(Y, Y, metric, p).args()
 
-    def __call__(self, pair, log_w, other, eps, prev):
+    def _softmin(self, pair, log_w, other, eps, prev):
         from ..utils import _run_parallel
         from ._online import half_step
 
@@ -107,55 +138,73 @@ def _fixed_point_error(log_w, old, new, eps):
         return float(np.sum(np.where(w > 0, w * np.abs(np.expm1((old - new) / eps)), 0.0)))
 
 
-def symmetric_sinkhorn(softmin, log_a, log_b, eps_list, rho, debias, max_iter, tol):
+def symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, debias, max_iter, tol, cross=True):
     """The annealed symmetric Sinkhorn loop (GeomLoss's ``sinkhorn_loop``, single scale).
 
-    ``softmin(pair, log_w, other, eps, prev)`` for ``pair`` in 'xy', 'yx', 'xx', 'yy' returns the potential
-    ``-eps log sum_j w_j exp((other_j - C_ij) / eps)`` on the first cloud of the pair (``prev``: its previous
-    value, a hint). After the schedule, with ``tol`` not None, steps continue at the last temperature (alternate
-    updates for the a-b problem, averaged ones for the self-problems) until the summed marginal (fixed-point)
-    error is at most ``tol`` or ``max_iter`` steps were taken in all.
+    ``ops`` computes on the device of the potentials (:class:`HostSoftmins` or the CUDA twin):
+    ``ops.softmin(pair, log_w, other, eps, prev, damping)`` for ``pair`` in 'xy', 'yx', 'xx', 'yy' is the damped
+    potential ``-damping eps log sum_j w_j exp((other_j - C_ij) / eps)`` on the first cloud of the pair (``prev``:
+    its previous value, a hint). After the schedule, with ``tol`` not None, steps continue at the last temperature
+    (alternate updates for the a-b problem, averaged ones for the self-problems) until the summed marginal
+    (fixed-point) error is at most ``tol`` or ``max_iter`` steps were taken in all.
+
+    ``cross=False`` (with ``debias``) solves the two self-problems only, and the last update extends each
+    self-potential to the other cloud instead: ``f_ba`` is then b's potential on the points of a
+    (``softmin('xy', log_b, g_bb)``) and ``g_ab`` a's potential on the points of b (the Hausdorff divergence).
 
     Returns ``(f_aa, g_bb, g_ab, f_ba, status, n_iter, errors)`` (``f_aa``, ``g_bb`` None without ``debias``).
     """
     def damping(eps):
         return 1.0 if rho is None else 1.0 / (1.0 + eps / rho)
 
-    zeros_a, zeros_b = np.zeros(len(log_a)), np.zeros(len(log_b))
+    zeros_a, zeros_b = ops.zeros(log_a), ops.zeros(log_b)
     eps = eps_list[0]
     d = damping(eps)
     # start from the softmins of zero potentials: at eps = diameter^p they are close to the cost's averages
-    g_ab = d * softmin("yx", log_a, zeros_a, eps, zeros_b)
-    f_ba = d * softmin("xy", log_b, zeros_b, eps, zeros_a)
-    f_aa = d * softmin("xx", log_a, zeros_a, eps, zeros_a) if debias else None
-    g_bb = d * softmin("yy", log_b, zeros_b, eps, zeros_b) if debias else None
+    g_ab = ops.softmin("yx", log_a, zeros_a, eps, zeros_b, d) if cross else None
+    f_ba = ops.softmin("xy", log_b, zeros_b, eps, zeros_a, d) if cross else None
+    f_aa = ops.softmin("xx", log_a, zeros_a, eps, zeros_a, d) if debias else None
+    g_bb = ops.softmin("yy", log_b, zeros_b, eps, zeros_b, d) if debias else None
+
+    def self_step(eps, d, terms):
+        # averaged updates: plain ones would oscillate on a self-problem
+        ft_aa = ops.softmin("xx", log_a, f_aa, eps, f_aa, d)
+        gt_bb = ops.softmin("yy", log_b, g_bb, eps, g_bb, d)
+        terms += [(log_a, f_aa, ft_aa), (log_b, g_bb, gt_bb)]
+        return ft_aa, gt_bb
 
     def step(eps):
         d = damping(eps)
-        ft_ba = d * softmin("xy", log_b, g_ab, eps, f_ba)
-        gt_ab = d * softmin("yx", log_a, f_ba, eps, g_ab)
-        err = _fixed_point_error(log_a, f_ba, ft_ba, eps) + _fixed_point_error(log_b, g_ab, gt_ab, eps)
-        new = [0.5 * (f_ba + ft_ba), 0.5 * (g_ab + gt_ab), None, None]
+        terms = []
+        if cross:
+            ft_ba = ops.softmin("xy", log_b, g_ab, eps, f_ba, d)
+            gt_ab = ops.softmin("yx", log_a, f_ba, eps, g_ab, d)
+            terms += [(log_a, f_ba, ft_ba), (log_b, g_ab, gt_ab)]
         if debias:
-            ft_aa = d * softmin("xx", log_a, f_aa, eps, f_aa)
-            gt_bb = d * softmin("yy", log_b, g_bb, eps, g_bb)
-            err += _fixed_point_error(log_a, f_aa, ft_aa, eps) + _fixed_point_error(log_b, g_bb, gt_bb, eps)
-            new[2], new[3] = 0.5 * (f_aa + ft_aa), 0.5 * (g_bb + gt_bb)
+            ft_aa, gt_bb = self_step(eps, d, terms)
+        err = ops.error(terms, eps)
+        new = [None, None, None, None]
+        if cross:
+            new[0], new[1] = ops.average(f_ba, ft_ba), ops.average(g_ab, gt_ab)
+        if debias:
+            new[2], new[3] = ops.average(f_aa, ft_aa), ops.average(g_bb, gt_bb)
         return new, err
 
     def converging_step(eps):
         # At the final temperature the a-b problem takes alternate (Gauss-Seidel) updates, twice as fast as
-        # averaged ones; the self-problems keep averaged updates (plain ones would oscillate).
+        # averaged ones; the self-problems keep averaged updates.
         d = damping(eps)
-        f_new = d * softmin("xy", log_b, g_ab, eps, f_ba)
-        g_new = d * softmin("yx", log_a, f_new, eps, g_ab)
-        err = _fixed_point_error(log_b, g_ab, g_new, eps)
-        new = [f_new, g_new, None, None]
+        terms = []
+        new = [None, None, None, None]
+        if cross:
+            new[0] = ops.softmin("xy", log_b, g_ab, eps, f_ba, d)
+            new[1] = ops.softmin("yx", log_a, new[0], eps, g_ab, d)
+            terms.append((log_b, g_ab, new[1]))
         if debias:
-            ft_aa = d * softmin("xx", log_a, f_aa, eps, f_aa)
-            gt_bb = d * softmin("yy", log_b, g_bb, eps, g_bb)
-            err += _fixed_point_error(log_a, f_aa, ft_aa, eps) + _fixed_point_error(log_b, g_bb, gt_bb, eps)
-            new[2], new[3] = 0.5 * (f_aa + ft_aa), 0.5 * (g_bb + gt_bb)
+            ft_aa, gt_bb = self_step(eps, d, terms)
+        err = ops.error(terms, eps)
+        if debias:
+            new[2], new[3] = ops.average(f_aa, ft_aa), ops.average(g_bb, gt_bb)
         return new, err
 
     errors = []
@@ -177,16 +226,17 @@ def symmetric_sinkhorn(softmin, log_a, log_b, eps_list, rho, debias, max_iter, t
             if err <= tol:
                 status = OPTIMAL
                 break
-    # a last full update from the averaged potentials (both sides from the old values)
+    # a last full update from the averaged potentials (every side from the old values)
     d = damping(eps)
-    f_ba, g_ab = d * softmin("xy", log_b, g_ab, eps, f_ba), d * softmin("yx", log_a, f_ba, eps, g_ab)
+    if cross:
+        f_ba, g_ab = (ops.softmin("xy", log_b, g_ab, eps, f_ba, d), ops.softmin("yx", log_a, f_ba, eps, g_ab, d))
+    else:  # the self-potentials extended to the other cloud, from the same averaged values as the update below
+        f_ba, g_ab = (ops.softmin("xy", log_b, g_bb, eps, f_aa, d), ops.softmin("yx", log_a, f_aa, eps, g_bb, d))
     if debias:
-        f_aa, g_bb = d * softmin("xx", log_a, f_aa, eps, f_aa), d * softmin("yy", log_b, g_bb, eps, g_bb)
+        f_aa, g_bb = ops.softmin("xx", log_a, f_aa, eps, f_aa, d), ops.softmin("yy", log_b, g_bb, eps, g_bb, d)
     n_iter += 1
-    finite = [np.isfinite(v[w > -np.inf]).all() for v, w in ((f_ba, log_a), (g_ab, log_b))]
-    if debias:
-        finite += [np.isfinite(v[w > -np.inf]).all() for v, w in ((f_aa, log_a), (g_bb, log_b))]
-    if not all(finite):
+    pairs = [(f_ba, log_a), (g_ab, log_b)] + ([(f_aa, log_a), (g_bb, log_b)] if debias else [])
+    if not ops.finite(pairs):
         status = NUMERICAL_ERROR
     return f_aa, g_bb, g_ab, f_ba, status, n_iter, np.asarray(errors, dtype=np.float64)
 
