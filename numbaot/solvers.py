@@ -25,7 +25,8 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
     Parameters
     ----------
     X_a, X_b : arrays of shape (n, d) and (m, d), or (n,) and (m,) for 1D
-        Support points (numpy; CUDA arrays for 1D clouds and for entropic OT with ``lazy=True``).
+        Support points (numpy; CUDA arrays for 1D clouds, for entropic OT with ``lazy=True`` and for
+        ``debias=True``).
     a, b : arrays of shape (n,) and (m,), optional
         Weights (uniform when None) of equal total mass.
     metric : {'sqeuclidean', 'euclidean', 'cityblock', 'minkowski', 'cosine'}

@@ -314,8 +314,9 @@ def hausdorff_divergence(X_a, X_b, a, b, eps_list, rho, metric="sqeuclidean", p=
 
 def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqeuclidean", p=2.0, scaling=0.5,
                      debias=True, max_iter=1000, tol=1e-9, lazy=None, n_threads=None, warn=True, eps_list=None):
-    """The Sinkhorn divergence (``debias=True``) or the annealed ``OT_eps`` (``debias=False``) between host point
-    clouds, as an :class:`OTResult`; what ``solve_sample(..., reg=..., debias=True)`` calls.
+    """The Sinkhorn divergence (``debias=True``) or the annealed ``OT_eps`` (``debias=False``) between point
+    clouds, as an :class:`OTResult`; what ``solve_sample(..., reg=..., debias=True)`` calls. CUDA clouds are solved
+    on the GPU (``numbaot.cuda.divergence``; the result's potentials and plan are the caller's kind of array).
 
     ``value`` is the divergence, ``potential_a``/``potential_b`` GeomLoss's debiased potentials
     ``f_ba - f_aa`` and ``g_ab - g_bb`` (the gradients of S in the weights), ``plan_operator``/``plan`` those of the
@@ -323,7 +324,7 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     be ``reg``). ``tol=None`` runs the schedule and the final update only (GeomLoss's fixed iteration count);
     ``errors`` holds the summed marginal (fixed-point) error of every symmetric step.
     """
-    from .. import _validation as V
+    from .. import _device, _validation as V
     from .._result import OTResult
     from .._status import Status, warn_status
     from ..utils import _run_parallel
@@ -335,6 +336,9 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     debias = V.check_bool(debias, "debias")
     max_iter = V.check_max_iter(max_iter)
     tol = None if tol is None else V.check_tol(tol)
+    if _device.where(X_a=X_a, X_b=X_b, a=a, b=b) == _device.CUDA:
+        return _solve_divergence_cuda(X_a, X_b, a, b, reg, rho, metric, p, scaling, debias, max_iter, tol, lazy,
+                                      warn, eps_list)
     X_a = V.check_points(X_a, "X_a")
     X_b = V.check_points(X_b, "X_b")
     V.check_same_dimension(X_a, X_b)
@@ -349,10 +353,9 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
         lazy = n * m > 5000**2
     lazy = V.check_bool(lazy, "lazy")
     if eps_list is None:
-        power = 2.0 if metric == "sqeuclidean" else 1.0
-        top = _max_cost(X_a, X_b, metric, p)
-        eps_list = epsilon_schedule(power, top ** (1 / power), reg ** (1 / power), scaling)
-        eps_list[-1] = reg  # exactly, whatever the rounding of reg^(1/p)^p
+        low = np.minimum(X_a.min(axis=0), X_b.min(axis=0))
+        high = np.maximum(X_a.max(axis=0), X_b.max(axis=0))
+        eps_list = annealing_schedule(low, high, metric, p, reg, scaling)
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
     kind = OnlineSoftmins if lazy else DenseSoftmins
@@ -382,16 +385,52 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     )
 
 
-def _max_cost(X, Y, metric, p):
-    """A bound on the costs between the clouds: the cost across the diagonal of their bounding box (2 for
-    'cosine')."""
-    if metric == "cosine":
-        return 2.0
-    from ..utils import dist
+def _solve_divergence_cuda(X_a, X_b, a, b, reg, rho, metric, p, scaling, debias, max_iter, tol, lazy, warn,
+                           eps_list):
+    """The CUDA twin's answer as an :class:`OTResult` on the caller's device (see ``numbaot.cuda.divergence``):
+    the costs always come from the points there, whatever ``lazy`` says."""
+    from .. import _validation as V
+    from .._result import OTResult
+    from .._status import Status, warn_status
+    from ..cuda.divergence import solve_divergence_cuda
 
-    low = np.minimum(X.min(axis=0), Y.min(axis=0))
-    high = np.maximum(X.max(axis=0), Y.max(axis=0))
-    return float(dist(low[None, :], high[None, :], metric=metric, p=p)[0, 0])
+    X_a = V.check_points(X_a, "X_a", allow_cuda=True)
+    X_b = V.check_points(X_b, "X_b", allow_cuda=True)
+    if lazy is not None:
+        V.check_bool(lazy, "lazy")
+    value, value_linear, pot_a, pot_b, status, n_iter, errors, densify, out_dtype = solve_divergence_cuda(
+        X_a, X_b, a, b, reg, rho, metric, 2.0 if p is None else float(p), scaling, debias, max_iter, tol, eps_list)
+    if warn:
+        detail = f"marginal error {errors[-1]:.3g} > tol {tol:g} after {n_iter} steps" if tol is not None else ""
+        warn_status(status, "sinkhorn divergence (cuda)", detail, stacklevel=4)
+    return OTResult(
+        value=out_dtype.type(value),
+        value_linear=out_dtype.type(value_linear),
+        shape=(int(X_a.shape[0]), int(X_b.shape[0])),
+        potential_a=pot_a,
+        potential_b=pot_b,
+        status=Status(status),
+        n_iter=n_iter,
+        errors=errors,
+        device="cuda",
+        densify=densify,
+    )
+
+
+def annealing_schedule(low, high, metric, p, reg, scaling):
+    """The temperatures of :func:`solve_divergence` for clouds in the box with corners ``low``, ``high``: from
+    the largest cost between them (the cost across the box's diagonal; 2 for 'cosine') down to ``reg``."""
+    power = 2.0 if metric == "sqeuclidean" else 1.0
+    if metric == "cosine":
+        top = 2.0
+    else:
+        from ..utils import dist
+
+        top = float(dist(np.asarray(low, dtype=np.float64)[None, :], np.asarray(high, dtype=np.float64)[None, :],
+                         metric=metric, p=p)[0, 0])
+    eps_list = epsilon_schedule(power, top ** (1 / power), reg ** (1 / power), scaling)
+    eps_list[-1] = reg  # exactly, whatever the rounding of reg^(1/p)^p
+    return eps_list
 
 
 def sinkhorn_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqeuclidean", p=2.0, scaling=0.5,
@@ -407,7 +446,8 @@ def sinkhorn_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="
     Parameters
     ----------
     X_a, X_b : arrays of shape (n, d) and (m, d), or (n,) and (m,)
-        Support points.
+        Support points: numpy, or CUDA arrays (CuPy, Numba) to solve on the GPU (potentials stay on the device,
+        one scalar per step comes back; every metric but 'cosine').
     a, b : arrays of shape (n,) and (m,), optional
         Weights (uniform when None); of equal mass unless ``reg_m`` is given.
     reg : float > 0
