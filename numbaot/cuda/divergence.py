@@ -200,7 +200,7 @@ def solve_divergence_cuda(X_a, X_b, a, b, reg, rho, metric, p, scaling, debias, 
     code = METRIC_CODES[metric]
     n, m = int(clouds.X.shape[0]), int(clouds.Y.shape[0])
     args = (clouds.X, clouds.Y, code, p, clouds.ones_a, clouds.ones_b, log_a, log_b, f_ba, g_ab, 1.0 / reg)
-    acc = filled(6, 0.0, stream)
+    acc = filled(7, 0.0, stream)
     _launch_1d(_sums_kernel, n, stream, *args, acc)
     value_linear = float(_launch.scalar_to_host(acc, 0, stream))  # <P, C> of the a-b plan
     pot_a, pot_b = (ops.difference(f_ba, f_aa), ops.difference(g_ab, g_bb)) if debias else (f_ba, g_ab)

@@ -59,8 +59,9 @@ def _marginal_error_kernel(log_b, g, g_new, eps, err):
 
 @cuda.jit
 def _sums_kernel(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, acc):
-    """Per row: ``acc[0] += sum_j P_ij C_ij``, ``acc[1] += f_i sum_j P_ij``, ``acc[2] += sum_j P_ij``; and
-    ``acc[3] += 1`` for a non-finite potential on a point of positive weight."""
+    """Per row: ``acc[0] += sum_j P_ij C_ij``, ``acc[1] += f_i r_i``, ``acc[2] += r_i`` with ``r_i = sum_j P_ij``;
+    ``acc[3] += 1`` for a non-finite potential on a point of positive weight; ``acc[6] += r_i log(r_i / a_i) - r_i
+    + a_i`` (the generalised KL of the row sums against a)."""
     i = cuda.grid(1)
     if i < X.shape[0]:
         r = 0.0
@@ -75,6 +76,20 @@ def _sums_kernel(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps,
         cuda.atomic.add(acc, 2, r)
         if log_a[i] > -math.inf and not math.isfinite(f[i]):
             cuda.atomic.add(acc, 3, 1.0)
+        w = math.exp(log_a[i])
+        cuda.atomic.add(acc, 6, r * (math.log(r) - log_a[i]) - r + w if r > 0.0 else w)
+
+
+@cuda.jit
+def _max_change_kernel(new, old, log_w, out):
+    """``out[0] = max(out[0], |new_i - old_i|)`` over the positive weights; ``out[1] += 1`` per NaN change."""
+    i = cuda.grid(1)
+    if i < new.shape[0] and log_w[i] > -math.inf:
+        diff = abs(new[i] - old[i])
+        if diff <= math.inf:
+            cuda.atomic.max(out, 0, diff)
+        else:
+            cuda.atomic.add(out, 1, 1.0)
 
 
 @cuda.jit
@@ -213,14 +228,18 @@ def to_caller_dtype(v, out_dtype, kind, stream):
     return _launch.to_caller(out, kind)
 
 
-def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every):
+def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, rho_a=math.inf, rho_b=math.inf):
     """Online log-domain Sinkhorn between CUDA point clouds (the arguments validated as in ``solve_online``).
 
+    Finite ``rho_a``/``rho_b`` penalise the marginals by KL: the half-steps are damped by ``rho / (rho + eps)``
+    and the loop stops on the change of the potentials, as ``entropic._online.sinkhorn_online_uot_core``.
     Returns ``(f, g, status, n_iter, errors, value, value_linear, densify, out_dtype)`` with ``f``, ``g`` in the
     caller's kind of array (float32 when both clouds are float32) and ``densify`` building the dense plan there.
     """
-    clouds = prepare_clouds(X_a, X_b, a, b, metric)
-    stream, kind, out_dtype, X, Y, log_a, log_b, sum_a, _, ones_a, ones_b = clouds
+    balanced = math.isinf(rho_a) and math.isinf(rho_b)
+    tau_a, tau_b = (1.0 if math.isinf(r) else r / (r + reg) for r in (rho_a, rho_b))
+    clouds = prepare_clouds(X_a, X_b, a, b, metric, balanced)
+    stream, kind, out_dtype, X, Y, log_a, log_b, sum_a, sum_b, ones_a, ones_b = clouds
     n, m = int(X.shape[0]), int(Y.shape[0])
     code = METRIC_CODES[metric]
     f = filled(n, 0.0, stream)
@@ -228,24 +247,35 @@ def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every
     g_new = _launch.empty(m, np.float64, stream)
     h_b = _launch.empty(m, np.float64, stream)
     h_a = _launch.empty(n, np.float64, stream)
-    err = _launch.empty(1, np.float64, stream)
+    err = _launch.empty(2, np.float64, stream)
+    f_prev = None if balanced else _launch.empty(n, np.float64, stream)
     inv_eps = 1.0 / reg
     errors = []
     status = MAX_ITER_REACHED
     n_iter = 0
     while n_iter < max_iter:
+        check = (n_iter + 1) % check_every == 0 or n_iter + 1 == max_iter
+        if check and not balanced:
+            _launch_1d(_cast_kernel, n, stream, f, f_prev)
         _launch_1d(_h_kernel, m, stream, g, log_b, inv_eps, h_b)
-        _launch_1d(_half_step_kernel, n, stream, X, Y, code, p, ones_a, ones_b, h_b, inv_eps, reg, f, f)
+        # the kernel's last factor is -eps: the damping folds into it
+        _launch_1d(_half_step_kernel, n, stream, X, Y, code, p, ones_a, ones_b, h_b, inv_eps, reg * tau_a, f, f)
         _launch_1d(_h_kernel, n, stream, f, log_a, inv_eps, h_a)
-        _launch_1d(_half_step_kernel, m, stream, Y, X, code, p, ones_b, ones_a, h_a, inv_eps, reg, g, g_new)
+        _launch_1d(_half_step_kernel, m, stream, Y, X, code, p, ones_b, ones_a, h_a, inv_eps, reg * tau_b, g,
+                   g_new)
         n_iter += 1
-        check = n_iter % check_every == 0 or n_iter == max_iter
         if check:
-            _launch_1d(_fill_kernel, 1, stream, err, 0.0)
-            _launch_1d(_marginal_error_kernel, m, stream, log_b, g, g_new, reg, err)
+            _launch_1d(_fill_kernel, 2, stream, err, 0.0)
+            if balanced:
+                _launch_1d(_marginal_error_kernel, m, stream, log_b, g, g_new, reg, err)
+            else:
+                _launch_1d(_max_change_kernel, n, stream, f, f_prev, log_a, err)
+                _launch_1d(_max_change_kernel, m, stream, g_new, g, log_b, err)
         g, g_new = g_new, g
         if check:
-            e = float(_launch.scalar_to_host(err, 0, stream))  # the one scalar copied back
+            e, nan = (float(v) for v in _launch.small_to_host(err, stream))  # the one copy per check
+            if not balanced:
+                e = math.nan if nan else e / reg
             errors.append(e)
             if not math.isfinite(e):
                 status = NUMERICAL_ERROR
@@ -253,16 +283,24 @@ def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every
             if e <= tol:
                 status = OPTIMAL
                 break
-    acc = _launch.empty(6, np.float64, stream)
-    _launch_1d(_fill_kernel, 6, stream, acc, 0.0)
+    acc = filled(7, 0.0, stream)
     _launch_1d(_sums_kernel, n, stream, X, Y, code, p, ones_a, ones_b, log_a, log_b, f, g, inv_eps, acc)
-    _launch_1d(_weighted_sum_kernel, m, stream, g, log_b, acc)
-    value_linear, f_mass, mass, bad, gb, _ = (float(v) for v in _launch.small_to_host(acc, stream))
+    if balanced:  # the columns of P sum to b (rescaled to the mass of a): sum_j c_j g_j = <b, g>
+        _launch_1d(_weighted_sum_kernel, m, stream, g, log_b, acc)
+        value_linear, f_mass, mass, bad, gb, _, _ = (float(v) for v in _launch.small_to_host(acc, stream))
+        penalties = 0.0
+    else:  # the column sums of P: the same kernel with the clouds swapped
+        cols = filled(7, 0.0, stream)
+        _launch_1d(_sums_kernel, m, stream, Y, X, code, p, ones_b, ones_a, log_b, log_a, g, f, inv_eps, cols)
+        value_linear, f_mass, mass, bad, _, _, kl_a = (float(v) for v in _launch.small_to_host(acc, stream))
+        _, gb, _, bad_b, _, _, kl_b = (float(v) for v in _launch.small_to_host(cols, stream))
+        bad += bad_b
+        # rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b), an exact marginal (rho = inf) left out
+        penalties = sum(rho * kl for rho, kl in ((rho_a, kl_a), (rho_b, kl_b)) if not math.isinf(rho))
     if bad:
         status = NUMERICAL_ERROR
-    # <P, C> + reg KL(P | ab^T) = sum P (f + g) - reg (sum P - |a||b|); the columns of P sum to b (rescaled to
-    # the mass of a)
-    value = f_mass + gb - reg * (mass - sum_a * sum_a)
+    # <P, C> + reg KL(P | ab^T) = sum P (f + g) - reg (sum P - |a||b|)
+    value = f_mass + gb - reg * (mass - sum_a * sum_b) + penalties
 
     def densify():
         out = _launch.empty((n, m), out_dtype, stream)
