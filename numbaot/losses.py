@@ -13,7 +13,8 @@ r"""Losses between sampled measures in GeomLoss's terms (``geomloss.SamplesLoss`
   ``0.5 <a - b, K (a - b)> = 0.5 a^T K_xx a + 0.5 b^T K_yy b - a^T K_xy b`` with ``k(x, y) = -|x - y|``,
   ``exp(-|x - y|^2 / (2 blur^2))`` and ``exp(-|x - y| / blur)``.
 
-Every kernel sum (and every softmin with ``lazy=True``) is computed from the points, in parallel over rows, in O(n + m) memory.
+Every kernel sum (and every softmin with ``lazy=True``) is computed from the points, in parallel over rows, in
+O(n + m) memory.
 """
 from __future__ import annotations
 
@@ -108,8 +109,8 @@ def samples_loss(X_a, X_b, a=None, b=None, loss="sinkhorn", p=2, blur=0.05, reac
         ``f_ba - f_aa`` and ``g_ab - g_bb`` for balanced OT with f_ba b's self-potential extended to the points
         of a; the kernel norms and the Hausdorff divergence are ``(<a, F> + <b, G>) / 2``).
     lazy : bool or None
-        'sinkhorn', 'hausdorff': costs from the points at each step (True) or cost matrices (False); None: matrices up to
-        n m = 5000^2, as GeomLoss's "auto" backend.
+        'sinkhorn', 'hausdorff': costs from the points at each step (True) or cost matrices (False); None:
+        matrices up to n m = 5000^2, as GeomLoss's "auto" backend.
     n_threads : int, optional
         Threads (default: Numba's thread count).
 

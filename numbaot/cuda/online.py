@@ -308,5 +308,6 @@ def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every
                    out)
         return _launch.to_caller(out, kind)
 
-    return (to_caller_dtype(f, out_dtype, kind, stream), to_caller_dtype(g, out_dtype, kind, stream), status, n_iter, np.asarray(errors), value, value_linear, densify, out_dtype)
+    return (to_caller_dtype(f, out_dtype, kind, stream), to_caller_dtype(g, out_dtype, kind, stream), status,
+            n_iter, np.asarray(errors), value, value_linear, densify, out_dtype)
 
