@@ -25,7 +25,8 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
     Parameters
     ----------
     X_a, X_b : arrays of shape (n, d) and (m, d), or (n,) and (m,) for 1D
-        Support points (numpy; CUDA arrays for 1D clouds and for entropic OT with ``lazy=True``).
+        Support points (numpy; CUDA arrays for 1D clouds, for entropic OT with ``lazy=True`` and for
+        ``debias=True``).
     a, b : arrays of shape (n,) and (m,), optional
         Weights (uniform when None) of equal total mass.
     metric : {'sqeuclidean', 'euclidean', 'cityblock', 'minkowski', 'cosine'}
@@ -54,9 +55,11 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
         (as ``geomloss.ot.solve_sample(..., debias=True)``), solved by symmetric updates with epsilon annealing
         (see :func:`numbaot.sinkhorn_divergence`); ``potential_a``/``potential_b`` are then the debiased
         potentials ``f_ab - f_aa`` and ``g_ab - g_bb``, ``plan_operator`` the a-b plan's.
-    reg_m : float, optional
-        With ``debias=True``: strength of KL penalties on the marginals (unbalanced divergence; GeomLoss's
-        ``reach`` is ``reg_m = p * reach**p``); None or inf for balanced OT.
+    reg_m : float or (float, float), optional
+        Strength of KL penalties on the marginals; None or inf for balanced OT. With ``debias=True``: one number
+        (the unbalanced divergence; GeomLoss's ``reach`` is ``reg_m = p * reach**p``). Otherwise with
+        ``lazy=True``: unbalanced online Sinkhorn (``value`` adds ``rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)``, as
+        ``numbaot.solve(M, a, b, reg, unbalanced=reg_m)``; ``tol`` bounds the change of the potentials / reg).
 
     Returns
     -------
@@ -96,13 +99,14 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
 
             return solve_divergence(X_a, X_b, a, b, reg, reg_m, metric, p, 0.5, True, max_iter, tol, lazy,
                                     n_threads, warn)
-        if reg_m is not None:
-            raise ValueError("reg_m (unbalanced OT) goes with debias=True in solve_sample (the unbalanced Sinkhorn "
-                             "divergence); for unbalanced OT between clouds, solve on numbaot.dist(X_a, X_b)")
+        if reg_m is not None and not lazy:
+            raise ValueError("reg_m (unbalanced OT) between clouds runs online: pass lazy=True (or debias=True for "
+                             "the unbalanced Sinkhorn divergence), or solve on the cost matrix with "
+                             "numbaot.solve(numbaot.dist(X_a, X_b), a, b, reg=reg, unbalanced=reg_m)")
         if lazy:
             from .entropic._online import solve_online
 
-            return solve_online(X_a, X_b, a, b, reg, metric, p, max_iter, tol, 10, None, n_threads, warn)
+            return solve_online(X_a, X_b, a, b, reg, metric, p, max_iter, tol, 10, None, n_threads, warn, reg_m)
         from .entropic.api import _solve_entropic
         from .utils import dist
 

@@ -274,3 +274,58 @@ def kernel_loss_naive(a, x, b, y, kernel="gaussian", blur=0.05):
     D = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1))
     K = {"energy": -D, "gaussian": np.exp(-(D**2) / (2 * blur**2)), "laplacian": np.exp(-D / blur)}[kernel]
     return 0.5 * w @ K @ w
+
+
+def hausdorff_naive(a, x, b, y, p=2, blur=0.05, reach=None, scaling=0.5):
+    """The Hausdorff divergence ``H = <a - b, grad E(a) - grad E(b)> / 2``, ``E(a) = -OT_eps(a, a) / 2`` (Feydy
+    and Trouve 2018), by dense log-sum-exps: cost ``|x - y|^p / p``, the two self-problems solved by GeomLoss's
+    annealed averaged updates (temperatures ``diameter^p`` down to ``blur^p`` by factors ``scaling^p``, damped by
+    ``1 / (1 + eps / rho)``), then each self-potential extended to both clouds by one softmin. The gradient of E at
+    a point z is ``-f(z)`` (balanced) or ``(rho + eps) exp(-f(z) / rho) - rho``. Returns ``(value, F, G)`` with
+    ``F = grad E(a) - grad E(b)`` on x and ``G`` its opposite on y."""
+    from scipy.special import logsumexp
+
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64).reshape(len(a), -1)
+    y = np.asarray(y, dtype=np.float64).reshape(len(b), -1)
+
+    def cost(u, v):
+        return np.sqrt(((u[:, None, :] - v[None, :, :]) ** 2).sum(-1)) ** p / p
+
+    low = np.minimum(x.min(0), y.min(0))
+    high = np.maximum(x.max(0), y.max(0))
+    diameter = max(float(np.linalg.norm(high - low)), blur)
+    eps_list = ([diameter**p] + list(np.exp(np.arange(p * np.log(diameter), p * np.log(blur), p * np.log(scaling))))
+                + [blur**p])
+    rho = None if reach is None else reach**p
+
+    def damp(eps):
+        return 1.0 if rho is None else 1.0 / (1.0 + eps / rho)
+
+    def self_potential(w, z):
+        """The averaged loop on one self-problem; returns the potential before the last (extending) softmin."""
+        with np.errstate(divide="ignore"):
+            lw = np.log(w)
+        C = cost(z, z)
+        f = damp(eps_list[0]) * -eps_list[0] * logsumexp(lw[None, :] - C / eps_list[0], axis=1)
+        for eps in eps_list:
+            f = 0.5 * (f + damp(eps) * -eps * logsumexp(lw[None, :] + (f[None, :] - C) / eps, axis=1))
+        return lw, f
+
+    eps = eps_list[-1]
+
+    def extend(lw, f, z, points):  # the self-potential f on the cloud z, extended to `points`
+        return damp(eps) * -eps * logsumexp(lw[None, :] + (f[None, :] - cost(points, z)) / eps, axis=1)
+
+    la, fa = self_potential(a, x)
+    lb, fb = self_potential(b, y)
+    a_x, a_y, b_x, b_y = extend(la, fa, x, x), extend(la, fa, x, y), extend(lb, fb, y, x), extend(lb, fb, y, y)
+    if rho is None:
+        grad_a_x, grad_a_y, grad_b_x, grad_b_y = -a_x, -a_y, -b_x, -b_y
+    else:
+        def grad(f):
+            return (rho + eps) * np.exp(-f / rho) - rho
+        grad_a_x, grad_a_y, grad_b_x, grad_b_y = grad(a_x), grad(a_y), grad(b_x), grad(b_y)
+    F, G = grad_a_x - grad_b_x, grad_b_y - grad_a_y
+    return 0.5 * (a @ F + b @ G), F, G

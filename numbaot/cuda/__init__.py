@@ -4,6 +4,8 @@
 * ``solver_1d``: ``solve_1d_cuda`` (``emd_1d``, ``emd2_1d``) and ``wasserstein_1d_cuda``;
 * ``sinkhorn``: ``solve_sinkhorn_cuda``, dense log-domain Sinkhorn (balanced, unbalanced, batched) for ``solve``,
   ``sinkhorn_unbalanced`` and ``solve_batch``;
+* ``online``: ``solve_online_cuda``, online log-domain Sinkhorn from the points (``solve_sample(..., lazy=True)``);
+* ``divergence``: ``solve_divergence_cuda``, the annealed symmetric loop of the Sinkhorn divergence on the device;
 * ``_checks``: input checks reduced on the device, with the host's messages;
 * ``_launch``: grids, streams, zero-copy wrapping of CuPy / Numba arrays, answers in the caller's kind.
 

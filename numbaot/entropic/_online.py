@@ -26,6 +26,7 @@ from .._costs import cost_finish, cost_term, pair_cost
 from .._fastexp import fast_exp as exp_term  # the vectorisable exponential of the dense cores
 from .._jit import cpu_jit, twin
 from ._sinkhorn_log import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL, column_error, final_status
+from .unbalanced import _max_change
 
 
 #: Costs of a row are computed in chunks of this many points into a scratch buffer, then exponentiated and summed
@@ -156,6 +157,54 @@ def sinkhorn_online_core(X, Y, metric, p, norms_x, norms_y, log_a, log_b, eps, f
     return final_status(status, log_a, log_b, f, g), n_iter, n_errors
 
 
+@cpu_jit
+def sinkhorn_online_uot_core(X, Y, metric, p, norms_x, norms_y, log_a, log_b, eps, tau_a, tau_b, f, g, max_iter,
+                             tol, check_every, errors):
+    """Unbalanced (KL-penalised marginals) online Sinkhorn from the potentials in ``f``, ``g`` (updated in place):
+    the balanced half-steps damped by ``tau = rho / (rho + eps)`` (1 for an exact marginal), the plain updates of
+    ``entropic.unbalanced``'s core. There is no marginal to check: it stops when the largest change of a
+    potential of positive weight, divided by eps, is at most ``tol``.
+
+    Returns ``(status, n_iter, n_errors)``: ``errors[:n_errors]`` holds the change at each check.
+    """
+    n, m = X.shape[0], Y.shape[0]
+    g_new = np.empty(m)
+    f_prev = np.empty(n)
+    n_errors = 0
+    status = MAX_ITER_REACHED
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        check = n_iter % check_every == 0 or n_iter == max_iter
+        if check:
+            for i in range(n):
+                f_prev[i] = f[i]
+        half_step(X, Y, metric, p, norms_x, norms_y, log_b, g, eps, f, f)
+        if tau_a != 1.0:
+            for i in range(n):
+                f[i] *= tau_a
+        half_step(Y, X, metric, p, norms_y, norms_x, log_a, f, eps, g, g_new)
+        if tau_b != 1.0:
+            for j in range(m):
+                g_new[j] *= tau_b
+        err = 0.0
+        if check:
+            err = _max_change(g_new, g, 0.0, log_b, _max_change(f, f_prev, 0.0, log_a, 0.0)) / eps
+            if n_errors < errors.shape[0]:
+                errors[n_errors] = err
+                n_errors += 1
+        for j in range(m):
+            g[j] = g_new[j]
+        if check:
+            if not math.isfinite(err):
+                status = NUMERICAL_ERROR
+                break
+            if err <= tol:
+                status = OPTIMAL
+                break
+    return final_status(status, log_a, log_b, f, g), n_iter, n_errors
+
+
 @cpu_jit(parallel=True)
 def row_sums(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, mass, cost):
     """``mass[i] = sum_j P_ij`` and ``cost[i] = sum_j P_ij C_ij`` (0 * inf counts as 0), in parallel over rows."""
@@ -260,12 +309,16 @@ def online_plan_parts(geom, log_a, log_b, f, g, eps, out_dtype, n_threads):
 
 
 def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000, tol=1e-9, check_every=10,
-                 potentials_init=None, n_threads=None, warn=True):
-    """Entropic OT between host point clouds by online log-domain Sinkhorn; an :class:`OTResult` without a stored
-    plan (``plan_operator`` applies it, ``plan`` densifies it on request).
+                 potentials_init=None, n_threads=None, warn=True, reg_m=None):
+    """Entropic OT between point clouds by online log-domain Sinkhorn; an :class:`OTResult` without a stored
+    plan (``plan_operator`` applies it, ``plan`` densifies it on request). CUDA clouds are solved on the GPU.
 
     ``value`` is ``<P, C> + reg * KL(P | a b^T)``, ``value_linear`` is ``<P, C>``, both computed matrix-free from
-    ``sum_ij P_ij (f_i + g_j) - reg * (sum P - sum a * sum b)`` and one pass of row sums.
+    ``sum_ij P_ij (f_i + g_j) - reg * (sum P - sum a * sum b)`` and one pass of row sums. With ``reg_m`` (a number
+    or a pair ``(rho_a, rho_b)``, inf for an exact marginal) the marginals are KL-penalised, the half-steps damped
+    (:func:`sinkhorn_online_uot_core`, which stops on the change of the potentials) and ``value`` adds
+    ``rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)``, as ``numbaot.solve(M, a, b, reg, unbalanced=reg_m)`` on the cost
+    matrix; the column sums then take a second pass.
     """
     from .. import _device, _validation as V
     from .._result import OTResult
@@ -277,14 +330,19 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)
     check_every = V.check_max_iter(check_every, "check_every")
+    rho_a, rho_b = (math.inf, math.inf) if reg_m is None else V.check_reg_m(reg_m)
+    balanced = math.isinf(rho_a) and math.isinf(rho_b)
     if _device.where(X_a=X_a, X_b=X_b, a=a, b=b) == _device.CUDA:
         return _solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, potentials_init,
-                                  warn)
+                                  warn, rho_a, rho_b)
     X_a = V.check_points(X_a, "X_a")
     X_b = V.check_points(X_b, "X_b")
     V.check_same_dimension(X_a, X_b)
     n, m = X_a.shape[0], X_b.shape[0]
-    a, b = V.check_balanced_weights(a, b, n, m)
+    if balanced:
+        a, b = V.check_balanced_weights(a, b, n, m)
+    else:
+        a, b = V.check_weights(a, "a", n), V.check_weights(b, "b", m)
     out_dtype = V.result_dtype(X_a, X_b)
     # Coordinates whose costs would overflow or underflow are scaled by a power of two, and reg with them: the
     # plan is unchanged, the value and potentials are scaled back (bad input 9).
@@ -293,6 +351,7 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
     if e and power:
         X_a, X_b = np.ldexp(X_a.astype(np.float64), -e), np.ldexp(X_b.astype(np.float64), -e)
         reg = float(scale_up(reg, -e, power))
+        rho_a, rho_b = (r if math.isinf(r) else float(scale_up(r, -e, power)) for r in (rho_a, rho_b))
     else:
         e = 0
     geom = PointGeometry(X_a, X_b, metric, p)
@@ -303,19 +362,30 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
     if e:
         f, g = scale_up(f, -e, power), scale_up(g, -e, power)
     errors = np.empty(max_iter // check_every + 1)
-    status, n_iter, n_errors = _run_parallel(sinkhorn_online_core, n_threads, *geom.args(), log_a, log_b, reg, f,
-                                             g, max_iter, tol, check_every, errors)
+    if balanced:
+        status, n_iter, n_errors = _run_parallel(sinkhorn_online_core, n_threads, *geom.args(), log_a, log_b, reg,
+                                                 f, g, max_iter, tol, check_every, errors)
+    else:
+        tau_a, tau_b = (1.0 if math.isinf(r) else r / (r + reg) for r in (rho_a, rho_b))
+        status, n_iter, n_errors = _run_parallel(sinkhorn_online_uot_core, n_threads, *geom.args(), log_a, log_b,
+                                                 reg, tau_a, tau_b, f, g, max_iter, tol, check_every, errors)
     if warn:
-        detail = f"marginal error {errors[n_errors - 1]:.3g} > tol {tol:g} after {n_iter} iterations" \
+        what = "marginal error" if balanced else "change of the potentials"
+        detail = f"{what} {errors[n_errors - 1]:.3g} > tol {tol:g} after {n_iter} iterations" \
             if n_errors else f"{n_iter} iterations"
         warn_status(status, "solve_sample (online sinkhorn)", detail, stacklevel=4)
     mass, cost = np.empty(n), np.empty(n)
     _run_parallel(row_sums, n_threads, *geom.args(), log_a, log_b, f, g, reg, mass, cost)
     value_linear = float(cost.sum())
-    # <P, C> + reg KL(P | ab^T) = sum P (f + g) - reg (sum P - |a||b|): the columns of P sum to b (g was updated
-    # last), its rows to `mass`.
+    if balanced:
+        col_mass = b  # g was updated last: the columns of P sum to b
+    else:
+        col_mass, col_cost = np.empty(m), np.empty(m)
+        _run_parallel(row_sums, n_threads, *geom.swapped_args(), log_b, log_a, g, f, reg, col_mass, col_cost)
+    # <P, C> + reg KL(P | ab^T) = sum P (f + g) - reg (sum P - |a||b|), from the row and column sums of P
     with np.errstate(invalid="ignore"):
-        value = float(np.dot(mass, f) + np.dot(b, g) - reg * (mass.sum() - a.sum() * b.sum()))
+        value = float(np.dot(mass, f) + np.dot(col_mass, g) - reg * (mass.sum() - a.sum() * b.sum()))
+        value += _marginal_penalties(mass, col_mass, a, b, rho_a, rho_b)
     operator, densify = online_plan_parts(geom, log_a, log_b, f, g, reg, out_dtype, n_threads)
     if e:
         value_linear, value = scale_up(value_linear, e, power), scale_up(value, e, power)
@@ -334,7 +404,16 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
     )
 
 
-def _solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, potentials_init, warn):
+def _marginal_penalties(row_mass, col_mass, a, b, rho_a, rho_b):
+    """``rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)`` (generalised KL), leaving out an exact marginal (rho = inf)."""
+    from .unbalanced import kl_div
+
+    return sum(rho * float(kl_div(mass, w.astype(np.float64))) for rho, mass, w in
+               ((rho_a, row_mass, a), (rho_b, col_mass, b)) if not math.isinf(rho))
+
+
+def _solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, potentials_init, warn,
+                       rho_a=math.inf, rho_b=math.inf):
     """The CUDA twin's answer as an :class:`OTResult` on the caller's device (see ``numbaot.cuda.online``)."""
     from .. import _validation as V
     from .._result import OTResult
@@ -346,9 +425,10 @@ def _solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_ever
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
     X_b = V.check_points(X_b, "X_b", allow_cuda=True)
     f, g, status, n_iter, errors, value, value_linear, densify, out_dtype = solve_online_cuda(
-        X_a, X_b, a, b, reg, metric, 2.0 if p is None else float(p), max_iter, tol, check_every)
+        X_a, X_b, a, b, reg, metric, 2.0 if p is None else float(p), max_iter, tol, check_every, rho_a, rho_b)
     if warn:
-        detail = f"marginal error {errors[-1]:.3g} > tol {tol:g} after {n_iter} iterations" \
+        what = "marginal error" if math.isinf(rho_a) and math.isinf(rho_b) else "change of the potentials"
+        detail = f"{what} {errors[-1]:.3g} > tol {tol:g} after {n_iter} iterations" \
             if len(errors) else f"{n_iter} iterations"
         warn_status(status, "solve_sample (online sinkhorn, cuda)", detail, stacklevel=4)
     return OTResult(

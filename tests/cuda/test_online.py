@@ -68,3 +68,39 @@ def test_bad_inputs(small_blocks):
                                             lazy=True))
     with pytest.raises(ValueError, match="different devices"):
         numbaot.solve_sample(dev(X), X, reg=0.1, lazy=True)
+
+
+@pytest.mark.parametrize("reg_m", [0.6, (0.4, np.inf), (np.inf, 2.0)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_unbalanced_matches_cpu(small_blocks, reg_m, dtype):
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(10, 2)).astype(dtype), rng.normal(size=(6, 2)).astype(dtype)
+    a, b = rng.integers(1, 4, 10).astype(float), rng.integers(1, 4, 6).astype(float)
+    a[1] = 0.0
+    a, b = a / a.sum(), 1.5 * b / b.sum()  # masses may differ
+    kw = dict(reg=0.5, reg_m=reg_m, lazy=True, tol=1e-11, max_iter=3000)
+    ref = numbaot.solve_sample(X, Y, a, b, **kw)
+    got = numbaot.solve_sample(dev(X), dev(Y), dev(a), dev(b), **kw)
+    assert ref.status is numbaot.Status.OPTIMAL and got.status is numbaot.Status.OPTIMAL
+    assert got.device == "cuda" and got.n_iter == ref.n_iter
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(host(got.potential_a), ref.potential_a, **tol)
+    np.testing.assert_allclose(host(got.potential_b), ref.potential_b, **tol)
+    assert host(got.potential_b).dtype == np.dtype(dtype) and isinstance(got.value, dtype)
+    assert np.isclose(float(got.value), float(ref.value), **tol)
+    assert np.isclose(float(got.value_linear), float(ref.value_linear), **tol)
+    np.testing.assert_allclose(host(got.plan), ref.plan, **tol)
+    np.testing.assert_allclose(got.errors, ref.errors, rtol=1e-6, atol=1e-13)
+
+
+def test_unbalanced_max_iter_and_bad_weights(small_blocks):
+    rng = np.random.default_rng(3)
+    X, Y = rng.random((5, 2)), rng.random((4, 2))
+    with pytest.warns(numbaot.ConvergenceWarning, match="change of the potentials"):
+        got = numbaot.solve_sample(dev(X), dev(Y), reg=0.01, reg_m=5.0, lazy=True, max_iter=4)
+    ref = numbaot.solve_sample(X, Y, reg=0.01, reg_m=5.0, lazy=True, max_iter=4, warn=False)
+    assert got.status is numbaot.Status.MAX_ITER_REACHED and got.n_iter == 4
+    np.testing.assert_allclose(host(got.potential_a), ref.potential_a, rtol=1e-10, atol=1e-12)
+    neg = np.array([0.5, -0.5, 1.0, 0.2, 0.1])
+    same_error(lambda: numbaot.solve_sample(X, Y, neg, None, reg=0.1, reg_m=1.0, lazy=True),
+               lambda: numbaot.solve_sample(dev(X), dev(Y), dev(neg), None, reg=0.1, reg_m=1.0, lazy=True))

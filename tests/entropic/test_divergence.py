@@ -167,7 +167,7 @@ def test_solve_sample_argument_checks():
     X = np.arange(4.0).reshape(2, 2)
     with pytest.raises(ValueError, match="debias and reg_m apply to entropic OT"):
         numbaot.solve_sample(X, X, debias=True)
-    with pytest.raises(ValueError, match="reg_m .* goes with debias=True"):
+    with pytest.raises(ValueError, match="reg_m .* runs online: pass lazy=True"):
         numbaot.solve_sample(X, X, reg=0.1, reg_m=1.0)
     with pytest.raises(TypeError, match="debias must be True or False"):
         numbaot.solve_sample(X, X, reg=0.1, debias=1)

@@ -197,3 +197,63 @@ def test_bad_points():
         numbaot.solve_sample(np.zeros((2, 2)), X, reg=0.1, lazy=True, metric="cosine")
     with pytest.raises(ValueError, match="X_a is empty"):
         numbaot.solve_sample(np.ones((0, 2)), X, reg=0.1, lazy=True)
+
+
+# -------------------------------------------------------------------------------------------------- unbalanced
+@pytest.mark.parametrize("metric, p", METRICS)
+@pytest.mark.parametrize("reg_m", [0.5, (0.3, np.inf), (np.inf, 2.0)])
+def test_unbalanced_matches_dense_core(metric, p, reg_m):
+    """The online unbalanced loop is the dense core's plain one with the costs from the points: same iterations,
+    potentials, plan and objective as ``numbaot.solve(dist(X, Y), a, b, reg, unbalanced=reg_m)``."""
+    X, Y = _clouds(n=12, m=9, seed=8)
+    a, b = _weights(12, 9, seed=8, zeros=True)
+    a, b = a / a.sum(), 1.7 * b / b.sum()  # masses may differ
+    kw = dict(reg=0.3, tol=1e-11, max_iter=5000)
+    ref = numbaot.solve(numbaot.dist(X, Y, metric=metric, p=p), a, b, unbalanced=reg_m, **kw)
+    got = numbaot.solve_sample(X, Y, a, b, metric=metric, p=p, reg_m=reg_m, lazy=True, **kw)
+    assert got.status is numbaot.Status.OPTIMAL and got.n_iter == ref.n_iter
+    np.testing.assert_allclose(got.potential_a, ref.potential_a, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got.potential_b, ref.potential_b, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got.plan, ref.plan, atol=1e-14)
+    assert np.isclose(float(got.value), float(ref.value), rtol=1e-11)
+    assert np.isclose(float(got.value_linear), float(ref.value_linear), rtol=1e-11)
+    np.testing.assert_allclose(got.errors, ref.errors, rtol=1e-6, atol=1e-13)
+
+
+def test_unbalanced_certificates_and_pot():
+    """First-order conditions: ``P 1 = a exp(-f / rho_a)`` and ``P^T 1 = b exp(-g / rho_b)``; the plan is POT's
+    ``sinkhorn_unbalanced``; as rho grows the plan tends to the balanced one."""
+    import ot
+
+    X, Y = _clouds(n=10, m=8, seed=9)
+    a, b = _weights(10, 8, seed=9)
+    a, b = a / a.sum(), 0.6 * b / b.sum()
+    res = numbaot.solve_sample(X, Y, a, b, reg=0.4, reg_m=(0.7, 1.3), lazy=True, tol=1e-13, max_iter=20000)
+    assert res.status is numbaot.Status.OPTIMAL
+    np.testing.assert_allclose(res.marginal_a, a * np.exp(-res.potential_a / 0.7), rtol=1e-10)
+    np.testing.assert_allclose(res.marginal_b, b * np.exp(-res.potential_b / 1.3), rtol=1e-10)
+    pot = ot.unbalanced.sinkhorn_unbalanced(a, b, ot.dist(X, Y), 0.4, (0.7, 1.3), method="sinkhorn",
+                                            numItermax=20000, stopThr=1e-14)
+    np.testing.assert_allclose(res.plan, pot, atol=1e-9)
+    b = b / 0.6
+    balanced = numbaot.solve_sample(X, Y, a, b, reg=0.4, lazy=True, tol=1e-12)
+    gaps = [np.abs(numbaot.solve_sample(X, Y, a, b, reg=0.4, reg_m=rho, lazy=True, tol=1e-10,
+                                        max_iter=50000).plan - balanced.plan).max() for rho in (10.0, 100.0, 1000.0)]
+    assert gaps[0] > 5 * gaps[1] > 25 * gaps[2]  # O(1 / rho)
+
+
+def test_unbalanced_extreme_coordinates_and_checks():
+    X, Y = _clouds(n=7, m=5, seed=10)
+    ref = numbaot.solve_sample(X, Y, reg=0.2, reg_m=0.5, lazy=True, tol=1e-12)
+    big = numbaot.solve_sample(np.ldexp(X, 300), np.ldexp(Y, 300), reg=np.ldexp(0.2, 600), reg_m=np.ldexp(0.5, 600),
+                               lazy=True, tol=1e-12)
+    np.testing.assert_allclose(big.plan, ref.plan, atol=1e-13)  # rho is scaled with the costs
+    assert np.isclose(float(big.value), np.ldexp(float(ref.value), 600), rtol=1e-10)
+    with pytest.warns(numbaot.ConvergenceWarning, match="change of the potentials"):
+        numbaot.solve_sample(X, Y, reg=0.01, reg_m=5.0, lazy=True, max_iter=5)
+    with pytest.raises(ValueError, match="runs online: pass lazy=True"):
+        numbaot.solve_sample(X, Y, reg=0.2, reg_m=0.5)
+    with pytest.raises(ValueError, match=r"reg_m \(first marginal\) must be > 0"):
+        numbaot.solve_sample(X, Y, reg=0.2, reg_m=-1.0, lazy=True)
+    with pytest.raises(ValueError, match="negative"):
+        numbaot.solve_sample(X, Y, -np.ones(7), reg=0.2, reg_m=1.0, lazy=True)

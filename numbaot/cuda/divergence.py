@@ -1,0 +1,214 @@
+"""Sinkhorn divergences between point clouds on the GPU: the device twin of ``entropic.divergence``.
+
+The annealed symmetric loop (``entropic.divergence.symmetric_sinkhorn``) runs unchanged on :class:`DeviceSoftmins`,
+the device version of its host operations: every softmin is ``online._half_step_kernel``, the CPU's
+``softmin_points`` body compiled for CUDA, with the costs computed from the points (so the dense and the lazy paths
+are the same here); averages, fixed-point errors and the final sums are kernels. The potentials stay on the device
+for the whole loop, and each symmetric step copies back one scalar: its summed fixed-point error.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import cuda
+
+from .._costs import METRIC_CODES
+from . import _launch
+from .online import (
+    _dense_plan_kernel,
+    _fill_kernel,
+    _h_kernel,
+    _half_step_kernel,
+    _launch_1d,
+    _sums_kernel,
+    filled,
+    prepare_clouds,
+    to_caller_dtype,
+)
+
+
+@cuda.jit
+def _average_kernel(old, new):
+    i = cuda.grid(1)
+    if i < old.shape[0]:
+        old[i] = (old[i] + new[i]) * 0.5
+
+
+@cuda.jit
+def _fixed_point_error_kernel(log_w, old, new, eps, err):
+    """``err[0] += sum_i w_i |exp((old_i - new_i) / eps) - 1|`` over the positive weights (the host's
+    ``_fixed_point_error``)."""
+    i = cuda.grid(1)
+    if i < old.shape[0] and log_w[i] > -math.inf:
+        cuda.atomic.add(err, 0, math.exp(log_w[i]) * abs(math.expm1((old[i] - new[i]) / eps)))
+
+
+@cuda.jit
+def _count_nonfinite_kernel(v, log_w, count):
+    """``count[0] += 1`` per non-finite ``v_i`` of positive weight."""
+    i = cuda.grid(1)
+    if i < v.shape[0] and log_w[i] > -math.inf and not math.isfinite(v[i]):
+        cuda.atomic.add(count, 0, 1.0)
+
+
+@cuda.jit
+def _dual_terms_kernel(log_w, u, v, unbalanced, rho, acc):
+    """``acc[0] += sum_i w_i (u_i - v_i)`` (balanced), or ``sum_i w_i (exp(-v_i / rho) - exp(-u_i / rho))``
+    (KL penalties of strength rho), over the positive weights: one side of the divergence's dual formula."""
+    i = cuda.grid(1)
+    if i < u.shape[0] and log_w[i] > -math.inf:
+        if unbalanced:
+            term = math.expm1(-v[i] / rho) - math.expm1(-u[i] / rho)
+        else:
+            term = u[i] - v[i]
+        cuda.atomic.add(acc, 0, math.exp(log_w[i]) * term)
+
+
+@cuda.jit
+def _subtract_kernel(u, v, out):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        out[i] = u[i] - v[i]
+
+
+@cuda.jit
+def _bounding_box_kernel(X, low, high):
+    """``low[k] = min_i X[i, k]``, ``high[k] = max_i X[i, k]`` (``low``/``high`` start at +inf/-inf)."""
+    t = cuda.grid(1)
+    d = X.shape[1]
+    if t < X.shape[0] * d:
+        i = t // d
+        k = t - i * d
+        cuda.atomic.min(low, k, X[i, k])
+        cuda.atomic.max(high, k, X[i, k])
+
+
+def bounding_box(X, Y, stream):
+    """The corners ``(low, high)`` (host arrays of length d) of the box around two float64 device clouds."""
+    d = int(X.shape[1])
+    low, high = filled(d, math.inf, stream), filled(d, -math.inf, stream)
+    for Z in (X, Y):
+        _launch_1d(_bounding_box_kernel, int(Z.shape[0]) * d, stream, Z, low, high)
+    return _launch.small_to_host(low, stream), _launch.small_to_host(high, stream)
+
+
+class DeviceSoftmins:
+    """The operations of ``symmetric_sinkhorn`` on device potentials (``entropic.divergence.HostSoftmins``'
+    interface): the softmins from the points, averages in place, and reductions that return one scalar each."""
+
+    def __init__(self, clouds, metric, p):
+        self.stream = clouds.stream
+        code = METRIC_CODES[metric]
+        X, Y, ones_a, ones_b = clouds.X, clouds.Y, clouds.ones_a, clouds.ones_b
+        self.args = {"xy": (X, Y, code, p, ones_a, ones_b), "yx": (Y, X, code, p, ones_b, ones_a),
+                     "xx": (X, X, code, p, ones_a, ones_a), "yy": (Y, Y, code, p, ones_b, ones_b)}
+        # h (the other cloud's shifted log-weights) is consumed by the kernel launched right after it on the same
+        # stream, so one buffer per length serves every softmin
+        self._h = {}
+        self._free = {}  # released potentials, by length: the loop's averages recycle the new values' storage
+        self._scalar = _launch.empty(1, np.float64, self.stream)
+
+    def _vector(self, n):
+        free = self._free.get(n)
+        return free.pop() if free else _launch.empty(n, np.float64, self.stream)
+
+    def softmin(self, pair, log_w, other, eps, prev, damping):
+        X, Y, code, p, norms_x, norms_y = self.args[pair]
+        n, m = int(X.shape[0]), int(Y.shape[0])
+        if m not in self._h:
+            self._h[m] = _launch.empty(m, np.float64, self.stream)
+        h = self._h[m]
+        inv_eps = 1.0 / eps
+        _launch_1d(_h_kernel, m, self.stream, other, log_w, inv_eps, h)
+        out = self._vector(n)
+        # the kernel's last factor is -eps: the damping folds into it
+        _launch_1d(_half_step_kernel, n, self.stream, X, Y, code, p, norms_x, norms_y, h, inv_eps, damping * eps,
+                   prev, out)
+        return out
+
+    def zeros(self, log_w):
+        return filled(int(log_w.shape[0]), 0.0, self.stream)
+
+    def average(self, old, new):
+        n = int(old.shape[0])
+        _launch_1d(_average_kernel, n, self.stream, old, new)
+        self._free.setdefault(n, []).append(new)  # the loop holds no other reference to `new`
+        return old
+
+    def _reduce(self, launches):
+        """Zero the device scalar, run ``launches(scalar)``, and copy the scalar back (the one copy)."""
+        _launch_1d(_fill_kernel, 1, self.stream, self._scalar, 0.0)
+        launches(self._scalar)
+        return float(_launch.scalar_to_host(self._scalar, 0, self.stream))
+
+    def error(self, terms, eps):
+        def launches(err):
+            for log_w, old, new in terms:
+                _launch_1d(_fixed_point_error_kernel, int(old.shape[0]), self.stream, log_w, old, new, eps, err)
+
+        return self._reduce(launches)
+
+    def finite(self, pairs):
+        def launches(count):
+            for v, log_w in pairs:
+                _launch_1d(_count_nonfinite_kernel, int(v.shape[0]), self.stream, v, log_w, count)
+
+        return self._reduce(launches) == 0.0
+
+    def dual_sum(self, log_w, u, v, rho):
+        """``sum_i w_i (u_i - v_i)``, or ``sum_i w_i (exp(-v_i / rho) - exp(-u_i / rho))`` when rho is given
+        (``v`` None: zero)."""
+        if v is None:
+            v = self.zeros(log_w)
+        unbalanced = rho is not None
+
+        def launches(acc):
+            _launch_1d(_dual_terms_kernel, int(u.shape[0]), self.stream, log_w, u, v, unbalanced,
+                       rho if unbalanced else 1.0, acc)
+
+        return self._reduce(launches)
+
+    def difference(self, u, v):
+        out = _launch.empty(int(u.shape[0]), np.float64, self.stream)
+        _launch_1d(_subtract_kernel, int(u.shape[0]), self.stream, u, v, out)
+        return out
+
+
+def solve_divergence_cuda(X_a, X_b, a, b, reg, rho, metric, p, scaling, debias, max_iter, tol, eps_list):
+    """The Sinkhorn divergence (or the annealed ``OT_eps`` without ``debias``) between CUDA point clouds, the
+    arguments validated as in ``entropic.divergence.solve_divergence``.
+
+    Returns ``(value, value_linear, pot_a, pot_b, status, n_iter, errors, densify, out_dtype)``: the potentials in
+    the caller's kind of array (float32 when both clouds are float32), ``densify`` building the a-b plan there.
+    """
+    from ..entropic.divergence import annealing_schedule, symmetric_sinkhorn
+
+    clouds = prepare_clouds(X_a, X_b, a, b, metric, balanced=rho is None)
+    stream, kind, out_dtype = clouds.stream, clouds.kind, clouds.out_dtype
+    log_a, log_b = clouds.log_a, clouds.log_b
+    if eps_list is None:
+        low, high = bounding_box(clouds.X, clouds.Y, stream)
+        eps_list = annealing_schedule(low, high, metric, p, reg, scaling)
+    ops = DeviceSoftmins(clouds, metric, p)
+    f_aa, g_bb, g_ab, f_ba, status, n_iter, errors = symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, debias,
+                                                                         max_iter, tol)
+    # the value from the potentials (entropic.divergence.divergence_value, reduced on the device)
+    value = ops.dual_sum(log_a, f_ba, f_aa, rho) + ops.dual_sum(log_b, g_ab, g_bb, rho)
+    if rho is not None:
+        value *= rho + reg / 2  # Sejourne et al. 2019, Prop. 12
+    code = METRIC_CODES[metric]
+    n, m = int(clouds.X.shape[0]), int(clouds.Y.shape[0])
+    args = (clouds.X, clouds.Y, code, p, clouds.ones_a, clouds.ones_b, log_a, log_b, f_ba, g_ab, 1.0 / reg)
+    acc = filled(7, 0.0, stream)
+    _launch_1d(_sums_kernel, n, stream, *args, acc)
+    value_linear = float(_launch.scalar_to_host(acc, 0, stream))  # <P, C> of the a-b plan
+    pot_a, pot_b = (ops.difference(f_ba, f_aa), ops.difference(g_ab, g_bb)) if debias else (f_ba, g_ab)
+
+    def densify():
+        out = _launch.empty((n, m), out_dtype, stream)
+        _launch_1d(_dense_plan_kernel, n * m, stream, *args, out)
+        return _launch.to_caller(out, kind)
+
+    return (value, value_linear, to_caller_dtype(pot_a, out_dtype, kind, stream),
+            to_caller_dtype(pot_b, out_dtype, kind, stream), status, n_iter, errors, densify, out_dtype)
