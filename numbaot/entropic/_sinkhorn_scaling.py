@@ -4,12 +4,12 @@ greedy coordinate updates ("greenkhorn").
 The plan is ``P = diag(u) K diag(v)`` with a Gibbs kernel ``K``; an iteration is two matrix-vector products,
 ``u = a / K v`` then ``v = b / K^T u``, done in ONE pass over K (``sinkhorn_pass``): each thread takes a chunk of
 rows, and for each row i forms ``(K v)_i``, then ``u_i``, then adds ``u_i K[i, :]`` into its own partial sum of
-``K^T u`` while the row is still in cache; the partial sums are reduced serially. Large kernels are read from memory
-once per iteration instead of twice (memory bandwidth is the bound from n ~ 2000 on), and no transposed copy of K
-is kept. No exponential is taken per iteration, which is what makes these methods fast, and what makes the plain
-one fragile: ``exp(-C / eps)`` underflows to 0 when ``C / eps`` exceeds
-about 745, and the scalings then overflow. Every core checks for that and stops with NUMERICAL_ERROR instead of
-iterating on garbage.
+``K^T u`` while the row is still in cache (four rows at a time); the partial sums are reduced serially. Large
+kernels are thus read from memory once per iteration instead of twice (memory bandwidth is the bound from
+n ~ 2000 on), and no transposed copy of K is kept. No exponential is taken per iteration, which is what makes
+these methods fast, and what makes the plain one fragile: ``exp(-C / eps)`` underflows to 0 when ``C / eps``
+exceeds about 745, and the scalings then overflow. Every core checks for that and stops with NUMERICAL_ERROR
+instead of iterating on garbage.
 
 The stabilized core keeps ``K_ij = exp((alpha_i + beta_j - C_ij) / eps)`` with absorbed potentials ``alpha``,
 ``beta``: when a scaling leaves ``[1 / tau, tau]`` it is folded into the potentials (``alpha += eps log u``, u = 1)
@@ -65,16 +65,37 @@ def rmatvec(K, u, out, n_chunks):
         out[j] = acc
 
 
+@cpu_jit
+def _new_scaling(w, tau, s, lo, hi):
+    """``w / s`` (``w s^-tau`` for a damped update), or -1.0 when the product ``s`` lies outside ``[lo, hi]``
+    (NaN included): its row of K has underflowed or overflowed."""
+    if s >= lo and s <= hi:
+        return w / s if tau == 1.0 else w * s ** -tau
+    return -1.0
+
+
+@cpu_jit
+def _accept(u, i, ui):
+    """Store a new scaling ``ui`` in ``u[i]``; returns ``(ui, 0)``, or ``(0.0, 1)`` for the -1.0 of a failed row
+    (``u[i]`` is then left as it was)."""
+    if ui >= 0.0:
+        u[i] = ui
+        return ui, 0
+    return 0.0, 1
+
+
 @cpu_jit(parallel=True)
 def sinkhorn_pass(K, w, tau, v, lo, hi, u, partial):
     """One fused Sinkhorn iteration's pass over K: ``u = w / K v`` (``u = w (K v)^-tau`` for a damped, unbalanced
     update, ``tau < 1``) and the partial sums of ``K^T u``.
 
     Rows are split into ``partial.shape[0]`` chunks, one per thread (the chunking, hence the summation order, is
-    fixed by that count alone). Chunk c adds ``u_i K[i, :]`` into ``partial[c]`` right after forming ``u_i``, so each
-    row of K is read from memory once. ``K^T u = partial.sum(axis=0)`` (``reduce_partial``). A row whose product
-    falls outside ``[lo, hi]`` (underflow, overflow, NaN) gets no ``u_i`` (``u[i]`` is left as it was) and adds
-    nothing; returns the number of such rows, and the caller must then not use ``partial`` as ``K^T u``.
+    fixed by that count alone). Chunk c takes its rows four at a time: the four products with v, the four new
+    scalings, then ``u_i K[i, :]`` of the four rows added into ``partial[c]`` while they are still in cache. Each
+    row of K is thus read from memory once, and v and the partial sums once per four rows. ``K^T u`` is then
+    ``partial.sum(axis=0)`` (``reduce_partial``). A row whose product falls outside ``[lo, hi]`` (underflow,
+    overflow, NaN) gets no new scaling (``u[i]`` is left as it was); returns the number of such rows, and when it
+    is not 0 the caller must not use ``partial`` as ``K^T u``.
     """
     n, m = K.shape
     n_chunks = partial.shape[0]
@@ -83,17 +104,35 @@ def sinkhorn_pass(K, w, tau, v, lo, hi, u, partial):
         acc = partial[c]
         for j in range(m):
             acc[j] = 0.0
-        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
-            s = 0.0
+        i = c * n // n_chunks
+        stop = (c + 1) * n // n_chunks
+        while i + 4 <= stop:
+            K0, K1, K2, K3 = K[i], K[i + 1], K[i + 2], K[i + 3]
+            s0 = s1 = s2 = s3 = 0.0
             for j in range(m):
-                s += K[i, j] * v[j]
-            if s >= lo and s <= hi:  # NaN fails
-                ui = w[i] / s if tau == 1.0 else w[i] * s ** -tau
-                u[i] = ui
-                for j in range(m):
-                    acc[j] += K[i, j] * ui
-            else:
-                bad[c] += 1
+                vj = v[j]
+                s0 += K0[j] * vj
+                s1 += K1[j] * vj
+                s2 += K2[j] * vj
+                s3 += K3[j] * vj
+            u0, b0 = _accept(u, i, _new_scaling(w[i], tau, s0, lo, hi))
+            u1, b1 = _accept(u, i + 1, _new_scaling(w[i + 1], tau, s1, lo, hi))
+            u2, b2 = _accept(u, i + 2, _new_scaling(w[i + 2], tau, s2, lo, hi))
+            u3, b3 = _accept(u, i + 3, _new_scaling(w[i + 3], tau, s3, lo, hi))
+            bad[c] += b0 + b1 + b2 + b3
+            for j in range(m):
+                acc[j] += K0[j] * u0 + K1[j] * u1 + K2[j] * u2 + K3[j] * u3
+            i += 4
+        while i < stop:  # the last rows of the chunk, one at a time
+            Ki = K[i]
+            s0 = 0.0
+            for j in range(m):
+                s0 += Ki[j] * v[j]
+            u0, b0 = _accept(u, i, _new_scaling(w[i], tau, s0, lo, hi))
+            bad[c] += b0
+            for j in range(m):
+                acc[j] += Ki[j] * u0
+            i += 1
     n_bad = 0
     for c in range(n_chunks):
         n_bad += bad[c]
