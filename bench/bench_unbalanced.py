@@ -1,11 +1,12 @@
 """Unbalanced and batched entropic OT: numbaot side by side with POT, in one process.
 
-1. Per iteration, n = m = ``--n`` (1000): ``numbaot.sinkhorn_unbalanced`` (log domain) against POT's
-   ``ot.sinkhorn_unbalanced`` with methods 'sinkhorn' (scaling domain), 'sinkhorn_stabilized' and
-   'sinkhorn_translation_invariant'; a fixed number of iterations (tol = 0, POT's stopThr = 0), runs alternated,
-   medians; ratio = POT / numbaot (above 1: numbaot is faster).
+1. Per iteration, n = m = ``--n`` (1000): ``numbaot.sinkhorn_unbalanced`` (log domain, translation invariant,
+   and the scaling-domain 'sinkhorn') against POT's ``ot.sinkhorn_unbalanced`` with methods 'sinkhorn' (scaling
+   domain), 'sinkhorn_stabilized' and 'sinkhorn_translation_invariant'; a fixed number of iterations (tol = 0,
+   POT's stopThr = 0), runs alternated, medians; ratio = POT / numbaot (above 1: numbaot is faster).
 2. To convergence (n = min(n, 500)), reg = 0.05 and 0.002 * max(M): iterations and time of numbaot's
-   'sinkhorn_log' and 'sinkhorn_translation_invariant' (tol 1e-9 on the change of the potentials / reg) and POT's
+   'sinkhorn_log', 'sinkhorn_translation_invariant' and 'sinkhorn' (tol 1e-9 on the change of the potentials /
+   reg) and POT's
    'sinkhorn', 'sinkhorn_stabilized' and 'sinkhorn_translation_invariant' (stopThr 1e-9 on its relative change of
    the scalings), with the largest plan difference to a tightly converged reference and the plan's mass.
 3. Batches, a fixed number of iterations: ``numbaot.solve_batch`` against a loop of ``numbaot.solve``, POT's
@@ -16,7 +17,7 @@
 Problems: random 2D clouds in the unit square, squared Euclidean costs, float64, uniform a and b (b of mass 1.5
 for the unbalanced runs), reg = 0.05 * max(M), reg_m = 1.
 
-Usage: python bench/bench_unbalanced.py [--quick] [--markdown] [--n N]
+Usage: python bench/bench_unbalanced.py [--quick] [--markdown] [--n N] [--unbalanced-only]
 """
 from __future__ import annotations
 
@@ -64,14 +65,18 @@ def per_iteration(n, iters, repeats, markdown):
         Contestant("numbaot sinkhorn_translation_invariant",
                    lambda: numbaot.sinkhorn_unbalanced(a, b, M, reg, REG_M, method="sinkhorn_translation_invariant",
                                                        max_iter=iters, tol=0.0, warn=False)),
+        Contestant("numbaot sinkhorn",
+                   lambda: numbaot.sinkhorn_unbalanced(a, b, M, reg, REG_M, method="sinkhorn", max_iter=iters,
+                                                       tol=0.0, warn=False)),
         Contestant("POT sinkhorn", pot("sinkhorn")),
         Contestant("POT sinkhorn_stabilized", pot("sinkhorn_stabilized")),
         Contestant("POT sinkhorn_translation_invariant", pot("sinkhorn_translation_invariant")),
     ], repeats)
-    ours, ours_ti = field[0], field[1]
+    ours, ours_ti, ours_scaling = field[0], field[1], field[2]
+    pot_scaling, pot_stabilized, pot_ti = field[3], field[4], field[5]
     rows = []
-    for peer in field[2:]:
-        mine = ours_ti if "translation" in peer.name else ours
+    for mine, peer in ((ours, pot_scaling), (ours, pot_stabilized), (ours_ti, pot_ti), (ours_scaling, pot_scaling),
+                       (ours_scaling, pot_stabilized)):
         diff = float(np.abs(mine.value - peer.value).max())
         rows.append([n, mine.name.replace("numbaot ", ""), peer.name, fmt_time(mine.median / iters),
                      fmt_time(peer.median / iters), f"{peer.median / mine.median:.2f}", f"{diff:.1e}"])
@@ -90,7 +95,7 @@ def to_convergence(n, markdown):
         reg = factor * M.max()
         ref = numbaot.sinkhorn_unbalanced(a, b, M, reg, REG_M, method="sinkhorn_translation_invariant",
                                           max_iter=200000, tol=1e-14, warn=False)
-        for method in ("sinkhorn_log", "sinkhorn_translation_invariant"):
+        for method in ("sinkhorn_log", "sinkhorn_translation_invariant", "sinkhorn"):
             numbaot.solve(M, a, b, reg=reg, unbalanced=REG_M, method=method, max_iter=2, warn=False)  # compile
             start = time.perf_counter()
             res = numbaot.solve(M, a, b, reg=reg, unbalanced=REG_M, method=method, max_iter=200000, tol=1e-9)
@@ -210,6 +215,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--n", type=int, default=None, help="size of the unbalanced problems (default 1000)")
+    parser.add_argument("--unbalanced-only", action="store_true", help="skip the batch tables")
     args = parser.parse_args(argv)
     print(machine_line())
     n = args.n or (300 if args.quick else 1000)
@@ -218,6 +224,8 @@ def main(argv=None):
     print()
     print(to_convergence(min(n, 500), args.markdown))
     print()
+    if args.unbalanced_only:
+        return
     shapes = [(64, 50), (3, 300)] if args.quick else [(256, 64), (64, 200), (3, 800)]
     print(batches(shapes, iters, repeats, args.markdown))
 

@@ -205,8 +205,8 @@ def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, m
     unbalanced : float > 0 or pair, optional
         Entropic only: KL penalties ``(rho_a, rho_b)`` on the marginals (one number for both; ``inf`` keeps that
         marginal exact); the masses of a and b may then differ. Solved by :func:`numbaot.sinkhorn_unbalanced`
-        (``method``: 'sinkhorn_log' or 'sinkhorn_translation_invariant'). Exact unbalanced OT (``reg=None``) is
-        not available.
+        (``method``: 'sinkhorn_log', 'sinkhorn_translation_invariant', or 'sinkhorn' in the scaling domain). Exact
+        unbalanced OT (``reg=None``) is not available.
     unbalanced_type : {'KL'}
         The marginal penalty (only KL in this version).
 

@@ -1,12 +1,15 @@
 """Scaling-domain Sinkhorn cores: plain ("sinkhorn"), stabilized by absorption ("sinkhorn_stabilized"), and
 greedy coordinate updates ("greenkhorn").
 
-The plan is ``P = diag(u) K diag(v)`` with a Gibbs kernel ``K``; an iteration is two matrix-vector products
-(``K v`` over rows, in parallel; ``K^T u`` streamed over rows too, with one partial sum per thread and a serial
-reduction, so no transposed copy of K is kept). No exponential is taken per iteration, which is what makes these
-methods fast, and what makes the plain one fragile: ``exp(-C / eps)`` underflows to 0 when ``C / eps`` exceeds
-about 745, and the scalings then overflow. Every core checks for that and stops with NUMERICAL_ERROR instead of
-iterating on garbage.
+The plan is ``P = diag(u) K diag(v)`` with a Gibbs kernel ``K``; an iteration is two matrix-vector products,
+``u = a / K v`` then ``v = b / K^T u``, done in ONE pass over K (``sinkhorn_pass``): each thread takes a chunk of
+rows, and for each row i forms ``(K v)_i``, then ``u_i``, then adds ``u_i K[i, :]`` into its own partial sum of
+``K^T u`` while the row is still in cache (four rows at a time); the partial sums are reduced serially. Large
+kernels are thus read from memory once per iteration instead of twice (memory bandwidth is the bound from
+n ~ 2000 on), and no transposed copy of K is kept. No exponential is taken per iteration, which is what makes
+these methods fast, and what makes the plain one fragile: ``exp(-C / eps)`` underflows to 0 when ``C / eps``
+exceeds about 745, and the scalings then overflow. Every core checks for that and stops with NUMERICAL_ERROR
+instead of iterating on garbage.
 
 The stabilized core keeps ``K_ij = exp((alpha_i + beta_j - C_ij) / eps)`` with absorbed potentials ``alpha``,
 ``beta``: when a scaling leaves ``[1 / tau, tau]`` it is folded into the potentials (``alpha += eps log u``, u = 1)
@@ -44,19 +47,9 @@ def gibbs_kernel(C, alpha, beta, eps, out):
 
 
 @cpu_jit(parallel=True)
-def matvec(K, v, out):
-    """``out = K v``, in parallel over rows."""
-    for i in prange(K.shape[0]):
-        acc = 0.0
-        for j in range(K.shape[1]):
-            acc += K[i, j] * v[j]
-        out[i] = acc
-
-
-@cpu_jit(parallel=True)
 def rmatvec(K, u, out, n_chunks):
-    """``out = K^T u``: rows of K streamed in ``n_chunks`` parallel chunks (one per thread), one partial sum per
-    chunk, reduced serially."""
+    """``out = K^T u`` alone (the stabilized core's rescue, after a row half-step done in the log domain): rows of
+    K streamed in ``n_chunks`` parallel chunks (one per thread), one partial sum per chunk, reduced serially."""
     n, m = K.shape
     n_chunks = max(1, min(n_chunks, n))
     partial = np.zeros((n_chunks, m))
@@ -65,6 +58,92 @@ def rmatvec(K, u, out, n_chunks):
             ui = u[i]
             for j in range(m):
                 partial[c, j] += K[i, j] * ui
+    for j in range(m):
+        acc = 0.0
+        for c in range(n_chunks):
+            acc += partial[c, j]
+        out[j] = acc
+
+
+@cpu_jit
+def _new_scaling(w, tau, s, lo, hi):
+    """``w / s`` (``w s^-tau`` for a damped update), or -1.0 when the product ``s`` lies outside ``[lo, hi]``
+    (NaN included): its row of K has underflowed or overflowed."""
+    if s >= lo and s <= hi:
+        return w / s if tau == 1.0 else w * s ** -tau
+    return -1.0
+
+
+@cpu_jit
+def _accept(u, i, ui):
+    """Store a new scaling ``ui`` in ``u[i]``; returns ``(ui, 0)``, or ``(0.0, 1)`` for the -1.0 of a failed row
+    (``u[i]`` is then left as it was)."""
+    if ui >= 0.0:
+        u[i] = ui
+        return ui, 0
+    return 0.0, 1
+
+
+@cpu_jit(parallel=True)
+def sinkhorn_pass(K, w, tau, v, lo, hi, u, partial):
+    """One fused Sinkhorn iteration's pass over K: ``u = w / K v`` (``u = w (K v)^-tau`` for a damped, unbalanced
+    update, ``tau < 1``) and the partial sums of ``K^T u``.
+
+    Rows are split into ``partial.shape[0]`` chunks, one per thread (the chunking, hence the summation order, is
+    fixed by that count alone). Chunk c takes its rows four at a time: the four products with v, the four new
+    scalings, then ``u_i K[i, :]`` of the four rows added into ``partial[c]`` while they are still in cache. Each
+    row of K is thus read from memory once, and v and the partial sums once per four rows. ``K^T u`` is then
+    ``partial.sum(axis=0)`` (``reduce_partial``). A row whose product falls outside ``[lo, hi]`` (underflow,
+    overflow, NaN) gets no new scaling (``u[i]`` is left as it was); returns the number of such rows, and when it
+    is not 0 the caller must not use ``partial`` as ``K^T u``.
+    """
+    n, m = K.shape
+    n_chunks = partial.shape[0]
+    bad = np.zeros(n_chunks, np.int64)
+    for c in prange(n_chunks):
+        acc = partial[c]
+        for j in range(m):
+            acc[j] = 0.0
+        i = c * n // n_chunks
+        stop = (c + 1) * n // n_chunks
+        while i + 4 <= stop:
+            K0, K1, K2, K3 = K[i], K[i + 1], K[i + 2], K[i + 3]
+            s0 = s1 = s2 = s3 = 0.0
+            for j in range(m):
+                vj = v[j]
+                s0 += K0[j] * vj
+                s1 += K1[j] * vj
+                s2 += K2[j] * vj
+                s3 += K3[j] * vj
+            u0, b0 = _accept(u, i, _new_scaling(w[i], tau, s0, lo, hi))
+            u1, b1 = _accept(u, i + 1, _new_scaling(w[i + 1], tau, s1, lo, hi))
+            u2, b2 = _accept(u, i + 2, _new_scaling(w[i + 2], tau, s2, lo, hi))
+            u3, b3 = _accept(u, i + 3, _new_scaling(w[i + 3], tau, s3, lo, hi))
+            bad[c] += b0 + b1 + b2 + b3
+            for j in range(m):
+                acc[j] += K0[j] * u0 + K1[j] * u1 + K2[j] * u2 + K3[j] * u3
+            i += 4
+        while i < stop:  # the last rows of the chunk, one at a time
+            Ki = K[i]
+            s0 = 0.0
+            for j in range(m):
+                s0 += Ki[j] * v[j]
+            u0, b0 = _accept(u, i, _new_scaling(w[i], tau, s0, lo, hi))
+            bad[c] += b0
+            for j in range(m):
+                acc[j] += Ki[j] * u0
+            i += 1
+    n_bad = 0
+    for c in range(n_chunks):
+        n_bad += bad[c]
+    return n_bad
+
+
+@cpu_jit
+def reduce_partial(partial, out):
+    """``out = partial.sum(axis=0)``, summed in chunk order (the result does not depend on which thread ran which
+    chunk)."""
+    n_chunks, m = partial.shape
     for j in range(m):
         acc = 0.0
         for c in range(n_chunks):
@@ -82,30 +161,30 @@ def _all_in_range(x, lo, hi):
 
 @cpu_jit
 def sinkhorn_scaling_core(K, a, b, u, v, max_iter, tol, check_every, errors, n_chunks):
-    """Plain Sinkhorn: ``u = a / K v``, ``v = b / K^T u`` from the scalings in ``u``, ``v`` (updated in place).
+    """Plain Sinkhorn: ``u = a / K v``, ``v = b / K^T u`` from the scalings in ``u``, ``v`` (updated in place),
+    one fused pass over K per iteration (``sinkhorn_pass``).
 
     Stops at an L1 column-marginal error ``<= tol`` (the column sums before the v-update are ``v * K^T u``, read
     off the update) or with NUMERICAL_ERROR as soon as a product underflows or overflows (the scalings are then
-    left at their last finite values). ``n_chunks``: the thread count, for ``rmatvec``. Returns ``(status, n_iter,
-    n_errors)``.
+    left at their last finite values). ``n_chunks``: the thread count. Returns ``(status, n_iter, n_errors)``.
     """
     n, m = K.shape
-    Kv = np.empty(n)
     KTu = np.empty(m)
+    u_new = u.copy()  # the pass writes here: on failure u keeps the last finite values
+    partial = np.empty((max(1, min(n_chunks, n)), m))
     n_errors = 0
     n_iter = 0
     status = MAX_ITER_REACHED
     while n_iter < max_iter:
-        matvec(K, v, Kv)
-        if not _all_in_range(Kv, 1e-300, 1e300):
+        if sinkhorn_pass(K, a, 1.0, v, 1e-300, 1e300, u_new, partial) > 0:
             status = NUMERICAL_ERROR
             break
-        for i in range(n):
-            u[i] = a[i] / Kv[i]
-        rmatvec(K, u, KTu, n_chunks)
+        reduce_partial(partial, KTu)
         if not _all_in_range(KTu, 1e-300, 1e300):
             status = NUMERICAL_ERROR
             break
+        for i in range(n):
+            u[i] = u_new[i]
         n_iter += 1
         check = n_iter % check_every == 0 or n_iter == max_iter
         err = 0.0
@@ -120,6 +199,66 @@ def sinkhorn_scaling_core(K, a, b, u, v, max_iter, tol, check_every, errors, n_c
         if check and err <= tol:
             status = OPTIMAL
             break
+    return status, n_iter, n_errors
+
+
+@cpu_jit
+def unbalanced_scaling_core(K, c_a, c_b, tau_a, tau_b, balanced, u, v, max_iter, tol, check_every, errors,
+                            n_chunks):
+    """Scaling-domain unbalanced Sinkhorn (Chizat et al. 2018): ``u = c_a (K v)^-tau_a``, ``v = c_b (K^T u)^-tau_b``
+    from the scalings in ``u``, ``v`` (updated in place), one fused pass over K per iteration.
+
+    ``tau = rho / (rho + eps)`` damps each update (1 keeps that marginal exact); ``c_a``, ``c_b`` fold in the
+    weights and the reference measure (see ``unbalanced.run_scaling``). Stops like the log-domain core: with
+    ``balanced`` (both tau 1), on the L1 column-marginal error ``sum |v K^T u - c_b|``; otherwise on the largest
+    change of the log-scalings over one iteration, ``max |log(u_new / u)|, |log(v_new / v)|`` (= the change of the
+    potentials divided by eps). NUMERICAL_ERROR as soon as a product leaves [1e-300, 1e300] (the scalings keep their
+    last finite values) or the error is not finite. Returns ``(status, n_iter, n_errors)``.
+    """
+    n, m = K.shape
+    KTu = np.empty(m)
+    u_new = u.copy()  # the pass writes here: on failure u keeps the last finite values
+    partial = np.empty((max(1, min(n_chunks, n)), m))
+    n_errors = 0
+    n_iter = 0
+    status = MAX_ITER_REACHED
+    while n_iter < max_iter:
+        if sinkhorn_pass(K, c_a, tau_a, v, 1e-300, 1e300, u_new, partial) > 0:
+            status = NUMERICAL_ERROR
+            break
+        reduce_partial(partial, KTu)
+        if not _all_in_range(KTu, 1e-300, 1e300):
+            status = NUMERICAL_ERROR
+            break
+        n_iter += 1
+        check = n_iter % check_every == 0 or n_iter == max_iter
+        err = 0.0
+        if check and balanced:
+            for j in range(m):
+                err += abs(v[j] * KTu[j] - c_b[j])
+        for i in range(n):
+            if check and not balanced:
+                d = abs(math.log(u_new[i] / u[i]))
+                if d > err or d != d:  # a NaN, once in, stays
+                    err = d
+            u[i] = u_new[i]
+        for j in range(m):
+            vj = c_b[j] / KTu[j] if tau_b == 1.0 else c_b[j] * KTu[j] ** -tau_b
+            if check and not balanced:
+                d = abs(math.log(vj / v[j]))
+                if d > err or d != d:
+                    err = d
+            v[j] = vj
+        if check:
+            if n_errors < errors.shape[0]:
+                errors[n_errors] = err
+                n_errors += 1
+            if not math.isfinite(err):
+                status = NUMERICAL_ERROR
+                break
+            if err <= tol:
+                status = OPTIMAL
+                break
     return status, n_iter, n_errors
 
 
@@ -152,8 +291,8 @@ def sinkhorn_stabilized_core(C, CT, a, b, log_a, log_b, eps, alpha, beta, K, max
     n, m = C.shape
     u = np.ones(n)
     v = np.ones(m)
-    Kv = np.empty(n)
     KTu = np.empty(m)
+    partial = np.empty((max(1, min(n_chunks, n)), m))
     zeros_n = np.zeros(n)  # the rescue's log-domain half-steps weigh no term: K carries no weights
     zeros_m = np.zeros(m)
     gibbs_kernel(C, alpha, beta, eps, K)
@@ -161,11 +300,10 @@ def sinkhorn_stabilized_core(C, CT, a, b, log_a, log_b, eps, alpha, beta, K, max
     n_iter = 0
     status = MAX_ITER_REACHED
     while n_iter < max_iter:
-        matvec(K, v, Kv)
-        if _all_in_range(Kv, TINY, 1.0 / TINY):
-            for i in range(n):
-                u[i] = a[i] / Kv[i]
-        else:  # K v underflowed on some row: redo the half-step in the log domain and rebuild K
+        # one pass: u = a / K v and the partial sums of K^T u; they are K^T u unless a row of K v left the range
+        if sinkhorn_pass(K, a, 1.0, v, TINY, 1.0 / TINY, u, partial) == 0:
+            reduce_partial(partial, KTu)
+        else:  # K v underflowed on some row: redo the half-step in the log domain, rebuild K, then K^T u apart
             for j in range(m):
                 beta[j] += eps * math.log(v[j])
                 v[j] = 1.0
@@ -174,7 +312,7 @@ def sinkhorn_stabilized_core(C, CT, a, b, log_a, log_b, eps, alpha, beta, K, max
                 alpha[i] += eps * log_a[i]  # K's rows now sum (against v = 1) to a_i exactly
                 u[i] = 1.0
             gibbs_kernel(C, alpha, beta, eps, K)
-        rmatvec(K, u, KTu, n_chunks)
+            rmatvec(K, u, KTu, n_chunks)
         n_iter += 1
         check = n_iter % check_every == 0 or n_iter == max_iter
         rescue = not _all_in_range(KTu, TINY, 1.0 / TINY)

@@ -47,7 +47,7 @@ def solve_batch_cpu(M, reg, a, b, max_iter, tol, check_every, unbalanced, method
     """Validate a batch, run the shared core, and wrap the answer in a :class:`BatchOTResult`."""
     reg = V.check_reg(reg)
     rho_a, rho_b = (math.inf, math.inf) if unbalanced is None else V.check_reg_m(unbalanced, "unbalanced")
-    method = U.check_method(method)
+    method = U.check_method(method, U.LOG_METHODS, "solve_batch")
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)
     check_every = V.check_max_iter(check_every, "check_every")

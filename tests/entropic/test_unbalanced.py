@@ -1,6 +1,6 @@
 """Unbalanced entropic OT (sinkhorn_unbalanced, sinkhorn_unbalanced2, solve(reg=..., unbalanced=...)) against POT
 and a plain numpy log-domain reference, with certificates (fixed-point residuals, primal = dual), the balanced
-limit reg_m -> inf, the translation-invariant variant, and bad inputs."""
+limit reg_m -> inf, the translation-invariant variant, the scaling-domain method, and bad inputs."""
 from __future__ import annotations
 
 import warnings
@@ -14,7 +14,7 @@ from scipy.special import logsumexp
 import numbaot
 from tests.naive import sinkhorn_unbalanced_naive, unbalanced_dual, unbalanced_primal
 
-METHODS = ["sinkhorn_log", "sinkhorn_translation_invariant"]
+METHODS = ["sinkhorn_log", "sinkhorn_translation_invariant", "sinkhorn"]
 
 
 def _problem(n=30, m=25, seed=0, mass_b=1.7):
@@ -255,3 +255,120 @@ def test_inputs_are_not_mutated_and_lists_work():
     # uniform weights when None
     np.testing.assert_allclose(numbaot.sinkhorn_unbalanced(None, None, M, 0.1, 1.0),
                                numbaot.sinkhorn_unbalanced(np.full(5, 0.2), np.full(4, 0.25), M, 0.1, 1.0))
+
+
+# ------------------------------------------------------------------------------- scaling domain (method "sinkhorn")
+@given(st.integers(1, 7), st.integers(1, 7), st.floats(0.05, 2.0), st.floats(0.05, 20.0),
+       st.sampled_from(["both", "a exact", "b exact"]), st.sampled_from(["kl", "entropy"]), st.integers(0, 2**31))
+def test_scaling_method_has_the_log_domain_solution(n, m, reg, rho, relax, reg_type, seed):
+    rng = np.random.default_rng(seed)
+    M = rng.random((n, m)) * 3
+    a, b = rng.random(n) + 0.1, 2 * rng.random(m) + 0.1
+    reg_m = {"both": rho, "a exact": (np.inf, rho), "b exact": (rho, np.inf)}[relax]
+    kw = dict(reg=reg, unbalanced=reg_m, reg_type=reg_type, max_iter=200000, tol=1e-13)
+    res = numbaot.solve(M, a, b, method="sinkhorn", **kw)
+    ref = numbaot.solve(M, a, b, **kw)
+    assert res.status is numbaot.Status.OPTIMAL
+    np.testing.assert_allclose(res.plan, ref.plan, atol=1e-10)
+    scale = 1 + np.abs(ref.potential_a).max() + np.abs(ref.potential_b).max()
+    np.testing.assert_allclose(res.potential_a, ref.potential_a, atol=1e-8 * scale)
+    np.testing.assert_allclose(res.potential_b, ref.potential_b, atol=1e-8 * scale)
+    assert float(res.value) == pytest.approx(float(ref.value), rel=1e-9, abs=1e-12)
+    # the error history means what the log core's does: the last one is the change of the potentials / reg
+    assert res.errors.size >= 1 and res.errors[-1] <= 1e-13
+    if reg_type == "kl":  # certificate: the potentials are a fixed point of both damped half-steps
+        rho_a, rho_b = _pair(reg_m)
+        tau_a = 1.0 if np.isinf(rho_a) else rho_a / (rho_a + reg)
+        tau_b = 1.0 if np.isinf(rho_b) else rho_b / (rho_b + reg)
+        f, g = res.potential_a, res.potential_b
+        f_fix = -tau_a * reg * logsumexp(np.log(b)[None, :] + (g[None, :] - M) / reg, axis=1)
+        g_fix = -tau_b * reg * logsumexp(np.log(a)[:, None] + (f[:, None] - M) / reg, axis=0)
+        np.testing.assert_allclose(f, f_fix, atol=1e-9 * scale)
+        np.testing.assert_allclose(g, g_fix, atol=1e-9 * scale)
+
+
+def test_scaling_method_tends_to_balanced_as_reg_m_grows():
+    a, b, M = _problem(n=15, m=12, seed=3, mass_b=1.0)
+    reg = 0.1
+    gaps = []
+    for rho in (1.0, 10.0, 100.0, 1000.0):
+        res = numbaot.solve(M, a, b, reg=reg, unbalanced=rho, method="sinkhorn", tol=1e-12, max_iter=100000)
+        assert res.converged
+        gaps.append(np.abs(res.plan.sum(axis=1) - a).sum() + np.abs(res.plan.sum(axis=0) - b).sum())
+    assert all(later < 0.2 * earlier for earlier, later in zip(gaps, gaps[1:]))  # O(reg / rho)
+    assert gaps[-1] < 1e-3
+    # reg_m = inf: the balanced scaling iteration itself, stopped (and reported) on the L1 column error
+    exact = numbaot.solve(M, a, b, reg=reg, unbalanced=np.inf, method="sinkhorn", tol=1e-13, max_iter=100000)
+    balanced = numbaot.solve(M, a, b, reg=reg, method="sinkhorn", tol=1e-13, max_iter=100000)
+    assert exact.converged and exact.n_iter == balanced.n_iter
+    np.testing.assert_allclose(exact.plan, balanced.plan, atol=1e-14)
+    np.testing.assert_allclose(exact.errors, balanced.errors, rtol=1e-9, atol=1e-17)
+    np.testing.assert_allclose(exact.plan.sum(axis=0), b, atol=1e-13)
+    np.testing.assert_allclose(exact.plan.sum(axis=1), a, atol=1e-12)
+
+
+@pytest.mark.parametrize("reg_type", ["kl", "entropy"])
+def test_scaling_method_zero_weights_and_warm_start(reg_type):
+    a, b, M = _problem(n=8, m=6, seed=6)
+    a[2] = 0.0
+    b[[0, 5]] = 0.0
+    kw = dict(reg=0.1, unbalanced=(1.0, 0.4), reg_type=reg_type, tol=1e-13, max_iter=100000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = numbaot.solve(M, a, b, method="sinkhorn", **kw)
+    ref = numbaot.solve(M, a, b, **kw)
+    assert res.converged and np.all(res.plan[2] == 0) and np.all(res.plan[:, [0, 5]] == 0)
+    np.testing.assert_allclose(res.plan, ref.plan, atol=1e-12)
+    # zero weights get the log core's potentials: a damped half-step (kl), or -inf (no mass, entropy)
+    np.testing.assert_allclose(res.potential_a, ref.potential_a, atol=1e-9)
+    np.testing.assert_allclose(res.potential_b, ref.potential_b, atol=1e-9)
+    warm = numbaot.solve(M, a, b, method="sinkhorn", potentials_init=(ref.potential_a, ref.potential_b),
+                         **kw) if reg_type == "kl" else None
+    if warm is not None:
+        assert warm.converged and warm.n_iter <= 10
+        np.testing.assert_allclose(warm.plan, ref.plan, atol=1e-12)
+
+
+def test_scaling_method_float32_and_total_cost():
+    ot = pytest.importorskip("ot")
+    a, b, M = _problem(n=10, m=8, seed=7)
+    res32 = numbaot.solve(M.astype(np.float32), a.astype(np.float32), b.astype(np.float32), reg=0.1,
+                          unbalanced=0.5, method="sinkhorn", tol=1e-12)
+    assert res32.plan.dtype == np.float32 and isinstance(res32.value, np.float32)
+    ref = ot.sinkhorn_unbalanced(a, b, M, 0.1, 0.5, method="sinkhorn", stopThr=1e-15, numItermax=100000)
+    np.testing.assert_allclose(res32.plan, ref, atol=1e-6)
+    lin = numbaot.sinkhorn_unbalanced2(a, b, M, 0.1, 0.5, method="sinkhorn", tol=1e-13, max_iter=100000)
+    assert float(lin) == pytest.approx(float(np.sum(ref * M)), rel=1e-10)
+
+
+def test_scaling_method_reports_underflow():
+    """Costs 20 apart at a small reg: K = exp(-M / reg) underflows to 0 everywhere. The scaling method must stop
+    with NUMERICAL_ERROR and a warning (POT's returns a zero plan); the log domain solves it."""
+    rng = np.random.default_rng(9)
+    M = numbaot.dist(rng.random((12, 2)), rng.random((10, 2)) + 20.0)
+    a, b = np.full(12, 1 / 12), np.full(10, 0.15)
+    reg = 1e-3 * M.max()
+    with pytest.warns(numbaot.ConvergenceWarning, match="NUMERICAL_ERROR"):
+        res = numbaot.solve(M, a, b, reg=reg, unbalanced=1.0, method="sinkhorn", max_iter=1000)
+    assert res.status is numbaot.Status.NUMERICAL_ERROR and not res.converged
+    with pytest.warns(numbaot.ConvergenceWarning, match="NUMERICAL_ERROR"):
+        numbaot.sinkhorn_unbalanced(a, b, M, 1e-310, 1.0, method="sinkhorn", reg_type="entropy")
+    log = numbaot.solve(M, a, b, reg=reg, unbalanced=1.0, max_iter=100000, tol=1e-10)
+    assert log.converged and np.isfinite(log.plan).all()
+
+
+def test_scaling_method_bad_inputs():
+    a, b, M = _problem(n=4, m=3)
+    with pytest.raises(ValueError, match="method must be one of .*'sinkhorn'"):
+        numbaot.sinkhorn_unbalanced(a, b, M, 0.1, 1.0, method="greenkhorn")
+    with pytest.raises(TypeError, match="method"):
+        numbaot.sinkhorn_unbalanced(a, b, M, 0.1, 1.0, method=None)
+    # the batched core and the GPU twin are log-domain only: said so, not silently run in the log domain
+    with pytest.raises(ValueError, match="solve_batch"):
+        numbaot.solve_batch(M[None], 0.1, a[None], b[None], method="sinkhorn", unbalanced=1.0)
+    M_nan = M.copy()
+    M_nan[0, 1] = np.nan
+    with pytest.raises(ValueError, match=r"M\[0, 1\] is NaN"):
+        numbaot.sinkhorn_unbalanced(a, b, M_nan, 0.1, 1.0, method="sinkhorn")
+    with pytest.raises(ValueError, match="same total mass"):
+        numbaot.sinkhorn_unbalanced(a, 2 * b / b.sum(), M, 0.1, np.inf, method="sinkhorn")
