@@ -6,7 +6,7 @@ cost: ``T <- Sinkhorn(p, q, grad F(T), eps)``, where ``grad F = w_lin M + w_quad
 Each Sinkhorn solve is warm-started from the previous potentials ``(f, g)``. The first runs in the log domain
 (``numbaot.entropic._sinkhorn_log``: no start is known, and ``exp(-C / eps)`` may underflow). Later ones absorb
 the warm potentials into a kernel ``K_ij = exp((f_i + g_j - C_ij) / eps)`` (Schmitzer 2016) and iterate on
-scalings ``u``, ``v`` that stay near 1: two matrix-vector products per iteration (BLAS) instead of ``2 n m``
+scalings that stay near the weights: one fused pass over the kernel per iteration instead of ``2 n m``
 exponentials, and one vectorised exp pass per solve, all compiled in one call (:func:`_absorbed_step`, with
 the plan and its change). When the scalings leave a safe range or turn non-finite, that solve is redone in the
 log domain from the warm potentials, so no input can overflow.
@@ -31,13 +31,12 @@ import numpy as np
 
 from numba import prange
 
-from .._fastexp import fast_exp
 from .._jit import cpu_jit
+from ..entropic._sinkhorn_scaling import gibbs_kernel, reduce_partial, sinkhorn_pass
 from .._status import Status
 from . import _tensor
 from ._cg import PARALLEL_MIN_ENTRIES, Outcome, gradient
 
-_exp = fast_exp.cpu
 #: The kernel solve gives up (and the log domain takes over) when a scaling leaves [1/SCALING_BOUND, SCALING_BOUND].
 SCALING_BOUND = 1e100
 _LEFT_RANGE = 5  # a status code of the kernel core only: scalings out of range
@@ -100,43 +99,39 @@ class Anderson:
 
 
 @cpu_jit
-def sinkhorn_kernel_core(K, p, q, u, v, max_iter, tol, check_every):
-    """Sinkhorn on scalings: the plan is ``p_i u_i K_ij v_j q_j``; u, v (start: ones) are updated in place.
+def sinkhorn_kernel_core(K, p, q, a, b, partial, max_iter, tol):
+    """Sinkhorn on the absorbed kernel: the plan is ``a_i K_ij b_j``, the scalings a, b (weights included; start
+    p, q) updated in place, one fused pass over K per iteration (``entropic._sinkhorn_scaling.sinkhorn_pass``,
+    ``partial``: its per-chunk sums, (chunks, m)).
 
-    Returns ``(status, n_iter)``: OPTIMAL when the L1 column error (read before the v-update) is at most tol,
-    MAX_ITER_REACHED, or ``_LEFT_RANGE`` when a scaling left the safe range or turned non-finite (u, v are then
-    unusable).
+    Returns ``(status, n_iter, KTa)``: status OPTIMAL when the L1 column error (read before the b-update) is at most
+    tol, MAX_ITER_REACHED, or ``_LEFT_RANGE`` when a product ``K b`` or ``K^T a`` left
+    ``[1 / SCALING_BOUND, SCALING_BOUND]`` or turned non-finite (a, b are then unusable); ``KTa`` the last
+    ``K^T a``.
     """
-    n, m = K.shape
-    qv = q * v
-    pu = np.empty(n)
+    m = K.shape[1]
+    low = 1.0 / SCALING_BOUND
+    KTa = np.empty(m)
     status = 1
     n_iter = 0
-    low = 1.0 / SCALING_BOUND
     while n_iter < max_iter:
-        Kv = np.dot(K, qv)
-        for i in range(n):
-            u[i] = 1.0 / Kv[i] if Kv[i] > 0.0 else math.inf  # an all-underflowed row: out of range below
-            pu[i] = p[i] * u[i]
-        KTu = np.dot(pu, K)
+        if sinkhorn_pass(K, p, 1.0, b, low, SCALING_BOUND, a, partial) > 0:
+            return _LEFT_RANGE, n_iter, KTa
+        reduce_partial(partial, KTa)
         n_iter += 1
-        bad = False
         err = 0.0
         for j in range(m):
-            err += abs(q[j] * v[j] * KTu[j] - q[j])
-            v[j] = 1.0 / KTu[j] if KTu[j] > 0.0 else math.inf
-            if not (low < v[j] < SCALING_BOUND):
-                bad = True
-            qv[j] = q[j] * v[j]
-        for i in range(n):
-            if not (low < u[i] < SCALING_BOUND):
-                bad = True
-        if bad or not err < math.inf:
-            return _LEFT_RANGE, n_iter
-        if (n_iter % check_every == 0 or n_iter == max_iter) and err <= tol:
+            s = KTa[j]
+            if not (low <= s <= SCALING_BOUND):
+                return _LEFT_RANGE, n_iter, KTa
+            err += abs(b[j] * s - q[j])
+            b[j] = q[j] / s
+        if not err < math.inf:
+            return _LEFT_RANGE, n_iter, KTa
+        if err <= tol:
             status = 0
             break
-    return status, n_iter
+    return status, n_iter, KTa
 
 
 class HeavyBall:
@@ -241,33 +236,32 @@ def _heavy_ball_move(x, y, prev, omega, beta, momentum):
 
 
 @cpu_jit(parallel=True)
-def _absorbed_step(grad, f, g, eps, K, p, q, u, v, T, T_new, max_iter, tol):
+def _absorbed_step(grad, f, g, eps, K, p, q, a, b, partial, T, T_new, max_iter, tol):
     """One warm mirror descent step on the absorbed kernel, compiled in one piece: ``K = exp((f + g - grad) / eps)``
     (vectorised exp), Sinkhorn on the scalings (:func:`sinkhorn_kernel_core`), then ``f``, ``g`` updated and
-    ``T_new = p u K v q``. Returns ``(code, |T_new - T|_F)``; with code ``_LEFT_RANGE`` nothing but K, u, v was
+    ``T_new = a K b``. Returns ``(code, |T_new - T|_F)``; with code ``_LEFT_RANGE`` nothing but K, a, b was
     touched (the caller redoes the solve in the log domain)."""
     n, m = grad.shape
-    inv_eps = 1.0 / eps
-    for i in prange(n):
-        for j in range(m):
-            K[i, j] = _exp((f[i] + g[j] - grad[i, j]) * inv_eps)
-    u[:] = 1.0
-    v[:] = 1.0
-    # the column error is computed at every iteration anyway: check it at every one
-    code, _ = sinkhorn_kernel_core(K, p, q, u, v, max_iter, tol, 1)
+    gibbs_kernel(grad, f, g, eps, K)
+    a[:] = p
+    b[:] = q
+    code, _, KTa = sinkhorn_kernel_core(K, p, q, a, b, partial, max_iter, tol)
     if code == _LEFT_RANGE:
         return code, 0.0
+    # f += eps log(a / p), g += eps log(b / q); a zero weight's potential follows its scaling 1 / (K b)_i (resp.
+    # 1 / (K^T a)_j), so that its row of the next kernel stays in range
     for i in range(n):
-        f[i] += eps * math.log(u[i])
-        u[i] *= p[i]  # u, v now hold the plan's row and column factors
+        if p[i] > 0.0:
+            f[i] += eps * math.log(a[i] / p[i])
+        else:
+            f[i] -= eps * math.log(np.dot(K[i], b))
     for j in range(m):
-        g[j] += eps * math.log(v[j])
-        v[j] *= q[j]
+        g[j] += eps * math.log(b[j] / q[j]) if q[j] > 0.0 else -eps * math.log(KTa[j])
     row_change = np.empty(n)
     for i in prange(n):
         acc = 0.0
         for j in range(m):
-            t = u[i] * K[i, j] * v[j]
+            t = a[i] * K[i, j] * b[j]
             d = t - T[i, j]
             acc += d * d
             T_new[i, j] = t
@@ -300,7 +294,8 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
     grad = np.empty((n, m))
     f, g = np.zeros(n), np.zeros(m)
     K = np.empty((n, m))
-    u, v = np.ones(n), np.ones(m)
+    a_scale, b_scale = np.empty(n), np.empty(m)
+    partial = np.empty((max(1, min(n_threads, n)), m))  # the fused pass's per-chunk sums
     check_every = 10
     errors = np.empty(inner_max_iter // check_every + 1)
     history = []
@@ -339,7 +334,8 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
             verify = False
             code = _LEFT_RANGE
             if n_iter > 1:
-                code, change = _absorbed_step(grad, f, g, eps, K, p, q, u, v, T, T_new, inner_max_iter, inner_tol)
+                code, change = _absorbed_step(grad, f, g, eps, K, p, q, a_scale, b_scale, partial, T, T_new,
+                                              inner_max_iter, inner_tol)
             if code == _LEFT_RANGE:  # first solve, or the kernel could not hold it: the log domain, from (f, g)
                 grad_t = np.ascontiguousarray(grad.T)  # the column half-steps read rows of grad^T
                 code, _, _ = sinkhorn_log_core(grad, grad_t, log_p, log_q, eps, f, g, inner_max_iter, inner_tol,
