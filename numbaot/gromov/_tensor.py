@@ -143,29 +143,29 @@ def quad_dense(h1, T, h2):
     return (h1 @ T) @ h2.T
 
 
-@cpu_jit
 def quad_sparse(h1, h2t, rows, cols, vals):
     """``h1 S h2^T`` for the sparse ``S`` (n, m) given by COO triples (repeats add up), from ``h2t = h2^T``
-    (contiguous): a scatter of O(nnz max(n, m)) and one dense product (BLAS) in the cheaper association,
-    ``h1 (S h2^T)`` (n^2 m) when n <= m, else ``(h1 S) h2^T`` (n m^2)."""
-    n = h1.shape[0]
-    m = h2t.shape[1]
+    (contiguous): a compiled scatter of O(nnz max(n, m)) and one dense product (numpy's BLAS) in the cheaper
+    association, ``h1 (S h2^T)`` (n^2 m) when n <= m, else ``(h1 S) h2^T`` (n m^2)."""
+    n, m = h1.shape[0], h2t.shape[1]
     W = np.zeros((n, m))
     if n <= m:
-        for k in range(vals.shape[0]):  # W = S h2^T: row rows[k] gains vals[k] times row cols[k] of h2^T
-            r = rows[k]
-            c = cols[k]
-            s = vals[k]
-            for j in range(m):
-                W[r, j] += s * h2t[c, j]
-        return np.dot(h1, W)
-    for k in range(vals.shape[0]):  # W = h1 S: column cols[k] gains vals[k] times column rows[k] of h1
+        _scatter_rows(h2t, rows, cols, vals, W)
+        return h1 @ W
+    _scatter_rows(h1.T, cols, rows, vals, W.T)
+    return W @ h2t
+
+
+@cpu_jit
+def _scatter_rows(B, rows, cols, vals, W):
+    """``W[rows[k], :] += vals[k] * B[cols[k], :]`` for every k: ``W += S B`` for the sparse S given by COO triples
+    (with ``B = h2^T`` this is ``S h2^T``; on transposed views, ``W^T += S^T h1^T``, i.e. ``W = h1 S``)."""
+    for k in range(vals.shape[0]):
         r = rows[k]
         c = cols[k]
         s = vals[k]
-        for i in range(n):
-            W[i, c] += s * h1[i, r]
-    return np.dot(W, h2t)
+        for j in range(W.shape[1]):
+            W[r, j] += s * B[c, j]
 
 
 def tensor_product(C1, C2, T, loss: str = "square_loss"):
