@@ -295,7 +295,10 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
     f, g = np.zeros(n), np.zeros(m)
     K = np.empty((n, m))
     a_scale, b_scale = np.empty(n), np.empty(m)
-    partial = np.empty((max(1, min(n_threads, n)), m))  # the fused pass's per-chunk sums
+    from .. import _config
+
+    n_threads = _config.n_threads(n_threads)
+    partial = np.empty((max(1, min(n_threads, n)), m))  # the fused pass's per-chunk sums, one chunk per thread
     check_every = 10
     errors = np.empty(inner_max_iter // check_every + 1)
     history = []

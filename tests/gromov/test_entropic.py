@@ -210,3 +210,13 @@ def test_anderson_solves_a_linear_fixed_point():
     for _ in range(30):
         x = acc.step(x, A @ x + c - x)
     assert np.allclose(x, target, atol=1e-8)
+
+
+def test_parallel_kernels_above_the_threshold_agree(monkeypatch):
+    """Above PARALLEL_MIN_ENTRIES the kernels run on Numba's threads (n_threads=None: Numba's setting) and give
+    the plan of one thread."""
+    C1, C2, _ = _spaces(3, 20, 16)
+    monkeypatch.setattr(_entropic, "PARALLEL_MIN_ENTRIES", 1)
+    results = [numbaot.entropic_gromov_wasserstein(C1, C2, epsilon=0.1, n_threads=t) for t in (None, 1, 2)]
+    for plan in results[1:]:
+        assert np.allclose(plan, results[0], atol=1e-12)
