@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 
@@ -260,14 +260,23 @@ def test_inputs_are_not_mutated_and_lists_work():
 # ------------------------------------------------------------------------------- scaling domain (method "sinkhorn")
 @given(st.integers(1, 7), st.integers(1, 7), st.floats(0.05, 2.0), st.floats(0.05, 20.0),
        st.sampled_from(["both", "a exact", "b exact"]), st.sampled_from(["kl", "entropy"]), st.integers(0, 2**31))
+@example(5, 1, 0.05078125, 12.0, "a exact", "kl", 6)  # scalings near e^690: NUMERICAL_ERROR (found by CI)
 def test_scaling_method_has_the_log_domain_solution(n, m, reg, rho, relax, reg_type, seed):
     rng = np.random.default_rng(seed)
     M = rng.random((n, m)) * 3
     a, b = rng.random(n) + 0.1, 2 * rng.random(m) + 0.1
     reg_m = {"both": rho, "a exact": (np.inf, rho), "b exact": (rho, np.inf)}[relax]
     kw = dict(reg=reg, unbalanced=reg_m, reg_type=reg_type, max_iter=200000, tol=1e-13)
-    res = numbaot.solve(M, a, b, method="sinkhorn", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", numbaot.ConvergenceWarning)  # checked through the status below
+        res = numbaot.solve(M, a, b, method="sinkhorn", **kw)
     ref = numbaot.solve(M, a, b, **kw)
+    reach = max(np.abs(ref.potential_a).max(), np.abs(ref.potential_b).max()) / reg
+    if res.status is numbaot.Status.NUMERICAL_ERROR:
+        # the solution's scalings exp(f / reg) lie near or beyond float64's range (e^709): the scaling domain
+        # cannot hold them and must say so (e.g. f ~ 35 at reg 0.05); the log domain has the answer
+        assert reach > 300, reach
+        return
     assert res.status is numbaot.Status.OPTIMAL
     np.testing.assert_allclose(res.plan, ref.plan, atol=1e-10)
     scale = 1 + np.abs(ref.potential_a).max() + np.abs(ref.potential_b).max()
