@@ -25,7 +25,7 @@ from numba import prange
 from .._costs import cost_finish, cost_term, pair_cost
 from .._fastexp import fast_exp as exp_term  # the vectorisable exponential of the dense cores
 from .._jit import cpu_jit, twin
-from ._sinkhorn_log import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL, column_error, final_status
+from ._sinkhorn_log import CONTINUE, MAX_ITER_REACHED, column_error, final_status, record_check
 from .unbalanced import _max_change
 
 
@@ -134,26 +134,18 @@ def sinkhorn_online_core(X, Y, metric, p, norms_x, norms_y, log_a, log_b, eps, f
     n_errors = 0
     status = MAX_ITER_REACHED
     n_iter = 0
-    err = 0.0
     while n_iter < max_iter:
         half_step(X, Y, metric, p, norms_x, norms_y, log_b, g, eps, f, f)
         half_step(Y, X, metric, p, norms_y, norms_x, log_a, f, eps, g, g_new)
         n_iter += 1
-        check = n_iter % check_every == 0 or n_iter == max_iter
-        if check:
-            err = column_error(log_b, g, g_new, eps)
-            if n_errors < errors.shape[0]:
-                errors[n_errors] = err
-                n_errors += 1
+        code = CONTINUE
+        if n_iter % check_every == 0 or n_iter == max_iter:
+            code, n_errors = record_check(column_error(log_b, g, g_new, eps), tol, errors, n_errors)
         for j in range(m):
             g[j] = g_new[j]
-        if check:
-            if not math.isfinite(err):
-                status = NUMERICAL_ERROR
-                break
-            if err <= tol:
-                status = OPTIMAL
-                break
+        if code != CONTINUE:
+            status = code
+            break
     return final_status(status, log_a, log_b, f, g), n_iter, n_errors
 
 
@@ -187,21 +179,15 @@ def sinkhorn_online_uot_core(X, Y, metric, p, norms_x, norms_y, log_a, log_b, ep
         if tau_b != 1.0:
             for j in range(m):
                 g_new[j] *= tau_b
-        err = 0.0
+        code = CONTINUE
         if check:
             err = _max_change(g_new, g, 0.0, log_b, _max_change(f, f_prev, 0.0, log_a, 0.0)) / eps
-            if n_errors < errors.shape[0]:
-                errors[n_errors] = err
-                n_errors += 1
+            code, n_errors = record_check(err, tol, errors, n_errors)
         for j in range(m):
             g[j] = g_new[j]
-        if check:
-            if not math.isfinite(err):
-                status = NUMERICAL_ERROR
-                break
-            if err <= tol:
-                status = OPTIMAL
-                break
+        if code != CONTINUE:
+            status = code
+            break
     return final_status(status, log_a, log_b, f, g), n_iter, n_errors
 
 

@@ -77,6 +77,25 @@ def final_status(status, log_a, log_b, f, g):
     return status
 
 
+#: ``record_check``'s code for "keep iterating" (not a numbaot status).
+CONTINUE = -1
+
+
+@cpu_jit
+def record_check(err, tol, errors, n_errors):
+    """A convergence check of the Sinkhorn cores: ``err`` goes into ``errors`` while there is room, and the code is
+    NUMERICAL_ERROR for a non-finite error (NaN included), OPTIMAL when it is at most ``tol``, else CONTINUE.
+    Returns ``(code, n_errors)``."""
+    if n_errors < errors.shape[0]:
+        errors[n_errors] = err
+        n_errors += 1
+    if not math.isfinite(err):
+        return NUMERICAL_ERROR, n_errors
+    if err <= tol:
+        return OPTIMAL, n_errors
+    return CONTINUE, n_errors
+
+
 @cpu_jit
 def sinkhorn_log_core(C, CT, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
     """Iterate from the potentials in ``f``, ``g`` (updated in place) until the L1 marginal error is below ``tol``.
@@ -93,21 +112,14 @@ def sinkhorn_log_core(C, CT, log_a, log_b, eps, f, g, max_iter, tol, check_every
         half_step(C, log_b, g, eps, f, f)
         half_step(CT, log_a, f, eps, g, g_new)
         n_iter += 1
-        check = n_iter % check_every == 0 or n_iter == max_iter
-        if check:
-            err = column_error(log_b, g, g_new, eps)
-            if n_errors < errors.shape[0]:
-                errors[n_errors] = err
-                n_errors += 1
+        code = CONTINUE
+        if n_iter % check_every == 0 or n_iter == max_iter:
+            code, n_errors = record_check(column_error(log_b, g, g_new, eps), tol, errors, n_errors)
         for j in range(m):
             g[j] = g_new[j]
-        if check:
-            if not (err == err) or not math.isfinite(err):
-                status = NUMERICAL_ERROR
-                break
-            if err <= tol:
-                status = OPTIMAL
-                break
+        if code != CONTINUE:
+            status = code
+            break
     return final_status(status, log_a, log_b, f, g), n_iter, n_errors
 
 

@@ -27,7 +27,7 @@ from numba import prange
 
 from .._fastexp import fast_exp
 from .._jit import cpu_jit
-from ._sinkhorn_log import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL, half_step
+from ._sinkhorn_log import CONTINUE, MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL, half_step, record_check
 
 _exp = fast_exp.cpu
 
@@ -58,11 +58,7 @@ def rmatvec(K, u, out, n_chunks):
             ui = u[i]
             for j in range(m):
                 partial[c, j] += K[i, j] * ui
-    for j in range(m):
-        acc = 0.0
-        for c in range(n_chunks):
-            acc += partial[c, j]
-        out[j] = acc
+    reduce_partial(partial, out)
 
 
 @cpu_jit
@@ -250,14 +246,9 @@ def unbalanced_scaling_core(K, c_a, c_b, tau_a, tau_b, balanced, u, v, max_iter,
                     err = d
             v[j] = vj
         if check:
-            if n_errors < errors.shape[0]:
-                errors[n_errors] = err
-                n_errors += 1
-            if not math.isfinite(err):
-                status = NUMERICAL_ERROR
-                break
-            if err <= tol:
-                status = OPTIMAL
+            code, n_errors = record_check(err, tol, errors, n_errors)
+            if code != CONTINUE:
+                status = code
                 break
     return status, n_iter, n_errors
 
