@@ -55,16 +55,22 @@ def softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
     nx = norms_x[i]
     total = 0.0
     for start in range(0, m, chunk):
-        size = min(chunk, m - start)
-        # pair_cost's terms, coordinate by coordinate for the whole chunk: loops over points that vectorise
+        stop = min(start + chunk, m)
+        size = stop - start
+        # Slices, not Y[start + j, k]: Numba cannot prove start + j >= 0, and the negative-index wraparound it
+        # then emits keeps LLVM from vectorising (10 ns per pair instead of 3). With Y in Fortran order (the CPU
+        # front-end's layout) each coordinate's slice is contiguous.
         for j in range(size):
             buf[j] = 0.0
         for k in range(d):
             xk = X[i, k]
+            y_k = Y[start:stop, k]
             for j in range(size):
-                buf[j] += _cost_term(xk, Y[start + j, k], metric, p)
+                buf[j] += _cost_term(xk, y_k[j], metric, p)
+        h_chunk = h[start:stop]
+        ny_chunk = norms_y[start:stop]
         for j in range(size):
-            buf[j] = h[start + j] - _cost_finish(buf[j], metric, p, nx, norms_y[start + j]) * inv_eps - guess
+            buf[j] = h_chunk[j] - _cost_finish(buf[j], metric, p, nx, ny_chunk[j]) * inv_eps - guess
         for j in range(size):
             total += _exp_term(buf[j])
     if total > 1e-250 and total < 1e250:  # far from overflow and from subnormals: the guess was good enough
@@ -235,7 +241,7 @@ def dense_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, out):
 
 # ------------------------------------------------------------------------------------------------------ front-end
 class PointGeometry:
-    """Two host point clouds (float64, C-contiguous), their metric, and what the jitted cores need of them.
+    """Two host point clouds (float64, Fortran order), their metric, and what the jitted cores need of them.
 
     ``swap()`` gives the geometry seen from the other cloud (for column updates and ``P^T``).
     """
@@ -244,8 +250,9 @@ class PointGeometry:
         from .._costs import METRIC_CODES
         from ..utils import cosine_norms
 
-        self.X = np.ascontiguousarray(X, dtype=np.float64)
-        self.Y = np.ascontiguousarray(Y, dtype=np.float64)
+        # Fortran order: the softmin reads one coordinate of many points at a time (contiguous, vectorised loads)
+        self.X = np.asfortranarray(X, dtype=np.float64)
+        self.Y = np.asfortranarray(Y, dtype=np.float64)
         self.metric = metric
         self.code = METRIC_CODES[metric]
         self.p = float(2.0 if p is None else p)
