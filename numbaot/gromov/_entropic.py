@@ -50,8 +50,8 @@ ANDERSON_MAX_ENTRIES = 1 << 22
 #: convergent plain iteration, whose eigenvalues of J lie in (-1, 1)), the window of residual norms whose ratios
 #: must agree within HB_STEADY for the rate to count as steady.
 HB_L = 2.0
-HB_WINDOW = 6
-HB_STEADY = 1.05
+HB_WINDOW = 4
+HB_STEADY = 1.1
 
 
 class Anderson:
@@ -273,10 +273,13 @@ def _absorbed_step(grad, f, g, eps, K, p, q, a, b, partial, T, T_new, max_iter, 
 
 
 def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads,
-                   accelerate=None):
+                   accelerate=None, product_start=False, track=True):
     """Minimise ``w_lin <M, T> + w_quad E(T) - eps H(T)`` from ``G0`` (validated float64 host arrays).
 
     ``accelerate``: 'momentum' (:class:`HeavyBall`), 'anderson' (:class:`Anderson`) or None (plain iteration).
+    ``product_start``: G0 is ``p q^T`` (its tensor product is then rank one). ``track``: update the tensor products by
+    the plan's changes between float64 anchors (:class:`_tensor.TrackedProduct`; the stop is always certified by
+    a step from float64 products).
     Returns ``(Outcome, marginal_error)``, the latter the L1 error of the final plan's marginals.
     """
     from ..entropic._sinkhorn_log import plan_from_potentials, sinkhorn_log_core
@@ -315,12 +318,24 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
         extrapolator = None
     accelerate = extrapolator is not None
     cost = None  # the linearised cost whose Sinkhorn plan is T (kept when accelerating)
+    # h1 T h2^T (and the transposed side's) updated by the plan's changes between float64 anchors
+    trackers = [_tensor.TrackedProduct(s.h1, s.h2, track)]
+    if not s.symmetric:
+        trackers.append(_tensor.TrackedProduct(s.h1t, s.h2t, track))
     verify = False
     with numba_threads(n_threads):  # once here, not around each kernel call
         while n_iter < max_iter:
             n_iter += 1
-            X = _tensor.quad_dense(s.h1, T, s.h2)
-            Y = X if s.symmetric else _tensor.quad_dense(s.h1t, T, s.h2t)
+            if n_iter == 1 and product_start:
+                X, anchored = trackers[0].start_product(p, q), True
+                Y = X if s.symmetric else trackers[1].start_product(p, q)
+            else:
+                X, anchored = trackers[0].at(T)
+                if not s.symmetric:
+                    Y, anchored_y = trackers[1].at(T)
+                    anchored = anchored and anchored_y
+                else:
+                    Y = X
             gradient(X, Y, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric, has_m, grad)
             accelerated = False
             if isinstance(extrapolator, HeavyBall):
@@ -356,8 +371,11 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
                 break
             # A capped Sinkhorn solve is continued by the next outer iteration (warm start): once the plan is
             # stationary, up to EXTRA_SOLVES more iterations let the last solve meet its marginal tolerance.
-            if change <= tol and accelerated:
-                verify = True  # only a plain step's change certifies a fixed point: take one next
+            if change <= tol and (accelerated or not anchored):
+                # only a plain step from float64 products certifies a fixed point: take one next
+                verify = True
+                for tracker in trackers:
+                    tracker.exact_next = True
                 continue
             if change <= tol:
                 if code == Status.OPTIMAL or stationary >= EXTRA_SOLVES:

@@ -323,7 +323,8 @@ def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_t
     start = np.outer(p, q) if G0 is None else V.check_initial_plan(G0, p, q).astype(np.float64)
     w_lin, w_quad = problem.weights()
     out, marginal_error = mirror_descent(problem.split(), p, q, problem.M, w_lin, w_quad, epsilon, start,
-                                         max_iter, tol, inner_max_iter, inner_tol, n_threads, accelerate)
+                                         max_iter, tol, inner_max_iter, inner_tol, n_threads, accelerate,
+                                         product_start=G0 is None)
     if warn:
         last = out.history[-1] if len(out.history) else float("nan")
         warn_status(out.status, name, f"{out.n_iter} outer iterations, last change of the plan {last:.3g} (tol "

@@ -220,3 +220,45 @@ def test_parallel_kernels_above_the_threshold_agree(monkeypatch):
     results = [numbaot.entropic_gromov_wasserstein(C1, C2, epsilon=0.1, n_threads=t) for t in (None, 1, 2)]
     for plan in results[1:]:
         assert np.allclose(plan, results[0], atol=1e-12)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_tracked_products_reach_the_untracked_fixed_point(monkeypatch, symmetric):
+    """Tensor products updated by low-rank and float32 changes (thresholds lowered to reach this size) end at the
+    fixed point of float64 products: the last step is certified from an anchor, and the plans agree."""
+    from numbaot.gromov import _tensor
+
+    C1, C2, M = _spaces(5, 60, 50)
+    if not symmetric:
+        rng = np.random.default_rng(6)
+        C1, C2 = C1 + 0.2 * rng.random(C1.shape), C2 + 0.2 * rng.random(C2.shape)
+    made = []
+
+    class Recorded(_tensor.TrackedProduct):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(_tensor, "TrackedProduct", Recorded)
+    monkeypatch.setattr(_tensor, "TRACK_MIN_ENTRIES", 1)
+    monkeypatch.setattr(_tensor, "LOW_RANK", 8)
+    monkeypatch.setattr(_tensor, "LOW_RANK_OVERSAMPLE", 4)
+    problem = _gromov_api_problem(C1, C2, M)
+    runs = {track: _entropic.mirror_descent(problem.split(), problem.p, problem.q, M, 0.3, 0.7, 0.05,
+                                            np.outer(problem.p, problem.q), 1000, 1e-9, 1000, 1e-9, 1,
+                                            accelerate="momentum", product_start=True, track=track)
+            for track in (False, True)}
+    (plain, _), (tracked, marginal_error) = runs[False], runs[True]
+    assert tracked.status == Status.OPTIMAL and marginal_error <= 1e-9
+    assert tracked.history[-1] <= 1e-9
+    assert np.allclose(tracked.plan, plain.plan, atol=1e-9)
+    assert np.isclose(tracked.value, plain.value, rtol=1e-9)
+    counts = made[-1].counts
+    assert counts["low_rank"] + counts["float32"] > counts["anchor"]
+    assert len(made) == (2 if symmetric else 4)
+
+
+def _gromov_api_problem(C1, C2, M):
+    from numbaot.gromov.api import _Problem
+
+    return _Problem(C1, C2, None, None, M, "square_loss", None, alpha=0.7)

@@ -67,3 +67,68 @@ def test_kl_loss_zero_entries_stay_finite():
 def test_unknown_loss():
     with pytest.raises(ValueError, match="loss must be one of"):
         _tensor.loss_functions(np.eye(2), np.eye(2), "l1")
+
+
+def _smooth_plans(n, m, steps, seed):
+    """A sequence of smooth plans (Gibbs kernels of slowly moving potentials): changes close to low rank."""
+    rng = np.random.default_rng(seed)
+    x, y = np.linspace(0, 1, n), np.linspace(0, 1, m)
+    for k in range(steps):
+        shift = 0.2 + 0.05 * np.sin(k + rng.random())
+        T = np.exp(-((x[:, None] - y[None, :] - shift) ** 2) / 0.1)
+        yield T / T.sum()
+
+
+@pytest.mark.parametrize("path", ["low_rank", "float32"])
+def test_tracked_product_follows_the_dense_product(monkeypatch, path):
+    """Updated by changes (low-rank or float32), X stays within a small multiple of ``sum |h1| |D| |h2|^T`` over
+    the changes D of the float64 product; an anchor gives it exactly."""
+    monkeypatch.setattr(_tensor, "TRACK_MIN_ENTRIES", 1)
+    rng = np.random.default_rng(0)
+    n, m = 120, 100
+    h1, h2 = rng.random((n, n)), rng.random((m, m))
+    tracker = _tensor.TrackedProduct(h1, h2)
+    tracker.low_rank = path == "low_rank"
+    plans = list(_smooth_plans(n, m, 12, 1))
+    X, anchored = tracker.at(plans[0])
+    assert anchored and np.array_equal(X, _tensor.quad_dense(h1, plans[0], h2))
+    change_products = 0.0
+    for prev, T in zip(plans, plans[1:]):
+        change_products += _tensor.quad_dense(h1, np.abs(T - prev), h2).max()  # h1, h2 >= 0: |h1| |D| |h2|^T
+        X, anchored = tracker.at(T)
+        assert not anchored
+        error = np.abs(X - _tensor.quad_dense(h1, T, h2)).max()
+        assert error <= (1e-4 if path == "low_rank" else 1e-6) * change_products
+    assert tracker.counts[path] == len(plans) - 1
+    tracker.exact_next = True
+    X, anchored = tracker.at(plans[-1])
+    assert anchored and np.array_equal(X, _tensor.quad_dense(h1, plans[-1], h2))
+
+
+def test_tracked_product_rejects_a_change_far_from_low_rank(monkeypatch):
+    """A random change is not close to low rank: the measured tail rejects it and float32 takes over."""
+    monkeypatch.setattr(_tensor, "TRACK_MIN_ENTRIES", 1)
+    rng = np.random.default_rng(2)
+    n = m = 110
+    h1, h2 = rng.random((n, n)), rng.random((m, m))
+    tracker = _tensor.TrackedProduct(h1, h2)
+    T0 = rng.random((n, m))
+    tracker.at(T0)
+    T1 = T0 + 1e-3 * rng.random((n, m))
+    X, anchored = tracker.at(T1)
+    assert not anchored and tracker.counts == {"anchor": 1, "low_rank": 0, "float32": 1}
+    assert np.allclose(X, _tensor.quad_dense(h1, T1, h2), rtol=1e-6)
+
+
+def test_tracked_product_start_and_untracked_cases(monkeypatch):
+    """The product start's rank-one X; small problems and h1 beyond float32's range always anchor."""
+    rng = np.random.default_rng(3)
+    h1, h2 = rng.random((30, 30)), rng.random((20, 20))
+    p, q = rng.random(30), rng.random(20)
+    small = _tensor.TrackedProduct(h1, h2)
+    assert not small.track
+    assert np.allclose(small.start_product(p, q), _tensor.quad_dense(h1, np.outer(p, q), h2), rtol=1e-12)
+    assert small.at(np.outer(p, q))[1]
+    monkeypatch.setattr(_tensor, "TRACK_MIN_ENTRIES", 1)
+    assert _tensor.TrackedProduct(h1, h2).track
+    assert not _tensor.TrackedProduct(h1 * 1e39, h2).track
