@@ -50,8 +50,8 @@ ANDERSON_MAX_ENTRIES = 1 << 22
 #: convergent plain iteration, whose eigenvalues of J lie in (-1, 1)), the window of residual norms whose ratios
 #: must agree within HB_STEADY for the rate to count as steady.
 HB_L = 2.0
-HB_WINDOW = 4
-HB_STEADY = 1.1
+HB_WINDOW = 6
+HB_STEADY = 1.05
 
 
 class Anderson:

@@ -145,7 +145,7 @@ def quad_dense(h1, T, h2):
 
 #: Plans with fewer entries than this are multiplied in float64 every time (below it the tracking saves little).
 TRACK_MIN_ENTRIES = 200 * 200
-#: Low-rank changes: columns of the test matrix (the previous change's leading right singular vectors, topped up
+#: Low-rank changes: columns of a new basis's test matrix (the old basis's leading directions, topped up
 #: with random ones up to this count), the part of the change left outside the subspace that is accepted
 #: (relative Frobenius norm), and the smallest side (below 4 * LOW_RANK the full product is as cheap).
 LOW_RANK = 24
@@ -161,9 +161,9 @@ class TrackedProduct:
     the change ``D`` since the last plan:
 
     * **low rank.** Mirror descent's plans are smooth and so are their changes: ``D`` is within
-      ``LOW_RANK_TAIL * |D|`` of its projection ``Q Q^T D`` on a few directions ``Q`` (a randomised range finder,
-      warm-started from the previous change's leading right singular vectors; ``|D - Q Q^T D|`` is measured, not
-      assumed). Then ``h1 D h2^T ~= (h1 Q)(Q^T D h2^T)`` costs O((n + m)^2 r) in float64.
+      ``LOW_RANK_TAIL * |D|`` of its projection ``Q Q^T D`` on a few orthonormal directions ``Q`` (kept from
+      change to change while they hold it; ``|D - Q Q^T D|`` is measured every time, not assumed). Then
+      ``h1 D h2^T ~= (h1 Q)(Q^T D h2^T)`` costs O((n + m)^2 r) in float64.
     * otherwise **float32**: the change's product in float32 BLAS (2-2.5x faster than float64 here).
 
     Either way the error is relative to ``h1 D h2^T``, which shrinks with the iterates' changes, not to ``X``.
@@ -184,12 +184,12 @@ class TrackedProduct:
             self.track = bool(np.isfinite(self.h1_32).all() and np.isfinite(self.h2t_32).all())
         self.low_rank = self.track and min(n, m) >= 4 * LOW_RANK
         self.rng = np.random.default_rng(seed)
-        self.basis = None  # (m, k): the previous change's leading right singular vectors
+        self.basis = self.h1_basis = None  # (n, r): orthonormal directions holding the changes, and h1 times them
         self.X = None
         self.last = None  # the plan X belongs to
         self.delta = None
         self.exact_next = True
-        self.counts = {"anchor": 0, "low_rank": 0, "float32": 0}
+        self.counts = {"anchor": 0, "low_rank": 0, "float32": 0, "new_basis": 0}
 
     def at(self, T):
         """``(X, anchored)``: ``X = h1 T h2^T`` (float64; the same array object is updated from call to call) and
@@ -211,21 +211,32 @@ class TrackedProduct:
         return self.X, False
 
     def _low_rank_update(self, D, norm2):
-        """``h1 D h2^T`` from D's projection on a few directions, or None when D is not that close to low rank."""
-        m = D.shape[1]
-        fresh = LOW_RANK if self.basis is None else LOW_RANK - self.basis.shape[1]
-        test = self.rng.standard_normal((m, fresh))
+        """``h1 D h2^T`` from D's projection ``Q Q^T D`` on a few directions, or None when D is not that close to
+        low rank. The basis Q is kept while it captures the changes (then the update costs two thin products and
+        ``h1 Q`` is reused); when it does not, a new one is sampled from D, warm-started by the old one's leading
+        directions."""
         if self.basis is not None:
-            test = np.hstack([self.basis, test])
+            B = self.basis.T @ D  # (r, m)
+            if self._captured(B, norm2):
+                return self.h1_basis @ (B @ self.h2.T)
+            _, _, Vt = np.linalg.svd(B, full_matrices=False)
+            test = np.hstack([Vt[:LOW_RANK - LOW_RANK_OVERSAMPLE].T,
+                              self.rng.standard_normal((D.shape[1], LOW_RANK_OVERSAMPLE))])
+        else:
+            test = self.rng.standard_normal((D.shape[1], LOW_RANK))
         Q, _ = np.linalg.qr(D @ test)  # (n, r): D's range, sampled
-        B = Q.T @ D  # (r, m)
-        tail2 = norm2 - float(np.vdot(B, B))  # |D - Q Q^T D|^2 (Q orthonormal)
-        if not tail2 <= LOW_RANK_TAIL**2 * norm2:
+        B = Q.T @ D
+        if not self._captured(B, norm2):
             self.basis = None
             return None
-        _, sv, Vt = np.linalg.svd(B, full_matrices=False)
-        self.basis = np.ascontiguousarray(Vt[:LOW_RANK - LOW_RANK_OVERSAMPLE].T)
-        return (self.h1 @ Q) @ (B @ self.h2.T)
+        self.basis, self.h1_basis = Q, self.h1 @ Q
+        self.counts["new_basis"] += 1
+        return self.h1_basis @ (B @ self.h2.T)
+
+    @staticmethod
+    def _captured(B, norm2):
+        """Whether ``|D - Q Q^T D|^2 = |D|^2 - |Q^T D|^2`` (Q orthonormal) is within the tail allowed."""
+        return norm2 - float(np.vdot(B, B)) <= LOW_RANK_TAIL**2 * norm2
 
     def start_product(self, p, q):
         """Anchor at the product plan ``T = p q^T``, whose ``X = (h1 p)(h2 q)^T`` has rank one: O(n^2 + m^2)."""

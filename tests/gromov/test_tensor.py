@@ -105,6 +105,26 @@ def test_tracked_product_follows_the_dense_product(monkeypatch, path):
     assert anchored and np.array_equal(X, _tensor.quad_dense(h1, plans[-1], h2))
 
 
+def test_tracked_product_keeps_a_basis_while_it_holds_the_changes(monkeypatch):
+    """Changes of rank 3: in the same directions, one basis serves them all (sampled once); in new directions
+    a new basis is sampled; the products stay exact to rounding (the changes lie in the bases)."""
+    monkeypatch.setattr(_tensor, "TRACK_MIN_ENTRIES", 1)
+    rng = np.random.default_rng(4)
+    n, m = 120, 100
+    h1, h2 = rng.random((n, n)), rng.random((m, m))
+    tracker = _tensor.TrackedProduct(h1, h2)
+    T = rng.random((n, m))
+    tracker.at(T)
+    U = rng.random((n, 3))
+    for step in range(8):
+        if step == 4:
+            U = rng.random((n, 3))  # new directions
+        T = T + 1e-3 * U @ rng.random((3, m))
+        X, _ = tracker.at(T)
+        assert np.allclose(X, _tensor.quad_dense(h1, T, h2), rtol=1e-10, atol=0)
+    assert tracker.counts == {"anchor": 1, "low_rank": 8, "float32": 0, "new_basis": 2}
+
+
 def test_tracked_product_rejects_a_change_far_from_low_rank(monkeypatch):
     """A random change is not close to low rank: the measured tail rejects it and float32 takes over."""
     monkeypatch.setattr(_tensor, "TRACK_MIN_ENTRIES", 1)
@@ -116,7 +136,7 @@ def test_tracked_product_rejects_a_change_far_from_low_rank(monkeypatch):
     tracker.at(T0)
     T1 = T0 + 1e-3 * rng.random((n, m))
     X, anchored = tracker.at(T1)
-    assert not anchored and tracker.counts == {"anchor": 1, "low_rank": 0, "float32": 1}
+    assert not anchored and tracker.counts == {"anchor": 1, "low_rank": 0, "float32": 1, "new_basis": 0}
     assert np.allclose(X, _tensor.quad_dense(h1, T1, h2), rtol=1e-6)
 
 
