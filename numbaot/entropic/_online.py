@@ -39,8 +39,32 @@ _cost_finish = cost_finish.cpu
 _exp_term = exp_term.cpu
 
 
-@twin(deps={"_pair_cost": pair_cost, "_cost_term": cost_term, "_cost_finish": cost_finish,
-            "_exp_term": exp_term})
+@twin(deps={"_cost_term": cost_term, "_cost_finish": cost_finish})
+def chunk_costs(X, i, Y, start, stop, metric, p, norm_x, norms_y, buf):
+    """``buf[j - start] = C(x_i, y_j)`` for ``start <= j < stop``: ``pair_cost``'s terms, coordinate by coordinate
+    for the whole chunk, so that the loops run over points and vectorise.
+
+    Slices, not ``Y[start + j, k]``: Numba cannot prove ``start + j >= 0``, and the negative-index wraparound it
+    then emits keeps LLVM from vectorising (10 ns per pair instead of 3). With Y in Fortran order (the CPU
+    front-end's layout) each coordinate's slice is contiguous.
+    """
+    size = stop - start
+    for j in range(size):
+        buf[j] = 0.0
+    for k in range(X.shape[1]):
+        xk = X[i, k]
+        y_k = Y[start:stop, k]
+        for j in range(size):
+            buf[j] += _cost_term(xk, y_k[j], metric, p)
+    ny_chunk = norms_y[start:stop]
+    for j in range(size):
+        buf[j] = _cost_finish(buf[j], metric, p, norm_x, ny_chunk[j])
+
+
+_chunk_costs = chunk_costs.cpu
+
+
+@twin(deps={"_pair_cost": pair_cost, "_chunk_costs": chunk_costs, "_exp_term": exp_term})
 def softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf):
     """``log sum_j exp(h[j] - c(x_i, y_j) * inv_eps)`` over the rows of ``Y``, costs from the points.
 
@@ -50,28 +74,16 @@ def softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
     anywhere gives a non-finite answer.
     """
     m = Y.shape[0]
-    d = X.shape[1]
     chunk = buf.shape[0]
     nx = norms_x[i]
     total = 0.0
     for start in range(0, m, chunk):
         stop = min(start + chunk, m)
-        size = stop - start
-        # Slices, not Y[start + j, k]: Numba cannot prove start + j >= 0, and the negative-index wraparound it
-        # then emits keeps LLVM from vectorising (10 ns per pair instead of 3). With Y in Fortran order (the CPU
-        # front-end's layout) each coordinate's slice is contiguous.
-        for j in range(size):
-            buf[j] = 0.0
-        for k in range(d):
-            xk = X[i, k]
-            y_k = Y[start:stop, k]
-            for j in range(size):
-                buf[j] += _cost_term(xk, y_k[j], metric, p)
+        _chunk_costs(X, i, Y, start, stop, metric, p, nx, norms_y, buf)
         h_chunk = h[start:stop]
-        ny_chunk = norms_y[start:stop]
-        for j in range(size):
-            buf[j] = h_chunk[j] - _cost_finish(buf[j], metric, p, nx, ny_chunk[j]) * inv_eps - guess
-        for j in range(size):
+        for j in range(stop - start):
+            buf[j] = h_chunk[j] - buf[j] * inv_eps - guess
+        for j in range(stop - start):
             total += _exp_term(buf[j])
     if total > 1e-250 and total < 1e250:  # far from overflow and from subnormals: the guess was good enough
         return guess + math.log(total)
@@ -98,7 +110,6 @@ def plan_entry(X, i, Y, j, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_
 
 
 _softmin_points = softmin_points.cpu
-_plan_entry = plan_entry.cpu
 
 
 @cpu_jit(parallel=True)
@@ -197,18 +208,48 @@ def sinkhorn_online_uot_core(X, Y, metric, p, norms_x, norms_y, log_a, log_b, ep
     return final_status(status, log_a, log_b, f, g), n_iter, n_errors
 
 
+@cpu_jit(inline="always")
+def _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs, weights):
+    """``costs[j - start] = C_ij`` and ``weights[j - start] = P_ij`` for ``start <= j < stop`` (vectorised loops;
+    ``metric`` a literal code where the caller can, see :func:`_plan_chunk_any`)."""
+    _chunk_costs(X, i, Y, start, stop, metric, p, norms_x[i], norms_y, costs)
+    base = log_a[i] + f[i] * inv_eps
+    lb = log_b[start:stop]
+    gb = g[start:stop]
+    for j in range(stop - start):
+        weights[j] = _exp_term(base + lb[j] + (gb[j] - costs[j]) * inv_eps)
+
+
+@cpu_jit(inline="always")
+def _plan_chunk_any(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs, weights):
+    """:func:`_plan_chunk` with literal metric codes for the common costs: once inlined, the cost's branches fold
+    away and the coordinate loops vectorise (as in :func:`half_step`)."""
+    if metric == 0:
+        _plan_chunk(X, i, Y, start, stop, 0, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs, weights)
+    elif metric == 1:
+        _plan_chunk(X, i, Y, start, stop, 1, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs, weights)
+    else:
+        _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs, weights)
+
+
 @cpu_jit(parallel=True)
 def row_sums(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, mass, cost):
     """``mass[i] = sum_j P_ij`` and ``cost[i] = sum_j P_ij C_ij`` (0 * inf counts as 0), in parallel over rows."""
     inv_eps = 1.0 / eps
+    m = Y.shape[0]
     for i in prange(X.shape[0]):
+        costs = np.empty(CHUNK)
+        weights = np.empty(CHUNK)
         r = 0.0
         s = 0.0
-        for j in range(Y.shape[0]):
-            w, c = _plan_entry(X, i, Y, j, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps)
-            if w > 0.0:
+        for start in range(0, m, CHUNK):
+            stop = min(start + CHUNK, m)
+            _plan_chunk_any(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
+                            weights)
+            for j in range(stop - start):
+                w = weights[j]
                 r += w
-                s += w * c
+                s += w * costs[j] if w > 0.0 else 0.0
         mass[i] = r
         cost[i] = s
 
@@ -220,23 +261,35 @@ def apply_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, V, ou
     ``P^T @ U`` is the same call with the two clouds (and their weights and potentials) swapped.
     """
     inv_eps = 1.0 / eps
-    k = V.shape[1]
+    m, k = V.shape
     for i in prange(X.shape[0]):
+        costs = np.empty(CHUNK)
+        weights = np.empty(CHUNK)
         for c in range(k):
             out[i, c] = 0.0
-        for j in range(Y.shape[0]):
-            w, _ = _plan_entry(X, i, Y, j, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps)
+        for start in range(0, m, CHUNK):
+            stop = min(start + CHUNK, m)
+            _plan_chunk_any(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
+                            weights)
             for c in range(k):
-                out[i, c] += w * V[j, c]
+                v_c = V[start:stop, c]
+                acc = 0.0
+                for j in range(stop - start):
+                    acc += weights[j] * v_c[j]
+                out[i, c] += acc
 
 
 @cpu_jit(parallel=True)
 def dense_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, out):
     """``out[i, j] = P_ij`` (n, m), in parallel over rows."""
     inv_eps = 1.0 / eps
+    m = Y.shape[0]
     for i in prange(X.shape[0]):
-        for j in range(Y.shape[0]):
-            out[i, j] = _plan_entry(X, i, Y, j, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps)[0]
+        costs = np.empty(CHUNK)
+        for start in range(0, m, CHUNK):
+            stop = min(start + CHUNK, m)
+            _plan_chunk_any(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
+                            out[i, start:stop])
 
 
 # ------------------------------------------------------------------------------------------------------ front-end
