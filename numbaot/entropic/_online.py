@@ -303,7 +303,8 @@ class PointGeometry:
         from .._costs import METRIC_CODES
         from ..utils import cosine_norms
 
-        # Fortran order: the softmin reads one coordinate of many points at a time (contiguous, vectorised loads)
+        # Fortran order: the softmin reads one coordinate of many points at a time (contiguous, vectorised loads);
+        # a C-ordered input is copied once (O((n + m) d), like the float64 conversion)
         self.X = np.asfortranarray(X, dtype=np.float64)
         self.Y = np.asfortranarray(Y, dtype=np.float64)
         self.metric = metric

@@ -382,6 +382,8 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
                     status = Status.OPTIMAL
                     break
                 stationary += 1
+                for tracker in trackers:  # the continued solve's step is a candidate stop too: keep it certified
+                    tracker.exact_next = True
     # Sinkhorn converges slowly on nearly deterministic plans, and a capped inner solve is continued by the next
     # one (warm start); what matters is the final plan's marginal error (rows: the last half-step fits columns).
     marginal_error = float(np.abs(T.sum(axis=1) - p).sum() + np.abs(T.sum(axis=0) - q).sum())

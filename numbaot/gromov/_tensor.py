@@ -166,11 +166,14 @@ class TrackedProduct:
       ``h1 D h2^T ~= (h1 Q)(Q^T D h2^T)`` costs O((n + m)^2 r) in float64.
     * otherwise **float32**: the change's product in float32 BLAS (2-2.5x faster than float64 here).
 
-    Either way the error is relative to ``h1 D h2^T``, which shrinks with the iterates' changes, not to ``X``.
-    :meth:`at` reports whether the product it returns is an anchor; the caller asks for one (``exact_next``)
-    before it accepts a stopping test, so that the stop is certified with float64 products, as without tracking.
+    Either way the error of an update is relative to ``|h1| |D| |h2|^T``, which shrinks with the iterates'
+    changes, not to ``|h1| |T| |h2|^T``. The errors add up from one anchor to the next: :meth:`at` reports whether
+    the product it returns is an anchor, and the caller asks for one (``exact_next``) before it accepts a stopping
+    test, so that the stop is certified with float64 products, as without tracking. The float32 factors are
+    scaled by powers of two to a largest entry near 1 (exact; undone in float64), so no input overflows or
+    underflows them wholesale.
 
-    ``track=False`` (small plans, or h1, h2 beyond float32's range) makes every product an anchor.
+    ``track=False`` (small plans, or non-finite h1, h2) makes every product an anchor.
     """
 
     def __init__(self, h1, h2, track=True, seed=0):
@@ -178,10 +181,10 @@ class TrackedProduct:
         n, m = h1.shape[0], h2.shape[0]
         self.track = bool(track) and n * m >= TRACK_MIN_ENTRIES
         if self.track:
-            with np.errstate(over="ignore"):
-                self.h1_32 = h1.astype(np.float32)
-                self.h2t_32 = np.ascontiguousarray(h2.T, dtype=np.float32)
-            self.track = bool(np.isfinite(self.h1_32).all() and np.isfinite(self.h2t_32).all())
+            self.track = bool(np.isfinite(h1).all() and np.isfinite(h2).all())
+        if self.track:
+            self.e1, self.h1_32 = _float32_scaled(h1)
+            self.e2, self.h2t_32 = _float32_scaled(np.ascontiguousarray(h2.T))
         self.low_rank = self.track and min(n, m) >= 4 * LOW_RANK
         self.rng = np.random.default_rng(seed)
         self.basis = self.h1_basis = None  # (n, r): orthonormal directions holding the changes, and h1 times them
@@ -198,15 +201,22 @@ class TrackedProduct:
             return self._anchor(T), True
         if self.delta is None:
             self.delta = np.empty(T.shape)
-        norm2 = _change(T, self.last, self.delta)  # also sets last = T
+            self.delta_32 = np.empty(T.shape, dtype=np.float32)
+        norm2, top = _change(T, self.last, self.delta)  # also sets last = T
+        if top == 0.0:
+            return self.X, False
         update = self._low_rank_update(self.delta, norm2) if self.low_rank else None
-        if update is None:
-            update = (self.h1_32 @ self.delta.astype(np.float32)) @ self.h2t_32
-            self.counts["float32"] += 1
-        else:
+        if update is not None:
             self.counts["low_rank"] += 1
-        if not np.isfinite(update).all():  # beyond float32's range: the float64 product instead
-            return self._anchor(T), True
+        else:
+            e = math.frexp(top)[1]
+            _scaled_f32(self.delta, math.ldexp(1.0, -e), self.delta_32)
+            with np.errstate(all="ignore"):
+                update = (self.h1_32 @ self.delta_32) @ self.h2t_32
+            if not np.isfinite(update).all():  # cannot happen to scaled factors; the float64 product if it does
+                return self._anchor(T), True
+            update = np.ldexp(update.astype(np.float64), self.e1 + self.e2 + e)
+            self.counts["float32"] += 1
         self.X += update
         return self.X, False
 
@@ -255,17 +265,36 @@ class TrackedProduct:
 
 @cpu_jit
 def _change(T, last, out):
-    """``out = T - last``, ``last = T`` and ``|out|_F^2``, in one pass over contiguous (n, m) arrays."""
+    """``out = T - last``, ``last = T``; returns ``(|out|_F^2, max |out|)``, in one pass over contiguous (n, m)
+    arrays."""
     n, m = T.shape
     total = 0.0
+    top = 0.0
     for i in range(n):
         for j in range(m):
             t = T[i, j]
             d = t - last[i, j]
             out[i, j] = d
             total += d * d
+            top = max(top, abs(d))
             last[i, j] = t
-    return total
+    return total, top
+
+
+@cpu_jit
+def _scaled_f32(D, scale, out):
+    """``out = float32(scale * D)`` (scale a power of two), one pass."""
+    n, m = D.shape
+    for i in range(n):
+        for j in range(m):
+            out[i, j] = scale * D[i, j]
+
+
+def _float32_scaled(A):
+    """``(e, A32)``: ``A32 = float32(A / 2**e)`` with the largest |entry| in [0.5, 1) (``e = 0`` for a zero A)."""
+    top = float(np.max(np.abs(A))) if A.size else 0.0
+    e = math.frexp(top)[1] if top > 0.0 else 0
+    return e, np.ldexp(A, -e).astype(np.float32)
 
 
 def quad_sparse(h1, h2t, rows, cols, vals):

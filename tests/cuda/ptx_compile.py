@@ -1,8 +1,9 @@
-"""Compile every CUDA kernel of numbaot to PTX for a real GPU, without one: the check the simulator cannot make.
+"""Compile numbaot's CUDA kernels to PTX for a real GPU, without one: the check the simulator cannot make.
 
 Numba's CUDA simulator runs kernels as Python, so code that the CUDA compiler rejects (an unsupported numpy call in a
 kernel, a type that does not unify, a device function that cannot be inlined) passes the simulator tests. This tool
-closes that gap in two steps:
+closes that gap for every kernel the CUDA tests launch (with the argument types they launch it with), in two
+steps:
 
 1. ``record``: runs the CUDA tests under the simulator (``NUMBA_ENABLE_CUDASIM=1``) and records, for every kernel
    launch, the kernel's module, name and the Numba types of its arguments;
@@ -73,25 +74,28 @@ def compile_all(records, cc):
     from numba.cuda import dispatcher
 
     # Device functions called from a kernel are compiled for the current device's compute capability, which
-    # needs a driver: answer with the target's instead (the only thing asked of the device there).
+    # needs a driver: answer with the target's instead (the only thing asked of the device there). If a
+    # numba-cuda release moves this name, fail loudly rather than report every kernel as broken.
+    if not hasattr(dispatcher, "get_current_device"):
+        raise RuntimeError("numba.cuda.dispatcher.get_current_device is gone: update tests/cuda/ptx_compile.py "
+                           "for this numba-cuda release")
     dispatcher.get_current_device = lambda: SimpleNamespace(compute_capability=cc)
     failures = []
     done = set()
     for module_name, qualname, arg_types in records:
-        module = importlib.import_module(module_name)
-        kernel = module
-        for part in qualname.split("."):
-            kernel = getattr(kernel, part)
-        sig = tuple(_parse_type(t) for t in arg_types)
-        key = (module_name, qualname, sig)
+        key = (module_name, qualname, tuple(map(tuple, arg_types)))
         if key in done:
             continue
         done.add(key)
-        options = {k: v for k, v in getattr(kernel, "targetoptions", {}).items() if k in ("fastmath", "lineinfo")}
-        try:
+        try:  # a kernel that cannot be found or typed is a failure to report, like one that does not compile
+            kernel = importlib.import_module(module_name)
+            for part in qualname.split("."):
+                kernel = getattr(kernel, part)
+            sig = tuple(_parse_type(t) for t in arg_types)
+            options = {k: v for k, v in kernel.targetoptions.items() if k in ("fastmath", "lineinfo")}
             cuda.compile_ptx(kernel.py_func, sig, cc=cc, **options)
         except Exception as exc:  # noqa: BLE001 (report every failure, whatever its kind)
-            failures.append(f"{module_name}.{qualname}{tuple(map(str, sig))}: {type(exc).__name__}: {exc}")
+            failures.append(f"{module_name}.{qualname}{tuple(map(str, arg_types))}: {type(exc).__name__}: {exc}")
     return failures, len(done)
 
 
@@ -134,6 +138,8 @@ def main(argv=None):
     parser.add_argument("--records", help="use (or keep) this record file instead of a temporary one")
     parser.add_argument("--step", choices=["record", "compile", "both"], default="both")
     args, pytest_args = parser.parse_known_args(argv)
+    if args.step == "compile" and not args.records:
+        parser.error("--step compile needs --records FILE (written by --step record)")
     path = args.records or os.path.join(tempfile.mkdtemp(), "kernels.json")
     if args.step in ("record", "both"):
         if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":

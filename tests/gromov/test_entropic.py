@@ -223,42 +223,52 @@ def test_parallel_kernels_above_the_threshold_agree(monkeypatch):
 
 
 @pytest.mark.parametrize("symmetric", [True, False])
-def test_tracked_products_reach_the_untracked_fixed_point(monkeypatch, symmetric):
-    """Tensor products updated by low-rank and float32 changes (thresholds lowered to reach this size) end at the
-    fixed point of float64 products: the last step is certified from an anchor, and the plans agree."""
+@pytest.mark.parametrize("tail", [3e-5, 1e-3])
+def test_tracked_products_reach_the_untracked_fixed_point(monkeypatch, symmetric, tail):
+    """Tensor products updated by low-rank and float32 changes (thresholds lowered to reach this size) end at a
+    certified fixed point of float64 products: the stop is an anchored step whose change is within tol, and the
+    value is the untracked run's."""
     from numbaot.gromov import _tensor
 
-    C1, C2, M = _spaces(5, 60, 50)
+    C1, C2, _ = _spaces(5, 130, 120)
     if not symmetric:
         rng = np.random.default_rng(6)
         C1, C2 = C1 + 0.2 * rng.random(C1.shape), C2 + 0.2 * rng.random(C2.shape)
-    made = []
+    made, flags = [], []
 
     class Recorded(_tensor.TrackedProduct):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             made.append(self)
 
+        def at(self, T):
+            anchors = self.counts["anchor"]
+            X, anchored = super().at(T)
+            flags.append(self.counts["anchor"] > anchors)  # a float64 product was computed, whatever is reported
+            assert anchored == flags[-1]
+            return X, anchored
+
     monkeypatch.setattr(_tensor, "TrackedProduct", Recorded)
     monkeypatch.setattr(_tensor, "TRACK_MIN_ENTRIES", 1)
-    monkeypatch.setattr(_tensor, "LOW_RANK", 8)
-    monkeypatch.setattr(_tensor, "LOW_RANK_OVERSAMPLE", 4)
-    problem = _gromov_api_problem(C1, C2, M)
-    runs = {track: _entropic.mirror_descent(problem.split(), problem.p, problem.q, M, 0.3, 0.7, 0.05,
+    monkeypatch.setattr(_tensor, "LOW_RANK_TAIL", tail)
+    problem = _gromov_api_problem(C1, C2, None)
+    runs = {track: _entropic.mirror_descent(problem.split(), problem.p, problem.q, None, 0.0, 1.0, 0.1,
                                             np.outer(problem.p, problem.q), 1000, 1e-9, 1000, 1e-9, 1,
                                             accelerate="momentum", product_start=True, track=track)
             for track in (False, True)}
     (plain, _), (tracked, marginal_error) = runs[False], runs[True]
     assert tracked.status == Status.OPTIMAL and marginal_error <= 1e-9
-    assert tracked.history[-1] <= 1e-9
-    assert np.allclose(tracked.plan, plain.plan, atol=1e-9)
-    assert np.isclose(tracked.value, plain.value, rtol=1e-9)
+    assert flags[-1] and tracked.history[-1] <= 1e-9  # the last step came from float64 products
+    assert np.isclose(tracked.value, plain.value, rtol=1e-7, atol=0)
+    # both ends are within tol (1e-9, Frobenius) of one step of the plain map, so within about tol / (1 - rate)
+    # of the fixed point: the asymmetric problem converges slowly (rate ~0.97 here)
+    assert np.linalg.norm(tracked.plan - plain.plan) <= 1e-7
     counts = made[-1].counts
-    assert counts["low_rank"] + counts["float32"] > counts["anchor"]
-    assert len(made) == (2 if symmetric else 4)
+    assert counts["low_rank"] >= 1 and counts["low_rank"] + counts["float32"] > counts["anchor"]
+    assert len(made) == (2 if symmetric else 4)  # one tracker per side and run
 
 
 def _gromov_api_problem(C1, C2, M):
     from numbaot.gromov.api import _Problem
 
-    return _Problem(C1, C2, None, None, M, "square_loss", None, alpha=0.7)
+    return _Problem(C1, C2, None, None, M, "square_loss", None, alpha=None if M is None else 0.7)

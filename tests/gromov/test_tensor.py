@@ -1,6 +1,8 @@
 """The tensor product of Peyre et al. 2016 against the brute-force O(n^2 m^2) sum, for both losses."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -151,4 +153,25 @@ def test_tracked_product_start_and_untracked_cases(monkeypatch):
     assert small.at(np.outer(p, q))[1]
     monkeypatch.setattr(_tensor, "TRACK_MIN_ENTRIES", 1)
     assert _tensor.TrackedProduct(h1, h2).track
-    assert not _tensor.TrackedProduct(h1 * 1e39, h2).track
+    h1[0, 0] = np.inf
+    assert not _tensor.TrackedProduct(h1, h2).track
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e30, 1e200])
+def test_tracked_product_float32_path_at_any_scale(monkeypatch, scale):
+    """Factors far outside float32's range (and changes of any size) are scaled by powers of two: the float32
+    update neither overflows nor underflows, and stays within float32 rounding of ``|h1| |D| |h2|^T``."""
+    monkeypatch.setattr(_tensor, "TRACK_MIN_ENTRIES", 1)
+    rng = np.random.default_rng(5)
+    h1, h2 = scale * rng.random((50, 50)), rng.random((40, 40)) / scale
+    tracker = _tensor.TrackedProduct(h1, h2)
+    tracker.low_rank = False
+    T0 = 1e-200 * rng.random((50, 40))  # a change of 1e-203: far below float32's range before scaling
+    tracker.at(T0)
+    T1 = T0 + 1e-203 * rng.random((50, 40))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow or underflow warning either
+        X, anchored = tracker.at(T1)
+    assert not anchored and tracker.counts["float32"] == 1
+    bound = _tensor.quad_dense(h1, np.abs(T1 - T0), h2)
+    assert np.all(np.abs(X - _tensor.quad_dense(h1, T1, h2)) <= 1e-6 * bound + 1e-15 * np.abs(X))
