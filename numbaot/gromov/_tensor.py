@@ -145,9 +145,13 @@ def quad_dense(h1, T, h2):
 
 #: Plans with fewer entries than this are multiplied in float64 every time (below it the tracking saves little).
 TRACK_MIN_ENTRIES = 200 * 200
+#: After a change that is not close to low rank, the next attempts wait 0, 1, 3, 7 ... up to LOW_RANK_MAX_WAIT - 1
+#: changes (float64 products meanwhile).
+LOW_RANK_MAX_WAIT = 16
 #: Low-rank changes: columns of a new basis's test matrix (the old basis's leading directions, topped up
 #: with random ones up to this count), the part of the change left outside the subspace that is accepted
-#: (relative Frobenius norm), and the smallest side (below 4 * LOW_RANK the full product is as cheap).
+#: (relative Frobenius norm); the smaller side must be at least 4 * LOW_RANK (below it the full product is as
+#: cheap).
 LOW_RANK = 24
 LOW_RANK_OVERSAMPLE = 8
 LOW_RANK_TAIL = 3e-5
@@ -158,20 +162,21 @@ class TrackedProduct:
     ``n^3`` products.
 
     After one float64 product (an *anchor*), each new plan's product is the previous one plus ``h1 D h2^T`` for
-    the change ``D`` since the last plan:
+    the change ``D`` since the last plan, when that change is close to low rank: mirror descent's plans are smooth
+    at moderate eps and so are their changes, so ``D`` is within ``LOW_RANK_TAIL * |D|`` (Frobenius) of its
+    projection ``Q Q^T D`` on a few orthonormal directions ``Q``, kept from change to change while they hold it.
+    ``|D - Q Q^T D|`` is measured every time, not assumed. Then ``h1 D h2^T ~= (h1 Q)(Q^T D h2^T)`` costs
+    O((n + m)^2 r). A change that is not that close to low rank gets the float64 product (an anchor), and the
+    next low-rank attempts back off (1, 2, 4 ... changes; at small eps the changes stay full rank).
 
-    * **low rank.** Mirror descent's plans are smooth and so are their changes: ``D`` is within
-      ``LOW_RANK_TAIL * |D|`` of its projection ``Q Q^T D`` on a few orthonormal directions ``Q`` (kept from
-      change to change while they hold it; ``|D - Q Q^T D|`` is measured every time, not assumed). Then
-      ``h1 D h2^T ~= (h1 Q)(Q^T D h2^T)`` costs O((n + m)^2 r) in float64.
-    * otherwise **float32**: the change's product in float32 BLAS (2-2.5x faster than float64 here).
+    The error of an update is at most ``|h1|_2 |h2|_2 LOW_RANK_TAIL |D|_F``, so it shrinks with the iterates'
+    changes. The errors add up from one anchor to the next: :meth:`at` reports whether the product it returns
+    is an anchor, and the caller asks for one (``exact_next``) before it accepts a stopping test, so that the
+    stop is certified with float64 products, as without tracking.
 
-    Either way the error of an update is relative to ``|h1| |D| |h2|^T``, which shrinks with the iterates'
-    changes, not to ``|h1| |T| |h2|^T``. The errors add up from one anchor to the next: :meth:`at` reports whether
-    the product it returns is an anchor, and the caller asks for one (``exact_next``) before it accepts a stopping
-    test, so that the stop is certified with float64 products, as without tracking. The float32 factors are
-    scaled by powers of two to a largest entry near 1 (exact; undone in float64), so no input overflows or
-    underflows them wholesale.
+    (A float32 path for full-rank changes was tried: at eps = 0.01, where the changes are full rank, the Sinkhorn
+    solves dominate, float32 saved little per iteration and its rounding, amplified by 1 / eps in the plan, cost
+    outer iterations: 52 instead of 47 at n = 800, slower in all.)
 
     ``track=False`` (small plans, or non-finite h1, h2) makes every product an anchor.
     """
@@ -182,41 +187,35 @@ class TrackedProduct:
         self.track = bool(track) and n * m >= TRACK_MIN_ENTRIES
         if self.track:
             self.track = bool(np.isfinite(h1).all() and np.isfinite(h2).all())
-        if self.track:
-            self.e1, self.h1_32 = _float32_scaled(h1)
-            self.e2, self.h2t_32 = _float32_scaled(np.ascontiguousarray(h2.T))
-        self.low_rank = self.track and min(n, m) >= 4 * LOW_RANK
+        self.track = self.track and min(n, m) >= 4 * LOW_RANK
+        self.wait = 0  # changes to skip before the next low-rank attempt
+        self.backoff = 1
         self.rng = np.random.default_rng(seed)
         self.basis = self.h1_basis = None  # (n, r): orthonormal directions holding the changes, and h1 times them
         self.X = None
         self.last = None  # the plan X belongs to
         self.delta = None
         self.exact_next = True
-        self.counts = {"anchor": 0, "low_rank": 0, "float32": 0, "new_basis": 0}
+        self.counts = {"anchor": 0, "low_rank": 0, "new_basis": 0}
 
     def at(self, T):
         """``(X, anchored)``: ``X = h1 T h2^T`` (float64; the same array object is updated from call to call) and
         whether it was computed from ``T`` in float64 rather than updated by a change."""
-        if self.exact_next or not self.track or self.X is None:
+        if self.exact_next or not self.track or self.X is None or self.wait > 0:
+            self.wait = max(self.wait - 1, 0)
             return self._anchor(T), True
         if self.delta is None:
             self.delta = np.empty(T.shape)
-            self.delta_32 = np.empty(T.shape, dtype=np.float32)
-        norm2, top = _change(T, self.last, self.delta)  # also sets last = T
-        if top == 0.0:
+        norm2 = _change(T, self.last, self.delta)  # also sets last = T
+        if norm2 == 0.0:
             return self.X, False
-        update = self._low_rank_update(self.delta, norm2) if self.low_rank else None
-        if update is not None:
-            self.counts["low_rank"] += 1
-        else:
-            e = math.frexp(top)[1]
-            _scaled_f32(self.delta, math.ldexp(1.0, -e), self.delta_32)
-            with np.errstate(all="ignore"):
-                update = (self.h1_32 @ self.delta_32) @ self.h2t_32
-            if not np.isfinite(update).all():  # cannot happen to scaled factors; the float64 product if it does
-                return self._anchor(T), True
-            update = np.ldexp(update.astype(np.float64), self.e1 + self.e2 + e)
-            self.counts["float32"] += 1
+        update = self._low_rank_update(self.delta, norm2)
+        if update is None:  # not low rank now, likely not for a while either (small eps): back off
+            self.wait = self.backoff - 1
+            self.backoff = min(2 * self.backoff, LOW_RANK_MAX_WAIT)
+            return self._anchor(T), True
+        self.backoff = 1
+        self.counts["low_rank"] += 1
         self.X += update
         return self.X, False
 
@@ -265,36 +264,17 @@ class TrackedProduct:
 
 @cpu_jit
 def _change(T, last, out):
-    """``out = T - last``, ``last = T``; returns ``(|out|_F^2, max |out|)``, in one pass over contiguous (n, m)
-    arrays."""
+    """``out = T - last``, ``last = T`` and ``|out|_F^2``, in one pass over contiguous (n, m) arrays."""
     n, m = T.shape
     total = 0.0
-    top = 0.0
     for i in range(n):
         for j in range(m):
             t = T[i, j]
             d = t - last[i, j]
             out[i, j] = d
             total += d * d
-            top = max(top, abs(d))
             last[i, j] = t
-    return total, top
-
-
-@cpu_jit
-def _scaled_f32(D, scale, out):
-    """``out = float32(scale * D)`` (scale a power of two), one pass."""
-    n, m = D.shape
-    for i in range(n):
-        for j in range(m):
-            out[i, j] = scale * D[i, j]
-
-
-def _float32_scaled(A):
-    """``(e, A32)``: ``A32 = float32(A / 2**e)`` with the largest |entry| in [0.5, 1) (``e = 0`` for a zero A)."""
-    top = float(np.max(np.abs(A))) if A.size else 0.0
-    e = math.frexp(top)[1] if top > 0.0 else 0
-    return e, np.ldexp(A, -e).astype(np.float32)
+    return total
 
 
 def quad_sparse(h1, h2t, rows, cols, vals):

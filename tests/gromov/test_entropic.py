@@ -225,7 +225,7 @@ def test_parallel_kernels_above_the_threshold_agree(monkeypatch):
 @pytest.mark.parametrize("symmetric", [True, False])
 @pytest.mark.parametrize("tail", [3e-5, 1e-3])
 def test_tracked_products_reach_the_untracked_fixed_point(monkeypatch, symmetric, tail):
-    """Tensor products updated by low-rank and float32 changes (thresholds lowered to reach this size) end at a
+    """Tensor products updated by low-rank changes (thresholds lowered to reach this size) end at a
     certified fixed point of float64 products: the stop is an anchored step whose change is within tol, and the
     value is the untracked run's."""
     from numbaot.gromov import _tensor
@@ -264,7 +264,7 @@ def test_tracked_products_reach_the_untracked_fixed_point(monkeypatch, symmetric
     # of the fixed point: the asymmetric problem converges slowly (rate ~0.97 here)
     assert np.linalg.norm(tracked.plan - plain.plan) <= 1e-7
     counts = made[-1].counts
-    assert counts["low_rank"] >= 1 and counts["low_rank"] + counts["float32"] > counts["anchor"]
+    assert counts["low_rank"] >= 1
     assert len(made) == (2 if symmetric else 4)  # one tracker per side and run
 
 
