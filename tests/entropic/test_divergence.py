@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import numbaot
@@ -83,17 +83,26 @@ def test_fixed_schedule_matches_geomloss_loop(p, reach):
 
 @settings(max_examples=20)
 @given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 3), st.floats(0.1, 2.0), st.integers(0, 2**31))
+# CI's bounds-checked pass drew this one: marginals a = (0.375, 0.5, 0.125), b = (0.5, 0.5) split exactly (a
+# degenerate problem), costs up to ~160 reg; Sinkhorn stops at max_iter with a marginal error of 2e-5, reported
+@example(n=3, m=2, d=3, reg=0.125, seed=178)
 def test_axioms(n, m, d, reg, seed):
+    """S >= 0, S(a, b) = S(b, a), S(a, a) = 0: to 1e-8 when every solve converged, to 1e-4 when one stopped at
+    max_iter (it says so with a ConvergenceWarning; the axioms hold at the solution, not at an iterate)."""
     rng = np.random.default_rng(seed)
     X, Y = rng.normal(size=(n, d)), rng.normal(size=(m, d))
     a, b = _weights(n, m, seed)
     kw = dict(reg=reg, tol=1e-10, max_iter=20000)
-    s_ab = numbaot.sinkhorn_divergence(X, Y, a, b, **kw)
-    s_ba = numbaot.sinkhorn_divergence(Y, X, b, a, **kw)
-    s_aa = numbaot.sinkhorn_divergence(X, X, a, a, **kw)
-    assert s_ab >= -1e-9  # S >= 0
-    assert abs(s_ab - s_ba) <= 1e-8 * max(1.0, abs(s_ab))  # symmetric
-    assert abs(s_aa) <= 1e-8  # S(a, a) = 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s_ab = numbaot.sinkhorn_divergence(X, Y, a, b, **kw)
+        s_ba = numbaot.sinkhorn_divergence(Y, X, b, a, **kw)
+        s_aa = numbaot.sinkhorn_divergence(X, X, a, a, **kw)
+    converged = not any(issubclass(w.category, numbaot.ConvergenceWarning) for w in caught)
+    tol = 1e-8 if converged else 1e-4
+    assert s_ab >= -tol  # S >= 0
+    assert abs(s_ab - s_ba) <= tol * max(1.0, abs(s_ab))  # symmetric
+    assert abs(s_aa) <= tol  # S(a, a) = 0
 
 
 def test_translation_is_planted():
