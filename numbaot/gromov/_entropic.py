@@ -336,7 +336,7 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
                     anchored = anchored and anchored_y
                 else:
                     Y = X
-            gradient(X, Y, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric, has_m, grad)
+            gradient(X, Y, Mc, w_lin, w_quad, s.u, s.v, s.ut, s.vt, s.symmetric, has_m, grad, n_threads)
             accelerated = False
             if isinstance(extrapolator, HeavyBall):
                 if cost is None:

@@ -27,8 +27,10 @@ def semirelaxed_conditional_gradient(C1, C2, p, loss, symmetric, M, w_lin, w_qua
                                      n_threads) -> Outcome:
     """Minimise ``F`` over plans with row sums p, from ``G0`` (validated float64 host arrays)."""
     n, m = G0.shape
-    if n * m < PARALLEL_MIN_ENTRIES:
-        n_threads = 1
+    from .. import _config
+
+    # also the kernels' row chunks: one (no parallel region) below PARALLEL_MIN_ENTRIES
+    n_threads = 1 if n * m < PARALLEL_MIN_ENTRIES else _config.n_threads(n_threads)
     f1, F2, h1, h2 = _tensor.loss_functions(C1, C2, loss)
     h1 = np.ascontiguousarray(h1)
     h2 = np.ascontiguousarray(h2)
@@ -55,7 +57,7 @@ def semirelaxed_conditional_gradient(C1, C2, p, loss, symmetric, M, w_lin, w_qua
         if symmetric:
             v = 0.5 * v
         _run(_step_and_gradient, n_threads, G, S, X, XS, Y, YS, t, Mc, w_lin, w_quad, zeros_n, v, zeros_n, zeros_m,
-             symmetric, has_m, grad)
+             symmetric, has_m, grad, n_threads)
 
     grad = np.empty((n, m))
     refresh_gradient(grad, G, G, X, X, Y, Y, 0.0)
@@ -77,7 +79,7 @@ def semirelaxed_conditional_gradient(C1, C2, p, loss, symmetric, M, w_lin, w_qua
         S[rows, cols] = p
         XS = _tensor.quad_sparse(h1, h2t, rows, cols, p)
         YS = XS if symmetric else _tensor.quad_sparse(h1t, h2, rows, cols, p)
-        _run(_direction_dots, n_threads, G, S, X, XS, Y, Mc, symmetric, has_m, dots)
+        _run(_direction_dots, n_threads, G, S, X, XS, Y, Mc, symmetric, has_m, dots, n_threads)
         dq = np.bincount(cols, weights=p, minlength=m) - q
         a = w_quad * (float(dq @ F2 @ dq) - dots[0])
         b = w_lin * dots[3] + w_quad * (float(dq @ F2s @ q) - dots[1] - dots[2])

@@ -68,3 +68,55 @@ def test_product_start_follows_the_same_path(seed, n, m, symmetric, fused):
     assert runs[0].n_iter == runs[1].n_iter
     np.testing.assert_allclose(runs[1].history, runs[0].history, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(runs[1].plan, runs[0].plan, atol=1e-9)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 9), m=st.integers(1, 9), symmetric=st.booleans(),
+       fused=st.booleans(), t=st.sampled_from([0.0, 0.3, 1.0]), n_chunks=st.integers(2, 5))
+def test_step_and_dots_match_numpy_for_any_chunking(seed, n, m, symmetric, fused, t, n_chunks):
+    """The step, the gradient, its maximum and the line search's dot products against plain numpy, and the row
+    chunks of the parallel path give bit-identical results to one chunk (more chunks than rows included)."""
+    rng = np.random.default_rng(seed)
+    G, S, XG, XS, YG, YS, M = (rng.standard_normal((n, m)) for _ in range(7))
+    u, v, ut, vt = rng.standard_normal(n), rng.standard_normal(m), rng.standard_normal(n), rng.standard_normal(m)
+    if symmetric:
+        YG, YS = XG, XS
+    Mc = M if fused else np.zeros((1, 1))
+    w_lin, w_quad = (0.4, 0.6) if fused else (0.0, 1.0)
+
+    D = S - G
+    want_dots = [np.vdot(XS - XG, D), np.vdot(XG, D), np.vdot(YG, D), np.vdot(M, D) if fused else 0.0]
+    G_new, XG_new, YG_new = G + t * D, XG + t * (XS - XG), YG + t * (YS - YG)
+    quad = (2 * (u[:, None] + v[None, :] - XG_new) if symmetric
+            else u[:, None] + v[None, :] + ut[:, None] + vt[None, :] - XG_new - YG_new)
+    want_grad = w_lin * (M if fused else 0.0) + w_quad * quad
+
+    results = []
+    for chunks in (1, n_chunks):
+        arrays = [a.copy() for a in (G, XG)] + ([None] if symmetric else [YG.copy()])
+        G1, XG1 = arrays[0], arrays[1]
+        YG1 = XG1 if symmetric else arrays[2]
+        YS1 = XS if symmetric else YS
+        dots, grad = np.empty(4), np.empty((n, m))
+        _cg._direction_dots(G1, S, XG1, XS, YG1, Mc, symmetric, fused, dots, chunks)
+        top = _cg._step_and_gradient(G1, S, XG1, XS, YG1, YS1, t, Mc, w_lin, w_quad, u, v, ut, vt, symmetric,
+                                     fused, grad, chunks)
+        np.testing.assert_allclose(dots, want_dots, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(G1, G_new, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(YG1, YG_new, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(grad, want_grad, rtol=1e-12, atol=1e-12)
+        assert top == np.abs(grad).max()
+        results.append((dots, top, grad, G1, XG1))
+    for first, second in zip(*results):
+        np.testing.assert_array_equal(first, second)
+
+
+def test_gradient_maximum_propagates_nan():
+    """A NaN anywhere in the gradient makes its reported maximum NaN (the oracle then refuses the costs)."""
+    n, m = 4, 5
+    XG = np.zeros((n, m))
+    XG[2, 3] = np.nan
+    grad = np.empty((n, m))
+    for chunks in (1, 3):
+        top = _cg.gradient(XG, XG, np.zeros((1, 1)), 0.0, 1.0, np.ones(n), np.ones(m), np.zeros(n), np.zeros(m),
+                           True, False, grad, chunks)
+        assert np.isnan(top)
