@@ -15,7 +15,9 @@ Each iteration (Vayer et al. 2019, Alg. 2):
    ``a = -w_quad <X(D), D>`` and ``b = w_lin <M, D> - w_quad (<X(T), D> + <Y(T), D>)``; the best ``t`` in [0, 1]
    is closed-form (:func:`quadratic_step`);
 4. ``T <- T + t D``; ``X`` and ``Y`` are linear in T, so ``X(T + t D) = (1 - t) X(T) + t X(S)``: one product with
-   the sparse vertex S (n + m - 1 non-zeros) per iteration, never a dense one after the first.
+   the sparse vertex S (n + m - 1 non-zeros) per iteration, never a dense one after the first; and consecutive
+   vertices differ in fewer and fewer rows, so ``X(S)`` is the previous vertex's plus the product of the change
+   when that is cheaper (:class:`~numbaot.gromov._tensor.VertexProducts`).
 
 It stops when the objective changes by less than ``tol_rel`` relative or ``tol_abs`` absolute (POT's
 ``tol_rel``/``tol_abs``), or after ``max_iter`` iterations (status MAX_ITER_REACHED).
@@ -355,7 +357,7 @@ def _iterate(s, oracle, G, XG, YG, Mc, has_m, w_lin, w_quad, grad, max_iter, tol
     """The conditional gradient loop, in place on G, XG, YG, grad. Returns ``(status, n_iter, history)``, the
     objective before the first and after each iteration in ``history``.
 
-    Per iteration: the oracle (one compiled call), ``X(S)`` (a compiled scatter and numpy's BLAS product) and the
+    Per iteration: the oracle (one compiled call), ``X(S)`` (compiled scatters and numpy's BLAS product) and the
     line search with the step (one compiled call). The product stays with numpy on purpose: BLAS called from Numba
     is scipy's OpenBLAS, a second thread pool whose workers, spinning next to numpy's after its calls, took the
     cores from the serial simplex (GW at n = 300: 98 ms per solve against 53 ms with one pool).
@@ -367,6 +369,7 @@ def _iterate(s, oracle, G, XG, YG, Mc, has_m, w_lin, w_quad, grad, max_iter, tol
     cost = w_lin * lin + w_quad * _tensor.objective(s, G, XG)
     history = [cost]
     S = np.zeros((n, m))
+    vertex_products = _tensor.VertexProducts(s.h1, s.h2, s.h1t, s.h2t, s.symmetric)
     dots = np.empty(4)
     n_iter = 0
     while n_iter < max_iter:
@@ -376,8 +379,7 @@ def _iterate(s, oracle, G, XG, YG, Mc, has_m, w_lin, w_quad, grad, max_iter, tol
         status, rows, cols, vals = oracle.solve(grad, top)
         if status != Status.OPTIMAL:
             return Status.NUMERICAL_ERROR, n_iter, np.array(history)
-        XS = _tensor.quad_sparse(s.h1, s.h2t, rows, cols, vals)
-        YS = XS if s.symmetric else _tensor.quad_sparse(s.h1t, s.h2, rows, cols, vals)
+        XS, YS = vertex_products.at(rows, cols, vals, S)
         code, cost, top = _towards_vertex(rows, cols, vals, XS, YS, G, S, XG, YG, s.u, s.v, s.ut, s.vt,
                                           s.symmetric, Mc, has_m, w_lin, w_quad, grad, dots, cost, tol_rel, tol_abs,
                                           n_chunks)

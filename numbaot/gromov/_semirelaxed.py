@@ -65,6 +65,7 @@ def semirelaxed_conditional_gradient(C1, C2, p, loss, symmetric, M, w_lin, w_qua
     cost = w_lin * lin + w_quad * quad
     history = [cost]
     S = np.zeros((n, m))
+    vertex_products = _tensor.VertexProducts(h1, h2, h1t, h2t, symmetric)
     rows = np.arange(n, dtype=np.int64)
     dots = np.empty(4)
     status = Status.MAX_ITER_REACHED
@@ -76,9 +77,8 @@ def semirelaxed_conditional_gradient(C1, C2, p, loss, symmetric, M, w_lin, w_qua
             break
         cols = np.argmin(grad, axis=1).astype(np.int64)  # the row-wise linear oracle
         S.fill(0.0)
+        XS, YS = vertex_products.at(rows, cols, p, S)  # before S is filled: it takes an all-zero scratch
         S[rows, cols] = p
-        XS = _tensor.quad_sparse(h1, h2t, rows, cols, p)
-        YS = XS if symmetric else _tensor.quad_sparse(h1t, h2, rows, cols, p)
         _run(_direction_dots, n_threads, G, S, X, XS, Y, Mc, symmetric, has_m, dots, n_threads)
         dq = np.bincount(cols, weights=p, minlength=m) - q
         a = w_quad * (float(dq @ F2 @ dq) - dots[0])

@@ -40,11 +40,12 @@ def test_objective_and_transposed_split(seed, n, m, symmetric, loss):
 
 
 @pytest.mark.parametrize("n, m", [(5, 9), (9, 5), (1, 4), (4, 1), (6, 6)])
-def test_quad_sparse_matches_dense(n, m):
-    """Both associations of h1 S h2^T (chosen by the larger side) agree with the dense product; repeats add."""
+@pytest.mark.parametrize("nnz", [1, 3, 20])
+def test_quad_sparse_matches_dense(n, m, nnz):
+    """Both associations of h1 S h2^T (chosen by the larger side) agree with the dense product; repeats add; a
+    few entries use only some rows (columns), all of them with many."""
     rng = np.random.default_rng(n * 10 + m)
     h1, h2 = rng.normal(size=(n, n)), rng.normal(size=(m, m))
-    nnz = n + m
     rows = rng.integers(0, n, nnz).astype(np.int64)
     cols = rng.integers(0, m, nnz).astype(np.int64)
     vals = rng.random(nnz)
@@ -52,6 +53,74 @@ def test_quad_sparse_matches_dense(n, m):
     np.add.at(S, (rows, cols), vals)
     got = _tensor.quad_sparse(h1, np.ascontiguousarray(h2.T), rows, cols, vals)
     assert np.allclose(got, h1 @ S @ h2.T, rtol=1e-12, atol=1e-12)
+
+
+def _random_vertex(rng, n, m, nnz):
+    """COO triples of a random sparse plan with distinct positions."""
+    flat = rng.choice(n * m, size=min(nnz, n * m), replace=False)
+    return (flat // m).astype(np.int64), (flat % m).astype(np.int64), rng.random(flat.shape[0])
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 8), m=st.integers(1, 8))
+def test_sparse_change_is_the_difference(seed, n, m):
+    """The change between two sparse plans, densified, is their difference; no zero entries; scratch left zero."""
+    rng = np.random.default_rng(seed)
+    first, second = _random_vertex(rng, n, m, rng.integers(0, n * m + 1)), _random_vertex(rng, n, m, n + m)
+    if rng.random() < 0.5:  # shared positions with equal values cancel
+        second = (first[0][: n], first[1][: n], first[2][: n].copy())
+    scratch = np.zeros((n, m))
+    rows, cols, vals = _tensor.sparse_change(*first, *second, scratch)
+    dense = np.zeros((n, m))
+    np.add.at(dense, (rows, cols), vals)
+    want = np.zeros((n, m))
+    want[second[0], second[1]] += second[2]
+    want[first[0], first[1]] -= first[2]
+    np.testing.assert_array_equal(dense, want)
+    assert np.all(vals != 0) and len(set(zip(rows, cols))) == len(vals)
+    assert not scratch.any()
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 9), m=st.integers(1, 9), symmetric=st.booleans(),
+       steps=st.integers(1, 6))
+def test_vertex_products_follow_the_vertices(seed, n, m, symmetric, steps):
+    """Along a sequence of vertices, each differing from the last in a few entries or in all (the updated and
+    the fresh paths), the products equal h1 S h2^T and h1^T S h2 computed densely."""
+    rng = np.random.default_rng(seed)
+    h1, h2 = rng.normal(size=(n, n)), rng.normal(size=(m, m))
+    if symmetric:
+        h1, h2 = h1 + h1.T, h2 + h2.T
+    h1t, h2t = np.ascontiguousarray(h1.T), np.ascontiguousarray(h2.T)
+    products = _tensor.VertexProducts(h1, h2, h1t, h2t, symmetric)
+    scratch = np.zeros((n, m))
+    S = np.zeros((n, m))
+    S[rng.integers(0, n, n + m), rng.integers(0, m, n + m)] = rng.random(n + m)
+    for _ in range(steps):
+        if rng.random() < 0.6:  # move a little: one entry changed, one added or removed
+            S[rng.integers(n), rng.integers(m)] = rng.random() if rng.random() < 0.7 else 0.0
+        else:
+            S = np.where(rng.random((n, m)) < 0.3, rng.random((n, m)), 0.0)
+        rows, cols = np.nonzero(S)
+        X, Y = products.at(rows.astype(np.int64), cols.astype(np.int64), S[rows, cols], scratch)
+        np.testing.assert_allclose(X, h1 @ S @ h2.T, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(Y, h1.T @ S @ h2, rtol=1e-12, atol=1e-12)
+        assert not scratch.any()
+    assert sum(products.counts.values()) == steps
+
+
+def test_vertex_products_update_a_swap_and_recompute_a_new_vertex():
+    """Two rows of a permutation swapped: an update (2 of 6 rows); a vertex moved in every row: afresh."""
+    n = 6
+    h1 = np.arange(n * n, dtype=float).reshape(n, n) % 7
+    products = _tensor.VertexProducts(h1, h1, h1.T.copy(), h1.T.copy(), False)
+    scratch = np.zeros((n, n))
+    rows, vals = np.arange(n), np.full(n, 1.0 / n)
+    for cols in ([0, 1, 2, 3, 4, 5], [1, 0, 2, 3, 4, 5], [2, 3, 4, 5, 0, 1]):
+        S = np.zeros((n, n))
+        S[rows, cols] = vals
+        X, Y = products.at(rows, np.array(cols, dtype=np.int64), vals, scratch)
+        np.testing.assert_allclose(X, h1 @ S @ h1.T, rtol=1e-13)
+        np.testing.assert_allclose(Y, h1.T @ S @ h1, rtol=1e-13)
+    assert products.counts == {"fresh": 2, "updated": 1}
 
 
 def test_kl_loss_zero_entries_stay_finite():
