@@ -156,7 +156,7 @@ def init_tree_artificial(a, b, art_cost, state):
     flow[root] = 0.0
 
 
-@cpu_jit
+@cpu_jit(refcount=False)
 def _block_min(costs, pi, n, m, start, count, tol):
     """Most negative reduced cost among ``count`` arcs from arc ``start`` (row-major order, wrapping around).
 
@@ -214,7 +214,7 @@ def _block_min_parallel(C, pi, n, m, start, count, tol, n_threads, best_out, arc
     return best, best_arc
 
 
-@cpu_jit
+@cpu_jit(refcount=False)
 def _find_join(u, v, parent, succ_num):
     """The lowest common ancestor of ``u`` and ``v``: climb from whichever has the smaller subtree."""
     while u != v:
@@ -355,7 +355,7 @@ def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel
     return status, n_iter
 
 
-@cpu_jit
+@cpu_jit(refcount=False)
 def _update_tree(u_in, v_in, u_out, join, in_arc, src, delta, parent, pred, pred_dir, flow, thread, rev_thread,
                  succ_num, last_succ, dirty):
     """Replace the leaving arc (``u_out`` to its parent) by the entering one (``u_in`` to ``v_in``).
