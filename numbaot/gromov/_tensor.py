@@ -213,7 +213,7 @@ class TrackedProduct:
         if update is None:  # not low rank now, likely not for a while either (small eps): back off
             self.wait = self.backoff - 1
             self.backoff = min(2 * self.backoff, LOW_RANK_MAX_WAIT)
-            return self._anchor(T), True
+            return self._anchor(T, last_is_t=True), True
         self.backoff = 1
         self.counts["low_rank"] += 1
         self.X += update
@@ -251,10 +251,10 @@ class TrackedProduct:
         """Anchor at the product plan ``T = p q^T``, whose ``X = (h1 p)(h2 q)^T`` has rank one: O(n^2 + m^2)."""
         return self._anchor(np.outer(p, q), np.outer(self.h1 @ p, self.h2 @ q))
 
-    def _anchor(self, T, X=None):
+    def _anchor(self, T, X=None, last_is_t=False):
         self.X = quad_dense(self.h1, T, self.h2) if X is None else X
         self.counts["anchor"] += X is None
-        if self.track:
+        if self.track and not last_is_t:  # (``_change`` has just set last = T)
             if self.last is None:
                 self.last = np.empty_like(T)
             self.last[...] = T
@@ -381,22 +381,20 @@ class VertexProducts:
     def at(self, rows, cols, vals, scratch):
         """``(X(S), Y(S))`` for the vertex S given by COO triples (distinct positions); ``scratch``: an all-zero
         (n, m) array, left all zero."""
-        s = self
         last, self.last = self.last, (rows, cols, vals)
         if last is not None:
             change = sparse_change(*last, rows, cols, vals, scratch)
-            n, m = scratch.shape
-            side = 0 if n <= m else 1  # quad_sparse's product runs over S's rows (n <= m) or columns
-            if _distinct(change[side], scratch.shape[side]) <= INCREMENTAL_SHARE * _distinct((rows, cols)[side],
-                                                                                              scratch.shape[side]):
+            side = 0 if scratch.shape[0] <= scratch.shape[1] else 1  # quad_sparse's product runs over this side
+            size = scratch.shape[side]
+            if _distinct(change[side], size) <= INCREMENTAL_SHARE * _distinct((rows, cols)[side], size):
                 if change[2].shape[0]:
-                    self.X += quad_sparse(s.h1, s.h2t, *change)
-                    if not s.symmetric:
-                        self.Y += quad_sparse(s.h1t, s.h2, *change)
+                    self.X += quad_sparse(self.h1, self.h2t, *change)
+                    if not self.symmetric:
+                        self.Y += quad_sparse(self.h1t, self.h2, *change)
                 self.counts["updated"] += 1
                 return self.X, self.Y
-        self.X = quad_sparse(s.h1, s.h2t, rows, cols, vals)
-        self.Y = self.X if s.symmetric else quad_sparse(s.h1t, s.h2, rows, cols, vals)
+        self.X = quad_sparse(self.h1, self.h2t, rows, cols, vals)
+        self.Y = self.X if self.symmetric else quad_sparse(self.h1t, self.h2, rows, cols, vals)
         self.counts["fresh"] += 1
         return self.X, self.Y
 
