@@ -54,6 +54,7 @@ NS_TOL = 64 * 2.220446049250313e-16
 NS_MIN_BLOCK = 10
 NS_BLOCK_FACTOR = 0.5
 #: Pricing blocks of at least this many arcs are split across threads. One parallel region per pivot costs ~10 us
-#: on the 2-core reference machine: splitting lost below ~4000 arcs and won from there on (bench_emd.py --pricing;
-#: n = m = 10000, blocks of 5000 arcs: 8.9 s instead of 10.4 s).
-NS_PARALLEL_MIN_BLOCK = _env_int("NUMBAOT_NS_PARALLEL_MIN_BLOCK", 4096)
+#: on the 2-core reference machine: with the vectorised pricing (session 5) splitting lost below ~8000 arcs and won
+#: from there on (bench_emd.py --pricing; at n = m = 10000, blocks of 5000 arcs, 6.6 s serial against 6.8-6.9 s
+#: split; with the older pricing the break-even was ~4000 arcs).
+NS_PARALLEL_MIN_BLOCK = _env_int("NUMBAOT_NS_PARALLEL_MIN_BLOCK", 8192)
