@@ -61,7 +61,7 @@ def quadratic_step(a, b):
 # The O(n m) kernels below are row-range bodies (``*_rows``) written so that LLVM vectorises them: one array
 # expression per inner loop over rows taken as 1D views, sums in per-row partials (the ``reassoc`` of
 # ``_jit.SAFE_FASTMATH`` lets them vectorise) and the maximum kept per column (an element-wise max vectorises,
-# a max-reduction does not). At n = 100 that took the step from 45 to 15 us and the dots from 20 to 8. The
+# a max-reduction does not). At n = 100 that took the step from 45 to 10 us and the dots from 20 to 12. The
 # wrappers call a body once on all rows (``n_chunks`` 1: no parallel region, whose start-up costs more than a
 # small pass) or on ``n_chunks`` row chunks in parallel; the result does not depend on the chunking (per-row
 # partials reduced serially, an order-free maximum).
@@ -157,6 +157,7 @@ def _mix_rows(lo, hi, A, B, t):
 
 @cpu_jit
 def _step_rows(lo, hi, G, S, XG, XS, YG, YS, t, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad, col_top):
+    """Rows ``lo:hi`` of :func:`_step_and_gradient` (t = 0 moves nothing: the gradient only)."""
     if t != 0.0:
         _mix_rows(lo, hi, G, S, t)
         _mix_rows(lo, hi, XG, XS, t)
