@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -37,13 +38,32 @@ ABSORB = 1e3
 TINY = 1e-200
 
 
-@cpu_jit(parallel=True)
-def gibbs_kernel(C, alpha, beta, eps, out):
-    """``out[i, j] = exp((alpha_i + beta_j - C_ij) / eps)``, in parallel over rows."""
-    inv_eps = 1.0 / eps
-    for i in prange(C.shape[0]):
+# The passes below run their row-range bodies directly on one thread: a parallel region costs ~2 us to start even
+# with one thread, several per Sinkhorn iteration, which is a sixth of a warm mirror-descent step at n = 100.
+
+
+@cpu_jit
+def _gibbs_rows(C, alpha, beta, inv_eps, out, first, stop):
+    for i in range(first, stop):
+        Ci, oi, ai = C[i], out[i], alpha[i]
         for j in range(C.shape[1]):
-            out[i, j] = _exp((alpha[i] + beta[j] - C[i, j]) * inv_eps)
+            oi[j] = _exp((ai + beta[j] - Ci[j]) * inv_eps)
+
+
+@cpu_jit(parallel=True)
+def _gibbs_parallel(C, alpha, beta, inv_eps, out):
+    for i in prange(C.shape[0]):
+        _gibbs_rows(C, alpha, beta, inv_eps, out, i, i + 1)
+
+
+@cpu_jit
+def gibbs_kernel(C, alpha, beta, eps, out):
+    """``out[i, j] = exp((alpha_i + beta_j - C_ij) / eps)``, in parallel over rows (on Numba's threads, when
+    more than one)."""
+    if numba.get_num_threads() == 1:
+        _gibbs_rows(C, alpha, beta, 1.0 / eps, out, 0, C.shape[0])
+    else:
+        _gibbs_parallel(C, alpha, beta, 1.0 / eps, out)
 
 
 @cpu_jit(parallel=True)
@@ -80,7 +100,59 @@ def _accept(u, i, ui):
     return 0.0, 1
 
 
+@cpu_jit
+def _pass_rows(K, w, tau, v, lo, hi, u, acc, first, stop):
+    """Rows ``first:stop`` of :func:`sinkhorn_pass`, their ``u_i K[i, :]`` summed into ``acc`` (set here);
+    returns how many of them fell outside ``[lo, hi]``."""
+    m = K.shape[1]
+    bad = 0
+    for j in range(m):
+        acc[j] = 0.0
+    i = first
+    while i + 4 <= stop:
+        K0, K1, K2, K3 = K[i], K[i + 1], K[i + 2], K[i + 3]
+        s0 = s1 = s2 = s3 = 0.0
+        for j in range(m):
+            vj = v[j]
+            s0 += K0[j] * vj
+            s1 += K1[j] * vj
+            s2 += K2[j] * vj
+            s3 += K3[j] * vj
+        u0, b0 = _accept(u, i, _new_scaling(w[i], tau, s0, lo, hi))
+        u1, b1 = _accept(u, i + 1, _new_scaling(w[i + 1], tau, s1, lo, hi))
+        u2, b2 = _accept(u, i + 2, _new_scaling(w[i + 2], tau, s2, lo, hi))
+        u3, b3 = _accept(u, i + 3, _new_scaling(w[i + 3], tau, s3, lo, hi))
+        bad += b0 + b1 + b2 + b3
+        for j in range(m):
+            acc[j] += K0[j] * u0 + K1[j] * u1 + K2[j] * u2 + K3[j] * u3
+        i += 4
+    while i < stop:  # the last rows, one at a time
+        Ki = K[i]
+        s0 = 0.0
+        for j in range(m):
+            s0 += Ki[j] * v[j]
+        u0, b0 = _accept(u, i, _new_scaling(w[i], tau, s0, lo, hi))
+        bad += b0
+        for j in range(m):
+            acc[j] += Ki[j] * u0
+        i += 1
+    return bad
+
+
 @cpu_jit(parallel=True)
+def _pass_chunks(K, w, tau, v, lo, hi, u, partial):
+    n = K.shape[0]
+    n_chunks = partial.shape[0]
+    bad = np.zeros(n_chunks, np.int64)
+    for c in prange(n_chunks):
+        bad[c] = _pass_rows(K, w, tau, v, lo, hi, u, partial[c], c * n // n_chunks, (c + 1) * n // n_chunks)
+    n_bad = 0
+    for c in range(n_chunks):
+        n_bad += bad[c]
+    return n_bad
+
+
+@cpu_jit
 def sinkhorn_pass(K, w, tau, v, lo, hi, u, partial):
     """One fused Sinkhorn iteration's pass over K: ``u = w / K v`` (``u = w (K v)^-tau`` for a damped, unbalanced
     update, ``tau < 1``) and the partial sums of ``K^T u``.
@@ -93,46 +165,9 @@ def sinkhorn_pass(K, w, tau, v, lo, hi, u, partial):
     overflow, NaN) gets no new scaling (``u[i]`` is left as it was); returns the number of such rows, and when it
     is not 0 the caller must not use ``partial`` as ``K^T u``.
     """
-    n, m = K.shape
-    n_chunks = partial.shape[0]
-    bad = np.zeros(n_chunks, np.int64)
-    for c in prange(n_chunks):
-        acc = partial[c]
-        for j in range(m):
-            acc[j] = 0.0
-        i = c * n // n_chunks
-        stop = (c + 1) * n // n_chunks
-        while i + 4 <= stop:
-            K0, K1, K2, K3 = K[i], K[i + 1], K[i + 2], K[i + 3]
-            s0 = s1 = s2 = s3 = 0.0
-            for j in range(m):
-                vj = v[j]
-                s0 += K0[j] * vj
-                s1 += K1[j] * vj
-                s2 += K2[j] * vj
-                s3 += K3[j] * vj
-            u0, b0 = _accept(u, i, _new_scaling(w[i], tau, s0, lo, hi))
-            u1, b1 = _accept(u, i + 1, _new_scaling(w[i + 1], tau, s1, lo, hi))
-            u2, b2 = _accept(u, i + 2, _new_scaling(w[i + 2], tau, s2, lo, hi))
-            u3, b3 = _accept(u, i + 3, _new_scaling(w[i + 3], tau, s3, lo, hi))
-            bad[c] += b0 + b1 + b2 + b3
-            for j in range(m):
-                acc[j] += K0[j] * u0 + K1[j] * u1 + K2[j] * u2 + K3[j] * u3
-            i += 4
-        while i < stop:  # the last rows of the chunk, one at a time
-            Ki = K[i]
-            s0 = 0.0
-            for j in range(m):
-                s0 += Ki[j] * v[j]
-            u0, b0 = _accept(u, i, _new_scaling(w[i], tau, s0, lo, hi))
-            bad[c] += b0
-            for j in range(m):
-                acc[j] += Ki[j] * u0
-            i += 1
-    n_bad = 0
-    for c in range(n_chunks):
-        n_bad += bad[c]
-    return n_bad
+    if partial.shape[0] == 1:  # one chunk: no parallel region
+        return _pass_rows(K, w, tau, v, lo, hi, u, partial[0], 0, K.shape[0])
+    return _pass_chunks(K, w, tau, v, lo, hi, u, partial)
 
 
 @cpu_jit

@@ -67,3 +67,30 @@ def test_empty_chunks_add_zeros():
     assert n_bad == 0
     np.testing.assert_allclose(u, [1.0])
     np.testing.assert_allclose(KTu, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 5), (33, 17)])
+def test_gibbs_kernel_on_one_thread_and_on_all(shape):
+    """The serial path (one Numba thread: no parallel region) and the parallel one give the same bits, equal to
+    numpy's exp; an entry far below the exponent range is 0 and +inf costs give 0."""
+    import numba
+
+    from numbaot.entropic._sinkhorn_scaling import gibbs_kernel
+    from numbaot.utils import numba_threads
+
+    rng = np.random.default_rng(shape[0])
+    C = rng.random(shape) * 5
+    C[0, 0] = np.inf
+    if C.size > 1:
+        C.flat[-1] = 1e6  # exp(-1e7): underflows to 0
+    alpha, beta = rng.standard_normal(shape[0]), rng.standard_normal(shape[1])
+    outs = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        out = np.full(shape, np.nan)
+        with numba_threads(threads):
+            gibbs_kernel(C, alpha, beta, 0.1, out)
+        outs.append(out)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    with np.errstate(under="ignore"):
+        # (x / eps against x * (1 / eps): the arguments, up to ~80 here, differ by an ulp or two)
+        np.testing.assert_allclose(outs[0], np.exp((alpha[:, None] + beta[None, :] - C) / 0.1), rtol=2e-13)
