@@ -259,6 +259,34 @@ def test_cached_parallel_core_survives_thread_count_change(tmp_path):
     np.testing.assert_array_equal(numbaot.wasserstein_1d(U, V, W, p=1.5), np.array(first["w"]))
 
 
+_EVERY_FAMILY = """
+import warnings
+import numba
+import numpy as np
+warnings.simplefilter("error", numba.NumbaWarning)  # "Cannot cache compiled function ..." among them
+import numbaot
+rng = np.random.default_rng(0)
+x, y = rng.random((12, 2)), rng.random((10, 3))
+a, b = numbaot.unif(12), numbaot.unif(10)
+M = numbaot.dist(x, x[:10])
+numbaot.emd2(a, b, M)
+for method in ("sinkhorn", "sinkhorn_stabilized", "sinkhorn_log"):
+    numbaot.sinkhorn2(a, b, M, 0.1, method=method)
+numbaot.sinkhorn_unbalanced2(a, b, M, 0.1, 1.0, method="sinkhorn")
+C1, C2 = numbaot.dist(x, x), numbaot.dist(y, y)
+numbaot.gromov_wasserstein2(C1, C2, a, b)
+numbaot.entropic_gromov_wasserstein2(C1, C2, a, b, epsilon=0.1, warn=False)
+numbaot.solve_sample(x, y[:, :2], a, b, reg=0.5, lazy=True)
+print("ok")
+"""
+
+
+def test_every_solver_family_compiles_cacheable_code():
+    """No core reaches something Numba cannot cache (a ctypes call such as ``numba.get_num_threads()`` inside a
+    core makes it and every compiled caller recompile in each process, with a NumbaWarning)."""
+    assert run_python(_EVERY_FAMILY).strip().splitlines()[-1] == "ok"
+
+
 # ------------------------------------------------------------------------------------------------------ fastmath
 def test_safe_fastmath_flags():
     assert _jit.SAFE_FASTMATH == frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})

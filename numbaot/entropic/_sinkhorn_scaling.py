@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from numba import prange
 
@@ -57,10 +56,11 @@ def _gibbs_parallel(C, alpha, beta, inv_eps, out):
 
 
 @cpu_jit
-def gibbs_kernel(C, alpha, beta, eps, out):
-    """``out[i, j] = exp((alpha_i + beta_j - C_ij) / eps)``, in parallel over rows (on Numba's threads, when
-    more than one)."""
-    if numba.get_num_threads() == 1:
+def gibbs_kernel(C, alpha, beta, eps, out, n_chunks):
+    """``out[i, j] = exp((alpha_i + beta_j - C_ij) / eps)``: in parallel over rows when ``n_chunks`` (the caller's
+    thread count) is above 1, else in a plain loop. (The count comes in as an argument: ``numba.get_num_threads()``
+    called in here would make this function, and every compiled caller, uncacheable.)"""
+    if n_chunks <= 1:
         _gibbs_rows(C, alpha, beta, 1.0 / eps, out, 0, C.shape[0])
     else:
         _gibbs_parallel(C, alpha, beta, 1.0 / eps, out)
@@ -321,7 +321,7 @@ def sinkhorn_stabilized_core(C, CT, a, b, log_a, log_b, eps, alpha, beta, K, max
     partial = np.empty((max(1, min(n_chunks, n)), m))
     zeros_n = np.zeros(n)  # the rescue's log-domain half-steps weigh no term: K carries no weights
     zeros_m = np.zeros(m)
-    gibbs_kernel(C, alpha, beta, eps, K)
+    gibbs_kernel(C, alpha, beta, eps, K, partial.shape[0])
     n_errors = 0
     n_iter = 0
     status = MAX_ITER_REACHED
@@ -337,7 +337,7 @@ def sinkhorn_stabilized_core(C, CT, a, b, log_a, log_b, eps, alpha, beta, K, max
             for i in range(n):
                 alpha[i] += eps * log_a[i]  # K's rows now sum (against v = 1) to a_i exactly
                 u[i] = 1.0
-            gibbs_kernel(C, alpha, beta, eps, K)
+            gibbs_kernel(C, alpha, beta, eps, K, partial.shape[0])
             rmatvec(K, u, KTu, n_chunks)
         n_iter += 1
         check = n_iter % check_every == 0 or n_iter == max_iter
@@ -358,14 +358,14 @@ def sinkhorn_stabilized_core(C, CT, a, b, log_a, log_b, eps, alpha, beta, K, max
             for j in range(m):
                 beta[j] += eps * log_b[j]
                 v[j] = 1.0
-            gibbs_kernel(C, alpha, beta, eps, K)
+            gibbs_kernel(C, alpha, beta, eps, K, partial.shape[0])
         else:
             for j in range(m):
                 v[j] = b[j] / KTu[j]
             if _needs_absorbing(u) or _needs_absorbing(v):
                 _absorb(u, alpha, eps)
                 _absorb(v, beta, eps)
-                gibbs_kernel(C, alpha, beta, eps, K)
+                gibbs_kernel(C, alpha, beta, eps, K, partial.shape[0])
         if check and err != err:
             status = NUMERICAL_ERROR
             break

@@ -191,7 +191,7 @@ def _on_scalings(core, C, a, b, log_a, log_b, eps, f, g):
 
     rows, cols, Cp = _positive_part(C, a, b, f, g)
     K = np.empty(Cp.shape)
-    gibbs_kernel(Cp, np.zeros(rows.size), np.zeros(cols.size), eps, K)
+    gibbs_kernel(Cp, np.zeros(rows.size), np.zeros(cols.size), eps, K, numba.get_num_threads())
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         u = a[rows] * np.exp(f[rows] / eps)
         v = b[cols] * np.exp(g[cols] / eps)

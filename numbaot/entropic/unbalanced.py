@@ -341,7 +341,7 @@ def run_scaling(C, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every
     Cp = np.ascontiguousarray(Cp, dtype=np.float64)
     K = np.empty(Cp.shape)
     n_threads = _config.n_threads(n_threads)
-    _run_parallel(gibbs_kernel, n_threads, Cp, np.zeros(rows.size), np.zeros(cols.size), reg, K)
+    _run_parallel(gibbs_kernel, n_threads, Cp, np.zeros(rows.size), np.zeros(cols.size), reg, K, n_threads)
     ra, rb = ref_a[0, rows], ref_b[0, cols]
     la, lb = log_a[0, rows], log_b[0, cols]
     with np.errstate(over="ignore"):

@@ -238,7 +238,7 @@ def _absorbed_step(grad, f, g, eps, K, p, q, a, b, partial, T, T_new, max_iter, 
     ``T_new = a K b``. Returns ``(code, |T_new - T|_F)``; with code ``_LEFT_RANGE`` nothing but K, a, b was
     touched (the caller redoes the solve in the log domain)."""
     n, m = grad.shape
-    gibbs_kernel(grad, f, g, eps, K)
+    gibbs_kernel(grad, f, g, eps, K, partial.shape[0])
     a[:] = p
     b[:] = q
     code, _, KTa = sinkhorn_kernel_core(K, p, q, a, b, partial, max_iter, tol)

@@ -17,7 +17,8 @@ Losses (the split of each):
 The dense products go to BLAS (numpy's ``@``), several times faster than a Numba loop at every size we measured.
 The conditional gradient's linear oracle returns a vertex of the transport polytope, a plan with at most
 ``n + m - 1`` non-zeros: ``h1 S h2^T`` for such a sparse ``S`` costs one scatter and one dense product instead of
-two dense ones (:func:`quad_sparse`, also called from the jitted conditional gradient loop).
+two dense ones (:func:`quad_sparse`), and successive vertices' products are updated by their changes, which
+touch fewer and fewer rows (:class:`VertexProducts`).
 """
 from __future__ import annotations
 
@@ -368,8 +369,9 @@ class VertexProducts:
     successive vertices S, from ``h1``, ``h2`` and their transposes ``h1t``, ``h2t`` (contiguous).
 
     Each vertex's products are the previous vertex's plus the products of the change when that touches few rows
-    (:data:`INCREMENTAL_SHARE`), else computed afresh. The returned arrays are owned here and updated in place by
-    the next call. Each update adds one rounding of X (relative 1e-16); a fresh product starts over.
+    (:data:`INCREMENTAL_SHARE`), else computed afresh. The returned arrays belong to this object: the next call
+    may update them in place, so a caller must not keep them past it. Each update adds one rounding of X
+    (relative 1e-16); a fresh product starts over.
     """
 
     def __init__(self, h1, h2, h1t, h2t, symmetric):

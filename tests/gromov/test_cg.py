@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, strategies as st
 
 from numbaot._status import Status
@@ -102,6 +103,7 @@ def test_step_and_dots_match_numpy_for_any_chunking(seed, n, m, symmetric, fused
                                      fused, grad, chunks)
         np.testing.assert_allclose(dots, want_dots, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(G1, G_new, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(XG1, XG_new, rtol=1e-13, atol=1e-13)
         np.testing.assert_allclose(YG1, YG_new, rtol=1e-13, atol=1e-13)
         np.testing.assert_allclose(grad, want_grad, rtol=1e-12, atol=1e-12)
         assert top == np.abs(grad).max()
@@ -110,13 +112,40 @@ def test_step_and_dots_match_numpy_for_any_chunking(seed, n, m, symmetric, fused
         np.testing.assert_array_equal(first, second)
 
 
-def test_gradient_maximum_propagates_nan():
-    """A NaN anywhere in the gradient makes its reported maximum NaN (the oracle then refuses the costs)."""
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("where", [(0, 0), (2, 3), (3, 4)])
+def test_gradient_maximum_propagates_nan(symmetric, where):
+    """A NaN anywhere in the gradient (first, middle or last entry; from X, Y or M) makes its reported maximum NaN,
+    with larger finite entries after it (the oracle then refuses the costs)."""
     n, m = 4, 5
-    XG = np.zeros((n, m))
-    XG[2, 3] = np.nan
-    grad = np.empty((n, m))
-    for chunks in (1, 3):
-        top = _cg.gradient(XG, XG, np.zeros((1, 1)), 0.0, 1.0, np.ones(n), np.ones(m), np.zeros(n), np.zeros(m),
-                           True, False, grad, chunks)
-        assert np.isnan(top)
+    for source in ("X", "Y", "M"):
+        XG, YG, M = np.zeros((n, m)), np.zeros((n, m)), np.zeros((n, m))
+        XG[n - 1, m - 1] = -1e6  # a large finite entry late in the scan
+        {"X": XG, "Y": YG, "M": M}[source][where] = np.nan
+        if symmetric and source == "Y":
+            continue
+        grad = np.empty((n, m))
+        for chunks in (1, 3):
+            top = _cg.gradient(XG, XG if symmetric else YG, M, 0.5, 1.0, np.ones(n), np.ones(m), np.zeros(n),
+                               np.zeros(m), symmetric, True, grad, chunks)
+            assert np.isnan(top), (source, chunks)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_vertex_products_updates_change_nothing_but_time(monkeypatch, symmetric):
+    """Conditional gradient with every vertex product computed afresh (a negative INCREMENTAL_SHARE) and with the
+    default updates (this problem has 10 or more): same iterations, same path."""
+    rng = np.random.default_rng(5)
+    n, m = 40, 30
+    C1, C2 = rng.random((n, n)), rng.random((m, m))
+    if symmetric:
+        C1, C2 = C1 + C1.T, C2 + C2.T
+    p, q = np.full(n, 1.0 / n), np.full(m, 1.0 / m)
+    s = _tensor.split(C1, C2, p, q, "square_loss", symmetric)
+    runs = []
+    for share in (_tensor.INCREMENTAL_SHARE, -1.0):
+        monkeypatch.setattr(_tensor, "INCREMENTAL_SHARE", share)
+        runs.append(_cg.conditional_gradient(s, p, q, None, 0.0, 1.0, np.outer(p, q), 300, 1e-9, 1e-12, 1))
+    assert runs[0].n_iter == runs[1].n_iter
+    np.testing.assert_allclose(runs[0].history, runs[1].history, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(runs[0].plan, runs[1].plan, atol=1e-11)

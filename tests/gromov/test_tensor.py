@@ -107,19 +107,25 @@ def test_vertex_products_follow_the_vertices(seed, n, m, symmetric, steps):
     assert sum(products.counts.values()) == steps
 
 
-def test_vertex_products_update_a_swap_and_recompute_a_new_vertex():
-    """Two rows of a permutation swapped: an update (2 of 6 rows); a vertex moved in every row: afresh."""
-    n = 6
+@pytest.mark.parametrize("n, m", [(6, 6), (6, 9), (9, 6)])
+def test_vertex_products_update_a_swap_and_recompute_a_new_vertex(n, m):
+    """Two entries of a vertex swapped (2 of its rows and 2 of its columns): an update, whichever side the product
+    runs over (rows when n <= m, columns when n > m); a vertex moved everywhere: afresh."""
+    k = min(n, m)
     h1 = np.arange(n * n, dtype=float).reshape(n, n) % 7
-    products = _tensor.VertexProducts(h1, h1, h1.T.copy(), h1.T.copy(), False)
-    scratch = np.zeros((n, n))
-    rows, vals = np.arange(n), np.full(n, 1.0 / n)
-    for cols in ([0, 1, 2, 3, 4, 5], [1, 0, 2, 3, 4, 5], [2, 3, 4, 5, 0, 1]):
-        S = np.zeros((n, n))
+    h2 = np.arange(m * m, dtype=float).reshape(m, m) % 5 - 2
+    products = _tensor.VertexProducts(h1, h2, h1.T.copy(), h2.T.copy(), False)
+    scratch = np.zeros((n, m))
+    vals = np.full(k, 1.0 / k)
+    base = np.arange(k)
+    swapped = base.copy()
+    swapped[[0, 1]] = swapped[[1, 0]]
+    for rows, cols in ((base, base), (base, swapped), (base[::-1].copy(), (base + 1) % k)):
+        S = np.zeros((n, m))
         S[rows, cols] = vals
-        X, Y = products.at(rows, np.array(cols, dtype=np.int64), vals, scratch)
-        np.testing.assert_allclose(X, h1 @ S @ h1.T, rtol=1e-13)
-        np.testing.assert_allclose(Y, h1.T @ S @ h1, rtol=1e-13)
+        X, Y = products.at(rows.astype(np.int64), cols.astype(np.int64), vals, scratch)
+        np.testing.assert_allclose(X, h1 @ S @ h2.T, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(Y, h1.T @ S @ h2, rtol=1e-13, atol=1e-13)
     assert products.counts == {"fresh": 2, "updated": 1}
 
 
