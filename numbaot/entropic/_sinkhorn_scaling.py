@@ -37,12 +37,14 @@ ABSORB = 1e3
 TINY = 1e-200
 
 
-# The passes below run their row-range bodies directly on one thread: a parallel region costs ~2 us to start even
-# with one thread, several per Sinkhorn iteration, which is a sixth of a warm mirror-descent step at n = 100.
+# The passes below run their row-range bodies directly on one chunk: a parallel region costs ~2 us to start even
+# on one thread, and a Sinkhorn solve starts several per iteration (small problems only; at n = 100 one warm
+# mirror-descent step with one inner iteration took 60.7 us before and 59.4 us after, within noise).
 
 
 @cpu_jit
 def _gibbs_rows(C, alpha, beta, inv_eps, out, first, stop):
+    """Rows ``first:stop`` of :func:`gibbs_kernel`."""
     for i in range(first, stop):
         Ci, oi, ai = C[i], out[i], alpha[i]
         for j in range(C.shape[1]):
