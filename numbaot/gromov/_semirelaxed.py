@@ -76,7 +76,6 @@ def semirelaxed_conditional_gradient(C1, C2, p, loss, symmetric, M, w_lin, w_qua
             status = Status.NUMERICAL_ERROR
             break
         cols = np.argmin(grad, axis=1).astype(np.int64)  # the row-wise linear oracle
-        S.fill(0.0)
         XS, YS = vertex_products.at(rows, cols, p, S)  # before S is filled: it takes an all-zero scratch
         S[rows, cols] = p
         _run(_direction_dots, n_threads, G, S, X, XS, Y, Mc, symmetric, has_m, dots, n_threads)
@@ -89,6 +88,7 @@ def semirelaxed_conditional_gradient(C1, C2, p, loss, symmetric, M, w_lin, w_qua
         history.append(cost)
         q = q + t * dq
         refresh_gradient(grad, G, S, X, XS, Y, YS, t)
+        S[rows, cols] = 0.0  # all zero again: the vertex's n entries, not an O(n m) fill
         change = abs(cost - old)
         if not math.isfinite(cost):
             status = Status.NUMERICAL_ERROR

@@ -388,7 +388,9 @@ class VertexProducts:
             change = sparse_change(*last, rows, cols, vals, scratch)
             side = 0 if scratch.shape[0] <= scratch.shape[1] else 1  # quad_sparse's product runs over this side
             size = scratch.shape[side]
-            if _distinct(change[side], size) <= INCREMENTAL_SHARE * _distinct((rows, cols)[side], size):
+            # distinct rows (columns): the size of the product quad_sparse would run for each
+            touched = _compact_index(change[side], size)[1].shape[0]
+            if touched <= INCREMENTAL_SHARE * _compact_index((rows, cols)[side], size)[1].shape[0]:
                 if change[2].shape[0]:
                     self.X += quad_sparse(self.h1, self.h2t, *change)
                     if not self.symmetric:
@@ -399,18 +401,6 @@ class VertexProducts:
         self.Y = self.X if self.symmetric else quad_sparse(self.h1t, self.h2, rows, cols, vals)
         self.counts["fresh"] += 1
         return self.X, self.Y
-
-
-@cpu_jit
-def _distinct(index, size):
-    """How many distinct values (in [0, size)) ``index`` holds."""
-    seen = np.zeros(size, dtype=np.bool_)
-    count = 0
-    for k in range(index.shape[0]):
-        if not seen[index[k]]:
-            seen[index[k]] = True
-            count += 1
-    return count
 
 
 def tensor_product(C1, C2, T, loss: str = "square_loss"):
