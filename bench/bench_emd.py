@@ -122,7 +122,7 @@ def bench_pricing(n, markdown):
 
     from numbaot import _config
     from numbaot.exact import _network_simplex as NS
-    from numbaot.exact.api import _artificial_costs
+    from numbaot.exact._driver import _artificial_costs
 
     a, b, M = make_problem(n, False)
     threads = numba.config.NUMBA_NUM_THREADS

@@ -14,10 +14,11 @@ Two faces of one API:
 from __future__ import annotations
 
 import importlib
+import warnings
 
 __version__ = "0.1.0"
 
-from ._result import OTResult, PlanOperator
+from ._result import BatchOTResult, LinearOperator, OTResult
 from ._status import ConvergenceWarning, Status
 from ._validation import InputWarning
 
@@ -52,11 +53,15 @@ _LAZY = {
     "samples_loss": "numbaot.losses",
 }
 
-__all__ = sorted([*_LAZY, "OTResult", "PlanOperator", "Status", "ConvergenceWarning", "InputWarning",
-                  "__version__"])
+__all__ = sorted([*_LAZY, "OTResult", "BatchOTResult", "LinearOperator", "Status", "ConvergenceWarning",
+                  "InputWarning", "__version__"])
 
 
 def __getattr__(name):
+    if name == "PlanOperator":  # deprecated alias, kept out of __all__ so that `import *` does not warn
+        warnings.warn("numbaot.PlanOperator is deprecated; use numbaot.LinearOperator", DeprecationWarning,
+                      stacklevel=2)
+        return LinearOperator
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'numbaot' has no attribute {name!r}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import prange
 
 from ._jit import cpu_jit, twin
@@ -73,3 +74,28 @@ def dist_core(X, Y, metric, p, norms_x, norms_y, out):
     for i in prange(n):
         for j in range(m):
             out[i, j] = _pair_cost(X, i, Y, j, metric, p, norms_x[i], norms_y[j])
+
+
+def cosine_norms(X, Y, metric, names=("x1", "x2")):
+    """Row norms for 'cosine' (refusing zero rows, whose angle is undefined); dummies for other metrics."""
+    if metric != "cosine":
+        return np.ones(X.shape[0]), np.ones(Y.shape[0])
+    norms = []
+    for name, Z in zip(names, (X, Y)):
+        z = np.sqrt(np.einsum("ij,ij->i", Z, Z, dtype=np.float64))
+        if np.any(z == 0):
+            raise ValueError(f"row {int(np.argmin(z))} of {name} is zero: the cosine distance is undefined for it")
+        norms.append(z)
+    return norms[0], norms[1]
+
+
+def cost_matrix(X, Y, metric, p, n_threads, out_dtype=np.float64):
+    """The (n, m) costs between validated host clouds ``X`` (n, d) and ``Y`` (m, d), in parallel, as ``out_dtype``
+    (what :func:`numbaot.dist` returns; the solvers that build cost matrices call this directly)."""
+    from ._threads import run_parallel
+
+    norms_x, norms_y = cosine_norms(X, Y, metric)
+    out = np.empty((X.shape[0], Y.shape[0]), dtype=out_dtype)
+    run_parallel(dist_core, n_threads, X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False),
+                 METRIC_CODES[metric], float(2.0 if p is None else p), norms_x, norms_y, out)
+    return out

@@ -32,6 +32,16 @@ _MESSAGES = {
 }
 
 
+#: The codes as plain ints, for compiled code (an IntEnum member and an int do not unify in Numba's typing). Every
+#: core takes its codes from here; ``CONTINUE`` is the cores' "keep iterating" (never a solver's final status).
+OPTIMAL = int(Status.OPTIMAL)
+MAX_ITER_REACHED = int(Status.MAX_ITER_REACHED)
+INFEASIBLE = int(Status.INFEASIBLE)
+UNBOUNDED = int(Status.UNBOUNDED)
+NUMERICAL_ERROR = int(Status.NUMERICAL_ERROR)
+CONTINUE = -1
+
+
 class ConvergenceWarning(UserWarning):
     """A solver stopped without reaching its optimality or tolerance criterion."""
 

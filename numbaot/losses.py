@@ -57,13 +57,13 @@ def kernel_apply(X, Y, kind, inv_blur, v, out):
 
 
 def _kernel_loss(X, Y, a, b, kind, blur, potentials, n_threads):
-    from .utils import _run_parallel
+    from ._threads import run_parallel
 
     inv_blur = 0.0 if kind == 0 else 1.0 / blur
 
     def apply(U, V, w):
         out = np.empty(U.shape[0])
-        _run_parallel(kernel_apply, n_threads, U, V, kind, inv_blur, w, out)
+        run_parallel(kernel_apply, n_threads, U, V, kind, inv_blur, w, out)
         return out
 
     a_x, b_y, b_x = apply(X, X, a), apply(Y, Y, b), apply(X, Y, b)
@@ -73,7 +73,7 @@ def _kernel_loss(X, Y, a, b, kind, blur, potentials, n_threads):
     return value, None, None
 
 
-def samples_loss(X_a, X_b, a=None, b=None, loss="sinkhorn", p=2, blur=0.05, reach=None, diameter=None,
+def samples_loss(X_a, X_b, a=None, b=None, *, loss="sinkhorn", p=2, blur=0.05, reach=None, diameter=None,
                  scaling=0.5, debias=True, potentials=False, lazy=None, n_threads=None):
     r"""A loss between two weighted point clouds, as GeomLoss's ``SamplesLoss(loss, p, blur, reach, diameter,
     scaling, debias, potentials)(a, x, b, y)`` computes it.
@@ -139,8 +139,9 @@ def samples_loss(X_a, X_b, a=None, b=None, loss="sinkhorn", p=2, blur=0.05, reac
     >>> round(float(numbaot.samples_loss(x, y, loss="hausdorff", blur=0.01)), 4)  # (9/2 + 9/2) / 2
     4.5
     """
-    from . import _validation as V
-    from .entropic.divergence import epsilon_schedule, hausdorff_divergence, max_diameter, solve_divergence
+    from . import _dispatch, _validation as V
+    from .entropic._symmetric import epsilon_schedule, max_diameter
+    from .entropic.divergence import hausdorff_divergence, solve_divergence
 
     if not isinstance(loss, str):
         raise TypeError(f"loss must be a string, one of {LOSSES}, got {loss!r}")
@@ -148,6 +149,9 @@ def samples_loss(X_a, X_b, a=None, b=None, loss="sinkhorn", p=2, blur=0.05, reac
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     blur = V.check_reg(blur, "blur")
     potentials = V.check_bool(potentials, "potentials")
+    _dispatch.require_host(_dispatch.place(X_a=X_a, X_b=X_b, a=a, b=b), "samples_loss",
+                           "for GPU clouds use numbaot.sinkhorn_divergence or numbaot.solve_sample(..., debias=True), "
+                           "or copy the points to the host")
     X_a = V.check_points(X_a, "X_a")
     X_b = V.check_points(X_b, "X_b")
     V.check_same_dimension(X_a, X_b)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validation as V
+from . import _dispatch, _validation as V
 from ._result import OTResult
 
 
-def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None, lazy=False, max_iter=None,
+def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, p=2.0, reg=None, lazy=False, max_iter=None,
                  n_threads=None, warn=True, tol=None, debias=False, reg_m=None) -> OTResult:
     """Optimal transport between two point clouds, returning an :class:`OTResult`.
 
@@ -81,8 +81,6 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
     >>> res.status.name, res.plan_operator.matvec([1.0, 1.0]).round(6)
     ('OPTIMAL', array([0.5, 0.5]))
     """
-    from . import _device
-
     lazy = V.check_bool(lazy, "lazy")
     warn = V.check_bool(warn, "warn")
     metric, p = V.check_metric(metric, p)
@@ -104,14 +102,18 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
                              "the unbalanced Sinkhorn divergence), or solve on the cost matrix with "
                              "numbaot.solve(numbaot.dist(X_a, X_b), a, b, reg=reg, unbalanced=reg_m)")
         if lazy:
-            from .entropic._online import solve_online
+            from .entropic.online import solve_online
 
             return solve_online(X_a, X_b, a, b, reg, metric, p, max_iter, tol, 10, None, n_threads, warn, reg_m)
-        from .entropic.api import _solve_entropic
+        from .entropic.api import solve_entropic, solve_on_device
         from .utils import dist
 
-        M = dist(V.check_points(X_a, "X_a"), V.check_points(X_b, "X_b"), metric=metric, p=p, n_threads=n_threads)
-        return _solve_entropic(M, a, b, reg, "sinkhorn_log", max_iter, tol, 10, None, n_threads, warn)
+        M = dist(V.check_points(X_a, "X_a", allow_cuda=True), V.check_points(X_b, "X_b", allow_cuda=True),
+                 metric=metric, p=p, n_threads=n_threads)
+        placement = _dispatch.place(M=M, a=a, b=b)
+        if placement.on_gpu:  # the cost matrix was built on the device: solve it there
+            return solve_on_device(placement, M, a, b, reg, "sinkhorn_log", max_iter, tol, 10, None, warn)
+        return solve_entropic(M, a, b, reg, "sinkhorn_log", max_iter, tol, 10, None, n_threads, warn)
     if tol is not None:
         raise ValueError("tol applies to entropic OT (reg > 0); the exact solver takes none")
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
@@ -119,18 +121,23 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
     dims = [1 if len(X.shape) == 1 else X.shape[1] for X in (X_a, X_b)]
     if dims[0] != dims[1]:
         raise ValueError(f"X_a has points of dimension {dims[0]} but X_b of dimension {dims[1]}")
-    on_gpu = _device.where(X_a=X_a, X_b=X_b, a=a, b=b) == _device.CUDA
+    placement = _dispatch.place(X_a=X_a, X_b=X_b, a=a, b=b)
+    points = (X_a, X_b)  # kept unscaled for the result's a_to_b / b_to_a
     if dims[0] == 1 and metric != "cosine":
-        from .exact.api import _solve_1d
+        from .exact.api import solve_1d
 
         # In 1D every metric but cosine is |x - y| or (x - y)^2 (minkowski's root undoes its power).
         metric_1d = "sqeuclidean" if metric == "sqeuclidean" else "euclidean"
-        result = _solve_1d(X_a, X_b, a, b, metric_1d, 1.0, want_plan=True, n_threads=n_threads)
-    elif on_gpu:
-        raise ValueError(
-            "solve_sample: exact OT between multi-dimensional clouds runs on the host in this version; copy the "
-            "points to the host (e.g. cupy.asnumpy) first"
-        )
+        result = solve_1d(X_a, X_b, a, b, metric_1d, 1.0, want_plan=True, n_threads=n_threads)
+    elif placement.on_gpu:
+        from .exact.api import solve_exact
+        from .utils import dist
+
+        if lazy:
+            _dispatch.require_host(placement, "solve_sample: lazy exact OT between multi-dimensional clouds",
+                                   "pass lazy=False (the costs are built on the GPU, the network simplex runs on "
+                                   "host copies) or copy the points to the host first")
+        result = solve_exact(dist(X_a, X_b, metric=metric, p=p), a, b, max_iter, n_threads, warn=warn)[0]
     else:
         from ._scaling import max_abs, pow2_exponent
 
@@ -140,35 +147,35 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", p=2.0, reg=None
         if e:
             X_a, X_b = np.ldexp(X_a.astype(np.float64), -e), np.ldexp(X_b.astype(np.float64), -e)
         if lazy:
-            from .exact.api import _solve_points_exact
+            from .exact.api import solve_points_exact
 
-            result = _solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn)
+            result = solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn)
         else:
-            from .exact.api import _solve_exact
+            from .exact.api import solve_exact
             from .utils import dist
 
-            result = _solve_exact(dist(X_a, X_b, metric=metric, p=p, n_threads=n_threads), a, b, max_iter,
+            result = solve_exact(dist(X_a, X_b, metric=metric, p=p, n_threads=n_threads), a, b, max_iter,
                                   n_threads, warn=warn)[0]
         if e:
-            _scale_result(result, e, 2.0 if metric == "sqeuclidean" else 0.0 if metric == "cosine" else 1.0)
+            result = _scale_result(result, e, 2.0 if metric == "sqeuclidean" else 0.0 if metric == "cosine" else 1.0)
+    if not placement.on_gpu:
+        result = result.replace(points=points)
     if not lazy:
         result.plan  # noqa: B018 - build (and size-check) the dense plan now, as the caller asked
     return result
 
 
 def _scale_result(result, e, power):
-    """Multiply the value and the potentials of ``result`` by ``2**(e * power)``, in place."""
+    """``result`` with its value and potentials multiplied by ``2**(e * power)`` (a new result)."""
     from ._scaling import scale_up
 
-    kind = type(result.value)
-    result.value = kind(scale_up(float(result.value), e, power))
-    result.value_linear = result.value
-    for name in ("potential_a", "potential_b"):
-        values = getattr(result, name)
-        setattr(result, name, scale_up(values, e, power).astype(values.dtype, copy=False))
+    value = type(result.value)(scale_up(float(result.value), e, power))
+    potentials = {name: scale_up(values, e, power).astype(values.dtype, copy=False)
+                  for name, values in (("potential_a", result.potential_a), ("potential_b", result.potential_b))}
+    return result.replace(value=value, value_linear=value, **potentials)
 
 
-def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, method=None, n_threads=None,
+def solve(M, a=None, b=None, reg=None, *, reg_type="KL", max_iter=None, tol=None, method=None, n_threads=None,
           warn=True, potentials_init=None, plan_init=None, unbalanced=None, unbalanced_type="KL") -> OTResult:
     """Optimal transport for a cost matrix, returning an :class:`OTResult`.
 
@@ -239,30 +246,26 @@ def solve(M, a=None, b=None, reg=None, reg_type="KL", max_iter=None, tol=None, m
     if reg is not None:
         if plan_init is not None:
             raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
-        from . import _device
+        from .entropic.api import solve_entropic, solve_on_device
 
-        if _device.where(M=M, a=a, b=b) == _device.CUDA and method in (None, "sinkhorn_log"):
-            from .cuda.sinkhorn import solve_sinkhorn_cuda
+        placement = _dispatch.place(M=M, a=a, b=b)
+        if placement.on_gpu:
+            return solve_on_device(placement, M, a, b, reg, "sinkhorn_log" if method is None else method,
+                                   1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol, 10,
+                                   potentials_init, warn, reg_type)
 
-            return solve_sinkhorn_cuda(M, a, b, V.check_reg(reg), float("inf"), float("inf"),
-                                       V.check_reg_type(reg_type),
-                                       V.check_max_iter(1000 if max_iter is None else max_iter),
-                                       V.check_tol(1e-9 if tol is None else tol), 10, potentials_init, warn,
-                                       batch=False)
-        from .entropic.api import _solve_entropic
-
-        return _solve_entropic(M, a, b, reg, "sinkhorn_log" if method is None else method,
+        return solve_entropic(M, a, b, reg, "sinkhorn_log" if method is None else method,
                                1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol, 10,
                                potentials_init, n_threads, warn, reg_type)
     if tol is not None or method is not None:
         raise ValueError("tol and method apply to entropic OT (reg > 0); the exact solver takes neither")
-    from .exact.api import _solve_exact
+    from .exact.api import solve_exact
 
-    return _solve_exact(M, a, b, max_iter, n_threads, warn=warn, potentials_init=potentials_init,
+    return solve_exact(M, a, b, max_iter, n_threads, warn=warn, potentials_init=potentials_init,
                         plan_init=plan_init)[0]
 
 
-def solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=None, alpha=0.5, reg=None,
+def solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=None, alpha=0.5, reg=None, *,
                  max_iter=None, tol=None, G0=None, n_init=1, random_state=None, n_threads=None,
                  warn=True) -> OTResult:
     """Gromov-Wasserstein between two spaces given by their structure matrices, returning an :class:`OTResult`.
@@ -321,9 +324,9 @@ def solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=N
     >>> res.plan.argmax(axis=1)
     array([2, 1, 0])
     """
-    from .gromov.api import _solve_gromov
+    from .gromov.api import solve_gromov_problem
 
-    return _solve_gromov(Ca, Cb, M, a, b, loss, symmetric, alpha, reg, max_iter, tol, G0, n_init, random_state,
+    return solve_gromov_problem(Ca, Cb, M, a, b, loss, symmetric, alpha, reg, max_iter, tol, G0, n_init, random_state,
                          n_threads, warn)
 
 
@@ -347,8 +350,8 @@ def _solve_unbalanced(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, 
                             potentials_init, n_threads, warn, stacklevel=5)
 
 
-def solve_batch(M, reg, a=None, b=None, max_iter=1000, tol=1e-9, method=None, unbalanced=None, unbalanced_type="KL",
-                check_every=10, potentials_init=None, n_threads=None, warn=True):
+def solve_batch(M, reg, a=None, b=None, *, max_iter=1000, tol=1e-9, method=None, unbalanced=None,
+                unbalanced_type="KL", check_every=10, potentials_init=None, n_threads=None, warn=True):
     """Entropic OT for a batch of cost matrices ``M[k]``, solved together (POT's ``ot.batch.solve_batch``).
 
     Each problem is ``min <P, M[k]> + reg * KL(P | a_k b_k^T)`` (plus, with ``unbalanced``, KL penalties on the

@@ -17,6 +17,7 @@ from numba import cuda, float64
 
 from .. import _validation as V
 from .._costs import METRIC_CODES
+from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from ..entropic._online import plan_entry, softmin_points
 from . import _checks, _launch
 
@@ -25,10 +26,6 @@ _plan_entry = plan_entry.cuda
 
 #: Length of each thread's chunk buffer (local memory); the GPU gains nothing from longer chunks.
 CHUNK = 16
-
-OPTIMAL = 0
-MAX_ITER_REACHED = 1
-NUMERICAL_ERROR = 4
 
 
 @cuda.jit

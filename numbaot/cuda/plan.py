@@ -1,11 +1,14 @@
 """Sparse transport plans on the device: the dense plan and the marginals built from ``(rows, cols, values)``.
 
-Shared by every solver whose plan comes as triples (1D merge, network simplex results moved to the device).
+Shared by every solver whose plan comes as triples (1D merge, network simplex results moved to the device). Also the
+products ``P v`` and ``P^T u`` with a dense device plan (:func:`matvec_cuda`, behind ``LinearOperator.from_dense``).
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import cuda
 
+from .. import _device
 from . import _launch
 
 
@@ -69,3 +72,99 @@ def marginals_cuda(coo, shape, stream, kind):
         return _launch.to_caller(sums[0], kind), _launch.to_caller(sums[1], kind)
 
     return marginals
+
+
+# ------------------------------------------------------------------------------- products with a dense device plan
+# ``out = P v`` (or ``P^T v`` when ``transpose``), one thread per output row, accumulated in float64. Four kernels
+# (one plan or a batch; a vector or k columns) rather than reshapes, which Numba device arrays allow only when
+# contiguous.
+@cuda.jit
+def _matvec_kernel(P, v, out, transpose):
+    # P (n, m); v (m,) -> out (n,), or v (n,) -> out (m,) when transposed
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        acc = 0.0
+        for j in range(v.shape[0]):
+            acc += (P[j, i] if transpose else P[i, j]) * v[j]
+        out[i] = acc
+
+
+@cuda.jit
+def _matmat_kernel(P, V, out, transpose):
+    # P (n, m); V (m, k) -> out (n, k), or V (n, k) -> out (m, k) when transposed
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        for c in range(out.shape[1]):
+            acc = 0.0
+            for j in range(V.shape[0]):
+                acc += (P[j, i] if transpose else P[i, j]) * V[j, c]
+            out[i, c] = acc
+
+
+@cuda.jit
+def _batch_matvec_kernel(P, V, out, transpose):
+    # P (B, n, m); V (B, m) -> out (B, n), or V (B, n) -> out (B, m) when transposed: a thread per (problem, row)
+    t = cuda.grid(1)
+    rows = out.shape[1]
+    if t < out.shape[0] * rows:
+        b = t // rows
+        i = t - b * rows
+        acc = 0.0
+        for j in range(V.shape[1]):
+            acc += (P[b, j, i] if transpose else P[b, i, j]) * V[b, j]
+        out[b, i] = acc
+
+
+@cuda.jit
+def _batch_matmat_kernel(P, V, out, transpose):
+    # P (B, n, m); V (B, m, k) -> out (B, n, k), or V (B, n, k) -> out (B, m, k) when transposed
+    t = cuda.grid(1)
+    rows = out.shape[1]
+    if t < out.shape[0] * rows:
+        b = t // rows
+        i = t - b * rows
+        for c in range(out.shape[2]):
+            acc = 0.0
+            for j in range(V.shape[1]):
+                acc += (P[b, j, i] if transpose else P[b, i, j]) * V[b, j, c]
+            out[b, i, c] = acc
+
+
+def matvec_cuda(P, v, transpose=False):
+    """``P v`` (``P^T v`` when ``transpose``) for a dense plan on the device: the products of
+    ``LinearOperator.from_dense`` for Numba device arrays (which have no ``@``).
+
+    ``P`` is (n, m) or a batch (B, n, m); ``v`` a CUDA array of shape (m,) or (m, k) (a batch: (B, m) or
+    (B, m, k); rows n instead of m when transposed). The answer is a new device array of the caller's kind (a Numba
+    device array for Numba inputs) in ``result_type(P, v)``, launched on the caller's stream.
+
+    Raises
+    ------
+    TypeError
+        When ``v`` is not a CUDA array (numbaot never copies between host and GPU silently).
+    ValueError
+        When the shapes do not fit.
+    """
+    if not _device.is_cuda_array(v):
+        raise TypeError(f"a plan on the GPU applies to CUDA arrays, got {type(v).__name__}; move it to the device "
+                        "first (numbaot never copies between host and GPU silently)")
+    kind = _launch.caller_kind(P, v)
+    stream = _launch.stream_of(P, v)
+    P, v = _launch.wrap(P), _launch.wrap(v)
+    p_shape = tuple(int(s) for s in P.shape)  # (the simulator's shapes take no negative indices)
+    lead, (n, m) = p_shape[:-2], p_shape[-2:]
+    inner, rows = (n, m) if transpose else (m, n)
+    shape = tuple(int(s) for s in v.shape)
+    if len(shape) not in (len(lead) + 1, len(lead) + 2) or shape[:len(lead) + 1] != lead + (inner,):
+        raise ValueError(f"the plan operator{' (transposed)' if transpose else ''} of a plan of shape "
+                         f"{tuple(P.shape)} takes {lead + (inner,)} or {lead + (inner, 'k')}, got shape {shape}")
+    columns = len(shape) == len(lead) + 2
+    out = _launch.empty(lead + (rows,) + shape[len(lead) + 1:], np.result_type(P.dtype, v.dtype), stream)
+    if lead:
+        kernel = _batch_matmat_kernel if columns else _batch_matvec_kernel
+        blocks, threads = _launch.grid_1d(lead[0] * rows)
+    else:
+        kernel = _matmat_kernel if columns else _matvec_kernel
+        blocks, threads = _launch.grid_1d(rows)
+    kernel[blocks, threads, stream](P, v, out, bool(transpose))
+    return _launch.to_caller(out, kind)

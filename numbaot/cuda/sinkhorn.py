@@ -1,5 +1,5 @@
 """Dense log-domain Sinkhorn on the GPU: balanced, unbalanced (KL marginal penalties) and batched, the CUDA twin of
-``numbaot.entropic.unbalanced.uot_core``.
+``numbaot.entropic._loop.uot_core``.
 
 Design
 ------
@@ -34,8 +34,8 @@ import numpy as np
 from numba import cuda, float64
 
 from .. import _device, _validation as V
-from .._result import OTResult
-from .._status import Status, warn_status
+from .._finish import SinkhornAnswer
+from .._status import Status
 from ..entropic._softmin import softmin_row, softmin_row_shifted
 from . import _checks, _launch
 
@@ -384,22 +384,16 @@ def _potentials_init(potentials_init, B, n, m, batch, stream):
     return out[0], out[1]
 
 
-def solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every, potentials_init, warn,
-                        batch, method="sinkhorn_log"):
-    """Log-domain Sinkhorn (balanced when ``rho_a = rho_b = inf``) on CUDA arrays: the GPU twin of the host
-    front-ends ``entropic.unbalanced.solve_unbalanced`` and ``entropic.batch.solve_batch_cpu``.
+def solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every, potentials_init,
+                        batch):
+    """Log-domain Sinkhorn (balanced when ``rho_a = rho_b = inf``) on CUDA arrays: the GPU driver of the dense
+    Sinkhorn family, the twin of ``entropic._loop.solve_dense``.
 
     ``M`` is (n, m) (``batch=False``) or (B, n, m); ``a``, ``b`` CUDA arrays or None. Scalars have been validated
-    by the caller. Returns an OTResult (a ``BatchOTResult`` for batches) with ``device="cuda"``: plan, potentials
-    and marginals as device arrays of the caller's kind in M's dtype; values as numpy scalars (arrays (B,) for a
-    batch); ``errors`` on the host.
+    by the caller (``reg_type`` is 'kl' or 'entropy'). Returns ``(answer, out_dtype)``: a
+    ``numbaot._finish.SinkhornAnswer`` whose plan, potentials and marginals are device arrays of the caller's
+    kind in M's dtype, with values, statuses and errors on the host.
     """
-    from ..entropic.batch import BatchOTResult
-
-    if method != "sinkhorn_log":
-        raise ValueError(f"method {method!r} runs on the host only in this version; on the GPU use 'sinkhorn_log'")
-    if reg_type != "kl":
-        raise ValueError("reg_type='entropy' runs on the host only in this version; on the GPU use reg_type='kl'")
     stream = _launch.stream_of(M, a, b)
     kind = _launch.caller_kind(M, a, b)
     M = _launch.wrap(V.as_float_array(M, "M", ndim=3 if batch else 2, allow_cuda=True))
@@ -514,38 +508,8 @@ def solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, che
     errors = np.full((B, n_checks), np.nan)
     for k, h in enumerate(history):
         errors[k, :len(h)] = h
-    worst = int(status.max())
-    name = "solve_batch" if batch else ("sinkhorn" if balanced else "sinkhorn_unbalanced")
-    if warn and worst != int(Status.OPTIMAL):
-        bad_k = np.flatnonzero(status != int(Status.OPTIMAL))
-        detail = f"{bad_k.size} of {B} problems did not converge" if batch else \
-            (f"error {history[0][-1]:.3g} > tol {tol:g} after {n_iter[0]} iterations" if history[0] else "")
-        warn_status(worst, f"{name} (sinkhorn_log, cuda)", detail, stacklevel=5)
-    if batch:
-        return BatchOTResult(
-            value=value.astype(out_dtype),
-            value_linear=value_linear.astype(out_dtype),
-            plan=_launch.to_caller(plan, kind),
-            potential_a=_launch.to_caller(f_out, kind),
-            potential_b=_launch.to_caller(g_out, kind),
-            status=Status(worst),
-            n_iter=int(n_iter.max()),
-            errors=errors,
-            device="cuda",
-            marginals=lambda: (_launch.to_caller(cast(marg_a), kind), _launch.to_caller(cast(marg_b), kind)),
-            statuses=np.array([Status(int(s)) for s in status], dtype=object),
-            n_iters=n_iter,
-        )
-    return OTResult(
-        value=out_dtype.type(value[0]),
-        value_linear=out_dtype.type(value_linear[0]),
-        plan=_launch.to_caller(plan[0], kind),
-        shape=(n, m),
-        potential_a=_launch.to_caller(f_out[0], kind),
-        potential_b=_launch.to_caller(g_out[0], kind),
-        status=Status(worst),
-        n_iter=int(n_iter[0]),
-        errors=errors[0, :len(history[0])].copy(),
-        device="cuda",
-        marginals=lambda: (_launch.to_caller(cast(marg_a)[0], kind), _launch.to_caller(cast(marg_b)[0], kind)),
-    )
+    n_errors = np.array([len(h) for h in history], dtype=np.int64)
+    answer = SinkhornAnswer(_launch.to_caller(plan, kind), _launch.to_caller(f_out, kind),
+                            _launch.to_caller(g_out, kind), value, value_linear, status, n_iter, errors, n_errors,
+                            lambda: (_launch.to_caller(cast(marg_a), kind), _launch.to_caller(cast(marg_b), kind)))
+    return answer, out_dtype

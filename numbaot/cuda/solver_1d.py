@@ -431,7 +431,7 @@ def _check_1d_weights(w, name):
 
 
 def solve_1d_cuda(x_a, x_b, a, b, metric, p, want_plan) -> OTResult:
-    """1D exact OT between CUDA arrays: the GPU twin of ``exact.api._solve_1d``.
+    """1D exact OT between CUDA arrays: the GPU twin of ``exact.api.solve_1d``.
 
     Parameters
     ----------

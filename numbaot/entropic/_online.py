@@ -25,8 +25,9 @@ from numba import prange
 from .._costs import cost_finish, cost_term, pair_cost
 from .._fastexp import fast_exp as exp_term  # the vectorisable exponential of the dense cores
 from .._jit import cpu_jit, twin
-from ._sinkhorn_log import CONTINUE, MAX_ITER_REACHED, column_error, final_status, record_check
-from .unbalanced import _max_change
+from .._status import CONTINUE, MAX_ITER_REACHED
+from ._sinkhorn_log import column_error, final_status, record_check
+from ._loop import max_change
 
 
 #: Costs of a row are computed in chunks of this many points into a scratch buffer, then exponentiated and summed
@@ -198,7 +199,7 @@ def sinkhorn_online_uot_core(X, Y, metric, p, norms_x, norms_y, log_a, log_b, ep
                 g_new[j] *= tau_b
         code = CONTINUE
         if check:
-            err = _max_change(g_new, g, 0.0, log_b, _max_change(f, f_prev, 0.0, log_a, 0.0)) / eps
+            err = max_change(g_new, g, 0.0, log_b, max_change(f, f_prev, 0.0, log_a, 0.0)) / eps
             code, n_errors = record_check(err, tol, errors, n_errors)
         for j in range(m):
             g[j] = g_new[j]
@@ -301,7 +302,7 @@ class PointGeometry:
 
     def __init__(self, X, Y, metric, p):
         from .._costs import METRIC_CODES
-        from ..utils import cosine_norms
+        from .._costs import cosine_norms
 
         # Fortran order: the softmin reads one coordinate of many points at a time (contiguous, vectorised loads);
         # a C-ordered input is copied once (O((n + m) d), like the float64 conversion)
@@ -326,8 +327,8 @@ class PointGeometry:
 
 def online_plan_parts(geom, log_a, log_b, f, g, eps, out_dtype, n_threads):
     """``(plan_operator, densify)`` for the plan of potentials (f, g) between the clouds of ``geom``."""
-    from .._result import PlanOperator
-    from ..utils import _run_parallel
+    from .._result import LinearOperator
+    from .._threads import run_parallel
 
     n, m = geom.shape
 
@@ -337,7 +338,7 @@ def online_plan_parts(geom, log_a, log_b, f, g, eps, out_dtype, n_threads):
             raise ValueError(f"the plan operator takes a vector or matrix with {len(lb)} rows, got shape {V.shape}")
         W = np.ascontiguousarray(V.reshape(len(lb), -1))
         out = np.empty((rows, W.shape[1]))
-        _run_parallel(apply_plan, n_threads, *args, la, lb, fa, gb, eps, W, out)
+        run_parallel(apply_plan, n_threads, *args, la, lb, fa, gb, eps, W, out)
         out = out.astype(out_dtype, copy=False)
         return out[:, 0] if V.ndim == 1 else out
 
@@ -349,144 +350,7 @@ def online_plan_parts(geom, log_a, log_b, f, g, eps, out_dtype, n_threads):
 
     def densify():
         out = np.empty((n, m))
-        _run_parallel(dense_plan, n_threads, *geom.args(), log_a, log_b, f, g, eps, out)
+        run_parallel(dense_plan, n_threads, *geom.args(), log_a, log_b, f, g, eps, out)
         return out.astype(out_dtype, copy=False)
 
-    return PlanOperator((n, m), out_dtype, matvec, rmatvec), densify
-
-
-def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000, tol=1e-9, check_every=10,
-                 potentials_init=None, n_threads=None, warn=True, reg_m=None):
-    """Entropic OT between point clouds by online log-domain Sinkhorn; an :class:`OTResult` without a stored
-    plan (``plan_operator`` applies it, ``plan`` densifies it on request). CUDA clouds are solved on the GPU.
-
-    ``value`` is ``<P, C> + reg * KL(P | a b^T)``, ``value_linear`` is ``<P, C>``, both computed matrix-free from
-    ``sum_ij P_ij (f_i + g_j) - reg * (sum P - sum a * sum b)`` and one pass of row sums. With ``reg_m`` (a number
-    or a pair ``(rho_a, rho_b)``, inf for an exact marginal) the marginals are KL-penalised, the half-steps damped
-    (:func:`sinkhorn_online_uot_core`, which stops on the change of the potentials) and ``value`` adds
-    ``rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)``, as ``numbaot.solve(M, a, b, reg, unbalanced=reg_m)`` on the cost
-    matrix; the column sums then take a second pass.
-    """
-    from .. import _device, _validation as V
-    from .._result import OTResult
-    from .._scaling import max_abs, pow2_exponent, scale_up
-    from .._status import Status, warn_status
-    from ..utils import _run_parallel
-
-    reg = V.check_reg(reg)
-    max_iter = V.check_max_iter(max_iter)
-    tol = V.check_tol(tol)
-    check_every = V.check_max_iter(check_every, "check_every")
-    rho_a, rho_b = (math.inf, math.inf) if reg_m is None else V.check_reg_m(reg_m)
-    balanced = math.isinf(rho_a) and math.isinf(rho_b)
-    if _device.where(X_a=X_a, X_b=X_b, a=a, b=b) == _device.CUDA:
-        return _solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, potentials_init,
-                                  warn, rho_a, rho_b)
-    X_a = V.check_points(X_a, "X_a")
-    X_b = V.check_points(X_b, "X_b")
-    V.check_same_dimension(X_a, X_b)
-    n, m = X_a.shape[0], X_b.shape[0]
-    if balanced:
-        a, b = V.check_balanced_weights(a, b, n, m)
-    else:
-        a, b = V.check_weights(a, "a", n), V.check_weights(b, "b", m)
-    out_dtype = V.result_dtype(X_a, X_b)
-    # Coordinates whose costs would overflow or underflow are scaled by a power of two, and reg with them: the
-    # plan is unchanged, the value and potentials are scaled back (bad input 9).
-    power = 2.0 if metric == "sqeuclidean" else 0.0 if metric == "cosine" else 1.0
-    e = pow2_exponent(max_abs(X_a, X_b))
-    if e and power:
-        X_a, X_b = np.ldexp(X_a.astype(np.float64), -e), np.ldexp(X_b.astype(np.float64), -e)
-        reg = float(scale_up(reg, -e, power))
-        rho_a, rho_b = (r if math.isinf(r) else float(scale_up(r, -e, power)) for r in (rho_a, rho_b))
-    else:
-        e = 0
-    geom = PointGeometry(X_a, X_b, metric, p)
-    with np.errstate(divide="ignore"):  # zero weights: log 0 = -inf drops them from every sum
-        log_a = np.log(a.astype(np.float64))
-        log_b = np.log(b.astype(np.float64))
-    f, g = V.check_potentials_init(potentials_init, n, m)
-    if e:
-        f, g = scale_up(f, -e, power), scale_up(g, -e, power)
-    errors = np.empty(max_iter // check_every + 1)
-    if balanced:
-        status, n_iter, n_errors = _run_parallel(sinkhorn_online_core, n_threads, *geom.args(), log_a, log_b, reg,
-                                                 f, g, max_iter, tol, check_every, errors)
-    else:
-        tau_a, tau_b = (1.0 if math.isinf(r) else r / (r + reg) for r in (rho_a, rho_b))
-        status, n_iter, n_errors = _run_parallel(sinkhorn_online_uot_core, n_threads, *geom.args(), log_a, log_b,
-                                                 reg, tau_a, tau_b, f, g, max_iter, tol, check_every, errors)
-    if warn:
-        what = "marginal error" if balanced else "change of the potentials"
-        detail = f"{what} {errors[n_errors - 1]:.3g} > tol {tol:g} after {n_iter} iterations" \
-            if n_errors else f"{n_iter} iterations"
-        warn_status(status, "solve_sample (online sinkhorn)", detail, stacklevel=4)
-    mass, cost = np.empty(n), np.empty(n)
-    _run_parallel(row_sums, n_threads, *geom.args(), log_a, log_b, f, g, reg, mass, cost)
-    value_linear = float(cost.sum())
-    if balanced:
-        col_mass = b  # g was updated last: the columns of P sum to b
-    else:
-        col_mass, col_cost = np.empty(m), np.empty(m)
-        _run_parallel(row_sums, n_threads, *geom.swapped_args(), log_b, log_a, g, f, reg, col_mass, col_cost)
-    # <P, C> + reg KL(P | ab^T) = sum P (f + g) - reg (sum P - |a||b|), from the row and column sums of P
-    with np.errstate(invalid="ignore"):
-        value = float(np.dot(mass, f) + np.dot(col_mass, g) - reg * (mass.sum() - a.sum() * b.sum()))
-        value += _marginal_penalties(mass, col_mass, a, b, rho_a, rho_b)
-    operator, densify = online_plan_parts(geom, log_a, log_b, f, g, reg, out_dtype, n_threads)
-    if e:
-        value_linear, value = scale_up(value_linear, e, power), scale_up(value, e, power)
-        f, g = scale_up(f, e, power), scale_up(g, e, power)
-    return OTResult(
-        value=out_dtype.type(value),
-        value_linear=out_dtype.type(value_linear),
-        shape=(n, m),
-        potential_a=np.asarray(f).astype(out_dtype),
-        potential_b=np.asarray(g).astype(out_dtype),
-        status=Status(status),
-        n_iter=n_iter,
-        errors=errors[:n_errors].copy(),
-        plan_operator=operator,
-        densify=densify,
-    )
-
-
-def _marginal_penalties(row_mass, col_mass, a, b, rho_a, rho_b):
-    """``rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)`` (generalised KL), leaving out an exact marginal (rho = inf)."""
-    from .unbalanced import kl_div
-
-    return sum(rho * float(kl_div(mass, w.astype(np.float64))) for rho, mass, w in
-               ((rho_a, row_mass, a), (rho_b, col_mass, b)) if not math.isinf(rho))
-
-
-def _solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, potentials_init, warn,
-                       rho_a=math.inf, rho_b=math.inf):
-    """The CUDA twin's answer as an :class:`OTResult` on the caller's device (see ``numbaot.cuda.online``)."""
-    from .. import _validation as V
-    from .._result import OTResult
-    from .._status import Status, warn_status
-    from ..cuda.online import solve_online_cuda
-
-    if potentials_init is not None:
-        raise ValueError("potentials_init is not available for GPU point clouds in this version")
-    X_a = V.check_points(X_a, "X_a", allow_cuda=True)
-    X_b = V.check_points(X_b, "X_b", allow_cuda=True)
-    f, g, status, n_iter, errors, value, value_linear, densify, out_dtype = solve_online_cuda(
-        X_a, X_b, a, b, reg, metric, 2.0 if p is None else float(p), max_iter, tol, check_every, rho_a, rho_b)
-    if warn:
-        what = "marginal error" if math.isinf(rho_a) and math.isinf(rho_b) else "change of the potentials"
-        detail = f"{what} {errors[-1]:.3g} > tol {tol:g} after {n_iter} iterations" \
-            if len(errors) else f"{n_iter} iterations"
-        warn_status(status, "solve_sample (online sinkhorn, cuda)", detail, stacklevel=4)
-    return OTResult(
-        value=out_dtype.type(value),
-        value_linear=out_dtype.type(value_linear),
-        shape=(int(X_a.shape[0]), int(X_b.shape[0])),
-        potential_a=f,
-        potential_b=g,
-        status=Status(status),
-        n_iter=n_iter,
-        errors=errors,
-        device="cuda",
-        densify=densify,
-    )
+    return LinearOperator((n, m), out_dtype, matvec, rmatvec), densify

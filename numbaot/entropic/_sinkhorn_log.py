@@ -19,11 +19,8 @@ from numba import prange
 
 from .._fastexp import fast_exp
 from .._jit import cpu_jit
+from .._status import CONTINUE, MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL  # noqa: F401 - CONTINUE re-exported
 from ._softmin import softmin_row, softmin_row_shifted
-
-OPTIMAL = 0
-MAX_ITER_REACHED = 1
-NUMERICAL_ERROR = 4
 
 _softmin = softmin_row.cpu
 _softmin_shifted = softmin_row_shifted.cpu
@@ -76,9 +73,6 @@ def final_status(status, log_a, log_b, f, g):
             return NUMERICAL_ERROR
     return status
 
-
-#: ``record_check``'s code for "keep iterating" (not a numbaot status).
-CONTINUE = -1
 
 
 @cpu_jit

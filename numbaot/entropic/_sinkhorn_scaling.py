@@ -27,7 +27,8 @@ from numba import prange
 
 from .._fastexp import fast_exp
 from .._jit import cpu_jit
-from ._sinkhorn_log import CONTINUE, MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL, half_step, record_check
+from .._status import CONTINUE, MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
+from ._sinkhorn_log import half_step, record_check
 
 _exp = fast_exp.cpu
 

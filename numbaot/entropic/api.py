@@ -12,9 +12,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .. import _device, _validation as V
+from .. import _dispatch, _validation as V
 from .._result import OTResult
 from .._status import Status, warn_status
+from .unbalanced import solve_on_device as solve_dense_on_device
 
 METHODS = ("sinkhorn_log", "sinkhorn", "sinkhorn_stabilized", "sinkhorn_epsilon_scaling", "greenkhorn")
 
@@ -41,8 +42,6 @@ def _validate(M, a, b, reg, method, max_iter, tol, check_every, reg_type, allow_
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)
     check_every = V.check_max_iter(check_every, "check_every")
-    if _device.where(M=M, a=a, b=b) == _device.CUDA:
-        raise ValueError("the Sinkhorn solvers take host arrays in this version; copy the inputs to the host first")
     M = V.as_float_array(M, "M", ndim=2)
     n, m = M.shape
     if a is not None and np.ndim(a) != 1:
@@ -63,7 +62,7 @@ def _validate(M, a, b, reg, method, max_iter, tol, check_every, reg_type, allow_
     return M, a, b, reg, max_iter, tol, check_every, reg_type
 
 
-def _solve_entropic(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn,
+def solve_entropic(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn,
                     reg_type="KL"):
     """Validate, run the chosen method's core, and wrap the answer (plan, values, potentials, status, errors)."""
     M, a, b, reg, max_iter, tol, check_every, reg_type = _validate(M, a, b, reg, method, max_iter, tol,
@@ -74,7 +73,7 @@ def _solve_entropic(M, a, b, reg, method, max_iter, tol, check_every, potentials
 
 def _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn, reg_type):
     """Solve one checked problem from the potentials ``(f, g)`` and wrap it in an OTResult."""
-    from ..utils import _run_parallel
+    from .._threads import run_parallel
     from ._sinkhorn_log import plan_from_potentials, plan_values
 
     n, m = M.shape
@@ -88,14 +87,14 @@ def _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn
     errors = np.empty(max_iter // check_every + 2)
     args = (C, a.astype(np.float64), b.astype(np.float64), log_a, log_b, reg, f, g, max_iter, tol, check_every,
             errors)
-    status, n_iter, n_errors = _run_parallel(_CORES[method], n_threads, *args)
+    status, n_iter, n_errors = run_parallel(_CORES[method], n_threads, *args)
     if warn:
         detail = f"marginal error {errors[n_errors - 1]:.3g} > tol {tol:g} after {n_iter} iterations" \
             if n_errors else f"{n_iter} iterations"
         warn_status(status, f"sinkhorn ({method})", detail, stacklevel=5)
     plan = np.empty((n, m), dtype=out_dtype)
-    _run_parallel(plan_from_potentials, n_threads, C, log_a, log_b, f, g, reg, plan)
-    value_linear, reg_value = _run_parallel(plan_values, n_threads, plan, C, log_a, log_b, reg_type == "entropy")
+    run_parallel(plan_from_potentials, n_threads, C, log_a, log_b, f, g, reg, plan)
+    value_linear, reg_value = run_parallel(plan_values, n_threads, plan, C, log_a, log_b, reg_type == "entropy")
     return OTResult(
         value=out_dtype.type(value_linear + reg * reg_value),
         value_linear=out_dtype.type(value_linear),
@@ -124,7 +123,8 @@ def _log(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
 def _epsilon_scaling(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
     """Log-domain Sinkhorn along eps = spread(C), spread / 2, ... down to eps, warm-starting each stage (no
     schedule when given a warm start)."""
-    from ._sinkhorn_log import OPTIMAL, sinkhorn_log_core
+    from .._status import OPTIMAL
+    from ._sinkhorn_log import sinkhorn_log_core
 
     CT = np.ascontiguousarray(C.T)
     finite = C[np.isfinite(C)]
@@ -236,8 +236,25 @@ _CORES = {"sinkhorn_log": _log, "sinkhorn": _scaling, "sinkhorn_stabilized": _st
           "sinkhorn_epsilon_scaling": _epsilon_scaling, "greenkhorn": _greenkhorn}
 
 
+def solve_on_device(placement, M, a, b, reg, method, max_iter, tol, check_every, potentials_init, warn,
+                    reg_type="kl"):
+    """Balanced entropic OT of CUDA arrays by the GPU driver (log domain, one target): the scalars are checked
+    here, the arrays by the driver with the host's rules and messages."""
+    _check_method(method)
+    if b is not None and len(b.shape) != 1:
+        raise ValueError("several targets (b of shape (m, k)) run on the host only in this version; on the GPU "
+                         "solve one target at a time, or use numbaot.solve_batch")
+    return solve_dense_on_device(placement, M, a, b, V.check_reg(reg), float("inf"), float("inf"),
+                                 V.check_reg_type(reg_type), method, V.check_max_iter(max_iter), V.check_tol(tol),
+                                 V.check_max_iter(check_every, "check_every"), potentials_init,
+                                 V.check_bool(warn, "warn"), batch=False, stacklevel=6)
+
+
 def _solve_targets(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn):
     """sinkhorn/sinkhorn2 front: one OTResult per target (b of shape (m, k)), or one for a 1-D b."""
+    placement = _dispatch.place(M=M, a=a, b=b)
+    if placement.on_gpu:
+        return solve_on_device(placement, M, a, b, reg, method, max_iter, tol, check_every, potentials_init, warn)
     M, a, b, reg, max_iter, tol, check_every, _ = _validate(M, a, b, reg, method, max_iter, tol, check_every,
                                                             "kl", allow_targets=True)
     n, m = M.shape
@@ -252,8 +269,8 @@ def _solve_targets(M, a, b, reg, method, max_iter, tol, check_every, potentials_
     return results
 
 
-def sinkhorn(a, b, M, reg, method="sinkhorn_log", max_iter=1000, tol=1e-9, check_every=10, potentials_init=None,
-             n_threads=None, warn=True):
+def sinkhorn(a, b, M, reg, *, method="sinkhorn_log", max_iter=1000, tol=1e-9, check_every=10,
+             potentials_init=None, n_threads=None, warn=True):
     """Entropic OT plan by Sinkhorn's algorithm (POT's ``ot.sinkhorn``).
 
     Solves ``min <P, M> + reg * KL(P | a b^T)`` over plans with marginals a and b.
@@ -313,7 +330,7 @@ def sinkhorn(a, b, M, reg, method="sinkhorn_log", max_iter=1000, tol=1e-9, check
     return result.plan
 
 
-def sinkhorn2(a, b, M, reg, method="sinkhorn_log", max_iter=1000, tol=1e-9, check_every=10,
+def sinkhorn2(a, b, M, reg, *, method="sinkhorn_log", max_iter=1000, tol=1e-9, check_every=10,
               potentials_init=None, n_threads=None, warn=True):
     """Entropic OT cost ``<P, M>`` of the Sinkhorn plan (POT's ``ot.sinkhorn2``); parameters as :func:`sinkhorn`.
 

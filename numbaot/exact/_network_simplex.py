@@ -26,14 +26,11 @@ from numba.extending import overload
 
 from .._costs import pair_cost
 from .._jit import cpu_jit
+from .._status import INFEASIBLE, MAX_ITER_REACHED, OPTIMAL
 
 UP = 1  # the arc to the parent leaves the node (node -> parent)
 DOWN = -1  # the arc to the parent enters the node (parent -> node)
 
-# Status codes (numbaot._status.Status values).
-OPTIMAL = 0
-MAX_ITER_REACHED = 1
-INFEASIBLE = 2
 
 
 class PointCosts(NamedTuple):
@@ -469,21 +466,29 @@ def _update_tree(u_in, v_in, u_out, join, in_arc, src, delta, parent, pred, pred
         u = parent[u]
 
 
-def new_state(n: int, m: int):
+class TreeState(NamedTuple):
+    """The spanning tree of the network simplex: one entry per node (n sources, m sinks, the root last).
+
+    Compiled code unpacks it in this field order; host code reads fields by name (``state.pi``)."""
+
+    parent: np.ndarray  # int64
+    pred: np.ndarray  # int64: arc id to the parent (i * m + j, or n * m + u if artificial)
+    pred_dir: np.ndarray  # int64: UP or DOWN
+    flow: np.ndarray  # float64: flow on the arc to the parent
+    pi: np.ndarray  # float64: node potentials
+    thread: np.ndarray  # int64
+    rev_thread: np.ndarray  # int64
+    succ_num: np.ndarray  # int64
+    last_succ: np.ndarray  # int64
+    dirty: np.ndarray  # int64 (size + 1): scratch for the thread repair
+
+
+def new_state(n: int, m: int) -> TreeState:
     """Allocate the tree arrays for n sources and m sinks (plus the root)."""
     size = n + m + 1
-    return (
-        np.empty(size, dtype=np.int64),  # parent
-        np.empty(size, dtype=np.int64),  # pred: arc id to the parent (i * m + j, or n * m + u if artificial)
-        np.empty(size, dtype=np.int64),  # pred_dir
-        np.empty(size, dtype=np.float64),  # flow on the arc to the parent
-        np.empty(size, dtype=np.float64),  # pi
-        np.empty(size, dtype=np.int64),  # thread
-        np.empty(size, dtype=np.int64),  # rev_thread
-        np.empty(size, dtype=np.int64),  # succ_num
-        np.empty(size, dtype=np.int64),  # last_succ
-        np.empty(size + 1, dtype=np.int64),  # dirty: scratch for the thread repair
-    )
+    ints = [np.empty(size, dtype=np.int64) for _ in range(6)]
+    return TreeState(ints[0], ints[1], ints[2], np.empty(size), np.empty(size), ints[3], ints[4], ints[5],
+                     np.empty(size, dtype=np.int64), np.empty(size + 1, dtype=np.int64))
 
 
 @cpu_jit

@@ -4,13 +4,12 @@ One-dimensional solvers: :func:`emd_1d`, :func:`emd2_1d`, :func:`wasserstein_1d`
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .. import _config, _device, _validation as V
+from .. import _config, _device, _dispatch, _validation as V
 from .._result import OTResult
 from .._scaling import max_abs, pow2_exponent, scale_up
+from ._driver import center_duals, network_simplex
 
 _METRICS_1D = ("sqeuclidean", "euclidean", "cityblock", "minkowski")
 
@@ -52,15 +51,14 @@ def _cost_exponent(metric: str, p: float) -> float:
 
 
 # -------------------------------------------------------------------------------------------------------------- 1D
-def _solve_1d(x_a, x_b, a, b, metric, p, want_plan: bool, n_threads=None) -> OTResult:
+def solve_1d(x_a, x_b, a, b, metric, p, want_plan: bool, n_threads=None) -> OTResult:
     """The shared 1D driver behind emd_1d, emd2_1d and solve_sample on 1D points."""
     p = _check_metric_1d(metric, p)
     x_a = _points_1d(x_a, "x_a")
     x_b = _points_1d(x_b, "x_b")
-    if _device.where(x_a=x_a, x_b=x_b, a=a, b=b) == _device.CUDA:
-        from ..cuda.solver_1d import solve_1d_cuda
-
-        return solve_1d_cuda(x_a, x_b, a, b, metric, p, want_plan)
+    placement = _dispatch.place(x_a=x_a, x_b=x_b, a=a, b=b)
+    if placement.on_gpu:
+        return _dispatch.driver("solve_1d", placement)(x_a, x_b, a, b, metric, p, want_plan)
     from ._solver_1d import METRIC_CODES, emd_1d_sorted_core, wasserstein_1d_core
     from ._sort import sort_pair
 
@@ -106,13 +104,7 @@ def _scalar(value, dtype):
     return dtype.type(value)
 
 
-def center_duals(f, g, a, b):
-    """Shift ``(f, g)`` to ``(f + c, g - c)`` so that ``a @ f == b @ g``; ``f_i + g_j`` is unchanged."""
-    c = (b @ g - a @ f) / (a.sum() + b.sum())
-    return f + c, g - c
-
-
-def emd_1d(x_a, x_b, a=None, b=None, metric="sqeuclidean", p=1.0, dense=True, n_threads=None):
+def emd_1d(x_a, x_b, a=None, b=None, metric="sqeuclidean", p=1.0, dense=True, *, n_threads=None):
     """Optimal transport plan between two 1D measures, by sorting and a monotone merge in O((n + m) log(n + m)).
 
     Parameters
@@ -145,13 +137,13 @@ def emd_1d(x_a, x_b, a=None, b=None, metric="sqeuclidean", p=1.0, dense=True, n_
            [0.  , 0.25, 0.25]])
     """
     dense = V.check_bool(dense, "dense")
-    result = _solve_1d(x_a, x_b, a, b, metric, p, want_plan=True, n_threads=n_threads)
+    result = solve_1d(x_a, x_b, a, b, metric, p, want_plan=True, n_threads=n_threads)
     if dense:
         return result.plan
     return result.plan_sparse if result.device == _device.CPU else result.plan_coo
 
 
-def emd2_1d(x_a, x_b, a=None, b=None, metric="sqeuclidean", p=1.0, n_threads=None):
+def emd2_1d(x_a, x_b, a=None, b=None, metric="sqeuclidean", p=1.0, *, n_threads=None):
     """Optimal transport cost ``<P, M>`` between two 1D measures (see :func:`emd_1d` for the parameters).
 
     Returns
@@ -165,10 +157,10 @@ def emd2_1d(x_a, x_b, a=None, b=None, metric="sqeuclidean", p=1.0, n_threads=Non
     >>> float(numbaot.emd2_1d([0.0, 1.0, 3.0], [0.5, 2.0]))
     0.625
     """
-    return _solve_1d(x_a, x_b, a, b, metric, p, want_plan=False, n_threads=n_threads).value
+    return solve_1d(x_a, x_b, a, b, metric, p, want_plan=False, n_threads=n_threads).value
 
 
-def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, require_sort=True, n_threads=None):
+def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, require_sort=True, *, n_threads=None):
     """``W_p^p`` between 1D measures, one problem or a batch over trailing columns (as POT's ``wasserstein_1d``).
 
     Parameters
@@ -205,10 +197,9 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, requ
             f"u_values has shape {tuple(u.shape)} and v_values {tuple(v.shape)}: both must be 1D, or 2D with the same "
             "number of columns (one problem per column)"
         )
-    if _device.where(u_values=u, v_values=v, u_weights=u_weights, v_weights=v_weights) == _device.CUDA:
-        from ..cuda.solver_1d import wasserstein_1d_cuda
-
-        return wasserstein_1d_cuda(u, v, u_weights, v_weights, p, require_sort)
+    placement = _dispatch.place(u_values=u, v_values=v, u_weights=u_weights, v_weights=v_weights)
+    if placement.on_gpu:
+        return _dispatch.driver("wasserstein_1d", placement)(u, v, u_weights, v_weights, p, require_sort)
     from ._solver_1d import POWER, wasserstein_1d_batch_core, wasserstein_1d_core
     from ._sort import sort_pair
 
@@ -324,142 +315,18 @@ def _emd_weights(a, b, n, m, allow_multi_b=False):
     return a_checked, [b_checked]
 
 
-def _network_simplex(costs, a, b, max_iter, n_threads, warm=None):
-    """Solve one balanced problem on the host: ``(status, n_iter, (rows, cols, values), f, g, value)``.
-
-    ``costs`` is a dense (n, m) matrix or a ``PointCosts`` (costs computed on the fly, O(n + m) memory).
-    ``warm`` is None or duals ``(f, g)`` to start from (see ``init_tree_artificial``). Zero-weight rows and columns
-    are removed before the core runs and get feasible duals afterwards. Dense costs whose magnitude could overflow
-    the artificial cost are scaled by a power of two (exact).
-    """
-    from . import _network_simplex as NS
-
-    n, m = len(a), len(b)
-    rows_kept = np.flatnonzero(a > 0)
-    cols_kept = np.flatnonzero(b > 0)
-    dropped = len(rows_kept) < n or len(cols_kept) < m
-    e = 0
-    if isinstance(costs, NS.PointCosts):
-        kept = costs._replace(X=costs.X[rows_kept], Y=costs.Y[cols_kept], norms_x=costs.norms_x[rows_kept],
-                              norms_y=costs.norms_y[cols_kept]) if dropped else costs
-        top = _point_cost_bound(kept)
-    else:
-        kept = np.ascontiguousarray(costs[np.ix_(rows_kept, cols_kept)] if dropped else costs, dtype=np.float64)
-        top = NS.max_abs_finite(kept)
-        _warn_if_costs_unresolvable(kept, top, len(rows_kept) + len(cols_kept))
-        e = pow2_exponent(top)
-        if e:
-            kept = np.ldexp(kept, -e)
-            top = math.ldexp(top, -e)
-    ak = np.ascontiguousarray(a[rows_kept], dtype=np.float64)
-    bk = np.ascontiguousarray(b[cols_kept], dtype=np.float64)
-    nk, mk = len(ak), len(bk)
-    art_cost = _artificial_costs(top, nk, mk, None if warm is None else _scaled_warm_duals(
-        warm[0][rows_kept], warm[1][cols_kept], math.ldexp(top, e), e))
-    state = NS.new_state(nk, mk)
-    NS.init_tree_artificial(ak, bk, art_cost, state)
-    block = int(min(max(_config.NS_MIN_BLOCK, _config.NS_BLOCK_FACTOR * math.isqrt(nk * mk)), nk * mk))
-    threads = _config.n_threads(n_threads)
-    if max_iter is None:  # a guard against a stall only: n = m = 10000 needs ~3e5 pivots
-        max_iter = max(10**7, 1000 * (nk + mk))
-    status, n_iter = NS.network_simplex_core(kept, ak, bk, max_iter, block,
-                                             _config.NS_TOL, threads, _config.NS_PARALLEL_MIN_BLOCK, state)
-    NS.recompute_potentials(kept, state, nk, mk, art_cost)
-    rows, cols, values = NS.tree_plan(state, nk, mk)
-    pi = state[4]
-    f = np.zeros(n)
-    g = np.zeros(m)
-    f[rows_kept] = scale_up(-pi[:nk], e, 1.0)
-    g[cols_kept] = scale_up(pi[nk:nk + mk], e, 1.0)
-    if dropped:
-        NS.complete_duals(costs, f, g, rows_kept, cols_kept, np.setdiff1d(np.arange(n), rows_kept),
-                          np.setdiff1d(np.arange(m), cols_kept))
-    f, g = center_duals(f, g, a, b)
-    rows, cols = rows_kept[rows], cols_kept[cols]
-    value = NS.support_value(costs, rows, cols, values)
-    return status, n_iter, (rows, cols, values), f, g, value
-
-
-def _warn_if_costs_unresolvable(C, top, nodes):
-    """Bad input 9: potentials reach ~top * (n + m), where float64 resolves ~2e-16 of that. Warn when this
-    resolution exceeds 1e-9 of a typical cost (the median |cost| of a sample of at most ~4096 entries): the
-    optimum is then only known to worse than 1e-9 relative (e.g. one cost of 1e15 among costs of 1)."""
-    resolution = top * 2.0**-52 * nodes  # in this order: top * nodes may overflow
-    flat = C.ravel()
-    sample = np.abs(flat[:: max(1, flat.size // 4096)])
-    sample = sample[np.isfinite(sample)]
-    typical = float(np.median(sample)) if sample.size else 0.0
-    if typical > 0 and resolution > 1e-9 * typical:
-        import warnings
-
-        warnings.warn(
-            f"the costs reach {top:.3g} while a typical cost is {typical:.3g}: with {nodes} nodes the dual "
-            f"potentials reach ~{nodes} x {top:.3g}, where float64 resolves only {resolution:.3g}, so the plan may "
-            "be suboptimal; clip or rescale the largest costs (or forbid those arcs with +inf)",
-            V.InputWarning,
-            stacklevel=6,
-        )
-
-
-def _scaled_warm_duals(f, g, top, e):
-    """Warm duals in the core's units: shifted by their medians (which cannot overflow, unlike a mean; a shift of
-    (f, g) by constants ranks the arcs the same), clipped to +-2 top (n + m) (optimal duals never spread wider,
-    larger values only cost precision), then divided by 2**e like the costs."""
-    bound = 2.0 * (top if top > 0 else 1.0) * (len(f) + len(g))
-    f = np.clip(f - np.median(f), -bound, bound)
-    g = np.clip(g - np.median(g), -bound, bound)
-    return np.ldexp(f, -e), np.ldexp(g, -e)
-
-
-def _artificial_costs(top, n, m, warm):
-    """Costs of the artificial arcs: sources 0 and sinks M (cold), or sources f and sinks g + M (warm).
-
-    M = 2 top (n + m) exceeds the cost of any path of real arcs, whatever the scale of the costs (a "+1" there
-    would swamp costs below ~1e-13), plus the spread of the warm duals (see ``_scaled_warm_duals``), so that the
-    shortcut source -> root -> sink never beats real arcs.
-    """
-    big = 2.0 * (top if top > 0 else 1.0) * (n + m)
-    costs = np.zeros(n + m)
-    if warm is None:
-        costs[n:] = big
-        return costs
-    f, g = warm
-    big += 2.0 * (np.max(np.abs(f), initial=0.0) + np.max(np.abs(g), initial=0.0))
-    costs[:n] = f
-    costs[n:] = g + big
-    return costs
-
-
-def _point_cost_bound(costs) -> float:
-    """An upper bound of every cost between the two clouds, from their joint bounding box: O((n + m) d)."""
-    from .._costs import COSINE, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN
-
-    if costs.metric == COSINE:
-        return 2.0
-    span = np.maximum(costs.X.max(axis=0), costs.Y.max(axis=0)) - np.minimum(costs.X.min(axis=0),
-                                                                              costs.Y.min(axis=0))
-    if costs.metric == SQEUCLIDEAN:
-        return float(np.sum(span**2))
-    if costs.metric == EUCLIDEAN:
-        return float(np.sqrt(np.sum(span**2)))
-    if costs.metric == MINKOWSKI:
-        return float(np.sum(span**costs.p) ** (1.0 / costs.p))
-    return float(np.sum(span))
-
-
-def _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True, potentials_init=None,
+def solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True, potentials_init=None,
                  plan_init=None):
     """Validate a cost matrix and its weights and solve; one OTResult per column of b."""
     f_init, g_init = (None, None) if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2 \
         else potentials_init
-    if _device.where(M=M, a=a, b=b, **{"potentials_init[0]": f_init, "potentials_init[1]": g_init},
-                     plan_init=plan_init) == _device.CUDA:
-        from ..cuda.exact import solve_exact_via_host
-
-        return solve_exact_via_host(
-            lambda M, a, b: _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b, warn,
-                                         _host_pair(potentials_init), _device.to_host(plan_init)
-                                         if plan_init is not None else None), M, a, b)
+    placement = _dispatch.place(M=M, a=a, b=b, **{"potentials_init[0]": f_init, "potentials_init[1]": g_init},
+                                plan_init=plan_init)
+    if placement.on_gpu:  # the network simplex runs on the host (see numbaot._dispatch.solve_on_host)
+        return _dispatch.solve_on_host(
+            placement, lambda M, a, b, pots, plan: solve_exact(M, a, b, max_iter, n_threads, allow_multi_b, warn,
+                                                                 pots, plan),
+            M, a, b, potentials_init, plan_init)
     if max_iter is not None:
         max_iter = V.check_max_iter(max_iter)
     M = V.as_float_array(M, "M", ndim=2)
@@ -476,10 +343,6 @@ def _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True, p
             V.check_cost_matrix(M, a, b_t)
         results.append(_exact_result(M, a, b_t, (n, m), out_dtype, max_iter, n_threads, warn, warm))
     return results
-
-
-def _host_pair(pair):
-    return None if pair is None else tuple(_device.to_host(x) for x in pair)
 
 
 def _warm_start(costs, potentials_init, plan_init, n, m):
@@ -518,10 +381,10 @@ def _warm_start(costs, potentials_init, plan_init, n, m):
     return NS.potentials_from_support(costs, rows[keep].astype(np.int64), cols[keep].astype(np.int64), n, m)
 
 
-def _solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn):
+def solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn):
     """Exact OT between host point clouds with costs computed on the fly: O(n + m) memory."""
     from .._costs import METRIC_CODES
-    from ..utils import cosine_norms
+    from .._costs import cosine_norms
     from ._network_simplex import PointCosts
 
     if max_iter is not None:
@@ -537,7 +400,7 @@ def _solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn):
 def _exact_result(costs, a, b, shape, out_dtype, max_iter, n_threads, warn, warm=None):
     from .._status import Status, warn_status
 
-    status, n_iter, (rows, cols, values), f, g, value = _network_simplex(costs, a, b, max_iter, n_threads, warm)
+    status, n_iter, (rows, cols, values), f, g, value = network_simplex(costs, a, b, max_iter, n_threads, warm)
     if status == Status.INFEASIBLE:
         forbidden = isinstance(costs, np.ndarray) and not np.isfinite(costs).all()
         if forbidden:
@@ -559,7 +422,7 @@ def _exact_result(costs, a, b, shape, out_dtype, max_iter, n_threads, warn, warm
     )
 
 
-def emd(a, b, M, max_iter=None, dense=True, n_threads=None, potentials_init=None, plan_init=None):
+def emd(a, b, M, *, max_iter=None, dense=True, n_threads=None, potentials_init=None, plan_init=None):
     """Exact optimal transport plan by the network simplex (POT's ``ot.emd``).
 
     Parameters
@@ -597,13 +460,13 @@ def emd(a, b, M, max_iter=None, dense=True, n_threads=None, potentials_init=None
            [0. , 0.5]])
     """
     dense = V.check_bool(dense, "dense")
-    result = _solve_exact(M, a, b, max_iter, n_threads, potentials_init=potentials_init, plan_init=plan_init)[0]
+    result = solve_exact(M, a, b, max_iter, n_threads, potentials_init=potentials_init, plan_init=plan_init)[0]
     if dense:
         return result.plan
     return result.plan_sparse if result.device == _device.CPU else result.plan_coo
 
 
-def emd2(a, b, M, max_iter=None, n_threads=None, potentials_init=None, plan_init=None):
+def emd2(a, b, M, *, max_iter=None, n_threads=None, potentials_init=None, plan_init=None):
     """Exact optimal transport cost ``<P, M>`` by the network simplex (POT's ``ot.emd2``).
 
     ``b`` may be of shape (m, k): k targets solved one after the other, returning k values. Other parameters as
@@ -615,7 +478,7 @@ def emd2(a, b, M, max_iter=None, n_threads=None, potentials_init=None, plan_init
     >>> float(numbaot.emd2([0.5, 0.5], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]]))
     0.0
     """
-    results = _solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=True, potentials_init=potentials_init,
+    results = solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=True, potentials_init=potentials_init,
                            plan_init=plan_init)
     if b is not None and len(b.shape if hasattr(b, "shape") else np.shape(b)) == 2:
         return np.array([r.value for r in results])

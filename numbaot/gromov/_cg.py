@@ -32,9 +32,9 @@ from numba import prange
 
 from .._jit import cpu_jit
 from .._scaling import SAFE_RANGE
-from .._status import Status
+from .._status import CONTINUE as _CONTINUE, NUMERICAL_ERROR as _NUMERICAL_ERROR, OPTIMAL as _OPTIMAL, Status
 from ..exact._network_simplex import solve_from_tree
-from ..utils import numba_threads
+from .._threads import numba_threads
 from . import _tensor
 
 #: Below this many plan entries the O(n m) kernels run on one thread. Two reasons: a parallel region's start-up
@@ -218,7 +218,7 @@ class LinearOracle:
     start close to the new optimum: its potentials are recomputed for the new costs and the pivots continue from
     there (far fewer than from the all-artificial tree, or from dual warm starts). The artificial arcs' big-M is
     recomputed from each cost's magnitude; the ones left in the tree carry no flow. Weights with zeros, or costs
-    outside ``_scaling.SAFE_RANGE``, go through ``exact.api._network_simplex`` (which removes zero rows and
+    outside ``_scaling.SAFE_RANGE``, go through ``exact._driver.network_simplex`` (which removes zero rows and
     rescales) with the previous duals as warm start instead (:meth:`solve_host`).
 
     ``basis``: ``(rows, cols, flows, root_sink)``, a strongly feasible spanning tree to start the first solve from
@@ -257,9 +257,9 @@ class LinearOracle:
 
     def solve_host(self, C):
         """``(status, rows, cols, values)`` of an optimal vertex, by the host front-end of the network simplex."""
-        from ..exact.api import _network_simplex
+        from ..exact._driver import network_simplex
 
-        status, n_iter, (rows, cols, vals), f, g, _ = _network_simplex(C, self.p, self.q, None, self.n_threads,
+        status, n_iter, (rows, cols, vals), f, g, _ = network_simplex(C, self.p, self.q, None, self.n_threads,
                                                                        self.duals)
         self.duals = (f, g)
         self.pivots += n_iter
@@ -320,12 +320,7 @@ def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_a
     return Outcome(G, value, value_linear, value_quad, int(status), n_iter, losses, oracle.pivots)
 
 
-#: The code of the compiled step besides numbaot's statuses: go on.
-_CONTINUE = -1
 _SAFE_LOW, _SAFE_HIGH = SAFE_RANGE
-# plain ints for the compiled code (an IntEnum member and an int do not unify in Numba's typing)
-_OPTIMAL, _MAX_ITER_REACHED, _NUMERICAL_ERROR = int(Status.OPTIMAL), int(Status.MAX_ITER_REACHED), \
-    int(Status.NUMERICAL_ERROR)
 
 
 @cpu_jit
@@ -391,6 +386,6 @@ def _iterate(s, oracle, G, XG, YG, Mc, has_m, w_lin, w_quad, grad, max_iter, tol
 
 
 def _run(core, n_threads, *args):
-    from ..utils import _run_parallel
+    from .._threads import run_parallel
 
-    return _run_parallel(core, n_threads, *args)
+    return run_parallel(core, n_threads, *args)

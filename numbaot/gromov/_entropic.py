@@ -279,7 +279,7 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
     Returns ``(Outcome, marginal_error)``, the latter the L1 error of the final plan's marginals.
     """
     from ..entropic._sinkhorn_log import plan_from_potentials, sinkhorn_log_core
-    from ..utils import numba_threads
+    from .._threads import numba_threads
 
     n, m = G0.shape
     if n * m < PARALLEL_MIN_ENTRIES:

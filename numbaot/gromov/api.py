@@ -2,7 +2,7 @@
 
 * :func:`gromov_wasserstein`, :func:`gromov_wasserstein2`: GW by conditional gradient (network simplex oracle);
 * :func:`fused_gromov_wasserstein`, :func:`fused_gromov_wasserstein2`: ``(1 - alpha) <M, T> + alpha GW``;
-* ``_solve_gromov``: the solver behind :func:`numbaot.solve_gromov`.
+* ``solve_gromov_problem``: the solver behind :func:`numbaot.solve_gromov`.
 
 The objective is ``sum_ijkl L(C1_ik, C2_jl) T_ij T_kl`` (no 1/2, no square root: POT's convention). It is not
 convex: conditional gradient finds a stationary point that depends on the start (``G0``; ``n_init > 1`` adds
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _device, _validation as V
+from .. import _dispatch, _validation as V
 from .._result import OTResult
 from .._status import Status, warn_status
 
@@ -21,8 +21,9 @@ class _Problem:
     """Validated host inputs of one (fused) GW problem, float64."""
 
     def __init__(self, C1, C2, p, q, M, loss, symmetric, alpha=None, G0=None):
-        self.device = _Device(C1=C1, C2=C2, p=p, q=q, M=M, G0=G0)
-        C1, C2, p, q, M = self.device.host(C1, C2, p, q, M)
+        # CUDA inputs are solved on host copies (the conditional gradient's oracle is the host network simplex)
+        self.placement = _dispatch.place(C1=C1, C2=C2, p=p, q=q, M=M, G0=G0)
+        C1, C2, p, q, M = _dispatch.host_copies(C1, C2, p, q, M)
         C1 = V.check_structure_matrix(C1, "C1")
         C2 = V.check_structure_matrix(C2, "C2")
         self.loss = V.check_gw_loss(loss, C1, C2)
@@ -60,53 +61,12 @@ class _Problem:
         return 1.0 - self.alpha, self.alpha
 
 
-class _Device:
-    """CUDA inputs (CuPy, Numba): solved on host copies, the plan copied back as the caller's kind of array.
-
-    The conditional gradient's oracle is the host network simplex, and this version runs the whole solver on the
-    host: the result says so (``device="cuda"``, ``ran_on="cpu"``). The tensor product alone has a CUDA twin
-    (``numbaot.cuda.gromov.tensor_product_cuda``).
-    """
-
-    def __init__(self, **arrays):
-        self.on_gpu = _device.where(**arrays) == _device.CUDA
-        if self.on_gpu:
-            from ..cuda import _launch
-
-            given = [x for x in arrays.values() if x is not None]
-            self.kind = _launch.caller_kind(*given)
-            self.stream = _launch.stream_of(*given)
-
-    def host(self, *arrays):
-        if not self.on_gpu:
-            return arrays
-        return tuple(None if x is None else _device.to_host(x) for x in arrays)
-
-    def finish(self, result):
-        """The result with its plan (and potentials) on the caller's device."""
-        if not self.on_gpu:
-            return result
-        from numba import cuda
-
-        from ..cuda import _launch
-
-        def move(x):
-            return None if x is None else _launch.to_caller(cuda.to_device(np.ascontiguousarray(x),
-                                                                           stream=self.stream), self.kind)
-
-        result._plan = move(result._plan)
-        result.potential_a = move(result.potential_a)
-        result.potential_b = move(result.potential_b)
-        result.device, result.ran_on = "cuda", "cpu"
-        return result
-
-
 def _random_vertex(problem, rng, n_threads):
     """A random vertex of the transport polytope (the optimal plan for random costs): a start for ``n_init``."""
-    from ..exact.api import _network_simplex
+    from ..exact._driver import network_simplex
 
     n, m = len(problem.p), len(problem.q)
-    _, _, (rows, cols, vals), _, _, _ = _network_simplex(rng.random((n, m)), problem.p, problem.q, None, n_threads)
+    _, _, (rows, cols, vals), _, _, _ = network_simplex(rng.random((n, m)), problem.p, problem.q, None, n_threads)
     plan = np.zeros((n, m))
     plan[rows, cols] = vals
     return plan
@@ -122,7 +82,7 @@ def _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_t
     n_init = V.check_n_init(n_init)
     warn = V.check_bool(warn, "warn")
     p, q = problem.p, problem.q
-    G0, = problem.device.host(G0)
+    G0, = _dispatch.host_copies(G0)
     start = np.outer(p, q) if G0 is None else V.check_initial_plan(G0, p, q).astype(np.float64)
     s = problem.split()
     w_lin, w_quad = problem.weights()
@@ -141,7 +101,7 @@ def _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_t
         warn_status(best.status, name, f"{best.n_iter} conditional gradient iterations; raise max_iter",
                     stacklevel=4)
     dtype = problem.out_dtype
-    return problem.device.finish(OTResult(
+    return _dispatch.back_to_caller(problem.placement, OTResult(
         value=dtype.type(best.value),
         value_linear=dtype.type(best.value_linear),
         value_quad=dtype.type(best.value_quad),
@@ -306,7 +266,7 @@ def fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="square_loss",
 
 
 # ----------------------------------------------------------------------------------------------------- entropic
-def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn, name,
+def solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn, name,
                     accelerate="momentum"):
     """Mirror descent with log-domain Sinkhorn steps (see ``_entropic``), wrapped as an OTResult."""
     from ._entropic import mirror_descent
@@ -319,7 +279,7 @@ def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_t
     warn = V.check_bool(warn, "warn")
     accelerate = V.check_accelerate(accelerate)
     p, q = problem.p, problem.q
-    G0, = problem.device.host(G0)
+    G0, = _dispatch.host_copies(G0)
     start = np.outer(p, q) if G0 is None else V.check_initial_plan(G0, p, q).astype(np.float64)
     w_lin, w_quad = problem.weights()
     out, marginal_error = mirror_descent(problem.split(), p, q, problem.M, w_lin, w_quad, epsilon, start,
@@ -331,7 +291,7 @@ def _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_t
                     f"{tol:g}), marginal error {marginal_error:.3g} (inner_tol {inner_tol:g}); raise max_iter or "
                     "inner_max_iter, or epsilon", stacklevel=4)
     dtype = problem.out_dtype
-    return problem.device.finish(OTResult(
+    return _dispatch.back_to_caller(problem.placement, OTResult(
         value=dtype.type(out.value),
         value_linear=dtype.type(out.value_linear),
         value_quad=dtype.type(out.value_quad),
@@ -401,7 +361,7 @@ def entropic_gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", 
     array([3, 2, 1, 0])
     """
     problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric, G0=G0)
-    result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
+    result = solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
                              "entropic_gromov_wasserstein", accelerate)
     return (result.plan, _log(result, "gw_dist")) if V.check_bool(log, "log") else result.plan
 
@@ -419,7 +379,7 @@ def entropic_gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss",
     0.0303
     """
     problem = _Problem(C1, C2, p, q, None, loss_fun, symmetric, G0=G0)
-    result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
+    result = solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
                              "entropic_gromov_wasserstein2", accelerate)
     if V.check_bool(log, "log"):
         info = _log(result, "gw_dist")
@@ -446,7 +406,7 @@ def entropic_fused_gromov_wasserstein(M, C1, C2, p=None, q=None, loss_fun="squar
            [0.5, 0. ]])
     """
     problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha, G0=G0)
-    result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
+    result = solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
                              "entropic_fused_gromov_wasserstein", accelerate)
     return (result.plan, _log(result, "fgw_dist")) if V.check_bool(log, "log") else result.plan
 
@@ -466,7 +426,7 @@ def entropic_fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="squa
     0.0
     """
     problem = _Problem(C1, C2, p, q, M, loss_fun, symmetric, alpha, G0=G0)
-    result = _solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
+    result = solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn,
                              "entropic_fused_gromov_wasserstein2", accelerate)
     if V.check_bool(log, "log"):
         info = _log(result, "fgw_dist")
@@ -476,7 +436,7 @@ def entropic_fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="squa
 
 
 # -------------------------------------------------------------------------------------------------- unified API
-def _solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=None, alpha=0.5, reg=None,
+def solve_gromov_problem(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=None, alpha=0.5, reg=None,
                   max_iter=None, tol=None, G0=None, n_init=1, random_state=None, n_threads=None, warn=True):
     """The solver behind :func:`numbaot.solve_gromov` (see there)."""
     alpha = V.check_alpha(alpha)  # checked even without M, where it is unused: a typo deserves its error
@@ -487,7 +447,7 @@ def _solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=
                          n_threads, warn, "solve_gromov")
     if n_init != 1:
         raise ValueError("n_init applies to the exact solver (reg=None); the entropic one starts from G0 only")
-    return _solve_entropic(problem, reg, G0, 1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol,
+    return solve_entropic(problem, reg, G0, 1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol,
                            1000, 1e-9, n_threads, warn, "solve_gromov")
 
 
@@ -495,8 +455,8 @@ def _solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=
 def _solve_semirelaxed(C1, C2, p, loss_fun, symmetric, G0, max_iter, tol_rel, tol_abs, n_threads, warn, name):
     from ._semirelaxed import semirelaxed_conditional_gradient
 
-    device = _Device(C1=C1, C2=C2, p=p, G0=G0)
-    C1, C2, p, G0 = device.host(C1, C2, p, G0)
+    placement = _dispatch.place(C1=C1, C2=C2, p=p, G0=G0)
+    C1, C2, p, G0 = _dispatch.host_copies(C1, C2, p, G0)
     C1 = V.check_structure_matrix(C1, "C1")
     C2 = V.check_structure_matrix(C2, "C2")
     loss = V.check_gw_loss(loss_fun, C1, C2)
@@ -515,7 +475,7 @@ def _solve_semirelaxed(C1, C2, p, loss_fun, symmetric, G0, max_iter, tol_rel, to
                                            n_threads)
     if warn:
         warn_status(out.status, name, f"{out.n_iter} conditional gradient iterations; raise max_iter", stacklevel=4)
-    return device.finish(OTResult(value=dtype.type(out.value), value_linear=dtype.type(0.0),
+    return _dispatch.back_to_caller(placement, OTResult(value=dtype.type(out.value), value_linear=dtype.type(0.0),
                                   value_quad=dtype.type(out.value_quad), plan=out.plan.astype(dtype, copy=False),
                                   status=out.status, n_iter=out.n_iter, errors=out.history))
 

@@ -81,7 +81,8 @@ def test_batch_matches_cpu_with_shared_and_default_weights(small_blocks):
         np.testing.assert_allclose(host(gpu.plan), cpu.plan, atol=1e-13)
         np.testing.assert_allclose(gpu.value, cpu.value, rtol=1e-11)
         np.testing.assert_array_equal(gpu.n_iters, cpu.n_iters)
-        assert list(gpu.statuses) == list(cpu.statuses)
+        assert gpu.statuses.dtype == cpu.statuses.dtype == np.int64
+        assert gpu.statuses.tolist() == cpu.statuses.tolist()
         np.testing.assert_allclose(host(gpu.potential_b), cpu.potential_b, atol=1e-12)
         np.testing.assert_allclose(host(gpu.marginal_a), cpu.marginal_a, atol=1e-13)
         np.testing.assert_allclose(gpu.errors, cpu.errors, rtol=1e-6, atol=1e-13)
@@ -96,7 +97,7 @@ def test_statuses_and_warnings_match_cpu(small_blocks):
     M[1] = 1.0  # converges at once
     with pytest.warns(numbaot.ConvergenceWarning, match="1 of 2 problems"):
         gpu = numbaot.solve_batch(dev(M), 0.01, max_iter=4, tol=1e-15, check_every=2)
-    assert [s.name for s in gpu.statuses] == ["MAX_ITER_REACHED", "OPTIMAL"]
+    assert [numbaot.Status(int(s)).name for s in gpu.statuses] == ["MAX_ITER_REACHED", "OPTIMAL"]
     assert list(gpu.n_iters) == [4, 2] and gpu.status is numbaot.Status.MAX_ITER_REACHED
     a, b, M2 = _problem(n=4, m=3)
     with pytest.warns(numbaot.ConvergenceWarning, match="MAX_ITER_REACHED"):
@@ -166,3 +167,37 @@ def test_bad_inputs_raise_the_cpu_messages(small_blocks):
         numbaot.solve(dev(M), dev(a), dev(b), reg=0.1, unbalanced=1.0, method="sinkhorn_translation_invariant")
     with pytest.raises(ValueError, match="host only"):
         numbaot.sinkhorn_unbalanced(dev(a), dev(b), dev(M), 0.1, 1.0, reg_type="entropy")
+
+
+def test_pot_verbs_take_device_arrays(small_blocks):
+    """sinkhorn / sinkhorn2 (not only solve) run on the GPU for device arrays and answer on the device."""
+    a, b, M = _problem()
+    cpu = numbaot.solve(M, a, b, reg=0.1, tol=1e-7)
+    plan = numbaot.sinkhorn(dev(a), dev(b), dev(M), 0.1, tol=1e-7)
+    assert hasattr(plan, "copy_to_host")
+    np.testing.assert_allclose(host(plan), cpu.plan, atol=1e-13)
+    value = numbaot.sinkhorn2(None, None, dev(M), 0.1, tol=1e-7)
+    np.testing.assert_allclose(value, numbaot.sinkhorn2(None, None, M, 0.1, tol=1e-7), rtol=1e-11)
+    with pytest.raises(ValueError, match="host only"):
+        numbaot.sinkhorn(dev(a), dev(b), dev(M), 0.1, method="sinkhorn")
+    with pytest.raises(ValueError, match="host only"):
+        numbaot.sinkhorn(dev(a), dev(np.stack([b, b], axis=1)), dev(M), 0.1)
+
+
+def test_point_cloud_paths_take_the_device_branch(small_blocks):
+    """solve_sample on device clouds: entropic on the cost matrix runs on the GPU; exact multi-dimensional OT is
+    solved on host copies and says so; samples_loss, host only, refuses device clouds instead of copying."""
+    rng = np.random.default_rng(3)
+    X, Y = rng.random((7, 2)), rng.random((5, 2))
+    cpu = numbaot.solve_sample(X, Y, reg=0.2, tol=1e-8)
+    gpu = numbaot.solve_sample(dev(X), dev(Y), reg=0.2, tol=1e-8)
+    assert gpu.device == "cuda" and gpu.ran_on == "cuda"
+    np.testing.assert_allclose(host(gpu.plan), cpu.plan, atol=1e-13)
+    exact = numbaot.solve_sample(dev(X), dev(Y))
+    assert exact.device == "cuda" and exact.ran_on == "cpu"
+    np.testing.assert_allclose(exact.value, numbaot.solve_sample(X, Y).value, rtol=1e-12)
+    np.testing.assert_allclose(host(exact.plan), numbaot.solve_sample(X, Y).plan, atol=1e-15)
+    with pytest.raises(ValueError, match="host only"):
+        numbaot.solve_sample(dev(X), dev(Y), lazy=True)
+    with pytest.raises(ValueError, match="host only"):
+        numbaot.samples_loss(dev(X), dev(Y))

@@ -47,8 +47,8 @@ def check_same(cpu, gpu, dtype, exact_coo=False):
 
 
 def solve_both(xa, xb, a=None, b=None, metric="sqeuclidean", p=1.0):
-    cpu = api._solve_1d(xa, xb, a, b, metric, p, True)
-    gpu = api._solve_1d(dev(xa), dev(xb), dev(a), dev(b), metric, p, True)
+    cpu = api.solve_1d(xa, xb, a, b, metric, p, True)
+    gpu = api.solve_1d(dev(xa), dev(xb), dev(a), dev(b), metric, p, True)
     return cpu, gpu
 
 
@@ -149,9 +149,9 @@ def test_float_noise_is_clipped_and_mass_rescaled(small_blocks):
     a = np.array([0.5, -1e-17, 0.5])
     b = np.array([0.5, 0.5]) * (1 + 1e-12)
     with pytest.warns(numbaot._validation.InputWarning, match="within float noise"):
-        cpu = api._solve_1d(xa, xb, a, b, "sqeuclidean", 1.0, True)
+        cpu = api.solve_1d(xa, xb, a, b, "sqeuclidean", 1.0, True)
     with pytest.warns(numbaot._validation.InputWarning, match="within float noise"):
-        gpu = api._solve_1d(dev(xa), dev(xb), dev(a), dev(b), "sqeuclidean", 1.0, True)
+        gpu = api.solve_1d(dev(xa), dev(xb), dev(a), dev(b), "sqeuclidean", 1.0, True)
     check_same(cpu, gpu, np.dtype(np.float64), exact_coo=True)
 
 

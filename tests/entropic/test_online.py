@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import numbaot
-from numbaot.entropic._online import solve_online
+from numbaot.entropic.online import solve_online
 from tests.naive import sinkhorn_log_naive
 
 METRICS = [("sqeuclidean", 2.0), ("euclidean", 2.0), ("cityblock", 2.0), ("minkowski", 3.0), ("cosine", 2.0)]

@@ -9,7 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import numbaot
-from numbaot.exact.api import _solve_1d
+from numbaot.exact.api import solve_1d
 from tests.certificates import check_duality, check_plan
 from tests.naive import cdf_l1, cost_matrix_1d, lp_ot, wasserstein_1d_quantile
 from tests.strategies import measure_pairs, metrics_1d
@@ -29,7 +29,7 @@ def test_emd_1d_equals_lp_optimum_with_certificates(pair, metric_p):
     M = cost_matrix_1d(x, y, metric, p)
     lp_value, _ = lp_ot(a, b, M)
     # the shared 1D driver: emd_1d's conventions ('minkowski' is |x - y|^p) with its duals
-    res = _solve_1d(x, y, a, b, metric, p, want_plan=True)
+    res = solve_1d(x, y, a, b, metric, p, want_plan=True)
     assert _rel(res.value, lp_value) < 1e-9
     check_plan(res.plan, a, b, rtol=1e-12)
     assert _rel(np.sum(res.plan * M), lp_value) < 1e-9
@@ -46,8 +46,8 @@ def test_emd_1d_equals_lp_optimum_with_certificates(pair, metric_p):
 def test_symmetry_and_translation_invariance(pair, metric_p):
     x, a, y, b = pair
     metric, p = metric_p
-    forward = _solve_1d(x, y, a, b, metric, p, want_plan=True)
-    backward = _solve_1d(y, x, b, a, metric, p, want_plan=True)
+    forward = solve_1d(x, y, a, b, metric, p, want_plan=True)
+    backward = solve_1d(y, x, b, a, metric, p, want_plan=True)
     assert _rel(forward.value, backward.value) < 1e-12
     shift = 7.25
     moved = numbaot.emd2_1d(x + shift, y + shift, a, b, metric=metric, p=p)

@@ -1,0 +1,90 @@
+"""The one place where a dense Sinkhorn-family driver's answer becomes an :class:`OTResult` and warns.
+
+The CPU driver (``entropic._loop.run`` / ``run_scaling`` and ``objective``) and the CUDA driver
+(``cuda.sinkhorn.solve_sinkhorn_cuda``) both return a :class:`SinkhornAnswer` with a leading batch axis; a single
+problem is the batch of one. :func:`finish` builds the result (an ``OTResult`` for one problem, a
+``BatchOTResult`` for a batch) and emits the ConvergenceWarning, with one wording for every family and device.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+import numpy as np
+
+from ._result import BatchOTResult, OTResult
+from ._status import OPTIMAL, Status, warn_status
+
+
+class SinkhornAnswer(NamedTuple):
+    """What a dense Sinkhorn driver returns. Arrays have a leading batch axis of length B.
+
+    ``plan`` (B, n, m), ``potential_a`` (B, n), ``potential_b`` (B, m): in the result's dtype, on the caller's
+    device and of the caller's kind; ``value``, ``value_linear`` (B,), ``status``, ``n_iter`` (B,) int64,
+    ``errors`` (B, L) (the first ``n_errors[k]`` entries of row k are problem k's checks) on the host; ``marginals`` None (derived from the plan)
+    or a function returning the (B, n) and (B, m) marginals.
+    """
+
+    plan: object
+    potential_a: object
+    potential_b: object
+    value: np.ndarray
+    value_linear: np.ndarray
+    status: np.ndarray
+    n_iter: np.ndarray
+    errors: np.ndarray
+    n_errors: np.ndarray
+    marginals: Optional[Callable] = None
+
+
+def finish(answer: SinkhornAnswer, *, solver: str, criterion: str, tol: float, warn: bool, batch: bool,
+           out_dtype, device: str = "cpu", stacklevel: int = 5):
+    """The result of ``answer`` (one problem when ``batch`` is False), after warning unless every problem
+    converged: ``solver`` names the call (e.g. ``"sinkhorn_unbalanced (sinkhorn_log)"``), ``criterion`` the
+    quantity that ``errors`` records (e.g. ``"marginal error"``)."""
+    status = np.asarray(answer.status, dtype=np.int64)
+    n_iter = np.asarray(answer.n_iter, dtype=np.int64)
+    worst = int(status.max())  # OPTIMAL < MAX_ITER_REACHED < ... < NUMERICAL_ERROR
+    if warn and worst != OPTIMAL:
+        warn_status(worst, solver, _detail(answer, status, n_iter, criterion, tol, batch),
+                    stacklevel=stacklevel)
+    if batch:
+        n_checks = max(1, int(np.max(answer.n_errors, initial=0)))
+        return BatchOTResult(
+            value=np.asarray(answer.value).astype(out_dtype),
+            value_linear=np.asarray(answer.value_linear).astype(out_dtype),
+            plan=answer.plan,
+            potential_a=answer.potential_a,
+            potential_b=answer.potential_b,
+            status=Status(worst),
+            n_iter=int(n_iter.max()),
+            errors=answer.errors[:, :n_checks],
+            device=device,
+            marginals=answer.marginals,
+            statuses=status,
+            n_iters=n_iter,
+        )
+    marginals = answer.marginals
+    return OTResult(
+        value=out_dtype.type(answer.value[0]),
+        value_linear=out_dtype.type(answer.value_linear[0]),
+        plan=answer.plan[0],
+        potential_a=answer.potential_a[0],
+        potential_b=answer.potential_b[0],
+        status=Status(worst),
+        n_iter=int(n_iter[0]),
+        errors=np.array(answer.errors[0, :int(answer.n_errors[0])], dtype=np.float64),
+        device=device,
+        marginals=None if marginals is None else (lambda: tuple(x[0] for x in marginals())),
+    )
+
+
+def _detail(answer, status, n_iter, criterion, tol, batch):
+    bad = np.flatnonzero(status != OPTIMAL)
+    if batch:
+        k = int(bad[0])
+        return (f"{bad.size} of {status.size} problems did not converge, e.g. problem {k}: "
+                f"{Status(int(status[k])).name}")
+    n_errors = int(answer.n_errors[0])
+    if n_errors:
+        return f"{criterion} {answer.errors[0, n_errors - 1]:.3g} > tol {tol:g} after {int(n_iter[0])} iterations"
+    return f"{int(n_iter[0])} iterations"

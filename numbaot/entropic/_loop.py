@@ -1,0 +1,403 @@
+"""The batched log-domain Sinkhorn loop on dense costs, balanced or with KL penalties on the marginals (a damping
+factor), and its host driver: behind :func:`numbaot.sinkhorn_unbalanced`, ``numbaot.solve(..., unbalanced=rho)``
+and :func:`numbaot.solve_batch`; ``numbaot.cuda.sinkhorn`` is its GPU twin (the same ``_softmin`` row bodies).
+
+The problem (Chizat et al. 2018, "Scaling algorithms for unbalanced optimal transport problems")::
+
+    min_P  <P, C> + eps KL(P | R) + rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b),     KL(p | q) = sum p log(p/q) - p + q
+
+with the reference ``R = a b^T`` (``reg_type='kl'``, the default) or ``R = 1`` (``reg_type='entropy'``). A marginal
+with ``rho = inf`` is kept exact (its update is the balanced one). With potentials ``f`` (n,) and ``g`` (m,) the plan
+is ``P_ij = R_ij exp((f_i + g_j - C_ij) / eps)`` and the log-domain Sinkhorn half-step is the balanced one damped by
+``tau_a = rho_a / (rho_a + eps)``::
+
+    f_i = tau_a * eps * (log a_i - log R_i - log sum_j exp(log R_j + (g_j - C_ij) / eps))
+
+(``log a_i - log R_i`` is 0 for ``reg_type='kl'``). The translation-invariant variant (Sejourne, Vialard and Peyre
+2022, "Faster unbalanced optimal transport: translation invariant Sinkhorn and 1-D Frank-Wolfe") adds, after each
+half-step, the closed-form shift that the dual gains most from: same fixed point, far fewer iterations when
+``rho`` is large compared with ``eps``.
+
+The core is batched: ``C`` has shape (B, n, m) and one parallel loop covers the rows of every problem (a single
+problem is B = 1, so one core serves :func:`sinkhorn_unbalanced` and :func:`numbaot.solve_batch`); each problem
+stops on its own. Unbalanced problems have no marginal to check, so the iterations stop when the potentials stop
+moving: ``max |delta f|, |delta g| / eps``, the largest relative change of the scalings ``exp(f / eps)``, is at most
+``tol``. Balanced problems (both ``rho`` infinite) stop on the L1 error of the column marginals, as
+:func:`numbaot.sinkhorn` does.
+
+Method "sinkhorn" is the scaling-domain form of the same iteration (POT's default): scalings ``u = R_a exp(f / eps)``
+and ``v = R_b exp(g / eps)`` of the kernel ``K = exp(-C / eps)``, updated by ``u = a^tau R_a^(1 - tau) (K v)^-tau``
+(``run_scaling``, ``_sinkhorn_scaling.unbalanced_scaling_core``): no exponential per iteration and one pass over K,
+so several times faster per iteration, but like the balanced "sinkhorn" it fails (NUMERICAL_ERROR) where K
+underflows, ``C / eps`` beyond about 700. Same stopping rules, same iterates up to rounding.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .._finish import SinkhornAnswer
+from .._jit import cpu_jit
+from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
+from .._threads import run_parallel
+from ._softmin import softmin_row, softmin_row_shifted
+
+#: How the core runs and stops: balanced (marginal error), plain unbalanced, translation invariant (potentials).
+MODE_BALANCED, MODE_PLAIN, MODE_TRANSLATION_INVARIANT = 0, 1, 2
+
+#: The log-domain methods, run by the batched ``uot_core`` (also behind solve_batch and the GPU twin).
+LOG_METHODS = ("sinkhorn_log", "sinkhorn_translation_invariant")
+#: The scaling-domain methods, one problem at a time (``_sinkhorn_scaling.unbalanced_scaling_core``).
+SCALING_METHODS = ("sinkhorn",)
+METHODS = LOG_METHODS + SCALING_METHODS
+
+_softmin = softmin_row.cpu
+_softmin_shifted = softmin_row_shifted.cpu
+
+
+# ------------------------------------------------------------------------------------------------------------ cores
+@cpu_jit
+def _prepare(ref_w, other, active, inv_eps, h):
+    """``h[k, j] = other[k, j] / eps + ref_w[k, j]``, the row-independent part of a half-step (serial: O(B m)
+    work is not worth waking the threads for, and a parallel region costs milliseconds on a loaded machine)."""
+    B, m = h.shape
+    for k in range(B):
+        if active[k]:
+            for j in range(m):
+                h[k, j] = other[k, j] * inv_eps + ref_w[k, j]
+
+
+@cpu_jit(parallel=True)
+def _half_step(C, h, shift, active, eps, tau, out):
+    """``out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(h[k, j] - C[k, i, j] / eps))``.
+
+    For every row i of every active problem k of ``C`` (B, n, m), in one parallel loop over the B * n rows (so that
+    a single problem and a batch of small ones both keep every thread busy).
+    """
+    B, n, m = C.shape
+    inv_eps = 1.0 / eps
+    for t in prange(B * n):
+        k = t // n
+        if active[k]:
+            i = t - k * n
+            s = shift[k, i]
+            if s == -math.inf:  # a zero weight under reg_type='entropy': the row carries no mass
+                out[k, i] = -math.inf
+            else:
+                # one pass shifted by the previous value of out (a good guess once the iterates settle; any
+                # finite guess is exact, a poor one is refused and the row takes the two-pass softmin)
+                lse = _softmin_shifted(C[k], i, h[k], inv_eps, s - out[k, i] / (tau * eps))
+                if lse != lse:
+                    lse = _softmin(C[k], i, h[k], inv_eps)
+                out[k, i] = tau * eps * (s - lse)
+
+
+@cpu_jit
+def _log_mass(log_w, x, scale):
+    """``log sum_i w_i exp(scale * x_i)`` over the entries with ``w_i > 0`` (their potentials are finite)."""
+    top = -math.inf
+    for i in range(x.shape[0]):
+        if log_w[i] > -math.inf:
+            t = log_w[i] if scale == 0.0 else log_w[i] + scale * x[i]
+            if t > top:
+                top = t
+    if top == -math.inf or not math.isfinite(top):
+        return top
+    total = 0.0
+    for i in range(x.shape[0]):
+        if log_w[i] > -math.inf:
+            t = log_w[i] if scale == 0.0 else log_w[i] + scale * x[i]
+            total += math.exp(t - top)
+    return top + math.log(total)
+
+
+@cpu_jit
+def max_change(new, old, offset, log_w, d):
+    """``max(d, max_i |new_i - old_i + offset|)`` over the entries with positive weight; NaN propagates."""
+    for i in range(new.shape[0]):
+        if log_w[i] > -math.inf:
+            diff = abs(new[i] - old[i] + offset)
+            if not diff <= d:
+                d = diff
+    return d
+
+
+@cpu_jit
+def uot_core(C, CT, ref_a, ref_b, shift_a, shift_b, log_a, log_b, coef, mode, f, g, max_iter, tol, check_every,
+             status, n_iter, errors, n_errors):
+    """Log-domain (unbalanced) Sinkhorn on a batch of problems, from the potentials in ``f`` (B, n), ``g`` (B, m).
+
+    ``C`` (B, n, m) and ``CT`` (B, m, n) are the costs and their transposes (the column half-step then reads
+    contiguous rows too); ``ref_a``, ``ref_b`` the logs of the reference measure's factors; ``shift_a``,
+    ``shift_b`` = ``log a - ref_a``, ``log b - ref_b``; ``log_a``, ``log_b`` the logs of the weights.
+    ``coef`` = (eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab) (see ``coefficients``); ``mode`` one
+    of MODE_*. Writes per problem ``status``, ``n_iter``, ``errors[k, :n_errors[k]]``; ``f``, ``g`` in place.
+    """
+    eps, tau_a, tau_b, s_a, s_b = coef[0], coef[1], coef[2], coef[3], coef[4]
+    k_a, k_b, xi_a, xi_b, fi_ab = coef[5], coef[6], coef[7], coef[8], coef[9]
+    B, n, m = C.shape
+    h_rows = np.empty((B, m))
+    h_cols = np.empty((B, n))
+    g_new = g.copy()  # the column half-step's first guess (see _half_step)
+    f_prev = np.empty((B, n))
+    lam = np.zeros(B)  # translation-invariant mode: the shift (f_ + lam, g_ - lam) of the iterated state
+    lam_prev = np.zeros(B)
+    active = np.ones(B, np.uint8)
+    for k in range(B):
+        status[k] = MAX_ITER_REACHED
+        n_iter[k] = 0
+        n_errors[k] = 0
+    n_active = B
+    it = 0
+    while it < max_iter and n_active > 0:
+        it += 1
+        check = it % check_every == 0 or it == max_iter
+        if check:
+            for k in range(B):
+                if active[k]:
+                    lam_prev[k] = lam[k]
+                    for i in range(n):
+                        f_prev[k, i] = f[k, i]
+        _prepare(ref_b, g, active, 1.0 / eps, h_rows)
+        _half_step(C, h_rows, shift_a, active, eps, tau_a, f)
+        if mode == MODE_TRANSLATION_INVARIANT:
+            for k in range(B):
+                if active[k]:
+                    # f_hat = f + c, then f_ = f_hat - eps xi_a log <a, exp(-f_hat s_a)>
+                    c = eps * k_a * _log_mass(log_b[k], g[k], s_b) if k_a != 0.0 else 0.0
+                    shift = c
+                    if xi_a != 0.0:
+                        shift += eps * xi_a * (c * s_a - _log_mass(log_a[k], f[k], -s_a))
+                    for i in range(n):
+                        f[k, i] += shift
+        _prepare(ref_a, f, active, 1.0 / eps, h_cols)
+        _half_step(CT, h_cols, shift_b, active, eps, tau_b, g_new)
+        if mode == MODE_TRANSLATION_INVARIANT:
+            for k in range(B):
+                if active[k]:
+                    c = eps * k_b * _log_mass(log_a[k], f[k], -s_a) if k_b != 0.0 else 0.0
+                    shift = c
+                    if xi_b != 0.0:
+                        shift += eps * xi_b * (c * s_b - _log_mass(log_b[k], g_new[k], -s_b))
+                    for j in range(m):
+                        g_new[k, j] += shift
+                    lam[k] = fi_ab * (_log_mass(log_a[k], f[k], -s_a) - _log_mass(log_b[k], g_new[k], -s_b))
+        for k in range(B):
+            if not active[k]:
+                continue
+            n_iter[k] = it
+            err = 0.0
+            if check:
+                if mode == MODE_BALANCED:
+                    for j in range(m):
+                        if log_b[k, j] > -math.inf:
+                            err += abs(math.exp(log_b[k, j] + (g[k, j] - g_new[k, j]) / eps) - math.exp(log_b[k, j]))
+                else:
+                    # the potentials read out: f_ + lam and g_ - lam (lam = 0 but in translation-invariant mode)
+                    moved = lam[k] - lam_prev[k]
+                    d = max_change(f[k], f_prev[k], moved, log_a[k], 0.0)
+                    err = max_change(g_new[k], g[k], -moved, log_b[k], d) / eps
+                if n_errors[k] < errors.shape[1]:
+                    errors[k, n_errors[k]] = err
+                    n_errors[k] += 1
+            for j in range(m):
+                g[k, j] = g_new[k, j]
+            if check:
+                if not math.isfinite(err):
+                    status[k] = NUMERICAL_ERROR
+                    active[k] = 0
+                    n_active -= 1
+                elif err <= tol:
+                    status[k] = OPTIMAL
+                    active[k] = 0
+                    n_active -= 1
+    for k in range(B):
+        if mode == MODE_TRANSLATION_INVARIANT:
+            for i in range(n):
+                f[k, i] += lam[k]
+            for j in range(m):
+                g[k, j] -= lam[k]
+        for i in range(n):
+            if log_a[k, i] > -math.inf and not math.isfinite(f[k, i]):
+                status[k] = NUMERICAL_ERROR
+        for j in range(m):
+            if log_b[k, j] > -math.inf and not math.isfinite(g[k, j]):
+                status[k] = NUMERICAL_ERROR
+
+
+@cpu_jit(parallel=True)
+def plan_core(C, ref_a, ref_b, f, g, eps, out):
+    """``out[k, i, j] = exp(ref_a[k, i] + ref_b[k, j] + (f[k, i] + g[k, j] - C[k, i, j]) / eps)``, in parallel."""
+    B, n, m = C.shape
+    inv_eps = 1.0 / eps
+    for t in prange(B * n):
+        k = t // n
+        i = t - k * n
+        base = ref_a[k, i] + f[k, i] * inv_eps
+        for j in range(m):
+            out[k, i, j] = math.exp(base + ref_b[k, j] + (g[k, j] - C[k, i, j]) * inv_eps)
+
+
+# ------------------------------------------------------------------------------------------------------ host side
+def coefficients(eps: float, rho_a: float, rho_b: float) -> np.ndarray:
+    """The constants of the updates: ``(eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab)``.
+
+    ``tau = rho / (rho + eps)`` damps a half-step (1 for a balanced marginal), ``s = 1 / rho`` (0 for inf). The
+    translation-invariant ones (Sejourne et al. 2022): the f-update adds ``eps k_a log <b, exp(g s_b)>`` and
+    subtracts ``eps xi_a log <a, exp(-f s_a)>`` (the g-update mirrors it), and the state is read out shifted by
+    ``fi_ab (log <a, exp(-f s_a)> - log <b, exp(-g s_b)>)``, the translation that maximises the dual.
+    """
+    inf_a, inf_b = math.isinf(rho_a), math.isinf(rho_b)
+    tau_a = 1.0 if inf_a else rho_a / (rho_a + eps)
+    tau_b = 1.0 if inf_b else rho_b / (rho_b + eps)
+    s_a = 0.0 if inf_a else 1.0 / rho_a
+    s_b = 0.0 if inf_b else 1.0 / rho_b
+    if not inf_a and not inf_b:
+        k_a = rho_b**2 / ((eps + rho_b) * (rho_a + rho_b))
+        k_b = rho_a**2 / ((eps + rho_a) * (rho_a + rho_b))
+        xi_a = rho_b / (eps + rho_a + rho_b)
+        xi_b = rho_a / (eps + rho_a + rho_b)
+        fi_ab = rho_a * rho_b / (rho_a + rho_b)
+    elif inf_a and inf_b:
+        k_a = k_b = xi_a = xi_b = fi_ab = 0.0
+    elif inf_a:
+        k_a = k_b = xi_a = 0.0
+        xi_b, fi_ab = 1.0, rho_b
+    else:
+        k_a = k_b = xi_b = 0.0
+        xi_a, fi_ab = 1.0, rho_a
+    return np.array([eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab], dtype=np.float64)
+
+
+def run(C, a, b, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g, n_threads):
+    """Run ``uot_core`` on validated float64 host arrays ``C`` (B, n, m), ``a`` (B, n), ``b`` (B, m).
+
+    ``f``, ``g`` (B, n), (B, m) are the starting potentials, updated in place. Returns
+    ``(status (B,), n_iter (B,), errors (B, L), n_errors (B,), plan (B, n, m), ref_a, ref_b)``.
+    """
+    with np.errstate(divide="ignore"):  # zero weights: log 0 = -inf drops them from every sum, as it should
+        log_a, log_b = np.log(a), np.log(b)
+    if reg_type == "kl":
+        ref_a, ref_b = log_a, log_b
+        shift_a, shift_b = np.zeros_like(log_a), np.zeros_like(log_b)
+    else:
+        ref_a, ref_b = np.zeros_like(log_a), np.zeros_like(log_b)
+        shift_a, shift_b = log_a, log_b
+    balanced = math.isinf(rho_a) and math.isinf(rho_b)
+    mode = MODE_BALANCED if balanced else (
+        MODE_TRANSLATION_INVARIANT if method == "sinkhorn_translation_invariant" else MODE_PLAIN)
+    B, n, m = C.shape
+    CT = np.ascontiguousarray(np.transpose(C, (0, 2, 1)))
+    n_checks = max_iter // check_every + 1
+    status = np.empty(B, np.int64)
+    n_iter = np.empty(B, np.int64)
+    n_errors = np.empty(B, np.int64)
+    errors = np.full((B, n_checks), np.nan)
+    run_parallel(uot_core, n_threads, C, CT, ref_a, ref_b, shift_a, shift_b, log_a, log_b,
+                  coefficients(reg, rho_a, rho_b), mode, f, g, max_iter, tol, check_every, status, n_iter, errors,
+                  n_errors)
+    plan = np.empty_like(C)
+    run_parallel(plan_core, n_threads, C, ref_a, ref_b, f, g, reg, plan)
+    return status, n_iter, errors, n_errors, plan, ref_a, ref_b
+
+
+def run_scaling(C, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every, f, g, n_threads):
+    """Scaling-domain counterpart of :func:`run` for one problem (B = 1: same arguments and returns).
+
+    With scalings ``u = R_a exp(f / eps)``, ``v = R_b exp(g / eps)`` (``R = R_a R_b^T`` the reference measure) the
+    plan is ``diag(u) K diag(v)``, ``K = exp(-C / eps)``, and the log-domain half-step becomes
+    ``u = a^tau R_a^(1 - tau) (K v)^-tau`` (so ``u = a / K v`` for an exact marginal, tau = 1). The core runs on
+    the positive-weight rows and columns (a zero weight would make a zero scaling and a log 0 potential); those
+    of weight zero get their potentials from one log-domain half-step, as the log core gives them.
+    """
+    from .. import _config
+    from ._sinkhorn_log import half_step
+    from ._sinkhorn_scaling import gibbs_kernel, unbalanced_scaling_core
+
+    C2, a1, b1, f1, g1 = C[0], a[0], b[0], f[0], g[0]  # views: f1, g1 are updated in place
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(a), np.log(b)
+    kl = reg_type == "kl"
+    ref_a, ref_b = (log_a, log_b) if kl else (np.zeros_like(log_a), np.zeros_like(log_b))
+    _, tau_a, tau_b = coefficients(reg, rho_a, rho_b)[:3]
+    rows, cols = np.flatnonzero(a1 > 0), np.flatnonzero(b1 > 0)
+    Cp = C2 if rows.size == a1.size and cols.size == b1.size else C2[np.ix_(rows, cols)]
+    Cp = np.ascontiguousarray(Cp, dtype=np.float64)
+    K = np.empty(Cp.shape)
+    n_threads = _config.n_threads(n_threads)
+    run_parallel(gibbs_kernel, n_threads, Cp, np.zeros(rows.size), np.zeros(cols.size), reg, K, n_threads)
+    ra, rb = ref_a[0, rows], ref_b[0, cols]
+    la, lb = log_a[0, rows], log_b[0, cols]
+    with np.errstate(over="ignore"):
+        u = np.exp(ra + f1[rows] / reg)
+        v = np.exp(rb + g1[cols] / reg)
+        c_a = np.exp(ra + tau_a * (la - ra))
+        c_b = np.exp(rb + tau_b * (lb - rb))
+    n_checks = max_iter // check_every + 1
+    errors = np.full((1, n_checks), np.nan)
+    balanced = math.isinf(rho_a) and math.isinf(rho_b)
+    status, n_iter, n_errors = run_parallel(unbalanced_scaling_core, n_threads, K, c_a, c_b, tau_a, tau_b,
+                                             balanced, u, v, max_iter, tol, check_every, errors[0], n_threads)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1[rows] = reg * (np.log(u) - ra)
+        g1[cols] = reg * (np.log(v) - rb)
+    if not (np.all(np.isfinite(f1[rows])) and np.all(np.isfinite(g1[cols]))):
+        status = NUMERICAL_ERROR
+    # zero weights: kl, one damped log-domain half-step against the other side; entropy, -inf (no mass)
+    for pot, idx, costs, log_w, other, tau in ((f1, rows, C2, log_b[0], g1, tau_a),
+                                               (g1, cols, C2.T, log_a[0], f1, tau_b)):
+        if idx.size < pot.size:
+            zero = np.setdiff1d(np.arange(pot.size), idx)
+            if kl:
+                out = np.zeros(zero.size)
+                run_parallel(half_step, n_threads, np.ascontiguousarray(costs[zero]), log_w, other, reg, out, out)
+                pot[zero] = tau * out
+            else:
+                pot[zero] = -math.inf
+    plan = np.empty_like(C)
+    run_parallel(plan_core, n_threads, C, ref_a, ref_b, f, g, reg, plan)
+    return (np.array([status]), np.array([n_iter]), errors, np.array([n_errors]), plan, ref_a, ref_b)
+
+
+def objective(C, plan, a, b, f, g, reg, rho_a, rho_b, ref_a, ref_b):
+    """``(value, value_linear)`` per problem (arrays of shape (B,)): ``<P, C>`` and the full objective
+    ``<P, C> + reg KL(P | R) + rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)`` (generalised KL, mass terms included;
+    a penalty with ``rho = inf`` is left out: its marginal is exact)."""
+    inv = 1.0 / reg
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        positive = plan > 0
+        lin = np.where(positive, plan * C, 0.0).sum(axis=(1, 2))
+        # log(P / R) = (f_i + g_j - C_ij) / reg where P > 0
+        log_ratio = (f[:, :, None] + g[:, None, :] - C) * inv
+        ref_mass = np.exp(ref_a).sum(axis=1) * np.exp(ref_b).sum(axis=1)
+        kl = np.where(positive, plan * log_ratio, 0.0).sum(axis=(1, 2)) - plan.sum(axis=(1, 2)) + ref_mass
+        value = lin + reg * kl
+        for rho, w, marginal in ((rho_a, a, plan.sum(axis=2)), (rho_b, b, plan.sum(axis=1))):
+            if not math.isinf(rho):
+                value = value + rho * kl_div(marginal, w)
+    return value, lin
+
+
+def kl_div(p, q):
+    """Generalised KL ``sum p log(p / q) - p + q`` along the last axis (``0 log 0 = 0``, ``p log(p / 0) = inf``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log(p / q), 0.0)
+    return terms.sum(axis=-1) - p.sum(axis=-1) + q.sum(axis=-1)
+
+
+def solve_dense(C, a, b, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g, n_threads,
+                out_dtype) -> SinkhornAnswer:
+    """The CPU driver of the dense Sinkhorn family: validated float64 ``C`` (B, n, m), ``a`` (B, n), ``b`` (B, m)
+    and starting potentials ``f``, ``g`` in, the answer that ``numbaot._finish.finish`` turns into a result out
+    (the same tuple as the CUDA driver ``numbaot.cuda.sinkhorn.solve_sinkhorn_cuda``)."""
+    if method in SCALING_METHODS:
+        answer = run_scaling(C, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every, f, g, n_threads)
+    else:
+        answer = run(C, a, b, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g, n_threads)
+    status, n_iter, errors, n_errors, plan, ref_a, ref_b = answer
+    value, lin = objective(C, plan, a, b, f, g, reg, rho_a, rho_b, ref_a, ref_b)
+    plan = plan.astype(out_dtype, copy=False)
+    return SinkhornAnswer(plan, f.astype(out_dtype), g.astype(out_dtype), value, lin, status, n_iter, errors,
+                          n_errors, lambda: (plan.sum(axis=2), plan.sum(axis=1)))

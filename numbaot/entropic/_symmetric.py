@@ -1,0 +1,261 @@
+"""The symmetric Sinkhorn loop of the Sinkhorn divergence and its epsilon schedules, below every user of them:
+:mod:`numbaot.entropic.divergence` (host clouds), :mod:`numbaot.cuda.divergence` (device clouds, through the same
+``symmetric_sinkhorn`` over ``DeviceSoftmins``) and :mod:`numbaot.losses`. The math is in the divergence module's
+docstring.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._costs import cost_matrix
+from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
+from .._threads import run_parallel
+
+
+def epsilon_schedule(power, diameter, blur, scaling):
+    """GeomLoss's temperatures: ``diameter^p``, then ``blur^p`` reached by steps of ``scaling^p``, then ``blur^p``.
+
+    ``[diameter**p] + [exp(e) for e in arange(p log(diameter), p log(blur), p log(scaling))] + [blur**p]``; a
+    diameter below ``blur`` (clouds smaller than the blur) gives ``[diameter**p, blur**p]`` only.
+    """
+    diameter = max(float(diameter), float(blur))
+    steps = np.arange(power * math.log(diameter), power * math.log(blur), power * math.log(scaling))
+    return [diameter**power] + [math.exp(e) for e in steps] + [blur**power]
+
+
+def max_diameter(X, Y):
+    """GeomLoss's bound on the distances between the points: the diagonal of the two clouds' bounding box."""
+    low = np.minimum(X.min(axis=0), Y.min(axis=0))
+    high = np.maximum(X.max(axis=0), Y.max(axis=0))
+    return float(np.linalg.norm(high - low))
+
+
+class HostSoftmins:
+    """The operations of :func:`symmetric_sinkhorn` on host (numpy) potentials; subclasses give ``_softmin``.
+
+    ``numbaot.cuda.divergence.DeviceSoftmins`` is the same interface on GPU potentials.
+    """
+
+    def softmin(self, pair, log_w, other, eps, prev, damping):
+        """``damping * -eps log sum_j w_j exp((other_j - C_ij) / eps)`` for every point i of the pair's first
+        cloud (``prev``: the previous value, a hint for the shift of the one-pass log-sum-exp)."""
+        return damping * self._softmin(pair, log_w, other, eps, prev)
+
+    def zeros(self, log_w):
+        return np.zeros(len(log_w))
+
+    def average(self, old, new):
+        """``(old + new) / 2``; it may overwrite ``old``, which the loop no longer needs."""
+        old += new
+        old *= 0.5
+        return old
+
+    def error(self, terms, eps):
+        """The summed fixed-point error of the ``(log_w, old, new)`` triples (see :func:`_fixed_point_error`)."""
+        err = 0.0
+        for log_w, old, new in terms:
+            err += _fixed_point_error(log_w, old, new, eps)
+        return err
+
+    def finite(self, pairs):
+        """True when every potential of ``(v, log_w)`` is finite wherever its weight is positive."""
+        return all(bool(np.isfinite(v[w > -np.inf]).all()) for v, w in pairs)
+
+
+class DenseSoftmins(HostSoftmins):
+    """The softmins of the symmetric loop on cost matrices (built once from the points)."""
+
+    def __init__(self, X, Y, metric, p, n_threads, debias):
+        self.n_threads = n_threads
+        C_xy = cost_matrix(X, Y, metric, p, n_threads)
+        self.C = {"xy": C_xy, "yx": np.ascontiguousarray(C_xy.T)}
+        if debias:
+            self.C["xx"] = cost_matrix(X, X, metric, p, n_threads)
+            self.C["yy"] = cost_matrix(Y, Y, metric, p, n_threads)
+
+    def _softmin(self, pair, log_w, other, eps, prev):
+        from ._sinkhorn_log import half_step
+
+        out = np.empty(self.C[pair].shape[0])
+        run_parallel(half_step, self.n_threads, self.C[pair], log_w, other, eps, prev, out)
+        return out
+
+
+class OnlineSoftmins(HostSoftmins):
+    """The softmins of the symmetric loop with costs computed from the points (O(n + m) memory)."""
+
+    def __init__(self, X, Y, metric, p, n_threads, debias):
+        from ._online import PointGeometry
+
+        self.n_threads = n_threads
+        xy = PointGeometry(X, Y, metric, p)
+        self.args = {"xy": xy.args(), "yx": xy.swapped_args()}
+        if debias:
+            self.args["xx"] = PointGeometry(X, X, metric, p).args()
+            self.args["yy"] = PointGeometry(Y, Y, metric, p).args()
+
+    def _softmin(self, pair, log_w, other, eps, prev):
+        from ._online import half_step
+
+        args = self.args[pair]
+        out = np.empty(args[0].shape[0])
+        run_parallel(half_step, self.n_threads, *args, log_w, other, eps, prev, out)
+        return out
+
+
+def _fixed_point_error(log_w, old, new, eps):
+    """``sum_i w_i |exp((old_i - new_i) / eps) - 1|``: the L1 error of the marginal that the update ``new`` makes
+    exact (balanced OT); zero exactly at a fixed point (unbalanced OT too)."""
+    w = np.exp(log_w)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.sum(np.where(w > 0, w * np.abs(np.expm1((old - new) / eps)), 0.0)))
+
+
+def symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, debias, max_iter, tol, cross=True):
+    """The annealed symmetric Sinkhorn loop (GeomLoss's ``sinkhorn_loop``, single scale).
+
+    ``ops`` computes on the device of the potentials (:class:`HostSoftmins` or the CUDA twin):
+    ``ops.softmin(pair, log_w, other, eps, prev, damping)`` for ``pair`` in 'xy', 'yx', 'xx', 'yy' is the damped
+    potential ``-damping eps log sum_j w_j exp((other_j - C_ij) / eps)`` on the first cloud of the pair (``prev``:
+    its previous value, a hint). After the schedule, with ``tol`` not None, steps continue at the last temperature
+    (alternate updates for the a-b problem, averaged ones for the self-problems) until the summed marginal
+    (fixed-point) error is at most ``tol`` or ``max_iter`` steps were taken in all.
+
+    ``cross=False`` (with ``debias``) solves the two self-problems only, and the last update extends each
+    self-potential to the other cloud instead: ``f_ba`` is then b's potential on the points of a
+    (``softmin('xy', log_b, g_bb)``) and ``g_ab`` a's potential on the points of b (the Hausdorff divergence).
+
+    Returns ``(f_aa, g_bb, g_ab, f_ba, status, n_iter, errors)`` (``f_aa``, ``g_bb`` None without ``debias``).
+    """
+    def damping(eps):
+        return 1.0 if rho is None else 1.0 / (1.0 + eps / rho)
+
+    zeros_a, zeros_b = ops.zeros(log_a), ops.zeros(log_b)
+    eps = eps_list[0]
+    d = damping(eps)
+    # start from the softmins of zero potentials: at eps = diameter^p they are close to the cost's averages
+    g_ab = ops.softmin("yx", log_a, zeros_a, eps, zeros_b, d) if cross else None
+    f_ba = ops.softmin("xy", log_b, zeros_b, eps, zeros_a, d) if cross else None
+    f_aa = ops.softmin("xx", log_a, zeros_a, eps, zeros_a, d) if debias else None
+    g_bb = ops.softmin("yy", log_b, zeros_b, eps, zeros_b, d) if debias else None
+
+    def self_step(eps, d, terms):
+        # averaged updates: plain ones would oscillate on a self-problem
+        ft_aa = ops.softmin("xx", log_a, f_aa, eps, f_aa, d)
+        gt_bb = ops.softmin("yy", log_b, g_bb, eps, g_bb, d)
+        terms += [(log_a, f_aa, ft_aa), (log_b, g_bb, gt_bb)]
+        return ft_aa, gt_bb
+
+    def step(eps):
+        d = damping(eps)
+        terms = []
+        if cross:
+            ft_ba = ops.softmin("xy", log_b, g_ab, eps, f_ba, d)
+            gt_ab = ops.softmin("yx", log_a, f_ba, eps, g_ab, d)
+            terms += [(log_a, f_ba, ft_ba), (log_b, g_ab, gt_ab)]
+        if debias:
+            ft_aa, gt_bb = self_step(eps, d, terms)
+        err = ops.error(terms, eps)
+        new = [None, None, None, None]
+        if cross:
+            new[0], new[1] = ops.average(f_ba, ft_ba), ops.average(g_ab, gt_ab)
+        if debias:
+            new[2], new[3] = ops.average(f_aa, ft_aa), ops.average(g_bb, gt_bb)
+        return new, err
+
+    def converging_step(eps):
+        # At the final temperature the a-b problem takes alternate (Gauss-Seidel) updates, twice as fast as
+        # averaged ones; the self-problems keep averaged updates.
+        d = damping(eps)
+        terms = []
+        new = [None, None, None, None]
+        if cross:
+            new[0] = ops.softmin("xy", log_b, g_ab, eps, f_ba, d)
+            new[1] = ops.softmin("yx", log_a, new[0], eps, g_ab, d)
+            terms.append((log_b, g_ab, new[1]))
+        if debias:
+            ft_aa, gt_bb = self_step(eps, d, terms)
+        err = ops.error(terms, eps)
+        if debias:
+            new[2], new[3] = ops.average(f_aa, ft_aa), ops.average(g_bb, gt_bb)
+        return new, err
+
+    errors = []
+    n_iter = 0
+    status = OPTIMAL
+    for eps in eps_list:
+        (f_ba, g_ab, f_aa, g_bb), err = step(eps)
+        n_iter += 1
+        errors.append(err)
+    if tol is not None:
+        status = MAX_ITER_REACHED
+        while n_iter < max_iter:
+            (f_ba, g_ab, f_aa, g_bb), err = converging_step(eps)
+            n_iter += 1
+            errors.append(err)
+            if not math.isfinite(err):
+                status = NUMERICAL_ERROR
+                break
+            if err <= tol:
+                status = OPTIMAL
+                break
+    # a last full update from the averaged potentials (every side from the old values)
+    d = damping(eps)
+    if cross:
+        f_ba, g_ab = (ops.softmin("xy", log_b, g_ab, eps, f_ba, d), ops.softmin("yx", log_a, f_ba, eps, g_ab, d))
+    else:  # the self-potentials extended to the other cloud, from the same averaged values as the update below
+        f_ba, g_ab = (ops.softmin("xy", log_b, g_bb, eps, f_aa, d), ops.softmin("yx", log_a, f_aa, eps, g_bb, d))
+    if debias:
+        f_aa, g_bb = ops.softmin("xx", log_a, f_aa, eps, f_aa, d), ops.softmin("yy", log_b, g_bb, eps, g_bb, d)
+    n_iter += 1
+    pairs = [(f_ba, log_a), (g_ab, log_b)] + ([(f_aa, log_a), (g_bb, log_b)] if debias else [])
+    if not ops.finite(pairs):
+        status = NUMERICAL_ERROR
+    return f_aa, g_bb, g_ab, f_ba, status, n_iter, np.asarray(errors, dtype=np.float64)
+
+
+def divergence_value(a, b, f_aa, g_bb, g_ab, f_ba, eps, rho, debias):
+    """The Sinkhorn cost from the potentials (GeomLoss's ``sinkhorn_cost``): the divergence with ``debias``, else
+    ``OT_eps(a, b)``; zero weights contribute nothing."""
+    def dot(w, v):
+        return float(np.dot(w[w > 0], v[w > 0]))
+
+    if rho is None:
+        if debias:
+            return dot(a, f_ba - f_aa) + dot(b, g_ab - g_bb)
+        return dot(a, f_ba) + dot(b, g_ab)
+    weight = rho + eps / 2  # Sejourne et al. 2019, Prop. 12
+    if debias:
+        return weight * (dot(a, np.exp(-f_aa / rho) - np.exp(-f_ba / rho))
+                         + dot(b, np.exp(-g_bb / rho) - np.exp(-g_ab / rho)))
+    return weight * (dot(a, -np.expm1(-f_ba / rho)) + dot(b, -np.expm1(-g_ab / rho)))
+
+
+def hausdorff_potentials(f_aa, g_bb, g_ab, f_ba, eps, rho):
+    """``(F, G)``: the difference of the Sinkhorn entropies' gradients ``grad E(a) - grad E(b)`` on the points of a
+    and its opposite on the points of b, from the self-potentials ``f_aa``, ``g_bb`` and their extensions ``f_ba``
+    (b's potential on the points of a) and ``g_ab``; the Hausdorff divergence is ``(<a, F> + <b, G>) / 2``.
+
+    With ``E(a) = -OT_eps(a, a) / 2`` the gradient is ``-f`` (balanced) or ``(rho + eps) exp(-f / rho) - rho`` (KL
+    penalties of strength rho, Sejourne et al. 2019) for the self-potential f extended by the softmin."""
+    if rho is None:
+        return f_ba - f_aa, g_ab - g_bb
+    weight = rho + eps
+    return (weight * (np.expm1(-f_aa / rho) - np.expm1(-f_ba / rho)),
+            weight * (np.expm1(-g_bb / rho) - np.expm1(-g_ab / rho)))
+
+
+def annealing_schedule(low, high, metric, p, reg, scaling):
+    """The temperatures of :func:`solve_divergence` for clouds in the box with corners ``low``, ``high``: from
+    the largest cost between them (the cost across the box's diagonal; 2 for 'cosine') down to ``reg``."""
+    power = 2.0 if metric == "sqeuclidean" else 1.0
+    if metric == "cosine":
+        top = 2.0
+    else:
+        top = float(cost_matrix(np.asarray(low, dtype=np.float64)[None, :],
+                                np.asarray(high, dtype=np.float64)[None, :], metric, p, 1)[0, 0])
+    eps_list = epsilon_schedule(power, top ** (1 / power), reg ** (1 / power), scaling)
+    eps_list[-1] = reg  # exactly, whatever the rounding of reg^(1/p)^p
+    return eps_list

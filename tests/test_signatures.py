@@ -1,0 +1,175 @@
+"""Positional traps of the POT-named verbs.
+
+Every public verb takes its problem's data positionally and everything else by keyword, except parameters that
+sit in POT's positional order with POT's meaning. A positional call written for POT then either means the same
+here or is refused with a TypeError (``numbaot.emd2(a, b, M, 1)``, where POT's 1 is ``processes``, used to bind 1
+to ``max_iter``, run one pivot and return 0.0 with only a warning).
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+import numbaot
+
+POSITIONAL_OR_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
+KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
+
+# The parameters each verb takes positionally, in order: the problem's data, then (only where POT has them next,
+# with the same meaning) POT's following parameters. Everything after them is keyword-only.
+POSITIONAL = {
+    "emd": ("a", "b", "M"),
+    "emd2": ("a", "b", "M"),
+    "sinkhorn": ("a", "b", "M", "reg"),
+    "sinkhorn2": ("a", "b", "M", "reg"),
+    "sinkhorn_unbalanced": ("a", "b", "M", "reg", "reg_m"),
+    "sinkhorn_unbalanced2": ("a", "b", "M", "reg", "reg_m"),
+    "emd_1d": ("x_a", "x_b", "a", "b", "metric", "p", "dense"),
+    "emd2_1d": ("x_a", "x_b", "a", "b", "metric", "p"),
+    "wasserstein_1d": ("u_values", "v_values", "u_weights", "v_weights", "p", "require_sort"),
+    "solve": ("M", "a", "b", "reg"),
+    "solve_sample": ("X_a", "X_b", "a", "b", "metric"),
+    "solve_gromov": ("Ca", "Cb", "M", "a", "b", "loss", "symmetric", "alpha", "reg"),
+    "solve_batch": ("M", "reg", "a", "b"),
+    "gromov_wasserstein": ("C1", "C2", "p", "q", "loss_fun", "symmetric", "log"),
+    "gromov_wasserstein2": ("C1", "C2", "p", "q", "loss_fun", "symmetric", "log"),
+    "fused_gromov_wasserstein": ("M", "C1", "C2", "p", "q", "loss_fun", "symmetric", "alpha"),
+    "fused_gromov_wasserstein2": ("M", "C1", "C2", "p", "q", "loss_fun", "symmetric", "alpha"),
+    "entropic_gromov_wasserstein": ("C1", "C2", "p", "q", "loss_fun", "epsilon", "symmetric", "G0", "max_iter",
+                                    "tol"),
+    "entropic_gromov_wasserstein2": ("C1", "C2", "p", "q", "loss_fun", "epsilon", "symmetric", "G0", "max_iter",
+                                     "tol"),
+    "entropic_fused_gromov_wasserstein": ("M", "C1", "C2", "p", "q", "loss_fun", "epsilon", "symmetric", "alpha",
+                                          "G0", "max_iter", "tol"),
+    "entropic_fused_gromov_wasserstein2": ("M", "C1", "C2", "p", "q", "loss_fun", "epsilon", "symmetric", "alpha",
+                                           "G0", "max_iter", "tol"),
+    "semirelaxed_gromov_wasserstein": ("C1", "C2", "p", "loss_fun", "symmetric", "log"),
+    "semirelaxed_gromov_wasserstein2": ("C1", "C2", "p", "loss_fun", "symmetric", "log"),
+    "sinkhorn_divergence": ("X_a", "X_b", "a", "b"),
+    "samples_loss": ("X_a", "X_b", "a", "b"),
+    "dist": ("x1", "x2", "metric", "p"),
+    "unif": ("n", "type_as"),
+}
+
+# Public verbs without a POT namesake (GeomLoss-like front-ends); checked by test (c) only.
+NOT_IN_POT = {"sinkhorn_divergence", "samples_loss"}
+
+# Positional parameters whose names differ from POT's at the same position although the meaning agrees:
+# {verb: {our name: POT's name}}. Keep it short; today every positional name is POT's own.
+SAME_MEANING = {}
+
+
+def _verbs():
+    return sorted(name for name in numbaot.__all__ if inspect.isfunction(getattr(numbaot, name)))
+
+
+def _positional_names(fn):
+    return [p.name for p in inspect.signature(fn).parameters.values() if p.kind == POSITIONAL_OR_KEYWORD]
+
+
+def _pot_namesake(ot, name):
+    """``ot.<name>`` or ``ot.gromov.<name>``, or None."""
+    for path in ((), ("gromov",)):
+        obj = ot
+        for attr in path + (name,):
+            obj = getattr(obj, attr, None)
+            if obj is None:
+                break
+        if obj is not None and callable(obj):
+            return obj
+    return None
+
+
+def test_every_public_verb_is_listed():
+    assert set(_verbs()) == set(POSITIONAL)
+
+
+# ----------------------------------------------------------------------- (a) POT's positional calls are refused
+a = b = np.array([0.5, 0.5])
+M = np.array([[0.0, 1.0], [1.0, 0.0]])
+X = np.array([[0.0], [1.0]])
+MB = np.stack([M, M])
+
+TRAPS = [  # (verb, positional arguments as POT would take them; the last one is what POT means by it)
+    ("emd", (a, b, M, 100000)),  # numItermax
+    ("emd2", (a, b, M, 1)),  # processes
+    ("sinkhorn", (a, b, M, 0.1, "sinkhorn")),  # method
+    ("sinkhorn2", (a, b, M, 0.1, "sinkhorn")),  # method
+    ("sinkhorn_unbalanced", (a, b, M, 0.1, 1.0, "sinkhorn")),  # method
+    ("sinkhorn_unbalanced2", (a, b, M, 0.1, 1.0, "sinkhorn")),  # method
+    ("emd_1d", (X[:, 0], X[:, 0], a, b, "sqeuclidean", 1.0, True, False)),  # log
+    ("emd2_1d", (X[:, 0], X[:, 0], a, b, "sqeuclidean", 1.0, True)),  # dense
+    ("wasserstein_1d", (X[:, 0], X[:, 0], a, b, 1, True, False)),  # return_plans
+    ("solve", (M, a, b, 0.1, None)),  # c
+    ("solve_sample", (X, X, a, b, "sqeuclidean", 0.1)),  # reg
+    ("solve_gromov", (M, M, None, a, b, "square_loss", None, 0.5, 0.1, "entropy")),  # reg_type
+    ("solve_batch", (MB, 0.1, None, None, 1000)),  # max_iter
+    ("gromov_wasserstein", (M, M, a, b, "square_loss", None, False, False)),  # armijo
+    ("gromov_wasserstein2", (M, M, a, b, "square_loss", None, False, False)),  # armijo
+    ("fused_gromov_wasserstein", (M, M, M, a, b, "square_loss", None, 0.5, False)),  # armijo
+    ("fused_gromov_wasserstein2", (M, M, M, a, b, "square_loss", None, 0.5, False)),  # armijo
+    ("entropic_gromov_wasserstein", (M, M, a, b, "square_loss", 0.1, None, None, 1000, 1e-9, "PGD")),  # solver
+    ("entropic_gromov_wasserstein2", (M, M, a, b, "square_loss", 0.1, None, None, 1000, 1e-9, "PGD")),  # solver
+    ("entropic_fused_gromov_wasserstein",
+     (M, M, M, a, b, "square_loss", 0.1, None, 0.5, None, 1000, 1e-9, "PGD")),  # solver
+    ("entropic_fused_gromov_wasserstein2",
+     (M, M, M, a, b, "square_loss", 0.1, None, 0.5, None, 1000, 1e-9, "PGD")),  # solver
+    ("semirelaxed_gromov_wasserstein", (M, M, a, "square_loss", None, False, None)),  # G0
+    ("semirelaxed_gromov_wasserstein2", (M, M, a, "square_loss", None, False, None)),  # G0
+    ("sinkhorn_divergence", (X, X, a, b, 0.1)),  # reg
+    ("samples_loss", (X, X, a, b, "sinkhorn")),  # loss
+    ("dist", (X, X, "sqeuclidean", 2, None)),  # w
+    ("unif", (2, None, None)),
+]
+
+
+def test_traps_cover_every_verb():
+    assert {name for name, _ in TRAPS} == set(POSITIONAL)
+
+
+@pytest.mark.parametrize("name, args", TRAPS, ids=[name for name, _ in TRAPS])
+def test_positional_call_past_the_data_is_refused(name, args):
+    with pytest.raises(TypeError, match="positional argument"):
+        getattr(numbaot, name)(*args)
+
+
+def test_emd2_processes_trap():
+    with pytest.raises(TypeError, match="positional argument"):
+        numbaot.emd2(a, b, M, 1)
+
+
+# ------------------------------------------------------------------------------ (b) a prefix of POT's positionals
+def _pot_verbs():
+    ot = pytest.importorskip("ot")
+    return [(name, _pot_namesake(ot, name)) for name in _verbs() if name not in NOT_IN_POT]
+
+
+def test_pot_namesakes_found():
+    missing = [name for name, fn in _pot_verbs() if fn is None]
+    assert not missing, f"no ot.<name> or ot.gromov.<name> for {missing}; add them to NOT_IN_POT?"
+
+
+@pytest.mark.parametrize("name", sorted(set(POSITIONAL) - NOT_IN_POT))
+def test_positional_names_are_a_prefix_of_pots(name):
+    ot = pytest.importorskip("ot")
+    pot = _pot_namesake(ot, name)
+    assert pot is not None
+    ours = _positional_names(getattr(numbaot, name))
+    theirs = _positional_names(pot)
+    renamed = SAME_MEANING.get(name, {})
+    ours_as_pot = [renamed.get(p, p) for p in ours]
+    assert ours_as_pot == theirs[:len(ours)], (
+        f"numbaot.{name}{tuple(ours)} vs ot's {tuple(theirs)}: a positional POT call would bind differently")
+
+
+# ---------------------------------------------------------------------------- (c) keyword-only after the data
+@pytest.mark.parametrize("name", sorted(POSITIONAL))
+def test_keyword_only_after_the_data(name):
+    params = list(inspect.signature(getattr(numbaot, name)).parameters.values())
+    n = len(POSITIONAL[name])
+    assert tuple(p.name for p in params[:n]) == POSITIONAL[name]
+    assert all(p.kind == POSITIONAL_OR_KEYWORD for p in params[:n]), name
+    late = [p.name for p in params[n:] if p.kind != KEYWORD_ONLY]
+    assert not late, f"numbaot.{name}: {late} should be keyword-only"
