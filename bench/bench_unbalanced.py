@@ -153,7 +153,7 @@ def batches(shapes, iters, repeats, markdown):
     import ot.batch
 
     import numbaot
-    from numbaot.entropic.unbalanced import MODE_BALANCED, coefficients, uot_core
+    from numbaot.entropic._loop import MODE_BALANCED, coefficients, uot_core
 
     prange_core = _prange_over_problems()
     rows, layout_rows = [], []

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from .. import _validation as V
 from .._costs import cost_matrix
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from .._threads import run_parallel
@@ -69,11 +70,16 @@ class DenseSoftmins(HostSoftmins):
 
     def __init__(self, X, Y, metric, p, n_threads, debias):
         self.n_threads = n_threads
-        C_xy = cost_matrix(X, Y, metric, p, n_threads)
+        pairs = ((X, Y), (X, X), (Y, Y)) if debias else ((X, Y),)
+        for P, Q in pairs:  # refused with a clear error (and the hint lazy=True) before any allocation
+            V.check_dense_size((P.shape[0], Q.shape[0]), 8, what="the cost matrix")
+        # costs in the clouds' dtype (float32 clouds: float32 costs, as numbaot.dist gives), iterated in float64
+        dtype = V.result_dtype(X, Y)
+        C_xy, *self_costs = (cost_matrix(P, Q, metric, p, n_threads, dtype).astype(np.float64, copy=False)
+                             for P, Q in pairs)
         self.C = {"xy": C_xy, "yx": np.ascontiguousarray(C_xy.T)}
         if debias:
-            self.C["xx"] = cost_matrix(X, X, metric, p, n_threads)
-            self.C["yy"] = cost_matrix(Y, Y, metric, p, n_threads)
+            self.C["xx"], self.C["yy"] = self_costs
 
     def _softmin(self, pair, log_w, other, eps, prev):
         from ._sinkhorn_log import half_step

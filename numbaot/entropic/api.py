@@ -237,7 +237,7 @@ _CORES = {"sinkhorn_log": _log, "sinkhorn": _scaling, "sinkhorn_stabilized": _st
 
 
 def solve_on_device(placement, M, a, b, reg, method, max_iter, tol, check_every, potentials_init, warn,
-                    reg_type="kl"):
+                    reg_type="kl", stacklevel=6):
     """Balanced entropic OT of CUDA arrays by the GPU driver (log domain, one target): the scalars are checked
     here, the arrays by the driver with the host's rules and messages."""
     _check_method(method)
@@ -247,14 +247,15 @@ def solve_on_device(placement, M, a, b, reg, method, max_iter, tol, check_every,
     return solve_dense_on_device(placement, M, a, b, V.check_reg(reg), float("inf"), float("inf"),
                                  V.check_reg_type(reg_type), method, V.check_max_iter(max_iter), V.check_tol(tol),
                                  V.check_max_iter(check_every, "check_every"), potentials_init,
-                                 V.check_bool(warn, "warn"), batch=False, stacklevel=6)
+                                 V.check_bool(warn, "warn"), batch=False, stacklevel=stacklevel)
 
 
 def _solve_targets(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn):
     """sinkhorn/sinkhorn2 front: one OTResult per target (b of shape (m, k)), or one for a 1-D b."""
     placement = _dispatch.place(M=M, a=a, b=b)
     if placement.on_gpu:
-        return solve_on_device(placement, M, a, b, reg, method, max_iter, tol, check_every, potentials_init, warn)
+        return solve_on_device(placement, M, a, b, reg, method, max_iter, tol, check_every, potentials_init, warn,
+                               stacklevel=7)
     M, a, b, reg, max_iter, tol, check_every, _ = _validate(M, a, b, reg, method, max_iter, tol, check_every,
                                                             "kl", allow_targets=True)
     n, m = M.shape

@@ -32,7 +32,7 @@ def solve_batch_cpu(M, reg, a, b, max_iter, tol, check_every, unbalanced, method
     placement = _dispatch.place(M=M, a=a, b=b)
     if placement.on_gpu:
         return solve_on_device(placement, M, a, b, reg, rho_a, rho_b, "kl", method, max_iter, tol, check_every,
-                               potentials_init, warn, batch=True)
+                               potentials_init, warn, batch=True, stacklevel=6)
     M = V.as_float_array(M, "M", ndim=3)
     B, n, m = M.shape
     a = V.check_batch_weights(a, "a", B, n)

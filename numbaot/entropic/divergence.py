@@ -55,6 +55,7 @@ def hausdorff_divergence(X_a, X_b, a, b, eps_list, rho, metric="sqeuclidean", p=
     """
     from .. import _validation as V
 
+    metric, p = V.check_metric(metric, p)
     n, m = X_a.shape[0], X_b.shape[0]
     if rho is None:
         a, b = V.check_balanced_weights(a, b, n, m)
@@ -93,6 +94,7 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     from ._online import PointGeometry, online_plan_parts, row_sums
 
     reg = V.check_reg(reg)
+    metric, p = V.check_metric(metric, p)
     rho = V.check_reg_m_single(reg_m)
     scaling = V.check_open_unit(scaling, "scaling")
     debias = V.check_bool(debias, "debias")

@@ -36,7 +36,7 @@ def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", 
     placement = _dispatch.place(M=M, a=a, b=b)
     if placement.on_gpu:
         return solve_on_device(placement, M, a, b, reg, rho_a, rho_b, reg_type, method, max_iter, tol, check_every,
-                               potentials_init, warn, batch=False, stacklevel=stacklevel + 1)
+                               potentials_init, warn, batch=False, stacklevel=stacklevel + 2)
     M = V.as_float_array(M, "M", ndim=2)
     n, m = M.shape
     if a is not None and np.ndim(a) != 1 or b is not None and np.ndim(b) != 1:

@@ -201,3 +201,17 @@ def test_point_cloud_paths_take_the_device_branch(small_blocks):
         numbaot.solve_sample(dev(X), dev(Y), lazy=True)
     with pytest.raises(ValueError, match="host only"):
         numbaot.samples_loss(dev(X), dev(Y))
+
+
+@pytest.mark.parametrize("call", [
+    lambda M, a, b: numbaot.sinkhorn(dev(a), dev(b), dev(M), 0.01, max_iter=2),
+    lambda M, a, b: numbaot.solve(dev(M), dev(a), dev(b), reg=0.01, max_iter=2),
+    lambda M, a, b: numbaot.sinkhorn_unbalanced(dev(a), dev(b), dev(M), 0.01, 1.0, max_iter=2),
+    lambda M, a, b: numbaot.solve_batch(dev(np.stack([M, M])), 0.01, max_iter=2),
+])
+def test_device_warnings_point_at_the_caller(small_blocks, call):
+    """The one finish warns for every path: the ConvergenceWarning names the user's line, not numbaot's."""
+    a, b, M = _problem()
+    with pytest.warns(numbaot.ConvergenceWarning) as record:
+        call(M, a, b)
+    assert all(w.filename == __file__ for w in record if issubclass(w.category, numbaot.ConvergenceWarning))
