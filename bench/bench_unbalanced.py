@@ -153,7 +153,8 @@ def batches(shapes, iters, repeats, markdown):
     import ot.batch
 
     import numbaot
-    from numbaot.entropic._loop import MODE_BALANCED, coefficients, uot_core
+    from numbaot.entropic._geometry import DenseCosts
+    from numbaot.entropic._loop import MODE_BALANCED, LoopRecord, coefficients, control, log_weights, sinkhorn_loop
 
     prange_core = _prange_over_problems()
     rows, layout_rows = [], []
@@ -185,13 +186,13 @@ def batches(shapes, iters, repeats, markdown):
         CT = np.ascontiguousarray(np.transpose(M, (0, 2, 1)))
         log_a = np.log(a)
         coef = coefficients(reg, np.inf, np.inf)
-        errors = np.empty((B, iters + 1))
-        out = [np.empty(B, np.int64) for _ in range(3)]
+        record = LoopRecord(*(np.empty(B, np.int64) for _ in range(2)), np.empty((B, iters + 1)),
+                            np.empty(B, np.int64))
 
         def flat():
             f, g = np.zeros((B, n)), np.zeros((B, n))
-            uot_core(M, CT, log_a, log_a, np.zeros_like(a), np.zeros_like(a), log_a, log_a, coef, MODE_BALANCED,
-                     f, g, iters, 0.0, iters, out[0], out[1], errors, out[2])
+            sinkhorn_loop(DenseCosts(M, CT), log_weights(a, a), coef, control(MODE_BALANCED, iters, 0.0, iters), f, g,
+                          record)
             return f
 
         def per_problem():

@@ -140,7 +140,7 @@ def samples_loss(X_a, X_b, a=None, b=None, *, loss="sinkhorn", p=2, blur=0.05, r
     4.5
     """
     from . import _dispatch, _validation as V
-    from .entropic._symmetric import epsilon_schedule, max_diameter
+    from .entropic._schedules import epsilon_schedule, max_diameter
     from .entropic.divergence import hausdorff_divergence, solve_divergence
 
     if not isinstance(loss, str):

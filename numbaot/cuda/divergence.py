@@ -182,7 +182,8 @@ def solve_divergence_cuda(X_a, X_b, a, b, reg, rho, metric, p, scaling, debias, 
     Returns ``(value, value_linear, pot_a, pot_b, status, n_iter, errors, densify, out_dtype)``: the potentials in
     the caller's kind of array (float32 when both clouds are float32), ``densify`` building the a-b plan there.
     """
-    from ..entropic._symmetric import annealing_schedule, symmetric_sinkhorn
+    from ..entropic._schedules import annealing_schedule
+    from ..entropic._symmetric import symmetric_sinkhorn
 
     clouds = prepare_clouds(X_a, X_b, a, b, metric, balanced=rho is None)
     stream, kind, out_dtype = clouds.stream, clouds.kind, clouds.out_dtype

@@ -229,7 +229,8 @@ def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every
     """Online log-domain Sinkhorn between CUDA point clouds (the arguments validated as in ``solve_online``).
 
     Finite ``rho_a``/``rho_b`` penalise the marginals by KL: the half-steps are damped by ``rho / (rho + eps)``
-    and the loop stops on the change of the potentials, as ``entropic._online.sinkhorn_online_uot_core``.
+    and the loop stops on the change of the potentials, as ``entropic._loop.sinkhorn_loop`` in its plain
+    unbalanced mode.
     Returns ``(f, g, status, n_iter, errors, value, value_linear, densify, out_dtype)`` with ``f``, ``g`` in the
     caller's kind of array (float32 when both clouds are float32) and ``densify`` building the dense plan there.
     """

@@ -1,5 +1,5 @@
 """Dense log-domain Sinkhorn on the GPU: balanced, unbalanced (KL marginal penalties) and batched, the CUDA twin of
-``numbaot.entropic._loop.uot_core``.
+``numbaot.entropic._loop.sinkhorn_loop`` (dense geometry).
 
 Design
 ------

@@ -1,6 +1,9 @@
-"""The batched log-domain Sinkhorn loop on dense costs, balanced or with KL penalties on the marginals (a damping
-factor), and its host driver: behind :func:`numbaot.sinkhorn_unbalanced`, ``numbaot.solve(..., unbalanced=rho)``
-and :func:`numbaot.solve_batch`; ``numbaot.cuda.sinkhorn`` is its GPU twin (the same ``_softmin`` row bodies).
+"""The log-domain Sinkhorn loop, written once: batched, over a geometry (dense costs or point clouds, see
+``_geometry``), balanced or with KL penalties on the marginals (a damping factor), with warm starts and the stopping
+rule as parameters; and its host drivers. It runs ``numbaot.sinkhorn``/``solve`` (``sinkhorn_log``), epsilon
+scaling, :func:`numbaot.sinkhorn_unbalanced`, :func:`numbaot.solve_batch`, the online Sinkhorn between point clouds
+(balanced and unbalanced) and entropic GW's inner solve; ``numbaot.cuda.sinkhorn`` is its GPU twin (the same
+``_softmin`` row bodies). The Sinkhorn divergence's symmetric updates have their own loop (``_symmetric``).
 
 The problem (Chizat et al. 2018, "Scaling algorithms for unbalanced optimal transport problems")::
 
@@ -34,6 +37,7 @@ underflows, ``C / eps`` beyond about 700. Same stopping rules, same iterates up 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import prange
@@ -42,19 +46,68 @@ from .._finish import SinkhornAnswer
 from .._jit import cpu_jit
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from .._threads import run_parallel
-from ._softmin import softmin_row, softmin_row_shifted
+from ._geometry import COLUMNS, ROWS, DenseCosts, half_step
 
 #: How the core runs and stops: balanced (marginal error), plain unbalanced, translation invariant (potentials).
 MODE_BALANCED, MODE_PLAIN, MODE_TRANSLATION_INVARIANT = 0, 1, 2
 
-#: The log-domain methods, run by the batched ``uot_core`` (also behind solve_batch and the GPU twin).
+#: The log-domain methods, run by the batched ``sinkhorn_loop`` (also behind solve_batch and the GPU twin).
 LOG_METHODS = ("sinkhorn_log", "sinkhorn_translation_invariant")
 #: The scaling-domain methods, one problem at a time (``_sinkhorn_scaling.unbalanced_scaling_core``).
 SCALING_METHODS = ("sinkhorn",)
 METHODS = LOG_METHODS + SCALING_METHODS
 
-_softmin = softmin_row.cpu
-_softmin_shifted = softmin_row_shifted.cpu
+
+# ------------------------------------------------------------------------------------------------------------ state
+class LogWeights(NamedTuple):
+    """The weights as the loop reads them, each (B, n) or (B, m): ``log_a``, ``log_b``; the logs of the reference
+    measure's factors ``ref_a``, ``ref_b`` (the weights for reg_type='kl', zeros for 'entropy'); and ``shift_a``,
+    ``shift_b`` = ``log a - ref_a``, ``log b - ref_b``."""
+
+    log_a: np.ndarray
+    log_b: np.ndarray
+    ref_a: np.ndarray
+    ref_b: np.ndarray
+    shift_a: np.ndarray
+    shift_b: np.ndarray
+
+
+class LoopControl(NamedTuple):
+    """How the loop runs and stops: ``mode`` (MODE_*), ``max_iter``, ``tol``, and ``check_every`` (iterations
+    between convergence checks). Build it with :func:`control` (it fixes the field types: one compiled loop)."""
+
+    mode: int
+    max_iter: int
+    tol: float
+    check_every: int
+
+
+class LoopRecord(NamedTuple):
+    """What the loop writes per problem: ``status`` and ``n_iter`` (B,), the error at each check ``errors``
+    (B, L) and how many were written, ``n_errors`` (B,)."""
+
+    status: np.ndarray
+    n_iter: np.ndarray
+    errors: np.ndarray
+    n_errors: np.ndarray
+
+
+def control(mode, max_iter, tol, check_every) -> LoopControl:
+    return LoopControl(int(mode), int(max_iter), float(tol), int(check_every))
+
+
+def log_weights(a, b, reg_type="kl") -> LogWeights:
+    """The :class:`LogWeights` of weights ``a`` (B, n) and ``b`` (B, m) under ``reg_type`` ('kl' or 'entropy')."""
+    with np.errstate(divide="ignore"):  # zero weights: log 0 = -inf drops them from every sum, as it should
+        log_a, log_b = np.log(a), np.log(b)
+    if reg_type == "kl":
+        return LogWeights(log_a, log_b, log_a, log_b, np.zeros_like(log_a), np.zeros_like(log_b))
+    return LogWeights(log_a, log_b, np.zeros_like(log_a), np.zeros_like(log_b), log_a, log_b)
+
+
+def new_record(B, max_iter, check_every) -> LoopRecord:
+    return LoopRecord(np.empty(B, np.int64), np.empty(B, np.int64), np.full((B, max_iter // check_every + 1), np.nan),
+                      np.empty(B, np.int64))
 
 
 # ------------------------------------------------------------------------------------------------------------ cores
@@ -67,31 +120,6 @@ def _prepare(ref_w, other, active, inv_eps, h):
         if active[k]:
             for j in range(m):
                 h[k, j] = other[k, j] * inv_eps + ref_w[k, j]
-
-
-@cpu_jit(parallel=True)
-def _half_step(C, h, shift, active, eps, tau, out):
-    """``out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(h[k, j] - C[k, i, j] / eps))``.
-
-    For every row i of every active problem k of ``C`` (B, n, m), in one parallel loop over the B * n rows (so that
-    a single problem and a batch of small ones both keep every thread busy).
-    """
-    B, n, m = C.shape
-    inv_eps = 1.0 / eps
-    for t in prange(B * n):
-        k = t // n
-        if active[k]:
-            i = t - k * n
-            s = shift[k, i]
-            if s == -math.inf:  # a zero weight under reg_type='entropy': the row carries no mass
-                out[k, i] = -math.inf
-            else:
-                # one pass shifted by the previous value of out (a good guess once the iterates settle; any
-                # finite guess is exact, a poor one is refused and the row takes the two-pass softmin)
-                lse = _softmin_shifted(C[k], i, h[k], inv_eps, s - out[k, i] / (tau * eps))
-                if lse != lse:
-                    lse = _softmin(C[k], i, h[k], inv_eps)
-                out[k, i] = tau * eps * (s - lse)
 
 
 @cpu_jit
@@ -125,22 +153,24 @@ def max_change(new, old, offset, log_w, d):
 
 
 @cpu_jit
-def uot_core(C, CT, ref_a, ref_b, shift_a, shift_b, log_a, log_b, coef, mode, f, g, max_iter, tol, check_every,
-             status, n_iter, errors, n_errors):
-    """Log-domain (unbalanced) Sinkhorn on a batch of problems, from the potentials in ``f`` (B, n), ``g`` (B, m).
+def sinkhorn_loop(geom, w, coef, ctl, f, g, record):
+    """Log-domain (unbalanced) Sinkhorn on a batch of problems over a geometry, from the potentials in ``f``
+    (B, n), ``g`` (B, m), updated in place: the one loop of the dense, batched, online, epsilon-scaled and
+    entropic-GW solvers.
 
-    ``C`` (B, n, m) and ``CT`` (B, m, n) are the costs and their transposes (the column half-step then reads
-    contiguous rows too); ``ref_a``, ``ref_b`` the logs of the reference measure's factors; ``shift_a``,
-    ``shift_b`` = ``log a - ref_a``, ``log b - ref_b``; ``log_a``, ``log_b`` the logs of the weights.
-    ``coef`` = (eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab) (see ``coefficients``); ``mode`` one
-    of MODE_*. Writes per problem ``status``, ``n_iter``, ``errors[k, :n_errors[k]]``; ``f``, ``g`` in place.
+    ``geom`` is a :mod:`numbaot.entropic._geometry` NamedTuple (where the costs come from); ``w`` the
+    :class:`LogWeights`; ``coef`` = (eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab) (see
+    :func:`coefficients`); ``ctl`` a :class:`LoopControl`. Writes the :class:`LoopRecord` ``record``.
     """
     eps, tau_a, tau_b, s_a, s_b = coef[0], coef[1], coef[2], coef[3], coef[4]
     k_a, k_b, xi_a, xi_b, fi_ab = coef[5], coef[6], coef[7], coef[8], coef[9]
-    B, n, m = C.shape
+    mode, max_iter, tol, check_every = ctl.mode, ctl.max_iter, ctl.tol, ctl.check_every
+    log_a, log_b, ref_a, ref_b, shift_a, shift_b = w.log_a, w.log_b, w.ref_a, w.ref_b, w.shift_a, w.shift_b
+    status, n_iter, errors, n_errors = record.status, record.n_iter, record.errors, record.n_errors
+    B, n, m = f.shape[0], f.shape[1], g.shape[1]
     h_rows = np.empty((B, m))
     h_cols = np.empty((B, n))
-    g_new = g.copy()  # the column half-step's first guess (see _half_step)
+    g_new = g.copy()  # the column half-step's first guess (see _geometry.dense_half_step)
     f_prev = np.empty((B, n))
     lam = np.zeros(B)  # translation-invariant mode: the shift (f_ + lam, g_ - lam) of the iterated state
     lam_prev = np.zeros(B)
@@ -161,7 +191,7 @@ def uot_core(C, CT, ref_a, ref_b, shift_a, shift_b, log_a, log_b, coef, mode, f,
                     for i in range(n):
                         f_prev[k, i] = f[k, i]
         _prepare(ref_b, g, active, 1.0 / eps, h_rows)
-        _half_step(C, h_rows, shift_a, active, eps, tau_a, f)
+        half_step(geom, ROWS, h_rows, shift_a, active, eps, tau_a, f)
         if mode == MODE_TRANSLATION_INVARIANT:
             for k in range(B):
                 if active[k]:
@@ -173,7 +203,7 @@ def uot_core(C, CT, ref_a, ref_b, shift_a, shift_b, log_a, log_b, coef, mode, f,
                     for i in range(n):
                         f[k, i] += shift
         _prepare(ref_a, f, active, 1.0 / eps, h_cols)
-        _half_step(CT, h_cols, shift_b, active, eps, tau_b, g_new)
+        half_step(geom, COLUMNS, h_cols, shift_b, active, eps, tau_b, g_new)
         if mode == MODE_TRANSLATION_INVARIANT:
             for k in range(B):
                 if active[k]:
@@ -255,11 +285,12 @@ def coefficients(eps: float, rho_a: float, rho_b: float) -> np.ndarray:
     s_a = 0.0 if inf_a else 1.0 / rho_a
     s_b = 0.0 if inf_b else 1.0 / rho_b
     if not inf_a and not inf_b:
-        k_a = rho_b**2 / ((eps + rho_b) * (rho_a + rho_b))
-        k_b = rho_a**2 / ((eps + rho_a) * (rho_a + rho_b))
+        # in forms that neither overflow nor raise for rho near the float range (rescaled huge coordinates)
+        k_a = tau_b * (rho_b / (rho_a + rho_b))
+        k_b = tau_a * (rho_a / (rho_a + rho_b))
         xi_a = rho_b / (eps + rho_a + rho_b)
         xi_b = rho_a / (eps + rho_a + rho_b)
-        fi_ab = rho_a * rho_b / (rho_a + rho_b)
+        fi_ab = 1.0 / (s_a + s_b)
     elif inf_a and inf_b:
         k_a = k_b = xi_a = xi_b = fi_ab = 0.0
     elif inf_a:
@@ -271,36 +302,46 @@ def coefficients(eps: float, rho_a: float, rho_b: float) -> np.ndarray:
     return np.array([eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab], dtype=np.float64)
 
 
+def mode_of(rho_a, rho_b, method="sinkhorn_log") -> int:
+    """MODE_BALANCED for two exact marginals, else the unbalanced mode of ``method``."""
+    if math.isinf(rho_a) and math.isinf(rho_b):
+        return MODE_BALANCED
+    return MODE_TRANSLATION_INVARIANT if method == "sinkhorn_translation_invariant" else MODE_PLAIN
+
+
 def run(C, a, b, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g, n_threads):
-    """Run ``uot_core`` on validated float64 host arrays ``C`` (B, n, m), ``a`` (B, n), ``b`` (B, m).
+    """Run :func:`sinkhorn_loop` over the dense costs ``C`` (B, n, m) (validated float64 host arrays, like ``a``
+    (B, n) and ``b`` (B, m)).
 
     ``f``, ``g`` (B, n), (B, m) are the starting potentials, updated in place. Returns
     ``(status (B,), n_iter (B,), errors (B, L), n_errors (B,), plan (B, n, m), ref_a, ref_b)``.
     """
-    with np.errstate(divide="ignore"):  # zero weights: log 0 = -inf drops them from every sum, as it should
-        log_a, log_b = np.log(a), np.log(b)
-    if reg_type == "kl":
-        ref_a, ref_b = log_a, log_b
-        shift_a, shift_b = np.zeros_like(log_a), np.zeros_like(log_b)
-    else:
-        ref_a, ref_b = np.zeros_like(log_a), np.zeros_like(log_b)
-        shift_a, shift_b = log_a, log_b
-    balanced = math.isinf(rho_a) and math.isinf(rho_b)
-    mode = MODE_BALANCED if balanced else (
-        MODE_TRANSLATION_INVARIANT if method == "sinkhorn_translation_invariant" else MODE_PLAIN)
-    B, n, m = C.shape
-    CT = np.ascontiguousarray(np.transpose(C, (0, 2, 1)))
-    n_checks = max_iter // check_every + 1
-    status = np.empty(B, np.int64)
-    n_iter = np.empty(B, np.int64)
-    n_errors = np.empty(B, np.int64)
-    errors = np.full((B, n_checks), np.nan)
-    run_parallel(uot_core, n_threads, C, CT, ref_a, ref_b, shift_a, shift_b, log_a, log_b,
-                  coefficients(reg, rho_a, rho_b), mode, f, g, max_iter, tol, check_every, status, n_iter, errors,
-                  n_errors)
+    w = log_weights(a, b, reg_type)
+    record = new_record(C.shape[0], max_iter, check_every)
+    geom = DenseCosts(C, np.ascontiguousarray(np.transpose(C, (0, 2, 1))))
+    run_parallel(sinkhorn_loop, n_threads, geom, w, coefficients(reg, rho_a, rho_b),
+                 control(mode_of(rho_a, rho_b, method), max_iter, tol, check_every), f, g, record)
     plan = np.empty_like(C)
-    run_parallel(plan_core, n_threads, C, ref_a, ref_b, f, g, reg, plan)
-    return status, n_iter, errors, n_errors, plan, ref_a, ref_b
+    run_parallel(plan_core, n_threads, C, w.ref_a, w.ref_b, f, g, reg, plan)
+    return record.status, record.n_iter, record.errors, record.n_errors, plan, w.ref_a, w.ref_b
+
+
+def run_single(geom, log_a, log_b, f, g, errors, eps, ctl, rho_a=math.inf, rho_b=math.inf):
+    """One problem (KL reference ``a b^T``) from the potentials ``f`` (n,), ``g`` (m,), updated in place, over a
+    geometry of one problem (``DenseCosts`` of shape (1, n, m), or ``PointClouds``), run and stopped as ``ctl``
+    (a :class:`LoopControl`) says. Returns ``(status, n_iter, n_errors)``; ``errors[:n_errors]`` holds the error
+    at each check. The caller sets Numba's thread count (``numbaot._threads``)."""
+    la, lb = log_a[None, :], log_b[None, :]
+    w = LogWeights(la, lb, la, lb, np.zeros_like(la), np.zeros_like(lb))
+    record = LoopRecord(np.empty(1, np.int64), np.empty(1, np.int64), errors[None, :], np.empty(1, np.int64))
+    sinkhorn_loop(geom, w, coefficients(eps, rho_a, rho_b), ctl, f[None, :], g[None, :], record)
+    return int(record.status[0]), int(record.n_iter[0]), int(record.n_errors[0])
+
+
+def dense_geometry(C, CT=None) -> DenseCosts:
+    """The geometry of one cost matrix ``C`` (n, m) (``CT``: its contiguous transpose, if the caller has it)."""
+    CT = np.ascontiguousarray(C.T) if CT is None else CT
+    return DenseCosts(C[None], CT[None])
 
 
 def run_scaling(C, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every, f, g, n_threads):

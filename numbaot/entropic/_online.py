@@ -11,9 +11,9 @@ row's maximum, so the exponentials need no branch and no second pass, and their 
 so far off that the sum overflows or underflows (the first iterations, mostly), the row is redone exactly with its
 maximum (two passes).
 
-The cores here mirror ``_sinkhorn_log`` (status codes, the free marginal error read off the column update, the
-``errors`` history, NaN -> NUMERICAL_ERROR); the front-end :func:`solve_online` is what
-``numbaot.solve_sample(..., reg=..., lazy=True)`` calls.
+The iterations are the one Sinkhorn loop of :mod:`numbaot.entropic._loop` over the point-cloud geometry
+(:class:`numbaot.entropic._geometry.PointClouds`, whose half-step is :func:`softmin_rows`); the front-end
+:func:`numbaot.entropic.online.solve_online` is what ``numbaot.solve_sample(..., reg=..., lazy=True)`` calls.
 """
 from __future__ import annotations
 
@@ -25,9 +25,6 @@ from numba import prange
 from .._costs import cost_finish, cost_term, pair_cost
 from .._fastexp import fast_exp as exp_term  # the vectorisable exponential of the dense cores
 from .._jit import cpu_jit, twin
-from .._status import CONTINUE, MAX_ITER_REACHED
-from ._sinkhorn_log import column_error, final_status, record_check
-from ._loop import max_change
 
 
 #: Costs of a row are computed in chunks of this many points into a scratch buffer, then exponentiated and summed
@@ -114,99 +111,41 @@ _softmin_points = softmin_points.cpu
 
 
 @cpu_jit(parallel=True)
+def softmin_rows(X, Y, metric, p, norms_x, norms_y, h, inv_eps, guess, out):
+    """``out[i] = log sum_j exp(h[j] - C_ij * inv_eps)`` for every point x_i of X, in parallel.
+
+    ``h`` holds the other side's ``potential / eps + log weight``; ``guess[i]`` estimates the answer (the
+    previous iterate's value: it seeds the one-pass sum; a non-finite guess counts as 0). A half-step is
+    ``-eps`` times this (``tau * eps`` when damped): :func:`half_step` here, the point-cloud geometry of the
+    Sinkhorn loop in :mod:`numbaot.entropic._geometry`.
+    """
+    for i in prange(X.shape[0]):
+        buf = np.empty(CHUNK)  # per row (so per thread): one small allocation against m cost evaluations
+        start = guess[i]
+        if not math.isfinite(start):
+            start = 0.0
+        # literal metric codes for the common costs: once inlined, the cost's branches fold away and the
+        # coordinate loops vectorise
+        if metric == 0:
+            out[i] = _softmin_points(X, i, Y, h, inv_eps, 0, p, norms_x, norms_y, start, buf)
+        elif metric == 1:
+            out[i] = _softmin_points(X, i, Y, h, inv_eps, 1, p, norms_x, norms_y, start, buf)
+        else:
+            out[i] = _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, start, buf)
+
+
+@cpu_jit
 def half_step(X, Y, metric, p, norms_x, norms_y, log_w, other, eps, prev, out):
     """``out[i] = -eps * log sum_j w_j exp((other_j - C_ij) / eps)`` for every point x_i of X, in parallel.
 
     ``prev`` holds the previous values of ``out`` (it may be ``out`` itself): they seed each row's shift.
     """
     inv_eps = 1.0 / eps
-    m = Y.shape[0]
-    h = np.empty(m)
-    for j in range(m):
-        h[j] = other[j] * inv_eps + log_w[j]
-    for i in prange(X.shape[0]):
-        buf = np.empty(CHUNK)  # per row (so per thread): one small allocation against m cost evaluations
-        guess = -prev[i] * inv_eps
-        if not math.isfinite(guess):
-            guess = 0.0
-        # literal metric codes for the common costs: once inlined, the cost's branches fold away and the
-        # coordinate loops vectorise
-        if metric == 0:
-            s = _softmin_points(X, i, Y, h, inv_eps, 0, p, norms_x, norms_y, guess, buf)
-        elif metric == 1:
-            s = _softmin_points(X, i, Y, h, inv_eps, 1, p, norms_x, norms_y, guess, buf)
-        else:
-            s = _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
-        out[i] = -eps * s
-
-
-@cpu_jit
-def sinkhorn_online_core(X, Y, metric, p, norms_x, norms_y, log_a, log_b, eps, f, g, max_iter, tol, check_every,
-                         errors):
-    """Iterate from the potentials in ``f``, ``g`` (updated in place) until the L1 marginal error is below ``tol``.
-
-    Returns ``(status, n_iter, n_errors)``: ``errors[:n_errors]`` holds the error at each check.
-    """
-    m = Y.shape[0]
-    g_new = np.empty(m)
-    n_errors = 0
-    status = MAX_ITER_REACHED
-    n_iter = 0
-    while n_iter < max_iter:
-        half_step(X, Y, metric, p, norms_x, norms_y, log_b, g, eps, f, f)
-        half_step(Y, X, metric, p, norms_y, norms_x, log_a, f, eps, g, g_new)
-        n_iter += 1
-        code = CONTINUE
-        if n_iter % check_every == 0 or n_iter == max_iter:
-            code, n_errors = record_check(column_error(log_b, g, g_new, eps), tol, errors, n_errors)
-        for j in range(m):
-            g[j] = g_new[j]
-        if code != CONTINUE:
-            status = code
-            break
-    return final_status(status, log_a, log_b, f, g), n_iter, n_errors
-
-
-@cpu_jit
-def sinkhorn_online_uot_core(X, Y, metric, p, norms_x, norms_y, log_a, log_b, eps, tau_a, tau_b, f, g, max_iter,
-                             tol, check_every, errors):
-    """Unbalanced (KL-penalised marginals) online Sinkhorn from the potentials in ``f``, ``g`` (updated in place):
-    the balanced half-steps damped by ``tau = rho / (rho + eps)`` (1 for an exact marginal), the plain updates of
-    ``entropic.unbalanced``'s core. There is no marginal to check: it stops when the largest change of a
-    potential of positive weight, divided by eps, is at most ``tol``.
-
-    Returns ``(status, n_iter, n_errors)``: ``errors[:n_errors]`` holds the change at each check.
-    """
-    n, m = X.shape[0], Y.shape[0]
-    g_new = np.empty(m)
-    f_prev = np.empty(n)
-    n_errors = 0
-    status = MAX_ITER_REACHED
-    n_iter = 0
-    while n_iter < max_iter:
-        n_iter += 1
-        check = n_iter % check_every == 0 or n_iter == max_iter
-        if check:
-            for i in range(n):
-                f_prev[i] = f[i]
-        half_step(X, Y, metric, p, norms_x, norms_y, log_b, g, eps, f, f)
-        if tau_a != 1.0:
-            for i in range(n):
-                f[i] *= tau_a
-        half_step(Y, X, metric, p, norms_y, norms_x, log_a, f, eps, g, g_new)
-        if tau_b != 1.0:
-            for j in range(m):
-                g_new[j] *= tau_b
-        code = CONTINUE
-        if check:
-            err = max_change(g_new, g, 0.0, log_b, max_change(f, f_prev, 0.0, log_a, 0.0)) / eps
-            code, n_errors = record_check(err, tol, errors, n_errors)
-        for j in range(m):
-            g[j] = g_new[j]
-        if code != CONTINUE:
-            status = code
-            break
-    return final_status(status, log_a, log_b, f, g), n_iter, n_errors
+    h = other * inv_eps + log_w
+    guess = -prev * inv_eps
+    softmin_rows(X, Y, metric, p, norms_x, norms_y, h, inv_eps, guess, out)
+    for i in range(out.shape[0]):
+        out[i] *= -eps
 
 
 @cpu_jit(inline="always")

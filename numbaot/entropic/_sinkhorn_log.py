@@ -1,4 +1,6 @@
-"""Log-domain Sinkhorn on a dense cost matrix, parallel over rows (and over columns via the transposed costs).
+"""The dense log-domain half-step of one problem and the plan and values read from potentials; the iterations
+themselves are the one loop of :mod:`numbaot.entropic._loop` (this half-step serves the stabilized method, the
+symmetric loop and the potentials of zero weights).
 
 Potentials ``f`` (n,) and ``g`` (m,) define the plan ``P_ij = a_i b_j exp((f_i + g_j - C_ij) / eps)``. A half-step
 sets ``f_i = -eps * log sum_j b_j exp((g_j - C_ij) / eps)`` (rows of P then sum to a exactly), the other half the
@@ -19,60 +21,26 @@ from numba import prange
 
 from .._fastexp import fast_exp
 from .._jit import cpu_jit
-from .._status import CONTINUE, MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL  # noqa: F401 - CONTINUE re-exported
-from ._softmin import softmin_row, softmin_row_shifted
+from .._status import CONTINUE, NUMERICAL_ERROR, OPTIMAL
+from ._geometry import dense_half_step
 
-_softmin = softmin_row.cpu
-_softmin_shifted = softmin_row_shifted.cpu
 _exp = fast_exp.cpu
 
 
-@cpu_jit(parallel=True)
+@cpu_jit
 def half_step(C, log_w, other, eps, guess, out):
-    """``out[i] = -eps * log sum_j w_j exp((other_j - C_ij) / eps)`` for every row i of C, in parallel.
+    """``out[i] = -eps * log sum_j w_j exp((other_j - C_ij) / eps)`` for every row i of C (contiguous), in parallel.
 
-    ``guess`` (n,) holds a previous value of ``out`` (it may be ``out`` itself): ``-guess[i] / eps`` shifts the
-    one-pass log-sum-exp of row i. ``h`` and the shifts take C's dtype, so float32 costs run in float32.
+    ``guess`` (n,) holds a previous value of ``out`` (it may be ``out`` itself): it seeds the one-pass
+    log-sum-exp of each row. The batched kernel of the dense geometry with B = 1, so float32 costs run in float32.
     """
     n, m = C.shape
-    inv64 = 1.0 / eps
-    h = np.empty(m, dtype=C.dtype)
+    h = np.empty((1, m))
     for j in range(m):
-        h[j] = other[j] * inv64 + log_w[j]
-    shifts = np.empty(n, dtype=C.dtype)
+        h[0, j] = other[j] / eps + log_w[j]
     for i in range(n):
-        shifts[i] = -guess[i] * inv64
-    inv_eps = h[:1].copy()  # a scalar of C's dtype (numba has no dtype constructor in nopython code)
-    inv_eps[0] = inv64
-    for i in prange(n):
-        s = _softmin_shifted(C, i, h, inv_eps[0], shifts[i])
-        if s != s:
-            s = _softmin(C, i, h, inv_eps[0])
-        out[i] = -eps * s
-
-
-@cpu_jit
-def column_error(log_b, g, g_new, eps):
-    """L1 error of the column marginals before the update ``g -> g_new``: the column sums were
-    ``b_j exp((g_j - g_new_j) / eps)``, read off the update for free."""
-    err = 0.0
-    for j in range(g.shape[0]):
-        if log_b[j] > -math.inf:
-            err += abs(math.exp(log_b[j] + (g[j] - g_new[j]) / eps) - math.exp(log_b[j]))
-    return err
-
-
-@cpu_jit
-def final_status(status, log_a, log_b, f, g):
-    """NUMERICAL_ERROR if a potential of a positive weight is not finite, else ``status``."""
-    for i in range(f.shape[0]):
-        if not math.isfinite(f[i]) and log_a[i] > -math.inf:
-            return NUMERICAL_ERROR
-    for j in range(g.shape[0]):
-        if not math.isfinite(g[j]) and log_b[j] > -math.inf:
-            return NUMERICAL_ERROR
-    return status
-
+        out[i] = guess[i]
+    dense_half_step(C.reshape((1, n, m)), h, np.zeros((1, n)), np.ones(1, np.uint8), eps, 1.0, out.reshape((1, n)))
 
 
 @cpu_jit
@@ -88,33 +56,6 @@ def record_check(err, tol, errors, n_errors):
     if err <= tol:
         return OPTIMAL, n_errors
     return CONTINUE, n_errors
-
-
-@cpu_jit
-def sinkhorn_log_core(C, CT, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
-    """Iterate from the potentials in ``f``, ``g`` (updated in place) until the L1 marginal error is below ``tol``.
-
-    ``C`` (n, m) and ``CT`` (its transpose, contiguous) may be float64 or float32; ``f``, ``g`` are float64.
-    Returns ``(status, n_iter, n_errors)``: ``errors[:n_errors]`` holds the error at each check.
-    """
-    m = CT.shape[0]
-    g_new = np.empty(m)
-    n_errors = 0
-    status = MAX_ITER_REACHED
-    n_iter = 0
-    while n_iter < max_iter:
-        half_step(C, log_b, g, eps, f, f)
-        half_step(CT, log_a, f, eps, g, g_new)
-        n_iter += 1
-        code = CONTINUE
-        if n_iter % check_every == 0 or n_iter == max_iter:
-            code, n_errors = record_check(column_error(log_b, g, g_new, eps), tol, errors, n_errors)
-        for j in range(m):
-            g[j] = g_new[j]
-        if code != CONTINUE:
-            status = code
-            break
-    return final_status(status, log_a, log_b, f, g), n_iter, n_errors
 
 
 @cpu_jit(parallel=True)

@@ -1,7 +1,7 @@
-"""The symmetric Sinkhorn loop of the Sinkhorn divergence and its epsilon schedules, below every user of them:
-:mod:`numbaot.entropic.divergence` (host clouds), :mod:`numbaot.cuda.divergence` (device clouds, through the same
-``symmetric_sinkhorn`` over ``DeviceSoftmins``) and :mod:`numbaot.losses`. The math is in the divergence module's
-docstring.
+"""The symmetric Sinkhorn loop of the Sinkhorn divergence (its epsilon schedules: ``_schedules``), below every user of
+them: :mod:`numbaot.entropic.divergence` (host clouds), :mod:`numbaot.cuda.divergence` (device clouds, through the
+same ``symmetric_sinkhorn`` over ``DeviceSoftmins``) and :mod:`numbaot.losses`. The math is in the divergence
+module's docstring.
 """
 from __future__ import annotations
 
@@ -13,24 +13,6 @@ from .. import _validation as V
 from .._costs import cost_matrix
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from .._threads import run_parallel
-
-
-def epsilon_schedule(power, diameter, blur, scaling):
-    """GeomLoss's temperatures: ``diameter^p``, then ``blur^p`` reached by steps of ``scaling^p``, then ``blur^p``.
-
-    ``[diameter**p] + [exp(e) for e in arange(p log(diameter), p log(blur), p log(scaling))] + [blur**p]``; a
-    diameter below ``blur`` (clouds smaller than the blur) gives ``[diameter**p, blur**p]`` only.
-    """
-    diameter = max(float(diameter), float(blur))
-    steps = np.arange(power * math.log(diameter), power * math.log(blur), power * math.log(scaling))
-    return [diameter**power] + [math.exp(e) for e in steps] + [blur**power]
-
-
-def max_diameter(X, Y):
-    """GeomLoss's bound on the distances between the points: the diagonal of the two clouds' bounding box."""
-    low = np.minimum(X.min(axis=0), Y.min(axis=0))
-    high = np.maximum(X.max(axis=0), Y.max(axis=0))
-    return float(np.linalg.norm(high - low))
 
 
 class HostSoftmins:
@@ -251,17 +233,3 @@ def hausdorff_potentials(f_aa, g_bb, g_ab, f_ba, eps, rho):
     weight = rho + eps
     return (weight * (np.expm1(-f_aa / rho) - np.expm1(-f_ba / rho)),
             weight * (np.expm1(-g_bb / rho) - np.expm1(-g_ab / rho)))
-
-
-def annealing_schedule(low, high, metric, p, reg, scaling):
-    """The temperatures of :func:`solve_divergence` for clouds in the box with corners ``low``, ``high``: from
-    the largest cost between them (the cost across the box's diagonal; 2 for 'cosine') down to ``reg``."""
-    power = 2.0 if metric == "sqeuclidean" else 1.0
-    if metric == "cosine":
-        top = 2.0
-    else:
-        top = float(cost_matrix(np.asarray(low, dtype=np.float64)[None, :],
-                                np.asarray(high, dtype=np.float64)[None, :], metric, p, 1)[0, 0])
-    eps_list = epsilon_schedule(power, top ** (1 / power), reg ** (1 / power), scaling)
-    eps_list[-1] = reg  # exactly, whatever the rounding of reg^(1/p)^p
-    return eps_list

@@ -114,40 +114,37 @@ def _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn
 
 
 def _log(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
-    from ._sinkhorn_log import sinkhorn_log_core
+    from ._loop import MODE_BALANCED, control, dense_geometry, run_single
 
-    return sinkhorn_log_core(C, np.ascontiguousarray(C.T), log_a, log_b, eps, f, g, max_iter, tol, check_every,
-                             errors)
+    return run_single(dense_geometry(C), log_a, log_b, f, g, errors, eps,
+                      control(MODE_BALANCED, max_iter, tol, check_every))
 
 
 def _epsilon_scaling(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
     """Log-domain Sinkhorn along eps = spread(C), spread / 2, ... down to eps, warm-starting each stage (no
     schedule when given a warm start)."""
     from .._status import OPTIMAL
-    from ._sinkhorn_log import sinkhorn_log_core
+    from ._loop import MODE_BALANCED, control, dense_geometry, run_single
+    from ._schedules import halving_schedule
 
-    CT = np.ascontiguousarray(C.T)
+    geom = dense_geometry(C)
     finite = C[np.isfinite(C)]
     spread = float(finite.max() - finite.min())
-    stages = []
-    stage_eps = spread
     # a warm start (potentials not all zero) is taken to be near the answer at eps: annealing would discard it
-    while stage_eps > eps * _EPS_SCALING_FACTOR and not (np.any(f) or np.any(g)):
-        stages.append(stage_eps)
-        stage_eps /= _EPS_SCALING_FACTOR
+    stages = [] if np.any(f) or np.any(g) else halving_schedule(spread, eps, _EPS_SCALING_FACTOR)
     n_iter = n_errors = 0
     stage_errors = np.empty(_EPS_STAGE_ITER // check_every + 2)
     for stage_eps in stages:
         budget = min(_EPS_STAGE_ITER, max_iter - n_iter - 1)
         if budget < 1:
             break
-        status, k, _ = sinkhorn_log_core(C, CT, log_a, log_b, stage_eps, f, g, budget, max(tol, _EPS_STAGE_TOL),
-                                         check_every, stage_errors)
+        status, k, _ = run_single(geom, log_a, log_b, f, g, stage_errors, stage_eps,
+                                  control(MODE_BALANCED, budget, max(tol, _EPS_STAGE_TOL), check_every))
         n_iter += k
         if status not in (OPTIMAL, 1):  # NaN at an intermediate stage: report it
             return status, n_iter, 0
-    status, k, n_errors = sinkhorn_log_core(C, CT, log_a, log_b, eps, f, g, max_iter - n_iter, tol, check_every,
-                                            errors)
+    status, k, n_errors = run_single(geom, log_a, log_b, f, g, errors, eps,
+                                     control(MODE_BALANCED, max_iter - n_iter, tol, check_every))
     return status, n_iter + k, n_errors
 
 

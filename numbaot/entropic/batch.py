@@ -1,11 +1,11 @@
 """Batched entropic OT: many small problems ``M[k]`` (shape (B, n, m)) solved at once, behind
 :func:`numbaot.solve_batch`.
 
-The core is :func:`numbaot.entropic._loop.uot_core`: one parallel loop over the B * n rows of all the problems
-per half-step (balanced problems are the case ``rho = inf``), so that a batch of tiny problems and a batch of a few
-large ones both keep every thread busy; each problem stops on its own criterion and is then skipped. (A prange over
-the B problems with each problem serial inside idles threads when B is small and waits for the slowest problem of
-each thread's share; bench/bench_unbalanced.py measures both.)
+The core is :func:`numbaot.entropic._loop.sinkhorn_loop` over dense costs: one parallel loop over the B * n rows of
+all the problems per half-step (balanced problems are the case ``rho = inf``), so that a batch of tiny problems and
+a batch of a few large ones both keep every thread busy; each problem stops on its own criterion and is then
+skipped. (A prange over the B problems with each problem serial inside idles threads when B is small and waits for
+the slowest problem of each thread's share; bench/bench_unbalanced.py measures both.)
 """
 from __future__ import annotations
 

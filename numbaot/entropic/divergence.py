@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._symmetric import (DenseSoftmins, OnlineSoftmins, annealing_schedule, divergence_value, hausdorff_potentials,
+from ._schedules import annealing_schedule
+from ._symmetric import (DenseSoftmins, OnlineSoftmins, divergence_value, hausdorff_potentials,
                          symmetric_sinkhorn)
 
 

@@ -13,8 +13,9 @@ from .._result import OTResult
 from .._scaling import max_abs, pow2_exponent, scale_up
 from .._status import Status, warn_status
 from .._threads import run_parallel
-from ._loop import kl_div
-from ._online import PointGeometry, online_plan_parts, row_sums, sinkhorn_online_core, sinkhorn_online_uot_core
+from ._geometry import PointClouds
+from ._loop import MODE_BALANCED, MODE_PLAIN, control, kl_div, run_single
+from ._online import PointGeometry, online_plan_parts, row_sums
 
 
 def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000, tol=1e-9, check_every=10,
@@ -25,7 +26,8 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
     ``value`` is ``<P, C> + reg * KL(P | a b^T)``, ``value_linear`` is ``<P, C>``, both computed matrix-free from
     ``sum_ij P_ij (f_i + g_j) - reg * (sum P - sum a * sum b)`` and one pass of row sums. With ``reg_m`` (a number
     or a pair ``(rho_a, rho_b)``, inf for an exact marginal) the marginals are KL-penalised, the half-steps damped
-    (:func:`sinkhorn_online_uot_core`, which stops on the change of the potentials) and ``value`` adds
+    (the plain unbalanced mode of ``entropic._loop.sinkhorn_loop``, which stops on the change of the potentials)
+    and ``value`` adds
     ``rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)``, as ``numbaot.solve(M, a, b, reg, unbalanced=reg_m)`` on the cost
     matrix; the column sums then take a second pass.
     """
@@ -66,13 +68,9 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
     if e:
         f, g = scale_up(f, -e, power), scale_up(g, -e, power)
     errors = np.empty(max_iter // check_every + 1)
-    if balanced:
-        status, n_iter, n_errors = run_parallel(sinkhorn_online_core, n_threads, *geom.args(), log_a, log_b, reg,
-                                                 f, g, max_iter, tol, check_every, errors)
-    else:
-        tau_a, tau_b = (1.0 if math.isinf(r) else r / (r + reg) for r in (rho_a, rho_b))
-        status, n_iter, n_errors = run_parallel(sinkhorn_online_uot_core, n_threads, *geom.args(), log_a, log_b,
-                                                 reg, tau_a, tau_b, f, g, max_iter, tol, check_every, errors)
+    ctl = control(MODE_BALANCED if balanced else MODE_PLAIN, max_iter, tol, check_every)
+    status, n_iter, n_errors = run_parallel(run_single, n_threads, PointClouds(*geom.args()), log_a, log_b, f, g,
+                                            errors, reg, ctl, rho_a, rho_b)
     if warn:
         what = "marginal error" if balanced else "change of the potentials"
         detail = f"{what} {errors[n_errors - 1]:.3g} > tol {tol:g} after {n_iter} iterations" \

@@ -278,7 +278,8 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
     a step from float64 products).
     Returns ``(Outcome, marginal_error)``, the latter the L1 error of the final plan's marginals.
     """
-    from ..entropic._sinkhorn_log import plan_from_potentials, sinkhorn_log_core
+    from ..entropic._loop import MODE_BALANCED, control, dense_geometry, run_single
+    from ..entropic._sinkhorn_log import plan_from_potentials
     from .._threads import numba_threads
 
     n, m = G0.shape
@@ -352,8 +353,8 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
                                               inner_max_iter, inner_tol)
             if code == _LEFT_RANGE:  # first solve, or the kernel could not hold it: the log domain, from (f, g)
                 grad_t = np.ascontiguousarray(grad.T)  # the column half-steps read rows of grad^T
-                code, _, _ = sinkhorn_log_core(grad, grad_t, log_p, log_q, eps, f, g, inner_max_iter, inner_tol,
-                                               check_every, errors)
+                code, _, _ = run_single(dense_geometry(grad, grad_t), log_p, log_q, f, g, errors, eps,
+                                        control(MODE_BALANCED, inner_max_iter, inner_tol, check_every))
                 if code != Status.NUMERICAL_ERROR:
                     plan_from_potentials(grad, log_p, log_q, f, g, eps, T_new)
                     change = float(np.linalg.norm(T_new - T))

@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import numbaot
-from numbaot.entropic._symmetric import epsilon_schedule
+from numbaot.entropic._schedules import epsilon_schedule
 from numbaot.entropic.divergence import solve_divergence
 from tests.naive import geomloss_sinkhorn_naive
 

@@ -1,0 +1,135 @@
+"""The geometries of the log-domain Sinkhorn loop (:func:`numbaot.entropic._loop.sinkhorn_loop`): where a half-step
+reads its costs from.
+
+A half-step sets, for every row i of every active problem k,
+
+    out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(h[k, j] - C_ij / eps))
+
+with ``h = other potential / eps + log reference weight`` built by the loop. Only the log-sum-exp depends on
+where the costs come from, so a geometry is a NamedTuple of arrays and :func:`half_step` picks its kernel by the
+tuple's class when Numba types the loop (an ``overload``: each geometry compiles only its own kernel, and the
+loop's source is written once):
+
+* :class:`DenseCosts`: a batch of cost matrices ``C`` (B, n, m) and their transposes (rows of ``C^T`` are the
+  columns' half-step, read contiguously), float64 or float32 (float32 costs are read and exponentiated in float32,
+  the potentials kept in float64);
+* :class:`PointClouds`: two point clouds and a metric, costs recomputed at every pass (O(n + m) memory; B = 1).
+
+A new geometry (a separable kernel on a grid, for convolutional barycenters) is a NamedTuple, a kernel and one
+more branch in ``_select``.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import prange
+from numba.core import types
+from numba.extending import overload
+
+from .._jit import cpu_jit
+from ._online import softmin_rows
+from ._softmin import softmin_row, softmin_row_shifted
+
+_softmin = softmin_row.cpu
+_softmin_shifted = softmin_row_shifted.cpu
+
+#: The two sides of a half-step: the rows of ``C`` (updates f) or the rows of ``C^T`` (updates g).
+ROWS, COLUMNS = 0, 1
+
+
+class DenseCosts(NamedTuple):
+    """Cost matrices ``C`` (B, n, m) and their contiguous transposes ``CT`` (B, m, n), of one float dtype."""
+
+    C: np.ndarray
+    CT: np.ndarray
+
+
+class PointClouds(NamedTuple):
+    """Two host clouds ``X`` (n, d), ``Y`` (m, d) (float64, Fortran order), the metric code and exponent, and the
+    clouds' norms ('cosine' only; else unused): one problem (B = 1), the online Sinkhorn's geometry."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    metric: int
+    p: float
+    norms_x: np.ndarray
+    norms_y: np.ndarray
+
+
+@cpu_jit(parallel=True)
+def dense_half_step(C, h, shift, active, eps, tau, out):
+    """The half-step on the rows of ``C`` (B, n, m) for every active problem, in one parallel loop over the B * n
+    rows (so that a single problem and a batch of small ones both keep every thread busy).
+
+    Each row's log-sum-exp is one pass shifted by the previous value of ``out`` (a good guess once the iterates
+    settle; a poor one is refused and the row takes the two-pass softmin). ``h`` and the shifts are cast to C's
+    dtype, so float32 costs run in float32.
+    """
+    B, n, m = C.shape
+    hc = np.empty((B, m), dtype=C.dtype)
+    guess = np.empty((B, n), dtype=C.dtype)
+    for k in range(B):
+        if active[k]:
+            for j in range(m):
+                hc[k, j] = h[k, j]
+            for i in range(n):
+                guess[k, i] = shift[k, i] - out[k, i] / (tau * eps)
+    inv_eps = hc[0, :1].copy()  # a scalar of C's dtype (numba has no dtype constructor in nopython code)
+    inv_eps[0] = 1.0 / eps
+    for t in prange(B * n):
+        k = t // n
+        if active[k]:
+            i = t - k * n
+            s = shift[k, i]
+            if s == -math.inf:  # a zero weight under reg_type='entropy': the row carries no mass
+                out[k, i] = -math.inf
+            else:
+                lse = _softmin_shifted(C[k], i, hc[k], inv_eps[0], guess[k, i])
+                if lse != lse:
+                    lse = _softmin(C[k], i, hc[k], inv_eps[0])
+                out[k, i] = tau * eps * (s - lse)
+
+
+@cpu_jit
+def points_half_step(X, Y, metric, p, norms_x, norms_y, h, shift, eps, tau, out):
+    """The half-step on the points of ``X`` against ``Y``, one problem: ``h``, ``shift``, ``out`` of shape (n,)."""
+    n = X.shape[0]
+    guess = np.empty(n)
+    for i in range(n):
+        guess[i] = shift[i] - out[i] / (tau * eps)
+    lse = np.empty(n)
+    softmin_rows(X, Y, metric, p, norms_x, norms_y, h, 1.0 / eps, guess, lse)
+    for i in range(n):
+        out[i] = -math.inf if shift[i] == -math.inf else tau * eps * (shift[i] - lse[i])
+
+
+def _dense(geom, side, h, shift, active, eps, tau, out):
+    dense_half_step(geom.C if side == ROWS else geom.CT, h, shift, active, eps, tau, out)
+
+
+def _points(geom, side, h, shift, active, eps, tau, out):
+    if side == ROWS:
+        points_half_step(geom.X, geom.Y, geom.metric, geom.p, geom.norms_x, geom.norms_y, h[0], shift[0], eps, tau,
+                         out[0])
+    else:
+        points_half_step(geom.Y, geom.X, geom.metric, geom.p, geom.norms_y, geom.norms_x, h[0], shift[0], eps, tau,
+                         out[0])
+
+
+_KERNELS = {DenseCosts: _dense, PointClouds: _points}
+
+
+def half_step(geom, side, h, shift, active, eps, tau, out):
+    """``out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(h[k, j] - C_ij / eps))`` on the rows of ``side``
+    (ROWS: C, COLUMNS: C^T) of every active problem of ``geom``. Callable from Python and from jitted code."""
+    return _KERNELS[type(geom)](geom, side, h, shift, active, eps, tau, out)
+
+
+@overload(half_step, jit_options={"nogil": True})
+def _select(geom, side, h, shift, active, eps, tau, out):
+    cls = getattr(geom, "instance_class", None) if isinstance(geom, types.BaseNamedTuple) else None
+    if cls not in _KERNELS:
+        raise TypeError(f"half_step: no Sinkhorn geometry of type {geom}")
+    return _KERNELS[cls]
