@@ -28,7 +28,7 @@ from numba import prange
 from numba.core import types
 from numba.extending import overload
 
-from .._jit import cpu_jit
+from .._jit import SAFE_FASTMATH, cpu_jit
 from ._online import softmin_rows
 from ._softmin import softmin_row, softmin_row_shifted
 
@@ -58,8 +58,20 @@ class PointClouds(NamedTuple):
     norms_y: np.ndarray
 
 
-@cpu_jit(parallel=True)
-def dense_half_step(C, h, shift, active, eps, tau, out):
+@cpu_jit
+def points_half_step(X, Y, metric, p, norms_x, norms_y, h, shift, eps, tau, out):
+    """The half-step on the points of ``X`` against ``Y``, one problem: ``h``, ``shift``, ``out`` of shape (n,)."""
+    n = X.shape[0]
+    guess = np.empty(n)
+    for i in range(n):
+        guess[i] = shift[i] - out[i] / (tau * eps)
+    lse = np.empty(n)
+    softmin_rows(X, Y, metric, p, norms_x, norms_y, h, 1.0 / eps, guess, lse)
+    for i in range(n):
+        out[i] = -math.inf if shift[i] == -math.inf else tau * eps * (shift[i] - lse[i])
+
+
+def _dense(geom, side, h, shift, active, eps, tau, out):
     """The half-step on the rows of ``C`` (B, n, m) for every active problem, in one parallel loop over the B * n
     rows (so that a single problem and a batch of small ones both keep every thread busy).
 
@@ -67,6 +79,7 @@ def dense_half_step(C, h, shift, active, eps, tau, out):
     settle; a poor one is refused and the row takes the two-pass softmin). ``h`` and the shifts are cast to C's
     dtype, so float32 costs run in float32.
     """
+    C = geom.C if side == ROWS else geom.CT
     B, n, m = C.shape
     hc = np.empty((B, m), dtype=C.dtype)
     guess = np.empty((B, n), dtype=C.dtype)
@@ -92,23 +105,6 @@ def dense_half_step(C, h, shift, active, eps, tau, out):
                 out[k, i] = tau * eps * (s - lse)
 
 
-@cpu_jit
-def points_half_step(X, Y, metric, p, norms_x, norms_y, h, shift, eps, tau, out):
-    """The half-step on the points of ``X`` against ``Y``, one problem: ``h``, ``shift``, ``out`` of shape (n,)."""
-    n = X.shape[0]
-    guess = np.empty(n)
-    for i in range(n):
-        guess[i] = shift[i] - out[i] / (tau * eps)
-    lse = np.empty(n)
-    softmin_rows(X, Y, metric, p, norms_x, norms_y, h, 1.0 / eps, guess, lse)
-    for i in range(n):
-        out[i] = -math.inf if shift[i] == -math.inf else tau * eps * (shift[i] - lse[i])
-
-
-def _dense(geom, side, h, shift, active, eps, tau, out):
-    dense_half_step(geom.C if side == ROWS else geom.CT, h, shift, active, eps, tau, out)
-
-
 def _points(geom, side, h, shift, active, eps, tau, out):
     if side == ROWS:
         points_half_step(geom.X, geom.Y, geom.metric, geom.p, geom.norms_x, geom.norms_y, h[0], shift[0], eps, tau,
@@ -127,9 +123,19 @@ def half_step(geom, side, h, shift, active, eps, tau, out):
     return _KERNELS[type(geom)](geom, side, h, shift, active, eps, tau, out)
 
 
-@overload(half_step, jit_options={"nogil": True})
-def _select(geom, side, h, shift, active, eps, tau, out):
+def _typed_kernel(geom, classes):
+    """The kernel of ``geom``'s Numba type if its class is one of ``classes``, else None (another overload's)."""
     cls = getattr(geom, "instance_class", None) if isinstance(geom, types.BaseNamedTuple) else None
-    if cls not in _KERNELS:
-        raise TypeError(f"half_step: no Sinkhorn geometry of type {geom}")
-    return _KERNELS[cls]
+    return _KERNELS[cls] if cls in classes else None
+
+
+# one overload per set of compile options: the dense kernel has a prange (compiled as a parallel function, with the
+# package's safe fastmath set), the point-cloud one calls a parallel kernel of its own
+@overload(half_step, jit_options={"nogil": True, "parallel": True, "fastmath": set(SAFE_FASTMATH)})
+def _select_parallel(geom, side, h, shift, active, eps, tau, out):
+    return _typed_kernel(geom, (DenseCosts,))
+
+
+@overload(half_step, jit_options={"nogil": True})
+def _select_serial(geom, side, h, shift, active, eps, tau, out):
+    return _typed_kernel(geom, (PointClouds,))

@@ -22,7 +22,8 @@ from numba import prange
 from .._fastexp import fast_exp
 from .._jit import cpu_jit
 from .._status import CONTINUE, NUMERICAL_ERROR, OPTIMAL
-from ._geometry import dense_half_step
+from ._geometry import ROWS, DenseCosts
+from ._geometry import half_step as half_step_of
 
 _exp = fast_exp.cpu
 
@@ -40,7 +41,8 @@ def half_step(C, log_w, other, eps, guess, out):
         h[0, j] = other[j] / eps + log_w[j]
     for i in range(n):
         out[i] = guess[i]
-    dense_half_step(C.reshape((1, n, m)), h, np.zeros((1, n)), np.ones(1, np.uint8), eps, 1.0, out.reshape((1, n)))
+    C3 = C.reshape((1, n, m))
+    half_step_of(DenseCosts(C3, C3), ROWS, h, np.zeros((1, n)), np.ones(1, np.uint8), eps, 1.0, out.reshape((1, n)))
 
 
 @cpu_jit
@@ -68,17 +70,23 @@ def plan_from_potentials(C, log_a, log_b, f, g, eps, out):
 
 
 @cpu_jit(parallel=True)
-def plan_values(P, C, log_a, log_b, entropy):
-    """``(<P, C>, R(P))`` in one parallel pass, no temporaries: ``R = KL(P | a b^T) = sum P log(P / (a_i b_j)) -
-    sum P + sum a_i b_j`` or, with ``entropy``, ``sum P log P``. Zero entries count 0 (also where C is +inf)."""
-    n, m = P.shape
+def plan_and_values(C, log_a, log_b, f, g, eps, entropy, out):
+    """The plan ``out[i, j] = exp(log a_i + log_b_j + (f_i + g_j - C_ij) / eps)`` and its ``(<P, C>, R(P))``, in
+    one parallel pass over rows (each row filled, then summed while in cache; one compiled kernel for both):
+    ``R = KL(P | a b^T) = sum P log(P / (a_i b_j)) - sum P + sum a_i b_j`` or, with ``entropy``, ``sum P log P``,
+    both read from the stored entries (float32 plans: the rounded ones). Zero entries count 0 (also where C is
+    +inf)."""
+    n, m = C.shape
+    inv_eps = 1.0 / eps
     linear = np.zeros(n)
     reg = np.zeros(n)
     for i in prange(n):
+        for j in range(m):
+            out[i, j] = _exp(log_a[i] + log_b[j] + (f[i] + g[j] - C[i, j]) * inv_eps)
         lin_i = 0.0
         reg_i = 0.0
         for j in range(m):
-            p = np.float64(P[i, j])
+            p = np.float64(out[i, j])
             if p > 0.0:
                 lin_i += p * C[i, j]
                 if entropy:
