@@ -154,7 +154,8 @@ def batches(shapes, iters, repeats, markdown):
 
     import numbaot
     from numbaot.entropic._geometry import DenseCosts
-    from numbaot.entropic._loop import MODE_BALANCED, LoopRecord, coefficients, control, log_weights, sinkhorn_loop
+    from numbaot.entropic._loop import LoopRecord, control, log_weights, sinkhorn_loop
+    from numbaot.entropic._rules import rule_for
 
     prange_core = _prange_over_problems()
     rows, layout_rows = [], []
@@ -185,14 +186,13 @@ def batches(shapes, iters, repeats, markdown):
         # The two parallel layouts on the same arrays, fixed iterations, no result assembly.
         CT = np.ascontiguousarray(np.transpose(M, (0, 2, 1)))
         log_a = np.log(a)
-        coef = coefficients(reg, np.inf, np.inf)
+        rule = rule_for(reg, np.inf, np.inf)
         record = LoopRecord(*(np.empty(B, np.int64) for _ in range(2)), np.empty((B, iters + 1)),
                             np.empty(B, np.int64))
 
         def flat():
             f, g = np.zeros((B, n)), np.zeros((B, n))
-            sinkhorn_loop(DenseCosts(M, CT), log_weights(a, a), coef, control(MODE_BALANCED, iters, 0.0, iters), f, g,
-                          record)
+            sinkhorn_loop(DenseCosts(M, CT), log_weights(a, a), rule, control(iters, 0.0, iters), f, g, record)
             return f
 
         def per_problem():

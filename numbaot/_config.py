@@ -18,8 +18,75 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name} must be an integer, got {value!r}") from exc
 
 
-#: On-disk caching of compiled cores (``NUMBAOT_CACHE=0`` switches it off).
+#: On-disk caching of compiled cores (``NUMBAOT_CACHE=0`` switches it off); where: :func:`cache_dir`.
 CACHE = os.environ.get("NUMBAOT_CACHE", "1") != "0"
+
+_CACHE_DIR_UNSET = object()
+_cache_dir = _CACHE_DIR_UNSET
+
+
+def _user_cache_root() -> str:
+    """The platform's per-user cache folder: ``%LOCALAPPDATA%`` on Windows, ``~/Library/Caches`` on macOS,
+    ``$XDG_CACHE_HOME`` or ``~/.cache`` elsewhere."""
+    import sys
+
+    if sys.platform == "win32":
+        return os.environ.get("LOCALAPPDATA") or os.path.join(os.path.expanduser("~"), "AppData", "Local")
+    if sys.platform == "darwin":
+        return os.path.join(os.path.expanduser("~"), "Library", "Caches")
+    return os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+
+
+def _writable(path: str) -> bool:
+    """True when ``path`` is (or can be made) a folder we can create files in (tried, not guessed: a read-only
+    file system refuses root too)."""
+    import tempfile
+
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+        return True
+    except OSError:
+        return False
+
+
+def cache_dir() -> str | None:
+    """The folder numbaot's compiled cores are cached in, or None when caching is off; decided once per process.
+
+    ``NUMBAOT_CACHE_DIR`` if set; else ``NUMBA_CACHE_DIR`` (Numba's own setting) if set; else ``numbaot`` in the
+    platform's per-user cache folder, or, if that cannot be written, ``numbaot-cache-<user>`` in the temporary
+    folder. Never inside the installed package: a read-only install keeps caching, and ``pip`` never meets files
+    of ours in site-packages. When no candidate can be written (or ``NUMBAOT_CACHE=0``), caching is off; the first
+    case warns once.
+    """
+    global _cache_dir
+    if not CACHE:
+        return None
+    if _cache_dir is not _CACHE_DIR_UNSET:
+        return _cache_dir
+    import tempfile
+    import warnings
+
+    chosen = os.environ.get("NUMBAOT_CACHE_DIR") or os.environ.get("NUMBA_CACHE_DIR")
+    if chosen:
+        candidates = [os.path.abspath(os.path.expanduser(chosen))]
+    else:
+        try:
+            user = str(os.getuid()) if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+        except Exception:  # pragma: no cover - getuid cannot fail on POSIX; a defensive fallback for odd platforms
+            user = "user"
+        candidates = [os.path.join(_user_cache_root(), "numbaot"),
+                      os.path.join(tempfile.gettempdir(), f"numbaot-cache-{user}")]
+    for path in candidates:
+        if _writable(path):
+            _cache_dir = path
+            return path
+    warnings.warn(f"numbaot: no writable cache folder (tried {', '.join(candidates)}); compiled code is not cached "
+                  "and every process compiles again. Set NUMBAOT_CACHE_DIR to a writable folder.", RuntimeWarning,
+                  stacklevel=2)
+    _cache_dir = None
+    return None
 
 #: Threads per block of the CUDA kernels; tests patch it small so that tiny inputs span several blocks.
 CUDA_THREADS_PER_BLOCK = _env_int("NUMBAOT_CUDA_TPB", 256)

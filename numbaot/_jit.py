@@ -2,8 +2,9 @@
 
 Policy
 ------
-* ``cache=True`` where a writable cache location exists, silently off where none does (Numba raises "no locator
-  available" at decoration time on a read-only install without a writable HOME) and when ``NUMBAOT_CACHE=0``.
+* ``cache=True``, in numbaot's own cache folder (``_config.cache_dir``: ``NUMBAOT_CACHE_DIR``, else the per-user
+  cache folder; never inside the installed package), off when ``NUMBAOT_CACHE=0`` or when no folder is writable
+  (said once with a warning).
 * Lazy typing: no signatures, nothing compiles at import.
 * A safe fastmath set: never ``nnan``/``ninf``, which would let LLVM drop the ``-inf`` and NaN handling that
   log-domain code and our NaN checks depend on.
@@ -24,12 +25,19 @@ SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
 
 def _jit(func, options):
-    if _config.CACHE:
+    where = _config.cache_dir()
+    if where is not None:
+        # Numba's cache locator reads its folder when the function is decorated: point it at ours for that moment
+        # (decoration runs at import, under the import lock), and leave the user's Numba setting as it was
+        previous = numba.config.CACHE_DIR
+        numba.config.CACHE_DIR = where
         try:
             return numba.njit(cache=True, **options)(func)
-        except RuntimeError as exc:  # no writable cache locator: run uncached rather than fail at import
+        except RuntimeError as exc:  # no writable cache locator after all: run uncached rather than fail at import
             if "locator" not in str(exc):
                 raise
+        finally:
+            numba.config.CACHE_DIR = previous
     return numba.njit(cache=False, **options)(func)
 
 

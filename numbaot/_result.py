@@ -244,12 +244,15 @@ class LinearOperator:
         if plan.ndim not in (2, 3):
             raise ValueError(f"a dense plan has shape (n, m) or (B, n, m), got {tuple(plan.shape)}")
         if kind == "numba" or (kind == "cuda" and not hasattr(plan, "__matmul__")):
+            from . import _validation as V
             from .cuda.plan import matvec_cuda
 
             def matvec(v):
+                V.check_plan_operand(plan.shape, v, False)
                 return matvec_cuda(plan, v, False)
 
             def rmatvec(u):
+                V.check_plan_operand(plan.shape, u, True)
                 return matvec_cuda(plan, u, True)
         else:
             plan_t = plan.swapaxes(-1, -2)

@@ -519,6 +519,56 @@ def check_batch_sums(sums_a, sums_b, dtype) -> np.ndarray:
     return scales
 
 
+def check_plan_operand(plan_shape, v, transpose: bool) -> None:
+    """The vector or matrix a dense device plan of shape (n, m) or (B, n, m) is applied to: a CUDA array (numbaot
+    never copies between host and GPU silently) of shape (m,) or (m, k) (batched: (B, m) or (B, m, k); n rows
+    instead of m when ``transpose``)."""
+    from . import _device
+
+    if not _device.is_cuda_array(v):
+        raise TypeError(f"a plan on the GPU applies to CUDA arrays, got {type(v).__name__}; move it to the device "
+                        "first (numbaot never copies between host and GPU silently)")
+    plan_shape = tuple(int(s) for s in plan_shape)  # (the simulator's shapes take no negative indices)
+    lead, (n, m) = plan_shape[:-2], plan_shape[-2:]
+    inner = n if transpose else m
+    shape = tuple(int(s) for s in v.shape)
+    if len(shape) not in (len(lead) + 1, len(lead) + 2) or shape[:len(lead) + 1] != lead + (inner,):
+        raise ValueError(f"the plan operator{' (transposed)' if transpose else ''} of a plan of shape "
+                         f"{plan_shape} takes {lead + (inner,)} or {lead + (inner, 'k')}, got shape {shape}")
+
+
+def check_weight_length(w, name: str, n: int) -> None:
+    """A 1-D weight vector (host or CUDA, read from its metadata) must have one entry per point."""
+    if w is None:
+        return
+    shape = getattr(w, "shape", None)  # CUDA arrays: metadata only (np.shape would copy them to the host)
+    shape = np.shape(w) if shape is None else tuple(shape)
+    if len(shape) == 1 and shape[0] != n:
+        raise ValueError(f"{name} has {shape[0]} entries but there are {n} points (or rows of M) for it")
+
+
+def check_online_gpu_metric(metric) -> None:
+    """The online Sinkhorn's CUDA twin computes every metric but 'cosine' from the points."""
+    if metric == "cosine":
+        raise ValueError("the online Sinkhorn on the GPU takes every metric but 'cosine'; build the cost matrix "
+                         "(numbaot.dist) or solve on the host")
+
+
+def judge_zero_row(name: str, row: int) -> None:
+    """Refuse a zero row under the cosine metric (found on the device): ``cosine_norms``'s message."""
+    raise ValueError(f"row {row} of {name} is zero: the cosine distance is undefined for it")
+
+
+def judge_unsorted(name: str) -> None:
+    """Refuse values promised sorted (``require_sort=False``) that are not (found on the device)."""
+    raise ValueError(f"{name} is not sorted ascending along axis 0; pass require_sort=True")
+
+
+def judge_nonfinite_entry(name: str, index, value) -> None:
+    """Refuse an array with a NaN or inf found (on the device) at ``index``: ``check_finite``'s message."""
+    raise ValueError(f"{name}[{index}] is {value}; {name} must be finite (no NaN or inf)")
+
+
 def judge_cost_rows(name: str, first_nan, first_neginf, rows_empty, cols_empty) -> None:
     """``check_cost_matrix``'s errors (items 6-8), in its order, from per-row statistics reduced on a GPU.
 
@@ -592,6 +642,41 @@ def check_potentials_init(potentials_init, shape_f, shape_g):
     check_finite(f, "potentials_init[0]")
     check_finite(g, "potentials_init[1]")
     return f, g
+
+
+def check_device_dense_shapes(M, a, b, potentials_init, batch):
+    """The shape rules of the dense Sinkhorn family for CUDA inputs, read from the arrays' metadata only (no
+    device work): ``M`` (n, m) or, with ``batch``, (B, n, m); weights (n,) / (m,) or, batched, (B, n) / (B, m);
+    ``potentials_init`` a pair of CUDA arrays of the potentials' shapes. The values (NaN, signs, masses) are
+    checked on the device by the driver, judged by this module's ``judge_*`` rules."""
+    from . import _device
+
+    M = as_float_array(M, "M", ndim=3 if batch else 2, allow_cuda=True)
+    if batch:
+        B, n, m = (int(s) for s in M.shape)
+    else:
+        B, (n, m) = 1, (int(s) for s in M.shape)
+    for w, name, lines in ((a, "a", n), (b, "b", m)):
+        if w is None:
+            continue
+        w = as_float_array(w, name, ndim=(1, 2) if batch else 1, allow_cuda=True)
+        if w.ndim == 1 and w.shape[0] != lines:
+            raise ValueError(f"{name} has {w.shape[0]} entries but there are {lines} points (or rows of M) for it")
+        if w.ndim == 2 and tuple(w.shape) != (B, lines):
+            raise ValueError(f"{name} has shape {tuple(w.shape)} but the costs M need ({B}, {lines}) (one row per "
+                             f"problem) or ({lines},) (shared by every problem)")
+    if potentials_init is None:
+        return
+    if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2:
+        raise TypeError("potentials_init must be a pair (f, g) of CUDA arrays")
+    for t, (x, lines) in enumerate(zip(potentials_init, (n, m))):
+        label = f"potentials_init[{t}]"
+        want = (B, lines) if batch else (lines,)
+        if not _device.is_cuda_array(x):
+            raise ValueError(f"{label} is a host array but the costs live on the GPU; pass a CUDA array")
+        x = as_float_array(x, label, allow_cuda=True)
+        if tuple(x.shape) != want:
+            raise ValueError(f"{label} has shape {tuple(x.shape)}; it must be {want}")
 
 
 def check_open_unit(value, name: str) -> float:

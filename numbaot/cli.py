@@ -1,4 +1,4 @@
-"""The ``numbaot`` command: ``demo``, ``solve``, ``info`` (also ``python -m numbaot``)."""
+"""The ``numbaot`` command: ``demo``, ``solve``, ``info``, ``warmup`` (also ``python -m numbaot``)."""
 from __future__ import annotations
 
 import argparse
@@ -9,13 +9,58 @@ from importlib import resources
 import numpy as np
 
 
-def _load_points(path: str) -> np.ndarray:
+class InputError(Exception):
+    """A file the command cannot use; reported as one line on stderr with exit status 2."""
+
+
+def _load_points(path: str, skip_header=None) -> np.ndarray:
+    """The numbers of a ``.npy``, ``.csv`` or whitespace-separated ``.txt`` file: one point per row.
+
+    ``skip_header``: rows of text to skip at the top of a text file; None looks at the first row and skips it when
+    it is not numeric (a header such as ``x,y``).
+    """
+    import os
+
+    if not path.endswith((".npy", ".csv", ".txt")):
+        raise InputError(f"cannot read {path!r}: give a .npy, .csv or .txt file")
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: no such file")
     if path.endswith(".npy"):
-        return np.load(path, allow_pickle=False)
-    if path.endswith(".csv") or path.endswith(".txt"):
-        data = np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=1)
-        return data
-    raise SystemExit(f"numbaot: cannot read {path!r}: give a .npy or .csv file")
+        try:
+            data = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise InputError(f"{path}: not a readable .npy file ({exc})") from None
+    else:
+        delimiter = "," if path.endswith(".csv") else None
+        if skip_header is None:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                first = handle.readline()
+            cells = [c.strip() for c in (first.split(delimiter) if delimiter else first.split())]
+            skip_header = 0
+            try:
+                [float(c) for c in cells if c]
+            except ValueError:
+                skip_header = 1  # a header row such as "x,y"
+        try:
+            data = np.loadtxt(path, delimiter=delimiter, ndmin=1, skiprows=skip_header)
+        except ValueError as exc:
+            raise InputError(f"{path}: not a table of numbers ({exc}); use --skip-header N for header rows") from None
+    if not np.issubdtype(data.dtype, np.number) or np.issubdtype(data.dtype, np.complexfloating):
+        raise InputError(f"{path}: holds {data.dtype} values; points and weights must be real numbers")
+    return data
+
+
+def _check_writable(path: str) -> None:
+    """Refuse an output path in a missing folder (or an unwritable one) before anything is solved."""
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"cannot write {path}: the folder {folder} is not writable")
+    if not path.endswith((".npy", ".npz")):
+        raise InputError(f"cannot write {path}: give a .npy (dense plan) or .npz (sparse plan) file")
 
 
 def _timed(fn, *args, **kwargs):
@@ -77,12 +122,14 @@ def cmd_demo(args) -> int:
 def cmd_solve(args) -> int:
     import numbaot
 
-    x_a, x_b = _load_points(args.A), _load_points(args.B)
-    a = None if args.weights_a is None else _load_points(args.weights_a)
-    b = None if args.weights_b is None else _load_points(args.weights_b)
     try:
+        if args.plan:
+            _check_writable(args.plan)
+        x_a, x_b = (_load_points(path, args.skip_header) for path in (args.A, args.B))
+        a = None if args.weights_a is None else _load_points(args.weights_a, args.skip_header)
+        b = None if args.weights_b is None else _load_points(args.weights_b, args.skip_header)
         result, elapsed = _timed(numbaot.solve_sample, x_a, x_b, a, b, metric=args.metric, p=args.p, lazy=True)
-    except (ValueError, TypeError) as exc:
+    except (InputError, ValueError, TypeError) as exc:
         print(f"numbaot solve: {exc}", file=sys.stderr)
         return 2
     print(f"value {float(result.value):.17g}")
@@ -98,30 +145,88 @@ def cmd_solve(args) -> int:
     return 0
 
 
+def threading_layer() -> str:
+    """The threading layer Numba runs (or will run, at the first parallel call) in this process, found without
+    starting it or compiling anything: Numba's own choice, read from its settings and the libraries it can load."""
+    from numba import config
+    from numba.np.ufunc import parallel
+
+    if parallel._is_initialized:
+        import numba
+
+        return numba.threading_layer()
+    setting = str(config.THREADING_LAYER).lower()
+    priority = list(config.THREADING_LAYER_PRIORITY)
+    candidates = {"tbb": ["tbb"], "omp": ["omp"], "workqueue": ["workqueue"], "safe": ["tbb"],
+                  "threadsafe": ["tbb", "omp"], "forksafe": ["tbb", "workqueue"] + ([] if sys.platform == "linux"
+                                                                                   else ["omp"])}
+    for layer in candidates.get(setting, priority):
+        try:
+            if layer == "tbb":
+                parallel._check_tbb_version_compatible()
+                from numba.np.ufunc import tbbpool  # noqa: F401 - loads the library, starts nothing
+            elif layer == "omp":
+                from numba.np.ufunc import omppool  # noqa: F401
+            return f"{layer} (starts at the first parallel call)"
+        except Exception:
+            continue
+    return "none loadable"
+
+
 def cmd_info(args) -> int:
     import numba
 
     import numbaot
     from numbaot import _config, _device
 
+    from importlib import metadata
+
     versions = {"numbaot": numbaot.__version__, "python": sys.version.split()[0], "numpy": np.__version__,
                 "numba": numba.__version__}
-    for module in ("scipy", "llvmlite", "numba_cuda", "cupy", "ot"):
-        try:
-            versions[module] = __import__(module).__version__
-        except Exception:
-            versions[module] = "not installed"
+    # read from the installed metadata, not by importing (importing POT alone takes seconds)
+    for label, dists in (("scipy", ["scipy"]), ("llvmlite", ["llvmlite"]), ("numba_cuda", ["numba-cuda"]),
+                         ("cupy", ["cupy", "cupy-cuda12x", "cupy-cuda11x", "cupy-cuda13x"]), ("tbb", ["tbb"]),
+                         ("ot", ["pot"])):
+        versions[label] = "not installed"
+        for dist in dists:
+            try:
+                versions[label] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                continue
     for name, version in versions.items():
         print(f"{name:<12} {version}")
-    numbaot.dist(np.zeros((2, 1)), np.ones((2, 1)))  # run a parallel core so the threading layer is chosen
-    from numbaot._costs import dist_core
-
-    cache = getattr(getattr(dist_core, "_cache", None), "_cache_path", None)
-    print(f"{'threading':<12} {numba.threading_layer()} with {numba.get_num_threads()} threads "
+    print(f"{'threading':<12} {threading_layer()} with {numba.get_num_threads()} threads "
           f"(NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS})")
-    print(f"{'cache':<12} {cache if (_config.CACHE and cache) else 'off'}")
+    print(f"{'cache':<12} {_config.cache_dir() or 'off'}")
     print(f"{'cuda':<12} {'usable' if _device.cuda_available() else 'not usable'}")
     return 0
+
+
+def cmd_warmup(args) -> int:
+    from numbaot import _config, _warmup
+
+    families = args.family or list(_warmup.FAMILIES)
+    where = _config.cache_dir()
+    print(f"numbaot warmup: compiling {len(families)} families into {where or 'nothing (caching is off)'}")
+    width = max(len(name) for name in families)
+
+    def report(index, total, name, seconds):
+        bar = "#" * index + "." * (total - index)
+        print(f"[{bar}] {index}/{total} {name:<{width}} {seconds:6.1f} s", flush=True)
+
+    try:
+        _warmup.warmup(families, report)
+    except ValueError as exc:
+        print(f"numbaot warmup: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+#: The metrics of numbaot.dist and solve_sample.
+METRICS = ("sqeuclidean", "euclidean", "cityblock", "minkowski", "cosine")
+#: The families ``numbaot warmup`` knows (numbaot._warmup.FAMILIES; listed here so that --help imports no solver).
+_WARMUP_FAMILIES = ("dist", "exact", "1d", "sinkhorn", "unbalanced", "online", "divergence", "gromov")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,18 +235,26 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="solve the shipped example and print values and timings")
     demo.add_argument("--n", type=int, default=1_000_000, help="size of the random 1D example (default 1e6)")
     demo.set_defaults(func=cmd_demo)
-    solve = sub.add_parser("solve", help="exact OT between two 1D point sets read from .npy or .csv files")
-    solve.add_argument("A")
-    solve.add_argument("B")
-    solve.add_argument("--weights-a", help="weights of A (.npy/.csv), uniform by default")
-    solve.add_argument("--weights-b", help="weights of B (.npy/.csv), uniform by default")
-    solve.add_argument("--metric", default="sqeuclidean",
-                       choices=["sqeuclidean", "euclidean", "cityblock", "minkowski"])
-    solve.add_argument("--p", type=float, default=1.0, help="exponent of 'minkowski' (|x - y|^p)")
+    solve = sub.add_parser("solve", help="exact OT between two point sets (1D or more) read from .npy, .csv or .txt "
+                                         "files, one point per row")
+    solve.add_argument("A", help="points of the first set: (n,) or (n, d)")
+    solve.add_argument("B", help="points of the second set: (m,) or (m, d), the same d")
+    solve.add_argument("--weights-a", help="weights of A (.npy/.csv/.txt), uniform by default")
+    solve.add_argument("--weights-b", help="weights of B (.npy/.csv/.txt), uniform by default")
+    solve.add_argument("--metric", default="sqeuclidean", choices=list(METRICS),
+                       help="ground cost (default sqeuclidean: the value is W_2 squared)")
+    solve.add_argument("--p", type=float, default=2.0, help="exponent of 'minkowski' (default 2)")
+    solve.add_argument("--skip-header", type=int, default=None, metavar="N",
+                       help="rows to skip at the top of text files (default: one if the first row is not numeric)")
     solve.add_argument("--plan", help="write the plan: dense to a .npy file, sparse to a .npz file")
     solve.set_defaults(func=cmd_solve)
     info = sub.add_parser("info", help="versions, threading layer, cache location, CUDA availability")
     info.set_defaults(func=cmd_info)
+    warm = sub.add_parser("warmup", help="compile the solvers ahead of time into the cache folder (for container "
+                                         "images and clusters)")
+    warm.add_argument("--family", action="append", choices=list(_WARMUP_FAMILIES),
+                      help="only this family (repeatable); default: all")
+    warm.set_defaults(func=cmd_warmup)
     return parser
 
 

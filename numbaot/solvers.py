@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _dispatch, _validation as V
+from ._defaults import CHECK_EVERY, MAX_ITER, TOL
 from ._result import OTResult
 
 
@@ -90,8 +91,8 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, p=2.0, reg=N
                          "GeomLoss's blur with the 'sqeuclidean' metric)")
     if reg is not None:
         V.check_reg(reg)
-        max_iter = 1000 if max_iter is None else max_iter
-        tol = 1e-9 if tol is None else tol
+        max_iter = MAX_ITER if max_iter is None else max_iter
+        tol = TOL if tol is None else tol
         if debias:
             from .entropic.divergence import solve_divergence
 
@@ -251,11 +252,11 @@ def solve(M, a=None, b=None, reg=None, *, reg_type="KL", max_iter=None, tol=None
         placement = _dispatch.place(M=M, a=a, b=b)
         if placement.on_gpu:
             return solve_on_device(placement, M, a, b, reg, "sinkhorn_log" if method is None else method,
-                                   1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol, 10,
+                                   MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol, CHECK_EVERY,
                                    potentials_init, warn, reg_type)
 
         return solve_entropic(M, a, b, reg, "sinkhorn_log" if method is None else method,
-                               1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol, 10,
+                               MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol, CHECK_EVERY,
                                potentials_init, n_threads, warn, reg_type)
     if tol is not None or method is not None:
         raise ValueError("tol and method apply to entropic OT (reg > 0); the exact solver takes neither")
@@ -346,12 +347,12 @@ def _solve_unbalanced(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, 
     from .entropic.unbalanced import solve_unbalanced
 
     return solve_unbalanced(M, a, b, reg, unbalanced, "sinkhorn_log" if method is None else method, reg_type,
-                            1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol, 10,
+                            MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol, CHECK_EVERY,
                             potentials_init, n_threads, warn, stacklevel=5)
 
 
-def solve_batch(M, reg, a=None, b=None, *, max_iter=1000, tol=1e-9, method=None, unbalanced=None,
-                unbalanced_type="KL", check_every=10, potentials_init=None, n_threads=None, warn=True):
+def solve_batch(M, reg, a=None, b=None, *, max_iter=MAX_ITER, tol=TOL, method=None, unbalanced=None,
+                unbalanced_type="KL", check_every=CHECK_EVERY, potentials_init=None, n_threads=None, warn=True):
     """Entropic OT for a batch of cost matrices ``M[k]``, solved together (POT's ``ot.batch.solve_batch``).
 
     Each problem is ``min <P, M[k]> + reg * KL(P | a_k b_k^T)`` (plus, with ``unbalanced``, KL penalties on the

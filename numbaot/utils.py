@@ -38,11 +38,12 @@ def dist(x1, x2=None, metric="sqeuclidean", p=2.0, *, n_threads=None):
     p = 2.0 if p is None else p
     X = V.check_points(x1, "x1", allow_cuda=True)
     Y = X if x2 is None else V.check_points(x2, "x2", allow_cuda=True)
+    dims = [x.shape[1] if len(x.shape) == 2 else 1 for x in (X, Y)]  # device arrays may keep (n,) as n 1-D points
+    if dims[0] != dims[1]:
+        raise ValueError(f"x1 has points of dimension {dims[0]} but x2 of dimension {dims[1]}")
     placement = _dispatch.place(x1=X, x2=Y)
     if placement.on_gpu:
         return _dispatch.driver("dist", placement)(X, Y, metric, p)
-    if X.shape[1] != Y.shape[1]:
-        raise ValueError(f"x1 has points of dimension {X.shape[1]} but x2 of dimension {Y.shape[1]}")
     out_dtype = V.result_dtype(X, Y)
     V.check_dense_size((X.shape[0], Y.shape[0]), out_dtype.itemsize, what="the cost matrix")
     from ._costs import cost_matrix

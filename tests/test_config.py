@@ -57,10 +57,17 @@ def test_n_threads_accepts_numpy_integers():
     assert _config.n_threads(np.int64(1)) == 1
 
 
-@pytest.mark.parametrize("front", ["emd_1d", "emd2_1d", "wasserstein_1d", "solve_sample", "dist"])
+@pytest.mark.parametrize("front", ["emd_1d", "emd2_1d", "wasserstein_1d", "solve_sample", "dist",
+                                   "gromov_wasserstein2", "entropic_gromov_wasserstein2",
+                                   "semirelaxed_gromov_wasserstein2"])
 def test_front_ends_validate_n_threads(front):
     x, y = np.array([0.0, 1.0, 3.0]), np.array([0.5, 2.0])
+    C1, C2 = numbaot.dist(x[:, None], x[:, None]), numbaot.dist(y[:, None], y[:, None])
     call = {
+        "gromov_wasserstein2": lambda t: numbaot.gromov_wasserstein2(C1, C2, n_threads=t),
+        "entropic_gromov_wasserstein2": lambda t: numbaot.entropic_gromov_wasserstein2(C1, C2, epsilon=1.0,
+                                                                                       n_threads=t),
+        "semirelaxed_gromov_wasserstein2": lambda t: numbaot.semirelaxed_gromov_wasserstein2(C1, C2, n_threads=t),
         "emd_1d": lambda t: numbaot.emd_1d(x, y, n_threads=t),
         "emd2_1d": lambda t: numbaot.emd2_1d(x, y, n_threads=t),
         "wasserstein_1d": lambda t: numbaot.wasserstein_1d(x[:, None], y[:, None], n_threads=t),

@@ -144,3 +144,40 @@ def test_the_rules_catch_what_they_should():
     assert any(i.startswith("_") and _family(t) != "cuda" for t, i in planted if i)
     # numbaot.solvers imports numbaot.exact.api: a planted edge back from exact.api to solvers is a cycle
     assert any(t == "numbaot.exact.api" for t, _ in EDGES["numbaot.solvers"])
+
+
+#: ``cuda/`` functions that are entry points of their own (called by users, not through a front-end's dispatch)
+#: or guards of numbaot's own configuration: the only places in ``cuda/`` that raise.
+CUDA_RAISES_ALLOWED = {
+    ("numbaot.cuda.gromov", "tensor_product_cuda"),  # public: numbaot.cuda.tensor_product_cuda checks its input
+    ("numbaot.cuda._launch", "threads_per_block"),  # NUMBAOT_CUDA_TPB out of range
+    ("numbaot.cuda._launch", "wrap"),  # an internal guard: a host array where a device array must be
+}
+
+
+def _raising_functions(path, source=None):
+    """``(function, exception name)`` for every ``raise X(...)`` in the module, by enclosing top-level function."""
+    found = []
+    for node in ast.parse(path.read_text() if source is None else source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Raise) and isinstance(sub.exc, ast.Call):
+                    func = sub.exc.func
+                    found.append((node.name, getattr(func, "id", getattr(func, "attr", "?"))))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(m for m in MODULES if m.startswith("numbaot.cuda.")))
+def test_cuda_drivers_leave_bad_input_to_the_front_ends(name):
+    """Bad input is refused before dispatch, in one place (``_validation``): a CUDA driver raises no
+    ValueError/TypeError of its own (checks that need the device's data compute statistics there and call a
+    ``_validation.judge_*`` rule)."""
+    bad = sorted(f"{function} raises {exc}" for function, exc in _raising_functions(MODULES[name])
+                 if exc in ("ValueError", "TypeError") and (name, function) not in CUDA_RAISES_ALLOWED)
+    assert not bad, f"{name}: {bad}; check in the front-end (or _validation.judge_*) instead"
+
+
+def test_raise_scanner_sees_raises():
+    planted = "import x\ndef f(v):\n    if v:\n        raise ValueError('no')\n\nclass K:\n    def g(self):\n" \
+              "        raise x.errors.TypeError('no')\n"
+    assert _raising_functions(ROOT / "cuda" / "plan.py", planted) == [("f", "ValueError"), ("K", "TypeError")]

@@ -194,5 +194,5 @@ def check_points_cuda(x, original, name: str, stream) -> float:
             index, value = i, _launch.scalar_to_host(original, i, stream)
         else:
             index, value = (i, k), _launch.scalar_to_host(original[i], k, stream)
-        raise ValueError(f"{name}[{index}] is {value}; {name} must be finite (no NaN or inf)")
+        V.judge_nonfinite_entry(name, index, value)
     return top

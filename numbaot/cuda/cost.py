@@ -59,7 +59,7 @@ def _cosine_norms_cuda(X, name, stream):
     _row_norms_kernel[blocks, threads, stream](X, norms)
     stats = _checks.weight_stats_cuda(norms, stream)[0]
     if stats.min_value == 0:
-        raise ValueError(f"row {stats.argmin} of {name} is zero: the cosine distance is undefined for it")
+        V.judge_zero_row(name, stats.argmin)
     return norms
 
 
@@ -85,10 +85,9 @@ def dist_cuda(X, Y, metric: str = "sqeuclidean", p: float = 2.0):
     Raises
     ------
     ValueError
-        For non-finite points, a dimension mismatch, an output too large, or a zero row with 'cosine'.
+        For non-finite points, an output too large, or a zero row with 'cosine' (the metric and the dimensions
+        were checked by the caller, :func:`numbaot.utils.dist`).
     """
-    if metric not in METRIC_CODES:
-        raise ValueError(f"metric must be one of {tuple(METRIC_CODES)}, got {metric!r}")
     stream = _launch.stream_of(X, Y)
     kind = _launch.caller_kind(X, Y)
     same = Y is X
@@ -101,8 +100,6 @@ def dist_cuda(X, Y, metric: str = "sqeuclidean", p: float = 2.0):
     else:
         Y64 = _launch.as_float64_2d(Yw, stream)
         _checks.check_points_cuda(Y64, Yw, "x2", stream)
-    if X64.shape[1] != Y64.shape[1]:
-        raise ValueError(f"x1 has points of dimension {X64.shape[1]} but x2 of dimension {Y64.shape[1]}")
     n, m = int(X64.shape[0]), int(Y64.shape[0])
     out_dtype = V.result_dtype(X, Y)
     V.check_dense_size((n, m), out_dtype.itemsize, what="the cost matrix")
@@ -133,8 +130,6 @@ def unif_cuda(n: int, type_as):
     w : CUDA array of shape (n,)
     """
     n = int(n)
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}: an empty distribution has no uniform weights")
     stream = _launch.stream_of(type_as)
     out = _launch.empty(n, V.result_dtype(type_as), stream)
     blocks, threads = _launch.grid_1d(n)

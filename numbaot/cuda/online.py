@@ -145,9 +145,7 @@ def _log_weights(w, n, name, stream):
     if w is None:
         _launch_1d(_fill_kernel, n, stream, out, -math.log(n))
         return out, 1.0
-    w64 = _launch.as_float64_2d(_launch.wrap(w), stream)
-    if w64.shape[0] != n:
-        raise ValueError(f"{name} has {w64.shape[0]} entries but there are {n} points for it")
+    w64 = _launch.as_float64_2d(_launch.wrap(w), stream)  # of length n (_validation.check_weight_length)
     total = float(_checks.check_weight_columns(w64, _launch.wrap(w), [name], stream)[0])
     return w64, total
 
@@ -169,14 +167,12 @@ class DeviceClouds(NamedTuple):
 
 
 def prepare_clouds(X_a, X_b, a, b, metric, balanced=True) -> DeviceClouds:
-    """Check CUDA clouds and weights on the device with the host's messages (the arguments' kinds and shapes were
-    checked by ``_validation.check_points(..., allow_cuda=True)``) and make float64 copies and log-weights.
+    """Check CUDA clouds and weights on the device with the host's messages (the arguments' kinds, shapes and the
+    metric were checked by the front-end: ``_validation.check_points(..., allow_cuda=True)``,
+    ``check_weight_length``, ``check_online_gpu_metric``) and make float64 copies and log-weights.
 
     ``balanced``: the masses must agree (``_validation.check_mass``) and b is rescaled to the mass of a.
     """
-    if metric == "cosine":
-        raise ValueError("the online Sinkhorn on the GPU takes every metric but 'cosine'; build the cost matrix "
-                         "(numbaot.dist) or solve on the host")
     stream = _launch.stream_of(X_a, X_b, a, b)
     kind = _launch.caller_kind(X_a, X_b, a, b)
     out_dtype = V.result_dtype(X_a, X_b)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from .. import _device
 from . import _launch
 
 
@@ -138,26 +137,15 @@ def matvec_cuda(P, v, transpose=False):
     (B, m, k); rows n instead of m when transposed). The answer is a new device array of the caller's kind (a Numba
     device array for Numba inputs) in ``result_type(P, v)``, launched on the caller's stream.
 
-    Raises
-    ------
-    TypeError
-        When ``v`` is not a CUDA array (numbaot never copies between host and GPU silently).
-    ValueError
-        When the shapes do not fit.
+    ``v``'s kind and shape were checked by the caller (``_validation.check_plan_operand``).
     """
-    if not _device.is_cuda_array(v):
-        raise TypeError(f"a plan on the GPU applies to CUDA arrays, got {type(v).__name__}; move it to the device "
-                        "first (numbaot never copies between host and GPU silently)")
     kind = _launch.caller_kind(P, v)
     stream = _launch.stream_of(P, v)
     P, v = _launch.wrap(P), _launch.wrap(v)
     p_shape = tuple(int(s) for s in P.shape)  # (the simulator's shapes take no negative indices)
     lead, (n, m) = p_shape[:-2], p_shape[-2:]
-    inner, rows = (n, m) if transpose else (m, n)
+    rows = m if transpose else n
     shape = tuple(int(s) for s in v.shape)
-    if len(shape) not in (len(lead) + 1, len(lead) + 2) or shape[:len(lead) + 1] != lead + (inner,):
-        raise ValueError(f"the plan operator{' (transposed)' if transpose else ''} of a plan of shape "
-                         f"{tuple(P.shape)} takes {lead + (inner,)} or {lead + (inner, 'k')}, got shape {shape}")
     columns = len(shape) == len(lead) + 2
     out = _launch.empty(lead + (rows,) + shape[len(lead) + 1:], np.result_type(P.dtype, v.dtype), stream)
     if lead:

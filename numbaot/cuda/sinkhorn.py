@@ -33,7 +33,7 @@ import math
 import numpy as np
 from numba import cuda, float64
 
-from .. import _device, _validation as V
+from .. import _validation as V
 from .._finish import SinkhornAnswer
 from .._status import Status
 from ..entropic._softmin import softmin_row, softmin_row_shifted
@@ -325,9 +325,7 @@ def _device_weights(w, name, B, n, batch, stream):
         out.copy_to_device(out_host, stream=stream)
         return out, np.full(B, float(np.sum(out_host[:, 0])))
     w = _launch.wrap(V.as_float_array(w, name, ndim=(1, 2) if batch else 1, allow_cuda=True))
-    if w.ndim == 1:
-        if w.shape[0] != n:
-            raise ValueError(f"{name} has {w.shape[0]} entries but there are {n} points (or rows of M) for it")
+    if w.ndim == 1:  # shapes were checked by the front-end (_validation.check_device_dense_shapes)
         w64 = _launch.as_float64_2d(w, stream)  # (n, 1)
         sums = _checks.check_weight_columns(w64, w, [name], stream)
         if B > 1:  # shared by every problem
@@ -335,9 +333,6 @@ def _device_weights(w, name, B, n, batch, stream):
             _launch_flat(_broadcast_kernel, n * B, stream, w64, shared)
             return shared, np.full(B, sums[0])
         return w64, sums
-    if tuple(w.shape) != (B, n):
-        raise ValueError(f"{name} has shape {tuple(w.shape)} but the costs M need ({B}, {n}) (one row per problem) "
-                         f"or ({n},) (shared by every problem)")
     w64 = _launch.as_float64_2d(w, stream)  # (B, n) float64
     cols = _launch.empty((n, B), np.float64, stream)
     _launch_flat(_transpose_kernel, B * n, stream, w64, cols)
@@ -366,18 +361,10 @@ def _potentials_init(potentials_init, B, n, m, batch, stream):
         f.copy_to_device(np.zeros((B, n)), stream=stream)
         g.copy_to_device(np.zeros((B, m)), stream=stream)
         return f, g
-    if not isinstance(potentials_init, (tuple, list)) or len(potentials_init) != 2:
-        raise TypeError("potentials_init must be a pair (f, g) of CUDA arrays")
-    out = []
+    out = []  # a pair of CUDA arrays of the right shapes (_validation.check_device_dense_shapes)
     for t, (x, lines) in enumerate(zip(potentials_init, (n, m))):
         label = f"potentials_init[{t}]"
-        want = (B, lines) if batch else (lines,)
-        if not _device.is_cuda_array(x):
-            raise ValueError(f"{label} is a host array but the costs live on the GPU; pass a CUDA array")
-        x = V.as_float_array(x, label, allow_cuda=True)
-        if tuple(x.shape) != want:
-            raise ValueError(f"{label} has shape {tuple(x.shape)}; it must be {want}")
-        x = _launch.wrap(x)
+        x = _launch.wrap(V.as_float_array(x, label, allow_cuda=True))
         x64 = _launch.as_float64_2d(x, stream)  # (lines, 1) or (B, lines)
         _checks.check_points_cuda(x64, x, label, stream)
         out.append(x64.reshape(1, lines) if not batch else x64)

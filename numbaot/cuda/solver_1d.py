@@ -408,9 +408,7 @@ def _weights_cuda(w, name, n, labels_2d, stream):
 
     ``labels_2d`` gives each column its own name in messages (``u_weights[:, t]``), as the CPU batch path does.
     """
-    if w is not None and w.ndim == 1 and w.shape[0] != n:
-        raise ValueError(f"{name} has {w.shape[0]} entries but there are {n} points (or rows of M) for it")
-    if w is None:
+    if w is None:  # else of length n (_validation.check_weight_length) or (n, k) (exact.api.batch_weights)
         out = _launch.empty((n, 1), np.float64, stream)
         blocks, threads = _launch.grid_1d(n)
         _fill_kernel[blocks, threads, stream](out, 1.0 / n)
@@ -453,9 +451,7 @@ def solve_1d_cuda(x_a, x_b, a, b, metric, p, want_plan) -> OTResult:
         of device arrays of the caller's kind (int64 rows and columns, plan values), ``plan`` and the marginals
         built on the device on first access; centred ``potential_a`` / ``potential_b`` on the device.
     """
-    if metric not in METRIC_CODES:
-        raise ValueError(f"metric must be one of {tuple(METRIC_CODES)} for 1D exact OT, got {metric!r}")
-    stream = _launch.stream_of(x_a, x_b, a, b)
+    stream = _launch.stream_of(x_a, x_b, a, b)  # metric and weight lengths checked by exact.api.solve_1d
     kind = _launch.caller_kind(x_a, x_b, a, b)
     x_a, x_b = _launch.wrap(x_a), _launch.wrap(x_b)
     xa64 = _launch.as_float64_2d(x_a, stream)
@@ -574,8 +570,7 @@ def wasserstein_1d_cuda(u, v, u_weights, v_weights, p, require_sort):
     n, m = int(u64.shape[0]), int(v64.shape[0])
     batched = u.ndim == 2
     k = int(u64.shape[1])
-    wu_in = _batch_weights(u_weights, "u_weights", tuple(u.shape))
-    wv_in = _batch_weights(v_weights, "v_weights", tuple(v.shape))
+    wu_in, wv_in = u_weights, v_weights  # None, (n,) or (n, k): checked by exact.api.batch_weights
     out_dtype = V.result_dtype(u, v, wu_in, wv_in)
     wu, sums_u = _weights_cuda(wu_in, "u_weights", n, True, stream)
     wv, sums_v = _weights_cuda(wv_in, "v_weights", m, True, stream)
@@ -603,7 +598,7 @@ def wasserstein_1d_cuda(u, v, u_weights, v_weights, p, require_sort):
             blocks, threads = _launch.grid_1d(k * size)
             _unsorted_count_kernel[blocks, threads, stream](keys, size, descents)
             if _launch.scalar_to_host(descents, 0, stream):
-                raise ValueError(f"{name} is not sorted ascending along axis 0; pass require_sort=True")
+                V.judge_unsorted(name)
     ws = _gather_weights_cuda(wu, idx_u, k, n, stream)
     vs = _gather_weights_cuda(wv, idx_v, k, m, stream)
     unit = scale_up(1.0, e, p)
@@ -636,13 +631,3 @@ def _cast_kernel(x, out):
     i = cuda.grid(1)
     if i < out.shape[0]:
         out[i] = x[i]
-
-
-def _batch_weights(w, name, shape):
-    """``exact.api._batch_weights`` for device arrays: None, (n,) shared, or (n, k) one column per problem."""
-    if w is None:
-        return None
-    w = V.as_float_array(w, name, ndim=(1, 2), allow_cuda=True)
-    if tuple(w.shape) != tuple(shape) and tuple(w.shape) != (shape[0],):
-        raise ValueError(f"{name} has shape {tuple(w.shape)}; it must be ({shape[0]},) or {tuple(shape)}")
-    return w

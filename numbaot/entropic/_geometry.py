@@ -58,19 +58,6 @@ class PointClouds(NamedTuple):
     norms_y: np.ndarray
 
 
-@cpu_jit
-def points_half_step(X, Y, metric, p, norms_x, norms_y, h, shift, eps, tau, out):
-    """The half-step on the points of ``X`` against ``Y``, one problem: ``h``, ``shift``, ``out`` of shape (n,)."""
-    n = X.shape[0]
-    guess = np.empty(n)
-    for i in range(n):
-        guess[i] = shift[i] - out[i] / (tau * eps)
-    lse = np.empty(n)
-    softmin_rows(X, Y, metric, p, norms_x, norms_y, h, 1.0 / eps, guess, lse)
-    for i in range(n):
-        out[i] = -math.inf if shift[i] == -math.inf else tau * eps * (shift[i] - lse[i])
-
-
 def _dense(geom, side, h, shift, active, eps, tau, out):
     """The half-step on the rows of ``C`` (B, n, m) for every active problem, in one parallel loop over the B * n
     rows (so that a single problem and a batch of small ones both keep every thread busy).
@@ -106,21 +93,31 @@ def _dense(geom, side, h, shift, active, eps, tau, out):
 
 
 def _points(geom, side, h, shift, active, eps, tau, out):
+    """The half-step on the points of one cloud against the other (one problem: row 0 of ``h``, ``shift``,
+    ``out``): the log-sum-exps by ``_online.softmin_rows``, seeded by the previous values."""
     if side == ROWS:
-        points_half_step(geom.X, geom.Y, geom.metric, geom.p, geom.norms_x, geom.norms_y, h[0], shift[0], eps, tau,
-                         out[0])
+        X, Y, norms_x, norms_y = geom.X, geom.Y, geom.norms_x, geom.norms_y
     else:
-        points_half_step(geom.Y, geom.X, geom.metric, geom.p, geom.norms_y, geom.norms_x, h[0], shift[0], eps, tau,
-                         out[0])
+        X, Y, norms_x, norms_y = geom.Y, geom.X, geom.norms_y, geom.norms_x
+    n = X.shape[0]
+    guess = np.empty(n)
+    for i in range(n):
+        guess[i] = shift[0, i] - out[0, i] / (tau * eps)
+    lse = np.empty(n)
+    softmin_rows(X, Y, geom.metric, geom.p, norms_x, norms_y, h[0], 1.0 / eps, guess, lse)
+    for i in range(n):
+        out[0, i] = -math.inf if shift[0, i] == -math.inf else tau * eps * (shift[0, i] - lse[i])
 
 
 _KERNELS = {DenseCosts: _dense, PointClouds: _points}
+#: The same bodies compiled on their own, for calls from Python (the jitted loop takes them through the overloads).
+_HOST_KERNELS = {DenseCosts: cpu_jit(parallel=True)(_dense), PointClouds: cpu_jit(_points)}
 
 
 def half_step(geom, side, h, shift, active, eps, tau, out):
     """``out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(h[k, j] - C_ij / eps))`` on the rows of ``side``
     (ROWS: C, COLUMNS: C^T) of every active problem of ``geom``. Callable from Python and from jitted code."""
-    return _KERNELS[type(geom)](geom, side, h, shift, active, eps, tau, out)
+    return _HOST_KERNELS[type(geom)](geom, side, h, shift, active, eps, tau, out)
 
 
 def _typed_kernel(geom, classes):
@@ -129,13 +126,15 @@ def _typed_kernel(geom, classes):
     return _KERNELS[cls] if cls in classes else None
 
 
-# one overload per set of compile options: the dense kernel has a prange (compiled as a parallel function, with the
-# package's safe fastmath set), the point-cloud one calls a parallel kernel of its own
+# Compile cost: every jitted function between the loop and a large kernel re-optimises the kernel's code when it is
+# linked (about a second each at these sizes), so the kernels sit right under the loop: the dense one is the
+# overload's own (parallel) implementation, the point-cloud one is inlined into the loop and calls its parallel
+# softmin directly.
 @overload(half_step, jit_options={"nogil": True, "parallel": True, "fastmath": set(SAFE_FASTMATH)})
 def _select_parallel(geom, side, h, shift, active, eps, tau, out):
     return _typed_kernel(geom, (DenseCosts,))
 
 
-@overload(half_step, jit_options={"nogil": True})
-def _select_serial(geom, side, h, shift, active, eps, tau, out):
+@overload(half_step, inline="always")
+def _select_inline(geom, side, h, shift, active, eps, tau, out):
     return _typed_kernel(geom, (PointClouds,))

@@ -47,9 +47,7 @@ from .._jit import cpu_jit
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from .._threads import run_parallel
 from ._geometry import COLUMNS, ROWS, DenseCosts, half_step
-
-#: How the core runs and stops: balanced (marginal error), plain unbalanced, translation invariant (potentials).
-MODE_BALANCED, MODE_PLAIN, MODE_TRANSLATION_INVARIANT = 0, 1, 2
+from ._rules import coefficients, error, read_out, rule_for, translate
 
 #: The log-domain methods, run by the batched ``sinkhorn_loop`` (also behind solve_batch and the GPU twin).
 LOG_METHODS = ("sinkhorn_log", "sinkhorn_translation_invariant")
@@ -73,10 +71,9 @@ class LogWeights(NamedTuple):
 
 
 class LoopControl(NamedTuple):
-    """How the loop runs and stops: ``mode`` (MODE_*), ``max_iter``, ``tol``, and ``check_every`` (iterations
-    between convergence checks). Build it with :func:`control` (it fixes the field types: one compiled loop)."""
+    """How long the loop runs: ``max_iter``, ``tol`` (on the rule's error), and ``check_every`` (iterations between
+    convergence checks). Build it with :func:`control` (it fixes the field types: one compiled loop)."""
 
-    mode: int
     max_iter: int
     tol: float
     check_every: int
@@ -92,8 +89,8 @@ class LoopRecord(NamedTuple):
     n_errors: np.ndarray
 
 
-def control(mode, max_iter, tol, check_every) -> LoopControl:
-    return LoopControl(int(mode), int(max_iter), float(tol), int(check_every))
+def control(max_iter, tol, check_every) -> LoopControl:
+    return LoopControl(int(max_iter), float(tol), int(check_every))
 
 
 def log_weights(a, b, reg_type="kl") -> LogWeights:
@@ -123,56 +120,23 @@ def _prepare(ref_w, other, active, inv_eps, h):
 
 
 @cpu_jit
-def _log_mass(log_w, x, scale):
-    """``log sum_i w_i exp(scale * x_i)`` over the entries with ``w_i > 0`` (their potentials are finite)."""
-    top = -math.inf
-    for i in range(x.shape[0]):
-        if log_w[i] > -math.inf:
-            t = log_w[i] if scale == 0.0 else log_w[i] + scale * x[i]
-            if t > top:
-                top = t
-    if top == -math.inf or not math.isfinite(top):
-        return top
-    total = 0.0
-    for i in range(x.shape[0]):
-        if log_w[i] > -math.inf:
-            t = log_w[i] if scale == 0.0 else log_w[i] + scale * x[i]
-            total += math.exp(t - top)
-    return top + math.log(total)
-
-
-@cpu_jit
-def max_change(new, old, offset, log_w, d):
-    """``max(d, max_i |new_i - old_i + offset|)`` over the entries with positive weight; NaN propagates."""
-    for i in range(new.shape[0]):
-        if log_w[i] > -math.inf:
-            diff = abs(new[i] - old[i] + offset)
-            if not diff <= d:
-                d = diff
-    return d
-
-
-@cpu_jit
-def sinkhorn_loop(geom, w, coef, ctl, f, g, record):
-    """Log-domain (unbalanced) Sinkhorn on a batch of problems over a geometry, from the potentials in ``f``
-    (B, n), ``g`` (B, m), updated in place: the one loop of the dense, batched, online, epsilon-scaled and
-    entropic-GW solvers.
+def sinkhorn_loop(geom, w, rule, ctl, f, g, record):
+    """Log-domain Sinkhorn on a batch of problems over a geometry, from the potentials in ``f`` (B, n), ``g``
+    (B, m), updated in place: the one loop of the dense, batched, online, epsilon-scaled and entropic-GW solvers.
 
     ``geom`` is a :mod:`numbaot.entropic._geometry` NamedTuple (where the costs come from); ``w`` the
-    :class:`LogWeights`; ``coef`` = (eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab) (see
-    :func:`coefficients`); ``ctl`` a :class:`LoopControl`. Writes the :class:`LoopRecord` ``record``.
+    :class:`LogWeights`; ``rule`` a :mod:`numbaot.entropic._rules` NamedTuple (balanced, damped or translation
+    invariant: the half-steps' damping, the error checked, the read-out); ``ctl`` a :class:`LoopControl`. Writes
+    the :class:`LoopRecord` ``record``; each problem stops on its own.
     """
-    eps, tau_a, tau_b, s_a, s_b = coef[0], coef[1], coef[2], coef[3], coef[4]
-    k_a, k_b, xi_a, xi_b, fi_ab = coef[5], coef[6], coef[7], coef[8], coef[9]
-    mode, max_iter, tol, check_every = ctl.mode, ctl.max_iter, ctl.tol, ctl.check_every
-    log_a, log_b, ref_a, ref_b, shift_a, shift_b = w.log_a, w.log_b, w.ref_a, w.ref_b, w.shift_a, w.shift_b
+    eps, tau_a, tau_b = rule.eps, rule.tau_a, rule.tau_b
     status, n_iter, errors, n_errors = record.status, record.n_iter, record.errors, record.n_errors
     B, n, m = f.shape[0], f.shape[1], g.shape[1]
     h_rows = np.empty((B, m))
     h_cols = np.empty((B, n))
-    g_new = g.copy()  # the column half-step's first guess (see _geometry.dense_half_step)
+    g_new = g.copy()  # the column half-step's first guess (see _geometry)
     f_prev = np.empty((B, n))
-    lam = np.zeros(B)  # translation-invariant mode: the shift (f_ + lam, g_ - lam) of the iterated state
+    lam = np.zeros(B)  # translation-invariant rule: the shift (f_ + lam, g_ - lam) of the iterated state
     lam_prev = np.zeros(B)
     active = np.ones(B, np.uint8)
     for k in range(B):
@@ -181,54 +145,27 @@ def sinkhorn_loop(geom, w, coef, ctl, f, g, record):
         n_errors[k] = 0
     n_active = B
     it = 0
-    while it < max_iter and n_active > 0:
+    while it < ctl.max_iter and n_active > 0:
         it += 1
-        check = it % check_every == 0 or it == max_iter
+        check = it % ctl.check_every == 0 or it == ctl.max_iter
         if check:
             for k in range(B):
-                if active[k]:
-                    lam_prev[k] = lam[k]
-                    for i in range(n):
-                        f_prev[k, i] = f[k, i]
-        _prepare(ref_b, g, active, 1.0 / eps, h_rows)
-        half_step(geom, ROWS, h_rows, shift_a, active, eps, tau_a, f)
-        if mode == MODE_TRANSLATION_INVARIANT:
-            for k in range(B):
-                if active[k]:
-                    # f_hat = f + c, then f_ = f_hat - eps xi_a log <a, exp(-f_hat s_a)>
-                    c = eps * k_a * _log_mass(log_b[k], g[k], s_b) if k_a != 0.0 else 0.0
-                    shift = c
-                    if xi_a != 0.0:
-                        shift += eps * xi_a * (c * s_a - _log_mass(log_a[k], f[k], -s_a))
-                    for i in range(n):
-                        f[k, i] += shift
-        _prepare(ref_a, f, active, 1.0 / eps, h_cols)
-        half_step(geom, COLUMNS, h_cols, shift_b, active, eps, tau_b, g_new)
-        if mode == MODE_TRANSLATION_INVARIANT:
-            for k in range(B):
-                if active[k]:
-                    c = eps * k_b * _log_mass(log_a[k], f[k], -s_a) if k_b != 0.0 else 0.0
-                    shift = c
-                    if xi_b != 0.0:
-                        shift += eps * xi_b * (c * s_b - _log_mass(log_b[k], g_new[k], -s_b))
-                    for j in range(m):
-                        g_new[k, j] += shift
-                    lam[k] = fi_ab * (_log_mass(log_a[k], f[k], -s_a) - _log_mass(log_b[k], g_new[k], -s_b))
+                lam_prev[k] = lam[k]
+                for i in range(n):
+                    f_prev[k, i] = f[k, i]
+        _prepare(w.ref_b, g, active, 1.0 / eps, h_rows)
+        half_step(geom, ROWS, h_rows, w.shift_a, active, eps, tau_a, f)
+        translate(rule, True, active, w, f, g, g_new, lam)
+        _prepare(w.ref_a, f, active, 1.0 / eps, h_cols)
+        half_step(geom, COLUMNS, h_cols, w.shift_b, active, eps, tau_b, g_new)
+        translate(rule, False, active, w, f, g, g_new, lam)
         for k in range(B):
             if not active[k]:
                 continue
             n_iter[k] = it
             err = 0.0
             if check:
-                if mode == MODE_BALANCED:
-                    for j in range(m):
-                        if log_b[k, j] > -math.inf:
-                            err += abs(math.exp(log_b[k, j] + (g[k, j] - g_new[k, j]) / eps) - math.exp(log_b[k, j]))
-                else:
-                    # the potentials read out: f_ + lam and g_ - lam (lam = 0 but in translation-invariant mode)
-                    moved = lam[k] - lam_prev[k]
-                    d = max_change(f[k], f_prev[k], moved, log_a[k], 0.0)
-                    err = max_change(g_new[k], g[k], -moved, log_b[k], d) / eps
+                err = error(rule, k, w, f, f_prev, g, g_new, lam, lam_prev)
                 if n_errors[k] < errors.shape[1]:
                     errors[k, n_errors[k]] = err
                     n_errors[k] += 1
@@ -239,21 +176,17 @@ def sinkhorn_loop(geom, w, coef, ctl, f, g, record):
                     status[k] = NUMERICAL_ERROR
                     active[k] = 0
                     n_active -= 1
-                elif err <= tol:
+                elif err <= ctl.tol:
                     status[k] = OPTIMAL
                     active[k] = 0
                     n_active -= 1
+    read_out(rule, f, g, lam)
     for k in range(B):
-        if mode == MODE_TRANSLATION_INVARIANT:
-            for i in range(n):
-                f[k, i] += lam[k]
-            for j in range(m):
-                g[k, j] -= lam[k]
         for i in range(n):
-            if log_a[k, i] > -math.inf and not math.isfinite(f[k, i]):
+            if w.log_a[k, i] > -math.inf and not math.isfinite(f[k, i]):
                 status[k] = NUMERICAL_ERROR
         for j in range(m):
-            if log_b[k, j] > -math.inf and not math.isfinite(g[k, j]):
+            if w.log_b[k, j] > -math.inf and not math.isfinite(g[k, j]):
                 status[k] = NUMERICAL_ERROR
 
 
@@ -271,44 +204,6 @@ def plan_core(C, ref_a, ref_b, f, g, eps, out):
 
 
 # ------------------------------------------------------------------------------------------------------ host side
-def coefficients(eps: float, rho_a: float, rho_b: float) -> np.ndarray:
-    """The constants of the updates: ``(eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab)``.
-
-    ``tau = rho / (rho + eps)`` damps a half-step (1 for a balanced marginal), ``s = 1 / rho`` (0 for inf). The
-    translation-invariant ones (Sejourne et al. 2022): the f-update adds ``eps k_a log <b, exp(g s_b)>`` and
-    subtracts ``eps xi_a log <a, exp(-f s_a)>`` (the g-update mirrors it), and the state is read out shifted by
-    ``fi_ab (log <a, exp(-f s_a)> - log <b, exp(-g s_b)>)``, the translation that maximises the dual.
-    """
-    inf_a, inf_b = math.isinf(rho_a), math.isinf(rho_b)
-    tau_a = 1.0 if inf_a else rho_a / (rho_a + eps)
-    tau_b = 1.0 if inf_b else rho_b / (rho_b + eps)
-    s_a = 0.0 if inf_a else 1.0 / rho_a
-    s_b = 0.0 if inf_b else 1.0 / rho_b
-    if not inf_a and not inf_b:
-        # in forms that neither overflow nor raise for rho near the float range (rescaled huge coordinates)
-        k_a = tau_b * (rho_b / (rho_a + rho_b))
-        k_b = tau_a * (rho_a / (rho_a + rho_b))
-        xi_a = rho_b / (eps + rho_a + rho_b)
-        xi_b = rho_a / (eps + rho_a + rho_b)
-        fi_ab = 1.0 / (s_a + s_b)
-    elif inf_a and inf_b:
-        k_a = k_b = xi_a = xi_b = fi_ab = 0.0
-    elif inf_a:
-        k_a = k_b = xi_a = 0.0
-        xi_b, fi_ab = 1.0, rho_b
-    else:
-        k_a = k_b = xi_b = 0.0
-        xi_a, fi_ab = 1.0, rho_a
-    return np.array([eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab], dtype=np.float64)
-
-
-def mode_of(rho_a, rho_b, method="sinkhorn_log") -> int:
-    """MODE_BALANCED for two exact marginals, else the unbalanced mode of ``method``."""
-    if math.isinf(rho_a) and math.isinf(rho_b):
-        return MODE_BALANCED
-    return MODE_TRANSLATION_INVARIANT if method == "sinkhorn_translation_invariant" else MODE_PLAIN
-
-
 def run(C, a, b, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g, n_threads):
     """Run :func:`sinkhorn_loop` over the dense costs ``C`` (B, n, m) (validated float64 host arrays, like ``a``
     (B, n) and ``b`` (B, m)).
@@ -319,22 +214,23 @@ def run(C, a, b, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every
     w = log_weights(a, b, reg_type)
     record = new_record(C.shape[0], max_iter, check_every)
     geom = DenseCosts(C, np.ascontiguousarray(np.transpose(C, (0, 2, 1))))
-    run_parallel(sinkhorn_loop, n_threads, geom, w, coefficients(reg, rho_a, rho_b),
-                 control(mode_of(rho_a, rho_b, method), max_iter, tol, check_every), f, g, record)
+    rule = rule_for(reg, rho_a, rho_b, translation_invariant=method == "sinkhorn_translation_invariant")
+    run_parallel(sinkhorn_loop, n_threads, geom, w, rule, control(max_iter, tol, check_every), f, g, record)
     plan = np.empty_like(C)
     run_parallel(plan_core, n_threads, C, w.ref_a, w.ref_b, f, g, reg, plan)
     return record.status, record.n_iter, record.errors, record.n_errors, plan, w.ref_a, w.ref_b
 
 
-def run_single(geom, log_a, log_b, f, g, errors, eps, ctl, rho_a=math.inf, rho_b=math.inf):
+def run_single(geom, log_a, log_b, f, g, errors, rule, ctl):
     """One problem (KL reference ``a b^T``) from the potentials ``f`` (n,), ``g`` (m,), updated in place, over a
-    geometry of one problem (``DenseCosts`` of shape (1, n, m), or ``PointClouds``), run and stopped as ``ctl``
-    (a :class:`LoopControl`) says. Returns ``(status, n_iter, n_errors)``; ``errors[:n_errors]`` holds the error
-    at each check. The caller sets Numba's thread count (``numbaot._threads``)."""
+    geometry of one problem (``DenseCosts`` of shape (1, n, m), or ``PointClouds``), under ``rule`` (see
+    ``_rules.rule_for``), run and stopped as ``ctl`` (a :class:`LoopControl`) says. Returns ``(status, n_iter,
+    n_errors)``; ``errors[:n_errors]`` holds the error at each check. The caller sets Numba's thread count
+    (``numbaot._threads``)."""
     la, lb = log_a[None, :], log_b[None, :]
     w = LogWeights(la, lb, la, lb, np.zeros_like(la), np.zeros_like(lb))
     record = LoopRecord(np.empty(1, np.int64), np.empty(1, np.int64), errors[None, :], np.empty(1, np.int64))
-    sinkhorn_loop(geom, w, coefficients(eps, rho_a, rho_b), ctl, f[None, :], g[None, :], record)
+    sinkhorn_loop(geom, w, rule, ctl, f[None, :], g[None, :], record)
     return int(record.status[0]), int(record.n_iter[0]), int(record.n_errors[0])
 
 
@@ -354,7 +250,7 @@ def run_scaling(C, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every
     of weight zero get their potentials from one log-domain half-step, as the log core gives them.
     """
     from .. import _config
-    from ._sinkhorn_log import half_step
+    from ._sinkhorn_log import host_half_step
     from ._sinkhorn_scaling import gibbs_kernel, unbalanced_scaling_core
 
     C2, a1, b1, f1, g1 = C[0], a[0], b[0], f[0], g[0]  # views: f1, g1 are updated in place
@@ -393,7 +289,7 @@ def run_scaling(C, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every
             zero = np.setdiff1d(np.arange(pot.size), idx)
             if kl:
                 out = np.zeros(zero.size)
-                run_parallel(half_step, n_threads, np.ascontiguousarray(costs[zero]), log_w, other, reg, out, out)
+                run_parallel(host_half_step, n_threads, np.ascontiguousarray(costs[zero]), log_w, other, reg, out, out)
                 pot[zero] = tau * out
             else:
                 pot[zero] = -math.inf

@@ -134,18 +134,18 @@ def softmin_rows(X, Y, metric, p, norms_x, norms_y, h, inv_eps, guess, out):
             out[i] = _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, start, buf)
 
 
-@cpu_jit
 def half_step(X, Y, metric, p, norms_x, norms_y, log_w, other, eps, prev, out):
-    """``out[i] = -eps * log sum_j w_j exp((other_j - C_ij) / eps)`` for every point x_i of X, in parallel.
+    """``out[i] = -eps * log sum_j w_j exp((other_j - C_ij) / eps)`` for every point x_i of X, in parallel; called
+    from Python (numpy prepares the row-independent parts, the parallel kernel is called directly).
 
     ``prev`` holds the previous values of ``out`` (it may be ``out`` itself): they seed each row's shift.
     """
     inv_eps = 1.0 / eps
-    h = other * inv_eps + log_w
-    guess = -prev * inv_eps
+    with np.errstate(invalid="ignore", over="ignore"):
+        h = other * inv_eps + log_w
+        guess = -prev * inv_eps
     softmin_rows(X, Y, metric, p, norms_x, norms_y, h, inv_eps, guess, out)
-    for i in range(out.shape[0]):
-        out[i] *= -eps
+    out *= -eps
 
 
 @cpu_jit(inline="always")

@@ -23,17 +23,18 @@ from .._fastexp import fast_exp
 from .._jit import cpu_jit
 from .._status import CONTINUE, NUMERICAL_ERROR, OPTIMAL
 from ._geometry import ROWS, DenseCosts
-from ._geometry import half_step as half_step_of
+from ._geometry import half_step as geometry_half_step
 
 _exp = fast_exp.cpu
 
 
-@cpu_jit
+@cpu_jit(inline="always")
 def half_step(C, log_w, other, eps, guess, out):
     """``out[i] = -eps * log sum_j w_j exp((other_j - C_ij) / eps)`` for every row i of C (contiguous), in parallel.
 
     ``guess`` (n,) holds a previous value of ``out`` (it may be ``out`` itself): it seeds the one-pass
     log-sum-exp of each row. The batched kernel of the dense geometry with B = 1, so float32 costs run in float32.
+    For jitted callers (inlined: no layer between them and the kernel); Python calls :func:`host_half_step`.
     """
     n, m = C.shape
     h = np.empty((1, m))
@@ -42,7 +43,18 @@ def half_step(C, log_w, other, eps, guess, out):
     for i in range(n):
         out[i] = guess[i]
     C3 = C.reshape((1, n, m))
-    half_step_of(DenseCosts(C3, C3), ROWS, h, np.zeros((1, n)), np.ones(1, np.uint8), eps, 1.0, out.reshape((1, n)))
+    geometry_half_step(DenseCosts(C3, C3), ROWS, h, np.zeros((1, n)), np.ones(1, np.uint8), eps, 1.0,
+                       out.reshape((1, n)))
+
+
+def host_half_step(C, log_w, other, eps, guess, out):
+    """:func:`half_step` called from Python: the arrays prepared with numpy, the dense kernel called directly."""
+    n = C.shape[0]
+    with np.errstate(invalid="ignore"):  # -inf weights stay -inf
+        h = (np.asarray(other, dtype=np.float64) / eps + log_w)[None, :]
+    out[:] = guess
+    C3 = np.ascontiguousarray(C)[None]
+    geometry_half_step(DenseCosts(C3, C3), ROWS, h, np.zeros((1, n)), np.ones(1, np.uint8), eps, 1.0, out[None, :])
 
 
 @cpu_jit

@@ -64,10 +64,10 @@ class DenseSoftmins(HostSoftmins):
             self.C["xx"], self.C["yy"] = self_costs
 
     def _softmin(self, pair, log_w, other, eps, prev):
-        from ._sinkhorn_log import half_step
+        from ._sinkhorn_log import host_half_step
 
         out = np.empty(self.C[pair].shape[0])
-        run_parallel(half_step, self.n_threads, self.C[pair], log_w, other, eps, prev, out)
+        run_parallel(host_half_step, self.n_threads, self.C[pair], log_w, other, eps, prev, out)
         return out
 
 

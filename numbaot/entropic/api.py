@@ -9,10 +9,13 @@ is built.
 """
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
 from .. import _dispatch, _validation as V
+from .._defaults import CHECK_EVERY, MAX_ITER, TOL
 from .._result import OTResult
 from .._status import Status, warn_status
 from .unbalanced import solve_on_device as solve_dense_on_device
@@ -114,17 +117,19 @@ def _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn
 
 
 def _log(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
-    from ._loop import MODE_BALANCED, control, dense_geometry, run_single
+    from ._loop import control, dense_geometry, run_single
+    from ._rules import rule_for
 
-    return run_single(dense_geometry(C), log_a, log_b, f, g, errors, eps,
-                      control(MODE_BALANCED, max_iter, tol, check_every))
+    return run_single(dense_geometry(C), log_a, log_b, f, g, errors, rule_for(eps, math.inf, math.inf),
+                      control(max_iter, tol, check_every))
 
 
 def _epsilon_scaling(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
     """Log-domain Sinkhorn along eps = spread(C), spread / 2, ... down to eps, warm-starting each stage (no
     schedule when given a warm start)."""
     from .._status import OPTIMAL
-    from ._loop import MODE_BALANCED, control, dense_geometry, run_single
+    from ._loop import control, dense_geometry, run_single
+    from ._rules import rule_for
     from ._schedules import halving_schedule
 
     geom = dense_geometry(C)
@@ -138,13 +143,13 @@ def _epsilon_scaling(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_ever
         budget = min(_EPS_STAGE_ITER, max_iter - n_iter - 1)
         if budget < 1:
             break
-        status, k, _ = run_single(geom, log_a, log_b, f, g, stage_errors, stage_eps,
-                                  control(MODE_BALANCED, budget, max(tol, _EPS_STAGE_TOL), check_every))
+        status, k, _ = run_single(geom, log_a, log_b, f, g, stage_errors, rule_for(stage_eps, math.inf, math.inf),
+                                  control(budget, max(tol, _EPS_STAGE_TOL), check_every))
         n_iter += k
         if status not in (OPTIMAL, 1):  # NaN at an intermediate stage: report it
             return status, n_iter, 0
-    status, k, n_errors = run_single(geom, log_a, log_b, f, g, errors, eps,
-                                     control(MODE_BALANCED, max_iter - n_iter, tol, check_every))
+    status, k, n_errors = run_single(geom, log_a, log_b, f, g, errors, rule_for(eps, math.inf, math.inf),
+                                     control(max_iter - n_iter, tol, check_every))
     return status, n_iter + k, n_errors
 
 
@@ -158,7 +163,7 @@ def _positive_part(C, a, b, f, g):
 
 def _complete_potentials(C, log_a, log_b, eps, f, g, rows, cols):
     """Give zero-weight rows and columns the log-domain potentials (each one a half-step from the others)."""
-    from ._sinkhorn_log import half_step
+    from ._sinkhorn_log import host_half_step as half_step
 
     if rows.size < f.size:
         zero = np.setdiff1d(np.arange(f.size), rows)
@@ -267,7 +272,7 @@ def _solve_targets(M, a, b, reg, method, max_iter, tol, check_every, potentials_
     return results
 
 
-def sinkhorn(a, b, M, reg, *, method="sinkhorn_log", max_iter=1000, tol=1e-9, check_every=10,
+def sinkhorn(a, b, M, reg, *, method="sinkhorn_log", max_iter=MAX_ITER, tol=TOL, check_every=CHECK_EVERY,
              potentials_init=None, n_threads=None, warn=True):
     """Entropic OT plan by Sinkhorn's algorithm (POT's ``ot.sinkhorn``).
 
@@ -328,7 +333,7 @@ def sinkhorn(a, b, M, reg, *, method="sinkhorn_log", max_iter=1000, tol=1e-9, ch
     return result.plan
 
 
-def sinkhorn2(a, b, M, reg, *, method="sinkhorn_log", max_iter=1000, tol=1e-9, check_every=10,
+def sinkhorn2(a, b, M, reg, *, method="sinkhorn_log", max_iter=MAX_ITER, tol=TOL, check_every=CHECK_EVERY,
               potentials_init=None, n_threads=None, warn=True):
     """Entropic OT cost ``<P, M>`` of the Sinkhorn plan (POT's ``ot.sinkhorn2``); parameters as :func:`sinkhorn`.
 

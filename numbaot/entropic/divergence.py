@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._defaults import MAX_ITER, TOL
 from ._schedules import annealing_schedule
 from ._symmetric import (DenseSoftmins, OnlineSoftmins, divergence_value, hausdorff_potentials,
                          symmetric_sinkhorn)
@@ -77,7 +78,7 @@ def hausdorff_divergence(X_a, X_b, a, b, eps_list, rho, metric="sqeuclidean", p=
 
 
 def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqeuclidean", p=2.0, scaling=0.5,
-                     debias=True, max_iter=1000, tol=1e-9, lazy=None, n_threads=None, warn=True, eps_list=None):
+                     debias=True, max_iter=MAX_ITER, tol=TOL, lazy=None, n_threads=None, warn=True, eps_list=None):
     """The Sinkhorn divergence (``debias=True``) or the annealed ``OT_eps`` (``debias=False``) between point
     clouds, as an :class:`OTResult`; what ``solve_sample(..., reg=..., debias=True)`` calls. CUDA clouds are solved
     on the GPU (``numbaot.cuda.divergence``; the result's potentials and plan are the caller's kind of array).
@@ -162,6 +163,9 @@ def _solve_divergence_cuda(placement, X_a, X_b, a, b, reg, rho, metric, p, scali
     solve_divergence_cuda = _dispatch.driver("divergence", placement)
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
     X_b = V.check_points(X_b, "X_b", allow_cuda=True)
+    V.check_online_gpu_metric(metric)
+    V.check_weight_length(a, "a", int(X_a.shape[0]))
+    V.check_weight_length(b, "b", int(X_b.shape[0]))
     if lazy is not None:
         V.check_bool(lazy, "lazy")
     value, value_linear, pot_a, pot_b, status, n_iter, errors, densify, out_dtype = solve_divergence_cuda(
@@ -184,7 +188,7 @@ def _solve_divergence_cuda(placement, X_a, X_b, a, b, reg, rho, metric, p, scali
 
 
 def sinkhorn_divergence(X_a, X_b, a=None, b=None, *, reg=None, reg_m=None, metric="sqeuclidean", p=2.0,
-                        scaling=0.5, max_iter=1000, tol=1e-9, lazy=None, n_threads=None, warn=True):
+                        scaling=0.5, max_iter=MAX_ITER, tol=TOL, lazy=None, n_threads=None, warn=True):
     r"""Sinkhorn divergence ``S(a, b) = OT(a, b) - (OT(a, a) + OT(b, b)) / 2`` between two point clouds.
 
     ``OT`` is the entropic transport cost including its regularisation (``<P, C> + reg KL(P | a b^T)``, plus

@@ -9,16 +9,18 @@ import math
 import numpy as np
 
 from .. import _dispatch, _validation as V
+from .._defaults import CHECK_EVERY, MAX_ITER, TOL
 from .._result import OTResult
 from .._scaling import max_abs, pow2_exponent, scale_up
 from .._status import Status, warn_status
 from .._threads import run_parallel
 from ._geometry import PointClouds
-from ._loop import MODE_BALANCED, MODE_PLAIN, control, kl_div, run_single
+from ._loop import control, kl_div, run_single
+from ._rules import rule_for
 from ._online import PointGeometry, online_plan_parts, row_sums
 
 
-def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000, tol=1e-9, check_every=10,
+def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=MAX_ITER, tol=TOL, check_every=CHECK_EVERY,
                  potentials_init=None, n_threads=None, warn=True, reg_m=None):
     """Entropic OT between point clouds by online log-domain Sinkhorn; an :class:`OTResult` without a stored
     plan (``plan_operator`` applies it, ``plan`` densifies it on request). CUDA clouds are solved on the GPU.
@@ -68,9 +70,8 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=1000
     if e:
         f, g = scale_up(f, -e, power), scale_up(g, -e, power)
     errors = np.empty(max_iter // check_every + 1)
-    ctl = control(MODE_BALANCED if balanced else MODE_PLAIN, max_iter, tol, check_every)
     status, n_iter, n_errors = run_parallel(run_single, n_threads, PointClouds(*geom.args()), log_a, log_b, f, g,
-                                            errors, reg, ctl, rho_a, rho_b)
+                                            errors, rule_for(reg, rho_a, rho_b), control(max_iter, tol, check_every))
     if warn:
         what = "marginal error" if balanced else "change of the potentials"
         detail = f"{what} {errors[n_errors - 1]:.3g} > tol {tol:g} after {n_iter} iterations" \
@@ -120,6 +121,9 @@ def _solve_online_cuda(placement, X_a, X_b, a, b, reg, metric, p, max_iter, tol,
         raise ValueError("potentials_init is not available for GPU point clouds in this version")
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
     X_b = V.check_points(X_b, "X_b", allow_cuda=True)
+    V.check_online_gpu_metric(metric)
+    V.check_weight_length(a, "a", int(X_a.shape[0]))
+    V.check_weight_length(b, "b", int(X_b.shape[0]))
     f, g, status, n_iter, errors, value, value_linear, densify, out_dtype = solve_online_cuda(
         X_a, X_b, a, b, reg, metric, 2.0 if p is None else float(p), max_iter, tol, check_every, rho_a, rho_b)
     if warn:

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import _dispatch, _validation as V
+from .._defaults import CHECK_EVERY, MAX_ITER, TOL
 from .._finish import finish
 from ._loop import METHODS, solve_dense
 
@@ -22,8 +23,8 @@ def check_method(method, methods=METHODS, what="unbalanced OT") -> str:
     return method
 
 
-def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", max_iter=1000, tol=1e-9,
-                     check_every=10, potentials_init=None, n_threads=None, warn=True, stacklevel=4):
+def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", max_iter=MAX_ITER, tol=TOL,
+                     check_every=CHECK_EVERY, potentials_init=None, n_threads=None, warn=True, stacklevel=4):
     """Validate, run the core on one problem, and wrap the answer in an OTResult (CUDA inputs go to the GPU twin)."""
     method = check_method(method)
     reg_type = V.check_reg_type(reg_type)
@@ -74,6 +75,7 @@ def solve_on_device(placement, M, a, b, reg, rho_a, rho_b, reg_type, method, max
                          "(or copy the inputs to the host)")
     if reg_type != "kl":
         raise ValueError("reg_type='entropy' runs on the host only in this version; on the GPU use reg_type='kl'")
+    V.check_device_dense_shapes(M, a, b, potentials_init, batch)
     answer, out_dtype = _dispatch.driver("sinkhorn", placement)(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol,
                                                                 check_every, potentials_init, batch)
     balanced = math.isinf(rho_a) and math.isinf(rho_b)
@@ -84,7 +86,7 @@ def solve_on_device(placement, M, a, b, reg, rho_a, rho_b, reg_type, method, max
 
 # ------------------------------------------------------------------------------------------------------ front-ends
 def sinkhorn_unbalanced(a, b, M, reg, reg_m, *, method="sinkhorn_log", reg_type="kl", potentials_init=None,
-                        max_iter=1000, tol=1e-9, check_every=10, n_threads=None, warn=True):
+                        max_iter=MAX_ITER, tol=TOL, check_every=CHECK_EVERY, n_threads=None, warn=True):
     """Unbalanced entropic OT plan (POT's ``ot.sinkhorn_unbalanced``), log-domain: stable for any ``reg``.
 
     Solves ``min_P <P, M> + reg KL(P | R) + reg_m_a KL(P 1 | a) + reg_m_b KL(P^T 1 | b)`` over ``P >= 0``, with
@@ -152,7 +154,8 @@ def sinkhorn_unbalanced(a, b, M, reg, reg_m, *, method="sinkhorn_log", reg_type=
 
 
 def sinkhorn_unbalanced2(a, b, M, reg, reg_m, *, method="sinkhorn_log", reg_type="kl", potentials_init=None,
-                         return_cost="linear", max_iter=1000, tol=1e-9, check_every=10, n_threads=None, warn=True):
+                         return_cost="linear", max_iter=MAX_ITER, tol=TOL, check_every=CHECK_EVERY, n_threads=None,
+                         warn=True):
     """Unbalanced entropic OT cost (POT's ``ot.sinkhorn_unbalanced2``); parameters as :func:`sinkhorn_unbalanced`.
 
     Parameters

@@ -57,7 +57,9 @@ def solve_1d(x_a, x_b, a, b, metric, p, want_plan: bool, n_threads=None) -> OTRe
     x_a = _points_1d(x_a, "x_a")
     x_b = _points_1d(x_b, "x_b")
     placement = _dispatch.place(x_a=x_a, x_b=x_b, a=a, b=b)
-    if placement.on_gpu:
+    if placement.on_gpu:  # (the host path below checks the weights with its own, more specific messages)
+        V.check_weight_length(a, "a", int(x_a.shape[0]))
+        V.check_weight_length(b, "b", int(x_b.shape[0]))
         return _dispatch.driver("solve_1d", placement)(x_a, x_b, a, b, metric, p, want_plan)
     from ._solver_1d import METRIC_CODES, emd_1d_sorted_core, wasserstein_1d_core
     from ._sort import sort_pair
@@ -197,16 +199,16 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, requ
             f"u_values has shape {tuple(u.shape)} and v_values {tuple(v.shape)}: both must be 1D, or 2D with the same "
             "number of columns (one problem per column)"
         )
-    placement = _dispatch.place(u_values=u, v_values=v, u_weights=u_weights, v_weights=v_weights)
+    wu = _batch_weights(u_weights, "u_weights", u.shape)
+    wv = _batch_weights(v_weights, "v_weights", v.shape)
+    placement = _dispatch.place(u_values=u, v_values=v, u_weights=wu, v_weights=wv)
     if placement.on_gpu:
-        return _dispatch.driver("wasserstein_1d", placement)(u, v, u_weights, v_weights, p, require_sort)
+        return _dispatch.driver("wasserstein_1d", placement)(u, v, wu, wv, p, require_sort)
     from ._solver_1d import POWER, wasserstein_1d_batch_core, wasserstein_1d_core
     from ._sort import sort_pair
 
     V.check_finite(u, "u_values")
     V.check_finite(v, "v_values")
-    wu = _batch_weights(u_weights, "u_weights", u.shape)
-    wv = _batch_weights(v_weights, "v_weights", v.shape)
     out_dtype = V.result_dtype(u, v, wu, wv)
     batched = u.ndim == 2
     k = u.shape[1] if batched else 1
@@ -244,12 +246,13 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, requ
 
 
 def _batch_weights(w, name, shape):
-    """Weights as given: None, (n,) shared by every problem, or (n, k) one column per problem."""
+    """Weights as given: None, (n,) shared by every problem, or (n, k) one column per problem (host or CUDA: the
+    shape is read from the metadata; the values are checked by the solver on the arrays' device)."""
     if w is None:
         return None
-    w = V.as_float_array(w, name, ndim=(1, 2))
-    if w.shape != tuple(shape) and w.shape != (shape[0],):
-        raise ValueError(f"{name} has shape {w.shape}; it must be ({shape[0]},) or {tuple(shape)}")
+    w = V.as_float_array(w, name, ndim=(1, 2), allow_cuda=True)
+    if tuple(w.shape) != tuple(shape) and tuple(w.shape) != (shape[0],):
+        raise ValueError(f"{name} has shape {tuple(w.shape)}; it must be ({shape[0]},) or {tuple(shape)}")
     return w
 
 

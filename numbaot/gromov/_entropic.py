@@ -278,7 +278,8 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
     a step from float64 products).
     Returns ``(Outcome, marginal_error)``, the latter the L1 error of the final plan's marginals.
     """
-    from ..entropic._loop import MODE_BALANCED, control, dense_geometry, run_single
+    from ..entropic._loop import control, dense_geometry, run_single
+    from ..entropic._rules import rule_for
     from ..entropic._sinkhorn_log import plan_from_potentials
     from .._threads import numba_threads
 
@@ -301,6 +302,8 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
     partial = np.empty((max(1, min(n_threads, n)), m))  # the fused pass's per-chunk sums, one chunk per thread
     check_every = 10
     errors = np.empty(inner_max_iter // check_every + 1)
+    balanced = rule_for(eps, math.inf, math.inf)  # the inner problems: balanced, at the caller's eps
+    inner_control = control(inner_max_iter, inner_tol, check_every)
     history = []
     status = Status.MAX_ITER_REACHED
     n_iter = 0
@@ -353,8 +356,8 @@ def mirror_descent(s, p, q, M, w_lin, w_quad, eps, G0, max_iter, tol, inner_max_
                                               inner_max_iter, inner_tol)
             if code == _LEFT_RANGE:  # first solve, or the kernel could not hold it: the log domain, from (f, g)
                 grad_t = np.ascontiguousarray(grad.T)  # the column half-steps read rows of grad^T
-                code, _, _ = run_single(dense_geometry(grad, grad_t), log_p, log_q, f, g, errors, eps,
-                                        control(MODE_BALANCED, inner_max_iter, inner_tol, check_every))
+                code, _, _ = run_single(dense_geometry(grad, grad_t), log_p, log_q, f, g, errors, balanced,
+                                        inner_control)
                 if code != Status.NUMERICAL_ERROR:
                     plan_from_potentials(grad, log_p, log_q, f, g, eps, T_new)
                     change = float(np.linalg.norm(T_new - T))

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dispatch, _validation as V
+from .. import _config, _dispatch, _validation as V
+from .._defaults import CG_MAX_ITER, CG_TOL, MAX_ITER, TOL
 from .._result import OTResult
 from .._status import Status, warn_status
 
@@ -74,6 +75,7 @@ def _random_vertex(problem, rng, n_threads):
 
 def _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_threads, warn, name):
     """Conditional gradient from G0 (or p q^T), plus ``n_init - 1`` random starts; the best result wins."""
+    n_threads = _config.n_threads(n_threads)  # validated here: small problems later override it with 1
     from ._cg import conditional_gradient
 
     max_iter = V.check_max_iter(max_iter)
@@ -118,8 +120,8 @@ def _log(result, key):
 
 
 def gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", symmetric=None, log=False, *, G0=None,
-                       max_iter=10000, tol_rel=1e-9, tol_abs=1e-9, n_init=1, random_state=None, n_threads=None,
-                       warn=True):
+                       max_iter=CG_MAX_ITER, tol_rel=CG_TOL, tol_abs=CG_TOL, n_init=1, random_state=None,
+                       n_threads=None, warn=True):
     """Gromov-Wasserstein transport plan by conditional gradient (POT's ``ot.gromov.gromov_wasserstein``).
 
     Minimises ``sum_ijkl L(C1_ik, C2_jl) T_ij T_kl`` over plans T with marginals p and q. Each iteration solves
@@ -186,8 +188,8 @@ def gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", symmetric
 
 
 def gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss", symmetric=None, log=False, *, G0=None,
-                        max_iter=10000, tol_rel=1e-9, tol_abs=1e-9, n_init=1, random_state=None, n_threads=None,
-                        warn=True):
+                        max_iter=CG_MAX_ITER, tol_rel=CG_TOL, tol_abs=CG_TOL, n_init=1, random_state=None,
+                        n_threads=None, warn=True):
     """Gromov-Wasserstein objective at the plan of :func:`gromov_wasserstein` (same parameters).
 
     Returns ``sum_ijkl L(C1_ik, C2_jl) T_ij T_kl`` (POT's ``gromov_wasserstein2``: the GW distance of Memoli
@@ -213,7 +215,7 @@ def gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss", symmetri
 
 
 def fused_gromov_wasserstein(M, C1, C2, p=None, q=None, loss_fun="square_loss", symmetric=None, alpha=0.5, *,
-                             G0=None, log=False, max_iter=10000, tol_rel=1e-9, tol_abs=1e-9, n_init=1,
+                             G0=None, log=False, max_iter=CG_MAX_ITER, tol_rel=CG_TOL, tol_abs=CG_TOL, n_init=1,
                              random_state=None, n_threads=None, warn=True):
     """Fused Gromov-Wasserstein plan by conditional gradient (POT's ``ot.gromov.fused_gromov_wasserstein``).
 
@@ -243,7 +245,7 @@ def fused_gromov_wasserstein(M, C1, C2, p=None, q=None, loss_fun="square_loss", 
 
 
 def fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="square_loss", symmetric=None, alpha=0.5, *,
-                              G0=None, log=False, max_iter=10000, tol_rel=1e-9, tol_abs=1e-9, n_init=1,
+                              G0=None, log=False, max_iter=CG_MAX_ITER, tol_rel=CG_TOL, tol_abs=CG_TOL, n_init=1,
                               random_state=None, n_threads=None, warn=True):
     """Fused Gromov-Wasserstein objective at the plan of :func:`fused_gromov_wasserstein` (same parameters).
 
@@ -269,6 +271,7 @@ def fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="square_loss",
 def solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_tol, n_threads, warn, name,
                     accelerate="momentum"):
     """Mirror descent with log-domain Sinkhorn steps (see ``_entropic``), wrapped as an OTResult."""
+    n_threads = _config.n_threads(n_threads)  # validated here: small problems later override it with 1
     from ._entropic import mirror_descent
 
     epsilon = V.check_reg(epsilon, "epsilon")
@@ -305,8 +308,8 @@ def solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_to
 
 
 def entropic_gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1, symmetric=None,
-                                G0=None, max_iter=1000, tol=1e-9, *, log=False, inner_max_iter=1000,
-                                inner_tol=1e-9, n_threads=None, warn=True, accelerate="momentum"):
+                                G0=None, max_iter=MAX_ITER, tol=TOL, *, log=False, inner_max_iter=MAX_ITER,
+                                inner_tol=TOL, n_threads=None, warn=True, accelerate="momentum"):
     """Entropic Gromov-Wasserstein plan by mirror descent (POT's ``ot.gromov.entropic_gromov_wasserstein``).
 
     Each outer iteration solves ``min <grad, T> + epsilon KL(T | p q^T)`` by log-domain Sinkhorn, with ``grad``
@@ -367,8 +370,8 @@ def entropic_gromov_wasserstein(C1, C2, p=None, q=None, loss_fun="square_loss", 
 
 
 def entropic_gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1, symmetric=None,
-                                 G0=None, max_iter=1000, tol=1e-9, *, log=False, inner_max_iter=1000,
-                                 inner_tol=1e-9, n_threads=None, warn=True, accelerate="momentum"):
+                                 G0=None, max_iter=MAX_ITER, tol=TOL, *, log=False, inner_max_iter=MAX_ITER,
+                                 inner_tol=TOL, n_threads=None, warn=True, accelerate="momentum"):
     """GW objective at the plan of :func:`entropic_gromov_wasserstein` (same parameters), without the entropy.
 
     Examples
@@ -389,8 +392,8 @@ def entropic_gromov_wasserstein2(C1, C2, p=None, q=None, loss_fun="square_loss",
 
 
 def entropic_fused_gromov_wasserstein(M, C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1,
-                                      symmetric=None, alpha=0.5, G0=None, max_iter=1000, tol=1e-9, *, log=False,
-                                      inner_max_iter=1000, inner_tol=1e-9, n_threads=None, warn=True,
+                                      symmetric=None, alpha=0.5, G0=None, max_iter=MAX_ITER, tol=TOL, *, log=False,
+                                      inner_max_iter=MAX_ITER, inner_tol=TOL, n_threads=None, warn=True,
                                       accelerate="momentum"):
     """Entropic fused GW plan by mirror descent: ``(1 - alpha) <M, T> + alpha GW(T) - epsilon H(T)`` (POT's
     ``ot.gromov.entropic_fused_gromov_wasserstein``); parameters as :func:`entropic_gromov_wasserstein` and
@@ -412,8 +415,8 @@ def entropic_fused_gromov_wasserstein(M, C1, C2, p=None, q=None, loss_fun="squar
 
 
 def entropic_fused_gromov_wasserstein2(M, C1, C2, p=None, q=None, loss_fun="square_loss", epsilon=0.1,
-                                       symmetric=None, alpha=0.5, G0=None, max_iter=1000, tol=1e-9, *, log=False,
-                                       inner_max_iter=1000, inner_tol=1e-9, n_threads=None, warn=True,
+                                       symmetric=None, alpha=0.5, G0=None, max_iter=MAX_ITER, tol=TOL, *, log=False,
+                                       inner_max_iter=MAX_ITER, inner_tol=TOL, n_threads=None, warn=True,
                                       accelerate="momentum"):
     """Fused GW objective at the plan of :func:`entropic_fused_gromov_wasserstein` (same parameters).
 
@@ -442,17 +445,18 @@ def solve_gromov_problem(Ca, Cb, M=None, a=None, b=None, loss="square_loss", sym
     alpha = V.check_alpha(alpha)  # checked even without M, where it is unused: a typo deserves its error
     problem = _Problem(Ca, Cb, a, b, M, loss, symmetric, alpha, G0=G0)
     if reg is None:
-        tol = 1e-9 if tol is None else tol
+        tol = TOL if tol is None else tol
         return _solve_cg(problem, G0, 10000 if max_iter is None else max_iter, tol, tol, n_init, random_state,
                          n_threads, warn, "solve_gromov")
     if n_init != 1:
         raise ValueError("n_init applies to the exact solver (reg=None); the entropic one starts from G0 only")
-    return solve_entropic(problem, reg, G0, 1000 if max_iter is None else max_iter, 1e-9 if tol is None else tol,
-                           1000, 1e-9, n_threads, warn, "solve_gromov")
+    return solve_entropic(problem, reg, G0, MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol,
+                           MAX_ITER, TOL, n_threads, warn, "solve_gromov")
 
 
 # -------------------------------------------------------------------------------------------------- semi-relaxed
 def _solve_semirelaxed(C1, C2, p, loss_fun, symmetric, G0, max_iter, tol_rel, tol_abs, n_threads, warn, name):
+    n_threads = _config.n_threads(n_threads)  # validated here: small problems later override it with 1
     from ._semirelaxed import semirelaxed_conditional_gradient
 
     placement = _dispatch.place(C1=C1, C2=C2, p=p, G0=G0)
@@ -481,7 +485,7 @@ def _solve_semirelaxed(C1, C2, p, loss_fun, symmetric, G0, max_iter, tol_rel, to
 
 
 def semirelaxed_gromov_wasserstein(C1, C2, p=None, loss_fun="square_loss", symmetric=None, log=False, *, G0=None,
-                                   max_iter=10000, tol_rel=1e-9, tol_abs=1e-9, n_threads=None, warn=True):
+                                   max_iter=CG_MAX_ITER, tol_rel=CG_TOL, tol_abs=CG_TOL, n_threads=None, warn=True):
     """Semi-relaxed Gromov-Wasserstein plan (POT's ``ot.gromov.semirelaxed_gromov_wasserstein``).
 
     Minimises ``sum_ijkl L(C1_ik, C2_jl) T_ij T_kl`` over plans with row sums p and free column sums (Vincent-Cuaz
@@ -516,7 +520,7 @@ def semirelaxed_gromov_wasserstein(C1, C2, p=None, loss_fun="square_loss", symme
 
 
 def semirelaxed_gromov_wasserstein2(C1, C2, p=None, loss_fun="square_loss", symmetric=None, log=False, *, G0=None,
-                                    max_iter=10000, tol_rel=1e-9, tol_abs=1e-9, n_threads=None, warn=True):
+                                    max_iter=CG_MAX_ITER, tol_rel=CG_TOL, tol_abs=CG_TOL, n_threads=None, warn=True):
     """Semi-relaxed GW objective at the plan of :func:`semirelaxed_gromov_wasserstein` (same parameters).
 
     Examples

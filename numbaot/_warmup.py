@@ -1,0 +1,104 @@
+"""Compile ahead of time: ``numbaot warmup`` (container images, cluster nodes, CI caches) runs each solver family
+once on a tiny problem, so that its compiled cores land in the cache folder (``numbaot._config.cache_dir``) and
+later processes only load them.
+
+The problems use float64 arrays in the layouts the front-ends normalise to, the specialisations ordinary calls
+use; a float32 call compiles its own specialisation on first use.
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+
+def _points(n, d, seed):
+    import numpy as np
+
+    return np.random.default_rng(seed).random((n, d))
+
+
+def _dist():
+    import numbaot
+
+    numbaot.dist(_points(5, 2, 0), _points(4, 2, 1))
+
+
+def _exact():
+    import numbaot
+
+    numbaot.emd2(None, None, numbaot.dist(_points(5, 2, 0), _points(4, 2, 1)))
+
+
+def _one_d():
+    import numbaot
+
+    x, y = _points(5, 1, 0)[:, 0], _points(4, 1, 1)[:, 0]
+    numbaot.emd2_1d(x, y)
+    numbaot.wasserstein_1d(x, y)
+
+
+def _sinkhorn():
+    import numbaot
+
+    numbaot.sinkhorn2(None, None, numbaot.dist(_points(5, 2, 0), _points(4, 2, 1)), 0.5)
+
+
+def _unbalanced():
+    import numbaot
+
+    M = numbaot.dist(_points(5, 2, 0), _points(4, 2, 1))
+    numbaot.sinkhorn_unbalanced2(None, None, M, 0.5, 1.0)
+    numbaot.solve_batch(M[None], 0.5)
+
+
+def _online():
+    import numbaot
+
+    numbaot.solve_sample(_points(5, 2, 0), _points(4, 2, 1), reg=0.5, lazy=True)
+
+
+def _divergence():
+    import numbaot
+
+    numbaot.sinkhorn_divergence(_points(5, 2, 0), _points(4, 2, 1), reg=0.5)
+
+
+def _gromov():
+    import numbaot
+
+    C1 = numbaot.dist(_points(5, 2, 0), _points(5, 2, 0))
+    C2 = numbaot.dist(_points(4, 3, 1), _points(4, 3, 1))
+    numbaot.gromov_wasserstein2(C1, C2)
+    numbaot.entropic_gromov_wasserstein2(C1, C2, epsilon=0.5)
+
+
+#: family -> what it compiles (the names ``numbaot warmup --family`` takes).
+FAMILIES = {
+    "dist": _dist,
+    "exact": _exact,
+    "1d": _one_d,
+    "sinkhorn": _sinkhorn,
+    "unbalanced": _unbalanced,
+    "online": _online,
+    "divergence": _divergence,
+    "gromov": _gromov,
+}
+
+
+def warmup(families=None, report=None):
+    """Run ``families`` (default: all of :data:`FAMILIES`) once each; ``report(index, total, name, seconds)``
+    after each. Returns ``{family: seconds}``. Convergence warnings of the tiny problems are silenced."""
+    names = list(FAMILIES) if families is None else list(families)
+    unknown = [name for name in names if name not in FAMILIES]
+    if unknown:
+        raise ValueError(f"unknown families {unknown}; choose from {list(FAMILIES)}")
+    seconds = {}
+    for index, name in enumerate(names, 1):
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            FAMILIES[name]()
+        seconds[name] = time.perf_counter() - start
+        if report is not None:
+            report(index, len(names), name, seconds[name])
+    return seconds
