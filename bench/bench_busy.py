@@ -2,7 +2,7 @@
 laptop running other work), a parallel core on all threads must not be slower than on one thread.
 
 For each threading layer asked for (``--layer``, default: the ones this machine can load), a fresh process times
-``sinkhorn_log`` per iteration (n = m = 1000, slope between I and 2I iterations, medians) on 1 thread and on all
+``sinkhorn_log`` per iteration (n = m = 1000, whole runs of I iterations, medians) on 1 thread and on all
 threads, first on a quiet machine, then with ``--hogs`` busy-looping processes (default: one per core).
 
     python bench/bench_busy.py --markdown
@@ -34,11 +34,11 @@ def run(iters, threads):
     return time.perf_counter() - start
 
 out = {}
-for threads in (1, {threads}):
+for threads in (1, THREADS):
     run(5, threads)
     slopes = []
-    for _ in range({repeats}):
-        slopes.append((run(2 * {iters}, threads) - run({iters}, threads)) / {iters})
+    for _ in range(REPEATS):
+        slopes.append(run(ITERS, threads) / ITERS)
     out[threads] = statistics.median(slopes) * 1e3
 import numba
 out["layer"] = numba.threading_layer()
@@ -62,7 +62,7 @@ def time_layer(layer, threads, iters, repeats, hogs):
         time.sleep(0.5)
     try:
         env = dict(os.environ, NUMBA_THREADING_LAYER=layer, PYTHONPATH=ROOT)
-        code = _TIMING.format(threads=threads, iters=iters, repeats=repeats)
+        code = _TIMING.replace("THREADS", str(threads)).replace("REPEATS", str(repeats)).replace("ITERS", str(iters))
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
                              cwd=ROOT)
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -74,10 +74,11 @@ def time_layer(layer, threads, iters, repeats, hogs):
 def loadable_layers():
     layers = []
     for layer in ("tbb", "omp", "workqueue"):
-        probe = f"import numba, numpy as np\n@numba.njit(parallel=True)\ndef f(x):\n    s = 0.0\n" \
+        probe = f"from numbaot import _threads; _threads.load_tbb()\nimport numba, numpy as np\n@numba.njit(parallel=True)\ndef f(x):\n    s = 0.0\n" \
                 f"    for i in numba.prange(x.shape[0]):\n        s += x[i]\n    return s\nf(np.ones(10))\n" \
                 f"print(numba.threading_layer())"
-        out = subprocess.run([sys.executable, "-c", probe], env=dict(os.environ, NUMBA_THREADING_LAYER=layer),
+        out = subprocess.run([sys.executable, "-c", probe], env=dict(os.environ, NUMBA_THREADING_LAYER=layer,
+                                                                    PYTHONPATH=ROOT),
                              capture_output=True, text=True)
         if out.returncode == 0 and out.stdout.strip() == layer:
             layers.append(layer)
@@ -88,7 +89,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layer", action="append", help="threading layer(s) to time (default: every loadable one)")
     parser.add_argument("--hogs", type=int, default=os.cpu_count(), help="busy processes (default: one per core)")
-    parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--iters", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
@@ -102,8 +103,8 @@ def main(argv=None):
             print(f"{layer:9s} hogs={hogs}: 1 thread {one:.2f} ms/iter, {threads} threads {many:.2f} ms/iter, "
                   f"speed-up {one / many:.2f}", file=sys.stderr)
     if args.markdown:
-        print(f"\nsinkhorn_log, n = m = 1000, ms per iteration (slope of {args.iters} and {2 * args.iters} "
-              f"iterations, median of {args.repeats}); {threads} CPUs\n")
+        print(f"\nsinkhorn_log, n = m = 1000, ms per iteration (runs of {args.iters} iterations, median of "
+              f"{args.repeats}); {threads} CPUs\n")
         print(f"| layer | busy processes | 1 thread | {threads} threads | speed-up |")
         print("|---|---|---|---|---|")
         for layer, hogs, one, many, ratio in rows:

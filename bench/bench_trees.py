@@ -4,6 +4,7 @@ POT come from the other scripts; those runs cannot be alternated across checkout
 
     git worktree add /tmp/before <commit>
     python bench/bench_trees.py /tmp/before --markdown
+    python bench/bench_trees.py . --this-env NUMBA_THREADING_LAYER=tbb --other-env NUMBA_THREADING_LAYER=omp
 
 Each process compiles first (its cache is warm after the first round) and then times one call of each workload.
 """
@@ -75,8 +76,9 @@ print(json.dumps(out))
 """
 
 
-def run_tree(tree, work):
+def run_tree(tree, work, extra_env=()):
     env = dict(os.environ, PYTHONPATH=str(tree), NUMBAOT_CACHE_DIR=str(pathlib.Path(tree) / ".bench_cache"))
+    env.update(item.split("=", 1) for item in extra_env)
     script = _SCRIPT.replace("WORK", repr(json.dumps(work)))
     out = subprocess.run([sys.executable, "-c", script], env=env, cwd=tree, capture_output=True, text=True,
                          check=True)
@@ -89,6 +91,9 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3, help="calls per process; the fastest counts")
     parser.add_argument("--only", action="append", help="substring of the workloads to run")
+    parser.add_argument("--this-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="environment of this tree's processes (e.g. NUMBA_THREADING_LAYER=tbb)")
+    parser.add_argument("--other-env", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     names = [n for n in WORKLOADS if not args.only or any(s in n for s in args.only)]
@@ -97,11 +102,13 @@ def main(argv=None):
     times = {t: {n: [] for n in names} for t in trees}
     for r in range(args.rounds):
         for label, tree in (trees.items() if r % 2 == 0 else reversed(trees.items())):
-            for name, seconds in run_tree(tree, work).items():
+            extra = args.this_env if label == "this" else args.other_env
+            for name, seconds in run_tree(tree, work, extra).items():
                 times[label][name].append(seconds)
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
     print(f"\n{args.rounds} alternated rounds of fresh processes; per round the fastest of {args.repeats} calls; "
-          f"medians over rounds. other = {trees['other']}\n")
+          f"medians over rounds. other = {trees['other']} {' '.join(args.other_env)}; this "
+          f"{' '.join(args.this_env)}\n")
     print("| workload | this ms | other ms | other / this |")
     print("|---|---|---|---|")
     for name in names:

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import numba
 
-from . import _config
+from . import _config, _threads
+
+_threads.load_tbb()  # before any parallel core runs: Numba can then pick its fork- and thread-safe TBB layer
 
 #: fastmath flags that keep IEEE infinities and NaN semantics intact.
 SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})

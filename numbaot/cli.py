@@ -151,6 +151,9 @@ def threading_layer() -> str:
     from numba import config
     from numba.np.ufunc import parallel
 
+    from numbaot import _threads
+
+    _threads.load_tbb()  # as the solvers do before their first parallel call
     if parallel._is_initialized:
         import numba
 

@@ -19,6 +19,9 @@ from numbaot.cli import threading_layer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# fresh interpreters that compile: not repeated in CI's bounds-checked pass (which would compile them all again)
+pytestmark = pytest.mark.slow
+
 #: The parallel cores a script calls: dense and online Sinkhorn, a batch, the divergence, pairwise costs.
 _WORK = """
 import numpy as np

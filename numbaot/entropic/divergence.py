@@ -149,6 +149,10 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
         errors=errors,
         plan_operator=operator,
         densify=densify,
+        potential_aa=f_aa.astype(out_dtype) if debias else None,
+        potential_bb=g_bb.astype(out_dtype) if debias else None,
+        weights=(a, b),
+        points=(X_a, X_b),
     )
 
 

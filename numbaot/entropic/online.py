@@ -46,6 +46,7 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=MAX_
     X_a = V.check_points(X_a, "X_a")
     X_b = V.check_points(X_b, "X_b")
     V.check_same_dimension(X_a, X_b)
+    points = (X_a, X_b)  # as given (the solve below may rescale them)
     n, m = X_a.shape[0], X_b.shape[0]
     if balanced:
         a, b = V.check_balanced_weights(a, b, n, m)
@@ -104,6 +105,8 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=MAX_
         errors=errors[:n_errors].copy(),
         plan_operator=operator,
         densify=densify,
+        weights=(a, b),
+        points=points,
     )
 
 

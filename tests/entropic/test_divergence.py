@@ -183,3 +183,23 @@ def test_solve_sample_argument_checks():
         numbaot.solve_sample(X, X, reg=0.1, debias=1)
     with pytest.raises(ValueError, match="dimension"):
         numbaot.solve_sample(X, np.ones((2, 3)), reg=0.1, debias=True)
+
+
+def test_debiased_result_keeps_the_self_potentials():
+    """``potential_aa`` / ``potential_bb`` are the symmetric problems' potentials: certificate, each is a fixed point
+    of its own softmin, ``f_i = -eps log sum_j a_j exp((f_j - C_ij) / eps)`` (checked with numpy); the reported
+    potentials are the debiased differences ``f_ba - f_aa``, ``g_ab - g_bb``."""
+    rng = np.random.default_rng(12)
+    X, Y = rng.random((25, 2)), rng.random((15, 2))
+    eps = 0.1
+    res = numbaot.solve_sample(X, Y, reg=eps, debias=True, tol=1e-12, max_iter=5000)
+    for Z, f in ((X, res.potential_aa), (Y, res.potential_bb)):
+        C = ((Z[:, None, :] - Z[None, :, :]) ** 2).sum(-1)
+        w = np.full(len(Z), 1 / len(Z))
+        t = np.log(w)[None, :] + (f[None, :] - C) / eps
+        top = t.max(axis=1, keepdims=True)
+        softmin = -eps * (top[:, 0] + np.log(np.exp(t - top).sum(axis=1)))
+        np.testing.assert_allclose(softmin, f, atol=1e-8)
+    assert res.points is not None and res.weights is not None
+    plain = numbaot.solve_sample(X, Y, reg=eps, debias=False, tol=1e-12, max_iter=5000)
+    assert plain.potential_aa is None and plain.potential_bb is None

@@ -257,3 +257,20 @@ def test_unbalanced_extreme_coordinates_and_checks():
         numbaot.solve_sample(X, Y, reg=0.2, reg_m=-1.0, lazy=True)
     with pytest.raises(ValueError, match="negative"):
         numbaot.solve_sample(X, Y, -np.ones(7), reg=0.2, reg_m=1.0, lazy=True)
+
+
+def test_online_result_carries_points_weights_and_barycentric_maps():
+    """The result of a solve between clouds knows its clouds and weights: ``a_to_b`` / ``b_to_a`` are the
+    barycentric displacements, checked against the dense plan computed independently with numpy."""
+    rng = np.random.default_rng(11)
+    X, Y = rng.random((30, 2)), rng.random((20, 2)) + 0.5
+    a = rng.random(30) + 0.1
+    a /= a.sum()
+    res = numbaot.solve_sample(X, Y, a, None, reg=0.1, lazy=True)
+    np.testing.assert_array_equal(res.points[0], X)
+    np.testing.assert_allclose(res.weights[0], a, rtol=1e-15)
+    np.testing.assert_allclose(res.weights[1], np.full(20, 1 / 20), rtol=1e-15)
+    C = ((X[:, None, :] - Y[None, :, :]) ** 2).sum(-1)
+    P = a[:, None] / 20 * np.exp((res.potential_a[:, None] + res.potential_b[None, :] - C) / 0.1)
+    np.testing.assert_allclose(res.a_to_b, P @ Y / P.sum(1)[:, None] - X, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res.b_to_a, P.T @ X / P.sum(0)[:, None] - Y, rtol=1e-9, atol=1e-12)
