@@ -6,7 +6,23 @@ import math
 import numpy as np
 from numba import prange
 
+from typing import NamedTuple
+
 from ._jit import cpu_jit, twin
+
+class PointClouds(NamedTuple):
+    """Two point clouds ``X`` (n, d), ``Y`` (m, d) (float64) and their ground cost (a metric code, the exponent,
+    and the rows' norms for 'cosine', else unused): the costs of every solver that computes them on the fly,
+    O(n + m) memory (the network simplex, the online Sinkhorn). Jitted code tells it from a dense matrix by its
+    type, at compile time."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    metric: int
+    p: float
+    norms_x: np.ndarray
+    norms_y: np.ndarray
+
 
 # Metric codes passed into jitted code (strings are checked on the host).
 SQEUCLIDEAN = 0

@@ -145,7 +145,8 @@ def _log_weights(w, n, name, stream):
     if w is None:
         _launch_1d(_fill_kernel, n, stream, out, -math.log(n))
         return out, 1.0
-    w64 = _launch.as_float64_2d(_launch.wrap(w), stream)  # of length n (_validation.check_weight_length)
+    V.check_weight_length(w, name, n)  # here, in the host's order: the points first, then a, then b
+    w64 = _launch.as_float64_2d(_launch.wrap(w), stream)
     total = float(_checks.check_weight_columns(w64, _launch.wrap(w), [name], stream)[0])
     return w64, total
 
@@ -169,7 +170,7 @@ class DeviceClouds(NamedTuple):
 def prepare_clouds(X_a, X_b, a, b, metric, balanced=True) -> DeviceClouds:
     """Check CUDA clouds and weights on the device with the host's messages (the arguments' kinds, shapes and the
     metric were checked by the front-end: ``_validation.check_points(..., allow_cuda=True)``,
-    ``check_weight_length``, ``check_online_gpu_metric``) and make float64 copies and log-weights.
+    ``check_online_gpu_metric``) and make float64 copies and log-weights.
 
     ``balanced``: the masses must agree (``_validation.check_mass``) and b is rescaled to the mass of a.
     """

@@ -408,7 +408,8 @@ def _weights_cuda(w, name, n, labels_2d, stream):
 
     ``labels_2d`` gives each column its own name in messages (``u_weights[:, t]``), as the CPU batch path does.
     """
-    if w is None:  # else of length n (_validation.check_weight_length) or (n, k) (exact.api.batch_weights)
+    V.check_weight_length(w, name, n)  # here, not before dispatch: the host's order (a fully, then b)
+    if w is None:
         out = _launch.empty((n, 1), np.float64, stream)
         blocks, threads = _launch.grid_1d(n)
         _fill_kernel[blocks, threads, stream](out, 1.0 / n)

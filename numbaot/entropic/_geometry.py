@@ -13,7 +13,8 @@ loop's source is written once):
 * :class:`DenseCosts`: a batch of cost matrices ``C`` (B, n, m) and their transposes (rows of ``C^T`` are the
   columns' half-step, read contiguously), float64 or float32 (float32 costs are read and exponentiated in float32,
   the potentials kept in float64);
-* :class:`PointClouds`: two point clouds and a metric, costs recomputed at every pass (O(n + m) memory; B = 1).
+* ``_costs.PointClouds``: two point clouds and a metric, costs recomputed at every pass (O(n + m) memory; B = 1;
+  the network simplex takes the same tuple).
 
 A new geometry (a separable kernel on a grid, for convolutional barycenters) is a NamedTuple, a kernel and one
 more branch in ``_select``.
@@ -28,6 +29,7 @@ from numba import prange
 from numba.core import types
 from numba.extending import overload
 
+from .._costs import PointClouds
 from .._jit import SAFE_FASTMATH, cpu_jit
 from ._online import softmin_rows
 from ._softmin import softmin_row, softmin_row_shifted
@@ -44,18 +46,6 @@ class DenseCosts(NamedTuple):
 
     C: np.ndarray
     CT: np.ndarray
-
-
-class PointClouds(NamedTuple):
-    """Two host clouds ``X`` (n, d), ``Y`` (m, d) (float64, Fortran order), the metric code and exponent, and the
-    clouds' norms ('cosine' only; else unused): one problem (B = 1), the online Sinkhorn's geometry."""
-
-    X: np.ndarray
-    Y: np.ndarray
-    metric: int
-    p: float
-    norms_x: np.ndarray
-    norms_y: np.ndarray
 
 
 def _dense(geom, side, h, shift, active, eps, tau, out):

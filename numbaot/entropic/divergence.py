@@ -168,8 +168,6 @@ def _solve_divergence_cuda(placement, X_a, X_b, a, b, reg, rho, metric, p, scali
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
     X_b = V.check_points(X_b, "X_b", allow_cuda=True)
     V.check_online_gpu_metric(metric)
-    V.check_weight_length(a, "a", int(X_a.shape[0]))
-    V.check_weight_length(b, "b", int(X_b.shape[0]))
     if lazy is not None:
         V.check_bool(lazy, "lazy")
     value, value_linear, pot_a, pot_b, status, n_iter, errors, densify, out_dtype = solve_divergence_cuda(

@@ -9,15 +9,15 @@ import math
 import numpy as np
 
 from .. import _dispatch, _validation as V
+from .._costs import PointClouds
 from .._defaults import CHECK_EVERY, MAX_ITER, TOL
 from .._result import OTResult
 from .._scaling import max_abs, pow2_exponent, scale_up
 from .._status import Status, warn_status
 from .._threads import run_parallel
-from ._geometry import PointClouds
 from ._loop import control, kl_div, run_single
-from ._rules import rule_for
 from ._online import PointGeometry, online_plan_parts, row_sums
+from ._rules import rule_for
 
 
 def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=MAX_ITER, tol=TOL, check_every=CHECK_EVERY,
@@ -125,8 +125,6 @@ def _solve_online_cuda(placement, X_a, X_b, a, b, reg, metric, p, max_iter, tol,
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
     X_b = V.check_points(X_b, "X_b", allow_cuda=True)
     V.check_online_gpu_metric(metric)
-    V.check_weight_length(a, "a", int(X_a.shape[0]))
-    V.check_weight_length(b, "b", int(X_b.shape[0]))
     f, g, status, n_iter, errors, value, value_linear, densify, out_dtype = solve_online_cuda(
         X_a, X_b, a, b, reg, metric, 2.0 if p is None else float(p), max_iter, tol, check_every, rho_a, rho_b)
     if warn:

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .. import _config, _validation as V
+from .._costs import PointClouds
 from .._scaling import pow2_exponent, scale_up
 from . import _network_simplex as NS
 
@@ -23,7 +24,7 @@ def center_duals(f, g, a, b):
 def network_simplex(costs, a, b, max_iter, n_threads, warm=None):
     """Solve one balanced problem on the host: ``(status, n_iter, (rows, cols, values), f, g, value)``.
 
-    ``costs`` is a dense (n, m) matrix or a ``PointCosts`` (costs computed on the fly, O(n + m) memory).
+    ``costs`` is a dense (n, m) matrix or a ``PointClouds`` (costs computed on the fly, O(n + m) memory).
     ``warm`` is None or duals ``(f, g)`` to start from (see ``init_tree_artificial``). Zero-weight rows and columns
     are removed before the core runs and get feasible duals afterwards. Dense costs whose magnitude could overflow
     the artificial cost are scaled by a power of two (exact).
@@ -33,7 +34,7 @@ def network_simplex(costs, a, b, max_iter, n_threads, warm=None):
     cols_kept = np.flatnonzero(b > 0)
     dropped = len(rows_kept) < n or len(cols_kept) < m
     e = 0
-    if isinstance(costs, NS.PointCosts):
+    if isinstance(costs, PointClouds):
         kept = costs._replace(X=costs.X[rows_kept], Y=costs.Y[cols_kept], norms_x=costs.norms_x[rows_kept],
                               norms_y=costs.norms_y[cols_kept]) if dropped else costs
         top = _point_cost_bound(kept)

@@ -24,26 +24,12 @@ import numpy as np
 from numba import prange, types
 from numba.extending import overload
 
-from .._costs import pair_cost
+from .._costs import PointClouds, pair_cost
 from .._jit import cpu_jit
 from .._status import INFEASIBLE, MAX_ITER_REACHED, OPTIMAL
 
 UP = 1  # the arc to the parent leaves the node (node -> parent)
 DOWN = -1  # the arc to the parent enters the node (parent -> node)
-
-
-
-class PointCosts(NamedTuple):
-    """Costs computed on the fly from two point clouds (``X`` (n, d), ``Y`` (m, d)), never stored: O(n + m)
-    memory. The cores take either this or a dense (n, m) matrix; ``arc_cost`` and ``_segment_argmin`` dispatch on
-    the type at compile time, so the dense path compiles to plain array reads."""
-
-    X: np.ndarray
-    Y: np.ndarray
-    metric: int
-    p: float
-    norms_x: np.ndarray
-    norms_y: np.ndarray
 
 
 # pair_cost is compiled with strict IEEE arithmetic (no fastmath): pricing, pivots and potentials evaluate the
@@ -53,8 +39,8 @@ _pair_cost = pair_cost.cpu
 
 
 def arc_cost(costs, i, j):
-    """Cost of arc (i, j): ``costs[i, j]`` for a matrix, or computed from the points (PointCosts)."""
-    if isinstance(costs, PointCosts):
+    """Cost of arc (i, j): ``costs[i, j]`` for a matrix, or computed from the points (PointClouds)."""
+    if isinstance(costs, PointClouds):
         return pair_cost.py(costs.X, i, costs.Y, j, costs.metric, costs.p, costs.norms_x[i], costs.norms_y[j])
     return costs[i, j]
 
@@ -230,7 +216,7 @@ def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel
 
     Parameters
     ----------
-    C : float64 (n, m), or PointCosts
+    C : float64 (n, m), or PointClouds
         Costs, finite or +inf (a forbidden arc never enters), or the points to compute them from.
     a, b : float64 (n,), (m,)
         Positive weights (zero weights are removed by the caller) of equal total mass.

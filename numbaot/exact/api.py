@@ -57,9 +57,7 @@ def solve_1d(x_a, x_b, a, b, metric, p, want_plan: bool, n_threads=None) -> OTRe
     x_a = _points_1d(x_a, "x_a")
     x_b = _points_1d(x_b, "x_b")
     placement = _dispatch.place(x_a=x_a, x_b=x_b, a=a, b=b)
-    if placement.on_gpu:  # (the host path below checks the weights with its own, more specific messages)
-        V.check_weight_length(a, "a", int(x_a.shape[0]))
-        V.check_weight_length(b, "b", int(x_b.shape[0]))
+    if placement.on_gpu:
         return _dispatch.driver("solve_1d", placement)(x_a, x_b, a, b, metric, p, want_plan)
     from ._solver_1d import METRIC_CODES, emd_1d_sorted_core, wasserstein_1d_core
     from ._sort import sort_pair
@@ -388,14 +386,14 @@ def solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn):
     """Exact OT between host point clouds with costs computed on the fly: O(n + m) memory."""
     from .._costs import METRIC_CODES
     from .._costs import cosine_norms
-    from ._network_simplex import PointCosts
+    from .._costs import PointClouds
 
     if max_iter is not None:
         max_iter = V.check_max_iter(max_iter)
     n, m = X_a.shape[0], X_b.shape[0]
     a, b = V.check_balanced_weights(a, b, n, m)
     norms_a, norms_b = cosine_norms(X_a, X_b, metric, names=("X_a", "X_b"))
-    costs = PointCosts(np.ascontiguousarray(X_a, dtype=np.float64), np.ascontiguousarray(X_b, dtype=np.float64),
+    costs = PointClouds(np.ascontiguousarray(X_a, dtype=np.float64), np.ascontiguousarray(X_b, dtype=np.float64),
                        METRIC_CODES[metric], float(p), norms_a, norms_b)
     return _exact_result(costs, a, b, (n, m), V.result_dtype(X_a, X_b), max_iter, n_threads, warn)
 
