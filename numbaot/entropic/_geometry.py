@@ -5,7 +5,7 @@ A half-step sets, for every row i of every active problem k,
 
     out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(h[k, j] - C_ij / eps))
 
-with ``h = other potential / eps + log reference weight`` built by the loop. Only the log-sum-exp depends on
+with ``h = other potential / eps + log reference weight``, computed by the kernel. Only the log-sum-exp depends on
 where the costs come from, so a geometry is a NamedTuple of arrays and :func:`half_step` picks its kernel by the
 tuple's class when Numba types the loop (an ``overload``: each geometry compiles only its own kernel, and the
 loop's source is written once):
@@ -48,22 +48,23 @@ class DenseCosts(NamedTuple):
     CT: np.ndarray
 
 
-def _dense(geom, side, h, shift, active, eps, tau, out):
+def _dense(geom, side, other, ref, shift, active, eps, tau, out):
     """The half-step on the rows of ``C`` (B, n, m) for every active problem, in one parallel loop over the B * n
     rows (so that a single problem and a batch of small ones both keep every thread busy).
 
     Each row's log-sum-exp is one pass shifted by the previous value of ``out`` (a good guess once the iterates
-    settle; a poor one is refused and the row takes the two-pass softmin). ``h`` and the shifts are cast to C's
-    dtype, so float32 costs run in float32.
+    settle; a poor one is refused and the row takes the two-pass softmin). ``h = other / eps + ref`` and the
+    shifts are computed in C's dtype, so float32 costs run in float32.
     """
     C = geom.C if side == ROWS else geom.CT
     B, n, m = C.shape
     hc = np.empty((B, m), dtype=C.dtype)
     guess = np.empty((B, n), dtype=C.dtype)
+    inv64 = 1.0 / eps
     for k in range(B):
         if active[k]:
             for j in range(m):
-                hc[k, j] = h[k, j]
+                hc[k, j] = other[k, j] * inv64 + ref[k, j]
             for i in range(n):
                 guess[k, i] = shift[k, i] - out[k, i] / (tau * eps)
     inv_eps = hc[0, :1].copy()  # a scalar of C's dtype (numba has no dtype constructor in nopython code)
@@ -82,19 +83,22 @@ def _dense(geom, side, h, shift, active, eps, tau, out):
                 out[k, i] = tau * eps * (s - lse)
 
 
-def _points(geom, side, h, shift, active, eps, tau, out):
+def _points(geom, side, other, ref, shift, active, eps, tau, out):
     """The half-step on the points of one cloud against the other (one problem: row 0 of ``h``, ``shift``,
     ``out``): the log-sum-exps by ``_online.softmin_rows``, seeded by the previous values."""
     if side == ROWS:
         X, Y, norms_x, norms_y = geom.X, geom.Y, geom.norms_x, geom.norms_y
     else:
         X, Y, norms_x, norms_y = geom.Y, geom.X, geom.norms_y, geom.norms_x
-    n = X.shape[0]
+    n, m = X.shape[0], Y.shape[0]
+    h = np.empty(m)
+    for j in range(m):
+        h[j] = other[0, j] / eps + ref[0, j]
     guess = np.empty(n)
     for i in range(n):
         guess[i] = shift[0, i] - out[0, i] / (tau * eps)
     lse = np.empty(n)
-    softmin_rows(X, Y, geom.metric, geom.p, norms_x, norms_y, h[0], 1.0 / eps, guess, lse)
+    softmin_rows(X, Y, geom.metric, geom.p, norms_x, norms_y, h, 1.0 / eps, guess, lse)
     for i in range(n):
         out[0, i] = -math.inf if shift[0, i] == -math.inf else tau * eps * (shift[0, i] - lse[i])
 
@@ -104,10 +108,12 @@ _KERNELS = {DenseCosts: _dense, PointClouds: _points}
 _HOST_KERNELS = {DenseCosts: cpu_jit(parallel=True)(_dense), PointClouds: cpu_jit(_points)}
 
 
-def half_step(geom, side, h, shift, active, eps, tau, out):
-    """``out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(h[k, j] - C_ij / eps))`` on the rows of ``side``
-    (ROWS: C, COLUMNS: C^T) of every active problem of ``geom``. Callable from Python and from jitted code."""
-    return _HOST_KERNELS[type(geom)](geom, side, h, shift, active, eps, tau, out)
+def half_step(geom, side, other, ref, shift, active, eps, tau, out):
+    """``out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(other[k, j] / eps + ref[k, j] - C_ij / eps))`` on the
+    rows of ``side`` (ROWS: C, COLUMNS: C^T) of every active problem of ``geom``: ``other`` is the other side's
+    potential, ``ref`` the log of the reference measure's factor on that side. Callable from Python and from
+    jitted code."""
+    return _HOST_KERNELS[type(geom)](geom, side, other, ref, shift, active, eps, tau, out)
 
 
 def _typed_kernel(geom, classes):
@@ -121,10 +127,10 @@ def _typed_kernel(geom, classes):
 # overload's own (parallel) implementation, the point-cloud one is inlined into the loop and calls its parallel
 # softmin directly.
 @overload(half_step, jit_options={"nogil": True, "parallel": True, "fastmath": set(SAFE_FASTMATH)})
-def _select_parallel(geom, side, h, shift, active, eps, tau, out):
+def _select_parallel(geom, side, other, ref, shift, active, eps, tau, out):
     return _typed_kernel(geom, (DenseCosts,))
 
 
 @overload(half_step, inline="always")
-def _select_inline(geom, side, h, shift, active, eps, tau, out):
+def _select_inline(geom, side, other, ref, shift, active, eps, tau, out):
     return _typed_kernel(geom, (PointClouds,))

@@ -109,17 +109,6 @@ def new_record(B, max_iter, check_every) -> LoopRecord:
 
 # ------------------------------------------------------------------------------------------------------------ cores
 @cpu_jit
-def _prepare(ref_w, other, active, inv_eps, h):
-    """``h[k, j] = other[k, j] / eps + ref_w[k, j]``, the row-independent part of a half-step (serial: O(B m)
-    work is not worth waking the threads for, and a parallel region costs milliseconds on a loaded machine)."""
-    B, m = h.shape
-    for k in range(B):
-        if active[k]:
-            for j in range(m):
-                h[k, j] = other[k, j] * inv_eps + ref_w[k, j]
-
-
-@cpu_jit
 def sinkhorn_loop(geom, w, rule, ctl, f, g, record):
     """Log-domain Sinkhorn on a batch of problems over a geometry, from the potentials in ``f`` (B, n), ``g``
     (B, m), updated in place: the one loop of the dense, batched, online, epsilon-scaled and entropic-GW solvers.
@@ -132,8 +121,6 @@ def sinkhorn_loop(geom, w, rule, ctl, f, g, record):
     eps, tau_a, tau_b = rule.eps, rule.tau_a, rule.tau_b
     status, n_iter, errors, n_errors = record.status, record.n_iter, record.errors, record.n_errors
     B, n, m = f.shape[0], f.shape[1], g.shape[1]
-    h_rows = np.empty((B, m))
-    h_cols = np.empty((B, n))
     g_new = g.copy()  # the column half-step's first guess (see _geometry)
     f_prev = np.empty((B, n))
     lam = np.zeros(B)  # translation-invariant rule: the shift (f_ + lam, g_ - lam) of the iterated state
@@ -153,11 +140,9 @@ def sinkhorn_loop(geom, w, rule, ctl, f, g, record):
                 lam_prev[k] = lam[k]
                 for i in range(n):
                     f_prev[k, i] = f[k, i]
-        _prepare(w.ref_b, g, active, 1.0 / eps, h_rows)
-        half_step(geom, ROWS, h_rows, w.shift_a, active, eps, tau_a, f)
+        half_step(geom, ROWS, g, w.ref_b, w.shift_a, active, eps, tau_a, f)
         translate(rule, True, active, w, f, g, g_new, lam)
-        _prepare(w.ref_a, f, active, 1.0 / eps, h_cols)
-        half_step(geom, COLUMNS, h_cols, w.shift_b, active, eps, tau_b, g_new)
+        half_step(geom, COLUMNS, f, w.ref_a, w.shift_b, active, eps, tau_b, g_new)
         translate(rule, False, active, w, f, g, g_new, lam)
         for k in range(B):
             if not active[k]:

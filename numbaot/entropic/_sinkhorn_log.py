@@ -37,24 +37,22 @@ def half_step(C, log_w, other, eps, guess, out):
     For jitted callers (inlined: no layer between them and the kernel); Python calls :func:`host_half_step`.
     """
     n, m = C.shape
-    h = np.empty((1, m))
-    for j in range(m):
-        h[0, j] = other[j] / eps + log_w[j]
     for i in range(n):
         out[i] = guess[i]
     C3 = C.reshape((1, n, m))
-    geometry_half_step(DenseCosts(C3, C3), ROWS, h, np.zeros((1, n)), np.ones(1, np.uint8), eps, 1.0,
-                       out.reshape((1, n)))
+    geometry_half_step(DenseCosts(C3, C3), ROWS, other.reshape((1, m)), log_w.reshape((1, m)), np.zeros((1, n)),
+                       np.ones(1, np.uint8), eps, 1.0, out.reshape((1, n)))
 
 
 def host_half_step(C, log_w, other, eps, guess, out):
     """:func:`half_step` called from Python: the arrays prepared with numpy, the dense kernel called directly."""
     n = C.shape[0]
-    with np.errstate(invalid="ignore"):  # -inf weights stay -inf
-        h = (np.asarray(other, dtype=np.float64) / eps + log_w)[None, :]
     out[:] = guess
     C3 = np.ascontiguousarray(C)[None]
-    geometry_half_step(DenseCosts(C3, C3), ROWS, h, np.zeros((1, n)), np.ones(1, np.uint8), eps, 1.0, out[None, :])
+    other = np.ascontiguousarray(other, dtype=np.float64)[None, :]
+    log_w = np.ascontiguousarray(log_w, dtype=np.float64)[None, :]
+    geometry_half_step(DenseCosts(C3, C3), ROWS, other, log_w, np.zeros((1, n)), np.ones(1, np.uint8), eps, 1.0,
+                       out[None, :])
 
 
 @cpu_jit
