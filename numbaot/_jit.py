@@ -16,6 +16,8 @@ Policy
 """
 from __future__ import annotations
 
+import threading
+
 import numba
 
 from . import _config, _threads
@@ -26,20 +28,24 @@ _threads.load_tbb()  # before any parallel core runs: Numba can then pick its fo
 SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
 
+_CACHE_DIR_LOCK = threading.Lock()
+
+
 def _jit(func, options):
     where = _config.cache_dir()
     if where is not None:
         # Numba's cache locator reads its folder when the function is decorated: point it at ours for that moment
-        # (decoration runs at import, under the import lock), and leave the user's Numba setting as it was
-        previous = numba.config.CACHE_DIR
-        numba.config.CACHE_DIR = where
-        try:
-            return numba.njit(cache=True, **options)(func)
-        except RuntimeError as exc:  # no writable cache locator after all: run uncached rather than fail at import
-            if "locator" not in str(exc):
-                raise
-        finally:
-            numba.config.CACHE_DIR = previous
+        # (under a lock: two threads may import two numbaot modules at once), and leave the user's setting as it was
+        with _CACHE_DIR_LOCK:
+            previous = numba.config.CACHE_DIR
+            numba.config.CACHE_DIR = where
+            try:
+                return numba.njit(cache=True, **options)(func)
+            except RuntimeError as exc:  # no writable cache locator after all: run uncached, do not fail at import
+                if "locator" not in str(exc):
+                    raise
+            finally:
+                numba.config.CACHE_DIR = previous
     return numba.njit(cache=False, **options)(func)
 
 
