@@ -88,3 +88,15 @@ def _detail(answer, status, n_iter, criterion, tol, batch):
     if n_errors:
         return f"{criterion} {answer.errors[0, n_errors - 1]:.3g} > tol {tol:g} after {int(n_iter[0])} iterations"
     return f"{int(n_iter[0])} iterations"
+
+
+def finish_clouds_on_device(*, value, value_linear, shape, potentials, status, n_iter, errors, densify, out_dtype,
+                            solver, detail, warn, stacklevel):
+    """The result of a CUDA solve between point clouds (online Sinkhorn, Sinkhorn divergence): the potentials and
+    the densified plan on the device, scalars and errors on the host; warns with ``detail`` unless OPTIMAL
+    (``stacklevel`` counted from ``warn_status``'s frame, so that the warning names the user's line)."""
+    if warn:
+        warn_status(status, solver, detail, stacklevel=stacklevel)
+    return OTResult(value=out_dtype.type(value), value_linear=out_dtype.type(value_linear), shape=tuple(shape),
+                    potential_a=potentials[0], potential_b=potentials[1], status=Status(status), n_iter=n_iter,
+                    errors=errors, device="cuda", densify=densify)

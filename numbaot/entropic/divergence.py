@@ -161,8 +161,7 @@ def _solve_divergence_cuda(placement, X_a, X_b, a, b, reg, rho, metric, p, scali
     """The CUDA twin's answer as an :class:`OTResult` on the caller's device (see ``numbaot.cuda.divergence``):
     the costs always come from the points there, whatever ``lazy`` says."""
     from .. import _dispatch, _validation as V
-    from .._result import OTResult
-    from .._status import Status, warn_status
+    from .._finish import finish_clouds_on_device
 
     solve_divergence_cuda = _dispatch.driver("divergence", placement)
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
@@ -172,21 +171,11 @@ def _solve_divergence_cuda(placement, X_a, X_b, a, b, reg, rho, metric, p, scali
         V.check_bool(lazy, "lazy")
     value, value_linear, pot_a, pot_b, status, n_iter, errors, densify, out_dtype = solve_divergence_cuda(
         X_a, X_b, a, b, reg, rho, metric, 2.0 if p is None else float(p), scaling, debias, max_iter, tol, eps_list)
-    if warn:
-        detail = f"marginal error {errors[-1]:.3g} > tol {tol:g} after {n_iter} steps" if tol is not None else ""
-        warn_status(status, "sinkhorn divergence (cuda)", detail, stacklevel=4)
-    return OTResult(
-        value=out_dtype.type(value),
-        value_linear=out_dtype.type(value_linear),
-        shape=(int(X_a.shape[0]), int(X_b.shape[0])),
-        potential_a=pot_a,
-        potential_b=pot_b,
-        status=Status(status),
-        n_iter=n_iter,
-        errors=errors,
-        device="cuda",
-        densify=densify,
-    )
+    detail = f"marginal error {errors[-1]:.3g} > tol {tol:g} after {n_iter} steps" if tol is not None else ""
+    return finish_clouds_on_device(value=value, value_linear=value_linear, shape=(X_a.shape[0], X_b.shape[0]),
+                                   potentials=(pot_a, pot_b), status=status, n_iter=n_iter, errors=errors,
+                                   densify=densify, out_dtype=out_dtype, solver="sinkhorn divergence (cuda)",
+                                   detail=detail, warn=warn, stacklevel=6)
 
 
 def sinkhorn_divergence(X_a, X_b, a=None, b=None, *, reg=None, reg_m=None, metric="sqeuclidean", p=2.0,

@@ -11,6 +11,7 @@ import numpy as np
 from .. import _dispatch, _validation as V
 from .._costs import PointClouds
 from .._defaults import CHECK_EVERY, MAX_ITER, TOL
+from .._finish import finish_clouds_on_device
 from .._result import OTResult
 from .._scaling import max_abs, pow2_exponent, scale_up
 from .._status import Status, warn_status
@@ -127,20 +128,10 @@ def _solve_online_cuda(placement, X_a, X_b, a, b, reg, metric, p, max_iter, tol,
     V.check_online_gpu_metric(metric)
     f, g, status, n_iter, errors, value, value_linear, densify, out_dtype = solve_online_cuda(
         X_a, X_b, a, b, reg, metric, 2.0 if p is None else float(p), max_iter, tol, check_every, rho_a, rho_b)
-    if warn:
-        what = "marginal error" if math.isinf(rho_a) and math.isinf(rho_b) else "change of the potentials"
-        detail = f"{what} {errors[-1]:.3g} > tol {tol:g} after {n_iter} iterations" \
-            if len(errors) else f"{n_iter} iterations"
-        warn_status(status, "solve_sample (online sinkhorn, cuda)", detail, stacklevel=4)
-    return OTResult(
-        value=out_dtype.type(value),
-        value_linear=out_dtype.type(value_linear),
-        shape=(int(X_a.shape[0]), int(X_b.shape[0])),
-        potential_a=f,
-        potential_b=g,
-        status=Status(status),
-        n_iter=n_iter,
-        errors=errors,
-        device="cuda",
-        densify=densify,
-    )
+    what = "marginal error" if math.isinf(rho_a) and math.isinf(rho_b) else "change of the potentials"
+    detail = f"{what} {errors[-1]:.3g} > tol {tol:g} after {n_iter} iterations" if len(errors) \
+        else f"{n_iter} iterations"
+    return finish_clouds_on_device(value=value, value_linear=value_linear, shape=(X_a.shape[0], X_b.shape[0]),
+                                   potentials=(f, g), status=status, n_iter=n_iter, errors=errors, densify=densify,
+                                   out_dtype=out_dtype, solver="solve_sample (online sinkhorn, cuda)", detail=detail,
+                                   warn=warn, stacklevel=6)

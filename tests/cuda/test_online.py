@@ -104,3 +104,15 @@ def test_unbalanced_max_iter_and_bad_weights(small_blocks):
     neg = np.array([0.5, -0.5, 1.0, 0.2, 0.1])
     same_error(lambda: numbaot.solve_sample(X, Y, neg, None, reg=0.1, reg_m=1.0, lazy=True),
                lambda: numbaot.solve_sample(dev(X), dev(Y), dev(neg), None, reg=0.1, reg_m=1.0, lazy=True))
+
+
+def test_device_convergence_warnings_point_at_the_caller():
+    """The point-cloud CUDA answers (online Sinkhorn, divergence) are finished by one helper; their
+    ConvergenceWarnings still name the caller's line."""
+    rng = np.random.default_rng(3)
+    X, Y = dev(rng.random((12, 2))), dev(rng.random((9, 2)))
+    with pytest.warns(numbaot.ConvergenceWarning) as record:
+        numbaot.solve_sample(X, Y, reg=0.01, lazy=True, max_iter=2)
+        numbaot.sinkhorn_divergence(X, Y, reg=0.01, max_iter=2)
+    caught = [w for w in record if issubclass(w.category, numbaot.ConvergenceWarning)]
+    assert len(caught) == 2 and all(w.filename == __file__ for w in caught)
