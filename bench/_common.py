@@ -72,9 +72,14 @@ def cpu_model() -> str:
 
 
 def threading_layer() -> str:
-    """Numba's threading layer; known only once a parallel core has run, so run a tiny one first."""
+    """Numba's threading layer; known only once a parallel core has run, so run a tiny one first (after letting
+    numbaot make TBB loadable, as its first solve would: otherwise this probe would start OpenMP for the run)."""
     import numba
     import numpy as np
+
+    from numbaot import _threads
+
+    _threads.load_tbb()
 
     @numba.njit(parallel=True, cache=False)
     def _touch(x):
