@@ -708,3 +708,47 @@ class BatchOTResult(OTResult):
     def __repr__(self) -> str:
         return (f"BatchOTResult(batch={self.shape[0]}, shape={self.shape[1]}x{self.shape[2]}, "
                 f"status={self.status.name}, n_iter={self.n_iter}, device={self.device})")
+
+
+class BarycenterResult(OTResult):
+    """The answer of a barycenter solver: an :class:`OTResult` whose ``barycenter`` is the averaged measure.
+
+    Attributes (beyond :class:`OTResult`'s)
+    ---------------------------------------
+    barycenter : array
+        The barycenter's weights: (m,) on a fixed support, (H, W) or (D, H, W) on a grid, (m,) on the free
+        support ``support``.
+    support : array of shape (m, d) or None
+        The barycenter's support points (free-support solvers), else None.
+    plans : tuple of K arrays, or None
+        ``plans[k]`` couples input k (rows) with the barycenter (columns): row sums the input's weights, column sums
+        the barycenter (up to the solver's tolerance). None where they were not built (grids: they would have
+        ``(H W)^2`` entries).
+    value, value_linear : float
+        ``sum_k weights_k <plans[k], M_k>`` (plus the entropic and marginal penalties in ``value`` where the
+        solver has them), when the solver computes it; else NaN.
+    potential_a, potential_b : arrays of shape (K, n) and (K, m), or None
+        The dual potentials of the K problems (entropic solvers).
+    status, n_iter, errors
+        How the outer iterations ended, how many ran, the error at each check.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbaot import BarycenterResult
+    >>> res = BarycenterResult(value=0.0, barycenter=np.array([0.5, 0.5]))
+    >>> res.barycenter, res.converged
+    (array([0.5, 0.5]), True)
+    """
+
+    def __init__(self, *, barycenter, support=None, plans=None, **fields):
+        super().__init__(**fields)
+        self._fields.update(barycenter=barycenter, support=support, plans=plans)
+        _set(self, "barycenter", barycenter)
+        _set(self, "support", support)
+        _set(self, "plans", None if plans is None else tuple(plans))
+
+    def __repr__(self) -> str:
+        shape = tuple(np.shape(self.barycenter))
+        return (f"BarycenterResult(barycenter={shape}, status={self.status.name}, n_iter={self.n_iter}, "
+                f"device={self.device})")

@@ -712,3 +712,62 @@ def check_accelerate(accelerate):
     if accelerate not in GW_ACCELERATIONS:
         raise ValueError(f"accelerate must be one of {GW_ACCELERATIONS} (or False), got {accelerate!r}")
     return accelerate
+
+
+# ------------------------------------------------------------------------------------------------------ barycenters
+def check_histograms(A, name: str, axis: int, balanced: bool = True) -> np.ndarray:
+    """Item 38 and items 1-5, 15, 16 for a stack of K histograms along ``axis`` of ``A`` (each histogram the
+    rest of the array): returns a float64 (K, N) array, one histogram per row, float noise clipped; with
+    ``balanced``, the histograms must carry the same mass (within the dtype's tolerance; rescaled to the first's)."""
+    arr = as_float_array(A, name)
+    if arr.ndim < 2:
+        raise ValueError(f"{name} must hold several histograms, got shape {arr.shape}")
+    K = arr.shape[axis]
+    H = np.ascontiguousarray(np.moveaxis(arr, axis, 0).reshape(K, -1), dtype=np.float64)
+    if H.shape[1] == 0:
+        raise ValueError(f"{name} has empty histograms (shape {arr.shape})")
+    where = "column" if axis in (1, -1) and arr.ndim == 2 else "entry"
+    for k in range(K):
+        stats = weight_stats(H[k])
+        label = f"{name} ({where} {k} along axis {axis})"
+        if judge_weights(stats, label, H[k][stats.first_nonfinite] if stats.n_nonfinite else None):
+            H[k] = np.maximum(H[k], 0)
+    if balanced:
+        sums = H.sum(axis=1)
+        rtol = MASS_RTOL.get(np.dtype(arr.dtype), 1e-9)
+        bad = np.flatnonzero(np.abs(sums - sums[0]) > rtol * np.maximum(np.abs(sums), abs(sums[0])))
+        if bad.size:
+            k = int(bad[0])
+            raise ValueError(
+                f"the histograms of {name} must have the same total mass, got {sums[0]:.17g} for histogram 0 and "
+                f"{sums[k]:.17g} for histogram {k}; normalize them (divide each by its sum) or use an unbalanced "
+                "barycenter (reg_m)"
+            )
+        H[1:] *= (sums[0] / sums[1:])[:, None]
+    return H
+
+
+def check_barycenter_weights(weights, K: int) -> np.ndarray:
+    """Item 38: K non-negative finite weights summing to 1 (None: uniform)."""
+    if weights is None:
+        return np.full(K, 1.0 / K)
+    w = as_float_array(weights, "weights", ndim=1).astype(np.float64)
+    if w.shape[0] != K:
+        raise ValueError(f"weights has {w.shape[0]} entries but there are {K} input measures; give one per input")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"weights[{int(np.argmin(np.isfinite(w)))}] is not finite; weights must be finite")
+    if np.any(w < 0):
+        k = int(np.argmin(w))
+        raise ValueError(f"weights[{k}] = {w[k]:.17g} is negative; barycentric weights must be >= 0")
+    if abs(w.sum() - 1.0) > 1e-9 * K:
+        raise ValueError(f"weights must sum to 1, got sum {w.sum():.17g}; pass weights / weights.sum()")
+    return w / w.sum()
+
+
+def check_choice(value, name: str, choices) -> str:
+    """A string among ``choices`` (a TypeError for a non-string, a ValueError naming the choices otherwise)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {', '.join(map(repr, choices))}; got {value!r}")
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(map(repr, choices))}")
+    return value

@@ -12,12 +12,15 @@ loop's source is written once):
 
 * :class:`DenseCosts`: a batch of cost matrices ``C`` (B, n, m) and their transposes (rows of ``C^T`` are the
   columns' half-step, read contiguously), float64 or float32 (float32 costs are read and exponentiated in float32,
-  the potentials kept in float64);
+  the potentials kept in float64); ``C`` of shape (1, n, m) is shared by every problem of the batch (barycenters:
+  K inputs against one support, without K copies of the costs);
 * ``_costs.PointClouds``: two point clouds and a metric, costs recomputed at every pass (O(n + m) memory; B = 1;
-  the network simplex takes the same tuple).
+  the network simplex takes the same tuple);
+* :class:`SeparableGrid`: histograms on a regular 2D or 3D grid with the squared Euclidean cost, which separates
+  along the axes: ``C_ij = sum_axis (t_i - t_j)^2``, so the log-sum-exp over the grid is one along each axis in turn
+  (Solomon et al. 2015): O(N (D + H + W)) per half-step for N = D H W cells, never an N x N matrix.
 
-A new geometry (a separable kernel on a grid, for convolutional barycenters) is a NamedTuple, a kernel and one
-more branch in ``_select``.
+A new geometry is a NamedTuple, a kernel and one more entry in ``_KERNELS`` and an overload's class list.
 """
 from __future__ import annotations
 
@@ -42,10 +45,21 @@ ROWS, COLUMNS = 0, 1
 
 
 class DenseCosts(NamedTuple):
-    """Cost matrices ``C`` (B, n, m) and their contiguous transposes ``CT`` (B, m, n), of one float dtype."""
+    """Cost matrices ``C`` (B, n, m) and their contiguous transposes ``CT`` (B, m, n), of one float dtype; a
+    leading axis of length 1 shares the one matrix among all the problems of the batch."""
 
     C: np.ndarray
     CT: np.ndarray
+
+
+class SeparableGrid(NamedTuple):
+    """A regular grid of ``D x H x W`` cells (``D = 1`` for images), each problem's measure flattened in C order
+    (length N = D H W): the per-axis squared distances ``cost_d`` (D, D), ``cost_h`` (H, H), ``cost_w`` (W, W),
+    float64. Both sides of every problem live on the grid, so the half-step is the same on rows and columns."""
+
+    cost_d: np.ndarray
+    cost_h: np.ndarray
+    cost_w: np.ndarray
 
 
 def _dense(geom, side, other, ref, shift, active, eps, tau, out):
@@ -57,7 +71,9 @@ def _dense(geom, side, other, ref, shift, active, eps, tau, out):
     shifts are computed in C's dtype, so float32 costs run in float32.
     """
     C = geom.C if side == ROWS else geom.CT
-    B, n, m = C.shape
+    n, m = C.shape[1], C.shape[2]
+    B = out.shape[0]
+    shared = C.shape[0] == 1
     hc = np.empty((B, m), dtype=C.dtype)
     guess = np.empty((B, n), dtype=C.dtype)
     inv64 = 1.0 / eps
@@ -77,9 +93,10 @@ def _dense(geom, side, other, ref, shift, active, eps, tau, out):
             if s == -math.inf:  # a zero weight under reg_type='entropy': the row carries no mass
                 out[k, i] = -math.inf
             else:
-                lse = _softmin_shifted(C[k], i, hc[k], inv_eps[0], guess[k, i])
+                Ck = C[0] if shared else C[k]
+                lse = _softmin_shifted(Ck, i, hc[k], inv_eps[0], guess[k, i])
                 if lse != lse:
-                    lse = _softmin(C[k], i, hc[k], inv_eps[0])
+                    lse = _softmin(Ck, i, hc[k], inv_eps[0])
                 out[k, i] = tau * eps * (s - lse)
 
 
@@ -103,9 +120,51 @@ def _points(geom, side, other, ref, shift, active, eps, tau, out):
         out[0, i] = -math.inf if shift[0, i] == -math.inf else tau * eps * (shift[0, i] - lse[i])
 
 
-_KERNELS = {DenseCosts: _dense, PointClouds: _points}
+@cpu_jit(parallel=True)
+def _axis_softmin(src, dst, cost, inv_eps, outer, size, inner):
+    """``dst[a, c, b] = log sum_c' exp(src[a, c', b] - cost[c, c'] inv_eps)`` for arrays viewed as (outer, size,
+    inner) in C order: the log-sum-exp along one axis of the grid, in parallel over the lines."""
+    for t in prange(outer * inner):
+        a = t // inner
+        b = t - a * inner
+        base = a * size * inner + b
+        line = np.empty(size)
+        for c in range(size):
+            line[c] = src[base + c * inner]
+        for c in range(size):
+            dst[base + c * inner] = _softmin(cost, c, line, inv_eps)
+
+
+def _grid(geom, side, other, ref, shift, active, eps, tau, out):
+    """The half-step on a :class:`SeparableGrid`: the log-sum-exp over the grid as three along its axes (W, then H,
+    then D; an axis of length 1 is skipped), each problem's h = other / eps + ref flattened in C order."""
+    D, H, W = geom.cost_d.shape[0], geom.cost_h.shape[0], geom.cost_w.shape[0]
+    B, N = out.shape
+    inv_eps = 1.0 / eps
+    src = np.empty(N)
+    dst = np.empty(N)
+    for k in range(B):
+        if not active[k]:
+            continue
+        for i in range(N):
+            src[i] = other[k, i] * inv_eps + ref[k, i]
+        _axis_softmin(src, dst, geom.cost_w, inv_eps, D * H, W, 1)
+        src, dst = dst, src
+        if H > 1:
+            _axis_softmin(src, dst, geom.cost_h, inv_eps, D, H, W)
+            src, dst = dst, src
+        if D > 1:
+            _axis_softmin(src, dst, geom.cost_d, inv_eps, 1, D, H * W)
+            src, dst = dst, src
+        for i in range(N):
+            s = shift[k, i]
+            out[k, i] = -math.inf if s == -math.inf else tau * eps * (s - src[i])
+
+
+_KERNELS = {DenseCosts: _dense, PointClouds: _points, SeparableGrid: _grid}
 #: The same bodies compiled on their own, for calls from Python (the jitted loop takes them through the overloads).
-_HOST_KERNELS = {DenseCosts: cpu_jit(parallel=True)(_dense), PointClouds: cpu_jit(_points)}
+_HOST_KERNELS = {DenseCosts: cpu_jit(parallel=True)(_dense), PointClouds: cpu_jit(_points),
+                 SeparableGrid: cpu_jit(_grid)}
 
 
 def half_step(geom, side, other, ref, shift, active, eps, tau, out):
@@ -124,8 +183,8 @@ def _typed_kernel(geom, classes):
 
 # Compile cost: every jitted function between the loop and a large kernel re-optimises the kernel's code when it is
 # linked (about a second each at these sizes), so the kernels sit right under the loop: the dense one is the
-# overload's own (parallel) implementation, the point-cloud one is inlined into the loop and calls its parallel
-# softmin directly.
+# overload's own (parallel) implementation, the point-cloud and grid ones are inlined into the loop and call their
+# parallel parts directly.
 @overload(half_step, jit_options={"nogil": True, "parallel": True, "fastmath": set(SAFE_FASTMATH)})
 def _select_parallel(geom, side, other, ref, shift, active, eps, tau, out):
     return _typed_kernel(geom, (DenseCosts,))
@@ -133,4 +192,4 @@ def _select_parallel(geom, side, other, ref, shift, active, eps, tau, out):
 
 @overload(half_step, inline="always")
 def _select_inline(geom, side, other, ref, shift, active, eps, tau, out):
-    return _typed_kernel(geom, (PointClouds,))
+    return _typed_kernel(geom, (PointClouds, SeparableGrid))

@@ -141,9 +141,9 @@ def sinkhorn_loop(geom, w, rule, ctl, f, g, record):
                 for i in range(n):
                     f_prev[k, i] = f[k, i]
         half_step(geom, ROWS, g, w.ref_b, w.shift_a, active, eps, tau_a, f)
-        translate(rule, True, active, w, f, g, g_new, lam)
+        translate(geom, rule, True, active, w, f, g, g_new, lam)
         half_step(geom, COLUMNS, f, w.ref_a, w.shift_b, active, eps, tau_b, g_new)
-        translate(rule, False, active, w, f, g, g_new, lam)
+        translate(geom, rule, False, active, w, f, g, g_new, lam)
         for k in range(B):
             if not active[k]:
                 continue

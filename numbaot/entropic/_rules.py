@@ -10,6 +10,10 @@ marginal's penalty does to the half-steps, what the loop checks, and how the pot
 * :class:`TranslationInvariant`: the damped half-steps followed by the closed-form translation the dual gains most
   from (Sejourne, Vialard and Peyre 2022); the same fixed point, far fewer iterations when ``rho`` is large
   compared with ``eps``.
+* :class:`Barycentric`: K problems from K inputs to one unknown measure, the barycenter (iterative Bregman
+  projections, Benamou et al. 2015): after each column half-step the barycenter is the weighted geometric mean of
+  the plans' column marginals (a power mean for KL-penalised inputs, Chizat et al. 2018), optionally debiased
+  (Janati et al. 2020). The K problems stop together, on the spread of their column marginals.
 
 A rule is a NamedTuple, and its helpers are picked by its class when Numba types the loop (``overload``, inlined),
 so that a balanced solve compiles none of the unbalanced code: the loop's source is written once, and each rule
@@ -25,6 +29,7 @@ from numba.core import types
 from numba.extending import overload
 
 from .._jit import cpu_jit
+from ._geometry import half_step
 
 
 class Balanced(NamedTuple):
@@ -44,6 +49,23 @@ class TranslationInvariant(NamedTuple):
     tau_a: float
     tau_b: float
     coef: np.ndarray  # (eps, tau_a, tau_b, s_a, s_b, k_a, k_b, xi_a, xi_b, fi_ab): see coefficients()
+
+
+class Barycentric(NamedTuple):
+    """The barycenter's rule. ``weights`` (B,) sum to 1; ``log_bar`` (B, m) is the loop's ``w.log_b`` and
+    ``w.shift_b`` (every row the log of the current barycenter; the column half-steps aim at it); ``debias`` (m,)
+    the debiasing potential of Janati et al. 2020 in log units (updated in place; ignored unless ``debiased``);
+    ``error`` (1,) the joint error of the last check; ``bar_prev`` (m,) the barycenter at the last check."""
+
+    eps: float
+    tau_a: float
+    tau_b: float
+    weights: np.ndarray
+    log_bar: np.ndarray
+    debias: np.ndarray
+    debiased: bool
+    error: np.ndarray
+    bar_prev: np.ndarray
 
 
 def coefficients(eps: float, rho_a: float, rho_b: float) -> np.ndarray:
@@ -121,11 +143,11 @@ def max_change(new, old, offset, log_w, d):
 
 
 # ------------------------------------------------------------------------------------------ the rules' helpers
-def _no_translation(rule, rows, active, w, f, g, g_new, lam):
+def _no_translation(geom, rule, rows, active, w, f, g, g_new, lam):
     return None
 
 
-def _translate(rule, rows, active, w, f, g, g_new, lam):
+def _translate(geom, rule, rows, active, w, f, g, g_new, lam):
     # after the row half-step f_hat = f + c, then f_ = f_hat - eps xi_a log <a, exp(-f_hat s_a)>; after the
     # column one the same for g_new, and the read-out translation lam
     coef = rule.coef
@@ -149,6 +171,85 @@ def _translate(rule, rows, active, w, f, g, g_new, lam):
             for j in range(g_new.shape[1]):
                 g_new[k, j] += shift
             lam[k] = fi_ab * (log_mass(w.log_a[k], f[k], -s_a) - log_mass(w.log_b[k], g_new[k], -s_b))
+
+
+@cpu_jit
+def _barycenter_entry(weights, g_new, j, old, tau, eps):
+    """The new log barycenter at cell j from the K column half-steps ``g_new[k, j] = tau eps (old - lse_k)``:
+    ``sum_k w_k lse_k`` for tau = 1, else ``(1 / (1 - tau)) log sum_k w_k exp((1 - tau) lse_k)``."""
+    B = g_new.shape[0]
+    if tau == 1.0:
+        new = 0.0
+        for k in range(B):
+            new += weights[k] * (old - g_new[k, j] / eps)
+        return new
+    top = -math.inf
+    for k in range(B):
+        top = max(top, math.log(weights[k]) + (1.0 - tau) * (old - g_new[k, j] / (tau * eps)))
+    total = 0.0
+    for k in range(B):
+        total += math.exp(math.log(weights[k]) + (1.0 - tau) * (old - g_new[k, j] / (tau * eps)) - top)
+    return (top + math.log(total)) / (1.0 - tau)
+
+
+def _barycentric_update(geom, rule, rows, active, w, f, g, g_new, lam):
+    # After the column half-step g_new[k] = tau eps (log_bar - lse_k), lse_k = log sum_i exp((f_k,i - C_ij) / eps).
+    # The new barycenter: sum_k w_k lse_k (+ the debiasing potential) when tau = 1, else the power mean
+    # (1 / (1 - tau)) log sum_k w_k exp((1 - tau) lse_k); then each g_new[k] is moved to aim at it.
+    if not rows:
+        B, m = g_new.shape
+        tau, eps = rule.tau_b, rule.eps
+        log_bar = rule.log_bar
+        for j in range(m):
+            old = log_bar[0, j]
+            new = _barycenter_entry(rule.weights, g_new, j, old, tau, eps) + rule.debias[j]  # 0 unless debiased
+            for k in range(B):
+                g_new[k, j] += tau * eps * (new - old)
+                log_bar[k, j] = new
+        if rule.debiased:
+            # c = (c + log_bar - log sum_i exp(c_i - C_ij / eps)) / 2, ten times (Janati et al. 2020, as POT does)
+            c = rule.debias
+            c_pot = np.empty((1, m))
+            lse = np.empty((1, m))
+            zeros = np.zeros((1, m))
+            ones = np.ones(1, np.uint8)
+            for _ in range(10):
+                for j in range(m):
+                    c_pot[0, j] = eps * c[j]
+                    lse[0, j] = -eps * (log_bar[0, j] - c[j])  # first guess: c's own fixed point
+                half_step(geom, 1, c_pot, zeros, zeros, ones, eps, 1.0, lse)
+                for j in range(m):
+                    c[j] = 0.5 * (c[j] + log_bar[0, j] + lse[0, j] / eps)
+
+
+def _joint_spread(rule, k, w, f, f_prev, g, g_new, lam, lam_prev):
+    # sum_j std_k of the plans' column marginals before the update, exp(log_bar + (g - g_new) / eps) (POT's
+    # criterion), plus the L1 change of the barycenter since the last check (identical inputs have no spread, and
+    # the debiasing potential moves the barycenter on its own); computed once, at the first problem, for all: the
+    # problems stop together
+    if k == 0:
+        B, m = g.shape
+        total = 0.0
+        for j in range(m):
+            bar = math.exp(w.log_b[0, j])
+            total += abs(bar - rule.bar_prev[j])
+            rule.bar_prev[j] = bar
+            mean = 0.0
+            for q in range(B):
+                mean += math.exp(w.log_b[q, j] + (g[q, j] - g_new[q, j]) / rule.eps)
+            mean /= B
+            var = 0.0
+            for q in range(B):
+                d = math.exp(w.log_b[q, j] + (g[q, j] - g_new[q, j]) / rule.eps) - mean
+                var += d * d
+            total += math.sqrt(var / B)
+        if rule.tau_b != 1.0:  # KL-penalised inputs: no marginal to match, so the potentials' largest change
+            total = 0.0
+            for q in range(B):
+                d = max_change(f[q], f_prev[q], 0.0, w.log_a[q], 0.0)
+                total = max(total, max_change(g_new[q], g[q], 0.0, w.log_b[q], d) / rule.eps)
+        rule.error[0] = total
+    return rule.error[0]
 
 
 def _marginal_error(rule, k, w, f, f_prev, g, g_new, lam, lam_prev):
@@ -179,9 +280,12 @@ def _translated_read_out(rule, f, g, lam):
             g[k, j] -= lam[k]
 
 
-_TRANSLATE = {Balanced: _no_translation, Damped: _no_translation, TranslationInvariant: _translate}
-_ERROR = {Balanced: _marginal_error, Damped: _potentials_change, TranslationInvariant: _potentials_change}
-_READ_OUT = {Balanced: _no_read_out, Damped: _no_read_out, TranslationInvariant: _translated_read_out}
+_TRANSLATE = {Balanced: _no_translation, Damped: _no_translation, TranslationInvariant: _translate,
+              Barycentric: _barycentric_update}
+_ERROR = {Balanced: _marginal_error, Damped: _potentials_change, TranslationInvariant: _potentials_change,
+          Barycentric: _joint_spread}
+_READ_OUT = {Balanced: _no_read_out, Damped: _no_read_out, TranslationInvariant: _translated_read_out,
+             Barycentric: _no_read_out}
 
 
 def _impl(table, rule):
@@ -189,9 +293,10 @@ def _impl(table, rule):
     return table.get(cls)
 
 
-def translate(rule, rows, active, w, f, g, g_new, lam):
-    """After a half-step (``rows``: the row one): the rule's translation of the potentials, if it has one."""
-    return _TRANSLATE[type(rule)](rule, rows, active, w, f, g, g_new, lam)
+def translate(geom, rule, rows, active, w, f, g, g_new, lam):
+    """After a half-step (``rows``: the row one): the rule's translation of the potentials, if it has one (the
+    barycenter's update, for :class:`Barycentric`)."""
+    return _TRANSLATE[type(rule)](geom, rule, rows, active, w, f, g, g_new, lam)
 
 
 def error(rule, k, w, f, f_prev, g, g_new, lam, lam_prev):
@@ -205,7 +310,7 @@ def read_out(rule, f, g, lam):
 
 
 @overload(translate, inline="always")
-def _ol_translate(rule, rows, active, w, f, g, g_new, lam):
+def _ol_translate(geom, rule, rows, active, w, f, g, g_new, lam):
     return _impl(_TRANSLATE, rule)
 
 

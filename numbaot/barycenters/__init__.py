@@ -1,0 +1,2 @@
+"""Wasserstein barycenters: fixed support (Bregman, debiased, unbalanced, exact LP), grids (convolutional) and free
+support (``api``)."""
