@@ -27,7 +27,9 @@ from .._defaults import CHECK_EVERY
 from .._result import BarycenterResult
 from .._status import MAX_ITER_REACHED, OPTIMAL, Status, warn_status
 
-#: The entropic methods: POT's three names for one fixed point; all run the log-domain loop (stable at any reg).
+#: The entropic methods, POT's names for one fixed point: "sinkhorn_log" (default) and "sinkhorn_stabilized" run the
+#: log-domain loop (stable at any reg); "sinkhorn" the scaling domain (fastest; fails where the Gibbs kernel
+#: underflows, about M / reg > 700).
 METHODS = ("sinkhorn_log", "sinkhorn", "sinkhorn_stabilized")
 #: Barycenter iterations (POT's default for its Bregman barycenters) and the tolerance on the joint error (the
 #: spread of the K plans' column marginals plus the barycenter's L1 change between checks).
@@ -82,16 +84,21 @@ def _warn(status, solver, n_iter, errors, tol, warn):
         warn_status(status, solver, detail, stacklevel=6)
 
 
-def _bregman(H, geom, weights, reg, rho, debiased, max_iter, tol, check_every, n_threads, warn, solver, dense_C,
-             out_shape, out_dtype, kind):
+def _bregman(H, geom, weights, reg, rho, debiased, method, max_iter, tol, check_every, n_threads, warn, solver,
+             dense_C, out_shape, out_dtype, kind, want_plans):
     from ._bregman import plans, solve_bregman
+    from ._scaling import dense_operators, grid_operators, solve_scaling
 
-    answer = solve_bregman(geom, H, weights, reg, rho, debiased, max_iter, tol, check_every,
-                           _config.n_threads(n_threads))
+    threads = _config.n_threads(n_threads)
+    if method == "sinkhorn":
+        operators = grid_operators(out_shape, reg) if dense_C is None else dense_operators(dense_C, reg, threads)
+        answer = solve_scaling(operators, H, weights, reg, rho, debiased, max_iter, tol, check_every)
+    else:
+        answer = solve_bregman(geom, H, weights, reg, rho, debiased, max_iter, tol, check_every, threads)
     _warn(answer.status, solver, answer.n_iter, answer.errors, tol, warn)
     bar = np.exp(answer.log_bar)
     P = value = None
-    if dense_C is not None:
+    if dense_C is not None and want_plans:
         P = plans(geom, answer, reg)
         value = float(np.einsum("k,kij,ij->", weights, P, dense_C))
     return BarycenterResult(
@@ -103,7 +110,8 @@ def _bregman(H, geom, weights, reg, rho, debiased, max_iter, tol, check_every, n
     )
 
 
-def _fixed_support(A, M, reg, weights, reg_m, debiased, method, max_iter, tol, check_every, n_threads, warn, solver):
+def _fixed_support(A, M, reg, weights, reg_m, debiased, method, max_iter, tol, check_every, n_threads, warn, solver,
+                   want_plans=False):
     from ._bregman import dense_shared
 
     _host(solver, A=A, M=M)
@@ -126,8 +134,8 @@ def _fixed_support(A, M, reg, weights, reg_m, debiased, method, max_iter, tol, c
     weights = V.check_barycenter_weights(weights, H.shape[0])
     geom = dense_shared(M_arr)
     kind = "debiased" if debiased else ("bregman" if math.isinf(rho) else "unbalanced")
-    return _bregman(H, geom, weights, reg, rho, debiased, max_iter, tol, check_every, n_threads, warn, solver,
-                    geom.C[0], (M_arr.shape[1],), V.result_dtype(A_arr, M_arr), kind)
+    return _bregman(H, geom, weights, reg, rho, debiased, method, max_iter, tol, check_every, n_threads, warn,
+                    solver, geom.C[0], (M_arr.shape[1],), V.result_dtype(A_arr, M_arr), kind, want_plans)
 
 
 def _grid_images(A, ndim, name="A"):
@@ -142,8 +150,8 @@ def _convolutional(A, reg, weights, debiased, dims, method, max_iter, tol, check
     reg, max_iter, tol, check_every, warn = _loop_settings(method, reg, max_iter, tol, check_every, warn, debiased)
     arr, H = _grid_images(A, dims)
     weights = V.check_barycenter_weights(weights, H.shape[0])
-    return _bregman(H, grid(arr.shape[1:]), weights, reg, math.inf, debiased, max_iter, tol, check_every,
-                    n_threads, warn, solver, None, arr.shape[1:], V.result_dtype(arr), "convolutional")
+    return _bregman(H, grid(arr.shape[1:]), weights, reg, math.inf, debiased, method, max_iter, tol, check_every,
+                    n_threads, warn, solver, None, arr.shape[1:], V.result_dtype(arr), "convolutional", False)
 
 
 # ----------------------------------------------------------------------------------------------- fixed support
@@ -165,13 +173,15 @@ def barycenter(A, M, reg, weights=None, method="sinkhorn_log", *, max_iter=MAX_I
     weights : array of shape (K,), optional
         Non-negative weights summing to 1 (uniform when None).
     method : {'sinkhorn_log', 'sinkhorn', 'sinkhorn_stabilized'}
-        POT's three methods compute the same iterates; all run the log-domain loop here.
+        POT's three methods compute the same iterates. 'sinkhorn_log' (default) and 'sinkhorn_stabilized' run the
+        log-domain loop, stable at any reg; 'sinkhorn' the scaling domain (POT's default): several times faster per
+        iteration, but it fails (status NUMERICAL_ERROR, a ConvergenceWarning) once ``M / reg`` exceeds about 700.
     max_iter : int
         Maximum number of iterations.
     tol : float, optional
         Stop when the spread of the K plans' column marginals (the sum over entries of their standard deviation,
-        POT's criterion) plus the L1 change of the barycenter since the last check is at most ``tol`` (default
-        1e-9), checked every ``check_every`` iterations.
+        POT's criterion) is at most ``tol`` (default 1e-9), checked every ``check_every`` iterations (debiased: plus
+        the L1 change of the barycenter since the last check).
     n_threads : int, optional
         Threads (default: Numba's setting).
     warn : bool
@@ -576,7 +586,7 @@ def solve_barycenter(A, M=None, reg=None, weights=None, *, reg_m=None, debias=Fa
             raise ValueError("debias and reg_m need reg > 0 (the exact barycenter has neither)")
         return _solve_lp(A, M, weights, warn, "solve_barycenter")
     return _fixed_support(A, M, reg, weights, reg_m, debias, method, max_iter, tol, check_every, n_threads, warn,
-                          "solve_barycenter")
+                          "solve_barycenter", want_plans=True)
 
 
 def solve_bary_sample(X_a_list, n=None, a_list=None, w=None, X_b_init=None, b=None, *, reg=None,

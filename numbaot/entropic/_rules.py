@@ -224,16 +224,17 @@ def _barycentric_update(geom, rule, rows, active, w, f, g, g_new, lam):
 
 def _joint_spread(rule, k, w, f, f_prev, g, g_new, lam, lam_prev):
     # sum_j std_k of the plans' column marginals before the update, exp(log_bar + (g - g_new) / eps) (POT's
-    # criterion), plus the L1 change of the barycenter since the last check (identical inputs have no spread, and
-    # the debiasing potential moves the barycenter on its own); computed once, at the first problem, for all: the
-    # problems stop together
+    # criterion), plus, when debiased, the L1 change of the barycenter since the last check (the debiasing potential
+    # moves the barycenter when the plans agree: identical inputs have no spread); computed once, at the first
+    # problem, for all: the problems stop together
     if k == 0:
         B, m = g.shape
         total = 0.0
-        for j in range(m):
-            bar = math.exp(w.log_b[0, j])
-            total += abs(bar - rule.bar_prev[j])
-            rule.bar_prev[j] = bar
+        if rule.debiased:
+            for j in range(m):
+                bar = math.exp(w.log_b[0, j])
+                total += abs(bar - rule.bar_prev[j])
+                rule.bar_prev[j] = bar
             mean = 0.0
             for q in range(B):
                 mean += math.exp(w.log_b[q, j] + (g[q, j] - g_new[q, j]) / rule.eps)

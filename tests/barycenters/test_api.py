@@ -57,6 +57,27 @@ def test_barycenter_matches_pot_log(K, reg):
     assert np.isclose(ours.sum(), 1.0, atol=1e-9)
 
 
+@pytest.mark.parametrize("method", ["sinkhorn", "sinkhorn_log"])
+def test_barycenter_matches_pot_scaling(method):
+    rng = np.random.default_rng(21)
+    A, M = _hists(rng, 50, 3), _line_cost(50)
+    ours = numbaot.barycenter(A, M, 0.01, method=method, tol=1e-13, max_iter=50000)
+    theirs = ot.barycenter(A, M, 0.01, method="sinkhorn", stopThr=1e-15, numItermax=50000, warn=False)
+    assert np.allclose(ours, theirs, rtol=0, atol=1e-7)
+
+
+def test_scaling_domain_reports_underflow():
+    A = np.zeros((30, 2))
+    A[:5, 0] = 0.2
+    A[-5:, 1] = 0.2
+    M = _line_cost(30)
+    with pytest.warns(ConvergenceWarning, match="NUMERICAL_ERROR"):
+        res = numbaot.solve_barycenter(A, M, reg=1e-7, method="sinkhorn")
+    assert res.status is Status.NUMERICAL_ERROR
+    res = numbaot.solve_barycenter(A, M, reg=1e-3)  # the log domain has no such limit
+    assert res.converged and np.isclose(res.barycenter.sum(), 1.0)
+
+
 def test_barycenter_matches_plain_numpy_and_methods_agree():
     rng = np.random.default_rng(1)
     A, M = _hists(rng, 25, 3), _line_cost(25)
@@ -118,6 +139,7 @@ def test_debiased_identical_inputs_give_the_input():
     # a must be smooth at the kernel's scale sqrt(reg) (a = c K c for some c > 0, Janati et al. 2020)
     bar = numbaot.barycenter_debiased(np.stack([a, a, a], 1), M, 0.003)
     assert np.abs(bar - a).max() < 1e-6
+    assert np.abs(numbaot.barycenter_debiased(np.stack([a, a, a], 1), M, 0.003, method="sinkhorn") - a).max() < 1e-6
     blurred = numbaot.barycenter(np.stack([a, a, a], 1), M, 0.003)
     assert np.abs(blurred - a).max() > 1e-3  # the bias the debiased barycenter removes
 
@@ -140,9 +162,10 @@ def test_unbalanced_matches_pot(reg_m):
     A = rng.random((30, 3)) * np.array([1.0, 2.0, 0.5])  # different masses
     M = _line_cost(30)
     w = np.array([0.5, 0.25, 0.25])
-    ours = numbaot.barycenter_unbalanced(A, M, 0.05, reg_m, weights=w, tol=1e-13, max_iter=50000)
     theirs = ot.barycenter_unbalanced(A, M, 0.05, reg_m, weights=w, stopThr=1e-15, numItermax=50000)
-    assert np.allclose(ours, theirs, rtol=1e-7, atol=1e-9)
+    for method in ("sinkhorn_log", "sinkhorn"):
+        ours = numbaot.barycenter_unbalanced(A, M, 0.05, reg_m, method, w, tol=1e-13, max_iter=50000)
+        assert np.allclose(ours, theirs, rtol=1e-7, atol=1e-9)
 
 
 def test_unbalanced_tends_to_balanced():
@@ -165,6 +188,8 @@ def test_convolutional_matches_pot_and_dense():
     theirs = ot.bregman.convolutional_barycenter2d(imgs, 0.01, method="sinkhorn_log", stopThr=1e-15,
                                                    numItermax=50000, warn=False)
     assert ours.shape == (9, 11) and np.allclose(ours, theirs, atol=1e-7)
+    scaling = numbaot.convolutional_barycenter2d(imgs, 0.01, method="sinkhorn", tol=1e-13, max_iter=50000)
+    assert np.allclose(scaling, ours, atol=1e-10)
     dense = numbaot.barycenter(imgs.reshape(3, -1).T, _grid_cost(9, 11), 0.01, tol=1e-13, max_iter=50000)
     assert np.allclose(dense.reshape(9, 11), ours, atol=1e-10)
 
@@ -176,6 +201,11 @@ def test_convolutional_3d_equals_dense():
     ours = numbaot.convolutional_barycenter3d(vols, 0.02, tol=1e-12)
     dense = numbaot.barycenter(vols.reshape(2, -1).T, _grid_cost(4, 5, 3), 0.02, tol=1e-12)
     assert np.allclose(dense.reshape(4, 5, 3), ours, atol=1e-10)
+    for debiased in (False, True):  # the scaling domain's separable products agree with the log domain's
+        log = numbaot.convolutional_barycenter3d(vols, 0.02, debiased=debiased, tol=1e-12, max_iter=50000)
+        scaling = numbaot.convolutional_barycenter3d(vols, 0.02, None, "sinkhorn", debiased=debiased, tol=1e-12,
+                                                     max_iter=50000)
+        assert np.allclose(scaling, log, atol=1e-9)
 
 
 def test_convolutional_debiased_identical_images():
