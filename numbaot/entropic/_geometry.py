@@ -86,9 +86,11 @@ def _dense(geom, side, other, ref, shift, active, eps, tau, out):
     inv_eps = hc[0, :1].copy()  # a scalar of C's dtype (numba has no dtype constructor in nopython code)
     inv_eps[0] = 1.0 / eps
     for t in prange(B * n):
-        k = t // n
+        # shared costs: the B problems of one row run one after the other, so that the row is read from memory
+        # once (the half-step is memory-bound); otherwise one problem's rows after the other
+        k = t - (t // B) * B if shared else t // n
+        i = t // B if shared else t - k * n
         if active[k]:
-            i = t - k * n
             s = shift[k, i]
             if s == -math.inf:  # a zero weight under reg_type='entropy': the row carries no mass
                 out[k, i] = -math.inf
