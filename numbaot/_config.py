@@ -88,6 +88,34 @@ def cache_dir() -> str | None:
     _cache_dir = None
     return None
 
+_source_stamp = None
+
+
+def source_stamp() -> str:
+    """A fingerprint of numbaot's sources (every ``.py`` file's path, size and modification time), computed once per
+    process: compiled code is cached under it (see ``_jit``).
+
+    Numba keys a cached function on its own file only, so a cached core would keep the old code of a helper it
+    inlines from another file (an ``overload``: a Sinkhorn rule, a geometry's kernel) after that file changed; a
+    fingerprint of the whole package makes any change, or a new version, start from a fresh folder.
+    """
+    global _source_stamp
+    if _source_stamp is None:
+        import hashlib
+
+        root = os.path.dirname(os.path.abspath(__file__))
+        digest = hashlib.sha1()
+        for folder, dirs, files in sorted(os.walk(root)):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    st = os.stat(path)
+                    digest.update(f"{os.path.relpath(path, root)}:{st.st_size}:{st.st_mtime_ns};".encode())
+        _source_stamp = "src-" + digest.hexdigest()[:16]
+    return _source_stamp
+
+
 #: Threads per block of the CUDA kernels; tests patch it small so that tiny inputs span several blocks.
 CUDA_THREADS_PER_BLOCK = _env_int("NUMBAOT_CUDA_TPB", 256)
 

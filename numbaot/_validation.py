@@ -733,18 +733,24 @@ def check_histograms(A, name: str, axis: int, balanced: bool = True) -> np.ndarr
         if judge_weights(stats, label, H[k][stats.first_nonfinite] if stats.n_nonfinite else None):
             H[k] = np.maximum(H[k], 0)
     if balanced:
-        sums = H.sum(axis=1)
-        rtol = MASS_RTOL.get(np.dtype(arr.dtype), 1e-9)
-        bad = np.flatnonzero(np.abs(sums - sums[0]) > rtol * np.maximum(np.abs(sums), abs(sums[0])))
-        if bad.size:
-            k = int(bad[0])
-            raise ValueError(
-                f"the histograms of {name} must have the same total mass, got {sums[0]:.17g} for histogram 0 and "
-                f"{sums[k]:.17g} for histogram {k}; normalize them (divide each by its sum) or use an unbalanced "
-                "barycenter (reg_m)"
-            )
-        H[1:] *= (sums[0] / sums[1:])[:, None]
+        H[1:] *= check_histogram_masses(H.sum(axis=1), name, arr.dtype)[1:, None]
     return H
+
+
+def check_histogram_masses(sums, name: str, dtype) -> np.ndarray:
+    """Item 38: K histograms of equal mass (within the dtype's tolerance); returns the factors (K,) that rescale
+    each to the first one's mass."""
+    sums = np.asarray(sums, dtype=np.float64)
+    rtol = MASS_RTOL.get(np.dtype(dtype), 1e-9)
+    bad = np.flatnonzero(np.abs(sums - sums[0]) > rtol * np.maximum(np.abs(sums), abs(sums[0])))
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(
+            f"the histograms of {name} must have the same total mass, got {sums[0]:.17g} for histogram 0 and "
+            f"{sums[k]:.17g} for histogram {k}; normalize them (divide each by its sum) or use an unbalanced "
+            "barycenter (reg_m)"
+        )
+    return sums[0] / sums
 
 
 def check_barycenter_weights(weights, K: int) -> np.ndarray:

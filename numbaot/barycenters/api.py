@@ -13,7 +13,10 @@
 * :func:`solve_barycenter` and :func:`solve_bary_sample`: the same solvers returning a
   :class:`numbaot.BarycenterResult` (barycenter, plans, value, status, n_iter, errors).
 
-All host solvers; device arrays are refused with a hint (copy them to the host).
+Device arrays (CuPy, Numba; see ``numbaot.cuda.barycenter``) run the entropic fixed-support and convolutional
+barycenters on the GPU (log domain, balanced or unbalanced; the debiased ones on the host only) and return the
+barycenter on the device (``plans`` None, ``value`` NaN); the exact and free-support solvers refuse them with a
+hint (copy them to the host).
 """
 from __future__ import annotations
 
@@ -110,13 +113,36 @@ def _bregman(H, geom, weights, reg, rho, debiased, method, max_iter, tol, check_
     )
 
 
+def _on_device(placement, A, M, grid_shape, weights, reg, rho, debiased, max_iter, tol, check_every, warn, solver,
+               kind):
+    """The GPU path: shapes and scalars were checked; the driver checks the values on the device."""
+    if debiased:
+        _dispatch.require_host(placement, f"{solver} (debiased)", "copy the arrays to the host and call it there")
+    K = int(A.shape[1] if M is not None else A.shape[0])
+    weights = V.check_barycenter_weights(weights, K)
+    bar, status, n_iter, errors, _ = _dispatch.driver("barycenter", placement)(
+        A, M, grid_shape, weights, reg, rho, max_iter, tol, check_every)
+    _warn(int(status), solver, n_iter, errors, tol, warn)
+    return BarycenterResult(barycenter=bar, value=math.nan, status=status, n_iter=n_iter, errors=errors,
+                            device="cuda", citation=_CITATIONS[kind])
+
+
 def _fixed_support(A, M, reg, weights, reg_m, debiased, method, max_iter, tol, check_every, n_threads, warn, solver,
                    want_plans=False):
     from ._bregman import dense_shared
 
-    _host(solver, A=A, M=M)
     reg, max_iter, tol, check_every, warn = _loop_settings(method, reg, max_iter, tol, check_every, warn, debiased)
     rho = _rho(reg_m)
+    placement = _dispatch.place(A=A, M=M)
+    if placement.on_gpu:
+        A_dev = V.as_float_array(A, "A", ndim=2, allow_cuda=True)
+        M_dev = V.as_float_array(M, "M", ndim=2, allow_cuda=True)
+        if M_dev.shape[0] != A_dev.shape[0]:
+            raise ValueError(f"M has shape {tuple(M_dev.shape)} but the histograms of A have {A_dev.shape[0]} "
+                             f"entries (A has shape {tuple(A_dev.shape)}: one histogram per column)")
+        kind = "debiased" if debiased else ("bregman" if math.isinf(rho) else "unbalanced")
+        return _on_device(placement, A_dev, M_dev, None, weights, reg, rho, debiased, max_iter, tol, check_every,
+                          warn, solver, kind)
     A_arr = V.as_float_array(A, "A", ndim=(1, 2))
     if A_arr.ndim == 1:
         A_arr = A_arr[:, None]  # one histogram: its own barycenter problem (POT accepts it too)
@@ -146,8 +172,12 @@ def _grid_images(A, ndim, name="A"):
 def _convolutional(A, reg, weights, debiased, dims, method, max_iter, tol, check_every, n_threads, warn, solver):
     from ._bregman import grid
 
-    _host(solver, A=A)
     reg, max_iter, tol, check_every, warn = _loop_settings(method, reg, max_iter, tol, check_every, warn, debiased)
+    placement = _dispatch.place(A=A)
+    if placement.on_gpu:
+        A_dev = V.as_float_array(A, "A", ndim=dims + 1, allow_cuda=True)
+        return _on_device(placement, A_dev, None, tuple(int(s) for s in A_dev.shape[1:]), weights, reg, math.inf,
+                          debiased, max_iter, tol, check_every, warn, solver, "convolutional")
     arr, H = _grid_images(A, dims)
     weights = V.check_barycenter_weights(weights, H.shape[0])
     return _bregman(H, grid(arr.shape[1:]), weights, reg, math.inf, debiased, method, max_iter, tol, check_every,

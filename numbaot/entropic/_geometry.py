@@ -137,30 +137,30 @@ def _axis_softmin(src, dst, cost, inv_eps, outer, size, inner):
             dst[base + c * inner] = _softmin(cost, c, line, inv_eps)
 
 
+@cpu_jit
+def _finish_row(lse, shift, eps, tau, out):
+    """``out = tau eps (shift - lse)``, ``-inf`` where the weight is 0 (``shift = -inf``)."""
+    for i in range(out.shape[0]):
+        out[i] = -math.inf if shift[i] == -math.inf else tau * eps * (shift[i] - lse[i])
+
+
 def _grid(geom, side, other, ref, shift, active, eps, tau, out):
     """The half-step on a :class:`SeparableGrid`: the log-sum-exp over the grid as three along its axes (W, then H,
-    then D; an axis of length 1 is skipped), each problem's h = other / eps + ref flattened in C order."""
+    then D; an axis of length 1 costs one copy), each problem's h = other / eps + ref flattened in C order."""
     D, H, W = geom.cost_d.shape[0], geom.cost_h.shape[0], geom.cost_w.shape[0]
     B, N = out.shape
     inv_eps = 1.0 / eps
-    src = np.empty(N)
-    dst = np.empty(N)
+    h = np.empty(N)
+    along_w = np.empty(N)
+    along_h = np.empty(N)
     for k in range(B):
-        if not active[k]:
-            continue
-        for i in range(N):
-            src[i] = other[k, i] * inv_eps + ref[k, i]
-        _axis_softmin(src, dst, geom.cost_w, inv_eps, D * H, W, 1)
-        src, dst = dst, src
-        if H > 1:
-            _axis_softmin(src, dst, geom.cost_h, inv_eps, D, H, W)
-            src, dst = dst, src
-        if D > 1:
-            _axis_softmin(src, dst, geom.cost_d, inv_eps, 1, D, H * W)
-            src, dst = dst, src
-        for i in range(N):
-            s = shift[k, i]
-            out[k, i] = -math.inf if s == -math.inf else tau * eps * (s - src[i])
+        if active[k]:
+            for i in range(N):
+                h[i] = other[k, i] * inv_eps + ref[k, i]
+            _axis_softmin(h, along_w, geom.cost_w, inv_eps, D * H, W, 1)
+            _axis_softmin(along_w, along_h, geom.cost_h, inv_eps, D, H, W)
+            _axis_softmin(along_h, h, geom.cost_d, inv_eps, 1, D, H * W)
+            _finish_row(h, shift[k], eps, tau, out[k])
 
 
 _KERNELS = {DenseCosts: _dense, PointClouds: _points, SeparableGrid: _grid}

@@ -230,11 +230,7 @@ def _joint_spread(rule, k, w, f, f_prev, g, g_new, lam, lam_prev):
     if k == 0:
         B, m = g.shape
         total = 0.0
-        if rule.debiased:
-            for j in range(m):
-                bar = math.exp(w.log_b[0, j])
-                total += abs(bar - rule.bar_prev[j])
-                rule.bar_prev[j] = bar
+        for j in range(m):
             mean = 0.0
             for q in range(B):
                 mean += math.exp(w.log_b[q, j] + (g[q, j] - g_new[q, j]) / rule.eps)
@@ -244,6 +240,11 @@ def _joint_spread(rule, k, w, f, f_prev, g, g_new, lam, lam_prev):
                 d = math.exp(w.log_b[q, j] + (g[q, j] - g_new[q, j]) / rule.eps) - mean
                 var += d * d
             total += math.sqrt(var / B)
+        if rule.debiased:
+            for j in range(m):
+                bar = math.exp(w.log_b[0, j])
+                total += abs(bar - rule.bar_prev[j])
+                rule.bar_prev[j] = bar
         if rule.tau_b != 1.0:  # KL-penalised inputs: no marginal to match, so the potentials' largest change
             total = 0.0
             for q in range(B):

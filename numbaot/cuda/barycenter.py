@@ -1,0 +1,291 @@
+"""Fixed-support and convolutional barycenters on the GPU: the CUDA twin of the host loop under the barycentric
+rule (``entropic._rules.Barycentric``, driven by ``barycenters._bregman``), balanced or with KL-penalised inputs.
+
+Each iteration: the K row half-steps (one thread per row of every input, ``softmin_row`` of ``entropic._softmin``
+compiled for CUDA, as the dense Sinkhorn kernels do), the K column half-steps towards the current barycenter, then
+the barycenter's update (one thread per cell: the weighted geometric mean of the plans' column marginals, a power
+mean for penalised inputs). Dense costs are one (n, m) matrix shared by the K inputs, read through Fortran views
+so that neighbouring threads read neighbouring addresses; on a grid the log-sum-exp over the cells is one along
+each axis in turn (one thread per output cell and axis: O(K N (D + H + W)) per half-step, never N x N). The error
+is checked every ``check_every`` iterations from per-cell partials copied back (m floats). The debiased barycenter
+runs on the host only in this version.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import cuda
+
+from .. import _validation as V
+from .._status import Status
+from ..entropic._softmin import softmin_row, softmin_row_shifted
+from . import _checks, _launch
+from .sinkhorn import _prep_kernel, _transpose_kernel
+
+_softmin = softmin_row.cuda
+_softmin_shifted = softmin_row_shifted.cuda
+
+
+def _launch_flat(kernel, size, stream, *args):
+    blocks, threads = _launch.grid_1d(size)
+    kernel[blocks, threads, stream](*args)
+
+
+# ---------------------------------------------------------------------------------------------------- kernels
+@cuda.jit
+def _shared_half_step_kernel(X, h, shift, eps, tau, prev, out):
+    """``out[k, i] = tau eps (shift[k, i] - log sum_j exp(h[k, j] - X[i, j] / eps))`` for the K inputs sharing the
+    costs ``X`` (n, m), one thread per (k, i); one pass shifted by the previous value where that guess serves."""
+    t = cuda.grid(1)
+    B, n = out.shape
+    if t < B * n:
+        k = t // n
+        i = t - k * n
+        s = shift[k, i]
+        if s == -math.inf:
+            out[k, i] = -math.inf
+        else:
+            inv_eps = 1.0 / eps
+            low = _softmin_shifted(X, i, h[k], inv_eps, s - prev[k, i] * inv_eps / tau)
+            if low != low:
+                low = _softmin(X, i, h[k], inv_eps)
+            out[k, i] = tau * eps * (s - low)
+
+
+@cuda.jit
+def _grid_axis_kernel(src, dst, cost, inv_eps, size, inner):
+    """``dst[k, r] = log sum_q exp(src[k, r'(q)] - cost[c, q] inv_eps)`` along one axis of the grid (cells in C
+    order, ``size`` along the axis, ``inner`` the stride of one step along it; ``c`` the axis index of cell r)."""
+    t = cuda.grid(1)
+    B, N = src.shape
+    if t < B * N:
+        k = t // N
+        r = t - k * N
+        c = (r // inner) % size
+        base = r - c * inner
+        top = -math.inf
+        for q in range(size):
+            v = src[k, base + q * inner] - cost[c, q] * inv_eps
+            if v > top:
+                top = v
+        if top == -math.inf:
+            dst[k, r] = -math.inf
+        else:
+            total = 0.0
+            for q in range(size):
+                total += math.exp(src[k, base + q * inner] - cost[c, q] * inv_eps - top)
+            dst[k, r] = top + math.log(total)
+
+
+@cuda.jit
+def _finish_half_step_kernel(lse, shift, eps, tau, out):
+    t = cuda.grid(1)
+    B, N = out.shape
+    if t < B * N:
+        k = t // N
+        i = t - k * N
+        s = shift[k, i]
+        out[k, i] = -math.inf if s == -math.inf else tau * eps * (s - lse[k, i])
+
+
+@cuda.jit
+def _update_kernel(g_new, weights, log_bar, eps, tau):
+    """The barycenter at cell j from the K column half-steps ``g_new[k, j] = tau eps (log_bar - lse_k)``, and each
+    ``g_new[k, j]`` moved to aim at it (``_rules._barycenter_entry`` on the host)."""
+    j = cuda.grid(1)
+    B, m = g_new.shape
+    if j < m:
+        old = log_bar[0, j]
+        if tau == 1.0:
+            new = 0.0
+            for k in range(B):
+                new += weights[k] * (old - g_new[k, j] / eps)
+        else:
+            top = -math.inf
+            for k in range(B):
+                v = math.log(weights[k]) + (1.0 - tau) * (old - g_new[k, j] / (tau * eps))
+                if v > top:
+                    top = v
+            total = 0.0
+            for k in range(B):
+                total += math.exp(math.log(weights[k]) + (1.0 - tau) * (old - g_new[k, j] / (tau * eps)) - top)
+            new = (top + math.log(total)) / (1.0 - tau)
+        for k in range(B):
+            g_new[k, j] += tau * eps * (new - old)
+            log_bar[k, j] = new
+
+
+@cuda.jit
+def _spread_kernel(g, g_new, log_bar, inv_eps, out):
+    """``out[j]``: the standard deviation over the inputs of the plans' column marginals at cell j."""
+    j = cuda.grid(1)
+    B, m = g.shape
+    if j < m:
+        mean = 0.0
+        for k in range(B):
+            mean += math.exp(log_bar[0, j] + (g[k, j] - g_new[k, j]) * inv_eps)
+        mean /= B
+        var = 0.0
+        for k in range(B):
+            d = math.exp(log_bar[0, j] + (g[k, j] - g_new[k, j]) * inv_eps) - mean
+            var += d * d
+        out[j] = math.sqrt(var / B)
+
+
+@cuda.jit
+def _change_kernel(new, old, log_w, inv_eps, out):
+    """``out[i] = max_k |new[k, i] - old[k, i]| / eps`` over the entries of positive weight (NaN propagates)."""
+    i = cuda.grid(1)
+    B, n = new.shape
+    if i < n:
+        d = 0.0
+        for k in range(B):
+            if log_w[k, i] > -math.inf:
+                v = abs(new[k, i] - old[k, i]) * inv_eps
+                if not v <= d:
+                    d = v
+        out[i] = d
+
+
+@cuda.jit
+def _log_kernel(x, out):
+    t = cuda.grid(1)
+    B, n = out.shape
+    if t < B * n:
+        k = t // n
+        i = t - k * n
+        out[k, i] = math.log(x[i, k]) if x[i, k] > 0.0 else -math.inf
+
+
+@cuda.jit
+def _fill_kernel(x, value):
+    t = cuda.grid(1)
+    B, n = x.shape
+    if t < B * n:
+        k = t // n
+        x[k, t - k * n] = value
+
+
+@cuda.jit
+def _exp_row_kernel(log_bar, out):
+    j = cuda.grid(1)
+    if j < out.shape[0]:
+        out[j] = math.exp(log_bar[0, j])
+
+
+# ------------------------------------------------------------------------------------------------------ driver
+def _grid_costs(shape, stream):
+    out = []
+    for size in shape:
+        t = np.linspace(0.0, 1.0, size)
+        out.append(cuda.to_device(np.ascontiguousarray((t[:, None] - t[None, :]) ** 2), stream=stream))
+    return out
+
+
+def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_every):
+    """The barycenter of the histograms ``A`` (device): (n, K) with dense costs ``M`` (n, m) (device), or
+    (K, *grid_shape) on the grid ``[0, 1]^d`` (``M`` None). ``weights`` (K,) host, validated; ``rho`` the KL
+    penalty (inf: balanced). Returns ``(barycenter, status, n_iter, errors, out_dtype)``: the barycenter a device
+    array of the caller's kind, shape (m,) or grid_shape, in the inputs' dtype."""
+    stream = _launch.stream_of(A, M)
+    kind = _launch.caller_kind(A, M)
+    A = _launch.wrap(A)
+    out_dtype = V.result_dtype(A) if M is None else V.result_dtype(A, _launch.wrap(M))
+    balanced = math.isinf(rho)
+    if M is None:
+        K = int(A.shape[0])
+        n = m = int(np.prod(grid_shape))
+        flat = A.reshape(K, n)
+        cols = _launch.empty((n, K), np.float64, stream)
+        _launch_flat(_transpose_kernel, K * n, stream, _launch.as_float64_2d(flat, stream), cols)
+        original = flat.T
+    else:
+        n, K = int(A.shape[0]), int(A.shape[1])
+        cols = _launch.as_float64_2d(A, stream)  # (n, K)
+        original = A
+    sums = _checks.check_weight_columns(cols, original, [f"A (histogram {k})" for k in range(K)], stream)
+    if balanced:
+        V.check_histogram_masses(sums, "A", out_dtype)
+    log_A = _launch.empty((K, n), np.float64, stream)
+    _launch_flat(_log_kernel, K * n, stream, cols, log_A)
+
+    if M is None:
+        costs = _grid_costs(grid_shape, stream)
+    else:
+        m = int(M.shape[1])
+        C = _launch.as_float64_2d(_launch.wrap(M), stream)  # (n, m) float64, C order
+        _checks.check_points_cuda(C, _launch.wrap(M), "M", stream)
+        CT = _launch.empty((m, n), np.float64, stream)
+        _launch_flat(_transpose_kernel, n * m, stream, C, CT)
+        rows_view, cols_view = CT.T, C.T  # (n, m) and (m, n) Fortran views: row i contiguous across threads
+
+    tau = 1.0 if balanced else rho / (rho + reg)
+    inv_eps = 1.0 / reg
+    w_dev = cuda.to_device(np.ascontiguousarray(weights, dtype=np.float64), stream=stream)
+    zeros_n, zeros_m = _launch.empty((K, n), np.float64, stream), _launch.empty((K, m), np.float64, stream)
+    f, f_prev = _launch.empty((K, n), np.float64, stream), _launch.empty((K, n), np.float64, stream)
+    g, g_new, log_bar = (_launch.empty((K, m), np.float64, stream) for _ in range(3))
+    h_rows, h_cols = _launch.empty((K, m), np.float64, stream), _launch.empty((K, n), np.float64, stream)
+    for x in (zeros_n, zeros_m, f, g, g_new, log_bar):
+        _launch_flat(_fill_kernel, x.shape[0] * x.shape[1], stream, x, 0.0)
+    active = cuda.to_device(np.ones(K, np.uint8), stream=stream)
+    work = [_launch.empty((K, n), np.float64, stream) for _ in range(2)] if M is None else None
+    part_m, part_n = _launch.empty(m, np.float64, stream), _launch.empty(n, np.float64, stream)
+
+    def half_step(side_view, h, shift, out, size):
+        if M is not None:
+            _launch_flat(_shared_half_step_kernel, K * size, stream, side_view, h, shift, reg, tau, out, out)
+            return
+        src, dst = h, work[0]
+        for axis in range(len(grid_shape) - 1, -1, -1):  # the last axis first, as the host kernel
+            inner = int(np.prod(grid_shape[axis + 1:]))
+            _launch_flat(_grid_axis_kernel, K * size, stream, src, dst, costs[axis], inv_eps, grid_shape[axis],
+                         inner)
+            src, dst = dst, (work[1] if dst is work[0] else work[0])
+        _launch_flat(_finish_half_step_kernel, K * size, stream, src, shift, reg, tau, out)
+
+    status, errors, it = Status.MAX_ITER_REACHED, [], 0
+    while it < max_iter:
+        it += 1
+        check = it % check_every == 0 or it == max_iter
+        if check and not balanced:
+            f_prev.copy_to_device(f, stream=stream)
+        _launch_flat(_prep_kernel, K * m, stream, g, zeros_m, inv_eps, active, h_rows)
+        half_step(None if M is None else rows_view, h_rows, log_A, f, n)
+        _launch_flat(_prep_kernel, K * n, stream, f, zeros_n, inv_eps, active, h_cols)
+        half_step(None if M is None else cols_view, h_cols, log_bar, g_new, m)
+        _launch_flat(_update_kernel, m, stream, g_new, w_dev, log_bar, reg, tau)
+        if check:
+            if balanced:
+                _launch_flat(_spread_kernel, m, stream, g, g_new, log_bar, inv_eps, part_m)
+                err = float(np.sum(_launch.small_to_host(part_m, stream)))
+            else:
+                _launch_flat(_change_kernel, n, stream, f, f_prev, log_A, inv_eps, part_n)
+                _launch_flat(_change_kernel, m, stream, g_new, g, zeros_m, inv_eps, part_m)
+                err = max(float(np.max(_launch.small_to_host(part_n, stream))),
+                          float(np.max(_launch.small_to_host(part_m, stream))))
+            errors.append(err)
+        g.copy_to_device(g_new, stream=stream)
+        if check:
+            if not math.isfinite(err):
+                status = Status.NUMERICAL_ERROR
+                break
+            if err <= tol:
+                status = Status.OPTIMAL
+                break
+    bar64 = _launch.empty(m, np.float64, stream)
+    _launch_flat(_exp_row_kernel, m, stream, log_bar, bar64)
+    bar = _launch.empty(m, out_dtype, stream)
+    _launch_flat(_cast_1d_kernel, m, stream, bar64, bar)
+    if M is None:
+        bar = bar.reshape(tuple(int(s) for s in grid_shape))
+    return _launch.to_caller(bar, kind), status, it, np.array(errors), out_dtype
+
+
+@cuda.jit
+def _cast_1d_kernel(x, out):
+    j = cuda.grid(1)
+    if j < out.shape[0]:
+        out[j] = x[j]
+
