@@ -9,7 +9,14 @@ Two faces of one API:
 * POT's verbs with snake_case parameters: ``emd``, ``emd2``, ``sinkhorn``, ``sinkhorn2``, ``sinkhorn_unbalanced``,
   ``sinkhorn_unbalanced2``, ``emd_1d``, ``emd2_1d``, ``wasserstein_1d``, ``gromov_wasserstein(2)``,
   ``fused_gromov_wasserstein(2)``, ``entropic_gromov_wasserstein(2)``, ``entropic_fused_gromov_wasserstein(2)``,
-  ``semirelaxed_gromov_wasserstein(2)``, ``dist``, ``unif``.
+  ``semirelaxed_gromov_wasserstein(2)``, ``dist``, ``unif``;
+* barycenters: ``barycenter``, ``barycenter_debiased``, ``barycenter_unbalanced``, ``convolutional_barycenter2d``
+  (``_debiased``), ``convolutional_barycenter3d``, ``lp_barycenter``, ``free_support_barycenter``,
+  ``free_support_sinkhorn_barycenter``, ``solve_barycenter``, ``solve_bary_sample`` (a ``BarycenterResult``);
+* sliced and Gaussian OT: ``sliced_wasserstein_distance``, ``max_sliced_wasserstein_distance``,
+  ``sliced_wasserstein_sphere(_unif)``, ``wasserstein_circle`` (and kin), ``bures_wasserstein_distance``,
+  ``bures_wasserstein_mapping``, ``bures_wasserstein_barycenter``, their empirical versions, Gaussian GW,
+  ``gmm_ot_loss``, ``gmm_ot_plan``, ``gmm_ot_apply_map``, ``gmm_ot_plan_density``.
 """
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ import warnings
 
 __version__ = "0.1.0"
 
-from ._result import BatchOTResult, LinearOperator, OTResult
+from ._result import BarycenterResult, BatchOTResult, LinearOperator, OTResult
 from ._status import ConvergenceWarning, Status
 from ._validation import InputWarning
 
@@ -46,15 +53,53 @@ _LAZY = {
     "semirelaxed_gromov_wasserstein": "numbaot.gromov.api",
     "semirelaxed_gromov_wasserstein2": "numbaot.gromov.api",
     "solve_gromov": "numbaot.solvers",
+    "barycenter": "numbaot.barycenters.api",
+    "barycenter_debiased": "numbaot.barycenters.api",
+    "barycenter_unbalanced": "numbaot.barycenters.api",
+    "convolutional_barycenter2d": "numbaot.barycenters.api",
+    "convolutional_barycenter2d_debiased": "numbaot.barycenters.api",
+    "convolutional_barycenter3d": "numbaot.barycenters.api",
+    "lp_barycenter": "numbaot.barycenters.api",
+    "free_support_barycenter": "numbaot.barycenters.api",
+    "free_support_sinkhorn_barycenter": "numbaot.barycenters.api",
+    "solve_barycenter": "numbaot.barycenters.api",
+    "solve_bary_sample": "numbaot.barycenters.api",
+    "gromov_barycenters": "numbaot.barycenters.gromov",
+    "entropic_gromov_barycenters": "numbaot.barycenters.gromov",
+    "fgw_barycenters": "numbaot.barycenters.gromov",
+    "entropic_fused_gromov_barycenters": "numbaot.barycenters.gromov",
     "sinkhorn_unbalanced": "numbaot.entropic.unbalanced",
     "sinkhorn_unbalanced2": "numbaot.entropic.unbalanced",
     "solve_batch": "numbaot.solvers",
     "sinkhorn_divergence": "numbaot.entropic.divergence",
     "samples_loss": "numbaot.losses",
+    "sliced_wasserstein_distance": "numbaot.sliced.api",
+    "max_sliced_wasserstein_distance": "numbaot.sliced.api",
+    "get_random_projections": "numbaot.sliced.api",
+    "bures_wasserstein_distance": "numbaot.gaussian.api",
+    "bures_wasserstein_mapping": "numbaot.gaussian.api",
+    "empirical_bures_wasserstein_distance": "numbaot.gaussian.api",
+    "empirical_bures_wasserstein_mapping": "numbaot.gaussian.api",
+    "bures_wasserstein_barycenter": "numbaot.gaussian.api",
+    "gmm_ot_loss": "numbaot.gaussian.gmm",
+    "gmm_ot_plan": "numbaot.gaussian.gmm",
+    "gmm_ot_apply_map": "numbaot.gaussian.gmm",
+    "gmm_ot_plan_density": "numbaot.gaussian.gmm",
+    "gaussian_gromov_wasserstein_distance": "numbaot.gaussian.api",
+    "gaussian_gromov_wasserstein_mapping": "numbaot.gaussian.api",
+    "empirical_gaussian_gromov_wasserstein_distance": "numbaot.gaussian.api",
+    "empirical_gaussian_gromov_wasserstein_mapping": "numbaot.gaussian.api",
+    "wasserstein_circle": "numbaot.sliced.circle",
+    "binary_search_circle": "numbaot.sliced.circle",
+    "wasserstein1_circle": "numbaot.sliced.circle",
+    "semidiscrete_wasserstein2_unif_circle": "numbaot.sliced.circle",
+    "get_projections_sphere": "numbaot.sliced.circle",
+    "sliced_wasserstein_sphere": "numbaot.sliced.circle",
+    "sliced_wasserstein_sphere_unif": "numbaot.sliced.circle",
 }
 
-__all__ = sorted([*_LAZY, "OTResult", "BatchOTResult", "LinearOperator", "Status", "ConvergenceWarning",
-                  "InputWarning", "__version__"])
+__all__ = sorted([*_LAZY, "OTResult", "BatchOTResult", "BarycenterResult", "LinearOperator", "Status",
+                  "ConvergenceWarning", "InputWarning", "__version__"])
 
 
 def __getattr__(name):

@@ -60,6 +60,11 @@ _DRIVERS = {
     ("sinkhorn", CUDA): ("numbaot.cuda.sinkhorn", "solve_sinkhorn_cuda"),
     ("online", CUDA): ("numbaot.cuda.online", "solve_online_cuda"),
     ("divergence", CUDA): ("numbaot.cuda.divergence", "solve_divergence_cuda"),
+    ("barycenter", CUDA): ("numbaot.cuda.barycenter", "barycenter_cuda"),
+    ("soft_dtw", CUDA): ("numbaot.cuda.timeseries", "soft_dtw_cuda"),
+    ("cdist_soft_dtw", CUDA): ("numbaot.cuda.timeseries", "cdist_soft_dtw_cuda"),
+    ("cdist_dtw", CUDA): ("numbaot.cuda.timeseries", "cdist_dtw_cuda"),
+    ("sliced", CUDA): ("numbaot.cuda.sliced", "sliced_values_cuda"),
 }
 
 

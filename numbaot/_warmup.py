@@ -72,6 +72,40 @@ def _gromov():
     numbaot.entropic_gromov_wasserstein2(C1, C2, epsilon=0.5)
 
 
+def _barycenter():
+    import numpy as np
+
+    import numbaot
+
+    x = np.linspace(0.0, 1.0, 6)
+    A = np.stack([np.exp(-(x - 0.3) ** 2), np.exp(-(x - 0.7) ** 2)], axis=1)
+    A /= A.sum(axis=0)
+    M = (x[:, None] - x[None, :]) ** 2
+    numbaot.barycenter(A, M, 0.1)
+    numbaot.barycenter(A, M, 0.1, method="sinkhorn")
+    numbaot.convolutional_barycenter2d(A.T.reshape(2, 2, 3), 0.1)
+
+
+def _sliced():
+    import numbaot
+
+    numbaot.sliced_wasserstein_distance(_points(5, 2, 0), _points(4, 2, 1), n_projections=3, seed=0)
+
+
+def _gaussian():
+    import numbaot
+
+    numbaot.empirical_bures_wasserstein_distance(_points(6, 2, 0), _points(5, 2, 1))
+
+
+def _timeseries():
+    from numbaot import timeseries
+
+    X, Y = _points(5, 1, 0), _points(4, 1, 1)
+    timeseries.dtw(X, Y)
+    timeseries.soft_dtw_grad(X, Y, 1.0)
+
+
 #: family -> what it compiles (the names ``numbaot warmup --family`` takes).
 FAMILIES = {
     "dist": _dist,
@@ -82,6 +116,10 @@ FAMILIES = {
     "online": _online,
     "divergence": _divergence,
     "gromov": _gromov,
+    "barycenter": _barycenter,
+    "sliced": _sliced,
+    "gaussian": _gaussian,
+    "timeseries": _timeseries,
 }
 
 

@@ -229,7 +229,8 @@ def cmd_warmup(args) -> int:
 #: The metrics of numbaot.dist and solve_sample.
 METRICS = ("sqeuclidean", "euclidean", "cityblock", "minkowski", "cosine")
 #: The families ``numbaot warmup`` knows (numbaot._warmup.FAMILIES; listed here so that --help imports no solver).
-_WARMUP_FAMILIES = ("dist", "exact", "1d", "sinkhorn", "unbalanced", "online", "divergence", "gromov")
+_WARMUP_FAMILIES = ("dist", "exact", "1d", "sinkhorn", "unbalanced", "online", "divergence", "gromov", "barycenter",
+                    "sliced", "gaussian", "timeseries")
 
 
 def build_parser() -> argparse.ArgumentParser:

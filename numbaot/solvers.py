@@ -12,7 +12,8 @@ from ._result import OTResult
 
 
 def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, p=2.0, reg=None, lazy=False, max_iter=None,
-                 n_threads=None, warn=True, tol=None, debias=False, reg_m=None) -> OTResult:
+                 n_threads=None, warn=True, tol=None, debias=False, reg_m=None, method=None, n_projections=50,
+                 projections=None, random_state=None) -> OTResult:
     """Optimal transport between two point clouds, returning an :class:`OTResult`.
 
     Exact OT (``reg=None``): one-dimensional clouds with a convex cost (every metric but 'cosine') are solved by
@@ -61,6 +62,15 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, p=2.0, reg=N
         (the unbalanced divergence; GeomLoss's ``reach`` is ``reg_m = p * reach**p``). Otherwise with
         ``lazy=True``: unbalanced online Sinkhorn (``value`` adds ``rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)``, as
         ``numbaot.solve(M, a, b, reg, unbalanced=reg_m)``; ``tol`` bounds the change of the potentials / reg).
+    method : {'1d', 'sliced', 'max_sliced', 'gaussian'}, optional
+        Closed forms and approximations, as POT's ``solve_sample(method=...)``; the result then holds ``value`` (=
+        ``value_linear``) and no plan. '1d': ``W_p^p`` of each coordinate apart (an array of d values); 'sliced' /
+        'max_sliced': ``SW_p`` / max-sliced ``W_p`` (the p-th root; see
+        :func:`numbaot.sliced_wasserstein_distance`); 'gaussian': ``W_2^2`` between the fitted Gaussians, with
+        ``reg`` (default 1e-6) on the covariances (see :func:`numbaot.empirical_bures_wasserstein_distance`).
+        p is 2 for 'sqeuclidean' and 1 for 'euclidean' / 'cityblock' ('gaussian': 'sqeuclidean' only).
+    n_projections, projections, random_state
+        'sliced' and 'max_sliced': the number of random directions, the directions (d, L) themselves, and the seed.
 
     Returns
     -------
@@ -86,6 +96,12 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, p=2.0, reg=N
     warn = V.check_bool(warn, "warn")
     metric, p = V.check_metric(metric, p)
     debias = V.check_bool(debias, "debias")
+    if method is not None:
+        if lazy or debias or reg_m is not None or tol is not None or max_iter is not None:
+            raise ValueError(f"method={method!r} computes a closed form or a slicing: lazy, debias, reg_m, tol and "
+                             "max_iter do not apply to it")
+        return _solve_sample_method(X_a, X_b, a, b, metric, reg, method, n_projections, projections, random_state,
+                                    n_threads)
     if reg is None and (debias or reg_m is not None):
         raise ValueError("debias and reg_m apply to entropic OT: give reg > 0 (e.g. reg = 2 * blur**2 for "
                          "GeomLoss's blur with the 'sqeuclidean' metric)")
@@ -164,6 +180,42 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, p=2.0, reg=N
     if not lazy:
         result.plan  # noqa: B018 - build (and size-check) the dense plan now, as the caller asked
     return result
+
+
+_SAMPLE_METHODS = ("1d", "sliced", "max_sliced", "gaussian")
+
+
+def _solve_sample_method(X_a, X_b, a, b, metric, reg, method, n_projections, projections, random_state,
+                         n_threads) -> OTResult:
+    """``solve_sample(method=...)``: the closed forms and slicings that give a value and no plan (as POT)."""
+    if not isinstance(method, str) or method.lower() not in _SAMPLE_METHODS:
+        raise ValueError(f"method must be one of {_SAMPLE_METHODS} (or None for exact and entropic OT), got "
+                         f"{method!r}")
+    method = method.lower()
+    if method == "gaussian":
+        if metric != "sqeuclidean":
+            raise ValueError(f"method='gaussian' gives W_2^2: it takes metric='sqeuclidean', got {metric!r}")
+        from .gaussian.api import empirical_bures_wasserstein_distance
+
+        value = empirical_bures_wasserstein_distance(X_a, X_b, 1e-6 if reg is None else reg, a, b,
+                                                     n_threads=n_threads) ** 2
+        return OTResult(value=value, value_linear=value)
+    if metric not in ("sqeuclidean", "euclidean", "cityblock"):
+        raise ValueError(f"method={method!r} takes metric 'sqeuclidean' (p = 2), 'euclidean' or 'cityblock' "
+                         f"(p = 1), got {metric!r}")
+    if reg is not None:
+        raise ValueError(f"reg does not apply to method={method!r} (it solves exact 1D problems)")
+    power = 2.0 if metric == "sqeuclidean" else 1.0
+    if method == "1d":
+        from .exact.api import wasserstein_1d
+
+        value = wasserstein_1d(X_a, X_b, a, b, power, n_threads=n_threads)
+    else:
+        from .sliced.api import max_sliced_wasserstein_distance, sliced_wasserstein_distance
+
+        verb = sliced_wasserstein_distance if method == "sliced" else max_sliced_wasserstein_distance
+        value = verb(X_a, X_b, a, b, n_projections, power, projections, random_state, n_threads=n_threads)
+    return OTResult(value=value, value_linear=value)
 
 
 def _scale_result(result, e, power):

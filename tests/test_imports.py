@@ -17,7 +17,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "numbaot"
 FRONT_ENDS = {
     "numbaot", "numbaot.__main__", "numbaot.cli", "numbaot.solvers", "numbaot.utils", "numbaot.losses",
     "numbaot.exact.api", "numbaot.entropic.api", "numbaot.entropic.unbalanced", "numbaot.entropic.batch",
-    "numbaot.entropic.divergence", "numbaot.entropic.online", "numbaot.gromov.api",
+    "numbaot.entropic.divergence", "numbaot.entropic.online", "numbaot.gromov.api", "numbaot.barycenters.api",
+    "numbaot.barycenters.gromov",
+    "numbaot.timeseries", "numbaot.timeseries.api",
+    "numbaot.sliced.api", "numbaot.sliced.circle", "numbaot.gaussian.api", "numbaot.gaussian.gmm",
 }
 #: The dispatch layer: front-ends import it, it imports the device drivers.
 DISPATCH = {"numbaot._dispatch"}

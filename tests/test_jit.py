@@ -277,6 +277,13 @@ C1, C2 = numbaot.dist(x, x), numbaot.dist(y, y)
 numbaot.gromov_wasserstein2(C1, C2, a, b)
 numbaot.entropic_gromov_wasserstein2(C1, C2, a, b, epsilon=0.1, warn=False)
 numbaot.solve_sample(x, y[:, :2], a, b, reg=0.5, lazy=True)
+A = np.stack([a, a[::-1]], axis=1)
+numbaot.barycenter(A, M[:, :10] @ np.ones((10, 12)) / 10 + numbaot.dist(x, x), 0.5)
+numbaot.convolutional_barycenter2d(A.T.reshape(2, 3, 4), 0.1)
+numbaot.sliced_wasserstein_distance(x, y[:, :2], n_projections=3, seed=0)
+numbaot.empirical_bures_wasserstein_distance(x, y[:, :2])
+from numbaot import timeseries
+timeseries.soft_dtw_grad(x, y[:, :2], 1.0)
 print("ok")
 """
 

@@ -51,10 +51,51 @@ POSITIONAL = {
     "samples_loss": ("X_a", "X_b", "a", "b"),
     "dist": ("x1", "x2", "metric", "p"),
     "unif": ("n", "type_as"),
+    "sliced_wasserstein_distance": ("X_s", "X_t", "a", "b", "n_projections", "p", "projections", "seed"),
+    "max_sliced_wasserstein_distance": ("X_s", "X_t", "a", "b", "n_projections", "p", "projections", "seed"),
+    "get_random_projections": ("d", "n_projections", "seed"),
+    "bures_wasserstein_distance": ("ms", "mt", "Cs", "Ct", "paired"),
+    "bures_wasserstein_mapping": ("ms", "mt", "Cs", "Ct"),
+    "empirical_bures_wasserstein_distance": ("xs", "xt", "reg", "ws", "wt", "bias"),
+    "empirical_bures_wasserstein_mapping": ("xs", "xt", "reg", "ws", "wt", "bias"),
+    "bures_wasserstein_barycenter": ("m", "C", "weights", "method"),
+    "gmm_ot_loss": ("m_s", "m_t", "C_s", "C_t", "w_s", "w_t"),
+    "gmm_ot_plan": ("m_s", "m_t", "C_s", "C_t", "w_s", "w_t"),
+    "gmm_ot_apply_map": ("x", "m_s", "m_t", "C_s", "C_t", "w_s", "w_t", "plan", "method", "seed"),
+    "gmm_ot_plan_density": ("x", "y", "m_s", "m_t", "C_s", "C_t", "w_s", "w_t", "plan", "atol"),
+    "gaussian_gromov_wasserstein_distance": ("Cov_s", "Cov_t"),
+    "gaussian_gromov_wasserstein_mapping": ("mu_s", "mu_t", "Cov_s", "Cov_t", "sign_eigs"),
+    "empirical_gaussian_gromov_wasserstein_distance": ("xs", "xt", "ws", "wt"),
+    "empirical_gaussian_gromov_wasserstein_mapping": ("xs", "xt", "ws", "wt", "sign_eigs"),
+    "wasserstein_circle": ("u_values", "v_values", "u_weights", "v_weights", "p"),
+    "binary_search_circle": ("u_values", "v_values", "u_weights", "v_weights", "p"),
+    "wasserstein1_circle": ("u_values", "v_values", "u_weights", "v_weights"),
+    "semidiscrete_wasserstein2_unif_circle": ("u_values", "u_weights"),
+    "get_projections_sphere": ("d", "n_projections", "seed"),
+    "sliced_wasserstein_sphere": ("X_s", "X_t", "a", "b", "n_projections", "p", "projections", "seed"),
+    "sliced_wasserstein_sphere_unif": ("X_s", "a", "n_projections", "projections", "seed"),
+    "barycenter": ("A", "M", "reg", "weights", "method"),
+    "barycenter_debiased": ("A", "M", "reg", "weights", "method"),
+    "barycenter_unbalanced": ("A", "M", "reg", "reg_m", "method", "weights"),
+    "convolutional_barycenter2d": ("A", "reg", "weights", "method"),
+    "convolutional_barycenter2d_debiased": ("A", "reg", "weights", "method"),
+    "convolutional_barycenter3d": ("A", "reg", "weights", "method"),
+    "lp_barycenter": ("A", "M", "weights"),
+    "free_support_barycenter": ("measures_locations", "measures_weights", "X_init", "b", "weights"),
+    "free_support_sinkhorn_barycenter": ("measures_locations", "measures_weights", "X_init", "reg", "b", "weights"),
+    "solve_barycenter": ("A", "M", "reg", "weights"),
+    "solve_bary_sample": ("X_a_list", "n", "a_list", "w", "X_b_init", "b"),
+    "gromov_barycenters": ("N", "Cs", "ps", "p", "lambdas", "loss_fun", "symmetric"),
+    "entropic_gromov_barycenters": ("N", "Cs", "ps", "p", "lambdas", "loss_fun", "epsilon", "symmetric"),
+    "fgw_barycenters": ("N", "Ys", "Cs", "ps", "lambdas", "alpha", "fixed_structure", "fixed_features", "p",
+                        "loss_fun"),
+    "entropic_fused_gromov_barycenters": ("N", "Ys", "Cs", "ps", "p", "lambdas", "loss_fun", "epsilon", "symmetric",
+                                          "alpha"),
 }
 
 # Public verbs without a POT namesake (GeomLoss-like front-ends); checked by test (c) only.
-NOT_IN_POT = {"sinkhorn_divergence", "samples_loss"}
+NOT_IN_POT = {"sinkhorn_divergence", "samples_loss", "lp_barycenter", "convolutional_barycenter3d",
+              "solve_barycenter"}
 
 # Positional parameters whose names differ from POT's at the same position although the meaning agrees:
 # {verb: {our name: POT's name}}. Keep it short; today every positional name is POT's own.
@@ -70,8 +111,10 @@ def _positional_names(fn):
 
 
 def _pot_namesake(ot, name):
-    """``ot.<name>`` or ``ot.gromov.<name>``, or None."""
-    for path in ((), ("gromov",)):
+    """``ot.<name>``, or the namesake in ``ot.gromov``, ``ot.bregman``, ``ot.lp``, ``ot.sliced``, ``ot.gaussian``,
+    ``ot.gmm`` or ``ot.lp.solver_circle``; None if there is none."""
+    for path in ((), ("gromov",), ("bregman",), ("lp",), ("sliced",), ("gaussian",), ("gmm",),
+                 ("lp", "solver_circle")):
         obj = ot
         for attr in path + (name,):
             obj = getattr(obj, attr, None)
@@ -122,6 +165,45 @@ TRAPS = [  # (verb, positional arguments as POT would take them; the last one is
     ("samples_loss", (X, X, a, b, "sinkhorn")),  # loss
     ("dist", (X, X, "sqeuclidean", 2, None)),  # w
     ("unif", (2, None, None)),
+    ("sliced_wasserstein_distance", (X, X, a, b, 50, 2, None, None, False)),  # log
+    ("max_sliced_wasserstein_distance", (X, X, a, b, 50, 2, None, None, False)),  # log
+    ("get_random_projections", (2, 3, 0, None)),  # backend
+    ("bures_wasserstein_distance", (X[:, 0], X[:, 0], M, M, False, False)),  # log
+    ("bures_wasserstein_mapping", (X[:, 0], X[:, 0], M, M, False)),  # log
+    ("empirical_bures_wasserstein_distance", (X, X, 1e-6, None, None, True, False)),  # log
+    ("empirical_bures_wasserstein_mapping", (X, X, 1e-6, None, None, True, False)),  # log
+    ("bures_wasserstein_barycenter", (X, MB, None, "fixed_point", 1000)),  # num_iter
+    ("gmm_ot_loss", (X, X, MB, MB, a, b, False)),  # log
+    ("gmm_ot_plan", (X, X, MB, MB, a, b, False)),  # log
+    ("gmm_ot_apply_map", (X, X, X, MB, MB, a, b, None, "bary", None, None)),
+    ("gmm_ot_plan_density", (X, X, X, X, MB, MB, a, b, None, 1e-2, None)),
+    ("gaussian_gromov_wasserstein_distance", (M, M, False)),  # log
+    ("gaussian_gromov_wasserstein_mapping", (X[:, 0], X[:, 0], M, M, None, False)),  # log
+    ("empirical_gaussian_gromov_wasserstein_distance", (X, X, None, None, False)),  # log
+    ("empirical_gaussian_gromov_wasserstein_mapping", (X, X, None, None, None, False)),  # log
+    ("wasserstein_circle", (X[:, 0], X[:, 0], a, b, 1, 10)),  # Lm
+    ("binary_search_circle", (X[:, 0], X[:, 0], a, b, 1, 10)),  # Lm
+    ("wasserstein1_circle", (X[:, 0], X[:, 0], a, b, True)),  # require_sort
+    ("semidiscrete_wasserstein2_unif_circle", (X[:, 0], a, None)),
+    ("get_projections_sphere", (3, 2, 0, None)),  # backend
+    ("sliced_wasserstein_sphere", (X, X, a, b, 50, 2, None, None, False)),  # log
+    ("sliced_wasserstein_sphere_unif", (X, a, 50, None, None, False)),  # log
+    ("barycenter", (M, M, 0.1, None, "sinkhorn", 1000)),  # numItermax
+    ("barycenter_debiased", (M, M, 0.1, None, "sinkhorn", 1000)),  # numItermax
+    ("barycenter_unbalanced", (M, M, 0.1, 1.0, "sinkhorn", None, 1000)),  # numItermax
+    ("convolutional_barycenter2d", (MB, 0.1, None, "sinkhorn", 1000)),  # numItermax
+    ("convolutional_barycenter2d_debiased", (MB, 0.1, None, "sinkhorn", 1000)),  # numItermax
+    ("convolutional_barycenter3d", (MB[None], 0.1, None, "sinkhorn", 1000)),
+    ("lp_barycenter", (M, M, None, False)),  # verbose (ot.lp.barycenter)
+    ("free_support_barycenter", ([X], None, X, None, None, 100)),  # numItermax
+    ("free_support_sinkhorn_barycenter", ([X], None, X, 0.1, None, None, 100)),  # numItermax
+    ("solve_barycenter", (M, M, 0.1, None, None)),
+    ("solve_bary_sample", ([X], 2, None, None, X, None, "sqeuclidean")),  # metric
+    ("gromov_barycenters", (2, [M], None, None, None, "square_loss", True, False)),  # armijo
+    ("entropic_gromov_barycenters", (2, [M], None, None, None, "square_loss", 0.1, True, 1000)),  # max_iter
+    ("fgw_barycenters", (2, [X], [M], None, None, 0.5, False, False, None, "square_loss", False)),  # armijo
+    ("entropic_fused_gromov_barycenters",
+     (2, [X], [M], None, None, None, "square_loss", 0.1, True, 0.5, 1000)),  # max_iter
 ]
 
 

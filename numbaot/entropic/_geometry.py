@@ -102,13 +102,19 @@ def _dense(geom, side, other, ref, shift, active, eps, tau, out):
                 out[k, i] = tau * eps * (s - lse)
 
 
+@cpu_jit
+def _finish_row(lse, shift, eps, tau, out):
+    """``out = tau eps (shift - lse)``, ``-inf`` where the weight is 0 (``shift = -inf``)."""
+    for i in range(out.shape[0]):
+        out[i] = -math.inf if shift[i] == -math.inf else tau * eps * (shift[i] - lse[i])
+
+
 def _points(geom, side, other, ref, shift, active, eps, tau, out):
     """The half-step on the points of one cloud against the other (one problem: row 0 of ``h``, ``shift``,
     ``out``): the log-sum-exps by ``_online.softmin_rows``, seeded by the previous values."""
-    if side == ROWS:
-        X, Y, norms_x, norms_y = geom.X, geom.Y, geom.norms_x, geom.norms_y
-    else:
-        X, Y, norms_x, norms_y = geom.Y, geom.X, geom.norms_y, geom.norms_x
+    # picked by indexing, not by a branch: a branch's merged variables upset Numba's inliner (an IR warning)
+    clouds, norms = (geom.X, geom.Y), (geom.norms_x, geom.norms_y)
+    X, Y, norms_x, norms_y = clouds[side], clouds[1 - side], norms[side], norms[1 - side]
     n, m = X.shape[0], Y.shape[0]
     h = np.empty(m)
     for j in range(m):
@@ -118,8 +124,7 @@ def _points(geom, side, other, ref, shift, active, eps, tau, out):
         guess[i] = shift[0, i] - out[0, i] / (tau * eps)
     lse = np.empty(n)
     softmin_rows(X, Y, geom.metric, geom.p, norms_x, norms_y, h, 1.0 / eps, guess, lse)
-    for i in range(n):
-        out[0, i] = -math.inf if shift[0, i] == -math.inf else tau * eps * (shift[0, i] - lse[i])
+    _finish_row(lse, shift[0], eps, tau, out[0])
 
 
 @cpu_jit(parallel=True)
@@ -135,13 +140,6 @@ def _axis_softmin(src, dst, cost, inv_eps, outer, size, inner):
             line[c] = src[base + c * inner]
         for c in range(size):
             dst[base + c * inner] = _softmin(cost, c, line, inv_eps)
-
-
-@cpu_jit
-def _finish_row(lse, shift, eps, tau, out):
-    """``out = tau eps (shift - lse)``, ``-inf`` where the weight is 0 (``shift = -inf``)."""
-    for i in range(out.shape[0]):
-        out[i] = -math.inf if shift[i] == -math.inf else tau * eps * (shift[i] - lse[i])
 
 
 def _grid(geom, side, other, ref, shift, active, eps, tau, out):

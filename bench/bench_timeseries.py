@@ -1,0 +1,171 @@
+"""Time-series benchmark: numbaot.timeseries against dtaidistance (C) and tslearn, side by side in one process.
+
+Cases (the issue's targets):
+* ``dtw`` of two series of length 1000, d = 1, against dtaidistance's C ``distance_fast`` (>= 1x);
+* ``cdist_dtw`` of 200 series of length 256 against dtaidistance's parallel ``distance_matrix_fast`` (>= 1x);
+* ``soft_dtw`` value and gradient, length 512, d = 8, against tslearn's ``SoftDTW`` + ``SquaredEuclidean``
+  jacobian product (>= 5x);
+* ``cdist_soft_dtw`` of 100 series of length 128 (all pairs) against tslearn's ``cdist_soft_dtw`` (>= 5x);
+* ``sta`` (spatio-temporal alignment) between two series of histograms on a square grid: its time and the share
+  spent in the frame costs (one Sinkhorn divergence per frame pair). The issue's size, 50 frames of 32 x 32, is
+  2500 divergences of 1024-point problems (~0.4 s each at reg = 0.05 on the 2-core reference machine, so ~17
+  minutes): it runs with ``--sta-full``; the default is 10 frames of 16 x 16.
+
+Runs are alternated (A B A B ...) and medians reported (see ``_common.race``); every contestant's value is compared
+(dtaidistance's DTW is the square root of ours, squared here). ``--quick`` runs small sizes as a smoke test.
+
+    python bench/bench_timeseries.py [--quick] [--markdown] [--sta-full]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import Contestant, fmt_time, format_table, machine_line, race, rel_diff  # noqa: E402
+
+FULL = dict(dtw=1000, cdist_dtw=(200, 256), sdtw=(512, 8), cdist_sdtw=(100, 128), sta=(10, 16), repeats=7,
+            slow_repeats=3)
+QUICK = dict(dtw=200, cdist_dtw=(20, 64), sdtw=(64, 4), cdist_sdtw=(10, 32), sta=(4, 6), repeats=3, slow_repeats=2)
+STA_FULL = (50, 32)
+STA_HEADERS = ["case", "total (s)", "frame costs (s)", "share in frame costs", "frame divergences"]
+HEADERS = ["case", "numbaot (ms)", "peer", "peer (ms)", "speed-up", "target", "max rel. diff"]
+
+
+def _row(case, ours, peer, target):
+    ratio = peer.median / ours.median
+    return [case, fmt_time(ours.median), peer.name, fmt_time(peer.median), f"{ratio:.2f}x", f">= {target}x",
+            f"{rel_diff(ours.value, peer.value):.1e}"]
+
+
+def bench(config):
+    import numbaot.timeseries as ts
+
+    rows = []
+    rng = np.random.default_rng(0)
+    try:
+        from dtaidistance import dtw as ddtw
+    except ImportError:
+        ddtw = None
+        print("dtaidistance is not installed: pip install dtaidistance")
+    try:
+        import tslearn.metrics as tm
+    except ImportError:
+        tm = None
+        print("tslearn is not installed: pip install tslearn")
+
+    if ddtw is not None:
+        n = config["dtw"]
+        x, y = rng.standard_normal(n), rng.standard_normal(n)
+        ours = Contestant("numbaot", lambda: ts.dtw(x, y))
+        peer = Contestant("dtaidistance distance_fast", lambda: ddtw.distance_fast(x, y) ** 2)
+        race([ours, peer], config["repeats"])
+        rows.append(_row(f"dtw, n = {n}, d = 1", ours, peer, 1))
+
+        N, n = config["cdist_dtw"]
+        S = rng.standard_normal((N, n))
+        ours = Contestant("numbaot", lambda: ts.cdist_dtw(S))
+        peer = Contestant("dtaidistance distance_matrix_fast",
+                          lambda: ddtw.distance_matrix_fast(S, parallel=True) ** 2)
+        race([ours, peer], config["slow_repeats"])
+        rows.append(_row(f"cdist_dtw, {N} series of {n}", ours, peer, 1))
+
+    if tm is not None:
+        n, d = config["sdtw"]
+        X, Y = rng.standard_normal((n, d)), rng.standard_normal((n, d))
+
+        def tslearn_value_and_grad():
+            D = tm.SquaredEuclidean(X, Y)
+            sdtw = tm.SoftDTW(D, gamma=1.0)
+            value = sdtw.compute()
+            return np.concatenate([[value], D.jacobian_product(sdtw.grad()).ravel()])
+
+        def ours_value_and_grad():
+            value, grad = ts.soft_dtw_grad(X, Y, 1.0)
+            return np.concatenate([[value], grad.ravel()])
+
+        ours = Contestant("numbaot", ours_value_and_grad)
+        peer = Contestant("tslearn SoftDTW + jacobian", tslearn_value_and_grad)
+        race([ours, peer], config["repeats"])
+        rows.append(_row(f"soft_dtw + gradient, n = {n}, d = {d}", ours, peer, 5))
+
+        N, n = config["cdist_sdtw"]
+        S = rng.standard_normal((N, n, 1))
+        ours = Contestant("numbaot", lambda: ts.cdist_soft_dtw(S, gamma=1.0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            peer = Contestant("tslearn cdist_soft_dtw", lambda: tm.cdist_soft_dtw(S, gamma=1.0))
+            race([ours, peer], config["slow_repeats"])
+        rows.append(_row(f"cdist_soft_dtw, {N} x {N} series of {n}", ours, peer, 5))
+    return rows
+
+
+def bench_sta(frames, side):
+    """STA between two series of ``frames`` histograms on a side x side grid: time, and time in frame costs (the
+    soft-DTW on the (frames, frames) divergence matrix is the rest)."""
+    import numbaot.timeseries as ts
+    from numbaot.timeseries import api
+
+    rng = np.random.default_rng(1)
+    grid = np.stack(np.meshgrid(np.linspace(0, 1, side), np.linspace(0, 1, side)), -1).reshape(-1, 2)
+
+    def series():  # a blob drifting across the grid
+        centre = rng.random(2) * 0.5 + 0.25
+        step = (rng.random(2) - 0.5) * 0.02
+        out = []
+        for t in range(frames):
+            h = np.exp(-((grid - centre - t * step) ** 2).sum(1) / 0.02) + 1e-3
+            out.append(h / h.sum())
+        return np.array(out)
+
+    X, Y = series(), series()
+    inner = api._frame_costs
+    spent = []
+
+    def timed(*args):
+        start = time.perf_counter()
+        out = inner(*args)
+        spent.append(time.perf_counter() - start)
+        return out
+
+    ts.sta(X[:1], Y[:1], 1.0, 0.05, support=grid)  # compile
+    api._frame_costs = timed
+    try:
+        start = time.perf_counter()
+        ts.sta(X, Y, 1.0, 0.05, support=grid)
+        total = time.perf_counter() - start
+    finally:
+        api._frame_costs = inner
+    return [f"sta, {frames} frames of {side} x {side}", f"{total:.2f}", f"{spent[-1]:.2f}",
+            f"{100 * spent[-1] / total:.1f} %", str(frames * frames)]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (smoke run)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--sta-full", action="store_true", help="STA at the issue's size (50 frames of 32 x 32)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    config = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    print(("**Machine:** " if args.markdown else "Machine: ") + machine_line())
+    rows = bench(config)
+    print("\n### Time series (median ms, alternated runs)\n" if args.markdown else "\n== Time series ==")
+    print(format_table(HEADERS, rows, args.markdown))
+    frames, side = STA_FULL if args.sta_full else config["sta"]
+    print("\n### Spatio-temporal alignment\n" if args.markdown else "\n== Spatio-temporal alignment ==")
+    print(format_table(STA_HEADERS, [bench_sta(frames, side)], args.markdown))
+    print(f"\n(total benchmark time {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Gaussian optimal transport: Bures-Wasserstein distances, maps and barycenters (``api``), Gaussian mixtures."""

@@ -1,0 +1,892 @@
+"""Time-series front-ends: dynamic time warping, soft-DTW, their pairwise matrices and barycenters, and the
+spatio-temporal alignment of series of measures (:func:`sta`).
+
+Conventions
+-----------
+A series is an array of shape (n, d) (n frames of d features) or (n,) (taken as (n, 1)). Every value is the
+**summed frame cost along the alignment** for the chosen ``metric`` (the frame cost ``|x_i - y_j|^2`` for
+'sqeuclidean', ``|x_i - y_j|`` for 'euclidean', ``sum_k |x_ik - y_jk|`` for 'cityblock'), with no root taken:
+``dtw(X, Y)`` with the default 'sqeuclidean' is the square of tslearn's ``dtw(X, Y)`` and of dtaidistance's
+``dtw.distance(x, y)`` (both return ``sqrt`` of the summed squared differences); ``soft_dtw`` equals tslearn's
+``soft_dtw`` (squared Euclidean frame costs, no root).
+
+The Sakoe-Chiba band of radius ``window`` allows cell (i, j) when ``-window <= i - j - s <= window`` for some
+``s`` between 0 and ``n - m`` (of either sign; the band is widened by the length difference so that the last cell stays
+reachable); this is tslearn's ``sakoe_chiba_radius``, and dtaidistance's ``window`` is ours plus one.
+
+Collections of series (``cdist_*``, barycenters) are an array of shape (N, n, d), an array (N, n) of N univariate
+series, or a list of N series of possibly different lengths.
+
+Series on a GPU (CuPy or Numba device arrays) run the soft-DTW verbs and the pairwise matrices on the GPU
+(``numbaot.cuda.timeseries``); the answers stay on the device.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .. import _config, _device, _dispatch, _validation as V
+from .._status import ConvergenceWarning
+
+_METRICS = ("sqeuclidean", "euclidean", "cityblock")
+
+
+# ------------------------------------------------------------------------------------------------------- validation
+def _metric_code(metric) -> int:
+    from ._bodies import METRIC_CODES
+
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a string, one of {_METRICS}, got {metric!r}")
+    if metric not in METRIC_CODES:
+        raise ValueError(f"metric must be one of {_METRICS} for time series, got {metric!r}")
+    return METRIC_CODES[metric]
+
+
+def _check_gamma(gamma) -> float:
+    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real):
+        raise TypeError(f"gamma must be a positive real number, got {gamma!r}")
+    gamma = float(gamma)
+    if gamma == 0:
+        raise ValueError("gamma = 0 is plain DTW; call numbaot.timeseries.dtw instead (soft-DTW needs gamma > 0)")
+    if not math.isfinite(gamma) or gamma < 0:
+        raise ValueError(f"gamma must be a finite positive number, got {gamma}")
+    return gamma
+
+
+def _check_window(window) -> int:
+    """None (no band) -> -1; else a radius >= 0."""
+    if window is None:
+        return -1
+    if isinstance(window, bool) or not isinstance(window, numbers.Integral):
+        raise TypeError(f"window must be None or a non-negative integer (the band's radius), got {window!r}")
+    if window < 0:
+        raise ValueError(f"window must be >= 0 (the Sakoe-Chiba band's radius; None for no band), got {window}")
+    return int(window)
+
+
+def _series(X, name, allow_cuda=False):
+    """One series as a 2D array: (n, d) host float64/float32, finite; device arrays as given (1D or 2D)."""
+    X = V.as_float_array(X, name, ndim=(1, 2), allow_cuda=allow_cuda)
+    if X.ndim == 2 and X.shape[1] == 0:
+        raise ValueError(f"{name} has shape {tuple(X.shape)}: each frame needs at least one feature")
+    if _device.is_cuda_array(X):
+        return X
+    V.check_finite(X, name)
+    return X if X.ndim == 2 else X.reshape(-1, 1)
+
+
+def _pair(X, Y, allow_cuda=False):
+    X = _series(X, "X", allow_cuda)
+    Y = _series(Y, "Y", allow_cuda)
+    dx = 1 if X.ndim == 1 else X.shape[1]
+    dy = 1 if Y.ndim == 1 else Y.shape[1]
+    if dx != dy:
+        raise ValueError(
+            f"X has frames of {dx} features but Y of {dy}; both series must have the same number of features per "
+            "frame (shape (n, d) and (m, d))"
+        )
+    return X, Y
+
+
+def _f64(X):
+    return np.ascontiguousarray(X, dtype=np.float64)
+
+
+class _Collection:
+    """A collection of N series as one flat (sum of lengths, d) float64 array and int64 offsets (N + 1,)."""
+
+    def __init__(self, flat, offsets, dtype, univariate, equal):
+        self.flat, self.offsets, self.dtype, self.univariate, self.equal = flat, offsets, dtype, univariate, equal
+
+    def __len__(self):
+        return self.offsets.shape[0] - 1
+
+    @property
+    def d(self):
+        return self.flat.shape[1]
+
+    def lengths(self):
+        return np.diff(self.offsets)
+
+    def series(self, k):
+        return self.flat[self.offsets[k]:self.offsets[k + 1]]
+
+
+def _collection(S, name) -> _Collection:
+    if isinstance(S, (list, tuple)):
+        if len(S) == 0:
+            raise ValueError(f"{name} is an empty list; pass at least one series")
+        parts = [_series(s, f"{name}[{k}]") for k, s in enumerate(S)]
+        dims = {p.shape[1] for p in parts}
+        if len(dims) > 1:
+            first = parts[0].shape[1]
+            k = next(k for k, p in enumerate(parts) if p.shape[1] != first)
+            raise ValueError(f"{name}[{k}] has frames of {parts[k].shape[1]} features but {name}[0] of {first}; "
+                             "every series must have the same number of features per frame")
+        univariate = all(np.ndim(s) == 1 if not hasattr(s, "ndim") else s.ndim == 1 for s in S)
+        lengths = np.array([p.shape[0] for p in parts], dtype=np.int64)
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        flat = np.ascontiguousarray(np.concatenate(parts, axis=0), dtype=np.float64)
+        return _Collection(flat, offsets, V.result_dtype(*parts), univariate, bool(np.all(lengths == lengths[0])))
+    arr = V.as_float_array(S, name, ndim=(2, 3))
+    if arr.shape[1] == 0 or (arr.ndim == 3 and arr.shape[2] == 0):
+        raise ValueError(f"{name} has shape {arr.shape}: the series are empty (pass series of at least one frame "
+                         "with at least one feature)")
+    V.check_finite(arr, name)
+    univariate = arr.ndim == 2
+    N, n = arr.shape[0], arr.shape[1]
+    flat = _f64(arr.reshape(N * n, -1))
+    offsets = np.arange(N + 1, dtype=np.int64) * n
+    return _Collection(flat, offsets, V.result_dtype(arr), univariate, True)
+
+
+def _weights(weights, K):
+    if weights is None:
+        return np.full(K, 1.0 / K)
+    w = V.as_float_array(weights, "weights", ndim=1)
+    if w.shape[0] != K:
+        raise ValueError(f"weights has {w.shape[0]} entries but there are {K} series; pass one weight per series")
+    V.check_finite(w, "weights")
+    if np.any(w < 0):
+        i = int(np.argmax(w < 0))
+        raise ValueError(f"weights[{i}] is {w[i]}; barycenter weights must be >= 0")
+    if w.sum() <= 0:
+        raise ValueError("weights are all zero; give at least one series a positive weight")
+    return _f64(w) / w.sum()
+
+
+def _check_tables(n, m, per_cell, what, hint):
+    """Item 31 of the bad-input rules: refuse (n, m) tables of ``per_cell`` float64s that cannot fit, before
+    allocating."""
+    n_bytes = 8 * per_cell * int(n) * int(m)
+    if n_bytes > _config.MAX_DENSE_BYTES:
+        raise ValueError(f"{what} for series of {n} and {m} frames needs {n_bytes / 2**30:.1f} GiB, over the "
+                         f"{_config.MAX_DENSE_BYTES / 2**30:.1f} GiB limit (NUMBAOT_MAX_DENSE_BYTES); {hint}")
+
+
+def _threads(n_threads):
+    return _config.n_threads(n_threads)
+
+
+# ---------------------------------------------------------------------------------------------------------- DTW
+def dtw(X, Y, *, metric="sqeuclidean", window=None, return_path=False):
+    """Dynamic time warping (Sakoe and Chiba 1978): the least summed frame cost over monotone alignments.
+
+    Parameters
+    ----------
+    X, Y : arrays of shape (n, d) and (m, d), or (n,) and (m,)
+        The two series (numpy; any float or integer dtype).
+    metric : {'sqeuclidean', 'euclidean', 'cityblock'}
+        Frame cost; the value is its sum along the optimal path, no root taken (see the module's conventions:
+        tslearn's and dtaidistance's DTW with the default metric is ``sqrt`` of ours).
+    window : int >= 0, optional
+        Radius of the Sakoe-Chiba band (tslearn's ``sakoe_chiba_radius``; dtaidistance's ``window`` minus 1).
+    return_path : bool
+        Also return the optimal path.
+
+    Returns
+    -------
+    value : float
+    path : int64 array of shape (L, 2), if ``return_path``
+        Index pairs (i, j) from (0, 0) to (n - 1, m - 1), each step +1 in i, j or both.
+
+    Examples
+    --------
+    >>> import numbaot.timeseries as ts
+    >>> float(ts.dtw([0.0, 1.0, 2.0], [0.0, 2.0]))
+    1.0
+    >>> value, path = ts.dtw([0.0, 1.0, 2.0], [0.0, 2.0], return_path=True)
+    >>> path.tolist()
+    [[0, 0], [1, 0], [2, 1]]
+    """
+    code = _metric_code(metric)
+    radius = _check_window(window)
+    return_path = V.check_bool(return_path, "return_path")
+    X, Y = _pair(X, Y)
+    dtype = V.result_dtype(X, Y)
+    if return_path:
+        from ._dtw import dtw_accumulated_core, dtw_backtrack
+
+        _check_tables(X.shape[0], Y.shape[0], 1, "the DTW path's accumulated cost table",
+                      "the value alone (return_path=False) takes O(m) memory")
+
+        D = dtw_accumulated_core(_f64(X), _f64(Y), code, radius)
+        return dtype.type(D[-1, -1]), dtw_backtrack(D)
+    from ._dtw import dtw_value_core
+
+    return dtype.type(dtw_value_core(_f64(X), _f64(Y), code, radius))
+
+
+def dtw_path(X, Y, *, metric="sqeuclidean", window=None):
+    """The optimal DTW path and value, ``(path, value)``, in tslearn's ``dtw_path`` order (see :func:`dtw`; the
+    value here is the summed cost, tslearn's is its square root for the default metric).
+
+    Examples
+    --------
+    >>> import numbaot.timeseries as ts
+    >>> path, value = ts.dtw_path([1.0, 2.0], [1.0, 1.0, 2.0])
+    >>> path.tolist(), float(value)
+    ([[0, 0], [0, 1], [1, 2]], 0.0)
+    """
+    value, path = dtw(X, Y, metric=metric, window=window, return_path=True)
+    return path, value
+
+
+def cdist_dtw(A, B=None, *, metric="sqeuclidean", window=None, n_threads=None):
+    """DTW between every series of A and every series of B (A with itself when B is None), in parallel.
+
+    Parameters
+    ----------
+    A, B : arrays of shape (N, n, d) or (N, n), or lists of series (lengths may differ)
+        numpy, or (equal lengths, no band) CUDA arrays of shape (N, n, d) to run on the GPU.
+    metric, window
+        As in :func:`dtw`.
+    n_threads : int, optional
+        Threads over the pairs (default: Numba's thread count).
+
+    Returns
+    -------
+    array of shape (N, M)
+        With B None, symmetric with a zero diagonal (each pair computed once).
+
+    Examples
+    --------
+    >>> import numbaot.timeseries as ts
+    >>> ts.cdist_dtw([[0.0, 1.0], [0.0, 0.0, 1.0], [2.0]]).tolist()
+    [[0.0, 0.0, 5.0], [0.0, 0.0, 9.0], [5.0, 9.0, 0.0]]
+    """
+    code = _metric_code(metric)
+    radius = _check_window(window)
+    threads = _threads(n_threads)
+    if _device.is_cuda_array(A) or (B is not None and _device.is_cuda_array(B)):
+        placement = _dispatch.place(A=A, B=B)
+        if radius >= 0:
+            raise ValueError("cdist_dtw runs without a band on the GPU in this version; pass window=None, or host "
+                             "arrays for a banded DTW")
+        A = _device_collection(A, "A")
+        B = A if B is None else _device_collection(B, "B")
+        _same_device_features(A, B)
+        return _dispatch.driver("cdist_dtw", placement)(A, B, code, placement)
+    ca = _collection(A, "A")
+    cb = ca if B is None else _collection(B, "B")
+    _same_features(ca, cb)
+    from .._threads import run_parallel
+    from ._dtw import cdist_dtw_core
+
+    out = run_parallel(cdist_dtw_core, threads, ca.flat, ca.offsets, cb.flat, cb.offsets, code, radius, B is None,
+                       threads)
+    return out.astype(_out_dtype(ca, cb), copy=False)
+
+
+def _out_dtype(*collections):
+    return np.dtype(np.float32) if all(c.dtype == np.float32 for c in collections) else np.dtype(np.float64)
+
+
+def _same_features(ca, cb):
+    if ca.d != cb.d:
+        raise ValueError(f"A has frames of {ca.d} features but B of {cb.d}; both collections must have the same "
+                         "number of features per frame")
+
+
+# ----------------------------------------------------------------------------------------------------- soft-DTW
+def soft_dtw(X, Y, gamma=1.0, *, metric="sqeuclidean"):
+    r"""soft-DTW (Cuturi and Blondel 2017): DTW with the minimum over alignments replaced by a soft minimum,
+
+    .. math:: \mathrm{sdtw}_\gamma(X, Y) = -\gamma \log \sum_{A} \exp(-\langle A, C(X, Y)\rangle / \gamma),
+
+    summed over the monotone alignment matrices A, with C the frame costs. It is smooth, tends to :func:`dtw` as
+    gamma -> 0, and may be negative (``sdtw(X, X) < 0``); :func:`soft_dtw_divergence` removes that bias.
+
+    Parameters
+    ----------
+    X, Y : arrays of shape (n, d) and (m, d), or (n,) and (m,)
+        numpy, or CUDA arrays (CuPy, Numba) to run on the GPU.
+    gamma : float > 0
+        Smoothing, in the units of the frame cost; stable down to ~1e-4 times the costs' scale and below.
+    metric : {'sqeuclidean', 'euclidean', 'cityblock'}
+        Frame cost (tslearn's ``soft_dtw`` is 'sqeuclidean').
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numbaot.timeseries as ts
+    >>> round(float(ts.soft_dtw([0.0, 1.0, 2.0], [0.0, 2.0], gamma=1e-3)), 2)  # close to dtw: 1.0
+    1.0
+    >>> float(ts.soft_dtw([1.0], [3.0], gamma=10.0))  # one frame each: the frame cost
+    4.0
+    """
+    code = _metric_code(metric)
+    gamma = _check_gamma(gamma)
+    X, Y = _pair(X, Y, allow_cuda=True)
+    placement = _dispatch.place(X=X, Y=Y)
+    if placement.on_gpu:
+        return _dispatch.driver("soft_dtw", placement)(X, Y, code, gamma, placement, "value")
+    from ._soft_dtw import soft_dtw_value_core
+
+    return V.result_dtype(X, Y).type(soft_dtw_value_core(_f64(X), _f64(Y), code, gamma))
+
+
+def soft_dtw_alignment(X, Y, gamma=1.0, *, metric="sqeuclidean"):
+    """The expected alignment ``E = d soft_dtw / d C`` (Cuturi and Blondel 2017, Alg. 2) and the value.
+
+    ``E[i, j]`` is the probability that frames i and j are aligned under the Gibbs distribution over alignments;
+    as gamma -> 0 it tends to the optimal DTW path's 0/1 matrix. Returns ``(E, value)`` (tslearn's order),
+    E of shape (n, m), on the inputs' device.
+
+    Examples
+    --------
+    >>> import numbaot.timeseries as ts
+    >>> E, value = ts.soft_dtw_alignment([0.0, 1.0, 2.0], [0.0, 2.0], gamma=1e-3)
+    >>> E.round(3).tolist()  # frame 1 is as close to both: half aligned to each
+    [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
+    """
+    code = _metric_code(metric)
+    gamma = _check_gamma(gamma)
+    X, Y = _pair(X, Y, allow_cuda=True)
+    _check_tables(X.shape[0], Y.shape[0], 5, "soft-DTW's alignment tables (R, E and the softmin weights)",
+                  "soft_dtw gives the value alone in O(m) memory")
+    placement = _dispatch.place(X=X, Y=Y)
+    if placement.on_gpu:
+        value, E = _dispatch.driver("soft_dtw", placement)(X, Y, code, gamma, placement, "alignment")
+        return E, value
+    from ._soft_dtw import cost_matrix_core, soft_dtw_alignment_core
+
+    dtype = V.result_dtype(X, Y)
+    value, E = soft_dtw_alignment_core(cost_matrix_core(_f64(X), _f64(Y), code), gamma)
+    return E.astype(dtype, copy=False), dtype.type(value)
+
+
+def soft_dtw_grad(X, Y, gamma=1.0, *, metric="sqeuclidean"):
+    """soft-DTW and its gradient with respect to X: ``(value, grad)``, grad of X's shape.
+
+    The gradient is ``sum_j E[i, j] d c(x_i, y_j) / d x_i`` with E from :func:`soft_dtw_alignment`:
+    ``2 (x_i - y_j)`` for 'sqeuclidean', ``(x_i - y_j) / |x_i - y_j|`` for 'euclidean' and ``sign(x_i - y_j)``
+    for 'cityblock' (the subgradient 0 where they are not differentiable). The gradient with respect to Y is
+    ``soft_dtw_grad(Y, X)``'s (soft-DTW is symmetric for these metrics).
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot.timeseries as ts
+    >>> value, grad = ts.soft_dtw_grad(np.array([1.0]), np.array([3.0]))
+    >>> float(value), grad.tolist()
+    (4.0, [-4.0])
+    """
+    code = _metric_code(metric)
+    gamma = _check_gamma(gamma)
+    one_d = getattr(X, "ndim", np.ndim(X)) == 1
+    X, Y = _pair(X, Y, allow_cuda=True)
+    _check_tables(X.shape[0], Y.shape[0], 5, "soft-DTW's alignment tables (R, E and the softmin weights)",
+                  "soft_dtw gives the value alone in O(m) memory")
+    placement = _dispatch.place(X=X, Y=Y)
+    if placement.on_gpu:
+        return _dispatch.driver("soft_dtw", placement)(X, Y, code, gamma, placement, "grad")
+    from ._soft_dtw import soft_dtw_grad_core
+
+    dtype = V.result_dtype(X, Y)
+    value, _, G = soft_dtw_grad_core(_f64(X), _f64(Y), code, gamma)
+    G = G.astype(dtype, copy=False)
+    return dtype.type(value), (G.reshape(-1) if one_d else G)
+
+
+def soft_dtw_divergence(X, Y, gamma=1.0, *, metric="sqeuclidean"):
+    """The soft-DTW divergence (Blondel, Mensch and Vert 2021):
+    ``sdtw(X, Y) - (sdtw(X, X) + sdtw(Y, Y)) / 2``.
+
+    Non-negative for the 'sqeuclidean' frame cost (a positive definite kernel ``exp(-C / gamma)``), zero iff
+    X equals Y, symmetric; it tends to ``dtw(X, Y) - (dtw(X, X) + dtw(Y, Y)) / 2 = dtw(X, Y)`` as gamma -> 0.
+
+    Examples
+    --------
+    >>> import numbaot.timeseries as ts
+    >>> float(ts.soft_dtw_divergence([0.0, 1.0, 2.0], [0.0, 1.0, 2.0]))
+    0.0
+    >>> float(ts.soft_dtw_divergence([0.0, 1.0, 2.0], [0.0, 2.0], gamma=1e-3)) > 0
+    True
+    """
+    code = _metric_code(metric)
+    gamma = _check_gamma(gamma)
+    X, Y = _pair(X, Y, allow_cuda=True)
+    placement = _dispatch.place(X=X, Y=Y)
+    if placement.on_gpu:
+        run = _dispatch.driver("soft_dtw", placement)
+        return (run(X, Y, code, gamma, placement, "value")
+                - (run(X, X, code, gamma, placement, "value") + run(Y, Y, code, gamma, placement, "value")) / 2)
+    from ._soft_dtw import soft_dtw_value_core
+
+    dtype = V.result_dtype(X, Y)
+    X, Y = _f64(X), _f64(Y)
+    value = soft_dtw_value_core(X, Y, code, gamma) - 0.5 * (soft_dtw_value_core(X, X, code, gamma)
+                                                             + soft_dtw_value_core(Y, Y, code, gamma))
+    return dtype.type(value)
+
+
+def cdist_soft_dtw(A, B=None, gamma=1.0, *, metric="sqeuclidean", n_threads=None):
+    """soft-DTW between every series of A and every series of B (A with itself when B is None), in parallel.
+
+    Parameters
+    ----------
+    A, B : arrays of shape (N, n, d) or (N, n), or lists of series (lengths may differ)
+        numpy, or (equal lengths) CUDA arrays of shape (N, n, d) to run on the GPU.
+    gamma, metric
+        As in :func:`soft_dtw`.
+    n_threads : int, optional
+        Threads over the pairs (default: Numba's thread count).
+
+    Returns
+    -------
+    array of shape (N, M)
+        With B None, symmetric (each pair computed once); its diagonal holds ``sdtw(x, x)``, not 0.
+
+    Examples
+    --------
+    >>> import numbaot.timeseries as ts
+    >>> ts.cdist_soft_dtw([[1.0], [3.0]], gamma=0.5).tolist()
+    [[0.0, 4.0], [4.0, 0.0]]
+    """
+    code = _metric_code(metric)
+    gamma = _check_gamma(gamma)
+    threads = _threads(n_threads)
+    if _device.is_cuda_array(A) or (B is not None and _device.is_cuda_array(B)):
+        placement = _dispatch.place(A=A, B=B)
+        A = _device_collection(A, "A")
+        B = A if B is None else _device_collection(B, "B")
+        _same_device_features(A, B)
+        return _dispatch.driver("cdist_soft_dtw", placement)(A, B, code, gamma, placement)
+    ca = _collection(A, "A")
+    cb = ca if B is None else _collection(B, "B")
+    _same_features(ca, cb)
+    from .._threads import run_parallel
+    from ._soft_dtw import cdist_soft_dtw_core
+
+    out = run_parallel(cdist_soft_dtw_core, threads, ca.flat, ca.offsets, cb.flat, cb.offsets, code, gamma,
+                       B is None, threads)
+    return out.astype(_out_dtype(ca, cb), copy=False)
+
+
+def _same_device_features(A, B):
+    if A.shape[2] != B.shape[2]:
+        raise ValueError(f"A has frames of {A.shape[2]} features but B of {B.shape[2]}; both collections must have "
+                         "the same number of features per frame")
+
+
+def _device_collection(S, name):
+    """A collection on the GPU: a (N, n, d) device array (equal lengths), checked from its metadata."""
+    if not _device.is_cuda_array(S):
+        raise ValueError(f"{name} is a host array but the other collection is on the GPU; pass both on one device")
+    S = V.as_float_array(S, name, ndim=3, allow_cuda=True)
+    if S.shape[1] == 0 or S.shape[2] == 0:
+        raise ValueError(f"{name} has shape {tuple(S.shape)}: the series are empty")
+    return S
+
+
+# -------------------------------------------------------------------------------------------------- barycenters
+def _initial(init, col, name="init"):
+    """``init`` as a float64 (n_z, d) series with the collection's features, or None when not given."""
+    if init is not None:
+        Z = _series(init, name)
+        if Z.shape[1] != col.d:
+            raise ValueError(f"{name} has frames of {Z.shape[1]} features but the series of {col.d}")
+        return _f64(Z)
+    return None
+
+
+def _finish_barycenter(Z, col):
+    Z = Z.astype(col.dtype, copy=False)
+    return Z.reshape(-1) if col.univariate else Z
+
+
+def soft_dtw_barycenter(series, gamma=1.0, weights=None, init=None, *, metric="sqeuclidean", max_iter=100,
+                        tol=1e-5, n_threads=None):
+    """The soft-DTW barycenter (Cuturi and Blondel 2017, Sec. 4): ``argmin_Z sum_k w_k sdtw_gamma(Z, X_k)``, by
+    scipy's L-BFGS-B with the exact gradient (each evaluation runs the K series in parallel).
+
+    Parameters
+    ----------
+    series : array (N, n, d) or (N, n), or list of series (lengths may differ)
+    gamma : float > 0
+    weights : array of shape (N,), optional
+        Non-negative, normalised to sum to 1 (uniform when None).
+    init : array of shape (n_z, d) or (n_z,), optional
+        Starting barycenter, which fixes its length; default: the weighted mean of the series (equal lengths) or
+        the :func:`dtw_barycenter_averaging` of them (unequal lengths; as long as the first series).
+    metric : {'sqeuclidean', 'euclidean', 'cityblock'}
+    max_iter : int
+        L-BFGS-B iterations; a ConvergenceWarning when reached.
+    tol : float
+        L-BFGS-B's ``ftol``/``gtol``.
+    n_threads : int, optional
+
+    Returns
+    -------
+    array of shape (n_z, d), or (n_z,) when every series was given 1D
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot.timeseries as ts
+    >>> Z = ts.soft_dtw_barycenter([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]], gamma=0.01)
+    >>> np.allclose(Z, [0.0, 1.0, 2.0], atol=0.05)
+    True
+    """
+    import scipy.optimize
+
+    code = _metric_code(metric)
+    gamma = _check_gamma(gamma)
+    max_iter = V.check_max_iter(max_iter)
+    tol = V.check_tol(tol)
+    threads = _threads(n_threads)
+    col = _collection(series, "series")
+    w = _weights(weights, len(col))
+    Z0 = _initial(init, col)
+    if Z0 is None:
+        if col.equal:
+            n = int(col.lengths()[0])
+            Z0 = np.einsum("k,kij->ij", w, col.flat.reshape(len(col), n, col.d))
+        else:
+            Z0 = _dba(col, w, col.series(0).copy(), code, -1, 10, 1e-5, threads, warn=False)
+    shape = Z0.shape
+    from .._threads import numba_threads
+    from ._soft_dtw import barycenter_objective_core
+
+    def objective(z):
+        value, G = barycenter_objective_core(z.reshape(shape), col.flat, col.offsets, w, code, gamma, threads)
+        return value, G.ravel()
+
+    with numba_threads(threads):
+        res = scipy.optimize.minimize(objective, Z0.ravel(), jac=True, method="L-BFGS-B",
+                                      options=dict(maxiter=max_iter, ftol=tol, gtol=tol))
+    if res.nit >= max_iter and not res.success:
+        warnings.warn(f"soft_dtw_barycenter: L-BFGS-B stopped at max_iter = {max_iter} ({res.message}); raise "
+                      "max_iter or loosen tol", ConvergenceWarning, stacklevel=2)
+    return _finish_barycenter(res.x.reshape(shape), col)
+
+
+def _dba(col, w, Z, code, radius, max_iter, tol, threads, warn=True):
+    from .._threads import numba_threads
+    from ._dtw import dba_step_core
+
+    previous = math.inf
+    with numba_threads(threads):
+        for _ in range(max_iter):
+            new, cost = dba_step_core(Z, col.flat, col.offsets, w, code, radius, threads)
+            # cost is the objective at Z; each step cannot increase it (Petitjean et al. 2011)
+            if previous - cost <= tol * max(abs(cost), 1e-300):
+                return Z if cost >= previous else new
+            previous = cost
+            Z = new
+    if warn:
+        warnings.warn(f"dtw_barycenter_averaging: stopped at max_iter = {max_iter} before the objective settled; "
+                      "raise max_iter or loosen tol", ConvergenceWarning, stacklevel=3)
+    return Z
+
+
+def dtw_barycenter_averaging(series, weights=None, init=None, *, metric="sqeuclidean", window=None, max_iter=30,
+                             tol=1e-5, n_threads=None):
+    """DTW barycenter averaging (Petitjean, Ketterlin and Gancarski 2011): align the current average to every
+    series by DTW, replace each of its frames by the weighted mean of the frames aligned to it, repeat until the
+    weighted sum of DTW values stops decreasing by more than ``tol`` (relative); it never increases.
+
+    Parameters
+    ----------
+    series : array (N, n, d) or (N, n), or list of series (lengths may differ)
+    weights : array of shape (N,), optional
+    init : array of shape (n_z, d) or (n_z,), optional
+        Starting average, which fixes its length; default: the medoid (the series with the least weighted sum of
+        DTW to the others).
+    metric, window
+        As in :func:`dtw` (the mean is the minimiser of the 'sqeuclidean' frame cost; other metrics still use the
+        mean, as the method is defined).
+    max_iter : int
+        Updates at most (a ConvergenceWarning when reached); tol : float >= 0.
+    n_threads : int, optional
+
+    Returns
+    -------
+    array of shape (n_z, d), or (n_z,) when every series was given 1D
+
+    Examples
+    --------
+    >>> import numbaot.timeseries as ts
+    >>> ts.dtw_barycenter_averaging([[0.0, 0.0, 2.0], [0.0, 2.0, 2.0]], init=[0.0, 1.0, 2.0]).tolist()
+    [0.0, 1.0, 2.0]
+    """
+    code = _metric_code(metric)
+    radius = _check_window(window)
+    max_iter = V.check_max_iter(max_iter)
+    tol = V.check_tol(tol)
+    threads = _threads(n_threads)
+    col = _collection(series, "series")
+    w = _weights(weights, len(col))
+    Z0 = _initial(init, col)
+    if Z0 is None:
+        from .._threads import run_parallel
+        from ._dtw import cdist_dtw_core
+
+        D = run_parallel(cdist_dtw_core, threads, col.flat, col.offsets, col.flat, col.offsets, code, radius, True,
+                         threads)
+        Z0 = col.series(int(np.argmin(D @ w))).copy()
+    return _finish_barycenter(_dba(col, w, Z0, code, radius, max_iter, tol, threads), col)
+
+
+# ------------------------------------------------------------------------------------ spatio-temporal alignment
+def _frames(F, name, support):
+    """Series of measures: (T, n_bins) histograms on ``support`` (n_bins, k), or (T, n_points, k) point clouds
+    with uniform weights when ``support`` is None. Returns the frames as a list of (points, weights), and with
+    ``support`` also their masses (T,)."""
+    if support is None:
+        F = V.as_float_array(F, name, ndim=3)
+        if F.shape[1] == 0 or F.shape[2] == 0:
+            raise ValueError(f"{name} has shape {F.shape}: each frame needs at least one point of one coordinate")
+        V.check_finite(F, name)
+        T, n = F.shape[0], F.shape[1]
+        w = np.full(n, 1.0 / n)
+        return [(_f64(F[t]), w) for t in range(T)]
+    F = V.as_float_array(F, name, ndim=2)
+    if F.shape[1] != support.shape[0]:
+        raise ValueError(f"{name} has frames of {F.shape[1]} bins but support has {support.shape[0]} points; each "
+                         "frame is a histogram on the support's points")
+    frames = []
+    for t in range(F.shape[0]):
+        w = V.check_weights(F[t], f"{name}[{t}]", F.shape[1]).astype(np.float64)
+        frames.append((support, w))
+    masses = np.array([w.sum() for _, w in frames])
+    return frames, masses
+
+
+def _frame_costs(A, B, reg, max_iter, tol, n_threads, symmetric, want_potentials):
+    """Delta[i, j] = Sinkhorn divergence between frame i of A and frame j of B (and, if asked, its gradient in
+    frame i's weights, the debiased potential f_ba - f_aa), by numbaot.solve_sample(..., debias=True)."""
+    from ..solvers import solve_sample
+
+    Ta, Tb = len(A), len(B)
+    Delta = np.zeros((Ta, Tb))
+    potentials = [[None] * Tb for _ in range(Ta)] if want_potentials else None
+    for i in range(Ta):
+        for j in range(Tb):
+            if symmetric and j <= i:
+                if j < i:
+                    Delta[i, j] = Delta[j, i]
+                continue
+            (Xa, a), (Xb, b) = A[i], B[j]
+            res = solve_sample(Xa, Xb, a, b, reg=reg, debias=True, max_iter=max_iter, tol=tol, n_threads=n_threads,
+                               warn=True)
+            Delta[i, j] = float(res.value)
+            if want_potentials:
+                potentials[i][j] = np.asarray(res.potential_a, dtype=np.float64)
+    return Delta, potentials
+
+
+def _check_sta(X, Y, gamma, reg, support, max_iter, tol):
+    gamma = _check_gamma(gamma)
+    reg = V.check_reg(reg)
+    max_iter = V.check_max_iter(max_iter)
+    tol = V.check_tol(tol)
+    if support is not None:
+        support = V.check_points(support, "support")
+        A, ma = _frames(X, "X", support)
+        B, mb = _frames(Y, "Y", support)
+        masses = np.concatenate([ma, mb])
+        if not np.allclose(masses, masses[0], rtol=1e-9, atol=0):
+            k = int(np.argmax(~np.isclose(masses, masses[0], rtol=1e-9, atol=0)))
+            where = f"X[{k}]" if k < len(ma) else f"Y[{k - len(ma)}]"
+            raise ValueError(f"{where} has mass {masses[k]:.6g} but X[0] has {masses[0]:.6g}: the Sinkhorn "
+                             "divergence between frames needs frames of equal mass (normalise each frame)")
+    else:
+        A, B = _frames(X, "X", None), _frames(Y, "Y", None)
+        if A[0][0].shape[1] != B[0][0].shape[1]:
+            raise ValueError(f"X has points of dimension {A[0][0].shape[1]} but Y of dimension {B[0][0].shape[1]}")
+    return gamma, reg, max_iter, tol, A, B
+
+
+def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1000, tol=1e-6, n_threads=None):
+    r"""Spatio-temporal alignment (Janati, Cuturi and Gramfort 2020): soft-DTW between two series of measures
+    whose frame cost is the Sinkhorn divergence between frames,
+
+    .. math:: \mathrm{STA}(X, Y) = \mathrm{sdtw}_\gamma(\Delta), \qquad
+              \Delta_{ij} = S_\varepsilon(x_i, y_j) = \mathrm{OT}_\varepsilon(x_i, y_j)
+              - \tfrac12 \mathrm{OT}_\varepsilon(x_i, x_i) - \tfrac12 \mathrm{OT}_\varepsilon(y_j, y_j),
+
+    with the squared Euclidean ground cost and ``eps = reg`` (:func:`numbaot.sinkhorn_divergence`'s conventions).
+    Each frame pair is one Sinkhorn-divergence solve (``numbaot.solve_sample(..., debias=True)``), T_x T_y in all.
+
+    Parameters
+    ----------
+    X, Y : arrays
+        With ``support``: histograms of shape (T_x, n_bins) and (T_y, n_bins), one frame per row, non-negative,
+        all of the same mass. Without: point clouds of shape (T_x, n, k) and (T_y, m, k), uniform weights.
+    gamma : float > 0
+        soft-DTW smoothing, in the units of the divergence.
+    reg : float > 0
+        Entropic regularisation of the frame divergences.
+    support : array of shape (n_bins, k) or (n_bins,), optional
+        The grid the histograms live on.
+    return_grad : bool
+        Also return the gradient with respect to X's weights (histograms only): ``sum_j E_ij grad_a S(x_i, y_j)``
+        with E the expected alignment and ``grad_a S`` the debiased Sinkhorn potential (envelope theorem); it is
+        defined up to a constant per frame (frames keep their mass).
+    max_iter, tol
+        Of each Sinkhorn-divergence solve: its step cap and the L1 marginal error it stops at (a
+        ConvergenceWarning when one stops short). The value and gradient are accurate to about ``tol`` times the
+        costs' scale; lower it (and raise ``max_iter``) for finite-difference checks.
+    n_threads : int, optional
+
+    Returns
+    -------
+    value : float
+    grad : array of shape (T_x, n_bins), if ``return_grad``
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot.timeseries as ts
+    >>> X = np.array([[[0.0]], [[1.0]]]); Y = np.array([[[0.0]], [[1.0]], [[1.0]]])  # one Dirac per frame
+    >>> value = ts.sta(X, Y, gamma=0.5, reg=0.1)  # = soft-DTW of the points (squared Euclidean frame costs)
+    >>> bool(np.isclose(value, ts.soft_dtw([0.0, 1.0], [0.0, 1.0, 1.0], gamma=0.5)))
+    True
+    """
+    return_grad = V.check_bool(return_grad, "return_grad")
+    gamma, reg, max_iter, tol, A, B = _check_sta(X, Y, gamma, reg, support, max_iter, tol)
+    if return_grad and support is None:
+        raise ValueError("return_grad=True needs histograms on a support (the gradient is in the frames' weights)")
+    Delta, potentials = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, return_grad)
+    from ._soft_dtw import soft_dtw_alignment_core, soft_dtw_forward
+
+    if not return_grad:
+        value = soft_dtw_forward(Delta, gamma, np.empty((0, 0, 3)), False, np.empty(Delta.shape[1] + 1), True)
+        return np.float64(value)
+    value, E = soft_dtw_alignment_core(Delta, gamma)
+    grad = np.zeros((len(A), A[0][1].shape[0]))
+    for i in range(len(A)):
+        for j in range(len(B)):
+            if E[i, j] != 0.0:
+                grad[i] += E[i, j] * potentials[i][j]
+    return np.float64(value), grad
+
+
+def sta_divergence(X, Y, gamma=1.0, reg=0.1, *, support=None, max_iter=1000, tol=1e-6, n_threads=None):
+    """The debiased spatio-temporal alignment ``STA(X, Y) - (STA(X, X) + STA(Y, Y)) / 2`` (zero when X = Y);
+    parameters as in :func:`sta`. Costs (T_x + T_y)^2 / 2 frame divergences.
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot.timeseries as ts
+    >>> X = np.array([[[0.0]], [[1.0]]])
+    >>> float(ts.sta_divergence(X, X, gamma=0.5, reg=0.1))
+    0.0
+    """
+    gamma, reg, max_iter, tol, A, B = _check_sta(X, Y, gamma, reg, support, max_iter, tol)
+    from ._soft_dtw import soft_dtw_forward
+
+    def sdtw(Delta):
+        return soft_dtw_forward(Delta, gamma, np.empty((0, 0, 3)), False, np.empty(Delta.shape[1] + 1), True)
+
+    Dxy, _ = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, False)
+    Dxx, _ = _frame_costs(A, A, reg, max_iter, tol, n_threads, True, False)
+    Dyy, _ = _frame_costs(B, B, reg, max_iter, tol, n_threads, True, False)
+    return np.float64(sdtw(Dxy) - 0.5 * (sdtw(Dxx) + sdtw(Dyy)))
+
+
+def sta_barycenter(series, gamma=1.0, reg=0.1, weights=None, init=None, *, support, max_iter=50, tol=1e-6,
+                   sinkhorn_max_iter=1000, sinkhorn_tol=1e-6, n_threads=None):
+    """A spatio-temporal barycenter (Janati, Cuturi and Gramfort 2020, Sec. 4): series of histograms on
+    ``support`` minimising ``F(Z) = sum_k w_k sta(Z, X_k)``, by mirror descent (exponentiated gradient, which
+    keeps every frame non-negative with its mass) with the exact gradient of :func:`sta` and a backtracking step:
+    a step is taken only if F decreases, so F never increases.
+
+    Parameters
+    ----------
+    series : list of K arrays of shape (T_k, n_bins)
+        Histograms on ``support``, every frame of the same mass.
+    gamma, reg : float > 0
+        As in :func:`sta`.
+    weights : array of shape (K,), optional
+        Non-negative, normalised to sum to 1 (uniform when None).
+    init : array of shape (T, n_bins), optional
+        Starting frames (fixing T); entries that are 0 stay 0. Default: the frame-wise weighted mean of the series
+        when they all have T frames, else the first series.
+    support : array of shape (n_bins, k) or (n_bins,)
+    max_iter : int
+        Descent steps at most (a ConvergenceWarning when reached); tol: stop when F decreases by less than
+        ``tol * |F|`` in a step.
+    sinkhorn_max_iter, sinkhorn_tol
+        Of each frame divergence (``max_iter``, ``tol`` of :func:`sta`).
+    n_threads : int, optional
+
+    Returns
+    -------
+    array of shape (T, n_bins)
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot.timeseries as ts
+    >>> grid = np.linspace(0.0, 1.0, 3)
+    >>> X = np.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8]])
+    >>> flat = np.full((2, 3), 1 / 3)
+    >>> Z = ts.sta_barycenter([X, X], 0.1, 0.5, support=grid, init=flat, tol=1e-4)
+    >>> bool(ts.sta(Z, X, 0.1, 0.5, support=grid) < ts.sta(flat, X, 0.1, 0.5, support=grid))
+    True
+    """
+    gamma = _check_gamma(gamma)
+    reg = V.check_reg(reg)
+    max_iter = V.check_max_iter(max_iter)
+    tol = V.check_tol(tol)
+    if not isinstance(series, (list, tuple)) or len(series) == 0:
+        raise TypeError("series must be a non-empty list of (T_k, n_bins) histogram arrays")
+    support = V.check_points(support, "support")
+    frames = [V.as_float_array(s, f"series[{k}]", ndim=2) for k, s in enumerate(series)]
+    w = _weights(weights, len(frames))
+    for k, F in enumerate(frames):  # shapes, signs and masses, with sta's own messages
+        _check_sta(F, frames[0], gamma, reg, support, 1, 0.0)
+    mass = float(frames[0][0].sum())
+    if init is None:
+        T = frames[0].shape[0]
+        if all(F.shape[0] == T for F in frames):
+            Z = np.einsum("k,kij->ij", w, np.stack([_f64(F) for F in frames]))
+        else:
+            Z = _f64(frames[0]).copy()
+    else:
+        Z = _f64(V.as_float_array(init, "init", ndim=2)).copy()
+        _check_sta(Z, frames[0], gamma, reg, support, 1, 0.0)
+    Z *= mass / Z.sum(axis=1, keepdims=True)
+    solve = dict(support=support, max_iter=sinkhorn_max_iter, tol=sinkhorn_tol, n_threads=n_threads)
+
+    def objective(Z):
+        total, grad = 0.0, np.zeros_like(Z)
+        for wk, F in zip(w, frames):
+            if wk > 0:
+                value, g = sta(Z, F, gamma, reg, return_grad=True, **solve)
+                total += wk * value
+                grad += wk * g
+        return total, grad
+
+    value, grad = objective(Z)
+    step = None
+    for _ in range(max_iter):
+        centred = grad - (grad * Z).sum(axis=1, keepdims=True) / mass  # the part that changes the frames
+        scale = np.abs(centred[Z > 0]).max(initial=0.0)
+        if scale == 0.0:
+            return Z
+        if step is None:
+            step = 1.0 / scale  # first step: log-weights move by at most 1
+        for _ in range(30):  # backtracking: halve until F decreases
+            trial = Z * np.exp(-step * (centred - centred.max(axis=1, keepdims=True)))
+            trial *= mass / trial.sum(axis=1, keepdims=True)
+            new_value, new_grad = objective(trial)
+            if new_value < value:
+                break
+            step *= 0.5
+        else:
+            return Z  # no decrease at any step size: a stationary point to the precision of the frame costs
+        decrease = value - new_value
+        Z, value, grad = trial, new_value, new_grad
+        step *= 2.0
+        if decrease <= tol * max(abs(value), 1e-300):
+            return Z
+    warnings.warn(f"sta_barycenter: stopped at max_iter = {max_iter} while the objective still decreased; raise "
+                  "max_iter or loosen tol", ConvergenceWarning, stacklevel=2)
+    return Z

@@ -1,0 +1,84 @@
+"""soft-DTW and the pairwise matrices on CUDA arrays against the CPU path (simulator or GPU), with blocks small
+enough that the anti-diagonals span several threads' strides and the pair grid several launches."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import numbaot.timeseries as ts
+from tests.cuda.common import same_error
+
+pytestmark = pytest.mark.cuda
+
+
+def dev(x):
+    from numba import cuda
+
+    return cuda.to_device(np.ascontiguousarray(x))
+
+
+def host(x):
+    return x.copy_to_host() if hasattr(x, "copy_to_host") else np.asarray(x)
+
+
+@pytest.mark.parametrize("metric, n, m, d", [("sqeuclidean", 13, 9, 2), ("euclidean", 6, 17, 1),
+                                             ("cityblock", 1, 5, 3), ("sqeuclidean", 4, 4, 1)])
+def test_soft_dtw_twins(small_blocks, metric, n, m, d):
+    rng = np.random.default_rng(n * m + d)
+    X, Y = rng.standard_normal((n, d)), rng.standard_normal((m, d))
+    gamma = 0.3
+    assert ts.soft_dtw(dev(X), dev(Y), gamma, metric=metric) == pytest.approx(
+        ts.soft_dtw(X, Y, gamma, metric=metric), rel=1e-12)
+    E, value = ts.soft_dtw_alignment(dev(X), dev(Y), gamma, metric=metric)
+    E_ref, value_ref = ts.soft_dtw_alignment(X, Y, gamma, metric=metric)
+    assert value == pytest.approx(value_ref, rel=1e-12)
+    np.testing.assert_allclose(host(E), E_ref, rtol=1e-10, atol=1e-14)
+    value, G = ts.soft_dtw_grad(dev(X), dev(Y), gamma, metric=metric)
+    value_ref, G_ref = ts.soft_dtw_grad(X, Y, gamma, metric=metric)
+    assert value == pytest.approx(value_ref, rel=1e-12)
+    np.testing.assert_allclose(host(G), G_ref, rtol=1e-10, atol=1e-12)
+    assert ts.soft_dtw_divergence(dev(X), dev(Y), gamma, metric=metric) == pytest.approx(
+        ts.soft_dtw_divergence(X, Y, gamma, metric=metric), rel=1e-10, abs=1e-12)
+
+
+def test_soft_dtw_1d_and_float32(small_blocks):
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal(11).astype(np.float32), rng.standard_normal(7).astype(np.float32)
+    value, G = ts.soft_dtw_grad(dev(x), dev(y), 0.5)
+    value_ref, G_ref = ts.soft_dtw_grad(x, y, 0.5)
+    assert value.dtype == np.float32 and host(G).dtype == np.float32 and host(G).shape == (11,)
+    assert value == pytest.approx(value_ref, rel=1e-6)
+    np.testing.assert_allclose(host(G), G_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_pairwise_twins(small_blocks, monkeypatch):
+    from numbaot.cuda import timeseries as cuda_ts
+
+    monkeypatch.setattr(cuda_ts, "PAIR_CHUNK", 4)  # several launches over the pair grid
+    rng = np.random.default_rng(1)
+    A, B = rng.standard_normal((3, 10, 2)), rng.standard_normal((2, 12, 2))
+    np.testing.assert_allclose(host(ts.cdist_soft_dtw(dev(A), dev(B), 0.5)), ts.cdist_soft_dtw(A, B, 0.5),
+                               rtol=1e-12)
+    np.testing.assert_allclose(host(ts.cdist_soft_dtw(dev(A), None, 0.5)), ts.cdist_soft_dtw(A, None, 0.5),
+                               rtol=1e-12)
+    np.testing.assert_allclose(host(ts.cdist_dtw(dev(A), dev(B))), ts.cdist_dtw(A, B), rtol=1e-12)
+    np.testing.assert_allclose(host(ts.cdist_dtw(dev(B), metric="cityblock")), ts.cdist_dtw(B, metric="cityblock"),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_bad_device_input(small_blocks):
+    X = np.zeros((4, 2))
+    X[2, 1] = np.nan
+    Y = np.ones((3, 2))
+    same_error(lambda: ts.soft_dtw(X, Y), lambda: ts.soft_dtw(dev(X), dev(Y)))
+    same_error(lambda: ts.soft_dtw_grad(Y, X), lambda: ts.soft_dtw_grad(dev(Y), dev(X)))
+    with pytest.raises(ValueError, match="features"):
+        ts.soft_dtw(dev(np.zeros((3, 2))), dev(np.zeros((3, 1))))
+    with pytest.raises(ValueError, match="host"):
+        ts.soft_dtw(dev(Y), Y)
+    same_error(lambda: ts.cdist_soft_dtw(X[None], gamma=1.0), lambda: ts.cdist_soft_dtw(dev(X[None]), gamma=1.0))
+    same_error(lambda: ts.cdist_dtw(Y[None], X[None]), lambda: ts.cdist_dtw(dev(Y[None]), dev(X[None])))
+    with pytest.raises(ValueError, match="band"):
+        ts.cdist_dtw(dev(Y[None]), window=1)
+    with pytest.raises(ValueError, match="gamma"):
+        ts.cdist_soft_dtw(dev(Y[None]), gamma=0.0)
