@@ -21,15 +21,10 @@ from .. import _validation as V
 from .._status import Status
 from ..entropic._softmin import softmin_row, softmin_row_shifted
 from . import _checks, _launch
-from .sinkhorn import _prep_kernel, _transpose_kernel
+from .sinkhorn import _launch_flat, _prep_kernel, _transpose_kernel, _weights_kernel
 
 _softmin = softmin_row.cuda
 _softmin_shifted = softmin_row_shifted.cuda
-
-
-def _launch_flat(kernel, size, stream, *args):
-    blocks, threads = _launch.grid_1d(size)
-    kernel[blocks, threads, stream](*args)
 
 
 # ---------------------------------------------------------------------------------------------------- kernels
@@ -149,16 +144,6 @@ def _change_kernel(new, old, log_w, inv_eps, out):
 
 
 @cuda.jit
-def _log_kernel(x, out):
-    t = cuda.grid(1)
-    B, n = out.shape
-    if t < B * n:
-        k = t // n
-        i = t - k * n
-        out[k, i] = math.log(x[i, k]) if x[i, k] > 0.0 else -math.inf
-
-
-@cuda.jit
 def _fill_kernel(x, value):
     t = cuda.grid(1)
     B, n = x.shape
@@ -207,8 +192,9 @@ def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_ev
     sums = _checks.check_weight_columns(cols, original, [f"A (histogram {k})" for k in range(K)], stream)
     if balanced:
         V.check_histogram_masses(sums, "A", out_dtype)
-    log_A = _launch.empty((K, n), np.float64, stream)
-    _launch_flat(_log_kernel, K * n, stream, cols, log_A)
+    # log A (K, n), and zeros for the half-steps' reference (the entropy reference: P = exp((f + g - C) / eps))
+    log_A, zeros_n, same = (_launch.empty((K, n), np.float64, stream) for _ in range(3))
+    _launch_flat(_weights_kernel, n * K, stream, cols, log_A, zeros_n, same, True)
 
     if M is None:
         costs = _grid_costs(grid_shape, stream)
@@ -223,11 +209,11 @@ def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_ev
     tau = 1.0 if balanced else rho / (rho + reg)
     inv_eps = 1.0 / reg
     w_dev = cuda.to_device(np.ascontiguousarray(weights, dtype=np.float64), stream=stream)
-    zeros_n, zeros_m = _launch.empty((K, n), np.float64, stream), _launch.empty((K, m), np.float64, stream)
+    zeros_m = _launch.empty((K, m), np.float64, stream)
     f, f_prev = _launch.empty((K, n), np.float64, stream), _launch.empty((K, n), np.float64, stream)
     g, g_new, log_bar = (_launch.empty((K, m), np.float64, stream) for _ in range(3))
     h_rows, h_cols = _launch.empty((K, m), np.float64, stream), _launch.empty((K, n), np.float64, stream)
-    for x in (zeros_n, zeros_m, f, g, g_new, log_bar):
+    for x in (zeros_m, f, g, g_new, log_bar):
         _launch_flat(_fill_kernel, x.shape[0] * x.shape[1], stream, x, 0.0)
     active = cuda.to_device(np.ones(K, np.uint8), stream=stream)
     work = [_launch.empty((K, n), np.float64, stream) for _ in range(2)] if M is None else None
