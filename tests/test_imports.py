@@ -15,7 +15,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "numbaot"
 
 #: Modules that users call (or that call solvers for them): nothing below them may import them.
 FRONT_ENDS = {
-    "numbaot", "numbaot.__main__", "numbaot.cli", "numbaot.solvers", "numbaot.utils", "numbaot.losses",
+    "numbaot", "numbaot.__main__", "numbaot.cli", "numbaot._warmup", "numbaot.solvers", "numbaot.utils",
+    "numbaot.losses",
     "numbaot.exact.api", "numbaot.entropic.api", "numbaot.entropic.unbalanced", "numbaot.entropic.batch",
     "numbaot.entropic.divergence", "numbaot.entropic.online", "numbaot.gromov.api", "numbaot.barycenters.api",
     "numbaot.barycenters.gromov",

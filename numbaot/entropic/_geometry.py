@@ -109,12 +109,9 @@ def _finish_row(lse, shift, eps, tau, out):
         out[i] = -math.inf if shift[i] == -math.inf else tau * eps * (shift[i] - lse[i])
 
 
-def _points(geom, side, other, ref, shift, active, eps, tau, out):
-    """The half-step on the points of one cloud against the other (one problem: row 0 of ``h``, ``shift``,
-    ``out``): the log-sum-exps by ``_online.softmin_rows``, seeded by the previous values."""
-    # picked by indexing, not by a branch: a branch's merged variables upset Numba's inliner (an IR warning)
-    clouds, norms = (geom.X, geom.Y), (geom.norms_x, geom.norms_y)
-    X, Y, norms_x, norms_y = clouds[side], clouds[1 - side], norms[side], norms[1 - side]
+@cpu_jit
+def _cloud_half_step(X, Y, norms_x, norms_y, metric, p, other, ref, shift, eps, tau, out):
+    """The point-cloud half-step on the points X against Y (one problem: row 0 of every (1, .) array)."""
     n, m = X.shape[0], Y.shape[0]
     h = np.empty(m)
     for j in range(m):
@@ -123,8 +120,20 @@ def _points(geom, side, other, ref, shift, active, eps, tau, out):
     for i in range(n):
         guess[i] = shift[0, i] - out[0, i] / (tau * eps)
     lse = np.empty(n)
-    softmin_rows(X, Y, geom.metric, geom.p, norms_x, norms_y, h, 1.0 / eps, guess, lse)
+    softmin_rows(X, Y, metric, p, norms_x, norms_y, h, 1.0 / eps, guess, lse)
     _finish_row(lse, shift[0], eps, tau, out[0])
+
+
+def _points(geom, side, other, ref, shift, active, eps, tau, out):
+    """The half-step on the points of one cloud against the other (one problem: row 0 of ``h``, ``shift``,
+    ``out``): the log-sum-exps by ``_online.softmin_rows``, seeded by the previous values. Two calls rather than
+    variables chosen by a branch: those upset Numba's inliner (an IR warning), and the clouds' layouts may differ."""
+    if side == ROWS:
+        _cloud_half_step(geom.X, geom.Y, geom.norms_x, geom.norms_y, geom.metric, geom.p, other, ref, shift, eps,
+                         tau, out)
+    else:
+        _cloud_half_step(geom.Y, geom.X, geom.norms_y, geom.norms_x, geom.metric, geom.p, other, ref, shift, eps,
+                         tau, out)
 
 
 @cpu_jit(parallel=True)
