@@ -12,7 +12,8 @@ Two faces of one API:
   ``semirelaxed_gromov_wasserstein(2)``, ``dist``, ``unif``;
 * barycenters: ``barycenter``, ``barycenter_debiased``, ``barycenter_unbalanced``, ``convolutional_barycenter2d``
   (``_debiased``), ``convolutional_barycenter3d``, ``lp_barycenter``, ``free_support_barycenter``,
-  ``free_support_sinkhorn_barycenter``, ``solve_barycenter``, ``solve_bary_sample`` (a ``BarycenterResult``);
+  ``free_support_sinkhorn_barycenter``, ``barycenter_1d``, ``solve_barycenter``, ``solve_bary_sample`` (a
+  ``BarycenterResult``);
 * sliced and Gaussian OT: ``sliced_wasserstein_distance``, ``max_sliced_wasserstein_distance``,
   ``sliced_wasserstein_sphere(_unif)``, ``wasserstein_circle`` (and kin), ``bures_wasserstein_distance``,
   ``bures_wasserstein_mapping``, ``bures_wasserstein_barycenter``, their empirical versions, Gaussian GW,
@@ -64,6 +65,7 @@ _LAZY = {
     "free_support_sinkhorn_barycenter": "numbaot.barycenters.api",
     "solve_barycenter": "numbaot.barycenters.api",
     "solve_bary_sample": "numbaot.barycenters.api",
+    "barycenter_1d": "numbaot.barycenters.api",
     "gromov_barycenters": "numbaot.barycenters.gromov",
     "entropic_gromov_barycenters": "numbaot.barycenters.gromov",
     "fgw_barycenters": "numbaot.barycenters.gromov",

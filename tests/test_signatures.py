@@ -85,6 +85,7 @@ POSITIONAL = {
     "free_support_sinkhorn_barycenter": ("measures_locations", "measures_weights", "X_init", "reg", "b", "weights"),
     "solve_barycenter": ("A", "M", "reg", "weights"),
     "solve_bary_sample": ("X_a_list", "n", "a_list", "w", "X_b_init", "b"),
+    "barycenter_1d": ("x_list", "a_list", "weights"),
     "gromov_barycenters": ("N", "Cs", "ps", "p", "lambdas", "loss_fun", "symmetric"),
     "entropic_gromov_barycenters": ("N", "Cs", "ps", "p", "lambdas", "loss_fun", "epsilon", "symmetric"),
     "fgw_barycenters": ("N", "Ys", "Cs", "ps", "lambdas", "alpha", "fixed_structure", "fixed_features", "p",
@@ -95,7 +96,7 @@ POSITIONAL = {
 
 # Public verbs without a POT namesake (GeomLoss-like front-ends); checked by test (c) only.
 NOT_IN_POT = {"sinkhorn_divergence", "samples_loss", "lp_barycenter", "convolutional_barycenter3d",
-              "solve_barycenter"}
+              "solve_barycenter", "barycenter_1d"}
 
 # Positional parameters whose names differ from POT's at the same position although the meaning agrees:
 # {verb: {our name: POT's name}}. Keep it short; today every positional name is POT's own.
@@ -199,6 +200,7 @@ TRAPS = [  # (verb, positional arguments as POT would take them; the last one is
     ("free_support_sinkhorn_barycenter", ([X], None, X, 0.1, None, None, 100)),  # numItermax
     ("solve_barycenter", (M, M, 0.1, None, None)),
     ("solve_bary_sample", ([X], 2, None, None, X, None, "sqeuclidean")),  # metric
+    ("barycenter_1d", ([X[:, 0]], None, None, 2)),
     ("gromov_barycenters", (2, [M], None, None, None, "square_loss", True, False)),  # armijo
     ("entropic_gromov_barycenters", (2, [M], None, None, None, "square_loss", 0.1, True, 1000)),  # max_iter
     ("fgw_barycenters", (2, [X], [M], None, None, 0.5, False, False, None, "square_loss", False)),  # armijo

@@ -648,3 +648,57 @@ def solve_bary_sample(X_a_list, n=None, a_list=None, w=None, X_b_init=None, b=No
                              "pass X_b_init")
         X_b_init = pool[np.random.default_rng(random_state).choice(pool.shape[0], n, replace=False)]
     return _free_support(X_a_list, a_list, X_b_init, b, w, reg, max_iter, tol, n_threads, warn, "solve_bary_sample")
+
+
+def barycenter_1d(x_list, a_list=None, weights=None):
+    """The Wasserstein-2 barycenter of K measures on the line, in closed form: its quantile function is the weighted
+    average of the inputs' quantile functions (Agueh and Carlier 2011).
+
+    Parameters
+    ----------
+    x_list : list of K arrays of shape (n_k,)
+        The inputs' support points (any order; sizes may differ).
+    a_list : list of K arrays of shape (n_k,), optional
+        Their weights (uniform when None; each normalised to mass 1).
+    weights : array of shape (K,), optional
+        The barycentric weights, non-negative and summing to 1 (uniform when None).
+
+    Returns
+    -------
+    BarycenterResult
+        ``support`` (L, 1) sorted points and ``barycenter`` (L,) their masses, with L at most ``sum n_k`` (one
+        point per interval between the inputs' cumulative masses); ``value`` ``sum_k weights_k W_2^2(input k,
+        barycenter)``, exact.
+
+    Examples
+    --------
+    >>> import numbaot
+    >>> res = numbaot.barycenter_1d([[0.0, 1.0], [4.0, 5.0]])
+    >>> res.support.ravel(), res.barycenter, res.value
+    (array([2., 3.]), array([0.5, 0.5]), 4.0)
+    """
+    if not isinstance(x_list, (list, tuple)) or len(x_list) == 0:
+        raise TypeError("x_list must be a non-empty list of 1-D arrays of support points, one per input measure")
+    if a_list is not None and (not isinstance(a_list, (list, tuple)) or len(a_list) != len(x_list)):
+        raise ValueError(f"a_list must be a list of {len(x_list)} weight vectors (one per measure), or None")
+    _host("barycenter_1d", **{f"x_list{k}": x for k, x in enumerate(x_list)})
+    xs, cums = [], []
+    for k, x in enumerate(x_list):
+        x = V.as_float_array(x, f"x_list[{k}]", ndim=1).astype(np.float64)
+        V.check_finite(x, f"x_list[{k}]")
+        a = V.check_weights(None if a_list is None else a_list[k], f"a_list[{k}]", x.shape[0]).astype(np.float64)
+        order = np.argsort(x, kind="stable")
+        xs.append(x[order])
+        cums.append(np.cumsum(a[order]) / a.sum())
+    weights = V.check_barycenter_weights(weights, len(xs))
+    # the levels where some input's quantile function jumps; on each interval between them every quantile is flat
+    levels = np.unique(np.concatenate([[0.0]] + [np.minimum(c, 1.0) for c in cums] + [[1.0]]))
+    mass = np.diff(levels)
+    keep = mass > 0
+    mid = ((levels[:-1] + levels[1:]) / 2)[keep]
+    mass = mass[keep]
+    quantiles = [x[np.minimum(np.searchsorted(c, mid), x.shape[0] - 1)] for x, c in zip(xs, cums)]
+    support = sum(w * q for w, q in zip(weights, quantiles))
+    value = float(sum(w * np.sum(mass * (q - support) ** 2) for w, q in zip(weights, quantiles)))
+    return BarycenterResult(barycenter=mass, support=support[:, None], value=value, status=Status.OPTIMAL,
+                            citation=_CITATIONS["lp"])

@@ -356,3 +356,42 @@ def test_inputs_are_not_mutated():
     numbaot.barycenter(A, M, 0.1)
     numbaot.lp_barycenter(A, M)
     assert np.array_equal(A, before[0]) and np.array_equal(M, before[1])
+
+
+# ------------------------------------------------------------------------------------------------------------ 1D
+def test_barycenter_1d_is_the_quantile_average():
+    rng = np.random.default_rng(30)
+    xs = [rng.normal(size=n) * s + c for n, s, c in ((7, 1.0, 0.0), (5, 2.0, 3.0), (9, 0.5, -2.0))]
+    ws = [rng.random(len(x)) + 0.1 for x in xs]
+    lam = np.array([0.2, 0.3, 0.5])
+    res = numbaot.barycenter_1d(xs, ws, lam)
+    support, mass = res.support[:, 0], res.barycenter
+    assert np.isclose(mass.sum(), 1.0) and np.all(np.diff(support) >= 0)
+    # the quantile functions on a fine grid of levels (plain numpy): Q_bar = sum_k lam_k Q_k
+    t = (np.arange(20000) + 0.5) / 20000
+    quantile = lambda x, w, t: np.sort(x)[np.searchsorted(np.cumsum(w[np.argsort(x)]) / w.sum(), t)]  # noqa: E731
+    expected = sum(lk * quantile(x, w, t) for lk, x, w in zip(lam, xs, ws))
+    assert np.allclose(quantile(support, mass, t), expected, atol=1e-12)
+    # the value is the objective, and no other measure tried does better
+    value = sum(lk * numbaot.wasserstein_1d(support, x, mass, w / w.sum(), p=2) for lk, x, w in zip(lam, xs, ws))
+    assert np.isclose(res.value, value, rtol=1e-10)
+    shifted = sum(lk * numbaot.wasserstein_1d(support + 0.1, x, mass, w / w.sum(), p=2)
+                  for lk, x, w in zip(lam, xs, ws))
+    assert shifted > value
+
+
+def test_barycenter_1d_matches_free_support_and_lp():
+    x = np.arange(5.0)
+    res = numbaot.barycenter_1d([x, x + 4.0])
+    assert np.allclose(res.support[:, 0], x + 2.0)
+    A = np.zeros((9, 2))
+    A[:5, 0] = 0.2
+    A[4:, 1] = 0.2
+    grid = np.arange(9.0)
+    assert np.allclose(numbaot.lp_barycenter(A, (grid[:, None] - grid[None, :]) ** 2)[2:7], 0.2, atol=1e-9)
+    free = numbaot.free_support_barycenter([x[:, None], x[:, None] + 4.0], None, res.support, res.barycenter)
+    assert np.allclose(free, res.support, atol=1e-12)
+    with pytest.raises(ValueError, match="sum to 1"):
+        numbaot.barycenter_1d([x, x], weights=[0.5, 0.6])
+    with pytest.raises(TypeError, match="list"):
+        numbaot.barycenter_1d(x)
