@@ -147,30 +147,35 @@ def _no_translation(geom, rule, rows, active, w, f, g, g_new, lam):
     return None
 
 
-def _translate(geom, rule, rows, active, w, f, g, g_new, lam):
+@cpu_jit
+def _ti_shift(coef, active, log_a, log_b, f, g, g_new, lam, rows):
     # after the row half-step f_hat = f + c, then f_ = f_hat - eps xi_a log <a, exp(-f_hat s_a)>; after the
-    # column one the same for g_new, and the read-out translation lam
-    coef = rule.coef
+    # column one the same for g_new, and the read-out translation lam (compiled apart from the inlined rule: its
+    # branch-merged variables upset Numba's inliner)
     eps, s_a, s_b = coef[0], coef[3], coef[4]
     k_a, k_b, xi_a, xi_b, fi_ab = coef[5], coef[6], coef[7], coef[8], coef[9]
     for k in range(f.shape[0]):
         if not active[k]:
             continue
         if rows:
-            c = eps * k_a * log_mass(w.log_b[k], g[k], s_b) if k_a != 0.0 else 0.0
+            c = eps * k_a * log_mass(log_b[k], g[k], s_b) if k_a != 0.0 else 0.0
             shift = c
             if xi_a != 0.0:
-                shift += eps * xi_a * (c * s_a - log_mass(w.log_a[k], f[k], -s_a))
+                shift += eps * xi_a * (c * s_a - log_mass(log_a[k], f[k], -s_a))
             for i in range(f.shape[1]):
                 f[k, i] += shift
         else:
-            c = eps * k_b * log_mass(w.log_a[k], f[k], -s_a) if k_b != 0.0 else 0.0
+            c = eps * k_b * log_mass(log_a[k], f[k], -s_a) if k_b != 0.0 else 0.0
             shift = c
             if xi_b != 0.0:
-                shift += eps * xi_b * (c * s_b - log_mass(w.log_b[k], g_new[k], -s_b))
+                shift += eps * xi_b * (c * s_b - log_mass(log_b[k], g_new[k], -s_b))
             for j in range(g_new.shape[1]):
                 g_new[k, j] += shift
-            lam[k] = fi_ab * (log_mass(w.log_a[k], f[k], -s_a) - log_mass(w.log_b[k], g_new[k], -s_b))
+            lam[k] = fi_ab * (log_mass(log_a[k], f[k], -s_a) - log_mass(log_b[k], g_new[k], -s_b))
+
+
+def _translate(geom, rule, rows, active, w, f, g, g_new, lam):
+    _ti_shift(rule.coef, active, w.log_a, w.log_b, f, g, g_new, lam, rows)
 
 
 @cpu_jit
