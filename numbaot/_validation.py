@@ -726,10 +726,9 @@ def check_histograms(A, name: str, axis: int, balanced: bool = True) -> np.ndarr
     H = np.ascontiguousarray(np.moveaxis(arr, axis, 0).reshape(K, -1), dtype=np.float64)
     if H.shape[1] == 0:
         raise ValueError(f"{name} has empty histograms (shape {arr.shape})")
-    where = "column" if axis in (1, -1) and arr.ndim == 2 else "entry"
     for k in range(K):
         stats = weight_stats(H[k])
-        label = f"{name} ({where} {k} along axis {axis})"
+        label = f"{name}[:, {k}]" if axis in (1, -1) and arr.ndim == 2 else f"{name}[{k}]"
         if judge_weights(stats, label, H[k][stats.first_nonfinite] if stats.n_nonfinite else None):
             H[k] = np.maximum(H[k], 0)
     if balanced:

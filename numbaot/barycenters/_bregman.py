@@ -80,8 +80,7 @@ def solve_bregman(geom, A, weights, reg, rho, debiased, max_iter, tol, check_eve
                          record.errors[0, :n_errors].copy())
 
 
-def plans(geom: DenseCosts, answer: BregmanAnswer, reg: float) -> np.ndarray:
-    """The K plans ``exp((f_k,i + g_k,j - C_ij) / reg)`` (K, n, m) of a dense geometry."""
-    C = geom.C[0]
+def plans(C, answer: BregmanAnswer, reg: float) -> np.ndarray:
+    """The K plans ``exp((f_k,i + g_k,j - C_ij) / reg)`` (K, n, m) of dense costs ``C`` (n, m)."""
     with np.errstate(over="ignore", under="ignore"):
         return np.exp((answer.f[:, :, None] + answer.g[:, None, :] - C[None]) / reg)

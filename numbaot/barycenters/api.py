@@ -87,8 +87,9 @@ def _warn(status, solver, n_iter, errors, tol, warn):
         warn_status(status, solver, detail, stacklevel=6)
 
 
-def _bregman(H, geom, weights, reg, rho, debiased, method, max_iter, tol, check_every, n_threads, warn, solver,
+def _bregman(H, geometry, weights, reg, rho, debiased, method, max_iter, tol, check_every, n_threads, warn, solver,
              dense_C, out_shape, out_dtype, kind, want_plans):
+    """``geometry(dense_C)`` (or ``geometry()`` on a grid) builds the log-domain loop's geometry, only if it runs."""
     from ._bregman import plans, solve_bregman
     from ._scaling import dense_operators, grid_operators, solve_scaling
 
@@ -97,12 +98,13 @@ def _bregman(H, geom, weights, reg, rho, debiased, method, max_iter, tol, check_
         operators = grid_operators(out_shape, reg) if dense_C is None else dense_operators(dense_C, reg, threads)
         answer = solve_scaling(operators, H, weights, reg, rho, debiased, max_iter, tol, check_every)
     else:
+        geom = geometry() if dense_C is None else geometry(dense_C)
         answer = solve_bregman(geom, H, weights, reg, rho, debiased, max_iter, tol, check_every, threads)
     _warn(answer.status, solver, answer.n_iter, answer.errors, tol, warn)
     bar = np.exp(answer.log_bar)
     P = value = None
     if dense_C is not None and want_plans:
-        P = plans(geom, answer, reg)
+        P = plans(dense_C, answer, reg)
         value = float(np.einsum("k,kij,ij->", weights, P, dense_C))
     return BarycenterResult(
         barycenter=bar.reshape(out_shape).astype(out_dtype), plans=None if P is None else [p.astype(out_dtype)
@@ -158,10 +160,10 @@ def _fixed_support(A, M, reg, weights, reg_m, debiased, method, max_iter, tol, c
     if np.isinf(M_arr).any():
         raise ValueError("M has +inf entries; barycenters need finite costs")
     weights = V.check_barycenter_weights(weights, H.shape[0])
-    geom = dense_shared(M_arr)
     kind = "debiased" if debiased else ("bregman" if math.isinf(rho) else "unbalanced")
-    return _bregman(H, geom, weights, reg, rho, debiased, method, max_iter, tol, check_every, n_threads, warn,
-                    solver, geom.C[0], (M_arr.shape[1],), V.result_dtype(A_arr, M_arr), kind, want_plans)
+    C = np.ascontiguousarray(M_arr, dtype=np.float64)
+    return _bregman(H, dense_shared, weights, reg, rho, debiased, method, max_iter, tol, check_every, n_threads,
+                    warn, solver, C, (M_arr.shape[1],), V.result_dtype(A_arr, M_arr), kind, want_plans)
 
 
 def _grid_images(A, ndim, name="A"):
@@ -180,8 +182,9 @@ def _convolutional(A, reg, weights, debiased, dims, method, max_iter, tol, check
                           debiased, max_iter, tol, check_every, warn, solver, "convolutional")
     arr, H = _grid_images(A, dims)
     weights = V.check_barycenter_weights(weights, H.shape[0])
-    return _bregman(H, grid(arr.shape[1:]), weights, reg, math.inf, debiased, method, max_iter, tol, check_every,
-                    n_threads, warn, solver, None, arr.shape[1:], V.result_dtype(arr), "convolutional", False)
+    return _bregman(H, lambda: grid(arr.shape[1:]), weights, reg, math.inf, debiased, method, max_iter, tol,
+                    check_every, n_threads, warn, solver, None, arr.shape[1:], V.result_dtype(arr), "convolutional",
+                    False)
 
 
 # ----------------------------------------------------------------------------------------------- fixed support
@@ -467,8 +470,7 @@ def _check_measures(measures_locations, measures_weights, X_init, b):
 
 def _free_support(measures_locations, measures_weights, X_init, b, weights, reg, max_iter, tol, n_threads, warn,
                   solver):
-    from ..entropic.api import sinkhorn
-    from ..exact.api import emd
+    from ..solvers import solve
     from ..utils import dist
 
     _host(solver, X_init=X_init, b=b)
@@ -482,11 +484,17 @@ def _free_support(measures_locations, measures_weights, X_init, b, weights, reg,
     threads = _config.n_threads(n_threads)
     out_dtype = V.result_dtype(V.as_float_array(X_init, "X_init"))
 
+    duals = [None] * len(locations)
+
     def plan(k, X):
+        # each solve warm-starts from the previous iteration's potentials: the support moves less and less
         M = dist(X, locations[k], n_threads=1)
         if reg is None:
-            return emd(b, a_list[k], M, n_threads=1)
-        return sinkhorn(b, a_list[k], M, reg, n_threads=1, warn=False)
+            res = solve(M, b, a_list[k], n_threads=1, potentials_init=duals[k])
+        else:
+            res = solve(M, b, a_list[k], reg, n_threads=1, warn=False, potentials_init=duals[k])
+        duals[k] = res.potentials
+        return res.plan
 
     status, errors, it = MAX_ITER_REACHED, [], 0
     with ThreadPoolExecutor(max_workers=min(threads, len(locations))) as pool:  # the solvers release the GIL
