@@ -109,7 +109,7 @@ def bench(quick, repeats, markdown):
         rows.append([name, fmt_time(o.median), fmt_time(p.median), f"{p.median / o.median:.2f}",
                      f"{it_ours(o.value)} / {it_peer(p.value)}", f"{diff:.1e}"])
         print(f"  {name} done", file=sys.stderr)
-    headers = ["case", "numbaot ms", "POT ms", "ratio", "iterations (ours / POT)", "max |diff|"]
+    headers = ["case", "numbaot ms", "POT ms", "ratio", "iterations (ours / POT)", "max abs diff"]
     return format_table(headers, rows, markdown)
 
 
