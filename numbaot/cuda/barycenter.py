@@ -19,12 +19,14 @@ from numba import cuda
 
 from .. import _validation as V
 from .._status import Status
+from ..entropic._rules import barycenter_entry
 from ..entropic._softmin import softmin_row, softmin_row_shifted
 from . import _checks, _launch
 from .sinkhorn import _launch_flat, _prep_kernel, _transpose_kernel, _weights_kernel
 
 _softmin = softmin_row.cuda
 _softmin_shifted = softmin_row_shifted.cuda
+_entry = barycenter_entry.cuda
 
 
 # ---------------------------------------------------------------------------------------------------- kernels
@@ -86,26 +88,13 @@ def _finish_half_step_kernel(lse, shift, eps, tau, out):
 
 @cuda.jit
 def _update_kernel(g_new, weights, log_bar, eps, tau):
-    """The barycenter at cell j from the K column half-steps ``g_new[k, j] = tau eps (log_bar - lse_k)``, and each
-    ``g_new[k, j]`` moved to aim at it (``_rules._barycenter_entry`` on the host)."""
+    """The barycenter at cell j from the K column half-steps ``g_new[k, j] = tau eps (log_bar - lse_k)`` (the host
+    rule's body, ``entropic._rules.barycenter_entry``), and each ``g_new[k, j]`` moved to aim at it."""
     j = cuda.grid(1)
     B, m = g_new.shape
     if j < m:
         old = log_bar[0, j]
-        if tau == 1.0:
-            new = 0.0
-            for k in range(B):
-                new += weights[k] * (old - g_new[k, j] / eps)
-        else:
-            top = -math.inf
-            for k in range(B):
-                v = math.log(weights[k]) + (1.0 - tau) * (old - g_new[k, j] / (tau * eps))
-                if v > top:
-                    top = v
-            total = 0.0
-            for k in range(B):
-                total += math.exp(math.log(weights[k]) + (1.0 - tau) * (old - g_new[k, j] / (tau * eps)) - top)
-            new = (top + math.log(total)) / (1.0 - tau)
+        new = _entry(weights, g_new, j, old, tau, eps)
         for k in range(B):
             g_new[k, j] += tau * eps * (new - old)
             log_bar[k, j] = new

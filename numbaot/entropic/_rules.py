@@ -28,7 +28,7 @@ import numpy as np
 from numba.core import types
 from numba.extending import overload
 
-from .._jit import cpu_jit
+from .._jit import cpu_jit, twin
 from ._geometry import half_step
 
 
@@ -178,8 +178,8 @@ def _translate(geom, rule, rows, active, w, f, g, g_new, lam):
     _ti_shift(rule.coef, active, w.log_a, w.log_b, f, g, g_new, lam, rows)
 
 
-@cpu_jit
-def _barycenter_entry(weights, g_new, j, old, tau, eps):
+@twin(inline="never")  # a call, not inlined: inlined branches upset Numba's inliner inside the inlined rule
+def barycenter_entry(weights, g_new, j, old, tau, eps):
     """The new log barycenter at cell j from the K column half-steps ``g_new[k, j] = tau eps (old - lse_k)``:
     ``sum_k w_k lse_k`` for tau = 1, else ``(1 / (1 - tau)) log sum_k w_k exp((1 - tau) lse_k)``."""
     B = g_new.shape[0]
@@ -195,6 +195,9 @@ def _barycenter_entry(weights, g_new, j, old, tau, eps):
     for k in range(B):
         total += math.exp(math.log(weights[k]) + (1.0 - tau) * (old - g_new[k, j] / (tau * eps)) - top)
     return (top + math.log(total)) / (1.0 - tau)
+
+
+_barycenter_entry = barycenter_entry.cpu  # the CUDA update kernel (numbaot.cuda.barycenter) uses .cuda
 
 
 def _barycentric_update(geom, rule, rows, active, w, f, g, g_new, lam):
