@@ -190,7 +190,7 @@ def entropic_gromov_barycenters(N, Cs, ps=None, p=None, lambdas=None, loss_fun="
                     max_iter, tol, _config.n_threads(n_threads), warn, "entropic_gromov_barycenters")[0]
 
 
-def _features(Ys, Cs, init_X):
+def _features(Ys, Cs):
     if not isinstance(Ys, (list, tuple)) or len(Ys) != len(Cs):
         raise ValueError(f"Ys must be a list of {len(Cs)} feature matrices (one per input)")
     Ys = [V.as_float_array(Y, f"Ys[{s}]", ndim=2).astype(np.float64) for s, Y in enumerate(Ys)]
@@ -209,7 +209,7 @@ def _fgw(N, Ys, Cs, ps, p, lambdas, alpha, fixed_structure, fixed_features, loss
     from ..utils import dist
 
     N, Cs, ps, p, lambdas = _inputs(N, Cs, ps, p, lambdas, loss_fun, what)
-    Ys = _features(Ys, Cs, init_X)
+    Ys = _features(Ys, Cs)
     alpha = V.check_alpha(alpha)
     symmetric, max_iter, tol, warmstart, warn = _settings(symmetric, max_iter, tol, warmstart, warn)
     fixed_structure = V.check_bool(fixed_structure, "fixed_structure")
