@@ -6,6 +6,7 @@ them would silently keep a stale value.
 from __future__ import annotations
 
 import os
+import threading
 
 
 def _env_int(name: str, default: int) -> int:
@@ -88,32 +89,82 @@ def cache_dir() -> str | None:
     _cache_dir = None
     return None
 
-_source_stamp = None
+#: Sub-packages whose compiled code other parts inline: an edit in one of them (or in a top-level module) changes the
+#: fingerprint of every cached function. Every other sub-package is a *family* (barycenters, sliced, partial, ...):
+#: its functions are cached under the core's fingerprint plus its own files' (and those of the families it names),
+#: so that editing one family recompiles that family only. Rule that keeps this sound: core code never inlines a
+#: family's code (a family passes only core types into core loops); ``tests/test_config.py`` checks the imports.
+CORE_SUBPACKAGES = frozenset({"entropic", "exact", "gromov", "cuda"})
+
+_stamps: dict = {}
+_STAMP_LOCK = threading.Lock()
 
 
-def source_stamp() -> str:
-    """A fingerprint of numbaot's sources (every ``.py`` file's path, size and modification time), computed once per
-    process: compiled code is cached under it (see ``_jit``).
+def _package_files(root: str | None = None) -> dict:
+    """The ``.py`` files under ``root`` (numbaot's folder by default) grouped by part: "" for the core (top-level
+    modules and CORE_SUBPACKAGES), else the family's folder name. Values: sorted (relative path, path) pairs."""
+    root = root or os.path.dirname(os.path.abspath(__file__))
+    parts: dict = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        rel = os.path.relpath(folder, root)
+        top = "" if rel == "." else rel.split(os.sep)[0]
+        part = "" if top in CORE_SUBPACKAGES else top
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                parts.setdefault(part, []).append((os.path.relpath(path, root), path))
+    return {part: sorted(entries) for part, entries in parts.items()}
+
+
+def _families_named(entries, families) -> set:
+    """The other families a family's files import (``numbaot.<family>`` or ``..<family>``), read from the text."""
+    import re
+
+    pattern = re.compile(r"(?:numbaot\.|from \.\.)(" + "|".join(map(re.escape, families)) + r")\b")
+    found = set()
+    for _, path in entries:
+        with open(path, encoding="utf-8") as handle:
+            found.update(pattern.findall(handle.read()))
+    return found
+
+
+def source_stamp(module: str = "numbaot") -> str:
+    """The fingerprint that the compiled code of ``module`` (a dotted name) is cached under: the path, size and
+    modification time of every ``.py`` file its code may inline (see ``_jit``). Computed once per family and process.
 
     Numba keys a cached function on its own file only, so a cached core would keep the old code of a helper it
-    inlines from another file (an ``overload``: a Sinkhorn rule, a geometry's kernel) after that file changed; a
-    fingerprint of the whole package makes any change, or a new version, start from a fresh folder.
+    inlines from another file (an ``overload``: a Sinkhorn rule, a geometry's kernel) after that file changed. The
+    fingerprint covers the core (top-level modules and ``CORE_SUBPACKAGES``) for every function, plus, for a
+    function of a family, that family's folder and the families it imports: any change there, or a new version,
+    starts from a fresh folder, and an edit in one family leaves the others' cache alone.
     """
-    global _source_stamp
-    if _source_stamp is None:
-        import hashlib
+    names = module.split(".")
+    family = names[1] if len(names) > 2 and names[1] not in CORE_SUBPACKAGES else ""
+    with _STAMP_LOCK:
+        if family not in _stamps:
+            _stamps[family] = _fingerprint(_package_files(), family)
+        return _stamps[family]
 
-        root = os.path.dirname(os.path.abspath(__file__))
-        digest = hashlib.sha1()
-        for folder, dirs, files in sorted(os.walk(root)):
-            dirs.sort()
-            for name in sorted(files):
-                if name.endswith(".py"):
-                    path = os.path.join(folder, name)
-                    st = os.stat(path)
-                    digest.update(f"{os.path.relpath(path, root)}:{st.st_size}:{st.st_mtime_ns};".encode())
-        _source_stamp = "src-" + digest.hexdigest()[:16]
-    return _source_stamp
+
+def _fingerprint(files: dict, family: str) -> str:
+    """``source_stamp``'s digest of the core's files and ``family``'s (with the families it imports, transitively)."""
+    import hashlib
+
+    families = [part for part in files if part]
+    chosen, todo = {""}, [family]
+    while todo:
+        part = todo.pop()
+        if part in chosen or part not in files:
+            continue
+        chosen.add(part)
+        todo.extend(_families_named(files[part], [f for f in families if f != part]))
+    digest = hashlib.sha1()
+    for part in sorted(chosen):
+        for rel, path in files.get(part, ()):
+            st = os.stat(path)
+            digest.update(f"{rel}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return "src-" + digest.hexdigest()[:16]
 
 
 #: Threads per block of the CUDA kernels; tests patch it small so that tiny inputs span several blocks.

@@ -4,9 +4,9 @@ Policy
 ------
 * ``cache=True``, in numbaot's own cache folder (``_config.cache_dir``: ``NUMBAOT_CACHE_DIR``, else the per-user
   cache folder; never inside the installed package), off when ``NUMBAOT_CACHE=0`` or when no folder is writable
-  (said once with a warning); under a subfolder named by a fingerprint of the package's sources
-  (``_config.source_stamp``), because Numba's cache tracks a function's own file only, not the helpers it inlines
-  from other files.
+  (said once with a warning); under a subfolder named by a fingerprint of the sources the function may inline
+  (``_config.source_stamp``: the core, plus its own family's folder), because Numba's cache tracks a function's own
+  file only, not the helpers it inlines from other files.
 * Lazy typing: no signatures, nothing compiles at import.
 * A safe fastmath set: never ``nnan``/``ninf``, which would let LLVM drop the ``-inf`` and NaN handling that
   log-domain code and our NaN checks depend on.
@@ -41,7 +41,7 @@ def _jit(func, options):
         # (under a lock: two threads may import two numbaot modules at once), and leave the user's setting as it was
         with _CACHE_DIR_LOCK:
             previous = numba.config.CACHE_DIR
-            numba.config.CACHE_DIR = os.path.join(where, _config.source_stamp())
+            numba.config.CACHE_DIR = os.path.join(where, _config.source_stamp(func.__module__))
             try:
                 return numba.njit(cache=True, **options)(func)
             except RuntimeError as exc:  # no writable cache locator after all: run uncached, do not fail at import

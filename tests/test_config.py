@@ -151,3 +151,66 @@ def test_max_dense_bytes_env_applies_to_front_ends():
     assert proc.returncode == 0, proc.stderr
     assert "refused: the cost matrix of shape (2, 3) needs" in proc.stdout
     assert proc.stdout.split()[-1] == "2"
+
+
+# ------------------------------------------------------------------------------------------- cache fingerprints
+def _tree(root, files):
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _stamps(root):
+    files = _config._package_files(str(root))
+    return {family: _config._fingerprint(files, family) for family in ["", "alpha", "beta", "gamma"]}
+
+
+def test_fingerprint_scopes_edits_to_their_family(tmp_path):
+    _tree(tmp_path, {"__init__.py": "", "_jit.py": "x = 1\n", "entropic/_loop.py": "y = 1\n",
+                     "alpha/api.py": "z = 1\n", "beta/api.py": "from numbaot.alpha import api\n",
+                     "gamma/_core.py": "w = 1\n"})
+    before = _stamps(tmp_path)
+    assert before["gamma"] != before[""] != before["alpha"]
+
+    (tmp_path / "alpha" / "api.py").write_text("z = 2  # edited\n")  # a family: itself and who imports it
+    after = _stamps(tmp_path)
+    assert after[""] == before[""] and after["gamma"] == before["gamma"]
+    assert after["alpha"] != before["alpha"] and after["beta"] != before["beta"]
+
+    (tmp_path / "entropic" / "_loop.py").write_text("y = 22  # edited\n")  # the core: everyone
+    again = _stamps(tmp_path)
+    assert all(again[family] != after[family] for family in again)
+
+
+def test_source_stamp_maps_modules_to_parts():
+    assert _config.source_stamp("numbaot.entropic._loop") == _config.source_stamp("numbaot._costs")
+    assert _config.source_stamp("numbaot.exact.api") == _config.source_stamp("numbaot.cuda.sinkhorn")
+    assert _config.source_stamp("numbaot.sliced.api") == _config.source_stamp("numbaot.sliced._projections")
+    assert _config.source_stamp("numbaot.sliced.api") != _config.source_stamp("numbaot.entropic._loop")
+
+
+def test_core_compiled_code_does_not_import_families():
+    """The soundness rule behind per-family fingerprints: a core module with compiled code imports no family at
+    module level (a lazy import in a host function is fine: host code is not cached)."""
+    import ast
+
+    files = _config._package_files()
+    families = {part for part in files if part}
+    offenders = []
+    for rel, path in files[""]:
+        source = Path(path).read_text()
+        if "cpu_jit" not in source and "@twin" not in source:  # CUDA kernels are not cached on disk
+            continue
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.ImportFrom):
+                targets = [node.module or ""] + [alias.name for alias in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                continue
+            for target in targets:
+                parts = [p for p in target.split(".") if p and p != "numbaot"]
+                if parts and parts[0] in families:
+                    offenders.append(f"{rel}: {ast.unparse(node)}")
+    assert not offenders, offenders
