@@ -96,13 +96,19 @@ def cache_dir() -> str | None:
 #: family's code (a family passes only core types into core loops); ``tests/test_config.py`` checks the imports.
 CORE_SUBPACKAGES = frozenset({"entropic", "exact", "gromov", "cuda"})
 
+#: Top-level modules of host code only (no compiled code, no constant that compiled code reads): left out of every
+#: fingerprint, so that registering a name or a check recompiles nothing (``tests/test_config.py`` holds them to it).
+HOST_ONLY_MODULES = frozenset({"__init__.py", "__main__.py", "cli.py", "_validation.py", "_warmup.py", "_result.py",
+                               "_dispatch.py", "_device.py", "solvers.py", "_finish.py", "utils.py"})
+
 _stamps: dict = {}
 _STAMP_LOCK = threading.Lock()
 
 
 def _package_files(root: str | None = None) -> dict:
     """The ``.py`` files under ``root`` (numbaot's folder by default) grouped by part: "" for the core (top-level
-    modules and CORE_SUBPACKAGES), else the family's folder name. Values: sorted (relative path, path) pairs."""
+    modules but HOST_ONLY_MODULES, and CORE_SUBPACKAGES), else the family's folder name. Values: sorted (relative
+    path, path) pairs."""
     root = root or os.path.dirname(os.path.abspath(__file__))
     parts: dict = {}
     for folder, dirs, files in os.walk(root):
@@ -111,7 +117,7 @@ def _package_files(root: str | None = None) -> dict:
         top = "" if rel == "." else rel.split(os.sep)[0]
         part = "" if top in CORE_SUBPACKAGES else top
         for name in files:
-            if name.endswith(".py"):
+            if name.endswith(".py") and not (rel == "." and name in HOST_ONLY_MODULES):
                 path = os.path.join(folder, name)
                 parts.setdefault(part, []).append((os.path.relpath(path, root), path))
     return {part: sorted(entries) for part, entries in parts.items()}

@@ -183,6 +183,25 @@ def test_fingerprint_scopes_edits_to_their_family(tmp_path):
     assert all(again[family] != after[family] for family in again)
 
 
+def test_host_only_modules_hold_no_compiled_code():
+    """HOST_ONLY_MODULES are left out of the fingerprints: they must not compile anything, and no compiled module may
+    import a constant (an UPPER_CASE name) from them."""
+    import ast
+    import re
+
+    root = Path(_config.__file__).parent
+    for name in _config.HOST_ONLY_MODULES:
+        source = (root / name).read_text()
+        assert not re.search(r"cpu_jit|twin\(|@twin|njit|\bjit\(|@jit|cuda\.jit|vectorize", source), name
+    hosts = {name[:-3] for name in _config.HOST_ONLY_MODULES}
+    for part, entries in _config._package_files().items():
+        for rel, path in entries:
+            for node in ast.walk(ast.parse(Path(path).read_text())):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] in hosts:
+                    constants = [a.name for a in node.names if a.name.isupper()]
+                    assert not constants, f"{rel} imports {constants} from {node.module}"
+
+
 def test_source_stamp_maps_modules_to_parts():
     assert _config.source_stamp("numbaot.entropic._loop") == _config.source_stamp("numbaot._costs")
     assert _config.source_stamp("numbaot.exact.api") == _config.source_stamp("numbaot.cuda.sinkhorn")
