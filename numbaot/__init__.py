@@ -98,6 +98,11 @@ _LAZY = {
     "get_projections_sphere": "numbaot.sliced.circle",
     "sliced_wasserstein_sphere": "numbaot.sliced.circle",
     "sliced_wasserstein_sphere_unif": "numbaot.sliced.circle",
+    # partial and (non-entropic) unbalanced OT
+    "partial_wasserstein": "numbaot.partial.api",
+    "partial_wasserstein2": "numbaot.partial.api",
+    "partial_wasserstein_lagrange": "numbaot.partial.api",
+    "entropic_partial_wasserstein": "numbaot.partial.api",
 }
 
 __all__ = sorted([*_LAZY, "OTResult", "BatchOTResult", "BarycenterResult", "LinearOperator", "Status",

@@ -776,3 +776,41 @@ def check_choice(value, name: str, choices) -> str:
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(map(repr, choices))}")
     return value
+
+
+# ------------------------------------------------------------------------------------- partial and unbalanced OT
+def check_transported_mass(m, sum_a: float, sum_b: float, name: str = "m") -> float:
+    """The mass that partial OT moves: None means all it can, ``min(sum a, sum b)``; otherwise a real number with
+    ``0 < m <= min(sum a, sum b)`` (values above it by float noise, 1e-12 relative, are taken as the minimum)."""
+    top = min(sum_a, sum_b)
+    if m is None:
+        return top
+    if isinstance(m, bool) or not isinstance(m, numbers.Real):
+        raise TypeError(f"{name} (the mass to transport) must be a real number, got {m!r}")
+    m = float(m)
+    if math.isnan(m) or m <= 0:
+        raise ValueError(f"{name} (the mass to transport) must be > 0, got {m}; it ranges over (0, min(sum(a), "
+                         f"sum(b))] = (0, {top:.17g}]")
+    if m > top * (1 + 1e-12):
+        raise ValueError(f"{name} = {m:.17g} exceeds min(sum(a), sum(b)) = {top:.17g}: partial OT cannot move more "
+                         "mass than the lighter measure has; lower m (or None for all of it)")
+    return min(m, top)
+
+
+def check_nonnegative(value, name: str) -> float:
+    """A finite real number >= 0 (e.g. a regularisation that may be switched off with 0)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number >= 0, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value
+
+
+def check_finite_reg_m(reg_m, name: str = "reg_m") -> tuple[float, float]:
+    """Marginal penalties that must be finite (solvers that iterate on the penalised objective itself)."""
+    rho_a, rho_b = check_reg_m(reg_m, name)
+    if math.isinf(rho_a) or math.isinf(rho_b):
+        raise ValueError(f"{name} must be finite here, got {reg_m!r}; for an exact marginal use numbaot.emd (both "
+                         "exact) or numbaot.sinkhorn_unbalanced with reg_m=(inf, rho)")
+    return rho_a, rho_b

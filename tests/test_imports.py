@@ -22,6 +22,7 @@ FRONT_ENDS = {
     "numbaot.barycenters.gromov",
     "numbaot.timeseries", "numbaot.timeseries.api",
     "numbaot.sliced.api", "numbaot.sliced.circle", "numbaot.gaussian.api", "numbaot.gaussian.gmm",
+    "numbaot.partial.api", "numbaot.partial.gromov", "numbaot.unbalanced.api",
 }
 #: The dispatch layer: front-ends import it, it imports the device drivers.
 DISPATCH = {"numbaot._dispatch"}

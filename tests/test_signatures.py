@@ -92,6 +92,10 @@ POSITIONAL = {
                         "loss_fun"),
     "entropic_fused_gromov_barycenters": ("N", "Ys", "Cs", "ps", "p", "lambdas", "loss_fun", "epsilon", "symmetric",
                                           "alpha"),
+    "partial_wasserstein": ("a", "b", "M", "m", "nb_dummies"),
+    "partial_wasserstein2": ("a", "b", "M", "m", "nb_dummies"),
+    "partial_wasserstein_lagrange": ("a", "b", "M", "reg_m", "nb_dummies"),
+    "entropic_partial_wasserstein": ("a", "b", "M", "reg", "m"),
 }
 
 # Public verbs without a POT namesake (GeomLoss-like front-ends); checked by test (c) only.
@@ -115,7 +119,7 @@ def _pot_namesake(ot, name):
     """``ot.<name>``, or the namesake in ``ot.gromov``, ``ot.bregman``, ``ot.lp``, ``ot.sliced``, ``ot.gaussian``,
     ``ot.gmm`` or ``ot.lp.solver_circle``; None if there is none."""
     for path in ((), ("gromov",), ("bregman",), ("lp",), ("sliced",), ("gaussian",), ("gmm",),
-                 ("lp", "solver_circle")):
+                 ("lp", "solver_circle"), ("partial",), ("unbalanced",)):
         obj = ot
         for attr in path + (name,):
             obj = getattr(obj, attr, None)
@@ -206,6 +210,10 @@ TRAPS = [  # (verb, positional arguments as POT would take them; the last one is
     ("fgw_barycenters", (2, [X], [M], None, None, 0.5, False, False, None, "square_loss", False)),  # armijo
     ("entropic_fused_gromov_barycenters",
      (2, [X], [M], None, None, None, "square_loss", 0.1, True, 0.5, 1000)),  # max_iter
+    ("partial_wasserstein", (a, b, M, 0.5, 1, False)),  # log
+    ("partial_wasserstein2", (a, b, M, 0.5, 1, False)),  # log
+    ("partial_wasserstein_lagrange", (a, b, M, 1.0, 1, False)),  # log
+    ("entropic_partial_wasserstein", (a, b, M, 0.1, 0.5, "sinkhorn")),  # method
 ]
 
 
