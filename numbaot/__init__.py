@@ -18,6 +18,8 @@ Two faces of one API:
   ``sliced_wasserstein_sphere(_unif)``, ``wasserstein_circle`` (and kin), ``bures_wasserstein_distance``,
   ``bures_wasserstein_mapping``, ``bures_wasserstein_barycenter``, their empirical versions, Gaussian GW,
   ``gmm_ot_loss``, ``gmm_ot_plan``, ``gmm_ot_apply_map``, ``gmm_ot_plan_density``.
+* domain adaptation in the subpackage ``numbaot.da`` (POT's ``ot.da`` estimators and ``wda``), imported on first
+  access.
 """
 from __future__ import annotations
 
@@ -109,11 +111,17 @@ __all__ = sorted([*_LAZY, "OTResult", "BatchOTResult", "BarycenterResult", "Line
                   "ConvergenceWarning", "InputWarning", "__version__"])
 
 
+#: Subpackages reached as attributes (``numbaot.da``), imported on first access.
+_SUBPACKAGES = ("da",)
+
+
 def __getattr__(name):
     if name == "PlanOperator":  # deprecated alias, kept out of __all__ so that `import *` does not warn
         warnings.warn("numbaot.PlanOperator is deprecated; use numbaot.LinearOperator", DeprecationWarning,
                       stacklevel=2)
         return LinearOperator
+    if name in _SUBPACKAGES:  # lazily imported subpackages (numbaot.da)
+        return importlib.import_module(f"numbaot.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'numbaot' has no attribute {name!r}")

@@ -1,0 +1,49 @@
+"""Domain adaptation with optimal transport (POT's ``ot.da`` names): scikit-learn-style estimators that fit a
+plan or a map between a source and a target sample, transport samples and labels with it, and Wasserstein
+discriminant analysis.
+
+* plan-based estimators: :class:`EMDTransport`, :class:`SinkhornTransport`, :class:`UnbalancedSinkhornTransport`,
+  :class:`JCPOTTransport` (multi-source, target shift);
+* maps: :class:`LinearTransport` (Gaussian Monge map), :class:`LinearGWTransport` (Gaussian GW map),
+  :func:`OT_mapping_linear`;
+* plan operations: :func:`barycentric_mapping`, :func:`propagate_labels`, :func:`jcpot_barycenter`;
+* dimensionality reduction: :func:`wda` (Wasserstein discriminant analysis) and :func:`fda` (in ``numbaot.da.dr``,
+  POT's ``ot.dr``).
+
+Everything here runs on host arrays and imports lazily: ``import numbaot.da`` compiles nothing.
+"""
+from __future__ import annotations
+
+import importlib
+
+from ._base import NotFittedError, BaseEstimator, BaseTransport, distribution_estimation_uniform, \
+    barycentric_mapping, propagate_labels
+
+_LAZY = {
+    "EMDTransport": "numbaot.da.transport",
+    "SinkhornTransport": "numbaot.da.transport",
+    "UnbalancedSinkhornTransport": "numbaot.da.transport",
+    "LinearTransport": "numbaot.da.linear",
+    "LinearGWTransport": "numbaot.da.linear",
+    "OT_mapping_linear": "numbaot.da.linear",
+    "JCPOTTransport": "numbaot.da.jcpot",
+    "jcpot_barycenter": "numbaot.da.jcpot",
+    "wda": "numbaot.da.dr",
+    "fda": "numbaot.da.dr",
+}
+
+__all__ = sorted([*_LAZY, "NotFittedError", "BaseEstimator", "BaseTransport", "distribution_estimation_uniform",
+                  "barycentric_mapping", "propagate_labels"])
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'numbaot.da' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

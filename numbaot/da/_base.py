@@ -1,0 +1,468 @@
+"""The estimator layer of domain adaptation: scikit-learn's conventions without scikit-learn.
+
+:class:`BaseEstimator` gives ``get_params``/``set_params`` from the ``__init__`` signature (so that
+``sklearn.base.clone`` works when scikit-learn is installed), :class:`BaseTransport` the shared ``fit`` (cost,
+semi-supervised label costs, weights), the barycentric and out-of-sample ``transform``/``inverse_transform`` and the
+label propagation through the plan. Parameters are stored unchanged by ``__init__`` and validated by ``fit``;
+everything ``fit`` learns ends in ``_`` (POT's ``mu_s``/``mu_t`` keep POT's names).
+
+Estimators run on host (numpy) arrays: their solves call numbaot's solvers, which dispatch CUDA arrays to the GPU
+when called directly; the estimators refuse device arrays with a clear error rather than copying them silently.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+
+import numpy as np
+
+from .. import _device, _validation as V
+
+#: Label of an unlabelled target sample (POT's convention): -1 cannot be a class.
+MISSING_LABEL = -1
+#: Cost normalisations of POT's ``cost_normalization``.
+NORMS = (None, "median", "max", "log", "loglog")
+
+
+class NotFittedError(ValueError, AttributeError):
+    """An estimator was used before ``fit`` (a ValueError and an AttributeError, as scikit-learn's)."""
+
+
+def distribution_estimation_uniform(X):
+    """Uniform weights ``1 / n`` on the ``n`` rows of ``X`` (the default ``distribution_estimation``).
+
+    Examples
+    --------
+    >>> from numbaot.da import distribution_estimation_uniform
+    >>> distribution_estimation_uniform([[0.0], [1.0]])
+    array([0.5, 0.5])
+    """
+    n = np.shape(X)[0]
+    return np.full(n, 1.0 / n)
+
+
+# ---------------------------------------------------------------------------------------------------- validation
+def host_points(X, name):
+    """(n, d) finite float host points; a CUDA array gets a clear error (the estimators run on the host)."""
+    if _device.is_cuda_array(X):
+        raise ValueError(f"{name} is a GPU array: numbaot.da's estimators run on host (numpy) arrays in this "
+                         "version; copy it to the host (e.g. cupy.asnumpy), or call numbaot.solve / numbaot.sinkhorn "
+                         "directly on device arrays")
+    if X is None:
+        raise TypeError(f"{name} is required: pass an array of shape (n_samples, n_features)")
+    X = V.as_float_array(X, name, ndim=2)
+    V.check_finite(X, name)
+    return X
+
+
+def target_points(Xs, Xt):
+    """The ``Xt`` of ``inverse_transform(Xs=None, ys=None, Xt=None, ...)`` (POT's signature), with a clear error
+    for the tempting ``inverse_transform(Xt_array)``, which binds the array to ``Xs``."""
+    if Xt is None and Xs is not None:
+        raise TypeError("inverse_transform takes the target samples by keyword, inverse_transform(Xt=...): its "
+                        "first positional parameter is Xs, as in POT")
+    return host_points(Xt, "Xt")
+
+
+def check_labels(y, name, n, *, what="samples"):
+    """A 1-D array of ``n`` labels (any numpy-comparable values; -1 marks a missing label where allowed)."""
+    if y is None:
+        raise TypeError(f"{name} is required: pass an array of {n} labels")
+    if _device.is_cuda_array(y):
+        raise ValueError(f"{name} is a GPU array; numbaot.da's estimators take host (numpy) labels")
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of labels, got shape {y.shape}")
+    if y.shape[0] != n:
+        raise ValueError(f"{name} has {y.shape[0]} labels but there are {n} {what}; pass one label per sample")
+    if y.dtype.kind not in "biuUSO" and not (y.dtype.kind == "f" and np.all(np.isfinite(y))):
+        raise ValueError(f"{name} must hold integer (or string) class labels, got dtype {y.dtype}")
+    return y
+
+
+def check_metric(metric):
+    return V.check_metric(metric)[0]
+
+
+def check_norm(norm):
+    if norm is not None and not isinstance(norm, str):
+        raise TypeError(f"norm must be None or one of {NORMS[1:]}, got {norm!r}")
+    if norm not in NORMS:
+        raise ValueError(f"norm must be None or one of {NORMS[1:]} (the cost normalisation), got {norm!r}")
+    return norm
+
+
+def check_positive(value, name, *, allow_inf=False, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive real number, got {value!r}")
+    value = float(value)
+    ok = (value >= 0 if allow_zero else value > 0) and (math.isfinite(value) or (allow_inf and value > 0))
+    if not ok:
+        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} "
+                         f"{'number (inf allowed)' if allow_inf else 'finite number'}, got {value}")
+    return value
+
+
+def check_out_of_sample_map(value, choices):
+    return V.check_choice(value, "out_of_sample_map", choices)
+
+
+def normalize_cost(C, norm, value=None):
+    """POT's ``cost_normalization``: ``C / median(C)``, ``C / max(C)``, ``log(1 + C)``, ``log(1 + log(1 + C))``.
+    Returns ``(C, value)`` (the divisor, None for the log forms); ``value`` reuses a fitted divisor."""
+    if norm is None:
+        return C, value
+    if norm in ("median", "max"):
+        if value is None:
+            value = float(np.median(C) if norm == "median" else np.max(C))
+            if not value > 0:
+                raise ValueError(f"norm={norm!r} divides the cost by its {norm}, which is {value}: the points "
+                                 "coincide; use norm=None")
+        return C / value, value
+    if norm == "log":
+        return np.log1p(C), value
+    return np.log1p(np.log1p(C)), value
+
+
+def estimate_weights(estimator, X, name):
+    """``distribution_estimation(X)`` checked: n non-negative finite weights of positive mass, as float64."""
+    fn = estimator.distribution_estimation
+    if not callable(fn):
+        raise TypeError(f"distribution_estimation must be a callable X -> weights, got {fn!r}")
+    w = V.as_float_array(fn(X), f"distribution_estimation({name})", ndim=1)
+    return V.check_weights(w, f"distribution_estimation({name})", X.shape[0]).astype(np.float64, copy=False)
+
+
+def check_fitted(estimator, attributes):
+    missing = [a for a in attributes if not hasattr(estimator, a)]
+    if missing:
+        raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet; call fit(Xs, ys, Xt, yt) "
+                             "before using it")
+
+
+def check_batch_size(batch_size):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+def check_features(X, d, name, fitted_name):
+    if X.shape[1] != d:
+        raise ValueError(f"{name} has {X.shape[1]} features but the estimator was fitted on {fitted_name} with {d}; "
+                         "pass points of the same dimension")
+
+
+# ---------------------------------------------------------------------------------------------- plan operations
+def barycentric_mapping(plan, x):
+    """Barycentric projection of a plan: row ``i`` goes to ``sum_j P_ij x_j / sum_j P_ij``.
+
+    Rows of zero mass are sent to 0 (POT's convention).
+
+    Parameters
+    ----------
+    plan : array of shape (n, m)
+    x : array of shape (m, d)
+        The points the plan's columns sit on.
+
+    Returns
+    -------
+    array of shape (n, d)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbaot.da import barycentric_mapping
+    >>> barycentric_mapping(np.array([[0.25, 0.25], [0.0, 0.5]]), np.array([[0.0], [2.0]]))
+    array([[1.],
+           [2.]])
+    """
+    plan = V.as_float_array(plan, "plan", ndim=2)
+    x = V.as_float_array(x, "x", ndim=2)
+    if plan.shape[1] != x.shape[0]:
+        raise ValueError(f"plan has {plan.shape[1]} columns but x has {x.shape[0]} points")
+    return _row_normalized(plan) @ x
+
+
+def _row_normalized(plan):
+    rows = plan.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = plan / rows[:, None]
+    out[~np.isfinite(out)] = 0.0
+    return out
+
+
+def propagate_labels(plan, y):
+    """Soft labels of the plan's columns from the labels of its rows (Redko et al. 2019): column ``j`` gets the
+    share of its incoming mass that comes from each class.
+
+    Parameters
+    ----------
+    plan : array of shape (n, m)
+    y : array of shape (n,)
+        Labels of the rows.
+
+    Returns
+    -------
+    soft : array of shape (m, n_classes)
+        Columns in the order of ``numpy.unique(y)``; each row sums to 1 (0 for a column without mass).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbaot.da import propagate_labels
+    >>> propagate_labels(np.array([[0.25, 0.0], [0.25, 0.5]]), [3, 7])
+    array([[0.5, 0.5],
+           [0. , 1. ]])
+    """
+    plan = V.as_float_array(plan, "plan", ndim=2)
+    y = check_labels(y, "y", plan.shape[0], what="rows in the plan")
+    _, index = np.unique(y, return_inverse=True)
+    masks = np.eye(index.max() + 1)[index.reshape(-1)]  # (n, n_classes)
+    return _row_normalized(plan.T) @ masks
+
+
+# ---------------------------------------------------------------------------------------------------- estimators
+class BaseEstimator:
+    """``get_params``/``set_params`` read from the ``__init__`` signature (scikit-learn's rules: every parameter
+    an explicit keyword of ``__init__``, stored unchanged under its own name)."""
+
+    @classmethod
+    def _get_param_names(cls):
+        init = cls.__init__
+        if init is object.__init__:
+            return []
+        params = [p for p in inspect.signature(init).parameters.values() if p.name != "self"]
+        for p in params:
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise RuntimeError(f"{cls.__name__}.__init__ must list its parameters explicitly (no *args/**kwargs)")
+        return sorted(p.name for p in params)
+
+    def get_params(self, deep=True):
+        """The estimator's parameters as a dict (``deep``: with those of nested estimators as ``name__param``)."""
+        out = {}
+        for key in self._get_param_names():
+            value = getattr(self, key)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{key}__{k}", v) for k, v in value.get_params().items())
+            out[key] = value
+        return out
+
+    def set_params(self, **params):
+        """Set parameters (``name__param`` for a nested estimator's); returns self. Unknown names raise a
+        ValueError listing the valid ones."""
+        valid = self.get_params(deep=True)
+        nested = {}
+        for key, value in params.items():
+            key, sep, sub = key.partition("__")
+            if key not in valid:
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; valid parameters are "
+                                 f"{sorted(self._get_param_names())}")
+            if sep:
+                nested.setdefault(key, {})[sub] = value
+            else:
+                setattr(self, key, value)
+                valid[key] = value
+        for key, sub_params in nested.items():
+            valid[key].set_params(**sub_params)
+        return self
+
+    def __repr__(self):
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = []
+        for k, v in self.get_params(deep=False).items():
+            default = defaults.get(k, inspect.Parameter.empty)
+            try:
+                same = v is default or bool(v == default)
+            except Exception:  # arrays and other values without a plain ==
+                same = False
+            if not same:
+                changed.append(f"{k}={v!r}")
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+
+class BaseTransport(BaseEstimator):
+    """Shared behaviour of the plan-based estimators (POT's ``ot.da.BaseTransport``).
+
+    ``fit`` computes the cost ``cost_`` between ``Xs`` and ``Xt`` (``metric``, normalised by ``norm``), raises it
+    to ``limit_max`` (times the largest cost; ``inf`` forbids the pair) between labelled samples of different
+    classes when both ``ys`` and ``yt`` are given (``yt = -1`` marks an unlabelled target), estimates the weights
+    ``mu_s``, ``mu_t`` with ``distribution_estimation`` and keeps the samples in ``xs_``, ``xt_``; the subclass then
+    solves for ``coupling_``. ``transform`` sends the fitted source points to their barycentric projections and any
+    other point to the projection of its nearest fitted source point plus its displacement from that point
+    (Ferradans et al. 2014; "ferradans"), in batches of ``batch_size`` points.
+    """
+
+    _OUT_OF_SAMPLE = ("ferradans",)
+
+    # ---- fit
+    def fit(self, Xs=None, ys=None, Xt=None, yt=None):
+        """Fit the transport from source samples ``(Xs, ys)`` to target samples ``(Xt, yt)``; returns self.
+
+        Parameters
+        ----------
+        Xs : array of shape (n_source_samples, n_features)
+        ys : array of shape (n_source_samples,), optional
+            Source labels: with ``yt`` they make the cost semi-supervised (see ``limit_max``); some estimators
+            require them.
+        Xt : array of shape (n_target_samples, n_features)
+        yt : array of shape (n_target_samples,), optional
+            Target labels, -1 for an unlabelled sample.
+
+        Returns
+        -------
+        self
+        """
+        self._fit_cost(Xs, ys, Xt, yt)
+        self._solve()
+        return self
+
+    def _check_common(self):
+        metric = check_metric(self.metric)
+        norm = check_norm(self.norm)
+        check_out_of_sample_map(self.out_of_sample_map, self._OUT_OF_SAMPLE)
+        return metric, norm
+
+    def _fit_cost(self, Xs, ys, Xt, yt, *, need_ys=False):
+        from ..utils import dist
+
+        metric, norm = self._check_common()
+        Xs = host_points(Xs, "Xs")
+        Xt = host_points(Xt, "Xt")
+        V.check_same_dimension(Xs, Xt, ("Xs", "Xt"))
+        ns, nt = Xs.shape[0], Xt.shape[0]
+        if need_ys and ys is None:
+            raise TypeError(f"{type(self).__name__} needs the source labels: call fit(Xs, ys, Xt)")
+        ys = None if ys is None else check_labels(ys, "ys", ns, what="source samples (rows of Xs)")
+        yt = None if yt is None else check_labels(yt, "yt", nt, what="target samples (rows of Xt)")
+        limit_max = getattr(self, "limit_max", np.inf)
+        if ys is not None and yt is not None:
+            limit_max = check_positive(limit_max, "limit_max", allow_inf=True)
+        mu_s = estimate_weights(self, Xs, "Xs")
+        mu_t = estimate_weights(self, Xt, "Xt")
+        cost = dist(Xs, Xt, metric=metric).astype(np.float64, copy=False)
+        cost, norm_value = normalize_cost(cost, norm)
+        limit = None
+        if ys is not None and yt is not None:
+            _check_label_classes(ys, yt)
+            limit = limit_max * float(np.max(cost)) if math.isfinite(limit_max) else np.inf
+            labelled = (ys != MISSING_LABEL)[:, None] & (yt != MISSING_LABEL)[None, :]
+            mismatch = labelled & (ys[:, None] != yt[None, :])
+            cost = np.where(mismatch, np.maximum(cost, limit), cost)
+        self.cost_ = cost
+        self.norm_cost_ = norm_value
+        self.limit_max_ = limit
+        self.mu_s = mu_s
+        self.mu_t = mu_t
+        self.xs_ = Xs
+        self.xt_ = Xt
+        self._labelled_cost = limit is not None
+        for cached in ("_bary_s", "_bary_t"):
+            self.__dict__.pop(cached, None)
+        return ys, yt
+
+    def _solve(self):  # pragma: no cover - every concrete estimator defines it
+        raise NotImplementedError
+
+    def fit_transform(self, Xs=None, ys=None, Xt=None, yt=None):
+        """``fit(Xs, ys, Xt, yt)`` then ``transform(Xs)``: the source samples transported onto the target."""
+        return self.fit(Xs, ys, Xt, yt).transform(Xs)
+
+    # ---- transport of samples
+    def _projection(self, which):
+        """The fitted source (``'s'``) or target (``'t'``) points' barycentric projections, computed once."""
+        key = "_bary_" + which
+        cached = self.__dict__.get(key)
+        if cached is None:
+            plan = self.coupling_ if which == "s" else self.coupling_.T
+            cached = _row_normalized(plan) @ (self.xt_ if which == "s" else self.xs_)
+            self.__dict__[key] = cached
+        return cached
+
+    def _out_of_sample(self, X, fitted, projection, batch_size):
+        from ..utils import dist
+
+        out = np.empty((X.shape[0], projection.shape[1]))
+        for start in range(0, X.shape[0], batch_size):
+            block = X[start:start + batch_size]
+            nearest = np.argmin(dist(block, fitted), axis=1)
+            out[start:start + batch_size] = projection[nearest] + block - fitted[nearest]
+        return out
+
+    def transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
+        """Transport source samples onto the target domain.
+
+        Parameters
+        ----------
+        Xs : array of shape (n, n_features)
+            Source samples: the fitted ones go to their barycentric projections, others are mapped out of sample.
+        ys, Xt, yt : ignored
+            Accepted for POT's signature.
+        batch_size : int
+            Points mapped out of sample per block (bounds the memory of their distance matrix).
+
+        Returns
+        -------
+        array of shape (n, n_features)
+        """
+        check_fitted(self, ("coupling_", "xs_", "xt_"))
+        batch_size = check_batch_size(batch_size)
+        Xs = host_points(Xs, "Xs")
+        check_features(Xs, self.xs_.shape[1], "Xs", "Xs")
+        if Xs.shape == self.xs_.shape and np.array_equal(Xs, self.xs_):
+            return self._projection("s").copy()
+        return self._out_of_sample(Xs, self.xs_, self._projection("s"), batch_size)
+
+    def inverse_transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
+        """Transport target samples ``Xt`` back onto the source domain (as :meth:`transform`, the other way)."""
+        check_fitted(self, ("coupling_", "xs_", "xt_"))
+        batch_size = check_batch_size(batch_size)
+        Xt = target_points(Xs, Xt)
+        check_features(Xt, self.xt_.shape[1], "Xt", "Xt")
+        if Xt.shape == self.xt_.shape and np.array_equal(Xt, self.xt_):
+            return self._projection("t").copy()
+        return self._out_of_sample(Xt, self.xt_, self._projection("t"), batch_size)
+
+    # ---- transport of labels
+    def transform_labels(self, ys=None):
+        """Propagate the source labels through the plan (Redko et al. 2019).
+
+        Parameters
+        ----------
+        ys : array of shape (n_source_samples,)
+
+        Returns
+        -------
+        array of shape (n_target_samples, n_classes)
+            Soft target labels, columns in the order of ``numpy.unique(ys)``.
+        """
+        check_fitted(self, ("coupling_",))
+        ys = check_labels(ys, "ys", self.coupling_.shape[0], what="fitted source samples")
+        return propagate_labels(self.coupling_, ys)
+
+    def inverse_transform_labels(self, yt=None):
+        """Propagate the target labels back through the plan.
+
+        Parameters
+        ----------
+        yt : array of shape (n_target_samples,)
+
+        Returns
+        -------
+        array of shape (n_source_samples, n_classes)
+            Soft source labels, columns in the order of ``numpy.unique(yt)``.
+        """
+        check_fitted(self, ("coupling_",))
+        yt = check_labels(yt, "yt", self.coupling_.shape[1], what="fitted target samples")
+        return propagate_labels(self.coupling_.T, yt)
+
+
+def _check_label_classes(ys, yt):
+    """Semi-supervised costs: every labelled source class must have somewhere to go in the target."""
+    if np.any(yt == MISSING_LABEL):
+        return
+    absent = np.setdiff1d(np.unique(ys[ys != MISSING_LABEL]), np.unique(yt))
+    if absent.size:
+        raise ValueError(f"ys has classes {absent.tolist()} that no target sample has (yt holds "
+                         f"{np.unique(yt).tolist()}): those source samples could only be sent across classes. Check "
+                         "that both label sets use the same encoding, or mark unknown target labels with -1")

@@ -1,0 +1,266 @@
+"""Plan-based domain adaptation estimators on numbaot's solvers: exact (:class:`EMDTransport`), entropic
+(:class:`SinkhornTransport`) and unbalanced entropic (:class:`UnbalancedSinkhornTransport`) OT between the
+samples, POT's ``ot.da`` names and parameters."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _validation as V
+from ._base import (
+    BaseTransport,
+    check_batch_size,
+    check_features,
+    check_fitted,
+    distribution_estimation_uniform,
+    host_points,
+    normalize_cost,
+    target_points,
+)
+
+
+def _solve_log(result, log, **extra):
+    if not log:
+        return {}
+    out = {"status": result.status, "n_iter": result.n_iter, "err": np.asarray(result.errors)}
+    out.update(extra)
+    return out
+
+
+class EMDTransport(BaseTransport):
+    """Domain adaptation by exact optimal transport (network simplex; Courty et al. 2017).
+
+    Parameters
+    ----------
+    metric : str
+        Ground cost between samples, one of numbaot.dist's metrics ('sqeuclidean', 'euclidean', 'cityblock',
+        'minkowski', 'cosine').
+    norm : {None, 'median', 'max', 'log', 'loglog'}
+        Normalisation of the cost (POT's ``cost_normalization``).
+    log : bool
+        Keep a ``log_`` dict (status, pivots, potentials).
+    distribution_estimation : callable
+        ``X -> weights`` of the samples (uniform by default).
+    out_of_sample_map : {'ferradans'}
+        Out-of-sample map: nearest fitted sample's projection plus the displacement (Ferradans et al. 2014).
+    limit_max : float
+        Semi-supervised mode (``ys`` and ``yt`` given): labelled pairs of different classes cost ``limit_max``
+        times the largest cost (``inf`` forbids them).
+    max_iter : int
+        Maximum number of network simplex pivots (POT's ``numItermax``; a ConvergenceWarning when reached).
+
+    Attributes
+    ----------
+    coupling_ : array of shape (n_source_samples, n_target_samples)
+    cost_ : array of shape (n_source_samples, n_target_samples)
+    mu_s, mu_t : arrays of the sample weights
+    xs_, xt_ : the fitted samples
+    log_ : dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbaot.da import EMDTransport
+    >>> Xs, Xt = np.array([[0.0], [1.0]]), np.array([[5.0], [3.0]])
+    >>> EMDTransport().fit(Xs=Xs, Xt=Xt).transform(Xs)
+    array([[3.],
+           [5.]])
+    """
+
+    def __init__(self, metric="sqeuclidean", norm=None, log=False,
+                 distribution_estimation=distribution_estimation_uniform, out_of_sample_map="ferradans",
+                 limit_max=10, max_iter=100000):
+        self.metric = metric
+        self.norm = norm
+        self.log = log
+        self.distribution_estimation = distribution_estimation
+        self.out_of_sample_map = out_of_sample_map
+        self.limit_max = limit_max
+        self.max_iter = max_iter
+
+    def _solve(self):
+        from ..solvers import solve
+
+        log = V.check_bool(self.log, "log")
+        max_iter = V.check_max_iter(self.max_iter)
+        result = solve(self.cost_, self.mu_s, self.mu_t, max_iter=max_iter)
+        self.coupling_ = result.plan
+        self.log_ = _solve_log(result, log, cost=float(result.value), u=result.potential_a, v=result.potential_b)
+
+
+class SinkhornTransport(BaseTransport):
+    """Domain adaptation by entropic optimal transport (Sinkhorn; Courty et al. 2017, Cuturi 2013).
+
+    Parameters
+    ----------
+    reg_e : float > 0
+        Entropic regularisation.
+    method : str
+        Sinkhorn variant of :func:`numbaot.sinkhorn` ('sinkhorn_log', 'sinkhorn', 'sinkhorn_stabilized',
+        'sinkhorn_epsilon_scaling', 'greenkhorn'). Every variant gives potentials, so (unlike POT) the
+        'continuous' out-of-sample map works with all of them.
+    max_iter : int
+        Maximum Sinkhorn iterations.
+    tol : float
+        Stop at this L1 marginal error (POT measures an L2 error; see :func:`numbaot.sinkhorn`).
+    verbose : bool
+        Accepted for POT's signature; progress is not printed (convergence problems raise a ConvergenceWarning).
+    log : bool
+        Keep a ``log_`` dict (status, iterations, errors, ``log_u``/``log_v`` as POT's log-domain scalings).
+    metric, norm, distribution_estimation, limit_max
+        As :class:`EMDTransport` (``limit_max`` defaults to inf: other classes are forbidden).
+    out_of_sample_map : {'continuous', 'ferradans'}
+        'continuous' (default): a point ``x`` goes to ``sum_j w_j(x) xt_j`` with the Gibbs weights
+        ``w_j(x) ~ exp((g_j - c(x, xt_j)) / reg_e) b_j`` of the fitted target potential ``g`` (Pooladian and
+        Niles-Weed 2021), the barycentric projection on the fitted points; 'ferradans': nearest fitted point plus
+        displacement.
+
+    Attributes
+    ----------
+    coupling_, cost_, mu_s, mu_t, xs_, xt_, log_
+        As :class:`EMDTransport`.
+    potentials_ : pair of arrays
+        The dual potentials ``(f, g)``, ``coupling_ = mu_s mu_t^T exp((f + g - cost_) / reg_e)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbaot.da import SinkhornTransport
+    >>> Xs, Xt = np.array([[0.0], [1.0]]), np.array([[2.0], [3.0]])
+    >>> SinkhornTransport(reg_e=1.0).fit(Xs=Xs, Xt=Xt).transform(Xs).round(4)
+    array([[2.2689],
+           [2.7311]])
+    """
+
+    _OUT_OF_SAMPLE = ("continuous", "ferradans")
+
+    def __init__(self, reg_e=1.0, method="sinkhorn_log", max_iter=1000, tol=10e-9, verbose=False, log=False,
+                 metric="sqeuclidean", norm=None, distribution_estimation=distribution_estimation_uniform,
+                 out_of_sample_map="continuous", limit_max=np.inf):
+        self.reg_e = reg_e
+        self.method = method
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.log = log
+        self.metric = metric
+        self.norm = norm
+        self.distribution_estimation = distribution_estimation
+        self.out_of_sample_map = out_of_sample_map
+        self.limit_max = limit_max
+
+    def _solve(self):
+        from ..solvers import solve
+
+        reg = V.check_reg(self.reg_e, "reg_e")
+        log = V.check_bool(self.log, "log")
+        V.check_bool(self.verbose, "verbose")
+        result = solve(self.cost_, self.mu_s, self.mu_t, reg=reg, method=self.method, max_iter=self.max_iter,
+                       tol=self.tol)
+        self.coupling_ = result.plan
+        f = np.asarray(result.potential_a, dtype=np.float64)
+        g = np.asarray(result.potential_b, dtype=np.float64)
+        self.potentials_ = (f, g)
+        with np.errstate(divide="ignore"):
+            self._log_u = f / reg + np.log(self.mu_s)
+            self._log_v = g / reg + np.log(self.mu_t)
+        self.log_ = _solve_log(result, log, log_u=self._log_u, log_v=self._log_v)
+
+    def _continuous(self, X, fitted, other, log_w, batch_size):
+        """POT's 'continuous' map, in a stable form: row-wise softmax of ``log_w - c(x, other) / reg``."""
+        from ..utils import dist
+
+        reg = float(self.reg_e)
+        out = np.empty((X.shape[0], other.shape[1]))
+        for start in range(0, X.shape[0], batch_size):
+            M = dist(X[start:start + batch_size], other, metric=self.metric).astype(np.float64, copy=False)
+            M, _ = normalize_cost(M, self.norm, self.norm_cost_)
+            z = log_w[None, :] - M / reg
+            z -= z.max(axis=1, keepdims=True)
+            np.exp(z, out=z)
+            z /= z.sum(axis=1, keepdims=True)
+            out[start:start + batch_size] = z @ other
+        return out
+
+    def transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
+        """Transport source samples onto the target domain (see ``out_of_sample_map``); parameters as
+        :meth:`BaseTransport.transform`."""
+        if self.out_of_sample_map == "ferradans":
+            return super().transform(Xs, ys, Xt, yt, batch_size)
+        check_fitted(self, ("coupling_", "xs_", "xt_"))
+        batch_size = check_batch_size(batch_size)
+        Xs = host_points(Xs, "Xs")
+        check_features(Xs, self.xs_.shape[1], "Xs", "Xs")
+        if not self._labelled_cost and Xs.shape == self.xs_.shape and np.array_equal(Xs, self.xs_):
+            return self._projection("s").copy()  # the same Gibbs weights, already in the plan
+        return self._continuous(Xs, self.xs_, self.xt_, self._log_v, batch_size)
+
+    def inverse_transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
+        """Transport target samples back onto the source domain (see ``out_of_sample_map``)."""
+        if self.out_of_sample_map == "ferradans":
+            return super().inverse_transform(Xs, ys, Xt, yt, batch_size)
+        check_fitted(self, ("coupling_", "xs_", "xt_"))
+        batch_size = check_batch_size(batch_size)
+        Xt = target_points(Xs, Xt)
+        check_features(Xt, self.xt_.shape[1], "Xt", "Xt")
+        if not self._labelled_cost and Xt.shape == self.xt_.shape and np.array_equal(Xt, self.xt_):
+            return self._projection("t").copy()
+        return self._continuous(Xt, self.xt_, self.xs_, self._log_u, batch_size)
+
+
+class UnbalancedSinkhornTransport(BaseTransport):
+    """Domain adaptation by unbalanced entropic OT (KL-relaxed marginals; Chizat et al. 2018).
+
+    Parameters
+    ----------
+    reg_e : float > 0
+        Entropic regularisation.
+    reg_m : float > 0, or a pair
+        KL penalty on the marginals (see :func:`numbaot.sinkhorn_unbalanced`).
+    method : {'sinkhorn', 'sinkhorn_log', 'sinkhorn_translation_invariant'}
+        Solver of :func:`numbaot.sinkhorn_unbalanced` ('sinkhorn' is POT's default scaling iteration).
+    max_iter : int
+        Maximum iterations. The default, 1000, differs from POT's 10 (which stops long before convergence).
+    tol : float
+        Stop when the potentials change by less than ``tol`` (relative to reg_e) per iteration.
+    verbose, log, metric, norm, distribution_estimation, out_of_sample_map, limit_max
+        As :class:`EMDTransport`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbaot.da import UnbalancedSinkhornTransport
+    >>> Xs, Xt = np.array([[0.0], [1.0]]), np.array([[2.0], [3.0]])
+    >>> est = UnbalancedSinkhornTransport(reg_e=1.0, reg_m=1.0).fit(Xs=Xs, Xt=Xt)
+    >>> est.coupling_.round(4)  # mass is destroyed rather than moved far
+    array([[0.0602, 0.002 ],
+           [0.2457, 0.0602]])
+    """
+
+    def __init__(self, reg_e=1.0, reg_m=0.1, method="sinkhorn", max_iter=1000, tol=1e-9, verbose=False, log=False,
+                 metric="sqeuclidean", norm=None, distribution_estimation=distribution_estimation_uniform,
+                 out_of_sample_map="ferradans", limit_max=10):
+        self.reg_e = reg_e
+        self.reg_m = reg_m
+        self.method = method
+        self.max_iter = max_iter
+        self.tol = tol
+        self.verbose = verbose
+        self.log = log
+        self.metric = metric
+        self.norm = norm
+        self.distribution_estimation = distribution_estimation
+        self.out_of_sample_map = out_of_sample_map
+        self.limit_max = limit_max
+
+    def _solve(self):
+        from ..solvers import solve
+
+        reg = V.check_reg(self.reg_e, "reg_e")
+        log = V.check_bool(self.log, "log")
+        V.check_bool(self.verbose, "verbose")
+        result = solve(self.cost_, self.mu_s, self.mu_t, reg=reg, method=self.method, max_iter=self.max_iter,
+                       tol=self.tol, unbalanced=self.reg_m)
+        self.coupling_ = result.plan
+        self.log_ = _solve_log(result, log, u=result.potential_a, v=result.potential_b)
+
+
