@@ -105,6 +105,13 @@ _LAZY = {
     "partial_wasserstein2": "numbaot.partial.api",
     "partial_wasserstein_lagrange": "numbaot.partial.api",
     "entropic_partial_wasserstein": "numbaot.partial.api",
+    # regularised OT: generic conditional gradients, group lasso / Laplacian, smooth and sparse OT
+    "cg": "numbaot.optim.api",
+    "gcg": "numbaot.optim.api",
+    "semirelaxed_cg": "numbaot.optim.api",
+    "sinkhorn_lpl1_mm": "numbaot.optim.regularized",
+    "sinkhorn_l1l2_gl": "numbaot.optim.regularized",
+    "emd_laplace": "numbaot.optim.regularized",
 }
 
 __all__ = sorted([*_LAZY, "OTResult", "BatchOTResult", "BarycenterResult", "LinearOperator", "Status",

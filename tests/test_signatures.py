@@ -96,6 +96,12 @@ POSITIONAL = {
     "partial_wasserstein2": ("a", "b", "M", "m", "nb_dummies"),
     "partial_wasserstein_lagrange": ("a", "b", "M", "reg_m", "nb_dummies"),
     "entropic_partial_wasserstein": ("a", "b", "M", "reg", "m"),
+    "cg": ("a", "b", "M", "reg", "f", "df", "G0", "line_search"),
+    "gcg": ("a", "b", "M", "reg1", "reg2", "f", "df", "G0"),
+    "semirelaxed_cg": ("a", "b", "M", "reg", "f", "df", "G0", "line_search"),
+    "sinkhorn_lpl1_mm": ("a", "labels_a", "b", "M", "reg", "eta"),
+    "sinkhorn_l1l2_gl": ("a", "labels_a", "b", "M", "reg", "eta"),
+    "emd_laplace": ("a", "b", "xs", "xt", "M", "sim", "sim_param", "reg", "eta", "alpha"),
 }
 
 # Public verbs without a POT namesake (GeomLoss-like front-ends); checked by test (c) only.
@@ -119,7 +125,7 @@ def _pot_namesake(ot, name):
     """``ot.<name>``, or the namesake in ``ot.gromov``, ``ot.bregman``, ``ot.lp``, ``ot.sliced``, ``ot.gaussian``,
     ``ot.gmm`` or ``ot.lp.solver_circle``; None if there is none."""
     for path in ((), ("gromov",), ("bregman",), ("lp",), ("sliced",), ("gaussian",), ("gmm",),
-                 ("lp", "solver_circle"), ("partial",), ("unbalanced",)):
+                 ("lp", "solver_circle"), ("partial",), ("unbalanced",), ("optim",), ("da",), ("smooth",)):
         obj = ot
         for attr in path + (name,):
             obj = getattr(obj, attr, None)
@@ -214,6 +220,12 @@ TRAPS = [  # (verb, positional arguments as POT would take them; the last one is
     ("partial_wasserstein2", (a, b, M, 0.5, 1, False)),  # log
     ("partial_wasserstein_lagrange", (a, b, M, 1.0, 1, False)),  # log
     ("entropic_partial_wasserstein", (a, b, M, 0.1, 0.5, "sinkhorn")),  # method
+    ("cg", (a, b, M, 0.1, np.sum, np.ones_like, None, None, 200)),  # numItermax
+    ("gcg", (a, b, M, 0.1, 0.1, np.sum, np.ones_like, None, 10)),  # numItermax
+    ("semirelaxed_cg", (a, b, M, 0.1, np.sum, np.ones_like, None, None, 200)),  # numItermax
+    ("sinkhorn_lpl1_mm", (a, [0, 1], b, M, 0.1, 0.1, 10)),  # numItermax
+    ("sinkhorn_l1l2_gl", (a, [0, 1], b, M, 0.1, 0.1, 10)),  # numItermax
+    ("emd_laplace", (a, b, X, X, M, "knn", None, "pos", 1, 0.5, 100)),  # numItermax
 ]
 
 

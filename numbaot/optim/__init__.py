@@ -1,0 +1,1 @@
+"""Generic conditional gradient solvers (cg, gcg, semirelaxed_cg) and the regularised OT built on them."""
