@@ -26,6 +26,7 @@ FRONT_ENDS = {
     "numbaot.da.regularized", "numbaot.da.jcpot", "numbaot.da.dr",
     "numbaot.partial.api", "numbaot.partial.gromov", "numbaot.unbalanced.api",
     "numbaot.optim.api", "numbaot.optim.regularized", "numbaot.smooth.api",
+    "numbaot.autodiff", "numbaot.torch", "numbaot.torch.api", "numbaot.jax", "numbaot.jax.api",
 }
 #: The dispatch layer: front-ends import it, it imports the device drivers.
 DISPATCH = {"numbaot._dispatch"}

@@ -1,0 +1,559 @@
+r"""OT values with their gradients, as numpy arrays: the framework-free half of :mod:`numbaot.torch` and
+:mod:`numbaot.jax`.
+
+Each function here solves once and returns ``(value, pullback)``: ``pullback(names)`` returns a dict of the
+gradients of ``value`` with respect to the named inputs, computed only when asked for (an autograd backward pass
+calls it). No gradient is obtained by differentiating through the solver's iterations; each comes from what the
+solver already returns:
+
+* **Envelope theorem** (Danskin): the value of a minimisation is differentiated at its minimiser. With respect to
+  the cost matrix the gradient is the plan ``P``; with respect to point positions it is
+  ``sum_j P_ij d c(x_i, y_j) / d x_i`` (for ``'sqeuclidean'``: ``2 (r_i x_i - (P Y)_i)`` with ``r = P 1``); with
+  respect to the weights of balanced OT it is the dual potential, centred to mean zero as POT's
+  ``grad='envelope'`` documents (the weights live on a simplex: a constant shift is not seen). Unbalanced OT (KL
+  penalties) has no constraint and the gradient in ``a`` is the partial derivative of the primal objective at the
+  optimal plan, ``eps (m_b - r_i / a_i) + rho (1 - r_i / a_i)``.
+* **Sinkhorn divergence** ``S = OT(a, b) - (OT(a, a) + OT(b, b)) / 2``: with respect to ``x_i``,
+  ``sum_j P_ij grad c(x_i, y_j) - sum_k Q_ik grad c(x_i, x_k)`` for the a-b plan P and the a-a plan Q (the self
+  problem sees x_i twice, which cancels its factor 1/2). For ``'sqeuclidean'`` and balanced weights this is
+  ``2 a_i (T_Q(x_i) - T_P(x_i))`` with the barycentric maps ``T_P(x_i) = (P Y)_i / a_i``. In the weights:
+  ``f_ba - f_aa`` (balanced; centred) and ``(rho + eps) (exp(-f_aa / rho) - exp(-f_ba / rho))`` (KL penalties).
+* ``sinkhorn2`` is the **linear** cost ``<P, M>`` of the entropic plan (as POT's), which the envelope theorem does
+  not cover: its gradient is by implicit differentiation of the optimality conditions (one symmetric linear system
+  of size n + m, solved by conjugate gradients with products by P).
+* Gromov-Wasserstein (square loss): ``2 (C1 * p p^T - T C2 T^T)`` in C1, ``2 (C2 * q q^T - T^T C1 T)`` in C2 and
+  the centred dual potentials of the linearised problem in the weights (POT's choice; exact where the local
+  optimum found is stable).
+* soft-DTW: the expected alignment from the backward recursion (:func:`numbaot.timeseries.soft_dtw_grad`).
+
+Gradients are exact where the solver converged; they are those of the returned value when it did not.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from . import _validation as V
+from ._jit import cpu_jit
+
+#: metrics with a gradient in the positions: code for :func:`plan_cost_grad`
+POINT_GRAD_METRICS = {"sqeuclidean": 0, "euclidean": 1, "cityblock": 2}
+
+
+@cpu_jit(parallel=True)
+def plan_cost_grad(X, Y, f, g, log_a, log_b, eps, kind, out):
+    """``out[i] = sum_j P_ij d c(x_i, y_j) / d x_i`` for ``P_ij = exp((f_i + g_j - c_ij) / eps + log a_i + log b_j)``,
+    costs recomputed from the points (O(n + m) memory), in parallel over the rows of X. kind: 0 ``|x - y|^2``,
+    1 ``|x - y|``, 2 ``|x - y|_1``."""
+    n, d = X.shape
+    m = Y.shape[0]
+    for i in prange(n):
+        for k in range(d):
+            out[i, k] = 0.0
+        if log_a[i] == -np.inf:
+            continue
+        base = f[i] / eps + log_a[i]
+        for j in range(m):
+            if log_b[j] == -np.inf:
+                continue
+            sq = 0.0
+            l1 = 0.0
+            for k in range(d):
+                t = float(X[i, k]) - float(Y[j, k])
+                sq += t * t
+                l1 += abs(t)
+            if kind == 0:
+                c = sq
+            elif kind == 1:
+                c = math.sqrt(sq)
+            else:
+                c = l1
+            w = math.exp(base + (g[j] - c) / eps + log_b[j])
+            if kind == 0:
+                for k in range(d):
+                    out[i, k] += 2.0 * w * (float(X[i, k]) - float(Y[j, k]))
+            elif kind == 1:
+                if c > 0.0:
+                    s = w / c
+                    for k in range(d):
+                        out[i, k] += s * (float(X[i, k]) - float(Y[j, k]))
+            else:
+                for k in range(d):
+                    t = float(X[i, k]) - float(Y[j, k])
+                    out[i, k] += w * ((t > 0.0) - (t < 0.0))
+
+
+def _threads(n_threads):
+    from ._threads import run_parallel
+
+    return run_parallel, n_threads
+
+
+def _potential_grad(X, Y, f, g, a, b, eps, metric, n_threads):
+    """``sum_j P_ij grad c(x_i, y_j)`` with the plan given by its potentials (see :func:`plan_cost_grad`)."""
+    from ._threads import run_parallel
+
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(np.asarray(a, np.float64)), np.log(np.asarray(b, np.float64))
+    out = np.empty((X.shape[0], X.shape[1]), np.float64)
+    run_parallel(plan_cost_grad, n_threads, X, Y, np.asarray(f, np.float64), np.asarray(g, np.float64), log_a,
+                 log_b, float(eps), POINT_GRAD_METRICS[metric], out)
+    return out
+
+
+def _plan_grad(X, Y, P, metric):
+    """``sum_j P_ij grad c(x_i, y_j)`` for an explicit plan (dense array or scipy sparse), (n, d) float64."""
+    import scipy.sparse as sp
+
+    X, Y = np.asarray(X, np.float64), np.asarray(Y, np.float64)
+    if metric == "sqeuclidean" and not sp.issparse(P) and P.size > 4 * (X.shape[0] + Y.shape[0]):
+        P = np.asarray(P, np.float64)
+        return 2.0 * (X * P.sum(axis=1)[:, None] - P @ Y)
+    coo = sp.coo_matrix(P)
+    rows, cols, w = coo.row, coo.col, coo.data.astype(np.float64)
+    diff = X[rows] - Y[cols]
+    if metric == "sqeuclidean":
+        contrib = 2.0 * diff
+    elif metric == "euclidean":
+        norm = np.sqrt((diff * diff).sum(axis=1))
+        contrib = np.divide(diff, norm[:, None], out=np.zeros_like(diff), where=norm[:, None] > 0)
+    else:
+        contrib = np.sign(diff)
+    out = np.zeros_like(X)
+    np.add.at(out, rows, w[:, None] * contrib)
+    return out
+
+
+def _centred(v):
+    v = np.asarray(v, np.float64)
+    return v - v.mean()
+
+
+def _as_points(X):
+    X = np.asarray(X)
+    return X.reshape(-1, 1) if X.ndim == 1 else X
+
+
+def _shaped(g, like):
+    return np.asarray(g).reshape(np.shape(like))
+
+
+def _weights(w, n):
+    return np.full(n, 1.0 / n) if w is None else np.asarray(w, np.float64)
+
+
+def _point_metric(metric, name="metric"):
+    if metric not in POINT_GRAD_METRICS:
+        raise ValueError(f"gradients in the point positions are implemented for metric in "
+                         f"{tuple(POINT_GRAD_METRICS)}, got {name}={metric!r}; detach the points or pick one of these")
+
+
+def _unbalanced_weight_grads(r, c, a, b, eps, rho_a, rho_b):
+    """Partial derivatives in (a, b) of ``<P, C> + eps KL(P | a b^T) + rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)``
+    (generalised KL) at the plan with marginals r and c."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ra = np.where(a > 0, r / a, 0.0)
+        cb = np.where(b > 0, c / b, 0.0)
+    ga = eps * (b.sum() - ra)
+    gb = eps * (a.sum() - cb)
+    if np.isfinite(rho_a):
+        ga = ga + rho_a * (1.0 - ra)
+    if np.isfinite(rho_b):
+        gb = gb + rho_b * (1.0 - cb)
+    return ga, gb
+
+
+def _rho_pair(reg_m):
+    if reg_m is None:
+        return None
+    if np.ndim(reg_m) == 0:
+        return float(reg_m), float(reg_m)
+    rho = tuple(float(r) for r in np.asarray(reg_m).ravel())
+    if len(rho) != 2:
+        raise ValueError(f"reg_m must be one number or a pair (rho_a, rho_b), got {reg_m!r}")
+    return rho
+
+
+# ----------------------------------------------------------------------------------------------------- cost matrix
+
+
+def emd2(a, b, M, *, max_iter=None, n_threads=None):
+    """Exact OT cost ``<P, M>`` and its pullback: ``M -> P``, ``a -> f - mean(f)``, ``b -> g - mean(g)``."""
+    return solve(M, a, b, max_iter=max_iter, n_threads=n_threads)
+
+
+def solve(M, a=None, b=None, reg=None, *, unbalanced=None, max_iter=None, tol=None, n_threads=None, warn=True):
+    """``numbaot.solve(M, a, b, reg, unbalanced=...)``'s value and its pullback in ``M``, ``a``, ``b``.
+
+    Exact and entropic OT (KL regularisation, the full value ``<P, M> + reg KL(P | a b^T)``), balanced or with KL
+    penalties on the marginals (``unbalanced``: one strength or a pair).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbaot import autodiff
+    >>> value, pullback = autodiff.solve(np.array([[0.0, 1.0], [1.0, 0.0]]), [0.5, 0.5], [0.5, 0.5])
+    >>> float(value), pullback(["M"])["M"].tolist()
+    (0.0, [[0.5, 0.0], [0.0, 0.5]])
+    """
+    from .solvers import solve as _solve
+
+    res = _solve(M, a, b, reg, max_iter=max_iter, tol=tol, n_threads=n_threads, warn=warn, unbalanced=unbalanced)
+    n, m = res.shape if res.shape is not None else np.shape(M)
+    rho = _rho_pair(unbalanced)
+
+    def pullback(names):
+        out = {}
+        if "M" in names:
+            out["M"] = np.asarray(res.plan)
+        if "a" in names or "b" in names:
+            if rho is None or not np.isfinite(rho).any():
+                out["a"], out["b"] = _centred(res.potential_a), _centred(res.potential_b)
+            else:
+                ga, gb = _unbalanced_weight_grads(np.asarray(res.marginal_a, np.float64),
+                                                  np.asarray(res.marginal_b, np.float64), _weights(a, n),
+                                                  _weights(b, m), float(reg), *rho)
+                out["a"], out["b"] = ga, gb
+        return out
+
+    return res.value, pullback
+
+
+def sinkhorn2(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_threads=None, warn=True, cg_tol=1e-12):
+    """The linear cost ``<P, M>`` of the entropic plan (``numbaot.sinkhorn2``) and its pullback by implicit
+    differentiation (see the module's notes).
+
+    With ``r = a``, ``c = b`` the plan's marginals, the optimality conditions ``P 1 = a``, ``P^T 1 = b`` give the
+    adjoint system ``H [u; v] = [(P o M) 1; (P o M)^T 1]`` with ``H = [[diag(a), P], [P^T, diag(b)]]``; then
+    ``d/dM_ij = P_ij (1 + (u_i + v_j - M_ij) / eps)``, ``d/da_i = sum_j P_ij (M_ij - v_j) / a_i`` and
+    ``d/db_j = sum_i P_ij (M_ij - u_i) / b_j`` (centred).
+    """
+    from .entropic.api import sinkhorn
+
+    P = sinkhorn(a, b, M, reg, max_iter=max_iter, tol=tol, n_threads=n_threads, warn=warn)
+    P64 = np.asarray(P, np.float64)
+    M64 = np.asarray(M, np.float64)
+    value = float((P64 * M64).sum())
+
+    def pullback(names):
+        from scipy.sparse.linalg import LinearOperator, cg
+
+        n, m = P64.shape
+        r, c = P64.sum(axis=1), P64.sum(axis=0)
+        PM = P64 * M64
+
+        def matvec(x):
+            return np.concatenate([r * x[:n] + P64 @ x[n:], P64.T @ x[:n] + c * x[n:]])
+
+        rhs = np.concatenate([PM.sum(axis=1), PM.sum(axis=0)])
+        # H is singular along (1, -1) and the right side is orthogonal to it: CG converges on the range.
+        sol, _ = cg(LinearOperator((n + m, n + m), matvec=matvec, dtype=np.float64), rhs, rtol=cg_tol,
+                    atol=0.0, maxiter=10 * (n + m))
+        u, v = sol[:n], sol[n:]
+        out = {}
+        if "M" in names:
+            out["M"] = P64 * (1.0 + (u[:, None] + v[None, :] - M64) / reg)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if "a" in names:
+                out["a"] = _centred(np.where(r > 0, (PM.sum(axis=1) - P64 @ v) / r, 0.0))
+            if "b" in names:
+                out["b"] = _centred(np.where(c > 0, (PM.sum(axis=0) - P64.T @ u) / c, 0.0))
+        return out
+
+    return value, pullback
+
+
+def solve_batch(M, reg, a=None, b=None, *, max_iter=1000, tol=1e-9, n_threads=None, warn=True):
+    """``numbaot.solve_batch``'s values (B,) (full entropic values) and their pullback: ``M -> plans`` (B, n, m),
+    ``a``/``b`` -> centred potentials (B, n) / (B, m) (balanced)."""
+    from .solvers import solve_batch as _solve_batch
+
+    res = _solve_batch(M, reg, a, b, max_iter=max_iter, tol=tol, n_threads=n_threads, warn=warn)
+
+    def pullback(names):
+        out = {}
+        if "M" in names:
+            out["M"] = np.asarray(res.plan)
+        pa, pb = np.asarray(res.potential_a, np.float64), np.asarray(res.potential_b, np.float64)
+        if "a" in names:
+            out["a"] = pa - pa.mean(axis=-1, keepdims=True)
+        if "b" in names:
+            out["b"] = pb - pb.mean(axis=-1, keepdims=True)
+        return out
+
+    return np.asarray(res.value), pullback
+
+
+# ----------------------------------------------------------------------------------------------------- point clouds
+
+
+def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, reg=None, lazy=False, debias=False, reg_m=None,
+                 max_iter=None, tol=None, n_threads=None, warn=True):
+    """``numbaot.solve_sample``'s value (exact, entropic dense or lazy, debiased divergence, unbalanced) and its
+    pullback in ``X_a``, ``X_b``, ``a``, ``b`` (see the module's notes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbaot import autodiff
+    >>> x, y = np.array([[0.0, 0.0]]), np.array([[1.0, 2.0]])
+    >>> value, pullback = autodiff.solve_sample(x, y)
+    >>> float(value), pullback(["X_a"])["X_a"].tolist()  # W2^2 between Diracs: 2 (x - y)
+    (5.0, [[-2.0, -4.0]])
+    """
+    from .solvers import solve_sample as _solve_sample
+
+    if debias:  # the divergence front-end takes lazy=None (cost matrices while they are small)
+        from ._defaults import MAX_ITER, TOL
+        from .entropic.divergence import solve_divergence
+
+        res = solve_divergence(X_a, X_b, a, b, reg, reg_m, metric, 2.0, 0.5, True,
+                               MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol, lazy,
+                               n_threads, warn)
+    else:
+        res = _solve_sample(X_a, X_b, a, b, metric, reg=reg, lazy=bool(lazy), reg_m=reg_m, max_iter=max_iter,
+                            tol=tol, n_threads=n_threads, warn=warn)
+    return res.value, _sample_pullback(res, X_a, X_b, a, b, metric, reg, lazy, debias, reg_m, n_threads)
+
+
+def _sample_pullback(res, X_a, X_b, a, b, metric, reg, lazy, debias, reg_m, n_threads, scale=1.0):
+    Xa, Xb = _as_points(X_a), _as_points(X_b)
+    n, m = Xa.shape[0], Xb.shape[0]
+    wa, wb = _weights(a, n), _weights(b, m)
+    rho = _rho_pair(reg_m)
+    unbalanced = rho is not None and np.isfinite(rho).any()
+
+    def pullback(names):
+        out = {}
+        if "X_a" in names or "X_b" in names:
+            _point_metric(metric)
+        if debias:
+            eps = float(reg)
+            f_aa = np.asarray(res.potential_aa, np.float64)
+            g_bb = np.asarray(res.potential_bb, np.float64)
+            f_ba = np.asarray(res.potential_a, np.float64) + f_aa
+            g_ab = np.asarray(res.potential_b, np.float64) + g_bb
+            if "X_a" in names:
+                out["X_a"] = (_potential_grad(Xa, Xb, f_ba, g_ab, wa, wb, eps, metric, n_threads)
+                              - _potential_grad(Xa, Xa, f_aa, f_aa, wa, wa, eps, metric, n_threads))
+            if "X_b" in names:
+                out["X_b"] = (_potential_grad(Xb, Xa, g_ab, f_ba, wb, wa, eps, metric, n_threads)
+                              - _potential_grad(Xb, Xb, g_bb, g_bb, wb, wb, eps, metric, n_threads))
+            if unbalanced:
+                r = rho[0]
+                w = r + eps
+                out["a"] = w * (np.exp(-f_aa / r) - np.exp(-f_ba / r))
+                out["b"] = w * (np.exp(-g_bb / r) - np.exp(-g_ab / r))
+            else:
+                out["a"], out["b"] = _centred(f_ba - f_aa), _centred(g_ab - g_bb)
+        else:
+            if "X_a" in names or "X_b" in names:
+                if reg is not None and lazy:
+                    f, g = np.asarray(res.potential_a, np.float64), np.asarray(res.potential_b, np.float64)
+                    if "X_a" in names:
+                        out["X_a"] = _potential_grad(Xa, Xb, f, g, wa, wb, reg, metric, n_threads)
+                    if "X_b" in names:
+                        out["X_b"] = _potential_grad(Xb, Xa, g, f, wb, wa, reg, metric, n_threads)
+                else:
+                    P = res.plan_sparse if reg is None and lazy else res.plan
+                    if "X_a" in names:
+                        out["X_a"] = _plan_grad(Xa, Xb, P, metric)
+                    if "X_b" in names:
+                        out["X_b"] = _plan_grad(Xb, Xa, P.T, metric)
+            if "a" in names or "b" in names:
+                if unbalanced:
+                    out["a"], out["b"] = _unbalanced_weight_grads(
+                        np.asarray(res.marginal_a, np.float64), np.asarray(res.marginal_b, np.float64), wa, wb,
+                        float(reg), *rho)
+                else:
+                    out["a"], out["b"] = _centred(res.potential_a), _centred(res.potential_b)
+        for key in ("X_a", "X_b"):
+            if key in out:
+                out[key] = _shaped(out[key], X_a if key == "X_a" else X_b)
+        return {k: v * scale for k, v in out.items() if k in names}
+
+    return pullback
+
+
+def samples_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diameter=None, scaling=0.5, debias=True,
+                 lazy=None, n_threads=None):
+    """GeomLoss's ``SamplesLoss('sinkhorn', p, blur, reach, ...)`` value (:func:`numbaot.samples_loss`) and its
+    pullback in the points and the weights (the cost is ``|x - y|^p / p``)."""
+    from .entropic._schedules import epsilon_schedule, max_diameter
+    from .entropic.divergence import solve_divergence
+
+    if isinstance(p, bool) or p not in (1, 2):
+        raise ValueError(f"p must be 1 or 2 (cost |x - y|^p / p), got {p!r}")
+    p = int(p)
+    blur = V.check_reg(blur, "blur")
+    Xa, Xb = V.check_points(X_a, "X_a"), V.check_points(X_b, "X_b")
+    rho = None if reach is None else p * V.check_reg(reach, "reach") ** p
+    scaling = V.check_open_unit(scaling, "scaling")
+    diameter = max_diameter(Xa, Xb) if diameter is None else V.check_reg(diameter, "diameter")
+    eps_list = [p * e for e in epsilon_schedule(p, diameter, blur, scaling)]
+    metric = "sqeuclidean" if p == 2 else "euclidean"
+    res = solve_divergence(Xa, Xb, a, b, reg=eps_list[-1], reg_m=rho, metric=metric, scaling=scaling,
+                           debias=debias, tol=None, lazy=lazy, n_threads=n_threads, warn=False, eps_list=eps_list)
+    if debias:
+        pullback = _sample_pullback(res, X_a, X_b, a, b, metric, eps_list[-1], True, True, rho, n_threads,
+                                    scale=1.0 / p)
+    else:
+        pullback = _annealed_pullback(res, X_a, X_b, a, b, metric, eps_list[-1], rho, n_threads, 1.0 / p)
+    return float(res.value) / p, pullback
+
+
+def _annealed_pullback(res, X_a, X_b, a, b, metric, eps, rho, n_threads, scale):
+    """``OT_eps(a, b)`` (no debiasing) from the divergence solver: potentials f_ba, g_ab."""
+    Xa, Xb = _as_points(X_a), _as_points(X_b)
+    wa, wb = _weights(a, Xa.shape[0]), _weights(b, Xb.shape[0])
+
+    def pullback(names):
+        f, g = np.asarray(res.potential_a, np.float64), np.asarray(res.potential_b, np.float64)
+        out = {}
+        if "X_a" in names:
+            out["X_a"] = _shaped(_potential_grad(Xa, Xb, f, g, wa, wb, eps, metric, n_threads), X_a)
+        if "X_b" in names:
+            out["X_b"] = _shaped(_potential_grad(Xb, Xa, g, f, wb, wa, eps, metric, n_threads), X_b)
+        if rho is None:
+            out["a"], out["b"] = _centred(f), _centred(g)
+        else:
+            # numbaot's unbalanced value is (rho + eps / 2) <a, 1 - exp(-f / rho)> + (same for b)
+            w = rho + eps
+            out["a"] = -w * np.expm1(-f / rho) - eps / 2
+            out["b"] = -w * np.expm1(-g / rho) - eps / 2
+        return {k: v * scale for k, v in out.items() if k in names}
+
+    return pullback
+
+
+# ----------------------------------------------------------------------------------------------------- 1D and sliced
+
+
+def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, *, n_threads=None):
+    """``W_p^p`` between two 1D measures (:func:`numbaot.wasserstein_1d`) and its pullback from the quantile
+    (monotone) coupling: ``u_i -> sum_j P_ij p |u_i - v_j|^(p-1) sign(u_i - v_j)``; the weights -> the coupling's
+    centred dual potentials."""
+    from .exact.api import emd_1d
+    from .solvers import solve_sample as _solve_sample
+
+    u, v = np.asarray(u_values), np.asarray(v_values)
+    if u.ndim != 1 or v.ndim != 1:
+        raise ValueError(f"u_values and v_values must be 1D here (one problem), got shapes {u.shape} and {v.shape}")
+    p = V.check_p(p)
+    P = emd_1d(u, v, u_weights, v_weights, metric="minkowski", p=p, dense=False, n_threads=n_threads)
+    coo = P.tocoo() if hasattr(P, "tocoo") else __import__("scipy.sparse").sparse.coo_matrix(P)
+    rows, cols, w = coo.row, coo.col, coo.data.astype(np.float64)
+    diff = u.astype(np.float64)[rows] - v.astype(np.float64)[cols]
+    value = float((w * np.abs(diff) ** p).sum())
+
+    def pullback(names):
+        out = {}
+        term = w * p * np.abs(diff) ** (p - 1) * np.sign(diff) if p > 1 else w * np.sign(diff)
+        if "u_values" in names:
+            out["u_values"] = np.bincount(rows, term, minlength=u.shape[0])
+        if "v_values" in names:
+            out["v_values"] = -np.bincount(cols, term, minlength=v.shape[0])
+        if "u_weights" in names or "v_weights" in names:
+            metric = "sqeuclidean" if p == 2 else "euclidean" if p == 1 else None
+            if metric is None:
+                from .solvers import solve as _solve
+
+                res = _solve(np.abs(u.astype(np.float64)[:, None] - v.astype(np.float64)[None, :]) ** p,
+                             u_weights, v_weights)
+            else:
+                res = _solve_sample(u.astype(np.float64), v.astype(np.float64), u_weights, v_weights, metric)
+            out["u_weights"], out["v_weights"] = _centred(res.potential_a), _centred(res.potential_b)
+        return {k: out[k] for k in names if k in out}
+
+    return value, pullback
+
+
+def sliced_wasserstein_distance(X_s, X_t, a=None, b=None, n_projections=50, p=2, projections=None, seed=None, *,
+                                n_threads=None):
+    """The sliced ``SW_p`` (:func:`numbaot.sliced_wasserstein_distance`: the p-th root of the mean of ``W_p^p``
+    over directions) and its pullback in the points (through each direction's monotone coupling) and the weights
+    (each direction's centred 1D potentials)."""
+    from .sliced.api import get_random_projections, sliced_wasserstein_distance as _swd
+
+    Xs, Xt = _as_points(np.asarray(X_s)), _as_points(np.asarray(X_t))
+    if projections is None:
+        projections = get_random_projections(Xs.shape[1], n_projections, seed)
+    theta = np.asarray(projections, np.float64)
+    value = float(_swd(X_s, X_t, a, b, p=p, projections=projections, n_threads=n_threads))
+
+    def pullback(names):
+        L = theta.shape[1]
+        gs, gt = np.zeros(Xs.shape), np.zeros(Xt.shape)
+        ga, gb = np.zeros(Xs.shape[0]), np.zeros(Xt.shape[0])
+        want_w = "a" in names or "b" in names
+        wanted = ["u_values", "v_values"] + (["u_weights", "v_weights"] if want_w else [])
+        for ell in range(L):
+            u, v = Xs.astype(np.float64) @ theta[:, ell], Xt.astype(np.float64) @ theta[:, ell]
+            _, pb = wasserstein_1d(u, v, a, b, p, n_threads=n_threads)
+            g = pb(wanted)
+            gs += np.outer(g["u_values"], theta[:, ell])
+            gt += np.outer(g["v_values"], theta[:, ell])
+            if want_w:
+                ga += g["u_weights"]
+                gb += g["v_weights"]
+        # SW = (mean_l W_l)^(1/p): d SW = SW^(1 - p) / p * mean_l d W_l
+        chain = 0.0 if value == 0 else value ** (1 - p) / (p * L)
+        out = {"X_s": _shaped(gs * chain, X_s), "X_t": _shaped(gt * chain, X_t), "a": ga * chain, "b": gb * chain}
+        return {k: out[k] for k in names if k in out}
+
+    return value, pullback
+
+
+# ----------------------------------------------------------------------------------------------------- GW, soft-DTW
+
+
+def gromov_wasserstein2(C1, C2, p=None, q=None, *, max_iter=10000, tol_rel=1e-9, tol_abs=1e-9, n_threads=None,
+                        warn=True):
+    """The square-loss Gromov-Wasserstein value (:func:`numbaot.gromov_wasserstein2`) and its pullback in C1, C2
+    (at the coupling found) and the weights (the linearised problem's centred potentials)."""
+    from .exact.api import solve_exact
+    from .gromov.api import gromov_wasserstein
+
+    T = gromov_wasserstein(C1, C2, p, q, "square_loss", max_iter=max_iter, tol_rel=tol_rel, tol_abs=tol_abs,
+                           n_threads=n_threads, warn=warn)
+    T = np.asarray(T, np.float64)
+    A, B = np.asarray(C1, np.float64), np.asarray(C2, np.float64)
+    pp, qq = T.sum(axis=1), T.sum(axis=0)
+    TBT = T @ B @ T.T
+    value = float(((A * A) * np.outer(pp, pp)).sum() + ((B * B) * np.outer(qq, qq)).sum() - 2 * (A * TBT).sum())
+
+    def pullback(names):
+        out = {}
+        if "C1" in names:
+            out["C1"] = 2.0 * (A * np.outer(pp, pp) - TBT)
+        if "C2" in names:
+            out["C2"] = 2.0 * (B * np.outer(qq, qq) - T.T @ A @ T)
+        if "p" in names or "q" in names:
+            # gradient of the objective in T: sum_kl [(A_ik - B_jl)^2 + (A_ki - B_lj)^2] T_kl
+            grad = ((A * A + A.T * A.T) / 2 @ pp)[:, None] + ((B * B + B.T * B.T) / 2 @ qq)[None, :]
+            grad = 2.0 * (grad - (A @ T @ B.T + A.T @ T @ B))
+            res = solve_exact(grad, pp, qq, None, n_threads, warn=False)[0]
+            out["p"], out["q"] = _centred(res.potential_a), _centred(res.potential_b)
+        return {k: out[k] for k in names if k in out}
+
+    return value, pullback
+
+
+def soft_dtw(X, Y, gamma=1.0):
+    """soft-DTW (squared Euclidean frame cost) and its pullback in both series (the expected alignment)."""
+    from .timeseries.api import soft_dtw_grad
+
+    value, gx = soft_dtw_grad(X, Y, gamma)
+
+    def pullback(names):
+        out = {}
+        if "X" in names:
+            out["X"] = np.asarray(gx)
+        if "Y" in names:
+            out["Y"] = np.asarray(soft_dtw_grad(Y, X, gamma)[1])
+        return out
+
+    return float(value), pullback

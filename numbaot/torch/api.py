@@ -1,0 +1,339 @@
+"""numbaot's OT values as differentiable PyTorch functions (see :mod:`numbaot.torch`)."""
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from .. import autodiff as AD
+from ._bridge import apply, check_tensor, device_of
+
+__all__ = ["emd2", "sinkhorn2", "solve", "solve_batch", "solve_sample", "sinkhorn_divergence", "samples_loss",
+           "SamplesLoss", "wasserstein_1d", "sliced_wasserstein_distance", "gromov_wasserstein2", "soft_dtw"]
+
+
+def _dtype(*main):
+    tensors = [t for t in main if isinstance(t, torch.Tensor)]
+    return torch.float32 if tensors and all(t.dtype == torch.float32 for t in tensors) else torch.float64
+
+
+def _number(x, name):
+    """A hyper-parameter (reg, blur, ...): a Python number, or a tensor that does not require grad."""
+    if isinstance(x, torch.Tensor):
+        check_tensor(x, name, differentiable=False)
+        return float(x)
+    return x
+
+
+def _run(call, names, tensors, main, differentiable=None):
+    for name, t in zip(names, tensors):
+        check_tensor(t, name, differentiable=differentiable is None or name in differentiable)
+    return apply(call, names, tensors, dtype=_dtype(*main))
+
+
+def emd2(a, b, M, *, max_iter=None, n_threads=None):
+    """Exact OT cost ``<P, M>`` (:func:`numbaot.emd2`) with gradients in ``M`` (the plan), ``a`` and ``b`` (the
+    centred dual potentials, as POT's ``grad='envelope'``).
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> M = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    >>> a = torch.tensor([0.5, 0.5], dtype=torch.float64)
+    >>> loss = nt.emd2(a, a, M)
+    >>> loss.backward()
+    >>> loss.item(), M.grad.tolist()
+    (0.0, [[0.5, 0.0], [0.0, 0.5]])
+    """
+    call = functools.partial(_emd2_call, max_iter=max_iter, n_threads=n_threads)
+    return _run(call, ("a", "b", "M"), (a, b, M), (M,))
+
+
+def _emd2_call(a, b, M, **kw):
+    return AD.emd2(a, b, M, **kw)
+
+
+def sinkhorn2(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_threads=None, warn=True):
+    """The linear cost ``<P, M>`` of the entropic plan (:func:`numbaot.sinkhorn2`), with gradients in ``M``, ``a``
+    and ``b`` by implicit differentiation of the Sinkhorn fixed point (not by unrolling the iterations; see
+    :mod:`numbaot.autodiff`). For the regularised value, whose gradients are the plan and the potentials, use
+    :func:`solve` with ``reg``.
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> M = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    >>> a = torch.tensor([0.5, 0.5], dtype=torch.float64)
+    >>> round(nt.sinkhorn2(a, a, M, 0.1).item(), 6)
+    4.5e-05
+    """
+    reg = _number(reg, "reg")
+
+    def call(a, b, M):
+        return AD.sinkhorn2(a, b, M, reg, max_iter=max_iter, tol=tol, n_threads=n_threads, warn=warn)
+
+    return _run(call, ("a", "b", "M"), (a, b, M), (M,))
+
+
+def solve(M, a=None, b=None, reg=None, *, unbalanced=None, max_iter=None, tol=None, n_threads=None, warn=True):
+    """``numbaot.solve(M, a, b, reg, unbalanced=...).value`` with gradients in ``M``, ``a`` and ``b``: exact OT,
+    entropic OT (the regularised value ``<P, M> + reg KL(P | a b^T)``) and unbalanced OT (KL penalties of strength
+    ``unbalanced``). Gradients by the envelope theorem (see :mod:`numbaot.autodiff`).
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> M = torch.tensor([[0.0, 2.0], [2.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    >>> value = nt.solve(M, reg=1.0, unbalanced=1.0)
+    >>> value.backward()
+    >>> bool(M.grad.sum() < 1.0)  # the plan carries less mass than the weights
+    True
+    """
+    reg = _number(reg, "reg")
+    unbalanced = _number(unbalanced, "unbalanced") if not isinstance(unbalanced, (tuple, list)) else unbalanced
+
+    def call(M, a, b):
+        return AD.solve(M, a, b, reg, unbalanced=unbalanced, max_iter=max_iter, tol=tol, n_threads=n_threads,
+                        warn=warn)
+
+    return _run(call, ("M", "a", "b"), (M, a, b), (M,))
+
+
+def solve_batch(M, reg, a=None, b=None, *, max_iter=1000, tol=1e-9, n_threads=None, warn=True):
+    """Entropic OT values of a batch of cost matrices ``M`` (B, n, m) (:func:`numbaot.solve_batch`, one call for
+    the batch), a tensor (B,), with gradients in ``M`` (the plans) and the weights (B, n) / (B, m) (centred
+    potentials).
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> M = torch.rand(3, 4, 5, dtype=torch.float64, requires_grad=True)
+    >>> values = nt.solve_batch(M, 0.5)
+    >>> values.sum().backward()
+    >>> values.shape, M.grad.sum(dim=(1, 2)).round(decimals=6).tolist()
+    (torch.Size([3]), [1.0, 1.0, 1.0])
+    """
+    reg = _number(reg, "reg")
+
+    def call(M, a, b):
+        return AD.solve_batch(M, reg, a, b, max_iter=max_iter, tol=tol, n_threads=n_threads, warn=warn)
+
+    return _run(call, ("M", "a", "b"), (M, a, b), (M,))
+
+
+def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, reg=None, lazy=False, debias=False, reg_m=None,
+                 max_iter=None, tol=None, n_threads=None, warn=True):
+    """``numbaot.solve_sample(...).value`` between point clouds (n, d) and (m, d) with gradients in the points and
+    the weights: exact OT, entropic OT on the cost matrix or online (``lazy=True``), the Sinkhorn divergence
+    (``debias=True``) and unbalanced OT (``reg_m``). Position gradients for 'sqeuclidean', 'euclidean' and
+    'cityblock'; for 'sqeuclidean' ``d/dx_i = 2 (r_i x_i - (P Y)_i)``.
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> x = torch.tensor([[0.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    >>> y = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+    >>> loss = nt.solve_sample(x, y)  # W2^2 between two Diracs
+    >>> loss.backward()
+    >>> loss.item(), x.grad.tolist()
+    (5.0, [[-2.0, -4.0]])
+    """
+    reg = _number(reg, "reg")
+    reg_m = _number(reg_m, "reg_m") if not isinstance(reg_m, (tuple, list)) else reg_m
+    points = any(isinstance(t, torch.Tensor) and t.requires_grad for t in (X_a, X_b))
+    if points and metric not in AD.POINT_GRAD_METRICS:
+        raise ValueError(f"gradients in the point positions are implemented for metric in "
+                         f"{tuple(AD.POINT_GRAD_METRICS)}, got metric={metric!r}: detach X_a and X_b or change metric")
+
+    def call(X_a, X_b, a, b):
+        return AD.solve_sample(X_a, X_b, a, b, metric, reg=reg, lazy=lazy, debias=debias, reg_m=reg_m,
+                               max_iter=max_iter, tol=tol, n_threads=n_threads, warn=warn)
+
+    return _run(call, ("X_a", "X_b", "a", "b"), (X_a, X_b, a, b), (X_a, X_b))
+
+
+def sinkhorn_divergence(X_a, X_b, a=None, b=None, *, reg, reg_m=None, metric="sqeuclidean", max_iter=1000, tol=1e-9,
+                        lazy=None, n_threads=None, warn=True):
+    """The Sinkhorn divergence ``OT(a, b) - (OT(a, a) + OT(b, b)) / 2`` (:func:`numbaot.sinkhorn_divergence`) with
+    gradients in the points (``sum_j P_ij grad c(x_i, y_j) - sum_k Q_ik grad c(x_i, x_k)``) and the weights.
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> x = torch.tensor([[0.0], [1.0]], dtype=torch.float64, requires_grad=True)
+    >>> loss = nt.sinkhorn_divergence(x, x.detach() + 0.5, reg=0.01)
+    >>> loss.backward()
+    >>> round(loss.item(), 4), x.grad.flatten().round(decimals=4).tolist()  # translation: |t|^2, grad 2 a_i (-t)
+    (0.25, [-0.5, -0.5])
+    """
+    return solve_sample(X_a, X_b, a, b, metric, reg=reg, lazy=lazy, debias=True, reg_m=reg_m, max_iter=max_iter,
+                        tol=tol, n_threads=n_threads, warn=warn)
+
+
+def _batched(fn, X_a, X_b, a, b):
+    """GeomLoss's batches: (B, N, D) clouds (and (B, N) weights) solved one by one, values stacked (B,)."""
+    if X_a.dim() != 3 and X_b.dim() != 3:
+        return fn(X_a, X_b, a, b)
+    if X_a.dim() != 3 or X_b.dim() != 3 or X_a.shape[0] != X_b.shape[0]:
+        raise ValueError(f"batched clouds must both be (B, N, D) with the same B, got X_a {tuple(X_a.shape)} and "
+                         f"X_b {tuple(X_b.shape)}")
+    for w, name in ((a, "a"), (b, "b")):
+        if isinstance(w, torch.Tensor) and w.dim() != 2:
+            raise ValueError(f"with batched clouds {name} must be (B, N), got shape {tuple(w.shape)}")
+    return torch.stack([fn(X_a[k], X_b[k], None if a is None else a[k], None if b is None else b[k])
+                        for k in range(X_a.shape[0])])
+
+
+def samples_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diameter=None, scaling=0.5, debias=True,
+                 lazy=None, n_threads=None):
+    """GeomLoss's Sinkhorn loss (:func:`numbaot.samples_loss` with ``loss='sinkhorn'``): cost ``|x - y|^p / p``,
+    ``eps = blur^p``, ``rho = reach^p``, annealing from the diameter by factors ``scaling``; gradients in the points
+    and the weights from the last potentials (as GeomLoss's last extrapolation step). Clouds (N, D), or batches
+    (B, N, D) solved one by one (values (B,)).
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> x = torch.tensor([[0.0, 0.0], [1.0, 0.0]], requires_grad=True)
+    >>> loss = nt.samples_loss(x, x.detach() + torch.tensor([0.0, 0.5]), blur=0.01)
+    >>> loss.backward()
+    >>> round(loss.item(), 4), x.grad[:, 1].round(decimals=3).tolist()  # |t|^2 / 2; grad -t a_i
+    (0.125, [-0.25, -0.25])
+    """
+    blur, reach, diameter = _number(blur, "blur"), _number(reach, "reach"), _number(diameter, "diameter")
+
+    def one(X_a, X_b, a, b):
+        def call(X_a, X_b, a, b):
+            return AD.samples_loss(X_a, X_b, a, b, p=p, blur=blur, reach=reach, diameter=diameter, scaling=scaling,
+                                   debias=debias, lazy=lazy, n_threads=n_threads)
+
+        return _run(call, ("X_a", "X_b", "a", "b"), (X_a, X_b, a, b), (X_a, X_b))
+
+    device_of(X_a=X_a, X_b=X_b, a=a, b=b)
+    return _batched(one, X_a, X_b, a, b)
+
+
+class SamplesLoss(torch.nn.Module):
+    """GeomLoss's ``SamplesLoss('sinkhorn', p, blur, reach, diameter, scaling, debias)`` as a module: call it as
+    ``loss(x, y)`` or ``loss(a, x, b, y)`` with clouds (N, D) or batches (B, N, D) (see :func:`samples_loss`).
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> loss = nt.SamplesLoss(p=2, blur=0.01)
+    >>> x = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    >>> round(float(loss(x, x + torch.tensor([0.0, 0.5]))), 4)
+    0.125
+    """
+
+    def __init__(self, loss="sinkhorn", p=2, blur=0.05, reach=None, diameter=None, scaling=0.5, debias=True,
+                 lazy=None, n_threads=None):
+        super().__init__()
+        if loss != "sinkhorn":
+            raise ValueError(f"numbaot.torch.SamplesLoss computes the 'sinkhorn' loss (with gradients), got "
+                             f"loss={loss!r}; numbaot.samples_loss gives the kernel and Hausdorff losses' values")
+        self.loss, self.p, self.blur, self.reach, self.diameter = loss, p, blur, reach, diameter
+        self.scaling, self.debias, self.lazy, self.n_threads = scaling, debias, lazy, n_threads
+
+    def forward(self, *args):
+        if len(args) == 2:
+            (x, y), a, b = args, None, None
+        elif len(args) == 4:
+            a, x, b, y = args
+        else:
+            raise TypeError(f"SamplesLoss takes (x, y) or (a, x, b, y), got {len(args)} arguments")
+        return samples_loss(x, y, a, b, p=self.p, blur=self.blur, reach=self.reach, diameter=self.diameter,
+                            scaling=self.scaling, debias=self.debias, lazy=self.lazy, n_threads=self.n_threads)
+
+    def extra_repr(self):
+        return f"loss={self.loss!r}, p={self.p}, blur={self.blur}, reach={self.reach}, debias={self.debias}"
+
+
+def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, *, n_threads=None):
+    """``W_p^p`` between 1D measures (:func:`numbaot.wasserstein_1d`, one problem) with gradients in the values
+    (from the quantile coupling) and the weights (centred potentials).
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> u = torch.tensor([0.0, 1.0], dtype=torch.float64, requires_grad=True)
+    >>> w = nt.wasserstein_1d(u, torch.tensor([1.0, 2.0], dtype=torch.float64), p=2)
+    >>> w.backward()
+    >>> w.item(), u.grad.tolist()
+    (1.0, [-1.0, -1.0])
+    """
+    p = _number(p, "p")
+
+    def call(u, v, uw, vw):
+        return AD.wasserstein_1d(u, v, uw, vw, p, n_threads=n_threads)
+
+    names = ("u_values", "v_values", "u_weights", "v_weights")
+    return _run(call, names, (u_values, v_values, u_weights, v_weights), (u_values, v_values))
+
+
+def sliced_wasserstein_distance(X_s, X_t, a=None, b=None, n_projections=50, p=2, projections=None, seed=None, *,
+                                n_threads=None):
+    """The sliced Wasserstein distance ``SW_p`` (:func:`numbaot.sliced_wasserstein_distance`) with gradients in the
+    points and the weights (through each direction's 1D coupling). ``projections`` (d, L) must not require grad.
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> x = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64, requires_grad=True)
+    >>> sw = nt.sliced_wasserstein_distance(x, x.detach(), n_projections=10, seed=0)
+    >>> sw.item()
+    0.0
+    """
+    check_tensor(projections, "projections", differentiable=False)
+    if isinstance(projections, torch.Tensor):
+        projections = projections.detach().cpu().numpy()
+
+    def call(X_s, X_t, a, b):
+        return AD.sliced_wasserstein_distance(X_s, X_t, a, b, n_projections, p, projections, seed,
+                                              n_threads=n_threads)
+
+    return _run(call, ("X_s", "X_t", "a", "b"), (X_s, X_t, a, b), (X_s, X_t))
+
+
+def gromov_wasserstein2(C1, C2, p=None, q=None, *, max_iter=10000, tol_rel=1e-9, tol_abs=1e-9, n_threads=None,
+                        warn=True):
+    """The square-loss Gromov-Wasserstein value (:func:`numbaot.gromov_wasserstein2`) with gradients in C1, C2
+    (at the coupling T found: ``2 (C1 * p p^T - T C2 T^T)``) and the weights (the linearised problem's centred
+    potentials, as POT).
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> C = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    >>> gw = nt.gromov_wasserstein2(C, C.detach())
+    >>> gw.backward()
+    >>> gw.item(), C.grad.abs().max().item()
+    (0.0, 0.0)
+    """
+    def call(C1, C2, p, q):
+        return AD.gromov_wasserstein2(C1, C2, p, q, max_iter=max_iter, tol_rel=tol_rel, tol_abs=tol_abs,
+                                      n_threads=n_threads, warn=warn)
+
+    return _run(call, ("C1", "C2", "p", "q"), (C1, C2, p, q), (C1, C2))
+
+
+def soft_dtw(X, Y, gamma=1.0):
+    """soft-DTW between two series (n, d) and (m, d) with the squared Euclidean frame cost
+    (:func:`numbaot.timeseries.soft_dtw`), with gradients in both series from the backward recursion (the expected
+    alignment; Cuturi and Blondel 2017).
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> x = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    >>> d = nt.soft_dtw(x, torch.tensor([3.0], dtype=torch.float64))
+    >>> d.backward()
+    >>> d.item(), x.grad.tolist()
+    (4.0, [-4.0])
+    """
+    gamma = _number(gamma, "gamma")
+
+    def call(X, Y):
+        return AD.soft_dtw(X, Y, gamma)
+
+    return _run(call, ("X", "Y"), (X, Y), (X, Y))
