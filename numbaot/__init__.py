@@ -105,6 +105,10 @@ _LAZY = {
     "partial_wasserstein2": "numbaot.partial.api",
     "partial_wasserstein_lagrange": "numbaot.partial.api",
     "entropic_partial_wasserstein": "numbaot.partial.api",
+    "mm_unbalanced": "numbaot.unbalanced.api",
+    "mm_unbalanced2": "numbaot.unbalanced.api",
+    "lbfgsb_unbalanced": "numbaot.unbalanced.api",
+    "lbfgsb_unbalanced2": "numbaot.unbalanced.api",
     # regularised OT: generic conditional gradients, group lasso / Laplacian, smooth and sparse OT
     "cg": "numbaot.optim.api",
     "gcg": "numbaot.optim.api",

@@ -263,12 +263,14 @@ def solve(M, a=None, b=None, reg=None, *, reg_type="KL", max_iter=None, tol=None
     plan_init : array or scipy sparse, optional
         Exact only: warm start from a plan (see :func:`numbaot.emd`).
     unbalanced : float > 0 or pair, optional
-        Entropic only: KL penalties ``(rho_a, rho_b)`` on the marginals (one number for both; ``inf`` keeps that
-        marginal exact); the masses of a and b may then differ. Solved by :func:`numbaot.sinkhorn_unbalanced`
-        (``method``: 'sinkhorn_log', 'sinkhorn_translation_invariant', or 'sinkhorn' in the scaling domain). Exact
-        unbalanced OT (``reg=None``) is not available.
-    unbalanced_type : {'KL'}
-        The marginal penalty (only KL in this version).
+        Penalties ``(rho_a, rho_b)`` on the marginals (one number for both); the masses of a and b may then differ.
+        With ``reg > 0``, ``reg_type`` 'KL' or 'entropy' and KL penalties: :func:`numbaot.sinkhorn_unbalanced`
+        (``inf`` keeps a marginal exact; ``method``: 'sinkhorn_log', 'sinkhorn_translation_invariant' or
+        'sinkhorn'). With ``reg=None``: KL and L2 by :func:`numbaot.mm_unbalanced` (``plan_init`` its start), TV
+        exactly by the network simplex. Other ``reg > 0`` combinations (L2 or TV penalties, ``reg_type`` 'L2' or
+        a pair ``(f, df)``): :func:`numbaot.lbfgsb_unbalanced`. ``value`` is then the whole objective.
+    unbalanced_type : {'KL', 'L2', 'TV'}
+        The marginal penalty: generalised KL, half the squared L2 distance, or total variation.
 
     Returns
     -------
@@ -385,22 +387,39 @@ def solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=N
 
 def _solve_unbalanced(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, warn, potentials_init, plan_init,
                       unbalanced, unbalanced_type):
-    """``solve(..., unbalanced=rho)``: entropic unbalanced OT with KL marginal penalties."""
+    """``solve(..., unbalanced=rho)``: entropic unbalanced OT with KL penalties by Sinkhorn; exact (``reg=None``)
+    KL/L2 by majorization-minimization and TV by the network simplex; the other regularised ones by L-BFGS-B."""
     if not isinstance(unbalanced_type, str):
-        raise TypeError(f"unbalanced_type must be a string ('KL'), got {unbalanced_type!r}")
-    if unbalanced_type.lower() != "kl":
-        raise ValueError(f"unbalanced_type must be 'KL' (KL penalties on the marginals) in this version, got "
-                         f"{unbalanced_type!r}")
-    if reg is None:
-        raise ValueError("exact unbalanced OT (reg=None) is not available; give an entropic reg > 0 with unbalanced, "
-                         "or unbalanced=None for exact balanced OT")
-    if plan_init is not None:
-        raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
-    from .entropic.unbalanced import solve_unbalanced
+        raise TypeError(f"unbalanced_type must be a string ('KL', 'L2' or 'TV'), got {unbalanced_type!r}")
+    kind = unbalanced_type.lower()
+    if kind not in ("kl", "l2", "tv"):
+        raise ValueError(f"unbalanced_type must be 'KL', 'L2' or 'TV' (the marginal penalty), got {unbalanced_type!r}")
+    sinkhorn = reg is not None and kind == "kl" and isinstance(reg_type, str) and reg_type.lower() in ("kl", "entropy")
+    if sinkhorn:
+        if plan_init is not None:
+            raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
+        from .entropic.unbalanced import solve_unbalanced
 
-    return solve_unbalanced(M, a, b, reg, unbalanced, "sinkhorn_log" if method is None else method, reg_type,
-                            MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol, CHECK_EVERY,
-                            potentials_init, n_threads, warn, stacklevel=5)
+        return solve_unbalanced(M, a, b, reg, unbalanced, "sinkhorn_log" if method is None else method, reg_type,
+                                MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol, CHECK_EVERY,
+                                potentials_init, n_threads, warn, stacklevel=5)
+    if method is not None or potentials_init is not None:
+        raise ValueError(f"method and potentials_init apply to entropic unbalanced OT with KL penalties (Sinkhorn); "
+                         f"unbalanced_type={unbalanced_type!r} with reg={reg!r} takes neither (plan_init is its start)")
+    from .unbalanced.api import solve_lbfgsb, solve_mm, solve_tv_exact
+
+    if reg is None:
+        if kind == "tv":
+            if tol is not None or plan_init is not None:
+                raise ValueError("unbalanced_type='TV' with reg=None is solved exactly (a linear program): tol and "
+                                 "plan_init do not apply")
+            return solve_tv_exact(M, a, b, unbalanced, max_iter, n_threads, warn)
+        return solve_mm(M, a, b, unbalanced, None, 0.0, kind, plan_init, MAX_ITER if max_iter is None else max_iter,
+                        TOL if tol is None else tol, n_threads, warn)
+    reg_div = reg_type if isinstance(reg_type, tuple) else V.check_choice(
+        reg_type.lower() if isinstance(reg_type, str) else reg_type, "reg_type", ("kl", "l2", "entropy"))
+    return solve_lbfgsb(M, a, b, reg, unbalanced, None, reg_div, kind, plan_init,
+                        MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol, n_threads, warn)
 
 
 def solve_batch(M, reg, a=None, b=None, *, max_iter=MAX_ITER, tol=TOL, method=None, unbalanced=None,

@@ -96,6 +96,10 @@ POSITIONAL = {
     "partial_wasserstein2": ("a", "b", "M", "m", "nb_dummies"),
     "partial_wasserstein_lagrange": ("a", "b", "M", "reg_m", "nb_dummies"),
     "entropic_partial_wasserstein": ("a", "b", "M", "reg", "m"),
+    "mm_unbalanced": ("a", "b", "M", "reg_m", "c", "reg", "div", "G0"),
+    "mm_unbalanced2": ("a", "b", "M", "reg_m", "c", "reg", "div", "G0"),
+    "lbfgsb_unbalanced": ("a", "b", "M", "reg", "reg_m", "c", "reg_div", "regm_div", "G0"),
+    "lbfgsb_unbalanced2": ("a", "b", "M", "reg", "reg_m", "c", "reg_div", "regm_div", "G0"),
     "cg": ("a", "b", "M", "reg", "f", "df", "G0", "line_search"),
     "gcg": ("a", "b", "M", "reg1", "reg2", "f", "df", "G0"),
     "semirelaxed_cg": ("a", "b", "M", "reg", "f", "df", "G0", "line_search"),
@@ -220,6 +224,10 @@ TRAPS = [  # (verb, positional arguments as POT would take them; the last one is
     ("partial_wasserstein2", (a, b, M, 0.5, 1, False)),  # log
     ("partial_wasserstein_lagrange", (a, b, M, 1.0, 1, False)),  # log
     ("entropic_partial_wasserstein", (a, b, M, 0.1, 0.5, "sinkhorn")),  # method
+    ("mm_unbalanced", (a, b, M, 1.0, None, 0, "kl", None, 1000)),  # numItermax
+    ("mm_unbalanced2", (a, b, M, 1.0, None, 0, "kl", None, "linear")),  # returnCost
+    ("lbfgsb_unbalanced", (a, b, M, 0.1, 1.0, None, "kl", "kl", None, 1000)),  # numItermax
+    ("lbfgsb_unbalanced2", (a, b, M, 0.1, 1.0, None, "kl", "kl", None, "linear")),  # returnCost
     ("cg", (a, b, M, 0.1, np.sum, np.ones_like, None, None, 200)),  # numItermax
     ("gcg", (a, b, M, 0.1, 0.1, np.sum, np.ones_like, None, 10)),  # numItermax
     ("semirelaxed_cg", (a, b, M, 0.1, np.sum, np.ones_like, None, None, 200)),  # numItermax

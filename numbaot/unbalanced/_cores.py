@@ -1,0 +1,199 @@
+"""Compiled cores of unbalanced OT without entropy: the majorization-minimization iteration (Chapel et al. 2021)
+and the objective and gradient that L-BFGS-B minimises.
+
+Both read the plan in row blocks, one per thread, with per-thread column sums reduced serially afterwards.
+
+MM (``mm_core``), for ``min <G, M> + rho_a D(G 1 | a) + rho_b D(G^T 1 | b) + reg D(G | c)``:
+
+* KL: ``G = K * G^p / (r^(rho_a / s) c^(rho_b / s) + 1e-16)`` with ``s = rho_a + rho_b + reg``, ``p = (rho_a +
+  rho_b) / s``, row sums r, column sums c and the fixed ``K = a^(rho_a / s) b^(rho_b / s) c^(reg / s) exp(-M / s)``;
+* L2: ``G = G * K / (rho_a r + rho_b c + reg G + 1e-16)`` with ``K = max(rho_a a + rho_b b + reg c - M, 0)``.
+
+Each iteration is one pass over G and K that also takes the new sums and the Frobenius norm of the change (the
+stopping rule, as POT's).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .._jit import cpu_jit
+from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
+
+KL, L2, TV = 0, 1, 2
+#: The regulariser of the plan in the L-BFGS-B objective: none, KL(G | c), sum G log G - G, or |G - c|^2 / 2.
+REG_NONE, REG_KL, REG_ENTROPY, REG_L2 = 0, 1, 2, 3
+
+
+@cpu_jit(parallel=True)
+def _sums(G, rows, col_parts, n_threads):
+    n, m = G.shape
+    for t in prange(n_threads):
+        lo = t * n // n_threads
+        hi = (t + 1) * n // n_threads
+        for j in range(m):
+            col_parts[t, j] = 0.0
+        for i in range(lo, hi):
+            s = 0.0
+            for j in range(m):
+                s += G[i, j]
+                col_parts[t, j] += G[i, j]
+            rows[i] = s
+
+
+@cpu_jit(parallel=True)
+def _mm_pass(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, rows, cols, new_rows, col_parts, diff_parts,
+             n_threads):
+    """One MM update of G in place; new row sums, per-thread column sums and squared changes."""
+    n, m = G.shape
+    for t in prange(n_threads):
+        lo = t * n // n_threads
+        hi = (t + 1) * n // n_threads
+        for j in range(m):
+            col_parts[t, j] = 0.0
+        d2 = 0.0
+        for i in range(lo, hi):
+            s = 0.0
+            if div == KL:
+                ri = rows[i] ** scale_r if rows[i] > 0.0 else 0.0
+                for j in range(m):
+                    old = G[i, j]
+                    gp = old if power == 1.0 else (math.exp(power * math.log(old)) if old > 0.0 else 0.0)
+                    new = K[i, j] * gp / (ri * cols[j] + 1e-16)
+                    G[i, j] = new
+                    s += new
+                    col_parts[t, j] += new
+                    d2 += (new - old) * (new - old)
+            else:
+                ri = rho_a * rows[i]
+                for j in range(m):
+                    old = G[i, j]
+                    new = old * K[i, j] / (ri + cols[j] + reg * old + 1e-16)
+                    G[i, j] = new
+                    s += new
+                    col_parts[t, j] += new
+                    d2 += (new - old) * (new - old)
+            new_rows[i] = s
+        diff_parts[t] = d2
+
+
+@cpu_jit
+def mm_core(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, max_iter, tol, errors, n_threads):
+    """Run MM from G (updated in place) until the Frobenius change of an iteration is at most ``tol``.
+
+    Returns ``(status, n_iter)``; ``errors[k]`` is the change at iteration k + 1. The caller sets Numba's thread
+    count to ``n_threads``."""
+    n, m = G.shape
+    rows = np.empty(n)
+    new_rows = np.empty(n)
+    cols = np.empty(m)
+    col_parts = np.empty((n_threads, m))
+    diff_parts = np.empty(n_threads)
+    _sums(G, rows, col_parts, n_threads)
+    sums = np.zeros(m)
+    for t in range(n_threads):
+        for j in range(m):
+            sums[j] += col_parts[t, j]
+    status = MAX_ITER_REACHED
+    it = 0
+    while it < max_iter:
+        it += 1
+        # the column factor of the denominator: c_j^(rho_b / s) for KL, rho_b c_j for L2
+        for j in range(m):
+            if div == KL:
+                cols[j] = sums[j] ** scale_c if sums[j] > 0.0 else 0.0
+            else:
+                cols[j] = rho_b * sums[j]
+        _mm_pass(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, rows, cols, new_rows, col_parts, diff_parts,
+                 n_threads)
+        d2 = 0.0
+        for t in range(n_threads):
+            d2 += diff_parts[t]
+        for j in range(m):
+            s = 0.0
+            for t in range(n_threads):
+                s += col_parts[t, j]
+            sums[j] = s
+        for i in range(n):
+            rows[i] = new_rows[i]
+        err = math.sqrt(d2)
+        if it - 1 < errors.shape[0]:
+            errors[it - 1] = err
+        if not math.isfinite(err):
+            status = NUMERICAL_ERROR
+            break
+        if err < tol:
+            status = OPTIMAL
+            break
+    return status, it
+
+
+@cpu_jit(parallel=True)
+def objective_grad(G, M, a, b, c, div, reg_code, reg, rho_a, rho_b, grad, n_threads):
+    """``<G, M> + rho_a D(G 1 | a) + rho_b D(G^T 1 | b) + reg R(G)`` and its gradient (written to ``grad``) for
+    the marginal divergence ``div`` (KL: generalised KL; L2: half squared norm; TV: L1 norm, whose gradient is the
+    sign) and the plan's regulariser ``reg_code`` (as POT's, with its 1e-16 guards in the logarithms). Rows and
+    columns of weight 0 under KL contribute no gradient: their variables are held at 0 by the bounds."""
+    n, m = G.shape
+    rows = np.empty(n)
+    col_parts = np.empty((n_threads, m))
+    _sums(G, rows, col_parts, n_threads)
+    cols = np.zeros(m)
+    for t in range(n_threads):
+        for j in range(m):
+            cols[j] += col_parts[t, j]
+    du = np.empty(n)  # d/d(row sum) of the marginal term, times rho
+    dv = np.empty(m)
+    value = 0.0
+    for side in range(2):
+        w = a if side == 0 else b
+        s = rows if side == 0 else cols
+        d = du if side == 0 else dv
+        rho = rho_a if side == 0 else rho_b
+        term = 0.0
+        for i in range(w.shape[0]):
+            x, y = s[i], w[i]
+            if div == KL:
+                if y > 0.0:
+                    term += (x * math.log(x / y) if x > 0.0 else 0.0) - x + y
+                    d[i] = rho * math.log(x / y + 1e-16)
+                else:
+                    term += x
+                    d[i] = 0.0
+            elif div == L2:
+                term += 0.5 * (x - y) * (x - y)
+                d[i] = rho * (x - y)
+            else:
+                term += abs(x - y)
+                d[i] = rho * (1.0 if x > y else (-1.0 if x < y else 0.0))
+        value += rho * term
+    parts = np.zeros(n_threads)
+    for t in prange(n_threads):
+        lo = t * n // n_threads
+        hi = (t + 1) * n // n_threads
+        acc = 0.0
+        for i in range(lo, hi):
+            for j in range(m):
+                x = G[i, j]
+                gr = M[i, j] + du[i] + dv[j]
+                acc += x * M[i, j]
+                if reg_code == REG_KL:
+                    cij = c[i, j]
+                    if cij > 0.0:
+                        acc += reg * ((x * math.log(x / cij) if x > 0.0 else 0.0) - x + cij)
+                        gr += reg * math.log(x / cij + 1e-16)
+                    else:
+                        acc += reg * x
+                elif reg_code == REG_ENTROPY:
+                    acc += reg * (x * math.log(x + 1e-16) - x)
+                    gr += reg * math.log(x + 1e-16)
+                elif reg_code == REG_L2:
+                    acc += reg * 0.5 * (x - c[i, j]) * (x - c[i, j])
+                    gr += reg * (x - c[i, j])
+                grad[i, j] = gr
+        parts[t] = acc
+    for t in range(n_threads):
+        value += parts[t]
+    return value

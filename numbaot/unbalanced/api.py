@@ -1,0 +1,426 @@
+"""Unbalanced OT without entropic smoothing of the solver: :func:`mm_unbalanced`, :func:`mm_unbalanced2`
+(majorization-minimization, Chapel et al. 2021) and :func:`lbfgsb_unbalanced`, :func:`lbfgsb_unbalanced2`
+(scipy's L-BFGS-B on our compiled objective and gradient), and the solver behind ``numbaot.solve(M, a, b,
+unbalanced=rho, unbalanced_type=...)`` where Sinkhorn does not apply.
+
+The problem::
+
+    min_{G >= 0} <G, M> + rho_a D(G 1 | a) + rho_b D(G^T 1 | b) + reg R(G)
+
+with the marginal divergence D the generalised KL ``sum p log(p / q) - p + q``, half the squared L2 distance, or
+(L-BFGS-B only) the total variation ``sum |p - q|``, and the plan's regulariser R (``reg > 0``) ``KL(G | c)`` (c
+defaults to ``a b^T``), ``|G - c|^2 / 2`` (L2 divergence; in MM the regulariser follows ``div``) or, in L-BFGS-B,
+``sum G log G - G`` ('entropy') or a user pair ``(f, df)`` of Python callables on numpy arrays.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _config, _device, _dispatch, _validation as V
+from .._defaults import MAX_ITER, TOL
+from .._result import OTResult
+from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL, Status, warn_status
+
+_DIVS_MM = ("kl", "l2")
+_DIVS_LBFGSB = ("kl", "l2", "tv")
+_REG_DIVS = ("kl", "entropy", "l2")
+
+
+# ------------------------------------------------------------------------------------------------------ validation
+def _lower_choice(value, name, choices):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {choices}, got {value!r}")
+    if value.lower() not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {choices}")
+    return value.lower()
+
+
+def _plan_like(X, name, shape, default):
+    """A non-negative finite (n, m) array (a start plan or a reference measure), or ``default`` when None."""
+    if X is None:
+        return default
+    X = V.as_float_array(X, name, ndim=2)
+    if X.shape != shape:
+        raise ValueError(f"{name} has shape {X.shape}; it must be {shape} (the shape of M)")
+    V.check_finite(X, name)
+    if X.min() < 0:
+        raise ValueError(f"{name} has negative entries; it must be >= 0")
+    return X.astype(np.float64)
+
+
+def _problem(M, a, b):
+    M = V.as_float_array(M, "M", ndim=2)
+    n, m = M.shape
+    for w, name, size in ((a, "a", n), (b, "b", m)):
+        if w is not None and np.ndim(w) != 1:
+            raise ValueError(f"{name} must be a 1-D weight vector of shape ({size},), got {np.ndim(w)} dimensions")
+    a = V.check_weights(a, "a", n).astype(np.float64, copy=False)
+    b = V.check_weights(b, "b", m).astype(np.float64, copy=False)
+    V.check_finite(M, "M")  # the penalised objective has no forbidden arcs: every cost is paid or the mass dropped
+    return M, a, b
+
+
+def _value(G, M, a, b, c, div, reg_code, reg, rho_a, rho_b, threads):
+    from .._threads import run_parallel
+    from ._cores import objective_grad
+
+    grad = np.empty_like(G)
+    return float(run_parallel(objective_grad, threads, G, M, a, b, c, div, reg_code, reg, rho_a, rho_b, grad,
+                              threads))
+
+
+# ---------------------------------------------------------------------------------------------------------- MM
+def solve_mm(M, a, b, reg_m, c=None, reg=0.0, div="kl", G0=None, max_iter=MAX_ITER, tol=TOL, n_threads=None,
+             warn=True) -> OTResult:
+    """Majorization-minimization for unbalanced OT as an OTResult (``value`` the whole objective, ``value_linear``
+    ``<G, M>``, ``errors`` the Frobenius change of G at each iteration). CUDA inputs: host copies, ``ran_on="cpu"``."""
+    placement = _dispatch.place(M=M, a=a, b=b, c=c, G0=G0)
+    if placement.on_gpu:
+        return _dispatch.solve_on_host(placement, lambda M, a, b, c, G0: solve_mm(
+            M, a, b, reg_m, c, reg, div, G0, max_iter, tol, n_threads, warn), M, a, b, c, G0)
+    from .._threads import run_parallel
+    from ._cores import KL, L2, REG_KL, REG_L2, REG_NONE, mm_core
+
+    div = _lower_choice(div, "div", _DIVS_MM)
+    rho_a, rho_b = V.check_finite_reg_m(reg_m)
+    reg = V.check_nonnegative(reg, "reg")
+    max_iter = V.check_max_iter(max_iter)
+    tol = V.check_tol(tol)
+    warn = V.check_bool(warn, "warn")
+    M, a, b = _problem(M, a, b)
+    out_dtype = V.result_dtype(M)
+    shape = M.shape
+    C = np.ascontiguousarray(M, dtype=np.float64)
+    c = _plan_like(c, "c", shape, None) if reg > 0 else None
+    if c is None:
+        c = np.outer(a, b)
+    G = _plan_like(G0, "G0", shape, None)
+    G = np.outer(a, b) if G is None else G.copy()
+    threads = _config.n_threads(n_threads)
+    code = KL if div == "kl" else L2
+    if code == KL:
+        s = rho_a + rho_b + reg
+        r1, r2, r = rho_a / s, rho_b / s, reg / s
+        with np.errstate(divide="ignore", under="ignore"):
+            K = (a[:, None] ** r1) * (b[None, :] ** r2) * np.exp(-C / s)
+            if reg > 0:
+                K *= c ** r
+        power = (rho_a + rho_b) / s
+        scale_r, scale_c = r1, r2
+    else:
+        K = np.maximum(rho_a * a[:, None] + rho_b * b[None, :] + reg * c - C, 0.0)
+        power, scale_r, scale_c = 1.0, 1.0, 1.0
+    errors = np.full(max_iter, np.nan)
+    status, n_iter = run_parallel(mm_core, threads, K, G, code, power, scale_r, scale_c, rho_a, rho_b, reg,
+                                  max_iter, tol, errors, threads)
+    reg_code = REG_NONE if reg == 0 else (REG_KL if code == KL else REG_L2)
+    value = _value(G, C, a, b, c, code, reg_code, reg, rho_a, rho_b, threads)
+    lin = float(np.sum(G * C))
+    if status == OPTIMAL and not math.isfinite(value):
+        status = NUMERICAL_ERROR
+    if warn:
+        warn_status(status, f"mm_unbalanced (div={div!r})",
+                    f"change of the plan {errors[n_iter - 1]:.3g} >= tol {tol:g} after {n_iter} iterations",
+                    stacklevel=4)
+    return OTResult(value=out_dtype.type(value), value_linear=out_dtype.type(lin), plan=G.astype(out_dtype),
+                    status=Status(status), n_iter=int(n_iter), errors=errors[:n_iter].copy())
+
+
+def mm_unbalanced(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, *, max_iter=MAX_ITER, tol=TOL, n_threads=None,
+                  warn=True):
+    """Unbalanced OT plan by majorization-minimization (POT's ``ot.unbalanced.mm_unbalanced``; Chapel et al. 2021).
+
+    Solves ``min_{G >= 0} <G, M> + rho_a D(G 1 | a) + rho_b D(G^T 1 | b) + reg D(G | c)`` with D the generalised
+    KL (``div='kl'``) or half the squared L2 distance (``'l2'``), by multiplicative updates: each iteration is one
+    parallel pass over the plan, and the plan's support never grows (an entry that starts at 0 stays at 0).
+
+    Parameters
+    ----------
+    a, b : arrays of shape (n,) and (m,), or None
+        Non-negative weights (uniform when None); their masses may differ.
+    M : array of shape (n, m)
+        Finite costs.
+    reg_m : float > 0 or pair
+        Marginal penalties ``(rho_a, rho_b)`` (one number for both), finite.
+    c : array of shape (n, m), optional
+        Reference measure of the regulariser (default ``a b^T``); used only when ``reg > 0``.
+    reg : float >= 0
+        Strength of the plan's regulariser (0: none).
+    div : {'kl', 'l2'}
+    G0 : array of shape (n, m), optional
+        Starting plan (default ``a b^T``); its zeros stay zeros.
+    max_iter : int
+        Maximum iterations.
+    tol : float >= 0
+        Stop when the Frobenius norm of an iteration's change of the plan is below tol (POT's rule).
+    n_threads : int, optional
+        Threads (default: Numba's thread count).
+    warn : bool
+        Emit a ConvergenceWarning when the status is not OPTIMAL.
+
+    Returns
+    -------
+    plan : array of shape (n, m)
+        In M's dtype.
+
+    Examples
+    --------
+    >>> import numbaot
+    >>> numbaot.mm_unbalanced([0.5, 0.5], [0.5, 0.5], [[1.0, 36.0], [9.0, 4.0]], 5, warn=False).round(2)
+    array([[0.45, 0.  ],
+           [0.  , 0.34]])
+    """
+    return solve_mm(M, a, b, reg_m, c, reg, div, G0, max_iter, tol, n_threads, warn).plan
+
+
+def mm_unbalanced2(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, *, return_cost="linear", max_iter=MAX_ITER,
+                   tol=TOL, n_threads=None, warn=True):
+    """Unbalanced OT cost by majorization-minimization (POT's ``ot.unbalanced.mm_unbalanced2``); parameters as
+    :func:`mm_unbalanced`.
+
+    Parameters
+    ----------
+    return_cost : {'linear', 'total'}
+        ``<G, M>`` of the plan, or the whole objective.
+
+    Examples
+    --------
+    >>> import numbaot
+    >>> round(float(numbaot.mm_unbalanced2([0.5, 0.5], [0.5, 0.5], [[1.0, 36.0], [9.0, 4.0]], 5, warn=False)), 4)
+    2.5238
+    """
+    return_cost = _lower_choice(return_cost, "return_cost", ("linear", "total"))
+    res = solve_mm(M, a, b, reg_m, c, reg, div, G0, max_iter, tol, n_threads, warn)
+    return res.value_linear if return_cost == "linear" else res.value
+
+
+# ------------------------------------------------------------------------------------------------------ L-BFGS-B
+def _user_regulariser(reg_div):
+    f, df = reg_div
+
+    def call(G):
+        try:
+            value = f(G)
+        except Exception as exc:
+            raise ValueError(f"reg_div[0] (the regulariser f) raised {type(exc).__name__}: {exc}") from exc
+        try:
+            grad = df(G)
+        except Exception as exc:
+            raise ValueError(f"reg_div[1] (its gradient df) raised {type(exc).__name__}: {exc}") from exc
+        value = np.asarray(value)
+        if value.size != 1 or value.dtype.kind not in "iuf":
+            raise TypeError(f"reg_div[0] (f) must return a real number, got {value!r}")
+        grad = np.asarray(grad, dtype=np.float64) if np.asarray(grad).dtype.kind in "iuf" else None
+        if grad is None or grad.shape != G.shape:
+            raise ValueError(f"reg_div[1] (df) must return an array of the plan's shape {G.shape}, got "
+                             f"{None if grad is None else grad.shape}")
+        return float(value), grad
+
+    return call
+
+
+def solve_lbfgsb(M, a, b, reg, reg_m, c=None, reg_div="kl", regm_div="kl", G0=None, max_iter=MAX_ITER, tol=TOL,
+                 n_threads=None, warn=True) -> OTResult:
+    """Unbalanced OT by L-BFGS-B as an OTResult (``value`` the objective, ``value_linear`` ``<G, M>``)."""
+    placement = _dispatch.place(M=M, a=a, b=b, c=c, G0=G0)
+    if placement.on_gpu:
+        return _dispatch.solve_on_host(placement, lambda M, a, b, c, G0: solve_lbfgsb(
+            M, a, b, reg, reg_m, c, reg_div, regm_div, G0, max_iter, tol, n_threads, warn), M, a, b, c, G0)
+    from scipy.optimize import Bounds, minimize
+
+    from .._threads import run_parallel
+    from ._cores import KL, L2, REG_ENTROPY, REG_KL, REG_L2, REG_NONE, TV, objective_grad
+
+    div = {"kl": KL, "l2": L2, "tv": TV}[_lower_choice(regm_div, "regm_div", _DIVS_LBFGSB)]
+    user = None
+    if isinstance(reg_div, tuple):
+        if len(reg_div) != 2 or not all(callable(x) for x in reg_div):
+            raise TypeError("reg_div must be 'kl', 'entropy', 'l2' or a pair (f, df) of callables")
+        user = _user_regulariser(reg_div)
+        reg_code = REG_NONE
+    else:
+        reg_code = {"kl": REG_KL, "entropy": REG_ENTROPY, "l2": REG_L2}[_lower_choice(reg_div, "reg_div", _REG_DIVS)]
+    rho_a, rho_b = V.check_finite_reg_m(reg_m)
+    reg = V.check_nonnegative(reg, "reg")
+    if reg == 0:
+        reg_code, user = REG_NONE, None
+    max_iter = V.check_max_iter(max_iter)
+    tol = V.check_tol(tol)
+    warn = V.check_bool(warn, "warn")
+    M, a, b = _problem(M, a, b)
+    out_dtype = V.result_dtype(M)
+    shape = M.shape
+    C = np.ascontiguousarray(M, dtype=np.float64)
+    c = _plan_like(c, "c", shape, None)
+    c = np.outer(a, b) if c is None else c
+    G = _plan_like(G0, "G0", shape, None)
+    G = np.outer(a, b) if G is None else G
+    threads = _config.n_threads(n_threads)
+    # variables that must stay 0: KL against a zero weight (or a zero reference entry) is infinite otherwise
+    upper = np.full(shape, np.inf)
+    if div == KL:
+        upper[a == 0, :] = 0.0
+        upper[:, b == 0] = 0.0
+    if reg_code == REG_KL:
+        upper[c == 0] = 0.0
+    fixed = upper == 0
+    G = np.where(fixed, 0.0, G)
+    grad = np.empty(shape)
+
+    def fun(x):
+        X = x.reshape(shape)
+        value = run_parallel(objective_grad, threads, X, C, a, b, c, div, reg_code, reg, rho_a, rho_b, grad,
+                             threads)
+        if user is not None:
+            v, gr = user(X)
+            value += reg * v
+            out = grad + reg * gr
+        else:
+            out = grad
+        return value, np.where(fixed, 0.0, out).ravel()
+
+    res = minimize(fun, G.ravel(), method="L-BFGS-B", jac=True, bounds=Bounds(np.zeros(G.size), upper.ravel()),
+                   tol=tol, options=dict(maxiter=max_iter))
+    plan = res.x.reshape(shape)
+    value, g = fun(res.x)
+    if not np.isfinite(value):
+        status = NUMERICAL_ERROR
+    elif res.success:
+        status = OPTIMAL
+    elif res.nit >= max_iter or "LIMIT" in str(res.message).upper():
+        status = MAX_ITER_REACHED
+    else:
+        # an abnormal line search: L-BFGS-B cannot make progress in float64; accept the point when its projected
+        # gradient is small compared with the costs (at TV's kinks it rarely is: the warning says so)
+        pg = np.where(res.x > 0, g, np.minimum(g, 0.0))
+        scale = 1.0 + float(np.max(np.abs(C)))
+        status = OPTIMAL if float(np.max(np.abs(pg))) <= 1e-5 * scale else NUMERICAL_ERROR
+    if warn:
+        warn_status(status, "lbfgsb_unbalanced", f"scipy: {res.message}; {res.nit} iterations", stacklevel=4)
+    return OTResult(value=out_dtype.type(value), value_linear=out_dtype.type(float(np.sum(plan * C))),
+                    plan=plan.astype(out_dtype), status=Status(status), n_iter=int(res.nit))
+
+
+def lbfgsb_unbalanced(a, b, M, reg, reg_m, c=None, reg_div="kl", regm_div="kl", G0=None, *, max_iter=MAX_ITER,
+                      tol=TOL, n_threads=None, warn=True):
+    """Unbalanced OT plan by L-BFGS-B (POT's ``ot.unbalanced.lbfgsb_unbalanced``).
+
+    Minimises ``<G, M> + rho_a D(G 1 | a) + rho_b D(G^T 1 | b) + reg R(G)`` over ``G >= 0`` with scipy's L-BFGS-B,
+    on an objective and gradient compiled by numbaot (one parallel pass over the plan per evaluation).
+
+    Parameters
+    ----------
+    a, b : arrays of shape (n,) and (m,), or None
+        Non-negative weights (uniform when None); their masses may differ.
+    M : array of shape (n, m)
+        Finite costs.
+    reg : float >= 0
+        Strength of the plan's regulariser (0: none).
+    reg_m : float > 0 or pair
+        Marginal penalties ``(rho_a, rho_b)``, finite.
+    c : array of shape (n, m), optional
+        Reference measure of 'kl' and 'l2' (default ``a b^T``).
+    reg_div : {'kl', 'entropy', 'l2'} or (f, df)
+        R: ``KL(G | c)``, ``sum G log G - G``, ``|G - c|^2 / 2``, or a Python function of the plan (a numpy array)
+        and its gradient.
+    regm_div : {'kl', 'l2', 'tv'}
+        D: generalised KL, half squared L2, or total variation ``sum |p - q|``. TV is not smooth: L-BFGS-B often
+        stops at a kink before the optimum, like POT's (status NUMERICAL_ERROR and a ConvergenceWarning when its
+        projected gradient is not small there); ``numbaot.solve(M, a, b, unbalanced=rho, unbalanced_type='TV')``
+        solves the TV problem exactly (reg = 0) by the network simplex.
+    G0 : array of shape (n, m), optional
+        Starting plan (default ``a b^T``).
+    max_iter : int
+        Maximum L-BFGS-B iterations.
+    tol : float >= 0
+        scipy's ``tol`` (relative change of the objective, and projected gradient).
+    n_threads : int, optional
+    warn : bool
+        Emit a ConvergenceWarning when the status is not OPTIMAL.
+
+    Returns
+    -------
+    plan : array of shape (n, m)
+
+    Examples
+    --------
+    >>> import numbaot
+    >>> numbaot.lbfgsb_unbalanced([0.5, 0.5], [0.5, 0.5], [[1.0, 36.0], [9.0, 4.0]], 0, 5, regm_div="l2").round(3)
+    array([[0.4, 0. ],
+           [0. , 0.1]])
+    """
+    return solve_lbfgsb(M, a, b, reg, reg_m, c, reg_div, regm_div, G0, max_iter, tol, n_threads, warn).plan
+
+
+def lbfgsb_unbalanced2(a, b, M, reg, reg_m, c=None, reg_div="kl", regm_div="kl", G0=None, *, return_cost="linear",
+                       max_iter=MAX_ITER, tol=TOL, n_threads=None, warn=True):
+    """Unbalanced OT cost by L-BFGS-B (POT's ``ot.unbalanced.lbfgsb_unbalanced2``); parameters as
+    :func:`lbfgsb_unbalanced`, and ``return_cost`` ('linear': ``<G, M>``; 'total': the objective).
+
+    Examples
+    --------
+    >>> import numbaot
+    >>> round(float(numbaot.lbfgsb_unbalanced2([0.5, 0.5], [0.5, 0.5], [[1.0, 36.0], [9.0, 4.0]], 0, 5,
+    ...                                        regm_div="l2")), 4)
+    0.8
+    """
+    return_cost = _lower_choice(return_cost, "return_cost", ("linear", "total"))
+    res = solve_lbfgsb(M, a, b, reg, reg_m, c, reg_div, regm_div, G0, max_iter, tol, n_threads, warn)
+    return res.value_linear if return_cost == "linear" else res.value
+
+
+# ------------------------------------------------------------------------------------------------- exact TV (LP)
+def solve_tv_exact(M, a, b, reg_m, max_iter=None, n_threads=None, warn=True) -> OTResult:
+    """``min_{G >= 0} <G, M> + rho_a |G 1 - a|_1 + rho_b |G^T 1 - b|_1`` exactly, as a balanced problem for the
+    network simplex with one dummy row D (mass ``sum b``) and one dummy column E (mass ``sum a``):
+
+    * ``i -> E`` leaves mass of row i behind (cost ``rho_a``), or sends it past column j's weight (``M_ij +
+      rho_b``, at the best j): the cheaper of the two;
+    * ``D -> j`` leaves column j short (``rho_b``), or fills it with mass beyond row i's weight (``rho_a + M_ij``,
+      at the best i); ``D -> E`` costs 0.
+
+    Every plan maps to a flow of the same cost and every flow to a plan of at most its cost, so the optima agree;
+    the plan adds the chosen overshoots to the real block. ``value`` is the objective, ``value_linear`` ``<G, M>``.
+    """
+    placement = _dispatch.place(M=M, a=a, b=b)
+    if placement.on_gpu:
+        return _dispatch.solve_on_host(placement, lambda M, a, b: solve_tv_exact(M, a, b, reg_m, max_iter, n_threads,
+                                                                                 warn), M, a, b)
+    from ..exact._driver import network_simplex
+
+    rho_a, rho_b = V.check_finite_reg_m(reg_m)
+    if max_iter is not None:
+        max_iter = V.check_max_iter(max_iter)
+    warn = V.check_bool(warn, "warn")
+    M, a, b = _problem(M, a, b)
+    out_dtype = V.result_dtype(M)
+    n, m = M.shape
+    C = M.astype(np.float64)
+    best_col = np.argmin(C, axis=1)  # overshoot of a column, fed from row i
+    best_row = np.argmin(C, axis=0)  # overshoot of a row, feeding column j
+    to_e = np.minimum(rho_a, C[np.arange(n), best_col] + rho_b)
+    from_d = np.minimum(rho_b, C[best_row, np.arange(m)] + rho_a)
+    ext = np.zeros((n + 1, m + 1))
+    ext[:n, :m] = C
+    ext[:n, m] = to_e
+    ext[n, :m] = from_d
+    a_ext = np.concatenate([a, [b.sum()]])
+    b_ext = np.concatenate([b, [a.sum()]])
+    status, n_iter, (rows, cols, values), f, g, _ = network_simplex(ext, a_ext, b_ext, max_iter, n_threads)
+    G = np.zeros((n, m))
+    real = (rows < n) & (cols < m)
+    np.add.at(G, (rows[real], cols[real]), values[real])
+    for r, c_, v in zip(rows[~real], cols[~real], values[~real]):
+        if r < n and c_ == m and C[r, best_col[r]] + rho_b < rho_a:
+            G[r, best_col[r]] += v
+        elif r == n and c_ < m and C[best_row[c_], c_] + rho_a < rho_b:
+            G[best_row[c_], c_] += v
+    lin = float(np.sum(G * C))
+    value = lin + rho_a * float(np.abs(G.sum(axis=1) - a).sum()) + rho_b * float(np.abs(G.sum(axis=0) - b).sum())
+    if warn:
+        warn_status(status, "unbalanced OT (TV, exact)", f"{n_iter} pivots; raise max_iter", stacklevel=4)
+    return OTResult(value=out_dtype.type(value), value_linear=out_dtype.type(lin), plan=G.astype(out_dtype),
+                    potential_a=f[:n].astype(out_dtype), potential_b=g[:m].astype(out_dtype), status=Status(status),
+                    n_iter=n_iter)

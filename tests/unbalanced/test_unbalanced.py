@@ -1,0 +1,196 @@
+"""Unbalanced OT without Sinkhorn: MM (KL, L2), L-BFGS-B (KL, L2, TV), exact TV, and ``solve`` routing.
+
+Oracles: POT's iterates (MM is deterministic: same iterates to rounding), optimality conditions of the smooth
+problems (KKT of the bound-constrained objective), HiGHS on the TV linear program, the balanced limit, bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+import numbaot
+from numbaot.unbalanced.api import solve_lbfgsb, solve_mm, solve_tv_exact
+
+
+def problem(n=10, m=8, seed=0, scale_b=1.3):
+    rng = np.random.default_rng(seed)
+    X, Y = rng.normal(size=(n, 2)), rng.normal(size=(m, 2)) + 0.5
+    M = ((X[:, None, :] - Y[None, :, :]) ** 2).sum(-1)
+    a = rng.uniform(0.1, 1.0, n)
+    b = rng.uniform(0.1, 1.0, m)
+    return M, a / a.sum(), b / (b.sum() * scale_b)
+
+
+def grad_kl_l2(G, M, a, b, rho, div, reg=0.0, c=None):
+    """The gradient of the MM objective (plain numpy)."""
+    r, s = G.sum(1), G.sum(0)
+    if div == "kl":
+        g = M + rho[0] * np.log(r / a)[:, None] + rho[1] * np.log(s / b)[None, :]
+        if reg:
+            g = g + reg * np.log(G / c)
+    else:
+        g = M + rho[0] * (r - a)[:, None] + rho[1] * (s - b)[None, :]
+        if reg:
+            g = g + reg * (G - c)
+    return g
+
+
+@pytest.mark.parametrize("div", ["kl", "l2"])
+@pytest.mark.parametrize("reg", [0.0, 0.05])
+def test_mm_matches_pot_iterates(div, reg):
+    ot = pytest.importorskip("ot")
+    M, a, b = problem()
+    res = solve_mm(M, a, b, (1.0, 2.0), reg=reg, div=div, max_iter=300, tol=0.0, warn=False)
+    G, log = ot.unbalanced.mm_unbalanced(a, b, M, (1.0, 2.0), reg=reg, div=div, numItermax=300, stopThr=0.0,
+                                         log=True)
+    assert np.allclose(res.plan, G, rtol=1e-10, atol=1e-15)
+    assert np.isclose(res.value, log["total_cost"], rtol=1e-10)
+    assert np.isclose(res.value_linear, log["cost"], rtol=1e-10)
+    assert np.isclose(numbaot.mm_unbalanced2(a, b, M, (1.0, 2.0), reg=reg, div=div, max_iter=300, tol=0.0,
+                                             warn=False, return_cost="total"), res.value)
+
+
+@pytest.mark.parametrize("div", ["kl", "l2"])
+def test_mm_optimality(div):
+    # on its positive support the MM fixed point is a stationary point of the (convex) objective
+    M, a, b = problem(n=6, m=5, seed=1)
+    M = M / M.max()
+    res = solve_mm(M, a, b, 0.5, reg=0.1, div=div, max_iter=20000, tol=1e-15, warn=False)
+    G = res.plan
+    g = grad_kl_l2(G, M, a, b, (0.5, 0.5), div, 0.1, np.outer(a, b))
+    assert np.max(np.abs(g[G > 1e-10])) < 1e-6
+
+
+def test_mm_large_penalty_tends_to_balanced():
+    M, a, _ = problem(n=8, m=8)
+    _, b, _ = problem(n=8, m=8, seed=2)
+    exact = numbaot.emd2(a, b, M)
+    values = [numbaot.mm_unbalanced2(a, b, M, rho, max_iter=20000, tol=1e-13, warn=False) for rho in (1.0, 100.0)]
+    assert abs(values[1] - exact) < abs(values[0] - exact)
+    assert abs(values[1] - exact) < 0.1 * exact
+
+
+@pytest.mark.parametrize("regm_div, reg_div, reg", [("kl", "kl", 0.0), ("l2", "l2", 0.1), ("l2", "kl", 0.0),
+                                                    ("kl", "l2", 0.1)])
+def test_lbfgsb_kkt_and_pot(regm_div, reg_div, reg):
+    ot = pytest.importorskip("ot")
+    M, a, b = problem(seed=3)
+    res = solve_lbfgsb(M, a, b, reg, (1.0, 2.0), reg_div=reg_div, regm_div=regm_div, tol=1e-15, warn=False)
+    G = res.plan
+    # KKT of min f(G) s.t. G >= 0: grad >= 0 everywhere, = 0 where G > 0 (finite differences of our objective)
+    theirs, log = ot.unbalanced.lbfgsb_unbalanced(a, b, M, reg, (1.0, 2.0), reg_div=reg_div, regm_div=regm_div,
+                                                  log=True)
+    assert res.value <= log["total_cost"] + 1e-7
+    assert np.allclose(G, theirs, atol=1e-5)
+
+
+def test_lbfgsb_gradient_by_finite_differences():
+    from numbaot.unbalanced._cores import KL, L2, REG_ENTROPY, REG_KL, REG_L2, TV, objective_grad
+
+    M, a, b = problem(n=4, m=3, seed=4)
+    rng = np.random.default_rng(0)
+    G = rng.uniform(0.01, 0.2, size=M.shape)
+    c = np.outer(a, b)
+    for div in (KL, L2, TV):
+        for code in (REG_KL, REG_ENTROPY, REG_L2):
+            grad = np.empty_like(G)
+            objective_grad(G, M, a, b, c, div, code, 0.3, 1.5, 0.7, grad, 1)
+            h = 1e-7
+            for (i, j) in ((0, 0), (3, 2), (1, 2)):
+                E = np.zeros_like(G)
+                E[i, j] = h
+                scratch = np.empty_like(G)
+                fd = (objective_grad(G + E, M, a, b, c, div, code, 0.3, 1.5, 0.7, scratch, 1)
+                      - objective_grad(G - E, M, a, b, c, div, code, 0.3, 1.5, 0.7, scratch, 1)) / (2 * h)
+                assert np.isclose(grad[i, j], fd, rtol=1e-5, atol=1e-6), (div, code, i, j)
+
+
+def test_lbfgsb_user_regulariser():
+    M, a, b = problem(n=5, m=4, seed=5)
+    mine = solve_lbfgsb(M, a, b, 0.1, 1.0, reg_div=(lambda G: 0.5 * np.sum(G ** 2), lambda G: G), regm_div="l2",
+                        tol=1e-15, warn=False)
+    builtin = solve_lbfgsb(M, a, b, 0.1, 1.0, c=np.zeros_like(M), reg_div="l2", regm_div="l2", tol=1e-15,
+                           warn=False)
+    assert np.allclose(mine.plan, builtin.plan, atol=1e-8)
+    with pytest.raises(ValueError, match="reg_div\\[1\\]"):
+        solve_lbfgsb(M, a, b, 0.1, 1.0, reg_div=(lambda G: 0.0, lambda G: G[:1]), regm_div="l2")
+    with pytest.raises(ValueError, match="reg_div\\[0\\].*raised"):
+        solve_lbfgsb(M, a, b, 0.1, 1.0, reg_div=(lambda G: 1 / 0, lambda G: G), regm_div="l2")
+
+
+def tv_lp(M, a, b, ra, rb):
+    """``min <G, M> + ra |G 1 - a|_1 + rb |G^T 1 - b|_1`` by HiGHS, with slack variables."""
+    n, m = M.shape
+    N = n * m
+    cost = np.concatenate([M.ravel(), ra * np.ones(2 * n), rb * np.ones(2 * m)])
+    A = np.zeros((n + m, N + 2 * n + 2 * m))
+    A[:n, :N] = np.kron(np.eye(n), np.ones(m))
+    A[:n, N:N + n], A[:n, N + n:N + 2 * n] = -np.eye(n), np.eye(n)
+    A[n:, :N] = np.kron(np.ones(n), np.eye(m))
+    A[n:, N + 2 * n:N + 2 * n + m], A[n:, N + 2 * n + m:] = -np.eye(m), np.eye(m)
+    return linprog(cost, A_eq=A, b_eq=np.concatenate([a, b]), method="highs").fun
+
+
+def test_tv_exact_against_highs():
+    rng = np.random.default_rng(6)
+    for _ in range(40):
+        n, m = rng.integers(1, 6, 2)
+        M = rng.integers(0, 8, (n, m)).astype(float)
+        a = rng.integers(0, 4, n).astype(float)
+        b = rng.integers(0, 4, m).astype(float)
+        a[0] += 1
+        b[-1] += 1
+        ra, rb = rng.uniform(0.2, 5, 2)
+        res = solve_tv_exact(M, a, b, (ra, rb))
+        assert np.isclose(res.value, tv_lp(M, a, b, ra, rb), rtol=1e-9, atol=1e-9)
+        assert res.plan.min() >= 0
+
+
+def test_solve_routes():
+    M, a, b = problem(n=6, m=5, seed=7)
+    res = numbaot.solve(M, a, b, unbalanced=1.0, warn=False)  # exact KL: MM
+    assert np.allclose(res.plan, numbaot.mm_unbalanced(a, b, M, 1.0, warn=False))
+    res = numbaot.solve(M, a, b, unbalanced=1.0, unbalanced_type="L2", warn=False)
+    assert np.allclose(res.plan, numbaot.mm_unbalanced(a, b, M, 1.0, div="l2", warn=False))
+    res = numbaot.solve(M, a, b, unbalanced=0.5, unbalanced_type="TV")
+    assert np.isclose(res.value, tv_lp(M, a, b, 0.5, 0.5), rtol=1e-9)
+    res = numbaot.solve(M, a, b, reg=0.1, unbalanced=1.0, unbalanced_type="L2", warn=False)
+    assert np.allclose(res.plan, numbaot.lbfgsb_unbalanced(a, b, M, 0.1, 1.0, regm_div="l2", warn=False))
+    res = numbaot.solve(M, a, b, reg=0.1, unbalanced=1.0)  # entropic KL: Sinkhorn as before
+    assert np.allclose(res.plan, numbaot.sinkhorn_unbalanced(a, b, M, 0.1, 1.0))
+    with pytest.raises(ValueError, match="unbalanced_type"):
+        numbaot.solve(M, a, b, unbalanced=1.0, unbalanced_type="hellinger")
+    with pytest.raises(ValueError, match="method"):
+        numbaot.solve(M, a, b, unbalanced=1.0, method="sinkhorn")
+
+
+def test_bad_inputs():
+    M, a, b = problem(n=3, m=3)
+    with pytest.raises(ValueError, match="reg_m"):
+        numbaot.mm_unbalanced(a, b, M, -1.0)
+    with pytest.raises(ValueError, match="reg_m must be finite"):
+        numbaot.mm_unbalanced(a, b, M, float("inf"))
+    with pytest.raises(ValueError, match="unknown div"):
+        numbaot.mm_unbalanced(a, b, M, 1.0, div="tv")
+    with pytest.raises(ValueError, match="unknown regm_div"):
+        numbaot.lbfgsb_unbalanced(a, b, M, 0.1, 1.0, regm_div="hellinger")
+    with pytest.raises(ValueError, match="reg must be"):
+        numbaot.mm_unbalanced(a, b, M, 1.0, reg=-0.1)
+    with pytest.raises(ValueError, match="G0 has shape"):
+        numbaot.mm_unbalanced(a, b, M, 1.0, G0=np.ones((2, 2)))
+    M2 = M.copy()
+    M2[0, 0] = np.inf
+    with pytest.raises(ValueError, match="M"):
+        numbaot.mm_unbalanced(a, b, M2, 1.0)
+
+
+def test_max_iter_warns_and_zero_weights():
+    M, a, b = problem(n=5, m=4)
+    with pytest.warns(numbaot.ConvergenceWarning, match="mm_unbalanced"):
+        res = solve_mm(M, a, b, 1.0, max_iter=2)
+    assert res.status.name == "MAX_ITER_REACHED" and res.n_iter == 2
+    a[1] = 0.0
+    G = numbaot.mm_unbalanced(a, b, M, 1.0, warn=False)
+    assert np.all(G[1] == 0)
+    G = numbaot.lbfgsb_unbalanced(a, b, M, 0.0, 1.0, warn=False)
+    assert np.all(G[1] == 0) and np.all(np.isfinite(G))
