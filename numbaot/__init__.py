@@ -116,6 +116,8 @@ _LAZY = {
     "sinkhorn_lpl1_mm": "numbaot.optim.regularized",
     "sinkhorn_l1l2_gl": "numbaot.optim.regularized",
     "emd_laplace": "numbaot.optim.regularized",
+    "smooth_ot_dual": "numbaot.smooth.api",
+    "smooth_ot_semi_dual": "numbaot.smooth.api",
 }
 
 __all__ = sorted([*_LAZY, "OTResult", "BatchOTResult", "BarycenterResult", "LinearOperator", "Status",

@@ -106,6 +106,8 @@ POSITIONAL = {
     "sinkhorn_lpl1_mm": ("a", "labels_a", "b", "M", "reg", "eta"),
     "sinkhorn_l1l2_gl": ("a", "labels_a", "b", "M", "reg", "eta"),
     "emd_laplace": ("a", "b", "xs", "xt", "M", "sim", "sim_param", "reg", "eta", "alpha"),
+    "smooth_ot_dual": ("a", "b", "M", "reg", "reg_type"),
+    "smooth_ot_semi_dual": ("a", "b", "M", "reg", "reg_type", "max_nz"),
 }
 
 # Public verbs without a POT namesake (GeomLoss-like front-ends); checked by test (c) only.
@@ -234,6 +236,8 @@ TRAPS = [  # (verb, positional arguments as POT would take them; the last one is
     ("sinkhorn_lpl1_mm", (a, [0, 1], b, M, 0.1, 0.1, 10)),  # numItermax
     ("sinkhorn_l1l2_gl", (a, [0, 1], b, M, 0.1, 0.1, 10)),  # numItermax
     ("emd_laplace", (a, b, X, X, M, "knn", None, "pos", 1, 0.5, 100)),  # numItermax
+    ("smooth_ot_dual", (a, b, M, 0.1, "l2", "L-BFGS-B")),  # method
+    ("smooth_ot_semi_dual", (a, b, M, 0.1, "l2", None, "L-BFGS-B")),  # method
 ]
 
 
