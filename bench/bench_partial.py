@@ -1,0 +1,95 @@
+"""Partial OT: numbaot side by side with POT, in one process.
+
+1. Exact: ``numbaot.partial_wasserstein`` (network simplex on the problem extended with dummy points) against
+   ``ot.partial.partial_wasserstein`` (POT's network simplex on the same extension), n = m = ``--n-exact`` (500),
+   m = half the mass.
+2. Entropic: ``numbaot.entropic_partial_wasserstein`` (log domain, compiled, parallel) against
+   ``ot.partial.entropic_partial_wasserstein`` with POT's default method 'sinkhorn' (scaling domain) and its
+   'sinkhorn_log', a fixed number of iterations ``--iters`` (tol = 0, POT's stopThr = 0), n = m = ``--n`` (1000).
+
+Problems: random 2D clouds in the unit square, squared Euclidean costs, float64, uniform weights (b of mass 1.2),
+reg = 0.05 * max(M). Runs alternated, medians; ratio = POT / numbaot (above 1: numbaot is faster); the value column
+is the largest relative difference of the plans' costs.
+
+Usage: python bench/bench_partial.py [--quick] [--markdown] [--n N] [--n-exact N] [--iters K]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # measure this checkout's numbaot
+from _common import Contestant, fmt_time, format_table, machine_line, race, rel_diff  # noqa: E402
+
+
+def make_problem(n: int, seed: int = 0, mass_b: float = 1.2):
+    import numbaot
+
+    rng = np.random.default_rng(seed)
+    M = numbaot.dist(rng.random((n, 2)), rng.random((n, 2)))
+    return np.full(n, 1.0 / n), np.full(n, mass_b / n), M
+
+
+def run(n_exact, n, iters, repeats, markdown):
+    import ot
+
+    import numbaot
+
+    rows = []
+    a, b, M = make_problem(n_exact)
+    mass = 0.5
+    field = race([
+        Contestant("numbaot", lambda: numbaot.partial_wasserstein(a, b, M, mass)),
+        Contestant("POT", lambda: ot.partial.partial_wasserstein(a, b, M, m=mass)),
+    ], repeats)
+    ours, pot = field
+    rows.append([f"partial_wasserstein n={n_exact}", fmt_time(ours.median), fmt_time(pot.median),
+                 f"{pot.median / ours.median:.1f}x", f"{rel_diff((ours.value * M).sum(), (pot.value * M).sum()):.1e}"])
+
+    a, b, M = make_problem(n)
+    reg = 0.05 * M.max()
+
+    def pot_call(method):
+        def call():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return ot.partial.entropic_partial_wasserstein(a, b, M, reg, mass, method=method,
+                                                               numItermax=iters, stopThr=0.0)
+        return call
+
+    field = race([
+        Contestant("numbaot", lambda: numbaot.entropic_partial_wasserstein(a, b, M, reg, mass, max_iter=iters, tol=0.0,
+                                                                           warn=False)),
+        Contestant("POT sinkhorn", pot_call("sinkhorn")),
+        Contestant("POT sinkhorn_log", pot_call("sinkhorn_log")),
+    ], repeats)
+    ours = field[0]
+    for peer in field[1:]:
+        rows.append([f"entropic_partial_wasserstein n={n} ({iters} it.) vs {peer.name}", fmt_time(ours.median),
+                     fmt_time(peer.median), f"{peer.median / ours.median:.1f}x",
+                     f"{rel_diff((ours.value * M).sum(), (peer.value * M).sum()):.1e}"])
+    print(machine_line())
+    print(format_table(["case", "numbaot", "POT", "ratio", "value diff"], rows, markdown))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (a smoke test)")
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--n-exact", type=int, default=500)
+    parser.add_argument("--iters", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    if args.quick:
+        args.n, args.n_exact, args.iters, args.repeats = 100, 100, 20, 1
+    run(args.n_exact, args.n, args.iters, args.repeats, args.markdown)
+
+
+if __name__ == "__main__":
+    main()
