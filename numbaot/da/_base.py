@@ -153,6 +153,34 @@ def check_features(X, d, name, fitted_name):
                          "pass points of the same dimension")
 
 
+def _frames_inside():
+    """How many frames, from the caller's, run numbaot's code before the user's."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame, inside = sys._getframe(2), 0
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, inside = frame.f_back, inside + 1
+    return inside
+
+
+def warn_status(status, solver, detail=""):
+    """A ConvergenceWarning (unless ``status`` is OPTIMAL) that names the caller's line, outside numbaot."""
+    from .._status import warn_status as _warn
+
+    return _warn(status, solver, detail, stacklevel=_frames_inside() + 3)
+
+
+def warn_convergence(message):
+    """A ConvergenceWarning naming the caller's line, outside numbaot."""
+    import warnings
+
+    from .._status import ConvergenceWarning
+
+    warnings.warn(message, ConvergenceWarning, stacklevel=_frames_inside() + 2)
+
+
 # ---------------------------------------------------------------------------------------------- plan operations
 def barycentric_mapping(plan, x):
     """Barycentric projection of a plan: row ``i`` goes to ``sum_j P_ij x_j / sum_j P_ij``.

@@ -16,13 +16,10 @@ QR retraction. The Sinkhorn solves are warm-started from the previous iterate's 
 from __future__ import annotations
 
 import numbers
-import warnings
-
 import numpy as np
 
 from .. import _validation as V
-from .._status import ConvergenceWarning
-from ._base import check_labels, check_positive, host_points
+from ._base import check_labels, check_positive, host_points, warn_convergence
 
 #: Armijo backtracking (the constants of pymanopt's line search, which POT's wda runs).
 _ARMIJO_C = 1e-4
@@ -287,8 +284,8 @@ def wda(X, y, p=2, reg=1, k=10, solver=None, sinkhorn_method="sinkhorn", maxiter
         norm2 = float(np.sum(_tangent(P, E) ** 2))
         converged = np.sqrt(norm2) <= tol
     if not converged:
-        warnings.warn(f"wda: the Riemannian gradient norm is still {np.sqrt(norm2):.3g} > tol {tol:g} after "
-                      f"{maxiter} iterations; increase maxiter", ConvergenceWarning, stacklevel=2)
+        warn_convergence(f"wda: the Riemannian gradient norm is still {np.sqrt(norm2):.3g} > tol {tol:g} after "
+                         f"{maxiter} iterations; increase maxiter")
 
     def proj(Z):
         return (np.asarray(Z, dtype=np.float64) - mean) @ P

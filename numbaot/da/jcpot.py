@@ -3,14 +3,11 @@
 distributions, :class:`JCPOTTransport` keeps the plans and transports samples and labels with them."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from .. import _validation as V
-from .._status import ConvergenceWarning
 from ._base import BaseEstimator, _row_normalized, check_batch_size, check_features, check_fitted, check_labels, \
-    check_metric, check_out_of_sample_map, check_positive, host_points
+    check_metric, check_out_of_sample_map, check_positive, host_points, warn_convergence
 
 
 def _logsumexp(Z, axis):
@@ -127,8 +124,8 @@ def jcpot_barycenter(Xs, Ys, Xt, reg, metric="sqeuclidean", max_iter=100, tol=1e
             break
     else:
         if warn:
-            warnings.warn(f"jcpot_barycenter: the proportions still changed by {errors[-1]:.3g} > tol {tol:g} after "
-                          f"{max_iter} iterations; increase max_iter or reg", ConvergenceWarning, stacklevel=2)
+            warn_convergence(f"jcpot_barycenter: the proportions still changed by {errors[-1]:.3g} > tol {tol:g} "
+                             f"after {max_iter} iterations; increase max_iter or reg")
     h = h / h.sum()
     if not log:
         return h

@@ -15,6 +15,7 @@ from ._base import (
     host_points,
     normalize_cost,
     target_points,
+    warn_status,
 )
 
 
@@ -24,6 +25,13 @@ def _solve_log(result, log, **extra):
     out = {"status": result.status, "n_iter": result.n_iter, "err": np.asarray(result.errors)}
     out.update(extra)
     return out
+
+
+def _warn_sinkhorn(result, name, tol):
+    errors = np.asarray(result.errors)
+    detail = f"error {errors[-1]:.3g} > tol {tol:g} after {result.n_iter} iterations; raise max_iter or reg_e" \
+        if errors.size else f"{result.n_iter} iterations"
+    warn_status(result.status, name, detail)
 
 
 class EMDTransport(BaseTransport):
@@ -82,7 +90,8 @@ class EMDTransport(BaseTransport):
 
         log = V.check_bool(self.log, "log")
         max_iter = V.check_max_iter(self.max_iter)
-        result = solve(self.cost_, self.mu_s, self.mu_t, max_iter=max_iter)
+        result = solve(self.cost_, self.mu_s, self.mu_t, max_iter=max_iter, warn=False)
+        warn_status(result.status, "EMDTransport (network simplex)", f"{result.n_iter} pivots")
         self.coupling_ = result.plan
         self.log_ = _solve_log(result, log, cost=float(result.value), u=result.potential_a, v=result.potential_b)
 
@@ -155,7 +164,8 @@ class SinkhornTransport(BaseTransport):
         log = V.check_bool(self.log, "log")
         V.check_bool(self.verbose, "verbose")
         result = solve(self.cost_, self.mu_s, self.mu_t, reg=reg, method=self.method, max_iter=self.max_iter,
-                       tol=self.tol)
+                       tol=self.tol, warn=False)
+        _warn_sinkhorn(result, "SinkhornTransport", self.tol)
         self.coupling_ = result.plan
         f = np.asarray(result.potential_a, dtype=np.float64)
         g = np.asarray(result.potential_b, dtype=np.float64)
@@ -259,7 +269,8 @@ class UnbalancedSinkhornTransport(BaseTransport):
         log = V.check_bool(self.log, "log")
         V.check_bool(self.verbose, "verbose")
         result = solve(self.cost_, self.mu_s, self.mu_t, reg=reg, method=self.method, max_iter=self.max_iter,
-                       tol=self.tol, unbalanced=self.reg_m)
+                       tol=self.tol, unbalanced=self.reg_m, warn=False)
+        _warn_sinkhorn(result, "UnbalancedSinkhornTransport", self.tol)
         self.coupling_ = result.plan
         self.log_ = _solve_log(result, log, u=result.potential_a, v=result.potential_b)
 

@@ -1,0 +1,137 @@
+"""scikit-learn's estimator rules and bad input, for every estimator of numbaot.da."""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import pickle
+
+import numpy as np
+import pytest
+
+from numbaot.da import (EMDTransport, JCPOTTransport, LinearGWTransport, LinearTransport, NotFittedError,
+                        SinkhornTransport, UnbalancedSinkhornTransport)
+from tests.da.data import shifted_blobs
+
+ESTIMATORS = [EMDTransport, SinkhornTransport, UnbalancedSinkhornTransport, LinearTransport, LinearGWTransport]
+PLAN_ESTIMATORS = [EMDTransport, SinkhornTransport, UnbalancedSinkhornTransport]
+Xs, ys, Xt, yt = shifted_blobs(24, 30, seed=1)
+
+
+def _digest(*arrays):
+    return hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)).hexdigest()
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS + [JCPOTTransport])
+def test_params_are_init_arguments_stored_unchanged(cls):
+    names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    est = cls()
+    assert sorted(est.get_params()) == sorted(names)
+    for name in names:
+        assert est.get_params()[name] is inspect.signature(cls.__init__).parameters[name].default
+    assert est.set_params(**{names[0]: "changed"}) is est and est.get_params()[names[0]] == "changed"
+    with pytest.raises(ValueError, match="invalid parameter 'nope'"):
+        est.set_params(nope=1)
+    assert repr(est).startswith(cls.__name__ + "(")
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_fit_returns_self_keeps_params_and_inputs(cls):
+    est = cls()
+    before = est.get_params()
+    for a in (Xs, ys, Xt, yt):
+        a.flags.writeable = False  # read-only inputs must work
+    digest = _digest(Xs, ys, Xt, yt)
+    try:
+        assert est.fit(Xs, ys, Xt, yt) is est
+    finally:
+        for a in (Xs, ys, Xt, yt):
+            a.flags.writeable = True
+    assert _digest(Xs, ys, Xt, yt) == digest
+    assert est.get_params() == before
+    assert est.transform(Xs).shape == Xs.shape and est.inverse_transform(Xt=Xt).shape == Xt.shape
+    assert np.allclose(pickle.loads(pickle.dumps(est)).transform(Xs), est.transform(Xs))
+    fitted = [k for k in vars(est) if k.endswith("_") and not k.startswith("_")]
+    assert fitted and all(k not in before for k in fitted)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_sklearn_clone(cls):
+    base = pytest.importorskip("sklearn.base")
+    est = cls().fit(Xs, Xt=Xt)
+    copy = base.clone(est)
+    assert type(copy) is cls and copy.get_params() == est.get_params()
+    assert not hasattr(copy, "xs_")
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS + [JCPOTTransport])
+def test_use_before_fit(cls):
+    est = cls()
+    with pytest.raises(NotFittedError, match=f"This {cls.__name__} instance is not fitted yet"):
+        est.transform(Xs)
+    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+    if cls in PLAN_ESTIMATORS:
+        with pytest.raises(NotFittedError):
+            est.transform_labels(ys)
+        with pytest.raises(NotFittedError):
+            est.inverse_transform(Xt=Xt)
+
+
+@pytest.mark.parametrize("cls", PLAN_ESTIMATORS)
+def test_bad_input(cls):
+    with pytest.raises(ValueError, match="Xs has points of dimension 2 but Xt of dimension 3"):
+        cls().fit(Xs=Xs, Xt=np.ones((5, 3)))
+    with pytest.raises(ValueError, match="ys has 23 labels but there are 24 source samples"):
+        cls().fit(Xs, ys[:-1], Xt, yt)
+    with pytest.raises(ValueError, match="yt has 29 labels but there are 30 target samples"):
+        cls().fit(Xs, ys, Xt, yt[:-1])
+    with pytest.raises(ValueError, match="metric must be one of"):
+        cls(metric="mahalanobis").fit(Xs=Xs, Xt=Xt)
+    with pytest.raises(ValueError, match="norm must be None or one of"):
+        cls(norm="l2").fit(Xs=Xs, Xt=Xt)
+    with pytest.raises(ValueError, match="unknown out_of_sample_map 'nearest'"):
+        cls(out_of_sample_map="nearest").fit(Xs=Xs, Xt=Xt)
+    with pytest.raises(ValueError, match=r"ys has classes \[7\] that no target sample has"):
+        cls().fit(Xs, np.where(ys == 2, 7, ys), Xt, yt)
+    with pytest.raises(ValueError, match=r"Xs\[3, 1\] is nan|Xs\[\(3, 1\)\] is nan"):
+        bad = Xs.copy()
+        bad[3, 1] = np.nan
+        cls().fit(Xs=bad, Xt=Xt)
+    with pytest.raises(TypeError, match="Xt is required"):
+        cls().fit(Xs=Xs)
+    with pytest.raises(ValueError, match="distribution_estimation"):
+        cls(distribution_estimation=lambda X: -np.ones(len(X))).fit(Xs=Xs, Xt=Xt)
+    est = cls().fit(Xs=Xs, Xt=Xt)
+    with pytest.raises(ValueError, match="Xs has 3 features but the estimator was fitted on Xs with 2"):
+        est.transform(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="ys has 5 labels but there are 24 fitted source samples"):
+        est.transform_labels(ys[:5])
+    with pytest.raises(ValueError, match="yt has 5 labels but there are 30 fitted target samples"):
+        est.inverse_transform_labels(yt[:5])
+    with pytest.raises(TypeError, match=r"inverse_transform\(Xt=...\)"):
+        est.inverse_transform(Xt)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        est.transform(Xs + 1, batch_size=0)
+
+
+def test_bad_scalar_parameters():
+    with pytest.raises(ValueError, match="reg_e = 0 means unregularised OT"):
+        SinkhornTransport(reg_e=0).fit(Xs=Xs, Xt=Xt)
+    with pytest.raises(ValueError, match="method must be one of"):
+        SinkhornTransport(method="fast").fit(Xs=Xs, Xt=Xt)
+    with pytest.raises(TypeError, match="max_iter must be a positive integer"):
+        EMDTransport(max_iter=1.5).fit(Xs=Xs, Xt=Xt)
+    with pytest.raises(ValueError, match="limit_max must be a positive number"):
+        EMDTransport(limit_max=-1).fit(Xs, ys, Xt, yt)
+    with pytest.raises(ValueError, match="reg must be a finite number >= 0"):
+        LinearTransport(reg=-1.0).fit(Xs=Xs, Xt=Xt)
+    with pytest.raises(ValueError, match="sign_eigs must be None, 'skewness'"):
+        LinearGWTransport(sign_eigs="kurtosis").fit(Xs=Xs, Xt=Xt)
+
+
+def test_gpu_arrays_are_refused_clearly():
+    class FakeDevice:
+        __cuda_array_interface__ = {"shape": (3, 2), "typestr": "<f8", "data": (0, False), "version": 3}
+        shape, dtype = (3, 2), np.dtype(np.float64)
+
+    with pytest.raises(ValueError, match="GPU array"):
+        EMDTransport().fit(Xs=FakeDevice(), Xt=Xt)

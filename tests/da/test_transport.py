@@ -1,0 +1,149 @@
+"""Plan-based estimators against POT's on the same data, plus certificates (barycentric projection, batches)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from numbaot.da import EMDTransport, SinkhornTransport, UnbalancedSinkhornTransport, barycentric_mapping
+from tests.da.data import one_nn_accuracy, shifted_blobs, shifted_moons
+
+ot = pytest.importorskip("ot")
+
+
+def _pot(cls, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return getattr(ot.da, cls)(**kw)
+
+
+def _fit_pot(est, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return est.fit(*args, **kw)
+
+
+DATA = {
+    "blobs": shifted_blobs(36, 36, seed=3),
+    "moons": shifted_moons(30, 40, seed=5),
+}
+
+
+def _same_transports(ours, pot, Xs, Xt, atol):
+    shifted_s, shifted_t = Xs + 0.05, Xt - 0.05
+    assert np.allclose(ours.coupling_, pot.coupling_, rtol=0, atol=atol)
+    assert np.allclose(ours.transform(Xs), pot.transform(Xs), rtol=0, atol=atol * 100)
+    assert np.allclose(ours.inverse_transform(Xt=Xt), pot.inverse_transform(Xt=Xt), rtol=0, atol=atol * 100)
+    assert np.allclose(ours.transform(shifted_s, batch_size=7), pot.transform(shifted_s, batch_size=7), rtol=0,
+                       atol=atol * 100)
+    assert np.allclose(ours.inverse_transform(Xt=shifted_t), pot.inverse_transform(Xt=shifted_t), rtol=0,
+                       atol=atol * 100)
+
+
+@pytest.mark.parametrize("data", sorted(DATA))
+@pytest.mark.parametrize("metric,norm", [("sqeuclidean", None), ("euclidean", "median"), ("sqeuclidean", "log")])
+def test_emd_matches_pot(data, metric, norm):
+    """Unique plans (generic data): couplings and every transport equal POT's to 1e-7."""
+    Xs, ys, Xt, yt = DATA[data]
+    ours = EMDTransport(metric=metric, norm=norm).fit(Xs=Xs, Xt=Xt)
+    pot = _fit_pot(_pot("EMDTransport", metric=metric, norm=norm), Xs=Xs, Xt=Xt)
+    assert np.allclose(ours.cost_, pot.cost_, rtol=1e-12, atol=1e-12)
+    _same_transports(ours, pot, Xs, Xt, 1e-9)
+    assert np.allclose(ours.transform_labels(ys), pot.transform_labels(ys), atol=1e-7)
+    assert np.allclose(ours.inverse_transform_labels(yt), pot.inverse_transform_labels(yt), atol=1e-7)
+
+
+@pytest.mark.parametrize("oos", ["continuous", "ferradans"])
+@pytest.mark.parametrize("norm,method", [(None, "sinkhorn_log"), ("max", "sinkhorn")])
+def test_sinkhorn_matches_pot(oos, norm, method):
+    """Converged entropic plans agree to 1e-9, transports to 1e-7 (POT stops on an L2 error, we on L1)."""
+    Xs, ys, Xt, yt = DATA["moons"]
+    ours = SinkhornTransport(reg_e=0.5, norm=norm, method=method, tol=1e-13, max_iter=5000,
+                             out_of_sample_map=oos).fit(Xs=Xs, Xt=Xt)
+    pot = _fit_pot(_pot("SinkhornTransport", reg_e=0.5, norm=norm, method=method, tol=1e-14, max_iter=5000,
+                        out_of_sample_map=oos), Xs=Xs, Xt=Xt)
+    _same_transports(ours, pot, Xs, Xt, 1e-9)
+    assert np.allclose(ours.transform_labels(ys), pot.transform_labels(ys), atol=1e-7)
+    assert np.allclose(ours.inverse_transform_labels(yt), pot.inverse_transform_labels(yt), atol=1e-7)
+
+
+def test_semi_supervised_costs_match_pot():
+    """Labelled pairs of different classes: the same label-corrected cost as POT's; the same plan where unique."""
+    Xs, ys, Xt, yt = DATA["blobs"]
+    yt = yt.copy()
+    yt[::5] = -1  # a fifth of the target unlabelled
+    ours = SinkhornTransport(reg_e=2.0, limit_max=2.0, tol=1e-13, max_iter=5000).fit(Xs, ys, Xt, yt)
+    pot = _fit_pot(_pot("SinkhornTransport", reg_e=2.0, limit_max=2.0, tol=1e-14, max_iter=5000), Xs, ys, Xt, yt)
+    assert np.allclose(ours.cost_, pot.cost_, rtol=1e-12)
+    assert np.allclose(ours.coupling_, pot.coupling_, atol=1e-9)
+    assert np.allclose(ours.transform(Xs + 0.1), pot.transform(Xs + 0.1), atol=1e-7)
+    assert ours.limit_max == 2.0  # the parameter is left as given (POT multiplies it by max(cost) in fit)
+    emd = EMDTransport().fit(Xs, ys, Xt, yt)
+    pot = _fit_pot(_pot("EMDTransport"), Xs, ys, Xt, yt)
+    assert np.allclose(emd.cost_, pot.cost_, rtol=1e-12)
+    assert np.isclose(np.sum(emd.coupling_ * emd.cost_), np.sum(pot.coupling_ * pot.cost_), rtol=1e-12)
+    labelled = (ys[:, None] != yt[None, :]) & (yt[None, :] != -1)
+    assert np.sum(emd.coupling_[labelled]) < 1e-12  # the clusters fit: no mass crosses labelled classes
+    inf = SinkhornTransport(reg_e=2.0, max_iter=5000).fit(Xs, ys, Xt, yt)
+    assert np.all(inf.coupling_[labelled] == 0) and np.isinf(inf.limit_max_)
+
+
+def test_unbalanced_matches_pot():
+    Xs, ys, Xt, yt = DATA["moons"]
+    ours = UnbalancedSinkhornTransport(reg_e=0.5, reg_m=0.8, max_iter=5000, tol=1e-12).fit(Xs=Xs, Xt=Xt)
+    pot = _fit_pot(_pot("UnbalancedSinkhornTransport", reg_e=0.5, reg_m=0.8, max_iter=5000, tol=1e-13), Xs=Xs,
+                   Xt=Xt)
+    _same_transports(ours, pot, Xs, Xt, 1e-9)
+    assert ours.coupling_.sum() < 1.0
+
+
+@pytest.mark.parametrize("est", [EMDTransport(), SinkhornTransport(reg_e=0.3, out_of_sample_map="ferradans"),
+                                 SinkhornTransport(reg_e=0.3),
+                                 UnbalancedSinkhornTransport(reg_e=0.3, reg_m=1.0)])
+def test_transform_of_fitted_points_is_the_barycentric_projection(est):
+    Xs, ys, Xt, yt = DATA["moons"]
+    est.fit(Xs=Xs, Xt=Xt)
+    assert np.allclose(est.transform(Xs), barycentric_mapping(est.coupling_, Xt), rtol=1e-12, atol=1e-12)
+    assert np.allclose(est.inverse_transform(Xt=Xt), barycentric_mapping(est.coupling_.T, Xs), atol=1e-12)
+    assert np.allclose(est.fit_transform(Xs=Xs, Xt=Xt), est.transform(Xs))
+    # out of sample: the same answer whatever the batch size; a point on a fitted one moves like it
+    other = Xs[:9] + 1e-3
+    assert np.allclose(est.transform(other, batch_size=2), est.transform(other, batch_size=128), atol=1e-12)
+
+
+def test_out_of_sample_ferradans_is_nearest_point_plus_displacement():
+    Xs, ys, Xt, yt = DATA["blobs"]
+    est = EMDTransport().fit(Xs=Xs, Xt=Xt)
+    new = np.random.default_rng(0).normal(size=(5, 2))
+    nearest = np.argmin(((new[:, None] - Xs[None]) ** 2).sum(-1), axis=1)
+    expected = barycentric_mapping(est.coupling_, Xt)[nearest] + new - Xs[nearest]
+    assert np.allclose(est.transform(new), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("data", sorted(DATA))
+def test_one_nn_accuracy_at_least_pots(data):
+    """1-NN trained on the transported source, tested on the target: at least POT's accuracy on the same split."""
+    Xs, ys, Xt, yt = DATA[data]
+    for name, kw in [("EMDTransport", {}), ("SinkhornTransport", dict(reg_e=1.0, tol=1e-10, max_iter=5000))]:
+        ours = getattr(__import__("numbaot.da", fromlist=[name]), name)(**kw).fit(Xs=Xs, Xt=Xt)
+        pot = _fit_pot(_pot(name, **kw), Xs=Xs, Xt=Xt)
+        acc = one_nn_accuracy(ours.transform(Xs), ys, Xt, yt)
+        acc_pot = one_nn_accuracy(pot.transform(Xs), ys, Xt, yt)
+        assert acc >= acc_pot - 1e-12
+        assert acc >= one_nn_accuracy(Xs, ys, Xt, yt)  # adaptation helps on these shifted domains
+
+
+def test_labels_through_the_plan():
+    """Soft labels are the class shares of the mass each sample receives; a permutation plan moves labels exactly."""
+    Xs, ys, Xt, yt = DATA["blobs"]
+    est = EMDTransport().fit(Xs=Xs, Xt=Xt)
+    soft = est.transform_labels(ys)
+    assert soft.shape == (Xt.shape[0], 3) and np.allclose(soft.sum(1), 1.0)
+    perm = np.argmax(est.coupling_, axis=1)
+    assert np.array_equal(np.argmax(soft, axis=1)[perm], ys)  # uniform n = n: the plan is a permutation
+    back = est.inverse_transform_labels(yt)
+    assert np.array_equal(np.argmax(back, axis=1), yt[perm])
+    # string labels work and order the columns by np.unique
+    names = np.array(["b", "a", "c"])[ys]
+    assert np.allclose(est.transform_labels(names), soft[:, [1, 0, 2]])
