@@ -5,7 +5,8 @@ discriminant analysis.
 * plan-based estimators: :class:`EMDTransport`, :class:`SinkhornTransport`, :class:`UnbalancedSinkhornTransport`,
   :class:`JCPOTTransport` (multi-source, target shift);
 * maps: :class:`LinearTransport` (Gaussian Monge map), :class:`LinearGWTransport` (Gaussian GW map),
-  :func:`OT_mapping_linear`;
+  :func:`OT_mapping_linear`, :class:`MappingTransport` with :func:`joint_OT_mapping_linear` and
+  :func:`joint_OT_mapping_kernel` (plan and map estimated jointly);
 * plan operations: :func:`barycentric_mapping`, :func:`propagate_labels`, :func:`jcpot_barycenter`;
 * dimensionality reduction: :func:`wda` (Wasserstein discriminant analysis) and :func:`fda` (in ``numbaot.da.dr``,
   POT's ``ot.dr``).
@@ -26,6 +27,9 @@ _LAZY = {
     "LinearTransport": "numbaot.da.linear",
     "LinearGWTransport": "numbaot.da.linear",
     "OT_mapping_linear": "numbaot.da.linear",
+    "MappingTransport": "numbaot.da.mapping",
+    "joint_OT_mapping_linear": "numbaot.da.mapping",
+    "joint_OT_mapping_kernel": "numbaot.da.mapping",
     "JCPOTTransport": "numbaot.da.jcpot",
     "jcpot_barycenter": "numbaot.da.jcpot",
     "wda": "numbaot.da.dr",
