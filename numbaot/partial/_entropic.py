@@ -16,12 +16,18 @@ The half-steps are the Sinkhorn loop's own (``entropic._geometry.half_step``: pa
 mass update needs no pass of its own, since a half-step's log-sum-exps give every row's (column's) mass. The error
 at a check is the L1 change of the row and column marginals made by the two projections (0 at the fixed point), as
 the balanced Sinkhorn's marginal error.
+
+The scaling-domain form (``entropic_partial_scaling_core``, method 'sinkhorn', POT's default) iterates ``u =
+exp(f / eps)``, ``v = exp(g / eps)`` and ``z = exp(h / eps)`` on the kernel ``K = exp(-(M - min M) / eps)``: two
+passes over K per iteration and no exponential, the same iterates up to rounding, but only where K does not
+underflow.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from numba import prange
 
 from .._jit import cpu_jit
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
@@ -116,3 +122,111 @@ def entropy_terms(plan, M):
                 lin += p * M[i, j]
                 ent += p * math.log(p)
     return lin, ent
+
+
+# ------------------------------------------------------------------------------------------------ scaling domain
+@cpu_jit(parallel=True)
+def gibbs_shifted(C, shift, eps, K, n_threads):
+    """``K = exp(-(C - shift) / eps)`` in parallel row blocks."""
+    n, m = C.shape
+    for t in prange(n_threads):
+        for i in range(t * n // n_threads, (t + 1) * n // n_threads):
+            for j in range(m):
+                K[i, j] = math.exp(-(C[i, j] - shift) / eps)
+
+
+@cpu_jit(parallel=True)
+def _row_products(K, v, out, n_threads):
+    n, m = K.shape
+    for t in prange(n_threads):
+        for i in range(t * n // n_threads, (t + 1) * n // n_threads):
+            s = 0.0
+            for j in range(m):
+                s += K[i, j] * v[j]
+            out[i] = s
+
+
+@cpu_jit(parallel=True)
+def _col_products(K, u, parts, n_threads):
+    n, m = K.shape
+    for t in prange(n_threads):
+        for j in range(m):
+            parts[t, j] = 0.0
+        for i in range(t * n // n_threads, (t + 1) * n // n_threads):
+            ui = u[i]
+            if ui != 0.0:
+                for j in range(m):
+                    parts[t, j] += K[i, j] * ui
+
+
+@cpu_jit
+def _scale(w, s, x, z, mass, want_error):
+    """``x_i = min(w_i / (z s_i), 1)`` (0 where w_i = 0); returns the new z restoring the mass and the L1 change
+    of the marginal ``z x_i s_i`` (NaN for both when a weighted row's product ``s_i`` is 0: K underflowed)."""
+    err = 0.0
+    total = 0.0
+    for i in range(x.shape[0]):
+        if w[i] > 0.0:
+            if not s[i] > 0.0:  # the kernel underflowed on this whole row (or NaN): the scaling domain cannot go on
+                return math.nan, math.nan
+            new = min(w[i] / (z * s[i]), 1.0)
+        else:
+            new = 0.0
+        if want_error:
+            err += abs(z * s[i] * (x[i] - new))
+        x[i] = new
+        total += new * s[i]
+    return mass / total, err
+
+
+@cpu_jit
+def entropic_partial_scaling_core(K, a, b, mass, u, v, max_iter, tol, check_every, errors, n_threads):
+    """The projections of :func:`entropic_partial_core` on the scalings ``u = exp(f / eps) <= 1``, ``v = exp(g /
+    eps) <= 1`` and ``z = exp(h / eps)`` of a kernel K: the plan is ``z u_i K_ij v_j``. Two passes over K per
+    iteration and no exponential. Returns ``(status, n_iter, n_errors, z)``."""
+    n, m = K.shape
+    s = np.empty(n)
+    t = np.empty(m)
+    parts = np.empty((n_threads, m))
+    z = 1.0
+    status = MAX_ITER_REACHED
+    n_errors = 0
+    it = 0
+    while it < max_iter:
+        it += 1
+        check = it % check_every == 0 or it == max_iter
+        _row_products(K, v, s, n_threads)
+        z, err_a = _scale(a, s, u, z, mass, check)
+        _col_products(K, u, parts, n_threads)
+        for j in range(m):
+            acc = 0.0
+            for q in range(n_threads):
+                acc += parts[q, j]
+            t[j] = acc
+        z, err_b = _scale(b, t, v, z, mass, check)
+        if not (math.isfinite(z) and z > 0.0):
+            status = NUMERICAL_ERROR
+            break
+        if check:
+            err = err_a + err_b
+            if n_errors < errors.shape[0]:
+                errors[n_errors] = err
+                n_errors += 1
+            if not math.isfinite(err):
+                status = NUMERICAL_ERROR
+                break
+            if err <= tol:
+                status = OPTIMAL
+                break
+    return status, it, n_errors, z
+
+
+@cpu_jit(parallel=True)
+def scaled_plan(K, u, v, z, out, n_threads):
+    """``out = z u_i K_ij v_j``."""
+    n, m = K.shape
+    for t in prange(n_threads):
+        for i in range(t * n // n_threads, (t + 1) * n // n_threads):
+            c = z * u[i]
+            for j in range(m):
+                out[i, j] = c * K[i, j] * v[j]

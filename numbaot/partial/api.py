@@ -247,19 +247,24 @@ def partial_wasserstein_lagrange(a, b, M, reg_m=None, nb_dummies=1, *, max_iter=
 
 
 # ------------------------------------------------------------------------------------------------------ entropic
-def solve_entropic_partial(M, a, b, reg, m=None, max_iter=MAX_ITER, tol=TOL, check_every=CHECK_EVERY,
+#: method='auto' iterates in the scaling domain when the kernel's entries stay above exp(-_AUTO_SPREAD): far from
+#: underflow, so that the scalings stay far from the float range too.
+_AUTO_SPREAD = 100.0
+_ENTROPIC_METHODS = ("auto", "sinkhorn", "sinkhorn_log")
+
+
+def solve_entropic_partial(M, a, b, reg, m=None, method="auto", max_iter=MAX_ITER, tol=TOL, check_every=CHECK_EVERY,
                            n_threads=None, warn=True) -> OTResult:
     """Entropic partial OT as an OTResult: ``value`` = ``<P, M> + reg sum P log P``, ``value_linear`` = ``<P, M>``,
     potentials ``(f, g)`` with ``P_ij = exp((f_i + g_j - M_ij) / reg)``, status, iterations and errors."""
     placement = _dispatch.place(M=M, a=a, b=b)
     if placement.on_gpu:
         return _dispatch.solve_on_host(placement, lambda M, a, b: solve_entropic_partial(
-            M, a, b, reg, m, max_iter, tol, check_every, n_threads, warn), M, a, b)
-    from .._threads import run_parallel
-    from ..entropic._geometry import DenseCosts
-    from ..entropic._loop import plan_core
-    from ._entropic import entropic_partial_core, entropy_terms
+            M, a, b, reg, m, method, max_iter, tol, check_every, n_threads, warn), M, a, b)
+    from .. import _config
+    from ._entropic import entropy_terms
 
+    method = V.check_choice(method, "method", _ENTROPIC_METHODS)
     reg = V.check_reg(reg)
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)
@@ -267,41 +272,81 @@ def solve_entropic_partial(M, a, b, reg, m=None, max_iter=MAX_ITER, tol=TOL, che
     warn = V.check_bool(warn, "warn")
     M, a, b = _checked(M, a, b)
     out_dtype = V.result_dtype(M)
-    n, nm = M.shape
     mass = V.check_transported_mass(m, float(a.sum()), float(b.sum()))
     V.check_cost_matrix(M, a, b)  # an entropic plan puts mass on every arc of a weighted row: it needs a finite one
     C = np.ascontiguousarray(M, dtype=np.float64)
-    geom = DenseCosts(C[None], np.ascontiguousarray(C.T)[None])
-    with np.errstate(divide="ignore"):
-        log_a, log_b = np.log(a), np.log(b)
-    f, g = np.zeros((1, n)), np.zeros((1, nm))
+    threads = _config.n_threads(n_threads)
     errors = np.full(max_iter // check_every + 2, np.nan)
-    status, n_iter, n_errors, h = run_parallel(entropic_partial_core, n_threads, geom, log_a, log_b, math.log(mass),
-                                               reg, f, g, 0.0, max_iter, tol, check_every, errors)
-    f[0] += h  # P = exp((f + g - M) / reg)
-    plan = np.empty((1, n, nm))
-    zeros_a, zeros_b = np.zeros((1, n)), np.zeros((1, nm))
-    run_parallel(plan_core, n_threads, C[None], zeros_a, zeros_b, f, g, reg, plan)
-    plan = plan[0]
+    finite = np.isfinite(C).all()
+    low = float(C.min())
+    scaling = method == "sinkhorn" or (method == "auto" and finite and (float(C.max()) - low) / reg <= _AUTO_SPREAD)
+    answer, used = None, "sinkhorn_log"
+    if scaling:
+        answer, used = _scaling_run(C, a, b, reg, mass, low, max_iter, tol, check_every, errors, threads), "sinkhorn"
+        if method == "auto" and answer[0] == NUMERICAL_ERROR:
+            answer, used = None, "sinkhorn_log"  # the log domain takes over
+            errors[:] = np.nan
+    if answer is None:
+        answer = _log_run(C, a, b, reg, mass, max_iter, tol, check_every, errors, threads)
+    status, n_iter, n_errors, f, g, plan = answer
     lin, ent = entropy_terms(plan, C)
     if not (math.isfinite(lin) and math.isfinite(ent)) and status == 0:
         status = NUMERICAL_ERROR
     if warn:
         detail = f"marginal change {errors[n_errors - 1]:.3g} > tol {tol:g} after {n_iter} iterations" \
             if n_errors else f"{n_iter} iterations"
-        warn_status(status, "entropic_partial_wasserstein", detail, stacklevel=4)
+        warn_status(status, f"entropic_partial_wasserstein ({used})", detail, stacklevel=4)
     return OTResult(value=out_dtype.type(lin + reg * ent), value_linear=out_dtype.type(lin),
-                    plan=plan.astype(out_dtype, copy=False), potential_a=f[0].astype(out_dtype),
-                    potential_b=g[0].astype(out_dtype), status=Status(status), n_iter=int(n_iter),
+                    plan=plan.astype(out_dtype, copy=False), potential_a=f.astype(out_dtype),
+                    potential_b=g.astype(out_dtype), status=Status(status), n_iter=int(n_iter),
                     errors=errors[:n_errors].copy())
 
 
-def entropic_partial_wasserstein(a, b, M, reg, m=None, *, max_iter=MAX_ITER, tol=TOL, check_every=CHECK_EVERY,
-                                 n_threads=None, warn=True):
+def _log_run(C, a, b, reg, mass, max_iter, tol, check_every, errors, threads):
+    from .._threads import run_parallel
+    from ..entropic._geometry import DenseCosts
+    from ..entropic._loop import plan_core
+    from ._entropic import entropic_partial_core
+
+    n, nm = C.shape
+    geom = DenseCosts(C[None], np.ascontiguousarray(C.T)[None])
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(a), np.log(b)
+    f, g = np.zeros((1, n)), np.zeros((1, nm))
+    status, n_iter, n_errors, h = run_parallel(entropic_partial_core, threads, geom, log_a, log_b, math.log(mass),
+                                               reg, f, g, 0.0, max_iter, tol, check_every, errors)
+    f[0] += h  # P = exp((f + g - M) / reg)
+    plan = np.empty((1, n, nm))
+    run_parallel(plan_core, threads, C[None], np.zeros((1, n)), np.zeros((1, nm)), f, g, reg, plan)
+    return status, n_iter, n_errors, f[0], g[0], plan[0]
+
+
+def _scaling_run(C, a, b, reg, mass, low, max_iter, tol, check_every, errors, threads):
+    from .._threads import run_parallel
+    from ._entropic import entropic_partial_scaling_core, gibbs_shifted, scaled_plan
+
+    n, nm = C.shape
+    K = np.empty((n, nm))
+    run_parallel(gibbs_shifted, threads, C, low, reg, K, threads)
+    u, v = np.ones(n), np.ones(nm)
+    status, n_iter, n_errors, z = run_parallel(entropic_partial_scaling_core, threads, K, a, b, mass, u, v, max_iter,
+                                               tol, check_every, errors, threads)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = reg * (np.log(u) + math.log(z)) + low if z > 0 and math.isfinite(z) else np.full(n, np.nan)
+        g = reg * np.log(v)
+    run_parallel(scaled_plan, threads, K, u, v, z, K, threads)  # the plan in K's memory
+    if not (np.isfinite(K).all()) and status == 0:
+        status = NUMERICAL_ERROR
+    return status, n_iter, n_errors, f, g, K
+
+
+def entropic_partial_wasserstein(a, b, M, reg, m=None, *, method="auto", max_iter=MAX_ITER, tol=TOL,
+                                 check_every=CHECK_EVERY, n_threads=None, warn=True):
     """Entropic partial OT plan (POT's ``ot.partial.entropic_partial_wasserstein``), in the log domain.
 
     Solves ``min <P, M> + reg sum P log P`` over ``P >= 0`` with ``P 1 <= a``, ``P^T 1 <= b`` and ``sum P = m``
-    by Bregman projections (Benamou et al. 2015), written as log-domain half-steps: stable for any ``reg``.
+    by Bregman projections (Benamou et al. 2015), which are block-coordinate ascent on the dual (one potential per
+    row, per column, and one for the mass).
 
     Parameters
     ----------
@@ -314,6 +359,12 @@ def entropic_partial_wasserstein(a, b, M, reg, m=None, *, max_iter=MAX_ITER, tol
         Entropic regularisation.
     m : float, optional
         The mass to move, ``0 < m <= min(sum(a), sum(b))`` (None: the minimum).
+    method : {'auto', 'sinkhorn', 'sinkhorn_log'}
+        ``'sinkhorn_log'``: log-domain half-steps, stable for any ``reg``. ``'sinkhorn'``: the same iterates on the
+        scalings of the kernel ``exp(-(M - min M) / reg)`` (POT's default method), several times faster per
+        iteration but it stops with status NUMERICAL_ERROR where the kernel underflows (``(max M - min M) / reg``
+        beyond about 700). ``'auto'``: 'sinkhorn' when ``(max M - min M) / reg <= 100`` (and no +inf cost), else
+        'sinkhorn_log' (also when 'sinkhorn' meets a NaN).
     max_iter : int
         Maximum iterations (each a row projection, a column projection and two mass projections).
     tol : float >= 0
@@ -337,4 +388,4 @@ def entropic_partial_wasserstein(a, b, M, reg, m=None, *, max_iter=MAX_ITER, tol
     array([[0.06, 0.02],
            [0.01, 0.  ]])
     """
-    return solve_entropic_partial(M, a, b, reg, m, max_iter, tol, check_every, n_threads, warn).plan
+    return solve_entropic_partial(M, a, b, reg, m, method, max_iter, tol, check_every, n_threads, warn).plan

@@ -167,6 +167,8 @@ def test_bad_inputs():
         numbaot.partial_wasserstein(a, b, M2, 0.1)
     with pytest.raises(ValueError, match="reg"):
         numbaot.entropic_partial_wasserstein(a, b, M, -1.0)
+    with pytest.raises(ValueError, match="method"):
+        numbaot.entropic_partial_wasserstein(a, b, M, 0.1, method="greenkhorn")
     with pytest.raises(ValueError, match="reg_m must be finite"):
         numbaot.partial_wasserstein_lagrange(a, b, M, float("inf"))
     with pytest.raises(TypeError, match="positional"):
@@ -174,11 +176,12 @@ def test_bad_inputs():
 
 
 # ------------------------------------------------------------------------------------------------------- entropic
-def test_entropic_against_pot_and_kkt():
+@pytest.mark.parametrize("method", ["sinkhorn", "sinkhorn_log"])
+def test_entropic_against_pot_and_kkt(method):
     ot = pytest.importorskip("ot")
     M, a, b = problem(n=15, m=12, seed=6)
     reg, mass = 0.1, 0.4
-    res = solve_entropic_partial(M, a, b, reg, mass, max_iter=5000, tol=1e-13)
+    res = solve_entropic_partial(M, a, b, reg, mass, method, max_iter=5000, tol=1e-13)
     assert res.status.name == "OPTIMAL"
     theirs = ot.partial.entropic_partial_wasserstein(a, b, M, reg, mass, numItermax=5000)
     assert np.allclose(res.plan, theirs, atol=1e-8)
@@ -196,15 +199,19 @@ def test_entropic_against_pot_and_kkt():
 def test_entropic_small_reg_is_stable_and_tends_to_exact():
     M, a, b = problem(n=10, m=8, seed=7)
     exact = numbaot.partial_wasserstein2(a, b, M, 0.3)
-    res = solve_entropic_partial(M, a, b, 1e-3, 0.3, max_iter=20000, tol=1e-9)
-    assert np.all(np.isfinite(res.plan))
+    res = solve_entropic_partial(M, a, b, 1e-3, 0.3, max_iter=20000, tol=1e-9)  # 'auto' takes the log domain
+    assert np.all(np.isfinite(res.plan)) and res.status.name == "OPTIMAL"
+    with pytest.warns(numbaot.ConvergenceWarning, match="NUMERICAL_ERROR"):
+        bad = solve_entropic_partial(M, a, b, 1e-3, 0.3, "sinkhorn", max_iter=200)  # the kernel underflows
+    assert bad.status.name == "NUMERICAL_ERROR"
     assert abs(res.value_linear - exact) < 0.01 * exact + 1e-3
 
 
-def test_entropic_max_iter_warns():
+@pytest.mark.parametrize("method", ["sinkhorn", "sinkhorn_log"])
+def test_entropic_max_iter_warns(method):
     M, a, b = problem(n=6, m=5)
     with pytest.warns(numbaot.ConvergenceWarning, match="entropic_partial_wasserstein"):
-        res = solve_entropic_partial(M, a, b, 0.01, 0.3, max_iter=3, check_every=1)
+        res = solve_entropic_partial(M, a, b, 0.5, 0.3, method, max_iter=3, check_every=1)
     assert res.status.name == "MAX_ITER_REACHED"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -216,5 +223,6 @@ def test_entropic_doc_example_and_zero_weights():
     assert np.allclose(P, [[0.06, 0.02], [0.01, 0.0]], atol=5e-3)
     M, a, b = problem(n=5, m=4)
     a[2] = 0.0
-    P = numbaot.entropic_partial_wasserstein(a, b, M, 0.5, 0.2)
-    assert np.all(P[2] == 0) and np.isclose(P.sum(), 0.2)
+    for method in ("sinkhorn", "sinkhorn_log"):
+        P = numbaot.entropic_partial_wasserstein(a, b, M, 0.5, 0.2, method=method)
+        assert np.all(P[2] == 0) and np.isclose(P.sum(), 0.2)
