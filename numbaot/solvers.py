@@ -243,9 +243,14 @@ def solve(M, a=None, b=None, reg=None, *, reg_type="KL", max_iter=None, tol=None
         Weights (uniform when None) of equal total mass.
     reg : float > 0, optional
         Entropic regularisation; None for exact OT.
-    reg_type : {'KL', 'entropy'}
-        Entropic only: the regulariser counted in ``value``, ``KL(P | a b^T)`` (the default) or ``sum P log P``
-        (Cuturi's original formulation). Both give the same plan.
+    reg_type : {'KL', 'entropy', 'L2'} or pair of callables
+        The regulariser. 'KL' and 'entropy': entropic, counted in ``value`` as ``KL(P | a b^T)`` (the default) or
+        ``sum P log P`` (Cuturi's original formulation); both give the same plan. 'L2': ``reg/2 |P|^2``, solved by
+        :func:`numbaot.smooth_ot_dual` (``method`` scipy's optimiser; ``max_iter`` default 1000); the plan is
+        sparse and ``value`` = <P, M> + reg/2 |P|^2 (POT's solve reports reg |P|^2). ``(f, df)``: ``reg f(P)``
+        for a differentiable f with gradient df (numpy in, numpy out), by :func:`numbaot.cg` (``plan_init`` its
+        start, ``method`` its line search: None/'armijo' or 'quadratic'; ``max_iter`` default 1000); potentials
+        are the duals of the last linear problem.
     max_iter : int, optional
         Exact: maximum pivots (None: a stall guard of max(1e7, 1000 (n + m))). Entropic: maximum iterations
         (None: 1000).
@@ -298,6 +303,9 @@ def solve(M, a=None, b=None, reg=None, *, reg_type="KL", max_iter=None, tol=None
     if unbalanced is not None:
         return _solve_unbalanced(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, warn, potentials_init,
                                  plan_init, unbalanced, unbalanced_type)
+    if reg is not None and (isinstance(reg_type, tuple) or (isinstance(reg_type, str) and reg_type.lower() == "l2")):
+        return _solve_regularized(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, warn, potentials_init,
+                                  plan_init)
     if reg is not None:
         if plan_init is not None:
             raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
@@ -383,6 +391,30 @@ def solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=N
 
     return solve_gromov_problem(Ca, Cb, M, a, b, loss, symmetric, alpha, reg, max_iter, tol, G0, n_init, random_state,
                          n_threads, warn)
+
+
+def _solve_regularized(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, warn, potentials_init, plan_init):
+    """Balanced OT with ``reg_type='L2'`` (smooth OT by its dual, as POT) or ``reg_type=(f, df)`` (conditional
+    gradient with the network simplex, ``plan_init`` its start and ``method`` its line search)."""
+    if potentials_init is not None:
+        raise ValueError("potentials_init warm-starts Sinkhorn and the exact solver; reg_type='L2' and reg_type=(f, df) "
+                         "take none (give plan_init to start the conditional gradient of reg_type=(f, df))")
+    max_iter = 1000 if max_iter is None else max_iter
+    tol = 1e-9 if tol is None else tol
+    if isinstance(reg_type, tuple):
+        if len(reg_type) != 2:
+            raise ValueError(f"reg_type=(f, df) needs the regulariser and its gradient, got a tuple of {len(reg_type)}")
+        from .optim.api import solve_cg
+
+        f, df = reg_type
+        return solve_cg(a, b, M, reg, f, df, plan_init, method, max_iter=max_iter, tol_rel=tol,
+                        n_threads=n_threads, warn=warn, solver="solve (reg_type=(f, df))")[0]
+    if plan_init is not None:
+        raise ValueError("plan_init is not taken with reg_type='L2' (the dual solver starts from zero potentials)")
+    from .smooth.api import solve_smooth
+
+    return solve_smooth(a, b, M, reg, "l2", method=method, tol=tol, max_iter=max_iter, n_threads=n_threads,
+                        warn=warn, solver="solve (reg_type='L2')").result
 
 
 def _solve_unbalanced(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, warn, potentials_init, plan_init,
