@@ -3,7 +3,8 @@ plan or a map between a source and a target sample, transport samples and labels
 discriminant analysis.
 
 * plan-based estimators: :class:`EMDTransport`, :class:`SinkhornTransport`, :class:`UnbalancedSinkhornTransport`,
-  :class:`JCPOTTransport` (multi-source, target shift);
+  :class:`JCPOTTransport` (multi-source, target shift), :class:`SinkhornLpl1Transport`,
+  :class:`SinkhornL1l2Transport` (class-sparse plans) and :class:`EMDLaplaceTransport` (Laplacian-regularised);
 * maps: :class:`LinearTransport` (Gaussian Monge map), :class:`LinearGWTransport` (Gaussian GW map),
   :func:`OT_mapping_linear`, :class:`MappingTransport` with :func:`joint_OT_mapping_linear` and
   :func:`joint_OT_mapping_kernel` (plan and map estimated jointly);
@@ -30,6 +31,9 @@ _LAZY = {
     "MappingTransport": "numbaot.da.mapping",
     "joint_OT_mapping_linear": "numbaot.da.mapping",
     "joint_OT_mapping_kernel": "numbaot.da.mapping",
+    "SinkhornLpl1Transport": "numbaot.da.regularized",
+    "SinkhornL1l2Transport": "numbaot.da.regularized",
+    "EMDLaplaceTransport": "numbaot.da.regularized",
     "JCPOTTransport": "numbaot.da.jcpot",
     "jcpot_barycenter": "numbaot.da.jcpot",
     "wda": "numbaot.da.dr",

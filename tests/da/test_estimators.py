@@ -8,12 +8,18 @@ import pickle
 import numpy as np
 import pytest
 
-from numbaot.da import (EMDTransport, JCPOTTransport, LinearGWTransport, LinearTransport, NotFittedError,
+from numbaot.da import (EMDLaplaceTransport, EMDTransport, JCPOTTransport, LinearGWTransport, LinearTransport,
+                        MappingTransport, NotFittedError, SinkhornL1l2Transport, SinkhornLpl1Transport,
                         SinkhornTransport, UnbalancedSinkhornTransport)
 from tests.da.data import shifted_blobs
 
-ESTIMATORS = [EMDTransport, SinkhornTransport, UnbalancedSinkhornTransport, LinearTransport, LinearGWTransport]
+ESTIMATORS = [EMDTransport, SinkhornTransport, UnbalancedSinkhornTransport, LinearTransport, LinearGWTransport,
+              MappingTransport, SinkhornL1l2Transport, EMDLaplaceTransport, SinkhornLpl1Transport]
 PLAN_ESTIMATORS = [EMDTransport, SinkhornTransport, UnbalancedSinkhornTransport]
+#: Settings under which each fits (Xs, ys, Xt, yt) quickly and converges.
+FIT = {SinkhornLpl1Transport: dict(limit_max=10, reg_e=2.0, max_inner_iter=2000), SinkhornL1l2Transport:
+       dict(reg_e=2.0, max_inner_iter=2000), SinkhornTransport: dict(reg_e=2.0), UnbalancedSinkhornTransport:
+       dict(reg_e=2.0), EMDLaplaceTransport: dict(tol=1e-6)}
 Xs, ys, Xt, yt = shifted_blobs(24, 30, seed=1)
 
 
@@ -36,7 +42,7 @@ def test_params_are_init_arguments_stored_unchanged(cls):
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_fit_returns_self_keeps_params_and_inputs(cls):
-    est = cls()
+    est = cls(**FIT.get(cls, {}))
     before = est.get_params()
     for a in (Xs, ys, Xt, yt):
         a.flags.writeable = False  # read-only inputs must work
@@ -49,6 +55,7 @@ def test_fit_returns_self_keeps_params_and_inputs(cls):
     assert _digest(Xs, ys, Xt, yt) == digest
     assert est.get_params() == before
     assert est.transform(Xs).shape == Xs.shape and est.inverse_transform(Xt=Xt).shape == Xt.shape
+    assert est.transform(Xs[:3] + 0.01).shape == (3, 2)
     assert np.allclose(pickle.loads(pickle.dumps(est)).transform(Xs), est.transform(Xs))
     fitted = [k for k in vars(est) if k.endswith("_") and not k.startswith("_")]
     assert fitted and all(k not in before for k in fitted)
@@ -57,7 +64,7 @@ def test_fit_returns_self_keeps_params_and_inputs(cls):
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_sklearn_clone(cls):
     base = pytest.importorskip("sklearn.base")
-    est = cls().fit(Xs, Xt=Xt)
+    est = cls(**FIT.get(cls, {})).fit(Xs, ys, Xt=Xt)
     copy = base.clone(est)
     assert type(copy) is cls and copy.get_params() == est.get_params()
     assert not hasattr(copy, "xs_")
