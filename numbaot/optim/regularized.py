@@ -203,7 +203,7 @@ def sinkhorn_l1l2_gl(a, labels_a, b, M, reg, eta=0.1, *, max_iter=10, max_inner_
     --------
     >>> import numpy as np, numbaot
     >>> M = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
-    >>> G = numbaot.sinkhorn_l1l2_gl([1/3] * 3, [0, 1, 0], [2/3, 1/3], M, 0.1, eta=0.5)
+    >>> G = numbaot.sinkhorn_l1l2_gl([1/3] * 3, [0, 1, 0], [2/3, 1/3], M, 0.1, eta=0.5, warn=False)
     >>> G.round(3)
     array([[0.333, 0.   ],
            [0.   , 0.333],
