@@ -209,14 +209,16 @@ def barycentric_mapping(plan, x):
     x = V.as_float_array(x, "x", ndim=2)
     if plan.shape[1] != x.shape[0]:
         raise ValueError(f"plan has {plan.shape[1]} columns but x has {x.shape[0]} points")
-    return _row_normalized(plan) @ x
+    return row_average(plan, x)
 
 
-def _row_normalized(plan):
+def row_average(plan, x):
+    """``diag(1 / P 1) P x`` (rows of zero mass give 0), without an (n, m) temporary: one BLAS product."""
     rows = plan.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = plan / rows[:, None]
-    out[~np.isfinite(out)] = 0.0
+    out = np.asarray(plan @ x, dtype=np.float64)
+    ok = rows > 0
+    out[ok] /= rows[ok, None]
+    out[~ok] = 0.0
     return out
 
 
@@ -247,7 +249,7 @@ def propagate_labels(plan, y):
     y = check_labels(y, "y", plan.shape[0], what="rows in the plan")
     _, index = np.unique(y, return_inverse=True)
     masks = np.eye(index.max() + 1)[index.reshape(-1)]  # (n, n_classes)
-    return _row_normalized(plan.T) @ masks
+    return row_average(plan.T, masks)
 
 
 # ---------------------------------------------------------------------------------------------------- estimators
@@ -403,7 +405,7 @@ class BaseTransport(BaseEstimator):
         cached = self.__dict__.get(key)
         if cached is None:
             plan = self.coupling_ if which == "s" else self.coupling_.T
-            cached = _row_normalized(plan) @ (self.xt_ if which == "s" else self.xs_)
+            cached = row_average(plan, self.xt_ if which == "s" else self.xs_)
             self.__dict__[key] = cached
         return cached
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as V
-from ._base import BaseEstimator, _row_normalized, check_batch_size, check_features, check_fitted, check_labels, \
-    check_metric, check_out_of_sample_map, check_positive, host_points, warn_convergence
+from ._base import BaseEstimator, check_batch_size, check_features, check_fitted, check_labels, \
+    check_metric, check_out_of_sample_map, check_positive, host_points, row_average, warn_convergence
 
 
 def _logsumexp(Z, axis):
@@ -206,7 +206,7 @@ class JCPOTTransport(BaseEstimator):
 
     def _projection_list(self):
         if self._projections is None:
-            self._projections = [_row_normalized(G) @ self.xt_ for G in self.coupling_]
+            self._projections = [row_average(G, self.xt_) for G in self.coupling_]
         return self._projections
 
     def transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
@@ -252,7 +252,9 @@ class JCPOTTransport(BaseEstimator):
         out = np.zeros((classes.shape[0], self.xt_.shape[0]))
         for y, G in zip(ys, self.coupling_):
             onehot = (np.searchsorted(classes, y)[None, :] == np.arange(classes.shape[0])[:, None]).astype(float)
-            out += onehot @ _row_normalized(G) / len(ys)
+            rows = G.sum(axis=1)
+            inverse = np.divide(1.0, rows, out=np.zeros_like(rows), where=rows > 0)
+            out += (onehot * inverse) @ G / len(ys)  # POT's D1 times the row-normalised plan
         return out.T
 
     def inverse_transform_labels(self, yt=None):
@@ -267,4 +269,4 @@ class JCPOTTransport(BaseEstimator):
         yt = check_labels(yt, "yt", self.xt_.shape[0], what="fitted target samples")
         classes, index = np.unique(yt, return_inverse=True)
         onehot = np.eye(classes.shape[0])[index.reshape(-1)]  # (m, C)
-        return [_row_normalized(G) @ onehot for G in self.coupling_]
+        return [row_average(G, onehot) for G in self.coupling_]

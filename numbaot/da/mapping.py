@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as V
-from ._base import BaseTransport, _row_normalized, check_features, check_fitted, check_positive, host_points, \
-    warn_convergence
+from ._base import BaseTransport, check_features, check_fitted, check_positive, host_points, \
+    row_average, warn_convergence
 
 
 def gaussian_kernel(x1, x2, sigma=1.0):
@@ -327,7 +327,7 @@ class MappingTransport(BaseTransport):
         Xs = host_points(Xs, "Xs")
         check_features(Xs, self.xs_.shape[1], "Xs", "Xs")
         if Xs.shape == self.xs_.shape and np.array_equal(Xs, self.xs_):
-            return _row_normalized(self.coupling_) @ self.xt_
+            return row_average(self.coupling_, self.xt_)
         features = Xs if _check_kernel(self.kernel) == "linear" else gaussian_kernel(Xs, self.xs_, self.sigma)
         if self.bias:
             features = np.c_[features, np.ones(Xs.shape[0])]

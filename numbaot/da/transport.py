@@ -53,8 +53,10 @@ class EMDTransport(BaseTransport):
     limit_max : float
         Semi-supervised mode (``ys`` and ``yt`` given): labelled pairs of different classes cost ``limit_max``
         times the largest cost (``inf`` forbids them).
-    max_iter : int
-        Maximum number of network simplex pivots (POT's ``numItermax``; a ConvergenceWarning when reached).
+    max_iter : int or None
+        Maximum number of network simplex pivots (POT's ``numItermax``; a ConvergenceWarning when reached). None,
+        the default, is the solver's stall guard max(1e7, 1000 (n + m)): POT's default of 100000 stops problems of
+        a few thousand points before the optimum.
 
     Attributes
     ----------
@@ -76,7 +78,7 @@ class EMDTransport(BaseTransport):
 
     def __init__(self, metric="sqeuclidean", norm=None, log=False,
                  distribution_estimation=distribution_estimation_uniform, out_of_sample_map="ferradans",
-                 limit_max=10, max_iter=100000):
+                 limit_max=10, max_iter=None):
         self.metric = metric
         self.norm = norm
         self.log = log
@@ -89,7 +91,7 @@ class EMDTransport(BaseTransport):
         from ..solvers import solve
 
         log = V.check_bool(self.log, "log")
-        max_iter = V.check_max_iter(self.max_iter)
+        max_iter = None if self.max_iter is None else V.check_max_iter(self.max_iter)
         result = solve(self.cost_, self.mu_s, self.mu_t, max_iter=max_iter, warn=False)
         warn_status(result.status, "EMDTransport (network simplex)", f"{result.n_iter} pivots")
         self.coupling_ = result.plan
