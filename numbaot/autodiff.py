@@ -43,10 +43,12 @@ POINT_GRAD_METRICS = {"sqeuclidean": 0, "euclidean": 1, "cityblock": 2}
 
 
 @cpu_jit(parallel=True)
-def plan_cost_grad(X, Y, f, g, log_a, log_b, eps, kind, out):
-    """``out[i] = sum_j P_ij d c(x_i, y_j) / d x_i`` for ``P_ij = exp((f_i + g_j - c_ij) / eps + log a_i + log b_j)``,
-    costs recomputed from the points (O(n + m) memory), in parallel over the rows of X. kind: 0 ``|x - y|^2``,
-    1 ``|x - y|``, 2 ``|x - y|_1``."""
+def plan_cost_grad(X, Y, f, g, log_a, log_b, eps, kind, normalise, out):
+    """``out[i] = sum_j P_ij d c(x_i, y_j) / d x_i``, costs recomputed from the points (O(n + m) memory), in
+    parallel over the rows of X. The plan is ``P_ij = exp((f_i + g_j - c_ij) / eps + log a_i + log b_j)`` or, with
+    ``normalise`` (balanced OT), ``a_i softmax_j(log b_j + (g_j - c_ij) / eps)``: the same at convergence, and the
+    plan whose rows carry exactly ``a`` otherwise (GeomLoss's last extrapolation ``f = softmin(g)``), summed in one
+    pass with a running maximum. kind: 0 ``|x - y|^2``, 1 ``|x - y|``, 2 ``|x - y|_1``."""
     n, d = X.shape
     m = Y.shape[0]
     for i in prange(n):
@@ -54,7 +56,8 @@ def plan_cost_grad(X, Y, f, g, log_a, log_b, eps, kind, out):
             out[i, k] = 0.0
         if log_a[i] == -np.inf:
             continue
-        base = f[i] / eps + log_a[i]
+        top = -np.inf
+        total = 0.0
         for j in range(m):
             if log_b[j] == -np.inf:
                 continue
@@ -70,7 +73,18 @@ def plan_cost_grad(X, Y, f, g, log_a, log_b, eps, kind, out):
                 c = math.sqrt(sq)
             else:
                 c = l1
-            w = math.exp(base + (g[j] - c) / eps + log_b[j])
+            z = log_b[j] + (g[j] - c) / eps
+            if normalise:
+                if z > top:  # rescale what was summed under the old maximum
+                    scale = math.exp(top - z)
+                    total *= scale
+                    for k in range(d):
+                        out[i, k] *= scale
+                    top = z
+                w = math.exp(z - top)
+                total += w
+            else:
+                w = math.exp(z + f[i] / eps + log_a[i])
             if kind == 0:
                 for k in range(d):
                     out[i, k] += 2.0 * w * (float(X[i, k]) - float(Y[j, k]))
@@ -83,15 +97,13 @@ def plan_cost_grad(X, Y, f, g, log_a, log_b, eps, kind, out):
                 for k in range(d):
                     t = float(X[i, k]) - float(Y[j, k])
                     out[i, k] += w * ((t > 0.0) - (t < 0.0))
+        if normalise and total > 0.0:
+            s = math.exp(log_a[i]) / total
+            for k in range(d):
+                out[i, k] *= s
 
 
-def _threads(n_threads):
-    from ._threads import run_parallel
-
-    return run_parallel, n_threads
-
-
-def _potential_grad(X, Y, f, g, a, b, eps, metric, n_threads):
+def _potential_grad(X, Y, f, g, a, b, eps, metric, n_threads, normalise=True):
     """``sum_j P_ij grad c(x_i, y_j)`` with the plan given by its potentials (see :func:`plan_cost_grad`)."""
     from ._threads import run_parallel
 
@@ -99,7 +111,7 @@ def _potential_grad(X, Y, f, g, a, b, eps, metric, n_threads):
         log_a, log_b = np.log(np.asarray(a, np.float64)), np.log(np.asarray(b, np.float64))
     out = np.empty((X.shape[0], X.shape[1]), np.float64)
     run_parallel(plan_cost_grad, n_threads, X, Y, np.asarray(f, np.float64), np.asarray(g, np.float64), log_a,
-                 log_b, float(eps), POINT_GRAD_METRICS[metric], out)
+                 log_b, float(eps), POINT_GRAD_METRICS[metric], bool(normalise), out)
     return out
 
 
@@ -337,11 +349,11 @@ def _sample_pullback(res, X_a, X_b, a, b, metric, reg, lazy, debias, reg_m, n_th
             f_ba = np.asarray(res.potential_a, np.float64) + f_aa
             g_ab = np.asarray(res.potential_b, np.float64) + g_bb
             if "X_a" in names:
-                out["X_a"] = (_potential_grad(Xa, Xb, f_ba, g_ab, wa, wb, eps, metric, n_threads)
-                              - _potential_grad(Xa, Xa, f_aa, f_aa, wa, wa, eps, metric, n_threads))
+                out["X_a"] = (_potential_grad(Xa, Xb, f_ba, g_ab, wa, wb, eps, metric, n_threads, not unbalanced)
+                              - _potential_grad(Xa, Xa, f_aa, f_aa, wa, wa, eps, metric, n_threads, not unbalanced))
             if "X_b" in names:
-                out["X_b"] = (_potential_grad(Xb, Xa, g_ab, f_ba, wb, wa, eps, metric, n_threads)
-                              - _potential_grad(Xb, Xb, g_bb, g_bb, wb, wb, eps, metric, n_threads))
+                out["X_b"] = (_potential_grad(Xb, Xa, g_ab, f_ba, wb, wa, eps, metric, n_threads, not unbalanced)
+                              - _potential_grad(Xb, Xb, g_bb, g_bb, wb, wb, eps, metric, n_threads, not unbalanced))
             if unbalanced:
                 r = rho[0]
                 w = r + eps
@@ -354,9 +366,9 @@ def _sample_pullback(res, X_a, X_b, a, b, metric, reg, lazy, debias, reg_m, n_th
                 if reg is not None and lazy:
                     f, g = np.asarray(res.potential_a, np.float64), np.asarray(res.potential_b, np.float64)
                     if "X_a" in names:
-                        out["X_a"] = _potential_grad(Xa, Xb, f, g, wa, wb, reg, metric, n_threads)
+                        out["X_a"] = _potential_grad(Xa, Xb, f, g, wa, wb, reg, metric, n_threads, not unbalanced)
                     if "X_b" in names:
-                        out["X_b"] = _potential_grad(Xb, Xa, g, f, wb, wa, reg, metric, n_threads)
+                        out["X_b"] = _potential_grad(Xb, Xa, g, f, wb, wa, reg, metric, n_threads, not unbalanced)
                 else:
                     P = res.plan_sparse if reg is None and lazy else res.plan
                     if "X_a" in names:
@@ -414,9 +426,9 @@ def _annealed_pullback(res, X_a, X_b, a, b, metric, eps, rho, n_threads, scale):
         f, g = np.asarray(res.potential_a, np.float64), np.asarray(res.potential_b, np.float64)
         out = {}
         if "X_a" in names:
-            out["X_a"] = _shaped(_potential_grad(Xa, Xb, f, g, wa, wb, eps, metric, n_threads), X_a)
+            out["X_a"] = _shaped(_potential_grad(Xa, Xb, f, g, wa, wb, eps, metric, n_threads, rho is None), X_a)
         if "X_b" in names:
-            out["X_b"] = _shaped(_potential_grad(Xb, Xa, g, f, wb, wa, eps, metric, n_threads), X_b)
+            out["X_b"] = _shaped(_potential_grad(Xb, Xa, g, f, wb, wa, eps, metric, n_threads, rho is None), X_b)
         if rho is None:
             out["a"], out["b"] = _centred(f), _centred(g)
         else:

@@ -52,7 +52,10 @@ def out_tensor(value, device, dtype):
     """A solver's answer as a tensor on the caller's device: numpy arrays without a copy, CUDA arrays through
     ``__cuda_array_interface__``."""
     if device.type == "cpu":
-        t = torch.from_numpy(np.ascontiguousarray(np.asarray(value)))
+        value = np.asarray(value)
+        if any(s < 0 for s in value.strides):
+            value = value.copy()
+        t = torch.from_numpy(value)
     else:
         t = torch.as_tensor(value, device=device)
     return t.to(dtype)
