@@ -1,0 +1,92 @@
+"""numbaot.jax: gradients against finite differences (check_grads, float64) under jit, the closed forms, vmap,
+bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+
+import jax.numpy as jnp  # noqa: E402
+from jax.test_util import check_grads  # noqa: E402
+
+import numbaot  # noqa: E402
+import numbaot.jax as nj  # noqa: E402
+
+TIGHT = dict(tol=1e-13, max_iter=100000)
+
+
+@pytest.fixture(autouse=True)
+def x64():
+    previous = jax.config.read("jax_enable_x64")
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", previous)
+
+
+@pytest.fixture
+def clouds():
+    rng = np.random.default_rng(0)
+    return (rng.normal(size=(5, 2)), rng.normal(size=(4, 2)) + 0.5, rng.random(5) + 0.5, rng.random(4) + 0.5)
+
+
+def _simplex(w):
+    return w / w.sum()
+
+
+def _check(fn, *args):
+    check_grads(jax.jit(fn), tuple(jnp.asarray(a) for a in args), order=1, modes=["rev"], eps=1e-6, atol=1e-6,
+                rtol=1e-4)
+
+
+def test_cost_matrix_values_check_grads(clouds):
+    X, Y, wa, wb = clouds
+    M = numbaot.dist(X, Y)
+    _check(lambda M, wa, wb: nj.emd2(_simplex(wa), _simplex(wb), M), M, wa, wb)
+    _check(lambda M, wa, wb: nj.sinkhorn2(_simplex(wa), _simplex(wb), M, 0.5, **TIGHT), M, wa, wb)
+    _check(lambda M, wa, wb: nj.solve(M, _simplex(wa), _simplex(wb), 0.5, **TIGHT), M, wa, wb)
+    _check(lambda M, a, b: nj.solve(M, a, b, 0.5, unbalanced=1.0, **TIGHT), M, wa, wb)
+    _check(lambda M: nj.solve_batch(M, 0.5, **TIGHT).sum(), np.random.default_rng(1).random((2, 3, 4)))
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(reg=0.5, lazy=True, **TIGHT), dict(reg=0.5, debias=True, **TIGHT)],
+                         ids=["exact", "lazy", "divergence"])
+def test_solve_sample_check_grads(clouds, kw):
+    X, Y, wa, wb = clouds
+    _check(lambda X, Y, wa, wb: nj.solve_sample(X, Y, _simplex(wa), _simplex(wb), **kw), X, Y, wa, wb)
+
+
+def test_structured_values_check_grads(clouds):
+    X, Y, wa, wb = clouds
+    _check(lambda u, v: nj.wasserstein_1d(u, v, p=2), X[:, 0], Y[:, 0])
+    _check(lambda X, Y: nj.sliced_wasserstein_distance(X, Y, n_projections=4, seed=0), X, Y)
+    _check(lambda C1, C2: nj.gromov_wasserstein2(C1, C2, _simplex(wa), _simplex(wb)), numbaot.dist(X, X),
+           numbaot.dist(Y, Y))
+    _check(lambda X, Y: nj.soft_dtw(X, Y, 0.5), X, Y)
+
+
+def test_closed_forms_and_same_values_as_numbaot(clouds):
+    X, Y, wa, wb = clouds
+    x, y = jnp.array([[0.5, -1.0]]), jnp.array([[1.5, 1.0]])
+    assert np.allclose(jax.grad(lambda x: nj.solve_sample(x, y))(x), 2 * (x - y))
+    assert np.isclose(float(nj.samples_loss(X, Y, blur=0.1)), float(numbaot.samples_loss(X, Y, blur=0.1)))
+    g = jax.grad(lambda X: nj.samples_loss(X, Y, blur=0.1))(jnp.asarray(X))
+    assert g.shape == X.shape and g.dtype == jnp.float64
+
+
+def test_vmap_and_float32(clouds):
+    X, Y, _, _ = clouds
+    batch = jnp.stack([jnp.asarray(X), jnp.asarray(X) + 1.0])
+    values = jax.vmap(lambda X: nj.solve_sample(X, Y))(batch)
+    assert np.allclose(values, [float(numbaot.solve_sample(X, Y).value), float(numbaot.solve_sample(X + 1, Y).value)])
+    X32 = jnp.asarray(X, jnp.float32)
+    value, grad = jax.value_and_grad(lambda X: nj.solve_sample(X, jnp.asarray(Y, jnp.float32), reg=0.5))(X32)
+    assert value.dtype == jnp.float32 and grad.dtype == jnp.float32
+
+
+def test_bad_input(clouds):
+    X, Y, _, _ = clouds
+    with pytest.raises(TypeError, match=r"X_b has dtype int.*float"):
+        nj.solve_sample(X, jnp.ones((3, 2), jnp.int32))
+    with pytest.raises(TypeError, match="reg must be a concrete number"):
+        jax.grad(lambda r: nj.solve_sample(X, Y, reg=r))(0.5)
