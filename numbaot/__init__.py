@@ -109,6 +109,10 @@ _LAZY = {
     "mm_unbalanced2": "numbaot.unbalanced.api",
     "lbfgsb_unbalanced": "numbaot.unbalanced.api",
     "lbfgsb_unbalanced2": "numbaot.unbalanced.api",
+    "partial_gromov_wasserstein": "numbaot.partial.gromov",
+    "partial_gromov_wasserstein2": "numbaot.partial.gromov",
+    "entropic_partial_gromov_wasserstein": "numbaot.partial.gromov",
+    "entropic_partial_gromov_wasserstein2": "numbaot.partial.gromov",
     # regularised OT: generic conditional gradients, group lasso / Laplacian, smooth and sparse OT
     "cg": "numbaot.optim.api",
     "gcg": "numbaot.optim.api",

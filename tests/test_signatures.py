@@ -100,6 +100,10 @@ POSITIONAL = {
     "mm_unbalanced2": ("a", "b", "M", "reg_m", "c", "reg", "div", "G0"),
     "lbfgsb_unbalanced": ("a", "b", "M", "reg", "reg_m", "c", "reg_div", "regm_div", "G0"),
     "lbfgsb_unbalanced2": ("a", "b", "M", "reg", "reg_m", "c", "reg_div", "regm_div", "G0"),
+    "partial_gromov_wasserstein": ("C1", "C2", "p", "q", "m", "loss_fun", "nb_dummies", "G0"),
+    "partial_gromov_wasserstein2": ("C1", "C2", "p", "q", "m", "loss_fun", "nb_dummies", "G0"),
+    "entropic_partial_gromov_wasserstein": ("C1", "C2", "p", "q", "reg", "m", "loss_fun", "G0"),
+    "entropic_partial_gromov_wasserstein2": ("C1", "C2", "p", "q", "reg", "m", "loss_fun", "G0"),
     "cg": ("a", "b", "M", "reg", "f", "df", "G0", "line_search"),
     "gcg": ("a", "b", "M", "reg1", "reg2", "f", "df", "G0"),
     "semirelaxed_cg": ("a", "b", "M", "reg", "f", "df", "G0", "line_search"),
@@ -230,6 +234,10 @@ TRAPS = [  # (verb, positional arguments as POT would take them; the last one is
     ("mm_unbalanced2", (a, b, M, 1.0, None, 0, "kl", None, "linear")),  # returnCost
     ("lbfgsb_unbalanced", (a, b, M, 0.1, 1.0, None, "kl", "kl", None, 1000)),  # numItermax
     ("lbfgsb_unbalanced2", (a, b, M, 0.1, 1.0, None, "kl", "kl", None, "linear")),  # returnCost
+    ("partial_gromov_wasserstein", (M, M, a, b, 0.5, "square_loss", 1, None, 1)),  # thres
+    ("partial_gromov_wasserstein2", (M, M, a, b, 0.5, "square_loss", 1, None, 1)),  # thres
+    ("entropic_partial_gromov_wasserstein", (M, M, a, b, 0.1, 0.5, "square_loss", None, 1000)),  # numItermax
+    ("entropic_partial_gromov_wasserstein2", (M, M, a, b, 0.1, 0.5, "square_loss", None, 1000)),  # numItermax
     ("cg", (a, b, M, 0.1, np.sum, np.ones_like, None, None, 200)),  # numItermax
     ("gcg", (a, b, M, 0.1, 0.1, np.sum, np.ones_like, None, 10)),  # numItermax
     ("semirelaxed_cg", (a, b, M, 0.1, np.sum, np.ones_like, None, None, 200)),  # numItermax

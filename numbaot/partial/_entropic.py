@@ -68,6 +68,9 @@ def _project(log_w, shift, raw, pot, h, eps, log_mass, want_error):
 def entropic_partial_core(geom, log_a, log_b, log_mass, eps, f, g, h0, max_iter, tol, check_every, errors):
     """Run the projections from ``f`` (1, n), ``g`` (1, m) (updated in place) and the mass potential ``h0``.
 
+    Start from the kernel scaled to mass m (``f = g = 0``, ``h0 = eps (log m - log sum exp(-M / eps))``, as POT):
+    from ``h0 = 0`` with more mass than m, every row and column sits at its cap and the projections crawl.
+
     Returns ``(status, n_iter, n_errors, h)``; ``errors[:n_errors]`` holds the error at each check."""
     n, m = f.shape[1], g.shape[1]
     f_raw = np.zeros((1, n))
@@ -180,7 +183,7 @@ def _scale(w, s, x, z, mass, want_error):
 
 
 @cpu_jit
-def entropic_partial_scaling_core(K, a, b, mass, u, v, max_iter, tol, check_every, errors, n_threads):
+def entropic_partial_scaling_core(K, a, b, mass, u, v, z0, max_iter, tol, check_every, errors, n_threads):
     """The projections of :func:`entropic_partial_core` on the scalings ``u = exp(f / eps) <= 1``, ``v = exp(g /
     eps) <= 1`` and ``z = exp(h / eps)`` of a kernel K: the plan is ``z u_i K_ij v_j``. Two passes over K per
     iteration and no exponential. Returns ``(status, n_iter, n_errors, z)``."""
@@ -188,7 +191,7 @@ def entropic_partial_scaling_core(K, a, b, mass, u, v, max_iter, tol, check_ever
     s = np.empty(n)
     t = np.empty(m)
     parts = np.empty((n_threads, m))
-    z = 1.0
+    z = z0
     status = MAX_ITER_REACHED
     n_errors = 0
     it = 0

@@ -313,8 +313,10 @@ def _log_run(C, a, b, reg, mass, max_iter, tol, check_every, errors, threads):
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
     f, g = np.zeros((1, n)), np.zeros((1, nm))
+    top = float(C.min())
+    h0 = reg * (math.log(mass) - (-top / reg + math.log(float(np.exp(-(C - top) / reg).sum()))))  # mass m at start
     status, n_iter, n_errors, h = run_parallel(entropic_partial_core, threads, geom, log_a, log_b, math.log(mass),
-                                               reg, f, g, 0.0, max_iter, tol, check_every, errors)
+                                               reg, f, g, h0, max_iter, tol, check_every, errors)
     f[0] += h  # P = exp((f + g - M) / reg)
     plan = np.empty((1, n, nm))
     run_parallel(plan_core, threads, C[None], np.zeros((1, n)), np.zeros((1, nm)), f, g, reg, plan)
@@ -329,8 +331,8 @@ def _scaling_run(C, a, b, reg, mass, low, max_iter, tol, check_every, errors, th
     K = np.empty((n, nm))
     run_parallel(gibbs_shifted, threads, C, low, reg, K, threads)
     u, v = np.ones(n), np.ones(nm)
-    status, n_iter, n_errors, z = run_parallel(entropic_partial_scaling_core, threads, K, a, b, mass, u, v, max_iter,
-                                               tol, check_every, errors, threads)
+    status, n_iter, n_errors, z = run_parallel(entropic_partial_scaling_core, threads, K, a, b, mass, u, v,
+                                               mass / float(K.sum()), max_iter, tol, check_every, errors, threads)
     with np.errstate(divide="ignore", invalid="ignore"):
         f = reg * (np.log(u) + math.log(z)) + low if z > 0 and math.isfinite(z) else np.full(n, np.nan)
         g = reg * np.log(v)

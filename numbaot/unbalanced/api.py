@@ -189,7 +189,7 @@ def mm_unbalanced2(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, *, return_c
     --------
     >>> import numbaot
     >>> round(float(numbaot.mm_unbalanced2([0.5, 0.5], [0.5, 0.5], [[1.0, 36.0], [9.0, 4.0]], 5, warn=False)), 4)
-    2.5238
+    1.7931
     """
     return_cost = _lower_choice(return_cost, "return_cost", ("linear", "total"))
     res = solve_mm(M, a, b, reg_m, c, reg, div, G0, max_iter, tol, n_threads, warn)

@@ -211,7 +211,7 @@ def test_entropic_small_reg_is_stable_and_tends_to_exact():
 def test_entropic_max_iter_warns(method):
     M, a, b = problem(n=6, m=5)
     with pytest.warns(numbaot.ConvergenceWarning, match="entropic_partial_wasserstein"):
-        res = solve_entropic_partial(M, a, b, 0.5, 0.3, method, max_iter=3, check_every=1)
+        res = solve_entropic_partial(M, a, b, 0.05, 0.3, method, max_iter=3, tol=0.0, check_every=1)
     assert res.status.name == "MAX_ITER_REACHED"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -226,3 +226,75 @@ def test_entropic_doc_example_and_zero_weights():
     for method in ("sinkhorn", "sinkhorn_log"):
         P = numbaot.entropic_partial_wasserstein(a, b, M, 0.5, 0.2, method=method)
         assert np.all(P[2] == 0) and np.isclose(P.sum(), 0.2)
+
+
+# ------------------------------------------------------------------------------------------------- partial GW
+def gw_problem(n=12, m=10, seed=8):
+    rng = np.random.default_rng(seed)
+    X, Y = rng.normal(size=(n, 2)), rng.normal(size=(m, 2))
+    C1 = ((X[:, None] - X[None]) ** 2).sum(-1)
+    C2 = ((Y[:, None] - Y[None]) ** 2).sum(-1)
+    return C1, C2, np.full(n, 1.0 / n), np.full(m, 1.0 / m)
+
+
+def naive_partial_gw(C1, C2, G):
+    """``sum_ijkl (C1_ik - C2_jl)^2 G_ij G_kl`` by brute force."""
+    L = (C1[:, None, :, None] - C2[None, :, None, :]) ** 2
+    return float(np.einsum("ijkl,ij,kl->", L, G, G))
+
+
+@pytest.mark.parametrize("mass", [0.3, 0.7])
+def test_partial_gw_against_pot_and_brute_force(mass):
+    ot = pytest.importorskip("ot")
+    from numbaot.partial.gromov import solve_partial_gromov
+
+    C1, C2, p, q = gw_problem()
+    res = solve_partial_gromov(C1, C2, p, q, mass)
+    assert res.status.name == "OPTIMAL"
+    G = res.plan
+    assert np.isclose(G.sum(), mass) and np.all(G.sum(1) <= p + 1e-12) and np.all(G.sum(0) <= q + 1e-12)
+    assert np.isclose(res.value, naive_partial_gw(C1, C2, G), rtol=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs, log = ot.gromov.partial_gromov_wasserstein(C1, C2, p, q, mass, log=True)
+    assert np.isclose(res.value, log["partial_gw_dist"], rtol=1e-8)
+    assert np.allclose(G, theirs, atol=1e-8)
+    assert np.isclose(numbaot.partial_gromov_wasserstein2(C1, C2, p, q, mass), res.value)
+
+
+def test_partial_gw_planted_and_asymmetric():
+    C1, _, p, _ = gw_problem(n=7, m=7, seed=9)
+    perm = np.random.default_rng(0).permutation(7)
+    value = numbaot.partial_gromov_wasserstein2(C1, C1[np.ix_(perm, perm)], p, p, 0.5)
+    assert abs(value) < 1e-12  # a sub-isometry exists: any part of C1 matches itself
+    A = C1 + np.triu(np.ones((7, 7)))  # asymmetric
+    from numbaot.partial.gromov import solve_partial_gromov
+
+    res = solve_partial_gromov(A, A, p, p, 0.5, symmetric=False)
+    assert abs(res.value) < 1e-10 and np.isclose(res.plan.sum(), 0.5)
+
+
+def test_entropic_partial_gw_against_pot():
+    ot = pytest.importorskip("ot")
+    from numbaot.partial.gromov import solve_entropic_partial_gromov
+
+    C1, C2, p, q = gw_problem(n=8, m=6)
+    res = solve_entropic_partial_gromov(C1, C2, p, q, reg=1.0, m=0.5, tol=1e-10)
+    theirs, log = ot.gromov.entropic_partial_gromov_wasserstein(C1, C2, p, q, reg=1.0, m=0.5, log=True, tol=1e-10)
+    assert np.allclose(res.plan, theirs, atol=1e-6)
+    assert np.isclose(res.value, log["partial_gw_dist"], rtol=1e-5)
+    assert np.isclose(res.plan.sum(), 0.5)
+    assert np.isclose(numbaot.entropic_partial_gromov_wasserstein2(C1, C2, p, q, reg=1.0, m=0.5, tol=1e-10),
+                      res.value)
+
+
+def test_partial_gw_bad_inputs():
+    C1, C2, p, q = gw_problem(n=4, m=3)
+    with pytest.raises(ValueError, match="exceeds"):
+        numbaot.partial_gromov_wasserstein(C1, C2, p, q, 2.0)
+    with pytest.raises(ValueError, match="square"):
+        numbaot.partial_gromov_wasserstein(C1[:, :3], C2, p, q, 0.5)
+    with pytest.raises(ValueError, match="G0 carries mass"):
+        numbaot.partial_gromov_wasserstein(C1, C2, p, q, 0.5, G0=np.outer(p, q))
+    with pytest.raises(TypeError, match="positional"):
+        numbaot.partial_gromov_wasserstein(C1, C2, p, q, 0.5, "square_loss", 1, None, 1)  # POT's thres
