@@ -1,0 +1,173 @@
+"""``ot.gaussian`` over numbaot: Bures-Wasserstein distances, maps and barycenters, Gaussian GW.
+
+``log=True`` adds the matrix square roots POT records ('Cs12', 'Cs12inv') or the empirical moments ('Cs', 'Ct').
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _common as _c
+
+__all__ = ["bures_wasserstein_distance", "bures_wasserstein_mapping", "bures_wasserstein_barycenter",
+           "empirical_bures_wasserstein_distance", "empirical_bures_wasserstein_mapping",
+           "gaussian_gromov_wasserstein_distance", "gaussian_gromov_wasserstein_mapping",
+           "empirical_gaussian_gromov_wasserstein_distance", "empirical_gaussian_gromov_wasserstein_mapping",
+           "bures_distance", "bures_barycenter_fixpoint", "bures_barycenter_gradient_descent"]
+
+
+def _sqrtm(S):
+    w, V = np.linalg.eigh(np.asarray(S, dtype=float))
+    w = np.maximum(w, 0)
+    return (V * np.sqrt(w)) @ V.T, (V * np.where(w > 0, 1 / np.sqrt(np.where(w > 0, w, 1)), 0)) @ V.T
+
+
+def _moments(x, w, reg, bias):
+    x = np.asarray(x, dtype=float)
+    w = np.full(x.shape[0], 1.0 / x.shape[0]) if w is None else np.asarray(w, dtype=float).ravel() / np.sum(w)
+    mu = w @ x
+    xc = x - mu if bias else x
+    return mu, (xc * w[:, None]).T @ xc + reg * np.eye(x.shape[1])
+
+
+def bures_wasserstein_distance(ms, mt, Cs, Ct, paired=False, log=False):
+    """Bures-Wasserstein distance between Gaussians (POT's name) by :func:`numbaot.bures_wasserstein_distance`.
+
+    Examples
+    --------
+    >>> import numpy as np, numbaot.pot as ot
+    >>> round(float(ot.gaussian.bures_wasserstein_distance(np.zeros(2), np.ones(2), np.eye(2), np.eye(2)) ** 2), 9)
+    2.0
+    """
+    import numbaot
+
+    ms, mt, row = _row_means(ms, mt, Cs, Ct)
+    value = numbaot.bures_wasserstein_distance(ms, mt, Cs, Ct, paired)
+    if log:
+        return value, {"Cs12": _sqrtm(Cs)[0] if np.ndim(Cs) == 2 else None}
+    return value
+
+
+def bures_distance(Cs, Ct, paired=False, log=False, nx=None):
+    """Bures distance between covariances (the Bures-Wasserstein distance of centred Gaussians)."""
+    Cs, Ct = np.asarray(Cs, dtype=float), np.asarray(Ct, dtype=float)
+    zs, zt = np.zeros(Cs.shape[:-1]), np.zeros(Ct.shape[:-1])
+    return bures_wasserstein_distance(zs, zt, Cs, Ct, paired, log)
+
+
+def _row_means(ms, mt, Cs, Ct):
+    """POT accepts means of shape (1, d) for one Gaussian: flattened here (and the shift given back as (1, d))."""
+    ms, mt = np.asarray(ms, dtype=float), np.asarray(mt, dtype=float)
+    row = ms.ndim == 2 and ms.shape[0] == 1 and np.ndim(Cs) == 2
+    if row:
+        ms, mt = ms[0], mt.reshape(-1)
+    return ms, mt, row
+
+
+def bures_wasserstein_mapping(ms, mt, Cs, Ct, log=False):
+    """The affine Monge map ``(A, b)`` between Gaussians (POT's name) by :func:`numbaot.bures_wasserstein_mapping`;
+    ``log={'Cs12', 'Cs12inv'}``."""
+    import numbaot
+
+    ms, mt, row = _row_means(ms, mt, Cs, Ct)
+    A, b = numbaot.bures_wasserstein_mapping(ms, mt, Cs, Ct)
+    b = b[None, :] if row else b
+    if log:
+        Cs12, Cs12inv = _sqrtm(Cs)
+        return A, b, {"Cs12": Cs12, "Cs12inv": Cs12inv}
+    return A, b
+
+
+def empirical_bures_wasserstein_distance(xs, xt, reg=1e-6, ws=None, wt=None, bias=True, log=False):
+    """Bures-Wasserstein distance between the Gaussians fitted to two samples (POT's name)."""
+    import numbaot
+
+    value = numbaot.empirical_bures_wasserstein_distance(xs, xt, reg, ws, wt, bias)
+    if log:
+        return value, {"Cs": _moments(xs, ws, reg, bias)[1], "Ct": _moments(xt, wt, reg, bias)[1]}
+    return value
+
+
+def empirical_bures_wasserstein_mapping(xs, xt, reg=1e-6, ws=None, wt=None, bias=True, log=False):
+    """The affine Monge map between the Gaussians fitted to two samples (POT's name); ``log={'Cs', 'Ct'}``."""
+    import numbaot
+
+    A, b = numbaot.empirical_bures_wasserstein_mapping(xs, xt, reg, ws, wt, bias)
+    if log:
+        return A, b, {"Cs": _moments(xs, ws, reg, bias)[1], "Ct": _moments(xt, wt, reg, bias)[1]}
+    return A, b
+
+
+def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", num_iter=1000, eps=1e-7, log=False,
+                                 step_size=1, batch_size=None):
+    """Bures-Wasserstein barycenter ``(mb, Cb)`` of Gaussians (POT's name) by
+    :func:`numbaot.bures_wasserstein_barycenter`; ``log={'num_iter': ...}`` is not recorded (empty dict)."""
+    import numbaot
+
+    if batch_size is not None or method in ("stochastic_gradient_descent", "averaged_stochastic_gradient_descent"):
+        raise _c.PotNotImplementedError("batch_size= (stochastic gradient) is not implemented by numbaot.pot; "
+                                       "closest numbaot function: numbaot.bures_wasserstein_barycenter")
+    mb, Cb = numbaot.bures_wasserstein_barycenter(m, C, _c.weights(weights), method,
+                                                  max_iter=_c.max_iter(num_iter, "num_iter"), tol=eps,
+                                                  step_size=step_size)
+    return (mb, Cb, {}) if log else (mb, Cb)
+
+
+def bures_barycenter_fixpoint(C, weights=None, num_iter=1000, eps=1e-7, log=False, nx=None):
+    """Covariance of the Bures barycenter by the fixed point iteration."""
+    C = np.asarray(C, dtype=float)
+    out = bures_wasserstein_barycenter(np.zeros(C.shape[:-1]), C, weights, "fixed_point", num_iter, eps, log)
+    return (out[1], out[2]) if log else out[1]
+
+
+def bures_barycenter_gradient_descent(C, weights=None, num_iter=1000, eps=1e-7, log=False, step_size=1,
+                                      batch_size=None, averaged=False, nx=None):
+    """Covariance of the Bures barycenter by gradient descent."""
+    C = np.asarray(C, dtype=float)
+    out = bures_wasserstein_barycenter(np.zeros(C.shape[:-1]), C, weights, "gradient_descent", num_iter, eps, log,
+                                       step_size, batch_size)
+    return (out[1], out[2]) if log else out[1]
+
+
+def gaussian_gromov_wasserstein_distance(Cov_s, Cov_t, log=False):
+    """Gaussian GW distance (POT's name) by :func:`numbaot.gaussian_gromov_wasserstein_distance`."""
+    import numbaot
+
+    value = numbaot.gaussian_gromov_wasserstein_distance(Cov_s, Cov_t)
+    return (value, {}) if log else value
+
+
+def gaussian_gromov_wasserstein_mapping(mu_s, mu_t, Cov_s, Cov_t, sign_eigs=None, log=False):
+    """Gaussian GW map ``(A, b)`` (POT's name) by :func:`numbaot.gaussian_gromov_wasserstein_mapping`."""
+    import numbaot
+
+    mu_s, mu_t, row = _row_means(mu_s, mu_t, Cov_s, Cov_t)
+    A, b = numbaot.gaussian_gromov_wasserstein_mapping(mu_s, mu_t, Cov_s, Cov_t, sign_eigs)
+    b = b[None, :] if row else b
+    return (A, b, {}) if log else (A, b)
+
+
+def empirical_gaussian_gromov_wasserstein_distance(xs, xt, ws=None, wt=None, log=False):
+    """Gaussian GW distance between the Gaussians fitted to two samples (POT's name)."""
+    import numbaot
+
+    value = numbaot.empirical_gaussian_gromov_wasserstein_distance(xs, xt, ws, wt)
+    if log:
+        return value, {"Cov_s": _moments(xs, ws, 0.0, True)[1], "Cov_t": _moments(xt, wt, 0.0, True)[1]}
+    return value
+
+
+def empirical_gaussian_gromov_wasserstein_mapping(xs, xt, ws=None, wt=None, sign_eigs=None, log=False):
+    """Gaussian GW map between the Gaussians fitted to two samples (POT's name)."""
+    import numbaot
+
+    A, b = numbaot.empirical_gaussian_gromov_wasserstein_mapping(xs, xt, ws, wt, sign_eigs)
+    return (A, b, {}) if log else (A, b)
+
+
+globals().update(_c.missing_names(__name__, {
+    "bures_wasserstein_distance_hd": "numbaot.bures_wasserstein_distance",
+    "bures_wasserstein_mapping_hd": "numbaot.bures_wasserstein_mapping",
+    "empirical_bures_wasserstein_distance_hd": "numbaot.empirical_bures_wasserstein_distance",
+    "empirical_bures_wasserstein_mapping_hd": "numbaot.empirical_bures_wasserstein_mapping",
+    "empirical_bures_wasserstein_barycenter": "numbaot.bures_wasserstein_barycenter",
+}))

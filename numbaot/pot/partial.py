@@ -1,0 +1,76 @@
+"""``ot.partial`` over numbaot: partial OT (a given mass ``m`` transported), exact and entropic."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _common as C
+
+__all__ = ["partial_wasserstein", "partial_wasserstein2", "partial_wasserstein_lagrange",
+           "entropic_partial_wasserstein"]
+
+_MOD = "numbaot.partial.api"
+
+
+def _native(name):
+    return C.native_in(_MOD, name, "numbaot.emd")
+
+
+def _log(G, M):
+    cost = float(np.sum(np.asarray(G) * np.asarray(M)))
+    return {"cost": cost, "partial_w_dist": cost}
+
+
+def partial_wasserstein(a, b, M, m=None, nb_dummies=1, log=False, **kwargs):
+    """Exact partial OT plan (POT's name) by numbaot's ``partial_wasserstein``; ``log`` holds 'cost' and
+    'partial_w_dist'."""
+    M = C.as_array(M)
+    with C.asserting():
+        G = C.adapt(_native("partial_wasserstein"), (C.weights(a), C.weights(b), M, m, nb_dummies), {},
+                    "partial_wasserstein")
+    return (G, _log(G, M)) if log else G
+
+
+def partial_wasserstein2(a, b, M, m=None, nb_dummies=1, log=False, **kwargs):
+    """Exact partial OT cost (POT's name); ``log`` as :func:`partial_wasserstein`'s, with the plan as 'T'."""
+    M = C.as_array(M)
+    if not log:
+        with C.asserting():
+            return C.adapt(_native("partial_wasserstein2"), (C.weights(a), C.weights(b), M, m, nb_dummies), {},
+                           "partial_wasserstein2")
+    G, lg = partial_wasserstein(a, b, M, m, nb_dummies, True)
+    lg["T"] = G
+    return lg["cost"], lg
+
+
+def partial_wasserstein_lagrange(a, b, M, reg_m=None, nb_dummies=1, log=False, **kwargs):
+    """Partial OT with a Lagrangian mass penalty (POT's name) by numbaot's ``partial_wasserstein_lagrange``."""
+    M = C.as_array(M)
+    G = C.adapt(_native("partial_wasserstein_lagrange"), (C.weights(a), C.weights(b), M, reg_m, nb_dummies), {},
+                "partial_wasserstein_lagrange")
+    return (G, _log(G, M)) if log else G
+
+
+def entropic_partial_wasserstein(a, b, M, reg, m=None, method="sinkhorn", numItermax=1000, stopThr=1e-100,
+                                 verbose=False, log=False):
+    """Entropic partial OT plan (POT's name) by numbaot's ``entropic_partial_wasserstein`` (log domain; POT's
+    ``stopThr=1e-100``, which runs every iteration, is replaced by numbaot's default tolerance)."""
+    M = C.as_array(M)
+    kwargs = dict(max_iter=C.max_iter(numItermax))
+    if stopThr > 1e-100:
+        kwargs["tol"] = stopThr
+    G = C.adapt(_native("entropic_partial_wasserstein"), (C.weights(a), C.weights(b), M, reg, m), kwargs,
+                "entropic_partial_wasserstein")
+    if log:
+        return G, {"err": [], "partial_w_dist": float(np.sum(np.asarray(G) * M))}
+    return G
+
+
+globals().update(C.missing_names(__name__, {
+    "partial_wasserstein_1d": "numbaot.partial_wasserstein",
+    "entropic_partial_wasserstein_logscale": "numbaot.pot.partial.entropic_partial_wasserstein",
+    "gwgrad_partial": "numbaot.gromov_wasserstein", "gwloss_partial": "numbaot.gromov_wasserstein",
+    "partial_gromov_wasserstein": "numbaot.gromov_wasserstein",
+    "partial_gromov_wasserstein2": "numbaot.gromov_wasserstein2",
+    "entropic_partial_gromov_wasserstein": "numbaot.entropic_gromov_wasserstein",
+    "entropic_partial_gromov_wasserstein2": "numbaot.entropic_gromov_wasserstein2",
+}))
