@@ -166,7 +166,7 @@ def _retract(P, xi):
     return Q * signs
 
 
-def wda(X, y, p=2, reg=1, k=10, solver=None, sinkhorn_method="sinkhorn", maxiter=100, verbose=0, P0=None,
+def wda(X, y, p=2, reg=1, k=10, solver=None, sinkhorn_method="sinkhorn_log", maxiter=100, verbose=0, P0=None,
         normalize=False, *, tol=1e-6, random_state=None):
     """Wasserstein discriminant analysis (Flamary et al. 2018): a projection ``P`` (d x p, orthonormal columns)
     that keeps each class tight and the classes far apart in Wasserstein distance.
@@ -189,8 +189,9 @@ def wda(X, y, p=2, reg=1, k=10, solver=None, sinkhorn_method="sinkhorn", maxiter
     solver : None or 'steepest'
         The manifold optimiser: Riemannian steepest descent (the only one; POT's other pymanopt solvers are not
         available).
-    sinkhorn_method : {'sinkhorn', 'sinkhorn_log'}
-        Sinkhorn variant (see :func:`numbaot.sinkhorn`).
+    sinkhorn_method : {'sinkhorn_log', 'sinkhorn'}
+        Sinkhorn variant (see :func:`numbaot.sinkhorn`): the log domain by default (stable at any reg; POT's
+        default is the scaling-domain 'sinkhorn', also available).
     maxiter : int
         Maximum descent iterations; a ConvergenceWarning when reached with the Riemannian gradient above tol.
     verbose : int

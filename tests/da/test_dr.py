@@ -21,7 +21,7 @@ def test_gradient_is_the_derivative_of_the_objective():
     """Envelope theorem: with converged plans the fixed-plan gradient equals finite differences of J."""
     X, y = _three_classes()
     groups = [X[y == c] - X.mean(0) for c in range(3)]
-    objective = _Objective(groups, 1.0, 5000, "sinkhorn", np.ones((3, 3)))
+    objective = _Objective(groups, 1.0, 5000, "sinkhorn_log", np.ones((3, 3)))
     rng = np.random.default_rng(1)
     P = _retract(np.zeros((4, 2)), rng.normal(size=(4, 2)))
     J, E = objective(P, gradient=True)
@@ -36,10 +36,10 @@ def test_gradient_is_the_derivative_of_the_objective():
 
 def test_wda_reaches_a_stationary_point_better_than_the_planted_axes():
     X, y = _three_classes()
-    P, proj = wda(X, y, p=2, reg=1.0, k=50, maxiter=200, random_state=0)
+    P, proj = wda(X, y, p=2, reg=1.0, k=50, maxiter=200, random_state=0, sinkhorn_method="sinkhorn_log")
     assert np.allclose(P.T @ P, np.eye(2), atol=1e-10)
     groups = [X[y == c] - X.mean(0) for c in range(3)]
-    objective = _Objective(groups, 1.0, 5000, "sinkhorn", np.ones((3, 3)))
+    objective = _Objective(groups, 1.0, 5000, "sinkhorn_log", np.ones((3, 3)))
     J, E = objective(P, gradient=True)
     assert np.linalg.norm(_tangent(P, E)) < 1e-4
     assert J <= objective(np.eye(4)[:, :2]) + 1e-9  # at least as good as the axes the classes were shifted along
@@ -95,3 +95,12 @@ def test_bad_input():
     with pytest.warns(Warning, match="wda: the Riemannian gradient norm") as record:
         wda(X, y, p=2, k=5, maxiter=1, random_state=0)
     assert record[0].filename == __file__
+
+
+@pytest.mark.slow
+def test_scaling_domain_sinkhorn_gives_the_same_projection():
+    X, y = _three_classes(seed=5)
+    P0 = _retract(np.zeros((4, 2)), np.random.default_rng(2).normal(size=(4, 2)))
+    P1, _ = wda(X, y, p=2, reg=1.0, k=100, maxiter=100, P0=P0, sinkhorn_method="sinkhorn")
+    P2, _ = wda(X, y, p=2, reg=1.0, k=100, maxiter=100, P0=P0, sinkhorn_method="sinkhorn_log")
+    assert np.allclose(P1 @ P1.T, P2 @ P2.T, atol=1e-5)  # the same subspace
