@@ -134,32 +134,54 @@ def _dual_columns(lo, hi, alpha, beta, CT, gamma, kind, max_nz, row_part, grad_b
     return obj
 
 
+#: tasks of the one parallel region (:func:`_chunks`): one ``prange`` compiled once for the three passes
+_TASK_DUAL = 0
+_TASK_SEMI = 1
+_TASK_PLAN = 2
+
+
 @cpu_jit(parallel=True)
-def dual_obj_grad(alpha, beta, a, b, CT, gamma, kind, max_nz, n_chunks, row_part, obj_part, grad):
-    """``-D(alpha, beta)`` (returned) and its gradient into ``grad`` = ``(-grad_alpha, -grad_beta)`` (n + m)."""
+def _chunks(task, n_chunks, alpha, beta, b, CT, gamma, kind, max_nz, row_part, col_out, obj_part, plan_T):
+    """Columns split into ``n_chunks`` chunks run in parallel, each with its own row buffer ``row_part[c]``:
+    the dual pass (``obj_part[c]``, ``col_out`` = the beta gradient), the semi-dual pass (``col_out`` = the
+    per-column values; the plan into ``plan_T`` when it has rows) or the dual plan into ``plan_T``."""
     m, n = CT.shape
     for c in prange(n_chunks):
+        lo = c * m // n_chunks
+        hi = (c + 1) * m // n_chunks
         rp = row_part[c]
         rp[:] = 0.0
         buf = np.empty(n)
         work = np.empty(n)
-        obj_part[c] = _dual_columns(c * m // n_chunks, (c + 1) * m // n_chunks, alpha, beta, CT, gamma, kind,
-                                    max_nz, rp, grad[n:], b, buf, work)
-    total = 0.0
-    for i in range(n):
-        total += alpha[i] * a[i]
-    for j in range(m):
-        total += beta[j] * b[j]
-    for c in range(n_chunks):
-        total -= obj_part[c]
-    for i in range(n):
-        s = 0.0
-        for c in range(n_chunks):
-            s += row_part[c, i]
-        grad[i] = s - a[i]
-    for j in range(m):
-        grad[n + j] = -grad[n + j]
+        if task == _TASK_DUAL:
+            obj_part[c] = _dual_columns(lo, hi, alpha, beta, CT, gamma, kind, max_nz, rp, col_out, b, buf, work)
+        elif task == _TASK_SEMI:
+            _semi_columns(lo, hi, alpha, CT, b, gamma, kind, max_nz, rp, col_out, plan_T, buf, work)
+        else:
+            _plan_columns(lo, hi, alpha, beta, CT, gamma, kind, max_nz, plan_T, buf, work)
+
+
+def dual_obj_grad(alpha, beta, a, b, CT, gamma, kind, max_nz, n_chunks, row_part, obj_part, grad):
+    """``-D(alpha, beta)`` (returned) and its gradient into ``grad`` = ``(-grad_alpha, -grad_beta)`` (n + m).
+
+    Plain Python around the one parallel region: its reductions are O(n + m) numpy calls, and a jitted wrapper
+    would re-optimise the parallel kernel when linking it (seconds of compile per wrapper)."""
+    n = CT.shape[1]
+    _chunks(_TASK_DUAL, n_chunks, alpha, beta, b, CT, gamma, kind, max_nz, row_part, grad[n:], obj_part,
+            _NO_PLAN[n] if n in _NO_PLAN else _no_plan(n))
+    total = float(alpha @ a) + float(beta @ b) - float(obj_part.sum())
+    np.subtract(row_part.sum(axis=0), a, out=grad[:n])
+    np.negative(grad[n:], out=grad[n:])
     return -total
+
+
+_NO_PLAN = {}
+
+
+def _no_plan(n):
+    """A (0, n) array: "no plan wanted" (one per n, so that each call does not allocate one)."""
+    _NO_PLAN[n] = np.empty((0, n))
+    return _NO_PLAN[n]
 
 
 @cpu_jit
@@ -272,74 +294,56 @@ def _semi_columns(lo, hi, alpha, CT, b, gamma, kind, max_nz, row_part, val_out, 
                 P[i] = bj * g[i]
 
 
-@cpu_jit(parallel=True)
 def semi_dual_obj_grad(alpha, a, b, CT, gamma, kind, max_nz, n_chunks, row_part, val_out, grad, plan_T):
     """``-S(alpha)`` (returned) and its gradient ``-(a - T 1)`` into ``grad`` (n); the per-column values into
     ``val_out`` (the smoothed c-transform is ``beta_j = -val_out[j]``); ``plan_T`` (m, n) or (0, n)."""
-    m, n = CT.shape
-    for c in prange(n_chunks):
-        rp = row_part[c]
-        rp[:] = 0.0
-        buf = np.empty(n)
-        work = np.empty(n)
-        _semi_columns(c * m // n_chunks, (c + 1) * m // n_chunks, alpha, CT, b, gamma, kind, max_nz, rp, val_out,
-                      plan_T, buf, work)
-    total = 0.0
-    for i in range(n):
-        total += alpha[i] * a[i]
-    for j in range(m):
-        total -= b[j] * val_out[j]
-    for i in range(n):
-        s = 0.0
-        for c in range(n_chunks):
-            s += row_part[c, i]
-        grad[i] = s - a[i]
+    _chunks(_TASK_SEMI, n_chunks, alpha, alpha, b, CT, gamma, kind, max_nz, row_part, val_out, val_out, plan_T)
+    total = float(alpha @ a) - float(b @ val_out)
+    np.subtract(row_part.sum(axis=0), a, out=grad)
     return -total
 
 
-@cpu_jit(parallel=True)
-def dual_plan(alpha, beta, CT, gamma, kind, max_nz, n_chunks, plan_T):
-    """The plan ``delta'(alpha_i + beta_j - C_ij)`` of the dual, transposed (m, n); returns its non-zero count."""
-    m, n = CT.shape
-    counts = np.zeros(n_chunks, dtype=np.int64)
-    for c in prange(n_chunks):
-        x = np.empty(n)
-        buf = np.empty(n)
-        work = np.empty(n)
-        nnz = 0
-        for j in range(c * m // n_chunks, (c + 1) * m // n_chunks):
-            Cj = CT[j]
-            P = plan_T[j]
+@cpu_jit
+def _plan_columns(lo, hi, alpha, beta, CT, gamma, kind, max_nz, plan_T, buf, work):
+    """Columns lo:hi of the dual's plan ``delta'(alpha_i + beta_j - C_ij)``, transposed."""
+    n = CT.shape[1]
+    x = np.empty(n)
+    for j in range(lo, hi):
+        Cj = CT[j]
+        P = plan_T[j]
+        for i in range(n):
+            x[i] = alpha[i] + beta[j] - Cj[i]
+        if kind == NEGENTROPY:
             for i in range(n):
-                x[i] = alpha[i] + beta[j] - Cj[i]
-            if kind == NEGENTROPY:
-                for i in range(n):
-                    P[i] = _exp(x[i] / gamma - 1.0)
-                    nnz += P[i] > 0.0
-                continue
-            thr = -np.inf
-            if kind == SPARSITY:
-                thr = _column_threshold(x, n, max_nz, buf, work)
-            above = 0
-            if thr > -np.inf:
-                for i in range(n):
-                    if x[i] > thr:
-                        above += 1
-            kept = 0
+                P[i] = _exp(x[i] / gamma - 1.0)
+            continue
+        thr = -np.inf
+        if kind == SPARSITY:
+            thr = _column_threshold(x, n, max_nz, buf, work)
+        above = 0
+        if thr > -np.inf:
             for i in range(n):
-                xi = x[i]
-                v = 0.0
-                if xi > 0.0:
-                    v = xi / gamma
-                    if thr > -np.inf:
-                        if xi < thr:
+                if x[i] > thr:
+                    above += 1
+        kept = 0
+        for i in range(n):
+            xi = x[i]
+            v = 0.0
+            if xi > 0.0:
+                v = xi / gamma
+                if thr > -np.inf:
+                    if xi < thr:
+                        v = 0.0
+                    elif xi == thr:
+                        if above + kept >= max_nz:
                             v = 0.0
-                        elif xi == thr:
-                            if above + kept >= max_nz:
-                                v = 0.0
-                            else:
-                                kept += 1
-                P[i] = v
-                nnz += v > 0.0
-        counts[c] = nnz
-    return counts.sum()
+                        else:
+                            kept += 1
+            P[i] = v
+
+
+def dual_plan(alpha, beta, CT, gamma, kind, max_nz, n_chunks, plan_T):
+    """The plan of the dual, transposed (m, n), into ``plan_T``."""
+    n = CT.shape[1]
+    _chunks(_TASK_PLAN, n_chunks, alpha, beta, beta, CT, gamma, kind, max_nz, np.empty((n_chunks, n)), beta, beta,
+            plan_T)
