@@ -20,6 +20,8 @@ Two faces of one API:
   ``gmm_ot_loss``, ``gmm_ot_plan``, ``gmm_ot_apply_map``, ``gmm_ot_plan_density``.
 * domain adaptation in the subpackage ``numbaot.da`` (POT's ``ot.da`` estimators and ``wda``), imported on first
   access.
+* other regularisers: ``cg``, ``gcg``, ``semirelaxed_cg`` (conditional gradients with a user's regulariser),
+  ``sinkhorn_lpl1_mm``, ``sinkhorn_l1l2_gl``, ``emd_laplace``, ``smooth_ot_dual``, ``smooth_ot_semi_dual``.
 """
 from __future__ import annotations
 
