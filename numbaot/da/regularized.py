@@ -166,6 +166,10 @@ class EMDLaplaceTransport(BaseTransport):
            [7.]])
     """
 
+    #: Semi-supervised cost of labelled pairs of different classes, in units of the largest cost (not a parameter:
+    #: POT's EMDLaplaceTransport has none, and its base class's fit would fail on labels without it).
+    limit_max = 10
+
     def __init__(self, reg_type="pos", reg_lap=1.0, reg_src=1.0, metric="sqeuclidean", norm=None, similarity="knn",
                  similarity_param=None, max_iter=100, tol=1e-9, max_inner_iter=100000, inner_tol=1e-9, log=False,
                  verbose=False, distribution_estimation=distribution_estimation_uniform,
@@ -204,5 +208,3 @@ class EMDLaplaceTransport(BaseTransport):
         self.coupling_ = G
         self.log_ = _log(info, log)
         return self
-
-    limit_max = 10
