@@ -170,7 +170,7 @@ def missing_module(module_name, closest):
     cache = {}
 
     def __getattr__(name):
-        if name.startswith("_") or name in _TOOLING:
+        if name.startswith("__") or name in _TOOLING:
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
         if name not in cache:
             cache[name] = _Missing(module_name, name, closest)

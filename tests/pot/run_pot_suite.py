@@ -72,7 +72,7 @@ def run(root, extra_args, only=None):
     files = sorted(p.name for p in test_dir.glob("test_*.py") if p.name not in EXCLUDED
                    and (only is None or p.name in only))
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(test_dir),
-           "-o", "addopts=", "--tb=no", "-W", "ignore::DeprecationWarning", *files, *extra_args]
+           "-o", "addopts=", "--tb=no", "--continue-on-collection-errors", "-W", "ignore::DeprecationWarning", *files, *extra_args]
     subprocess.run(cmd, cwd=test_dir, env=env)
     return json.loads(report.read_text())
 
