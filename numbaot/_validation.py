@@ -814,3 +814,53 @@ def check_finite_reg_m(reg_m, name: str = "reg_m") -> tuple[float, float]:
         raise ValueError(f"{name} must be finite here, got {reg_m!r}; for an exact marginal use numbaot.emd (both "
                          "exact) or numbaot.sinkhorn_unbalanced with reg_m=(inf, rho)")
     return rho_a, rho_b
+
+
+# ------------------------------------------------------------------------------------------- domain adaptation
+#: Cost normalisations of POT's ``cost_normalization`` (numbaot.da).
+COST_NORMS = (None, "median", "max", "log", "loglog")
+
+
+def check_labels(y, name: str, n: int, *, what: str = "samples") -> np.ndarray:
+    """A 1-D host array of ``n`` class labels: integers, strings, or finite floats (-1 marks a missing label where
+    the caller allows it)."""
+    if y is None:
+        raise TypeError(f"{name} is required: pass an array of {n} labels")
+    if hasattr(y, "__cuda_array_interface__"):
+        raise ValueError(f"{name} is a GPU array; pass host (numpy) labels")
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of labels, got shape {y.shape}")
+    if y.shape[0] != n:
+        raise ValueError(f"{name} has {y.shape[0]} labels but there are {n} {what}; pass one label per sample")
+    if y.dtype.kind not in "biuUSO" and not (y.dtype.kind == "f" and np.all(np.isfinite(y))):
+        raise ValueError(f"{name} must hold integer (or string) class labels, got dtype {y.dtype}")
+    return y
+
+
+def check_cost_norm(norm):
+    """A cost normalisation: None, 'median', 'max', 'log' or 'loglog'."""
+    if norm is not None and not isinstance(norm, str):
+        raise TypeError(f"norm must be None or one of {COST_NORMS[1:]}, got {norm!r}")
+    if norm not in COST_NORMS:
+        raise ValueError(f"norm must be None or one of {COST_NORMS[1:]} (the cost normalisation), got {norm!r}")
+    return norm
+
+
+def check_positive(value, name: str, *, allow_inf: bool = False, allow_zero: bool = False) -> float:
+    """A real number > 0 (>= 0 with ``allow_zero``), finite unless ``allow_inf``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive real number, got {value!r}")
+    value = float(value)
+    ok = (value >= 0 if allow_zero else value > 0) and (math.isfinite(value) or (allow_inf and value > 0))
+    if not ok:
+        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} "
+                         f"{'number (inf allowed)' if allow_inf else 'finite number'}, got {value}")
+    return value
+
+
+def check_batch_size(batch_size) -> int:
+    """A positive integer number of points per block."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 
 import numpy as np
 
@@ -21,8 +20,6 @@ from .. import _device, _validation as V
 
 #: Label of an unlabelled target sample (POT's convention): -1 cannot be a class.
 MISSING_LABEL = -1
-#: Cost normalisations of POT's ``cost_normalization``.
-NORMS = (None, "median", "max", "log", "loglog")
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -65,43 +62,14 @@ def target_points(Xs, Xt):
     return host_points(Xt, "Xt")
 
 
-def check_labels(y, name, n, *, what="samples"):
-    """A 1-D array of ``n`` labels (any numpy-comparable values; -1 marks a missing label where allowed)."""
-    if y is None:
-        raise TypeError(f"{name} is required: pass an array of {n} labels")
-    if _device.is_cuda_array(y):
-        raise ValueError(f"{name} is a GPU array; numbaot.da's estimators take host (numpy) labels")
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of labels, got shape {y.shape}")
-    if y.shape[0] != n:
-        raise ValueError(f"{name} has {y.shape[0]} labels but there are {n} {what}; pass one label per sample")
-    if y.dtype.kind not in "biuUSO" and not (y.dtype.kind == "f" and np.all(np.isfinite(y))):
-        raise ValueError(f"{name} must hold integer (or string) class labels, got dtype {y.dtype}")
-    return y
+check_labels = V.check_labels
+check_norm = V.check_cost_norm
+check_positive = V.check_positive
+check_batch_size = V.check_batch_size
 
 
 def check_metric(metric):
     return V.check_metric(metric)[0]
-
-
-def check_norm(norm):
-    if norm is not None and not isinstance(norm, str):
-        raise TypeError(f"norm must be None or one of {NORMS[1:]}, got {norm!r}")
-    if norm not in NORMS:
-        raise ValueError(f"norm must be None or one of {NORMS[1:]} (the cost normalisation), got {norm!r}")
-    return norm
-
-
-def check_positive(value, name, *, allow_inf=False, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive real number, got {value!r}")
-    value = float(value)
-    ok = (value >= 0 if allow_zero else value > 0) and (math.isfinite(value) or (allow_inf and value > 0))
-    if not ok:
-        raise ValueError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} "
-                         f"{'number (inf allowed)' if allow_inf else 'finite number'}, got {value}")
-    return value
 
 
 def check_out_of_sample_map(value, choices):
@@ -139,12 +107,6 @@ def check_fitted(estimator, attributes):
     if missing:
         raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet; call fit(Xs, ys, Xt, yt) "
                              "before using it")
-
-
-def check_batch_size(batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    return int(batch_size)
 
 
 def check_features(X, d, name, fitted_name):
