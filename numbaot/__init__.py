@@ -124,6 +124,7 @@ _LAZY = {
     "emd_laplace": "numbaot.optim.regularized",
     "smooth_ot_dual": "numbaot.smooth.api",
     "smooth_ot_semi_dual": "numbaot.smooth.api",
+    "screenkhorn": "numbaot.smooth.screening",
 }
 
 __all__ = sorted([*_LAZY, "OTResult", "BatchOTResult", "BarycenterResult", "LinearOperator", "Status",

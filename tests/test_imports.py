@@ -25,7 +25,7 @@ FRONT_ENDS = {
     "numbaot.da", "numbaot.da._base", "numbaot.da.transport", "numbaot.da.linear", "numbaot.da.mapping",
     "numbaot.da.regularized", "numbaot.da.jcpot", "numbaot.da.dr",
     "numbaot.partial.api", "numbaot.partial.gromov", "numbaot.unbalanced.api",
-    "numbaot.optim.api", "numbaot.optim.regularized", "numbaot.smooth.api",
+    "numbaot.optim.api", "numbaot.optim.regularized", "numbaot.smooth.api", "numbaot.smooth.screening",
     "numbaot.autodiff", "numbaot.torch", "numbaot.torch.api", "numbaot.jax", "numbaot.jax.api",
 }
 #: The dispatch layer: front-ends import it, it imports the device drivers.

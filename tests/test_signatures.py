@@ -112,6 +112,7 @@ POSITIONAL = {
     "emd_laplace": ("a", "b", "xs", "xt", "M", "sim", "sim_param", "reg", "eta", "alpha"),
     "smooth_ot_dual": ("a", "b", "M", "reg", "reg_type"),
     "smooth_ot_semi_dual": ("a", "b", "M", "reg", "reg_type", "max_nz"),
+    "screenkhorn": ("a", "b", "M", "reg", "ns_budget", "nt_budget", "uniform", "restricted"),
 }
 
 # Public verbs without a POT namesake (GeomLoss-like front-ends); checked by test (c) only.
@@ -246,6 +247,7 @@ TRAPS = [  # (verb, positional arguments as POT would take them; the last one is
     ("emd_laplace", (a, b, X, X, M, "knn", None, "pos", 1, 0.5, 100)),  # numItermax
     ("smooth_ot_dual", (a, b, M, 0.1, "l2", "L-BFGS-B")),  # method
     ("smooth_ot_semi_dual", (a, b, M, 0.1, "l2", None, "L-BFGS-B")),  # method
+    ("screenkhorn", (a, b, M, 0.1, 1, 1, False, True, 10000)),  # maxiter
 ]
 
 
