@@ -21,7 +21,8 @@ Two faces of one API:
 * domain adaptation in the subpackage ``numbaot.da`` (POT's ``ot.da`` estimators and ``wda``), imported on first
   access.
 * other regularisers: ``cg``, ``gcg``, ``semirelaxed_cg`` (conditional gradients with a user's regulariser),
-  ``sinkhorn_lpl1_mm``, ``sinkhorn_l1l2_gl``, ``emd_laplace``, ``smooth_ot_dual``, ``smooth_ot_semi_dual``.
+  ``sinkhorn_lpl1_mm``, ``sinkhorn_l1l2_gl``, ``emd_laplace``, ``smooth_ot_dual``, ``smooth_ot_semi_dual``,
+  ``screenkhorn``.
 """
 from __future__ import annotations
 

@@ -77,11 +77,12 @@ def solve_smooth(a, b, M, reg, reg_type="l2", *, semi=False, max_nz=None, method
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
     CT = np.ascontiguousarray(M.T, dtype=np.float64)
-    result = _solve(a, b, CT, reg, kind, max_nz, semi, method, tol, max_iter, n_threads, out_dtype)
+    answer = _solve(a, b, CT, reg, kind, max_nz, semi, method, tol, max_iter, n_threads, out_dtype)
     if warn:
-        warn_status(result.status, solver, f"{result.n_iter} {method} iterations, largest marginal error "
-                    f"{result.errors[-1]:.3g}", stacklevel=4)
-    return _dispatch.back_to_caller(placement, result)
+        warn_status(answer.status, solver, f"{answer.n_iter} {method} iterations, L1 marginal error "
+                    f"{answer.errors[-1]:.3g}", stacklevel=4)
+    answer.result = _dispatch.back_to_caller(placement, answer.result)
+    return answer
 
 
 def _solve(a, b, CT, gamma, kind, max_nz, semi, method, tol, max_iter, n_threads, out_dtype):
