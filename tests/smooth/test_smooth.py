@@ -152,3 +152,27 @@ def test_bad_input(kwargs, exc, match):
 def test_unequal_masses_are_refused():
     with pytest.raises(ValueError, match="same total mass"):
         numbaot.smooth_ot_semi_dual([0.5, 0.5], [0.2, 0.2], np.ones((2, 2)), 1.0)
+
+
+# ------------------------------------------------------------------------------------------ compiled helpers
+@given(values=st.lists(st.integers(-3, 3), min_size=1, max_size=30), data=st.data())
+def test_quickselect_is_the_kth_largest(values, data):
+    x = np.array(values, dtype=np.float64)
+    k = data.draw(st.integers(1, len(x)))
+    assert D._kth_largest(x, len(x), k, np.empty(len(x))) == np.sort(x)[::-1][k - 1]
+
+
+def _projection_reference(y):
+    u = np.sort(y)[::-1]
+    css = np.cumsum(u) - 1.0
+    rho = np.nonzero(u - css / np.arange(1, len(y) + 1) > 0)[0][-1]
+    return np.maximum(y - css[rho] / (rho + 1), 0.0)
+
+
+@given(values=st.lists(st.floats(-5, 5), min_size=1, max_size=30))
+def test_simplex_projection_matches_the_sort_based_one(values):
+    y = np.array(values)
+    out = np.empty(len(y))
+    D._project_simplex(y, len(y), out, np.empty(len(y), dtype=np.bool_))
+    assert np.allclose(out, _projection_reference(y), atol=1e-12)
+    assert np.isclose(out.sum(), 1.0) and out.min() >= 0
