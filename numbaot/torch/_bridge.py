@@ -83,8 +83,15 @@ class OTValue(torch.autograd.Function):
             if not need:
                 out.append(None)
                 continue
-            g = out_tensor(grads[name], spec[1], spec[0])
-            out.append(g * grad.reshape(grad.shape + (1,) * (g.ndim - grad.ndim)))
+            g = np.asarray(grads[name])
+            if grad.device.type == "cpu":  # scale on the host: no torch kernel (nor its thread pool) for it
+                scale = grad.detach().numpy()
+                g = (g * scale.reshape(scale.shape + (1,) * (g.ndim - scale.ndim))).astype(
+                    torch.empty((), dtype=spec[0]).numpy().dtype, copy=False)
+                out.append(out_tensor(g, spec[1], spec[0]))
+            else:
+                t = out_tensor(g, spec[1], spec[0])
+                out.append(t * grad.reshape(grad.shape + (1,) * (t.ndim - grad.ndim)))
         return tuple(out)
 
 

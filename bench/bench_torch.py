@@ -1,0 +1,156 @@
+"""Benchmark numbaot.torch's differentiable losses (value + backward) against GeomLoss and POT's torch backend.
+
+Usage::
+
+    python bench/bench_torch.py              # full run: n = m = 5000 points in 3D, float32, CPU
+    python bench/bench_torch.py --quick      # smoke run (n = 500, few repeats)
+    python bench/bench_torch.py --markdown   # tables as GitHub Markdown (for bench/RESULTS.md)
+
+Method
+------
+* One process; for each case the contestants take turns (A B C A B C ...), each called once before timing (this
+  compiles numbaot's cores), and the median time of value + ``backward()`` is reported with the ratio
+  ``peer / numbaot`` (> 1: numbaot is faster). Inputs: float32 CPU tensors, X ~ U[0, 1]^3, Y ~ U[0, 1]^3 + 0.5.
+* Sinkhorn divergence (GeomLoss's 'sinkhorn' loss, p = 2, blur = 0.05, scaling = 0.5, debias): numbaot.torch's
+  ``samples_loss`` against ``geomloss.SamplesLoss(..., backend="tensorized")`` (the dense CPU backend; same
+  annealing schedule and fixed step count, so the values agree). Target >= 2x. When geomloss is not installed the
+  row is skipped (``pip install geomloss``; it needs torch only).
+* Entropic OT (reg = 0.05 on the squared Euclidean cost, tol = 1e-5 on the marginals, at most 1000 iterations):
+  numbaot.torch's ``solve_sample(x, y, reg=...)`` against POT's ``ot.solve_sample(x, y, reg=..., grad="envelope")``
+  on the same tensors (POT's debiased solve_sample has no torch path; its default grad="autodiff" keeps every
+  iteration's 5000 x 5000 matrices for the backward pass and does not fit in memory at this size). Target >= 3x.
+* Wrapper overhead at n = 2000: ``numbaot.torch.samples_loss`` (value + backward) against the bare numpy call it
+  wraps, ``numbaot.autodiff.samples_loss`` plus its pullback on the points (same work, no tensors). Target < 5%.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import Contestant, fmt_time, format_table, machine_line, race, rel_diff  # noqa: E402
+
+BLUR, SCALING, REG, TOL = 0.05, 0.5, 0.05, 1e-5
+FULL = {"n": 5000, "repeats": 5, "overhead_n": 2000, "overhead_repeats": 9}
+QUICK = {"n": 500, "repeats": 2, "overhead_n": 300, "overhead_repeats": 3}
+HEADERS = ["case", "n", "numbaot ms", "peer", "peer ms", "peer/numbaot", "rel diff"]
+
+
+def clouds(n, seed=0):
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, generator=gen), torch.rand(n, 3, generator=gen) + 0.5
+
+
+def value_and_backward(loss_fn, x, y):
+    """A zero-argument call: a fresh leaf, the loss, its backward; returns (value, gradient) as numpy."""
+    def call():
+        leaf = x.detach().clone().requires_grad_(True)
+        value = loss_fn(leaf, y)
+        value.backward()
+        return float(value.detach()), leaf.grad.numpy()
+
+    return call
+
+
+def bench_divergence(n, repeats):
+    import numbaot.torch as nt
+
+    try:
+        import geomloss
+    except ImportError:
+        print("  geomloss not installed: divergence row skipped", file=sys.stderr)
+        return []
+    x, y = clouds(n)
+    ours = Contestant("numbaot", value_and_backward(
+        lambda x, y: nt.samples_loss(x, y, blur=BLUR, scaling=SCALING), x, y))
+    loss = geomloss.SamplesLoss("sinkhorn", p=2, blur=BLUR, scaling=SCALING, backend="tensorized")
+    peer = Contestant("GeomLoss tensorized", value_and_backward(loss, x, y))
+    race([ours, peer], repeats)
+    diff = max(rel_diff(ours.value[0], peer.value[0]), 0.0)
+    gdiff = float(np.abs(ours.value[1] - peer.value[1]).max() / np.abs(peer.value[1]).max())
+    ratio = peer.median / ours.median
+    print(f"  done divergence n={n} (gradient rel diff {gdiff:.1e})", file=sys.stderr, flush=True)
+    return [["Sinkhorn divergence + backward", n, fmt_time(ours.median), peer.name, fmt_time(peer.median),
+             f"{ratio:.1f}x", f"{diff:.1e}"]], ratio
+
+
+def bench_entropic(n, repeats):
+    import ot
+
+    import numbaot.torch as nt
+
+    x, y = clouds(n, seed=1)
+    ours = Contestant("numbaot", value_and_backward(
+        lambda x, y: nt.solve_sample(x, y, reg=REG, tol=TOL, max_iter=1000, warn=False), x, y))
+    peer = Contestant("POT torch (envelope)", value_and_backward(
+        lambda x, y: ot.solve_sample(x, y, reg=REG, tol=TOL, max_iter=1000, grad="envelope").value, x, y))
+    race([ours, peer], repeats)
+    diff = rel_diff(ours.value[0], peer.value[0])
+    ratio = peer.median / ours.median
+    print(f"  done entropic n={n}", file=sys.stderr, flush=True)
+    return [["entropic OT + backward", n, fmt_time(ours.median), peer.name, fmt_time(peer.median), f"{ratio:.1f}x",
+             f"{diff:.1e}"]], ratio
+
+
+def bench_overhead(n, repeats):
+    import numbaot.torch as nt
+    from numbaot import autodiff
+
+    x, y = clouds(n, seed=2)
+    X, Y = x.numpy(), y.numpy()
+
+    def bare():
+        value, pullback = autodiff.samples_loss(X, Y, blur=BLUR, scaling=SCALING)
+        return value, pullback(["X_a"])["X_a"]
+
+    wrapped = Contestant("numbaot.torch", value_and_backward(
+        lambda x, y: nt.samples_loss(x, y, blur=BLUR, scaling=SCALING), x, y))
+    plain = Contestant("bare numpy", bare)
+    race([wrapped, plain], repeats)
+    overhead = wrapped.median / plain.median - 1.0
+    print(f"  done overhead n={n}", file=sys.stderr, flush=True)
+    return [["wrapper overhead (divergence + grad)", n, fmt_time(wrapped.median), plain.name,
+             fmt_time(plain.median), f"{overhead * 100:+.1f}%", f"{rel_diff(wrapped.value[0], plain.value[0]):.1e}"]
+            ], overhead
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else FULL
+    md = args.markdown
+    started = time.perf_counter()
+    import torch
+
+    print(("Machine: " if not md else "**Machine:** ") + machine_line() + f"; torch {torch.__version__} "
+          f"({torch.get_num_threads()} threads)")
+    rows, notes = [], []
+    got = bench_divergence(config["n"], config["repeats"])
+    if got:
+        rows += got[0]
+        notes.append(f"divergence: {got[1]:.1f}x GeomLoss tensorized ({'met' if got[1] >= 2 else 'NOT met'}, target 2x)")
+    got = bench_entropic(config["n"], config["repeats"])
+    rows += got[0]
+    notes.append(f"entropic: {got[1]:.1f}x POT torch ({'met' if got[1] >= 3 else 'NOT met'}, target 3x)")
+    got = bench_overhead(config["overhead_n"], config["overhead_repeats"])
+    rows += got[0]
+    notes.append(f"wrapper overhead: {got[1] * 100:+.1f}% ({'met' if got[1] < 0.05 else 'NOT met'}, target < 5%)")
+    print("\n### numbaot.torch, float32 CPU tensors in 3D, value + backward (median ms)\n" if md else
+          "\n== numbaot.torch, float32 CPU tensors in 3D, value + backward (median ms) ==")
+    print(format_table(HEADERS, [[str(c) for c in r] for r in rows], md))
+    print()
+    for note in notes:
+        print(note)
+    print(f"(total benchmark time {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
