@@ -19,8 +19,11 @@ import math
 import numpy as np
 from numba import prange
 
+from .._fastexp import fast_exp
 from .._jit import cpu_jit
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
+
+_exp = fast_exp.cpu
 
 KL, L2, TV = 0, 1, 2
 #: The regulariser of the plan in the L-BFGS-B objective: none, KL(G | c), sum G log G - G, or |G - c|^2 / 2.
@@ -79,9 +82,39 @@ def _mm_pass(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, rows, cols, 
         diff_parts[t] = d2
 
 
+@cpu_jit(parallel=True)
+def _mm_pass_log(logK, L, G, power, row_log, col_log, new_rows, col_parts, diff_parts, n_threads):
+    """The KL update with ``reg > 0`` (``power < 1``) on ``L = log G``: ``L = log K + power L - r1 log r_i - r2 log
+    c_j`` (the denominator's 1e-16 left out: it only guards a division by 0, which cannot happen here, and it
+    keeps the update separable), then ``G = exp(L)`` by the vectorised ``fast_exp``: one exponential per entry
+    where the plain update takes a power (a logarithm and an exponential)."""
+    n, m = G.shape
+    for t in prange(n_threads):
+        lo = t * n // n_threads
+        hi = (t + 1) * n // n_threads
+        for j in range(m):
+            col_parts[t, j] = 0.0
+        d2 = 0.0
+        for i in range(lo, hi):
+            s = 0.0
+            ri = row_log[i]
+            for j in range(m):
+                x = logK[i, j] + power * L[i, j] - ri - col_log[j]
+                L[i, j] = x
+                new = _exp(x)
+                old = G[i, j]
+                G[i, j] = new
+                s += new
+                col_parts[t, j] += new
+                d2 += (new - old) * (new - old)
+            new_rows[i] = s
+        diff_parts[t] = d2
+
+
 @cpu_jit
 def mm_core(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, max_iter, tol, errors, n_threads):
-    """Run MM from G (updated in place) until the Frobenius change of an iteration is at most ``tol``.
+    """Run MM from G (updated in place) until the Frobenius change of an iteration is at most ``tol``. For KL with
+    ``power != 1`` (``reg > 0``) ``K`` must hold ``log K``.
 
     Returns ``(status, n_iter)``; ``errors[k]`` is the change at iteration k + 1. The caller sets Numba's thread
     count to ``n_threads``."""
@@ -91,6 +124,13 @@ def mm_core(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, max_iter, tol
     cols = np.empty(m)
     col_parts = np.empty((n_threads, m))
     diff_parts = np.empty(n_threads)
+    log_domain = div == KL and power != 1.0  # then K holds log K (see _mm_pass_log)
+    row_log = np.empty(n)
+    L = np.empty((n, m)) if log_domain else np.empty((1, 1))
+    if log_domain:
+        for i in range(n):
+            for j in range(m):
+                L[i, j] = math.log(G[i, j]) if G[i, j] > 0.0 else -math.inf
     _sums(G, rows, col_parts, n_threads)
     sums = np.zeros(m)
     for t in range(n_threads):
@@ -100,14 +140,22 @@ def mm_core(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, max_iter, tol
     it = 0
     while it < max_iter:
         it += 1
-        # the column factor of the denominator: c_j^(rho_b / s) for KL, rho_b c_j for L2
-        for j in range(m):
-            if div == KL:
-                cols[j] = sums[j] ** scale_c if sums[j] > 0.0 else 0.0
-            else:
-                cols[j] = rho_b * sums[j]
-        _mm_pass(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, rows, cols, new_rows, col_parts, diff_parts,
-                 n_threads)
+        if log_domain:
+            # K holds log K and L log G; a zero row or column stays zero (its logs are -inf: no shift for it)
+            for i in range(n):
+                row_log[i] = scale_r * math.log(rows[i]) if rows[i] > 0.0 else 0.0
+            for j in range(m):
+                cols[j] = scale_c * math.log(sums[j]) if sums[j] > 0.0 else 0.0
+            _mm_pass_log(K, L, G, power, row_log, cols, new_rows, col_parts, diff_parts, n_threads)
+        else:
+            # the column factor of the denominator: c_j^(rho_b / s) for KL, rho_b c_j for L2
+            for j in range(m):
+                if div == KL:
+                    cols[j] = sums[j] ** scale_c if sums[j] > 0.0 else 0.0
+                else:
+                    cols[j] = rho_b * sums[j]
+            _mm_pass(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, rows, cols, new_rows, col_parts,
+                     diff_parts, n_threads)
         d2 = 0.0
         for t in range(n_threads):
             d2 += diff_parts[t]

@@ -103,11 +103,12 @@ def solve_mm(M, a, b, reg_m, c=None, reg=0.0, div="kl", G0=None, max_iter=MAX_IT
     if code == KL:
         s = rho_a + rho_b + reg
         r1, r2, r = rho_a / s, rho_b / s, reg / s
-        with np.errstate(divide="ignore", under="ignore"):
-            K = (a[:, None] ** r1) * (b[None, :] ** r2) * np.exp(-C / s)
-            if reg > 0:
-                K *= c ** r
         power = (rho_a + rho_b) / s
+        with np.errstate(divide="ignore", under="ignore"):
+            if power == 1.0:
+                K = (a[:, None] ** r1) * (b[None, :] ** r2) * np.exp(-C / s)
+            else:  # the core iterates on log G: it takes log K
+                K = r1 * np.log(a)[:, None] + r2 * np.log(b)[None, :] + r * np.log(c) - C / s
         scale_r, scale_c = r1, r2
     else:
         K = np.maximum(rho_a * a[:, None] + rho_b * b[None, :] + reg * c - C, 0.0)
