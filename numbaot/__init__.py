@@ -23,6 +23,8 @@ Two faces of one API:
 * other regularisers: ``cg``, ``gcg``, ``semirelaxed_cg`` (conditional gradients with a user's regulariser),
   ``sinkhorn_lpl1_mm``, ``sinkhorn_l1l2_gl``, ``emd_laplace``, ``smooth_ot_dual``, ``smooth_ot_semi_dual``,
   ``screenkhorn``.
+* differentiable losses: the subpackages ``numbaot.torch`` and ``numbaot.jax`` (optional extras, imported only when
+  named), over the numpy values and pullbacks of ``numbaot.autodiff``.
 """
 from __future__ import annotations
 
