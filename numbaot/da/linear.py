@@ -144,7 +144,9 @@ class LinearTransport(_AffineTransport):
         """Fit the map from the samples (labels are accepted and ignored); returns self."""
         log = V.check_bool(self.log, "log")
         Xs, Xt = self._samples(Xs, Xt)
-        out = OT_mapping_linear(Xs, Xt, reg=self.reg, ws=self.mu_s, wt=self.mu_t, bias=self.bias, log=log)
+        uniform = self.distribution_estimation is distribution_estimation_uniform  # the faster unweighted moments
+        out = OT_mapping_linear(Xs, Xt, reg=self.reg, ws=None if uniform else self.mu_s,
+                                wt=None if uniform else self.mu_t, bias=self.bias, log=log)
         self.A_, self.B_ = out[0], out[1]
         self.log_ = out[2] if log else {}
         self.A1_ = np.linalg.inv(self.A_)
