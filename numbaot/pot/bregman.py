@@ -95,12 +95,12 @@ def _sinkhorn(method, a, b, M, reg, numItermax, stopThr, verbose, log, warn, war
     import numbaot
 
     a, b, M = C.weights(a), C.weights(b), C.as_array(M)
-    if b is not None and np.ndim(b) == 2:
-        outs = [_sinkhorn(method, a, np.ascontiguousarray(b[:, k]), M, reg, numItermax, stopThr, verbose, log, warn,
+    if b is not None and np.ndim(b) == 2:  # POT: k targets give the k costs <P_k, M> (not the plans)
+        outs = [_sinkhorn(method, a, np.ascontiguousarray(b[:, k]), M, reg, numItermax, stopThr, verbose, True, warn,
                           None) for k in range(b.shape[1])]
-        if not log:
-            return np.stack(outs, axis=-1)
-        return np.stack([o[0] for o in outs], axis=-1), _stack_logs([o[1] for o in outs])
+        Mh = np.asarray(M)
+        costs = np.asarray([np.sum(o[0] * Mh) for o in outs])
+        return (costs, _stack_logs([o[1] for o in outs])) if log else costs
     if not log and not verbose:
         n, m = np.shape(M)
         return numbaot.sinkhorn(a, b, M, reg, method=method, max_iter=C.max_iter(numItermax), tol=stopThr,
@@ -116,7 +116,7 @@ def sinkhorn(a, b, M, reg, method="sinkhorn", numItermax=1000, stopThr=1e-9, ver
              warmstart=None, **kwargs):
     """Entropic OT plan (POT's ``ot.sinkhorn``) by :func:`numbaot.sinkhorn` with the same ``method`` names.
 
-    ``a=[]``/``b=[]`` mean uniform; ``b`` of shape (m, k) gives k plans stacked as (n, m, k). ``warmstart`` is
+    ``a=[]``/``b=[]`` mean uniform; ``b`` of shape (m, k) gives the k costs ``<P_k, M>`` (as POT). ``warmstart`` is
     POT's pair of log-scalings. The marginal error that ``stopThr`` bounds is numbaot's (L1, checked every 10
     iterations). With ``log=True`` the dict has POT's keys for the method ('err', 'niter', 'u', 'v'; 'log_u',
     'log_v' for 'sinkhorn_log'; 'logu', 'logv', 'alpha', 'beta' for the stabilized variants).
@@ -153,10 +153,10 @@ def sinkhorn2(a, b, M, reg, method="sinkhorn", numItermax=1000, stopThr=1e-9, ve
         n, m = np.shape(M)
         return numbaot.sinkhorn2(a, b, M, reg, method=method, max_iter=C.max_iter(numItermax), tol=stopThr,
                                  warn=warn, potentials_init=_warm(warmstart, a, b, reg, n, m))
-    out = _sinkhorn(method, a, b, M, reg, numItermax, stopThr, verbose, True, warn, warmstart)
-    G, lg = out
-    M = np.asarray(M)
-    cost = np.einsum("ij...,ij->...", G, M) if G.ndim == 3 else np.sum(G * M)
+    if b is not None and np.ndim(b) == 2:
+        return _sinkhorn(method, a, b, M, reg, numItermax, stopThr, verbose, log, warn, warmstart)
+    G, lg = _sinkhorn(method, a, b, M, reg, numItermax, stopThr, verbose, True, warn, warmstart)
+    cost = np.sum(G * np.asarray(M))
     return (cost, lg) if log else cost
 
 
@@ -301,8 +301,33 @@ def empirical_sinkhorn(X_s, X_t, reg, a=None, b=None, metric="sqeuclidean", numI
     array([[0.5, 0. ],
            [0. , 0.5]])
     """
+    if isLazy:
+        return _lazy_potentials(X_s, X_t, reg, a, b, metric, numIterMax, stopThr, log, warn)
     M, a, b = _empirical(X_s, X_t, reg, a, b, metric, numIterMax, stopThr, warn, warmstart)
     return _sinkhorn("sinkhorn_log", a, b, M, reg, numIterMax, stopThr, verbose, log, warn, warmstart)
+
+
+def _lazy_potentials(X_s, X_t, reg, a, b, metric, numIterMax, stopThr, log, warn):  # noqa: N803
+    """POT's ``isLazy=True`` answer: the log-potentials ``(f, g)`` with ``P = exp(f + g^T - M / reg)``, from
+    numbaot's online Sinkhorn (costs from the points, O(n + m) memory)."""
+    import numbaot
+
+    X_s, X_t = np.asarray(X_s, dtype=float), np.asarray(X_t, dtype=float)
+    a, b = C.weights(a), C.weights(b)
+    res = numbaot.solve_sample(X_s, X_t, a, b, metric, reg=reg, lazy=True, max_iter=C.max_iter(numIterMax),
+                               tol=stopThr, warn=warn)
+    n, m = X_s.shape[0], X_t.shape[0]
+    a = np.full(n, 1.0 / n) if a is None else np.asarray(a, dtype=float)
+    b = np.full(m, 1.0 / m) if b is None else np.asarray(b, dtype=float)
+    with np.errstate(divide="ignore"):
+        f, g = np.log(a) + res.potential_a / reg, np.log(b) + res.potential_b / reg
+    if log:
+        from .utils import _Indexable
+
+        op = res.plan_operator
+        return f, g, {"err": C.errors_list(res), "niter": res.n_iter,
+                      "lazy_plan": None if op is None else _Indexable(op)}
+    return f, g
 
 
 def empirical_sinkhorn2(X_s, X_t, reg, a=None, b=None, metric="sqeuclidean", numIterMax=10000, stopThr=1e-9,
@@ -320,16 +345,14 @@ def empirical_sinkhorn_divergence(X_s, X_t, reg, a=None, b=None, metric="sqeucli
     :func:`numbaot.sinkhorn_divergence` is GeomLoss's, which includes the entropy. ``log=True`` returns the
     three logs in a dict under 'log_sinkhorn_ab', 'log_sinkhorn_a', 'log_sinkhorn_b'.
     """
+    kw = dict(metric=metric, numIterMax=numIterMax, stopThr=stopThr, verbose=verbose, log=True, warn=warn)
+    ab, lab = empirical_sinkhorn2(X_s, X_t, reg, a, b, **kw)
+    aa, laa = empirical_sinkhorn2(X_s, X_s, reg, a, a, **kw)
+    bb, lbb = empirical_sinkhorn2(X_t, X_t, reg, b, b, **kw)
+    value = np.maximum(ab - 0.5 * (aa + bb), 0)
     if log:
-        ab, lab = empirical_sinkhorn2(X_s, X_t, reg, a, b, metric, numIterMax, stopThr, verbose, True, warn)
-        aa, laa = empirical_sinkhorn2(X_s, X_s, reg, a, a, metric, numIterMax, stopThr, verbose, True, warn)
-        bb, lbb = empirical_sinkhorn2(X_t, X_t, reg, b, b, metric, numIterMax, stopThr, verbose, True, warn)
-        value = np.maximum(ab - 0.5 * (aa + bb), 0)
         return value, {"log_sinkhorn_ab": lab, "log_sinkhorn_a": laa, "log_sinkhorn_b": lbb}
-    ab = empirical_sinkhorn2(X_s, X_t, reg, a, b, metric, numIterMax, stopThr, verbose, False, warn)
-    aa = empirical_sinkhorn2(X_s, X_s, reg, a, a, metric, numIterMax, stopThr, verbose, False, warn)
-    bb = empirical_sinkhorn2(X_t, X_t, reg, b, b, metric, numIterMax, stopThr, verbose, False, warn)
-    return np.maximum(ab - 0.5 * (aa + bb), 0)
+    return value
 
 
 def geometricBar(weights, alldistribT):  # noqa: N802, N803 - POT's names

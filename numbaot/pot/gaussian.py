@@ -41,7 +41,8 @@ def bures_wasserstein_distance(ms, mt, Cs, Ct, paired=False, log=False):
     import numbaot
 
     ms, mt, row = _row_means(ms, mt, Cs, Ct)
-    value = numbaot.bures_wasserstein_distance(ms, mt, Cs, Ct, paired)
+    with _c.asserting():  # POT asserts the shapes (one Gaussian against a stack is refused)
+        value = numbaot.bures_wasserstein_distance(ms, mt, Cs, Ct, paired)
     if log:
         return value, {"Cs12": _sqrtm(Cs)[0] if np.ndim(Cs) == 2 else None}
     return value
@@ -156,10 +157,28 @@ def empirical_gaussian_gromov_wasserstein_distance(xs, xt, ws=None, wt=None, log
     return value
 
 
+def _skewness_signs(xs, xt, ws, wt):
+    """POT's ``sign_eigs='skewness'``: the sign of the product of the two clouds' third moments along their
+    principal axes (eigenvectors by decreasing eigenvalue, as numbaot's map uses them)."""
+    out = []
+    for x, w in ((xs, ws), (xt, wt)):
+        x = np.asarray(x, dtype=float)
+        w = np.full(x.shape[0], 1.0 / x.shape[0]) if w is None else np.asarray(w, dtype=float).ravel() / np.sum(w)
+        mu, cov = _moments(x, w, 0.0, True)
+        vals, vecs = np.linalg.eigh(cov)
+        out.append((((x - mu) @ vecs[:, np.argsort(vals)[::-1]]) ** 3 * w[:, None]).sum(axis=0))
+    size = min(out[0].shape[0], out[1].shape[0])
+    return np.sign(out[0][:size] * out[1][:size])
+
+
 def empirical_gaussian_gromov_wasserstein_mapping(xs, xt, ws=None, wt=None, sign_eigs=None, log=False):
     """Gaussian GW map between the Gaussians fitted to two samples (POT's name)."""
     import numbaot
 
+    if isinstance(sign_eigs, str):
+        if sign_eigs != "skewness":
+            raise ValueError(f"sign_eigs must be None, an array of signs or 'skewness', got {sign_eigs!r}")
+        sign_eigs = _skewness_signs(xs, xt, ws, wt)
     A, b = numbaot.empirical_gaussian_gromov_wasserstein_mapping(xs, xt, ws, wt, sign_eigs)
     return (A, b, {}) if log else (A, b)
 

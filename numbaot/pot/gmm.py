@@ -67,6 +67,9 @@ def gaussian_pdf(x, m, C):
 
 def gmm_pdf(x, m, C, w):
     """Density of the mixture ``sum_k w_k N(m_k, C_k)`` at the rows of ``x``."""
+    m, C, w = np.asarray(m, dtype=float), np.asarray(C, dtype=float), np.asarray(w, dtype=float)
+    if m.ndim != 2 or C.shape != (m.shape[0], m.shape[1], m.shape[1]) or w.shape != (m.shape[0],):
+        raise _c.MarginalsError(f"m (k, d), C (k, d, d) and w (k,) expected, got {m.shape}, {C.shape}, {w.shape}")
     return sum(wk * gaussian_pdf(x, mk, Ck) for wk, mk, Ck in zip(w, m, C))
 
 
@@ -75,6 +78,11 @@ def dist_bures_squared(m_s, m_t, C_s, C_t):
     import numbaot
 
     m_s, m_t = np.asarray(m_s, dtype=float), np.asarray(m_t, dtype=float)
+    C_s, C_t = np.asarray(C_s, dtype=float), np.asarray(C_t, dtype=float)
+    d = m_s.shape[-1]
+    if m_t.shape[-1] != d or C_s.shape != (m_s.shape[0], d, d) or C_t.shape != (m_t.shape[0], d, d):
+        raise _c.MarginalsError(f"means (ks, d), (kt, d) and covariances (ks, d, d), (kt, d, d) expected, got "
+                                f"{m_s.shape}, {m_t.shape}, {C_s.shape}, {C_t.shape}")
     out = np.empty((m_s.shape[0], m_t.shape[0]))
     for i in range(m_s.shape[0]):
         for j in range(m_t.shape[0]):

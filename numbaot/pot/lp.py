@@ -137,9 +137,7 @@ def emd2(a, b, M, processes=1, numItermax=100000, log=False, return_matrix=False
     if b is not None and np.ndim(b) == 2:
         outs = [emd2(a, np.ascontiguousarray(b[:, k]), M, processes, numItermax, log, return_matrix, center_dual,
                      numThreads, check_marginals, potentials_init) for k in range(b.shape[1])]
-        if not log:
-            return np.asarray(outs)
-        return np.asarray([o[0] for o in outs]), [o[1] for o in outs]
+        return outs if (log or return_matrix) else np.asarray(outs)  # POT: a list of (cost, log) with log
     result = _solve(a, b, M, numItermax, n_threads, potentials_init)
     if log or return_matrix:
         return result.value, _log(result, with_plan=return_matrix)

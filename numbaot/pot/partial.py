@@ -45,6 +45,10 @@ def partial_wasserstein2(a, b, M, m=None, nb_dummies=1, log=False, **kwargs):
 def partial_wasserstein_lagrange(a, b, M, reg_m=None, nb_dummies=1, log=False, **kwargs):
     """Partial OT with a Lagrangian mass penalty (POT's name) by numbaot's ``partial_wasserstein_lagrange``."""
     M = C.as_array(M)
+    for name, w in (("a", a), ("b", b)):
+        if not C.is_empty(w) and float(np.sum(w)) > 1 + 1e-12:
+            raise ValueError(f"Problem infeasible: {name} sums to {float(np.sum(w)):.6g} > 1; POT's "
+                             "partial_wasserstein_lagrange needs a and b in the simplex")
     G = C.adapt(_native("partial_wasserstein_lagrange"), (C.weights(a), C.weights(b), M, reg_m, nb_dummies), {},
                 "partial_wasserstein_lagrange")
     return (G, _log(G, M)) if log else G
@@ -54,6 +58,9 @@ def entropic_partial_wasserstein(a, b, M, reg, m=None, method="sinkhorn", numIte
                                  verbose=False, log=False):
     """Entropic partial OT plan (POT's name) by numbaot's ``entropic_partial_wasserstein`` (log domain; POT's
     ``stopThr=1e-100``, which runs every iteration, is replaced by numbaot's default tolerance)."""
+    if method not in ("sinkhorn", "sinkhorn_log"):
+        raise ValueError(f"Unknown method {method!r}: use 'sinkhorn' or 'sinkhorn_log' (both run numbaot's log "
+                         "domain)")
     M = C.as_array(M)
     kwargs = dict(max_iter=C.max_iter(numItermax))
     if stopThr > 1e-100:
