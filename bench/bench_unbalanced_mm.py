@@ -4,7 +4,7 @@
 ``ot.unbalanced.mm_unbalanced``, div 'kl' (reg = 0 and reg = 0.05) and 'l2', a fixed number of iterations
 ``--iters`` (tol = 0, POT's stopThr = 0), n = m = ``--n`` (1000); and ``numbaot.lbfgsb_unbalanced`` against
 ``ot.unbalanced.lbfgsb_unbalanced`` (both scipy's L-BFGS-B; ours evaluates a compiled objective and gradient),
-L2 penalties, n = ``--n-lbfgsb`` (300).
+L2 penalties, n = ``--n-lbfgsb`` (50: scipy's L-BFGS-B itself dominates, minutes at n = 300).
 
 Problems: random 2D clouds in the unit square, squared Euclidean costs / max, float64, uniform a (mass 1), b of mass
 1.5, reg_m = 1. Runs alternated, medians; ratio = POT / numbaot (above 1: numbaot is faster); the last column is the
@@ -77,11 +77,11 @@ def main():
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--iters", type=int, default=100)
-    parser.add_argument("--n-lbfgsb", type=int, default=300)
+    parser.add_argument("--n-lbfgsb", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     if args.quick:
-        args.n, args.iters, args.n_lbfgsb, args.repeats = 100, 20, 50, 1
+        args.n, args.iters, args.n_lbfgsb, args.repeats = 100, 20, 20, 1
     run(args.n, args.iters, args.n_lbfgsb, args.repeats, args.markdown)
 
 
