@@ -23,6 +23,9 @@ Two faces of one API:
 * other regularisers: ``cg``, ``gcg``, ``semirelaxed_cg`` (conditional gradients with a user's regulariser),
   ``sinkhorn_lpl1_mm``, ``sinkhorn_l1l2_gl``, ``emd_laplace``, ``smooth_ot_dual``, ``smooth_ot_semi_dual``,
   ``screenkhorn``.
+* partial and unbalanced OT without Sinkhorn: ``partial_wasserstein(2)``, ``partial_wasserstein_lagrange``,
+  ``entropic_partial_wasserstein``, ``(entropic_)partial_gromov_wasserstein(2)``, ``mm_unbalanced(2)``,
+  ``lbfgsb_unbalanced(2)``.
 * differentiable losses: the subpackages ``numbaot.torch`` and ``numbaot.jax`` (optional extras, imported only when
   named), over the numpy values and pullbacks of ``numbaot.autodiff``.
 """
