@@ -532,12 +532,15 @@ def _gcg_loop(a, b, M, reg1, reg2, f, df, G, max_iter, max_inner_iter, tol_rel, 
         # directional derivative of the whole objective; where G = 0 the entropy's slope is -inf towards S > 0
         derphi0 = K.dense_dot(Mi, D) + reg1 * float(np.sum(np.where(G > 0, (1.0 + logG) * D,
                                                                      np.where(D > 0, -np.inf, 0.0))))
-        gap = -derphi0
 
         def phi(s, D=D):
             np.multiply(D, s, out=trial)
             np.add(trial, G, out=trial)
             return objective(trial)
+
+        if derphi0 == -np.inf:  # a zero of G that S fills: the entropy's slope is infinite there; use the secant
+            derphi0 = min(phi(1.0) - cost, -np.finfo(float).tiny)
+        gap = -derphi0
 
         t, new_cost = armijo(phi, cost, derphi0, alpha0=1.0)
         if t:

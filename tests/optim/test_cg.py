@@ -70,6 +70,14 @@ def test_gcg_without_f_is_sinkhorn():
     assert log["n_iter"] <= 2
 
 
+def test_gcg_from_a_sparse_start_reaches_sinkhorn():
+    """A G0 with zeros (an exact OT vertex): the entropy's slope is infinite there, the step still moves."""
+    a, b, M = _problem(19, 7, 6)
+    G0 = numbaot.emd(a, b, M)
+    G = numbaot.gcg(a, b, M, 0.05, 0.0, zero, np.zeros_like, G0=G0, max_iter=20)
+    assert np.allclose(G, numbaot.sinkhorn(a, b, M, 0.05), rtol=1e-7, atol=1e-12)
+
+
 def test_gcg_with_entropic_f_is_sinkhorn_at_the_summed_reg():
     """reg1 H + reg2 H = (reg1 + reg2) H: the generalised conditional gradient converges to Sinkhorn's plan."""
     a, b, M = _problem(5, 8, 6)
