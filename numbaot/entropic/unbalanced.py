@@ -23,10 +23,17 @@ def check_method(method, methods=METHODS, what="unbalanced OT") -> str:
     return method
 
 
+#: POT's other method names: 'sinkhorn_stabilized' (absorption keeps its scaling domain stable) is the log-domain
+#: loop here; 'sinkhorn_reg_scaling' anneals reg from the costs' spread down to reg, warm-starting each stage.
+EXTRA_METHODS = ("sinkhorn_stabilized", "sinkhorn_reg_scaling")
+
+
 def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", max_iter=MAX_ITER, tol=TOL,
                      check_every=CHECK_EVERY, potentials_init=None, n_threads=None, warn=True, stacklevel=4):
     """Validate, run the core on one problem, and wrap the answer in an OTResult (CUDA inputs go to the GPU twin)."""
-    method = check_method(method)
+    method = check_method(method, METHODS + EXTRA_METHODS)
+    anneal = method == "sinkhorn_reg_scaling" and potentials_init is None  # a warm start is already at reg
+    method = "sinkhorn_log" if method in EXTRA_METHODS else method
     reg_type = V.check_reg_type(reg_type)
     reg = V.check_reg(reg)
     rho_a, rho_b = V.check_reg_m(reg_m)
@@ -55,6 +62,13 @@ def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", 
     else:
         f, g = V.check_potentials_init(potentials_init, (n,), (m,))
         f, g = f[None].copy(), g[None].copy()
+    if anneal:  # intermediate stages: 100 iterations at most, to tol 1e-3; only the last one, at reg, must converge
+        from ._schedules import halving_schedule
+
+        finite = C[np.isfinite(C)]
+        for eps in halving_schedule(float(finite.max() - finite.min()), reg, 2.0):
+            solve_dense(C, a64, b64, eps, rho_a, rho_b, method, reg_type, 100, max(tol, 1e-3), check_every, f, g,
+                        n_threads, out_dtype)
     answer = solve_dense(C, a64, b64, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g,
                          n_threads, out_dtype)
     return finish(answer, solver=f"sinkhorn_unbalanced ({method})", criterion=_criterion(rho_a, rho_b), tol=tol,
@@ -104,12 +118,16 @@ def sinkhorn_unbalanced(a, b, M, reg, reg_m, *, method="sinkhorn_log", reg_type=
     reg_m : float > 0, or a pair of them
         Marginal penalties ``(reg_m_a, reg_m_b)``; one number applies to both. ``inf`` keeps that marginal exact
         (``(inf, rho)`` is the semi-relaxed problem; ``(inf, inf)`` is balanced OT, masses must then agree).
-    method : {'sinkhorn_log', 'sinkhorn_translation_invariant', 'sinkhorn'}
+    method : {'sinkhorn_log', 'sinkhorn_translation_invariant', 'sinkhorn', 'sinkhorn_stabilized', \
+'sinkhorn_reg_scaling'}
         Log-domain generalised Sinkhorn (Chizat et al. 2018), or its translation-invariant variant (Sejourne et
         al. 2022): the same solution, in fewer iterations when ``reg_m`` is large compared with ``reg``.
         ``'sinkhorn'``: the same iteration in the scaling domain, on ``K = exp(-M / reg)``: the fastest per
         iteration, but it stops with status NUMERICAL_ERROR (and a ConvergenceWarning) where K underflows, once
-        ``M / reg`` exceeds about 700.
+        ``M / reg`` exceeds about 700. ``'sinkhorn_stabilized'`` (POT's name for the scaling domain kept stable
+        by absorption) runs 'sinkhorn_log'; ``'sinkhorn_reg_scaling'`` runs 'sinkhorn_log' along ``reg`` halved
+        from the costs' spread down to ``reg``, each stage warm-starting the next (fewer iterations at small
+        ``reg``; skipped with ``potentials_init``, and on the GPU).
     reg_type : {'kl', 'entropy'}
         The reference measure R of the entropic term: ``a b^T`` or all ones.
     potentials_init : pair of arrays, optional

@@ -194,3 +194,16 @@ def test_max_iter_warns_and_zero_weights():
     assert np.all(G[1] == 0)
     G = numbaot.lbfgsb_unbalanced(a, b, M, 0.0, 1.0, warn=False)
     assert np.all(G[1] == 0) and np.all(np.isfinite(G))
+
+
+@pytest.mark.parametrize("method", ["sinkhorn_stabilized", "sinkhorn_reg_scaling"])
+def test_sinkhorn_unbalanced_pot_method_names(method):
+    M, a, b = problem(n=9, m=7, seed=8)
+    ref = numbaot.solve(M, a, b, reg=0.01, unbalanced=(1.0, 2.0), tol=1e-12, max_iter=20000)
+    res = numbaot.solve(M, a, b, reg=0.01, unbalanced=(1.0, 2.0), method=method, tol=1e-12, max_iter=20000)
+    assert res.status.name == "OPTIMAL"
+    assert np.allclose(res.plan, ref.plan, atol=1e-9)
+    assert np.allclose(numbaot.sinkhorn_unbalanced(a, b, M, 0.01, 1.0, method=method, tol=1e-12, max_iter=20000),
+                       numbaot.sinkhorn_unbalanced(a, b, M, 0.01, 1.0, tol=1e-12, max_iter=20000), atol=1e-9)
+    if method == "sinkhorn_reg_scaling":
+        assert res.n_iter < ref.n_iter  # the last stage starts near the answer
