@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _common as C
 
-__all__ = ["sinkhorn", "sinkhorn2", "sinkhorn_knopp", "sinkhorn_log", "greenkhorn", "sinkhorn_stabilized",
+__all__ = ["screenkhorn", "sinkhorn", "sinkhorn2", "sinkhorn_knopp", "sinkhorn_log", "greenkhorn", "sinkhorn_stabilized",
            "sinkhorn_epsilon_scaling", "barycenter", "barycenter_sinkhorn", "barycenter_stabilized",
            "barycenter_debiased", "convolutional_barycenter2d", "convolutional_barycenter2d_debiased",
            "free_support_sinkhorn_barycenter", "empirical_sinkhorn", "empirical_sinkhorn2",
@@ -355,6 +355,16 @@ def empirical_sinkhorn_divergence(X_s, X_t, reg, a=None, b=None, metric="sqeucli
     return value
 
 
+def screenkhorn(a, b, M, reg, ns_budget=None, nt_budget=None, uniform=False, restricted=True, maxiter=10000,
+                maxfun=10000, pgtol=1e-09, verbose=False, log=False):
+    """Screenkhorn (POT's name) by :func:`numbaot.screenkhorn`."""
+    import numbaot
+
+    return numbaot.screenkhorn(C.uniform_like(a, np.shape(M)[0]), C.uniform_like(b, np.shape(M)[1]), C.as_array(M),
+                               reg, ns_budget, nt_budget, uniform, restricted, max_iter=C.max_iter(maxiter),
+                               max_fun=C.max_iter(maxfun, "maxfun"), pgtol=pgtol, log=log)
+
+
 def geometricBar(weights, alldistribT):  # noqa: N802, N803 - POT's names
     """Weighted geometric mean of the columns of ``alldistribT``.
 
@@ -388,7 +398,6 @@ def projC(gamma, q):  # noqa: N802
 
 globals().update(C.missing_names(__name__, {
     "jcpot_barycenter": "numbaot.barycenter",
-    "screenkhorn": "numbaot.sinkhorn",
     "unmix": "numbaot.barycenter",
     "empirical_sinkhorn_nystroem": "numbaot.solve_sample(..., reg=, lazy=True)",
     "empirical_sinkhorn_nystroem2": "numbaot.solve_sample(..., reg=, lazy=True)",

@@ -249,6 +249,56 @@ def entropic_fused_gromov_barycenters(N, Ys, Cs, ps=None, p=None, lambdas=None, 
     return (*out, {}) if log else out
 
 
+def partial_gromov_wasserstein(C1, C2, p=None, q=None, m=None, loss_fun="square_loss", nb_dummies=1, G0=None, thres=1,
+                               numItermax=1e4, tol=1e-8, symmetric=None, warn=True, log=False, verbose=False,
+                               **kwargs):
+    """Partial GW plan (POT's ``ot.gromov`` signature) by :func:`numbaot.partial_gromov_wasserstein`."""
+    import numbaot
+
+    with C.asserting():
+        G = numbaot.partial_gromov_wasserstein(C1, C2, C.weights(p), C.weights(q), m, loss_fun, nb_dummies, G0,
+                                               symmetric=symmetric, max_iter=C.max_iter(numItermax), tol=tol,
+                                               warn=warn)
+    return (G, {}) if log else G
+
+
+def partial_gromov_wasserstein2(C1, C2, p=None, q=None, m=None, loss_fun="square_loss", nb_dummies=1, G0=None,
+                                thres=1, numItermax=1e4, tol=1e-7, symmetric=None, warn=False, log=False,
+                                verbose=False, **kwargs):
+    """Partial GW value (POT's ``ot.gromov`` signature) by :func:`numbaot.partial_gromov_wasserstein2`."""
+    import numbaot
+
+    with C.asserting():
+        value = numbaot.partial_gromov_wasserstein2(C1, C2, C.weights(p), C.weights(q), m, loss_fun, nb_dummies,
+                                                    G0, symmetric=symmetric, max_iter=C.max_iter(numItermax),
+                                                    tol=tol, warn=warn)
+    return (value, {"partial_gw_dist": value}) if log else value
+
+
+def entropic_partial_gromov_wasserstein(C1, C2, p=None, q=None, reg=1.0, m=None, loss_fun="square_loss", G0=None,
+                                        numItermax=1000, tol=1e-7, symmetric=None, log=False, verbose=False):
+    """Entropic partial GW plan (POT's ``ot.gromov`` signature)."""
+    import numbaot
+
+    with C.asserting():
+        G = numbaot.entropic_partial_gromov_wasserstein(C1, C2, C.weights(p), C.weights(q), reg, m, loss_fun, G0,
+                                                        symmetric=symmetric, max_iter=C.max_iter(numItermax),
+                                                        tol=tol)
+    return (G, {}) if log else G
+
+
+def entropic_partial_gromov_wasserstein2(C1, C2, p=None, q=None, reg=1.0, m=None, loss_fun="square_loss", G0=None,
+                                         numItermax=1000, tol=1e-7, symmetric=None, log=False, verbose=False):
+    """Entropic partial GW value (POT's ``ot.gromov`` signature)."""
+    import numbaot
+
+    with C.asserting():
+        value = numbaot.entropic_partial_gromov_wasserstein2(C1, C2, C.weights(p), C.weights(q), reg, m, loss_fun,
+                                                             G0, symmetric=symmetric,
+                                                             max_iter=C.max_iter(numItermax), tol=tol)
+    return (value, {"partial_gw_dist": value}) if log else value
+
+
 globals().update(C.missing_names(__name__, {name: closest for closest, names in {
     "numbaot.gromov_wasserstein": ["BAPG_gromov_wasserstein", "BAPG_gromov_wasserstein2", "GW_distance_estimation",
                                    "pointwise_gromov_wasserstein", "sampled_gromov_wasserstein",
@@ -258,9 +308,7 @@ globals().update(C.missing_names(__name__, {name: closest for closest, names in 
                                    "get_graph_representants", "format_partitioned_graph",
                                    "get_partition_and_representants_samples", "format_partitioned_samples",
                                    "gromov_wasserstein_dictionary_learning", "gromov_wasserstein_linear_unmixing",
-                                   "lowrank_gromov_wasserstein_samples", "partial_gromov_wasserstein",
-                                   "partial_gromov_wasserstein2", "entropic_partial_gromov_wasserstein",
-                                   "entropic_partial_gromov_wasserstein2"],
+                                   "lowrank_gromov_wasserstein_samples"],
     "numbaot.fused_gromov_wasserstein": ["BAPG_fused_gromov_wasserstein", "BAPG_fused_gromov_wasserstein2",
                                          "fused_gromov_wasserstein_dictionary_learning",
                                          "fused_gromov_wasserstein_linear_unmixing",

@@ -72,12 +72,49 @@ def entropic_partial_wasserstein(a, b, M, reg, m=None, method="sinkhorn", numIte
     return G
 
 
+def _pgw(name, *args, log=False, value_key="partial_gw_dist", **kw):
+    import numbaot
+
+    with C.asserting():
+        out = getattr(numbaot, name)(*args, **{k: v for k, v in kw.items() if v is not None})
+    if not log:
+        return out
+    if name.endswith("2"):
+        return out, {value_key: out}
+    return out, {}
+
+
+def partial_gromov_wasserstein(C1, C2, p=None, q=None, m=None, nb_dummies=1, G0=None, thres=1, numItermax=1000,
+                               tol=1e-7, log=False, verbose=False, **kwargs):
+    """Partial GW plan (POT's ``ot.partial`` signature) by :func:`numbaot.partial_gromov_wasserstein`."""
+    return _pgw("partial_gromov_wasserstein", C1, C2, C.weights(p), C.weights(q), m, nb_dummies=nb_dummies, G0=G0,
+                max_iter=C.max_iter(numItermax), tol=tol, log=log)
+
+
+def partial_gromov_wasserstein2(C1, C2, p=None, q=None, m=None, nb_dummies=1, G0=None, thres=1, numItermax=1000,
+                                tol=1e-7, log=False, verbose=False, **kwargs):
+    """Partial GW value (POT's ``ot.partial`` signature) by :func:`numbaot.partial_gromov_wasserstein2`."""
+    return _pgw("partial_gromov_wasserstein2", C1, C2, C.weights(p), C.weights(q), m, nb_dummies=nb_dummies,
+                G0=G0, max_iter=C.max_iter(numItermax), tol=tol, log=log)
+
+
+def entropic_partial_gromov_wasserstein(C1, C2, p=None, q=None, reg=1.0, m=None, G0=None, numItermax=1000, tol=1e-7,
+                                        log=False, verbose=False):
+    """Entropic partial GW plan (POT's ``ot.partial`` signature) by
+    :func:`numbaot.entropic_partial_gromov_wasserstein`."""
+    return _pgw("entropic_partial_gromov_wasserstein", C1, C2, C.weights(p), C.weights(q), reg, m, G0=G0,
+                max_iter=C.max_iter(numItermax), tol=tol, log=log)
+
+
+def entropic_partial_gromov_wasserstein2(C1, C2, p=None, q=None, reg=1.0, m=None, G0=None, numItermax=1000,
+                                         tol=1e-7, log=False, verbose=False):
+    """Entropic partial GW value (POT's ``ot.partial`` signature)."""
+    return _pgw("entropic_partial_gromov_wasserstein2", C1, C2, C.weights(p), C.weights(q), reg, m, G0=G0,
+                max_iter=C.max_iter(numItermax), tol=tol, log=log)
+
+
 globals().update(C.missing_names(__name__, {
     "partial_wasserstein_1d": "numbaot.partial_wasserstein",
     "entropic_partial_wasserstein_logscale": "numbaot.pot.partial.entropic_partial_wasserstein",
-    "gwgrad_partial": "numbaot.gromov_wasserstein", "gwloss_partial": "numbaot.gromov_wasserstein",
-    "partial_gromov_wasserstein": "numbaot.gromov_wasserstein",
-    "partial_gromov_wasserstein2": "numbaot.gromov_wasserstein2",
-    "entropic_partial_gromov_wasserstein": "numbaot.entropic_gromov_wasserstein",
-    "entropic_partial_gromov_wasserstein2": "numbaot.entropic_gromov_wasserstein2",
+    "gwgrad_partial": "numbaot.partial_gromov_wasserstein", "gwloss_partial": "numbaot.partial_gromov_wasserstein",
 }))

@@ -86,43 +86,48 @@ def solve(M, a=None, b=None, reg=None, c=None, reg_type="KL", unbalanced=None, u
 
     a, b, M = C.weights(a), C.weights(b), C.as_array(M)
     reg = _reg(reg)
-    _c(c, a, b, M)
     if method is not None and method not in _SOLVE_METHODS:
         raise ValueError(f"Unknown method={method!r} for solve: use one of {sorted(_SOLVE_METHODS)}")
-    if unbalanced is not None and str(unbalanced_type).lower() != "kl":
-        raise C.PotNotImplementedError(f"unbalanced_type={unbalanced_type!r} is not implemented by numbaot.pot's "
-                                       "solve; closest numbaot function: numbaot.sinkhorn_unbalanced (KL)")
-    if reg is None and unbalanced is not None:
-        return solve_unbalanced_exact(M, a, b, unbalanced, max_iter, tol)
-    reg_type = _reg_type(reg_type) if reg is not None else "KL"
-    kwargs = dict(max_iter=max_iter, n_threads=C.threads(n_threads), potentials_init=potentials_init,
-                  plan_init=plan_init)
-    if reg is None:
-        with C.asserting():
-            result = numbaot.solve(M, a, b, **kwargs)
-        C.report(verbose, "solve", result)
-        return _pot_potentials(result, a, b, None, None)
-    if potentials_init is not None:
-        kwargs["potentials_init"] = tuple(reg * np.asarray(p, dtype=float) for p in potentials_init) \
-            if unbalanced is not None else None
-    kwargs.pop("plan_init")
-    if method is not None and method in ("sinkhorn_knopp",):
+    if c is not None and not (reg is None and unbalanced is None):
+        _c(c, a, b, M)
+    custom = isinstance(reg_type, tuple)
+    kl = not custom and str(reg_type).lower() in ("kl", "entropy")
+    if not custom and str(reg_type).lower() not in ("kl", "entropy", "l2"):
+        raise C.UnsupportedOption(f"Not implemented reg_type={reg_type!r}: use 'KL', 'entropy', 'L2' or (f, df)")
+    if unbalanced is not None and str(unbalanced_type).lower() not in ("kl", "l2", "tv"):
+        raise C.UnsupportedOption(f"Not implemented unbalanced_type={unbalanced_type!r}: use 'KL', 'L2' or 'TV'")
+    if method in ("sinkhorn_knopp",):
         method = "sinkhorn"
-    result = numbaot.solve(M, a, b, reg=reg, reg_type=reg_type, tol=tol, method=method, unbalanced=unbalanced,
-                           **kwargs)
+    if reg is None or not kl or unbalanced is not None and str(unbalanced_type).lower() != "kl":
+        method = None  # POT's method names are Sinkhorn's; numbaot picks the solver of the other problems
+    kwargs = dict(max_iter=max_iter, n_threads=C.threads(n_threads), plan_init=plan_init, tol=tol, method=method)
+    if reg is None:
+        kwargs.pop("tol") if unbalanced is None else None
+        kwargs.pop("method")
+    else:
+        kwargs.pop("plan_init") if kl else None
+    if potentials_init is not None and reg is not None and kl and unbalanced is not None:
+        kwargs["potentials_init"] = tuple(reg * np.asarray(p, dtype=float) for p in potentials_init)
+    elif potentials_init is not None and reg is None and unbalanced is None:
+        kwargs["potentials_init"] = potentials_init
+    rt = reg_type if custom else ("entropy" if str(reg_type).lower() == "entropy" else
+                                  "L2" if str(reg_type).lower() == "l2" else "KL")
+    ut = str(unbalanced_type).upper()
+    with C.asserting() if reg is None and unbalanced is None else _nullcontext():
+        result = numbaot.solve(M, a, b, reg=reg, reg_type=rt, unbalanced=unbalanced, unbalanced_type=ut, **kwargs)
     C.report(verbose, "solve", result)
+    if reg is not None and not custom and rt == "L2" and unbalanced is None:
+        P = np.asarray(result.plan)
+        result = result.replace(value=float(np.sum(P * np.asarray(M)) + reg * np.sum(P ** 2)))  # POT's value
+    if reg is None or not kl or (unbalanced is not None and ut != "KL"):
+        return _pot_potentials(result, a, b, None, None)
     return _pot_potentials(result, a, b, reg, unbalanced)
 
 
-def solve_unbalanced_exact(M, a, b, unbalanced, max_iter, tol):
-    """Exact (unregularised) unbalanced OT by numbaot's ``mm_unbalanced`` (once available)."""
-    from .utils import OTResult
+def _nullcontext():
+    import contextlib
 
-    fn = C.native("mm_unbalanced", "numbaot.sinkhorn_unbalanced (add reg > 0)")
-    M = np.asarray(M, dtype=np.float64)
-    plan = C.adapt(fn, (a, b, M, unbalanced), dict(max_iter=max_iter, tol=tol), "solve")
-    plan = plan[0] if isinstance(plan, tuple) else plan
-    return OTResult(plan=plan, value=float(np.sum(plan * M)), value_linear=float(np.sum(plan * M)))
+    return contextlib.nullcontext()
 
 
 def solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="L2", symmetric=None, alpha=0.5, reg=None,

@@ -150,41 +150,63 @@ def barycenter_unbalanced_stabilized(A, M, reg, reg_m, weights=None, tau=1e3, nu
                                  log)
 
 
-def _call_native(name, closest, *args, **kwargs):
-    return C.native(name, closest)(*args, **kwargs)
+def _mm(name, a, b, M, reg_m, c, reg, div, G0, numItermax, stopThr, log, returnCost=None):  # noqa: N803
+    import numbaot
+
+    M = C.as_array(M)
+    kw = dict(max_iter=C.max_iter(numItermax), tol=stopThr)
+    if returnCost is not None:
+        kw["return_cost"] = returnCost
+    out = getattr(numbaot, name)(C.weights(a), C.weights(b), M, reg_m, c, reg, div, G0, **kw)
+    if not log:
+        return out
+    cost = float(np.sum(np.asarray(out) * np.asarray(M))) if returnCost is None else float(out)
+    return out, {"cost": cost}
 
 
 def mm_unbalanced(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, numItermax=1000, stopThr=1e-15, verbose=False,
                   log=False):
-    """Unbalanced OT by majorisation-minimisation (POT's name) by numbaot's ``mm_unbalanced``."""
-    return _call_native("mm_unbalanced", "numbaot.sinkhorn_unbalanced", C.weights(a), C.weights(b),
-                        C.as_array(M), reg_m, c=c, reg=reg, div=div, G0=G0, max_iter=C.max_iter(numItermax),
-                        tol=stopThr, log=log)
+    """Unbalanced OT by majorisation-minimisation (POT's name) by :func:`numbaot.mm_unbalanced`;
+    ``log={'cost': <G, M>}``."""
+    return _mm("mm_unbalanced", a, b, M, reg_m, c, reg, div, G0, numItermax, stopThr, log)
 
 
 def mm_unbalanced2(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, returnCost="linear", numItermax=1000,
                    stopThr=1e-15, verbose=False, log=False):
-    """Unbalanced OT cost by majorisation-minimisation (POT's name) by numbaot's ``mm_unbalanced2``."""
-    return _call_native("mm_unbalanced2", "numbaot.sinkhorn_unbalanced2", C.weights(a), C.weights(b),
-                        C.as_array(M), reg_m, c=c, reg=reg, div=div, G0=G0, return_cost=returnCost,
-                        max_iter=C.max_iter(numItermax), tol=stopThr, log=log)
+    """Unbalanced OT cost by majorisation-minimisation (POT's name) by :func:`numbaot.mm_unbalanced2`."""
+    return _mm("mm_unbalanced2", a, b, M, reg_m, c, reg, div, G0, numItermax, stopThr, log, returnCost)
+
+
+def _lbfgsb(name, a, b, M, reg, reg_m, c, reg_div, regm_div, G0, numItermax, stopThr, method, log,  # noqa: N803
+            returnCost=None):
+    import numbaot
+
+    if method != "L-BFGS-B":
+        raise C.PotNotImplementedError(f"method={method!r} is not implemented by numbaot.pot; numbaot's "
+                                       "lbfgsb_unbalanced runs L-BFGS-B")
+    M = C.as_array(M)
+    kw = dict(max_iter=C.max_iter(numItermax), tol=stopThr)
+    if returnCost is not None:
+        kw["return_cost"] = returnCost
+    out = getattr(numbaot, name)(C.weights(a), C.weights(b), M, reg, reg_m, c, reg_div, regm_div, G0, **kw)
+    if not log:
+        return out
+    cost = float(np.sum(np.asarray(out) * np.asarray(M))) if returnCost is None else float(out)
+    return out, {"cost": cost}
 
 
 def lbfgsb_unbalanced(a, b, M, reg, reg_m, c=None, reg_div="kl", regm_div="kl", G0=None, numItermax=1000,
                       stopThr=1e-15, method="L-BFGS-B", verbose=False, log=False):
-    """Unbalanced OT by L-BFGS-B (POT's name) by numbaot's ``lbfgsb_unbalanced``."""
-    return _call_native("lbfgsb_unbalanced", "numbaot.sinkhorn_unbalanced", C.weights(a), C.weights(b),
-                        C.as_array(M), reg, reg_m, c=c, reg_div=reg_div, regm_div=regm_div, G0=G0,
-                        max_iter=C.max_iter(numItermax), tol=stopThr, method=method, log=log)
+    """Unbalanced OT by L-BFGS-B (POT's name) by :func:`numbaot.lbfgsb_unbalanced`; ``log={'cost': <G, M>}``."""
+    return _lbfgsb("lbfgsb_unbalanced", a, b, M, reg, reg_m, c, reg_div, regm_div, G0, numItermax, stopThr, method,
+                   log)
 
 
 def lbfgsb_unbalanced2(a, b, M, reg, reg_m, c=None, reg_div="kl", regm_div="kl", G0=None, returnCost="linear",
                        numItermax=1000, stopThr=1e-15, method="L-BFGS-B", verbose=False, log=False):
-    """Unbalanced OT cost by L-BFGS-B (POT's name) by numbaot's ``lbfgsb_unbalanced2``."""
-    return _call_native("lbfgsb_unbalanced2", "numbaot.sinkhorn_unbalanced2", C.weights(a), C.weights(b),
-                        C.as_array(M), reg, reg_m, c=c, reg_div=reg_div, regm_div=regm_div, G0=G0,
-                        return_cost=returnCost, max_iter=C.max_iter(numItermax), tol=stopThr, method=method,
-                        log=log)
+    """Unbalanced OT cost by L-BFGS-B (POT's name) by :func:`numbaot.lbfgsb_unbalanced2`."""
+    return _lbfgsb("lbfgsb_unbalanced2", a, b, M, reg, reg_m, c, reg_div, regm_div, G0, numItermax, stopThr, method,
+                   log, returnCost)
 
 
 globals().update(C.missing_names(__name__, {

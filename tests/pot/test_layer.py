@@ -145,10 +145,10 @@ def test_solve_result_has_pots_attributes():
 def test_missing_names_raise_not_implemented_naming_the_closest_function():
     with pytest.raises(PotNotImplementedError, match="closest numbaot function: numbaot.emd"):
         ot.weak_optimal_transport(np.zeros((2, 2)), np.zeros((2, 2)))
-    from numbaot.pot.bregman import screenkhorn  # importable
+    from numbaot.pot.bregman import jcpot_barycenter  # importable
 
-    with pytest.raises(NotImplementedError, match="screenkhorn"):
-        screenkhorn()
+    with pytest.raises(NotImplementedError, match="jcpot_barycenter"):
+        jcpot_barycenter()
     with pytest.raises(NotImplementedError):
         ot.sgot.anything_here(1)
     with pytest.raises(AttributeError):
@@ -197,6 +197,19 @@ def test_utils():
     a, b = utils.list_to_array([1.0, 2.0], np.ones(2))
     assert isinstance(a, np.ndarray)
     assert np.allclose(utils.kernel(np.zeros((1, 2)), np.ones((1, 2)), sigma=1), np.exp(-1.0))
+
+
+def test_families_of_other_helpers_map_with_pots_names():
+    a, b, M = _problem()
+    with pytest.warns(numbaot.ConvergenceWarning):  # POT's stopThr=1e-15 is rarely met: numbaot says so
+        G = ot.unbalanced.mm_unbalanced(a, b, M, 1.0, numItermax=50)
+    assert np.allclose(G, numbaot.mm_unbalanced(a, b, M, 1.0, max_iter=50, tol=1e-15, warn=False))
+    G, log = ot.partial.partial_wasserstein(a, b, M, m=0.5, log=True)
+    assert np.isclose(G.sum(), 0.5) and np.isclose(log["partial_w_dist"], np.sum(G * M))
+    res = ot.solve(M, a, b, reg=0.5, reg_type="L2")
+    assert np.isclose(res.value, np.sum(res.plan * M) + 0.5 * np.sum(res.plan ** 2))  # POT's L2 value
+    with pytest.raises(ValueError, match="simplex"):
+        ot.partial.partial_wasserstein_lagrange(a + 1, b, M, 1.0)
 
 
 def test_gromov_and_sliced_equal_the_native_verbs():
