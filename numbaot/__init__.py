@@ -28,6 +28,8 @@ Two faces of one API:
   ``lbfgsb_unbalanced(2)``.
 * differentiable losses: the subpackages ``numbaot.torch`` and ``numbaot.jax`` (optional extras, imported only when
   named), over the numpy values and pullbacks of ``numbaot.autodiff``.
+* drop-in layers: ``import numbaot.pot as ot`` (POT's names, signatures and log dicts), ``from numbaot.geomloss
+  import SamplesLoss, ot`` (GeomLoss's), and pictures in ``numbaot.plot`` (the ``[plot]`` extra).
 """
 from __future__ import annotations
 
