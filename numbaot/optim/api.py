@@ -171,6 +171,32 @@ def armijo(phi, phi0, derphi0, c1=ARMIJO_C1, alpha0=ARMIJO_ALPHA0):
     return 0.0, phi0
 
 
+#: The inner Sinkhorn solves run in the scaling domain (a matrix-vector product per half-step, ~4x faster than
+#: the log domain's log-sum-exps at n = 300) while the Gibbs kernel's range ``exp(-spread / reg)`` stays far from
+#: underflow (exp(-200) ~ 1e-87), in the log domain beyond.
+SCALING_DOMAIN_MAX_RATIO = 200.0
+
+
+def inner_method(spread, reg):
+    """'sinkhorn' when the Gibbs kernel of costs spread over at most ``spread`` cannot underflow at ``reg``, else
+    'sinkhorn_log'."""
+    return "sinkhorn" if spread / reg < SCALING_DOMAIN_MAX_RATIO else "sinkhorn_log"
+
+
+def inner_sinkhorn(solve_entropic, C, a, b, reg, top, max_iter, tol, potentials, n_threads):
+    """One warm-started inner Sinkhorn solve (no warning: the callers report), by :func:`inner_method`'s choice;
+    a scaling-domain solve that breaks down is redone in the log domain."""
+    from .._defaults import CHECK_EVERY
+
+    method = inner_method(top, reg)
+    inner = solve_entropic(C, a, b, reg, method, max_iter, tol, CHECK_EVERY, potentials, n_threads, False,
+                           "entropy")
+    if method == "sinkhorn" and inner.status == Status.NUMERICAL_ERROR:
+        inner = solve_entropic(C, a, b, reg, "sinkhorn_log", max_iter, tol, CHECK_EVERY, potentials, n_threads,
+                               False, "entropy")
+    return inner
+
+
 def _quadratic_step(qa, qb):
     """The ``t`` in [0, 1] that minimises ``qa t^2 + qb t``."""
     if qa > 0.0:
@@ -495,7 +521,6 @@ def _gcg_loop(a, b, M, reg1, reg2, f, df, G, max_iter, max_inner_iter, tol_rel, 
     linearised; Armijo's rule on the whole objective ``<M, G> + reg1 sum G log G + reg2 f(G)`` (from t = 1, where
     the Sinkhorn plan itself is a valid point)."""
     from ..entropic.api import solve_entropic
-    from .._defaults import CHECK_EVERY
     from . import _kernels as K
 
     def objective(X):
@@ -519,8 +544,8 @@ def _gcg_loop(a, b, M, reg1, reg2, f, df, G, max_iter, max_inner_iter, tol_rel, 
         if not math.isfinite(top):
             status = NUMERICAL_ERROR
             break
-        inner = solve_entropic(Mi, a, b, reg1, "sinkhorn_log", max_inner_iter, inner_tol, CHECK_EVERY, potentials,
-                               n_threads, False, "entropy")
+        inner = inner_sinkhorn(solve_entropic, Mi, a, b, reg1, top, max_inner_iter, inner_tol, potentials,
+                               n_threads)
         if inner.status == Status.NUMERICAL_ERROR:
             status = NUMERICAL_ERROR
             break

@@ -17,7 +17,6 @@ import numbers
 import numpy as np
 
 from .. import _dispatch, _validation as V
-from .._defaults import CHECK_EVERY
 from .._result import OTResult
 from .._status import Status, warn_status
 from . import api as _api
@@ -44,9 +43,9 @@ def _labels(labels_a, n):
 
 def _class_sums(X, index, n_classes):
     """``S[c, j] = sum_{i in class c} X[i, j]``."""
-    out = np.zeros((n_classes, X.shape[1]))
-    np.add.at(out, index, X)
-    return out
+    onehot = np.zeros((n_classes, X.shape[0]))
+    onehot[index, np.arange(X.shape[0])] = 1.0
+    return onehot @ X  # BLAS (np.add.at was 3 ms at n = 300)
 
 
 def _sinkhorn_problem(a, b, M, reg, max_iter, max_inner_iter, inner_tol, warn, log):
@@ -126,8 +125,9 @@ def sinkhorn_lpl1_mm(a, labels_a, b, M, reg, eta=0.1, *, max_iter=10, max_inner_
     potentials = None
     inner = None
     for _ in range(max_iter):
-        inner = solve_entropic(M + eta * W, a, b, reg, "sinkhorn_log", max_inner_iter, inner_tol, CHECK_EVERY,
-                               potentials, n_threads, False, "entropy")
+        C = M + eta * W
+        inner = _api.inner_sinkhorn(solve_entropic, C, a, b, reg, float(C.max() - C.min()), max_inner_iter,
+                                    inner_tol, potentials, n_threads)
         if inner.status == Status.NUMERICAL_ERROR:
             break
         potentials = (inner.potential_a.astype(np.float64), inner.potential_b.astype(np.float64))
