@@ -49,7 +49,8 @@ def test_cost_matrix_values_check_grads(clouds):
     _check(lambda M: nj.solve_batch(M, 0.5, **TIGHT).sum(), np.random.default_rng(1).random((2, 3, 4)))
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(reg=0.5, lazy=True, **TIGHT), dict(reg=0.5, debias=True, **TIGHT)],
+@pytest.mark.parametrize("kw", [dict(), pytest.param(dict(reg=0.5, lazy=True, **TIGHT), marks=pytest.mark.slow),
+                                dict(reg=0.5, debias=True, **TIGHT)],
                          ids=["exact", "lazy", "divergence"])
 def test_solve_sample_check_grads(clouds, kw):
     X, Y, wa, wb = clouds
