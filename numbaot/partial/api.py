@@ -25,12 +25,18 @@ from .._status import INFEASIBLE, NUMERICAL_ERROR, Status, warn_status
 
 
 # ------------------------------------------------------------------------------------------------------ validation
-def _check_nb_dummies(nb_dummies) -> int:
+#: Dummy points per side, at least: one dummy of large mass is a hub that most tree updates of the network simplex
+#: go through; split over ~sqrt(n + m) of them (measured: 16-32 at n = 500 and 1000) the solve ran 2.5-5x faster.
+_MAX_AUTO_DUMMIES = 32
+
+
+def _check_nb_dummies(nb_dummies, n=1, m=1) -> int:
+    """The number of dummy points per side: the caller's ``nb_dummies``, raised to ``~sqrt(n + m)`` (at most 32)."""
     if isinstance(nb_dummies, bool) or not isinstance(nb_dummies, numbers.Integral):
         raise TypeError(f"nb_dummies must be a positive integer, got {nb_dummies!r}")
     if nb_dummies < 1:
         raise ValueError(f"nb_dummies must be >= 1 (the number of dummy points each side), got {nb_dummies}")
-    return int(nb_dummies)
+    return max(int(nb_dummies), min(_MAX_AUTO_DUMMIES, math.isqrt(n + m)))
 
 
 def _checked(M, a, b):
@@ -70,13 +76,14 @@ def solve_partial(M, a, b, m=None, nb_dummies=1, max_iter=None, n_threads=None, 
     if placement.on_gpu:
         return _dispatch.solve_on_host(placement, lambda M, a, b: solve_partial(M, a, b, m, nb_dummies, max_iter,
                                                                                 n_threads, warn), M, a, b)
-    k = _check_nb_dummies(nb_dummies)
+    _check_nb_dummies(nb_dummies)
     if max_iter is not None:
         max_iter = V.check_max_iter(max_iter)
     warn = V.check_bool(warn, "warn")
     M, a, b = _checked(M, a, b)
     out_dtype = V.result_dtype(M)
     n, nm = M.shape
+    k = _check_nb_dummies(nb_dummies, n, nm)
     sum_a, sum_b = float(a.sum()), float(b.sum())
     mass = V.check_transported_mass(m, sum_a, sum_b)
     finite = M[np.isfinite(M)]
@@ -111,7 +118,7 @@ def solve_partial_lagrange(M, a, b, reg_m=None, nb_dummies=1, max_iter=None, n_t
     if placement.on_gpu:
         return _dispatch.solve_on_host(placement, lambda M, a, b: solve_partial_lagrange(
             M, a, b, reg_m, nb_dummies, max_iter, n_threads, warn), M, a, b)
-    k = _check_nb_dummies(nb_dummies)
+    _check_nb_dummies(nb_dummies)
     if max_iter is not None:
         max_iter = V.check_max_iter(max_iter)
     warn = V.check_bool(warn, "warn")
@@ -136,6 +143,7 @@ def solve_partial_lagrange(M, a, b, reg_m=None, nb_dummies=1, max_iter=None, n_t
     status, n_iter = 0, 0
     if rows_k.size and cols_k.size:
         nk, mk = rows_k.size, cols_k.size
+        k = _check_nb_dummies(nb_dummies, nk, mk)
         ext = np.zeros((nk + k, mk + k))
         ext[:nk, :mk] = shifted[np.ix_(rows_k, cols_k)]
         ak, bk = a[rows_k], b[cols_k]
@@ -179,8 +187,9 @@ def partial_wasserstein(a, b, M, m=None, nb_dummies=1, *, max_iter=None, dense=T
     m : float, optional
         The mass to move, ``0 < m <= min(sum(a), sum(b))``; None moves all it can, ``min(sum(a), sum(b))``.
     nb_dummies : int
-        Dummy points on each side, sharing the leftover mass (POT's device against instabilities of its solver; the
-        answer does not depend on it).
+        Dummy points on each side, sharing the leftover mass (POT's device against instabilities of its solver): at
+        least this many; numbaot takes ~sqrt(n + m) of them (up to 32), which speeds its network simplex up
+        several times. The optimal value does not depend on it (among tied optimal plans, the one returned may).
     max_iter : int, optional
         Maximum pivots (None: a stall guard, as :func:`numbaot.emd`).
     dense : bool

@@ -94,12 +94,13 @@ def solve_partial_gromov(C1, C2, p=None, q=None, m=None, loss_fun="square_loss",
     from ..gromov._cg import LinearOracle, quadratic_step
     from .api import _check_nb_dummies
 
-    k = _check_nb_dummies(nb_dummies)
+    _check_nb_dummies(nb_dummies)
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)
     warn = V.check_bool(warn, "warn")
     C1, C2, p, q, mass, loss, sym, G, out_dtype = _setup(C1, C2, p, q, m, loss_fun, symmetric, G0)
     n, nm = G.shape
+    k = _check_nb_dummies(nb_dummies, n, nm)
     quad = _Quadratic(C1, C2, loss, sym)
     p_ext = np.concatenate([p, np.full(k, max(float(q.sum()) - mass, 0.0) / k)])
     q_ext = np.concatenate([q, np.full(k, max(float(p.sum()) - mass, 0.0) / k)])
@@ -140,7 +141,8 @@ def solve_partial_gromov(C1, C2, p=None, q=None, m=None, loss_fun="square_loss",
         if not math.isfinite(cost):
             status = NUMERICAL_ERROR
             break
-        if t == 0.0 or change <= tol * abs(cost) or change == 0.0:
+        # relative change, or absolute against the start's scale (a planted optimum of value 0 has no relative one)
+        if t == 0.0 or change <= tol * max(abs(cost), 1e-6 * abs(history[0])):
             status = OPTIMAL
             break
     value = quad.value(G, X)  # recomputed from the plan, not the line search's running sum
@@ -213,7 +215,8 @@ def partial_gromov_wasserstein(C1, C2, p=None, q=None, m=None, loss_fun="square_
         The mass to move, ``0 < m <= min(sum(p), sum(q))`` (None: the minimum).
     loss_fun : {'square_loss', 'kl_loss'}
     nb_dummies : int
-        Dummy points on each side of the oracle's extended problem (the answer does not depend on it).
+        Dummy points on each side of the oracle's extended problem, at least (see
+        :func:`numbaot.partial_wasserstein`).
     G0 : array of shape (n, m), optional
         Start plan moving mass m within p and q (default ``p q^T m / (sum p sum q)``).
     symmetric : bool, optional
@@ -221,7 +224,8 @@ def partial_gromov_wasserstein(C1, C2, p=None, q=None, m=None, loss_fun="square_
     max_iter : int
         Maximum conditional gradient iterations.
     tol : float >= 0
-        Stop when the objective changes by at most ``tol`` relative.
+        Stop when the objective changes by at most ``tol`` relative (to the larger of its value and 1e-6 times its
+        value at G0), or when the line search takes no step.
     n_threads : int, optional
     warn : bool
         Emit a ConvergenceWarning when the status is not OPTIMAL.
