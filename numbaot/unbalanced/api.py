@@ -375,7 +375,8 @@ def lbfgsb_unbalanced2(a, b, M, reg, reg_m, c=None, reg_div="kl", regm_div="kl",
 # ------------------------------------------------------------------------------------------------- exact TV (LP)
 def solve_tv_exact(M, a, b, reg_m, max_iter=None, n_threads=None, warn=True) -> OTResult:
     """``min_{G >= 0} <G, M> + rho_a |G 1 - a|_1 + rho_b |G^T 1 - b|_1`` exactly, as a balanced problem for the
-    network simplex with one dummy row D (mass ``sum b``) and one dummy column E (mass ``sum a``):
+    network simplex with a dummy row D (mass ``sum b``) and a dummy column E (mass ``sum a``), each split in
+    ~sqrt(n + m) copies:
 
     * ``i -> E`` leaves mass of row i behind (cost ``rho_a``), or sends it past column j's weight (``M_ij +
       rho_b``, at the best j): the cheaper of the two;
@@ -403,20 +404,21 @@ def solve_tv_exact(M, a, b, reg_m, max_iter=None, n_threads=None, warn=True) -> 
     best_row = np.argmin(C, axis=0)  # overshoot of a row, feeding column j
     to_e = np.minimum(rho_a, C[np.arange(n), best_col] + rho_b)
     from_d = np.minimum(rho_b, C[best_row, np.arange(m)] + rho_a)
-    ext = np.zeros((n + 1, m + 1))
+    k = min(32, math.isqrt(n + m))  # D and E split in k copies: one heavy dummy is a hub that slows the simplex
+    ext = np.zeros((n + k, m + k))
     ext[:n, :m] = C
-    ext[:n, m] = to_e
-    ext[n, :m] = from_d
-    a_ext = np.concatenate([a, [b.sum()]])
-    b_ext = np.concatenate([b, [a.sum()]])
+    ext[:n, m:] = to_e[:, None]
+    ext[n:, :m] = from_d[None, :]
+    a_ext = np.concatenate([a, np.full(k, b.sum() / k)])
+    b_ext = np.concatenate([b, np.full(k, a.sum() / k)])
     status, n_iter, (rows, cols, values), f, g, _ = network_simplex(ext, a_ext, b_ext, max_iter, n_threads)
     G = np.zeros((n, m))
     real = (rows < n) & (cols < m)
     np.add.at(G, (rows[real], cols[real]), values[real])
     for r, c_, v in zip(rows[~real], cols[~real], values[~real]):
-        if r < n and c_ == m and C[r, best_col[r]] + rho_b < rho_a:
+        if r < n and c_ >= m and C[r, best_col[r]] + rho_b < rho_a:
             G[r, best_col[r]] += v
-        elif r == n and c_ < m and C[best_row[c_], c_] + rho_a < rho_b:
+        elif r >= n and c_ < m and C[best_row[c_], c_] + rho_a < rho_b:
             G[best_row[c_], c_] += v
     lin = float(np.sum(G * C))
     value = lin + rho_a * float(np.abs(G.sum(axis=1) - a).sum()) + rho_b * float(np.abs(G.sum(axis=0) - b).sum())
