@@ -298,3 +298,15 @@ def test_partial_gw_bad_inputs():
         numbaot.partial_gromov_wasserstein(C1, C2, p, q, 0.5, G0=np.outer(p, q))
     with pytest.raises(TypeError, match="positional"):
         numbaot.partial_gromov_wasserstein(C1, C2, p, q, 0.5, "square_loss", 1, None, 1)  # POT's thres
+
+
+def test_entropic_forbidden_arcs_and_lagrange_limits():
+    M, a, b = problem(n=6, m=5, seed=10)
+    M[0, 0] = np.inf  # 'auto' takes the log domain: the plan is 0 there
+    res = solve_entropic_partial(M, a, b, 0.5, 0.3, max_iter=5000)
+    assert res.plan[0, 0] == 0 and np.isclose(res.plan.sum(), 0.3) and res.status.name == "OPTIMAL"
+    M, a, b = problem(n=6, m=5, seed=10)
+    assert numbaot.partial_wasserstein_lagrange(a, b, M, reg_m=-1.0).sum() == 0  # every arc costs more than it pays
+    assert numbaot.partial_wasserstein_lagrange(a, b, M, reg_m=M.min() * 0.5).sum() == 0
+    full = numbaot.partial_wasserstein_lagrange(a, b, M, reg_m=10 * M.max())
+    assert np.isclose(full.sum(), min(a.sum(), b.sum()))
