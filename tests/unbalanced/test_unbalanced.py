@@ -156,6 +156,12 @@ def test_solve_routes():
     assert np.isclose(res.value, tv_lp(M, a, b, 0.5, 0.5), rtol=1e-9)
     res = numbaot.solve(M, a, b, reg=0.1, unbalanced=1.0, unbalanced_type="L2", warn=False)
     assert np.allclose(res.plan, numbaot.lbfgsb_unbalanced(a, b, M, 0.1, 1.0, regm_div="l2", warn=False))
+    res = numbaot.solve(M, a, b, reg=0.1, reg_type="L2", unbalanced=1.0, warn=False)  # KL penalties, L2 reg
+    assert np.allclose(res.plan, numbaot.lbfgsb_unbalanced(a, b, M, 0.1, 1.0, reg_div="l2", warn=False))
+    pair = (lambda G: 0.5 * np.sum(G ** 2), lambda G: G)
+    res = numbaot.solve(M, a, b, reg=0.1, reg_type=pair, unbalanced=1.0, unbalanced_type="L2", warn=False)
+    assert np.allclose(res.plan, numbaot.lbfgsb_unbalanced(a, b, M, 0.1, 1.0, reg_div=pair, regm_div="l2",
+                                                           warn=False))
     res = numbaot.solve(M, a, b, reg=0.1, unbalanced=1.0)  # entropic KL: Sinkhorn as before
     assert np.allclose(res.plan, numbaot.sinkhorn_unbalanced(a, b, M, 0.1, 1.0))
     with pytest.raises(ValueError, match="unbalanced_type"):
