@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .. import _config, _device, _dispatch, _validation as V
+from .. import _config, _dispatch, _validation as V
 from .._defaults import MAX_ITER, TOL
 from .._result import OTResult
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL, Status, warn_status
