@@ -77,7 +77,15 @@ def test_lbfgsb_kkt_and_pot(regm_div, reg_div, reg):
     M, a, b = problem(seed=3)
     res = solve_lbfgsb(M, a, b, reg, (1.0, 2.0), reg_div=reg_div, regm_div=regm_div, tol=1e-15, warn=False)
     G = res.plan
-    # KKT of min f(G) s.t. G >= 0: grad >= 0 everywhere, = 0 where G > 0 (finite differences of our objective)
+    # KKT of min f(G) s.t. G >= 0: grad >= 0 everywhere, = 0 where G > 0
+    from numbaot.unbalanced._cores import KL, L2, REG_KL, REG_L2, REG_NONE, objective_grad
+
+    grad = np.empty_like(G)
+    code = REG_NONE if reg == 0 else {"kl": REG_KL, "l2": REG_L2}[reg_div]
+    objective_grad(G, M, a, b, np.outer(a, b), {"kl": KL, "l2": L2}[regm_div], code, reg, 1.0, 2.0, grad, 1)
+    scale = np.abs(M).max()
+    assert grad.min() >= -1e-5 * scale
+    assert np.abs(grad[G > 1e-6 * G.max()]).max() <= 1e-4 * scale
     theirs, log = ot.unbalanced.lbfgsb_unbalanced(a, b, M, reg, (1.0, 2.0), reg_div=reg_div, regm_div=regm_div,
                                                   log=True)
     assert res.value <= log["total_cost"] + 1e-7
