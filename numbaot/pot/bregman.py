@@ -332,7 +332,21 @@ def _lazy_potentials(X_s, X_t, reg, a, b, metric, numIterMax, stopThr, log, warn
 
 def empirical_sinkhorn2(X_s, X_t, reg, a=None, b=None, metric="sqeuclidean", numIterMax=10000, stopThr=1e-9,
                         isLazy=False, batchSize=100, verbose=False, log=False, warn=True, warmstart=None, **kwargs):
-    """Sinkhorn cost ``<P, M>`` between two point clouds (POT's name)."""
+    """Sinkhorn cost ``<P, M>`` between two point clouds (POT's name); ``isLazy=True`` runs numbaot's online
+    solver (costs from the points) and the log holds the plan as 'lazy_plan' (``log['lazy_plan'][:]`` is dense)."""
+    if isLazy:
+        import numbaot
+
+        from .utils import _Indexable
+
+        res = numbaot.solve_sample(np.asarray(X_s, dtype=float), np.asarray(X_t, dtype=float), C.weights(a),
+                                   C.weights(b), metric, reg=reg, lazy=True, max_iter=C.max_iter(numIterMax),
+                                   tol=stopThr, warn=warn)
+        if not log:
+            return res.value_linear
+        op = res.plan_operator
+        return res.value_linear, {"err": C.errors_list(res), "niter": res.n_iter,
+                                  "lazy_plan": None if op is None else _Indexable(op)}
     M, a, b = _empirical(X_s, X_t, reg, a, b, metric, numIterMax, stopThr, warn, warmstart)
     return sinkhorn2(a, b, M, reg, "sinkhorn_log", numIterMax, stopThr, verbose, log, warn, warmstart)
 

@@ -272,7 +272,10 @@ def partial_gromov_wasserstein2(C1, C2, p=None, q=None, m=None, loss_fun="square
         value = numbaot.partial_gromov_wasserstein2(C1, C2, C.weights(p), C.weights(q), m, loss_fun, nb_dummies,
                                                     G0, symmetric=symmetric, max_iter=C.max_iter(numItermax),
                                                     tol=tol, warn=warn)
-    return (value, {"partial_gw_dist": value}) if log else value
+    if not log:
+        return value
+    G = partial_gromov_wasserstein(C1, C2, p, q, m, loss_fun, nb_dummies, G0, thres, numItermax, tol, symmetric, False)
+    return value, {"partial_gw_dist": value, "T": G}
 
 
 def entropic_partial_gromov_wasserstein(C1, C2, p=None, q=None, reg=1.0, m=None, loss_fun="square_loss", G0=None,
@@ -296,7 +299,10 @@ def entropic_partial_gromov_wasserstein2(C1, C2, p=None, q=None, reg=1.0, m=None
         value = numbaot.entropic_partial_gromov_wasserstein2(C1, C2, C.weights(p), C.weights(q), reg, m, loss_fun,
                                                              G0, symmetric=symmetric,
                                                              max_iter=C.max_iter(numItermax), tol=tol)
-    return (value, {"partial_gw_dist": value}) if log else value
+    if not log:
+        return value
+    G = entropic_partial_gromov_wasserstein(C1, C2, p, q, reg, m, loss_fun, G0, numItermax, tol, symmetric)
+    return value, {"partial_gw_dist": value, "T": G}
 
 
 globals().update(C.missing_names(__name__, {name: closest for closest, names in {

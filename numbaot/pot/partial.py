@@ -58,7 +58,7 @@ def entropic_partial_wasserstein(a, b, M, reg, m=None, method="sinkhorn", numIte
                                  verbose=False, log=False):
     """Entropic partial OT plan (POT's name) by numbaot's ``entropic_partial_wasserstein`` (log domain; POT's
     ``stopThr=1e-100``, which runs every iteration, is replaced by numbaot's default tolerance)."""
-    if method not in ("sinkhorn", "sinkhorn_log"):
+    if not isinstance(method, str) or method.lower() not in ("sinkhorn", "sinkhorn_log"):
         raise ValueError(f"Unknown method {method!r}: use 'sinkhorn' or 'sinkhorn_log' (both run numbaot's log "
                          "domain)")
     M = C.as_array(M)
@@ -79,8 +79,10 @@ def _pgw(name, *args, log=False, value_key="partial_gw_dist", **kw):
         out = getattr(numbaot, name)(*args, **{k: v for k, v in kw.items() if v is not None})
     if not log:
         return out
-    if name.endswith("2"):
-        return out, {value_key: out}
+    if name.endswith("2"):  # POT's log holds the plan as 'T': the plan solve, then the value from it
+        with C.asserting():
+            plan = getattr(numbaot, name[:-1])(*args, **{k: v for k, v in kw.items() if v is not None})
+        return out, {value_key: out, "T": plan}
     return out, {}
 
 

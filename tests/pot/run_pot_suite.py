@@ -48,6 +48,8 @@ KNOWN = {
     "test_semisupervised_cost_correction": "numbaot.da's semi-supervised cost (another family)",
     "test_sinkhorn_lpl1_transport_class": "numbaot.da's SinkhornLpl1Transport refuses limit_max=inf (another family)",
     "test_sinkhorn_transport_class": "numbaot.da's SinkhornTransport input checks (another family)",
+    "test_partial_gromov_wasserstein": "numbaot's entropic partial GW rows exceed p by solver tolerance where POT's "
+                                       "test asserts a strict <= (numbaot.partial, another family)",
 }
 
 
