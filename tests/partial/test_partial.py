@@ -310,3 +310,21 @@ def test_entropic_forbidden_arcs_and_lagrange_limits():
     assert numbaot.partial_wasserstein_lagrange(a, b, M, reg_m=M.min() * 0.5).sum() == 0
     full = numbaot.partial_wasserstein_lagrange(a, b, M, reg_m=10 * M.max())
     assert np.isclose(full.sum(), min(a.sum(), b.sum()))
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(2, 7), m=st.integers(2, 7))
+def test_metamorphic(seed, n, m):
+    """The partial cost is non-decreasing and convex in m (costs >= 0: the LP's value function); transposing the
+    problem transposes the entropic plan."""
+    rng = np.random.default_rng(seed)
+    M = rng.random((n, m))
+    a, b = rng.random(n) + 0.1, rng.random(m) + 0.1
+    top = min(a.sum(), b.sum())
+    masses = np.linspace(0.1, 1.0, 5) * top
+    values = np.array([numbaot.partial_wasserstein2(a, b, M, mass) for mass in masses])
+    assert np.all(np.diff(values) >= -1e-12)
+    assert np.all(values[:-2] + values[2:] - 2 * values[1:-1] >= -1e-12)  # equally spaced masses
+    P = numbaot.entropic_partial_wasserstein(a, b, M, 0.2, 0.5 * top, tol=1e-12, max_iter=20000)
+    Q = numbaot.entropic_partial_wasserstein(b, a, M.T, 0.2, 0.5 * top, tol=1e-12, max_iter=20000)
+    assert np.allclose(P, Q.T, atol=1e-9)
