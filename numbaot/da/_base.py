@@ -99,7 +99,7 @@ def estimate_weights(estimator, X, name):
     if not callable(fn):
         raise TypeError(f"distribution_estimation must be a callable X -> weights, got {fn!r}")
     w = V.as_float_array(fn(X), f"distribution_estimation({name})", ndim=1)
-    return V.check_weights(w, f"distribution_estimation({name})", X.shape[0]).astype(np.float64, copy=False)
+    return np.array(V.check_weights(w, f"distribution_estimation({name})", X.shape[0]), dtype=np.float64)  # a copy
 
 
 def check_fitted(estimator, attributes):
@@ -144,6 +144,19 @@ def warn_convergence(message):
 
 
 # ---------------------------------------------------------------------------------------------- plan operations
+def ferradans(X, fitted, projection, batch_size):
+    """Out-of-sample map of Ferradans et al. (2014): each row of ``X`` goes to the ``projection`` of its nearest
+    row of ``fitted`` plus its displacement from that row, ``batch_size`` rows of ``X`` at a time (float64)."""
+    from ..utils import dist
+
+    out = np.empty((X.shape[0], projection.shape[1]))
+    for start in range(0, X.shape[0], batch_size):
+        block = X[start:start + batch_size]
+        nearest = np.argmin(dist(block, fitted), axis=1)
+        out[start:start + batch_size] = projection[nearest] + block - fitted[nearest]
+    return out
+
+
 def barycentric_mapping(plan, x):
     """Barycentric projection of a plan: row ``i`` goes to ``sum_j P_ij x_j / sum_j P_ij``.
 
@@ -343,6 +356,8 @@ class BaseTransport(BaseEstimator):
             cost = np.where(mismatch, np.maximum(cost, limit), cost)
         self.cost_ = cost
         self.norm_cost_ = norm_value
+        # the settings transform uses, frozen at fit (set_params after fit does not change the fitted model)
+        self._fitted = {"metric": metric, "norm": norm, "out_of_sample_map": self.out_of_sample_map}
         self.limit_max_ = limit
         self.mu_s = mu_s
         self.mu_t = mu_t
@@ -371,15 +386,27 @@ class BaseTransport(BaseEstimator):
             self.__dict__[key] = cached
         return cached
 
-    def _out_of_sample(self, X, fitted, projection, batch_size):
-        from ..utils import dist
+    def _out_of_sample(self, X, side, batch_size):
+        """``X`` (not the fitted points of ``side``) mapped by the out-of-sample rule; subclasses add theirs."""
+        fitted = self.xs_ if side == "s" else self.xt_
+        return ferradans(X, fitted, self._projection(side), batch_size)
 
-        out = np.empty((X.shape[0], projection.shape[1]))
-        for start in range(0, X.shape[0], batch_size):
-            block = X[start:start + batch_size]
-            nearest = np.argmin(dist(block, fitted), axis=1)
-            out[start:start + batch_size] = projection[nearest] + block - fitted[nearest]
-        return out
+    def _projects_fitted_points(self):
+        """Whether the fitted points themselves go to their barycentric projections (else to the out-of-sample
+        map)."""
+        return True
+
+    def _transport(self, X, side, batch_size):
+        """The fitted points of ``side`` ('s' or 't') to their barycentric projections, others out of sample;
+        returned in the dtype of ``X`` (float32 stays float32)."""
+        fitted = self.xs_ if side == "s" else self.xt_
+        name = "Xs" if side == "s" else "Xt"
+        check_features(X, fitted.shape[1], name, name)
+        if self._projects_fitted_points() and X.shape == fitted.shape and np.array_equal(X, fitted):
+            out = self._projection(side).copy()
+        else:
+            out = self._out_of_sample(X, side, batch_size)
+        return out.astype(X.dtype, copy=False)
 
     def transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
         """Transport source samples onto the target domain.
@@ -387,7 +414,8 @@ class BaseTransport(BaseEstimator):
         Parameters
         ----------
         Xs : array of shape (n, n_features)
-            Source samples: the fitted ones go to their barycentric projections, others are mapped out of sample.
+            Source samples: the fitted ones go to their barycentric projections, others are mapped out of sample
+            (see ``out_of_sample_map``).
         ys, Xt, yt : ignored
             Accepted for POT's signature.
         batch_size : int
@@ -396,24 +424,18 @@ class BaseTransport(BaseEstimator):
         Returns
         -------
         array of shape (n, n_features)
+            In the dtype of ``Xs`` (float32 or float64).
         """
         check_fitted(self, ("coupling_", "xs_", "xt_"))
         batch_size = check_batch_size(batch_size)
-        Xs = host_points(Xs, "Xs")
-        check_features(Xs, self.xs_.shape[1], "Xs", "Xs")
-        if Xs.shape == self.xs_.shape and np.array_equal(Xs, self.xs_):
-            return self._projection("s").copy()
-        return self._out_of_sample(Xs, self.xs_, self._projection("s"), batch_size)
+        return self._transport(host_points(Xs, "Xs"), "s", batch_size)
 
     def inverse_transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
-        """Transport target samples ``Xt`` back onto the source domain (as :meth:`transform`, the other way)."""
+        """Transport target samples ``Xt`` back onto the source domain (as :meth:`transform`, the other way;
+        pass ``Xt`` by keyword, as in POT)."""
         check_fitted(self, ("coupling_", "xs_", "xt_"))
         batch_size = check_batch_size(batch_size)
-        Xt = target_points(Xs, Xt)
-        check_features(Xt, self.xt_.shape[1], "Xt", "Xt")
-        if Xt.shape == self.xt_.shape and np.array_equal(Xt, self.xt_):
-            return self._projection("t").copy()
-        return self._out_of_sample(Xt, self.xt_, self._projection("t"), batch_size)
+        return self._transport(target_points(Xs, Xt), "t", batch_size)
 
     # ---- transport of labels
     def transform_labels(self, ys=None):

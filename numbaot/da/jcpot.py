@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import _validation as V
 from ._base import BaseEstimator, check_batch_size, check_features, check_fitted, check_labels, \
-    check_metric, check_out_of_sample_map, check_positive, host_points, row_average, warn_convergence
+    check_metric, check_out_of_sample_map, check_positive, ferradans, host_points, row_average, warn_convergence
 
 
 def _logsumexp(Z, axis):
@@ -15,6 +15,11 @@ def _logsumexp(Z, axis):
     top[~np.isfinite(top)] = 0.0
     with np.errstate(divide="ignore"):
         return (np.log(np.sum(np.exp(Z - top), axis=axis, keepdims=True)) + top).squeeze(axis)
+
+
+def _onehot(y, classes):
+    """(n_classes, n) class indicators of the labels ``y`` (POT's ``D1``), classes sorted as ``classes``."""
+    return (np.searchsorted(classes, y)[None, :] == np.arange(classes.shape[0])[:, None]).astype(np.float64)
 
 
 def _check_domains(Xs, Ys, Xt):
@@ -97,7 +102,7 @@ def jcpot_barycenter(Xs, Ys, Xt, reg, metric="sqeuclidean", max_iter=100, tol=1e
     log_a = np.full(m, -np.log(m))
     costs, logG, D1, D2 = [], [], [], []
     for x, y in zip(Xs, Ys):
-        onehot = (np.searchsorted(classes, y)[None, :] == np.arange(C)[:, None]).astype(np.float64)  # (C, n_k)
+        onehot = _onehot(y, classes)  # (C, n_k)
         D1.append(onehot)
         D2.append(onehot / onehot.sum(axis=1, keepdims=True))
         M = dist(x, Xt, metric=metric).astype(np.float64, copy=False)
@@ -223,18 +228,11 @@ class JCPOTTransport(BaseEstimator):
                                                  for x, f in zip(Xs, self.xs_)):
                 return [p.copy() for p in projections]
             return [self.transform(x, batch_size=batch_size) for x in Xs]
-        from ..utils import dist
-
         Xs = host_points(Xs, "Xs")
         check_features(Xs, self.xt_.shape[1], "Xs", "Xs")
         fitted = np.concatenate(self.xs_, axis=0)
-        projection = np.concatenate(projections, axis=0)
-        out = np.empty_like(Xs, dtype=np.float64)
-        for start in range(0, Xs.shape[0], batch_size):
-            block = Xs[start:start + batch_size]
-            nearest = np.argmin(dist(block, fitted), axis=1)
-            out[start:start + batch_size] = projection[nearest] + block - fitted[nearest]
-        return out
+        out = ferradans(Xs, fitted, np.concatenate(projections, axis=0), batch_size)
+        return out.astype(Xs.dtype, copy=False)
 
     def transform_labels(self, ys=None):
         """Soft target labels from the K domains' labels (a list), averaged over the domains as POT does.
@@ -251,7 +249,7 @@ class JCPOTTransport(BaseEstimator):
         classes = np.unique(np.concatenate(ys))
         out = np.zeros((classes.shape[0], self.xt_.shape[0]))
         for y, G in zip(ys, self.coupling_):
-            onehot = (np.searchsorted(classes, y)[None, :] == np.arange(classes.shape[0])[:, None]).astype(float)
+            onehot = _onehot(y, classes)
             rows = G.sum(axis=1)
             inverse = np.divide(1.0, rows, out=np.zeros_like(rows), where=rows > 0)
             out += (onehot * inverse) @ G / len(ys)  # POT's D1 times the row-normalised plan

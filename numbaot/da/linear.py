@@ -76,18 +76,19 @@ class _AffineTransport(BaseEstimator):
         return self.fit(Xs, ys, Xt, yt).transform(Xs)
 
     def transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
-        """Map source samples: ``Xs @ A_ + B_`` (the other arguments are accepted for POT's signature)."""
+        """Map source samples: ``Xs @ A_ + B_``, in the dtype of ``Xs`` (the other arguments are accepted for POT's
+        signature)."""
         check_fitted(self, ("A_", "B_"))
         Xs = host_points(Xs, "Xs")
         check_features(Xs, self.A_.shape[0], "Xs", "Xs")
-        return Xs @ self.A_ + self.B_
+        return (Xs @ self.A_ + self.B_).astype(Xs.dtype, copy=False)
 
     def inverse_transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
         """Map target samples back: ``Xt @ A1_ + B1_``."""
         check_fitted(self, ("A1_", "B1_"))
         Xt = target_points(Xs, Xt)
         check_features(Xt, self.A1_.shape[0], "Xt", "Xt")
-        return Xt @ self.A1_ + self.B1_
+        return (Xt @ self.A1_ + self.B1_).astype(Xt.dtype, copy=False)
 
     def _samples(self, Xs, Xt, same_dim=True):
         Xs = host_points(Xs, "Xs")

@@ -15,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as V
-from ._base import BaseTransport, check_features, check_fitted, check_positive, host_points, \
-    row_average, warn_convergence
+from ._base import BaseTransport, check_positive, distribution_estimation_uniform, host_points, warn_convergence
 
 
 def gaussian_kernel(x1, x2, sigma=1.0):
@@ -295,9 +294,7 @@ class MappingTransport(BaseTransport):
 
     out_of_sample_map = "ferradans"  # inverse_transform's out-of-sample rule (the map has no inverse)
 
-    @staticmethod
-    def distribution_estimation(X):
-        return np.full(np.shape(X)[0], 1.0 / np.shape(X)[0])
+    distribution_estimation = staticmethod(distribution_estimation_uniform)  # POT's MappingTransport has no choice
 
     def fit(self, Xs=None, ys=None, Xt=None, yt=None):
         """Fit the plan and the map (labels are accepted and ignored, as POT); returns self."""
@@ -309,8 +306,8 @@ class MappingTransport(BaseTransport):
         V.check_bool(self.verbose, "verbose")
         V.check_bool(self.verbose2, "verbose2")
         M = self.cost_ * xs.shape[0]
+        sigma = check_positive(self.sigma, "sigma") if kernel == "gaussian" else None
         if kernel == "gaussian":
-            sigma = check_positive(self.sigma, "sigma")
             G, L, losses = _kernel_problem(xs, xt, M, mu, eta, sigma, bias, max_iter, max_inner_iter, inner_tol, tol,
                                            "MappingTransport")
         else:
@@ -318,17 +315,21 @@ class MappingTransport(BaseTransport):
                                            "MappingTransport")
         self.coupling_ = G
         self.mapping_ = L
+        self._fitted.update(kernel=kernel, sigma=sigma, bias=bias)
         self.log_ = {"loss": losses} if log else {}
         return self
 
-    def transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
-        """Map source samples: the fitted ones to their barycentric projections, others by the fitted map."""
-        check_fitted(self, ("coupling_", "mapping_"))
-        Xs = host_points(Xs, "Xs")
-        check_features(Xs, self.xs_.shape[1], "Xs", "Xs")
-        if Xs.shape == self.xs_.shape and np.array_equal(Xs, self.xs_):
-            return row_average(self.coupling_, self.xt_)
-        features = Xs if _check_kernel(self.kernel) == "linear" else gaussian_kernel(Xs, self.xs_, self.sigma)
-        if self.bias:
-            features = np.c_[features, np.ones(Xs.shape[0])]
-        return features @ self.mapping_
+    def _out_of_sample(self, X, side, batch_size):
+        """New source points by the fitted map, ``batch_size`` at a time (new target points: nearest fitted target
+        point plus displacement, as the map has no inverse)."""
+        if side == "t":
+            return super()._out_of_sample(X, side, batch_size)
+        kernel, sigma, bias = self._fitted["kernel"], self._fitted["sigma"], self._fitted["bias"]
+        out = np.empty((X.shape[0], self.mapping_.shape[1]))
+        for start in range(0, X.shape[0], batch_size):
+            block = X[start:start + batch_size]
+            features = block if kernel == "linear" else gaussian_kernel(block, self.xs_, sigma)
+            if bias:
+                features = np.c_[features, np.ones(block.shape[0])]
+            out[start:start + batch_size] = features @ self.mapping_
+        return out

@@ -6,17 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as V
-from ._base import (
-    BaseTransport,
-    check_batch_size,
-    check_features,
-    check_fitted,
-    distribution_estimation_uniform,
-    host_points,
-    normalize_cost,
-    target_points,
-    warn_status,
-)
+from ._base import BaseTransport, distribution_estimation_uniform, normalize_cost, warn_status
 
 
 def _solve_log(result, log, **extra):
@@ -29,7 +19,7 @@ def _solve_log(result, log, **extra):
 
 def _warn_sinkhorn(result, name, tol):
     errors = np.asarray(result.errors)
-    detail = f"error {errors[-1]:.3g} > tol {tol:g} after {result.n_iter} iterations; raise max_iter or reg_e" \
+    detail = f"error {errors[-1]:.3g} > tol {tol:g} after {result.n_iter} iterations; a larger reg_e also helps" \
         if errors.size else f"{result.n_iter} iterations"
     warn_status(result.status, name, detail)
 
@@ -169,6 +159,7 @@ class SinkhornTransport(BaseTransport):
                        tol=self.tol, warn=False)
         _warn_sinkhorn(result, "SinkhornTransport", self.tol)
         self.coupling_ = result.plan
+        self._fitted["reg_e"] = reg
         f = np.asarray(result.potential_a, dtype=np.float64)
         g = np.asarray(result.potential_b, dtype=np.float64)
         self.potentials_ = (f, g)
@@ -177,46 +168,28 @@ class SinkhornTransport(BaseTransport):
             self._log_v = g / reg + np.log(self.mu_t)
         self.log_ = _solve_log(result, log, log_u=self._log_u, log_v=self._log_v)
 
-    def _continuous(self, X, fitted, other, log_w, batch_size):
-        """POT's 'continuous' map, in a stable form: row-wise softmax of ``log_w - c(x, other) / reg``."""
+    def _projects_fitted_points(self):
+        # with a label-corrected cost, POT's continuous map (plain metric costs) differs from the plan's projection
+        return self._fitted["out_of_sample_map"] == "ferradans" or not self._labelled_cost
+
+    def _out_of_sample(self, X, side, batch_size):
+        """POT's 'continuous' map, in a stable form: row-wise softmax of ``log_w - c(x, other) / reg_e``."""
+        if self._fitted["out_of_sample_map"] == "ferradans":
+            return super()._out_of_sample(X, side, batch_size)
         from ..utils import dist
 
-        reg = float(self.reg_e)
+        other, log_w = (self.xt_, self._log_v) if side == "s" else (self.xs_, self._log_u)
+        metric, norm = self._fitted["metric"], self._fitted["norm"]
         out = np.empty((X.shape[0], other.shape[1]))
         for start in range(0, X.shape[0], batch_size):
-            M = dist(X[start:start + batch_size], other, metric=self.metric).astype(np.float64, copy=False)
-            M, _ = normalize_cost(M, self.norm, self.norm_cost_)
-            z = log_w[None, :] - M / reg
+            M = dist(X[start:start + batch_size], other, metric=metric).astype(np.float64, copy=False)
+            M, _ = normalize_cost(M, norm, self.norm_cost_)
+            z = log_w[None, :] - M / self._fitted["reg_e"]
             z -= z.max(axis=1, keepdims=True)
             np.exp(z, out=z)
             z /= z.sum(axis=1, keepdims=True)
             out[start:start + batch_size] = z @ other
         return out
-
-    def transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
-        """Transport source samples onto the target domain (see ``out_of_sample_map``); parameters as
-        :meth:`BaseTransport.transform`."""
-        if self.out_of_sample_map == "ferradans":
-            return super().transform(Xs, ys, Xt, yt, batch_size)
-        check_fitted(self, ("coupling_", "xs_", "xt_"))
-        batch_size = check_batch_size(batch_size)
-        Xs = host_points(Xs, "Xs")
-        check_features(Xs, self.xs_.shape[1], "Xs", "Xs")
-        if not self._labelled_cost and Xs.shape == self.xs_.shape and np.array_equal(Xs, self.xs_):
-            return self._projection("s").copy()  # the same Gibbs weights, already in the plan
-        return self._continuous(Xs, self.xs_, self.xt_, self._log_v, batch_size)
-
-    def inverse_transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
-        """Transport target samples back onto the source domain (see ``out_of_sample_map``)."""
-        if self.out_of_sample_map == "ferradans":
-            return super().inverse_transform(Xs, ys, Xt, yt, batch_size)
-        check_fitted(self, ("coupling_", "xs_", "xt_"))
-        batch_size = check_batch_size(batch_size)
-        Xt = target_points(Xs, Xt)
-        check_features(Xt, self.xt_.shape[1], "Xt", "Xt")
-        if not self._labelled_cost and Xt.shape == self.xt_.shape and np.array_equal(Xt, self.xt_):
-            return self._projection("t").copy()
-        return self._continuous(Xt, self.xt_, self.xs_, self._log_u, batch_size)
 
 
 class UnbalancedSinkhornTransport(BaseTransport):

@@ -142,3 +142,42 @@ def test_gpu_arrays_are_refused_clearly():
 
     with pytest.raises(ValueError, match="GPU array"):
         EMDTransport().fit(Xs=FakeDevice(), Xt=Xt)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_float32_points_come_back_float32(cls):
+    """Transported samples keep the dtype of the points given (as POT's), in sample and out of sample."""
+    est = cls(**FIT.get(cls, {})).fit(Xs.astype(np.float32), ys, Xt.astype(np.float32), yt)
+    reference = cls(**FIT.get(cls, {})).fit(Xs.astype(np.float32).astype(np.float64), ys,
+                                            Xt.astype(np.float32).astype(np.float64), yt)
+    new = (Xs[:5] + 0.01).astype(np.float32)
+    for points, ref in [(Xs.astype(np.float32), Xs.astype(np.float32).astype(np.float64)),
+                        (new, new.astype(np.float64))]:
+        out = est.transform(points)
+        assert out.dtype == np.float32
+        assert np.allclose(out, reference.transform(ref), atol=1e-5)
+    assert est.inverse_transform(Xt=Xt.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("est,change", [
+    (SinkhornTransport(reg_e=0.5), dict(reg_e=5.0, metric="euclidean", norm="max", out_of_sample_map="ferradans")),
+    (MappingTransport(kernel="gaussian", sigma=0.7), dict(kernel="linear", sigma=3.0, bias=True)),
+    (EMDTransport(), dict(metric="cityblock")),
+])
+def test_set_params_after_fit_leaves_the_fitted_model(est, change):
+    """transform uses the settings of the fit (scikit-learn's rule); a new fit takes the new ones."""
+    est.fit(Xs=Xs, Xt=Xt)
+    new = Xs[:7] + 0.3
+    before, back = est.transform(new, batch_size=3), est.inverse_transform(Xt=Xt[:4] - 0.3)
+    est.set_params(**change)
+    assert np.array_equal(est.transform(new, batch_size=3), before)
+    assert np.array_equal(est.inverse_transform(Xt=Xt[:4] - 0.3), back)
+    assert not np.allclose(est.fit(Xs=Xs, Xt=Xt).transform(new), before)
+
+
+def test_fitted_weights_are_copies():
+    w = np.full(len(Xs), 1.0 / len(Xs))
+    est = EMDTransport(distribution_estimation=lambda X: w if len(X) == len(w) else np.full(len(X), 1 / len(X)))
+    est.fit(Xs=Xs, Xt=Xt)
+    w[:] = 0.0
+    assert np.allclose(est.mu_s, 1.0 / len(Xs))
