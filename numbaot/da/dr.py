@@ -166,13 +166,49 @@ def _retract(P, xi):
     return Q * signs
 
 
+def _descend(objective, P, maxiter, tol):
+    """Riemannian steepest descent with Armijo backtracking from ``P``.
+
+    Returns ``(P, stop, grad_norm)``: ``stop`` is 'converged' (gradient norm <= tol), 'stalled' (no decrease along
+    the gradient, or a step below 1e-10: the objective's own precision is reached) or 'max_iter'.
+    """
+    J, E = objective(P, gradient=True, keep=True)
+    step = 1.0
+    for _ in range(maxiter):
+        xi = _tangent(P, E)
+        norm2 = float(np.sum(xi * xi))
+        if np.sqrt(norm2) <= tol:
+            return P, "converged", np.sqrt(norm2)
+        t = min(step, 1.0 / np.sqrt(norm2))  # a first trial moves P by at most 1 (Frobenius)
+        first = t
+        for _ in range(_MAX_BACKTRACK):
+            candidate = _retract(P, -t * xi)
+            J_new = objective(candidate)
+            if J_new <= J - _ARMIJO_C * t * norm2:
+                break
+            t *= _CONTRACTION
+        else:
+            return P, "stalled", np.sqrt(norm2)
+        if t * np.sqrt(norm2) < _MIN_STEP:
+            return P, "stalled", np.sqrt(norm2)
+        P = candidate
+        J, E = objective(P, gradient=True, keep=True)
+        step = 2.0 * t if t == first else t  # grow after a first-try success, else keep the accepted step
+    norm = float(np.sqrt(np.sum(_tangent(P, E) ** 2)))
+    return P, ("converged" if norm <= tol else "max_iter"), norm
+
+
 def wda(X, y, p=2, reg=1, k=10, solver=None, sinkhorn_method="sinkhorn_log", maxiter=100, verbose=0, P0=None,
-        normalize=False, *, tol=1e-6, random_state=None):
+        normalize=False, *, tol=None, random_state=None):
     """Wasserstein discriminant analysis (Flamary et al. 2018): a projection ``P`` (d x p, orthonormal columns)
     that keeps each class tight and the classes far apart in Wasserstein distance.
 
     Our own Riemannian steepest descent on the Stiefel manifold (module docstring): gradients from the Sinkhorn
-    plans by the envelope theorem, no autodiff and no pymanopt.
+    plans by the envelope theorem, no autodiff and no pymanopt. What differs from POT's ``ot.dr.wda``: each
+    Wasserstein term is the entropic value ``<G, M> + reg KL(G | a b^T)`` (whose gradient the plan gives exactly),
+    where POT takes the transport cost ``<G, M>`` of the Sinkhorn plan and differentiates through its ``k``
+    iterations by autograd (the two objectives, and their minimisers, agree as reg -> 0); ``proj`` centres each
+    feature by its own mean (POT subtracts the scalar mean of all entries; ``P`` is the same either way).
 
     Parameters
     ----------
@@ -200,9 +236,12 @@ def wda(X, y, p=2, reg=1, k=10, solver=None, sinkhorn_method="sinkhorn_log", max
         Starting point (orthonormalised); a random point of the manifold (``random_state``) when None.
     normalize : bool
         Divide each pair's reg by the mean cost between the two classes projected by P0 (requires P0).
-    tol : float
-        Stop when the norm of the Riemannian gradient is at most tol (or the line search's step falls below
-        1e-10).
+    tol : float or None
+        Stop when the norm of the Riemannian gradient is at most tol (1e-6 when None), or when no step along it
+        decreases the objective any more (k warm-started Sinkhorn iterations give the objective to finite
+        precision; pymanopt's steepest descent, which POT runs, stops there too on its minimum step size). That
+        second stop is silent for ``tol=None`` and raises a ConvergenceWarning (raise k, or loosen tol) for an
+        explicit ``tol`` the gradient has not reached.
     random_state : int or numpy Generator, optional
         Seed of the random start.
 
@@ -228,7 +267,8 @@ def wda(X, y, p=2, reg=1, k=10, solver=None, sinkhorn_method="sinkhorn_log", max
     reg = V.check_reg(reg)
     k = V.check_max_iter(k, "k")
     maxiter = V.check_max_iter(maxiter, "maxiter")
-    tol = V.check_tol(tol)
+    strict = tol is not None
+    tol = V.check_tol(tol) if strict else 1e-6
     normalize = V.check_bool(normalize, "normalize")
     if solver not in (None, "steepest"):
         raise ValueError(f"solver must be None or 'steepest' (Riemannian steepest descent), got {solver!r}")
@@ -255,38 +295,14 @@ def wda(X, y, p=2, reg=1, k=10, solver=None, sinkhorn_method="sinkhorn_log", max
                 u, v = groups[i] @ P, groups[j] @ P
                 regmean[i, j] = regmean[j, i] = float(np.mean(((u[:, None, :] - v[None, :, :]) ** 2).sum(-1)))
     objective = _Objective(groups, reg, k, method, regmean)
-    J, E = objective(P, gradient=True, keep=True)
-    step = 1.0
-    converged = False
-    for _ in range(maxiter):
-        xi = _tangent(P, E)
-        norm2 = float(np.sum(xi * xi))
-        if np.sqrt(norm2) <= tol:
-            converged = True
-            break
-        t = min(step, 1.0 / np.sqrt(norm2))  # a first trial moves P by at most 1 (Frobenius)
-        first = t
-        for _ in range(_MAX_BACKTRACK):
-            candidate = _retract(P, -t * xi)
-            J_new = objective(candidate)
-            if J_new <= J - _ARMIJO_C * t * norm2:
-                break
-            t *= _CONTRACTION
-        else:
-            converged = True  # no decrease along the gradient at any step: a stationary point to working precision
-            break
-        if t * np.sqrt(norm2) < _MIN_STEP:
-            converged = True
-            break
-        P = candidate
-        J, E = objective(P, gradient=True, keep=True)
-        step = 2.0 * t if t == first else t  # grow after a first-try success, else keep the accepted step
-    else:
-        norm2 = float(np.sum(_tangent(P, E) ** 2))
-        converged = np.sqrt(norm2) <= tol
-    if not converged:
-        warn_convergence(f"wda: the Riemannian gradient norm is still {np.sqrt(norm2):.3g} > tol {tol:g} after "
+    P, stop, grad_norm = _descend(objective, P, maxiter, tol)
+    if stop == "max_iter":
+        warn_convergence(f"wda: the Riemannian gradient norm is still {grad_norm:.3g} > tol {tol:g} after "
                          f"{maxiter} iterations; increase maxiter")
+    elif stop == "stalled" and strict:
+        warn_convergence(f"wda: no step along the Riemannian gradient decreases the objective any more, but the "
+                         f"gradient norm is {grad_norm:.3g} > tol {tol:g}: k={k} Sinkhorn iterations per solve give "
+                         "the objective only to about that precision; raise k, or loosen tol")
 
     def proj(Z):
         return (np.asarray(Z, dtype=np.float64) - mean) @ P

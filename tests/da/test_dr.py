@@ -104,3 +104,18 @@ def test_scaling_domain_sinkhorn_gives_the_same_projection():
     P1, _ = wda(X, y, p=2, reg=1.0, k=100, maxiter=100, P0=P0, sinkhorn_method="sinkhorn")
     P2, _ = wda(X, y, p=2, reg=1.0, k=100, maxiter=100, P0=P0, sinkhorn_method="sinkhorn_log")
     assert np.allclose(P1 @ P1.T, P2 @ P2.T, atol=1e-5)  # the same subspace
+
+
+def test_a_stall_above_an_explicit_tol_is_reported():
+    """k = 5 Sinkhorn iterations give J too coarsely for tol=1e-9: the descent stalls, and says so; with the
+    default tol the stall is the documented stop (no warning)."""
+    import warnings
+
+    X, y = _three_classes(seed=6)
+    with pytest.warns(Warning, match=r"wda: no step along the Riemannian gradient .* k=5") as record:
+        P, _ = wda(X, y, p=2, reg=0.5, k=5, maxiter=300, random_state=0, tol=1e-9)
+    assert record[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        P2, _ = wda(X, y, p=2, reg=0.5, k=5, maxiter=300, random_state=0)
+    assert np.array_equal(P, P2)  # the same descent, only the report differs
