@@ -55,6 +55,10 @@ WORKLOADS = {
     "sinkhorn_divergence n=1000": (
         "X, Y = rng.random((1000, 2)), rng.random((800, 2))",
         "numbaot.sinkhorn_divergence(X, Y, reg=0.05)"),
+    "sinkhorn_divergence 500x400 reg=0.01 to tol (issue 13)": (
+        "X, Y = rng.normal(size=(500, 2)), rng.normal(size=(400, 2)) + 1.0; import warnings; "
+        "warnings.simplefilter('ignore')",
+        "numbaot.sinkhorn_divergence(X, Y, reg=0.01, max_iter=5000)"),
 }
 
 _SCRIPT = """

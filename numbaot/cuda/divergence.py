@@ -29,10 +29,10 @@ from .online import (
 
 
 @cuda.jit
-def _average_kernel(old, new):
+def _relax_kernel(old, new, weight):
     i = cuda.grid(1)
     if i < old.shape[0]:
-        old[i] = (old[i] + new[i]) * 0.5
+        old[i] += weight * (new[i] - old[i])
 
 
 @cuda.jit
@@ -130,10 +130,13 @@ class DeviceSoftmins:
     def zeros(self, log_w):
         return filled(int(log_w.shape[0]), 0.0, self.stream)
 
-    def average(self, old, new):
+    def relax(self, old, new, weight):
         n = int(old.shape[0])
-        _launch_1d(_average_kernel, n, self.stream, old, new)
-        self._free.setdefault(n, []).append(new)  # the loop holds no other reference to `new`
+        if weight == 1.0:
+            self._free.setdefault(n, []).append(old)  # the loop holds no other reference to `old`
+            return new
+        _launch_1d(_relax_kernel, n, self.stream, old, new, float(weight))
+        self._free.setdefault(n, []).append(new)  # nor to `new`
         return old
 
     def _reduce(self, launches):

@@ -203,3 +203,41 @@ def test_debiased_result_keeps_the_self_potentials():
     assert res.points is not None and res.weights is not None
     plain = numbaot.solve_sample(X, Y, reg=eps, debias=False, tol=1e-12, max_iter=5000)
     assert plain.potential_aa is None and plain.potential_bb is None
+
+
+@pytest.mark.parametrize("reg_m", [None, 1.0])
+def test_overrelaxation_reaches_the_plain_fixed_point_in_fewer_steps(monkeypatch, reg_m):
+    """At a small temperature the a-b updates are over-relaxed (``_symmetric._Overrelaxation``): the same fixed
+    point (value, potentials) as plain alternate updates, in fewer steps; issue 13's example converges by default."""
+    from numbaot.entropic import _symmetric
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(120, 2)), rng.normal(size=(90, 2)) + 1.0
+    fast = solve_divergence(X, Y, reg=0.01, reg_m=reg_m, tol=1e-10, max_iter=20000)
+    assert fast.status == numbaot.Status.OPTIMAL
+    monkeypatch.setattr(_symmetric._Overrelaxation, "MAX_OMEGA", 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", numbaot.ConvergenceWarning)
+        plain = solve_divergence(X, Y, reg=0.01, reg_m=reg_m, tol=1e-10, max_iter=3 * fast.n_iter)
+    assert plain.status == numbaot.Status.MAX_ITER_REACHED or plain.n_iter > 1.6 * fast.n_iter, plain
+    np.testing.assert_allclose(fast.value, plain.value, rtol=1e-6)
+    if reg_m is None:  # certificate: the a-b plan's marginals (plain updates are still off by ~1e-7 here)
+        plan = np.asarray(fast.plan)
+        np.testing.assert_allclose(plan.sum(1), 1 / 120, atol=1e-10)
+        np.testing.assert_allclose(plan.sum(0), 1 / 90, atol=1e-10)
+
+
+def test_overrelaxation_backs_off_when_the_error_grows():
+    relax = _symmetric_overrelaxation()
+    for k in range(3 * relax.WINDOW + 1):  # plain steps shrinking by 0.99: omega rises above 1
+        relax.observe(0.99**k)
+    assert 1.5 < relax.omega <= relax.MAX_OMEGA
+    for k in range(relax.WINDOW + 1):  # then the error explodes: plain updates for good
+        relax.observe(100.0 * 2.0**k)
+    assert relax.omega == 1.0 and not relax.enabled
+
+
+def _symmetric_overrelaxation():
+    from numbaot.entropic._symmetric import _Overrelaxation
+
+    return _Overrelaxation()
