@@ -199,6 +199,8 @@ class EMDLaplaceTransport(BaseTransport):
         V.check_bool(self.verbose, "verbose")
         V.check_max_iter(self.max_inner_iter, "max_inner_iter")
         V.check_tol(self.inner_tol, "inner_tol")
+        V.check_choice(self.similarity, "similarity", ("knn", "gauss"))  # named as the estimator's parameters
+        V.check_choice(self.reg_type, "reg_type", ("pos", "disp"))
         self._fit_cost(Xs, ys, Xt, yt)
         _finite_cost(self)
         G, info = emd_laplace(self.mu_s, self.mu_t, self.xs_, self.xt_, self.cost_, sim=self.similarity,

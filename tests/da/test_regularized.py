@@ -66,5 +66,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="pass a finite limit_max"):
         SinkhornLpl1Transport().fit(Xs, ys, Xt, yt)
     assert SinkhornL1l2Transport(reg_e=1.0).fit(Xs, ys, Xt, yt).coupling_.shape == (24, 30)  # limit_max 10
-    with pytest.raises(ValueError, match="sim"):
+    with pytest.raises(ValueError, match="unknown similarity 'cosine'"):
         EMDLaplaceTransport(similarity="cosine").fit(Xs=Xs, Xt=Xt)
+    with pytest.raises(ValueError, match="unknown reg_type 'l2'"):
+        EMDLaplaceTransport(reg_type="l2").fit(Xs=Xs, Xt=Xt)

@@ -108,9 +108,13 @@ def test_transform_of_fitted_points_is_the_barycentric_projection(est):
     assert np.allclose(est.transform(Xs), barycentric_mapping(est.coupling_, Xt), rtol=1e-12, atol=1e-12)
     assert np.allclose(est.inverse_transform(Xt=Xt), barycentric_mapping(est.coupling_.T, Xs), atol=1e-12)
     assert np.allclose(est.fit_transform(Xs=Xs, Xt=Xt), est.transform(Xs))
-    # out of sample: the same answer whatever the batch size; a point on a fitted one moves like it
+    # out of sample: the same answer whatever the batch size (larger than n, not dividing n)
     other = Xs[:9] + 1e-3
     assert np.allclose(est.transform(other, batch_size=2), est.transform(other, batch_size=128), atol=1e-12)
+    # a subset of the fitted points goes out of sample, and each moves like its fitted self
+    assert np.allclose(est.transform(Xs[:9], batch_size=4), est.transform(Xs)[:9], atol=1e-10)
+    assert np.allclose(est.inverse_transform(Xt=Xt[:9], batch_size=4), est.inverse_transform(Xt=Xt)[:9],
+                       atol=1e-10)
 
 
 def test_out_of_sample_ferradans_is_nearest_point_plus_displacement():
@@ -162,3 +166,34 @@ def test_permuting_the_source_permutes_the_answers(seed, n):
     assert np.allclose(permuted.transform(Xs[perm]), est.transform(Xs)[perm], atol=1e-10)
     new = rng.normal(size=(3, 2))
     assert np.allclose(permuted.transform(new), est.transform(new), atol=1e-10)
+
+
+def test_duplicated_points_and_single_samples_match_pot():
+    """Duplicated fitted points (the nearest one is the first, as POT's argmin) and one-point domains."""
+    Xs, ys, Xt, yt = DATA["blobs"]
+    Xs, Xt = np.r_[Xs[:10], Xs[:3]], np.r_[Xt[:10], Xt[2:5]]
+    ours = EMDTransport().fit(Xs=Xs, Xt=Xt)
+    pot = _fit_pot(_pot("EMDTransport"), Xs=Xs, Xt=Xt)
+    assert np.isclose(np.sum(ours.coupling_ * ours.cost_), np.sum(pot.coupling_ * pot.cost_), rtol=1e-12)
+    new = Xs[:5] + 0.01
+    assert np.allclose(ours.transform(new), barycentric_mapping(ours.coupling_, Xt)[:5] + 0.01, atol=1e-12)
+    one = EMDTransport().fit(Xs=Xs[:1], Xt=Xt[:1])
+    assert np.allclose(one.coupling_, 1.0) and np.allclose(one.transform(Xs[:1] + 1.0), Xt[:1] + 1.0)
+    assert np.allclose(one.transform_labels(ys[:1]), 1.0)
+
+
+def test_unlabelled_targets_take_the_classes_the_labelled_ones_lack():
+    """yt = -1 marks unlabelled targets (POT's convention): a source class with no labelled target sample may only
+    go to those; with every target labelled the same labels are an error naming the class."""
+    Xs, ys, Xt, yt = DATA["blobs"]
+    yt = np.where(yt == 2, -1, yt)
+    est = EMDTransport(limit_max=np.inf).fit(Xs, ys, Xt, yt)
+    assert np.sum(est.coupling_[ys == 2][:, yt != -1]) == 0.0
+    assert np.isclose(est.coupling_[ys == 2].sum(), np.mean(ys == 2))
+    # POT's network simplex returns a zero plan on infinite costs; a large finite limit_max gives it the same optimum
+    pot = _fit_pot(_pot("EMDTransport", limit_max=1e4), Xs, ys, Xt, yt)
+    finite = np.isfinite(est.cost_)
+    assert np.isclose(np.sum(est.coupling_[finite] * est.cost_[finite]), np.sum(pot.coupling_ * pot.cost_),
+                      rtol=1e-10)
+    with pytest.raises(ValueError, match=r"ys has classes \[2\] that no target sample has"):
+        EMDTransport().fit(Xs, ys, Xt, np.where(yt == -1, 0, yt))
