@@ -106,6 +106,23 @@ def _timeseries():
     timeseries.soft_dtw_grad(X, Y, 1.0)
 
 
+def _partial():
+    import numbaot
+
+    M = numbaot.dist(_points(5, 2, 0), _points(4, 2, 1))
+    numbaot.partial_wasserstein2(None, None, M, m=0.5)
+    numbaot.entropic_partial_wasserstein(None, None, M, 0.5, m=0.5)
+    numbaot.mm_unbalanced2(None, None, M, 1.0)
+
+
+def _regularized():
+    import numbaot
+
+    M = numbaot.dist(_points(5, 2, 0), _points(4, 2, 1))
+    numbaot.smooth_ot_dual(None, None, M, 0.5)
+    numbaot.cg(None, None, M, 0.5, lambda G: 0.5 * float((G**2).sum()), lambda G: G)
+
+
 #: family -> what it compiles (the names ``numbaot warmup --family`` takes).
 FAMILIES = {
     "dist": _dist,
@@ -120,6 +137,8 @@ FAMILIES = {
     "sliced": _sliced,
     "gaussian": _gaussian,
     "timeseries": _timeseries,
+    "partial": _partial,
+    "regularized": _regularized,
 }
 
 

@@ -230,7 +230,7 @@ def cmd_warmup(args) -> int:
 METRICS = ("sqeuclidean", "euclidean", "cityblock", "minkowski", "cosine")
 #: The families ``numbaot warmup`` knows (numbaot._warmup.FAMILIES; listed here so that --help imports no solver).
 _WARMUP_FAMILIES = ("dist", "exact", "1d", "sinkhorn", "unbalanced", "online", "divergence", "gromov", "barycenter",
-                    "sliced", "gaussian", "timeseries")
+                    "sliced", "gaussian", "timeseries", "partial", "regularized")
 
 
 def build_parser() -> argparse.ArgumentParser:
