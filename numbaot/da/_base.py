@@ -448,7 +448,18 @@ class BaseTransport(BaseEstimator):
         Returns
         -------
         array of shape (n_target_samples, n_classes)
-            Soft target labels, columns in the order of ``numpy.unique(ys)``.
+            Soft target labels, columns in the order of ``numpy.unique(ys)``: every distinct value is a class, -1
+            included (as in POT, an unlabelled source sample is not skipped). A target sample that receives no
+            mass gets a row of zeros.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from numbaot.da import EMDTransport
+        >>> est = EMDTransport().fit(Xs=np.array([[0.0], [1.0]]), Xt=np.array([[1.1], [0.1]]))
+        >>> est.transform_labels(np.array([3, 7]))
+        array([[0., 1.],
+               [1., 0.]])
         """
         check_fitted(self, ("coupling_",))
         ys = check_labels(ys, "ys", self.coupling_.shape[0], what="fitted source samples")

@@ -166,6 +166,11 @@ class JCPOTTransport(BaseEstimator):
     xs_ : list of K arrays; xt_ : array
     log_ : dict
 
+    Notes
+    -----
+    There is no ``inverse_transform``: the target would have to go back to K source domains at once (POT's
+    method treats the list of plans as one array and fails).
+
     Examples
     --------
     >>> import numpy as np
