@@ -17,11 +17,22 @@ def _solve_log(result, log, **extra):
     return out
 
 
-def _warn_sinkhorn(result, name, tol):
+def _sinkhorn_plan(estimator, **extra):
+    """The entropic plan of the fitted cost and weights with the estimator's reg_e, method, max_iter and tol (a
+    ConvergenceWarning in its name when not converged); sets ``coupling_`` and returns ``(result, reg, log)``."""
+    from ..solvers import solve
+
+    reg = V.check_reg(estimator.reg_e, "reg_e")
+    log = V.check_bool(estimator.log, "log")
+    V.check_bool(estimator.verbose, "verbose")
+    result = solve(estimator.cost_, estimator.mu_s, estimator.mu_t, reg=reg, method=estimator.method,
+                   max_iter=estimator.max_iter, tol=estimator.tol, warn=False, **extra)
     errors = np.asarray(result.errors)
-    detail = f"error {errors[-1]:.3g} > tol {tol:g} after {result.n_iter} iterations; a larger reg_e also helps" \
-        if errors.size else f"{result.n_iter} iterations"
-    warn_status(result.status, name, detail)
+    detail = f"error {errors[-1]:.3g} > tol {estimator.tol:g} after {result.n_iter} iterations; a larger reg_e " \
+        "also helps" if errors.size else f"{result.n_iter} iterations"
+    warn_status(result.status, type(estimator).__name__, detail)
+    estimator.coupling_ = result.plan
+    return result, reg, log
 
 
 class EMDTransport(BaseTransport):
@@ -150,15 +161,7 @@ class SinkhornTransport(BaseTransport):
         self.limit_max = limit_max
 
     def _solve(self):
-        from ..solvers import solve
-
-        reg = V.check_reg(self.reg_e, "reg_e")
-        log = V.check_bool(self.log, "log")
-        V.check_bool(self.verbose, "verbose")
-        result = solve(self.cost_, self.mu_s, self.mu_t, reg=reg, method=self.method, max_iter=self.max_iter,
-                       tol=self.tol, warn=False)
-        _warn_sinkhorn(result, "SinkhornTransport", self.tol)
-        self.coupling_ = result.plan
+        result, reg, log = _sinkhorn_plan(self)
         self._fitted["reg_e"] = reg
         f = np.asarray(result.potential_a, dtype=np.float64)
         g = np.asarray(result.potential_b, dtype=np.float64)
@@ -238,15 +241,7 @@ class UnbalancedSinkhornTransport(BaseTransport):
         self.limit_max = limit_max
 
     def _solve(self):
-        from ..solvers import solve
-
-        reg = V.check_reg(self.reg_e, "reg_e")
-        log = V.check_bool(self.log, "log")
-        V.check_bool(self.verbose, "verbose")
-        result = solve(self.cost_, self.mu_s, self.mu_t, reg=reg, method=self.method, max_iter=self.max_iter,
-                       tol=self.tol, unbalanced=self.reg_m, warn=False)
-        _warn_sinkhorn(result, "UnbalancedSinkhornTransport", self.tol)
-        self.coupling_ = result.plan
+        result, _, log = _sinkhorn_plan(self, unbalanced=self.reg_m)
         self.log_ = _solve_log(result, log, u=result.potential_a, v=result.potential_b)
 
 

@@ -181,3 +181,11 @@ def test_fitted_weights_are_copies():
     est.fit(Xs=Xs, Xt=Xt)
     w[:] = 0.0
     assert np.allclose(est.mu_s, 1.0 / len(Xs))
+
+
+@pytest.mark.parametrize("cls", [SinkhornTransport, UnbalancedSinkhornTransport])
+def test_unconverged_sinkhorn_warns_at_the_callers_line(cls):
+    with pytest.warns(Warning, match=f"{cls.__name__}: MAX_ITER_REACHED") as record:
+        est = cls(reg_e=0.05, max_iter=2, tol=1e-12).fit(Xs=Xs, Xt=Xt)
+    assert record[0].filename == __file__
+    assert est.coupling_.shape == (24, 30)
