@@ -32,15 +32,13 @@ def test_gaussian_kernel_and_potentials():
 
 
 def test_sinkhorn_conventions_cost_over_p_and_translation():
-    """Cost |x - y|^p / p with eps = blur^p: a translation by t costs |t|^2 / 2 (p = 2) and |t| (p = 1) at small
-    blur; the values equal numbaot.samples_loss with the same arguments."""
+    """Cost |x - y|^2 / 2 with eps = blur^2: a translation by t costs |t|^2 / 2 at small blur; the values equal
+    numbaot.samples_loss with the same arguments (p = 1 and the online backend are numbaot.losses' tests)."""
     x, _ = _clouds(4)
     t = np.array([0.3, -0.4])
     assert np.isclose(SamplesLoss("sinkhorn", p=2, blur=0.01)(x, x + t), 0.125, atol=2e-3)
-    assert np.isclose(SamplesLoss("sinkhorn", p=1, blur=0.01)(x, x + t), 0.5, atol=2e-2)
     y = x[::-1] + 0.1
     assert SamplesLoss(blur=0.1, scaling=0.7)(x, y) == numbaot.samples_loss(x, y, blur=0.1, scaling=0.7)
-    assert np.isclose(SamplesLoss(blur=0.1, backend="online")(x, y), SamplesLoss(blur=0.1, backend="tensorized")(x, y))
 
 
 def test_unbalanced_reach_and_potentials():
