@@ -136,7 +136,8 @@ def main(argv=None):
     got = bench_divergence(config["n"], config["repeats"])
     if got:
         rows += got[0]
-        notes.append(f"divergence: {got[1]:.1f}x GeomLoss tensorized ({'met' if got[1] >= 2 else 'NOT met'}, target 2x)")
+        met = "met" if got[1] >= 2 else "NOT met"
+        notes.append(f"divergence: {got[1]:.1f}x GeomLoss tensorized ({met}, target 2x)")
     got = bench_entropic(config["n"], config["repeats"])
     rows += got[0]
     notes.append(f"entropic: {got[1]:.1f}x POT torch ({'met' if got[1] >= 3 else 'NOT met'}, target 3x)")

@@ -456,7 +456,9 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, *, n
         raise ValueError(f"u_values and v_values must be 1D here (one problem), got shapes {u.shape} and {v.shape}")
     p = V.check_p(p)
     P = emd_1d(u, v, u_weights, v_weights, metric="minkowski", p=p, dense=False, n_threads=n_threads)
-    coo = P.tocoo() if hasattr(P, "tocoo") else __import__("scipy.sparse").sparse.coo_matrix(P)
+    import scipy.sparse as sp
+
+    coo = sp.coo_matrix(P)
     rows, cols, w = coo.row, coo.col, coo.data.astype(np.float64)
     diff = u.astype(np.float64)[rows] - v.astype(np.float64)[cols]
     value = float((w * np.abs(diff) ** p).sum())

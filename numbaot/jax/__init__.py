@@ -20,24 +20,21 @@ Examples
 """
 from __future__ import annotations
 
-try:
-    import jax  # noqa: F401 - the real JAX (absolute import)
-except ImportError as err:  # pragma: no cover - depends on the environment
-    raise ImportError("numbaot.jax needs JAX: pip install 'numbaot[jax]' (or jax[cpu] itself)") from err
-
-from .api import (  # noqa: E402
-    emd2,
-    gromov_wasserstein2,
-    samples_loss,
-    sinkhorn2,
-    sinkhorn_divergence,
-    sliced_wasserstein_distance,
-    soft_dtw,
-    solve,
-    solve_batch,
-    solve_sample,
-    wasserstein_1d,
-)
+import importlib
 
 __all__ = ["emd2", "gromov_wasserstein2", "samples_loss", "sinkhorn2", "sinkhorn_divergence",
            "sliced_wasserstein_distance", "soft_dtw", "solve", "solve_batch", "solve_sample", "wasserstein_1d"]
+
+
+def __getattr__(name):
+    """The functions load on first use (PEP 562): ``import numbaot.jax`` works without JAX, and using a
+    function without it raises an ImportError that says what to install."""
+    if name not in __all__:
+        raise AttributeError(f"module 'numbaot.jax' has no attribute {name!r}")
+    value = getattr(importlib.import_module(".api", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,6 +1,11 @@
 """numbaot's OT values as differentiable JAX functions (see :mod:`numbaot.jax`)."""
 from __future__ import annotations
 
+try:
+    import jax  # noqa: F401
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError("numbaot.jax needs JAX: pip install 'numbaot[jax]' (or jax[cpu] itself)") from err
+
 from .. import autodiff as AD
 from ._bridge import apply, static_number as _static
 

@@ -33,25 +33,21 @@ torch.Size([50, 2])
 """
 from __future__ import annotations
 
-try:
-    import torch  # noqa: F401 - the real PyTorch (absolute import)
-except ImportError as err:  # pragma: no cover - depends on the environment
-    raise ImportError("numbaot.torch needs PyTorch: pip install 'numbaot[torch]' (or torch itself)") from err
-
-from .api import (  # noqa: E402
-    SamplesLoss,
-    emd2,
-    gromov_wasserstein2,
-    samples_loss,
-    sinkhorn2,
-    sinkhorn_divergence,
-    sliced_wasserstein_distance,
-    soft_dtw,
-    solve,
-    solve_batch,
-    solve_sample,
-    wasserstein_1d,
-)
+import importlib
 
 __all__ = ["SamplesLoss", "emd2", "gromov_wasserstein2", "samples_loss", "sinkhorn2", "sinkhorn_divergence",
            "sliced_wasserstein_distance", "soft_dtw", "solve", "solve_batch", "solve_sample", "wasserstein_1d"]
+
+
+def __getattr__(name):
+    """The functions load on first use (PEP 562): ``import numbaot.torch`` works without PyTorch, and using a
+    function without it raises an ImportError that says what to install."""
+    if name not in __all__:
+        raise AttributeError(f"module 'numbaot.torch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(".api", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

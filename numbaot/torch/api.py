@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import functools
 
-import torch
+try:
+    import torch
+except ImportError as err:  # pragma: no cover - depends on the environment
+    raise ImportError("numbaot.torch needs PyTorch: pip install 'numbaot[torch]' (or torch itself)") from err
 
 from .. import autodiff as AD
 from ._bridge import apply, check_tensor, device_of
