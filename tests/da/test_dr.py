@@ -119,3 +119,15 @@ def test_a_stall_above_an_explicit_tol_is_reported():
         warnings.simplefilter("error")
         P2, _ = wda(X, y, p=2, reg=0.5, k=5, maxiter=300, random_state=0)
     assert np.array_equal(P, P2)  # the same descent, only the report differs
+
+
+def test_inputs_are_left_alone():
+    """POT's wda centres X in place; ours reads X (read-only arrays work) and leaves it as given."""
+    X, y = _three_classes(seed=7)
+    X.flags.writeable = y.flags.writeable = False
+    copy = X.copy()
+    with pytest.warns(Warning, match="wda: the Riemannian gradient norm is still"):  # 5 steps: not converged
+        P, proj = wda(X, y, p=2, reg=1.0, k=20, maxiter=5, random_state=0)
+    Q, _ = fda(X, y, p=2)
+    assert np.array_equal(X, copy) and P.shape == Q.shape == (4, 2)
+    assert np.allclose(proj(X), (copy - copy.mean(0)) @ P)

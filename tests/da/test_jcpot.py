@@ -76,3 +76,20 @@ def test_bad_input():
     with pytest.warns(Warning, match="jcpot_barycenter: the proportions still changed") as record:
         JCPOTTransport(reg_e=1.0, max_iter=2, tol=0.0).fit(Xs, ys, Xt)
     assert record[0].filename == __file__  # the warning names the caller's line
+
+
+def test_inputs_and_parameters_are_left_alone():
+    Xs, ys, Xt, yt = _domains(3)
+    for a in [*Xs, *ys, Xt]:
+        a.flags.writeable = False
+    copies = [a.copy() for a in [*Xs, *ys, Xt]]
+    est = JCPOTTransport(reg_e=1.0)
+    params = est.get_params()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert est.fit(Xs, ys, Xt) is est
+    assert all(np.array_equal(a, b) for a, b in zip([*Xs, *ys, Xt], copies))
+    assert est.get_params() == params
+    new = (Xs[1][:5] + 0.01).astype(np.float32)
+    out = est.transform(new, batch_size=2)
+    assert out.dtype == np.float32 and np.allclose(out, est.transform(new.astype(np.float64)), atol=1e-5)
