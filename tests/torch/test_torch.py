@@ -293,3 +293,25 @@ def test_bad_input_messages():
         nt.emd2(None, None, torch.empty(3, 2, dtype=torch.float64, device="meta"))
     with pytest.raises(TypeError, match=r"\(x, y\) or \(a, x, b, y\)"):
         nt.SamplesLoss()(x)
+
+
+def test_cuda_gradients_refused_before_running(monkeypatch):
+    """The CUDA branch of the bridge: tensors that require grad on a CUDA device are refused before any solve (no
+    GPU here: the bridge is asked for the CUDA device directly)."""
+    from numbaot.torch import _bridge
+
+    called = []
+    x = torch.rand(3, 2, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(NotImplementedError, match=r"gradients of CUDA tensors.*X_a.*torch.no_grad"):
+        _bridge.apply(lambda *arrays: called.append(arrays), ("X_a",), (x,), device=torch.device("cuda"))
+    assert not called
+
+
+def test_without_torch_the_functions_say_what_to_install(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.delitem(sys.modules, "numbaot.torch.api", raising=False)
+    with pytest.raises(ImportError, match=r"pip install 'numbaot\[torch\]'"):
+        importlib.import_module("numbaot.torch.api")
