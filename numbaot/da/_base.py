@@ -272,6 +272,16 @@ class BaseEstimator:
             valid[key].set_params(**sub_params)
         return self
 
+    #: What fit learns besides the attributes ending in ``_`` (POT's names, caches).
+    _FITTED_EXTRA = ("mu_s", "mu_t", "_fitted", "_bary_s", "_bary_t", "_projections", "_labelled_cost", "_log_u",
+                     "_log_v")
+
+    def _forget_fit(self):
+        """Drop what a previous fit learned, so that a fit that fails leaves the estimator unfitted rather than
+        half-refitted (a new ``xs_`` beside the old ``coupling_``)."""
+        for key in [k for k in vars(self) if (k.endswith("_") and not k.startswith("__")) or k in self._FITTED_EXTRA]:
+            del self.__dict__[key]
+
     def __repr__(self):
         defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
         changed = []
@@ -331,6 +341,7 @@ class BaseTransport(BaseEstimator):
     def _fit_cost(self, Xs, ys, Xt, yt, *, need_ys=False):
         from ..utils import dist
 
+        self._forget_fit()
         metric, norm = self._check_common()
         Xs = host_points(Xs, "Xs")
         Xt = host_points(Xt, "Xt")
@@ -364,8 +375,6 @@ class BaseTransport(BaseEstimator):
         self.xs_ = Xs
         self.xt_ = Xt
         self._labelled_cost = limit is not None
-        for cached in ("_bary_s", "_bary_t"):
-            self.__dict__.pop(cached, None)
         return ys, yt
 
     def _solve(self):  # pragma: no cover - every concrete estimator defines it

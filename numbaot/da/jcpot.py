@@ -195,6 +195,7 @@ class JCPOTTransport(BaseEstimator):
     def fit(self, Xs=None, ys=None, Xt=None, yt=None):
         """Fit from K source domains ``Xs`` (a list) with labels ``ys`` (a list) and the target ``Xt``; returns
         self (``yt`` is accepted and ignored)."""
+        self._forget_fit()
         check_out_of_sample_map(self.out_of_sample_map, ("ferradans",))
         check_positive(self.reg_e, "reg_e")
         log = V.check_bool(self.log, "log")

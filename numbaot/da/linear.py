@@ -91,6 +91,7 @@ class _AffineTransport(BaseEstimator):
         return (Xt @ self.A1_ + self.B1_).astype(Xt.dtype, copy=False)
 
     def _samples(self, Xs, Xt, same_dim=True):
+        self._forget_fit()
         Xs = host_points(Xs, "Xs")
         Xt = host_points(Xt, "Xt")
         if same_dim:

@@ -189,3 +189,24 @@ def test_unconverged_sinkhorn_warns_at_the_callers_line(cls):
         est = cls(reg_e=0.05, max_iter=2, tol=1e-12).fit(Xs=Xs, Xt=Xt)
     assert record[0].filename == __file__
     assert est.coupling_.shape == (24, 30)
+
+
+@pytest.mark.parametrize("cls,bad", [(SinkhornTransport, dict(reg_e=-1.0)), (EMDTransport, dict(max_iter=0)),
+                                     (LinearTransport, dict(reg=-1.0)), (MappingTransport, dict(eta=-1.0))])
+def test_a_failed_refit_leaves_the_estimator_unfitted(cls, bad):
+    """Not half-refitted: a new xs_ beside the old plan would transport with the wrong plan."""
+    est = cls().fit(Xs=Xs, Xt=Xt)
+    est.set_params(**bad)
+    with pytest.raises((ValueError, TypeError)):
+        est.fit(Xs=Xs[:10], Xt=Xt[:12])
+    with pytest.raises(NotFittedError):
+        est.transform(Xs[:10])
+    assert not hasattr(est, "coupling_") and not hasattr(est, "A_") and not hasattr(est, "log_")
+
+
+def test_a_failed_jcpot_refit_leaves_it_unfitted():
+    est = JCPOTTransport(reg_e=1.0).fit([Xs], [ys], Xt)
+    with pytest.raises(ValueError):
+        est.set_params(reg_e=-1.0).fit([Xs], [ys], Xt)
+    with pytest.raises(NotFittedError):
+        est.transform(Xs)
