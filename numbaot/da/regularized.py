@@ -98,8 +98,17 @@ class SinkhornL1l2Transport(SinkhornLpl1Transport):
     """Domain adaptation by entropic OT with the l1-l2 group lasso on the source classes (Courty et al. 2016),
     solved by :func:`numbaot.sinkhorn_l1l2_gl` (generalised conditional gradient).
 
-    Parameters are those of :class:`SinkhornLpl1Transport` (``max_iter``: conditional gradient iterations;
-    ``tol``: Sinkhorn's tolerance and the outer loop's, as POT), except that ``limit_max`` defaults to 10.
+    Parameters
+    ----------
+    reg_e, reg_cl, max_inner_iter, verbose, log, metric, norm, distribution_estimation, out_of_sample_map
+        As :class:`SinkhornLpl1Transport`.
+    max_iter : int
+        Conditional gradient iterations.
+    tol : float
+        Sinkhorn's tolerance and the outer loop's (as POT).
+    limit_max : float
+        As :class:`SinkhornLpl1Transport`, but 10 by default (POT's default), so that labelled targets work as
+        given.
 
     Examples
     --------
