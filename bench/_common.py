@@ -135,3 +135,30 @@ def fmt_time(seconds: float) -> str:
 def fmt_n(n: int) -> str:
     exponent = len(str(n)) - 1
     return f"1e{exponent}" if n == 10**exponent else str(n)
+
+
+# ------------------------------------------------------------------------------------------------- POT tables
+def pot_ratio_table(cases, targets, headers, title, diff, markdown: bool, wrap=None) -> list:
+    """The benches' common main loop: print the machine, race numbaot against POT on each case ``(name, size,
+    repeats, ours, theirs)``, and print one table of medians, POT / numbaot ratios, ``diff(ours, theirs)`` of the
+    values, and the verdict against ``targets[name]`` (a ratio) where there is one. ``wrap`` wraps both callables
+    (e.g. to silence warnings). Returns the rows."""
+    import sys
+
+    started = time.perf_counter()
+    print(("**Machine:** " if markdown else "Machine: ") + machine_line())
+    rows = []
+    for name, size, repeats, ours, theirs in cases:
+        if wrap is not None:
+            ours, theirs = wrap(ours), wrap(theirs)
+        us, peer = race([Contestant("numbaot", ours), Contestant("POT", theirs)], repeats)
+        ratio = peer.median / us.median
+        target = targets.get(name)
+        verdict = "-" if target is None else f">= {target:g}x: {'met' if ratio >= target else 'NOT met'}"
+        rows.append([name, size, fmt_time(us.median), fmt_time(peer.median), f"{ratio:.1f}x",
+                     f"{diff(us.value, peer.value):.1e}", verdict])
+        print(f"  done {name}", file=sys.stderr, flush=True)
+    print(f"\n### {title} (median ms)\n" if markdown else f"\n== {title} (median ms) ==")
+    print(format_table(headers, rows, markdown))
+    print(f"(total benchmark time {time.perf_counter() - started:.0f} s)")
+    return rows

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Contestant, format_table, fmt_time, machine_line, race  # noqa: E402
+from _common import pot_ratio_table  # noqa: E402
 
 FULL = {"cg": (300, 7), "cg_small_reg": (300, 5), "laplace": (200, 5), "lpl1": (300, 5), "l1l2": (300, 5)}
 QUICK = {"cg": (40, 2), "cg_small_reg": (40, 2), "laplace": (30, 2), "lpl1": (40, 2), "l1l2": (40, 2)}
@@ -101,20 +100,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     md = args.markdown
     warnings.simplefilter("ignore")  # POT's Sinkhorn warns when its inner loop stops at its cap
-    started = time.perf_counter()
-    print(("Machine: " if not md else "**Machine:** ") + machine_line())
-    rows = []
-    for name, size, repeats, ours, theirs in cases(QUICK if args.quick else FULL):
-        us, peer = race([Contestant("numbaot", ours), Contestant("POT", theirs)], repeats)
-        ratio = peer.median / us.median
-        target = TARGETS.get(name)
-        verdict = "-" if target is None else f">= {target:g}x: {'met' if ratio >= target else 'NOT met'}"
-        rows.append([name, size, fmt_time(us.median), fmt_time(peer.median), f"{ratio:.1f}x",
-                     f"{plan_diff(us.value, peer.value):.1e}", verdict])
-        print(f"  done {name}", file=sys.stderr, flush=True)
-    print("\n### Conditional gradient (median ms)\n" if md else "\n== Conditional gradient (median ms) ==")
-    print(format_table(HEADERS, rows, md))
-    print(f"(total benchmark time {time.perf_counter() - started:.0f} s)")
+    pot_ratio_table(cases(QUICK if args.quick else FULL), TARGETS, HEADERS, "Conditional gradient", plan_diff, md)
 
 
 if __name__ == "__main__":

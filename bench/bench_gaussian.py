@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Contestant, format_table, fmt_time, machine_line, race, rel_diff  # noqa: E402
+from _common import pot_ratio_table, rel_diff  # noqa: E402
 
 FULL = {"barycenter": (100, 50, 5), "empirical": (10**5, 50, 7), "pairs": (30, 20, 7), "gmm": (20, 10, 7)}
 QUICK = {"barycenter": (10, 5, 2), "empirical": (10**3, 5, 2), "pairs": (5, 3, 2), "gmm": (4, 2, 2)}
@@ -74,20 +73,7 @@ def main(argv=None):
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     args = parser.parse_args(argv)
     md = args.markdown
-    started = time.perf_counter()
-    print(("Machine: " if not md else "**Machine:** ") + machine_line())
-    rows = []
-    for name, size, repeats, ours, theirs in cases(QUICK if args.quick else FULL):
-        us, peer = race([Contestant("numbaot", ours), Contestant("POT", theirs)], repeats)
-        ratio = peer.median / us.median
-        target = TARGETS.get(name)
-        verdict = "-" if target is None else f">= {target:g}x: {'met' if ratio >= target else 'NOT met'}"
-        rows.append([name, size, fmt_time(us.median), fmt_time(peer.median), f"{ratio:.1f}x",
-                     f"{rel_diff(us.value, peer.value):.1e}", verdict])
-        print(f"  done {name}", file=sys.stderr, flush=True)
-    print("\n### Gaussian OT (median ms)\n" if md else "\n== Gaussian OT (median ms) ==")
-    print(format_table(HEADERS, rows, md))
-    print(f"(total benchmark time {time.perf_counter() - started:.0f} s)")
+    pot_ratio_table(cases(QUICK if args.quick else FULL), TARGETS, HEADERS, "Gaussian OT", rel_diff, md)
 
 
 if __name__ == "__main__":
