@@ -139,27 +139,38 @@ def gibbs_shifted(C, shift, eps, K, n_threads):
 
 
 @cpu_jit(parallel=True)
-def _row_products(K, v, out, n_threads):
-    n, m = K.shape
-    for t in prange(n_threads):
-        for i in range(t * n // n_threads, (t + 1) * n // n_threads):
-            s = 0.0
-            for j in range(m):
-                s += K[i, j] * v[j]
-            out[i] = s
-
-
-@cpu_jit(parallel=True)
-def _col_products(K, u, parts, n_threads):
+def _scale_rows_and_sum_columns(K, v, a, z, u, parts, sums, n_threads, want_error):
+    """One pass over K for the row half of an iteration and the column products the column half needs: for each
+    row, ``s_i = K_i. v`` and the capped scaling ``u_i = min(a_i / (z s_i), 1)`` (0 where a_i = 0), then, while
+    the row is in cache, ``parts[t] += K_i. u_i`` (thread t's share of ``K^T u``). Per thread, ``sums[t]`` gets
+    the row masses ``sum u_i s_i`` (z restores the mass from them), the L1 change of the row marginal ``z u_i s_i``
+    (if ``want_error``) and a flag for a weighted row whose product is not positive (the kernel underflowed there:
+    the scaling domain cannot go on)."""
     n, m = K.shape
     for t in prange(n_threads):
         for j in range(m):
             parts[t, j] = 0.0
+        total, err, bad = 0.0, 0.0, 0.0
         for i in range(t * n // n_threads, (t + 1) * n // n_threads):
-            ui = u[i]
-            if ui != 0.0:
+            s = 0.0
+            for j in range(m):
+                s += K[i, j] * v[j]
+            new = 0.0
+            if a[i] > 0.0:
+                if s > 0.0:
+                    new = min(a[i] / (z * s), 1.0)
+                else:
+                    bad = 1.0
+            if want_error:
+                err += abs(z * s * (u[i] - new))
+            u[i] = new
+            total += new * s
+            if new != 0.0:
                 for j in range(m):
-                    parts[t, j] += K[i, j] * ui
+                    parts[t, j] += K[i, j] * new
+        sums[t, 0] = total
+        sums[t, 1] = err
+        sums[t, 2] = bad
 
 
 @cpu_jit
@@ -185,12 +196,13 @@ def _scale(w, s, x, z, mass, want_error):
 @cpu_jit
 def entropic_partial_scaling_core(K, a, b, mass, u, v, z0, max_iter, tol, check_every, errors, n_threads):
     """The projections of :func:`entropic_partial_core` on the scalings ``u = exp(f / eps) <= 1``, ``v = exp(g /
-    eps) <= 1`` and ``z = exp(h / eps)`` of a kernel K: the plan is ``z u_i K_ij v_j``. Two passes over K per
-    iteration and no exponential. Returns ``(status, n_iter, n_errors, z)``."""
+    eps) <= 1`` and ``z = exp(h / eps)`` of a kernel K: the plan is ``z u_i K_ij v_j``. One pass over K per
+    iteration (rows scaled and column products summed together) and no exponential. Returns ``(status, n_iter,
+    n_errors, z)``."""
     n, m = K.shape
-    s = np.empty(n)
     t = np.empty(m)
     parts = np.empty((n_threads, m))
+    sums = np.empty((n_threads, 3))
     z = z0
     status = MAX_ITER_REACHED
     n_errors = 0
@@ -198,9 +210,13 @@ def entropic_partial_scaling_core(K, a, b, mass, u, v, z0, max_iter, tol, check_
     while it < max_iter:
         it += 1
         check = it % check_every == 0 or it == max_iter
-        _row_products(K, v, s, n_threads)
-        z, err_a = _scale(a, s, u, z, mass, check)
-        _col_products(K, u, parts, n_threads)
+        _scale_rows_and_sum_columns(K, v, a, z, u, parts, sums, n_threads, check)
+        total, err_a, bad = 0.0, 0.0, 0.0
+        for q in range(n_threads):
+            total += sums[q, 0]
+            err_a += sums[q, 1]
+            bad += sums[q, 2]
+        z = math.nan if bad > 0.0 else mass / total
         for j in range(m):
             acc = 0.0
             for q in range(n_threads):
