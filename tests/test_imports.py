@@ -27,7 +27,7 @@ FRONT_ENDS = {
     "numbaot.partial.api", "numbaot.partial.gromov", "numbaot.unbalanced.api",
     "numbaot.optim.api", "numbaot.optim.regularized", "numbaot.smooth.api", "numbaot.smooth.screening",
     "numbaot.autodiff", "numbaot.torch", "numbaot.torch.api", "numbaot.jax", "numbaot.jax.api",
-    "numbaot.plot", "numbaot.pot.plot",
+    "numbaot.plot", "numbaot.pot.plot", "numbaot.pot.dr",
 }
 #: The dispatch layer: front-ends import it, it imports the device drivers.
 DISPATCH = {"numbaot._dispatch"}
