@@ -108,8 +108,6 @@ def emd(a, b, M, numItermax=100000, log=False, center_dual=True, numThreads=1, c
     array([[0.5, 0. ],
            [0. , 0.5]])
     """
-    import numbaot
-
     n_threads = C.threads(numThreads, warn=True)
     a, b, M = C.weights(a), C.weights(b), C.as_array(M)
     result = _solve(a, b, M, numItermax, n_threads, potentials_init)
@@ -130,8 +128,6 @@ def emd2(a, b, M, processes=1, numItermax=100000, log=False, return_matrix=False
     >>> float(ot.emd2([0.5, 0.5], [0.5, 0.5], [[0.0, 1.0], [1.0, 0.0]]))
     0.0
     """
-    import numbaot
-
     n_threads = C.threads(numThreads, warn=True)
     a, b, M = C.weights(a), C.weights(b), C.as_array(M)
     if b is not None and np.ndim(b) == 2:
