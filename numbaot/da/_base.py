@@ -328,6 +328,9 @@ class BaseTransport(BaseEstimator):
         -------
         self
         """
+        if type(self)._solve is BaseTransport._solve:
+            raise TypeError(f"{type(self).__name__} has no solver of its own: fit one of the estimators built on it "
+                            "(EMDTransport, SinkhornTransport, ...)")
         self._fit_cost(Xs, ys, Xt, yt)
         self._solve()
         return self
@@ -377,8 +380,9 @@ class BaseTransport(BaseEstimator):
         self._labelled_cost = limit is not None
         return ys, yt
 
-    def _solve(self):  # pragma: no cover - every concrete estimator defines it
-        raise NotImplementedError
+    def _solve(self):
+        """Compute ``coupling_`` (and the estimator's other fitted attributes) from ``cost_``, ``mu_s``, ``mu_t``;
+        every estimator defines it (``fit`` refuses a class that does not)."""
 
     def fit_transform(self, Xs=None, ys=None, Xt=None, yt=None):
         """``fit(Xs, ys, Xt, yt)`` then ``transform(Xs)``: the source samples transported onto the target."""

@@ -210,3 +210,11 @@ def test_a_failed_jcpot_refit_leaves_it_unfitted():
         est.set_params(reg_e=-1.0).fit([Xs], [ys], Xt)
     with pytest.raises(NotFittedError):
         est.transform(Xs)
+
+
+def test_base_transport_refuses_to_fit_with_a_clear_error():
+    from numbaot.da import BaseTransport
+
+    X = np.arange(6.0).reshape(3, 2)
+    with pytest.raises(TypeError, match="BaseTransport has no solver of its own"):
+        BaseTransport().fit(X, Xt=X + 1.0)
