@@ -99,7 +99,8 @@ CORE_SUBPACKAGES = frozenset({"entropic", "exact", "gromov", "cuda"})
 #: Top-level modules of host code only (no compiled code, no constant that compiled code reads): left out of every
 #: fingerprint, so that registering a name or a check recompiles nothing (``tests/test_config.py`` holds them to it).
 HOST_ONLY_MODULES = frozenset({"__init__.py", "__main__.py", "cli.py", "_validation.py", "_warmup.py", "_result.py",
-                               "_dispatch.py", "_device.py", "solvers.py", "_finish.py", "utils.py"})
+                               "_dispatch.py", "_device.py", "solvers.py", "_finish.py", "utils.py",
+                               "autodiff.py"})
 
 _stamps: dict = {}
 _STAMP_LOCK = threading.Lock()

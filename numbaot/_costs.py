@@ -1,4 +1,5 @@
-"""Ground costs between points, as scalar bodies shared by the CPU cores and the CUDA kernels (``_jit.twin``)."""
+"""Ground costs between points, as scalar bodies shared by the CPU cores and the CUDA kernels (``_jit.twin``), and
+the gradient of a plan's cost in the points (for ``numbaot.autodiff``)."""
 from __future__ import annotations
 
 import math
@@ -115,3 +116,68 @@ def cost_matrix(X, Y, metric, p, n_threads, out_dtype=np.float64):
     run_parallel(dist_core, n_threads, X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False),
                  METRIC_CODES[metric], float(2.0 if p is None else p), norms_x, norms_y, out)
     return out
+
+
+#: metrics with a gradient in the positions: code for :func:`plan_cost_grad`
+POINT_GRAD_METRICS = {"sqeuclidean": 0, "euclidean": 1, "cityblock": 2}
+
+
+@cpu_jit(parallel=True)
+def plan_cost_grad(X, Y, f, g, log_a, log_b, eps, kind, normalise, out):
+    """``out[i] = sum_j P_ij d c(x_i, y_j) / d x_i``, costs recomputed from the points (O(n + m) memory), in
+    parallel over the rows of X. The plan is ``P_ij = exp((f_i + g_j - c_ij) / eps + log a_i + log b_j)`` or, with
+    ``normalise`` (balanced OT), ``a_i softmax_j(log b_j + (g_j - c_ij) / eps)``: the same at convergence, and the
+    plan whose rows carry exactly ``a`` otherwise (GeomLoss's last extrapolation ``f = softmin(g)``), summed in one
+    pass with a running maximum. kind: 0 ``|x - y|^2``, 1 ``|x - y|``, 2 ``|x - y|_1``."""
+    n, d = X.shape
+    m = Y.shape[0]
+    for i in prange(n):
+        for k in range(d):
+            out[i, k] = 0.0
+        if log_a[i] == -np.inf:
+            continue
+        top = -np.inf
+        total = 0.0
+        for j in range(m):
+            if log_b[j] == -np.inf:
+                continue
+            sq = 0.0
+            l1 = 0.0
+            for k in range(d):
+                t = float(X[i, k]) - float(Y[j, k])
+                sq += t * t
+                l1 += abs(t)
+            if kind == 0:
+                c = sq
+            elif kind == 1:
+                c = math.sqrt(sq)
+            else:
+                c = l1
+            z = log_b[j] + (g[j] - c) / eps
+            if normalise:
+                if z > top:  # rescale what was summed under the old maximum
+                    scale = math.exp(top - z)
+                    total *= scale
+                    for k in range(d):
+                        out[i, k] *= scale
+                    top = z
+                w = math.exp(z - top)
+                total += w
+            else:
+                w = math.exp(z + f[i] / eps + log_a[i])
+            if kind == 0:
+                for k in range(d):
+                    out[i, k] += 2.0 * w * (float(X[i, k]) - float(Y[j, k]))
+            elif kind == 1:
+                if c > 0.0:
+                    s = w / c
+                    for k in range(d):
+                        out[i, k] += s * (float(X[i, k]) - float(Y[j, k]))
+            else:
+                for k in range(d):
+                    t = float(X[i, k]) - float(Y[j, k])
+                    out[i, k] += w * ((t > 0.0) - (t < 0.0))
+        if normalise and total > 0.0:
+            s = math.exp(log_a[i]) / total
+            for k in range(d):
+                out[i, k] *= s
