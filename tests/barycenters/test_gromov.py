@@ -30,6 +30,32 @@ def test_gromov_barycenters_match_pot_from_the_same_start():
     assert np.allclose(ours, ours.T)
 
 
+def test_asymmetric_inputs_and_warm_starts_match_pot():
+    rng = np.random.default_rng(7)
+    Cs = [rng.random((6, 6)), rng.random((7, 7))]
+    C0 = rng.random((5, 5))
+    # symmetric=None detects the asymmetry (the inner solves take the general gradient), as POT's symmetric=False
+    ours = numbaot.gromov_barycenters(5, Cs, init_C=C0, symmetric=None, max_iter=20, warn=False)
+    theirs = ot.gromov.gromov_barycenters(5, Cs, init_C=C0, symmetric=False, max_iter=20)
+    assert np.allclose(ours, theirs, atol=1e-6)
+    Cs = [C + C.T for C in Cs]
+    ours = numbaot.gromov_barycenters(5, Cs, init_C=C0 + C0.T, warmstart=True, max_iter=20, warn=False)
+    theirs = ot.gromov.gromov_barycenters(5, Cs, init_C=C0 + C0.T, warmstartT=True, max_iter=20)
+    assert np.allclose(ours, theirs, atol=1e-6)
+
+
+def test_couplings_side_by_side_equal_serial(monkeypatch):
+    from numbaot.barycenters import gromov
+
+    rng = np.random.default_rng(8)
+    Cs = _structures(rng, (6, 7, 8))
+    C0 = _structures(rng, (5,))[0]
+    serial = numbaot.gromov_barycenters(5, Cs, init_C=C0, max_iter=10, warn=False, n_threads=2)
+    monkeypatch.setattr(gromov, "THREADS_MIN_ENTRIES", 0)  # the threads' path at this size too
+    threaded = numbaot.gromov_barycenters(5, Cs, init_C=C0, max_iter=10, warn=False, n_threads=2)
+    assert np.array_equal(serial, threaded)
+
+
 def test_gromov_barycenter_of_one_structure_and_scaled_copies():
     rng = np.random.default_rng(1)
     C1 = _structures(rng, (6,))[0]
@@ -97,6 +123,7 @@ def test_max_iter_warns():
     (lambda: numbaot.gromov_barycenters(2, [np.eye(2)], loss_fun="l1"), "loss_fun"),
     (lambda: numbaot.gromov_barycenters(2, [-np.eye(2)], loss_fun="kl_loss"), "negative"),
     (lambda: numbaot.gromov_barycenters(2, [np.eye(2)], init_C=np.eye(3)), "init_C"),
+    (lambda: numbaot.gromov_barycenters(2, [np.triu(np.ones((3, 3)))]), r"symmetric=True but Cs\[0\]"),
     (lambda: numbaot.fgw_barycenters(2, [np.ones((3, 1))], [np.eye(2)]), "rows"),
     (lambda: numbaot.fgw_barycenters(2, [np.ones((2, 1))], [np.eye(2)], fixed_structure=True), "init_C"),
     (lambda: numbaot.fgw_barycenters(2, [np.ones((2, 1))], [np.eye(2)], alpha=2.0), "alpha"),
