@@ -6,17 +6,24 @@ semi-supervised label costs, weights), the barycentric and out-of-sample ``trans
 label propagation through the plan. Parameters are stored unchanged by ``__init__`` and validated by ``fit``;
 everything ``fit`` learns ends in ``_`` (POT's ``mu_s``/``mu_t`` keep POT's names).
 
-Estimators run on host (numpy) arrays: their solves call numbaot's solvers, which dispatch CUDA arrays to the GPU
-when called directly; the estimators refuse device arrays with a clear error rather than copying them silently.
+Device arrays (CuPy, Numba device arrays, the CUDA simulator's): an estimator fitted on them keeps a host twin
+fitted on host copies (cost, weights, label costs, projections and out-of-sample maps are host computations), runs
+its solve on the GPU where numbaot's solver has a CUDA driver (the entropic estimators with ``method='sinkhorn_log'``:
+the cost and weights are copied to the device and the solve dispatched there) and on the host copies otherwise; the
+attribute ``ran_on_`` ("cuda" or "cpu") records where the solve ran (never a silent fallback). Fitted attributes and
+the outputs of ``transform``, ``inverse_transform``, ``transform_labels`` and ``inverse_transform_labels`` are then
+of the caller's kind of array, and those methods take device arrays only (host arrays get a ValueError naming them,
+as do device arrays given to an estimator fitted on host arrays). The module-level functions run on host arrays.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 
 import numpy as np
 
-from .. import _device, _validation as V
+from .. import _device, _dispatch, _validation as V
 
 #: Label of an unlabelled target sample (POT's convention): -1 cannot be a class.
 MISSING_LABEL = -1
@@ -43,9 +50,9 @@ def distribution_estimation_uniform(X):
 def host_points(X, name):
     """(n, d) finite float host points; a CUDA array gets a clear error (the estimators run on the host)."""
     if _device.is_cuda_array(X):
-        raise ValueError(f"{name} is a GPU array: numbaot.da's estimators run on host (numpy) arrays in this "
-                         "version; copy it to the host (e.g. cupy.asnumpy), or call numbaot.solve / numbaot.sinkhorn "
-                         "directly on device arrays")
+        raise ValueError(f"{name} is a GPU array: numbaot.da's functions run on host (numpy) arrays in this version "
+                         "(its estimators take GPU arrays); copy it to the host (e.g. cupy.asnumpy), or call "
+                         "numbaot.solve / numbaot.sinkhorn directly on device arrays")
     if X is None:
         raise TypeError(f"{name} is required: pass an array of shape (n_samples, n_features)")
     X = V.as_float_array(X, name, ndim=2)
@@ -227,6 +234,91 @@ def propagate_labels(plan, y):
     return row_average(plan.T, masks)
 
 
+# ------------------------------------------------------------------------------------------------- device arrays
+#: The estimator methods that take device arrays (wrapped by :func:`device_aware` in every estimator class).
+DEVICE_METHODS = ("fit", "transform", "inverse_transform", "transform_labels", "inverse_transform_labels")
+
+
+def _named_arrays(arguments):
+    """The arguments of a call by name, lists of domains (JCPOT) flattened to ``name[k]``."""
+    out = {}
+    for name, value in arguments.items():
+        if isinstance(value, (list, tuple)):
+            out.update((f"{name}[{k}]", v) for k, v in enumerate(value))
+        else:
+            out[name] = value
+    return out
+
+
+def _host_copy(value):
+    """A host copy of a device array (lists element-wise); anything else as is."""
+    return _dispatch.host_copies(value)[0]
+
+
+def to_caller_kind(value, placement):
+    """Host arrays (inside lists, tuples and dicts too) copied to the caller's device as its kind of array; scalars,
+    strings and None as they are."""
+    if isinstance(value, np.ndarray) and value.ndim >= 1 and value.dtype.kind in "biuf":
+        return _dispatch.to_caller(value, placement)
+    if isinstance(value, list):
+        return [to_caller_kind(v, placement) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(to_caller_kind(v, placement) for v in value)
+    if isinstance(value, dict):
+        return {k: to_caller_kind(v, placement) for k, v in value.items()}
+    return value
+
+
+def _is_public_fitted(key):
+    return key in ("mu_s", "mu_t") or (key.endswith("_") and not key.startswith("_"))
+
+
+def _is_fitted(estimator):
+    return any(_is_public_fitted(k) for k in vars(estimator))
+
+
+def device_aware(method):
+    """Wrap an estimator method so that it takes device arrays (see the module's docstring).
+
+    ``fit`` on device arrays fits a host twin (``type(self)(**get_params())``) on host copies, its solve dispatched
+    to the caller's device through ``_solve_on`` where the estimator can (see ``_sinkhorn_plan``), and publishes the
+    twin's fitted attributes in the caller's kind of array with ``ran_on_``. The other methods of an estimator fitted
+    on device arrays run the twin's on host copies and hand the answer back in the caller's kind. Host calls on a
+    host-fitted estimator go straight to ``method``.
+    """
+    signature = inspect.signature(method)
+    name = method.__name__
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        arguments = {k: v for k, v in bound.arguments.items() if k != "self"}
+        named = _named_arrays(arguments)
+        placement = _dispatch.place(**named)
+        if name == "fit":
+            self._forget_fit()
+            if not placement.on_gpu:
+                return method(self, *args, **kwargs)
+            return self._fit_on_device(placement, arguments)
+        twin = self.__dict__.get("_host")
+        given = [k for k, v in named.items() if v is not None and not _device._is_scalar(v)]
+        if twin is None:
+            if placement.on_gpu and _is_fitted(self):
+                raise ValueError(f"this {type(self).__name__} was fitted on host arrays but {', '.join(given)} "
+                                 f"{'lives' if len(given) == 1 else 'live'} on the GPU: pass host arrays, or fit it "
+                                 "on GPU arrays")
+            return method(self, *args, **kwargs)
+        if given and not placement.on_gpu:
+            raise ValueError(f"this {type(self).__name__} was fitted on GPU arrays but {', '.join(given)} "
+                             f"{'is a host array' if len(given) == 1 else 'are host arrays'}: pass GPU arrays (e.g. "
+                             "cupy.asarray(x) or numba.cuda.to_device(x)), or fit it on host arrays")
+        answer = getattr(twin, name)(**{k: _host_copy(v) for k, v in arguments.items()})
+        return to_caller_kind(answer, self._placement)
+
+    wrapper._device_aware = True
+    return wrapper
+
+
 # ---------------------------------------------------------------------------------------------------- estimators
 class BaseEstimator:
     """``get_params``/``set_params`` read from the ``__init__`` signature (scikit-learn's rules: every parameter
@@ -272,9 +364,30 @@ class BaseEstimator:
             valid[key].set_params(**sub_params)
         return self
 
-    #: What fit learns besides the attributes ending in ``_`` (POT's names, caches).
+    #: What fit learns besides the attributes ending in ``_`` (POT's names, caches, the host twin of a device fit).
     _FITTED_EXTRA = ("mu_s", "mu_t", "_fitted", "_bary_s", "_bary_t", "_projections", "_labelled_cost", "_log_u",
-                     "_log_v")
+                     "_log_v", "_host", "_placement")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in DEVICE_METHODS:
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_device_aware", False):
+                setattr(cls, name, device_aware(method))
+
+    def _fit_on_device(self, placement, arguments):
+        """``fit`` of device arrays: a host twin fitted on host copies (its solve on the GPU where it can), its
+        fitted attributes published in the caller's kind of array, ``ran_on_`` where the solve ran."""
+        twin = type(self)(**self.get_params(deep=False))
+        twin._solve_on = placement
+        twin.fit(**{k: _host_copy(v) for k, v in arguments.items()})
+        for key, value in vars(twin).items():
+            if _is_public_fitted(key):
+                setattr(self, key, to_caller_kind(value, placement))
+        self.ran_on_ = twin.__dict__.get("ran_on_", _device.CPU)
+        self._host = twin
+        self._placement = placement
+        return self
 
     def _forget_fit(self):
         """Drop what a previous fit learned, so that a fit that fails leaves the estimator unfitted rather than

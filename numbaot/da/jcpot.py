@@ -168,8 +168,8 @@ class JCPOTTransport(BaseEstimator):
 
     Notes
     -----
-    There is no ``inverse_transform``: the target would have to go back to K source domains at once (POT's
-    method treats the list of plans as one array and fails).
+    ``inverse_transform`` sends the target samples to each of the K source domains: a list of K arrays (POT's
+    JCPOTTransport inherits a method that treats the list of plans as one array and fails).
 
     Examples
     --------
@@ -239,6 +239,44 @@ class JCPOTTransport(BaseEstimator):
         fitted = np.concatenate(self.xs_, axis=0)
         out = ferradans(Xs, fitted, np.concatenate(projections, axis=0), batch_size)
         return out.astype(Xs.dtype, copy=False)
+
+    def inverse_transform(self, Xs=None, ys=None, Xt=None, yt=None, batch_size=128):
+        """Transport target samples back onto each source domain (pass ``Xt`` by keyword, as in POT).
+
+        The fitted target points go to their barycentric projections through each domain's plan,
+        ``sum_i G_k[i, j] xs_k[i] / sum_i G_k[i, j]``; other points to the projection of their nearest fitted
+        target point plus their displacement from it (Ferradans et al. 2014), ``batch_size`` points at a time.
+
+        Returns
+        -------
+        list of K arrays of shape (n, n_features)
+            One per fitted source domain, in the dtype of ``Xt``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from numbaot.da import JCPOTTransport
+        >>> Xs = [np.array([[0.0], [10.0]]), np.array([[1.0], [11.0]])]
+        >>> ys = [np.array([0, 1]), np.array([0, 1])]
+        >>> est = JCPOTTransport(reg_e=1.0).fit(Xs, ys, Xt=np.array([[0.5], [10.5]]))
+        >>> [x.round(6) for x in est.inverse_transform(Xt=np.array([[0.5], [10.75]]))]
+        [array([[ 0.  ],
+               [10.25]]), array([[ 1.  ],
+               [11.25]])]
+        """
+        from ._base import target_points
+
+        check_fitted(self, ("coupling_",))
+        batch_size = check_batch_size(batch_size)
+        Xt = target_points(Xs, Xt)
+        check_features(Xt, self.xt_.shape[1], "Xt", "Xt")
+        same = Xt.shape == self.xt_.shape and np.array_equal(Xt, self.xt_)
+        out = []
+        for G, xs in zip(self.coupling_, self.xs_):
+            projection = row_average(G.T, xs)  # (m, d): the fitted target points' projections onto domain k
+            out.append((projection if same else ferradans(Xt, self.xt_, projection, batch_size)).astype(Xt.dtype,
+                                                                                                        copy=False))
+        return out
 
     def transform_labels(self, ys=None):
         """Soft target labels from the K domains' labels (a list), averaged over the domains as POT does.

@@ -19,20 +19,35 @@ def _solve_log(result, log, **extra):
 
 def _sinkhorn_plan(estimator, **extra):
     """The entropic plan of the fitted cost and weights with the estimator's reg_e, method, max_iter and tol (a
-    ConvergenceWarning in its name when not converged); sets ``coupling_`` and returns ``(result, reg, log)``."""
+    ConvergenceWarning in its name when not converged); sets ``coupling_`` and returns ``(result, reg, log, f, g)``
+    with the potentials ``f``, ``g`` as host arrays.
+
+    The host twin of a fit on device arrays (``_solve_on``, see ``_base.device_aware``) sends the cost and weights
+    to the caller's device and solves there when the GPU driver has the method ('sinkhorn_log'); other methods are
+    solved on the host. ``ran_on_`` records which.
+    """
+    from .._device import CPU, to_host
+    from .._dispatch import to_caller
     from ..solvers import solve
 
     reg = V.check_reg(estimator.reg_e, "reg_e")
     log = V.check_bool(estimator.log, "log")
     V.check_bool(estimator.verbose, "verbose")
-    result = solve(estimator.cost_, estimator.mu_s, estimator.mu_t, reg=reg, method=estimator.method,
-                   max_iter=estimator.max_iter, tol=estimator.tol, warn=False, **extra)
+    arrays = (estimator.cost_, estimator.mu_s, estimator.mu_t)
+    placement = estimator.__dict__.get("_solve_on")
+    on_gpu = placement is not None and placement.on_gpu and estimator.method == "sinkhorn_log"
+    if on_gpu:
+        arrays = tuple(to_caller(x, placement) for x in arrays)
+    result = solve(*arrays, reg=reg, method=estimator.method, max_iter=estimator.max_iter, tol=estimator.tol,
+                   warn=False, **extra)
     errors = np.asarray(result.errors)
     detail = f"error {errors[-1]:.3g} > tol {estimator.tol:g} after {result.n_iter} iterations; a larger reg_e " \
         "also helps" if errors.size else f"{result.n_iter} iterations"
     warn_status(result.status, type(estimator).__name__, detail)
-    estimator.coupling_ = result.plan
-    return result, reg, log
+    estimator.coupling_ = to_host(result.plan)
+    if placement is not None and placement.on_gpu:
+        estimator.ran_on_ = result.ran_on if on_gpu else CPU
+    return result, reg, log, to_host(result.potential_a), to_host(result.potential_b)
 
 
 class EMDTransport(BaseTransport):
@@ -161,10 +176,10 @@ class SinkhornTransport(BaseTransport):
         self.limit_max = limit_max
 
     def _solve(self):
-        result, reg, log = _sinkhorn_plan(self)
+        result, reg, log, f, g = _sinkhorn_plan(self)
         self._fitted["reg_e"] = reg
-        f = np.asarray(result.potential_a, dtype=np.float64)
-        g = np.asarray(result.potential_b, dtype=np.float64)
+        f = np.asarray(f, dtype=np.float64)
+        g = np.asarray(g, dtype=np.float64)
         self.potentials_ = (f, g)
         with np.errstate(divide="ignore"):
             self._log_u = f / reg + np.log(self.mu_s)
@@ -241,7 +256,7 @@ class UnbalancedSinkhornTransport(BaseTransport):
         self.limit_max = limit_max
 
     def _solve(self):
-        result, _, log = _sinkhorn_plan(self, unbalanced=self.reg_m)
-        self.log_ = _solve_log(result, log, u=result.potential_a, v=result.potential_b)
+        result, _, log, f, g = _sinkhorn_plan(self, unbalanced=self.reg_m)
+        self.log_ = _solve_log(result, log, u=f, v=g)
 
 

@@ -11,6 +11,7 @@ import pytest
 from numbaot.da import (EMDLaplaceTransport, EMDTransport, JCPOTTransport, LinearGWTransport, LinearTransport,
                         MappingTransport, NotFittedError, SinkhornL1l2Transport, SinkhornLpl1Transport,
                         SinkhornTransport, UnbalancedSinkhornTransport)
+from tests.conftest import SIMULATOR
 from tests.da.data import shifted_blobs
 
 ESTIMATORS = [EMDTransport, SinkhornTransport, UnbalancedSinkhornTransport, LinearTransport, LinearGWTransport,
@@ -135,13 +136,26 @@ def test_bad_scalar_parameters():
         LinearGWTransport(sign_eigs="kurtosis").fit(Xs=Xs, Xt=Xt)
 
 
-def test_gpu_arrays_are_refused_clearly():
-    class FakeDevice:
-        __cuda_array_interface__ = {"shape": (3, 2), "typestr": "<f8", "data": (0, False), "version": 3}
-        shape, dtype = (3, 2), np.dtype(np.float64)
+class FakeDevice:
+    __cuda_array_interface__ = {"shape": (3, 2), "typestr": "<f8", "data": (0, False), "version": 3}
+    shape, dtype = (3, 2), np.dtype(np.float64)
 
-    with pytest.raises(ValueError, match="GPU array"):
+
+@pytest.mark.skipif(SIMULATOR, reason="under the simulator device arrays are usable (tests/cuda/test_da.py)")
+def test_gpu_arrays_without_a_gpu_say_what_to_do():
+    """The estimators take device arrays (tests/cuda/test_da.py); without a usable GPU they say so before any copy,
+    and host and device arrays mixed in one call are refused by name."""
+    with pytest.raises(RuntimeError, match="no CUDA GPU or driver is usable|CUDA target is not installed"):
+        EMDTransport().fit(Xs=FakeDevice(), Xt=FakeDevice())
+    with pytest.raises(ValueError, match="Xs on the GPU but Xt on the host"):
         EMDTransport().fit(Xs=FakeDevice(), Xt=Xt)
+
+
+def test_functions_refuse_gpu_arrays_clearly():
+    from numbaot.da import joint_OT_mapping_linear
+
+    with pytest.raises(ValueError, match="xs is a GPU array: numbaot.da's functions run on host"):
+        joint_OT_mapping_linear(FakeDevice(), Xt)
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from numbaot.da import JCPOTTransport, jcpot_barycenter
+from numbaot.da import JCPOTTransport, NotFittedError, jcpot_barycenter
 
 ot = pytest.importorskip("ot")
 CENTRES = np.array([[0.0, 0.0], [3.0, 1.0], [0.0, 3.0]])
@@ -93,3 +93,46 @@ def test_inputs_and_parameters_are_left_alone():
     new = (Xs[1][:5] + 0.01).astype(np.float32)
     out = est.transform(new, batch_size=2)
     assert out.dtype == np.float32 and np.allclose(out, est.transform(new.astype(np.float64)), atol=1e-5)
+
+
+def _translated_domains():
+    """Two source domains that are the target translated by s_k, classes balanced in all three: the plans are
+    (nearly) the identity, so inverse_transform sends the target to the target + s_k (planted)."""
+    grid = 2.0 * np.arange(5.0)
+    Xt = np.r_[np.c_[grid, np.zeros(5)], np.c_[grid, np.full(5, 10.0)]]  # points 2 apart: the plans are sharp
+    yt = np.repeat([0, 1], 5)
+    shifts = [np.array([0.15, -0.1]), np.array([-0.1, 0.2])]
+    return [Xt + s for s in shifts], [yt.copy(), yt.copy()], Xt, shifts
+
+
+def test_inverse_transform_planted_and_projection():
+    Xs, ys, Xt, shifts = _translated_domains()
+    est = JCPOTTransport(reg_e=0.05, max_iter=200).fit(Xs, ys, Xt)
+    assert np.allclose(est.proportions_, [0.5, 0.5], atol=1e-6)
+    back = est.inverse_transform(Xt=Xt)
+    assert isinstance(back, list) and len(back) == 2
+    for G, x, out, s in zip(est.coupling_, Xs, back, shifts):
+        # certificate: the fitted target points go to the barycentric projections of the plans' columns
+        assert np.allclose(out, (G.T @ x) / G.sum(axis=0)[:, None], rtol=1e-12, atol=1e-12)
+        assert np.allclose(out, Xt + s, atol=1e-6)  # planted: each domain is the target translated
+    new = Xt[:5] + 0.01  # out of sample: nearest fitted target point plus the displacement
+    for out, s in zip(est.inverse_transform(Xt=new, batch_size=2), shifts):
+        assert np.allclose(out, new + s, atol=1e-6)
+    f32 = est.inverse_transform(Xt=new.astype(np.float32))
+    assert all(out.dtype == np.float32 for out in f32)
+    # labels come back through the same plans: each source point gets its own class
+    for soft, y in zip(est.inverse_transform_labels(ys[0]), ys):
+        assert np.allclose(soft, np.eye(2)[y], atol=1e-6)
+
+
+def test_inverse_transform_bad_input():
+    Xs, ys, Xt, _ = _translated_domains()
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        JCPOTTransport().inverse_transform(Xt=Xt)
+    est = JCPOTTransport(reg_e=0.5).fit(Xs, ys, Xt)
+    with pytest.raises(TypeError, match=r"inverse_transform\(Xt=...\)"):
+        est.inverse_transform(Xt)
+    with pytest.raises(ValueError, match="Xt has 3 features but the estimator was fitted on Xt with 2"):
+        est.inverse_transform(Xt=np.ones((4, 3)))
+    with pytest.raises(ValueError, match="batch_size"):
+        est.inverse_transform(Xt=Xt, batch_size=0)
