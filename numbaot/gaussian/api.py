@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from .. import _config, _validation as V
+from .. import _config, _dispatch, _validation as V
 from .._status import Status, warn_status
 
 _PSD_MODES = ("raise", "project")
@@ -154,6 +154,11 @@ def bures_wasserstein_distance(ms, mt, Cs, Ct, paired=False, *, psd="raise", n_t
     """
     psd = _check_psd_mode(psd)
     paired = V.check_bool(paired, "paired")
+    placement = _dispatch.place(ms=ms, mt=mt, Cs=Cs, Ct=Ct)
+    if placement.on_gpu:
+        from . import _gpu
+
+        return _gpu.distance(placement, ms, mt, Cs, Ct, paired, psd)
     ms_, Cs_, _, batched_s = _gaussians(ms, Cs, "ms", "Cs", psd, n_threads)
     mt_, Ct_, _, batched_t = _gaussians(mt, Ct, "mt", "Ct", psd, n_threads)
     _same_dimension(ms_.shape[1], mt_.shape[1], ("Cs", "Ct"))
@@ -213,6 +218,11 @@ def bures_wasserstein_mapping(ms, mt, Cs, Ct, *, psd="raise"):
            [0., 2.]]), array([1., 1.]))
     """
     psd = _check_psd_mode(psd)
+    placement = _dispatch.place(ms=ms, mt=mt, Cs=Cs, Ct=Ct)
+    if placement.on_gpu:
+        from . import _gpu
+
+        return _gpu.mapping(placement, ms, mt, Cs, Ct, psd)
     ms_, Cs_, _, batched_s = _gaussians(ms, Cs, "ms", "Cs", psd)
     mt_, Ct_, _, batched_t = _gaussians(mt, Ct, "mt", "Ct", psd)
     if batched_s or batched_t:
@@ -276,6 +286,12 @@ def _moments(x, w, bias, reg):
     return mean, cov
 
 
+def _empirical_placement(xs, xt, reg, ws, wt, bias):
+    """The scalars checked, and where the samples live."""
+    placement = _dispatch.place(xs=xs, xt=xt, ws=ws, wt=wt)
+    return placement, _check_reg_nonnegative(reg), V.check_bool(bias, "bias")
+
+
 def _empirical(xs, xt, reg, ws, wt, bias):
     xs = V.check_points(xs, "xs")
     xt = V.check_points(xt, "xt")
@@ -317,6 +333,11 @@ def empirical_bures_wasserstein_distance(xs, xt, reg=1e-6, ws=None, wt=None, bia
     >>> round(float(numbaot.empirical_bures_wasserstein_distance(x, x + [3.0, 4.0])), 10)
     5.0
     """
+    placement, reg, bias = _empirical_placement(xs, xt, reg, ws, wt, bias)
+    if placement.on_gpu:
+        from . import _gpu
+
+        return _gpu.empirical_distance(placement, xs, xt, reg, ws, wt, bias)
     ms, mt, Cs, Ct = _empirical(xs, xt, reg, ws, wt, bias)
     from ._bures import bures_squared_core
 
@@ -344,6 +365,11 @@ def empirical_bures_wasserstein_mapping(xs, xt, reg=1e-6, ws=None, wt=None, bias
     >>> bool(np.allclose(x @ A + b, 2 * x + 1))
     True
     """
+    placement, reg, bias = _empirical_placement(xs, xt, reg, ws, wt, bias)
+    if placement.on_gpu:
+        from . import _gpu
+
+        return _gpu.empirical_mapping(placement, xs, xt, reg, ws, wt, bias)
     ms, mt, Cs, Ct = _empirical(xs, xt, reg, ws, wt, bias)
     return _bures_map(ms, mt, Cs, Ct, "the covariance of xs")
 
@@ -403,6 +429,11 @@ def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", *, ma
     if not 0 < step < 2:
         raise ValueError(f"step_size must lie in (0, 2) (the step of the Riemannian gradient descent), got {step}")
     psd = _check_psd_mode(psd)
+    placement = _dispatch.place(m=m, C=C, weights=weights)
+    if placement.on_gpu:
+        from . import _gpu
+
+        return _gpu.barycenter(placement, m, C, weights, step, max_iter, tol, psd, _barycenter_weights)
     means, covs, _, batched = _gaussians(m, C, "m", "C", psd, n_threads)
     if not batched:
         raise ValueError(f"m must be a stack of means (K, d) and C of covariances (K, d, d), got {np.shape(m)} and "
