@@ -12,10 +12,15 @@ What it measures, on the first CUDA device:
 The ratio measured / floor is the figure the issue bounds (within 3x on an H100 at n = m = 16384, float32).
 A copy both reads and writes its bytes, so this floor is a conservative one (the read bandwidth alone is higher).
 
+A second table times domain adaptation on device arrays (issue 18): ``numbaot.da.SinkhornTransport().fit(Xs, Xt)``
+then ``transform(Xs)`` on ``--da`` x ``--da`` points in d = 10 (the size of bench_da.py's case), with Numba device
+arrays (the solve on the GPU, cost and projections on host copies) against the same on numpy arrays (all on the
+host); ``--da 0`` skips it.
+
 Runs under the CUDA simulator too (``NUMBA_ENABLE_CUDASIM=1 python bench/bench_cuda.py --n 32 --iters 2 3``) to
 check the script; the simulator's times mean nothing.
 
-Usage: python bench/bench_cuda.py [--n 16384] [--dtype float32] [--iters 20 60] [--markdown]
+Usage: python bench/bench_cuda.py [--n 16384] [--dtype float32] [--iters 20 60] [--da 2000] [--markdown]
 """
 from __future__ import annotations
 
@@ -105,17 +110,66 @@ def bench(n: int, dtype, iters, repeats: int, markdown: bool) -> str:
     return format_table(headers, [row], markdown)
 
 
+def da_seconds(call, repeats: int) -> float:
+    """Median wall time of ``call()`` (device work synchronised), ConvergenceWarnings silenced."""
+    from numba import cuda
+
+    times = []
+    for _ in range(repeats):
+        cuda.synchronize()
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            call()
+        cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_da(n: int, repeats: int, markdown: bool, d: int = 10) -> str:
+    """SinkhornTransport fit + transform on device arrays against the same on host arrays."""
+    from numba import cuda
+
+    from numbaot.da import SinkhornTransport
+
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(size=(n, d))
+    Xt = rng.normal(size=(n, d)) @ (rng.normal(size=(d, d)) / np.sqrt(d)) + 1.0
+    Xs_dev, Xt_dev = cuda.to_device(Xs), cuda.to_device(Xt)
+
+    def on_device():
+        est = SinkhornTransport().fit(Xs=Xs_dev, Xt=Xt_dev)
+        est.transform(Xs_dev)
+        return est
+
+    def on_host():
+        return SinkhornTransport().fit(Xs=Xs, Xt=Xt).transform(Xs)
+
+    ran_on = on_device().ran_on_  # compile and warm up both
+    on_host()
+    device = da_seconds(on_device, repeats)
+    host = da_seconds(on_host, repeats)
+    headers = ["device", "SinkhornTransport fit + transform", "solve ran on", "device arrays ms", "host arrays ms",
+               "host / device"]
+    row = [device_name(), f"{n}x{n}, d={d}", ran_on, f"{device * 1e3:.4g}", f"{host * 1e3:.4g}",
+           f"{host / device:.2f}"]
+    return format_table(headers, [row], markdown)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=16384)
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--iters", type=int, nargs=2, default=[20, 60], metavar=("LOW", "HIGH"))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--da", type=int, default=2000, help="points per side of the domain-adaptation row (0: skip)")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     if not args.iters[0] < args.iters[1]:
         parser.error("--iters LOW HIGH needs LOW < HIGH")
     print(bench(args.n, np.dtype(args.dtype).type, args.iters, args.repeats, args.markdown))
+    if args.da > 0:
+        print(bench_da(args.da, args.repeats, args.markdown))
 
 
 if __name__ == "__main__":
