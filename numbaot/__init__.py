@@ -16,7 +16,7 @@ Two faces of one API:
   ``BarycenterResult``);
 * sliced and Gaussian OT: ``sliced_wasserstein_distance``, ``max_sliced_wasserstein_distance``,
   ``sliced_wasserstein_sphere(_unif)``, ``wasserstein_circle`` (and kin), ``bures_wasserstein_distance``,
-  ``bures_wasserstein_mapping``, ``bures_wasserstein_barycenter``, their empirical versions, Gaussian GW,
+  ``bures_wasserstein_mapping``, ``bures_wasserstein_barycenter``, their empirical and ``_hd`` versions, Gaussian GW,
   ``gmm_ot_loss``, ``gmm_ot_plan``, ``gmm_ot_apply_map``, ``gmm_ot_plan_density``.
 * domain adaptation in the subpackage ``numbaot.da`` (POT's ``ot.da`` estimators and ``wda``), imported on first
   access.
@@ -103,6 +103,10 @@ _LAZY = {
     "gaussian_gromov_wasserstein_mapping": "numbaot.gaussian.api",
     "empirical_gaussian_gromov_wasserstein_distance": "numbaot.gaussian.api",
     "empirical_gaussian_gromov_wasserstein_mapping": "numbaot.gaussian.api",
+    "bures_wasserstein_distance_hd": "numbaot.gaussian.hd",
+    "bures_wasserstein_mapping_hd": "numbaot.gaussian.hd",
+    "empirical_bures_wasserstein_distance_hd": "numbaot.gaussian.hd",
+    "empirical_bures_wasserstein_mapping_hd": "numbaot.gaussian.hd",
     "wasserstein_circle": "numbaot.sliced.circle",
     "binary_search_circle": "numbaot.sliced.circle",
     "wasserstein1_circle": "numbaot.sliced.circle",
