@@ -323,13 +323,22 @@ def _sample_pullback(res, X_a, X_b, a, b, metric, reg, lazy, debias, reg_m, n_th
     return pullback
 
 
-def samples_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diameter=None, scaling=0.5, debias=True,
-                 lazy=None, n_threads=None):
-    """GeomLoss's ``SamplesLoss('sinkhorn', p, blur, reach, ...)`` value (:func:`numbaot.samples_loss`) and its
-    pullback in the points and the weights (the cost is ``|x - y|^p / p``)."""
+def samples_loss(X_a, X_b, a=None, b=None, *, loss="sinkhorn", p=2, blur=0.05, reach=None, diameter=None,
+                 scaling=0.5, debias=True, lazy=None, n_threads=None):
+    """GeomLoss's ``SamplesLoss(loss, p, blur, reach, ...)`` value (:func:`numbaot.samples_loss`) and its pullback
+    in the points and the weights: 'sinkhorn' (cost ``|x - y|^p / p``; below), 'hausdorff'
+    (:func:`hausdorff_loss`), 'energy', 'gaussian', 'laplacian' (:func:`kernel_loss`)."""
     from .entropic._schedules import epsilon_schedule, max_diameter
     from .entropic.divergence import solve_divergence
+    from .losses import KERNELS, LOSSES
 
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if loss in KERNELS:
+        return kernel_loss(X_a, X_b, a, b, loss=loss, blur=blur, n_threads=n_threads)
+    if loss == "hausdorff":
+        return hausdorff_loss(X_a, X_b, a, b, p=p, blur=blur, reach=reach, diameter=diameter, scaling=scaling,
+                              lazy=lazy, n_threads=n_threads)
     if isinstance(p, bool) or p not in (1, 2):
         raise ValueError(f"p must be 1 or 2 (cost |x - y|^p / p), got {p!r}")
     p = int(p)
@@ -504,3 +513,313 @@ def soft_dtw(X, Y, gamma=1.0):
         return out
 
     return float(value), pullback
+
+
+# ----------------------------------------------------------------------------------- GeomLoss's other losses
+
+#: the largest block of pairwise differences (rows x m x d float64 entries) the kernel gradients hold at once
+_BLOCK_ENTRIES = 1 << 21
+
+
+def _radial_grad(U, V, W, scalar):
+    """``sum_j W_ij s(|u_i - v_j|) (u_i - v_j)`` (n, d) for a weight matrix ``W`` (n, m) given by blocks of rows
+    (``W(rows)`` returns ``W[rows]``) and ``scalar(r2)`` the radial factor ``s`` from the squared distances: the
+    gradient in ``u_i`` of ``sum_j W_ij k(u_i, v_j)`` for a radial kernel with ``grad k = s (u - v)``.
+    Differences are formed block by block: O(block m d) memory, never (n, m, d)."""
+    n, d = U.shape
+    out = np.empty((n, d))
+    step = max(1, _BLOCK_ENTRIES // max(1, V.shape[0] * d))
+    for s in range(0, n, step):
+        diff = U[s:s + step, None, :] - V[None, :, :]
+        S = scalar(np.einsum("ijk,ijk->ij", diff, diff)) * W(slice(s, s + step))
+        out[s:s + step] = np.einsum("ij,ijk->ik", S, diff)
+    return out
+
+
+def _kernel_scalar(kind, blur):
+    """``s(r^2)`` with ``grad_x k(x, y) = s (x - y)`` for GeomLoss's kernels (0 at r = 0 for the non-smooth ones,
+    as GeomLoss's clamped distances give)."""
+    def inv_r(r2):
+        r = np.sqrt(r2)
+        return np.divide(1.0, r, out=np.zeros_like(r), where=r > 0), r
+
+    if kind == "gaussian":
+        return lambda r2: -np.exp(-0.5 * r2 / blur**2) / blur**2
+    if kind == "laplacian":
+        def laplacian(r2):
+            inv, r = inv_r(r2)
+            return -np.exp(-r / blur) * inv / blur
+        return laplacian
+    return lambda r2: -inv_r(r2)[0]
+
+
+def kernel_loss(X_a, X_b, a=None, b=None, *, loss="energy", blur=0.05, n_threads=None):
+    """GeomLoss's kernel norms ``0.5 <a - b, K (a - b)>`` ('energy', 'gaussian', 'laplacian';
+    :func:`numbaot.samples_loss`) and their pullback.
+
+    The value is a polynomial in the weights: ``d/da = K_xx a - K_xy b`` and ``d/db = K_yy b - K_yx a`` (GeomLoss's
+    potentials; not centred, any weights are admitted). In the points,
+    ``d/dx_i = a_i (sum_k a_k grad k(x_i, x_k) - sum_j b_j grad k(x_i, y_j))`` (the self term counts twice, which
+    cancels the 1/2). Memory: the value is computed online (O(n + m)); the position gradients by blocks of rows,
+    about 16 MiB of differences at a time.
+    """
+    from .losses import samples_loss as _samples_loss
+
+    value, F, G = _samples_loss(X_a, X_b, a, b, loss=loss, blur=blur, potentials=True, n_threads=n_threads)
+    Xa, Xb = np.asarray(_as_points(X_a), np.float64), np.asarray(_as_points(X_b), np.float64)
+    wa, wb = _weights(a, Xa.shape[0]), _weights(b, Xb.shape[0])
+
+    def pullback(names):
+        out = {}
+        scalar = _kernel_scalar(loss, float(blur))
+        if "X_a" in names:
+            g = (_radial_grad(Xa, Xa, lambda r: wa[r, None] * wa[None, :], scalar)
+                 - _radial_grad(Xa, Xb, lambda r: wa[r, None] * wb[None, :], scalar))
+            out["X_a"] = _shaped(g, X_a)
+        if "X_b" in names:
+            g = (_radial_grad(Xb, Xb, lambda r: wb[r, None] * wb[None, :], scalar)
+                 - _radial_grad(Xb, Xa, lambda r: wb[r, None] * wa[None, :], scalar))
+            out["X_b"] = _shaped(g, X_b)
+        if "a" in names:
+            out["a"] = np.asarray(F, np.float64)
+        if "b" in names:
+            out["b"] = np.asarray(G, np.float64)
+        return out
+
+    return float(value), pullback
+
+
+def _pair_grad(U, V, W, C, metric):
+    """``sum_j W_ij grad_u c(u_i, v_j)`` (n, d) for a dense weight matrix W (n, m) and the costs C = c(U, V):
+    ``c = |u - v|^2`` ('sqeuclidean') or ``|u - v|`` ('euclidean', gradient 0 where u = v)."""
+    if metric == "sqeuclidean":
+        return 2.0 * (U * W.sum(axis=1)[:, None] - W @ V)
+    S = np.divide(W, C, out=np.zeros_like(W), where=C > 0)
+    return U * S.sum(axis=1)[:, None] - S @ V
+
+
+def _softmin_rows(C, log_w, g, eps):
+    """``-eps log sum_j w_j exp((g_j - C_ij) / eps)`` for every row i (float64)."""
+    Z = log_w[None, :] + (g[None, :] - C) / eps
+    top = Z.max(axis=1, keepdims=True)
+    return -eps * (top[:, 0] + np.log(np.exp(Z - top).sum(axis=1)))
+
+
+def _entropy_cross_terms(U, wu, P, w, g, C_pp, C_up, eps, metric, cg_tol=1e-12):
+    """``A(wu, U; w, P) = <wu, f_w(U)>``: the self-potential ``g`` of the measure (w, P) (``g = softmin(C_pp, w,
+    g)``, balanced) extended by the softmin to the points U and summed against wu, with its gradients in
+    (wu, U, w, P), by implicit differentiation of the self-problem's fixed point:
+    ``(diag(w) + Q) u = Pi^T 1`` with ``Q = w w^T o exp((g + g^T - C_pp) / eps)`` (symmetric positive definite on
+    the support of w; conjugate gradients preconditioned by diag(w): its spectrum lies in [1, 2])."""
+    from scipy.sparse.linalg import LinearOperator, cg
+
+    with np.errstate(divide="ignore"):
+        log_w = np.log(w)
+    f_ext = _softmin_rows(C_up, log_w, g, eps)
+    Et = np.exp((f_ext[:, None] + g[None, :] - C_up) / eps)  # (nu, m): R_il / w_l
+    Pi = wu[:, None] * Et * w[None, :]
+    E = np.exp((g[:, None] + g[None, :] - C_pp) / eps)  # (m, m): S_kl / w_l
+    col = Pi.sum(axis=0)
+    on = w > 0
+    Q = (w[on, None] * E[np.ix_(on, on)]) * w[None, on]
+    d = w[on]
+    op = LinearOperator(Q.shape, matvec=lambda v: d * v + Q @ v, dtype=np.float64)
+    pre = LinearOperator(Q.shape, matvec=lambda v: v / (2.0 * d), dtype=np.float64)
+    sol, _ = cg(op, col[on], rtol=cg_tol, atol=0.0, maxiter=20 * Q.shape[0] + 100, M=pre)
+    z = np.zeros_like(w)
+    z[on] = d * sol
+    Z = z[:, None] * E * w[None, :]
+    grads = {
+        "wu": f_ext,
+        "w": eps * (E @ z - Et.T @ wu),
+        "U": _pair_grad(U, P, Pi, C_up, metric),
+        "P": _pair_grad(P, U, Pi.T, C_up.T, metric) - _pair_grad(P, P, Z + Z.T, C_pp, metric),
+    }
+    return float(wu @ f_ext), grads
+
+
+def _self_terms(w, P, g, C_pp, eps, metric):
+    """``<w, g>`` for the self-potential g of (w, P) and its gradients: ``g - eps / 2`` in w and
+    ``sum_k Q_ik grad c(p_i, p_k)`` in the points (Q the self plan)."""
+    with np.errstate(divide="ignore"):
+        Q = w[:, None] * np.exp((g[:, None] + g[None, :] - C_pp) / eps) * w[None, :]
+    return float(w @ g), {"w": g - eps / 2.0, "P": _pair_grad(P, P, Q, C_pp, metric)}
+
+
+def hausdorff_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diameter=None, scaling=0.5, lazy=None,
+                   n_threads=None):
+    """The Hausdorff divergence ``H = (<a, f_ba - f_aa> + <b, g_ab - g_bb>) / 2`` (:func:`numbaot.samples_loss`
+    with ``loss='hausdorff'``) and its pullback (balanced only: ``reach`` None).
+
+    ``H = (<a, f_b(x)> + <b, f_a(y)> - <a, f_aa> - <b, g_bb>) / 2`` where ``f_b`` is b's self-potential extended to
+    any point by the softmin. The self terms follow the envelope theorem; the cross terms depend on the other
+    measure's self-potential, whose derivative is the implicit one of its fixed point (one symmetric positive
+    definite system of each cloud's size, solved by preconditioned conjugate gradients): the gradient is that of
+    the converged divergence, exact when the annealing schedule has converged (as for the Sinkhorn loss, whose
+    gradients use the last potentials). Memory: dense (n + m)^2 float64 matrices for the pullback, refused beyond
+    the size the solvers' dense paths take (use ``torch.no_grad()`` for the value alone).
+    """
+    from . import _validation as V
+    from ._costs import cost_matrix
+    from .losses import samples_loss as _samples_loss
+
+    value = _samples_loss(X_a, X_b, a, b, loss="hausdorff", p=p, blur=blur, reach=reach, diameter=diameter,
+                          scaling=scaling, lazy=lazy, n_threads=n_threads)
+    Xa, Xb = np.asarray(_as_points(X_a), np.float64), np.asarray(_as_points(X_b), np.float64)
+    n, m = Xa.shape[0], Xb.shape[0]
+
+    def pullback(names):
+        from .entropic._schedules import epsilon_schedule, max_diameter
+
+        if reach is not None:
+            raise NotImplementedError("gradients of the 'hausdorff' loss are implemented for balanced measures "
+                                      "(reach=None); compute the unbalanced value without gradients")
+        V.check_dense_size((n + m, n + m), 8, what="the Hausdorff loss's gradient (dense matrices)")
+        wa, wb = V.check_balanced_weights(a, b, n, m)
+        wa, wb = np.asarray(wa, np.float64), np.asarray(wb, np.float64)
+        pp = int(p)
+        diam = max_diameter(Xa, Xb) if diameter is None else float(diameter)
+        eps = pp * epsilon_schedule(pp, diam, float(blur), float(scaling))[-1]
+        metric = "sqeuclidean" if pp == 2 else "euclidean"
+        C_aa, C_bb, C_ab = (np.asarray(cost_matrix(U, W, metric, 2.0, n_threads, np.float64), np.float64)
+                            for U, W in ((Xa, Xa), (Xb, Xb), (Xa, Xb)))
+        with np.errstate(divide="ignore"):
+            log_a, log_b = np.log(wa), np.log(wb)
+        f_aa, g_bb = _self_fixed_point(C_aa, log_a, eps), _self_fixed_point(C_bb, log_b, eps)
+        _, ab = _entropy_cross_terms(Xa, wa, Xb, wb, g_bb, C_bb, C_ab, eps, metric)    # <a, f_b(x)>
+        _, ba = _entropy_cross_terms(Xb, wb, Xa, wa, f_aa, C_aa, C_ab.T, eps, metric)  # <b, f_a(y)>
+        _, sa = _self_terms(wa, Xa, f_aa, C_aa, eps, metric)
+        _, sb = _self_terms(wb, Xb, g_bb, C_bb, eps, metric)
+        scale = 0.5 / pp
+        out = {"X_a": _shaped(scale * (ab["U"] + ba["P"] - sa["P"]), X_a),
+               "X_b": _shaped(scale * (ba["U"] + ab["P"] - sb["P"]), X_b),
+               "a": _centred(scale * (ab["wu"] + ba["w"] - sa["w"])),
+               "b": _centred(scale * (ba["wu"] + ab["w"] - sb["w"]))}
+        return {k: out[k] for k in names if k in out}
+
+    return float(value), pullback
+
+
+def _self_fixed_point(C, log_w, eps, tol=1e-13, max_iter=10000):
+    """The symmetric self-potential ``g = softmin(C, w, g)`` (balanced), by averaged updates then plain ones from
+    the softmin of zero; float64, for the pullbacks (the forward value is the solver's)."""
+    g = _softmin_rows(C, log_w, np.zeros(C.shape[0]), eps)
+    for _ in range(max_iter):
+        new = 0.5 * (g + _softmin_rows(C, log_w, g, eps))
+        if np.max(np.abs(new - g)) <= tol * max(1.0, np.max(np.abs(g))):
+            return new
+        g = new
+    return g
+
+
+# ----------------------------------------------------------------------------------------------------- barycenters
+
+#: the largest implicit system (unknowns) solved by a dense least-squares factorisation; larger ones by LSQR
+_DENSE_SYSTEM = 2000
+
+
+def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None, n_threads=None,
+               warn=True):
+    """The entropic barycenter ``x`` (m,) of the histograms ``A`` (n, K) on a fixed support (:func:`numbaot.
+    barycenter`, iterative Bregman projections) and its vector-Jacobian product ``vjp(names, x_bar)`` in ``A``
+    and ``M``, by **implicit differentiation** of the fixed point that the iterations converge to.
+
+    With ``P_k = exp((f_k + g_k - M) / reg)`` the optimality conditions are ``P_k 1 = a_k``, ``P_k^T 1 = x`` (every
+    k) and ``sum_k w_k g_k = 0``. Linearised in ``(r_k o df_k / reg, dg_k / reg, dx)`` (the scaling keeps rows with
+    ``a_ki = 0`` regular) they form one square system ``J`` of ``K (n + m) + m`` unknowns, singular only along the
+    potentials' K - 1 gauge directions (``f_k + c_k``, ``g_k - c_k``, ``sum w_k c_k = 0``); the product is
+    ``mu = J^-T x_bar`` (least squares of minimum norm), ``A_bar[:, k] = mu_k`` and
+    ``M_bar = sum_k P_k o (mu_k 1^T + 1 nu_k^T) / reg`` (``mu_k``, ``nu_k`` the multipliers of the row and column
+    conditions). Why implicit and not unrolled: the iterations number in the thousands at small ``reg`` (unrolling
+    would keep every iterate, K (n + m) floats each, and differentiate the stopping error as well), while the
+    fixed point's derivative costs one linear solve whatever the iteration count, and is exact at convergence
+    (the solver's ``tol``). Dense least squares up to 2000 unknowns (O(N^2) memory, O(N^3) time), matrix-free LSQR
+    above (products by the K plans; a ConvergenceWarning if it stops early). The gradient in ``A`` is defined up
+    to one constant per input whose sum is zero (the inputs' masses must stay equal): each column is returned
+    centred, plus the mean of the columns' means.
+    """
+    from .barycenters.api import solve_barycenter
+
+    res = solve_barycenter(A, M, reg, weights, method=method, max_iter=max_iter, tol=tol, n_threads=n_threads,
+                           warn=warn)
+    g = np.asarray(res.potential_b, np.float64)
+
+    def vjp(names, x_bar):
+        return barycenter_vjp(A, M, g, reg, weights, names, x_bar, warn=warn)
+
+    vjp.potential_b = g  # what numbaot.jax keeps between its forward and backward passes
+    return np.asarray(res.barycenter), vjp
+
+
+def barycenter_vjp(A, M, g, reg, weights, names, x_bar, *, warn=True):
+    """The vector-Jacobian product of :func:`barycenter` at its solution, given by the column potentials ``g``
+    (K, m) (``BarycenterResult.potential_b``): a dict of ``A_bar`` (n, K) and ``M_bar`` (n, m) for ``names``."""
+    A64 = np.asarray(A, np.float64)
+    A64 = A64[:, None] if A64.ndim == 1 else A64
+    M64 = np.asarray(M, np.float64)
+    g = np.asarray(g, np.float64)
+    K = A64.shape[1]
+    w = np.full(K, 1.0 / K) if weights is None else np.asarray(weights, np.float64)
+    eps = float(reg)
+    x_bar = np.asarray(x_bar, np.float64).reshape(-1)
+    n, m = M64.shape
+    Z = (g[:, None, :] - M64[None]) / eps  # (K, n, m)
+    Z -= Z.max(axis=2, keepdims=True)
+    alpha = np.exp(Z)
+    alpha /= alpha.sum(axis=2, keepdims=True)  # row softmax: the plans' rows over their masses
+    P = A64.T[:, :, None] * alpha  # (K, n, m)
+    c = P.sum(axis=1)  # (K, m)
+    N = K * (n + m) + m
+    rows_x = slice(K * (n + m), N)
+
+    def Jt(mu):  # J^T mu
+        out = np.zeros(N)
+        mu1 = mu[:K * n].reshape(K, n)
+        mu2 = mu[K * n:K * (n + m)].reshape(K, m)
+        mu3 = mu[rows_x]
+        out[:K * n] = (mu1 + np.einsum("kij,kj->ki", alpha, mu2)).ravel()
+        out[K * n:K * (n + m)] = (np.einsum("kij,ki->kj", P, mu1) + c * mu2 + w[:, None] * mu3).ravel()
+        out[rows_x] = -mu2.sum(axis=0)
+        return out
+
+    def Jv(v):  # J v
+        out = np.zeros(N)
+        F = v[:K * n].reshape(K, n)
+        G = v[K * n:K * (n + m)].reshape(K, m)
+        out[:K * n] = (F + np.einsum("kij,kj->ki", P, G)).ravel()
+        out[K * n:K * (n + m)] = (np.einsum("kij,ki->kj", alpha, F) + c * G - v[rows_x][None, :]).ravel()
+        out[rows_x] = (w[:, None] * G).sum(axis=0)
+        return out
+
+    rhs = np.zeros(N)
+    rhs[rows_x] = x_bar
+    if N <= _DENSE_SYSTEM:
+        J = np.zeros((N, N))
+        for k in range(K):
+            rf, rg = slice(k * n, (k + 1) * n), slice(K * n + k * m, K * n + (k + 1) * m)
+            J[rf, rf] = np.eye(n)
+            J[rf, rg] = P[k]
+            J[rg, rf] = alpha[k].T
+            J[rg, rg] = np.diag(c[k])
+            J[rg, rows_x] = -np.eye(m)
+            J[rows_x, rg] = w[k] * np.eye(m)
+        mu = np.linalg.lstsq(J.T, rhs, rcond=None)[0]
+    else:
+        from scipy.sparse.linalg import LinearOperator, lsqr
+
+        op = LinearOperator((N, N), matvec=Jt, rmatvec=Jv, dtype=np.float64)
+        sol = lsqr(op, rhs, atol=1e-13, btol=1e-13, iter_lim=20 * N)
+        mu = sol[0]
+        if warn and sol[1] not in (1, 2):
+            from ._status import MAX_ITER_REACHED, warn_status
+
+            warn_status(MAX_ITER_REACHED, "barycenter gradient (LSQR)", f"stopped after {sol[2]} iterations")
+    mu1 = mu[:K * n].reshape(K, n)
+    mu2 = mu[K * n:K * (n + m)].reshape(K, m)
+    out = {}
+    if "A" in names:
+        means = mu1.mean(axis=1, keepdims=True)
+        out["A"] = (mu1 - means + means.mean()).T.reshape(A64.shape if np.ndim(A) == 2 else np.shape(A))
+    if "M" in names:
+        out["M"] = np.einsum("kij,kij->ij", P, mu1[:, :, None] + mu2[:, None, :]) / eps
+    return out

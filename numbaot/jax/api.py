@@ -6,11 +6,13 @@ try:
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError("numbaot.jax needs JAX: pip install 'numbaot[jax]' (or jax[cpu] itself)") from err
 
+import jax.numpy as jnp
+
 from .. import autodiff as AD
 from ._bridge import apply, static_number as _static
 
 __all__ = ["emd2", "sinkhorn2", "solve", "solve_batch", "solve_sample", "sinkhorn_divergence", "samples_loss",
-           "wasserstein_1d", "sliced_wasserstein_distance", "gromov_wasserstein2", "soft_dtw"]
+           "wasserstein_1d", "sliced_wasserstein_distance", "gromov_wasserstein2", "soft_dtw", "barycenter"]
 
 
 def emd2(a, b, M, *, max_iter=None, n_threads=None):
@@ -77,15 +79,37 @@ def sinkhorn_divergence(X_a, X_b, a=None, b=None, *, reg, reg_m=None, metric="sq
                         tol=tol, n_threads=n_threads)
 
 
-def samples_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diameter=None, scaling=0.5, debias=True,
-                 lazy=None, n_threads=None):
-    """GeomLoss's Sinkhorn loss (cost ``|x - y|^p / p``) for clouds (N, D), with gradients in the points and the
-    weights."""
+def samples_loss(X_a, X_b, a=None, b=None, *, loss="sinkhorn", p=2, blur=0.05, reach=None, diameter=None,
+                 scaling=0.5, debias=True, lazy=None, n_threads=None):
+    """GeomLoss's ``SamplesLoss(loss, ...)`` for clouds (N, D) or batches (B, N, D) (solved one by one, values
+    (B,)), with gradients in the points and the weights: 'sinkhorn', 'hausdorff' (balanced), 'energy',
+    'gaussian', 'laplacian' (see :func:`numbaot.torch.samples_loss` for the gradients and the memory).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, numbaot.jax as nj
+    >>> y = jnp.zeros((1, 1))
+    >>> jax.grad(lambda x: nj.samples_loss(x, y, loss="energy"))(jnp.array([[0.0], [2.0]])).ravel().tolist()
+    [0.25, 0.25]
+    """
     blur, reach, diameter = _static(blur, "blur"), _static(reach, "reach"), _static(diameter, "diameter")
-    return apply(lambda X_a, X_b, a, b: AD.samples_loss(X_a, X_b, a, b, p=p, blur=blur, reach=reach,
-                                                        diameter=diameter, scaling=scaling, debias=debias,
-                                                        lazy=lazy, n_threads=n_threads),
-                 ("X_a", "X_b", "a", "b"), (X_a, X_b, a, b), (X_a, X_b))
+
+    def one(X_a, X_b, a, b):
+        return apply(lambda X_a, X_b, a, b: AD.samples_loss(X_a, X_b, a, b, loss=loss, p=p, blur=blur, reach=reach,
+                                                            diameter=diameter, scaling=scaling, debias=debias,
+                                                            lazy=lazy, n_threads=n_threads),
+                     ("X_a", "X_b", "a", "b"), (X_a, X_b, a, b), (X_a, X_b))
+
+    if jnp.ndim(X_a) != 3 and jnp.ndim(X_b) != 3:
+        return one(X_a, X_b, a, b)
+    if jnp.ndim(X_a) != 3 or jnp.ndim(X_b) != 3 or jnp.shape(X_a)[0] != jnp.shape(X_b)[0]:
+        raise ValueError(f"batched clouds must both be (B, N, D) with the same B, got X_a {jnp.shape(X_a)} and "
+                         f"X_b {jnp.shape(X_b)}")
+    for w, name in ((a, "a"), (b, "b")):
+        if w is not None and jnp.ndim(w) != 2:
+            raise ValueError(f"with batched clouds {name} must be (B, N), got shape {jnp.shape(w)}")
+    return jnp.stack([one(X_a[k], X_b[k], None if a is None else a[k], None if b is None else b[k])
+                      for k in range(jnp.shape(X_a)[0])])
 
 
 def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, *, n_threads=None):
@@ -125,3 +149,60 @@ def soft_dtw(X, Y, gamma=1.0):
     """
     gamma = _static(gamma, "gamma")
     return apply(lambda X, Y: AD.soft_dtw(X, Y, gamma), ("X", "Y"), (X, Y), (X, Y))
+
+
+def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None, n_threads=None):
+    """The entropic Wasserstein barycenter (m,) of the histograms ``A`` (n, K) on a fixed support, with gradients
+    in ``A`` and ``M`` by implicit differentiation of the fixed point (see :func:`numbaot.torch.barycenter` and
+    :func:`numbaot.autodiff.barycenter`). The forward pass keeps the K column potentials; the backward pass solves
+    the implicit system from them (no second barycenter solve). ``reg`` and ``weights`` are concrete constants.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, numbaot.jax as nj
+    >>> x = jnp.arange(5.0)
+    >>> M = (x[:, None] - x[None, :]) ** 2
+    >>> A = jnp.array([[0.5, 0.5, 0, 0, 0], [0, 0, 0, 0.5, 0.5]]).T
+    >>> jnp.unique(jnp.round(jax.grad(lambda A: nj.barycenter(A, M, 0.5, tol=1e-12).sum())(A), 5)).tolist()
+    [0.5]
+    """
+    import numpy as np
+
+    from ._bridge import as_float
+
+    reg = _static(reg, "reg")
+    weights = None if weights is None else np.asarray(weights, np.float64)
+    A, M = as_float(A, "A"), as_float(M, "M")
+    dtype = jnp.float32 if (A.dtype == jnp.float32 and M.dtype == jnp.float32) else jnp.float64
+    if dtype == jnp.float64 and not jax.config.read("jax_enable_x64"):
+        dtype = jnp.float32
+    K = A.shape[1] if A.ndim == 2 else 1
+    out_bar = jax.ShapeDtypeStruct((M.shape[1],), dtype)
+    out_g = jax.ShapeDtypeStruct((K, M.shape[1]), dtype)
+
+    def host_forward(A, M):
+        bar, vjp = AD.barycenter(np.asarray(A), np.asarray(M), reg, weights, method=method, max_iter=max_iter,
+                                 tol=tol, n_threads=n_threads, warn=False)
+        return np.asarray(bar, dtype), np.asarray(vjp.potential_b, dtype)
+
+    @jax.custom_vjp
+    def f(A, M):
+        return jax.pure_callback(lambda A, M: host_forward(A, M)[0], out_bar, A, M, vmap_method="sequential")
+
+    def f_fwd(A, M):
+        bar, g = jax.pure_callback(host_forward, (out_bar, out_g), A, M, vmap_method="sequential")
+        return bar, (A, M, g)
+
+    def f_bwd(res, x_bar):
+        A, M, g = res
+
+        def host(A, M, g, x_bar):
+            out = AD.barycenter_vjp(np.asarray(A), np.asarray(M), np.asarray(g), reg, weights, ["A", "M"],
+                                    np.asarray(x_bar), warn=False)
+            return np.asarray(out["A"], A.dtype).reshape(A.shape), np.asarray(out["M"], M.dtype)
+
+        shapes = (jax.ShapeDtypeStruct(A.shape, A.dtype), jax.ShapeDtypeStruct(M.shape, M.dtype))
+        return jax.pure_callback(host, shapes, A, M, g, x_bar, vmap_method="sequential")
+
+    f.defvjp(f_fwd, f_bwd)
+    return f(A, M)

@@ -12,7 +12,11 @@ one pass over the points or the plan. Double backward is not supported.
 * point clouds: :func:`solve_sample` (exact, entropic, lazy/online, debiased, unbalanced),
   :func:`sinkhorn_divergence`, :func:`samples_loss` and the module :class:`SamplesLoss` (GeomLoss's Sinkhorn loss,
   batches (B, N, D) too), :func:`wasserstein_1d`, :func:`sliced_wasserstein_distance`;
-* structured: :func:`gromov_wasserstein2` (in C1, C2 and the weights), :func:`soft_dtw`.
+* :func:`samples_loss` / :class:`SamplesLoss` also compute GeomLoss's 'hausdorff', 'energy', 'gaussian' and
+  'laplacian' losses, with gradients;
+* structured: :func:`gromov_wasserstein2` (in C1, C2 and the weights), :func:`soft_dtw`;
+* :func:`barycenter`: the entropic barycenter (a vector) with gradients in the histograms and the cost, by
+  implicit differentiation of its fixed point.
 
 No copies: a CPU tensor reaches the solver as the numpy array that shares its memory (``tensor.detach().numpy()``),
 and results and gradients come back through ``torch.from_numpy``. CUDA tensors are handed to numbaot's CUDA
@@ -35,8 +39,9 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["SamplesLoss", "emd2", "gromov_wasserstein2", "samples_loss", "sinkhorn2", "sinkhorn_divergence",
-           "sliced_wasserstein_distance", "soft_dtw", "solve", "solve_batch", "solve_sample", "wasserstein_1d"]
+__all__ = ["SamplesLoss", "barycenter", "emd2", "gromov_wasserstein2", "samples_loss", "sinkhorn2",
+           "sinkhorn_divergence", "sliced_wasserstein_distance", "soft_dtw", "solve", "solve_batch", "solve_sample",
+           "wasserstein_1d"]
 
 
 def __getattr__(name):

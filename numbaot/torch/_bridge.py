@@ -110,3 +110,35 @@ def apply(call, names, tensors, *, device=None, dtype=None):
         dtype = torch.float32 if float_tensors and all(t.dtype == torch.float32 for t in float_tensors) \
             else torch.float64
     return OTValue.apply(call, tuple(names), device, dtype, *tensors)
+
+
+class OTMap(torch.autograd.Function):
+    """``value = call(*arrays)`` for a vector (or array) value: ``call`` returns ``(value, vjp)`` and the backward
+    pass asks ``vjp(names, value_bar)`` for the vector-Jacobian products of the inputs that need them."""
+
+    @staticmethod
+    def forward(ctx, call, names, device, dtype, *tensors):
+        value, vjp = call(*[host_view(t) for t in tensors])
+        ctx.vjp, ctx.names = vjp, names
+        ctx.specs = [(t.dtype, t.device) if isinstance(t, torch.Tensor) else None for t in tensors]
+        return out_tensor(value, device, dtype)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        needs = ctx.needs_input_grad[4:]
+        wanted = [name for name, need in zip(ctx.names, needs) if need]
+        grads = ctx.vjp(wanted, grad.detach().cpu().numpy()) if wanted else {}
+        out = [None, None, None, None]
+        for name, need, spec in zip(ctx.names, needs, ctx.specs):
+            out.append(out_tensor(np.asarray(grads[name]), spec[1], spec[0]) if need else None)
+        return tuple(out)
+
+
+def apply_map(call, names, tensors, *, dtype):
+    """Run ``call`` on the tensors' arrays under :class:`OTMap` (CPU tensors; names[i] labels tensors[i])."""
+    device = device_of(**{n: t for n, t in zip(names, tensors)})
+    if device.type != "cpu":
+        raise NotImplementedError(f"this value runs on CPU tensors only, got tensors on {device}: move them with "
+                                  ".cpu()")
+    return OTMap.apply(call, tuple(names), device, dtype, *tensors)

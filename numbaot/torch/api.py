@@ -12,7 +12,8 @@ from .. import autodiff as AD
 from ._bridge import apply, check_tensor, device_of
 
 __all__ = ["emd2", "sinkhorn2", "solve", "solve_batch", "solve_sample", "sinkhorn_divergence", "samples_loss",
-           "SamplesLoss", "wasserstein_1d", "sliced_wasserstein_distance", "gromov_wasserstein2", "soft_dtw"]
+           "SamplesLoss", "wasserstein_1d", "sliced_wasserstein_distance", "gromov_wasserstein2", "soft_dtw",
+           "barycenter"]
 
 
 def _dtype(*main):
@@ -187,12 +188,21 @@ def _batched(fn, X_a, X_b, a, b):
                         for k in range(X_a.shape[0])])
 
 
-def samples_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diameter=None, scaling=0.5, debias=True,
-                 lazy=None, n_threads=None):
-    """GeomLoss's Sinkhorn loss (:func:`numbaot.samples_loss` with ``loss='sinkhorn'``): cost ``|x - y|^p / p``,
-    ``eps = blur^p``, ``rho = reach^p``, annealing from the diameter by factors ``scaling``; gradients in the points
-    and the weights from the last potentials (as GeomLoss's last extrapolation step). Clouds (N, D), or batches
-    (B, N, D) solved one by one (values (B,)).
+def samples_loss(X_a, X_b, a=None, b=None, *, loss="sinkhorn", p=2, blur=0.05, reach=None, diameter=None,
+                 scaling=0.5, debias=True, lazy=None, n_threads=None):
+    """GeomLoss's ``SamplesLoss(loss, ...)`` (:func:`numbaot.samples_loss`) with gradients in the points and the
+    weights. Clouds (N, D), or batches (B, N, D) solved one by one (values (B,)).
+
+    * ``'sinkhorn'``: cost ``|x - y|^p / p``, ``eps = blur^p``, ``rho = reach^p``, annealing from the diameter by
+      factors ``scaling``; gradients from the last potentials (as GeomLoss's last extrapolation step).
+    * ``'energy'``, ``'gaussian'``, ``'laplacian'``: the kernel norms ``0.5 <a - b, K (a - b)>`` (``blur``: the
+      kernel's width), exact gradients (``K_xx a - K_xy b`` in a, not centred: any weights). Memory: the value is
+      computed online in O(N + M); the position gradients by blocks of rows (about 16 MiB at a time).
+    * ``'hausdorff'``: the Hausdorff divergence (Feydy et al. 2019), the same parameters as 'sinkhorn'; gradients
+      (balanced only) by implicit differentiation of the two self-problems' fixed points: those of the converged
+      divergence, exact when the annealing has converged. Memory: dense (N + M)^2 matrices in the backward pass.
+
+    See :func:`numbaot.autodiff.samples_loss` for the derivations.
 
     Examples
     --------
@@ -202,13 +212,22 @@ def samples_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diamet
     >>> loss.backward()
     >>> round(loss.item(), 4), x.grad[:, 1].round(decimals=3).tolist()  # |t|^2 / 2; grad -t a_i
     (0.125, [-0.25, -0.25])
+    >>> x = torch.tensor([[0.0], [2.0]], dtype=torch.float64, requires_grad=True)
+    >>> energy = nt.samples_loss(x, torch.zeros(1, 1, dtype=torch.float64), loss="energy")  # E|X-Y| - E|X-X'|/2
+    >>> energy.backward()
+    >>> energy.item(), x.grad.ravel().tolist()
+    (0.5, [0.25, 0.25])
     """
     blur, reach, diameter = _number(blur, "blur"), _number(reach, "reach"), _number(diameter, "diameter")
+    if loss == "hausdorff" and reach is not None and torch.is_grad_enabled() and any(
+            isinstance(t, torch.Tensor) and t.requires_grad for t in (X_a, X_b, a, b)):
+        raise ValueError("gradients of the 'hausdorff' loss are implemented for balanced measures (reach=None): "
+                         "compute the unbalanced value under torch.no_grad()")
 
     def one(X_a, X_b, a, b):
         def call(X_a, X_b, a, b):
-            return AD.samples_loss(X_a, X_b, a, b, p=p, blur=blur, reach=reach, diameter=diameter, scaling=scaling,
-                                   debias=debias, lazy=lazy, n_threads=n_threads)
+            return AD.samples_loss(X_a, X_b, a, b, loss=loss, p=p, blur=blur, reach=reach, diameter=diameter,
+                                   scaling=scaling, debias=debias, lazy=lazy, n_threads=n_threads)
 
         return _run(call, ("X_a", "X_b", "a", "b"), (X_a, X_b, a, b), (X_a, X_b))
 
@@ -217,8 +236,9 @@ def samples_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diamet
 
 
 class SamplesLoss(torch.nn.Module):
-    """GeomLoss's ``SamplesLoss('sinkhorn', p, blur, reach, diameter, scaling, debias)`` as a module: call it as
-    ``loss(x, y)`` or ``loss(a, x, b, y)`` with clouds (N, D) or batches (B, N, D) (see :func:`samples_loss`).
+    """GeomLoss's ``SamplesLoss(loss, p, blur, reach, diameter, scaling, debias)`` as a module, for ``loss`` in
+    'sinkhorn', 'hausdorff', 'energy', 'gaussian', 'laplacian': call it as ``loss(x, y)`` or ``loss(a, x, b, y)``
+    with clouds (N, D) or batches (B, N, D) (see :func:`samples_loss`).
 
     Examples
     --------
@@ -232,9 +252,10 @@ class SamplesLoss(torch.nn.Module):
     def __init__(self, loss="sinkhorn", p=2, blur=0.05, reach=None, diameter=None, scaling=0.5, debias=True,
                  lazy=None, n_threads=None):
         super().__init__()
-        if loss != "sinkhorn":
-            raise ValueError(f"numbaot.torch.SamplesLoss computes the 'sinkhorn' loss (with gradients), got "
-                             f"loss={loss!r}; numbaot.samples_loss gives the kernel and Hausdorff losses' values")
+        from ..losses import LOSSES
+
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got loss={loss!r}")
         self.loss, self.p, self.blur, self.reach, self.diameter = loss, p, blur, reach, diameter
         self.scaling, self.debias, self.lazy, self.n_threads = scaling, debias, lazy, n_threads
 
@@ -245,8 +266,9 @@ class SamplesLoss(torch.nn.Module):
             a, x, b, y = args
         else:
             raise TypeError(f"SamplesLoss takes (x, y) or (a, x, b, y), got {len(args)} arguments")
-        return samples_loss(x, y, a, b, p=self.p, blur=self.blur, reach=self.reach, diameter=self.diameter,
-                            scaling=self.scaling, debias=self.debias, lazy=self.lazy, n_threads=self.n_threads)
+        return samples_loss(x, y, a, b, loss=self.loss, p=self.p, blur=self.blur, reach=self.reach,
+                            diameter=self.diameter, scaling=self.scaling, debias=self.debias, lazy=self.lazy,
+                            n_threads=self.n_threads)
 
     def extra_repr(self):
         return f"loss={self.loss!r}, p={self.p}, blur={self.blur}, reach={self.reach}, debias={self.debias}"
@@ -340,3 +362,39 @@ def soft_dtw(X, Y, gamma=1.0):
         return AD.soft_dtw(X, Y, gamma)
 
     return _run(call, ("X", "Y"), (X, Y), (X, Y))
+
+
+def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None, n_threads=None,
+               warn=True):
+    """The entropic Wasserstein barycenter (m,) of the histograms ``A`` (n, K) on a fixed support
+    (:func:`numbaot.barycenter`, iterative Bregman projections), with gradients in ``A`` and the cost ``M`` by
+    **implicit differentiation** of the fixed point (not by unrolling the iterations: one linear solve however
+    many iterations ran; exact at convergence, so pass a small ``tol`` when the gradient matters). Dense least
+    squares up to 2000 unknowns ``K (n + m) + m``, matrix-free LSQR above; see
+    :func:`numbaot.autodiff.barycenter`. ``weights`` must not require grad. CPU tensors.
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> x = torch.arange(5, dtype=torch.float64)
+    >>> M = (x[:, None] - x[None, :]) ** 2
+    >>> A = torch.tensor([[0.5, 0.5, 0, 0, 0], [0, 0, 0, 0.5, 0.5]], dtype=torch.float64).T.requires_grad_(True)
+    >>> bar = nt.barycenter(A, M, reg=0.5, tol=1e-12)
+    >>> bar.sum().backward()  # the barycenter has the inputs' mass: 1/2 of it from each of the two inputs
+    >>> int(bar.argmax()), A.grad.round(decimals=6).unique().tolist()
+    (2, [0.5])
+    """
+    from ._bridge import apply_map
+
+    reg = _number(reg, "reg")
+    check_tensor(weights, "weights", differentiable=False)
+    if isinstance(weights, torch.Tensor):
+        weights = weights.detach().cpu().numpy()
+    for name, t in (("A", A), ("M", M)):
+        check_tensor(t, name)
+
+    def call(A, M):
+        return AD.barycenter(A, M, reg, weights, method=method, max_iter=max_iter, tol=tol, n_threads=n_threads,
+                             warn=warn)
+
+    return apply_map(call, ("A", "M"), (A, M), dtype=_dtype(A, M))

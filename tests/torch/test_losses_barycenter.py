@@ -1,0 +1,197 @@
+"""numbaot.torch: GeomLoss's kernel and Hausdorff losses (against GeomLoss, a converged reference, closed forms)
+and the barycenter's implicit gradient (gradcheck, finite differences)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import numbaot  # noqa: E402
+import numbaot.torch as nt  # noqa: E402
+
+#: GeomLoss's tensorized distances are sqrt(max(|x - y|^2, 1e-8)): its self-distances are 1e-4, not 0
+CLAMP = 1e-4
+
+
+def _t(x, grad=True):
+    return torch.tensor(np.asarray(x), dtype=torch.float64, requires_grad=grad)
+
+
+@pytest.fixture
+def clouds():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(6, 2)), rng.normal(size=(5, 2)) + 0.3
+    a, b = rng.random(6) + 0.5, rng.random(5) + 0.5
+    return X, Y, a / a.sum(), b / b.sum()
+
+
+def _diagonal_shift(loss, blur, a):
+    """GeomLoss's self-kernel value minus ours, k(1e-4) - k(0) per unit weight (its laplacian kernel clamps the
+    distance between x / blur and y / blur; its gaussian kernel needs no clamp)."""
+    return {"energy": -CLAMP, "laplacian": np.expm1(-CLAMP), "gaussian": 0.0}[loss] * np.asarray(a)
+
+
+@pytest.mark.parametrize("loss", ["energy", "gaussian", "laplacian"])
+def test_kernel_losses_agree_with_geomloss(clouds, loss):
+    geomloss = pytest.importorskip("geomloss")
+    X, Y, a, b = clouds
+    blur = 0.7
+    ours = [_t(v) for v in (a, X, b, Y)]
+    theirs = [_t(v) for v in (a, X, b, Y)]
+    value = nt.SamplesLoss(loss, blur=blur)(*ours)
+    value.backward()
+    ref = geomloss.SamplesLoss(loss, blur=blur, backend="tensorized")(*theirs)
+    ref.backward()
+    shift = 0.5 * (_diagonal_shift(loss, blur, a) @ a + _diagonal_shift(loss, blur, b) @ b)
+    assert np.isclose(value.item(), ref.item() - shift, rtol=1e-12, atol=0)
+    for mine, other in zip(ours[1::2], theirs[1::2]):  # positions: GeomLoss's clamp has zero gradient, as ours
+        assert np.allclose(mine.grad.numpy(), other.grad.numpy(), rtol=1e-10, atol=1e-14)
+    for mine, other, w in zip(ours[::2], theirs[::2], (a, b)):
+        assert np.allclose(mine.grad.numpy(), other.grad.numpy() - _diagonal_shift(loss, blur, w), atol=1e-13)
+
+
+def test_kernel_losses_gradcheck_batched_and_planted():
+    rng = np.random.default_rng(1)
+    X, Y = _t(rng.normal(size=(2, 4, 2))), _t(rng.normal(size=(2, 3, 2)))
+    a, b = _t(rng.random((2, 4)) + 0.5), _t(rng.random((2, 3)) + 0.5)  # any weights: the norm is a polynomial
+    for loss in ("energy", "gaussian", "laplacian"):
+        fn = nt.SamplesLoss(loss, blur=0.8)
+        assert torch.autograd.gradcheck(lambda *args: fn(*args), (a, X, b, Y), eps=1e-6, atol=1e-7, rtol=1e-5)
+        assert fn(a, X, a, X).abs().max().item() < 1e-12  # a cloud against itself
+    # energy distance between two Diracs: 0.5 k(0) + 0.5 k(0) - k(x, y) = |x - y|, gradient (x - y) / |x - y|
+    x, y = _t([[0.5, -1.0, 2.0]]), _t([[1.5, 1.0, 0.0]], grad=False)
+    loss = nt.samples_loss(x, y, loss="energy")
+    loss.backward()
+    d = (x - y).detach().numpy()
+    assert np.isclose(loss.item(), np.linalg.norm(d)) and np.allclose(x.grad.numpy(), d / np.linalg.norm(d))
+
+
+def _hausdorff_reference(x, y, a, b, blur, n_steps=200):
+    """The converged Hausdorff divergence for the cost |x - y|^2 / 2 (GeomLoss's p = 2), differentiated by torch
+    through the averaged self-iterations (unrolled far past convergence: the implicit gradient)."""
+    eps = blur**2
+
+    def cost(u, v):
+        return ((u[:, None, :] - v[None, :, :]) ** 2).sum(-1) / 2
+
+    def softmin(C, w, f):
+        return -eps * torch.logsumexp(torch.log(w)[None, :] + (f[None, :] - C) / eps, dim=1)
+
+    def self_potential(u, w):
+        f = torch.zeros_like(w)
+        for _ in range(n_steps):
+            f = 0.5 * (f + softmin(cost(u, u), w, f))
+        return f
+
+    f_aa, g_bb = self_potential(x, a), self_potential(y, b)
+    f_ba, g_ab = softmin(cost(x, y), b, g_bb), softmin(cost(y, x), a, f_aa)
+    return 0.5 * ((a * (f_ba - f_aa)).sum() + (b * (g_ab - g_bb)).sum())
+
+
+def test_hausdorff_value_and_gradients_against_converged_reference(clouds):
+    X, Y, a, b = clouds
+    ours, ref = [_t(v) for v in (a, X, b, Y)], [_t(v) for v in (a, X, b, Y)]
+    value = nt.SamplesLoss("hausdorff", blur=0.7, scaling=0.99)(*ours)  # a slow schedule: nearly converged
+    value.backward()
+    expected = _hausdorff_reference(ref[1], ref[3], ref[0], ref[2], 0.7)
+    expected.backward()
+    assert np.isclose(value.item(), expected.item(), rtol=5e-5)  # the schedule stops about 1e-5 short
+    for mine, other in zip(ours[1::2], ref[1::2]):
+        assert np.allclose(mine.grad.numpy(), other.grad.numpy(), atol=1e-10)
+    for mine, other in zip(ours[::2], ref[::2]):  # weights: centred (equal masses are required)
+        g = other.grad.numpy()
+        assert np.allclose(mine.grad.numpy(), g - g.mean(), atol=1e-10)
+    x = _t(X)
+    assert abs(nt.samples_loss(x, x.detach(), loss="hausdorff", blur=0.5).item()) < 1e-12
+
+
+def test_hausdorff_p1_gradients_match_float64_finite_differences_of_the_converged_value(clouds):
+    """p = 1 (cost |x - y|): the pullback against central differences of its own converged value."""
+    from numbaot import autodiff
+
+    X, Y, a, b = clouds
+    _, pullback = autodiff.hausdorff_loss(X, Y, a, b, p=1, blur=0.7, diameter=3.0)
+    g = pullback(["X_a"])["X_a"]
+    ref = _t(X)
+    value_and_grad = nt.samples_loss(ref, _t(Y, grad=False), _t(a, grad=False), _t(b, grad=False),
+                                     loss="hausdorff", p=1, blur=0.7, diameter=3.0)
+    value_and_grad.backward()
+    assert np.allclose(ref.grad.numpy(), g)
+    h, fd = 1e-6, np.zeros_like(X)
+    eps = 0.7
+    for idx in np.ndindex(X.shape):
+        Xp, Xm = X.copy(), X.copy()
+        Xp[idx] += h
+        Xm[idx] -= h
+        fd[idx] = (_converged_p1(Xp, Y, a, b, eps) - _converged_p1(Xm, Y, a, b, eps)) / (2 * h)
+    assert np.allclose(g, fd, atol=1e-7)
+
+
+def _converged_p1(X, Y, a, b, eps):
+    from numbaot import autodiff
+
+    def C(u, v):
+        return np.sqrt(((u[:, None] - v[None]) ** 2).sum(-1))
+
+    f_aa = autodiff._self_fixed_point(C(X, X), np.log(a), eps)
+    g_bb = autodiff._self_fixed_point(C(Y, Y), np.log(b), eps)
+    f_ba = autodiff._softmin_rows(C(X, Y), np.log(b), g_bb, eps)
+    g_ab = autodiff._softmin_rows(C(Y, X), np.log(a), f_aa, eps)
+    return 0.5 * (a @ (f_ba - f_aa) + b @ (g_ab - g_bb))
+
+
+def test_hausdorff_limits_and_errors():
+    x = torch.tensor([[0.0, 0.0], [1.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([[0.0, 3.0], [1.0, 3.0]], dtype=torch.float64)
+    loss = nt.samples_loss(x, y, loss="hausdorff", blur=0.01)  # small blur: nearest neighbours, (9/2 + 9/2) / 2
+    loss.backward()
+    assert np.isclose(loss.item(), 4.5, rtol=1e-6)
+    assert np.allclose(x.grad.numpy(), [[0.0, -1.5], [0.0, -1.5]], atol=1e-6)  # (a_i + b_i) (x_i - y_i) / 2
+    with pytest.raises(ValueError, match="balanced measures"):
+        nt.samples_loss(x, y, loss="hausdorff", reach=1.0)
+    with torch.no_grad():
+        assert np.isfinite(nt.samples_loss(x, y, loss="hausdorff", reach=1.0).item())
+
+
+# ------------------------------------------------------------------------------------------------- barycenters
+
+
+def _barycenter_problem():
+    rng = np.random.default_rng(2)
+    s = np.linspace(0.0, 1.0, 5)
+    M = (s[:, None] - s[None, :]) ** 2
+    return rng.random((5, 2)) + 0.2, M
+
+
+def test_barycenter_gradcheck_in_histograms_and_cost():
+    theta, M = _barycenter_problem()
+    kw = dict(reg=0.1, tol=1e-13, max_iter=100000)
+    x_bar = torch.tensor(np.random.default_rng(3).normal(size=5))
+
+    def fn(theta, M):  # columns of equal mass at every probe
+        return nt.barycenter(theta / theta.sum(dim=0), M, **kw) @ x_bar
+
+    assert torch.autograd.gradcheck(fn, (_t(theta), _t(M)), eps=1e-6, atol=1e-6, rtol=1e-4)
+    A = _t(theta / theta.sum(axis=0))
+    bar = nt.barycenter(A, _t(M, grad=False), **kw)
+    assert np.allclose(bar.detach().numpy(), numbaot.barycenter(A.detach().numpy(), M, **kw))
+    bar.sum().backward()  # the mass of the barycenter is the inputs': 1/K of it from each input
+    assert np.allclose(A.grad.numpy(), 0.5)
+
+
+def test_barycenter_gradient_at_zero_entries_is_one_sided_derivative():
+    theta, M = _barycenter_problem()
+    A = theta / theta.sum(axis=0)
+    A[1, 0] = 0.0
+    A[:, 0] /= A[:, 0].sum()
+    kw = dict(reg=0.1, tol=1e-13, max_iter=100000)
+    tA = _t(A)
+    (nt.barycenter(tA, _t(M, grad=False), **kw) ** 2).sum().backward()
+    e = np.zeros_like(A)
+    e[1, 0], e[3, 0] = 1.0, -1.0  # mass moved into the empty entry
+    h = 1e-6
+    fd = ((numbaot.barycenter(A + h * e, M, **kw) ** 2).sum() - (numbaot.barycenter(A, M, **kw) ** 2).sum()) / h
+    assert np.isclose((tA.grad.numpy() * e).sum(), fd, rtol=1e-4)
+    with pytest.raises(ValueError, match="weights requires grad"):
+        nt.barycenter(tA, _t(M), 0.1, weights=_t([0.5, 0.5]))
