@@ -17,10 +17,16 @@ then ``transform(Xs)`` on ``--da`` x ``--da`` points in d = 10 (the size of benc
 arrays (the solve on the GPU, cost and projections on host copies) against the same on numpy arrays (all on the
 host); ``--da 0`` skips it.
 
+A third table times fixed-support barycenters on the device (issue 14): 3 histograms of ``--bary`` bins (dense
+costs of a line) and 3 images of ``--bary-grid`` squared cells (convolutional), plain and debiased, per iteration
+(the slope between the two ``--iters`` counts, ``tol=0``), against the same call on host arrays; ``--bary 0``
+skips it.
+
 Runs under the CUDA simulator too (``NUMBA_ENABLE_CUDASIM=1 python bench/bench_cuda.py --n 32 --iters 2 3``) to
 check the script; the simulator's times mean nothing.
 
-Usage: python bench/bench_cuda.py [--n 16384] [--dtype float32] [--iters 20 60] [--da 2000] [--markdown]
+Usage: python bench/bench_cuda.py [--n 16384] [--dtype float32] [--iters 20 60] [--da 2000] [--bary 4096]
+       [--bary-grid 512] [--markdown]
 """
 from __future__ import annotations
 
@@ -156,6 +162,47 @@ def bench_da(n: int, repeats: int, markdown: bool, d: int = 10) -> str:
     return format_table(headers, [row], markdown)
 
 
+def barycenter_seconds(A, M, debias: bool, iters, on_device: bool) -> float:
+    """Seconds per iteration of ``solve_barycenter`` (slope between the two iteration counts, ``tol=0``)."""
+    from numba import cuda
+
+    import numbaot
+
+    args = (cuda.to_device(A), None if M is None else cuda.to_device(M)) if on_device else (A, M)
+    reg = 0.01 if M is not None else 0.004
+    times = []
+    for n_iter in (iters[0], iters[0]) + tuple(iters):  # a warm-up (compiles), then the two counts
+        cuda.synchronize()
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            numbaot.solve_barycenter(*args, reg=reg, debias=debias, max_iter=n_iter, tol=0.0)
+        cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return max(times[-1] - times[-2], 1e-12) / (iters[1] - iters[0])
+
+
+def bench_barycenters(n: int, side: int, dtype, iters, markdown: bool) -> str:
+    """Dense (n bins x 3) and convolutional (side x side x 3) barycenters, plain and debiased: device vs host."""
+    x = np.linspace(0.0, 1.0, n)
+    A = np.stack([np.exp(-((x - c) ** 2) / (2 * s**2)) for c, s in ((0.2, 0.05), (0.5, 0.08), (0.8, 0.04))], axis=1)
+    A = (A / A.sum(axis=0)).astype(dtype)
+    M = ((x[:, None] - x[None, :]) ** 2).astype(dtype)
+    yy, xx = np.mgrid[:side, :side] / side
+    imgs = np.stack([np.hypot(xx - 0.3, yy - 0.3) < 0.15, np.abs(xx - 0.7) + np.abs(yy - 0.6) < 0.2,
+                     (xx - 0.5) ** 2 / 0.04 + (yy - 0.3) ** 2 / 0.01 < 1]).astype(dtype)
+    imgs /= imgs.sum(axis=(1, 2), keepdims=True)
+    rows = []
+    for name, (H, C) in ((f"barycenter {n} bins x 3", (A, M)), (f"convolutional {side}x{side} x 3", (imgs, None))):
+        for debias in (False, True):
+            dev = barycenter_seconds(H, C, debias, iters, True)
+            host = barycenter_seconds(H, C, debias, iters, False)
+            rows.append([device_name(), name + (", debiased" if debias else ""), np.dtype(dtype).name,
+                         f"{dev * 1e3:.4g}", f"{host * 1e3:.4g}", f"{host / dev:.2f}"])
+    headers = ["device", "case", "dtype", "device ms / iteration", "host ms / iteration", "host / device"]
+    return format_table(headers, rows, markdown)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=16384)
@@ -163,6 +210,8 @@ def main(argv=None):
     parser.add_argument("--iters", type=int, nargs=2, default=[20, 60], metavar=("LOW", "HIGH"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--da", type=int, default=2000, help="points per side of the domain-adaptation row (0: skip)")
+    parser.add_argument("--bary", type=int, default=4096, help="bins of the dense barycenter rows (0: skip them)")
+    parser.add_argument("--bary-grid", type=int, default=512, help="side of the convolutional barycenter rows")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     if not args.iters[0] < args.iters[1]:
@@ -170,6 +219,8 @@ def main(argv=None):
     print(bench(args.n, np.dtype(args.dtype).type, args.iters, args.repeats, args.markdown))
     if args.da > 0:
         print(bench_da(args.da, args.repeats, args.markdown))
+    if args.bary > 0:
+        print(bench_barycenters(args.bary, args.bary_grid, np.dtype(args.dtype).type, args.iters, args.markdown))
 
 
 if __name__ == "__main__":

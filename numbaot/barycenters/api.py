@@ -14,7 +14,7 @@
   :class:`numbaot.BarycenterResult` (barycenter, plans, value, status, n_iter, errors).
 
 Device arrays (CuPy, Numba; see ``numbaot.cuda.barycenter``) run the entropic fixed-support and convolutional
-barycenters on the GPU (log domain, balanced or unbalanced; the debiased ones on the host only) and return the
+barycenters on the GPU (log domain, balanced, debiased or unbalanced) and return the
 barycenter on the device (``plans`` None, ``value`` NaN); the exact and free-support solvers refuse them with a
 hint (copy them to the host).
 """
@@ -118,15 +118,19 @@ def _bregman(H, geometry, weights, reg, rho, debiased, method, max_iter, tol, ch
 def _on_device(placement, A, M, grid_shape, weights, reg, rho, debiased, max_iter, tol, check_every, warn, solver,
                kind):
     """The GPU path: shapes and scalars were checked; the driver checks the values on the device."""
-    if debiased:
-        _dispatch.require_host(placement, f"{solver} (debiased)", "copy the arrays to the host and call it there")
     K = int(A.shape[1] if M is not None else A.shape[0])
     weights = V.check_barycenter_weights(weights, K)
     bar, status, n_iter, errors, _ = _dispatch.driver("barycenter", placement)(
-        A, M, grid_shape, weights, reg, rho, max_iter, tol, check_every)
+        A, M, grid_shape, weights, reg, rho, max_iter, tol, check_every, debiased)
     _warn(int(status), solver, n_iter, errors, tol, warn)
     return BarycenterResult(barycenter=bar, value=math.nan, status=status, n_iter=n_iter, errors=errors,
                             device="cuda", citation=_CITATIONS[kind])
+
+
+def _square_for_debiased(shape):
+    if shape[0] != shape[1]:
+        raise ValueError(f"M must be square for a debiased barycenter (the barycenter shares the inputs' support), "
+                         f"got shape {tuple(shape)}")
 
 
 def _fixed_support(A, M, reg, weights, reg_m, debiased, method, max_iter, tol, check_every, n_threads, warn, solver,
@@ -142,6 +146,8 @@ def _fixed_support(A, M, reg, weights, reg_m, debiased, method, max_iter, tol, c
         if M_dev.shape[0] != A_dev.shape[0]:
             raise ValueError(f"M has shape {tuple(M_dev.shape)} but the histograms of A have {A_dev.shape[0]} "
                              f"entries (A has shape {tuple(A_dev.shape)}: one histogram per column)")
+        if debiased:
+            _square_for_debiased(tuple(M_dev.shape))
         kind = "debiased" if debiased else ("bregman" if math.isinf(rho) else "unbalanced")
         return _on_device(placement, A_dev, M_dev, None, weights, reg, rho, debiased, max_iter, tol, check_every,
                           warn, solver, kind)
@@ -153,9 +159,8 @@ def _fixed_support(A, M, reg, weights, reg_m, debiased, method, max_iter, tol, c
     if M_arr.shape[0] != H.shape[1]:
         raise ValueError(f"M has shape {M_arr.shape} but the histograms of A have {H.shape[1]} entries (A has shape "
                          f"{A_arr.shape}: one histogram per column); M must have one row per entry")
-    if debiased and M_arr.shape[0] != M_arr.shape[1]:
-        raise ValueError(f"M must be square for a debiased barycenter (the barycenter shares the inputs' support), "
-                         f"got shape {M_arr.shape}")
+    if debiased:
+        _square_for_debiased(M_arr.shape)
     V.check_cost_matrix(M_arr)
     if np.isinf(M_arr).any():
         raise ValueError("M has +inf entries; barycenters need finite costs")

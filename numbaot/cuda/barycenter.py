@@ -7,8 +7,12 @@ the barycenter's update (one thread per cell: the weighted geometric mean of the
 mean for penalised inputs). Dense costs are one (n, m) matrix shared by the K inputs, read through Fortran views
 so that neighbouring threads read neighbouring addresses; on a grid the log-sum-exp over the cells is one along
 each axis in turn (one thread per output cell and axis: O(K N (D + H + W)) per half-step, never N x N). The error
-is checked every ``check_every`` iterations from per-cell partials copied back (m floats). The debiased barycenter
-runs on the host only in this version.
+is checked every ``check_every`` iterations from per-cell partials copied back (m floats).
+
+Debiased (Janati et al. 2020, square costs or a grid: the barycenter shares the inputs' support): the update adds
+the debiasing potential ``c`` to the log barycenter, then ``c`` takes the host rule's ten fixed-point steps
+``c = (c + log_bar - lse(c - C / eps)) / 2``, each one column half-step of one problem through the same kernels;
+the error adds the barycenter's L1 change since the last check, as on the host.
 """
 from __future__ import annotations
 
@@ -87,17 +91,46 @@ def _finish_half_step_kernel(lse, shift, eps, tau, out):
 
 
 @cuda.jit
-def _update_kernel(g_new, weights, log_bar, eps, tau):
+def _update_kernel(g_new, weights, log_bar, debias, eps, tau):
     """The barycenter at cell j from the K column half-steps ``g_new[k, j] = tau eps (log_bar - lse_k)`` (the host
-    rule's body, ``entropic._rules.barycenter_entry``), and each ``g_new[k, j]`` moved to aim at it."""
+    rule's body, ``entropic._rules.barycenter_entry``) plus the debiasing potential ``debias[j]`` (zeros unless
+    debiased), and each ``g_new[k, j]`` moved to aim at it."""
     j = cuda.grid(1)
     B, m = g_new.shape
     if j < m:
         old = log_bar[0, j]
-        new = _entry(weights, g_new, j, old, tau, eps)
+        new = _entry(weights, g_new, j, old, tau, eps) + debias[j]
         for k in range(B):
             g_new[k, j] += tau * eps * (new - old)
             log_bar[k, j] = new
+
+
+@cuda.jit
+def _debias_start_kernel(c, log_bar, eps, c_pot, lse):
+    """Before a fixed-point step of the debiasing potential: ``c_pot = eps c`` (the potential the half-step reads)
+    and ``lse = -eps (log_bar - c)``, the half-step's first guess (c's own fixed point), as the host rule."""
+    j = cuda.grid(1)
+    if j < c.shape[0]:
+        c_pot[0, j] = eps * c[j]
+        lse[0, j] = -eps * (log_bar[0, j] - c[j])
+
+
+@cuda.jit
+def _debias_finish_kernel(c, log_bar, lse, eps):
+    """``c = (c + log_bar + lse / eps) / 2`` from the half-step ``lse = -eps log sum_i exp(c_i - C_ij / eps)``."""
+    j = cuda.grid(1)
+    if j < c.shape[0]:
+        c[j] = 0.5 * (c[j] + log_bar[0, j] + lse[0, j] / eps)
+
+
+@cuda.jit
+def _bar_change_kernel(log_bar, bar_prev, out):
+    """``out[j] = |bar_j - bar_prev_j|`` with ``bar = exp(log_bar[0])``, and ``bar_prev = bar`` (debiased error)."""
+    j = cuda.grid(1)
+    if j < out.shape[0]:
+        bar = math.exp(log_bar[0, j])
+        out[j] = abs(bar - bar_prev[j])
+        bar_prev[j] = bar
 
 
 @cuda.jit
@@ -157,10 +190,10 @@ def _grid_costs(shape, stream):
     return out
 
 
-def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_every):
+def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_every, debiased=False):
     """The barycenter of the histograms ``A`` (device): (n, K) with dense costs ``M`` (n, m) (device), or
     (K, *grid_shape) on the grid ``[0, 1]^d`` (``M`` None). ``weights`` (K,) host, validated; ``rho`` the KL
-    penalty (inf: balanced). Returns ``(barycenter, status, n_iter, errors, out_dtype)``: the barycenter a device
+    penalty (inf: balanced); ``debiased`` (M square, checked by the caller) the debiased barycenter. Returns ``(barycenter, status, n_iter, errors, out_dtype)``: the barycenter a device
     array of the caller's kind, shape (m,) or grid_shape, in the inputs' dtype."""
     stream = _launch.stream_of(A, M)
     kind = _launch.caller_kind(A, M)
@@ -208,17 +241,36 @@ def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_ev
     work = [_launch.empty((K, n), np.float64, stream) for _ in range(2)] if M is None else None
     part_m, part_n = _launch.empty(m, np.float64, stream), _launch.empty(n, np.float64, stream)
 
-    def half_step(side_view, h, shift, out, size):
+    def half_step(side_view, h, shift, out, size, step_tau=tau):
+        B = int(h.shape[0])  # K problems, or 1 (the debiasing potential)
         if M is not None:
-            _launch_flat(_shared_half_step_kernel, K * size, stream, side_view, h, shift, reg, tau, out, out)
+            _launch_flat(_shared_half_step_kernel, B * size, stream, side_view, h, shift, reg, step_tau, out, out)
             return
-        src, dst = h, work[0]
+        w0, w1 = (work[0], work[1]) if B == K else (work[0][:B], work[1][:B])
+        src, dst = h, w0
         for axis in range(len(grid_shape) - 1, -1, -1):  # the last axis first, as the host kernel
             inner = int(np.prod(grid_shape[axis + 1:]))
-            _launch_flat(_grid_axis_kernel, K * size, stream, src, dst, costs[axis], inv_eps, grid_shape[axis],
+            _launch_flat(_grid_axis_kernel, B * size, stream, src, dst, costs[axis], inv_eps, grid_shape[axis],
                          inner)
-            src, dst = dst, (work[1] if dst is work[0] else work[0])
-        _launch_flat(_finish_half_step_kernel, K * size, stream, src, shift, reg, tau, out)
+            src, dst = dst, (w1 if dst is w0 else w0)
+        _launch_flat(_finish_half_step_kernel, B * size, stream, src, shift, reg, step_tau, out)
+
+    # the debiasing potential c (m,), its half-step's buffers (one problem) and the barycenter at the last check
+    debias = _launch.empty(m, np.float64, stream)
+    _launch_flat(_fill_kernel, m, stream, debias.reshape(1, m), 0.0)
+    if debiased:
+        c_pot, c_h, c_lse, zeros_1 = (_launch.empty((1, m), np.float64, stream) for _ in range(4))
+        _launch_flat(_fill_kernel, m, stream, zeros_1, 0.0)
+        one = cuda.to_device(np.ones(1, np.uint8), stream=stream)
+        bar_prev, part_bar = _launch.empty(m, np.float64, stream), _launch.empty(m, np.float64, stream)
+        _launch_flat(_fill_kernel, m, stream, bar_prev.reshape(1, m), 0.0)
+
+    def debias_steps():
+        for _ in range(10):  # the host rule's ten fixed-point steps
+            _launch_flat(_debias_start_kernel, m, stream, debias, log_bar, reg, c_pot, c_lse)
+            _launch_flat(_prep_kernel, m, stream, c_pot, zeros_1, inv_eps, one, c_h)
+            half_step(None if M is None else cols_view, c_h, zeros_1, c_lse, m, 1.0)
+            _launch_flat(_debias_finish_kernel, m, stream, debias, log_bar, c_lse, reg)
 
     status, errors, it = Status.MAX_ITER_REACHED, [], 0
     while it < max_iter:
@@ -230,11 +282,16 @@ def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_ev
         half_step(None if M is None else rows_view, h_rows, log_A, f, n)
         _launch_flat(_prep_kernel, K * n, stream, f, zeros_n, inv_eps, active, h_cols)
         half_step(None if M is None else cols_view, h_cols, log_bar, g_new, m)
-        _launch_flat(_update_kernel, m, stream, g_new, w_dev, log_bar, reg, tau)
+        _launch_flat(_update_kernel, m, stream, g_new, w_dev, log_bar, debias, reg, tau)
+        if debiased:
+            debias_steps()
         if check:
             if balanced:
                 _launch_flat(_spread_kernel, m, stream, g, g_new, log_bar, inv_eps, part_m)
                 err = float(np.sum(_launch.small_to_host(part_m, stream)))
+                if debiased:
+                    _launch_flat(_bar_change_kernel, m, stream, log_bar, bar_prev, part_bar)
+                    err += float(np.sum(_launch.small_to_host(part_bar, stream)))
             else:
                 _launch_flat(_change_kernel, n, stream, f, f_prev, log_A, inv_eps, part_n)
                 _launch_flat(_change_kernel, m, stream, g_new, g, zeros_m, inv_eps, part_m)

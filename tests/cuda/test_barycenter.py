@@ -1,5 +1,6 @@
 """The CUDA barycenters (numbaot.cuda.barycenter) against the host loop on the same inputs (run under
-NUMBA_ENABLE_CUDASIM=1 or on a GPU): dense and grid geometries, balanced and unbalanced, statuses and bad input."""
+NUMBA_ENABLE_CUDASIM=1 or on a GPU): dense and grid geometries, balanced, debiased and unbalanced, statuses and bad
+input."""
 from __future__ import annotations
 
 import numpy as np
@@ -53,13 +54,41 @@ def test_grid_matches_host(small_blocks, shape):
     np.testing.assert_allclose(out, cpu.barycenter, atol=1e-12)
 
 
+def test_debiased_matches_host(small_blocks):
+    A, M = _problem()
+    w = np.array([0.2, 0.5, 0.3])
+    opts = dict(debias=True, max_iter=8, check_every=4, warn=False)
+    cpu = numbaot.solve_barycenter(A, M, 0.05, w, **opts)
+    gpu = numbaot.solve_barycenter(dev(A), dev(M), 0.05, w, **opts)
+    assert gpu.status is cpu.status and gpu.n_iter == cpu.n_iter
+    np.testing.assert_allclose(gpu.barycenter.copy_to_host(), cpu.barycenter, atol=1e-12)
+    np.testing.assert_allclose(gpu.errors, cpu.errors, rtol=1e-8, atol=1e-15)
+    bar = numbaot.barycenter_debiased(dev(A), dev(M), 0.05, w, max_iter=3, warn=False)
+    np.testing.assert_allclose(bar.copy_to_host(), numbaot.barycenter_debiased(A, M, 0.05, w, max_iter=3, warn=False),
+                               atol=1e-12)
+    with pytest.raises(ValueError, match="M must be square"):
+        numbaot.barycenter_debiased(dev(A[:, :2]), dev(M[:, :-1]), 0.05)
+
+
+def test_convolutional_debiased_matches_host(small_blocks):
+    rng = np.random.default_rng(2)
+    A = rng.random((2, 3, 4))
+    A /= A.sum(axis=(1, 2), keepdims=True)
+    cpu = numbaot.solve_barycenter(A, reg=0.1, debias=True, max_iter=8, check_every=4, warn=False)
+    gpu = numbaot.solve_barycenter(dev(A), reg=0.1, debias=True, max_iter=8, check_every=4, warn=False)
+    assert gpu.status is cpu.status and gpu.n_iter == cpu.n_iter
+    np.testing.assert_allclose(gpu.barycenter.copy_to_host(), cpu.barycenter, atol=1e-12)
+    np.testing.assert_allclose(gpu.errors, cpu.errors, rtol=1e-8, atol=1e-15)
+    bar = numbaot.convolutional_barycenter2d_debiased(dev(A), reg=0.1, max_iter=3, warn=False)
+    np.testing.assert_allclose(bar.copy_to_host(), numbaot.convolutional_barycenter2d_debiased(
+        A, reg=0.1, max_iter=3, warn=False), atol=1e-12)
+
+
 def test_max_iter_and_refusals():
     A, M = _problem()
     with pytest.warns(ConvergenceWarning, match="MAX_ITER_REACHED"):
         res = numbaot.solve_barycenter(dev(A), dev(M), 1e-3, max_iter=2)
     assert res.status is Status.MAX_ITER_REACHED and res.n_iter == 2
-    with pytest.raises(ValueError, match="host only"):
-        numbaot.barycenter_debiased(dev(A), dev(M), 0.02)
     bad = A.copy()
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="finite"):
