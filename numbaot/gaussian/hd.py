@@ -112,8 +112,9 @@ def _distance(ms, mt, Us, Ut, ls, lt, s2s, s2t):
 
 
 def _mapping(ms, mt, Us, Ut, ls, lt, s2s, s2t):
-    if not s2s > 0:
-        raise ValueError("sigma2_s is 0: the source covariance is singular and the Monge map from a degenerate "
+    if not s2s > 1e-12 * (s2s + float(np.max(ls, initial=0.0))):
+        raise ValueError(f"sigma2_s is 0 (or {s2s:.3g}, below 1e-12 times the largest variance): the source covariance "
+                         "is singular and the Monge map from a degenerate "
                          "Gaussian is not defined; pass a positive residual variance (reg > 0 in the empirical "
                          "function)")
     p = Us.shape[0]
@@ -190,7 +191,7 @@ def bures_wasserstein_mapping_hd(ms, mt, Us, Ut, ls, lt, sigma2_s, sigma2_t):
     --------
     >>> import numpy as np, numbaot
     >>> U = np.eye(3)[:, :1]
-    >>> A, b = numbaot.bures_wasserstein_mapping_hd(np.zeros(3), np.ones(3), U, U, [3.0], [15.0], 1.0, 4.0)
+    >>> A, b = numbaot.bures_wasserstein_mapping_hd(np.zeros(3), np.ones(3), U, U, [3.0], [12.0], 1.0, 4.0)
     >>> np.diag(A), b                                          # stretch 2 along the axis (and off it)
     (array([2., 2., 2.]), array([1., 1., 1.]))
     """
