@@ -12,7 +12,10 @@ discriminant analysis.
 * dimensionality reduction: :func:`wda` (Wasserstein discriminant analysis) and :func:`fda` (in ``numbaot.da.dr``,
   POT's ``ot.dr``).
 
-Everything here runs on host arrays and imports lazily: ``import numbaot.da`` compiles nothing.
+The estimators take host or device arrays (CuPy, Numba): on device arrays the entropic solves run on the GPU and
+the rest on host copies, ``ran_on_`` saying where the solve ran, and the answers come back in the caller's kind of
+array (see :class:`BaseTransport`); the functions run on host arrays. Imports are lazy: ``import numbaot.da``
+compiles nothing.
 """
 from __future__ import annotations
 

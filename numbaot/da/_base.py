@@ -240,10 +240,11 @@ DEVICE_METHODS = ("fit", "transform", "inverse_transform", "transform_labels", "
 
 
 def _named_arrays(arguments):
-    """The arguments of a call by name, lists of domains (JCPOT) flattened to ``name[k]``."""
+    """The arguments of a call by name, lists of arrays (JCPOT's domains) flattened to ``name[k]`` (a nested list of
+    numbers stays one host argument)."""
     out = {}
     for name, value in arguments.items():
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, (list, tuple)) and any(hasattr(v, "shape") or _device.is_cuda_array(v) for v in value):
             out.update((f"{name}[{k}]", v) for k, v in enumerate(value))
         else:
             out[name] = value
@@ -381,9 +382,11 @@ class BaseEstimator:
         twin = type(self)(**self.get_params(deep=False))
         twin._solve_on = placement
         twin.fit(**{k: _host_copy(v) for k, v in arguments.items()})
+        ready = twin.__dict__.pop("_on_device", {})  # arrays the solve left on the caller's device
         for key, value in vars(twin).items():
             if _is_public_fitted(key):
-                setattr(self, key, to_caller_kind(value, placement))
+                setattr(self, key, ready[key] if key in ready else to_caller_kind(value, placement))
+        twin.__dict__.pop("cost_", None)  # only fit reads the cost: the twin does not keep a host copy
         self.ran_on_ = twin.__dict__.get("ran_on_", _device.CPU)
         self._host = twin
         self._placement = placement
@@ -419,6 +422,15 @@ class BaseTransport(BaseEstimator):
     solves for ``coupling_``. ``transform`` sends the fitted source points to their barycentric projections and any
     other point to the projection of its nearest fitted source point plus its displacement from that point
     (Ferradans et al. 2014; "ferradans"), in batches of ``batch_size`` points.
+
+    Device arrays: ``fit`` on CuPy or Numba device arrays (labels too) keeps a host twin fitted on host copies; the
+    solve runs on the GPU where numbaot's solver has a CUDA driver (:class:`SinkhornTransport` and
+    :class:`UnbalancedSinkhornTransport` with ``method='sinkhorn_log'``) and on the host copies otherwise (the
+    network simplex, the class-regularised and Laplacian solvers, the maps, JCPOT), ``ran_on_`` ("cuda" or "cpu")
+    saying which. The fitted attributes, and what ``transform``, ``inverse_transform``, ``transform_labels`` and
+    ``inverse_transform_labels`` return, are then of the caller's kind of array; those methods compute on host
+    copies of their inputs. Host and device arrays are not mixed: a host array given to an estimator fitted on
+    device arrays, or the other way round, gets a ValueError naming it.
     """
 
     _OUT_OF_SAMPLE = ("ferradans",)

@@ -165,6 +165,9 @@ class JCPOTTransport(BaseEstimator):
         Estimated target class proportions.
     xs_ : list of K arrays; xt_ : array
     log_ : dict
+    ran_on_ : str
+        Only after a fit on device arrays: "cpu" (the Bregman iterations run on host copies; the attributes and
+        outputs are device arrays, see :class:`~numbaot.da.BaseTransport`).
 
     Notes
     -----

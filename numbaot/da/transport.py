@@ -47,6 +47,8 @@ def _sinkhorn_plan(estimator, **extra):
     estimator.coupling_ = to_host(result.plan)
     if placement is not None and placement.on_gpu:
         estimator.ran_on_ = result.ran_on if on_gpu else CPU
+        if on_gpu:  # already on the caller's device: published as they are (no second copy)
+            estimator._on_device = {"cost_": arrays[0], "mu_s": arrays[1], "mu_t": arrays[2], "coupling_": result.plan}
     return result, reg, log, to_host(result.potential_a), to_host(result.potential_b)
 
 
@@ -81,6 +83,9 @@ class EMDTransport(BaseTransport):
     mu_s, mu_t : arrays of the sample weights
     xs_, xt_ : the fitted samples
     log_ : dict
+    ran_on_ : str
+        Only after a fit on device arrays: "cpu" (the network simplex runs on host copies; see
+        :class:`~numbaot.da.BaseTransport`).
 
     Examples
     --------
@@ -147,6 +152,9 @@ class SinkhornTransport(BaseTransport):
         As :class:`EMDTransport`.
     potentials_ : pair of arrays
         The dual potentials ``(f, g)``, ``coupling_ = mu_s mu_t^T exp((f + g - cost_) / reg_e)``.
+    ran_on_ : str
+        Only after a fit on device arrays: "cuda" with ``method='sinkhorn_log'`` (the solve dispatched to the GPU),
+        "cpu" for the other methods (solved on host copies; see :class:`~numbaot.da.BaseTransport`).
 
     Examples
     --------
@@ -220,7 +228,8 @@ class UnbalancedSinkhornTransport(BaseTransport):
     reg_m : float > 0, or a pair
         KL penalty on the marginals (see :func:`numbaot.sinkhorn_unbalanced`).
     method : {'sinkhorn', 'sinkhorn_log', 'sinkhorn_translation_invariant'}
-        Solver of :func:`numbaot.sinkhorn_unbalanced` ('sinkhorn' is POT's default scaling iteration).
+        Solver of :func:`numbaot.sinkhorn_unbalanced` ('sinkhorn' is POT's default scaling iteration). On device
+        arrays 'sinkhorn_log' runs on the GPU (``ran_on_ = 'cuda'``), the others on host copies (``'cpu'``).
     max_iter : int
         Maximum iterations. The default, 1000, differs from POT's 10 (which stops long before convergence).
     tol : float

@@ -116,6 +116,8 @@ def test_host_and_device_arrays_are_not_mixed():
         on_device.transform(Xs)
     with pytest.raises(ValueError, match="fitted on GPU arrays but ys is a host array"):
         on_device.transform_labels(ys)
+    with pytest.raises(ValueError, match="fitted on GPU arrays but Xs is a host array"):
+        on_device.transform(Xs.tolist())  # a nested list is a host array too
     on_host = EMDTransport().fit(Xs, None, Xt)
     with pytest.raises(ValueError, match="fitted on host arrays but Xt lives on the GPU"):
         on_host.inverse_transform(Xt=dev(Xt))
