@@ -142,7 +142,17 @@ def bures_wasserstein_distance(ms, mt, Cs, Ct, paired=False, *, psd="raise", n_t
     Returns
     -------
     float, or array of shape (n, m) (or (n,) when ``paired``)
-        ``W_2`` (not squared), as POT.
+        ``W_2`` (not squared), as POT; a CUDA array of the caller's kind (CuPy in, CuPy out) for device stacks.
+
+    Notes
+    -----
+    Device arrays (CuPy, Numba) run on the GPU, batched over all pairs, in float64. Square roots there are
+    coupled Newton-Schulz iterations on ``C / ||C||_F`` (stop when the root changes by at most 1e-12 in Frobenius
+    norm, at most 100 iterations, enough for any float64 condition number); one that does not converge gives a
+    ``ConvergenceWarning`` naming the status (MAX_ITER_REACHED or NUMERICAL_ERROR), and the value is the last
+    iterate's. Values are checked on the device: symmetry as on the host, positive semi-definiteness by a Cholesky
+    factorisation of ``C + 1e-10 max|C| I``; ``psd='project'`` needs an eigendecomposition and refuses device
+    matrices that are not PSD.
 
     Examples
     --------
@@ -208,6 +218,11 @@ def bures_wasserstein_mapping(ms, mt, Cs, Ct, *, psd="raise"):
         Symmetric positive semi-definite linear part.
     b : array of shape (d,)
         Translation ``mt - ms @ A``.
+
+    Notes
+    -----
+    Device arrays run on the GPU (see :func:`bures_wasserstein_distance`); ``A`` and ``b`` come back as the caller's
+    kind of CUDA array. ``Cs`` counts as singular there when ``Cs - 1e-12 max|Cs| I`` has no Cholesky factor.
 
     Examples
     --------
@@ -326,6 +341,11 @@ def empirical_bures_wasserstein_distance(xs, xt, reg=1e-6, ws=None, wt=None, bia
     -------
     float
 
+    Notes
+    -----
+    Device samples (and weights) run on the GPU: moments by blocked reductions, then the square roots of
+    :func:`bures_wasserstein_distance`'s GPU path; only the value comes back to the host.
+
     Examples
     --------
     >>> import numpy as np, numbaot
@@ -356,6 +376,7 @@ def empirical_bures_wasserstein_mapping(xs, xt, reg=1e-6, ws=None, wt=None, bias
     -------
     A : array of shape (d, d)
     b : array of shape (d,)
+        With device samples: computed on the GPU, returned as the caller's kind of CUDA array.
 
     Examples
     --------
@@ -411,6 +432,9 @@ def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", *, ma
     -------
     mb : array of shape (d,)
     Cb : array of shape (d, d)
+        With device ``m`` and ``C`` (and weights on the device or None): computed on the GPU with Newton-Schulz
+        square roots (see :func:`bures_wasserstein_distance`), returned as the caller's kind of CUDA array; only
+        the change per iteration comes back to the host.
 
     Examples
     --------
