@@ -91,3 +91,32 @@ def test_bad_input(clouds):
         nj.solve_sample(X, jnp.ones((3, 2), jnp.int32))
     with pytest.raises(TypeError, match="reg must be a concrete number"):
         jax.grad(lambda r: nj.solve_sample(X, Y, reg=r))(0.5)
+
+
+def test_kernel_losses_check_grads_and_batches(clouds):
+    X, Y, wa, wb = clouds
+    for loss in ("energy", "gaussian", "laplacian"):
+        _check(lambda X, Y, a, b: nj.samples_loss(X, Y, a, b, loss=loss, blur=0.8), X, Y, wa, wb)
+    batch = jnp.stack([jnp.asarray(X), jnp.asarray(X) + 1.0])
+    values = nj.samples_loss(batch, jnp.stack([jnp.asarray(Y)] * 2), loss="energy")
+    assert values.shape == (2,)
+    assert np.allclose(values, [float(numbaot.samples_loss(X + s, Y, loss="energy")) for s in (0.0, 1.0)])
+
+
+def test_hausdorff_gradients_are_the_autodiff_pullback(clouds):
+    from numbaot import autodiff
+
+    X, Y, wa, wb = clouds
+    a, b = _simplex(wa), _simplex(wb)
+    g = jax.grad(lambda X: nj.samples_loss(X, Y, a, b, loss="hausdorff", blur=0.7))(jnp.asarray(X))
+    _, pullback = autodiff.hausdorff_loss(X, Y, a, b, blur=0.7)
+    assert np.allclose(g, pullback(["X_a"])["X_a"], atol=1e-14)
+
+
+def test_barycenter_check_grads():
+    rng = np.random.default_rng(2)
+    s = np.linspace(0.0, 1.0, 4)
+    M = (s[:, None] - s[None, :]) ** 2
+    x_bar = jnp.asarray(rng.normal(size=4))
+    _check(lambda theta, M: nj.barycenter(theta / theta.sum(axis=0), M, 0.1, tol=1e-13, max_iter=100000) @ x_bar,
+           rng.random((4, 2)) + 0.2, M)
