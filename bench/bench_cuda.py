@@ -22,11 +22,17 @@ costs of a line) and 3 images of ``--bary-grid`` squared cells (convolutional), 
 (the slope between the two ``--iters`` counts, ``tol=0``), against the same call on host arrays; ``--bary 0``
 skips it.
 
+A fourth table times the Gaussian closed forms on the device (issue 17): ``bures_wasserstein_distance`` between
+all pairs of two stacks of ``--gauss K`` Gaussians in d = ``--gauss-d``, ``bures_wasserstein_barycenter`` of the K
+Gaussians (Newton-Schulz square roots on the device, eigendecompositions on the host) and
+``empirical_bures_wasserstein_distance`` of two ``--gauss-n`` point samples, against the same calls on host
+arrays; ``--gauss 0`` skips it.
+
 Runs under the CUDA simulator too (``NUMBA_ENABLE_CUDASIM=1 python bench/bench_cuda.py --n 32 --iters 2 3``) to
 check the script; the simulator's times mean nothing.
 
 Usage: python bench/bench_cuda.py [--n 16384] [--dtype float32] [--iters 20 60] [--da 2000] [--bary 4096]
-       [--bary-grid 512] [--markdown]
+       [--bary-grid 512] [--gauss 100] [--gauss-d 50] [--gauss-n 100000] [--markdown]
 """
 from __future__ import annotations
 
@@ -203,6 +209,38 @@ def bench_barycenters(n: int, side: int, dtype, iters, markdown: bool) -> str:
     return format_table(headers, rows, markdown)
 
 
+def bench_gaussian(K: int, d: int, n: int, repeats: int, markdown: bool) -> str:
+    """Bures distances (all K x K pairs), barycenter of K, empirical distance of n points: device vs host."""
+    from numba import cuda
+
+    import numbaot
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(2, K, d, d))
+    C = A @ np.swapaxes(A, 2, 3) / d + 0.1 * np.eye(d)
+    m = rng.normal(size=(2, K, d))
+    xs, xt = rng.normal(size=(n, d)), rng.normal(size=(n, d)) * 2.0 + 1.0
+    cases = [
+        (f"bures_wasserstein_distance {K}x{K} pairs, d={d}", numbaot.bures_wasserstein_distance,
+         (m[0], m[1], C[0], C[1])),
+        (f"bures_wasserstein_barycenter K={K}, d={d}", numbaot.bures_wasserstein_barycenter, (m[0], C[0])),
+        (f"empirical_bures_wasserstein_distance n={n}, d={d}", numbaot.empirical_bures_wasserstein_distance,
+         (xs, xt)),
+    ]
+    rows = []
+    for name, verb, host_args in cases:
+        device_args = tuple(cuda.to_device(np.ascontiguousarray(x)) for x in host_args)
+        for args in (device_args, host_args):  # compile and warm up
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                verb(*args)
+        dev = da_seconds(lambda: verb(*device_args), repeats)
+        host = da_seconds(lambda: verb(*host_args), repeats)
+        rows.append([device_name(), name, f"{dev * 1e3:.4g}", f"{host * 1e3:.4g}", f"{host / dev:.2f}"])
+    headers = ["device", "case", "device arrays ms", "host arrays ms", "host / device"]
+    return format_table(headers, rows, markdown)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=16384)
@@ -212,6 +250,9 @@ def main(argv=None):
     parser.add_argument("--da", type=int, default=2000, help="points per side of the domain-adaptation row (0: skip)")
     parser.add_argument("--bary", type=int, default=4096, help="bins of the dense barycenter rows (0: skip them)")
     parser.add_argument("--bary-grid", type=int, default=512, help="side of the convolutional barycenter rows")
+    parser.add_argument("--gauss", type=int, default=100, help="Gaussians per stack of the Gaussian rows (0: skip)")
+    parser.add_argument("--gauss-d", type=int, default=50, help="dimension of the Gaussian rows")
+    parser.add_argument("--gauss-n", type=int, default=100000, help="points per sample of the empirical row")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     if not args.iters[0] < args.iters[1]:
@@ -221,6 +262,8 @@ def main(argv=None):
         print(bench_da(args.da, args.repeats, args.markdown))
     if args.bary > 0:
         print(bench_barycenters(args.bary, args.bary_grid, np.dtype(args.dtype).type, args.iters, args.markdown))
+    if args.gauss > 0:
+        print(bench_gaussian(args.gauss, args.gauss_d, args.gauss_n, args.repeats, args.markdown))
 
 
 if __name__ == "__main__":
