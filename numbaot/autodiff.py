@@ -823,3 +823,42 @@ def barycenter_vjp(A, M, g, reg, weights, names, x_bar, *, warn=True):
     if "M" in names:
         out["M"] = np.einsum("kij,kij->ij", P, mu1[:, :, None] + mu2[:, None, :]) / eps
     return out
+
+
+def barycenter_1d(x_list, a_list=None, weights=None):
+    """The free-support W2 barycenter on the line (:func:`numbaot.barycenter_1d`: its quantile function is the
+    weighted average of the inputs') and the vector-Jacobian product of its support in the inputs' points.
+
+    Returns ``(support (L,), masses (L,), vjp)``. Support point l is ``sum_k weights_k x_k[i_kl]`` where ``i_kl`` is
+    input k's point at the quantile level of l: a linear map with constant coefficients away from ties, so
+    ``vjp(names, s_bar)`` gives ``x_k -> weights_k * sum_{l: i_kl = i} s_bar_l`` (``names``: ``'x_list0'``, ...).
+    The masses are piecewise constant in the points (no gradient); the weights ``a_list`` get none here.
+    """
+    from . import _validation as V
+    from .barycenters.api import barycenter_1d as _barycenter_1d
+
+    res = _barycenter_1d(x_list, a_list, weights)
+    K = len(x_list)
+    w = V.check_barycenter_weights(weights, K)
+    orders, cums = [], []
+    for k, x in enumerate(x_list):
+        x = np.asarray(x, np.float64)
+        a = V.check_weights(None if a_list is None else a_list[k], f"a_list[{k}]", x.shape[0]).astype(np.float64)
+        order = np.argsort(x, kind="stable")
+        orders.append(order)
+        cums.append(np.cumsum(a[order]) / a.sum())
+    levels = np.unique(np.concatenate([[0.0]] + [np.minimum(c, 1.0) for c in cums] + [[1.0]]))
+    mass = np.diff(levels)
+    mid = ((levels[:-1] + levels[1:]) / 2)[mass > 0]
+    picks = [order[np.minimum(np.searchsorted(c, mid), order.shape[0] - 1)] for order, c in zip(orders, cums)]
+
+    def vjp(names, s_bar):
+        s_bar = np.asarray(s_bar, np.float64).reshape(-1)
+        out = {}
+        for k in range(K):
+            name = f"x_list{k}"
+            if name in names:
+                out[name] = w[k] * np.bincount(picks[k], s_bar, minlength=orders[k].shape[0])
+        return out
+
+    return np.asarray(res.support).reshape(-1), np.asarray(res.barycenter), vjp

@@ -16,7 +16,7 @@ one pass over the points or the plan. Double backward is not supported.
   'laplacian' losses, with gradients;
 * structured: :func:`gromov_wasserstein2` (in C1, C2 and the weights), :func:`soft_dtw`;
 * :func:`barycenter`: the entropic barycenter (a vector) with gradients in the histograms and the cost, by
-  implicit differentiation of its fixed point.
+  implicit differentiation of its fixed point; :func:`barycenter_1d` (free support on the line, closed form).
 
 No copies: a CPU tensor reaches the solver as the numpy array that shares its memory (``tensor.detach().numpy()``),
 and results and gradients come back through ``torch.from_numpy``. CUDA tensors are handed to numbaot's CUDA
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["SamplesLoss", "barycenter", "emd2", "gromov_wasserstein2", "samples_loss", "sinkhorn2",
+__all__ = ["SamplesLoss", "barycenter", "barycenter_1d", "emd2", "gromov_wasserstein2", "samples_loss", "sinkhorn2",
            "sinkhorn_divergence", "sliced_wasserstein_distance", "soft_dtw", "solve", "solve_batch", "solve_sample",
            "wasserstein_1d"]
 

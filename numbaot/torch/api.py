@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 try:
     import torch
 except ImportError as err:  # pragma: no cover - depends on the environment
@@ -13,7 +15,7 @@ from ._bridge import apply, check_tensor, device_of
 
 __all__ = ["emd2", "sinkhorn2", "solve", "solve_batch", "solve_sample", "sinkhorn_divergence", "samples_loss",
            "SamplesLoss", "wasserstein_1d", "sliced_wasserstein_distance", "gromov_wasserstein2", "soft_dtw",
-           "barycenter"]
+           "barycenter", "barycenter_1d"]
 
 
 def _dtype(*main):
@@ -398,3 +400,45 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
                              warn=warn)
 
     return apply_map(call, ("A", "M"), (A, M), dtype=_dtype(A, M))
+
+
+def barycenter_1d(x_list, a_list=None, weights=None):
+    """The Wasserstein-2 barycenter of K measures on the line (:func:`numbaot.barycenter_1d`, free support, closed
+    form: the weighted average of the quantile functions), as ``(support (L,), masses (L,))`` tensors; the support
+    carries gradients in the points ``x_list`` (each support point is ``sum_k weights_k`` times input k's point at
+    its quantile level: the gradient is exact away from ties). ``a_list`` and ``weights`` must not require grad
+    (the masses are piecewise constant). CPU tensors.
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> x = torch.tensor([0.0, 1.0], dtype=torch.float64, requires_grad=True)
+    >>> support, masses = nt.barycenter_1d([x, torch.tensor([4.0, 5.0], dtype=torch.float64)], weights=[0.25, 0.75])
+    >>> support.sum().backward()
+    >>> support.tolist(), masses.tolist(), x.grad.tolist()
+    ([3.0, 4.0], [0.5, 0.5], [0.25, 0.25])
+    """
+    from ._bridge import apply_map
+
+    if not isinstance(x_list, (list, tuple)) or len(x_list) == 0:
+        raise TypeError("x_list must be a non-empty list of 1-D tensors of support points, one per input measure")
+    names = tuple(f"x_list{k}" for k in range(len(x_list)))
+    for name, x in zip(names, x_list):
+        check_tensor(x, name.replace("x_list", "x_list[") + "]")
+    consts = []
+    for k, a in enumerate(a_list or ()):
+        check_tensor(a, f"a_list[{k}]", differentiable=False)
+        consts.append(a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else a)
+    a_np = None if a_list is None else consts
+    check_tensor(weights, "weights", differentiable=False)
+    w_np = weights.detach().cpu().numpy() if isinstance(weights, torch.Tensor) else weights
+    kept = {}
+
+    def call(*xs):
+        support, masses, vjp = AD.barycenter_1d(list(xs), a_np, w_np)
+        kept["masses"] = masses
+        return support, vjp
+
+    dtype = _dtype(*x_list)
+    support = apply_map(call, names, tuple(x_list), dtype=dtype)
+    return support, torch.from_numpy(np.asarray(kept["masses"])).to(dtype)

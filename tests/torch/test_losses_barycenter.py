@@ -195,3 +195,22 @@ def test_barycenter_gradient_at_zero_entries_is_one_sided_derivative():
     assert np.isclose((tA.grad.numpy() * e).sum(), fd, rtol=1e-4)
     with pytest.raises(ValueError, match="weights requires grad"):
         nt.barycenter(tA, _t(M), 0.1, weights=_t([0.5, 0.5]))
+
+
+def test_barycenter_1d_gradcheck_and_quantile_closed_form():
+    rng = np.random.default_rng(4)
+    x0, x1 = _t(rng.normal(size=4)), _t(rng.normal(size=3) + 2.0)
+    a_list = [rng.random(4) + 0.5, rng.random(3) + 0.5]
+    w = [0.3, 0.7]
+    assert torch.autograd.gradcheck(lambda x0, x1: nt.barycenter_1d([x0, x1], a_list, w)[0], (x0, x1), eps=1e-6,
+                                    atol=1e-8)
+    support, masses = nt.barycenter_1d([x0, x1], a_list, w)
+    ref = numbaot.barycenter_1d([x0.detach().numpy(), x1.detach().numpy()], a_list, w)
+    assert np.allclose(support.detach().numpy(), ref.support.ravel()) and np.allclose(masses, ref.barycenter)
+    # uniform inputs of one size: the l-th smallest points averaged, so d support_l / d x_k = w_k at its rank
+    u, v = _t([3.0, 1.0, 2.0]), _t([0.0, 5.0, 4.0])
+    support, _ = nt.barycenter_1d([u, v], weights=w)
+    (support * torch.tensor([1.0, 10.0, 100.0], dtype=torch.float64)).sum().backward()
+    assert np.allclose(support.detach().numpy(), 0.3 * np.array([1, 2, 3]) + 0.7 * np.array([0, 4, 5]))
+    assert np.allclose(u.grad.numpy(), 0.3 * np.array([100.0, 1.0, 10.0]))
+    assert np.allclose(v.grad.numpy(), 0.7 * np.array([1.0, 100.0, 10.0]))
