@@ -9,7 +9,8 @@ everything ``fit`` learns ends in ``_`` (POT's ``mu_s``/``mu_t`` keep POT's name
 Device arrays (CuPy, Numba device arrays, the CUDA simulator's): an estimator fitted on them keeps a host twin
 fitted on host copies (cost, weights, label costs, projections and out-of-sample maps are host computations), runs
 its solve on the GPU where numbaot's solver has a CUDA driver (the entropic estimators with ``method='sinkhorn_log'``:
-the cost and weights are copied to the device and the solve dispatched there) and on the host copies otherwise; the
+the cost and weights are copied to the device and the solve dispatched there; LinearTransport's Gaussian map) and on
+the host copies otherwise; the
 attribute ``ran_on_`` ("cuda" or "cpu") records where the solve ran (never a silent fallback). Fitted attributes and
 the outputs of ``transform``, ``inverse_transform``, ``transform_labels`` and ``inverse_transform_labels`` are then
 of the caller's kind of array, and those methods take device arrays only (host arrays get a ValueError naming them,
@@ -425,8 +426,9 @@ class BaseTransport(BaseEstimator):
 
     Device arrays: ``fit`` on CuPy or Numba device arrays (labels too) keeps a host twin fitted on host copies; the
     solve runs on the GPU where numbaot's solver has a CUDA driver (:class:`SinkhornTransport` and
-    :class:`UnbalancedSinkhornTransport` with ``method='sinkhorn_log'``) and on the host copies otherwise (the
-    network simplex, the class-regularised and Laplacian solvers, the maps, JCPOT), ``ran_on_`` ("cuda" or "cpu")
+    :class:`UnbalancedSinkhornTransport` with ``method='sinkhorn_log'``, :class:`LinearTransport`) and on the host
+    copies otherwise (the network simplex, the class-regularised and Laplacian solvers, the joint maps, the Gaussian
+    GW map, JCPOT), ``ran_on_`` ("cuda" or "cpu")
     saying which. The fitted attributes, and what ``transform``, ``inverse_transform``, ``transform_labels`` and
     ``inverse_transform_labels`` return, are then of the caller's kind of array; those methods compute on host
     copies of their inputs. Host and device arrays are not mixed: a host array given to an estimator fitted on

@@ -49,11 +49,14 @@ def OT_mapping_linear(xs, xt, reg=1e-6, ws=None, wt=None, bias=True, log=False):
     A, b = empirical_bures_wasserstein_mapping(xs, xt, reg=reg, ws=ws, wt=wt, bias=bias)
     if not log:
         return A, b
-    xs = np.asarray(xs, dtype=np.float64)
-    xt = np.asarray(xt, dtype=np.float64)
-    ms, Cs = _moments(xs, ws, bias, reg)
-    mt, Ct = _moments(xt, wt, bias, reg)
-    return A, b, {"ms": ms, "mt": mt, "Cs": Cs, "Ct": Ct}
+    return A, b, _moments_log(xs, xt, reg, ws, wt, bias)
+
+
+def _moments_log(xs, xt, reg, ws, wt, bias):
+    """The fitted moments of OT_mapping_linear's log (host arrays)."""
+    ms, Cs = _moments(np.asarray(xs, dtype=np.float64), ws, bias, reg)
+    mt, Ct = _moments(np.asarray(xt, dtype=np.float64), wt, bias, reg)
+    return {"ms": ms, "mt": mt, "Cs": Cs, "Ct": Ct}
 
 
 def _moments(x, w, bias, reg):
@@ -125,6 +128,9 @@ class LinearTransport(_AffineTransport):
     A1_, B1_ : arrays of shapes (d, d) and (d,)
         Its inverse, target -> source.
     mu_s, mu_t, xs_, xt_, log_
+    ran_on_ : str
+        Only after a fit on device arrays: "cuda" (the moments and the map computed on the GPU by
+        :func:`numbaot.empirical_bures_wasserstein_mapping`; the inverse map on host copies).
 
     Examples
     --------
@@ -147,10 +153,24 @@ class LinearTransport(_AffineTransport):
         log = V.check_bool(self.log, "log")
         Xs, Xt = self._samples(Xs, Xt)
         uniform = self.distribution_estimation is distribution_estimation_uniform  # the faster unweighted moments
-        out = OT_mapping_linear(Xs, Xt, reg=self.reg, ws=None if uniform else self.mu_s,
-                                wt=None if uniform else self.mu_t, bias=self.bias, log=log)
-        self.A_, self.B_ = out[0], out[1]
-        self.log_ = out[2] if log else {}
+        ws, wt = (None, None) if uniform else (self.mu_s, self.mu_t)
+        placement = self.__dict__.get("_solve_on")  # the host twin of a fit on device arrays (see _base)
+        if placement is not None and placement.on_gpu:  # the closed form on the GPU (numbaot.gaussian's CUDA path)
+            from .._device import CUDA, to_host
+            from .._dispatch import to_caller
+            from ..gaussian.api import empirical_bures_wasserstein_mapping
+
+            A, B = empirical_bures_wasserstein_mapping(to_caller(Xs, placement), to_caller(Xt, placement),
+                                                       reg=self.reg, ws=to_caller(ws, placement),
+                                                       wt=to_caller(wt, placement), bias=self.bias)
+            self._on_device = {"A_": A, "B_": B}
+            self.A_, self.B_ = to_host(A), to_host(B)
+            self.ran_on_ = CUDA
+            self.log_ = _moments_log(Xs, Xt, self.reg, ws, wt, self.bias) if log else {}
+        else:
+            out = OT_mapping_linear(Xs, Xt, reg=self.reg, ws=ws, wt=wt, bias=self.bias, log=log)
+            self.A_, self.B_ = out[0], out[1]
+            self.log_ = out[2] if log else {}
         self.A1_ = np.linalg.inv(self.A_)
         self.B1_ = -self.B_ @ self.A1_
         return self

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from numbaot import ConvergenceWarning
-from numbaot.da import (EMDTransport, JCPOTTransport, LinearTransport, MappingTransport, NotFittedError,
+from numbaot.da import (EMDTransport, JCPOTTransport, LinearGWTransport, LinearTransport, MappingTransport,
+                        NotFittedError,
                         SinkhornTransport, UnbalancedSinkhornTransport)
 from tests.cuda.common import same_error
 
@@ -77,14 +78,26 @@ def test_entropic_estimators_solve_on_the_gpu(cls, params, small_blocks):
 
 
 @pytest.mark.parametrize("make", [EMDTransport, lambda: UnbalancedSinkhornTransport(reg_e=0.5, reg_m=1.0),
-                                  LinearTransport, lambda: MappingTransport(kernel="linear", max_iter=5, tol=1e-3)],
-                         ids=["emd", "unbalanced-scaling", "linear", "mapping"])
+                                  LinearGWTransport, lambda: MappingTransport(kernel="linear", max_iter=5, tol=1e-3)],
+                         ids=["emd", "unbalanced-scaling", "linear-gw", "mapping"])
 def test_solvers_without_a_gpu_driver_run_on_host_copies_and_say_so(make):
     Xs, ys, Xt, yt = _data(1)
     ref = make().fit(Xs, ys, Xt, yt)
     est = make().fit(dev(Xs), dev(ys), dev(Xt), dev(yt))
-    assert est.ran_on_ == "cpu"  # the network simplex, the scaling-domain unbalanced loop, the closed forms
+    assert est.ran_on_ == "cpu"  # the network simplex, the scaling-domain unbalanced loop, GW's closed form
     _check_like_host(est, ref, Xs, ys, Xt, yt, atol=1e-12)
+
+
+def test_linear_transport_maps_on_the_gpu(small_blocks):
+    """The Gaussian map by numbaot.gaussian's CUDA path (Newton-Schulz roots), its inverse on host copies."""
+    Xs, ys, Xt, yt = _data(6, n=12, m=10)
+    ref = LinearTransport(log=True).fit(Xs, None, Xt)
+    est = LinearTransport(log=True).fit(dev(Xs), None, dev(Xt))
+    assert est.ran_on_ == "cuda"
+    for name in ("A_", "B_", "A1_", "B1_"):
+        np.testing.assert_allclose(host(getattr(est, name)), getattr(ref, name), atol=1e-9, rtol=0)
+    np.testing.assert_allclose(host(est.log_["Cs"]), ref.log_["Cs"], atol=1e-12)
+    _check_like_host(est, ref, Xs, ys, Xt, yt, atol=1e-9)
 
 
 def test_jcpot_on_device_arrays():
