@@ -2,7 +2,12 @@
 
 ``frame_cost`` is the cost between frame ``i`` of X and frame ``j`` of Y (rows of (n, d) arrays);
 ``softmin3`` the smoothed minimum ``-gamma log(e^{-a/gamma} + e^{-b/gamma} + e^{-c/gamma})``, shifted by the
-minimum so that no exponential overflows whatever gamma (+inf arguments count as absent).
+minimum so that no exponential overflows whatever gamma (+inf arguments count as absent); ``soft_cell`` one cell
+of the soft-DTW recursion with the weights its softmin gives each predecessor (the backward pass's factors).
+
+The exponentials and the logarithm are ``fast_exp`` and ``fast_log`` (straight-line arithmetic on the CPU, so that
+a loop over the cells of an anti-diagonal vectorises; CUDA's own ``exp`` and ``log`` on the GPU), and the minimum is
+taken with selects, not branches.
 """
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ import math
 
 from .._fastexp import fast_exp
 from .._jit import twin
+from ._fastlog import fast_log
 
 _exp = fast_exp.cpu  # Numba resolves module globals; the CUDA build rebinds _exp to fast_exp.cuda
+_log = fast_log.cpu  # likewise to fast_log.cuda
 
 #: metric name -> code passed into the cores
 METRIC_CODES = {"sqeuclidean": 0, "euclidean": 1, "cityblock": 2}
@@ -33,10 +40,42 @@ def frame_cost(X, i, Y, j, code):
     return total
 
 
-@twin(deps={"_exp": fast_exp})
+@twin(deps={"_exp": fast_exp, "_log": fast_log})
 def softmin3(a, b, c, gamma):
-    low = min(a, min(b, c))
+    low = a if a < b else b
+    low = low if low < c else c
     if low == math.inf:
         return math.inf
-    total = _exp((low - a) / gamma) + _exp((low - b) / gamma) + _exp((low - c) / gamma)
-    return low - gamma * math.log(total)
+    inv_gamma = 1.0 / gamma
+    total = _exp((low - a) * inv_gamma) + _exp((low - b) * inv_gamma) + _exp((low - c) * inv_gamma)
+    return low - gamma * _log(total)
+
+
+@twin(deps={"_exp": fast_exp, "_log": fast_log})
+def soft_cell(diag, up, left, cost, gamma):
+    """R(i, j) = cost + softmin(R(i-1, j-1), R(i-1, j), R(i, j-1)) and the softmin's normalised weights of those
+    three predecessors, ``(value, w_diag, w_up, w_left)``. At least one predecessor must be finite (true of every
+    cell of the table); +inf ones get weight exactly 0. Selects, not ``min()``: which predecessor is lowest varies
+    at random, and a branch per cell would stop the vectorisation of a sweep over cells. The lowest one's
+    exponential is exp(0) = 1, so two exponentials are taken, of the other two (``rest1``, ``rest2``), and the
+    three terms are put back in their order (the same sum, bit for bit, as with three)."""
+    diag_first = diag < up
+    low1 = diag if diag_first else up  # the lower of diag and up
+    rest1 = up if diag_first else diag  # the higher
+    left_last = low1 < left
+    low = low1 if left_last else left
+    rest2 = left if left_last else low1
+    inv_gamma = 1.0 / gamma  # loop-invariant: hoisted by LLVM
+    e_rest1 = _exp((low - rest1) * inv_gamma)
+    e_rest2 = _exp((low - rest2) * inv_gamma)
+    e_low1 = e_rest2  # when left is the lowest, low1 is the second of the rest
+    e_left = e_rest2
+    if left_last:
+        e_low1 = 1.0
+    else:
+        e_left = 1.0
+    e_diag = e_low1 if diag_first else e_rest1
+    e_up = e_rest1 if diag_first else e_low1
+    total = e_diag + e_up + e_left
+    inv_total = 1.0 / total
+    return cost + low - gamma * _log(total), e_diag * inv_total, e_up * inv_total, e_left * inv_total

@@ -356,10 +356,10 @@ def soft_dtw_alignment(X, Y, gamma=1.0, *, metric="sqeuclidean"):
     if placement.on_gpu:
         value, E = _dispatch.driver("soft_dtw", placement)(X, Y, code, gamma, placement, "alignment")
         return E, value
-    from ._soft_dtw import cost_matrix_core, soft_dtw_alignment_core
+    from ._soft_dtw import soft_dtw_alignment_series_core
 
     dtype = V.result_dtype(X, Y)
-    value, E = soft_dtw_alignment_core(cost_matrix_core(_f64(X), _f64(Y), code), gamma)
+    value, E = soft_dtw_alignment_series_core(_f64(X), _f64(Y), code, gamma)
     return E.astype(dtype, copy=False), dtype.type(value)
 
 
@@ -390,7 +390,7 @@ def soft_dtw_grad(X, Y, gamma=1.0, *, metric="sqeuclidean"):
     from ._soft_dtw import soft_dtw_grad_core
 
     dtype = V.result_dtype(X, Y)
-    value, _, G = soft_dtw_grad_core(_f64(X), _f64(Y), code, gamma)
+    value, G = soft_dtw_grad_core(_f64(X), _f64(Y), code, gamma)
     G = G.astype(dtype, copy=False)
     return dtype.type(value), (G.reshape(-1) if one_d else G)
 
@@ -754,11 +754,10 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
     if return_grad and support is None:
         raise ValueError("return_grad=True needs histograms on a support (the gradient is in the frames' weights)")
     Delta, potentials = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, return_grad)
-    from ._soft_dtw import soft_dtw_alignment_core, soft_dtw_forward
+    from ._soft_dtw import soft_dtw_alignment_core, soft_dtw_matrix_value_core
 
     if not return_grad:
-        value = soft_dtw_forward(Delta, gamma, np.empty((0, 0, 3)), False, np.empty(Delta.shape[1] + 1), True)
-        return np.float64(value)
+        return np.float64(soft_dtw_matrix_value_core(Delta, gamma))
     value, E = soft_dtw_alignment_core(Delta, gamma)
     grad = np.zeros((len(A), A[0][1].shape[0]))
     for i in range(len(A)):
@@ -780,10 +779,10 @@ def sta_divergence(X, Y, gamma=1.0, reg=0.1, *, support=None, max_iter=1000, tol
     0.0
     """
     gamma, reg, max_iter, tol, A, B = _check_sta(X, Y, gamma, reg, support, max_iter, tol)
-    from ._soft_dtw import soft_dtw_forward
+    from ._soft_dtw import soft_dtw_matrix_value_core
 
     def sdtw(Delta):
-        return soft_dtw_forward(Delta, gamma, np.empty((0, 0, 3)), False, np.empty(Delta.shape[1] + 1), True)
+        return soft_dtw_matrix_value_core(Delta, gamma)
 
     Dxy, _ = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, False)
     Dxx, _ = _frame_costs(A, A, reg, max_iter, tol, n_threads, True, False)
