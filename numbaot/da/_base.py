@@ -486,14 +486,23 @@ class BaseTransport(BaseEstimator):
             limit_max = check_positive(limit_max, "limit_max", allow_inf=True)
         mu_s = estimate_weights(self, Xs, "Xs")
         mu_t = estimate_weights(self, Xt, "Xt")
-        cost = dist(Xs, Xt, metric=metric).astype(np.float64, copy=False)
-        cost, norm_value = normalize_cost(cost, norm)
-        limit = None
-        if ys is not None and yt is not None:
+        labelled = ys is not None and yt is not None
+        limit = norm_value = None
+        placement = self.__dict__.get("_solve_on")
+        if placement is not None and norm is None and not labelled and self._solves_on_gpu():
+            # the host twin of a device fit whose solve runs on the GPU: the plain cost is built there (float64,
+            # as on the host) and stays there; normalised and label-corrected costs are built on the host
+            from .._dispatch import to_caller
+
+            cost = dist(*(to_caller(x.astype(np.float64, copy=False), placement) for x in (Xs, Xt)), metric=metric)
+        else:
+            cost = dist(Xs, Xt, metric=metric).astype(np.float64, copy=False)
+            cost, norm_value = normalize_cost(cost, norm)
+        if labelled:
             _check_label_classes(ys, yt)
             limit = limit_max * float(np.max(cost)) if math.isfinite(limit_max) else np.inf
-            labelled = (ys != MISSING_LABEL)[:, None] & (yt != MISSING_LABEL)[None, :]
-            mismatch = labelled & (ys[:, None] != yt[None, :])
+            known = (ys != MISSING_LABEL)[:, None] & (yt != MISSING_LABEL)[None, :]
+            mismatch = known & (ys[:, None] != yt[None, :])
             cost = np.where(mismatch, np.maximum(cost, limit), cost)
         self.cost_ = cost
         self.norm_cost_ = norm_value
@@ -506,6 +515,10 @@ class BaseTransport(BaseEstimator):
         self.xt_ = Xt
         self._labelled_cost = limit is not None
         return ys, yt
+
+    def _solves_on_gpu(self):
+        """Whether the solve of a fit on device arrays runs on the GPU (then the plain cost is built there)."""
+        return False
 
     def _solve(self):
         """Compute ``coupling_`` (and the estimator's other fitted attributes) from ``cost_``, ``mu_s``, ``mu_t``;

@@ -17,6 +17,12 @@ def _solve_log(result, log, **extra):
     return out
 
 
+def _entropic_solves_on_gpu(estimator):
+    """The host twin of a fit on device arrays solves on the GPU with the method the CUDA driver has."""
+    placement = estimator.__dict__.get("_solve_on")
+    return placement is not None and placement.on_gpu and estimator.method == "sinkhorn_log"
+
+
 def _sinkhorn_plan(estimator, **extra):
     """The entropic plan of the fitted cost and weights with the estimator's reg_e, method, max_iter and tol (a
     ConvergenceWarning in its name when not converged); sets ``coupling_`` and returns ``(result, reg, log, f, g)``
@@ -26,7 +32,7 @@ def _sinkhorn_plan(estimator, **extra):
     to the caller's device and solves there when the GPU driver has the method ('sinkhorn_log'); other methods are
     solved on the host. ``ran_on_`` records which.
     """
-    from .._device import CPU, to_host
+    from .._device import CPU, is_cuda_array, to_host
     from .._dispatch import to_caller
     from ..solvers import solve
 
@@ -35,9 +41,9 @@ def _sinkhorn_plan(estimator, **extra):
     V.check_bool(estimator.verbose, "verbose")
     arrays = (estimator.cost_, estimator.mu_s, estimator.mu_t)
     placement = estimator.__dict__.get("_solve_on")
-    on_gpu = placement is not None and placement.on_gpu and estimator.method == "sinkhorn_log"
-    if on_gpu:
-        arrays = tuple(to_caller(x, placement) for x in arrays)
+    on_gpu = placement is not None and estimator._solves_on_gpu()
+    if on_gpu:  # the cost may already be there (see BaseTransport._fit_cost)
+        arrays = tuple(x if is_cuda_array(x) else to_caller(x, placement) for x in arrays)
     result = solve(*arrays, reg=reg, method=estimator.method, max_iter=estimator.max_iter, tol=estimator.tol,
                    warn=False, **extra)
     errors = np.asarray(result.errors)
@@ -183,6 +189,8 @@ class SinkhornTransport(BaseTransport):
         self.out_of_sample_map = out_of_sample_map
         self.limit_max = limit_max
 
+    _solves_on_gpu = _entropic_solves_on_gpu
+
     def _solve(self):
         result, reg, log, f, g = _sinkhorn_plan(self)
         self._fitted["reg_e"] = reg
@@ -263,6 +271,8 @@ class UnbalancedSinkhornTransport(BaseTransport):
         self.distribution_estimation = distribution_estimation
         self.out_of_sample_map = out_of_sample_map
         self.limit_max = limit_max
+
+    _solves_on_gpu = _entropic_solves_on_gpu
 
     def _solve(self):
         result, _, log, f, g = _sinkhorn_plan(self, unbalanced=self.reg_m)

@@ -59,21 +59,23 @@ def _check_like_host(est, ref, Xs, ys, Xt, yt, atol):
     assert host(f32).dtype == np.float32
 
 
-@pytest.mark.parametrize("cls, params", [(SinkhornTransport, dict(reg_e=0.5)),
-                                         (SinkhornTransport, dict(reg_e=0.5, out_of_sample_map="ferradans")),
-                                         (UnbalancedSinkhornTransport, dict(reg_e=0.5, reg_m=1.0,
-                                                                            method="sinkhorn_log"))])
-def test_entropic_estimators_solve_on_the_gpu(cls, params, small_blocks):
+@pytest.mark.parametrize("cls, params, labelled", [
+    (SinkhornTransport, dict(reg_e=0.5), True),  # label-corrected cost: built on the host, solved on the GPU
+    (SinkhornTransport, dict(reg_e=0.5, out_of_sample_map="ferradans"), False),  # plain cost: built on the GPU
+    (SinkhornTransport, dict(reg_e=0.5, norm="median"), False),  # normalised cost: built on the host
+    (UnbalancedSinkhornTransport, dict(reg_e=0.5, reg_m=1.0, method="sinkhorn_log"), False)])
+def test_entropic_estimators_solve_on_the_gpu(cls, params, labelled, small_blocks):
     Xs, ys, Xt, yt = _data()
-    ref = cls(**params, log=True).fit(Xs, ys, Xt, yt)
+    fit_ys, fit_yt = (ys, yt) if labelled else (None, None)
+    ref = cls(**params, log=True).fit(Xs, fit_ys, Xt, fit_yt)
     est = cls(**params, log=True)
-    assert est.fit(dev(Xs), dev(ys), dev(Xt), dev(yt)) is est
+    assert est.fit(dev(Xs), dev(fit_ys), dev(Xt), dev(fit_yt)) is est
     assert est.ran_on_ == "cuda"
     assert est.get_params() == cls(**params, log=True).get_params()
     _check_like_host(est, ref, Xs, ys, Xt, yt, atol=1e-9)
     arrays = [k for k, v in ref.log_.items() if isinstance(v, np.ndarray) and v.ndim]
     assert arrays and all(hasattr(est.log_[k], "copy_to_host") for k in arrays)  # the log's arrays too
-    out = cls(**params).fit_transform(dev(Xs), dev(ys), dev(Xt), dev(yt))
+    out = cls(**params).fit_transform(dev(Xs), dev(fit_ys), dev(Xt), dev(fit_yt))
     np.testing.assert_allclose(host(out), ref.transform(Xs), atol=1e-9, rtol=0)
 
 
