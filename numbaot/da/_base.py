@@ -7,10 +7,10 @@ label propagation through the plan. Parameters are stored unchanged by ``__init_
 everything ``fit`` learns ends in ``_`` (POT's ``mu_s``/``mu_t`` keep POT's names).
 
 Device arrays (CuPy, Numba device arrays, the CUDA simulator's): an estimator fitted on them keeps a host twin
-fitted on host copies (cost, weights, label costs, projections and out-of-sample maps are host computations), runs
-its solve on the GPU where numbaot's solver has a CUDA driver (the entropic estimators with ``method='sinkhorn_log'``:
-the cost and weights are copied to the device and the solve dispatched there; LinearTransport's Gaussian map) and on
-the host copies otherwise; the
+fitted on host copies (weights, normalised or label-corrected costs, projections and out-of-sample maps are host
+computations) and runs its solve on the GPU where numbaot's solver has a CUDA driver: the entropic estimators with
+``method='sinkhorn_log'`` (a plain cost is built on the device by ``numbaot.dist``, other costs are copied there, and
+the solve is dispatched there) and LinearTransport's Gaussian map; the other solves run on the host copies. The
 attribute ``ran_on_`` ("cuda" or "cpu") records where the solve ran (never a silent fallback). Fitted attributes and
 the outputs of ``transform``, ``inverse_transform``, ``transform_labels`` and ``inverse_transform_labels`` are then
 of the caller's kind of array, and those methods take device arrays only (host arrays get a ValueError naming them,
