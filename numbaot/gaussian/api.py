@@ -18,10 +18,12 @@ import warnings
 import numpy as np
 
 from .. import _config, _dispatch, _validation as V
-from .._status import Status, warn_status
+from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL, Status, warn_status
 
 _PSD_MODES = ("raise", "project")
-_BARYCENTER_METHODS = ("fixed_point", "gradient_descent")
+_BARYCENTER_METHODS = ("fixed_point", "gradient_descent", "stochastic_gradient_descent",
+                       "averaged_stochastic_gradient_descent")
+_STOCHASTIC = _BARYCENTER_METHODS[2:]
 #: Relative tolerances (to the largest entry / eigenvalue) for symmetry and for eigenvalues below zero.
 _SYM_RTOL = 1e-10
 _PSD_RTOL = 1e-10
@@ -397,7 +399,7 @@ def empirical_bures_wasserstein_mapping(xs, xt, reg=1e-6, ws=None, wt=None, bias
 
 # ---------------------------------------------------------------------------------------------------- barycenter
 def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", *, max_iter=1000, tol=1e-7,
-                                 step_size=1.0, psd="raise", n_threads=None):
+                                 step_size=1.0, batch_size=None, seed=None, psd="raise", n_threads=None):
     r"""Wasserstein barycenter ``N(m_b, C_b)`` of K Gaussians (POT's ``ot.gaussian.bures_wasserstein_barycenter``).
 
     The mean is ``sum_k w_k m_k``; the covariance is the fixed point of
@@ -405,6 +407,12 @@ def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", *, ma
     .. math:: C \mapsto C^{-1/2} \Big(\sum_k w_k (C^{1/2} C_k C^{1/2})^{1/2}\Big)^2 C^{-1/2}
 
     (Alvarez-Esteban et al. 2016), from ``sum_k w_k C_k``, with the K square roots computed in parallel.
+    ``method='stochastic_gradient_descent'`` draws ``batch_size`` of the Gaussians per step (with replacement, with
+    probabilities ``weights``), steps along the mean of their maps with the decreasing step
+    ``2 / (0.7 (t + 2 / 0.7 + 1))`` and stops when the mean change over the last 100 steps falls to ``tol`` (as
+    POT; the change only decays like 1/t, so expect the cap and its warning); the ``averaged_`` variant returns
+    the running Bures-Wasserstein average of the iterates (Backhoff-Veraguas et al. 2022). With ``batch_size >=
+    K`` they are plain gradient descent. Host arrays only.
     ``method='gradient_descent'`` takes Riemannian gradient steps of size ``step_size`` instead (Chewi et al.
     2020); a step of 1 is the fixed-point iteration.
 
@@ -416,13 +424,17 @@ def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", *, ma
         Covariances (symmetric PSD, with no common null space: their weighted mean must be positive definite).
     weights : array of shape (K,), optional
         Non-negative barycentric weights summing to 1 (uniform when None).
-    method : {'fixed_point', 'gradient_descent'}
+    method : {'fixed_point', 'gradient_descent', 'stochastic_gradient_descent', 'averaged_stochastic_gradient_descent'}
     max_iter : int >= 1
         Maximum number of iterations; reaching it emits a ConvergenceWarning.
     tol : float >= 0
         Stop when the Frobenius norm of the covariance's change falls to ``tol`` (POT's ``eps``).
     step_size : float in (0, 2)
-        'gradient_descent' only.
+        'gradient_descent' only (and the stochastic methods when ``batch_size >= K``).
+    batch_size : int >= 1, optional
+        Gaussians drawn per step of the stochastic methods (default 1).
+    seed : int or numpy Generator, optional
+        Random draws of the stochastic methods.
     psd : {'raise', 'project'}
         As in :func:`bures_wasserstein_distance`.
     n_threads : int, optional
@@ -449,11 +461,22 @@ def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", *, ma
     tol = V.check_tol(tol)
     if isinstance(step_size, bool) or not isinstance(step_size, numbers.Real):
         raise TypeError(f"step_size must be a real number in (0, 2), got {step_size!r}")
-    step = float(step_size) if method == "gradient_descent" else 1.0
+    step = float(step_size) if method != "fixed_point" else 1.0
     if not 0 < step < 2:
         raise ValueError(f"step_size must lie in (0, 2) (the step of the Riemannian gradient descent), got {step}")
+    stochastic = method in _STOCHASTIC
+    if batch_size is not None or stochastic:
+        batch_size = V.check_max_iter(1 if batch_size is None else batch_size, "batch_size")
+        if not stochastic:
+            raise ValueError(f"batch_size is for the stochastic methods {_STOCHASTIC}, not method={method!r}")
+    if seed is not None and not isinstance(seed, np.random.Generator):
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise TypeError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}")
     psd = _check_psd_mode(psd)
     placement = _dispatch.place(m=m, C=C, weights=weights)
+    if stochastic:
+        _dispatch.require_host(placement, f"bures_wasserstein_barycenter(method={method!r})",
+                               "pass numpy arrays, or use method='fixed_point' or 'gradient_descent' on the GPU")
     if placement.on_gpu:
         from . import _gpu
 
@@ -473,14 +496,59 @@ def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", *, ma
         raise ValueError("the covariances share a null space (their weighted mean is singular, smallest eigenvalue "
                          f"{smallest:.3g}): the barycenter is degenerate; regularise them (C + reg * I)")
     threads = _config.n_threads(n_threads)
-    Cb, status, n_iter, change = _run_parallel(bures_barycenter_core, threads, covs, w, start, step, max_iter, tol,
-                                               min(threads, K))
+    if stochastic and batch_size < K:
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        Cb, status, n_iter, change = _run_parallel(_stochastic_barycenter, threads, covs, w, start, batch_size,
+                                                   method == _STOCHASTIC[1], max_iter, tol, rng, min(threads, K))
+    else:
+        Cb, status, n_iter, change = _run_parallel(bures_barycenter_core, threads, covs, w, start, step, max_iter,
+                                                   tol, min(threads, K))
     status = Status(int(status))
     if status == Status.NUMERICAL_ERROR:
         raise FloatingPointError("bures_wasserstein_barycenter: the iterate lost positive definiteness or became "
                                  "non-finite; the covariances are too ill-conditioned: regularise them (C + reg * I)")
     warn_status(status, "bures_wasserstein_barycenter", f"{n_iter} iterations, last change {change:.3g} > tol={tol:g}")
     return mb, Cb
+
+
+def _stochastic_barycenter(covs, w, S, batch, averaged, max_iter, tol, rng, chunks):
+    """Stochastic (and averaged) Riemannian gradient descent for the Bures barycenter's covariance, from ``S``:
+    each step maps S to ``G S G`` with ``G = (1 - eta) I + eta T`` and T the mean of the Monge maps from N(0, S) to
+    ``batch`` Gaussians drawn with probabilities ``w``. Returns ``(S, status, n_iter, mean recent change)``."""
+    from ._bures import _weighted_root_sum, sqrtm_and_inverse, sqrtm_sym
+
+    K, d = covs.shape[0], covs.shape[1]
+    eye = np.eye(d)
+    uniform = np.full(batch, 1.0 / batch)
+    S_avg = S.copy()
+    changes = []
+    for it in range(max_iter):
+        root, inv, smallest = sqrtm_and_inverse(S)
+        if not smallest > 0.0:
+            return (S_avg if averaged else S), NUMERICAL_ERROR, it, np.inf
+        drawn = np.ascontiguousarray(covs[rng.choice(K, size=batch, replace=True, p=w)])
+        T = inv @ _weighted_root_sum(root, drawn, uniform, min(chunks, batch)) @ inv
+        eta = 2.0 / (0.7 * (it + 2.0 / 0.7 + 1.0))
+        G = eta * 0.5 * (T + T.T) + (1.0 - eta) * eye
+        S_new = G @ S @ G
+        S_new = 0.5 * (S_new + S_new.T)
+        if averaged:
+            r_avg, i_avg, small_avg = sqrtm_and_inverse(S_avg)
+            if not small_avg > 0.0:
+                return S_avg, NUMERICAL_ERROR, it, np.inf
+            middle = r_avg @ S_new @ r_avg
+            M = i_avg @ sqrtm_sym(np.ascontiguousarray(0.5 * (middle + middle.T))) @ i_avg
+            H = eye * eta / (eta + 1.0) + 0.5 * (M + M.T) / (eta + 1.0)
+            S_avg = H @ S_avg @ H
+            S_avg = 0.5 * (S_avg + S_avg.T)
+        changes.append(float(np.linalg.norm(S_new - S)))
+        S = S_new
+        recent = float(np.mean(changes[-100:]))
+        if not np.isfinite(recent):
+            return (S_avg if averaged else S), NUMERICAL_ERROR, it + 1, recent
+        if recent <= tol:
+            return (S_avg if averaged else S), OPTIMAL, it + 1, recent
+    return (S_avg if averaged else S), MAX_ITER_REACHED, max_iter, float(np.mean(changes[-100:]))
 
 
 def _barycenter_weights(weights, K):

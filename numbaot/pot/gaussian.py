@@ -106,12 +106,11 @@ def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", num_i
     :func:`numbaot.bures_wasserstein_barycenter`; ``log={'num_iter': ...}`` is not recorded (empty dict)."""
     import numbaot
 
-    if batch_size is not None or method in ("stochastic_gradient_descent", "averaged_stochastic_gradient_descent"):
-        raise _c.PotNotImplementedError("batch_size= (stochastic gradient) is not implemented by numbaot.pot; "
-                                       "closest numbaot function: numbaot.bures_wasserstein_barycenter")
+    stochastic = method in ("stochastic_gradient_descent", "averaged_stochastic_gradient_descent")
     mb, Cb = numbaot.bures_wasserstein_barycenter(m, C, _c.weights(weights), method,
                                                   max_iter=_c.max_iter(num_iter, "num_iter"), tol=eps,
-                                                  step_size=step_size)
+                                                  step_size=step_size,
+                                                  batch_size=(batch_size or 1) if stochastic else None)
     return (mb, Cb, {}) if log else (mb, Cb)
 
 
@@ -126,8 +125,11 @@ def bures_barycenter_gradient_descent(C, weights=None, num_iter=1000, eps=1e-7, 
                                       batch_size=None, averaged=False, nx=None):
     """Covariance of the Bures barycenter by gradient descent."""
     C = np.asarray(C, dtype=float)
-    out = bures_wasserstein_barycenter(np.zeros(C.shape[:-1]), C, weights, "gradient_descent", num_iter, eps, log,
-                                       step_size, batch_size)
+    method = "gradient_descent"
+    if batch_size is not None:
+        method = "averaged_stochastic_gradient_descent" if averaged else "stochastic_gradient_descent"
+    out = bures_wasserstein_barycenter(np.zeros(C.shape[:-1]), C, weights, method, num_iter, eps, log, step_size,
+                                       batch_size)
     return (out[1], out[2]) if log else out[1]
 
 

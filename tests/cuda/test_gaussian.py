@@ -155,3 +155,9 @@ def test_no_warning_when_converged():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         numbaot.bures_wasserstein_distance(dev(m), dev(m), dev(C), dev(C))
+
+
+def test_stochastic_barycenter_refuses_device_arrays():
+    m, C = gaussians(2, d=2, seed=9)
+    with pytest.raises(ValueError, match="host only"):
+        numbaot.bures_wasserstein_barycenter(dev(m), dev(C), method="stochastic_gradient_descent")

@@ -1,0 +1,71 @@
+"""Stochastic (and averaged) gradient descent for the Bures barycenter: planted commuting barycenter, the
+deterministic limit, reproducible seeds, POT's layer, bad input."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import numbaot
+import numbaot.pot as pot_layer
+from numbaot._status import ConvergenceWarning
+
+
+def commuting(K=4, d=2, seed=0):
+    """Diagonal covariances: the barycenter is diag((sum_k w_k sqrt(c_k))^2)."""
+    rng = np.random.default_rng(seed)
+    diag = rng.uniform(0.5, 4.0, (K, d))
+    C = np.stack([np.diag(c) for c in diag])
+    w = rng.uniform(1, 3, K)
+    w /= w.sum()
+    return np.zeros((K, d)), C, w, np.diag((w @ np.sqrt(diag)) ** 2)
+
+
+@pytest.mark.parametrize("method, rtol", [("stochastic_gradient_descent", 0.05),
+                                          ("averaged_stochastic_gradient_descent", 0.05)])
+def test_converges_to_the_planted_barycenter(method, rtol):
+    m, C, w, truth = commuting()
+    with pytest.warns(ConvergenceWarning, match="MAX_ITER"):  # the change decays like 1/t only
+        _, Cb = numbaot.bures_wasserstein_barycenter(m, C, w, method, max_iter=2000, seed=0)
+    np.testing.assert_allclose(np.diag(Cb), np.diag(truth), rtol=rtol)
+    np.testing.assert_allclose(Cb, Cb.T, atol=1e-12)
+
+
+def test_seed_reproducible_and_full_batch_is_gradient_descent():
+    m, C, w, _ = commuting(seed=1)
+    kw = dict(max_iter=50, tol=0.0, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = numbaot.bures_wasserstein_barycenter(m, C, w, "stochastic_gradient_descent", batch_size=2, **kw)[1]
+        b = numbaot.bures_wasserstein_barycenter(m, C, w, "stochastic_gradient_descent", batch_size=2, **kw)[1]
+        full = numbaot.bures_wasserstein_barycenter(m, C, w, "stochastic_gradient_descent", batch_size=4,
+                                                    step_size=0.5, max_iter=50, tol=1e-12)[1]
+    np.testing.assert_array_equal(a, b)
+    gd = numbaot.bures_wasserstein_barycenter(m, C, w, "gradient_descent", step_size=0.5, max_iter=50, tol=1e-12)[1]
+    np.testing.assert_array_equal(full, gd)
+
+
+def test_pot_layer_runs_the_stochastic_methods():
+    m, C, w, truth = commuting(seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        Cb = pot_layer.gaussian.bures_barycenter_gradient_descent(C, w, num_iter=1500, batch_size=1, averaged=True)
+        mb, Cb2 = pot_layer.gaussian.bures_wasserstein_barycenter(m, C, w, method="stochastic_gradient_descent",
+                                                                  num_iter=1500)
+    np.testing.assert_allclose(np.diag(Cb), np.diag(truth), rtol=0.05)
+    np.testing.assert_allclose(np.diag(Cb2), np.diag(truth), rtol=0.05)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(method="stochastic_gradient_descent", batch_size=0), ValueError, "batch_size"),
+    (dict(method="stochastic_gradient_descent", batch_size=1.5), TypeError, "batch_size"),
+    (dict(method="fixed_point", batch_size=2), ValueError, "stochastic"),
+    (dict(method="stochastic_gradient_descent", seed=-1), TypeError, "seed"),
+    (dict(method="stochastic_gradient_descent", seed="a"), TypeError, "seed"),
+    (dict(method="sgd"), ValueError, "method"),
+])
+def test_bad_parameters(kwargs, error, match):
+    m, C, w, _ = commuting()
+    with pytest.raises(error, match=match):
+        numbaot.bures_wasserstein_barycenter(m, C, w, **kwargs)
