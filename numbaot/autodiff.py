@@ -714,10 +714,6 @@ def _self_fixed_point(C, log_w, eps, tol=1e-13, max_iter=10000):
 
 # ----------------------------------------------------------------------------------------------------- barycenters
 
-#: the largest implicit system (unknowns) solved by a dense least-squares factorisation; larger ones by LSQR
-_DENSE_SYSTEM = 2000
-
-
 def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None, n_threads=None,
                warn=True):
     """The entropic barycenter ``x`` (m,) of the histograms ``A`` (n, K) on a fixed support (:func:`numbaot.
@@ -726,17 +722,18 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
 
     With ``P_k = exp((f_k + g_k - M) / reg)`` the optimality conditions are ``P_k 1 = a_k``, ``P_k^T 1 = x`` (every
     k) and ``sum_k w_k g_k = 0``. Linearised in ``(r_k o df_k / reg, dg_k / reg, dx)`` (the scaling keeps rows with
-    ``a_ki = 0`` regular) they form one square system ``J`` of ``K (n + m) + m`` unknowns, singular only along the
-    potentials' K - 1 gauge directions (``f_k + c_k``, ``g_k - c_k``, ``sum w_k c_k = 0``); the product is
-    ``mu = J^-T x_bar`` (least squares of minimum norm), ``A_bar[:, k] = mu_k`` and
-    ``M_bar = sum_k P_k o (mu_k 1^T + 1 nu_k^T) / reg`` (``mu_k``, ``nu_k`` the multipliers of the row and column
-    conditions). Why implicit and not unrolled: the iterations number in the thousands at small ``reg`` (unrolling
-    would keep every iterate, K (n + m) floats each, and differentiate the stopping error as well), while the
-    fixed point's derivative costs one linear solve whatever the iteration count, and is exact at convergence
-    (the solver's ``tol``). Dense least squares up to 2000 unknowns (O(N^2) memory, O(N^3) time), matrix-free LSQR
-    above (products by the K plans; a ConvergenceWarning if it stops early). The gradient in ``A`` is defined up
-    to one constant per input whose sum is zero (the inputs' masses must stay equal): each column is returned
-    centred, plus the mean of the columns' means.
+    ``a_ki = 0`` regular) they form one square system of ``K (n + m) + m`` unknowns, singular only along the
+    potentials' K - 1 gauge directions (``f_k + c_k``, ``g_k - c_k``, ``sum w_k c_k = 0``). Its adjoint, the
+    potentials eliminated, is ``(sum_k w_k S_k^+) mu = x_bar - mean(x_bar)`` with ``S_k = diag(x) - P_k^T
+    diag(1 / a_k) P_k`` (the graph Laplacian of plan k's column couplings; ``^+``: pseudo-inverse on the vectors of
+    zero sum); then ``nu_k = -w_k S_k^+ mu - mean(x_bar) / K``, ``A_bar[:, k] = -alpha_k nu_k`` (``alpha_k`` plan k
+    with rows normalised) and ``M_bar = sum_k P_k o (A_bar[:, k] 1^T + 1 nu_k^T) / reg``. Why implicit and not
+    unrolled: the iterations number in the thousands at small ``reg`` (unrolling would keep every iterate and
+    differentiate the stopping test too), while the fixed point's derivative costs a few dense m x m
+    factorisations whatever the iteration count, and is exact at convergence (the solver's ``tol``). Cost:
+    O(K (n m^2 + m^3)) time, O(K n m + K m^2) memory (dense plans, as the solver's). The gradient in ``A`` is
+    defined up to one constant per input whose sum is zero (the inputs' masses must stay equal): each column is
+    returned centred, plus the mean of the columns' means (so scaling every input is seen correctly).
     """
     from .barycenters.api import solve_barycenter
 
@@ -745,13 +742,13 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
     g = np.asarray(res.potential_b, np.float64)
 
     def vjp(names, x_bar):
-        return barycenter_vjp(A, M, g, reg, weights, names, x_bar, warn=warn)
+        return barycenter_vjp(A, M, g, reg, weights, names, x_bar)
 
     vjp.potential_b = g  # what numbaot.jax keeps between its forward and backward passes
     return np.asarray(res.barycenter), vjp
 
 
-def barycenter_vjp(A, M, g, reg, weights, names, x_bar, *, warn=True):
+def barycenter_vjp(A, M, g, reg, weights, names, x_bar):
     """The vector-Jacobian product of :func:`barycenter` at its solution, given by the column potentials ``g``
     (K, m) (``BarycenterResult.potential_b``): a dict of ``A_bar`` (n, K) and ``M_bar`` (n, m) for ``names``."""
     A64 = np.asarray(A, np.float64)
@@ -762,60 +759,31 @@ def barycenter_vjp(A, M, g, reg, weights, names, x_bar, *, warn=True):
     w = np.full(K, 1.0 / K) if weights is None else np.asarray(weights, np.float64)
     eps = float(reg)
     x_bar = np.asarray(x_bar, np.float64).reshape(-1)
-    n, m = M64.shape
+    m = M64.shape[1]
     Z = (g[:, None, :] - M64[None]) / eps  # (K, n, m)
     Z -= Z.max(axis=2, keepdims=True)
     alpha = np.exp(Z)
     alpha /= alpha.sum(axis=2, keepdims=True)  # row softmax: the plans' rows over their masses
     P = A64.T[:, :, None] * alpha  # (K, n, m)
     c = P.sum(axis=1)  # (K, m)
-    N = K * (n + m) + m
-    rows_x = slice(K * (n + m), N)
+    ones = np.ones((m, m))
 
-    def Jt(mu):  # J^T mu
-        out = np.zeros(N)
-        mu1 = mu[:K * n].reshape(K, n)
-        mu2 = mu[K * n:K * (n + m)].reshape(K, m)
-        mu3 = mu[rows_x]
-        out[:K * n] = (mu1 + np.einsum("kij,kj->ki", alpha, mu2)).ravel()
-        out[K * n:K * (n + m)] = (np.einsum("kij,ki->kj", P, mu1) + c * mu2 + w[:, None] * mu3).ravel()
-        out[rows_x] = -mu2.sum(axis=0)
-        return out
+    def pinv_laplacian(L):
+        # L symmetric positive semi-definite with L 1 = 0 and no other null vector: L^+ = (L + b 11^T)^-1 - 11^T/(b m^2)
+        beta = max(float(np.trace(L)) / m, np.finfo(float).tiny) / m
+        return np.linalg.inv(L + beta * ones) - ones / (beta * m * m)
 
-    def Jv(v):  # J v
-        out = np.zeros(N)
-        F = v[:K * n].reshape(K, n)
-        G = v[K * n:K * (n + m)].reshape(K, m)
-        out[:K * n] = (F + np.einsum("kij,kj->ki", P, G)).ravel()
-        out[K * n:K * (n + m)] = (np.einsum("kij,ki->kj", alpha, F) + c * G - v[rows_x][None, :]).ravel()
-        out[rows_x] = (w[:, None] * G).sum(axis=0)
-        return out
-
-    rhs = np.zeros(N)
-    rhs[rows_x] = x_bar
-    if N <= _DENSE_SYSTEM:
-        J = np.zeros((N, N))
-        for k in range(K):
-            rf, rg = slice(k * n, (k + 1) * n), slice(K * n + k * m, K * n + (k + 1) * m)
-            J[rf, rf] = np.eye(n)
-            J[rf, rg] = P[k]
-            J[rg, rf] = alpha[k].T
-            J[rg, rg] = np.diag(c[k])
-            J[rg, rows_x] = -np.eye(m)
-            J[rows_x, rg] = w[k] * np.eye(m)
-        mu = np.linalg.lstsq(J.T, rhs, rcond=None)[0]
-    else:
-        from scipy.sparse.linalg import LinearOperator, lsqr
-
-        op = LinearOperator((N, N), matvec=Jt, rmatvec=Jv, dtype=np.float64)
-        sol = lsqr(op, rhs, atol=1e-13, btol=1e-13, iter_lim=20 * N)
-        mu = sol[0]
-        if warn and sol[1] not in (1, 2):
-            from ._status import MAX_ITER_REACHED, warn_status
-
-            warn_status(MAX_ITER_REACHED, "barycenter gradient (LSQR)", f"stopped after {sol[2]} iterations")
-    mu1 = mu[:K * n].reshape(K, n)
-    mu2 = mu[K * n:K * (n + m)].reshape(K, m)
+    # the adjoint system, the potentials eliminated: S_k = diag(c_k) - P_k^T alpha_k (the graph Laplacian of the
+    # k-th plan's column couplings), (sum_k w_k S_k^+) mu3 = x_bar - mean(x_bar), mu2_k = -w_k S_k^+ mu3 + t 1,
+    # mu1_k = -alpha_k mu2_k (t = -mean(x_bar) / K: the barycenter's mass follows the inputs')
+    S_pinv = [pinv_laplacian(np.diag(c[k]) - P[k].T @ alpha[k]) for k in range(K)]
+    H = sum(w[k] * S_pinv[k] for k in range(K))
+    v = x_bar - x_bar.mean()
+    mu3 = np.linalg.solve(H + ones * (np.trace(H) / m**2), v)  # H's null vector is 1 and v is orthogonal to it
+    mu3 -= mu3.mean()
+    t = -x_bar.mean() / K
+    mu2 = np.stack([-w[k] * (S_pinv[k] @ mu3) + t for k in range(K)])  # (K, m)
+    mu1 = -np.einsum("kij,kj->ki", alpha, mu2)  # (K, n)
     out = {}
     if "A" in names:
         means = mu1.mean(axis=1, keepdims=True)

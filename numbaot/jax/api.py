@@ -198,7 +198,7 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
 
         def host(A, M, g, x_bar):
             out = AD.barycenter_vjp(np.asarray(A), np.asarray(M), np.asarray(g), reg, weights, ["A", "M"],
-                                    np.asarray(x_bar), warn=False)
+                                    np.asarray(x_bar))
             return np.asarray(out["A"], A.dtype).reshape(A.shape), np.asarray(out["M"], M.dtype)
 
         shapes = (jax.ShapeDtypeStruct(A.shape, A.dtype), jax.ShapeDtypeStruct(M.shape, M.dtype))

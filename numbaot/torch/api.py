@@ -371,9 +371,8 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
     """The entropic Wasserstein barycenter (m,) of the histograms ``A`` (n, K) on a fixed support
     (:func:`numbaot.barycenter`, iterative Bregman projections), with gradients in ``A`` and the cost ``M`` by
     **implicit differentiation** of the fixed point (not by unrolling the iterations: one linear solve however
-    many iterations ran; exact at convergence, so pass a small ``tol`` when the gradient matters). Dense least
-    squares up to 2000 unknowns ``K (n + m) + m``, matrix-free LSQR above; see
-    :func:`numbaot.autodiff.barycenter`. ``weights`` must not require grad. CPU tensors.
+    many iterations ran; exact at convergence, so pass a small ``tol`` when the gradient matters): a few dense
+    m x m factorisations, O(K (n m^2 + m^3)) time; see :func:`numbaot.autodiff.barycenter`. ``weights`` must not require grad. CPU tensors.
 
     Examples
     --------
