@@ -20,6 +20,8 @@ def OT_mapping_linear(xs, xt, reg=1e-6, ws=None, wt=None, bias=True, log=False):
     Parameters
     ----------
     xs, xt : arrays of shape (n, d) and (m, d)
+        Host or device arrays (device arrays: the map is computed on the GPU and returned in the caller's kind, as
+        :func:`numbaot.empirical_bures_wasserstein_mapping` does; ``log=True`` then runs on host arrays only).
     reg : float >= 0
     ws, wt : arrays of shape (n,) or (n, 1), and (m,) or (m, 1), optional
         Sample weights (uniform when None).
@@ -46,6 +48,11 @@ def OT_mapping_linear(xs, xt, reg=1e-6, ws=None, wt=None, bias=True, log=False):
     from ..gaussian.api import empirical_bures_wasserstein_mapping
 
     log = V.check_bool(log, "log")
+    if log:
+        from .. import _dispatch
+
+        _dispatch.require_host(_dispatch.place(xs=xs, xt=xt, ws=ws, wt=wt), "OT_mapping_linear(log=True)",
+                               "pass log=False (the map itself runs on the GPU), or host arrays")
     A, b = empirical_bures_wasserstein_mapping(xs, xt, reg=reg, ws=ws, wt=wt, bias=bias)
     if not log:
         return A, b

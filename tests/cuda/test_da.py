@@ -10,8 +10,7 @@ import pytest
 
 from numbaot import ConvergenceWarning
 from numbaot.da import (EMDTransport, JCPOTTransport, LinearGWTransport, LinearTransport, MappingTransport,
-                        NotFittedError,
-                        SinkhornTransport, UnbalancedSinkhornTransport)
+                        NotFittedError, OT_mapping_linear, SinkhornTransport, UnbalancedSinkhornTransport)
 from tests.cuda.common import same_error
 
 pytestmark = pytest.mark.cuda
@@ -100,6 +99,10 @@ def test_linear_transport_maps_on_the_gpu(small_blocks):
         np.testing.assert_allclose(host(getattr(est, name)), getattr(ref, name), atol=1e-9, rtol=0)
     np.testing.assert_allclose(host(est.log_["Cs"]), ref.log_["Cs"], atol=1e-12)
     _check_like_host(est, ref, Xs, ys, Xt, yt, atol=1e-9)
+    A, b = OT_mapping_linear(dev(Xs), dev(Xt), reg=1e-8)  # the function: the GPU path of numbaot.gaussian
+    np.testing.assert_allclose(host(A), ref.A_, atol=1e-9, rtol=0)
+    with pytest.raises(ValueError, match=r"OT_mapping_linear\(log=True\) runs on the host only"):
+        OT_mapping_linear(dev(Xs), dev(Xt), log=True)
 
 
 def test_jcpot_on_device_arrays():
