@@ -659,27 +659,46 @@ def _frames(F, name, support):
     return frames, masses
 
 
-def _frame_costs(A, B, reg, max_iter, tol, n_threads, symmetric, want_potentials):
+def _frame_costs(A, B, reg, max_iter, tol, n_threads, symmetric, want_potentials, geom=None):
     """Delta[i, j] = Sinkhorn divergence between frame i of A and frame j of B (and, if asked, its gradient in
-    frame i's weights, the debiased potential f_ba - f_aa), by numbaot.solve_sample(..., debias=True)."""
+    frame i's weights, the debiased potential f_ba - f_aa), by numbaot.solve_sample(..., debias=True), or, with
+    ``geom`` (histograms on a grid: ``_sta.grid_geometry``), by the same loop with the grid's separable softmins."""
+    from .._status import warn_status
+    from .._threads import numba_threads
     from ..solvers import solve_sample
+    from ._sta import GridSoftmins, grid_divergence
 
     Ta, Tb = len(A), len(B)
     Delta = np.zeros((Ta, Tb))
     potentials = [[None] * Tb for _ in range(Ta)] if want_potentials else None
-    for i in range(Ta):
-        for j in range(Tb):
-            if symmetric and j <= i:
-                if j < i:
-                    Delta[i, j] = Delta[j, i]
-                continue
-            (Xa, a), (Xb, b) = A[i], B[j]
-            res = solve_sample(Xa, Xb, a, b, reg=reg, debias=True, max_iter=max_iter, tol=tol, n_threads=n_threads,
-                               warn=True)
-            Delta[i, j] = float(res.value)
-            if want_potentials:
-                potentials[i][j] = np.asarray(res.potential_a, dtype=np.float64)
+    ops = GridSoftmins(geom) if geom is not None else None
+    with numba_threads(n_threads):
+        for i in range(Ta):
+            for j in range(Tb):
+                if symmetric and j <= i:
+                    if j < i:
+                        Delta[i, j] = Delta[j, i]
+                    continue
+                (Xa, a), (Xb, b) = A[i], B[j]
+                if ops is not None:
+                    value, potential, status, n_iter, err = grid_divergence(ops, Xa, a, b, reg, max_iter, tol)
+                    warn_status(status, "sinkhorn divergence", f"marginal error {err:.3g} > tol {tol:g} after "
+                                f"{n_iter} steps", stacklevel=4)
+                else:
+                    res = solve_sample(Xa, Xb, a, b, reg=reg, debias=True, max_iter=max_iter, tol=tol,
+                                       n_threads=n_threads, warn=True)
+                    value, potential = res.value, res.potential_a
+                Delta[i, j] = float(value)
+                if want_potentials:
+                    potentials[i][j] = np.asarray(potential, dtype=np.float64)
     return Delta, potentials
+
+
+def _grid(A, support):
+    """The separable grid of the support of histogram frames, or None (point clouds, or not a product grid)."""
+    from ._sta import grid_geometry
+
+    return None if support is None else grid_geometry(A[0][0])
 
 
 def _check_sta(X, Y, gamma, reg, support, max_iter, tol):
@@ -713,7 +732,10 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
               - \tfrac12 \mathrm{OT}_\varepsilon(x_i, x_i) - \tfrac12 \mathrm{OT}_\varepsilon(y_j, y_j),
 
     with the squared Euclidean ground cost and ``eps = reg`` (:func:`numbaot.sinkhorn_divergence`'s conventions).
-    Each frame pair is one Sinkhorn-divergence solve (``numbaot.solve_sample(..., debias=True)``), T_x T_y in all.
+    Each frame pair is one Sinkhorn-divergence solve (``numbaot.solve_sample(..., debias=True)``), T_x T_y in all;
+    histograms on a product grid (a 1D support, or a 2D grid of points ``(u_j, v_i)`` in C order, as
+    ``np.meshgrid`` gives) take the same loop with log-sum-exps along the grid's axes (``timeseries._sta``):
+    O(N (H + W)) per step for N = H W bins instead of O(N^2).
 
     Parameters
     ----------
@@ -753,7 +775,7 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
     gamma, reg, max_iter, tol, A, B = _check_sta(X, Y, gamma, reg, support, max_iter, tol)
     if return_grad and support is None:
         raise ValueError("return_grad=True needs histograms on a support (the gradient is in the frames' weights)")
-    Delta, potentials = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, return_grad)
+    Delta, potentials = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, return_grad, _grid(A, support))
     from ._soft_dtw import soft_dtw_alignment_core, soft_dtw_matrix_value_core
 
     if not return_grad:
@@ -784,9 +806,10 @@ def sta_divergence(X, Y, gamma=1.0, reg=0.1, *, support=None, max_iter=1000, tol
     def sdtw(Delta):
         return soft_dtw_matrix_value_core(Delta, gamma)
 
-    Dxy, _ = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, False)
-    Dxx, _ = _frame_costs(A, A, reg, max_iter, tol, n_threads, True, False)
-    Dyy, _ = _frame_costs(B, B, reg, max_iter, tol, n_threads, True, False)
+    geom = _grid(A, support)
+    Dxy, _ = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, False, geom)
+    Dxx, _ = _frame_costs(A, A, reg, max_iter, tol, n_threads, True, False, geom)
+    Dyy, _ = _frame_costs(B, B, reg, max_iter, tol, n_threads, True, False, geom)
     return np.float64(sdtw(Dxy) - 0.5 * (sdtw(Dxx) + sdtw(Dyy)))
 
 

@@ -62,6 +62,34 @@ def test_divergence_zero_on_equal_series_and_symmetric():
     assert d > 0 and ts.sta_divergence(Y, X, 0.5, 0.1) == pytest.approx(d, rel=1e-9)
 
 
+def test_grid_supports_take_the_separable_softmins_and_agree_with_the_dense_solve():
+    from numbaot.timeseries._sta import grid_geometry
+
+    rng = np.random.default_rng(5)
+    u, v = np.linspace(0.0, 1.0, 4), np.array([0.0, 0.3, 1.0])  # uneven spacing is still a product grid
+    grid = np.stack(np.meshgrid(u, v), -1).reshape(-1, 2)  # (12, 2): x along the rows, C order
+    assert grid_geometry(grid) is not None and grid_geometry(grid[:, ::-1].copy()) is not None
+    assert grid_geometry(rng.random((12, 2))) is None and grid_geometry(grid[::-1].copy()) is not None
+    assert grid_geometry(grid[[1, 0] + list(range(2, 12))]) is None
+    X, Y = rng.random((3, 12)) + 0.05, rng.random((2, 12)) + 0.05
+    X /= X.sum(1, keepdims=True)
+    Y /= Y.sum(1, keepdims=True)
+    value, grad = ts.sta(X, Y, 0.3, 0.05, support=grid, return_grad=True)
+    Delta = np.array([[float(numbaot.solve_sample(grid, grid, x, y, reg=0.05, debias=True).value) for y in Y]
+                      for x in X])
+    assert value == pytest.approx(_sdtw(Delta, 0.3), rel=1e-10)
+    cloud_value, cloud_grad = ts.sta(X, Y, 0.3, 0.05, support=grid + 1e-9 * rng.random(grid.shape),
+                                     return_grad=True)  # not a grid: the dense path
+    assert cloud_value == pytest.approx(value, rel=1e-6)
+    np.testing.assert_allclose(cloud_grad, grad, rtol=1e-5, atol=1e-8)
+
+
+def _sdtw(C, gamma):
+    from numbaot.timeseries._soft_dtw import soft_dtw_matrix_value_core
+
+    return soft_dtw_matrix_value_core(np.ascontiguousarray(C), gamma)
+
+
 def test_bad_input():
     grid = np.linspace(0, 1, 4)
     X = np.full((2, 4), 0.25)
