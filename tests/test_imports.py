@@ -22,6 +22,7 @@ FRONT_ENDS = {
     "numbaot.barycenters.gromov",
     "numbaot.timeseries", "numbaot.timeseries.api",
     "numbaot.sliced.api", "numbaot.sliced.circle", "numbaot.gaussian.api", "numbaot.gaussian.gmm",
+    "numbaot.gaussian.hd",
     "numbaot.da", "numbaot.da._base", "numbaot.da.transport", "numbaot.da.linear", "numbaot.da.mapping",
     "numbaot.da.regularized", "numbaot.da.jcpot", "numbaot.da.dr",
     "numbaot.partial.api", "numbaot.partial.gromov", "numbaot.unbalanced.api",
