@@ -215,16 +215,16 @@ def _intrinsic(d_intrinsic, p):
     return out
 
 
-def _ppca(C, d, reg, offset):
+def _ppca(C, d, reg):
     """``(U, l, sigma^2)`` of probabilistic PCA with ``d`` axes on the covariance ``C`` (p, p)."""
     p = C.shape[0]
     w, W = np.linalg.eigh(C)
     top = w[p - d:]
-    sigma2 = (np.trace(C) - np.sum(top)) / (p - d + offset)
+    sigma2 = (np.trace(C) - np.sum(top)) / (p - d)
     return W[:, p - d:], top - sigma2, max(float(sigma2), reg)
 
 
-def _empirical_models(xs, xt, d_intrinsic, reg, ws, wt, bias, offset=0.0):
+def _empirical_models(xs, xt, d_intrinsic, reg, ws, wt, bias):
     xs = V.check_points(xs, "xs")
     xt = V.check_points(xt, "xt")
     V.check_same_dimension(xs, xt, ("xs", "xt"))
@@ -237,8 +237,8 @@ def _empirical_models(xs, xt, d_intrinsic, reg, ws, wt, bias, offset=0.0):
     d_s, d_t = _intrinsic(d_intrinsic, p)
     ms, Cs = _moments(xs.astype(np.float64, copy=False), _sample_weights(ws, "ws", xs.shape[0]), bias, reg)
     mt, Ct = _moments(xt.astype(np.float64, copy=False), _sample_weights(wt, "wt", xt.shape[0]), bias, reg)
-    Us, ls, s2s = _ppca(Cs, d_s, reg, offset * reg)
-    Ut, lt, s2t = _ppca(Ct, d_t, reg, offset * reg)
+    Us, ls, s2s = _ppca(Cs, d_s, reg)
+    Ut, lt, s2t = _ppca(Ct, d_t, reg)
     return ms, mt, Us, Ut, ls, lt, s2s, s2t
 
 

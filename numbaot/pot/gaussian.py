@@ -225,20 +225,34 @@ def bures_wasserstein_mapping_hd(ms, mt, Us, Ut, ls, lt, sigma2_s, sigma2_t, log
     return A, b
 
 
-def _hd_log(xs, xt, d_intrinsic, reg, ws, wt, bias, offset):
-    from ..gaussian.hd import _empirical_models
-
-    _, _, Us, Ut, ls, lt, s2s, s2t = _empirical_models(xs, xt, d_intrinsic, reg, ws, wt, bias, offset)
-    return {"Us": Us, "Ut": Ut, "ls": ls, "lt": lt, "sigma2_s": np.array([s2s]), "sigma2_t": np.array([s2t])}
+def _ppca_models(xs, xt, d_intrinsic, reg, ws, wt, bias, offset):
+    """POT 0.9.7's probabilistic-PCA fit of both samples: means and ``(U, l, sigma^2)``, the residual variance being
+    the trailing eigenvalues' sum over ``p - d + offset``."""
+    d_pair = (d_intrinsic, d_intrinsic) if isinstance(d_intrinsic, int) else tuple(d_intrinsic)
+    out = {}
+    for side, x, w, d in (("s", xs, ws, d_pair[0]), ("t", xt, wt, d_pair[1])):
+        mean, cov = _moments(x, w, reg, bias)
+        p = cov.shape[0]
+        vals, vecs = np.linalg.eigh(cov)
+        sigma2 = (np.trace(cov) - np.sum(vals[p - d:])) / (p - d + offset)
+        out["m" + side] = mean if bias else np.zeros(p)
+        out["U" + side], out["l" + side] = vecs[:, p - d:], vals[p - d:] - sigma2
+        out["sigma2_" + side] = np.array([max(sigma2, reg)])
+    return out
 
 
 def empirical_bures_wasserstein_distance_hd(xs, xt, d_intrinsic, reg=0.0, ws=None, wt=None, bias=True, log=False):
     """``W_2`` between the high-dimensional Gaussians fitted to two samples (POT's name), with POT 0.9.7's residual
-    variance (the trailing eigenvalues' sum divided by ``p - d + reg``); ``log`` holds the fitted models."""
-    from ..gaussian.hd import _distance, _empirical_models
+    variance (the trailing eigenvalues' sum divided by ``p - d + reg``), by
+    :func:`numbaot.bures_wasserstein_distance_hd` after :func:`numbaot.empirical_bures_wasserstein_distance_hd`'s
+    checks; ``log`` holds the fitted models."""
+    import numbaot
 
-    value = _distance(*_empirical_models(xs, xt, d_intrinsic, reg, ws, wt, bias, offset=1.0))
-    return (value, _hd_log(xs, xt, d_intrinsic, reg, ws, wt, bias, 1.0)) if log else value
+    numbaot.empirical_bures_wasserstein_distance_hd(xs, xt, d_intrinsic, reg, ws, wt, bias)  # checks the input
+    fit = _ppca_models(xs, xt, d_intrinsic, reg, ws, wt, bias, reg)
+    value = numbaot.bures_wasserstein_distance_hd(fit["ms"], fit["mt"], fit["Us"], fit["Ut"], fit["ls"], fit["lt"],
+                                                  fit["sigma2_s"], fit["sigma2_t"])
+    return (value, {k: v for k, v in fit.items() if k not in ("ms", "mt")}) if log else value
 
 
 def empirical_bures_wasserstein_mapping_hd(xs, xt, d_intrinsic, reg=0.0, ws=None, wt=None, bias=True, log=False):
@@ -248,7 +262,8 @@ def empirical_bures_wasserstein_mapping_hd(xs, xt, d_intrinsic, reg=0.0, ws=None
 
     A, b = numbaot.empirical_bures_wasserstein_mapping_hd(xs, xt, d_intrinsic, reg, ws, wt, bias)
     if log:
-        return A, b[None, :], _hd_log(xs, xt, d_intrinsic, reg, ws, wt, bias, 0.0)
+        fit = _ppca_models(xs, xt, d_intrinsic, reg, ws, wt, bias, 0.0)
+        return A, b[None, :], {k: v for k, v in fit.items() if k not in ("ms", "mt")}
     return A, b[None, :]
 
 
