@@ -13,7 +13,8 @@ anti-diagonals.
   only its three latest anti-diagonals (3 (n + 1) floats) in global scratch; ``hard=1`` takes the plain minimum
   (DTW) instead of the softmin.
 
-The frame cost and the softmin are the CPU cores' own bodies (``timeseries._bodies``, twins). Everything runs in
+The frame cost and the soft-DTW cell (softmin and its weights) are the CPU cores' own bodies
+(``timeseries._bodies``, twins; the CPU sweeps vectorise the same anti-diagonals). Everything runs in
 float64; inputs are copied to float64 (n, d) on the device first (``_launch.as_float64_2d``), and outputs are cast
 to float32 when every input was float32.
 """
@@ -25,11 +26,11 @@ import numpy as np
 from numba import cuda
 
 from .. import _validation as V
-from ..timeseries._bodies import frame_cost, softmin3
+from ..timeseries._bodies import frame_cost, soft_cell
 from . import _checks, _launch
 
 _cost = frame_cost.cuda  # kernels resolve module globals, not attributes
-_softmin3 = softmin3.cuda
+_soft_cell = soft_cell.cuda
 
 #: Pairs per launch of the pairwise kernel: bounds its scratch to PAIR_CHUNK * 3 * (n + 1) floats.
 PAIR_CHUNK = 4096
@@ -56,16 +57,11 @@ def _forward_kernel(X, Y, code, gamma, R, P):
         i = i_lo + cuda.threadIdx.x
         while i <= i_hi:
             j = k - i
-            diag, up, left = R[i, j], R[i, j + 1], R[i + 1, j]
-            low = min(diag, min(up, left))
-            e_diag = math.exp((low - diag) / gamma)
-            e_up = math.exp((low - up) / gamma)
-            e_left = math.exp((low - left) / gamma)
-            total = e_diag + e_up + e_left
-            P[i, j, 0] = e_diag / total
-            P[i, j, 1] = e_up / total
-            P[i, j, 2] = e_left / total
-            R[i + 1, j + 1] = _cost(X, i, Y, j, code) + low - gamma * math.log(total)
+            value, w_diag, w_up, w_left = _soft_cell(R[i, j], R[i, j + 1], R[i + 1, j], _cost(X, i, Y, j, code), gamma)
+            P[i, j, 0] = w_diag
+            P[i, j, 1] = w_up
+            P[i, j, 2] = w_left
+            R[i + 1, j + 1] = value
             i += cuda.blockDim.x
         cuda.syncthreads()
 
@@ -157,11 +153,11 @@ def _pairs_kernel(A, B, first_pair, code, gamma, hard, scratch, out):
         I = I_lo + cuda.threadIdx.x
         while I <= I_hi:
             diag, up, left = prev2[I - 1], prev[I - 1], prev[I]
+            cost = _cost(X, I - 1, Y, K - I - 1, code)
             if hard:
-                best = min(diag, min(up, left))
+                cur[I] = cost + min(diag, min(up, left))
             else:
-                best = _softmin3(diag, up, left, gamma)
-            cur[I] = _cost(X, I - 1, Y, K - I - 1, code) + best
+                cur[I] = _soft_cell(diag, up, left, cost, gamma)[0]
             I += cuda.blockDim.x
         if cuda.threadIdx.x == 0:  # borders of this anti-diagonal, read by the next two
             cur[0] = inf

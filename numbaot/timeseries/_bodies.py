@@ -1,9 +1,10 @@
 """Scalar bodies shared by the CPU cores and the CUDA kernels of the time-series family (twins).
 
-``frame_cost`` is the cost between frame ``i`` of X and frame ``j`` of Y (rows of (n, d) arrays);
-``softmin3`` the smoothed minimum ``-gamma log(e^{-a/gamma} + e^{-b/gamma} + e^{-c/gamma})``, shifted by the
-minimum so that no exponential overflows whatever gamma (+inf arguments count as absent); ``soft_cell`` one cell
-of the soft-DTW recursion with the weights its softmin gives each predecessor (the backward pass's factors).
+``frame_cost`` is the cost between frame ``i`` of X and frame ``j`` of Y (rows of (n, d) arrays); ``soft_cell``
+one cell of the soft-DTW recursion: the cost plus the smoothed minimum ``-gamma log(e^{-a/gamma} + e^{-b/gamma} +
+e^{-c/gamma})`` of its three predecessors, shifted by their minimum so that no exponential overflows whatever gamma
+(+inf predecessors count as absent), and the weights that softmin gives each predecessor (the backward pass's
+factors).
 
 The exponentials and the logarithm are ``fast_exp`` and ``fast_log`` (straight-line arithmetic on the CPU, so that
 a loop over the cells of an anti-diagonal vectorises; CUDA's own ``exp`` and ``log`` on the GPU), and the minimum is
@@ -38,17 +39,6 @@ def frame_cost(X, i, Y, j, code):
     if code == 1:
         return math.sqrt(total)
     return total
-
-
-@twin(deps={"_exp": fast_exp, "_log": fast_log})
-def softmin3(a, b, c, gamma):
-    low = a if a < b else b
-    low = low if low < c else c
-    if low == math.inf:
-        return math.inf
-    inv_gamma = 1.0 / gamma
-    total = _exp((low - a) * inv_gamma) + _exp((low - b) * inv_gamma) + _exp((low - c) * inv_gamma)
-    return low - gamma * _log(total)
 
 
 @twin(deps={"_exp": fast_exp, "_log": fast_log})
