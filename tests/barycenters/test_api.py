@@ -66,6 +66,46 @@ def test_barycenter_matches_pot_scaling(method):
     assert np.allclose(ours, theirs, rtol=0, atol=1e-7)
 
 
+@pytest.mark.parametrize("n, m", [(7, 7), (9, 6), (5, 11), (70, 70)])
+def test_toeplitz_kernel_products_equal_the_dense_ones(n, m):
+    from numbaot.barycenters import _scaling
+
+    rng = np.random.default_rng(n + m)
+    t = rng.random(n + m - 1)  # diagonals: C[i, j] = t[i - j + m - 1]
+    C = np.array([[t[i - j + m - 1] for j in range(m)] for i in range(n)])
+    assert _scaling.is_toeplitz(C)
+    K = np.exp(-C / 0.3)
+    for B in (1, 2, 3, 4, 7):
+        V, U = rng.random((B, m)), rng.random((B, n))
+        for threshold in (0, 10**9):  # the Toeplitz operators, then the dense ones
+            _scaling.TOEPLITZ_MIN_ENTRIES, old = threshold, _scaling.TOEPLITZ_MIN_ENTRIES
+            try:
+                apply, apply_T = _scaling.dense_operators(C, 0.3, 2)
+            finally:
+                _scaling.TOEPLITZ_MIN_ENTRIES = old
+            np.testing.assert_allclose(apply(V), V @ K.T, rtol=1e-13)
+            np.testing.assert_allclose(apply_T(U), U @ K, rtol=1e-13)
+    C[3, 2] += 1e-12  # one entry off its diagonal's value: dense
+    assert not _scaling.is_toeplitz(C)
+    assert _scaling.is_symmetric(_line_cost(5)) and not _scaling.is_symmetric(C)
+
+
+def test_scaling_on_an_integer_grid_matches_pot():
+    # x = arange(n): (x_i - x_j)^2 is exactly constant along diagonals, so the scaling domain runs the Toeplitz
+    # kernel (bench_barycenter.py's 1D case)
+    rng = np.random.default_rng(22)
+    x = np.arange(80.0)
+    M = (x[:, None] - x[None, :]) ** 2
+    M /= M.max()
+    A = _hists(rng, 80, 3)
+    ours = numbaot.barycenter(A, M, 0.005, method="sinkhorn", tol=1e-13, max_iter=50000)
+    theirs = ot.barycenter(A, M, 0.005, method="sinkhorn", stopThr=1e-15, numItermax=50000, warn=False)
+    assert np.allclose(ours, theirs, rtol=0, atol=1e-7)
+    res = numbaot.solve_barycenter(A, M, 0.005, method="sinkhorn", tol=1e-4)
+    pot, log = ot.barycenter(A, M, 0.005, method="sinkhorn", stopThr=1e-4, log=True)
+    assert abs(res.n_iter - (log["niter"] + 1)) <= 10 and np.allclose(res.barycenter, pot, atol=1e-6)
+
+
 def test_scaling_domain_reports_underflow():
     A = np.zeros((30, 2))
     A[:5, 0] = 0.2
