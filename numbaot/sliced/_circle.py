@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import prange
 
-from .._jit import cpu_jit
+from .._jit import cpu_jit, twin
 
 #: Width at which the bisection on [-1, 1] stops: below it the derivative's sign is rounding noise (a shifted
 #: breakpoint cb_j - theta ties with ca_i once |theta| nears an ulp of 1).
@@ -31,8 +31,8 @@ BRACKET = 1e-15
 BISECTION_STEPS = 60
 
 
-@cpu_jit
-def _cost(diff, p):
+@twin
+def cost_twin(diff, p):
     d = abs(diff)
     if p == 1.0:
         return d
@@ -41,8 +41,11 @@ def _cost(diff, p):
     return d ** p
 
 
-@cpu_jit
-def _circle_walk(xs, ca, ys, cb, theta, p):
+_cost = cost_twin.cpu  # the CUDA build of the walk rebinds _cost to cost_twin.cuda
+
+
+@twin(deps={"_cost": cost_twin}, inline="never")
+def circle_walk_twin(xs, ca, ys, cb, theta, p):
     """``(C(theta), right derivative of C at theta)``: one pass over t in [0, 1)."""
     n = xs.shape[0]
     m = ys.shape[0]
@@ -91,8 +94,11 @@ def _circle_walk(xs, ca, ys, cb, theta, p):
     return total, slope
 
 
-@cpu_jit
-def circle_cost(xs, ca, ys, cb, p):
+_circle_walk = circle_walk_twin.cpu
+
+
+@twin(deps={"_circle_walk": circle_walk_twin}, inline="never")
+def circle_cost_twin(xs, ca, ys, cb, p):
     """``(W_p^p, optimal theta)`` between sorted measures on the circle (see the module docstring)."""
     lo = -1.0
     hi = 1.0
@@ -126,6 +132,9 @@ def circle_cost(xs, ca, ys, cb, p):
             best = value_zero
             theta = 0.0
     return max(best, 0.0), theta
+
+
+circle_cost = circle_cost_twin.cpu
 
 
 @cpu_jit(parallel=True)

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .. import _config, _validation as V
+from .. import _config, _dispatch, _validation as V
 from .api import _check_seed
 
 #: |x|^2 may differ from 1 by this much for a point to count as on the sphere (POT's tolerance).
@@ -71,6 +71,11 @@ def _pair(u_values, v_values, u_weights, v_weights):
     return xs, wa, ys, wb, mass_a, u.ndim == 2, V.result_dtype(u, v)
 
 
+def _device_pair(u_values, v_values, u_weights, v_weights):
+    """Where the arrays live (device arrays take the CUDA path of ``_gpu_circle``)."""
+    return _dispatch.place(u_values=u_values, v_values=v_values, u_weights=u_weights, v_weights=v_weights)
+
+
 def _parallel(core, n_threads, *args):
     import numba
 
@@ -117,6 +122,11 @@ def wasserstein_circle(u_values, v_values, u_weights=None, v_weights=None, p=1, 
     0.01
     """
     p = V.check_p(p)
+    placement = _device_pair(u_values, v_values, u_weights, v_weights)
+    if placement.on_gpu:
+        from . import _gpu_circle
+
+        return _gpu_circle.circle(placement, u_values, v_values, u_weights, v_weights, p)
     xs, wa, ys, wb, mass, batched, dtype = _pair(u_values, v_values, u_weights, v_weights)
     from ._circle import circle_cost_batch
 
@@ -149,6 +159,11 @@ def binary_search_circle(u_values, v_values, u_weights=None, v_weights=None, p=1
     """
     p = V.check_p(p)
     return_theta = V.check_bool(return_theta, "return_theta")
+    placement = _device_pair(u_values, v_values, u_weights, v_weights)
+    if placement.on_gpu:
+        from . import _gpu_circle
+
+        return _gpu_circle.circle(placement, u_values, v_values, u_weights, v_weights, p, return_theta)
     xs, wa, ys, wb, mass, batched, dtype = _pair(u_values, v_values, u_weights, v_weights)
     from ._circle import circle_cost_batch
 
@@ -170,6 +185,11 @@ def wasserstein1_circle(u_values, v_values, u_weights=None, v_weights=None, *, n
     >>> round(float(numbaot.wasserstein1_circle([0.05], [0.95])), 12)
     0.1
     """
+    placement = _device_pair(u_values, v_values, u_weights, v_weights)
+    if placement.on_gpu:  # the bisection with p = 1 (exact up to rounding), as the closed form's check
+        from . import _gpu_circle
+
+        return _gpu_circle.circle(placement, u_values, v_values, u_weights, v_weights, 1.0)
     xs, wa, ys, wb, mass, batched, dtype = _pair(u_values, v_values, u_weights, v_weights)
     from ._circle import circle_w1_batch
 
@@ -202,6 +222,11 @@ def semidiscrete_wasserstein2_unif_circle(u_values, u_weights=None, *, n_threads
     >>> round(float(numbaot.semidiscrete_wasserstein2_unif_circle([0.5])), 12)   # int (x - 1/2)^2 = 1/12
     0.083333333333
     """
+    placement = _dispatch.place(u_values=u_values, u_weights=u_weights)
+    if placement.on_gpu:
+        from . import _gpu_circle
+
+        return _gpu_circle.unif_circle(placement, u_values, u_weights)
     u = _circle_values(u_values, "u_values")
     k = 1 if u.ndim == 1 else u.shape[1]
     xs, wa, mass = _rows(u, u_weights, "u_weights", k)
@@ -319,6 +344,18 @@ def sliced_wasserstein_sphere(X_s, X_t, a=None, b=None, n_projections=50, p=2, p
     0.0
     """
     p, seed = _check_common(n_projections, p, seed, projections)
+    placement = _dispatch.place(X_s=X_s, X_t=X_t, a=a, b=b)
+    if placement.on_gpu:
+        from . import _gpu_circle
+
+        X_s, rows_s = _gpu_circle.sphere_points(placement, X_s, "X_s", SPHERE_TOL)
+        X_t, rows_t = _gpu_circle.sphere_points(placement, X_t, "X_t", SPHERE_TOL)
+        V.check_same_dimension(X_s, X_t, ("X_s", "X_t"))
+        U = _sphere_projections(projections, int(X_s.shape[1]), n_projections, seed)
+        V.check_weight_length(a, "a", X_s.shape[0])
+        V.check_weight_length(b, "b", X_t.shape[0])
+        mean = _gpu_circle.sphere(placement, X_s, X_t, a, b, p, U, rows_s, rows_t)
+        return V.result_dtype(X_s, X_t).type(max(mean, 0.0) ** (1.0 / p))
     X_s = _on_sphere(X_s, "X_s")
     X_t = _on_sphere(X_t, "X_t")
     V.check_same_dimension(X_s, X_t, ("X_s", "X_t"))
@@ -363,6 +400,14 @@ def sliced_wasserstein_sphere_unif(X_s, a=None, n_projections=50, projections=No
     if projections is None:
         V.check_max_iter(n_projections, "n_projections")
     seed = _check_seed(seed)
+    placement = _dispatch.place(X_s=X_s, a=a)
+    if placement.on_gpu:
+        from . import _gpu_circle
+
+        X_s, rows = _gpu_circle.sphere_points(placement, X_s, "X_s", SPHERE_TOL)
+        U = _sphere_projections(projections, int(X_s.shape[1]), n_projections, seed)
+        mean = _gpu_circle.sphere_unif(placement, X_s, a, U, rows)
+        return V.result_dtype(X_s).type(max(mean, 0.0) ** 0.5)
     X_s = _on_sphere(X_s, "X_s")
     U = _sphere_projections(projections, X_s.shape[1], n_projections, seed)
     w = None if a is None else V.check_weights(a, "a", X_s.shape[0])
