@@ -8,13 +8,16 @@ Cases (the issue's targets):
 * ``cdist_soft_dtw`` of 100 series of length 128 (all pairs) against tslearn's ``cdist_soft_dtw`` (>= 5x);
 * ``sta`` (spatio-temporal alignment) between two series of histograms on a square grid: its time and the share
   spent in the frame costs (one Sinkhorn divergence per frame pair). The issue's size, 50 frames of 32 x 32, is
-  2500 divergences of 1024-point problems (~0.4 s each at reg = 0.05 on the 2-core reference machine, so ~17
-  minutes): it runs with ``--sta-full``; the default is 10 frames of 16 x 16.
+  2500 divergences of 1024-bin problems; on a grid they take the separable softmins (``timeseries._sta``), ~8x
+  faster per pair than the dense solve of session 8 (~0.4 s each at reg = 0.05 on the 2-core reference machine,
+  ~17 minutes in all), so a few minutes: it runs with ``--sta-full``; the default is 10 frames of 16 x 16.
+  ``--sta-dense`` adds the same case with a support that is not a grid (the dense path), for comparison.
 
 Runs are alternated (A B A B ...) and medians reported (see ``_common.race``); every contestant's value is compared
-(dtaidistance's DTW is the square root of ours, squared here). ``--quick`` runs small sizes as a smoke test.
+(dtaidistance's DTW is the square root of ours, squared here). ``--quick`` runs small sizes as a smoke test;
+``--only sdtw`` the two soft-DTW rows, ``--only sta`` the STA table.
 
-    python bench/bench_timeseries.py [--quick] [--markdown] [--sta-full]
+    python bench/bench_timeseries.py [--quick] [--markdown] [--sta-full] [--sta-dense] [--only {all,sdtw,sta}]
 """
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ def _row(case, ours, peer, target):
             f"{rel_diff(ours.value, peer.value):.1e}"]
 
 
-def bench(config):
+def bench(config, sdtw_only=False):
     import numbaot.timeseries as ts
 
     rows = []
@@ -59,7 +62,7 @@ def bench(config):
         tm = None
         print("tslearn is not installed: pip install tslearn")
 
-    if ddtw is not None:
+    if ddtw is not None and not sdtw_only:
         n = config["dtw"]
         x, y = rng.standard_normal(n), rng.standard_normal(n)
         ours = Contestant("numbaot", lambda: ts.dtw(x, y))
@@ -105,9 +108,10 @@ def bench(config):
     return rows
 
 
-def bench_sta(frames, side):
+def bench_sta(frames, side, dense=False):
     """STA between two series of ``frames`` histograms on a side x side grid: time, and time in frame costs (the
-    soft-DTW on the (frames, frames) divergence matrix is the rest)."""
+    soft-DTW on the (frames, frames) divergence matrix is the rest). ``dense``: the grid's points moved by 1e-12,
+    so that it is no longer a product grid and every divergence takes the dense solve."""
     import numbaot.timeseries as ts
     from numbaot.timeseries import api
 
@@ -124,6 +128,8 @@ def bench_sta(frames, side):
         return np.array(out)
 
     X, Y = series(), series()
+    if dense:
+        grid = grid + 1e-12 * rng.random(grid.shape)
     inner = api._frame_costs
     spent = []
 
@@ -141,7 +147,8 @@ def bench_sta(frames, side):
         total = time.perf_counter() - start
     finally:
         api._frame_costs = inner
-    return [f"sta, {frames} frames of {side} x {side}", f"{total:.2f}", f"{spent[-1]:.2f}",
+    case = f"sta, {frames} frames of {side} x {side}" + (" (not a grid: dense)" if dense else " (grid)")
+    return [case, f"{total:.2f}", f"{spent[-1]:.2f}",
             f"{100 * spent[-1] / total:.1f} %", str(frames * frames)]
 
 
@@ -150,6 +157,9 @@ def parse_args(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (smoke run)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--sta-full", action="store_true", help="STA at the issue's size (50 frames of 32 x 32)")
+    parser.add_argument("--sta-dense", action="store_true", help="also STA on a support that is not a grid")
+    parser.add_argument("--only", choices=["all", "sdtw", "sta"], default="all",
+                        help="sdtw: the two soft-DTW rows alone; sta: the STA table alone")
     return parser.parse_args(argv)
 
 
@@ -158,12 +168,15 @@ def main(argv=None):
     config = QUICK if args.quick else FULL
     started = time.perf_counter()
     print(("**Machine:** " if args.markdown else "Machine: ") + machine_line())
-    rows = bench(config)
-    print("\n### Time series (median ms, alternated runs)\n" if args.markdown else "\n== Time series ==")
-    print(format_table(HEADERS, rows, args.markdown))
-    frames, side = STA_FULL if args.sta_full else config["sta"]
-    print("\n### Spatio-temporal alignment\n" if args.markdown else "\n== Spatio-temporal alignment ==")
-    print(format_table(STA_HEADERS, [bench_sta(frames, side)], args.markdown))
+    if args.only != "sta":
+        rows = bench(config, sdtw_only=args.only == "sdtw")
+        print("\n### Time series (median ms, alternated runs)\n" if args.markdown else "\n== Time series ==")
+        print(format_table(HEADERS, rows, args.markdown))
+    if args.only != "sdtw":
+        frames, side = STA_FULL if args.sta_full else config["sta"]
+        print("\n### Spatio-temporal alignment\n" if args.markdown else "\n== Spatio-temporal alignment ==")
+        sta_rows = [bench_sta(frames, side)] + ([bench_sta(frames, side, dense=True)] if args.sta_dense else [])
+        print(format_table(STA_HEADERS, sta_rows, args.markdown))
     print(f"\n(total benchmark time {time.perf_counter() - started:.0f} s)")
 
 
