@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dispatch, _validation as V
+from .. import _device, _validation as V
 
 
 def _values(x, name, stream):
@@ -60,9 +60,16 @@ def _pair(placement, u_values, v_values, u_weights, v_weights):
     return xs, ca, ys, cb, mass_a, u.ndim == 2, V.result_dtype(u, v)
 
 
+def _to_caller(x, placement):
+    """A small host array (k values) on the caller's device, as the caller's kind of array."""
+    from numba import cuda
+
+    return _device.to_caller(cuda.to_device(np.ascontiguousarray(x), stream=placement.stream), placement.kind)
+
+
 def _finish(placement, values, batched, dtype):
     if batched:
-        return _dispatch.to_caller(np.asarray(values, dtype=dtype), placement)
+        return _to_caller(np.asarray(values, dtype=dtype), placement)
     return dtype.type(values[0])
 
 
@@ -75,7 +82,7 @@ def circle(placement, u_values, v_values, u_weights, v_weights, p, return_theta=
     value = _finish(placement, values * mass, batched, dtype)
     if not return_theta:
         return value
-    return value, (_dispatch.to_caller(thetas, placement) if batched else float(thetas[0]))
+    return value, (_to_caller(thetas, placement) if batched else float(thetas[0]))
 
 
 def unif_circle(placement, u_values, u_weights):

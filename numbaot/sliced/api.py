@@ -199,7 +199,8 @@ def max_sliced_wasserstein_distance(X_s, X_t, a=None, b=None, n_projections=50, 
     X_s, X_t, a, b, n_projections, p, projections, seed
         As in :func:`sliced_wasserstein_distance`.
     method : {'sampled', 'gradient'}
-        'gradient' runs on the host (CUDA inputs are refused with a ValueError).
+        'gradient' on CUDA inputs runs on the GPU: each step projects, sorts and walks the coupling there; the
+        step control (a few scalars and the (d,) gradient per step) runs on the host.
     max_iter : int >= 1
         'gradient': maximum number of ascent steps; reaching it emits a ConvergenceWarning (the value is still
         attained by the returned direction).
@@ -229,10 +230,6 @@ def max_sliced_wasserstein_distance(X_s, X_t, a=None, b=None, n_projections=50, 
     tol = V.check_tol(tol)
     return_direction = V.check_bool(return_direction, "return_direction")
     X_s, X_t, p, P = _prepare(X_s, X_t, a, b, n_projections, p, projections, seed)
-    if method == "gradient":
-        _dispatch.require_host(_dispatch.place(X_s=X_s, X_t=X_t, a=a, b=b),
-                               "max_sliced_wasserstein_distance(method='gradient')",
-                               "use method='sampled' on the GPU, or pass host arrays")
     values, e, out_dtype = _values(X_s, X_t, a, b, P, p, n_threads)
     best = int(np.argmax(values))
     value = max(float(values[best]), 0.0)
@@ -240,7 +237,8 @@ def max_sliced_wasserstein_distance(X_s, X_t, a=None, b=None, n_projections=50, 
     if method == "gradient" or return_direction:
         direction = np.asarray(_device.to_host(P)[:, best], dtype=np.float64)
     if method == "gradient":  # it starts from the best direction and only climbs: its value supersedes
-        value, direction, e = _ascend(X_s, X_t, a, b, direction, p, max_iter, tol)
+        on_gpu = _dispatch.place(X_s=X_s, X_t=X_t, a=a, b=b).on_gpu
+        value, direction, e = (_ascend_cuda if on_gpu else _ascend)(X_s, X_t, a, b, direction, p, max_iter, tol)
     result = out_dtype.type(math.ldexp(value ** (1.0 / p), e))
     return (result, direction) if return_direction else result
 
@@ -266,6 +264,23 @@ def _ascend(X_s, X_t, a, b, theta, p, max_iter, tol):
         v = Xt @ direction
         return direction_value_grad(Xs, Xt, np.argsort(u), np.argsort(v), u, v, wa, wb, p)
 
+    value, theta = _climb(evaluate, theta, max_iter, tol)
+    return value, theta, e
+
+
+def _ascend_cuda(X_s, X_t, a, b, theta, p, max_iter, tol):
+    """``_ascend`` on device clouds (already checked by the sampled pass): each evaluation projects, sorts and walks
+    the coupling on the GPU (``cuda.sliced.DirectionEvaluator``); no scaling (e = 0), as the sampled GPU path."""
+    from ..cuda.sliced import DirectionEvaluator
+
+    norm = float(np.linalg.norm(theta))
+    theta = theta / norm if norm > 0 else np.eye(int(X_s.shape[1]))[0]
+    value, theta = _climb(DirectionEvaluator(X_s, X_t, a, b, p), theta, max_iter, tol)
+    return value, theta, 0
+
+
+def _climb(evaluate, theta, max_iter, tol):
+    """Projected gradient ascent on the unit sphere from the unit ``theta``: ``(value, theta)``."""
     value, grad = evaluate(theta)
     step = 0.5
     converged = False
@@ -289,5 +304,5 @@ def _ascend(X_s, X_t, a, b, theta, p, max_iter, tol):
     if not converged:
         warnings.warn(f"max_sliced_wasserstein_distance(method='gradient'): stopped at max_iter={max_iter} with a "
                       f"step of {step:.3g} rad > tol={tol:g}; raise max_iter or loosen tol (the value returned is "
-                      "attained by the returned direction)", ConvergenceWarning, stacklevel=3)
-    return max(float(value), 0.0), theta, e
+                      "attained by the returned direction)", ConvergenceWarning, stacklevel=4)
+    return max(float(value), 0.0), theta
