@@ -111,14 +111,15 @@ def _descent(plan_of, update, state, n_inputs, max_iter, tol, n_threads, warn, w
     return state
 
 
-def _side(C, weights, kl, left, transposed):
+def _side(C, weights, loss_fun, left, transposed):
     """One side of the tensor-product split (``numbaot.gromov._tensor.split``) of a structure matrix C with node
     weights: ``(h, f weights, h^T, f^T weights)`` (the last two None unless ``transposed``), h and f the loss's
     functions of C's side (``left``: the barycenter's, C1's)."""
-    from ..gromov._tensor import _loss_matrices
+    from ..gromov._tensor import loss_functions
 
-    f, h = np.empty_like(C), np.empty_like(C)
-    _loss_matrices(C, kl, left, f, h)
+    other = np.zeros((1, 1))  # the side not asked for: a placeholder
+    f1, f2, h1, h2 = loss_functions(C, other, loss_fun) if left else loss_functions(other, C, loss_fun)
+    f, h = (f1, h1) if left else (f2, h2)
     if not transposed:
         return h, f @ weights, None, None
     return h, f @ weights, np.ascontiguousarray(h.T), f.T @ weights
@@ -132,22 +133,20 @@ class _Couplings:
     :func:`numbaot.fused_gromov_wasserstein` with ``n_threads=1``, so the same couplings."""
 
     def __init__(self, Cs, ps, p, loss_fun, symmetric, max_iter, warmstart):
-        from ..gromov._tensor import LOSS_CODES
-
-        self.kl = LOSS_CODES[loss_fun]
+        self.loss_fun = loss_fun
         self.Cs, self.ps, self.p, self.max_iter, self.warmstart = Cs, ps, p, max_iter, warmstart
         self.symmetric = symmetric
         self.sym_inputs = [V.check_symmetric(C, f"Cs[{s}]", symmetric) for s, C in enumerate(Cs)]
         # the transposed pieces serve asymmetric problems only (as in split()); with symmetric=True every matrix
         # is verified symmetric
-        self.inputs = [_side(C, q, self.kl, False, symmetric is not True) for C, q in zip(Cs, ps)]
+        self.inputs = [_side(C, q, self.loss_fun, False, symmetric is not True) for C, q in zip(Cs, ps)]
         self.side = None
 
     def prepare(self, state):
         """The barycenter's side of the split, for the structure ``state[-1]`` (once per outer iteration)."""
         C = state[-1]
         sym = V.check_symmetric(C, "the barycenter's structure", self.symmetric)
-        self.side = sym, _side(C, self.p, self.kl, True, not (sym and all(self.sym_inputs)))
+        self.side = sym, _side(C, self.p, self.loss_fun, True, not (sym and all(self.sym_inputs)))
 
     def solve(self, s, G0, M=None, alpha=None):
         """The coupling of input s (the barycenter's structure set by :meth:`prepare`); ``G0`` the previous one
