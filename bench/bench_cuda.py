@@ -28,11 +28,17 @@ Gaussians (Newton-Schulz square roots on the device, eigendecompositions on the 
 ``empirical_bures_wasserstein_distance`` of two ``--gauss-n`` point samples, against the same calls on host
 arrays; ``--gauss 0`` skips it.
 
+A fifth table times the circle and sphere paths and the max-sliced gradient ascent on the device (issue 17):
+``wasserstein_circle`` of ``--circle K`` problems of ``--circle-n`` points each (p = 2), ``sliced_wasserstein_sphere``
+of two ``--circle-n`` clouds on S^2 with 200 planes, and ``max_sliced_wasserstein_distance(method='gradient')`` of
+two ``--circle-n`` clouds in d = 10 (50 steps at most), against the same calls on host arrays; ``--circle 0`` skips it.
+
 Runs under the CUDA simulator too (``NUMBA_ENABLE_CUDASIM=1 python bench/bench_cuda.py --n 32 --iters 2 3``) to
 check the script; the simulator's times mean nothing.
 
 Usage: python bench/bench_cuda.py [--n 16384] [--dtype float32] [--iters 20 60] [--da 2000] [--bary 4096]
-       [--bary-grid 512] [--gauss 100] [--gauss-d 50] [--gauss-n 100000] [--markdown]
+       [--bary-grid 512] [--gauss 100] [--gauss-d 50] [--gauss-n 100000]
+       [--circle 1000] [--circle-n 10000] [--markdown]
 """
 from __future__ import annotations
 
@@ -241,6 +247,40 @@ def bench_gaussian(K: int, d: int, n: int, repeats: int, markdown: bool) -> str:
     return format_table(headers, rows, markdown)
 
 
+def bench_circle(K: int, n: int, repeats: int, markdown: bool) -> str:
+    """Batched circle OT, spherical sliced Wasserstein and max-sliced gradient ascent: device vs host."""
+    from numba import cuda
+
+    import numbaot
+
+    rng = np.random.default_rng(0)
+    u, v = rng.uniform(size=(n, K)), rng.uniform(size=(n, K)) ** 2
+    Xs, Xt = rng.normal(size=(n, 3)), rng.normal(size=(n, 3)) + [1.0, 0.0, 0.0]
+    Xs /= np.linalg.norm(Xs, axis=1, keepdims=True)
+    Xt /= np.linalg.norm(Xt, axis=1, keepdims=True)
+    Ys, Yt = rng.normal(size=(n, 10)), rng.normal(size=(n, 10)) * 1.5 + 0.5
+    cases = [
+        (f"wasserstein_circle {K} problems x {n} points, p=2", lambda *x: numbaot.wasserstein_circle(*x, p=2),
+         (u, v)),
+        (f"sliced_wasserstein_sphere n={n}, S^2, 200 planes",
+         lambda *x: numbaot.sliced_wasserstein_sphere(*x, n_projections=200, seed=0), (Xs, Xt)),
+        (f"max_sliced gradient n={n}, d=10, 50 steps",
+         lambda *x: numbaot.max_sliced_wasserstein_distance(*x, seed=0, method="gradient", max_iter=50), (Ys, Yt)),
+    ]
+    rows = []
+    for name, verb, host_args in cases:
+        device_args = tuple(cuda.to_device(np.ascontiguousarray(x)) for x in host_args)
+        for args in (device_args, host_args):  # compile and warm up
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                verb(*args)
+        dev = da_seconds(lambda: verb(*device_args), repeats)
+        host = da_seconds(lambda: verb(*host_args), repeats)
+        rows.append([device_name(), name, f"{dev * 1e3:.4g}", f"{host * 1e3:.4g}", f"{host / dev:.2f}"])
+    headers = ["device", "case", "device arrays ms", "host arrays ms", "host / device"]
+    return format_table(headers, rows, markdown)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=16384)
@@ -253,6 +293,8 @@ def main(argv=None):
     parser.add_argument("--gauss", type=int, default=100, help="Gaussians per stack of the Gaussian rows (0: skip)")
     parser.add_argument("--gauss-d", type=int, default=50, help="dimension of the Gaussian rows")
     parser.add_argument("--gauss-n", type=int, default=100000, help="points per sample of the empirical row")
+    parser.add_argument("--circle", type=int, default=1000, help="problems of the circle row (0: skip the table)")
+    parser.add_argument("--circle-n", type=int, default=10000, help="points per measure of the circle/sphere rows")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     if not args.iters[0] < args.iters[1]:
@@ -264,6 +306,8 @@ def main(argv=None):
         print(bench_barycenters(args.bary, args.bary_grid, np.dtype(args.dtype).type, args.iters, args.markdown))
     if args.gauss > 0:
         print(bench_gaussian(args.gauss, args.gauss_d, args.gauss_n, args.repeats, args.markdown))
+    if args.circle > 0:
+        print(bench_circle(args.circle, args.circle_n, args.repeats, args.markdown))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ Method
 * Cases: ``bures_wasserstein_barycenter`` of K = 100 Gaussians in d = 50 (covariances A A^T / d + 0.1 I, A
   Gaussian; both libraries stop at a covariance change of 1e-7; target >= 3x); ``empirical_bures_wasserstein_distance``
   of n = 1e5 points in d = 50 (target >= 2x); all-pairs ``bures_wasserstein_distance`` between 30 and 30 Gaussians
-  in d = 20; ``gmm_ot_loss`` of mixtures of 20 components in d = 10.
+  in d = 20; ``gmm_ot_loss`` of mixtures of 20 components in d = 10; ``bures_wasserstein_distance_hd`` of two
+  Gaussians in p = 1000 with 10 principal axes each (numbaot works on the span of the axes, POT forms p x p
+  matrices).
 """
 from __future__ import annotations
 
@@ -27,8 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import pot_ratio_table, rel_diff  # noqa: E402
 
-FULL = {"barycenter": (100, 50, 5), "empirical": (10**5, 50, 7), "pairs": (30, 20, 7), "gmm": (20, 10, 7)}
-QUICK = {"barycenter": (10, 5, 2), "empirical": (10**3, 5, 2), "pairs": (5, 3, 2), "gmm": (4, 2, 2)}
+FULL = {"barycenter": (100, 50, 5), "empirical": (10**5, 50, 7), "pairs": (30, 20, 7), "gmm": (20, 10, 7),
+        "hd": (1000, 10, 5)}
+QUICK = {"barycenter": (10, 5, 2), "empirical": (10**3, 5, 2), "pairs": (5, 3, 2), "gmm": (4, 2, 2), "hd": (50, 3, 2)}
 TARGETS = {"bures_wasserstein_barycenter": 3.0, "empirical_bures_wasserstein_distance": 2.0}
 HEADERS = ["function", "size", "numbaot ms", "POT ms", "POT/numbaot", "rel diff", "target"]
 
@@ -65,6 +68,14 @@ def cases(config):
     yield ("gmm_ot_loss", f"{k} components, d={d}", r,
            lambda: numbaot.gmm_ot_loss(ms, mt, Cs, Ct, w, w),
            lambda: ot.gmm.gmm_ot_loss(ms, mt, Cs, Ct, w, w))
+    p, k, r = config["hd"]
+    Us, Ut = np.linalg.qr(rng.normal(size=(p, k)))[0], np.linalg.qr(rng.normal(size=(p, k)))[0]
+    ls, lt = rng.uniform(1, 5, k), rng.uniform(1, 5, k)
+    ms, mt = rng.normal(size=p), rng.normal(size=p)
+    s2s, s2t = np.array([0.5]), np.array([0.2])
+    yield ("bures_wasserstein_distance_hd", f"p={p}, {k} axes", r,
+           lambda: numbaot.bures_wasserstein_distance_hd(ms, mt, Us, Ut, ls, lt, s2s, s2t),
+           lambda: float(ot.gaussian.bures_wasserstein_distance_hd(ms, mt, Us, Ut, ls, lt, s2s, s2t)[0]))
 
 
 def main(argv=None):
