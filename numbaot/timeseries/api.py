@@ -351,7 +351,7 @@ def soft_dtw_alignment(X, Y, gamma=1.0, *, metric="sqeuclidean"):
     gamma = _check_gamma(gamma)
     X, Y = _pair(X, Y, allow_cuda=True)
     _check_tables(X.shape[0], Y.shape[0], 5, "soft-DTW's alignment tables (R, E and the softmin weights)",
-                  "soft_dtw gives the value alone in O(m) memory")
+                  "soft_dtw gives the value alone in O(n + m) memory")
     placement = _dispatch.place(X=X, Y=Y)
     if placement.on_gpu:
         value, E = _dispatch.driver("soft_dtw", placement)(X, Y, code, gamma, placement, "alignment")
@@ -383,7 +383,7 @@ def soft_dtw_grad(X, Y, gamma=1.0, *, metric="sqeuclidean"):
     one_d = getattr(X, "ndim", np.ndim(X)) == 1
     X, Y = _pair(X, Y, allow_cuda=True)
     _check_tables(X.shape[0], Y.shape[0], 5, "soft-DTW's alignment tables (R, E and the softmin weights)",
-                  "soft_dtw gives the value alone in O(m) memory")
+                  "soft_dtw gives the value alone in O(n + m) memory")
     placement = _dispatch.place(X=X, Y=Y)
     if placement.on_gpu:
         return _dispatch.driver("soft_dtw", placement)(X, Y, code, gamma, placement, "grad")

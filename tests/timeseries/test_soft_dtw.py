@@ -201,9 +201,9 @@ def test_bad_collections():
         ts.soft_dtw_barycenter(np.zeros((2, 3)), max_iter=0)
 
 
-def test_value_in_row_blocks_equals_the_full_table():
+def test_value_alone_equals_the_full_table():
     rng = np.random.default_rng(7)
-    X, Y = rng.standard_normal((150, 2)), rng.standard_normal((70, 2))  # three row blocks, the last not 4-aligned
+    X, Y = rng.standard_normal((150, 2)), rng.standard_normal((70, 2))  # n > m: diagonals of every length
     value = ts.soft_dtw(X, Y, 0.7)
     assert value == pytest.approx(ts.soft_dtw_alignment(X, Y, 0.7)[1], rel=1e-12)
     assert value == pytest.approx(soft_dtw_naive(cost_matrix(X, Y), 0.7), rel=1e-12)
