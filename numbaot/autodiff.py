@@ -829,4 +829,5 @@ def barycenter_1d(x_list, a_list=None, weights=None):
                 out[name] = w[k] * np.bincount(picks[k], s_bar, minlength=orders[k].shape[0])
         return out
 
+    vjp.picks = picks  # (K lists of L indices) what numbaot.jax keeps between its forward and backward passes
     return np.asarray(res.support).reshape(-1), np.asarray(res.barycenter), vjp

@@ -3,7 +3,7 @@ r"""Differentiable OT losses for JAX: numbaot's solvers as ``jax.custom_vjp`` fu
 Install with ``pip install numbaot[jax]``. The same values as :mod:`numbaot.torch` (:func:`emd2`,
 :func:`sinkhorn2`, :func:`solve`, :func:`solve_batch`, :func:`solve_sample`, :func:`sinkhorn_divergence`,
 :func:`samples_loss` (every GeomLoss loss), :func:`wasserstein_1d`, :func:`sliced_wasserstein_distance`,
-:func:`gromov_wasserstein2`, :func:`soft_dtw` and :func:`barycenter`), with the same gradients
+:func:`gromov_wasserstein2`, :func:`soft_dtw`, :func:`barycenter` and :func:`barycenter_1d`), with the same gradients
 (:mod:`numbaot.autodiff` derives them). They run on the host CPU inside
 a callback, so they work under ``jax.jit``, ``jax.grad`` and ``jax.vmap`` (one problem after the other); the
 forward pass of a differentiated call computes the value and the gradients in one host call. Hyper-parameters
@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["barycenter", "emd2", "gromov_wasserstein2", "samples_loss", "sinkhorn2", "sinkhorn_divergence",
-           "sliced_wasserstein_distance", "soft_dtw", "solve", "solve_batch", "solve_sample", "wasserstein_1d"]
+__all__ = ["barycenter", "barycenter_1d", "emd2", "gromov_wasserstein2", "samples_loss", "sinkhorn2",
+           "sinkhorn_divergence", "sliced_wasserstein_distance", "soft_dtw", "solve", "solve_batch", "solve_sample",
+           "wasserstein_1d"]
 
 
 def __getattr__(name):

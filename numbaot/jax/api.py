@@ -12,7 +12,8 @@ from .. import autodiff as AD
 from ._bridge import apply, static_number as _static
 
 __all__ = ["emd2", "sinkhorn2", "solve", "solve_batch", "solve_sample", "sinkhorn_divergence", "samples_loss",
-           "wasserstein_1d", "sliced_wasserstein_distance", "gromov_wasserstein2", "soft_dtw", "barycenter"]
+           "wasserstein_1d", "sliced_wasserstein_distance", "gromov_wasserstein2", "soft_dtw", "barycenter",
+           "barycenter_1d"]
 
 
 def emd2(a, b, M, *, max_iter=None, n_threads=None):
@@ -206,3 +207,61 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
 
     f.defvjp(f_fwd, f_bwd)
     return f(A, M)
+
+
+def barycenter_1d(x_list, weights=None):
+    """The Wasserstein-2 barycenter on the line of K uniform measures (free support, closed form: the weighted
+    average of the quantile functions), as ``(support (L,), masses (L,))`` with gradients of the support in the
+    points ``x_list`` (see :func:`numbaot.torch.barycenter_1d`). Uniform input weights only: then L and the masses
+    depend on the sizes alone, as ``jax.jit`` needs (non-uniform weights make them depend on the points' order:
+    use :func:`numbaot.barycenter_1d` or :func:`numbaot.torch.barycenter_1d`). ``weights`` are constants.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, numbaot.jax as nj
+    >>> support, masses = nj.barycenter_1d([jnp.array([0.0, 1.0]), jnp.array([4.0, 5.0])], weights=[0.25, 0.75])
+    >>> support.tolist(), masses.tolist()
+    ([3.0, 4.0], [0.5, 0.5])
+    >>> jax.grad(lambda x: nj.barycenter_1d([x, jnp.array([4.0, 5.0])])[0].sum())(jnp.array([0.0, 1.0])).tolist()
+    [0.5, 0.5]
+    """
+    import numpy as np
+
+    from ..barycenters.api import barycenter_1d as _barycenter_1d
+    from ._bridge import as_float
+
+    if not isinstance(x_list, (list, tuple)) or len(x_list) == 0:
+        raise TypeError("x_list must be a non-empty list of 1-D arrays of support points, one per input measure")
+    xs = [as_float(x, f"x_list[{k}]") for k, x in enumerate(x_list)]
+    for k, x in enumerate(xs):
+        if x.ndim != 1:
+            raise ValueError(f"x_list[{k}] must be 1-D, got shape {x.shape}")
+    w = None if weights is None else np.asarray(weights, np.float64)
+    # the levels of uniform measures depend on their sizes only: the masses are constants of the trace
+    masses = np.asarray(_barycenter_1d([np.arange(x.shape[0], dtype=np.float64) for x in xs], None, w).barycenter)
+    L = masses.shape[0]
+    dtype = jnp.float32 if all(x.dtype == jnp.float32 for x in xs) else jnp.float64
+    if dtype == jnp.float64 and not jax.config.read("jax_enable_x64"):
+        dtype = jnp.float32
+    out_support = jax.ShapeDtypeStruct((L,), dtype)
+    out_picks = tuple(jax.ShapeDtypeStruct((L,), jnp.int32) for _ in xs)
+    weights_k = (np.full(len(xs), 1.0 / len(xs)) if w is None else w).tolist()
+
+    def host(*arrays):
+        support, _, vjp = AD.barycenter_1d([np.asarray(a) for a in arrays], None, w)
+        return (np.asarray(support, dtype), *[np.asarray(p, np.int32) for p in vjp.picks])
+
+    @jax.custom_vjp
+    def f(*xs):
+        return jax.pure_callback(lambda *a: host(*a)[0], out_support, *xs, vmap_method="sequential")
+
+    def f_fwd(*xs):
+        support, *picks = jax.pure_callback(host, (out_support, *out_picks), *xs, vmap_method="sequential")
+        return support, (tuple(picks), tuple(jnp.zeros_like(x) for x in xs))
+
+    def f_bwd(res, s_bar):
+        picks, zeros = res
+        return tuple(z.at[p].add(wk * s_bar.astype(z.dtype)) for p, z, wk in zip(picks, zeros, weights_k))
+
+    f.defvjp(f_fwd, f_bwd)
+    return f(*xs), jnp.asarray(masses, dtype)

@@ -120,3 +120,14 @@ def test_barycenter_check_grads():
     x_bar = jnp.asarray(rng.normal(size=4))
     _check(lambda theta, M: nj.barycenter(theta / theta.sum(axis=0), M, 0.1, tol=1e-13, max_iter=100000) @ x_bar,
            rng.random((4, 2)) + 0.2, M)
+
+
+def test_barycenter_1d_check_grads_under_jit():
+    rng = np.random.default_rng(4)
+    u, v = rng.normal(size=4), rng.normal(size=6) + 2.0
+    w = [0.3, 0.7]
+    L = nj.barycenter_1d([u, v], weights=w)[0].shape[0]
+    _check(lambda u, v: nj.barycenter_1d([u, v], weights=w)[0] @ jnp.arange(1.0, L + 1.0), u, v)
+    support, masses = jax.jit(lambda u, v: nj.barycenter_1d([u, v], weights=w))(u, v)
+    ref = numbaot.barycenter_1d([u, v], weights=w)
+    assert np.allclose(support, ref.support.ravel()) and np.allclose(masses, ref.barycenter)
