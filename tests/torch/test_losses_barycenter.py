@@ -65,6 +65,11 @@ def test_kernel_losses_gradcheck_batched_and_planted():
     loss.backward()
     d = (x - y).detach().numpy()
     assert np.isclose(loss.item(), np.linalg.norm(d)) and np.allclose(x.grad.numpy(), d / np.linalg.norm(d))
+    x32 = x.detach().float().requires_grad_(True)
+    loss32 = nt.samples_loss(x32, y.float(), loss="energy")
+    loss32.backward()
+    assert loss32.dtype == torch.float32 and x32.grad.dtype == torch.float32
+    assert np.allclose(x32.grad.numpy(), x.grad.numpy(), atol=1e-6)
 
 
 def _hausdorff_reference(x, y, a, b, blur, n_steps=200):
