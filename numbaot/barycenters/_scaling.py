@@ -122,16 +122,26 @@ def apply_windows(w, X, out):
 
 
 @cpu_jit
-def is_toeplitz(C):
-    """Whether ``C[i, j]`` depends on ``i - j`` only (bitwise: ``C[i + 1, j + 1] == C[i, j]``); stops at the first
-    difference."""
+def is_toeplitz(C, t, tol):
+    """Whether every ``C[i, j]`` is within ``tol`` of ``t[i - j + m - 1]``, its diagonal's value (``t`` read off
+    C's first row and column); stops at the first entry that is not."""
     n, m = C.shape
-    for i in range(n - 1):
-        Ci, Cn = C[i], C[i + 1]
-        for j in range(m - 1):
-            if Cn[j + 1] != Ci[j]:
+    for i in range(n):
+        Ci = C[i]
+        ti = t[i:]  # ti[m - 1 - j] = t[i - j + m - 1]
+        for j in range(m):
+            if not abs(Ci[j] - ti[m - 1 - j]) <= tol:
                 return False
     return True
+
+
+def toeplitz_diagonals(C):
+    """``t`` (n + m - 1,) with ``C[i, j] = t[i - j + m - 1]`` up to 4 ulps of ``max |C|`` (the rounding of a
+    translation-invariant cost computed on a regular grid, e.g. ``x = linspace(0, 1, n)``), or None."""
+    n, m = C.shape
+    t = np.concatenate([C[0, ::-1], C[1:, 0]])  # diagonal q = i - j + m - 1: the first row reversed, then column
+    tol = 4.0 * np.finfo(np.float64).eps * float(np.max(np.abs(t)))
+    return t if is_toeplitz(C, t, tol) else None
 
 
 #: Costs of at least this many entries are tested for a Toeplitz structure (below it the dense kernel is as fast).
@@ -143,14 +153,15 @@ def dense_operators(C, reg, n_threads):
     (resp. (B, n) to (B, m)) scalings.
 
     Costs constant along their diagonals (a translation-invariant cost on a regular 1D grid, e.g. ``(x_i - x_j)^2``
-    for ``x = arange(n)``; bitwise, so the kernel's entries are exactly those of the dense one) give a Toeplitz
-    kernel: its n + m - 1 diagonals are all that is built and read (:func:`apply_windows`), the same sums as the
-    dense product in another memory layout. Otherwise the dense kernel, and its transpose (the same matrix when
-    C is symmetric)."""
+    for ``x = linspace(0, 1, n)``, up to 4 ulps of ``max |C|``: :func:`toeplitz_diagonals`) give a Toeplitz kernel:
+    its n + m - 1 diagonals are all that is built and read (:func:`apply_windows`). Its entries are the dense
+    kernel's within a relative ``4 eps max|C| / reg`` (below 1e-12 wherever the scaling domain works, ``C / reg <
+    700``; exactly when C is constant along its diagonals bitwise, as for ``x = arange(n)``). Otherwise the dense
+    kernel, and its transpose (the same matrix when C is symmetric)."""
     n, m = C.shape
-    if n * m >= TOEPLITZ_MIN_ENTRIES and is_toeplitz(C):
-        # diagonal q = i - j + m - 1: the first row reversed, then the first column below it
-        t = np.concatenate([C[0, ::-1], C[1:, 0]])[None]
+    t = toeplitz_diagonals(C) if n * m >= TOEPLITZ_MIN_ENTRIES else None
+    if t is not None:
+        t = t[None]
         kt = np.empty_like(t)
         gibbs_kernel(t, np.zeros(1), np.zeros(t.shape[1]), reg, kt, 1)
         kt = kt[0]

@@ -73,7 +73,7 @@ def test_toeplitz_kernel_products_equal_the_dense_ones(n, m):
     rng = np.random.default_rng(n + m)
     t = rng.random(n + m - 1)  # diagonals: C[i, j] = t[i - j + m - 1]
     C = np.array([[t[i - j + m - 1] for j in range(m)] for i in range(n)])
-    assert _scaling.is_toeplitz(C)
+    assert np.array_equal(_scaling.toeplitz_diagonals(C), t)
     K = np.exp(-C / 0.3)
     for B in (1, 2, 3, 4, 7):
         V, U = rng.random((B, m)), rng.random((B, n))
@@ -85,17 +85,19 @@ def test_toeplitz_kernel_products_equal_the_dense_ones(n, m):
                 _scaling.TOEPLITZ_MIN_ENTRIES = old
             np.testing.assert_allclose(apply(V), V @ K.T, rtol=1e-13)
             np.testing.assert_allclose(apply_T(U), U @ K, rtol=1e-13)
-    C[3, 2] += 1e-12  # one entry off its diagonal's value: dense
-    assert not _scaling.is_toeplitz(C)
+    C[3, 2] += 1e-12  # one entry off its diagonal's value (beyond rounding): dense
+    assert _scaling.toeplitz_diagonals(C) is None
     assert _scaling.is_symmetric(_line_cost(5)) and not _scaling.is_symmetric(C)
+    # a linspace grid's cost is constant along its diagonals up to rounding (a few ulps): Toeplitz
+    assert _scaling.toeplitz_diagonals(_line_cost(60)) is not None
 
 
-def test_scaling_on_an_integer_grid_matches_pot():
-    # x = arange(n): (x_i - x_j)^2 is exactly constant along diagonals, so the scaling domain runs the Toeplitz
-    # kernel (bench_barycenter.py's 1D case)
+@pytest.mark.parametrize("grid", [np.arange(80.0), np.linspace(0.0, 1.0, 80)])
+def test_scaling_on_a_regular_grid_matches_pot(grid):
+    # (x_i - x_j)^2 is constant along diagonals (exactly for x = arange(n), up to rounding for linspace), so the
+    # scaling domain runs the Toeplitz kernel (bench_barycenter.py's 1D case)
     rng = np.random.default_rng(22)
-    x = np.arange(80.0)
-    M = (x[:, None] - x[None, :]) ** 2
+    M = (grid[:, None] - grid[None, :]) ** 2
     M /= M.max()
     A = _hists(rng, 80, 3)
     ours = numbaot.barycenter(A, M, 0.005, method="sinkhorn", tol=1e-13, max_iter=50000)
