@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 
-from .. import _validation as V
+from .. import _dispatch, _validation as V
 from .api import _check_reg_nonnegative, _moments, _sample_weights
 
 #: Largest |U^T U - I| accepted for "orthonormal columns".
@@ -128,7 +128,13 @@ def _mapping(ms, mt, Us, Ut, ls, lt, s2s, s2t):
     return A, mt - ms @ A
 
 
+def _host_only(what, **arrays):
+    _dispatch.require_host(_dispatch.place(**arrays), what, "pass numpy arrays (the _hd closed forms are small "
+                           "dense problems), or use bures_wasserstein_distance's GPU path on full covariances")
+
+
 def _check_all(ms, mt, Us, Ut, ls, lt, sigma2_s, sigma2_t):
+    _host_only("the _hd Bures-Wasserstein functions", ms=ms, mt=mt, Us=Us, Ut=Ut, ls=ls, lt=lt)
     Us, ls, s2s = _model(Us, ls, sigma2_s, ("Us", "ls", "sigma2_s"))
     p = Us.shape[0]
     Ut, lt, s2t = _model(Ut, lt, sigma2_t, ("Ut", "lt", "sigma2_t"), p)
@@ -225,6 +231,7 @@ def _ppca(C, d, reg):
 
 
 def _empirical_models(xs, xt, d_intrinsic, reg, ws, wt, bias):
+    _host_only("the empirical _hd Bures-Wasserstein functions", xs=xs, xt=xt, ws=ws, wt=wt)
     xs = V.check_points(xs, "xs")
     xt = V.check_points(xt, "xt")
     V.check_same_dimension(xs, xt, ("xs", "xt"))

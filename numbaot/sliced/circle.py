@@ -114,6 +114,8 @@ def wasserstein_circle(u_values, v_values, u_weights=None, v_weights=None, p=1, 
     Returns
     -------
     numpy scalar, or array of shape (k,) for 2D inputs
+        CUDA inputs (CuPy, Numba) are sorted and solved on the GPU (one thread per problem runs the same
+        bisection); a batch comes back as the caller's kind of CUDA array, a single value as a numpy scalar.
 
     Examples
     --------
@@ -177,7 +179,8 @@ def binary_search_circle(u_values, v_values, u_weights=None, v_weights=None, p=1
 def wasserstein1_circle(u_values, v_values, u_weights=None, v_weights=None, *, n_threads=None):
     r"""``W_1`` on the circle in closed form (POT's ``ot.lp.solver_circle.wasserstein1_circle``): with F and G the
     cumulative functions on [0, 1), ``W_1 = min_alpha int_0^1 |F(x) - G(x) - alpha| dx``, alpha a weighted median
-    of F - G (Hundrieser et al. 2021). Parameters as in :func:`wasserstein_circle`.
+    of F - G (Hundrieser et al. 2021). Parameters as in :func:`wasserstein_circle`; CUDA inputs run
+    :func:`wasserstein_circle`'s GPU search with p = 1 (the same value up to rounding).
 
     Examples
     --------
@@ -320,7 +323,8 @@ def sliced_wasserstein_sphere(X_s, X_t, a=None, b=None, n_projections=50, p=2, p
     Parameters
     ----------
     X_s, X_t : arrays of shape (n, d) and (m, d)
-        Points on the unit sphere (``|x|^2`` within 1e-4 of 1).
+        Points on the unit sphere (``|x|^2`` within 1e-4 of 1); CUDA arrays (with CUDA or no weights) are projected
+        and solved on the GPU, the planes staying host arrays.
     a, b : arrays of shape (n,) and (m,), optional
         Weights (uniform when None) of equal mass.
     n_projections : int >= 1

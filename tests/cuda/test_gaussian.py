@@ -161,3 +161,13 @@ def test_stochastic_barycenter_refuses_device_arrays():
     m, C = gaussians(2, d=2, seed=9)
     with pytest.raises(ValueError, match="host only"):
         numbaot.bures_wasserstein_barycenter(dev(m), dev(C), method="stochastic_gradient_descent")
+
+
+def test_hd_functions_refuse_device_arrays():
+    U = np.eye(3)[:, :1]
+    with pytest.raises(ValueError, match="host only"):
+        numbaot.bures_wasserstein_distance_hd(dev(np.zeros(3)), dev(np.zeros(3)), dev(U), dev(U), dev(np.ones(1)),
+                                              dev(np.ones(1)), 1.0, 1.0)
+    x = dev(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="host only"):
+        numbaot.empirical_bures_wasserstein_mapping_hd(x, x, 1)
