@@ -105,8 +105,8 @@ def test_empirical_matches_cpu(small_blocks, weighted, bias):
 def test_barycenter_matches_cpu():
     m, C = gaussians(3, d=2, seed=4)
     w = np.array([0.5, 0.25, 0.25])
-    mb_cpu, Cb_cpu = numbaot.bures_wasserstein_barycenter(m, C, w, tol=1e-9)
-    mb, Cb = numbaot.bures_wasserstein_barycenter(dev(m), dev(C), dev(w), tol=1e-9)
+    mb_cpu, Cb_cpu = numbaot.bures_wasserstein_barycenter(m, C, w, tol=1e-6)
+    mb, Cb = numbaot.bures_wasserstein_barycenter(dev(m), dev(C), dev(w), tol=1e-6)
     np.testing.assert_allclose(host(mb), mb_cpu, atol=1e-12)
     np.testing.assert_allclose(host(Cb), Cb_cpu, atol=1e-8)
 
