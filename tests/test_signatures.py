@@ -59,6 +59,10 @@ POSITIONAL = {
     "empirical_bures_wasserstein_distance": ("xs", "xt", "reg", "ws", "wt", "bias"),
     "empirical_bures_wasserstein_mapping": ("xs", "xt", "reg", "ws", "wt", "bias"),
     "bures_wasserstein_barycenter": ("m", "C", "weights", "method"),
+    "bures_wasserstein_distance_hd": ("ms", "mt", "Us", "Ut", "ls", "lt", "sigma2_s", "sigma2_t"),
+    "empirical_bures_wasserstein_distance_hd": ("xs", "xt", "d_intrinsic", "reg", "ws", "wt", "bias"),
+    "bures_wasserstein_mapping_hd": ("ms", "mt", "Us", "Ut", "ls", "lt", "sigma2_s", "sigma2_t"),
+    "empirical_bures_wasserstein_mapping_hd": ("xs", "xt", "d_intrinsic", "reg", "ws", "wt", "bias"),
     "gmm_ot_loss": ("m_s", "m_t", "C_s", "C_t", "w_s", "w_t"),
     "gmm_ot_plan": ("m_s", "m_t", "C_s", "C_t", "w_s", "w_t"),
     "gmm_ot_apply_map": ("x", "m_s", "m_t", "C_s", "C_t", "w_s", "w_t", "plan", "method", "seed"),
@@ -195,6 +199,10 @@ TRAPS = [  # (verb, positional arguments as POT would take them; the last one is
     ("empirical_bures_wasserstein_distance", (X, X, 1e-6, None, None, True, False)),  # log
     ("empirical_bures_wasserstein_mapping", (X, X, 1e-6, None, None, True, False)),  # log
     ("bures_wasserstein_barycenter", (X, MB, None, "fixed_point", 1000)),  # num_iter
+    ("bures_wasserstein_distance_hd", (X[:, 0], X[:, 0], X, X, a[:1], a[:1], 1.0, 1.0, False)),  # log
+    ("empirical_bures_wasserstein_distance_hd", (X, X, 1, 0.0, None, None, True, False)),  # log
+    ("bures_wasserstein_mapping_hd", (X[:, 0], X[:, 0], X, X, a[:1], a[:1], 1.0, 1.0, False)),  # log
+    ("empirical_bures_wasserstein_mapping_hd", (X, X, 1, 0.0, None, None, True, False)),  # log
     ("gmm_ot_loss", (X, X, MB, MB, a, b, False)),  # log
     ("gmm_ot_plan", (X, X, MB, MB, a, b, False)),  # log
     ("gmm_ot_apply_map", (X, X, X, MB, MB, a, b, None, "bary", None, None)),
