@@ -9,7 +9,10 @@ from numba import prange
 
 from typing import NamedTuple
 
+from ._fastexp import fast_exp
 from ._jit import cpu_jit, twin
+
+_exp = fast_exp.cpu
 
 class PointClouds(NamedTuple):
     """Two point clouds ``X`` (n, d), ``Y`` (m, d) (float64) and their ground cost (a metric code, the exponent,
@@ -122,62 +125,66 @@ def cost_matrix(X, Y, metric, p, n_threads, out_dtype=np.float64):
 POINT_GRAD_METRICS = {"sqeuclidean": 0, "euclidean": 1, "cityblock": 2}
 
 
+#: rows of X per task of :func:`plan_cost_grad` (each task owns two buffers of length m)
+_GRAD_BLOCK = 32
+
+
 @cpu_jit(parallel=True)
-def plan_cost_grad(X, Y, f, g, log_a, log_b, eps, kind, normalise, out):
+def plan_cost_grad(X, YT, f, g, log_a, log_b, eps, kind, normalise, out):
     """``out[i] = sum_j P_ij d c(x_i, y_j) / d x_i``, costs recomputed from the points (O(n + m) memory), in
-    parallel over the rows of X. The plan is ``P_ij = exp((f_i + g_j - c_ij) / eps + log a_i + log b_j)`` or, with
-    ``normalise`` (balanced OT), ``a_i softmax_j(log b_j + (g_j - c_ij) / eps)``: the same at convergence, and the
-    plan whose rows carry exactly ``a`` otherwise (GeomLoss's last extrapolation ``f = softmin(g)``), summed in one
-    pass with a running maximum. kind: 0 ``|x - y|^2``, 1 ``|x - y|``, 2 ``|x - y|_1``."""
+    parallel over blocks of rows of X; ``YT`` is Y transposed (d, m), contiguous, so that every inner loop runs
+    along j and vectorises (``fast_exp``). The plan is ``P_ij = exp((f_i + g_j - c_ij) / eps + log a_i + log b_j)``
+    or, with ``normalise`` (balanced OT), ``a_i softmax_j(log b_j + (g_j - c_ij) / eps)``: the same at convergence,
+    and the plan whose rows carry exactly ``a`` otherwise (GeomLoss's last extrapolation ``f = softmin(g)``).
+    kind: 0 ``|x - y|^2``, 1 ``|x - y|``, 2 ``|x - y|_1``."""
     n, d = X.shape
-    m = Y.shape[0]
-    for i in prange(n):
-        for k in range(d):
-            out[i, k] = 0.0
-        if log_a[i] == -np.inf:
-            continue
-        top = -np.inf
-        total = 0.0
-        for j in range(m):
-            if log_b[j] == -np.inf:
+    m = YT.shape[1]
+    inv_eps = 1.0 / eps
+    h = np.empty(m)
+    for j in range(m):
+        h[j] = log_b[j] + g[j] * inv_eps
+    for t in prange((n + _GRAD_BLOCK - 1) // _GRAD_BLOCK):
+        cost = np.empty(m)
+        w = np.empty(m)
+        for i in range(t * _GRAD_BLOCK, min(n, (t + 1) * _GRAD_BLOCK)):
+            for k in range(d):
+                out[i, k] = 0.0
+            if log_a[i] == -np.inf:
                 continue
-            sq = 0.0
-            l1 = 0.0
+            for j in range(m):
+                cost[j] = 0.0
             for k in range(d):
-                t = float(X[i, k]) - float(Y[j, k])
-                sq += t * t
-                l1 += abs(t)
-            if kind == 0:
-                c = sq
-            elif kind == 1:
-                c = math.sqrt(sq)
-            else:
-                c = l1
-            z = log_b[j] + (g[j] - c) / eps
-            if normalise:
-                if z > top:  # rescale what was summed under the old maximum
-                    scale = math.exp(top - z)
-                    total *= scale
-                    for k in range(d):
-                        out[i, k] *= scale
-                    top = z
-                w = math.exp(z - top)
-                total += w
-            else:
-                w = math.exp(z + f[i] / eps + log_a[i])
-            if kind == 0:
-                for k in range(d):
-                    out[i, k] += 2.0 * w * (float(X[i, k]) - float(Y[j, k]))
-            elif kind == 1:
-                if c > 0.0:
-                    s = w / c
-                    for k in range(d):
-                        out[i, k] += s * (float(X[i, k]) - float(Y[j, k]))
-            else:
-                for k in range(d):
-                    t = float(X[i, k]) - float(Y[j, k])
-                    out[i, k] += w * ((t > 0.0) - (t < 0.0))
-        if normalise and total > 0.0:
-            s = math.exp(log_a[i]) / total
+                xk = float(X[i, k])
+                for j in range(m):
+                    u = xk - YT[k, j]
+                    cost[j] += u * u if kind != 2 else abs(u)
+            if kind == 1:
+                for j in range(m):
+                    cost[j] = math.sqrt(cost[j])
+            top = -np.inf
+            for j in range(m):
+                w[j] = h[j] - cost[j] * inv_eps  # -inf where b_j = 0
+                top = max(top, w[j])
+            if top == -np.inf:
+                continue
+            # normalised: the row's softmax (shifted by its maximum); else the plan's entries themselves
+            shift = top if normalise else -(f[i] * inv_eps + log_a[i])
+            total = 0.0
+            for j in range(m):
+                w[j] = _exp(w[j] - shift)
+                total += w[j]
+            if kind == 1:  # d|x - y| / dx = (x - y) / |x - y|, and 0 where the points coincide
+                for j in range(m):
+                    w[j] = w[j] / cost[j] if cost[j] > 0.0 else 0.0
+            scale = math.exp(log_a[i]) / total if normalise else 1.0
             for k in range(d):
-                out[i, k] *= s
+                xk = float(X[i, k])
+                acc = 0.0
+                if kind == 2:
+                    for j in range(m):
+                        u = xk - YT[k, j]
+                        acc += w[j] * ((u > 0.0) - (u < 0.0))
+                else:
+                    for j in range(m):
+                        acc += w[j] * (xk - YT[k, j])
+                out[i, k] = scale * (2.0 * acc if kind == 0 else acc)

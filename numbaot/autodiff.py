@@ -43,7 +43,8 @@ def _potential_grad(X, Y, f, g, a, b, eps, metric, n_threads, normalise=True):
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(np.asarray(a, np.float64)), np.log(np.asarray(b, np.float64))
     out = np.empty((X.shape[0], X.shape[1]), np.float64)
-    run_parallel(plan_cost_grad, n_threads, X, Y, np.asarray(f, np.float64), np.asarray(g, np.float64), log_a,
+    YT = np.ascontiguousarray(np.asarray(Y, np.float64).T)
+    run_parallel(plan_cost_grad, n_threads, X, YT, np.asarray(f, np.float64), np.asarray(g, np.float64), log_a,
                  log_b, float(eps), POINT_GRAD_METRICS[metric], bool(normalise), out)
     return out
 

@@ -52,17 +52,56 @@ def chunk_costs(X, i, Y, start, stop, metric, p, norm_x, norms_y, buf):
     for k in range(X.shape[1]):
         xk = X[i, k]
         y_k = Y[start:stop, k]
+        # the metric's branch outside the loops over points, with literal codes for the common costs: each loop
+        # is straight-line code and vectorises, and the body compiles once (not once per metric)
+        if metric <= 1:
+            for j in range(size):
+                buf[j] += _cost_term(xk, y_k[j], 0, p)
+        elif metric == 2:
+            for j in range(size):
+                buf[j] += _cost_term(xk, y_k[j], 2, p)
+        else:
+            for j in range(size):
+                buf[j] += _cost_term(xk, y_k[j], metric, p)
+    if metric == 1:  # the other costs but 0 and 2 are not the plain sum of their terms
         for j in range(size):
-            buf[j] += _cost_term(xk, y_k[j], metric, p)
-    ny_chunk = norms_y[start:stop]
-    for j in range(size):
-        buf[j] = _cost_finish(buf[j], metric, p, norm_x, ny_chunk[j])
+            buf[j] = _cost_finish(buf[j], 1, p, norm_x, 1.0)
+    elif metric > 2:
+        ny_chunk = norms_y[start:stop]
+        for j in range(size):
+            buf[j] = _cost_finish(buf[j], metric, p, norm_x, ny_chunk[j])
 
 
 _chunk_costs = chunk_costs.cpu
 
 
-@twin(deps={"_pair_cost": pair_cost, "_chunk_costs": chunk_costs, "_exp_term": exp_term})
+# Not inlined on the CPU: rarely run (first iterations, bad guesses), and one copy compiles faster than one per caller.
+@twin(deps={"_pair_cost": pair_cost}, inline="never")
+def softmin_points_exact(X, i, Y, h, inv_eps, metric, p, norm_x, norms_y):
+    """``log sum_j exp(h[j] - c(x_i, y_j) * inv_eps)`` in two passes shifted by the row's maximum: exact for any
+    input (``-inf`` when every term is; non-finite when a NaN or ``+inf`` is among them)."""
+    m = Y.shape[0]
+    top = -math.inf
+    for j in range(m):
+        t = h[j] - _pair_cost(X, i, Y, j, metric, p, norm_x, norms_y[j]) * inv_eps
+        if t > top:
+            top = t
+    if top == -math.inf or not math.isfinite(top):
+        return top
+    total = 0.0
+    for j in range(m):
+        t = h[j] - _pair_cost(X, i, Y, j, metric, p, norm_x, norms_y[j]) * inv_eps
+        total += math.exp(t - top)
+    return top + math.log(total)
+
+
+_softmin_points_exact = softmin_points_exact.cpu
+
+
+# Not inlined on the CPU: the parallel loop that calls it stays small (Numba's parfor passes are slow on big bodies)
+# and a call per row costs nothing against the row's m costs.
+@twin(deps={"_chunk_costs": chunk_costs, "_exp_term": exp_term, "_softmin_points_exact": softmin_points_exact},
+      inline="never")
 def softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf):
     """``log sum_j exp(h[j] - c(x_i, y_j) * inv_eps)`` over the rows of ``Y``, costs from the points.
 
@@ -86,18 +125,7 @@ def softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
     if total > 1e-250 and total < 1e250:  # far from overflow and from subnormals: the guess was good enough
         return guess + math.log(total)
     # The guess was too far off (or the input holds NaN): the exact two-pass log-sum-exp.
-    top = -math.inf
-    for j in range(m):
-        t = h[j] - _pair_cost(X, i, Y, j, metric, p, nx, norms_y[j]) * inv_eps
-        if t > top:
-            top = t
-    if top == -math.inf or not math.isfinite(top):
-        return top
-    total = 0.0
-    for j in range(m):
-        t = h[j] - _pair_cost(X, i, Y, j, metric, p, nx, norms_y[j]) * inv_eps
-        total += math.exp(t - top)
-    return top + math.log(total)
+    return _softmin_points_exact(X, i, Y, h, inv_eps, metric, p, nx, norms_y)
 
 
 @twin(deps={"_pair_cost": pair_cost})
@@ -124,14 +152,8 @@ def softmin_rows(X, Y, metric, p, norms_x, norms_y, h, inv_eps, guess, out):
         start = guess[i]
         if not math.isfinite(start):
             start = 0.0
-        # literal metric codes for the common costs: once inlined, the cost's branches fold away and the
-        # coordinate loops vectorise
-        if metric == 0:
-            out[i] = _softmin_points(X, i, Y, h, inv_eps, 0, p, norms_x, norms_y, start, buf)
-        elif metric == 1:
-            out[i] = _softmin_points(X, i, Y, h, inv_eps, 1, p, norms_x, norms_y, start, buf)
-        else:
-            out[i] = _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, start, buf)
+        # the row as int64: the parallel loop's index may be typed uint64, a second compilation of the callee
+        out[i] = _softmin_points(X, np.int64(i), Y, h, inv_eps, metric, p, norms_x, norms_y, start, buf)
 
 
 def half_step(X, Y, metric, p, norms_x, norms_y, log_w, other, eps, prev, out):
@@ -150,26 +172,13 @@ def half_step(X, Y, metric, p, norms_x, norms_y, log_w, other, eps, prev, out):
 
 @cpu_jit(inline="always")
 def _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs, weights):
-    """``costs[j - start] = C_ij`` and ``weights[j - start] = P_ij`` for ``start <= j < stop`` (vectorised loops;
-    ``metric`` a literal code where the caller can, see :func:`_plan_chunk_any`)."""
+    """``costs[j - start] = C_ij`` and ``weights[j - start] = P_ij`` for ``start <= j < stop`` (vectorised loops)."""
     _chunk_costs(X, i, Y, start, stop, metric, p, norms_x[i], norms_y, costs)
     base = log_a[i] + f[i] * inv_eps
     lb = log_b[start:stop]
     gb = g[start:stop]
     for j in range(stop - start):
         weights[j] = _exp_term(base + lb[j] + (gb[j] - costs[j]) * inv_eps)
-
-
-@cpu_jit(inline="always")
-def _plan_chunk_any(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs, weights):
-    """:func:`_plan_chunk` with literal metric codes for the common costs: once inlined, the cost's branches fold
-    away and the coordinate loops vectorise (as in :func:`half_step`)."""
-    if metric == 0:
-        _plan_chunk(X, i, Y, start, stop, 0, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs, weights)
-    elif metric == 1:
-        _plan_chunk(X, i, Y, start, stop, 1, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs, weights)
-    else:
-        _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs, weights)
 
 
 @cpu_jit(parallel=True)
@@ -184,7 +193,7 @@ def row_sums(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, mass, c
         s = 0.0
         for start in range(0, m, CHUNK):
             stop = min(start + CHUNK, m)
-            _plan_chunk_any(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
+            _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
                             weights)
             for j in range(stop - start):
                 w = weights[j]
@@ -209,7 +218,7 @@ def apply_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, V, ou
             out[i, c] = 0.0
         for start in range(0, m, CHUNK):
             stop = min(start + CHUNK, m)
-            _plan_chunk_any(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
+            _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
                             weights)
             for c in range(k):
                 v_c = V[start:stop, c]
@@ -228,7 +237,7 @@ def dense_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, out):
         costs = np.empty(CHUNK)
         for start in range(0, m, CHUNK):
             stop = min(start + CHUNK, m)
-            _plan_chunk_any(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
+            _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
                             out[i, start:stop])
 
 

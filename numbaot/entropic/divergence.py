@@ -69,7 +69,9 @@ def hausdorff_divergence(X_a, X_b, a, b, eps_list, rho, metric="sqeuclidean", p=
     lazy = V.check_bool(lazy, "lazy")
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
-    ops = (OnlineSoftmins if lazy else DenseSoftmins)(X_a, X_b, metric, p, n_threads, True)
+    # a fixed schedule, no tolerance: float32 clouds may iterate on float32 costs
+    ops = (OnlineSoftmins(X_a, X_b, metric, p, n_threads, True) if lazy else
+           DenseSoftmins(X_a, X_b, metric, p, n_threads, True, V.result_dtype(X_a, X_b)))
     f_aa, g_bb, g_ab, f_ba, status, _, _ = symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, True, 0, None,
                                                              cross=False)
     F, G = hausdorff_potentials(f_aa, g_bb, g_ab, f_ba, eps_list[-1], rho)
@@ -125,8 +127,10 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
         eps_list = annealing_schedule(low, high, metric, p, reg, scaling)
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
-    kind = OnlineSoftmins if lazy else DenseSoftmins
-    softmin = kind(X_a, X_b, metric, p, n_threads, debias)
+    if lazy:
+        softmin = OnlineSoftmins(X_a, X_b, metric, p, n_threads, debias)
+    else:  # float32 costs only under a fixed schedule: their error floor (~1e-6) is above the usual tolerances
+        softmin = DenseSoftmins(X_a, X_b, metric, p, n_threads, debias, out_dtype if tol is None else np.float64)
     f_aa, g_bb, g_ab, f_ba, status, n_iter, errors = symmetric_sinkhorn(softmin, log_a, log_b, eps_list, rho,
                                                                          debias, max_iter, tol)
     if warn:
