@@ -163,7 +163,7 @@ class LinearTransport(_AffineTransport):
         ws, wt = (None, None) if uniform else (self.mu_s, self.mu_t)
         placement = self.__dict__.get("_solve_on")  # the host twin of a fit on device arrays (see _base)
         if placement is not None and placement.on_gpu:  # the closed form on the GPU (numbaot.gaussian's CUDA path)
-            from .._device import CUDA, to_host
+            from .. import _device
             from .._dispatch import to_caller
             from ..gaussian.api import empirical_bures_wasserstein_mapping
 
@@ -171,8 +171,8 @@ class LinearTransport(_AffineTransport):
                                                        reg=self.reg, ws=to_caller(ws, placement),
                                                        wt=to_caller(wt, placement), bias=self.bias)
             self._on_device = {"A_": A, "B_": B}
-            self.A_, self.B_ = to_host(A), to_host(B)
-            self.ran_on_ = CUDA
+            self.A_, self.B_ = _device.to_host(A), _device.to_host(B)
+            self.ran_on_ = _device.CUDA
             self.log_ = _moments_log(Xs, Xt, self.reg, ws, wt, self.bias) if log else {}
         else:
             out = OT_mapping_linear(Xs, Xt, reg=self.reg, ws=ws, wt=wt, bias=self.bias, log=log)
