@@ -32,7 +32,8 @@ def _sinkhorn_plan(estimator, **extra):
     to the caller's device and solves there when the GPU driver has the method ('sinkhorn_log'); other methods are
     solved on the host. ``ran_on_`` records which.
     """
-    from .._device import CPU, is_cuda_array, to_host
+    from .. import _device
+    from .._device import is_cuda_array, to_host
     from .._dispatch import to_caller
     from ..solvers import solve
 
@@ -52,7 +53,7 @@ def _sinkhorn_plan(estimator, **extra):
     warn_status(result.status, type(estimator).__name__, detail)
     estimator.coupling_ = to_host(result.plan)
     if placement is not None and placement.on_gpu:
-        estimator.ran_on_ = result.ran_on if on_gpu else CPU
+        estimator.ran_on_ = result.ran_on if on_gpu else _device.CPU
         if on_gpu:  # already on the caller's device: published as they are (no second copy)
             estimator._on_device = {"cost_": arrays[0], "mu_s": arrays[1], "mu_t": arrays[2], "coupling_": result.plan}
     return result, reg, log, to_host(result.potential_a), to_host(result.potential_b)
