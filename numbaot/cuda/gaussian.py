@@ -37,17 +37,24 @@ _PAIRS_PER_BATCH = 4096
 
 
 # ---------------------------------------------------------------------------------------------------- layouts
+@cuda.jit(device=True)
+def _stack_index(t, d):
+    """``(k, i, j)`` of the flat index ``t`` into a C-ordered stack of (d, d) matrices."""
+    dd = d * d
+    k = t // dd
+    e = t - k * dd
+    i = e // d
+    return k, i, e - i * d
+
+
 @cuda.jit
 def _stack_f64_kernel(x, out):
     """``out[k, i, j] = x[k, i, j]`` (x: (K, d, d) of any layout and float dtype)."""
     t = cuda.grid(1)
     d = out.shape[1]
-    dd = d * d
-    if t < out.shape[0] * dd:
-        k = t // dd
-        e = t - k * dd
-        i = e // d
-        out[k, i, e - i * d] = x[k, i, e - i * d]
+    if t < out.shape[0] * d * d:
+        k, i, j = _stack_index(t, d)
+        out[k, i, j] = x[k, i, j]
 
 
 @cuda.jit
@@ -123,12 +130,8 @@ def matrix_stats_cuda(C, stream):
 def _symmetrize_kernel(C):
     t = cuda.grid(1)
     d = C.shape[1]
-    dd = d * d
-    if t < C.shape[0] * dd:
-        k = t // dd
-        e = t - k * dd
-        i = e // d
-        j = e - i * d
+    if t < C.shape[0] * d * d:
+        k, i, j = _stack_index(t, d)
         if i < j:
             s = 0.5 * (C[k, i, j] + C[k, j, i])
             C[k, i, j] = s
@@ -203,6 +206,26 @@ def _block_sum(buf, value):
     return total
 
 
+@cuda.jit(device=True)
+def _entry(A, B, i, j):
+    """``(A @ B)[i, j]`` of two (d, d) matrices (k in increasing order)."""
+    acc = 0.0
+    for k in range(A.shape[1]):
+        acc += A[i, k] * B[k, j]
+    return acc
+
+
+@cuda.jit(device=True)
+def _block_product(A, B, scale, diagonal, out):
+    """``out = scale A @ B + diagonal I``, the block's threads striding over the d^2 entries (no barrier: the
+    caller synchronises before reading ``out``)."""
+    d = out.shape[0]
+    for e in range(cuda.threadIdx.x, d * d, cuda.blockDim.x):
+        i = e // d
+        j = e - i * d
+        out[i, j] = scale * _entry(A, B, i, j) + (diagonal if i == j else 0.0)
+
+
 @cuda.jit
 def _newton_schulz_kernel(A, root, inv, trace, work, tol, max_iter, status, iters):
     """``root[b] = A[b]^{1/2}``, ``inv[b] = A[b]^{-1/2}`` (valid when A[b] is positive definite), ``trace[b]`` the
@@ -245,23 +268,14 @@ def _newton_schulz_kernel(A, root, inv, trace, work, tol, max_iter, status, iter
     state = MAX_ITER_REACHED
     it = 0
     while it < max_iter:
-        for e in range(tid, dd, nt):
-            i = e // d
-            j = e - i * d
-            acc = 0.0
-            for k in range(d):
-                acc += Z[i, k] * Y[k, j]
-            T[i, j] = (1.5 if i == j else 0.0) - 0.5 * acc
+        _block_product(Z, Y, -0.5, 1.5, T)
         cuda.syncthreads()
         change = 0.0
         for e in range(tid, dd, nt):
             i = e // d
             j = e - i * d
-            acc_y = 0.0
-            acc_z = 0.0
-            for k in range(d):
-                acc_y += Y[i, k] * T[k, j]
-                acc_z += T[i, k] * Z[k, j]
+            acc_y = _entry(Y, T, i, j)
+            acc_z = _entry(T, Z, i, j)
             Yn[i, j] = acc_y
             Zn[i, j] = acc_z
             diff = acc_y - Y[i, j]
@@ -330,12 +344,8 @@ def _bmm_kernel(X, ix, Y, iy, out):
     """``out[p] = X[ix[p]] @ Y[iy[p]]`` (one thread per entry)."""
     t = cuda.grid(1)
     d = out.shape[1]
-    dd = d * d
-    if t < out.shape[0] * dd:
-        p = t // dd
-        e = t - p * dd
-        i = e // d
-        j = e - i * d
+    if t < out.shape[0] * d * d:
+        p, i, j = _stack_index(t, d)
         a = ix[p]
         c = iy[p]
         acc = 0.0
@@ -474,12 +484,8 @@ def _cov_partials_kernel(x, w, uniform, mean, rows, partial):
     """``partial[r, a, c] = sum over chunk r of w_i (x_ia - mean_a)(x_ic - mean_c)`` for a <= c."""
     t = cuda.grid(1)
     d = x.shape[1]
-    dd = d * d
-    if t < partial.shape[0] * dd:
-        r = t // dd
-        e = t - r * dd
-        a = e // d
-        c = e - a * d
+    if t < partial.shape[0] * d * d:
+        r, a, c = _stack_index(t, d)
         if a <= c:
             acc = 0.0
             for i in range(r * rows, min(x.shape[0], (r + 1) * rows)):
@@ -584,24 +590,13 @@ def _barycenter_step_kernel(T, S, step, G, GS, change):
         j = e - i * d
         G[i, j] = step * T[0, i, j] + ((1.0 - step) if i == j else 0.0)
     cuda.syncthreads()
-    for e in range(tid, dd, nt):
-        i = e // d
-        j = e - i * d
-        acc = 0.0
-        for k in range(d):
-            acc += G[i, k] * S[0, k, j]
-        GS[i, j] = acc
+    _block_product(G, S[0], 1.0, 0.0, GS)
     cuda.syncthreads()
     part = 0.0
     for e in range(tid, dd, nt):
         i = e // d
         j = e - i * d
-        a = 0.0
-        c = 0.0
-        for k in range(d):
-            a += GS[i, k] * G[k, j]
-            c += GS[j, k] * G[k, i]
-        v = 0.5 * (a + c)
+        v = 0.5 * (_entry(GS, G, i, j) + _entry(GS, G, j, i))
         diff = v - S[0, i, j]
         part += diff * diff
         T[0, i, j] = v  # T is free now: it holds S_new until every thread has read S
