@@ -61,23 +61,33 @@ def out_tensor(value, device, dtype):
     return t.to(dtype)
 
 
-class OTValue(torch.autograd.Function):
+class _HostCall(torch.autograd.Function):
+    """The forward pass of :class:`OTValue` and :class:`OTMap`: ``value, ctx.back = call(*arrays)`` on the tensors'
+    host views, keeping the names and each tensor's (dtype, device) for the subclass's backward pass."""
+
+    @staticmethod
+    def forward(ctx, call, names, device, dtype, *tensors):
+        value, ctx.back = call(*[host_view(t) for t in tensors])
+        ctx.names = names
+        ctx.specs = [(t.dtype, t.device) if isinstance(t, torch.Tensor) else None for t in tensors]
+        return out_tensor(value, device, dtype)
+
+
+def _wanted(ctx):
+    """(which inputs need a gradient, one flag per tensor; the names of those that do)."""
+    needs = ctx.needs_input_grad[4:]
+    return needs, [name for name, need in zip(ctx.names, needs) if need]
+
+
+class OTValue(_HostCall):
     """``value = call(*arrays)``; the backward pass asks ``pullback`` for the gradients of the inputs that need
     them, and scales them by the incoming gradient (broadcast over a batch's trailing axes)."""
 
     @staticmethod
-    def forward(ctx, call, names, device, dtype, *tensors):
-        value, pullback = call(*[host_view(t) for t in tensors])
-        ctx.pullback, ctx.names = pullback, names
-        ctx.specs = [(t.dtype, t.device) if isinstance(t, torch.Tensor) else None for t in tensors]
-        return out_tensor(value, device, dtype)
-
-    @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        needs = ctx.needs_input_grad[4:]
-        wanted = [name for name, need in zip(ctx.names, needs) if need]
-        grads = ctx.pullback(wanted) if wanted else {}
+        needs, wanted = _wanted(ctx)
+        grads = ctx.back(wanted) if wanted else {}
         out = [None, None, None, None]
         for name, need, spec in zip(ctx.names, needs, ctx.specs):
             if not need:
@@ -112,23 +122,15 @@ def apply(call, names, tensors, *, device=None, dtype=None):
     return OTValue.apply(call, tuple(names), device, dtype, *tensors)
 
 
-class OTMap(torch.autograd.Function):
+class OTMap(_HostCall):
     """``value = call(*arrays)`` for a vector (or array) value: ``call`` returns ``(value, vjp)`` and the backward
     pass asks ``vjp(names, value_bar)`` for the vector-Jacobian products of the inputs that need them."""
 
     @staticmethod
-    def forward(ctx, call, names, device, dtype, *tensors):
-        value, vjp = call(*[host_view(t) for t in tensors])
-        ctx.vjp, ctx.names = vjp, names
-        ctx.specs = [(t.dtype, t.device) if isinstance(t, torch.Tensor) else None for t in tensors]
-        return out_tensor(value, device, dtype)
-
-    @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        needs = ctx.needs_input_grad[4:]
-        wanted = [name for name, need in zip(ctx.names, needs) if need]
-        grads = ctx.vjp(wanted, grad.detach().cpu().numpy()) if wanted else {}
+        needs, wanted = _wanted(ctx)
+        grads = ctx.back(wanted, grad.detach().cpu().numpy()) if wanted else {}
         out = [None, None, None, None]
         for name, need, spec in zip(ctx.names, needs, ctx.specs):
             out.append(out_tensor(np.asarray(grads[name]), spec[1], spec[0]) if need else None)
