@@ -215,24 +215,11 @@ def bench_barycenters(n: int, side: int, dtype, iters, markdown: bool) -> str:
     return format_table(headers, rows, markdown)
 
 
-def bench_gaussian(K: int, d: int, n: int, repeats: int, markdown: bool) -> str:
-    """Bures distances (all K x K pairs), barycenter of K, empirical distance of n points: device vs host."""
+def device_vs_host(cases, repeats: int, markdown: bool) -> str:
+    """A table row per ``(name, verb, host_args)``: the verb on device copies of the arguments vs on the host
+    arrays (each compiled and warmed up first, warnings silenced), medians in ms and their ratio."""
     from numba import cuda
 
-    import numbaot
-
-    rng = np.random.default_rng(0)
-    A = rng.normal(size=(2, K, d, d))
-    C = A @ np.swapaxes(A, 2, 3) / d + 0.1 * np.eye(d)
-    m = rng.normal(size=(2, K, d))
-    xs, xt = rng.normal(size=(n, d)), rng.normal(size=(n, d)) * 2.0 + 1.0
-    cases = [
-        (f"bures_wasserstein_distance {K}x{K} pairs, d={d}", numbaot.bures_wasserstein_distance,
-         (m[0], m[1], C[0], C[1])),
-        (f"bures_wasserstein_barycenter K={K}, d={d}", numbaot.bures_wasserstein_barycenter, (m[0], C[0])),
-        (f"empirical_bures_wasserstein_distance n={n}, d={d}", numbaot.empirical_bures_wasserstein_distance,
-         (xs, xt)),
-    ]
     rows = []
     for name, verb, host_args in cases:
         device_args = tuple(cuda.to_device(np.ascontiguousarray(x)) for x in host_args)
@@ -247,10 +234,27 @@ def bench_gaussian(K: int, d: int, n: int, repeats: int, markdown: bool) -> str:
     return format_table(headers, rows, markdown)
 
 
+def bench_gaussian(K: int, d: int, n: int, repeats: int, markdown: bool) -> str:
+    """Bures distances (all K x K pairs), barycenter of K, empirical distance of n points: device vs host."""
+    import numbaot
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(2, K, d, d))
+    C = A @ np.swapaxes(A, 2, 3) / d + 0.1 * np.eye(d)
+    m = rng.normal(size=(2, K, d))
+    xs, xt = rng.normal(size=(n, d)), rng.normal(size=(n, d)) * 2.0 + 1.0
+    cases = [
+        (f"bures_wasserstein_distance {K}x{K} pairs, d={d}", numbaot.bures_wasserstein_distance,
+         (m[0], m[1], C[0], C[1])),
+        (f"bures_wasserstein_barycenter K={K}, d={d}", numbaot.bures_wasserstein_barycenter, (m[0], C[0])),
+        (f"empirical_bures_wasserstein_distance n={n}, d={d}", numbaot.empirical_bures_wasserstein_distance,
+         (xs, xt)),
+    ]
+    return device_vs_host(cases, repeats, markdown)
+
+
 def bench_circle(K: int, n: int, repeats: int, markdown: bool) -> str:
     """Batched circle OT, spherical sliced Wasserstein and max-sliced gradient ascent: device vs host."""
-    from numba import cuda
-
     import numbaot
 
     rng = np.random.default_rng(0)
@@ -267,18 +271,7 @@ def bench_circle(K: int, n: int, repeats: int, markdown: bool) -> str:
         (f"max_sliced gradient n={n}, d=10, 50 steps",
          lambda *x: numbaot.max_sliced_wasserstein_distance(*x, seed=0, method="gradient", max_iter=50), (Ys, Yt)),
     ]
-    rows = []
-    for name, verb, host_args in cases:
-        device_args = tuple(cuda.to_device(np.ascontiguousarray(x)) for x in host_args)
-        for args in (device_args, host_args):  # compile and warm up
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                verb(*args)
-        dev = da_seconds(lambda: verb(*device_args), repeats)
-        host = da_seconds(lambda: verb(*host_args), repeats)
-        rows.append([device_name(), name, f"{dev * 1e3:.4g}", f"{host * 1e3:.4g}", f"{host / dev:.2f}"])
-    headers = ["device", "case", "device arrays ms", "host arrays ms", "host / device"]
-    return format_table(headers, rows, markdown)
+    return device_vs_host(cases, repeats, markdown)
 
 
 def main(argv=None):
