@@ -44,9 +44,10 @@ def frame_cost(X, i, Y, j, code):
 @twin(deps={"_exp": fast_exp, "_log": fast_log})
 def soft_cell(diag, up, left, cost, gamma):
     """R(i, j) = cost + softmin(R(i-1, j-1), R(i-1, j), R(i, j-1)) and the softmin's normalised weights of those
-    three predecessors, ``(value, w_diag, w_up, w_left)``. At least one predecessor must be finite (true of every
-    cell of the table); +inf ones get weight exactly 0. Selects, not ``min()``: which predecessor is lowest varies
-    at random, and a branch per cell would stop the vectorisation of a sweep over cells. The lowest one's
+    three predecessors, ``(value, w_diag, w_up, w_left)``. +inf predecessors get weight exactly 0; when all three
+    are +inf (+inf costs can cut a cell off) the value is +inf and the three weights 0. Selects, not ``min()``:
+    which predecessor is lowest varies at random, and a branch per cell would stop the vectorisation of a sweep
+    over cells. The lowest one's
     exponential is exp(0) = 1, so two exponentials are taken, of the other two (``rest1``, ``rest2``), and the
     three terms are put back in their order (the same sum, bit for bit, as with three)."""
     diag_first = diag < up
@@ -56,8 +57,13 @@ def soft_cell(diag, up, left, cost, gamma):
     low = low1 if left_last else left
     rest2 = left if left_last else low1
     inv_gamma = 1.0 / gamma  # loop-invariant: hoisted by LLVM
-    e_rest1 = _exp((low - rest1) * inv_gamma)
-    e_rest2 = _exp((low - rest2) * inv_gamma)
+    # all three +inf (a cell cut off by +inf costs): inf - inf would be NaN, so the gaps become 0 (total 3, value
+    # cost + inf = +inf) and the weights 0; selects again, no early return
+    finite = low < math.inf
+    gap1 = low - rest1
+    gap2 = low - rest2
+    e_rest1 = _exp((gap1 if finite else 0.0) * inv_gamma)
+    e_rest2 = _exp((gap2 if finite else 0.0) * inv_gamma)
     e_low1 = e_rest2  # when left is the lowest, low1 is the second of the rest
     e_left = e_rest2
     if left_last:
@@ -67,5 +73,5 @@ def soft_cell(diag, up, left, cost, gamma):
     e_diag = e_low1 if diag_first else e_rest1
     e_up = e_rest1 if diag_first else e_low1
     total = e_diag + e_up + e_left
-    inv_total = 1.0 / total
+    inv_total = 1.0 / total if finite else 0.0
     return cost + low - gamma * _log(total), e_diag * inv_total, e_up * inv_total, e_left * inv_total

@@ -222,3 +222,23 @@ def test_tables_too_large_are_refused_before_allocating(monkeypatch):
     with pytest.raises(ValueError, match="GiB"):
         ts.dtw(X, X, return_path=True)
     assert ts.soft_dtw(X, X) < 0 and ts.dtw(X, X) == 0  # the values alone need O(m) memory
+
+
+def test_cells_cut_off_by_infinite_costs_are_infinite_not_nan():
+    """C[0, 1] = +inf makes R(0, 1), then R(0, 2) and R(0, 3) (whose three predecessors are all +inf) infinite:
+    the softmin of three +inf is +inf with zero weights, never inf - inf = NaN, and the value and the alignment
+    are those of the paths that avoid the cut-off cells."""
+    from numbaot.timeseries._bodies import soft_cell
+    from numbaot.timeseries._soft_dtw import soft_dtw_matrix_value_core
+
+    value, *weights = soft_cell.cpu(np.inf, np.inf, np.inf, 1.0, 0.5)
+    assert value == np.inf and weights == [0.0, 0.0, 0.0]
+    C = np.arange(1.0, 9.0).reshape(2, 4) / 4
+    C[0, 1] = np.inf
+    gamma = 0.5
+    value, E = soft_dtw_alignment_core(C, gamma)
+    assert np.isfinite(value) and not np.isnan(E).any()
+    assert value == pytest.approx(brute_force(C, gamma), rel=1e-12)
+    assert soft_dtw_matrix_value_core(C, gamma) == pytest.approx(value, rel=1e-15)
+    np.testing.assert_allclose(E, expected_alignment_brute(C, gamma), rtol=1e-10, atol=1e-12)
+    assert np.all(E[0, 1:] == 0.0)
