@@ -411,8 +411,9 @@ def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", *, ma
     probabilities ``weights``), steps along the mean of their maps with the decreasing step
     ``2 / (0.7 (t + 2 / 0.7 + 1))`` and stops when the mean change over the last 100 steps falls to ``tol`` (as
     POT; the change only decays like 1/t, so expect the cap and its warning); the ``averaged_`` variant returns
-    the running Bures-Wasserstein average of the iterates (Backhoff-Veraguas et al. 2022). With ``batch_size >=
-    K`` they are plain gradient descent. Host arrays only.
+    the running Bures-Wasserstein (Polyak-type) average of the iterates, the t-th entering by a step of 1/t along
+    the geodesic from the average so far (cf. Backhoff-Veraguas et al. 2022): less noisy than the last iterate.
+    With ``batch_size >= K`` they are plain gradient descent. Host arrays only.
     ``method='gradient_descent'`` takes Riemannian gradient steps of size ``step_size`` instead (Chewi et al.
     2020); a step of 1 is the fixed-point iteration.
 
@@ -470,8 +471,10 @@ def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", *, ma
         if not stochastic:
             raise ValueError(f"batch_size is for the stochastic methods {_STOCHASTIC}, not method={method!r}")
     if seed is not None and not isinstance(seed, np.random.Generator):
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
             raise TypeError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}")
+        if seed < 0:
+            raise ValueError(f"seed must be a non-negative int (numpy's seeds are), got {seed}")
     psd = _check_psd_mode(psd)
     placement = _dispatch.place(m=m, C=C, weights=weights)
     if stochastic:
@@ -514,7 +517,9 @@ def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", *, ma
 def _stochastic_barycenter(covs, w, S, batch, averaged, max_iter, tol, rng, chunks):
     """Stochastic (and averaged) Riemannian gradient descent for the Bures barycenter's covariance, from ``S``:
     each step maps S to ``G S G`` with ``G = (1 - eta) I + eta T`` and T the mean of the Monge maps from N(0, S) to
-    ``batch`` Gaussians drawn with probabilities ``w``. Returns ``(S, status, n_iter, mean recent change)``."""
+    ``batch`` Gaussians drawn with probabilities ``w``. If ``averaged``, returns instead the running
+    Bures-Wasserstein mean of the iterates ``S_1 .. S_t`` (step t moves it 1/t of the way along the geodesic to
+    ``S_t``). Returns ``(S, status, n_iter, mean recent change)``."""
     from ._bures import _weighted_root_sum, sqrtm_and_inverse, sqrtm_sym
 
     K, d = covs.shape[0], covs.shape[1]
@@ -536,9 +541,12 @@ def _stochastic_barycenter(covs, w, S, batch, averaged, max_iter, tol, rng, chun
             r_avg, i_avg, small_avg = sqrtm_and_inverse(S_avg)
             if not small_avg > 0.0:
                 return S_avg, NUMERICAL_ERROR, it, np.inf
+            # running Bures-Wasserstein (Polyak) mean of the iterates S_1 .. S_{it+1}: a step of 1 / (it + 1) along
+            # the geodesic from the mean so far to the newest iterate (its map M: H = (1 - s) I + s M)
             middle = r_avg @ S_new @ r_avg
             M = i_avg @ sqrtm_sym(np.ascontiguousarray(0.5 * (middle + middle.T))) @ i_avg
-            H = eye * eta / (eta + 1.0) + 0.5 * (M + M.T) / (eta + 1.0)
+            s_new = 1.0 / (it + 1.0)
+            H = eye * (1.0 - s_new) + 0.5 * (M + M.T) * s_new
             S_avg = H @ S_avg @ H
             S_avg = 0.5 * (S_avg + S_avg.T)
         changes.append(float(np.linalg.norm(S_new - S)))

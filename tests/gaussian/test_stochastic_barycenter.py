@@ -32,18 +32,39 @@ def test_converges_to_the_planted_barycenter(method, rtol):
     np.testing.assert_allclose(Cb, Cb.T, atol=1e-12)
 
 
-def test_seed_reproducible_and_full_batch_is_gradient_descent():
+def _sqrtm(S):
+    vals, vecs = np.linalg.eigh(S)
+    return (vecs * np.sqrt(np.maximum(vals, 0.0))) @ vecs.T
+
+
+def riemannian_gradient_reference(C, w, step, n_iter):
+    """Plain numpy Riemannian gradient descent for the Bures barycenter's covariance, from sum_k w_k C_k:
+    S <- G S G with G = (1 - step) I + step sum_k w_k T_k, T_k the Monge map from N(0, S) to N(0, C_k)."""
+    S = np.einsum("k,kij->ij", w, C)
+    for _ in range(n_iter):
+        root = _sqrtm(S)
+        inv = np.linalg.inv(root)
+        T = sum(wk * inv @ _sqrtm(root @ Ck @ root) @ inv for wk, Ck in zip(w, C))
+        G = (1 - step) * np.eye(len(S)) + step * 0.5 * (T + T.T)
+        S = G @ S @ G
+    return S
+
+
+def test_seed_reproducible_and_full_batch_is_riemannian_gradient_descent():
     m, C, w, _ = commuting(seed=1)
+    rng = np.random.default_rng(5)
+    Q, _ = np.linalg.qr(rng.standard_normal((2, 2)))
+    C = np.einsum("ij,kjl,ml->kim", Q, C, Q) + 0.3 * np.array([[0.0, 1.0], [1.0, 0.0]])  # not commuting
     kw = dict(max_iter=50, tol=0.0, seed=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         a = numbaot.bures_wasserstein_barycenter(m, C, w, "stochastic_gradient_descent", batch_size=2, **kw)[1]
         b = numbaot.bures_wasserstein_barycenter(m, C, w, "stochastic_gradient_descent", batch_size=2, **kw)[1]
         full = numbaot.bures_wasserstein_barycenter(m, C, w, "stochastic_gradient_descent", batch_size=4,
-                                                    step_size=0.5, max_iter=50, tol=1e-12)[1]
+                                                    step_size=0.5, max_iter=12, tol=0.0)[1]
     np.testing.assert_array_equal(a, b)
-    gd = numbaot.bures_wasserstein_barycenter(m, C, w, "gradient_descent", step_size=0.5, max_iter=50, tol=1e-12)[1]
-    np.testing.assert_array_equal(full, gd)
+    # against an independent loop, after few steps (far from the fixed point, so the steps themselves are compared)
+    np.testing.assert_allclose(full, riemannian_gradient_reference(C, w, 0.5, 12), rtol=1e-10, atol=1e-12)
 
 
 def test_pot_layer_runs_the_stochastic_methods():
@@ -61,7 +82,9 @@ def test_pot_layer_runs_the_stochastic_methods():
     (dict(method="stochastic_gradient_descent", batch_size=0), ValueError, "batch_size"),
     (dict(method="stochastic_gradient_descent", batch_size=1.5), TypeError, "batch_size"),
     (dict(method="fixed_point", batch_size=2), ValueError, "stochastic"),
-    (dict(method="stochastic_gradient_descent", seed=-1), TypeError, "seed"),
+    (dict(method="stochastic_gradient_descent", seed=-1), ValueError, "seed"),
+    (dict(method="stochastic_gradient_descent", seed=np.int64(-3)), ValueError, "seed"),
+    (dict(method="stochastic_gradient_descent", seed=True), TypeError, "seed"),
     (dict(method="stochastic_gradient_descent", seed="a"), TypeError, "seed"),
     (dict(method="sgd"), ValueError, "method"),
 ])
@@ -69,3 +92,17 @@ def test_bad_parameters(kwargs, error, match):
     m, C, w, _ = commuting()
     with pytest.raises(error, match=match):
         numbaot.bures_wasserstein_barycenter(m, C, w, **kwargs)
+
+
+def test_averaging_reduces_the_error_of_the_iterates():
+    """The averaged variant returns the running Bures-Wasserstein mean of the iterates (each new one with weight
+    1 / t), not the last iterate: over a fixed set of seeds its error is clearly below plain SGD's at the same
+    number of steps (a variance test)."""
+    m, C, w, truth = commuting(K=6, seed=0)
+    errors = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for method in ("stochastic_gradient_descent", "averaged_stochastic_gradient_descent"):
+            errors[method] = np.mean([np.linalg.norm(numbaot.bures_wasserstein_barycenter(
+                m, C, w, method, max_iter=300, tol=0.0, seed=seed)[1] - truth) for seed in range(8)])
+    assert errors["averaged_stochastic_gradient_descent"] < 0.85 * errors["stochastic_gradient_descent"]
