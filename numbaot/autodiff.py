@@ -72,6 +72,18 @@ def _plan_grad(X, Y, P, metric):
     return out
 
 
+def _warn_cg(info, what):
+    """A :class:`~numbaot.ConvergenceWarning` when scipy's conjugate gradients stopped short (``info != 0``)."""
+    if info != 0:
+        import warnings
+
+        from ._status import ConvergenceWarning
+
+        reason = (f"conjugate gradients stopped after {info} iterations without reaching the tolerance"
+                  if info > 0 else "conjugate gradients broke down (illegal input)")
+        warnings.warn(f"{what}: {reason}; the gradient is approximate", ConvergenceWarning, stacklevel=3)
+
+
 def _centred(v):
     v = np.asarray(v, np.float64)
     return v - v.mean()
@@ -196,8 +208,9 @@ def sinkhorn2(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_threads=None, warn=Tru
 
         rhs = np.concatenate([PM.sum(axis=1), PM.sum(axis=0)])
         # H is singular along (1, -1) and the right side is orthogonal to it: CG converges on the range.
-        sol, _ = cg(LinearOperator((n + m, n + m), matvec=matvec, dtype=np.float64), rhs, rtol=cg_tol,
-                    atol=0.0, maxiter=10 * (n + m))
+        sol, info = cg(LinearOperator((n + m, n + m), matvec=matvec, dtype=np.float64), rhs, rtol=cg_tol,
+                       atol=0.0, maxiter=10 * (n + m))
+        _warn_cg(info, "sinkhorn2's gradient (the implicit adjoint system)")
         u, v = sol[:n], sol[n:]
         out = {}
         if "M" in names:
@@ -626,7 +639,8 @@ def _entropy_cross_terms(U, wu, P, w, g, C_pp, C_up, eps, metric, cg_tol=1e-12):
     d = w[on]
     op = LinearOperator(Q.shape, matvec=lambda v: d * v + Q @ v, dtype=np.float64)
     pre = LinearOperator(Q.shape, matvec=lambda v: v / (2.0 * d), dtype=np.float64)
-    sol, _ = cg(op, col[on], rtol=cg_tol, atol=0.0, maxiter=20 * Q.shape[0] + 100, M=pre)
+    sol, info = cg(op, col[on], rtol=cg_tol, atol=0.0, maxiter=20 * Q.shape[0] + 100, M=pre)
+    _warn_cg(info, "the Hausdorff loss's gradient (the self-potential's implicit system)")
     z = np.zeros_like(w)
     z[on] = d * sol
     Z = z[:, None] * E * w[None, :]
@@ -655,43 +669,64 @@ def hausdorff_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diam
     ``H = (<a, f_b(x)> + <b, f_a(y)> - <a, f_aa> - <b, g_bb>) / 2`` where ``f_b`` is b's self-potential extended to
     any point by the softmin. The self terms follow the envelope theorem; the cross terms depend on the other
     measure's self-potential, whose derivative is the implicit one of its fixed point (one symmetric positive
-    definite system of each cloud's size, solved by preconditioned conjugate gradients): the gradient is that of
-    the converged divergence, exact when the annealing schedule has converged (as for the Sinkhorn loss, whose
-    gradients use the last potentials). Memory: dense (n + m)^2 float64 matrices for the pullback, refused beyond
-    the size the solvers' dense paths take (use ``torch.no_grad()`` for the value alone).
+    definite system of each cloud's size, solved by preconditioned conjugate gradients).
+
+    **Value and gradient are of the same function**: for balanced measures the returned value is ``H`` at the
+    *converged* self fixed points at the final ``eps`` (float64 averaged iterations to a relative 1e-13), the
+    points where the gradient is taken. It therefore differs from :func:`numbaot.samples_loss`'s (and GeomLoss's)
+    value, which stops its annealing schedule (``scaling``) after a fixed number of steps without a tolerance, by
+    that schedule's annealing error (about 1e-2 relative at the default ``scaling=0.5`` for a few points, 1e-5 at
+    0.99): differentiating the annealed estimate exactly would differentiate the schedule, and the converged
+    divergence is the quantity the schedule approximates. With ``reach`` set (no gradient) the value is the
+    solver's annealed one, and so it is for clouds too large for the dense pullback (dense (n + m)^2 float64
+    matrices, beyond the size the solvers' dense paths take): the value is returned and the pullback raises
+    ValueError (use ``torch.no_grad()`` there).
     """
     from . import _validation as V
     from ._costs import cost_matrix
+    from .entropic._schedules import epsilon_schedule, max_diameter
     from .losses import samples_loss as _samples_loss
 
-    value = _samples_loss(X_a, X_b, a, b, loss="hausdorff", p=p, blur=blur, reach=reach, diameter=diameter,
-                          scaling=scaling, lazy=lazy, n_threads=n_threads)
-    Xa, Xb = np.asarray(_as_points(X_a), np.float64), np.asarray(_as_points(X_b), np.float64)
-    n, m = Xa.shape[0], Xb.shape[0]
-
-    def pullback(names):
-        from .entropic._schedules import epsilon_schedule, max_diameter
-
-        if reach is not None:
+    # the solver validates every argument (and gives the annealed value, kept where there is no gradient)
+    annealed = _samples_loss(X_a, X_b, a, b, loss="hausdorff", p=p, blur=blur, reach=reach, diameter=diameter,
+                             scaling=scaling, lazy=lazy, n_threads=n_threads)
+    if reach is not None:
+        def refused(names):
             raise NotImplementedError("gradients of the 'hausdorff' loss are implemented for balanced measures "
                                       "(reach=None); compute the unbalanced value without gradients")
+
+        return float(annealed), refused
+    Xa, Xb = np.asarray(_as_points(X_a), np.float64), np.asarray(_as_points(X_b), np.float64)
+    n, m = Xa.shape[0], Xb.shape[0]
+    pp = int(p)
+    try:
         V.check_dense_size((n + m, n + m), 8, what="the Hausdorff loss's gradient (dense matrices)")
-        wa, wb = V.check_balanced_weights(a, b, n, m)
-        wa, wb = np.asarray(wa, np.float64), np.asarray(wb, np.float64)
-        pp = int(p)
-        diam = max_diameter(Xa, Xb) if diameter is None else float(diameter)
-        eps = pp * epsilon_schedule(pp, diam, float(blur), float(scaling))[-1]
-        metric = "sqeuclidean" if pp == 2 else "euclidean"
-        C_aa, C_bb, C_ab = (np.asarray(cost_matrix(U, W, metric, 2.0, n_threads, np.float64), np.float64)
-                            for U, W in ((Xa, Xa), (Xb, Xb), (Xa, Xb)))
-        with np.errstate(divide="ignore"):
-            log_a, log_b = np.log(wa), np.log(wb)
-        f_aa, g_bb = _self_fixed_point(C_aa, log_a, eps), _self_fixed_point(C_bb, log_b, eps)
+    except ValueError as err:  # too large for the dense pullback: the annealed value, no gradient
+        def too_large(names, err=err):
+            raise ValueError(str(err)) from None
+
+        return float(annealed), too_large
+    wa, wb = V.check_balanced_weights(a, b, n, m)
+    wa, wb = np.asarray(wa, np.float64), np.asarray(wb, np.float64)
+    diam = max_diameter(Xa, Xb) if diameter is None else float(diameter)
+    eps = pp * epsilon_schedule(pp, diam, float(blur), float(scaling))[-1]
+    metric = "sqeuclidean" if pp == 2 else "euclidean"
+    C_aa, C_bb, C_ab = (np.asarray(cost_matrix(U, W, metric, 2.0, n_threads, np.float64), np.float64)
+                        for U, W in ((Xa, Xa), (Xb, Xb), (Xa, Xb)))
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(wa), np.log(wb)
+    f_aa, g_bb = _self_fixed_point(C_aa, log_a, eps), _self_fixed_point(C_bb, log_b, eps)
+    f_ba = _softmin_rows(C_ab, log_b, g_bb, eps)
+    g_ab = _softmin_rows(C_ab.T, log_a, f_aa, eps)
+    scale = 0.5 / pp  # the cost |x - y|^p / p: values and eps in units of |x - y|^p, divided by p
+    on_a, on_b = wa > 0, wb > 0
+    value = scale * (wa[on_a] @ (f_ba - f_aa)[on_a] + wb[on_b] @ (g_ab - g_bb)[on_b])
+
+    def pullback(names):
         _, ab = _entropy_cross_terms(Xa, wa, Xb, wb, g_bb, C_bb, C_ab, eps, metric)    # <a, f_b(x)>
         _, ba = _entropy_cross_terms(Xb, wb, Xa, wa, f_aa, C_aa, C_ab.T, eps, metric)  # <b, f_a(y)>
         _, sa = _self_terms(wa, Xa, f_aa, C_aa, eps, metric)
         _, sb = _self_terms(wb, Xb, g_bb, C_bb, eps, metric)
-        scale = 0.5 / pp
         out = {"X_a": _shaped(scale * (ab["U"] + ba["P"] - sa["P"]), X_a),
                "X_b": _shaped(scale * (ba["U"] + ab["P"] - sb["P"]), X_b),
                "a": _centred(scale * (ab["wu"] + ba["w"] - sa["w"])),
@@ -710,6 +745,13 @@ def _self_fixed_point(C, log_w, eps, tol=1e-13, max_iter=10000):
         if np.max(np.abs(new - g)) <= tol * max(1.0, np.max(np.abs(g))):
             return new
         g = new
+    import warnings
+
+    from ._status import ConvergenceWarning
+
+    warnings.warn(f"the Hausdorff loss's self-potential (fixed point at eps={eps:g}) did not converge in {max_iter} "
+                  f"averaged iterations (tolerance {tol:g}); its value and gradient are approximate",
+                  ConvergenceWarning, stacklevel=2)
     return g
 
 
@@ -767,23 +809,36 @@ def barycenter_vjp(A, M, g, reg, weights, names, x_bar):
     alpha /= alpha.sum(axis=2, keepdims=True)  # row softmax: the plans' rows over their masses
     P = A64.T[:, :, None] * alpha  # (K, n, m)
     c = P.sum(axis=1)  # (K, m)
-    ones = np.ones((m, m))
-
-    def pinv_laplacian(L):
-        # L symmetric positive semi-definite with L 1 = 0 and no other null vector: L^+ = (L + b 11^T)^-1 - 11^T/(b m^2)
-        beta = max(float(np.trace(L)) / m, np.finfo(float).tiny) / m
-        return np.linalg.inv(L + beta * ones) - ones / (beta * m * m)
+    x = np.maximum(w @ c, 0.0)  # the barycenter (every c_k equals it at the fixed point)
+    on = x > 1e-300 * x.sum()  # cells whose mass underflows: no coupling, their gradient is 0
 
     # the adjoint system, the potentials eliminated: S_k = diag(c_k) - P_k^T alpha_k (the graph Laplacian of the
     # k-th plan's column couplings), (sum_k w_k S_k^+) mu3 = x_bar - mean(x_bar), mu2_k = -w_k S_k^+ mu3 + t 1,
-    # mu1_k = -alpha_k mu2_k (t = -mean(x_bar) / K: the barycenter's mass follows the inputs')
-    S_pinv = [pinv_laplacian(np.diag(c[k]) - P[k].T @ alpha[k]) for k in range(K)]
-    H = sum(w[k] * S_pinv[k] for k in range(K))
+    # mu1_k = -alpha_k mu2_k (t = -mean(x_bar) / K: the barycenter's mass follows the inputs'). With D = diag(x)
+    # (every c_k equals x at the fixed point), S_k^+ = Pi D^-1/2 N_k^+ D^-1/2 Pi (Pi the centring) where
+    # N_k = D^-1/2 S_k D^-1/2 is the normalised Laplacian (spectrum in [0, 2] whatever the cells' masses, null
+    # vector sqrt(x)); N_k^+ by eigenvalues (scipy's pinvh), on the cells with mass: a small reg (cells of mass
+    # 1e-30, near-disconnected couplings) gives no singular solve. Then with G = sum_k w_k N_k^+:
+    # Pi mu3 = D^1/2 G^+ D^1/2 (v + s 1) (+ r x), s = -<x, v> / sum(x), and S_k^+ mu3 = Pi D^-1/2 N_k^+ G^+ rhs.
+    from scipy.linalg import pinvh
+
+    h = np.sqrt(x[on])
+    N_pinv = []
+    for k in range(K):
+        S_k = np.diag(c[k]) - P[k].T @ alpha[k]
+        N_pinv.append(pinvh(S_k[np.ix_(on, on)] / h[:, None] / h[None, :]))
+    G = sum(w[k] * N_pinv[k] for k in range(K))
     v = x_bar - x_bar.mean()
-    mu3 = np.linalg.solve(H + ones * (np.trace(H) / m**2), v)  # H's null vector is 1 and v is orthogonal to it
-    mu3 -= mu3.mean()
+    s_shift = -(x[on] @ v[on]) / x[on].sum()
+    y = pinvh(G) @ (h * (v[on] + s_shift))
+
+    def S_pinv_mu3(k):
+        out = np.zeros(m)
+        out[on] = N_pinv[k] @ y / h
+        return out - out.mean()
+
     t = -x_bar.mean() / K
-    mu2 = np.stack([-w[k] * (S_pinv[k] @ mu3) + t for k in range(K)])  # (K, m)
+    mu2 = np.stack([-w[k] * S_pinv_mu3(k) + t for k in range(K)])  # (K, m)
     mu1 = -np.einsum("kij,kj->ki", alpha, mu2)  # (K, n)
     out = {}
     if "A" in names:

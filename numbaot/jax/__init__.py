@@ -8,7 +8,9 @@ Install with ``pip install numbaot[jax]``. The same values as :mod:`numbaot.torc
 a callback, so they work under ``jax.jit``, ``jax.grad`` and ``jax.vmap`` (one problem after the other); the
 forward pass of a differentiated call computes the value and the gradients in one host call. Hyper-parameters
 (``reg``, ``blur``, ``p``, ...) are concrete Python numbers, not traced values. Float64 needs
-``jax.config.update("jax_enable_x64", True)``; integer arrays are refused with a TypeError.
+``jax.config.update("jax_enable_x64", True)``; integer arrays are refused with a TypeError. A solve that stops
+short of its tolerance emits a :class:`numbaot.ConvergenceWarning` from the host callback (as :mod:`numbaot.torch`
+does; ``warn=False`` silences it), under ``jax.jit`` too, each time the compiled function runs.
 
 Examples
 --------

@@ -31,31 +31,31 @@ def emd2(a, b, M, *, max_iter=None, n_threads=None):
                  (a, b, M), (M,))
 
 
-def sinkhorn2(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_threads=None):
+def sinkhorn2(a, b, M, reg, *, max_iter=1000, tol=1e-9, n_threads=None, warn=True):
     """The linear cost ``<P, M>`` of the entropic plan, gradients by implicit differentiation (see
     :func:`numbaot.torch.sinkhorn2`)."""
     reg = _static(reg, "reg")
     return apply(lambda a, b, M: AD.sinkhorn2(a, b, M, reg, max_iter=max_iter, tol=tol, n_threads=n_threads,
-                                              warn=False), ("a", "b", "M"), (a, b, M), (M,))
+                                              warn=warn), ("a", "b", "M"), (a, b, M), (M,))
 
 
-def solve(M, a=None, b=None, reg=None, *, unbalanced=None, max_iter=None, tol=None, n_threads=None):
+def solve(M, a=None, b=None, reg=None, *, unbalanced=None, max_iter=None, tol=None, n_threads=None, warn=True):
     """``numbaot.solve(...).value`` (exact, entropic, unbalanced) with gradients in ``M``, ``a``, ``b``."""
     reg, unbalanced = _static(reg, "reg"), _static(unbalanced, "unbalanced")
     return apply(lambda M, a, b: AD.solve(M, a, b, reg, unbalanced=unbalanced, max_iter=max_iter, tol=tol,
-                                          n_threads=n_threads, warn=False), ("M", "a", "b"), (M, a, b), (M,))
+                                          n_threads=n_threads, warn=warn), ("M", "a", "b"), (M, a, b), (M,))
 
 
-def solve_batch(M, reg, a=None, b=None, *, max_iter=1000, tol=1e-9, n_threads=None):
+def solve_batch(M, reg, a=None, b=None, *, max_iter=1000, tol=1e-9, n_threads=None, warn=True):
     """Entropic values (B,) of a batch of costs (B, n, m), with gradients in ``M`` and the weights."""
     reg = _static(reg, "reg")
     return apply(lambda M, a, b: AD.solve_batch(M, reg, a, b, max_iter=max_iter, tol=tol, n_threads=n_threads,
-                                                warn=False), ("M", "a", "b"), (M, a, b), (M,),
+                                                warn=warn), ("M", "a", "b"), (M, a, b), (M,),
                  value_shape=(M.shape[0],))
 
 
 def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, reg=None, lazy=False, debias=False, reg_m=None,
-                 max_iter=None, tol=None, n_threads=None):
+                 max_iter=None, tol=None, n_threads=None, warn=True):
     """``numbaot.solve_sample(...).value`` with gradients in the points and the weights (see
     :func:`numbaot.torch.solve_sample`).
 
@@ -69,15 +69,15 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, reg=None, la
     reg, reg_m = _static(reg, "reg"), _static(reg_m, "reg_m")
     return apply(lambda X_a, X_b, a, b: AD.solve_sample(X_a, X_b, a, b, metric, reg=reg, lazy=lazy, debias=debias,
                                                         reg_m=reg_m, max_iter=max_iter, tol=tol,
-                                                        n_threads=n_threads, warn=False),
+                                                        n_threads=n_threads, warn=warn),
                  ("X_a", "X_b", "a", "b"), (X_a, X_b, a, b), (X_a, X_b))
 
 
 def sinkhorn_divergence(X_a, X_b, a=None, b=None, *, reg, reg_m=None, metric="sqeuclidean", max_iter=1000, tol=1e-9,
-                        lazy=None, n_threads=None):
+                        lazy=None, n_threads=None, warn=True):
     """The Sinkhorn divergence with gradients in the points and the weights."""
     return solve_sample(X_a, X_b, a, b, metric, reg=reg, lazy=lazy, debias=True, reg_m=reg_m, max_iter=max_iter,
-                        tol=tol, n_threads=n_threads)
+                        tol=tol, n_threads=n_threads, warn=warn)
 
 
 def samples_loss(X_a, X_b, a=None, b=None, *, loss="sinkhorn", p=2, blur=0.05, reach=None, diameter=None,
@@ -132,10 +132,11 @@ def sliced_wasserstein_distance(X_s, X_t, a=None, b=None, n_projections=50, p=2,
                  ("X_s", "X_t", "a", "b"), (X_s, X_t, a, b), (X_s, X_t))
 
 
-def gromov_wasserstein2(C1, C2, p=None, q=None, *, max_iter=10000, tol_rel=1e-9, tol_abs=1e-9, n_threads=None):
+def gromov_wasserstein2(C1, C2, p=None, q=None, *, max_iter=10000, tol_rel=1e-9, tol_abs=1e-9, n_threads=None,
+                        warn=True):
     """Square-loss GW with gradients in C1, C2 and the weights."""
     return apply(lambda C1, C2, p, q: AD.gromov_wasserstein2(C1, C2, p, q, max_iter=max_iter, tol_rel=tol_rel,
-                                                             tol_abs=tol_abs, n_threads=n_threads, warn=False),
+                                                             tol_abs=tol_abs, n_threads=n_threads, warn=warn),
                  ("C1", "C2", "p", "q"), (C1, C2, p, q), (C1, C2))
 
 
@@ -152,7 +153,8 @@ def soft_dtw(X, Y, gamma=1.0):
     return apply(lambda X, Y: AD.soft_dtw(X, Y, gamma), ("X", "Y"), (X, Y), (X, Y))
 
 
-def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None, n_threads=None):
+def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None, n_threads=None,
+               warn=True):
     """The entropic Wasserstein barycenter (m,) of the histograms ``A`` (n, K) on a fixed support, with gradients
     in ``A`` and ``M`` by implicit differentiation of the fixed point (see :func:`numbaot.torch.barycenter` and
     :func:`numbaot.autodiff.barycenter`). The forward pass keeps the K column potentials; the backward pass solves
@@ -183,7 +185,7 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
 
     def host_forward(A, M):
         bar, vjp = AD.barycenter(np.asarray(A), np.asarray(M), reg, weights, method=method, max_iter=max_iter,
-                                 tol=tol, n_threads=n_threads, warn=False)
+                                 tol=tol, n_threads=n_threads, warn=warn)
         return np.asarray(bar, dtype), np.asarray(vjp.potential_b, dtype)
 
     @jax.custom_vjp
