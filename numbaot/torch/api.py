@@ -201,8 +201,10 @@ def samples_loss(X_a, X_b, a=None, b=None, *, loss="sinkhorn", p=2, blur=0.05, r
       kernel's width), exact gradients (``K_xx a - K_xy b`` in a, not centred: any weights). Memory: the value is
       computed online in O(N + M); the position gradients by blocks of rows (about 16 MiB at a time).
     * ``'hausdorff'``: the Hausdorff divergence (Feydy et al. 2019), the same parameters as 'sinkhorn'; gradients
-      (balanced only) by implicit differentiation of the two self-problems' fixed points: those of the converged
-      divergence, exact when the annealing has converged. Memory: dense (N + M)^2 matrices in the backward pass.
+      (balanced only) by implicit differentiation of the two self-problems' fixed points. The value (balanced) is
+      the converged divergence at those fixed points, the function the gradient differentiates: it differs from
+      :func:`numbaot.samples_loss`'s annealed estimate by the schedule's annealing error (see
+      :func:`numbaot.autodiff.hausdorff_loss`). Memory: dense (N + M)^2 matrices.
 
     See :func:`numbaot.autodiff.samples_loss` for the derivations.
 
