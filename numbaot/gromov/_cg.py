@@ -109,7 +109,8 @@ def _direction_dots(G, S, XG, XS, YG, M, symmetric, has_m, out, n_chunks):
     n = G.shape[0]
     part = np.empty((n, 4))
     if n_chunks <= 1:
-        _dots_rows(0, n, G, S, XG, XS, YG, M, symmetric, has_m, part)
+        # int64, not the literal 0: a literal argument compiles the row helper a second time
+        _dots_rows(np.int64(0), n, G, S, XG, XS, YG, M, symmetric, has_m, part)
     else:
         _dots_chunks(n_chunks, G, S, XG, XS, YG, M, symmetric, has_m, part)
     for k in range(4):
@@ -194,7 +195,7 @@ def _step_and_gradient(G, S, XG, XS, YG, YS, t, M, w_lin, w_quad, u, v, ut, vt, 
     n, m = G.shape
     col_top = np.empty((max(1, n_chunks), m))
     if n_chunks <= 1:
-        _step_rows(0, n, G, S, XG, XS, YG, YS, t, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad,
+        _step_rows(np.int64(0), n, G, S, XG, XS, YG, YS, t, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad,
                    col_top[0])
     else:
         _step_chunks(n_chunks, G, S, XG, XS, YG, YS, t, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad,
