@@ -864,3 +864,15 @@ def check_batch_size(batch_size) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     return int(batch_size)
+
+
+def check_mass_pairs(mass_a, mass_b, dtype, names=("a", "b")) -> None:
+    """:func:`check_mass` on each problem's pair of masses (a batch of problems), the message naming the weights
+    ``names`` (e.g. ``("u_weights", "v_weights")``)."""
+    first, second = names
+    for t in range(len(mass_a)):
+        try:
+            check_mass(float(mass_a[t]), float(mass_b[t]), dtype)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("sum(a)", f"sum({first})").replace("sum(b)", f"sum({second})")
+                             .replace("a and b", f"{first} and {second}")) from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _device, _validation as V
-from .circle import _check_masses
 
 
 def _values(x, name, stream):
@@ -50,7 +49,7 @@ def _pair(placement, u_values, v_values, u_weights, v_weights):
     wa, mass_a = _weights(u_weights, "u_weights", int(u.shape[0]), k, stream)
     wb, mass_b = _weights(v_weights, "v_weights", int(v.shape[0]), k, stream)
     dtype = V.mass_dtype(*(w for w in (u_weights, v_weights) if w is not None))
-    _check_masses(mass_a, mass_b, dtype)
+    V.check_mass_pairs(mass_a, mass_b, dtype, ("u_weights", "v_weights"))
     xs, ca = driver.circle_rows_cuda(u_rows, wa, stream)
     ys, cb = driver.circle_rows_cuda(v_rows, wb, stream)
     return xs, ca, ys, cb, mass_a, u.ndim == 2, V.result_dtype(u, v)

@@ -62,18 +62,8 @@ def _pair(u_values, v_values, u_weights, v_weights):
     xs, wa, mass_a = _rows(u, u_weights, "u_weights", k)
     ys, wb, mass_b = _rows(v, v_weights, "v_weights", k)
     dtype = V.mass_dtype(*(w for w in (u_weights, v_weights) if isinstance(w, np.ndarray)))
-    _check_masses(mass_a, mass_b, dtype)
+    V.check_mass_pairs(mass_a, mass_b, dtype, ("u_weights", "v_weights"))
     return xs, wa, ys, wb, mass_a, u.ndim == 2, V.result_dtype(u, v)
-
-
-def _check_masses(mass_a, mass_b, dtype):
-    """``V.check_mass`` on each problem's pair of masses, the message naming ``u_weights`` and ``v_weights``."""
-    for t in range(len(mass_a)):
-        try:
-            V.check_mass(float(mass_a[t]), float(mass_b[t]), dtype)
-        except ValueError as exc:
-            raise ValueError(str(exc).replace("sum(a)", "sum(u_weights)").replace("sum(b)", "sum(v_weights)")
-                             .replace("a and b", "u_weights and v_weights")) from None
 
 
 def _device_pair(u_values, v_values, u_weights, v_weights):
