@@ -876,3 +876,9 @@ def check_mass_pairs(mass_a, mass_b, dtype, names=("a", "b")) -> None:
         except ValueError as exc:
             raise ValueError(str(exc).replace("sum(a)", f"sum({first})").replace("sum(b)", f"sum({second})")
                              .replace("a and b", f"{first} and {second}")) from None
+
+
+class UnsupportedOption(ValueError, NotImplementedError):
+    """An option, or a request, that the compatibility layers (``numbaot.pot``, ``numbaot.geomloss``) cannot serve:
+    a ValueError naming the argument, as every numbaot front-end raises for bad input, that is also the
+    NotImplementedError POT and GeomLoss raise in the same place (code written for them keeps working)."""

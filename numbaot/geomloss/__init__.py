@@ -26,6 +26,8 @@ import importlib
 
 import numpy as np
 
+from .. import _validation as V
+
 __all__ = ["SamplesLoss", "ot"]
 
 _LOSSES = ("sinkhorn", "hausdorff", "energy", "gaussian", "laplacian")
@@ -53,7 +55,8 @@ class SamplesLoss:
     truncate, cluster_scale :
         GeomLoss's multiscale parameters: accepted, unused (no multiscale backend yet).
     cost, kernel : None
-        Custom costs or kernels (KeOps formulas or callables) are not available: NotImplementedError.
+        Custom costs or kernels (KeOps formulas or callables) are not available: ``UnsupportedOption``, a
+        ValueError that is also GeomLoss's NotImplementedError.
     debias : bool
         'sinkhorn': the debiased divergence (True) or ``OT_eps`` (False).
     potentials : bool
@@ -62,7 +65,7 @@ class SamplesLoss:
         Accepted (numbaot reports convergence in its results and warnings).
     backend : {'auto', 'tensorized', 'online'}
         Cost matrices ('tensorized'), costs from the points at each step ('online'), or numbaot's choice ('auto':
-        matrices up to n m = 5000^2). 'multiscale' raises NotImplementedError (use 'online').
+        matrices up to n m = 5000^2). 'multiscale' raises UnsupportedOption (use 'online').
 
     Examples
     --------
@@ -84,11 +87,11 @@ class SamplesLoss:
         if not isinstance(loss, str) or loss not in _LOSSES:
             raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}")
         if cost is not None or kernel is not None:
-            raise NotImplementedError("custom cost= or kernel= (KeOps formulas, callables) are not available in "
+            raise V.UnsupportedOption("custom cost= or kernel= (KeOps formulas, callables) are not available in "
                                       "numbaot.geomloss: use p=1 or 2 (cost |x - y|^p / p) or the built-in kernels "
                                       "('energy', 'gaussian', 'laplacian')")
         if backend == "multiscale":
-            raise NotImplementedError("backend='multiscale' is not available in numbaot.geomloss yet: use "
+            raise V.UnsupportedOption("backend='multiscale' is not available in numbaot.geomloss yet: use "
                                       "backend='online' (costs from the points, O(N + M) memory)")
         if backend not in _BACKENDS:
             raise ValueError(f"backend must be 'auto', 'tensorized', 'online' or 'multiscale', got {backend!r}")

@@ -38,6 +38,7 @@ import math
 
 import numpy as np
 
+from .. import _validation as V
 from .._result import LinearOperator, OTResult
 
 __all__ = ["solve", "solve_batch", "solve_sample", "OTResult", "LinearOperator"]
@@ -50,11 +51,11 @@ def _check(reg, reg_type, unbalanced_type, method, max_iter, tol):
     if reg is not None and (not np.isscalar(reg) or not math.isfinite(float(reg)) or float(reg) < 0):
         raise ValueError(f"reg must be a number >= 0, got {reg!r}")
     if str(reg_type).upper() != "KL":
-        raise NotImplementedError(f"reg_type={reg_type!r}: only 'KL' (relative entropy) is available")
+        raise V.UnsupportedOption(f"reg_type={reg_type!r}: only 'KL' (relative entropy) is available")
     if str(unbalanced_type).upper() != "KL":
-        raise NotImplementedError(f"unbalanced_type={unbalanced_type!r}: only 'KL' is available")
+        raise V.UnsupportedOption(f"unbalanced_type={unbalanced_type!r}: only 'KL' is available")
     if method != "auto":
-        raise NotImplementedError(f"method={method!r}: only 'auto' is available")
+        raise V.UnsupportedOption(f"method={method!r}: only 'auto' is available")
     if max_iter is not None and (isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer))
                                  or max_iter < 1):
         raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
@@ -131,7 +132,7 @@ def solve(C, *, a=None, b=None, reg=0, reg_type="KL", unbalanced=None, unbalance
         raise ValueError(f"C must be a matrix of shape (N, M) (use solve_batch for (B, N, M)), got {np.shape(C)}")
     if reg is None or float(reg) == 0:
         if unbalanced is not None:
-            raise NotImplementedError("exact unbalanced OT is not available: give reg > 0")
+            raise V.UnsupportedOption("exact unbalanced OT is not available: give reg > 0")
         return numbaot.solve(C, a, b)
     reg = float(reg)
 
@@ -178,7 +179,7 @@ def solve_batch(C, *, a=None, b=None, reg=0, reg_type="KL", unbalanced=None, unb
     if len(np.shape(C)) != 3:
         raise ValueError(f"C must be of shape (B, N, M), got {np.shape(C)}")
     if reg is None or float(reg) == 0:
-        raise NotImplementedError("solve_batch needs reg > 0 (exact OT: numbaot.solve problem by problem)")
+        raise V.UnsupportedOption("solve_batch needs reg > 0 (exact OT: numbaot.solve problem by problem)")
     reg = float(reg)
 
     def step(eps, iters, step_tol, potentials, warn):
@@ -216,10 +217,10 @@ def solve_sample(X_a, X_b, a=None, b=None, *, cost="sqeuclidean", debias=False, 
     import numbaot
 
     if cost not in ("sqeuclidean", "euclidean"):
-        raise NotImplementedError(f"cost={cost!r}: numbaot.geomloss.ot.solve_sample takes 'sqeuclidean' or "
+        raise V.UnsupportedOption(f"cost={cost!r}: numbaot.geomloss.ot.solve_sample takes 'sqeuclidean' or "
                                   "'euclidean' (for other costs build the matrix and call solve)")
     if backend == "multiscale":
-        raise NotImplementedError("backend='multiscale' is not available yet: use backend='online'")
+        raise V.UnsupportedOption("backend='multiscale' is not available yet: use backend='online'")
     if backend not in _BACKEND_LAZY:
         raise ValueError(f"backend must be 'auto', 'tensorized' or 'online', got {backend!r}")
     p = 2 if cost == "sqeuclidean" else 1

@@ -11,14 +11,11 @@ import warnings
 
 import numpy as np
 
+from .._validation import UnsupportedOption  # noqa: F401 (the POT layer raises it as C.UnsupportedOption)
+
 
 class PotNotImplementedError(NotImplementedError):
     """A POT name that numbaot does not implement (yet); the message names the closest numbaot function."""
-
-
-class UnsupportedOption(ValueError, NotImplementedError):
-    """An option combination that neither POT nor numbaot supports (POT raises NotImplementedError, numbaot a
-    ValueError): catchable as either type."""
 
 
 class MarginalsError(ValueError, AssertionError):

@@ -406,13 +406,13 @@ class OTResult:
     @property
     def a_to_b(self):
         if self._result is None or getattr(self._result, "points", None) is None:
-            raise NotImplementedError("a_to_b needs the point clouds: use solve_sample")
+            raise C.UnsupportedOption("a_to_b needs the point clouds: use solve_sample")
         return self._result.a_to_b
 
     @property
     def b_to_a(self):
         if self._result is None or getattr(self._result, "points", None) is None:
-            raise NotImplementedError("b_to_a needs the point clouds: use solve_sample")
+            raise C.UnsupportedOption("b_to_a needs the point clouds: use solve_sample")
         return self._result.b_to_a
 
     @property

@@ -69,6 +69,8 @@ def test_bad_arguments():
         SamplesLoss(backend="multiscale")
     with pytest.raises(NotImplementedError):
         SamplesLoss(cost=lambda x, y: x)
+    with pytest.raises(ValueError, match="multiscale"):  # numbaot's type for a bad option, beside GeomLoss's
+        SamplesLoss(backend="multiscale")
     with pytest.raises(ValueError, match="loss"):
         SamplesLoss("wasserstein")
     with pytest.raises(TypeError, match="L\\(x, y\\)"):
@@ -100,6 +102,10 @@ def test_solve_with_tol_converges_and_matches_sinkhorn():
     assert unb.plan.shape == (4, 5)
     with pytest.raises(NotImplementedError):
         ot.solve(C, reg=0.1, method="symmetric")
+    with pytest.raises(ValueError, match="method"):
+        ot.solve(C, reg=0.1, method="symmetric")
+    with pytest.raises(ValueError, match="reg_type"):
+        ot.solve(C, reg=0.1, reg_type="L2")
 
 
 def test_solve_batch_equals_a_loop_of_solve():

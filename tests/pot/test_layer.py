@@ -235,3 +235,12 @@ def test_datasets_shapes():
     assert X.shape == (7, 2)
     X, y = datasets.make_data_classif("gaussrot", 8, random_state=0)
     assert X.shape == (8, 2) and set(y) == {1, 2}
+
+
+def test_result_maps_need_the_point_clouds():
+    res = ot.solve(np.array([[0.0, 1.0], [1.0, 0.0]]))
+    for name in ("a_to_b", "b_to_a"):
+        with pytest.raises(ValueError, match="solve_sample"):
+            getattr(res, name)
+        with pytest.raises(NotImplementedError):  # POT's type for the same request
+            getattr(res, name)
