@@ -72,6 +72,7 @@ def test_toeplitz_kernel_products_equal_the_dense_ones(n, m):
 
     rng = np.random.default_rng(n + m)
     t = rng.random(n + m - 1)  # diagonals: C[i, j] = t[i - j + m - 1]
+    t[: (n + m) // 5] += 300.0  # the first diagonals' kernel entries underflow to 0.0 (skipped by the products)
     C = np.array([[t[i - j + m - 1] for j in range(m)] for i in range(n)])
     assert np.array_equal(_scaling.toeplitz_diagonals(C), t)
     K = np.exp(-C / 0.3)
@@ -80,7 +81,7 @@ def test_toeplitz_kernel_products_equal_the_dense_ones(n, m):
         for threshold in (0, 10**9):  # the Toeplitz operators, then the dense ones
             _scaling.TOEPLITZ_MIN_ENTRIES, old = threshold, _scaling.TOEPLITZ_MIN_ENTRIES
             try:
-                apply, apply_T = _scaling.dense_operators(C, 0.3, 2)
+                apply, apply_T = _scaling.dense_operators(C, 0.3, 2)[:2]
             finally:
                 _scaling.TOEPLITZ_MIN_ENTRIES = old
             np.testing.assert_allclose(apply(V), V @ K.T, rtol=1e-13)
@@ -106,6 +107,52 @@ def test_scaling_on_a_regular_grid_matches_pot(grid):
     res = numbaot.solve_barycenter(A, M, 0.005, method="sinkhorn", tol=1e-4)
     pot, log = ot.barycenter(A, M, 0.005, method="sinkhorn", stopThr=1e-4, log=True)
     assert abs(res.n_iter - (log["niter"] + 1)) <= 10 and np.allclose(res.barycenter, pot, atol=1e-6)
+
+
+@pytest.mark.parametrize("n, m, K", [(70, 70, 3), (67, 75, 1), (81, 66, 5)])
+def test_compiled_toeplitz_loop_equals_the_numpy_iteration(n, m, K):
+    # the balanced scaling domain on a Toeplitz kernel runs compiled whole (_scaling.toeplitz_bregman_core): the
+    # same iterates, checks and stop as the numpy loop around the products; reg small enough that the far diagonals
+    # underflow to 0.0 (the products skip them), blocks of 3 and of 1 input, rows and columns not multiples of 4
+    from numbaot.barycenters import _scaling
+
+    rng = np.random.default_rng(n + m + K)
+    x, y = np.arange(n, dtype=float), np.arange(m, dtype=float)
+    C = (x[:, None] - y[None, :]) ** 2 / 4000.0  # constant along diagonals, bitwise
+    A = rng.random((K, n)) + 0.05
+    A /= A.sum(axis=1, keepdims=True)
+    weights = rng.random(K) + 0.1
+    weights /= weights.sum()
+    reg = 1.6e-3
+    ops = _scaling.dense_operators(C, reg, 2)
+    assert ops.windows is not None and np.any(ops.windows[0] == 0.0) and ops.windows[0][n - 1] > 0
+    for max_iter, tol in ((10000, 1e-11), (25, 0.0)):
+        fused = _scaling.solve_scaling(ops, A, weights, reg, np.inf, False, max_iter, tol, 10)
+        plain = _scaling.solve_scaling(ops._replace(windows=None), A, weights, reg, np.inf, False, max_iter, tol,
+                                       10)
+        assert (fused.status, fused.n_iter) == (plain.status, plain.n_iter)
+        assert fused.status == (Status.OPTIMAL if tol or K == 1 else Status.MAX_ITER_REACHED)  # K = 1: spread 0
+        np.testing.assert_allclose(fused.errors, plain.errors, rtol=1e-9, atol=1e-13)  # spreads: cancellation
+        np.testing.assert_allclose(np.exp(fused.log_bar), np.exp(plain.log_bar), rtol=1e-11, atol=1e-16)
+        np.testing.assert_allclose(fused.f, plain.f, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(fused.g, plain.g, rtol=0, atol=1e-12)
+    # the certificate: every plan's row marginal is its input, the column marginals agree with the barycenter
+    fused = _scaling.solve_scaling(ops, A, weights, reg, np.inf, False, 10000, 1e-12, 10)
+    from numbaot.barycenters._bregman import plans
+
+    P = plans(C, fused, reg)
+    assert np.allclose(P.sum(axis=2), A, atol=1e-14)
+    assert np.allclose(P.sum(axis=1), np.exp(fused.log_bar), atol=1e-11)
+
+
+def test_compiled_toeplitz_loop_reports_underflow():
+    # C / reg far beyond 700: the Toeplitz kernel is mostly zeros and scalings overflow; status, not garbage
+    A = np.zeros((80, 2))
+    A[:5, 0] = 0.2
+    A[-5:, 1] = 0.2
+    with pytest.warns(ConvergenceWarning, match="NUMERICAL_ERROR"):
+        res = numbaot.solve_barycenter(A, _line_cost(80), reg=1e-6, method="sinkhorn")
+    assert res.status is Status.NUMERICAL_ERROR
 
 
 def test_scaling_domain_reports_underflow():
