@@ -659,19 +659,23 @@ def _frames(F, name, support):
     return frames, masses
 
 
-def _frame_costs(A, B, reg, max_iter, tol, n_threads, symmetric, want_potentials, geom=None):
+def _frame_costs(A, B, reg, max_iter, tol, n_threads, symmetric, want_potentials, grid=None, selves=None,
+                 reports=None):
     """Delta[i, j] = Sinkhorn divergence between frame i of A and frame j of B (and, if asked, its gradient in
-    frame i's weights, the debiased potential f_ba - f_aa), by numbaot.solve_sample(..., debias=True), or, with
-    ``geom`` (histograms on a grid: ``_sta.grid_geometry``), by the same loop with the grid's separable softmins."""
-    from .._status import warn_status
+    frame i's weights, the debiased potential f_ba - f_aa). With ``grid`` (histograms on a product grid: a
+    ``_sta.GridProblem``), every pair in one batched solve over the grid's separable softmins, from the frames'
+    self-potentials ``selves`` (``_self_potentials`` of A and of B) solved once per frame; otherwise one
+    ``numbaot.solve_sample(..., debias=True)`` per pair. ``symmetric`` (A is B): the pairs i < j only. The grid
+    solves' statuses go to ``reports`` (see :func:`_warn_frames`); the per-pair solves warn themselves."""
+    Ta, Tb = len(A), len(B)
+    if grid is not None:
+        return _grid_frame_costs(grid, A, B, reg, max_iter, tol, n_threads, symmetric, want_potentials, selves,
+                                 [] if reports is None else reports)
     from .._threads import numba_threads
     from ..solvers import solve_sample
-    from ._sta import GridSoftmins, grid_divergence
 
-    Ta, Tb = len(A), len(B)
     Delta = np.zeros((Ta, Tb))
     potentials = [[None] * Tb for _ in range(Ta)] if want_potentials else None
-    ops = GridSoftmins(geom) if geom is not None else None
     with numba_threads(n_threads):
         for i in range(Ta):
             for j in range(Tb):
@@ -680,25 +684,76 @@ def _frame_costs(A, B, reg, max_iter, tol, n_threads, symmetric, want_potentials
                         Delta[i, j] = Delta[j, i]
                     continue
                 (Xa, a), (Xb, b) = A[i], B[j]
-                if ops is not None:
-                    value, potential, status, n_iter, err = grid_divergence(ops, Xa, a, b, reg, max_iter, tol)
-                    warn_status(status, "sinkhorn divergence", f"marginal error {err:.3g} > tol {tol:g} after "
-                                f"{n_iter} steps", stacklevel=4)
-                else:
-                    res = solve_sample(Xa, Xb, a, b, reg=reg, debias=True, max_iter=max_iter, tol=tol,
-                                       n_threads=n_threads, warn=True)
-                    value, potential = res.value, res.potential_a
-                Delta[i, j] = float(value)
+                res = solve_sample(Xa, Xb, a, b, reg=reg, debias=True, max_iter=max_iter, tol=tol,
+                                   n_threads=n_threads, warn=True)
+                Delta[i, j] = float(res.value)
                 if want_potentials:
-                    potentials[i][j] = np.asarray(potential, dtype=np.float64)
+                    potentials[i][j] = np.asarray(res.potential_a, dtype=np.float64)
     return Delta, potentials
 
 
-def _grid(A, support):
-    """The separable grid of the support of histogram frames, or None (point clouds, or not a product grid)."""
-    from ._sta import grid_geometry
+def _histograms(F):
+    """The weights of histogram frames as one (T, n_bins) float64 array."""
+    return np.ascontiguousarray(np.stack([w for _, w in F]), dtype=np.float64)
 
-    return None if support is None else grid_geometry(A[0][0])
+
+def _warn_frames(reports, tol):
+    """One ConvergenceWarning for the frame problems of ``reports`` (a list of ``(what, status, n_iter, errors)``)
+    that stopped short: the worst status, how many, the largest error. Called by the front-ends."""
+    from .._status import warn_status
+
+    bad = [(what, st != 0, st, it, err) for what, st, it, err in reports if np.any(st != 0)]
+    if not bad:
+        return
+    worst = max(int(st[b].max()) for _, b, st, _, _ in bad)
+    counts = ", ".join(f"{int(b.sum())} of {st.size} {what}" for what, b, st, _, _ in bad)
+    err, steps = max((float(e[b].max()), int(it[b][np.argmax(e[b])])) for _, b, _, it, e in bad)
+    warn_status(worst, "sinkhorn divergence", f"{counts} stopped short; largest marginal error {err:.3g} > tol "
+                f"{tol:g} after {steps} steps", stacklevel=4)
+
+
+def _self_potentials(grid, F, max_iter, tol, n_threads, reports):
+    """The symmetric potentials of the self-problems OT(x, x) of the histogram frames F, once per frame."""
+    from ._sta import self_potentials
+
+    potentials, status, n_iter, errors = self_potentials(grid, _histograms(F), max_iter, tol, n_threads)
+    reports.append(("self-problems OT(x_i, x_i)", status, n_iter, errors))
+    return potentials
+
+
+def _grid_frame_costs(grid, A, B, reg, max_iter, tol, n_threads, symmetric, want_potentials, selves, reports):
+    from ._sta import all_pairs, cross_divergences
+
+    Ta, Tb = len(A), len(B)
+    HA = _histograms(A)
+    HB = HA if symmetric else _histograms(B)
+    if selves is None:
+        fa = _self_potentials(grid, A, max_iter, tol, n_threads, reports)
+        selves = (fa, fa if symmetric else _self_potentials(grid, B, max_iter, tol, n_threads, reports))
+    pairs = all_pairs(Ta, Tb, upper=symmetric)
+    values, pots, status, n_iter, errors = cross_divergences(grid, HA, HB, selves[0], selves[1], pairs, max_iter,
+                                                             tol, n_threads, want_potentials)
+    reports.append(("frame pairs", status, n_iter, errors))
+    Delta = np.zeros((Ta, Tb))
+    Delta[pairs[:, 0], pairs[:, 1]] = values
+    if symmetric:
+        Delta[pairs[:, 1], pairs[:, 0]] = values
+    potentials = None
+    if want_potentials:
+        potentials = np.zeros((Ta, Tb, HA.shape[1]))
+        potentials[pairs[:, 0], pairs[:, 1]] = pots
+    return Delta, potentials
+
+
+def _grid(A, support, reg):
+    """The batched grid problem (``_sta.GridProblem``) of histogram frames on ``support``, or None (point clouds,
+    or a support that is not a product grid)."""
+    from ._sta import GridProblem, grid_geometry
+
+    if support is None:
+        return None
+    geom = grid_geometry(A[0][0])
+    return None if geom is None else GridProblem(geom, A[0][0], reg)
 
 
 def _check_sta(X, Y, gamma, reg, support, max_iter, tol):
@@ -732,10 +787,11 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
               - \tfrac12 \mathrm{OT}_\varepsilon(x_i, x_i) - \tfrac12 \mathrm{OT}_\varepsilon(y_j, y_j),
 
     with the squared Euclidean ground cost and ``eps = reg`` (:func:`numbaot.sinkhorn_divergence`'s conventions).
-    Each frame pair is one Sinkhorn-divergence solve (``numbaot.solve_sample(..., debias=True)``), T_x T_y in all;
-    histograms on a product grid (a 1D support, or a 2D grid of points ``(u_j, v_i)`` in C order, as
-    ``np.meshgrid`` gives) take the same loop with log-sum-exps along the grid's axes (``timeseries._sta``):
-    O(N (H + W)) per step for N = H W bins instead of O(N^2).
+    Histograms on a product grid (a 1D support, or a 2D grid of points ``(u_j, v_i)`` in C order, as
+    ``np.meshgrid`` gives) take one batched solve (``timeseries._sta``): the self-problems ``OT(x_i, x_i)``,
+    ``OT(y_j, y_j)`` once per frame, then all T_x T_y cross problems in one compiled loop, pairs across threads,
+    with log-sum-exps along the grid's axes (O(N (H + W)) per step for N = H W bins instead of O(N^2)). Other
+    supports and point clouds take one ``numbaot.solve_sample(..., debias=True)`` per frame pair.
 
     Parameters
     ----------
@@ -775,7 +831,10 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
     gamma, reg, max_iter, tol, A, B = _check_sta(X, Y, gamma, reg, support, max_iter, tol)
     if return_grad and support is None:
         raise ValueError("return_grad=True needs histograms on a support (the gradient is in the frames' weights)")
-    Delta, potentials = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, return_grad, _grid(A, support))
+    reports = []
+    Delta, potentials = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, return_grad, _grid(A, support, reg),
+                                     None, reports)
+    _warn_frames(reports, tol)
     from ._soft_dtw import soft_dtw_alignment_core, soft_dtw_matrix_value_core
 
     if not return_grad:
@@ -785,7 +844,7 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
     for i in range(len(A)):
         for j in range(len(B)):
             if E[i, j] != 0.0:
-                grad[i] += E[i, j] * potentials[i][j]
+                grad[i] += E[i, j] * np.asarray(potentials[i][j])
     return np.float64(value), grad
 
 
@@ -806,10 +865,16 @@ def sta_divergence(X, Y, gamma=1.0, reg=0.1, *, support=None, max_iter=1000, tol
     def sdtw(Delta):
         return soft_dtw_matrix_value_core(Delta, gamma)
 
-    geom = _grid(A, support)
-    Dxy, _ = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, False, geom)
-    Dxx, _ = _frame_costs(A, A, reg, max_iter, tol, n_threads, True, False, geom)
-    Dyy, _ = _frame_costs(B, B, reg, max_iter, tol, n_threads, True, False, geom)
+    grid = _grid(A, support, reg)
+    fa = fb = None
+    reports = []
+    if grid is not None:  # each frame's self-problem once, for the three matrices
+        fa = _self_potentials(grid, A, max_iter, tol, n_threads, reports)
+        fb = _self_potentials(grid, B, max_iter, tol, n_threads, reports)
+    Dxy, _ = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, False, grid, (fa, fb), reports)
+    Dxx, _ = _frame_costs(A, A, reg, max_iter, tol, n_threads, True, False, grid, (fa, fa), reports)
+    Dyy, _ = _frame_costs(B, B, reg, max_iter, tol, n_threads, True, False, grid, (fb, fb), reports)
+    _warn_frames(reports, tol)
     return np.float64(sdtw(Dxy) - 0.5 * (sdtw(Dxx) + sdtw(Dyy)))
 
 

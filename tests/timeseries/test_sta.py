@@ -84,6 +84,85 @@ def test_grid_supports_take_the_separable_softmins_and_agree_with_the_dense_solv
     np.testing.assert_allclose(cloud_grad, grad, rtol=1e-5, atol=1e-8)
 
 
+def _grid_2d(H, W):
+    u, v = np.linspace(0.0, 1.0, W), np.linspace(0.0, 0.8, H) ** 1.5  # uneven spacing along H
+    return np.stack(np.meshgrid(u, v), -1).reshape(-1, 2)
+
+
+def _histograms(rng, T, N, zeros=()):
+    F = rng.random((T, N)) + 0.05
+    F[:, list(zeros)] = 0.0
+    return F / F.sum(1, keepdims=True)
+
+
+def test_batched_grid_solve_equals_the_per_pair_divergences():
+    """All pairs in one batched solve, self-problems once per frame: each frame cost equals the per-pair debiased
+    solve (the dense loop, self-problems solved along with each pair) at a tight tol, zero-weight bins included."""
+    rng = np.random.default_rng(6)
+    grid = _grid_2d(3, 4)
+    X, Y = _histograms(rng, 3, 12, zeros=(0, 5)), _histograms(rng, 2, 12)
+    kwargs = dict(reg=0.05, tol=1e-11, max_iter=10000)
+    value, grad = ts.sta(X, Y, 0.3, support=grid, return_grad=True, **kwargs)
+    res = [[numbaot.solve_sample(grid, grid, x, y, debias=True, **kwargs) for y in Y] for x in X]
+    Delta = np.array([[float(r.value) for r in row] for row in res])
+    assert value == pytest.approx(_sdtw(Delta, 0.3), rel=1e-10)
+    # the gradient: sum_j E_ij (f_ba - f_aa) (the debiased potential, defined up to a constant per frame)
+    E = _alignment(Delta, 0.3)
+    expected = np.array([sum(E[i, j] * np.asarray(res[i][j].potential_a) for j in range(2)) for i in range(3)])
+    centred = grad - grad.mean(1, keepdims=True)
+    np.testing.assert_allclose(centred, expected - expected.mean(1, keepdims=True), rtol=0, atol=1e-9)
+    div = ts.sta_divergence(X, Y, 0.3, support=grid, **kwargs)
+    Dxx = np.array([[float(numbaot.solve_sample(grid, grid, x, z, debias=True, **kwargs).value) if i != k else 0.0
+                     for k, z in enumerate(X)] for i, x in enumerate(X)])
+    Dyy = np.array([[float(numbaot.solve_sample(grid, grid, y, z, debias=True, **kwargs).value) if i != k else 0.0
+                     for k, z in enumerate(Y)] for i, y in enumerate(Y)])
+    expected = _sdtw(Delta, 0.3) - 0.5 * (_sdtw(Dxx, 0.3) + _sdtw(Dyy, 0.3))
+    assert div == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_small_reg_takes_the_exact_log_sum_exp_where_kernel_sums_underflow():
+    """reg = 1e-3 on a unit grid: exp(-cost / eps) underflows (cost / eps up to 1000), so far-away outputs take
+    the exact two-pass log-sum-exp; the frame costs still equal the per-pair solve's."""
+    from numbaot.timeseries._sta import exact_lse, line_lse
+
+    src = np.array([0.0, -800.0, -900.0])
+    cost = np.array([[0.0, 1.0, 4.0], [1.0, 0.0, 1.0], [4.0, 1.0, 0.0]])
+    inv_eps = 200.0  # output 2: every kernel term underflows (exp(-800), exp(-900)); its value is about -800
+    K = np.exp(-cost * inv_eps)
+    e = np.exp(src - src.max())
+    for c in range(3):
+        got = line_lse.cpu(src, e, 0, 3, src.max(), K, cost, inv_eps, c)
+        assert got == pytest.approx(exact_lse.cpu(src, 0, 3, cost, inv_eps, c), rel=1e-14)
+    assert K[2] @ e == 0.0
+    assert line_lse.cpu(src, e, 0, 3, src.max(), K, cost, inv_eps, 2) == pytest.approx(-800.0, rel=1e-12)
+    rng = np.random.default_rng(7)
+    grid = np.linspace(0.0, 1.0, 9)[:, None]
+    X, Y = _histograms(rng, 2, 9), _histograms(rng, 1, 9)
+    kwargs = dict(reg=1e-3, tol=1e-10, max_iter=20000)
+    Delta = np.array([[float(numbaot.solve_sample(grid, grid, x, y, debias=True, **kwargs).value) for y in Y]
+                      for x in X])
+    assert ts.sta(X, Y, 0.1, support=grid, **kwargs) == pytest.approx(_sdtw(Delta, 0.1), rel=1e-8)
+
+
+def test_frame_problems_that_stop_short_warn_once():
+    rng = np.random.default_rng(8)
+    grid = np.linspace(0.0, 1.0, 6)
+    X, Y = _histograms(rng, 2, 6), _histograms(rng, 2, 6)
+    with pytest.warns(ConvergenceWarning, match="frame pairs") as record:
+        ts.sta(X, Y, 0.1, 0.01, support=grid, max_iter=6)
+    assert len(record) == 1 and record[0].filename == __file__
+    assert "2 of 2 self-problems" in str(record[0].message) and "4 of 4 frame pairs" in str(record[0].message)
+    with pytest.warns(ConvergenceWarning, match="frame pairs") as record:
+        ts.sta_divergence(X, Y, 0.1, 0.01, support=grid, max_iter=6)
+    assert len(record) == 1 and record[0].filename == __file__
+
+
+def _alignment(C, gamma):
+    from numbaot.timeseries._soft_dtw import soft_dtw_alignment_core
+
+    return soft_dtw_alignment_core(np.ascontiguousarray(C), gamma)[1]
+
+
 def _sdtw(C, gamma):
     from numbaot.timeseries._soft_dtw import soft_dtw_matrix_value_core
 
