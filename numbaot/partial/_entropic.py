@@ -18,9 +18,11 @@ at a check is the L1 change of the row and column marginals made by the two proj
 the balanced Sinkhorn's marginal error.
 
 The scaling-domain form (``entropic_partial_scaling_core``, method 'sinkhorn', POT's default) iterates ``u =
-exp(f / eps)``, ``v = exp(g / eps)`` and ``z = exp(h / eps)`` on the kernel ``K = exp(-(M - min M) / eps)``: two
-passes over K per iteration and no exponential, the same iterates up to rounding, but only where K does not
-underflow.
+exp(f / eps)``, ``v = exp(g / eps)`` and ``z = exp(h / eps)`` on the kernel ``K = exp(-(M - min M) / eps)``: one
+pass over K per iteration and no exponential, the same iterates up to rounding, but only where K does not
+underflow. Both inner loops of that pass (the row product ``K_i. v`` and the update of the thread's share of ``K^T
+u``) compile to unrolled AVX-512 FMAs (checked with ``inspect_asm``): at n = 1000 an iteration reads K's 8 MB once
+in ~0.2 ms on 2 cores, near the memory bandwidth, so it is bound by reading K, not by its arithmetic.
 """
 from __future__ import annotations
 
@@ -112,32 +114,29 @@ def entropic_partial_core(geom, log_a, log_b, log_mass, eps, f, g, h0, max_iter,
     return status, it, n_errors, h
 
 
-@cpu_jit
-def entropy_terms(plan, M):
-    """``(<P, M>, sum P log P)`` of a plan (``0 log 0 = 0``; +inf costs carry no mass)."""
-    lin = 0.0
-    ent = 0.0
+@cpu_jit(parallel=True)
+def plan_sums(plan, C, rows, parts, lins, n_threads):
+    """One parallel pass over a plan: its row sums ``rows`` (n,), thread t's column sums ``parts[t]`` and share
+    ``lins[t]`` of ``<P, C>`` (entries with ``P = 0`` skipped: +inf costs carry no mass). The caller reduces
+    ``parts`` and ``lins`` serially. With ``P_ij = exp((f_i + g_j - C_ij) / eps)`` the entropic value ``<P, C> +
+    eps sum P log P`` is then ``rows . f + cols . g``: no logarithm per entry."""
     n, m = plan.shape
-    for i in range(n):
+    for t in prange(n_threads):
         for j in range(m):
-            p = plan[i, j]
-            if p > 0.0:
-                lin += p * M[i, j]
-                ent += p * math.log(p)
-    return lin, ent
+            parts[t, j] = 0.0
+        lin = 0.0
+        for i in range(t * n // n_threads, (t + 1) * n // n_threads):
+            r = 0.0
+            for j in range(m):
+                p = plan[i, j]
+                r += p
+                parts[t, j] += p
+                lin += p * C[i, j] if p > 0.0 else 0.0
+            rows[i] = r
+        lins[t] = lin
 
 
 # ------------------------------------------------------------------------------------------------ scaling domain
-@cpu_jit(parallel=True)
-def gibbs_shifted(C, shift, eps, K, n_threads):
-    """``K = exp(-(C - shift) / eps)`` in parallel row blocks."""
-    n, m = C.shape
-    for t in prange(n_threads):
-        for i in range(t * n // n_threads, (t + 1) * n // n_threads):
-            for j in range(m):
-                K[i, j] = math.exp(-(C[i, j] - shift) / eps)
-
-
 @cpu_jit(parallel=True)
 def _scale_rows_and_sum_columns(K, v, a, z, u, parts, sums, n_threads, want_error):
     """One pass over K for the row half of an iteration and the column products the column half needs: for each
