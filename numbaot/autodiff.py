@@ -661,10 +661,76 @@ def _self_terms(w, P, g, C_pp, eps, metric):
     return float(w @ g), {"w": g - eps / 2.0, "P": _pair_grad(P, P, Q, C_pp, metric)}
 
 
+def _reach_terms(w, P, g, C_pp, u, U, C_up, eps, rho, metric, cg_tol=1e-12):
+    """The terms of the unbalanced Hausdorff divergence that involve the self-potential ``g`` of the measure
+    (w, P): ``T = <w, phi(g)> - <u, phi(f_w(U))>`` with ``phi(f) = exp(-f / rho)``, ``g = d softmin(C_pp, w, g)``
+    (``d = rho / (rho + eps)``) and ``f_w(U) = d softmin(C_up, w, g)`` its extension to the other measure's
+    points U; returns the gradients of T in (w, P, u, U).
+
+    Implicit differentiation of the damped fixed point: with ``M = w w^T o exp((g + g^T - C_pp) / eps)``, whose
+    rows sum to ``D = w phi(g)`` at the fixed point, ``(D + d M) dg = -d eps w o (E dw) + d (M o dC_pp) 1``
+    (symmetric positive definite on the support of w: conjugate gradients preconditioned by D, spectrum in
+    [1, 1 + d] for the positive definite Gibbs kernels of both metrics). T's coefficient on dg, ``c = -w phi(g) /
+    rho - d R^T t`` (``R`` the extension's row-normalised weights, ``t = u phi(f_w(U)) / rho``), is pulled back
+    through that system once."""
+    from scipy.sparse.linalg import LinearOperator, cg
+
+    d = rho / (rho + eps)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(w)
+    f_ext = d * _softmin_rows(C_up, log_w, g, eps)
+    phi_g, phi_f = np.exp(-g / rho), np.exp(-f_ext / rho)
+    Et = np.exp((g[None, :] - C_up) / eps + f_ext[:, None] / (d * eps))  # (nu, m): R_jk / w_k
+    t = u * phi_f / rho
+    Pi = d * t[:, None] * Et * w[None, :]  # T's coefficient on C_up is -Pi
+    E = np.exp((g[:, None] + g[None, :] - C_pp) / eps)  # (m, m): M_kl / (w_k w_l)
+    on = w > 0
+    c = -(w * phi_g)[on] / rho - Pi.sum(axis=0)[on]
+    Q = (w[on, None] * E[np.ix_(on, on)]) * w[None, on]
+    D = (w * phi_g)[on]
+    op = LinearOperator(Q.shape, matvec=lambda v: D * v + d * (Q @ v), dtype=np.float64)
+    pre = LinearOperator(Q.shape, matvec=lambda v: v / D, dtype=np.float64)
+    sol, info = cg(op, c, rtol=cg_tol, atol=0.0, maxiter=20 * Q.shape[0] + 100, M=pre)
+    _warn_cg(info, "the Hausdorff loss's gradient (the self-potential's implicit system)")
+    z = np.zeros_like(w)
+    z[on] = sol
+    Z = d * (z * w)[:, None] * E * w[None, :]
+    return {
+        "w": phi_g - d * eps * (E @ (w * z)) - d * eps * (Et.T @ t),
+        "P": _pair_grad(P, P, Z + Z.T, C_pp, metric) + _pair_grad(P, U, Pi.T, C_up.T, metric),
+        "u": -phi_f,
+        "U": _pair_grad(U, P, Pi, C_up, metric),
+    }
+
+
+def _hausdorff_reach(Xa, Xb, wa, wb, eps, rho, C_aa, C_bb, C_ab, metric, scale):
+    """The unbalanced Hausdorff divergence at the converged damped self fixed points and its pullback (see
+    :func:`_reach_terms`); ``scale`` converts to GeomLoss's units (``(rho + eps) / (2 p)``)."""
+    d = rho / (rho + eps)
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(wa), np.log(wb)
+    f_aa = _self_fixed_point(C_aa, log_a, eps, damping=d)
+    g_bb = _self_fixed_point(C_bb, log_b, eps, damping=d)
+    f_ba = d * _softmin_rows(C_ab, log_b, g_bb, eps)
+    g_ab = d * _softmin_rows(C_ab.T, log_a, f_aa, eps)
+    F = np.expm1(-f_aa / rho) - np.expm1(-f_ba / rho)
+    G = np.expm1(-g_bb / rho) - np.expm1(-g_ab / rho)
+    on_a, on_b = wa > 0, wb > 0
+    value = scale * (wa[on_a] @ F[on_a] + wb[on_b] @ G[on_b])
+
+    def pullback(names):
+        ta = _reach_terms(wa, Xa, f_aa, C_aa, wb, Xb, C_ab.T, eps, rho, metric)  # a's self-potential's terms
+        tb = _reach_terms(wb, Xb, g_bb, C_bb, wa, Xa, C_ab, eps, rho, metric)
+        return {"X_a": scale * (ta["P"] + tb["U"]), "X_b": scale * (tb["P"] + ta["U"]),
+                "a": scale * (ta["w"] + tb["u"]), "b": scale * (tb["w"] + ta["u"])}
+
+    return float(value), pullback
+
+
 def hausdorff_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diameter=None, scaling=0.5, lazy=None,
                    n_threads=None):
     """The Hausdorff divergence ``H = (<a, f_ba - f_aa> + <b, g_ab - g_bb>) / 2`` (:func:`numbaot.samples_loss`
-    with ``loss='hausdorff'``) and its pullback (balanced only: ``reach`` None).
+    with ``loss='hausdorff'``) and its pullback, balanced or with KL penalties (``reach``).
 
     ``H = (<a, f_b(x)> + <b, f_a(y)> - <a, f_aa> - <b, g_bb>) / 2`` where ``f_b`` is b's self-potential extended to
     any point by the softmin. The self terms follow the envelope theorem; the cross terms depend on the other
@@ -677,10 +743,16 @@ def hausdorff_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diam
     value, which stops its annealing schedule (``scaling``) after a fixed number of steps without a tolerance, by
     that schedule's annealing error (about 1e-2 relative at the default ``scaling=0.5`` for a few points, 1e-5 at
     0.99): differentiating the annealed estimate exactly would differentiate the schedule, and the converged
-    divergence is the quantity the schedule approximates. With ``reach`` set (no gradient) the value is the
-    solver's annealed one, and so it is for clouds too large for the dense pullback (dense (n + m)^2 float64
-    matrices, beyond the size the solvers' dense paths take): the value is returned and the pullback raises
-    ValueError (use ``torch.no_grad()`` there).
+    divergence is the quantity the schedule approximates. For clouds too large for the dense pullback (dense
+    (n + m)^2 float64 matrices, beyond the size the solvers' dense paths take) the value is the solver's annealed
+    one and the pullback raises ValueError (use ``torch.no_grad()`` there).
+
+    **With** ``reach`` (``rho = reach^p``, damping ``d = rho / (rho + eps)``): ``H = (rho + eps) / 2 (<a, phi(f_aa)
+    - phi(f_ba)> + <b, phi(g_bb) - phi(g_ab)>)`` with ``phi(f) = exp(-f / rho)`` and the damped self-potentials
+    (:func:`numbaot.entropic.divergence.hausdorff_divergence`), again at the converged fixed points; every
+    potential now enters through phi, so each self-potential's terms are pulled back through its damped fixed
+    point's implicit system (:func:`_reach_terms`), envelope theorem or not. The weights' gradients are not
+    centred (any masses are admitted).
     """
     from . import _validation as V
     from ._costs import cost_matrix
@@ -690,12 +762,6 @@ def hausdorff_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diam
     # the solver validates every argument (and gives the annealed value, kept where there is no gradient)
     annealed = _samples_loss(X_a, X_b, a, b, loss="hausdorff", p=p, blur=blur, reach=reach, diameter=diameter,
                              scaling=scaling, lazy=lazy, n_threads=n_threads)
-    if reach is not None:
-        def refused(names):
-            raise NotImplementedError("gradients of the 'hausdorff' loss are implemented for balanced measures "
-                                      "(reach=None); compute the unbalanced value without gradients")
-
-        return float(annealed), refused
     Xa, Xb = np.asarray(_as_points(X_a), np.float64), np.asarray(_as_points(X_b), np.float64)
     n, m = Xa.shape[0], Xb.shape[0]
     pp = int(p)
@@ -706,13 +772,26 @@ def hausdorff_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diam
             raise ValueError(str(err)) from None
 
         return float(annealed), too_large
-    wa, wb = V.check_balanced_weights(a, b, n, m)
+    if reach is None:
+        wa, wb = V.check_balanced_weights(a, b, n, m)
+    else:
+        wa, wb = V.check_weights(a, "a", n), V.check_weights(b, "b", m)
     wa, wb = np.asarray(wa, np.float64), np.asarray(wb, np.float64)
     diam = max_diameter(Xa, Xb) if diameter is None else float(diameter)
     eps = pp * epsilon_schedule(pp, diam, float(blur), float(scaling))[-1]
     metric = "sqeuclidean" if pp == 2 else "euclidean"
     C_aa, C_bb, C_ab = (np.asarray(cost_matrix(U, W, metric, 2.0, n_threads, np.float64), np.float64)
                         for U, W in ((Xa, Xa), (Xb, Xb), (Xa, Xb)))
+    if reach is not None:
+        rho = pp * float(reach) ** pp  # numbaot's costs have no 1/p: rho and eps are p times GeomLoss's
+        value, pull = _hausdorff_reach(Xa, Xb, wa, wb, eps, rho, C_aa, C_bb, C_ab, metric, (rho + eps) / (2 * pp))
+
+        def pullback(names):
+            out = pull(names)
+            out["X_a"], out["X_b"] = _shaped(out["X_a"], X_a), _shaped(out["X_b"], X_b)
+            return {k: out[k] for k in names if k in out}
+
+        return value, pullback
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(wa), np.log(wb)
     f_aa, g_bb = _self_fixed_point(C_aa, log_a, eps), _self_fixed_point(C_bb, log_b, eps)
@@ -736,12 +815,13 @@ def hausdorff_loss(X_a, X_b, a=None, b=None, *, p=2, blur=0.05, reach=None, diam
     return float(value), pullback
 
 
-def _self_fixed_point(C, log_w, eps, tol=1e-13, max_iter=10000):
-    """The symmetric self-potential ``g = softmin(C, w, g)`` (balanced), by averaged updates then plain ones from
-    the softmin of zero; float64, for the pullbacks (the forward value is the solver's)."""
-    g = _softmin_rows(C, log_w, np.zeros(C.shape[0]), eps)
+def _self_fixed_point(C, log_w, eps, tol=1e-13, max_iter=10000, damping=1.0):
+    """The symmetric self-potential ``g = damping * softmin(C, w, g)`` (balanced: ``damping`` 1; KL penalties of
+    strength rho: ``rho / (rho + eps)``), by averaged updates from the softmin of zero; float64, for the pullbacks
+    (the forward value is the solver's)."""
+    g = damping * _softmin_rows(C, log_w, np.zeros(C.shape[0]), eps)
     for _ in range(max_iter):
-        new = 0.5 * (g + _softmin_rows(C, log_w, g, eps))
+        new = 0.5 * (g + damping * _softmin_rows(C, log_w, g, eps))
         if np.max(np.abs(new - g)) <= tol * max(1.0, np.max(np.abs(g))):
             return new
         g = new

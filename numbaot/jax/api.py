@@ -83,8 +83,8 @@ def sinkhorn_divergence(X_a, X_b, a=None, b=None, *, reg, reg_m=None, metric="sq
 def samples_loss(X_a, X_b, a=None, b=None, *, loss="sinkhorn", p=2, blur=0.05, reach=None, diameter=None,
                  scaling=0.5, debias=True, lazy=None, n_threads=None):
     """GeomLoss's ``SamplesLoss(loss, ...)`` for clouds (N, D) or batches (B, N, D) (solved one by one, values
-    (B,)), with gradients in the points and the weights: 'sinkhorn', 'hausdorff' (balanced), 'energy',
-    'gaussian', 'laplacian' (see :func:`numbaot.torch.samples_loss` for the gradients and the memory).
+    (B,)), with gradients in the points and the weights: 'sinkhorn', 'hausdorff' (with or without ``reach``),
+    'energy', 'gaussian', 'laplacian' (see :func:`numbaot.torch.samples_loss` for the gradients and the memory).
 
     Examples
     --------

@@ -201,9 +201,9 @@ def samples_loss(X_a, X_b, a=None, b=None, *, loss="sinkhorn", p=2, blur=0.05, r
       kernel's width), exact gradients (``K_xx a - K_xy b`` in a, not centred: any weights). Memory: the value is
       computed online in O(N + M); the position gradients by blocks of rows (about 16 MiB at a time).
     * ``'hausdorff'``: the Hausdorff divergence (Feydy et al. 2019), the same parameters as 'sinkhorn'; gradients
-      (balanced only) by implicit differentiation of the two self-problems' fixed points. The value (balanced) is
-      the converged divergence at those fixed points, the function the gradient differentiates: it differs from
-      :func:`numbaot.samples_loss`'s annealed estimate by the schedule's annealing error (see
+      (balanced, or unbalanced with ``reach``) by implicit differentiation of the two self-problems' fixed points.
+      The value is the converged divergence at those fixed points, the function the gradient differentiates: it
+      differs from :func:`numbaot.samples_loss`'s annealed estimate by the schedule's annealing error (see
       :func:`numbaot.autodiff.hausdorff_loss`). Memory: dense (N + M)^2 matrices.
 
     See :func:`numbaot.autodiff.samples_loss` for the derivations.
@@ -223,10 +223,6 @@ def samples_loss(X_a, X_b, a=None, b=None, *, loss="sinkhorn", p=2, blur=0.05, r
     (0.5, [0.25, 0.25])
     """
     blur, reach, diameter = _number(blur, "blur"), _number(reach, "reach"), _number(diameter, "diameter")
-    if loss == "hausdorff" and reach is not None and torch.is_grad_enabled() and any(
-            isinstance(t, torch.Tensor) and t.requires_grad for t in (X_a, X_b, a, b)):
-        raise ValueError("gradients of the 'hausdorff' loss are implemented for balanced measures (reach=None): "
-                         "compute the unbalanced value under torch.no_grad()")
 
     def one(X_a, X_b, a, b):
         def call(X_a, X_b, a, b):

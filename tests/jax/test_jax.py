@@ -111,6 +111,11 @@ def test_hausdorff_gradients_are_the_autodiff_pullback(clouds):
     g = jax.grad(lambda X: nj.samples_loss(X, Y, a, b, loss="hausdorff", blur=0.7))(jnp.asarray(X))
     _, pullback = autodiff.hausdorff_loss(X, Y, a, b, blur=0.7)
     assert np.allclose(g, pullback(["X_a"])["X_a"], atol=1e-14)
+    # unbalanced (reach): the weights' gradients too, unequal masses
+    g = jax.grad(lambda X, a: nj.samples_loss(X, Y, a, wb, loss="hausdorff", blur=0.7, reach=1.0),
+                 argnums=(0, 1))(jnp.asarray(X), jnp.asarray(wa))
+    pulled = autodiff.hausdorff_loss(X, Y, wa, wb, blur=0.7, reach=1.0)[1](["X_a", "a"])
+    assert np.allclose(g[0], pulled["X_a"], atol=1e-14) and np.allclose(g[1], pulled["a"], atol=1e-14)
 
 
 def test_barycenter_check_grads():

@@ -210,10 +210,55 @@ def test_hausdorff_limits_and_errors():
     loss.backward()
     assert np.isclose(loss.item(), 4.5, rtol=1e-6)
     assert np.allclose(x.grad.numpy(), [[0.0, -1.5], [0.0, -1.5]], atol=1e-6)  # (a_i + b_i) (x_i - y_i) / 2
-    with pytest.raises(ValueError, match="balanced measures"):
-        nt.samples_loss(x, y, loss="hausdorff", reach=1.0)
     with torch.no_grad():
         assert np.isfinite(nt.samples_loss(x, y, loss="hausdorff", reach=1.0).item())
+
+
+@pytest.mark.parametrize("p, reach", [(1, 0.5), (2, 0.5), (2, 3.0)])
+def test_hausdorff_with_reach_value_and_pullback_agree(clouds, p, reach):
+    """Unbalanced (KL penalties, ``reach``): the pullback is the derivative of the returned value (the converged
+    damped self fixed points) in every argument, masses unequal and one weight zero (a one-sided difference
+    there), and the value is the annealed one's up to the annealing error."""
+    from numbaot import autodiff
+
+    X, Y, a, b = clouds
+    a, b = a.copy(), 1.3 * b
+    a[2] = 0.0
+    value, pullback = autodiff.hausdorff_loss(X, Y, a, b, p=p, blur=0.4, reach=reach)
+    g = pullback(["X_a", "X_b", "a", "b"])
+    rng = np.random.default_rng(p)
+    args = dict(X_a=X, X_b=Y, a=a, b=b)
+
+    def at(**kw):
+        return autodiff.hausdorff_loss(**{**args, **kw}, p=p, blur=0.4, reach=reach)[0]
+
+    h = 1e-6
+    for name, arr in args.items():
+        D = rng.normal(size=arr.shape)
+        if name == "a":
+            D[2] = 0.0
+        fd = (at(**{name: arr + h * D}) - at(**{name: arr - h * D})) / (2 * h)
+        assert np.isclose(fd, (g[name] * D).sum(), rtol=1e-6, atol=1e-9), name
+    e = np.zeros_like(a)
+    e[2] = 1.0
+    assert np.isclose((at(a=a + 1e-7 * e) - value) / 1e-7, g["a"][2], rtol=1e-5, atol=1e-8)
+    annealed = numbaot.samples_loss(X, Y, a, b, loss="hausdorff", p=p, blur=0.4, reach=reach)
+    assert abs(value - annealed) < 0.02 * abs(value)
+
+
+def test_hausdorff_with_reach_gradcheck_and_balanced_limit(clouds):
+    X, Y, a, b = clouds
+    args = (_t(X), _t(Y), _t(a), _t(1.2 * b))
+    assert torch.autograd.gradcheck(lambda *t: nt.samples_loss(*t, loss="hausdorff", blur=0.5, reach=1.0), args,
+                                    eps=1e-6, atol=1e-6)
+    # reach -> inf: the balanced divergence and its gradient in the points (equal masses), up to O(eps / rho)
+    x, y = _t(X), _t(Y)
+    nt.samples_loss(x, y, _t(a, grad=False), _t(b, grad=False), loss="hausdorff", blur=0.5, reach=1e4).backward()
+    x0 = _t(X)
+    balanced = nt.samples_loss(x0, _t(Y, grad=False), _t(a, grad=False), _t(b, grad=False), loss="hausdorff",
+                               blur=0.5)
+    balanced.backward()
+    assert np.allclose(x.grad.numpy(), x0.grad.numpy(), rtol=0, atol=1e-5)
 
 
 # ------------------------------------------------------------------------------------------------- barycenters
