@@ -272,3 +272,40 @@ def test_gcg_needs_a_positive_entropic_reg():
     a, b, M = _problem(18, 3)
     with pytest.raises(ValueError, match="reg1"):
         numbaot.gcg(a, b, M, 0.0, 1.0, l2, dl2)
+
+
+# ------------------------------------------------------------------------------------------- default stopping rule
+@pytest.mark.parametrize("n", [5, 40, 200])
+@pytest.mark.parametrize("reg", [1e-3, 0.1, 1.0])
+def test_defaults_converge_on_ordinary_l2_problems(n, reg):
+    """Random 2-D clouds, squared Euclidean costs: the defaults end certified (Frank-Wolfe gap <= 1e-3 of the
+    objective), without a warning; at n = 5 the objective is within that of the QP's optimum."""
+    rng = np.random.default_rng(n)
+    a, b = np.full(n, 1.0 / n), np.full(n, 1.0 / n)
+    M = numbaot.dist(rng.random((n, 2)), rng.random((n, 2)))
+    for line_search in (None, "quadratic"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            G, log = numbaot.cg(a, b, M, reg, l2, dl2, line_search=line_search, log=True)
+        assert log["status"] == Status.OPTIMAL and log["gap"] <= 1e-3 * log["total_cost"] + 1e-15
+        check_plan(G, a, b, rtol=1e-8)
+        if n == 5:
+            _, best = l2_ot_qp(a, b, M, reg)
+            assert best - 1e-9 <= log["total_cost"] <= best + 1e-3 * abs(best) + 1e-9
+
+
+def test_stalled_objective_is_not_convergence():
+    """reg = 1 on unit costs: the optimum is interior and Frank-Wolfe's steps shrink as 1/k. POT's change rule
+    alone would stop early; asking for a certificate Frank-Wolfe cannot reach in the budget warns with the gap."""
+    a, b, M = _problem(3, 30)
+    with pytest.warns(ConvergenceWarning, match="Frank-Wolfe gap"):
+        _, log = numbaot.cg(a, b, M, 1.0, l2, dl2, tol_gap=1e-6, max_iter=300, log=True)
+    assert log["status"] == Status.MAX_ITER_REACHED and log["gap"] > 1e-6 * log["total_cost"]
+    _, log = numbaot.cg(a, b, M, 1.0, l2, dl2, tol_rel=1e-3, tol_gap=1e-3, log=True)  # both rules must hold
+    assert log["status"] == Status.OPTIMAL and log["gap"] <= 1e-3 * log["total_cost"]
+
+
+def test_bad_tol_gap():
+    a, b, M = _problem(1, 4)
+    with pytest.raises(ValueError, match="tol_gap"):
+        numbaot.cg(a, b, M, 1.0, l2, dl2, tol_gap=-1.0)
