@@ -840,8 +840,8 @@ def _self_fixed_point(C, log_w, eps, tol=1e-13, max_iter=10000, damping=1.0):
 def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None, n_threads=None,
                warn=True):
     """The entropic barycenter ``x`` (m,) of the histograms ``A`` (n, K) on a fixed support (:func:`numbaot.
-    barycenter`, iterative Bregman projections) and its vector-Jacobian product ``vjp(names, x_bar)`` in ``A``
-    and ``M``, by **implicit differentiation** of the fixed point that the iterations converge to.
+    barycenter`, iterative Bregman projections) and its vector-Jacobian product ``vjp(names, x_bar)`` in ``A``,
+    ``M`` and ``weights``, by **implicit differentiation** of the fixed point that the iterations converge to.
 
     With ``P_k = exp((f_k + g_k - M) / reg)`` the optimality conditions are ``P_k 1 = a_k``, ``P_k^T 1 = x`` (every
     k) and ``sum_k w_k g_k = 0``. Linearised in ``(r_k o df_k / reg, dg_k / reg, dx)`` (the scaling keeps rows with
@@ -856,7 +856,10 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
     factorisations whatever the iteration count, and is exact at convergence (the solver's ``tol``). Cost:
     O(K (n m^2 + m^3)) time, O(K n m + K m^2) memory (dense plans, as the solver's). The gradient in ``A`` is
     defined up to one constant per input whose sum is zero (the inputs' masses must stay equal): each column is
-    returned centred, plus the mean of the columns' means (so scaling every input is seen correctly).
+    returned centred, plus the mean of the columns' means (so scaling every input is seen correctly). The weights
+    enter the last condition only: ``weights_bar_k = -<mu3, g_k> / reg`` (``mu3`` that condition's multiplier),
+    returned as the derivative of ``x(weights / sum(weights))`` (the front-end normalises them), so that
+    ``<weights, weights_bar> = 0``.
     """
     from .barycenters.api import solve_barycenter
 
@@ -873,7 +876,8 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
 
 def barycenter_vjp(A, M, g, reg, weights, names, x_bar):
     """The vector-Jacobian product of :func:`barycenter` at its solution, given by the column potentials ``g``
-    (K, m) (``BarycenterResult.potential_b``): a dict of ``A_bar`` (n, K) and ``M_bar`` (n, m) for ``names``."""
+    (K, m) (``BarycenterResult.potential_b``): a dict of ``A_bar`` (n, K), ``M_bar`` (n, m) and ``weights_bar``
+    (K,) for ``names`` (among 'A', 'M', 'weights')."""
     A64 = np.asarray(A, np.float64)
     A64 = A64[:, None] if A64.ndim == 1 else A64
     M64 = np.asarray(M, np.float64)
@@ -921,6 +925,14 @@ def barycenter_vjp(A, M, g, reg, weights, names, x_bar):
     mu2 = np.stack([-w[k] * S_pinv_mu3(k) + t for k in range(K)])  # (K, m)
     mu1 = -np.einsum("kij,kj->ki", alpha, mu2)  # (K, n)
     out = {}
+    if "weights" in names:
+        # the weights enter only the barycentric condition sum_k w_k g_k / reg = 0, whose multiplier is mu3:
+        # w_bar_k = -<mu3, g_k> / reg (mu3 sums to 0, so the potentials' gauge does not matter); the front-end
+        # divides the weights by their sum, so the derivative of x(w / sum(w)) is returned: w_bar - <w, w_bar>
+        mu3 = np.zeros(m)
+        mu3[on] = h * y
+        w_bar = -(g @ mu3) / eps
+        out["weights"] = w_bar - w @ w_bar
     if "A" in names:
         means = mu1.mean(axis=1, keepdims=True)
         out["A"] = (mu1 - means + means.mean()).T.reshape(A64.shape if np.ndim(A) == 2 else np.shape(A))

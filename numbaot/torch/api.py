@@ -367,10 +367,12 @@ def soft_dtw(X, Y, gamma=1.0):
 def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None, n_threads=None,
                warn=True):
     """The entropic Wasserstein barycenter (m,) of the histograms ``A`` (n, K) on a fixed support
-    (:func:`numbaot.barycenter`, iterative Bregman projections), with gradients in ``A`` and the cost ``M`` by
-    **implicit differentiation** of the fixed point (not by unrolling the iterations: one linear solve however
-    many iterations ran; exact at convergence, so pass a small ``tol`` when the gradient matters): a few dense
-    m x m factorisations, O(K (n m^2 + m^3)) time; see :func:`numbaot.autodiff.barycenter`. ``weights`` must not require grad. CPU tensors.
+    (:func:`numbaot.barycenter`, iterative Bregman projections), with gradients in ``A``, the cost ``M`` and the
+    ``weights`` by **implicit differentiation** of the fixed point (not by unrolling the iterations: one linear
+    solve however many iterations ran; exact at convergence, so pass a small ``tol`` when the gradient matters): a
+    few dense m x m factorisations, O(K (n m^2 + m^3)) time; see :func:`numbaot.autodiff.barycenter`. The weights
+    must sum to 1 (parametrise them, e.g. ``torch.softmax(theta, 0)``); their gradient is that of
+    ``x(weights / weights.sum())``. CPU tensors.
 
     Examples
     --------
@@ -386,17 +388,14 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
     from ._bridge import apply_map
 
     reg = _number(reg, "reg")
-    check_tensor(weights, "weights", differentiable=False)
-    if isinstance(weights, torch.Tensor):
-        weights = weights.detach().cpu().numpy()
-    for name, t in (("A", A), ("M", M)):
+    for name, t in (("A", A), ("M", M), ("weights", weights)):
         check_tensor(t, name)
 
-    def call(A, M):
+    def call(A, M, weights):
         return AD.barycenter(A, M, reg, weights, method=method, max_iter=max_iter, tol=tol, n_threads=n_threads,
                              warn=warn)
 
-    return apply_map(call, ("A", "M"), (A, M), dtype=_dtype(A, M))
+    return apply_map(call, ("A", "M", "weights"), (A, M, weights), dtype=_dtype(A, M))
 
 
 def barycenter_1d(x_list, a_list=None, weights=None):

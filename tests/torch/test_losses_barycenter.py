@@ -300,8 +300,30 @@ def test_barycenter_gradient_at_zero_entries_is_one_sided_derivative():
     h = 1e-6
     fd = ((numbaot.barycenter(A + h * e, M, **kw) ** 2).sum() - (numbaot.barycenter(A, M, **kw) ** 2).sum()) / h
     assert np.isclose((tA.grad.numpy() * e).sum(), fd, rtol=1e-4)
-    with pytest.raises(ValueError, match="weights requires grad"):
-        nt.barycenter(tA, _t(M), 0.1, weights=_t([0.5, 0.5]))
+
+
+def test_barycenter_gradcheck_in_the_weights():
+    """Weights on the simplex through a softmax (the solver wants them summing to 1): gradcheck in float64, and
+    the returned gradient is orthogonal to the weights (the derivative of x(w / sum(w)))."""
+    theta, M = _barycenter_problem()
+    rng = np.random.default_rng(5)
+    A = np.concatenate([theta, rng.random((5, 1)) + 0.2], axis=1)
+    A /= A.sum(axis=0)
+    kw = dict(reg=0.1, tol=1e-13, max_iter=100000)
+    x_bar = torch.tensor(rng.normal(size=5))
+
+    def fn(phi, theta):  # columns of equal mass at every probe
+        return nt.barycenter(theta / theta.sum(dim=0), _t(M, grad=False), weights=torch.softmax(phi, 0), **kw) @ x_bar
+
+    assert torch.autograd.gradcheck(fn, (_t([0.1, -0.4, 0.3]), _t(A)), eps=1e-6, atol=1e-6, rtol=1e-4)
+    w = _t([0.2, 0.5, 0.3])
+    (nt.barycenter(_t(A, grad=False), _t(M, grad=False), weights=w, **kw) @ x_bar).backward()
+    assert abs(float(w.grad @ w.detach())) < 1e-12
+    # finite differences along a direction of zero sum, plain numpy
+    d, h = np.array([1.0, -2.0, 1.0]), 1e-6
+    at = lambda v: numbaot.barycenter(A, M, weights=v, **kw) @ x_bar.numpy()  # noqa: E731
+    fd = (at(w.detach().numpy() + h * d) - at(w.detach().numpy() - h * d)) / (2 * h)
+    assert np.isclose(float(w.grad.numpy() @ d), fd, rtol=1e-5)
 
 
 def test_barycenter_1d_gradcheck_and_quantile_closed_form():
