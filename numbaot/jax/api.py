@@ -156,9 +156,11 @@ def soft_dtw(X, Y, gamma=1.0):
 def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None, n_threads=None,
                warn=True):
     """The entropic Wasserstein barycenter (m,) of the histograms ``A`` (n, K) on a fixed support, with gradients
-    in ``A`` and ``M`` by implicit differentiation of the fixed point (see :func:`numbaot.torch.barycenter` and
-    :func:`numbaot.autodiff.barycenter`). The forward pass keeps the K column potentials; the backward pass solves
-    the implicit system from them (no second barycenter solve). ``reg`` and ``weights`` are concrete constants.
+    in ``A``, ``M`` and ``weights`` by implicit differentiation of the fixed point (see
+    :func:`numbaot.torch.barycenter` and :func:`numbaot.autodiff.barycenter`). The forward pass keeps the K column
+    potentials; the backward pass solves the implicit system from them (no second barycenter solve). ``reg`` is a
+    concrete constant; ``weights`` (None: uniform, a constant) must sum to 1 (parametrise them, e.g. by
+    ``jax.nn.softmax``; float32 weights within float32 rounding of 1 are renormalised in float64).
 
     Examples
     --------
@@ -174,41 +176,54 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
     from ._bridge import as_float
 
     reg = _static(reg, "reg")
-    weights = None if weights is None else np.asarray(weights, np.float64)
     A, M = as_float(A, "A"), as_float(M, "M")
     dtype = jnp.float32 if (A.dtype == jnp.float32 and M.dtype == jnp.float32) else jnp.float64
     if dtype == jnp.float64 and not jax.config.read("jax_enable_x64"):
         dtype = jnp.float32
     K = A.shape[1] if A.ndim == 2 else 1
+    uniform = weights is None
+    w = jnp.full((K,), 1.0 / K) if uniform else as_float(weights, "weights")
     out_bar = jax.ShapeDtypeStruct((M.shape[1],), dtype)
     out_g = jax.ShapeDtypeStruct((K, M.shape[1]), dtype)
 
-    def host_forward(A, M):
-        bar, vjp = AD.barycenter(np.asarray(A), np.asarray(M), reg, weights, method=method, max_iter=max_iter,
-                                 tol=tol, n_threads=n_threads, warn=warn)
+    def host_weights(w):
+        if uniform:
+            return None
+        w64 = np.asarray(w, np.float64)
+        if np.asarray(w).dtype == np.float32 and w64.ndim == 1 and abs(w64.sum() - 1.0) <= 1e-6 * w64.shape[0]:
+            w64 = w64 / w64.sum()  # float32 rounding of weights that sum to 1
+        return w64
+
+    def host_forward(A, M, w):
+        bar, vjp = AD.barycenter(np.asarray(A), np.asarray(M), reg, host_weights(w), method=method,
+                                 max_iter=max_iter, tol=tol, n_threads=n_threads, warn=warn)
         return np.asarray(bar, dtype), np.asarray(vjp.potential_b, dtype)
 
     @jax.custom_vjp
-    def f(A, M):
-        return jax.pure_callback(lambda A, M: host_forward(A, M)[0], out_bar, A, M, vmap_method="sequential")
+    def f(A, M, w):
+        return jax.pure_callback(lambda A, M, w: host_forward(A, M, w)[0], out_bar, A, M, w, vmap_method="sequential")
 
-    def f_fwd(A, M):
-        bar, g = jax.pure_callback(host_forward, (out_bar, out_g), A, M, vmap_method="sequential")
-        return bar, (A, M, g)
+    def f_fwd(A, M, w):
+        bar, g = jax.pure_callback(host_forward, (out_bar, out_g), A, M, w, vmap_method="sequential")
+        return bar, (A, M, w, g)
 
     def f_bwd(res, x_bar):
-        A, M, g = res
+        A, M, w, g = res
 
-        def host(A, M, g, x_bar):
-            out = AD.barycenter_vjp(np.asarray(A), np.asarray(M), np.asarray(g), reg, weights, ["A", "M"],
+        def host(A, M, w, g, x_bar):
+            names = ["A", "M"] if uniform else ["A", "M", "weights"]
+            out = AD.barycenter_vjp(np.asarray(A), np.asarray(M), np.asarray(g), reg, host_weights(w), names,
                                     np.asarray(x_bar))
-            return np.asarray(out["A"], A.dtype).reshape(A.shape), np.asarray(out["M"], M.dtype)
+            w_bar = out["weights"] if "weights" in out else np.zeros(w.shape)
+            return (np.asarray(out["A"], A.dtype).reshape(A.shape), np.asarray(out["M"], M.dtype),
+                    np.asarray(w_bar, w.dtype))
 
-        shapes = (jax.ShapeDtypeStruct(A.shape, A.dtype), jax.ShapeDtypeStruct(M.shape, M.dtype))
-        return jax.pure_callback(host, shapes, A, M, g, x_bar, vmap_method="sequential")
+        shapes = (jax.ShapeDtypeStruct(A.shape, A.dtype), jax.ShapeDtypeStruct(M.shape, M.dtype),
+                  jax.ShapeDtypeStruct(w.shape, w.dtype))
+        return jax.pure_callback(host, shapes, A, M, w, g, x_bar, vmap_method="sequential")
 
     f.defvjp(f_fwd, f_bwd)
-    return f(A, M)
+    return f(A, M, w)
 
 
 def barycenter_1d(x_list, weights=None):

@@ -127,6 +127,21 @@ def test_barycenter_check_grads():
            rng.random((4, 2)) + 0.2, M)
 
 
+def test_barycenter_check_grads_in_the_weights():
+    rng = np.random.default_rng(6)
+    s = np.linspace(0.0, 1.0, 4)
+    M = jnp.asarray((s[:, None] - s[None, :]) ** 2)
+    A = rng.random((4, 3)) + 0.2
+    A = jnp.asarray(A / A.sum(axis=0))
+    x_bar = jnp.asarray(rng.normal(size=4))
+    _check(lambda phi: nj.barycenter(A, M, 0.1, weights=jax.nn.softmax(phi), tol=1e-13, max_iter=100000) @ x_bar,
+           np.array([0.2, -0.1, 0.4]))
+    # the same gradient as numbaot.torch's (autodiff's vjp), orthogonal to the weights
+    w = jnp.asarray([0.2, 0.5, 0.3])
+    g = jax.grad(lambda w: nj.barycenter(A, M, 0.1, weights=w, tol=1e-13, max_iter=100000) @ x_bar)(w)
+    assert abs(float(g @ w)) < 1e-12
+
+
 def test_barycenter_1d_check_grads_under_jit():
     rng = np.random.default_rng(4)
     u, v = rng.normal(size=4), rng.normal(size=6) + 2.0
