@@ -9,8 +9,13 @@ MM (``mm_core``), for ``min <G, M> + rho_a D(G 1 | a) + rho_b D(G^T 1 | b) + reg
   rho_b) / s``, row sums r, column sums c and the fixed ``K = a^(rho_a / s) b^(rho_b / s) c^(reg / s) exp(-M / s)``;
 * L2: ``G = G * K / (rho_a r + rho_b c + reg G + 1e-16)`` with ``K = max(rho_a a + rho_b b + reg c - M, 0)``.
 
-Each iteration is one pass over G and K that also takes the new sums and the Frobenius norm of the change (the
-stopping rule, as POT's).
+Each iteration is one pass over G and K that also takes the new sums and the Frobenius norm of the change (POT's
+stopping rule). Every ``check_every`` iterations ``_mm_gap`` certifies the plan by a duality gap (one more pass):
+the Fenchel dual of the problem is ``max -rho_a D*(-f / rho_a | a) - rho_b D*(-g / rho_b | b) - reg R*(f + g - M)``
+(with ``f_i + g_j <= M_ij`` instead of the last term when ``reg = 0``), and the potentials read off the plan's
+marginals (``f = -rho_a log(r / a)`` for KL, ``-rho_a (r - a)`` for L2; the same for g; with ``reg = 0`` g is
+then the c-transform of f, clipped at ``rho_b b`` for L2, which makes it feasible) give a dual value D with
+``F(G) - F* <= F(G) - D``.
 """
 from __future__ import annotations
 
@@ -111,13 +116,106 @@ def _mm_pass_log(logK, L, G, power, row_log, col_log, new_rows, col_parts, diff_
         diff_parts[t] = d2
 
 
+@cpu_jit(parallel=True)
+def _gap_pass(G, M, c, f, g, div, reg, col_min, parts, n_threads):
+    """Thread t's share of ``<G, M>``, of ``R(G)`` and of the conjugate term (``reg > 0``) in ``parts[t]``, and
+    its column minima of ``M_ij - f_i`` in ``col_min[t]`` (``reg = 0``; rows with ``f_i = -inf`` left out)."""
+    n, m = G.shape
+    for t in prange(n_threads):
+        lo = t * n // n_threads
+        hi = (t + 1) * n // n_threads
+        for j in range(m):
+            col_min[t, j] = math.inf
+        lin, rv, conj = 0.0, 0.0, 0.0
+        for i in range(lo, hi):
+            fi = f[i]
+            for j in range(m):
+                x = G[i, j]
+                cost = M[i, j]
+                lin += x * cost
+                if reg == 0.0:
+                    if fi > -math.inf:
+                        d = cost - fi
+                        if d < col_min[t, j]:
+                            col_min[t, j] = d
+                else:
+                    y = fi + g[j] - cost
+                    cij = c[i, j]
+                    if div == KL:
+                        if cij > 0.0:
+                            rv += (x * math.log(x / cij) if x > 0.0 else 0.0) - x + cij
+                            conj += cij * (math.exp(y / reg) - 1.0)
+                        else:
+                            rv += x
+                    else:
+                        rv += 0.5 * (x - cij) * (x - cij)
+                        conj += cij * y + y * y / (2.0 * reg) if cij + y / reg > 0.0 else -0.5 * reg * cij * cij
+        parts[t, 0] = lin
+        parts[t, 1] = rv
+        parts[t, 2] = conj
+
+
 @cpu_jit
-def mm_core(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, max_iter, tol, errors, n_threads):
-    """Run MM from G (updated in place) until the Frobenius change of an iteration is at most ``tol``. For KL with
+def _mm_gap(G, M, a, b, c, div, rho_a, rho_b, reg, rows, cols, f, g, col_min, parts, n_threads):
+    """``(F(G), F(G) - D)``: the objective and its duality gap (module docstring) from the plan's row and column
+    sums ``rows``, ``cols``; ``f``, ``g``, ``col_min``, ``parts`` are work buffers."""
+    n, m = G.shape
+    primal, dual = 0.0, 0.0
+    for side in range(2):
+        w = a if side == 0 else b
+        s = rows if side == 0 else cols
+        pot = f if side == 0 else g
+        rho = rho_a if side == 0 else rho_b
+        for i in range(w.shape[0]):
+            x, y = s[i], w[i]
+            if div == KL:
+                if y > 0.0:
+                    primal += rho * ((x * math.log(x / y) if x > 0.0 else 0.0) - x + y)
+                    pot[i] = -rho * math.log(x / y) if x > 0.0 else math.inf
+                else:
+                    primal += rho * x
+                    pot[i] = -math.inf  # D*(. | 0) = 0: the potential is free; -inf constrains nothing
+            else:
+                primal += 0.5 * rho * (x - y) * (x - y)
+                pot[i] = -rho * (x - y)
+    _gap_pass(G, M, c, f, g, div, reg, col_min, parts, n_threads)
+    lin, rv, conj = 0.0, 0.0, 0.0
+    for t in range(n_threads):
+        lin += parts[t, 0]
+        rv += parts[t, 1]
+        conj += parts[t, 2]
+    if reg == 0.0:
+        for j in range(m):
+            low = math.inf
+            for t in range(n_threads):
+                low = min(low, col_min[t, j])
+            g[j] = low if div == KL else min(low, rho_b * b[j])
+    primal += lin + reg * rv
+    for side in range(2):
+        w = a if side == 0 else b
+        pot = f if side == 0 else g
+        rho = rho_a if side == 0 else rho_b
+        for i in range(w.shape[0]):
+            if div == KL:
+                if w[i] > 0.0:
+                    dual -= rho * w[i] * (math.exp(-pot[i] / rho) - 1.0)
+            else:
+                dual += pot[i] * w[i] - pot[i] * pot[i] / (2.0 * rho)
+    if reg > 0.0:
+        dual -= reg * conj if div == KL else conj
+    return primal, primal - dual
+
+
+@cpu_jit
+def mm_core(K, G, M, a, b, c, div, power, scale_r, scale_c, rho_a, rho_b, reg, max_iter, tol, tol_gap, check_every,
+            errors, n_threads):
+    """Run MM from G (updated in place) until the Frobenius change of an iteration is below ``tol`` (POT's rule)
+    and the duality gap certifies the plan (``gap <= tol_gap |F(G)|``, checked every ``check_every`` iterations and
+    at the last one); at ``max_iter`` the status is OPTIMAL if the last check certified the plan. For KL with
     ``power != 1`` (``reg > 0``) ``K`` must hold ``log K``.
 
-    Returns ``(status, n_iter)``; ``errors[k]`` is the change at iteration k + 1. The caller sets Numba's thread
-    count to ``n_threads``."""
+    Returns ``(status, n_iter, relative gap at the last check)``; ``errors[k]`` is the change at iteration k + 1.
+    The caller sets Numba's thread count to ``n_threads``."""
     n, m = G.shape
     rows = np.empty(n)
     new_rows = np.empty(n)
@@ -137,6 +235,11 @@ def mm_core(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, max_iter, tol
         for j in range(m):
             sums[j] += col_parts[t, j]
     status = MAX_ITER_REACHED
+    gap_f = np.empty(n)
+    gap_g = np.empty(m)
+    col_min = np.empty((n_threads, m))
+    gap_parts = np.empty((n_threads, 3))
+    rel_gap = math.inf
     it = 0
     while it < max_iter:
         it += 1
@@ -172,10 +275,18 @@ def mm_core(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, max_iter, tol
         if not math.isfinite(err):
             status = NUMERICAL_ERROR
             break
-        if err < tol:
-            status = OPTIMAL
-            break
-    return status, it
+        if it % check_every == 0 or it == max_iter or err < tol:
+            value, gap = _mm_gap(G, M, a, b, c, div, rho_a, rho_b, reg, rows, sums, gap_f, gap_g, col_min, gap_parts,
+                                 n_threads)
+            rel_gap = gap / abs(value) if value != 0.0 else (0.0 if gap <= 0.0 else math.inf)
+            if not math.isfinite(rel_gap):
+                rel_gap = math.inf
+            if err < tol and rel_gap <= tol_gap:
+                status = OPTIMAL
+                break
+    if status == MAX_ITER_REACHED and rel_gap <= tol_gap:
+        status = OPTIMAL
+    return status, it, rel_gap
 
 
 @cpu_jit(parallel=True)

@@ -72,14 +72,19 @@ def _value(G, M, a, b, c, div, reg_code, reg, rho_a, rho_b, threads):
 
 
 # ---------------------------------------------------------------------------------------------------------- MM
+#: mm_unbalanced's certificate: the duality gap relative to the objective (see ``_cores``), as ``cg``'s.
+MM_TOL_GAP = 1e-3
+
+
 def solve_mm(M, a, b, reg_m, c=None, reg=0.0, div="kl", G0=None, max_iter=MAX_ITER, tol=TOL, n_threads=None,
-             warn=True) -> OTResult:
+             warn=True, tol_gap=MM_TOL_GAP) -> OTResult:
     """Majorization-minimization for unbalanced OT as an OTResult (``value`` the whole objective, ``value_linear``
     ``<G, M>``, ``errors`` the Frobenius change of G at each iteration). CUDA inputs: host copies, ``ran_on="cpu"``."""
     placement = _dispatch.place(M=M, a=a, b=b, c=c, G0=G0)
     if placement.on_gpu:
         return _dispatch.solve_on_host(placement, lambda M, a, b, c, G0: solve_mm(
-            M, a, b, reg_m, c, reg, div, G0, max_iter, tol, n_threads, warn), M, a, b, c, G0)
+            M, a, b, reg_m, c, reg, div, G0, max_iter, tol, n_threads, warn, tol_gap), M, a, b, c, G0)
+    from .._defaults import CHECK_EVERY
     from .._threads import run_parallel
     from ._cores import KL, L2, REG_KL, REG_L2, REG_NONE, mm_core
 
@@ -88,6 +93,7 @@ def solve_mm(M, a, b, reg_m, c=None, reg=0.0, div="kl", G0=None, max_iter=MAX_IT
     reg = V.check_nonnegative(reg, "reg")
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)
+    tol_gap = V.check_tol(tol_gap, "tol_gap")
     warn = V.check_bool(warn, "warn")
     M, a, b = _problem(M, a, b)
     out_dtype = V.result_dtype(M)
@@ -114,8 +120,8 @@ def solve_mm(M, a, b, reg_m, c=None, reg=0.0, div="kl", G0=None, max_iter=MAX_IT
         K = np.maximum(rho_a * a[:, None] + rho_b * b[None, :] + reg * c - C, 0.0)
         power, scale_r, scale_c = 1.0, 1.0, 1.0
     errors = np.full(max_iter, np.nan)
-    status, n_iter = run_parallel(mm_core, threads, K, G, code, power, scale_r, scale_c, rho_a, rho_b, reg,
-                                  max_iter, tol, errors, threads)
+    status, n_iter, rel_gap = run_parallel(mm_core, threads, K, G, C, a, b, c, code, power, scale_r, scale_c, rho_a,
+                                           rho_b, reg, max_iter, tol, tol_gap, CHECK_EVERY, errors, threads)
     reg_code = REG_NONE if reg == 0 else (REG_KL if code == KL else REG_L2)
     value = _value(G, C, a, b, c, code, reg_code, reg, rho_a, rho_b, threads)
     lin = float(np.sum(G * C))
@@ -123,14 +129,16 @@ def solve_mm(M, a, b, reg_m, c=None, reg=0.0, div="kl", G0=None, max_iter=MAX_IT
         status = NUMERICAL_ERROR
     if warn:
         warn_status(status, f"mm_unbalanced (div={div!r})",
-                    f"change of the plan {errors[n_iter - 1]:.3g} >= tol {tol:g} after {n_iter} iterations",
+                    f"relative duality gap {rel_gap:.3g} > tol_gap {tol_gap:g} after {n_iter} iterations (change of "
+                    f"the plan {errors[n_iter - 1]:.3g}); MM converges sublinearly for div='kl' with reg=0: raise "
+                    "max_iter, or use reg > 0 or lbfgsb_unbalanced",
                     stacklevel=4)
     return OTResult(value=out_dtype.type(value), value_linear=out_dtype.type(lin), plan=G.astype(out_dtype),
                     status=Status(status), n_iter=int(n_iter), errors=errors[:n_iter].copy())
 
 
-def mm_unbalanced(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, *, max_iter=MAX_ITER, tol=TOL, n_threads=None,
-                  warn=True):
+def mm_unbalanced(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, *, max_iter=MAX_ITER, tol=TOL,
+                  tol_gap=MM_TOL_GAP, n_threads=None, warn=True):
     """Unbalanced OT plan by majorization-minimization (POT's ``ot.unbalanced.mm_unbalanced``; Chapel et al. 2021).
 
     Solves ``min_{G >= 0} <G, M> + rho_a D(G 1 | a) + rho_b D(G^T 1 | b) + reg D(G | c)`` with D the generalised
@@ -155,7 +163,15 @@ def mm_unbalanced(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, *, max_iter=
     max_iter : int
         Maximum iterations.
     tol : float >= 0
-        Stop when the Frobenius norm of an iteration's change of the plan is below tol (POT's rule).
+        POT's rule: the Frobenius norm of an iteration's change of the plan is below tol.
+    tol_gap : float >= 0
+        The certificate: stop (status OPTIMAL) when POT's rule holds and the duality gap ``F(G) - D``, an upper bound
+        of ``F(G) - min F`` from dual potentials read off the plan's marginals, is at most ``tol_gap |F(G)|``
+        (checked every 10 iterations); at ``max_iter`` the status is OPTIMAL when the gap certifies the plan, else
+        MAX_ITER_REACHED and a ConvergenceWarning giving the gap. Measured on random problems (costs in [0, 2],
+        masses 1 and 0.77), 1000 iterations: with ``div='l2'`` or ``reg > 0`` the relative gap is 1e-5 or
+        (much) less for ``reg_m`` up to 1 and n up to 200; with ``div='kl'`` and ``reg = 0`` MM converges sublinearly
+        to a sparse plan (1e-3 at n = 5..50 for ``reg_m <= 0.1``, but 1e-2..4e-2 at n = 50..200 for ``reg_m = 1``).
     n_threads : int, optional
         Threads (default: Numba's thread count).
     warn : bool
@@ -169,15 +185,15 @@ def mm_unbalanced(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, *, max_iter=
     Examples
     --------
     >>> import numbaot
-    >>> numbaot.mm_unbalanced([0.5, 0.5], [0.5, 0.5], [[1.0, 36.0], [9.0, 4.0]], 5, warn=False).round(2)
+    >>> numbaot.mm_unbalanced([0.5, 0.5], [0.5, 0.5], [[1.0, 36.0], [9.0, 4.0]], 5).round(2)
     array([[0.45, 0.  ],
            [0.  , 0.34]])
     """
-    return solve_mm(M, a, b, reg_m, c, reg, div, G0, max_iter, tol, n_threads, warn).plan
+    return solve_mm(M, a, b, reg_m, c, reg, div, G0, max_iter, tol, n_threads, warn, tol_gap).plan
 
 
 def mm_unbalanced2(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, *, return_cost="linear", max_iter=MAX_ITER,
-                   tol=TOL, n_threads=None, warn=True):
+                   tol=TOL, tol_gap=MM_TOL_GAP, n_threads=None, warn=True):
     """Unbalanced OT cost by majorization-minimization (POT's ``ot.unbalanced.mm_unbalanced2``); parameters as
     :func:`mm_unbalanced`.
 
@@ -189,11 +205,11 @@ def mm_unbalanced2(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, *, return_c
     Examples
     --------
     >>> import numbaot
-    >>> round(float(numbaot.mm_unbalanced2([0.5, 0.5], [0.5, 0.5], [[1.0, 36.0], [9.0, 4.0]], 5, warn=False)), 4)
+    >>> round(float(numbaot.mm_unbalanced2([0.5, 0.5], [0.5, 0.5], [[1.0, 36.0], [9.0, 4.0]], 5)), 4)
     1.7931
     """
     return_cost = _lower_choice(return_cost, "return_cost", ("linear", "total"))
-    res = solve_mm(M, a, b, reg_m, c, reg, div, G0, max_iter, tol, n_threads, warn)
+    res = solve_mm(M, a, b, reg_m, c, reg, div, G0, max_iter, tol, n_threads, warn, tol_gap)
     return res.value_linear if return_cost == "linear" else res.value
 
 
