@@ -201,9 +201,9 @@ def test_utils():
 
 def test_families_of_other_helpers_map_with_pots_names():
     a, b, M = _problem()
-    with pytest.warns(numbaot.ConvergenceWarning):  # POT's stopThr=1e-15 is rarely met: numbaot says so
-        G = ot.unbalanced.mm_unbalanced(a, b, M, 1.0, numItermax=50)
-    assert np.allclose(G, numbaot.mm_unbalanced(a, b, M, 1.0, max_iter=50, tol=1e-15, warn=False))
+    with pytest.warns(numbaot.ConvergenceWarning):  # 3 iterations: no duality-gap certificate, numbaot says so
+        G = ot.unbalanced.mm_unbalanced(a, b, M, 1.0, numItermax=3)
+    assert np.allclose(G, numbaot.mm_unbalanced(a, b, M, 1.0, max_iter=3, tol=1e-15, warn=False))
     G, log = ot.partial.partial_wasserstein(a, b, M, m=0.5, log=True)
     assert np.isclose(G.sum(), 0.5) and np.isclose(log["partial_w_dist"], np.sum(G * M))
     res = ot.solve(M, a, b, reg=0.5, reg_type="L2")
