@@ -10,8 +10,9 @@ largest difference of the barycenters. Runs are alternated (``_common.race``), m
 POT / numbaot (above 1: numbaot is faster). ``--scale`` also times one convolutional iteration at 512 x 512 x 4.
 
 The 1D case's cost, ``(x_i - x_j)^2`` on ``x = arange(1000)``, is constant along its diagonals, so numbaot's
-scaling domain ("sinkhorn") applies the Gibbs kernel as a Toeplitz operator from its 1999 diagonals
-(``barycenters._scaling.apply_windows``); POT multiplies the dense kernel. The GW case solves its 3 couplings per
+scaling domain ("sinkhorn") applies the Gibbs kernel as a Toeplitz operator from its 1999 diagonals, the whole
+balanced loop compiled (``barycenters._scaling.toeplitz_bregman_core``); POT multiplies the dense kernel. A second
+row runs numbaot on one thread (``n_threads=1``) against the same POT call. The GW case solves its 3 couplings per
 outer iteration in turn (``barycenters.gromov.THREADS_MIN_ENTRIES``), each by the compiled conditional gradient.
 
 Usage: python bench/bench_barycenter.py [--quick] [--scale] [--markdown]
@@ -69,6 +70,13 @@ def cases(quick):
                     lambda m=method: ot.barycenter(A, M, 1e-3, method=m, stopThr=1e-4, log=True),
                     lambda r: r, lambda r: r[0], lambda r, m=method: iters(A, M, 1e-3, method=m, tol=1e-4),
                     lambda r: r[1]["niter"] + 1))
+    # the same with numbaot on one thread (POT's BLAS keeps its threads): the compiled loop's speed per core, and
+    # with the row above, how much the second thread adds
+    out.append(("barycenter 1D 1000 x 3, reg 1e-3, sinkhorn, numbaot n_threads=1",
+                lambda: numbaot.barycenter(A, M, 1e-3, method="sinkhorn", tol=1e-4, n_threads=1),
+                lambda: ot.barycenter(A, M, 1e-3, method="sinkhorn", stopThr=1e-4, log=True),
+                lambda r: r, lambda r: r[0], lambda r: iters(A, M, 1e-3, method="sinkhorn", tol=1e-4),
+                lambda r: r[1]["niter"] + 1))
     size = imgs.shape[1]
     for method in ("sinkhorn",) if quick else ("sinkhorn", "sinkhorn_log"):
         out.append((f"convolutional_barycenter2d {size} x {size} x 3, reg 0.004, {method}",
