@@ -31,9 +31,24 @@ import math
 import numpy as np
 from numba import prange
 
-from .._jit import cpu_jit
+from .._jit import cpu_jit, twin
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from ..entropic._geometry import COLUMNS, ROWS, half_step
+
+
+@twin
+def clip_entry(log_w, pot, raw, eps, want_error):
+    """One entry of a projection (the body shared with the CUDA kernel ``cuda.partial._project_kernel``): the
+    clipped potential ``new = min(raw, 0)``, the change of the entry's marginal (if ``want_error``) and the log of
+    its mass after the projection, ``log w + (new - raw) / eps``."""
+    new = min(raw, 0.0)
+    err = 0.0
+    if want_error:
+        err = abs(math.exp(log_w + (pot - raw) / eps) - math.exp(log_w + (new - raw) / eps))
+    return new, err, log_w + (new - raw) / eps
+
+
+_clip_entry = clip_entry.cpu
 
 
 @cpu_jit
@@ -50,11 +65,9 @@ def _project(log_w, shift, raw, pot, h, eps, log_mass, want_error):
         if log_w[i] == -math.inf:
             pot[i] = -math.inf
             continue
-        new = min(raw[i], 0.0)
-        if want_error:
-            err += abs(math.exp(log_w[i] + (pot[i] - raw[i]) / eps) - math.exp(log_w[i] + (new - raw[i]) / eps))
+        new, e, t = _clip_entry(log_w[i], pot[i], raw[i], eps, want_error)
+        err += e
         pot[i] = new
-        t = log_w[i] + (new - raw[i]) / eps  # log of row i's mass after the projection
         if t > top:
             top = t
     if top == -math.inf or not math.isfinite(top):

@@ -266,18 +266,26 @@ def solve_entropic_partial(M, a, b, reg, m=None, method="auto", max_iter=MAX_ITE
                            n_threads=None, warn=True) -> OTResult:
     """Entropic partial OT as an OTResult: ``value`` = ``<P, M> + reg sum P log P``, ``value_linear`` = ``<P, M>``,
     potentials ``(f, g)`` with ``P_ij = exp((f_i + g_j - M_ij) / reg)``, status, iterations and errors."""
-    placement = _dispatch.place(M=M, a=a, b=b)
-    if placement.on_gpu:
-        return _dispatch.solve_on_host(placement, lambda M, a, b: solve_entropic_partial(
-            M, a, b, reg, m, method, max_iter, tol, check_every, n_threads, warn), M, a, b)
-    from .. import _config
-
     method = V.check_choice(method, "method", _ENTROPIC_METHODS)
     reg = V.check_reg(reg)
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)
     check_every = V.check_max_iter(check_every, "check_every")
     warn = V.check_bool(warn, "warn")
+    placement = _dispatch.place(M=M, a=a, b=b)
+    if placement.on_gpu:  # the log-domain iterations on the device (numbaot.cuda.partial), whatever the method
+        V.check_device_dense_shapes(M, a, b, None, False)
+        if 0 in M.shape:
+            raise ValueError(f"M has shape {tuple(M.shape)}: empty distribution (a and b need at least one point)")
+        result = _dispatch.driver("entropic_partial", placement)(M, a, b, reg, m, max_iter, tol, check_every)
+        if warn:
+            errors = result.errors
+            detail = f"marginal change {errors[-1]:.3g} > tol {tol:g} after {result.n_iter} iterations" \
+                if errors.size else f"{result.n_iter} iterations"
+            warn_status(result.status, "entropic_partial_wasserstein (sinkhorn_log, cuda)", detail, stacklevel=4)
+        return result
+    from .. import _config
+
     M, a, b = _checked(M, a, b)
     out_dtype = V.result_dtype(M)
     mass = V.check_transported_mass(m, float(a.sum()), float(b.sum()))
@@ -381,8 +389,9 @@ def entropic_partial_wasserstein(a, b, M, reg, m=None, *, method="auto", max_ite
     a, b : arrays of shape (n,) and (m,), or None
         Non-negative weights (uniform when None); their masses may differ.
     M : array of shape (n, m)
-        Costs; ``+inf`` marks a forbidden arc (every row and column with weight needs a finite one). CUDA arrays are
-        solved on host copies and the plan comes back to the device.
+        Costs; ``+inf`` marks a forbidden arc (every row and column with weight needs a finite one). CUDA arrays
+        (with a, b on the same device, or None) are solved on the GPU by the log-domain iterations, whatever the
+        method; the plan is a device array of the caller's kind (``numbaot.solve`` records ``ran_on="cuda"``).
     reg : float > 0
         Entropic regularisation.
     m : float, optional

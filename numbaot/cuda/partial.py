@@ -1,0 +1,290 @@
+"""Entropic partial OT on the GPU: the twin of ``partial._entropic.entropic_partial_core`` (log domain).
+
+The iterates are the host's: per iteration a row half-step (one thread per row: the log-sum-exp of ``(g_j - M_ij)
+/ eps`` in two passes, max then sum), the row projection and the mass update (one block: each thread clips its
+rows by the shared body ``partial._entropic.clip_entry``, then the block reduces the largest log-mass and the sum
+that restores the mass), then the same for the columns (one thread per column, reading M down its column). The
+mass potential ``h`` and the error stay on the device; every ``check_every`` iterations two scalars come back.
+Every method runs these log-domain iterations on the GPU ('sinkhorn' on the host iterates the same values on the
+kernel's scalings, equal up to rounding where the kernel does not underflow).
+
+Inputs are checked on the device with the host's rules and messages (weights by ``cuda._checks``, the costs by
+per-row and per-column statistics judged by ``_validation.judge_cost_rows``). The computation is in float64; the
+plan and potentials come back in M's dtype, on the caller's device, as the caller's kind of array.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import cuda, float64
+
+from .. import _validation as V
+from .._result import OTResult
+from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL, Status
+from ..partial._entropic import clip_entry
+from . import _checks, _launch
+
+_clip = clip_entry.cuda
+#: Threads of the one-block projection kernel (a power of two).
+_RED = 64
+
+
+def _flat(kernel, size, stream, *args):
+    blocks, threads = _launch.grid_1d(size)
+    kernel[blocks, threads, stream](*args)
+
+
+@cuda.jit
+def _log_kernel(w, out):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        out[i] = math.log(w[i, 0]) if w[i, 0] > 0.0 else -math.inf
+
+
+@cuda.jit
+def _cost_lines_kernel(C, log_w, transpose, first_nan, first_neginf, empty):
+    """Per row (``transpose``: column) t of C: the first NaN and -inf entry along it (-1: none) and whether it has
+    weight but no finite cost."""
+    t = cuda.grid(1)
+    lines = C.shape[1] if transpose else C.shape[0]
+    if t < lines:
+        length = C.shape[0] if transpose else C.shape[1]
+        nan_at, neginf_at, finite = -1, -1, False
+        for k in range(length):
+            v = C[k, t] if transpose else C[t, k]
+            if v != v:
+                if nan_at < 0:
+                    nan_at = k
+            elif v == -math.inf:
+                if neginf_at < 0:
+                    neginf_at = k
+            elif v != math.inf:
+                finite = True
+        first_nan[t] = nan_at
+        first_neginf[t] = neginf_at
+        empty[t] = 1 if (not finite and log_w[t] > -math.inf) else 0
+
+
+@cuda.jit
+def _half_kernel(C, other, log_w, state, eps, transpose, raw):
+    """``raw_t = eps (log w_t - h / eps - log sum_k exp((other_k - C_tk) / eps))`` along row (column) t; -inf for
+    a line of weight 0. ``state[0]`` holds h."""
+    t = cuda.grid(1)
+    lines = C.shape[1] if transpose else C.shape[0]
+    if t < lines:
+        if log_w[t] == -math.inf:
+            raw[t] = -math.inf
+            return
+        length = C.shape[0] if transpose else C.shape[1]
+        top = -math.inf
+        for k in range(length):
+            x = (other[k] - (C[k, t] if transpose else C[t, k])) / eps
+            if x > top:
+                top = x
+        if top == -math.inf:
+            raw[t] = math.inf  # no finite cost against a weighted line: the host's checks refuse this before
+            return
+        s = 0.0
+        for k in range(length):
+            s += math.exp((other[k] - (C[k, t] if transpose else C[t, k])) / eps - top)
+        raw[t] = eps * (log_w[t] - state[0] / eps - (top + math.log(s)))
+
+
+@cuda.jit
+def _project_kernel(log_w, raw, pot, eps, log_mass, state, want_error):
+    """One block of ``_RED`` threads: ``pot = min(raw, 0)`` (``clip_entry``), ``state[0]`` (h) updated to restore
+    the mass m, the L1 change of the marginal added to ``state[1]`` (if ``want_error``)."""
+    tid = cuda.threadIdx.x
+    top_sh = cuda.shared.array(_RED, float64)
+    acc_sh = cuda.shared.array(_RED, float64)
+    err_sh = cuda.shared.array(_RED, float64)
+    n = pot.shape[0]
+    h = state[0]
+    top = -math.inf
+    err = 0.0
+    for i in range(tid, n, _RED):
+        if log_w[i] == -math.inf:
+            pot[i] = -math.inf
+            continue
+        new, e, t = _clip(log_w[i], pot[i], raw[i], eps, want_error)
+        err += e
+        pot[i] = new
+        if t > top:
+            top = t
+    top_sh[tid] = top
+    err_sh[tid] = err
+    cuda.syncthreads()
+    best = -math.inf
+    for k in range(_RED):
+        if top_sh[k] > best:
+            best = top_sh[k]
+    total = 0.0
+    if best > -math.inf and not (best != best) and best != math.inf:
+        for i in range(tid, n, _RED):
+            if log_w[i] > -math.inf:
+                total += math.exp(log_w[i] + (pot[i] - raw[i]) / eps - best)
+    acc_sh[tid] = total
+    cuda.syncthreads()
+    if tid == 0:
+        s, e = 0.0, 0.0
+        for k in range(_RED):
+            s += acc_sh[k]
+            e += err_sh[k]
+        if best > -math.inf and not (best != best) and best != math.inf:
+            state[0] = h + eps * (log_mass - best - math.log(s))
+        if want_error:
+            state[1] += e
+
+
+@cuda.jit
+def _reset_kernel(state):
+    if cuda.grid(1) == 0:
+        state[1] = 0.0
+
+
+@cuda.jit
+def _plan_kernel(C, f, g, state, eps, plan, rows, lin):
+    """``P_ij = exp((f_i + h + g_j - C_ij) / eps)`` (one thread per row), the row sums and the row's ``<P, C>``
+    (entries with P = 0 skipped: +inf costs carry no mass); ``f`` becomes ``f + h``."""
+    i = cuda.grid(1)
+    if i < C.shape[0]:
+        fi = f[i] + state[0]
+        r, acc = 0.0, 0.0
+        for j in range(C.shape[1]):
+            p = math.exp((fi + g[j] - C[i, j]) / eps)
+            plan[i, j] = p
+            r += p
+            if p > 0.0:
+                acc += p * C[i, j]
+        f[i] = fi
+        rows[i] = r
+        lin[i] = acc
+
+
+@cuda.jit
+def _column_sums_kernel(plan, cols):
+    j = cuda.grid(1)
+    if j < plan.shape[1]:
+        s = 0.0
+        for i in range(plan.shape[0]):
+            s += plan[i, j]
+        cols[j] = s
+
+
+@cuda.jit
+def _cast_2d_kernel(x, out):
+    t = cuda.grid(1)
+    m = x.shape[1]
+    if t < x.shape[0] * m:
+        i = t // m
+        out[i, t - i * m] = x[i, t - i * m]
+
+
+@cuda.jit
+def _cast_1d_kernel(x, out):
+    i = cuda.grid(1)
+    if i < x.shape[0]:
+        out[i] = x[i]
+
+
+def _weights(w, name, n, stream):
+    """Validated float64 weights (n, 1) on the device and their mass (the host's rules and messages)."""
+    if w is None:
+        out = cuda.to_device(np.full((n, 1), 1.0 / n), stream=stream)
+        return out, float(np.sum(np.full(n, 1.0 / n)))
+    w = _launch.wrap(V.as_float_array(w, name, ndim=1, allow_cuda=True))  # shape checked by the front-end
+    w64 = _launch.as_float64_2d(w, stream)
+    return w64, float(_checks.check_weight_columns(w64, w, [name], stream)[0])
+
+
+def _cast(x, dtype, stream):
+    if np.dtype(dtype) == np.float64:
+        return x
+    out = _launch.empty(x.shape, dtype, stream)
+    if x.ndim == 2:
+        _flat(_cast_2d_kernel, x.shape[0] * x.shape[1], stream, x, out)
+    else:
+        _flat(_cast_1d_kernel, x.shape[0], stream, x, out)
+    return out
+
+
+def entropic_partial_cuda(M, a, b, reg, m, max_iter, tol, check_every):
+    """Entropic partial OT of CUDA arrays ``M`` (n, m), ``a``, ``b`` (or None: uniform): an OTResult whose plan and
+    potentials are device arrays of the caller's kind in M's dtype (``device = ran_on = "cuda"``), with the value,
+    status, iterations and errors on the host. Scalars have been validated by the caller; ``m`` is checked here
+    against the weights' masses. Returns ``(result, method)``: the log-domain method that ran."""
+    stream = _launch.stream_of(M, a, b)
+    kind = _launch.caller_kind(M, a, b)
+    M = _launch.wrap(V.as_float_array(M, "M", ndim=2, allow_cuda=True))
+    n, nm = (int(s) for s in M.shape)  # shapes checked by the front-end (_validation.check_device_dense_shapes)
+    out_dtype = V.result_dtype(M)
+    wa, sum_a = _weights(a, "a", n, stream)
+    wb, sum_b = _weights(b, "b", nm, stream)
+    mass = V.check_transported_mass(m, sum_a, sum_b)
+    C = _launch.as_float64_2d(M, stream)
+    log_a = _launch.empty(n, np.float64, stream)
+    log_b = _launch.empty(nm, np.float64, stream)
+    _flat(_log_kernel, n, stream, wa, log_a)
+    _flat(_log_kernel, nm, stream, wb, log_b)
+    stats = []
+    for log_w, lines, transpose in ((log_a, n, False), (log_b, nm, True)):
+        outs = [_launch.empty(lines, dt, stream) for dt in (np.int64, np.int64, np.int8)]
+        _flat(_cost_lines_kernel, lines, stream, C, log_w, transpose, *outs)
+        stats.append([_launch.small_to_host(x, stream) for x in outs])
+    (nan_r, neginf_r, empty_r), (_, _, empty_c) = stats
+    V.judge_cost_rows("M", nan_r, neginf_r, empty_r, empty_c)
+
+    # h0: the kernel scaled to mass m (as the host): from the row log-sum-exps of -M / eps, one n-vector copied
+    zeros_a = cuda.to_device(np.zeros(n), stream=stream)
+    zeros_b = cuda.to_device(np.zeros(nm), stream=stream)
+    state = cuda.to_device(np.zeros(2), stream=stream)
+    raw_f = _launch.empty(n, np.float64, stream)
+    raw_g = _launch.empty(nm, np.float64, stream)
+    _flat(_half_kernel, n, stream, C, zeros_b, zeros_a, state, float(reg), False, raw_f)
+    lse = -_launch.small_to_host(raw_f, stream) / reg  # log sum_j exp(-M_ij / eps), per row
+    top = float(np.max(lse))
+    h0 = reg * (math.log(mass) - (top + math.log(float(np.sum(np.exp(lse - top))))))
+    state = cuda.to_device(np.array([h0, 0.0]), stream=stream)
+    f = cuda.to_device(np.zeros(n), stream=stream)
+    g = cuda.to_device(np.zeros(nm), stream=stream)
+    log_mass = math.log(mass)
+    errors = []
+    status = MAX_ITER_REACHED
+    it = 0
+    while it < max_iter:
+        it += 1
+        check = it % check_every == 0 or it == max_iter
+        if check:
+            _reset_kernel[1, 1, stream](state)
+        _flat(_half_kernel, n, stream, C, g, log_a, state, float(reg), False, raw_f)
+        _project_kernel[1, _RED, stream](log_a, raw_f, f, float(reg), log_mass, state, check)
+        _flat(_half_kernel, nm, stream, C, f, log_b, state, float(reg), True, raw_g)
+        _project_kernel[1, _RED, stream](log_b, raw_g, g, float(reg), log_mass, state, check)
+        if check:
+            h, err = (float(x) for x in _launch.small_to_host(state, stream))
+            errors.append(err)
+            if not (math.isfinite(h) and math.isfinite(err)):
+                status = NUMERICAL_ERROR
+                break
+            if err <= tol:
+                status = OPTIMAL
+                break
+    plan = _launch.empty((n, nm), np.float64, stream)
+    rows = _launch.empty(n, np.float64, stream)
+    lin_rows = _launch.empty(n, np.float64, stream)
+    cols = _launch.empty(nm, np.float64, stream)
+    _flat(_plan_kernel, n, stream, C, f, g, state, float(reg), plan, rows, lin_rows)
+    _flat(_column_sums_kernel, nm, stream, plan, cols)
+    r, c = _launch.small_to_host(rows, stream), _launch.small_to_host(cols, stream)
+    fh, gh = _launch.small_to_host(f, stream), _launch.small_to_host(g, stream)
+    lin = float(np.sum(_launch.small_to_host(lin_rows, stream)))
+    value = float(np.dot(r[r > 0], fh[r > 0]) + np.dot(c[c > 0], gh[c > 0]))
+    if not (math.isfinite(lin) and math.isfinite(value)) and status == OPTIMAL:
+        status = NUMERICAL_ERROR
+    result = OTResult(value=out_dtype.type(value), value_linear=out_dtype.type(lin),
+                      plan=_launch.to_caller(_cast(plan, out_dtype, stream), kind),
+                      potential_a=_launch.to_caller(_cast(f, out_dtype, stream), kind),
+                      potential_b=_launch.to_caller(_cast(g, out_dtype, stream), kind), status=Status(status),
+                      n_iter=int(it), errors=np.array(errors), device="cuda", ran_on="cuda")
+    return result
