@@ -33,12 +33,17 @@ A fifth table times the circle and sphere paths and the max-sliced gradient asce
 of two ``--circle-n`` clouds on S^2 with 200 planes, and ``max_sliced_wasserstein_distance(method='gradient')`` of
 two ``--circle-n`` clouds in d = 10 (50 steps at most), against the same calls on host arrays; ``--circle 0`` skips it.
 
+A sixth table times entropic partial OT on the device (issue 16): ``entropic_partial_wasserstein`` of two
+``--partial`` 2-D clouds (squared Euclidean costs, b of mass 1.2, m = 0.9, reg = 0.05 max M: the caps bind), 100
+iterations (tol = 0), on device arrays (the log-domain kernels of ``cuda/partial.py``) against the host arrays (the
+host's 'auto' method); ``--partial 0`` skips it.
+
 Runs under the CUDA simulator too (``NUMBA_ENABLE_CUDASIM=1 python bench/bench_cuda.py --n 32 --iters 2 3``) to
 check the script; the simulator's times mean nothing.
 
 Usage: python bench/bench_cuda.py [--n 16384] [--dtype float32] [--iters 20 60] [--da 2000] [--bary 4096]
        [--bary-grid 512] [--gauss 100] [--gauss-d 50] [--gauss-n 100000]
-       [--circle 1000] [--circle-n 10000] [--markdown]
+       [--circle 1000] [--circle-n 10000] [--partial 4096] [--markdown]
 """
 from __future__ import annotations
 
@@ -274,6 +279,20 @@ def bench_circle(K: int, n: int, repeats: int, markdown: bool) -> str:
     return device_vs_host(cases, repeats, markdown)
 
 
+def bench_partial(n: int, repeats: int, markdown: bool) -> str:
+    """Entropic partial OT, 100 iterations: device vs host."""
+    import numbaot
+
+    rng = np.random.default_rng(0)
+    M = numbaot.dist(rng.random((n, 2)), rng.random((n, 2)))
+    a, b = np.full(n, 1.0 / n), np.full(n, 1.2 / n)
+    reg = 0.05 * float(M.max())
+    cases = [(f"entropic_partial_wasserstein n={n}, m=0.9, 100 it.",
+              lambda *x: numbaot.entropic_partial_wasserstein(*x, reg, 0.9, max_iter=100, tol=0.0, warn=False),
+              (a, b, M))]
+    return device_vs_host(cases, repeats, markdown)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=16384)
@@ -288,6 +307,7 @@ def main(argv=None):
     parser.add_argument("--gauss-n", type=int, default=100000, help="points per sample of the empirical row")
     parser.add_argument("--circle", type=int, default=1000, help="problems of the circle row (0: skip the table)")
     parser.add_argument("--circle-n", type=int, default=10000, help="points per measure of the circle/sphere rows")
+    parser.add_argument("--partial", type=int, default=4096, help="points per side of the partial row (0: skip)")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     if not args.iters[0] < args.iters[1]:
@@ -301,6 +321,8 @@ def main(argv=None):
         print(bench_gaussian(args.gauss, args.gauss_d, args.gauss_n, args.repeats, args.markdown))
     if args.circle > 0:
         print(bench_circle(args.circle, args.circle_n, args.repeats, args.markdown))
+    if args.partial > 0:
+        print(bench_partial(args.partial, args.repeats, args.markdown))
 
 
 if __name__ == "__main__":
