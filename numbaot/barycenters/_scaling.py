@@ -152,14 +152,15 @@ def apply_windows(w, X, out):
 
 
 @cpu_jit(parallel=True)
-def toeplitz_bregman_core(w_rows, w_cols, A, weights, u, v, bar, Kv, Ktu, spread, max_iter, tol, check_every,
-                          errors):
+def toeplitz_bregman_core(w_rows, w_cols, A, weights, equal, u, v, bar, Kv, Ktu, spread, max_iter, tol,
+                          check_every, errors):
     """The balanced scaling-domain barycenter iteration of :func:`solve_scaling` compiled whole, on a Toeplitz
     kernel (:func:`apply_windows`'s diagonals ``w_rows`` for K, ``w_cols`` for its transpose): two parallel passes
     an iteration, each fused with its elementwise work, and no Python between them.
 
     Pass 1, over blocks of 4 rows: ``Kv = K v`` then ``u = A / Kv``. Pass 2, over blocks of 4 columns: ``Ktu = K^T
-    u``, the barycenter ``bar_j = exp(sum_k w_k log Ktu_kj)``, at a check the spread ``sum_j std_k(v_kj Ktu_kj)``
+    u``, the barycenter ``bar_j = exp(sum_k w_k log Ktu_kj)`` (``equal`` weights: ``exp(w_0 log prod_k Ktu_kj)``,
+    one logarithm, where the product is a normal number), at a check the spread ``sum_j std_k(v_kj Ktu_kj)``
     (per block in ``spread``, summed serially), then ``v = bar / Ktu``. ``A`` (K, n), ``u`` (K, n), ``v`` (K, m),
     ``bar`` (m,) updated in place, ``Kv``/``Ktu`` scratch of u's/v's shape, ``spread`` ((m + 3) // 4,), ``errors``
     (max_iter // check_every + 1,). Returns ``(status, n_iter, n_errors)``."""
@@ -184,9 +185,16 @@ def toeplitz_bregman_core(w_rows, w_cols, A, weights, u, v, bar, Kv, Ktu, spread
             _windows_block(w_cols, u, Ktu, j0, lo_c, hi_c)
             s = 0.0
             for j in range(j0, min(j0 + 4, m)):
-                log_bar = 0.0
-                for k in range(Kn):
-                    log_bar += weights[k] * math.log(Ktu[k, j])
+                prod = 1.0
+                if equal:  # equal weights: one log of the product while it stays a normal number
+                    for k in range(Kn):
+                        prod *= Ktu[k, j]
+                if equal and 1e-300 < prod < 1e300:
+                    log_bar = weights[0] * math.log(prod)
+                else:
+                    log_bar = 0.0
+                    for k in range(Kn):
+                        log_bar += weights[k] * math.log(Ktu[k, j])
                 bj = math.exp(log_bar)
                 bar[j] = bj
                 if check:
@@ -338,7 +346,8 @@ def _solve_toeplitz(windows, A, weights, max_iter, tol, check_every, n_threads) 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         status, it, n_errors = run_parallel(
             toeplitz_bregman_core, n_threads, windows[0], windows[1], np.ascontiguousarray(A),
-            np.ascontiguousarray(weights, dtype=np.float64), u, v, bar, np.empty((Kn, n)), np.empty((Kn, m)),
+            np.ascontiguousarray(weights, dtype=np.float64), bool(np.all(weights == weights[0])), u, v, bar,
+            np.empty((Kn, n)), np.empty((Kn, m)),
             np.zeros((m + 3) // 4), max_iter, float(tol), check_every, errors)
     return int(status), int(it), errors[:n_errors].copy(), u, v, bar
 
