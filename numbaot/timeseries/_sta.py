@@ -86,6 +86,16 @@ def grid_geometry(support):
     return None
 
 
+def check_frame_masses(ma, mb):
+    """Refuse frames of unequal mass (the masses of X's frames ``ma`` and Y's ``mb``), naming the first."""
+    masses = np.concatenate([ma, mb])
+    if not np.allclose(masses, masses[0], rtol=1e-9, atol=0):
+        k = int(np.argmax(~np.isclose(masses, masses[0], rtol=1e-9, atol=0)))
+        where = f"X[{k}]" if k < len(ma) else f"Y[{k - len(ma)}]"
+        raise ValueError(f"{where} has mass {masses[k]:.6g} but X[0] has {masses[0]:.6g}: the Sinkhorn "
+                         "divergence between frames needs frames of equal mass (normalise each frame)")
+
+
 def schedule(support, reg):
     """The Sinkhorn divergence's temperatures for histograms on ``support`` (``annealing_schedule``'s, float64)."""
     from ..entropic._schedules import annealing_schedule

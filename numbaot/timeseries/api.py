@@ -697,7 +697,7 @@ def _histograms(F):
     return np.ascontiguousarray(np.stack([w for _, w in F]), dtype=np.float64)
 
 
-def _warn_frames(reports, tol):
+def _warn_frames(reports, tol, stacklevel=4):
     """One ConvergenceWarning for the frame problems of ``reports`` (a list of ``(what, status, n_iter, errors)``)
     that stopped short: the worst status, how many, the largest error. Called by the front-ends."""
     from .._status import warn_status
@@ -709,7 +709,7 @@ def _warn_frames(reports, tol):
     counts = ", ".join(f"{int(b.sum())} of {st.size} {what}" for what, b, st, _, _ in bad)
     err, steps = max((float(e[b].max()), int(it[b][np.argmax(e[b])])) for _, b, _, it, e in bad)
     warn_status(worst, "sinkhorn divergence", f"{counts} stopped short; largest marginal error {err:.3g} > tol "
-                f"{tol:g} after {steps} steps", stacklevel=4)
+                f"{tol:g} after {steps} steps", stacklevel=stacklevel)
 
 
 def _self_potentials(grid, F, max_iter, tol, n_threads, reports):
@@ -765,17 +765,47 @@ def _check_sta(X, Y, gamma, reg, support, max_iter, tol):
         support = V.check_points(support, "support")
         A, ma = _frames(X, "X", support)
         B, mb = _frames(Y, "Y", support)
-        masses = np.concatenate([ma, mb])
-        if not np.allclose(masses, masses[0], rtol=1e-9, atol=0):
-            k = int(np.argmax(~np.isclose(masses, masses[0], rtol=1e-9, atol=0)))
-            where = f"X[{k}]" if k < len(ma) else f"Y[{k - len(ma)}]"
-            raise ValueError(f"{where} has mass {masses[k]:.6g} but X[0] has {masses[0]:.6g}: the Sinkhorn "
-                             "divergence between frames needs frames of equal mass (normalise each frame)")
+        from ._sta import check_frame_masses
+
+        check_frame_masses(ma, mb)
     else:
         A, B = _frames(X, "X", None), _frames(Y, "Y", None)
         if A[0][0].shape[1] != B[0][0].shape[1]:
             raise ValueError(f"X has points of dimension {A[0][0].shape[1]} but Y of dimension {B[0][0].shape[1]}")
     return gamma, reg, max_iter, tol, A, B
+
+
+def _sta_device(X, Y, gamma, reg, support, max_iter, tol, return_grad, divergence):
+    """``sta`` / ``sta_divergence`` of device histograms: validated here, solved by the CUDA driver
+    (``numbaot.cuda.sta``), the gradient left on the device."""
+    from ._sta import GridProblem, grid_geometry
+
+    gamma = _check_gamma(gamma)
+    reg = V.check_reg(reg)
+    max_iter = V.check_max_iter(max_iter)
+    tol = V.check_tol(tol)
+    placement = _dispatch.place(X=X, Y=Y)
+    if support is None:
+        raise ValueError("sta on device arrays takes histograms on a grid (pass support=, the grid's points); frames "
+                         "that are point clouds run on the host (pass host arrays)")
+    if _device.is_cuda_array(support):  # the grid's coordinates: read once on the host to build the axes' costs
+        support = _device.to_host(support)
+    support = V.check_points(support, "support")
+    geom = grid_geometry(support)
+    if geom is None:
+        raise ValueError(f"support of shape {support.shape} is not a product grid (a 1D support, or the points of a "
+                         "2D grid in C order as np.meshgrid gives); on the GPU sta needs one (pass host arrays for "
+                         "any other support)")
+    for name, F in (("X", X), ("Y", Y)):
+        F = V.as_float_array(F, name, ndim=2, allow_cuda=True)
+        if F.shape[1] != support.shape[0]:
+            raise ValueError(f"{name} has frames of {F.shape[1]} bins but support has {support.shape[0]} points; "
+                             "each frame is a histogram on the support's points")
+    problem = GridProblem(geom, support, reg)
+    value, grad, reports = _dispatch.driver("sta", placement)(X, Y, problem, gamma, max_iter, tol, return_grad,
+                                                              divergence, placement)
+    _warn_frames(reports, tol, stacklevel=5)
+    return (np.float64(value), grad) if return_grad else np.float64(value)
 
 
 def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1000, tol=1e-6, n_threads=None):
@@ -790,8 +820,10 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
     Histograms on a product grid (a 1D support, or a 2D grid of points ``(u_j, v_i)`` in C order, as
     ``np.meshgrid`` gives) take one batched solve (``timeseries._sta``): the self-problems ``OT(x_i, x_i)``,
     ``OT(y_j, y_j)`` once per frame, then all T_x T_y cross problems in one compiled loop, pairs across threads,
-    with log-sum-exps along the grid's axes (O(N (H + W)) per step for N = H W bins instead of O(N^2)). Other
-    supports and point clouds take one ``numbaot.solve_sample(..., debias=True)`` per frame pair.
+    with log-sum-exps along the grid's axes (O(N (H + W)) per step for N = H W bins instead of O(N^2)). Device
+    histograms (CuPy or Numba arrays) take the same solve on the GPU, one block per problem (``numbaot.cuda.sta``),
+    then soft-DTW there too; the gradient stays on the device. Other supports and point clouds take one
+    ``numbaot.solve_sample(..., debias=True)`` per frame pair (host arrays only).
 
     Parameters
     ----------
@@ -828,6 +860,8 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
     True
     """
     return_grad = V.check_bool(return_grad, "return_grad")
+    if _device.is_cuda_array(X) or _device.is_cuda_array(Y):
+        return _sta_device(X, Y, gamma, reg, support, max_iter, tol, return_grad, False)
     gamma, reg, max_iter, tol, A, B = _check_sta(X, Y, gamma, reg, support, max_iter, tol)
     if return_grad and support is None:
         raise ValueError("return_grad=True needs histograms on a support (the gradient is in the frames' weights)")
@@ -859,6 +893,8 @@ def sta_divergence(X, Y, gamma=1.0, reg=0.1, *, support=None, max_iter=1000, tol
     >>> float(ts.sta_divergence(X, X, gamma=0.5, reg=0.1))
     0.0
     """
+    if _device.is_cuda_array(X) or _device.is_cuda_array(Y):
+        return _sta_device(X, Y, gamma, reg, support, max_iter, tol, False, True)
     gamma, reg, max_iter, tol, A, B = _check_sta(X, Y, gamma, reg, support, max_iter, tol)
     from ._soft_dtw import soft_dtw_matrix_value_core
 

@@ -82,3 +82,62 @@ def test_bad_device_input(small_blocks):
         ts.cdist_dtw(dev(Y[None]), window=1)
     with pytest.raises(ValueError, match="gamma"):
         ts.cdist_soft_dtw(dev(Y[None]), gamma=0.0)
+
+
+# ----------------------------------------------------------------------------- spatio-temporal alignment
+def _sta_case(seed, Ta=2, Tb=3):
+    rng = np.random.default_rng(seed)
+    u, v = np.linspace(0.0, 1.0, 3), np.array([0.0, 0.7])
+    grid = np.stack(np.meshgrid(u, v), -1).reshape(-1, 2)  # (6, 2): a 2 x 3 grid
+    X, Y = rng.random((Ta, 6)) + 0.05, rng.random((Tb, 6)) + 0.05
+    X[0, 4] = 0.0  # a zero-weight bin
+    return grid, X / X.sum(1, keepdims=True), Y / Y.sum(1, keepdims=True)
+
+
+def test_sta_twins(monkeypatch):
+    """Device histograms: the frame costs solved one block per problem (blocks of 4 threads: the 6 bins span
+    strides; 2 pairs per launch), soft-DTW on the GPU; value and weight gradient equal the host's. The loops are
+    the host's step for step, so a fixed step count (max_iter) gives the same answers to rounding and keeps the
+    simulator quick."""
+    from numbaot import ConvergenceWarning, _config
+    from numbaot.cuda import sta as cuda_sta
+
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", 4)
+    monkeypatch.setattr(cuda_sta, "SCRATCH_FLOATS", 2 * 8 * 6)
+    grid, X, Y = _sta_case(9, 2, 2)
+    kwargs = dict(tol=1e-14, max_iter=12)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        value, G = ts.sta(dev(X), dev(Y), 0.2, 0.1, return_grad=True, support=dev(grid), **kwargs)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        value_ref, G_ref = ts.sta(X, Y, 0.2, 0.1, return_grad=True, support=grid, **kwargs)
+    assert hasattr(G, "copy_to_host") and host(G).shape == X.shape
+    assert value == pytest.approx(value_ref, rel=1e-10)
+    np.testing.assert_allclose(host(G), G_ref, rtol=1e-9, atol=1e-11)
+    kwargs["max_iter"] = 6
+    Y = Y[:1]  # one frame: no pairs among Y's frames
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        div = ts.sta_divergence(dev(X), dev(Y), 0.2, 0.1, support=grid, **kwargs)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        assert div == pytest.approx(ts.sta_divergence(X, Y, 0.2, 0.1, support=grid, **kwargs), rel=1e-9,
+                                    abs=1e-12)
+
+
+def test_sta_device_warns_and_refuses_bad_input(small_blocks):
+    from numbaot import ConvergenceWarning
+
+    grid, X, Y = _sta_case(10, 1, 1)
+    with pytest.warns(ConvergenceWarning, match="frame pairs") as record:
+        ts.sta(dev(X), dev(Y), 0.2, 0.01, support=grid, max_iter=4)
+    assert len(record) == 1 and record[0].filename == __file__
+    heavy = Y * 2.0
+    same_error(lambda: ts.sta(X, heavy, support=grid), lambda: ts.sta(dev(X), dev(heavy), support=grid))
+    negative = X.copy()
+    negative[0, :2] = [-0.2, negative[0, 0] + negative[0, 1] + 0.2]
+    same_error(lambda: ts.sta(negative, Y, support=grid), lambda: ts.sta(dev(negative), dev(Y), support=grid))
+    same_error(lambda: ts.sta(X, Y[:, :5], support=grid), lambda: ts.sta(dev(X), dev(Y[:, :5]), support=grid))
+    with pytest.raises(ValueError, match="grid"):
+        ts.sta(dev(X[:, :, None]), dev(Y[:, :, None]))
+    with pytest.raises(ValueError, match="product grid"):
+        ts.sta(dev(X), dev(Y), support=grid[::-1][[1, 0, 2, 3, 4, 5]])
+    with pytest.raises(ValueError, match="host"):
+        ts.sta(dev(X), Y, support=grid)
