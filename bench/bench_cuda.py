@@ -38,12 +38,17 @@ A sixth table times entropic partial OT on the device (issue 16): ``entropic_par
 iterations (tol = 0), on device arrays (the log-domain kernels of ``cuda/partial.py``) against the host arrays (the
 host's 'auto' method); ``--partial 0`` skips it.
 
+A seventh table times the spatio-temporal alignment on the device (issue 15): ``numbaot.timeseries.sta`` between
+two series of ``--sta`` frames, each a histogram on a ``--sta-side`` square grid (bench_timeseries.py's drifting
+blobs, gamma = 1, reg = 0.05), on device arrays (``cuda/sta.py``: one block per self-problem and per frame pair,
+soft-DTW on the device) against the host arrays (the batched CPU solve); ``--sta 0`` skips it.
+
 Runs under the CUDA simulator too (``NUMBA_ENABLE_CUDASIM=1 python bench/bench_cuda.py --n 32 --iters 2 3``) to
 check the script; the simulator's times mean nothing.
 
 Usage: python bench/bench_cuda.py [--n 16384] [--dtype float32] [--iters 20 60] [--da 2000] [--bary 4096]
        [--bary-grid 512] [--gauss 100] [--gauss-d 50] [--gauss-n 100000]
-       [--circle 1000] [--circle-n 10000] [--partial 4096] [--markdown]
+       [--circle 1000] [--circle-n 10000] [--partial 4096] [--sta 50] [--sta-side 32] [--markdown]
 """
 from __future__ import annotations
 
@@ -293,6 +298,23 @@ def bench_partial(n: int, repeats: int, markdown: bool) -> str:
     return device_vs_host(cases, repeats, markdown)
 
 
+def bench_sta(frames: int, side: int, repeats: int, markdown: bool) -> str:
+    """Spatio-temporal alignment of two series of histograms on a grid (all frame pairs): device vs host."""
+    import numbaot.timeseries as ts
+
+    rng = np.random.default_rng(1)
+    grid = np.stack(np.meshgrid(np.linspace(0, 1, side), np.linspace(0, 1, side)), -1).reshape(-1, 2)
+
+    def series():  # a blob drifting across the grid (bench_timeseries.py's)
+        centre, step = rng.random(2) * 0.5 + 0.25, (rng.random(2) - 0.5) * 0.02
+        out = [np.exp(-((grid - centre - t * step) ** 2).sum(1) / 0.02) + 1e-3 for t in range(frames)]
+        return np.array([h / h.sum() for h in out])
+
+    cases = [(f"sta {frames} x {frames} frames of {side} x {side}",
+              lambda X, Y: ts.sta(X, Y, 1.0, 0.05, support=grid), (series(), series()))]
+    return device_vs_host(cases, repeats, markdown)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=16384)
@@ -308,6 +330,8 @@ def main(argv=None):
     parser.add_argument("--circle", type=int, default=1000, help="problems of the circle row (0: skip the table)")
     parser.add_argument("--circle-n", type=int, default=10000, help="points per measure of the circle/sphere rows")
     parser.add_argument("--partial", type=int, default=4096, help="points per side of the partial row (0: skip)")
+    parser.add_argument("--sta", type=int, default=50, help="frames per series of the STA row (0: skip)")
+    parser.add_argument("--sta-side", type=int, default=32, help="side of the STA row's grid")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     if not args.iters[0] < args.iters[1]:
@@ -323,6 +347,8 @@ def main(argv=None):
         print(bench_circle(args.circle, args.circle_n, args.repeats, args.markdown))
     if args.partial > 0:
         print(bench_partial(args.partial, args.repeats, args.markdown))
+    if args.sta > 0:
+        print(bench_sta(args.sta, args.sta_side, args.repeats, args.markdown))
 
 
 if __name__ == "__main__":
