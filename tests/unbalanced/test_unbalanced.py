@@ -239,15 +239,12 @@ def _mm_gap(G, M, a, b, rho, div, reg=0.0, c=None):
 @pytest.mark.parametrize("reg", [0.0, 0.1])
 def test_mm_duality_gap_bounds_the_suboptimality(div, reg):
     """Weak duality: the dual value ``D = F(G) - gap`` of any positive plan is at most the objective of every
-    plan (random ones, a b^T, L-BFGS-B's and MM's answers), so the gap bounds ``F(G) - F*``; at MM's converged
+    plan (random ones, a b^T and MM's answer), so the gap bounds ``F(G) - F*``; at MM's converged
     answer the gap is ~0 (it is tight), and the value is the one the result reports."""
     M, a, b = problem(n=6, m=5, seed=3)
     rng = np.random.default_rng(0)
     res = solve_mm(M, a, b, 1.0, reg=reg, div=div, max_iter=20000, tol=0.0, tol_gap=0.0, warn=False)
     plans = [rng.random((6, 5)) * 0.05, rng.random((6, 5)) * 0.2, np.outer(a, b), res.plan]
-    if reg == 0.0:
-        plans.append(solve_lbfgsb(M, a, b, 0.0, 1.0, regm_div=div, tol=1e-15, max_iter=100000, warn=False).plan
-                     + 1e-14)
     values, duals = [], []
     for G in plans:
         value, gap = _mm_gap(G, M, a, b, 1.0, div, reg)
