@@ -306,7 +306,7 @@ def solve_entropic_partial(M, a, b, reg, m=None, method="auto", max_iter=MAX_ITE
     if answer is None:
         answer = _log_run(C, a, b, reg, mass, max_iter, tol, check_every, errors, threads)
     status, n_iter, n_errors, f, g, plan = answer
-    lin, value = _values(plan, C, f, g, threads)
+    lin, value = _values(plan, C, f, g)
     if not (math.isfinite(lin) and math.isfinite(value)) and status == 0:
         status = NUMERICAL_ERROR
     if warn:
@@ -319,16 +319,15 @@ def solve_entropic_partial(M, a, b, reg, m=None, method="auto", max_iter=MAX_ITE
                     errors=errors[:n_errors].copy())
 
 
-def _values(plan, C, f, g, threads):
-    """``(<P, C>, <P, C> + reg sum P log P)`` of the plan ``P_ij = exp((f_i + g_j - C_ij) / reg)``: one parallel
+def _values(plan, C, f, g):
+    """``(<P, C>, <P, C> + reg sum P log P)`` of the plan ``P_ij = exp((f_i + g_j - C_ij) / reg)``: one serial
     pass for the marginals r, c and ``<P, C>``; the entropic value is then ``r . f + c . g`` (``log P_ij = (f_i +
     g_j - C_ij) / reg``; rows and columns without mass count 0, whatever their potential)."""
-    from .._threads import run_parallel
     from ._entropic import plan_sums
 
     n, nm = C.shape
-    rows, parts, lins = np.empty(n), np.empty((threads, nm)), np.empty(threads)
-    run_parallel(plan_sums, threads, plan, C, rows, parts, lins, threads)
+    rows, parts, lins = np.empty(n), np.empty((1, nm)), np.empty(1)
+    plan_sums(plan, C, rows, parts, lins, 1)
     cols = parts.sum(axis=0)
     value = float(np.dot(rows[rows > 0], f[rows > 0]) + np.dot(cols[cols > 0], g[cols > 0]))
     return float(lins.sum()), value

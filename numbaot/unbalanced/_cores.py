@@ -117,12 +117,15 @@ def _mm_pass_log(logK, L, G, power, row_log, col_log, new_rows, col_parts, diff_
         diff_parts[t] = d2
 
 
-@cpu_jit(parallel=True)
+@cpu_jit
 def _gap_pass(G, M, c, f, g, div, reg, col_min, parts, n_threads):
-    """Thread t's share of ``<G, M>``, of ``R(G)`` and of the conjugate term (``reg > 0``) in ``parts[t]``, and
-    its column minima of ``M_ij - f_i`` in ``col_min[t]`` (``reg = 0``; rows with ``f_i = -inf`` left out)."""
+    """Row block t's share of ``<G, M>``, of ``R(G)`` and of the conjugate term (``reg > 0``) in ``parts[t]``, and
+    its column minima of ``M_ij - f_i`` in ``col_min[t]`` (``reg = 0``; rows with ``f_i = -inf`` left out).
+
+    Serial: it runs once or a few times per solve (see ``mm_core``), and a parallel loop here doubled the cold
+    compile time of ``mm_core`` (15 -> 30 s on the loaded 2-core machine)."""
     n, m = G.shape
-    for t in prange(n_threads):
+    for t in range(n_threads):
         lo = t * n // n_threads
         hi = (t + 1) * n // n_threads
         for j in range(m):
