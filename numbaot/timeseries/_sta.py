@@ -52,13 +52,6 @@ _exp = fast_exp.cpu  # Numba resolves module globals; the CUDA build rebinds _ex
 
 #: Below this, a kernel sum along a line may have lost terms to underflow: the exact log-sum-exp is taken instead.
 TINY = 1e-200
-#: The over-relaxation rule (``entropic._symmetric._Overrelaxation``): window, largest factor.
-WINDOW = 10
-MAX_OMEGA = 1.99
-#: Slots of a problem's over-relaxation state (a float64 array): omega, enabled, lam (NaN: none yet), first error
-#: of the window, errors in the window.
-OMEGA, ENABLED, LAM, FIRST, COUNT = 0, 1, 2, 3, 4
-STATE = 5
 
 
 def grid_geometry(support):
@@ -160,8 +153,9 @@ def fixed_point_term(w, old, new, inv_eps):
 
 @twin
 def observe(state, err):
-    """The over-relaxation factor's update after a step of error ``err`` (``_symmetric._Overrelaxation.observe``
-    on the state array: omega, enabled, lam, the window's first error and its count)."""
+    """The over-relaxation factor's update after a step of error ``err`` (``_symmetric._Overrelaxation.observe``,
+    its window of 10 steps and largest factor 1.99) on a state array of 5: omega (1 to start), enabled (1), lam
+    (NaN: no estimate yet), the window's first error and how many errors the window holds (0)."""
     if state[1] == 0.0:
         return
     if state[4] == 0.0:
@@ -198,13 +192,6 @@ _log = fast_log.cpu
 LOG_TINY = math.log(TINY)
 _term = fixed_point_term.cpu
 _observe = observe.cpu
-
-
-def new_state():
-    """A fresh over-relaxation state: omega 1, enabled, no estimate, empty window."""
-    state = np.zeros(STATE)
-    state[OMEGA], state[ENABLED], state[LAM] = 1.0, 1.0, math.nan
-    return state
 
 
 # ---------------------------------------------------------------------------------------------- CPU cores
@@ -255,7 +242,7 @@ def _softmin(log_w, other, eps, Kh, Kw, cost_h, cost_w, h, t, e, out):
         out[i] = eps * (0.0 - h[i])
 
 
-@cpu_jit
+@cpu_jit(inline="always")
 def _error(w, old, new, eps):
     inv_eps = 1.0 / eps
     err = 0.0
@@ -264,7 +251,7 @@ def _error(w, old, new, eps):
     return err
 
 
-@cpu_jit
+@cpu_jit(inline="always")
 def _relax(old, new, weight):
     """``old + weight (new - old)`` into ``old`` (``HostSoftmins.relax``'s arithmetic; ``new`` itself at 1)."""
     if weight == 1.0:
@@ -274,7 +261,7 @@ def _relax(old, new, weight):
         old[i] += (new[i] - old[i]) * weight
 
 
-@cpu_jit
+@cpu_jit(inline="always")
 def _finite(v, w):
     for i in range(v.shape[0]):
         if w[i] > 0.0 and not math.isfinite(v[i]):
@@ -365,7 +352,7 @@ def _solve_cross(a, b, log_a, log_b, eps_list, Kh, Kw, cost_h, cost_w, max_iter,
     return status, n_iter, err
 
 
-@cpu_jit
+@cpu_jit(inline="always")
 def _log_weights(w):
     out = np.empty_like(w)
     for i in range(w.shape[0]):
@@ -373,11 +360,12 @@ def _log_weights(w):
     return out
 
 
-@cpu_jit(parallel=True)
+@cpu_jit
 def self_potentials_core(A, eps_list, Kh, Kw, cost_h, cost_w, max_iter, tol, potentials, status, n_iter, errors):
-    """The symmetric potential of OT(a, a) for every frame a (row) of A (T, N), frames across threads."""
+    """The symmetric potential of OT(a, a) for every frame a (row) of A (T, N), one frame after the other (T
+    problems against T_x T_y pairs: threads would save little and cost a parallel compile)."""
     T, N = A.shape
-    for k in prange(T):
+    for k in range(T):
         h, t, e, new = np.empty(N), np.empty(N), np.empty(2 * N), np.empty(N)
         f = np.empty(N)
         st, it, err = _solve_self(A[k], _log_weights(A[k]), eps_list, Kh, Kw, cost_h, cost_w, max_iter, tol, f, h, t, e,
@@ -401,8 +389,8 @@ def cross_divergences_core(A, B, fa, gb, pairs, eps_list, Kh, Kw, cost_h, cost_w
         f, g = np.empty(N), np.empty(N)
         h, t, e, ft, gt = np.empty(N), np.empty(N), np.empty(2 * N), np.empty(N), np.empty(N)
         state = np.empty(5)
-        st, it, err = _solve_cross(a, b, _log_weights(a), _log_weights(b), eps_list, Kh, Kw, cost_h, cost_w, max_iter, tol, f, g,
-                                   h, t, e, ft, gt, state)
+        st, it, err = _solve_cross(a, b, _log_weights(a), _log_weights(b), eps_list, Kh, Kw, cost_h, cost_w,
+                                   max_iter, tol, f, g, h, t, e, ft, gt, state)
         value = 0.0
         for q in range(N):
             if a[q] > 0.0:

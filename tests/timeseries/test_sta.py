@@ -144,6 +144,25 @@ def test_small_reg_takes_the_exact_log_sum_exp_where_kernel_sums_underflow():
     assert ts.sta(X, Y, 0.1, support=grid, **kwargs) == pytest.approx(_sdtw(Delta, 0.1), rel=1e-8)
 
 
+def test_overrelaxation_rule_is_the_divergence_loops():
+    """``_sta.observe`` (a twin, on a state array) follows ``_symmetric._Overrelaxation`` step for step."""
+    from numbaot.entropic._symmetric import _Overrelaxation
+    from numbaot.timeseries._sta import observe
+
+    slow = list(0.99 ** np.arange(45))  # omega rises above 1
+    for errors in (slow, slow + [slow[-1] * 100.0 ** k for k in range(1, 13)], list(0.5 ** np.arange(40))):
+        ref, state = _Overrelaxation(), np.array([1.0, 1.0, np.nan, 0.0, 0.0])
+        for err in errors:
+            ref.observe(err)
+            observe.cpu(state, err)
+            assert state[0] == ref.omega and bool(state[1]) == ref.enabled
+    ref, state = _Overrelaxation(), np.array([1.0, 1.0, np.nan, 0.0, 0.0])
+    for err in slow:
+        ref.observe(err)
+        observe.cpu(state, err)
+    assert state[0] == ref.omega > 1.0
+
+
 def test_frame_problems_that_stop_short_warn_once():
     rng = np.random.default_rng(8)
     grid = np.linspace(0.0, 1.0, 6)
