@@ -170,7 +170,9 @@ def half_step(X, Y, metric, p, norms_x, norms_y, log_w, other, eps, prev, out):
     out *= -eps
 
 
-@cpu_jit(inline="always")
+# Not inlined: the parallel loops that call it stay small (Numba's parfor passes are slow on big bodies); one call
+# per chunk of CHUNK entries costs nothing against their costs and exponentials.
+@cpu_jit
 def _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs, weights):
     """``costs[j - start] = C_ij`` and ``weights[j - start] = P_ij`` for ``start <= j < stop`` (vectorised loops)."""
     _chunk_costs(X, i, Y, start, stop, metric, p, norms_x[i], norms_y, costs)
@@ -193,8 +195,8 @@ def row_sums(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, mass, c
         s = 0.0
         for start in range(0, m, CHUNK):
             stop = min(start + CHUNK, m)
-            _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
-                            weights)
+            _plan_chunk(X, np.int64(i), Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps,
+                        costs, weights)
             for j in range(stop - start):
                 w = weights[j]
                 r += w
@@ -218,8 +220,8 @@ def apply_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, V, ou
             out[i, c] = 0.0
         for start in range(0, m, CHUNK):
             stop = min(start + CHUNK, m)
-            _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
-                            weights)
+            _plan_chunk(X, np.int64(i), Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps,
+                        costs, weights)
             for c in range(k):
                 v_c = V[start:stop, c]
                 acc = 0.0
@@ -237,8 +239,8 @@ def dense_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, out):
         costs = np.empty(CHUNK)
         for start in range(0, m, CHUNK):
             stop = min(start + CHUNK, m)
-            _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
-                            out[i, start:stop])
+            _plan_chunk(X, np.int64(i), Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps,
+                        costs, out[i, start:stop])
 
 
 # ------------------------------------------------------------------------------------------------------ front-end
