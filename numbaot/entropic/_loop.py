@@ -2,8 +2,9 @@
 ``_geometry``), balanced or with KL penalties on the marginals (a damping factor), with warm starts and the stopping
 rule as parameters; and its host drivers. It runs ``numbaot.sinkhorn``/``solve`` (``sinkhorn_log``), epsilon
 scaling, :func:`numbaot.sinkhorn_unbalanced`, :func:`numbaot.solve_batch`, the online Sinkhorn between point clouds
-(balanced and unbalanced) and entropic GW's inner solve; ``numbaot.cuda.sinkhorn`` is its GPU twin (the same
-``_softmin`` row bodies). The Sinkhorn divergence's symmetric updates have their own loop (``_symmetric``).
+(balanced and unbalanced) and entropic GW's inner solve; ``numbaot.cuda.loop`` is its GPU twin (the same
+``_softmin`` row bodies). The Sinkhorn divergence's symmetric updates run the same geometries' half-steps in their
+own host loop (``_symmetric``).
 
 The problem (Chizat et al. 2018, "Scaling algorithms for unbalanced optimal transport problems")::
 

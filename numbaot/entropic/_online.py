@@ -12,7 +12,8 @@ so far off that the sum overflows or underflows (the first iterations, mostly), 
 maximum (two passes).
 
 The iterations are the one Sinkhorn loop of :mod:`numbaot.entropic._loop` over the point-cloud geometry
-(:class:`numbaot.entropic._geometry.PointClouds`, whose half-step is :func:`softmin_rows`); the front-end
+(``_costs.PointClouds``, whose half-step in ``_geometry`` runs :func:`softmin_points` on every row in parallel; the
+Sinkhorn divergence's symmetric updates take the same half-step); the front-end
 :func:`numbaot.entropic.online.solve_online` is what ``numbaot.solve_sample(..., reg=..., lazy=True)`` calls.
 """
 from __future__ import annotations
@@ -136,38 +137,6 @@ def plan_entry(X, i, Y, j, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_
 
 
 _softmin_points = softmin_points.cpu
-
-
-@cpu_jit(parallel=True)
-def softmin_rows(X, Y, metric, p, norms_x, norms_y, h, inv_eps, guess, out):
-    """``out[i] = log sum_j exp(h[j] - C_ij * inv_eps)`` for every point x_i of X, in parallel.
-
-    ``h`` holds the other side's ``potential / eps + log weight``; ``guess[i]`` estimates the answer (the
-    previous iterate's value: it seeds the one-pass sum; a non-finite guess counts as 0). A half-step is
-    ``-eps`` times this (``tau * eps`` when damped): :func:`half_step` here, the point-cloud geometry of the
-    Sinkhorn loop in :mod:`numbaot.entropic._geometry`.
-    """
-    for i in prange(X.shape[0]):
-        buf = np.empty(CHUNK)  # per row (so per thread): one small allocation against m cost evaluations
-        start = guess[i]
-        if not math.isfinite(start):
-            start = 0.0
-        # the row as int64: the parallel loop's index may be typed uint64, a second compilation of the callee
-        out[i] = _softmin_points(X, np.int64(i), Y, h, inv_eps, metric, p, norms_x, norms_y, start, buf)
-
-
-def half_step(X, Y, metric, p, norms_x, norms_y, log_w, other, eps, prev, out):
-    """``out[i] = -eps * log sum_j w_j exp((other_j - C_ij) / eps)`` for every point x_i of X, in parallel; called
-    from Python (numpy prepares the row-independent parts, the parallel kernel is called directly).
-
-    ``prev`` holds the previous values of ``out`` (it may be ``out`` itself): they seed each row's shift.
-    """
-    inv_eps = 1.0 / eps
-    with np.errstate(invalid="ignore", over="ignore"):
-        h = other * inv_eps + log_w
-        guess = -prev * inv_eps
-    softmin_rows(X, Y, metric, p, norms_x, norms_y, h, inv_eps, guess, out)
-    out *= -eps
 
 
 # Not inlined: the parallel loops that call it stay small (Numba's parfor passes are slow on big bodies); one call
