@@ -4,6 +4,8 @@ The CPU driver (``entropic._loop.run`` / ``run_scaling`` and ``objective``) and 
 (``cuda.sinkhorn.solve_sinkhorn_cuda``) both return a :class:`SinkhornAnswer` with a leading batch axis; a single
 problem is the batch of one. :func:`finish` builds the result (an ``OTResult`` for one problem, a
 ``BatchOTResult`` for a batch) and emits the ConvergenceWarning, with one wording for every family and device.
+The point-cloud drivers (online Sinkhorn, the Sinkhorn divergence; CPU and CUDA) return a :class:`CloudsAnswer`,
+which :func:`finish_clouds` turns into a result.
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ class SinkhornAnswer(NamedTuple):
 
     ``plan`` (B, n, m), ``potential_a`` (B, n), ``potential_b`` (B, m): in the result's dtype, on the caller's
     device and of the caller's kind; ``value``, ``value_linear`` (B,), ``status``, ``n_iter`` (B,) int64,
-    ``errors`` (B, L) (the first ``n_errors[k]`` entries of row k are problem k's checks) on the host; ``marginals`` None (derived from the plan)
-    or a function returning the (B, n) and (B, m) marginals.
+    ``errors`` (B, L) (the first ``n_errors[k]`` entries of row k are problem k's checks) on the host;
+    ``marginals`` None (derived from the plan) or a function returning the (B, n) and (B, m) marginals.
     """
 
     plan: object
@@ -90,13 +92,48 @@ def _detail(answer, status, n_iter, criterion, tol, batch):
     return f"{int(n_iter[0])} iterations"
 
 
-def finish_clouds_on_device(*, value, value_linear, shape, potentials, status, n_iter, errors, densify, out_dtype,
-                            solver, detail, warn, stacklevel):
-    """The result of a CUDA solve between point clouds (online Sinkhorn, Sinkhorn divergence): the potentials and
-    the densified plan on the device, scalars and errors on the host; warns with ``detail`` unless OPTIMAL
-    (``stacklevel`` counted from ``warn_status``'s frame, so that the warning names the user's line)."""
+class CloudsAnswer(NamedTuple):
+    """What a point-cloud driver returns (online Sinkhorn and the Sinkhorn divergence; the CPU drivers and their
+    CUDA twins ``cuda.online.solve_online_cuda``, ``cuda.divergence.solve_divergence_cuda`` alike).
+
+    ``value``, ``value_linear`` (floats), ``status`` and ``n_iter`` (ints) and ``errors`` (the error at each check)
+    on the host; ``potential_a``, ``potential_b`` in the result's dtype, on the caller's device and of its kind;
+    ``densify`` a function returning the dense plan there; ``plan_operator`` (host runs), ``potential_aa`` and
+    ``potential_bb`` (debiased runs) optional."""
+
+    value: float
+    value_linear: float
+    potential_a: object
+    potential_b: object
+    status: int
+    n_iter: int
+    errors: np.ndarray
+    densify: Optional[Callable] = None
+    plan_operator: object = None
+    potential_aa: object = None
+    potential_bb: object = None
+
+
+def finish_clouds(answer: CloudsAnswer, *, shape, out_dtype, solver: str, detail: str, warn: bool,
+                  device: str = "cpu", weights=None, points=None, stacklevel: int = 5):
+    """The result of a solve between point clouds (online Sinkhorn, Sinkhorn divergence, on the host or the GPU),
+    after warning with ``detail`` unless OPTIMAL (``stacklevel`` counted from ``warn_status``'s frame, so that the
+    warning names the user's line). ``weights`` and ``points`` (host runs) are kept for the result's derived
+    fields."""
     if warn:
-        warn_status(status, solver, detail, stacklevel=stacklevel)
-    return OTResult(value=out_dtype.type(value), value_linear=out_dtype.type(value_linear), shape=tuple(shape),
-                    potential_a=potentials[0], potential_b=potentials[1], status=Status(status), n_iter=n_iter,
-                    errors=errors, device="cuda", densify=densify)
+        warn_status(answer.status, solver, detail, stacklevel=stacklevel)
+    return OTResult(value=out_dtype.type(answer.value), value_linear=out_dtype.type(answer.value_linear),
+                    shape=tuple(shape), potential_a=answer.potential_a, potential_b=answer.potential_b,
+                    status=Status(int(answer.status)), n_iter=int(answer.n_iter), errors=answer.errors,
+                    device=device, plan_operator=answer.plan_operator, densify=answer.densify,
+                    potential_aa=answer.potential_aa, potential_bb=answer.potential_bb, weights=weights, points=points)
+
+
+def clouds_detail(answer: CloudsAnswer, criterion: str, tol, unit: str = "iterations") -> str:
+    """The warning's detail for a point-cloud run: the last ``criterion`` against ``tol`` (None: no tolerance,
+    no detail)."""
+    if tol is None:
+        return ""
+    if len(answer.errors):
+        return f"{criterion} {answer.errors[-1]:.3g} > tol {tol:g} after {answer.n_iter} {unit}"
+    return f"{answer.n_iter} {unit}"

@@ -1,10 +1,11 @@
 """Sinkhorn divergences between point clouds on the GPU: the device twin of ``entropic.divergence``.
 
 The annealed symmetric loop (``entropic.divergence.symmetric_sinkhorn``) runs unchanged on :class:`DeviceSoftmins`,
-the device version of its host operations: every softmin is ``online._half_step_kernel``, the CPU's
-``softmin_points`` body compiled for CUDA, with the costs computed from the points (so the dense and the lazy paths
-are the same here); averages, fixed-point errors and the final sums are kernels. The potentials stay on the device
-for the whole loop, and each symmetric step copies back one scalar: its summed fixed-point error.
+the device version of its host operations: every softmin is a half-step of the point-cloud geometry that the GPU
+Sinkhorn loop runs (``online.DevicePointClouds``: the CPU's ``softmin_points`` body compiled for CUDA, with the
+costs computed from the points, so the dense and the lazy paths are the same here); averages, fixed-point errors and
+the final sums are kernels. The potentials stay on the device for the whole loop, and each symmetric step copies
+back one scalar: its summed fixed-point error.
 """
 from __future__ import annotations
 
@@ -14,18 +15,11 @@ import numpy as np
 from numba import cuda
 
 from .._costs import METRIC_CODES
+from .._finish import CloudsAnswer
 from . import _launch
-from .online import (
-    _dense_plan_kernel,
-    _fill_kernel,
-    _h_kernel,
-    _half_step_kernel,
-    _launch_1d,
-    _sums_kernel,
-    filled,
-    prepare_clouds,
-    to_caller_dtype,
-)
+from .loop import COLUMNS, ROWS
+from .online import (DevicePointClouds, _dense_plan_kernel, _fill_kernel, _launch_1d, _sums_kernel, filled,
+                     prepare_clouds, to_caller_dtype)
 
 
 @cuda.jit
@@ -101,11 +95,11 @@ class DeviceSoftmins:
         self.stream = clouds.stream
         code = METRIC_CODES[metric]
         X, Y, ones_a, ones_b = clouds.X, clouds.Y, clouds.ones_a, clouds.ones_b
-        self.args = {"xy": (X, Y, code, p, ones_a, ones_b), "yx": (Y, X, code, p, ones_b, ones_a),
-                     "xx": (X, X, code, p, ones_a, ones_a), "yy": (Y, Y, code, p, ones_b, ones_b)}
-        # h (the other cloud's shifted log-weights) is consumed by the kernel launched right after it on the same
-        # stream, so one buffer per length serves every softmin
-        self._h = {}
+        # the point-cloud geometry of the Sinkhorn loop (cuda.loop), one per problem: pair -> (geometry, side)
+        ab = DevicePointClouds(X, Y, code, p, ones_a, ones_b, self.stream)
+        aa = DevicePointClouds(X, X, code, p, ones_a, ones_a, self.stream)
+        bb = DevicePointClouds(Y, Y, code, p, ones_b, ones_b, self.stream)
+        self.pairs = {"xy": (ab, ROWS), "yx": (ab, COLUMNS), "xx": (aa, ROWS), "yy": (bb, ROWS)}
         self._free = {}  # released potentials, by length: the loop's averages recycle the new values' storage
         self._scalar = _launch.empty(1, np.float64, self.stream)
 
@@ -114,17 +108,9 @@ class DeviceSoftmins:
         return free.pop() if free else _launch.empty(n, np.float64, self.stream)
 
     def softmin(self, pair, log_w, other, eps, prev, damping):
-        X, Y, code, p, norms_x, norms_y = self.args[pair]
-        n, m = int(X.shape[0]), int(Y.shape[0])
-        if m not in self._h:
-            self._h[m] = _launch.empty(m, np.float64, self.stream)
-        h = self._h[m]
-        inv_eps = 1.0 / eps
-        _launch_1d(_h_kernel, m, self.stream, other, log_w, inv_eps, h)
-        out = self._vector(n)
-        # the kernel's last factor is -eps: the damping folds into it
-        _launch_1d(_half_step_kernel, n, self.stream, X, Y, code, p, norms_x, norms_y, h, inv_eps, damping * eps,
-                   prev, out)
+        geom, side = self.pairs[pair]
+        out = self._vector(int(geom.sides[0 if side == ROWS else 1][0].shape[0]))
+        geom.softmin(side, other, log_w, eps, damping * eps, prev, out)
         return out
 
     def zeros(self, log_w):
@@ -178,25 +164,27 @@ class DeviceSoftmins:
         return out
 
 
-def solve_divergence_cuda(X_a, X_b, a, b, reg, rho, metric, p, scaling, debias, max_iter, tol, eps_list):
+def solve_divergence_cuda(X_a, X_b, a, b, opts):
     """The Sinkhorn divergence (or the annealed ``OT_eps`` without ``debias``) between CUDA point clouds, the
-    arguments validated as in ``entropic.divergence.solve_divergence``.
+    arguments validated as in ``entropic.divergence.solve_divergence`` (``opts``: an
+    ``entropic._options.DivergenceOptions``).
 
-    Returns ``(value, value_linear, pot_a, pot_b, status, n_iter, errors, densify, out_dtype)``: the potentials in
-    the caller's kind of array (float32 when both clouds are float32), ``densify`` building the a-b plan there.
+    Returns ``(answer, out_dtype)``: a ``numbaot._finish.CloudsAnswer`` whose potentials are of the caller's kind
+    of array (float32 when both clouds are float32) and whose ``densify`` builds the a-b plan there.
     """
     from ..entropic._schedules import annealing_schedule
     from ..entropic._symmetric import symmetric_sinkhorn
 
+    reg, rho, metric, p, debias, eps_list = opts.reg, opts.rho, opts.metric, opts.p, opts.debias, opts.eps_list
     clouds = prepare_clouds(X_a, X_b, a, b, metric, balanced=rho is None)
     stream, kind, out_dtype = clouds.stream, clouds.kind, clouds.out_dtype
     log_a, log_b = clouds.log_a, clouds.log_b
     if eps_list is None:
         low, high = bounding_box(clouds.X, clouds.Y, stream)
-        eps_list = annealing_schedule(low, high, metric, p, reg, scaling)
+        eps_list = annealing_schedule(low, high, metric, p, reg, opts.scaling)
     ops = DeviceSoftmins(clouds, metric, p)
     f_aa, g_bb, g_ab, f_ba, status, n_iter, errors = symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, debias,
-                                                                         max_iter, tol)
+                                                                         opts.max_iter, opts.tol)
     # the value from the potentials (entropic.divergence.divergence_value, reduced on the device)
     value = ops.dual_sum(log_a, f_ba, f_aa, rho) + ops.dual_sum(log_b, g_ab, g_bb, rho)
     if rho is not None:
@@ -214,5 +202,6 @@ def solve_divergence_cuda(X_a, X_b, a, b, reg, rho, metric, p, scaling, debias, 
         _launch_1d(_dense_plan_kernel, n * m, stream, *args, out)
         return _launch.to_caller(out, kind)
 
-    return (value, value_linear, to_caller_dtype(pot_a, out_dtype, kind, stream),
-            to_caller_dtype(pot_b, out_dtype, kind, stream), status, n_iter, errors, densify, out_dtype)
+    answer = CloudsAnswer(value, value_linear, to_caller_dtype(pot_a, out_dtype, kind, stream),
+                          to_caller_dtype(pot_b, out_dtype, kind, stream), status, n_iter, errors, densify)
+    return answer, out_dtype

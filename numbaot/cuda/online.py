@@ -1,11 +1,12 @@
-"""Online log-domain Sinkhorn between point clouds on the GPU: the CUDA twin of ``entropic._online``.
+"""Online log-domain Sinkhorn between point clouds on the GPU: the CUDA twin of ``entropic._online``, the GPU Sinkhorn
+loop (``cuda.loop``, the one the dense driver runs) over the point-cloud geometry :class:`DevicePointClouds`.
 
 One thread per point computes its row's softmin over the other cloud with the very body the CPU cores use
 (``_online.softmin_points``, compiled with ``.cuda``; its costs come from ``_costs.cost_term``/``cost_finish``, the
 pieces of ``pair_cost``), in one fused pass shifted by the previous iterate (a small local array is its chunk
-buffer). Every ``check_every`` iterations the L1 marginal error is reduced on the device into one scalar, the only
-value copied back inside the loop. Inputs are CuPy, Numba device or simulator arrays; the potentials and the plan
-(densified on request) come back as the caller's kind of array.
+buffer). Every ``check_every`` iterations the loop reduces the error on the device and copies back that one scalar,
+the only value copied back inside the loop. Inputs are CuPy, Numba device or simulator arrays; the potentials and
+the plan (densified on request) come back as the caller's kind of array.
 """
 from __future__ import annotations
 
@@ -17,9 +18,13 @@ from numba import cuda, float64
 
 from .. import _validation as V
 from .._costs import METRIC_CODES
-from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
+from .._finish import CloudsAnswer
+from .._status import NUMERICAL_ERROR
+from ..entropic._loop import control
 from ..entropic._online import plan_entry, softmin_points
+from ..entropic._rules import rule_for
 from . import _checks, _launch
+from .loop import ROWS, DeviceWeights, sinkhorn_loop_cuda
 
 _softmin_points = softmin_points.cuda
 _plan_entry = plan_entry.cuda
@@ -47,14 +52,6 @@ def _half_step_kernel(X, Y, metric, p, norms_x, norms_y, h, inv_eps, eps, prev, 
 
 
 @cuda.jit
-def _marginal_error_kernel(log_b, g, g_new, eps, err):
-    """``err[0] += sum_j |b_j exp((g_j - g_new_j) / eps) - b_j|``: the column error read off the g-update."""
-    j = cuda.grid(1)
-    if j < g.shape[0] and log_b[j] > -math.inf:
-        cuda.atomic.add(err, 0, abs(math.exp(log_b[j] + (g[j] - g_new[j]) / eps) - math.exp(log_b[j])))
-
-
-@cuda.jit
 def _sums_kernel(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, acc):
     """Per row: ``acc[0] += sum_j P_ij C_ij``, ``acc[1] += f_i r_i``, ``acc[2] += r_i`` with ``r_i = sum_j P_ij``;
     ``acc[3] += 1`` for a non-finite potential on a point of positive weight; ``acc[6] += r_i log(r_i / a_i) - r_i
@@ -75,18 +72,6 @@ def _sums_kernel(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps,
             cuda.atomic.add(acc, 3, 1.0)
         w = math.exp(log_a[i])
         cuda.atomic.add(acc, 6, r * (math.log(r) - log_a[i]) - r + w if r > 0.0 else w)
-
-
-@cuda.jit
-def _max_change_kernel(new, old, log_w, out):
-    """``out[0] = max(out[0], |new_i - old_i|)`` over the positive weights; ``out[1] += 1`` per NaN change."""
-    i = cuda.grid(1)
-    if i < new.shape[0] and log_w[i] > -math.inf:
-        diff = abs(new[i] - old[i])
-        if diff <= math.inf:
-            cuda.atomic.max(out, 0, diff)
-        else:
-            cuda.atomic.add(out, 1, 1.0)
 
 
 @cuda.jit
@@ -132,6 +117,43 @@ def _cast_kernel(x, out):
     i = cuda.grid(1)
     if i < out.shape[0]:
         out[i] = x[i]
+
+
+class DevicePointClouds:
+    """The point-cloud geometry of the GPU loop (``cuda.loop``) and of the divergence's symmetric updates: two
+    float64 device clouds, the metric's code and exponent, and the cost bodies' 'norms'; the costs are computed
+    from the points in every half-step (``_half_step_kernel``, one thread per point)."""
+
+    def __init__(self, X, Y, code, p, norms_x, norms_y, stream):
+        self.sides = ((X, Y, code, p, norms_x, norms_y), (Y, X, code, p, norms_y, norms_x))
+        self.stream = stream
+        self._h = {}  # one buffer per length: each h is consumed by the launch right after it, on the same stream
+        self._views = {}
+
+    def softmin(self, side, other, ref, eps, scale, prev, out):
+        """``out_i = -scale log sum_j exp(other_j / eps + ref_j - C_ij / eps)`` for the points i of ``side``
+        (``ROWS``: X against Y; ``COLUMNS``: Y against X), on vectors (``prev``: out's previous value, or a
+        guess)."""
+        X, Y, code, p, norms_x, norms_y = self.sides[0 if side == ROWS else 1]
+        n, m = int(X.shape[0]), int(Y.shape[0])
+        h = self._h.get(m)
+        if h is None:
+            h = self._h[m] = _launch.empty(m, np.float64, self.stream)
+        inv_eps = 1.0 / eps
+        _launch_1d(_h_kernel, m, self.stream, other, ref, inv_eps, h)
+        _launch_1d(_half_step_kernel, n, self.stream, X, Y, code, p, norms_x, norms_y, h, inv_eps, scale, prev, out)
+
+    def half_step(self, side, other, ref, shift, active, eps, tau, prev, out):
+        """The loop's half-step (one problem: row 0 of the (1, .) arrays; ``shift`` is zero under the KL reference
+        and ``active`` is all ones while the loop runs); the damping folds into the kernel's factor."""
+        self.softmin(side, self._row(other), self._row(ref), eps, tau * eps, self._row(prev), self._row(out))
+
+    def _row(self, x):
+        # the loop passes the same few (1, .) arrays at every step: their row views are made once
+        view = self._views.get(id(x))
+        if view is None or view[0] is not x:
+            view = self._views[id(x)] = (x, x[0])
+        return view[1]
 
 
 def _launch_1d(kernel, n, stream, *args):
@@ -222,62 +244,33 @@ def to_caller_dtype(v, out_dtype, kind, stream):
     return _launch.to_caller(out, kind)
 
 
-def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, rho_a=math.inf, rho_b=math.inf):
-    """Online log-domain Sinkhorn between CUDA point clouds (the arguments validated as in ``solve_online``).
+def solve_online_cuda(X_a, X_b, a, b, opts):
+    """Online log-domain Sinkhorn between CUDA point clouds, the arguments validated as in ``solve_online``
+    (``opts``: an ``entropic._options.OnlineOptions``).
 
     Finite ``rho_a``/``rho_b`` penalise the marginals by KL: the half-steps are damped by ``rho / (rho + eps)``
     and the loop stops on the change of the potentials, as ``entropic._loop.sinkhorn_loop`` in its plain
     unbalanced mode.
-    Returns ``(f, g, status, n_iter, errors, value, value_linear, densify, out_dtype)`` with ``f``, ``g`` in the
-    caller's kind of array (float32 when both clouds are float32) and ``densify`` building the dense plan there.
+    Returns ``(answer, out_dtype)``: a ``numbaot._finish.CloudsAnswer`` whose potentials are of the caller's kind
+    of array (float32 when both clouds are float32) and whose ``densify`` builds the dense plan there.
     """
+    reg, metric, p, rho_a, rho_b = opts.reg, opts.metric, opts.p, opts.rho_a, opts.rho_b
     balanced = math.isinf(rho_a) and math.isinf(rho_b)
-    tau_a, tau_b = (1.0 if math.isinf(r) else r / (r + reg) for r in (rho_a, rho_b))
     clouds = prepare_clouds(X_a, X_b, a, b, metric, balanced)
     stream, kind, out_dtype, X, Y, log_a, log_b, sum_a, sum_b, ones_a, ones_b = clouds
     n, m = int(X.shape[0]), int(Y.shape[0])
     code = METRIC_CODES[metric]
     f = filled(n, 0.0, stream)
     g = filled(m, 0.0, stream)
-    g_new = _launch.empty(m, np.float64, stream)
-    h_b = _launch.empty(m, np.float64, stream)
-    h_a = _launch.empty(n, np.float64, stream)
-    err = _launch.empty(2, np.float64, stream)
-    f_prev = None if balanced else _launch.empty(n, np.float64, stream)
+    # the loop's (1, n) and (1, m) views: one problem, KL reference a b^T (no shift)
+    la, lb = log_a.reshape(1, n), log_b.reshape(1, m)
+    w = DeviceWeights(la, lb, la, lb, filled(n, 0.0, stream).reshape(1, n), filled(m, 0.0, stream).reshape(1, m))
+    geom = DevicePointClouds(X, Y, code, p, ones_a, ones_b, stream)
+    status, n_iter, errors, n_errors = sinkhorn_loop_cuda(geom, w, rule_for(reg, rho_a, rho_b),
+                                                          control(opts.max_iter, opts.tol, opts.check_every),
+                                                          f.reshape(1, n), g.reshape(1, m), stream)
+    status, n_iter, errors = int(status[0]), int(n_iter[0]), errors[0, :int(n_errors[0])].copy()
     inv_eps = 1.0 / reg
-    errors = []
-    status = MAX_ITER_REACHED
-    n_iter = 0
-    while n_iter < max_iter:
-        check = (n_iter + 1) % check_every == 0 or n_iter + 1 == max_iter
-        if check and not balanced:
-            _launch_1d(_cast_kernel, n, stream, f, f_prev)
-        _launch_1d(_h_kernel, m, stream, g, log_b, inv_eps, h_b)
-        # the kernel's last factor is -eps: the damping folds into it
-        _launch_1d(_half_step_kernel, n, stream, X, Y, code, p, ones_a, ones_b, h_b, inv_eps, reg * tau_a, f, f)
-        _launch_1d(_h_kernel, n, stream, f, log_a, inv_eps, h_a)
-        _launch_1d(_half_step_kernel, m, stream, Y, X, code, p, ones_b, ones_a, h_a, inv_eps, reg * tau_b, g,
-                   g_new)
-        n_iter += 1
-        if check:
-            _launch_1d(_fill_kernel, 2, stream, err, 0.0)
-            if balanced:
-                _launch_1d(_marginal_error_kernel, m, stream, log_b, g, g_new, reg, err)
-            else:
-                _launch_1d(_max_change_kernel, n, stream, f, f_prev, log_a, err)
-                _launch_1d(_max_change_kernel, m, stream, g_new, g, log_b, err)
-        g, g_new = g_new, g
-        if check:
-            e, nan = (float(v) for v in _launch.small_to_host(err, stream))  # the one copy per check
-            if not balanced:
-                e = math.nan if nan else e / reg
-            errors.append(e)
-            if not math.isfinite(e):
-                status = NUMERICAL_ERROR
-                break
-            if e <= tol:
-                status = OPTIMAL
-                break
     acc = filled(7, 0.0, stream)
     _launch_1d(_sums_kernel, n, stream, X, Y, code, p, ones_a, ones_b, log_a, log_b, f, g, inv_eps, acc)
     if balanced:  # the columns of P sum to b (rescaled to the mass of a): sum_j c_j g_j = <b, g>
@@ -303,6 +296,6 @@ def solve_online_cuda(X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every
                    out)
         return _launch.to_caller(out, kind)
 
-    return (to_caller_dtype(f, out_dtype, kind, stream), to_caller_dtype(g, out_dtype, kind, stream), status,
-            n_iter, np.asarray(errors), value, value_linear, densify, out_dtype)
-
+    answer = CloudsAnswer(value, value_linear, to_caller_dtype(f, out_dtype, kind, stream),
+                          to_caller_dtype(g, out_dtype, kind, stream), status, n_iter, errors, densify)
+    return answer, out_dtype

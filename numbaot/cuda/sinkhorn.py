@@ -1,5 +1,6 @@
 """Dense log-domain Sinkhorn on the GPU: balanced, unbalanced (KL marginal penalties) and batched, the CUDA twin of
-``numbaot.entropic._loop.sinkhorn_loop`` (dense geometry).
+``numbaot.entropic._loop.sinkhorn_loop`` (dense geometry): the GPU loop ``cuda.loop.sinkhorn_loop_cuda`` (the
+one the online driver runs too) over :class:`DenseDeviceCosts`.
 
 Design
 ------
@@ -20,9 +21,9 @@ Design
   leaves [1e-30, 1e30]) the thread falls back to the two-pass ``softmin_row`` (maximum, then shifted sum).
 * **Precision.** The costs are stored in the caller's dtype (float32 halves the bytes read per iteration, the bound
   of this memory-bound loop); potentials, weights and the accumulations of the shared body are float64.
-* **Convergence on the device.** Every ``check_every`` iterations one block per problem reduces its error (the L1
-  column-marginal error for balanced problems, ``max |delta f|, |delta g| / eps`` for unbalanced ones) and only the
-  B errors are copied back; problems that stopped are skipped by later launches.
+* **Convergence on the device** (``cuda.loop``). Every ``check_every`` iterations one block per problem reduces its
+  error (the L1 column-marginal error for balanced problems, ``max |delta f|, |delta g| / eps`` for unbalanced
+  ones) and only the B errors are copied back; problems that stopped are skipped by later launches.
 
 The translation-invariant variant and reg_type='entropy' run on the host only in this version.
 """
@@ -31,20 +32,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import cuda, float64
+from numba import cuda
 
 from .. import _validation as V
 from .._finish import SinkhornAnswer
-from .._status import Status
+from ..entropic._loop import control
+from ..entropic._rules import rule_for
 from ..entropic._softmin import softmin_row, softmin_row_shifted
 from . import _checks, _launch
+from .loop import ROWS, DeviceWeights, launch_flat, sinkhorn_loop_cuda
 
 _softmin = softmin_row.cuda  # kernels resolve module globals, not attributes of a Python object
 _softmin_shifted = softmin_row_shifted.cuda
-
-_BUF = _launch.MAX_THREADS_PER_BLOCK
-MODE_BALANCED = 0
-MODE_UNBALANCED = 1
 
 
 # --------------------------------------------------------------------------------------------------- layouts
@@ -191,70 +190,25 @@ def _half_step_kernel(X, h, shift, active, eps, tau, prev, out):
                 out[k, i] = tau * eps * (s - low)
 
 
-@cuda.jit
-def _copy_kernel(src, dst, active):
-    t = cuda.grid(1)
-    B, n = dst.shape
-    if t < B * n:
-        k = t // n
-        if active[k]:
-            i = t - k * n
-            dst[k, i] = src[k, i]
+class DenseDeviceCosts:
+    """The dense geometry of the GPU loop (``cuda.loop``): the two layouts of the costs, ``rows`` (B n, m) and
+    ``cols`` (B m, n) (Fortran-ordered views, see the module's docstring), and a buffer for the row-independent part
+    ``h`` of a half-step per side."""
 
+    def __init__(self, rows, cols, stream):
+        self.X = {0: rows, 1: cols}
+        self.stream = stream
+        B = int(rows.shape[0]) // int(cols.shape[1])
+        # h for the row half-step has the length of a column, and the other way round
+        self.h = {0: _launch.empty((B, int(rows.shape[1])), np.float64, stream),
+                  1: _launch.empty((B, int(cols.shape[1])), np.float64, stream)}
 
-@cuda.jit
-def _error_kernel(mode, f, f_prev, g, g_new, log_a, log_b, inv_eps, active, err):
-    """One block per problem: the balanced L1 column-marginal error, or ``max |delta f|, |delta g| / eps``.
-
-    Threads stride over the entries, then one thread folds the block's partials (NaN propagates: a NaN error
-    stops the problem with NUMERICAL_ERROR)."""
-    buf = cuda.shared.array(_BUF, float64)
-    k = cuda.blockIdx.x
-    tid = cuda.threadIdx.x
-    step = cuda.blockDim.x
-    n = f.shape[1]
-    m = g.shape[1]
-    acc = 0.0
-    if active[k]:
-        if mode == MODE_BALANCED:
-            for j in range(tid, m, step):
-                lb = log_b[k, j]
-                if lb > -math.inf:
-                    acc += abs(math.exp(lb + (g[k, j] - g_new[k, j]) * inv_eps) - math.exp(lb))
-        else:
-            for i in range(tid, n, step):
-                if log_a[k, i] > -math.inf:
-                    d = abs(f[k, i] - f_prev[k, i])
-                    if not d <= acc:
-                        acc = d
-            for j in range(tid, m, step):
-                if log_b[k, j] > -math.inf:
-                    d = abs(g_new[k, j] - g[k, j])
-                    if not d <= acc:
-                        acc = d
-    buf[tid] = acc
-    cuda.syncthreads()
-    if tid == 0:
-        total = 0.0
-        for s in range(step):
-            v = buf[s]
-            if mode == MODE_BALANCED:
-                total += v
-            elif not v <= total:
-                total = v
-        err[k] = total if mode == MODE_BALANCED else total * inv_eps
-
-
-@cuda.jit
-def _nonfinite_kernel(x, log_w, bad):
-    """``bad[k] = 1`` when a potential of problem k with positive weight is NaN or inf (bad is zeroed before)."""
-    t = cuda.grid(1)
-    B, n = x.shape
-    if t < B * n:
-        k = t // n
-        i = t - k * n
-        if log_w[k, i] > -math.inf and not math.isfinite(x[k, i]):
-            bad[k] = 1
+    def half_step(self, side, other, ref, shift, active, eps, tau, prev, out):
+        side = 0 if side == ROWS else 1
+        h = self.h[side]
+        launch_flat(_prep_kernel, int(h.shape[0]) * int(h.shape[1]), self.stream, other, ref, 1.0 / eps, active, h)
+        launch_flat(_half_step_kernel, int(out.shape[0]) * int(out.shape[1]), self.stream, self.X[side], h, shift,
+                    active, eps, tau, prev, out)
 
 
 # --------------------------------------------------------------------------------------------------- results
@@ -312,9 +266,7 @@ def _cast_kernel(x, out):
 
 
 # --------------------------------------------------------------------------------------------------- host driver
-def _launch_flat(kernel, size, stream, *args):
-    blocks, threads = _launch.grid_1d(size)
-    kernel[blocks, threads, stream](*args)
+_launch_flat = launch_flat
 
 
 def _device_weights(w, name, B, n, batch, stream):
@@ -371,16 +323,16 @@ def _potentials_init(potentials_init, B, n, m, batch, stream):
     return out[0], out[1]
 
 
-def solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every, potentials_init,
-                        batch):
+def solve_sinkhorn_cuda(M, a, b, opts, potentials_init, batch):
     """Log-domain Sinkhorn (balanced when ``rho_a = rho_b = inf``) on CUDA arrays: the GPU driver of the dense
     Sinkhorn family, the twin of ``entropic._loop.solve_dense``.
 
-    ``M`` is (n, m) (``batch=False``) or (B, n, m); ``a``, ``b`` CUDA arrays or None. Scalars have been validated
-    by the caller (``reg_type`` is 'kl' or 'entropy'). Returns ``(answer, out_dtype)``: a
-    ``numbaot._finish.SinkhornAnswer`` whose plan, potentials and marginals are device arrays of the caller's
-    kind in M's dtype, with values, statuses and errors on the host.
+    ``M`` is (n, m) (``batch=False``) or (B, n, m); ``a``, ``b`` CUDA arrays or None. ``opts`` is the
+    ``entropic._loop.SinkhornOptions`` the front-end validated (``reg_type`` is 'kl' or 'entropy'). Returns
+    ``(answer, out_dtype)``: a ``numbaot._finish.SinkhornAnswer`` whose plan, potentials and marginals are device
+    arrays of the caller's kind in M's dtype, with values, statuses and errors on the host.
     """
+    reg, rho_a, rho_b, reg_type = opts.reg, opts.rho_a, opts.rho_b, opts.reg_type
     stream = _launch.stream_of(M, a, b)
     kind = _launch.caller_kind(M, a, b)
     M = _launch.wrap(V.as_float_array(M, "M", ndim=3 if batch else 2, allow_cuda=True))
@@ -420,51 +372,12 @@ def solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, che
     rows, cols = Y.T, Z.T  # (B n, m) and (B m, n), Fortran-ordered: row t is read coalesced across threads
 
     f, g = _potentials_init(potentials_init, B, n, m, batch, stream)
-    tau_a = 1.0 if math.isinf(rho_a) else rho_a / (rho_a + reg)
-    tau_b = 1.0 if math.isinf(rho_b) else rho_b / (rho_b + reg)
+    w = DeviceWeights(log_a, log_b, ref_a, ref_b, shift_a, shift_b)
+    rule = rule_for(reg, rho_a, rho_b)
+    status, n_iter, errors, n_errors = sinkhorn_loop_cuda(DenseDeviceCosts(rows, cols, stream), w, rule,
+                                                          control(opts.max_iter, opts.tol, opts.check_every), f, g,
+                                                          stream)
     inv_eps = 1.0 / reg
-    mode = MODE_BALANCED if balanced else MODE_UNBALANCED
-    h_rows = _launch.empty((B, m), np.float64, stream)
-    h_cols = _launch.empty((B, n), np.float64, stream)
-    g_new = _launch.empty((B, m), np.float64, stream)
-    f_prev = _launch.empty((B, n), np.float64, stream)
-    err = _launch.empty(B, np.float64, stream)
-    active_host = np.ones(B, np.uint8)
-    active = cuda.to_device(active_host, stream=stream)
-    status = np.full(B, int(Status.MAX_ITER_REACHED))
-    n_iter = np.zeros(B, np.int64)
-    history = [[] for _ in range(B)]
-    err_threads = _launch.threads_per_block()
-    it = 0
-    while it < max_iter and active_host.any():
-        it += 1
-        check = it % check_every == 0 or it == max_iter
-        if check and mode == MODE_UNBALANCED:
-            _launch_flat(_copy_kernel, B * n, stream, f, f_prev, active)
-        _launch_flat(_prep_kernel, B * m, stream, g, ref_b, inv_eps, active, h_rows)
-        _launch_flat(_half_step_kernel, B * n, stream, rows, h_rows, shift_a, active, reg, tau_a, f, f)
-        _launch_flat(_prep_kernel, B * n, stream, f, ref_a, inv_eps, active, h_cols)
-        _launch_flat(_half_step_kernel, B * m, stream, cols, h_cols, shift_b, active, reg, tau_b, g, g_new)
-        n_iter[active_host.astype(bool)] = it
-        if check:
-            _error_kernel[B, err_threads, stream](mode, f, f_prev, g, g_new, log_a, log_b, inv_eps, active, err)
-        _launch_flat(_copy_kernel, B * m, stream, g_new, g, active)
-        if check:
-            errors = _launch.small_to_host(err, stream)  # the one copy per check: B scalars
-            changed = False
-            for k in np.flatnonzero(active_host):
-                e = float(errors[k])
-                history[k].append(e)
-                if not math.isfinite(e):
-                    status[k], active_host[k], changed = int(Status.NUMERICAL_ERROR), 0, True
-                elif e <= tol:
-                    status[k], active_host[k], changed = int(Status.OPTIMAL), 0, True
-            if changed:
-                active.copy_to_device(active_host, stream=stream)
-    bad = cuda.to_device(np.zeros(B, np.int8), stream=stream)
-    _launch_flat(_nonfinite_kernel, B * n, stream, f, log_a, bad)
-    _launch_flat(_nonfinite_kernel, B * m, stream, g, log_b, bad)
-    status[_launch.small_to_host(bad, stream).astype(bool)] = int(Status.NUMERICAL_ERROR)
 
     # Answers: the plan, and per-line statistics for the values and the marginals.
     plan = _launch.empty((B, n, m), out_dtype, stream)
@@ -491,11 +404,6 @@ def solve_sinkhorn_cuda(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, che
 
     f_out, g_out = cast(f), cast(g)
     marg_a, marg_b = row_stats[0], col_stats[0]
-    n_checks = max(1, max(len(h) for h in history))
-    errors = np.full((B, n_checks), np.nan)
-    for k, h in enumerate(history):
-        errors[k, :len(h)] = h
-    n_errors = np.array([len(h) for h in history], dtype=np.int64)
     answer = SinkhornAnswer(_launch.to_caller(plan, kind), _launch.to_caller(f_out, kind),
                             _launch.to_caller(g_out, kind), value, value_linear, status, n_iter, errors, n_errors,
                             lambda: (_launch.to_caller(cast(marg_a), kind), _launch.to_caller(cast(marg_b), kind)))

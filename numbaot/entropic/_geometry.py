@@ -34,11 +34,12 @@ from numba.extending import overload
 
 from .._costs import PointClouds
 from .._jit import SAFE_FASTMATH, cpu_jit
-from ._online import softmin_rows
+from ._online import CHUNK as _CHUNK, softmin_points
 from ._softmin import softmin_row, softmin_row_shifted
 
 _softmin = softmin_row.cpu
 _softmin_shifted = softmin_row_shifted.cpu
+_softmin_points = softmin_points.cpu
 
 #: The two sides of a half-step: the rows of ``C`` (updates f) or the rows of ``C^T`` (updates g).
 ROWS, COLUMNS = 0, 1
@@ -109,31 +110,32 @@ def _finish_row(lse, shift, eps, tau, out):
         out[i] = -math.inf if shift[i] == -math.inf else tau * eps * (shift[i] - lse[i])
 
 
-@cpu_jit
-def _cloud_half_step(X, Y, norms_x, norms_y, metric, p, other, ref, shift, eps, tau, out):
-    """The point-cloud half-step on the points X against Y (one problem: row 0 of every (1, .) array)."""
-    n, m = X.shape[0], Y.shape[0]
+def _points(geom, side, other, ref, shift, active, eps, tau, out):
+    """The half-step on the points of one cloud against the other (one problem: row 0 of ``other``, ``ref``,
+    ``shift``, ``out``), in parallel over the points: each row's log-sum-exp by ``_online.softmin_points``, seeded
+    by its previous value. It is the overload's own (parallel) implementation, right under the loop (no jitted
+    level between them, and the loop's body stays small); two calls rather than clouds chosen by a branch, whose
+    layouts may differ."""
+    X, Y, metric, p, norms_x, norms_y = geom.X, geom.Y, geom.metric, geom.p, geom.norms_x, geom.norms_y
+    size, m = out.shape[1], other.shape[1]
+    inv_eps = 1.0 / eps
+    scale = tau * eps
     h = np.empty(m)
     for j in range(m):
-        h[j] = other[0, j] / eps + ref[0, j]
-    guess = np.empty(n)
-    for i in range(n):
-        guess[i] = shift[0, i] - out[0, i] / (tau * eps)
-    lse = np.empty(n)
-    softmin_rows(X, Y, metric, p, norms_x, norms_y, h, 1.0 / eps, guess, lse)
-    _finish_row(lse, shift[0], eps, tau, out[0])
-
-
-def _points(geom, side, other, ref, shift, active, eps, tau, out):
-    """The half-step on the points of one cloud against the other (one problem: row 0 of ``h``, ``shift``,
-    ``out``): the log-sum-exps by ``_online.softmin_rows``, seeded by the previous values. Two calls rather than
-    variables chosen by a branch: those upset Numba's inliner (an IR warning), and the clouds' layouts may differ."""
-    if side == ROWS:
-        _cloud_half_step(geom.X, geom.Y, geom.norms_x, geom.norms_y, geom.metric, geom.p, other, ref, shift, eps,
-                         tau, out)
-    else:
-        _cloud_half_step(geom.Y, geom.X, geom.norms_y, geom.norms_x, geom.metric, geom.p, other, ref, shift, eps,
-                         tau, out)
+        h[j] = other[0, j] * inv_eps + ref[0, j]
+    rows = side == ROWS
+    for t in prange(size):
+        i = np.int64(t)  # the parallel loop's index may be typed uint64: a second compilation of the callee
+        buf = np.empty(_CHUNK)  # per row (so per thread): one small allocation against m cost evaluations
+        s = shift[0, i]
+        guess = s - out[0, i] / scale
+        if not math.isfinite(guess):
+            guess = 0.0
+        if rows:
+            lse = _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
+        else:
+            lse = _softmin_points(Y, i, X, h, inv_eps, metric, p, norms_y, norms_x, guess, buf)
+        out[0, i] = -math.inf if s == -math.inf else scale * (s - lse)
 
 
 @cpu_jit(parallel=True)
@@ -172,7 +174,7 @@ def _grid(geom, side, other, ref, shift, active, eps, tau, out):
 
 _KERNELS = {DenseCosts: _dense, PointClouds: _points, SeparableGrid: _grid}
 #: The same bodies compiled on their own, for calls from Python (the jitted loop takes them through the overloads).
-_HOST_KERNELS = {DenseCosts: cpu_jit(parallel=True)(_dense), PointClouds: cpu_jit(_points),
+_HOST_KERNELS = {DenseCosts: cpu_jit(parallel=True)(_dense), PointClouds: cpu_jit(parallel=True)(_points),
                  SeparableGrid: cpu_jit(_grid)}
 
 
@@ -191,14 +193,14 @@ def _typed_kernel(geom, classes):
 
 
 # Compile cost: every jitted function between the loop and a large kernel re-optimises the kernel's code when it is
-# linked (about a second each at these sizes), so the kernels sit right under the loop: the dense one is the
-# overload's own (parallel) implementation, the point-cloud and grid ones are inlined into the loop and call their
+# linked (about a second each at these sizes), so the kernels sit right under the loop: the dense and point-cloud
+# ones are the overload's own (parallel) implementations, the grid one is inlined into the loop and calls its
 # parallel parts directly.
 @overload(half_step, jit_options={"nogil": True, "parallel": True, "fastmath": set(SAFE_FASTMATH)})
 def _select_parallel(geom, side, other, ref, shift, active, eps, tau, out):
-    return _typed_kernel(geom, (DenseCosts,))
+    return _typed_kernel(geom, (DenseCosts, PointClouds))
 
 
 @overload(half_step, inline="always")
 def _select_inline(geom, side, other, ref, shift, active, eps, tau, out):
-    return _typed_kernel(geom, (PointClouds, SeparableGrid))
+    return _typed_kernel(geom, (SeparableGrid,))

@@ -2,8 +2,9 @@
 ``_geometry``), balanced or with KL penalties on the marginals (a damping factor), with warm starts and the stopping
 rule as parameters; and its host drivers. It runs ``numbaot.sinkhorn``/``solve`` (``sinkhorn_log``), epsilon
 scaling, :func:`numbaot.sinkhorn_unbalanced`, :func:`numbaot.solve_batch`, the online Sinkhorn between point clouds
-(balanced and unbalanced) and entropic GW's inner solve; ``numbaot.cuda.sinkhorn`` is its GPU twin (the same
-``_softmin`` row bodies). The Sinkhorn divergence's symmetric updates have their own loop (``_symmetric``).
+(balanced and unbalanced) and entropic GW's inner solve; ``numbaot.cuda.loop`` is its GPU twin (the same
+``_softmin`` row bodies). The Sinkhorn divergence's symmetric updates run the same geometries' half-steps in their
+own host loop (``_symmetric``).
 
 The problem (Chizat et al. 2018, "Scaling algorithms for unbalanced optimal transport problems")::
 
@@ -47,6 +48,7 @@ from .._jit import cpu_jit
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from .._threads import run_parallel
 from ._geometry import COLUMNS, ROWS, DenseCosts, half_step
+from ._options import SinkhornOptions  # noqa: F401 - the drivers' options, importable from here
 from ._rules import coefficients, error, read_out, rule_for, translate
 
 #: The log-domain methods, run by the batched ``sinkhorn_loop`` (also behind solve_batch and the GPU twin).
@@ -189,20 +191,22 @@ def plan_core(C, ref_a, ref_b, f, g, eps, out):
 
 
 # ------------------------------------------------------------------------------------------------------ host side
-def run(C, a, b, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g, n_threads):
+def run(C, a, b, opts, f, g, n_threads):
     """Run :func:`sinkhorn_loop` over the dense costs ``C`` (B, n, m) (validated float64 host arrays, like ``a``
-    (B, n) and ``b`` (B, m)).
+    (B, n) and ``b`` (B, m)) as the :class:`SinkhornOptions` ``opts`` say.
 
     ``f``, ``g`` (B, n), (B, m) are the starting potentials, updated in place. Returns
     ``(status (B,), n_iter (B,), errors (B, L), n_errors (B,), plan (B, n, m), ref_a, ref_b)``.
     """
-    w = log_weights(a, b, reg_type)
-    record = new_record(C.shape[0], max_iter, check_every)
+    w = log_weights(a, b, opts.reg_type)
+    record = new_record(C.shape[0], opts.max_iter, opts.check_every)
     geom = DenseCosts(C, np.ascontiguousarray(np.transpose(C, (0, 2, 1))))
-    rule = rule_for(reg, rho_a, rho_b, translation_invariant=method == "sinkhorn_translation_invariant")
-    run_parallel(sinkhorn_loop, n_threads, geom, w, rule, control(max_iter, tol, check_every), f, g, record)
+    rule = rule_for(opts.reg, opts.rho_a, opts.rho_b,
+                    translation_invariant=opts.method == "sinkhorn_translation_invariant")
+    ctl = control(opts.max_iter, opts.tol, opts.check_every)
+    run_parallel(sinkhorn_loop, n_threads, geom, w, rule, ctl, f, g, record)
     plan = np.empty_like(C)
-    run_parallel(plan_core, n_threads, C, w.ref_a, w.ref_b, f, g, reg, plan)
+    run_parallel(plan_core, n_threads, C, w.ref_a, w.ref_b, f, g, opts.reg, plan)
     return record.status, record.n_iter, record.errors, record.n_errors, plan, w.ref_a, w.ref_b
 
 
@@ -225,7 +229,7 @@ def dense_geometry(C, CT=None) -> DenseCosts:
     return DenseCosts(C[None], CT[None])
 
 
-def run_scaling(C, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every, f, g, n_threads):
+def run_scaling(C, a, b, opts, f, g, n_threads):
     """Scaling-domain counterpart of :func:`run` for one problem (B = 1: same arguments and returns).
 
     With scalings ``u = R_a exp(f / eps)``, ``v = R_b exp(g / eps)`` (``R = R_a R_b^T`` the reference measure) the
@@ -238,10 +242,12 @@ def run_scaling(C, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every
     from ._sinkhorn_log import host_half_step
     from ._sinkhorn_scaling import gibbs_kernel, unbalanced_scaling_core
 
+    reg, rho_a, rho_b, max_iter, tol, check_every = (opts.reg, opts.rho_a, opts.rho_b, opts.max_iter, opts.tol,
+                                                     opts.check_every)
     C2, a1, b1, f1, g1 = C[0], a[0], b[0], f[0], g[0]  # views: f1, g1 are updated in place
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
-    kl = reg_type == "kl"
+    kl = opts.reg_type == "kl"
     ref_a, ref_b = (log_a, log_b) if kl else (np.zeros_like(log_a), np.zeros_like(log_b))
     _, tau_a, tau_b = coefficients(reg, rho_a, rho_b)[:3]
     rows, cols = np.flatnonzero(a1 > 0), np.flatnonzero(b1 > 0)
@@ -309,17 +315,14 @@ def kl_div(p, q):
     return terms.sum(axis=-1) - p.sum(axis=-1) + q.sum(axis=-1)
 
 
-def solve_dense(C, a, b, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g, n_threads,
-                out_dtype) -> SinkhornAnswer:
-    """The CPU driver of the dense Sinkhorn family: validated float64 ``C`` (B, n, m), ``a`` (B, n), ``b`` (B, m)
-    and starting potentials ``f``, ``g`` in, the answer that ``numbaot._finish.finish`` turns into a result out
-    (the same tuple as the CUDA driver ``numbaot.cuda.sinkhorn.solve_sinkhorn_cuda``)."""
-    if method in SCALING_METHODS:
-        answer = run_scaling(C, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol, check_every, f, g, n_threads)
-    else:
-        answer = run(C, a, b, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g, n_threads)
+def solve_dense(C, a, b, opts, f, g, n_threads, out_dtype) -> SinkhornAnswer:
+    """The CPU driver of the dense Sinkhorn family: validated float64 ``C`` (B, n, m), ``a`` (B, n), ``b`` (B, m),
+    the :class:`SinkhornOptions` ``opts`` and starting potentials ``f``, ``g`` in, the answer that
+    ``numbaot._finish.finish`` turns into a result out (the same tuple as the CUDA driver
+    ``numbaot.cuda.sinkhorn.solve_sinkhorn_cuda``)."""
+    answer = (run_scaling if opts.method in SCALING_METHODS else run)(C, a, b, opts, f, g, n_threads)
     status, n_iter, errors, n_errors, plan, ref_a, ref_b = answer
-    value, lin = objective(C, plan, a, b, f, g, reg, rho_a, rho_b, ref_a, ref_b)
+    value, lin = objective(C, plan, a, b, f, g, opts.reg, opts.rho_a, opts.rho_b, ref_a, ref_b)
     plan = plan.astype(out_dtype, copy=False)
     return SinkhornAnswer(plan, f.astype(out_dtype), g.astype(out_dtype), value, lin, status, n_iter, errors,
                           n_errors, lambda: (plan.sum(axis=2), plan.sum(axis=1)))

@@ -12,7 +12,8 @@ so far off that the sum overflows or underflows (the first iterations, mostly), 
 maximum (two passes).
 
 The iterations are the one Sinkhorn loop of :mod:`numbaot.entropic._loop` over the point-cloud geometry
-(:class:`numbaot.entropic._geometry.PointClouds`, whose half-step is :func:`softmin_rows`); the front-end
+(``_costs.PointClouds``, whose half-step in ``_geometry`` runs :func:`softmin_points` on every row in parallel; the
+Sinkhorn divergence's symmetric updates take the same half-step); the front-end
 :func:`numbaot.entropic.online.solve_online` is what ``numbaot.solve_sample(..., reg=..., lazy=True)`` calls.
 """
 from __future__ import annotations
@@ -138,39 +139,9 @@ def plan_entry(X, i, Y, j, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_
 _softmin_points = softmin_points.cpu
 
 
-@cpu_jit(parallel=True)
-def softmin_rows(X, Y, metric, p, norms_x, norms_y, h, inv_eps, guess, out):
-    """``out[i] = log sum_j exp(h[j] - C_ij * inv_eps)`` for every point x_i of X, in parallel.
-
-    ``h`` holds the other side's ``potential / eps + log weight``; ``guess[i]`` estimates the answer (the
-    previous iterate's value: it seeds the one-pass sum; a non-finite guess counts as 0). A half-step is
-    ``-eps`` times this (``tau * eps`` when damped): :func:`half_step` here, the point-cloud geometry of the
-    Sinkhorn loop in :mod:`numbaot.entropic._geometry`.
-    """
-    for i in prange(X.shape[0]):
-        buf = np.empty(CHUNK)  # per row (so per thread): one small allocation against m cost evaluations
-        start = guess[i]
-        if not math.isfinite(start):
-            start = 0.0
-        # the row as int64: the parallel loop's index may be typed uint64, a second compilation of the callee
-        out[i] = _softmin_points(X, np.int64(i), Y, h, inv_eps, metric, p, norms_x, norms_y, start, buf)
-
-
-def half_step(X, Y, metric, p, norms_x, norms_y, log_w, other, eps, prev, out):
-    """``out[i] = -eps * log sum_j w_j exp((other_j - C_ij) / eps)`` for every point x_i of X, in parallel; called
-    from Python (numpy prepares the row-independent parts, the parallel kernel is called directly).
-
-    ``prev`` holds the previous values of ``out`` (it may be ``out`` itself): they seed each row's shift.
-    """
-    inv_eps = 1.0 / eps
-    with np.errstate(invalid="ignore", over="ignore"):
-        h = other * inv_eps + log_w
-        guess = -prev * inv_eps
-    softmin_rows(X, Y, metric, p, norms_x, norms_y, h, inv_eps, guess, out)
-    out *= -eps
-
-
-@cpu_jit(inline="always")
+# Not inlined: the parallel loops that call it stay small (Numba's parfor passes are slow on big bodies); one call
+# per chunk of CHUNK entries costs nothing against their costs and exponentials.
+@cpu_jit
 def _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs, weights):
     """``costs[j - start] = C_ij`` and ``weights[j - start] = P_ij`` for ``start <= j < stop`` (vectorised loops)."""
     _chunk_costs(X, i, Y, start, stop, metric, p, norms_x[i], norms_y, costs)
@@ -193,8 +164,8 @@ def row_sums(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, mass, c
         s = 0.0
         for start in range(0, m, CHUNK):
             stop = min(start + CHUNK, m)
-            _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
-                            weights)
+            _plan_chunk(X, np.int64(i), Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps,
+                        costs, weights)
             for j in range(stop - start):
                 w = weights[j]
                 r += w
@@ -218,8 +189,8 @@ def apply_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, V, ou
             out[i, c] = 0.0
         for start in range(0, m, CHUNK):
             stop = min(start + CHUNK, m)
-            _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
-                            weights)
+            _plan_chunk(X, np.int64(i), Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps,
+                        costs, weights)
             for c in range(k):
                 v_c = V[start:stop, c]
                 acc = 0.0
@@ -237,8 +208,8 @@ def dense_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, out):
         costs = np.empty(CHUNK)
         for start in range(0, m, CHUNK):
             stop = min(start + CHUNK, m)
-            _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps, costs,
-                            out[i, start:stop])
+            _plan_chunk(X, np.int64(i), Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps,
+                        costs, out[i, start:stop])
 
 
 # ------------------------------------------------------------------------------------------------------ front-end

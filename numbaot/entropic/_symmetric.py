@@ -2,6 +2,12 @@
 them: :mod:`numbaot.entropic.divergence` (host clouds), :mod:`numbaot.cuda.divergence` (device clouds, through the
 same ``symmetric_sinkhorn`` over ``DeviceSoftmins``) and :mod:`numbaot.losses`. The math is in the divergence
 module's docstring.
+
+Every softmin is a half-step of a geometry of the one Sinkhorn loop (``_geometry``: ``DenseCosts`` for
+:class:`DenseSoftmins`, ``PointClouds`` for :class:`OnlineSoftmins`; on the GPU the point-cloud geometry of
+``cuda.loop``), so the symmetric updates share the loop's kernels. The steps themselves (averaged updates, the
+annealing, the over-relaxed final phase) stay a host loop: a jitted symmetric rule would compile a second
+specialisation of the loop for every divergence, where today the divergence compiles only the half-steps.
 """
 from __future__ import annotations
 
@@ -78,25 +84,32 @@ class DenseSoftmins(HostSoftmins):
 
 
 class OnlineSoftmins(HostSoftmins):
-    """The softmins of the symmetric loop with costs computed from the points (O(n + m) memory)."""
+    """The softmins of the symmetric loop with costs computed from the points (O(n + m) memory): half-steps of the
+    point-cloud geometry that the Sinkhorn loop runs (``_geometry.PointClouds``, the same parallel kernel)."""
 
     def __init__(self, X, Y, metric, p, n_threads, debias):
+        from .._costs import PointClouds
+        from ._geometry import COLUMNS, ROWS
         from ._online import PointGeometry
 
         self.n_threads = n_threads
-        xy = PointGeometry(X, Y, metric, p)
-        self.args = {"xy": xy.args(), "yx": xy.swapped_args()}
+        xy = PointClouds(*PointGeometry(X, Y, metric, p).args())
+        self.pairs = {"xy": (xy, ROWS), "yx": (xy, COLUMNS)}
         if debias:
-            self.args["xx"] = PointGeometry(X, X, metric, p).args()
-            self.args["yy"] = PointGeometry(Y, Y, metric, p).args()
+            self.pairs["xx"] = (PointClouds(*PointGeometry(X, X, metric, p).args()), ROWS)
+            self.pairs["yy"] = (PointClouds(*PointGeometry(Y, Y, metric, p).args()), ROWS)
 
     def _softmin(self, pair, log_w, other, eps, prev):
-        from ._online import half_step
+        from ._geometry import half_step
 
-        args = self.args[pair]
-        out = np.empty(args[0].shape[0])
-        run_parallel(half_step, self.n_threads, *args, log_w, other, eps, prev, out)
-        return out
+        geom, side = self.pairs[pair]
+        out = np.array(prev, dtype=np.float64)[None, :]  # the previous values seed each row's shift
+        n = out.shape[1]
+        other = np.ascontiguousarray(other, dtype=np.float64)[None, :]
+        log_w = np.ascontiguousarray(log_w, dtype=np.float64)[None, :]
+        run_parallel(half_step, self.n_threads, geom, side, other, log_w, np.zeros((1, n)), np.ones(1, np.uint8),
+                     eps, 1.0, out)
+        return out[0]
 
 
 def _fixed_point_error(log_w, old, new, eps):

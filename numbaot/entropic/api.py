@@ -246,10 +246,12 @@ def solve_on_device(placement, M, a, b, reg, method, max_iter, tol, check_every,
     if b is not None and len(b.shape) != 1:
         raise ValueError("several targets (b of shape (m, k)) run on the host only in this version; on the GPU "
                          "solve one target at a time, or use numbaot.solve_batch")
-    return solve_dense_on_device(placement, M, a, b, V.check_reg(reg), float("inf"), float("inf"),
-                                 V.check_reg_type(reg_type), method, V.check_max_iter(max_iter), V.check_tol(tol),
-                                 V.check_max_iter(check_every, "check_every"), potentials_init,
-                                 V.check_bool(warn, "warn"), batch=False, stacklevel=stacklevel)
+    from ._loop import SinkhornOptions
+
+    opts = SinkhornOptions(V.check_reg(reg), math.inf, math.inf, method, V.check_reg_type(reg_type),
+                           V.check_max_iter(max_iter), V.check_tol(tol), V.check_max_iter(check_every, "check_every"))
+    return solve_dense_on_device(placement, M, a, b, opts, potentials_init, V.check_bool(warn, "warn"), batch=False,
+                                 stacklevel=stacklevel)
 
 
 def _solve_targets(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn):

@@ -29,10 +29,10 @@ def solve_batch_cpu(M, reg, a, b, max_iter, tol, check_every, unbalanced, method
     tol = V.check_tol(tol)
     check_every = V.check_max_iter(check_every, "check_every")
     warn = V.check_bool(warn, "warn")
+    opts = U.SinkhornOptions(reg, rho_a, rho_b, method, "kl", max_iter, tol, check_every)
     placement = _dispatch.place(M=M, a=a, b=b)
     if placement.on_gpu:
-        return solve_on_device(placement, M, a, b, reg, rho_a, rho_b, "kl", method, max_iter, tol, check_every,
-                               potentials_init, warn, batch=True, stacklevel=6)
+        return solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch=True, stacklevel=6)
     M = V.as_float_array(M, "M", ndim=3)
     B, n, m = M.shape
     a = V.check_batch_weights(a, "a", B, n)
@@ -50,7 +50,6 @@ def solve_batch_cpu(M, reg, a, b, max_iter, tol, check_every, unbalanced, method
         f, g = np.zeros((B, n)), np.zeros((B, m))
     else:
         f, g = V.check_potentials_init(potentials_init, (B, n), (B, m))
-    answer = U.solve_dense(C, a64, b64, reg, rho_a, rho_b, method, "kl", max_iter, tol, check_every, f, g,
-                           n_threads, out_dtype)
+    answer = U.solve_dense(C, a64, b64, opts, f, g, n_threads, out_dtype)
     return finish(answer, solver=f"solve_batch ({method})", criterion=_criterion(rho_a, rho_b), tol=tol, warn=warn,
                   batch=True, out_dtype=out_dtype, stacklevel=5)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._defaults import MAX_ITER, TOL
+from ._options import DivergenceOptions
 from ._schedules import annealing_schedule
 from ._symmetric import (DenseSoftmins, OnlineSoftmins, divergence_value, hausdorff_potentials,
                          symmetric_sinkhorn)
@@ -92,8 +93,7 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     ``errors`` holds the summed marginal (fixed-point) error of every symmetric step.
     """
     from .. import _dispatch, _validation as V
-    from .._result import OTResult
-    from .._status import Status, warn_status
+    from .._finish import CloudsAnswer, clouds_detail, finish_clouds
     from .._threads import run_parallel
     from ._online import PointGeometry, online_plan_parts, row_sums
 
@@ -104,10 +104,10 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     debias = V.check_bool(debias, "debias")
     max_iter = V.check_max_iter(max_iter)
     tol = None if tol is None else V.check_tol(tol)
+    opts = DivergenceOptions(reg, rho, metric, p, scaling, debias, max_iter, tol, eps_list)
     placement = _dispatch.place(X_a=X_a, X_b=X_b, a=a, b=b)
     if placement.on_gpu:
-        return _solve_divergence_cuda(placement, X_a, X_b, a, b, reg, rho, metric, p, scaling, debias, max_iter, tol, lazy,
-                                      warn, eps_list)
+        return _solve_divergence_cuda(placement, X_a, X_b, a, b, opts, lazy, warn)
     X_a = V.check_points(X_a, "X_a")
     X_b = V.check_points(X_b, "X_b")
     V.check_same_dimension(X_a, X_b)
@@ -133,53 +133,38 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
         softmin = DenseSoftmins(X_a, X_b, metric, p, n_threads, debias, out_dtype if tol is None else np.float64)
     f_aa, g_bb, g_ab, f_ba, status, n_iter, errors = symmetric_sinkhorn(softmin, log_a, log_b, eps_list, rho,
                                                                          debias, max_iter, tol)
-    if warn:
-        detail = f"marginal error {errors[-1]:.3g} > tol {tol:g} after {n_iter} steps" if tol is not None else ""
-        warn_status(status, "sinkhorn divergence", detail, stacklevel=4)
     value = divergence_value(a, b, f_aa, g_bb, g_ab, f_ba, reg, rho, debias)
     geom = PointGeometry(X_a, X_b, metric, p)
     mass, cost = np.empty(n), np.empty(n)
     run_parallel(row_sums, n_threads, *geom.args(), log_a, log_b, f_ba, g_ab, reg, mass, cost)
     operator, densify = online_plan_parts(geom, log_a, log_b, f_ba, g_ab, reg, out_dtype, n_threads)
     pot_a, pot_b = (f_ba - f_aa, g_ab - g_bb) if debias else (f_ba, g_ab)
-    return OTResult(
-        value=out_dtype.type(value),
-        value_linear=out_dtype.type(cost.sum()),
-        shape=(n, m),
-        potential_a=pot_a.astype(out_dtype),
-        potential_b=pot_b.astype(out_dtype),
-        status=Status(status),
-        n_iter=n_iter,
-        errors=errors,
-        plan_operator=operator,
-        densify=densify,
-        potential_aa=f_aa.astype(out_dtype) if debias else None,
-        potential_bb=g_bb.astype(out_dtype) if debias else None,
-        weights=(a, b),
-        points=(X_a, X_b),
-    )
+    answer = CloudsAnswer(value, float(cost.sum()), pot_a.astype(out_dtype), pot_b.astype(out_dtype), status,
+                          n_iter, errors, densify, operator, f_aa.astype(out_dtype) if debias else None,
+                          g_bb.astype(out_dtype) if debias else None)
+    return finish_clouds(answer, shape=(n, m), out_dtype=out_dtype, solver="sinkhorn divergence",
+                         detail=clouds_detail(answer, "marginal error", tol, "steps"), warn=warn, weights=(a, b),
+                         points=(X_a, X_b), stacklevel=5)
 
 
-def _solve_divergence_cuda(placement, X_a, X_b, a, b, reg, rho, metric, p, scaling, debias, max_iter, tol, lazy, warn,
-                           eps_list):
+def _solve_divergence_cuda(placement, X_a, X_b, a, b, opts, lazy, warn):
     """The CUDA twin's answer as an :class:`OTResult` on the caller's device (see ``numbaot.cuda.divergence``):
     the costs always come from the points there, whatever ``lazy`` says."""
     from .. import _dispatch, _validation as V
-    from .._finish import finish_clouds_on_device
+    from .._finish import clouds_detail, finish_clouds
 
     solve_divergence_cuda = _dispatch.driver("divergence", placement)
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
     X_b = V.check_points(X_b, "X_b", allow_cuda=True)
-    V.check_online_gpu_metric(metric)
+    V.check_online_gpu_metric(opts.metric)
     if lazy is not None:
         V.check_bool(lazy, "lazy")
-    value, value_linear, pot_a, pot_b, status, n_iter, errors, densify, out_dtype = solve_divergence_cuda(
-        X_a, X_b, a, b, reg, rho, metric, 2.0 if p is None else float(p), scaling, debias, max_iter, tol, eps_list)
-    detail = f"marginal error {errors[-1]:.3g} > tol {tol:g} after {n_iter} steps" if tol is not None else ""
-    return finish_clouds_on_device(value=value, value_linear=value_linear, shape=(X_a.shape[0], X_b.shape[0]),
-                                   potentials=(pot_a, pot_b), status=status, n_iter=n_iter, errors=errors,
-                                   densify=densify, out_dtype=out_dtype, solver="sinkhorn divergence (cuda)",
-                                   detail=detail, warn=warn, stacklevel=6)
+    opts = opts._replace(p=2.0 if opts.p is None else float(opts.p))
+    answer, out_dtype = solve_divergence_cuda(X_a, X_b, a, b, opts)
+    return finish_clouds(answer, shape=(X_a.shape[0], X_b.shape[0]), out_dtype=out_dtype,
+                         solver="sinkhorn divergence (cuda)",
+                         detail=clouds_detail(answer, "marginal error", opts.tol, "steps"), warn=warn, device="cuda",
+                         stacklevel=6)
 
 
 def sinkhorn_divergence(X_a, X_b, a=None, b=None, *, reg=None, reg_m=None, metric="sqeuclidean", p=2.0,

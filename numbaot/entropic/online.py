@@ -11,13 +11,12 @@ import numpy as np
 from .. import _dispatch, _validation as V
 from .._costs import PointClouds
 from .._defaults import CHECK_EVERY, MAX_ITER, TOL
-from .._finish import finish_clouds_on_device
-from .._result import OTResult
+from .._finish import CloudsAnswer, clouds_detail, finish_clouds
 from .._scaling import max_abs, pow2_exponent, scale_up
-from .._status import Status, warn_status
 from .._threads import run_parallel
 from ._loop import control, kl_div, run_single
 from ._online import PointGeometry, online_plan_parts, row_sums
+from ._options import OnlineOptions
 from ._rules import rule_for
 
 
@@ -42,8 +41,8 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=MAX_
     balanced = math.isinf(rho_a) and math.isinf(rho_b)
     placement = _dispatch.place(X_a=X_a, X_b=X_b, a=a, b=b)
     if placement.on_gpu:
-        return _solve_online_cuda(placement, X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, potentials_init,
-                                  warn, rho_a, rho_b)
+        opts = OnlineOptions(reg, metric, p, max_iter, tol, check_every, rho_a, rho_b)
+        return _solve_online_cuda(placement, X_a, X_b, a, b, opts, potentials_init, warn)
     X_a = V.check_points(X_a, "X_a")
     X_b = V.check_points(X_b, "X_b")
     V.check_same_dimension(X_a, X_b)
@@ -74,11 +73,6 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=MAX_
     errors = np.empty(max_iter // check_every + 1)
     status, n_iter, n_errors = run_parallel(run_single, n_threads, PointClouds(*geom.args()), log_a, log_b, f, g,
                                             errors, rule_for(reg, rho_a, rho_b), control(max_iter, tol, check_every))
-    if warn:
-        what = "marginal error" if balanced else "change of the potentials"
-        detail = f"{what} {errors[n_errors - 1]:.3g} > tol {tol:g} after {n_iter} iterations" \
-            if n_errors else f"{n_iter} iterations"
-        warn_status(status, "solve_sample (online sinkhorn)", detail, stacklevel=4)
     mass, cost = np.empty(n), np.empty(n)
     run_parallel(row_sums, n_threads, *geom.args(), log_a, log_b, f, g, reg, mass, cost)
     value_linear = float(cost.sum())
@@ -95,20 +89,15 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=MAX_
     if e:
         value_linear, value = scale_up(value_linear, e, power), scale_up(value, e, power)
         f, g = scale_up(f, e, power), scale_up(g, e, power)
-    return OTResult(
-        value=out_dtype.type(value),
-        value_linear=out_dtype.type(value_linear),
-        shape=(n, m),
-        potential_a=np.asarray(f).astype(out_dtype),
-        potential_b=np.asarray(g).astype(out_dtype),
-        status=Status(status),
-        n_iter=n_iter,
-        errors=errors[:n_errors].copy(),
-        plan_operator=operator,
-        densify=densify,
-        weights=(a, b),
-        points=points,
-    )
+    answer = CloudsAnswer(value, value_linear, np.asarray(f).astype(out_dtype), np.asarray(g).astype(out_dtype),
+                          status, n_iter, errors[:n_errors].copy(), densify, operator)
+    return finish_clouds(answer, shape=(n, m), out_dtype=out_dtype, solver="solve_sample (online sinkhorn)",
+                         detail=clouds_detail(answer, _criterion(balanced), tol), warn=warn, weights=(a, b),
+                         points=points, stacklevel=5)
+
+
+def _criterion(balanced):
+    return "marginal error" if balanced else "change of the potentials"
 
 
 def _marginal_penalties(row_mass, col_mass, a, b, rho_a, rho_b):
@@ -117,21 +106,16 @@ def _marginal_penalties(row_mass, col_mass, a, b, rho_a, rho_b):
                ((rho_a, row_mass, a), (rho_b, col_mass, b)) if not math.isinf(rho))
 
 
-def _solve_online_cuda(placement, X_a, X_b, a, b, reg, metric, p, max_iter, tol, check_every, potentials_init, warn,
-                       rho_a=math.inf, rho_b=math.inf):
+def _solve_online_cuda(placement, X_a, X_b, a, b, opts, potentials_init, warn):
     """The CUDA twin's answer as an :class:`OTResult` on the caller's device (see ``numbaot.cuda.online``)."""
     solve_online_cuda = _dispatch.driver("online", placement)
     if potentials_init is not None:
         raise ValueError("potentials_init is not available for GPU point clouds in this version")
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
     X_b = V.check_points(X_b, "X_b", allow_cuda=True)
-    V.check_online_gpu_metric(metric)
-    f, g, status, n_iter, errors, value, value_linear, densify, out_dtype = solve_online_cuda(
-        X_a, X_b, a, b, reg, metric, 2.0 if p is None else float(p), max_iter, tol, check_every, rho_a, rho_b)
-    what = "marginal error" if math.isinf(rho_a) and math.isinf(rho_b) else "change of the potentials"
-    detail = f"{what} {errors[-1]:.3g} > tol {tol:g} after {n_iter} iterations" if len(errors) \
-        else f"{n_iter} iterations"
-    return finish_clouds_on_device(value=value, value_linear=value_linear, shape=(X_a.shape[0], X_b.shape[0]),
-                                   potentials=(f, g), status=status, n_iter=n_iter, errors=errors, densify=densify,
-                                   out_dtype=out_dtype, solver="solve_sample (online sinkhorn, cuda)", detail=detail,
-                                   warn=warn, stacklevel=6)
+    V.check_online_gpu_metric(opts.metric)
+    answer, out_dtype = solve_online_cuda(X_a, X_b, a, b, opts._replace(p=2.0 if opts.p is None else float(opts.p)))
+    return finish_clouds(answer, shape=(X_a.shape[0], X_b.shape[0]), out_dtype=out_dtype,
+                         solver="solve_sample (online sinkhorn, cuda)",
+                         detail=clouds_detail(answer, _criterion(opts.balanced), opts.tol), warn=warn, device="cuda",
+                         stacklevel=6)

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _dispatch, _validation as V
 from .._defaults import CHECK_EVERY, MAX_ITER, TOL
 from .._finish import finish
-from ._loop import METHODS, solve_dense
+from ._loop import METHODS, SinkhornOptions, solve_dense
 
 
 def check_method(method, methods=METHODS, what="unbalanced OT") -> str:
@@ -41,10 +41,11 @@ def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", 
     tol = V.check_tol(tol)
     check_every = V.check_max_iter(check_every, "check_every")
     warn = V.check_bool(warn, "warn")
+    opts = SinkhornOptions(reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every)
     placement = _dispatch.place(M=M, a=a, b=b)
     if placement.on_gpu:
-        return solve_on_device(placement, M, a, b, reg, rho_a, rho_b, reg_type, method, max_iter, tol, check_every,
-                               potentials_init, warn, batch=False, stacklevel=stacklevel + 2)
+        return solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch=False,
+                               stacklevel=stacklevel + 2)
     M = V.as_float_array(M, "M", ndim=2)
     n, m = M.shape
     if a is not None and np.ndim(a) != 1 or b is not None and np.ndim(b) != 1:
@@ -67,10 +68,9 @@ def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", 
 
         finite = C[np.isfinite(C)]
         for eps in halving_schedule(float(finite.max() - finite.min()), reg, 2.0):
-            solve_dense(C, a64, b64, eps, rho_a, rho_b, method, reg_type, 100, max(tol, 1e-3), check_every, f, g,
-                        n_threads, out_dtype)
-    answer = solve_dense(C, a64, b64, reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every, f, g,
-                         n_threads, out_dtype)
+            solve_dense(C, a64, b64, opts._replace(reg=eps, max_iter=100, tol=max(tol, 1e-3)), f, g, n_threads,
+                        out_dtype)
+    answer = solve_dense(C, a64, b64, opts, f, g, n_threads, out_dtype)
     return finish(answer, solver=f"sinkhorn_unbalanced ({method})", criterion=_criterion(rho_a, rho_b), tol=tol,
                   warn=warn, batch=False, out_dtype=out_dtype, stacklevel=stacklevel + 1)
 
@@ -80,22 +80,21 @@ def _criterion(rho_a, rho_b) -> str:
     return "marginal error" if math.isinf(rho_a) and math.isinf(rho_b) else "change of the potentials"
 
 
-def solve_on_device(placement, M, a, b, reg, rho_a, rho_b, reg_type, method, max_iter, tol, check_every,
-                    potentials_init, warn, batch, solver=None, stacklevel=5):
-    """Dense Sinkhorn of CUDA arrays by the GPU driver (scalars checked by the caller; the arrays are checked by
-    the driver with the host's rules and messages); the answer finished as on the host, ``device="cuda"``."""
+def solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch, solver=None, stacklevel=5):
+    """Dense Sinkhorn of CUDA arrays by the GPU driver (``opts``, a ``_loop.SinkhornOptions``, checked by the
+    caller; the arrays are checked by the driver with the host's rules and messages); the answer finished as on
+    the host, ``device="cuda"``."""
+    method, reg_type, rho_a, rho_b = opts.method, opts.reg_type, opts.rho_a, opts.rho_b
     if method != "sinkhorn_log":
         raise ValueError(f"method {method!r} runs on the host only in this version; on the GPU use 'sinkhorn_log' "
                          "(or copy the inputs to the host)")
     if reg_type != "kl":
         raise ValueError("reg_type='entropy' runs on the host only in this version; on the GPU use reg_type='kl'")
     V.check_device_dense_shapes(M, a, b, potentials_init, batch)
-    answer, out_dtype = _dispatch.driver("sinkhorn", placement)(M, a, b, reg, rho_a, rho_b, reg_type, max_iter, tol,
-                                                                check_every, potentials_init, batch)
-    balanced = math.isinf(rho_a) and math.isinf(rho_b)
-    name = solver or ("solve_batch" if batch else "sinkhorn" if balanced else "sinkhorn_unbalanced")
-    return finish(answer, solver=f"{name} ({method}, cuda)", criterion=_criterion(rho_a, rho_b), tol=tol, warn=warn,
-                  batch=batch, out_dtype=out_dtype, device="cuda", stacklevel=stacklevel)
+    answer, out_dtype = _dispatch.driver("sinkhorn", placement)(M, a, b, opts, potentials_init, batch)
+    name = solver or ("solve_batch" if batch else "sinkhorn" if opts.balanced else "sinkhorn_unbalanced")
+    return finish(answer, solver=f"{name} ({method}, cuda)", criterion=_criterion(rho_a, rho_b), tol=opts.tol,
+                  warn=warn, batch=batch, out_dtype=out_dtype, device="cuda", stacklevel=stacklevel)
 
 
 # ------------------------------------------------------------------------------------------------------ front-ends
