@@ -34,7 +34,7 @@ from .._jit import cpu_jit
 from .._scaling import SAFE_RANGE
 from .._status import (CONTINUE as _CONTINUE, MAX_ITER_REACHED as _MAX_ITER_REACHED,
                        NUMERICAL_ERROR as _NUMERICAL_ERROR, OPTIMAL as _OPTIMAL, Status)
-from ..exact._network_simplex import pricing_threads, solve_from_tree
+from ..exact._network_simplex import pricing_threads, solve_from_tree, staircase_basis
 from .._threads import numba_threads
 from . import _tensor
 
@@ -275,18 +275,18 @@ class LinearOracle:
                              and NS.init_tree_from_arcs(*basis[:3], n, m, basis[3], self.state))
         self.duals = None
         self.pivots = 0
+        # the core's fixed arguments, read once (solve runs once per iteration)
+        self._fixed = (self.guard, self.block, _config.NS_TOL,
+                       pricing_threads(self.n_threads, self.block, _config.NS_PARALLEL_MIN_BLOCK),
+                       _config.NS_PARALLEL_MIN_BLOCK)
 
     def solve(self, C, top):
         """``(status, rows, cols, values)`` of an optimal vertex for the costs C, ``top = max |C|``: from the
         previous tree while the artificial arcs can take costs of that magnitude, else by :meth:`solve_host`."""
         if not (self.tree_ok and (top == 0.0 or _SAFE_LOW < top < _SAFE_HIGH)):
             return self.solve_host(C)
-        from .. import _config
-
-        status, n_iter, rows, cols, vals = solve_from_tree(
-            C, self.p, self.q, top, self.state, self.has_tree, self.guard, self.block, _config.NS_TOL,
-            pricing_threads(self.n_threads, self.block, _config.NS_PARALLEL_MIN_BLOCK),
-            _config.NS_PARALLEL_MIN_BLOCK)
+        status, n_iter, rows, cols, vals = solve_from_tree(C, self.p, self.q, top, self.state, self.has_tree,
+                                                           *self._fixed)
         self.pivots += n_iter
         self.has_tree = status == Status.OPTIMAL
         return status, rows, cols, vals
@@ -335,8 +335,6 @@ def conditional_gradient(s, p, q, M, w_lin, w_quad, G0, max_iter, tol_rel, tol_a
         XG = np.outer(x, y)
         YG = XG if s.symmetric else np.outer(s.h1t @ p, s.h2t @ q)
         if s.symmetric and not has_m and w_quad > 0:
-            from ..exact._network_simplex import staircase_basis
-
             order_a, order_b = np.argsort(x, kind="stable"), np.argsort(y, kind="stable")
             basis = (*staircase_basis(p, q, order_a, order_b), order_b[0])
     else:
