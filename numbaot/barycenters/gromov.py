@@ -141,6 +141,10 @@ class _Couplings:
         # is verified symmetric
         self.inputs = [_side(C, q, self.loss_fun, False, symmetric is not True) for C, q in zip(Cs, ps)]
         self.side = None
+        from ..gromov._cg import conditional_gradient
+        from ..gromov._tensor import Split
+
+        self._cg, self._split = conditional_gradient, Split  # imported once, not at each of the many solves
 
     def prepare(self, state):
         """The barycenter's side of the split, for the structure ``state[-1]`` (once per outer iteration)."""
@@ -151,21 +155,18 @@ class _Couplings:
     def solve(self, s, G0, M=None, alpha=None):
         """The coupling of input s (the barycenter's structure set by :meth:`prepare`); ``G0`` the previous one
         (a start with ``warmstart``), ``M`` the feature cost of fused GW with weight ``1 - alpha``."""
-        from ..gromov._cg import conditional_gradient
-        from ..gromov._tensor import Split
-
         sym_c, (h1, u, h1t, ut) = self.side
         h2, v, h2t, vt = self.inputs[s]
         if sym_c and self.sym_inputs[s]:
-            split = Split(h1, h2, u, v, h1, h2, u, v, True)
+            split = self._split(h1, h2, u, v, h1, h2, u, v, True)
         else:
-            split = Split(h1, h2, u, v, h1t, h2t, ut, vt, False)
+            split = self._split(h1, h2, u, v, h1t, h2t, ut, vt, False)
         w_lin, w_quad = (0.0, 1.0) if M is None else (1.0 - alpha, alpha)
         p, q = self.p, self.ps[s]
         fresh = G0 is None or not self.warmstart
         start = np.outer(p, q) if fresh else G0
-        return conditional_gradient(split, p, q, M, w_lin, w_quad, start, self.max_iter, INNER_TOL_REL, 0.0, 1,
-                                    product_start=fresh).plan
+        return self._cg(split, p, q, M, w_lin, w_quad, start, self.max_iter, INNER_TOL_REL, 0.0, 1,
+                        product_start=fresh).plan
 
 
 def _settings(symmetric, max_iter, tol, warmstart, warn):

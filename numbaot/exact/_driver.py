@@ -57,8 +57,9 @@ def network_simplex(costs, a, b, max_iter, n_threads, warm=None):
     threads = _config.n_threads(n_threads)
     if max_iter is None:  # a guard against a stall only: n = m = 10000 needs ~3e5 pivots
         max_iter = max(10**7, 1000 * (nk + mk))
-    status, n_iter = NS.network_simplex_core(kept, ak, bk, max_iter, block,
-                                             _config.NS_TOL, threads, _config.NS_PARALLEL_MIN_BLOCK, state)
+    status, n_iter = NS.network_simplex_core(kept, ak, bk, max_iter, block, _config.NS_TOL,
+                                             NS.pricing_threads(threads, block, _config.NS_PARALLEL_MIN_BLOCK),
+                                             _config.NS_PARALLEL_MIN_BLOCK, state)
     NS.recompute_potentials(kept, state, nk, mk, art_cost)
     rows, cols, values = NS.tree_plan(state, nk, mk)
     pi = state.pi

@@ -69,7 +69,7 @@ def _segment_argmin(costs, pi_sinks, i, j0, j1, pi_i, bound):
     return low, where
 
 
-@overload(_segment_argmin)
+@overload(_segment_argmin, inline="always")
 def _segment_argmin_overload(costs, pi_sinks, i, j0, j1, pi_i, bound):
     if isinstance(costs, types.Array):
         def dense(costs, pi_sinks, i, j0, j1, pi_i, bound):
@@ -100,7 +100,7 @@ def _segment_argmin_overload(costs, pi_sinks, i, j0, j1, pi_i, bound):
     return _segment_argmin
 
 
-@cpu_jit
+@cpu_jit(inline="always")
 def init_tree_artificial(a, b, art_cost, state):
     """The all-artificial starting tree: every node hangs from the root by an artificial arc.
 
@@ -199,7 +199,51 @@ def _block_min_parallel(C, pi, n, m, start, count, tol, n_threads, best_out, arc
     return best, best_arc
 
 
-@cpu_jit(refcount=False)
+def _price(C, pi, n, m, start, count, tol, n_threads, parallel_min_block, best_buf, arc_buf):
+    """One pricing block: ``_block_min``, split across threads (``_block_min_parallel``) when ``n_threads`` > 1
+    and the block has at least ``parallel_min_block`` arcs. ``n_threads`` None: always serial."""
+    if n_threads is not None and n_threads > 1 and count >= parallel_min_block:
+        return _block_min_parallel(C, pi, n, m, start, count, tol, n_threads, best_buf, arc_buf)
+    return _block_min(C, pi, n, m, start, count, tol)
+
+
+# Serial or parallel pricing is chosen by the type of ``n_threads`` (None or an int), at compile time: a
+# parallel kernel and the parfor machinery behind it cost seconds of a cold compile (each caller re-optimises the
+# linked kernel), and most problems never use it (see ``pricing_threads``).
+@overload(_price, inline="always")
+def _price_overload(C, pi, n, m, start, count, tol, n_threads, parallel_min_block, best_buf, arc_buf):
+    if isinstance(n_threads, (types.NoneType, types.Omitted)):
+        return lambda C, pi, n, m, start, count, tol, n_threads, parallel_min_block, best_buf, arc_buf: \
+            _block_min(C, pi, n, m, start, count, tol)
+
+    def either(C, pi, n, m, start, count, tol, n_threads, parallel_min_block, best_buf, arc_buf):
+        if n_threads > 1 and count >= parallel_min_block:
+            return _block_min_parallel(C, pi, n, m, start, count, tol, n_threads, best_buf, arc_buf)
+        return _block_min(C, pi, n, m, start, count, tol)
+
+    return either
+
+
+def _pricing_buffers(n_threads):
+    """Per-thread minima and their arcs for the parallel pricing (empty when ``n_threads`` is None)."""
+    k = 0 if n_threads is None else n_threads
+    return np.empty(k), np.empty(k, dtype=np.int64)
+
+
+@overload(_pricing_buffers, inline="always")
+def _pricing_buffers_overload(n_threads):
+    if isinstance(n_threads, (types.NoneType, types.Omitted)):
+        return lambda n_threads: (np.empty(0), np.empty(0, dtype=np.int64))
+    return lambda n_threads: (np.empty(n_threads), np.empty(n_threads, dtype=np.int64))
+
+
+def pricing_threads(n_threads, block_size, parallel_min_block):
+    """The ``n_threads`` to pass to :func:`network_simplex_core`: None (serial pricing, and no parallel kernel
+    compiled) when one thread is asked for or when no pricing block can reach ``parallel_min_block`` arcs."""
+    return int(n_threads) if n_threads > 1 and block_size >= parallel_min_block else None
+
+
+@cpu_jit(inline="always")
 def _find_join(u, v, parent, succ_num):
     """The lowest common ancestor of ``u`` and ``v``: climb from whichever has the smaller subtree."""
     while u != v:
@@ -226,8 +270,9 @@ def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel
         Arcs priced per block (block search pivot rule).
     tol : float
         Relative tolerance on negative reduced costs.
-    n_threads : int
-        Threads for pricing; blocks of at least ``parallel_min_block`` arcs are priced in parallel.
+    n_threads : int or None
+        Threads for pricing; blocks of at least ``parallel_min_block`` arcs are priced in parallel. None: serial
+        pricing only, and the parallel kernel is not compiled in (see :func:`pricing_threads`).
     state : tuple of arrays
         The tree, initialised by ``init_tree_artificial`` (cold, or warm from given duals).
 
@@ -243,8 +288,7 @@ def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel
     root = n + m
     n_arcs = n * m
     next_arc = np.int64(0)
-    best_buf = np.empty(n_threads)
-    arc_buf = np.empty(n_threads, dtype=np.int64)
+    best_buf, arc_buf = _pricing_buffers(n_threads)
     n_iter = 0
     status = OPTIMAL
     while True:
@@ -253,10 +297,7 @@ def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel
         scanned = np.int64(0)
         while scanned < n_arcs:
             count = min(block_size, n_arcs - scanned)
-            if n_threads > 1 and count >= parallel_min_block:
-                best, arc = _block_min_parallel(C, pi, n, m, next_arc, count, tol, n_threads, best_buf, arc_buf)
-            else:
-                best, arc = _block_min(C, pi, n, m, next_arc, count, tol)
+            best, arc = _price(C, pi, n, m, next_arc, count, tol, n_threads, parallel_min_block, best_buf, arc_buf)
             next_arc = (next_arc + count) % n_arcs
             scanned += count
             if arc >= 0:
@@ -340,7 +381,7 @@ def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel
     return status, n_iter
 
 
-@cpu_jit(refcount=False)
+@cpu_jit(inline="always")
 def _update_tree(u_in, v_in, u_out, join, in_arc, src, delta, parent, pred, pred_dir, flow, thread, rev_thread,
                  succ_num, last_succ, dirty):
     """Replace the leaving arc (``u_out`` to its parent) by the entering one (``u_in`` to ``v_in``).
@@ -477,7 +518,7 @@ def new_state(n: int, m: int) -> TreeState:
                      np.empty(size, dtype=np.int64), np.empty(size + 1, dtype=np.int64))
 
 
-@cpu_jit
+@cpu_jit(inline="always")
 def tree_plan(state, n, m):
     """The plan's non-zeros ``(rows, cols, values)`` read off the tree's real arcs."""
     parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ, dirty = state
@@ -500,7 +541,7 @@ def tree_plan(state, n, m):
     return rows, cols, values
 
 
-@cpu_jit
+@cpu_jit(inline="always")
 def recompute_potentials(C, state, n, m, art_cost):
     """Potentials recomputed exactly along the tree (preorder), free of the drift of many incremental updates."""
     parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ, dirty = state

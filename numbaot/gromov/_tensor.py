@@ -403,6 +403,67 @@ class VertexProducts:
         return self.X, self.Y
 
 
+@cpu_jit
+def _quad_sparse_add(L, Lt, Rt, rows, cols, vals, out):
+    """``out += L S R^T`` for the sparse ``S`` (n, m) given by COO triples, from ``Lt = L^T`` and ``Rt = R^T``
+    (contiguous): :func:`quad_sparse` in plain loops (for small plans, where they beat a BLAS call and its
+    overhead), over the rows (n <= m) or columns of S that hold entries."""
+    n = L.shape[0]
+    m = Rt.shape[1]
+    if n <= m:
+        where, used = _compact_index(rows, n)
+        W = np.zeros((used.shape[0], m))  # S R^T on the rows used
+        _scatter_rows(Rt, where, cols, vals, W)
+        for i in range(n):
+            o = out[i]
+            Li = L[i]
+            for k in range(used.shape[0]):
+                c = Li[used[k]]
+                Wk = W[k]
+                for j in range(m):
+                    o[j] += c * Wk[j]
+    else:
+        where, used = _compact_index(cols, m)
+        W = np.zeros((used.shape[0], n))  # (L S)^T on the columns used
+        _scatter_rows(Lt, where, rows, vals, W)
+        for i in range(n):
+            o = out[i]
+            for k in range(used.shape[0]):
+                c = W[k, i]
+                Rk = Rt[used[k]]
+                for j in range(m):
+                    o[j] += c * Rk[j]
+
+
+@cpu_jit(inline="always")
+def vertex_products(h1, h2, h1t, h2t, symmetric, rows0, cols0, vals0, has_last, rows, cols, vals, scratch, XS, YS,
+                    share):
+    """:meth:`VertexProducts.at` in compiled code: ``XS = X(S)``, ``YS = Y(S)`` in place for the vertex S given by
+    COO triples, updated from the previous vertex's (``rows0, cols0, vals0``, when ``has_last``) by the change when
+    that touches at most ``share`` of the rows (columns) S does. ``YS`` is ``XS`` when symmetric; ``scratch`` an
+    all-zero (n, m) array, left all zero."""
+    n, m = scratch.shape
+    if has_last:
+        c_rows, c_cols, c_vals = sparse_change(rows0, cols0, vals0, rows, cols, vals, scratch)
+        if n <= m:
+            touched = _compact_index(c_rows, n)[1].shape[0]
+            base = _compact_index(rows, n)[1].shape[0]
+        else:
+            touched = _compact_index(c_cols, m)[1].shape[0]
+            base = _compact_index(cols, m)[1].shape[0]
+        if touched <= share * base:
+            if c_vals.shape[0]:
+                _quad_sparse_add(h1, h1t, h2t, c_rows, c_cols, c_vals, XS)
+                if not symmetric:
+                    _quad_sparse_add(h1t, h1, h2, c_rows, c_cols, c_vals, YS)
+            return
+    XS[:] = 0.0
+    _quad_sparse_add(h1, h1t, h2t, rows, cols, vals, XS)
+    if not symmetric:
+        YS[:] = 0.0
+        _quad_sparse_add(h1t, h1, h2, rows, cols, vals, YS)
+
+
 def tensor_product(C1, C2, T, loss: str = "square_loss"):
     """``(L (x) T)_ij = sum_kl L(C1_ik, C2_jl) T_kl`` for any ``T`` (its own marginals are used), O(n^2 m + n m^2).
 

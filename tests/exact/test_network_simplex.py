@@ -487,3 +487,28 @@ def test_init_tree_from_arcs_refuses_what_is_not_a_strongly_feasible_spanning_tr
     # the staircase of the same problem is accepted
     assert NS.init_tree_from_arcs(np.array([0, 0, 1]), np.array([0, 1, 1]), np.array([0.5, 0.0, 0.5]), 2, 2, 0,
                                   state)
+
+
+def test_serial_pricing_switch_compiles_out_the_parallel_kernel_with_the_same_pivots():
+    """``n_threads=None`` (serial pricing, chosen by type) and ``n_threads=1`` take the same pivots to the same
+    tree; ``pricing_threads`` picks None for one thread or for blocks below the parallel threshold."""
+    from numbaot.exact import _network_simplex as NS
+
+    assert NS.pricing_threads(1, 10**6, 8192) is None
+    assert NS.pricing_threads(4, 8191, 8192) is None
+    assert NS.pricing_threads(4, 8192, 8192) == 4
+    rng = np.random.default_rng(3)
+    n, m = 40, 30
+    M = numbaot.dist(rng.random((n, 2)), rng.random((m, 2)))
+    a, b = np.full(n, 1.0 / n), np.full(m, 1.0 / m)
+    out = []
+    for threads in (None, 1):
+        state = NS.new_state(n, m)
+        art = np.zeros(n + m)
+        art[n:] = 2.0 * M.max() * (n + m)
+        NS.init_tree_artificial(a, b, art, state)
+        status, pivots = NS.network_simplex_core(M, a, b, 10**6, 35, 1e-14, threads, 8192, state)
+        out.append((status, pivots, NS.tree_plan(state, n, m)))
+    assert out[0][:2] == out[1][:2]
+    for x, y in zip(out[0][2], out[1][2]):
+        np.testing.assert_array_equal(x, y)

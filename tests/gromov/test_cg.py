@@ -149,3 +149,61 @@ def test_vertex_products_updates_change_nothing_but_time(monkeypatch, symmetric)
     assert runs[0].n_iter == runs[1].n_iter
     np.testing.assert_allclose(runs[0].history, runs[1].history, rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(runs[0].plan, runs[1].plan, atol=1e-11)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("fused", [False, True])
+def test_small_plans_compiled_step_matches_the_blas_path(monkeypatch, symmetric, fused):
+    """Small plans take the vertex products in plain compiled loops and the step in the same call
+    (``_vertex_step``); with that path off (SMALL_ENTRIES 0) the products come from BLAS: the same iterations,
+    the same objective path and plan up to rounding."""
+    rng = np.random.default_rng(11)
+    n, m = 12, 9
+    C1, C2 = rng.random((n, n)), rng.random((m, m))
+    if symmetric:
+        C1, C2 = C1 + C1.T, C2 + C2.T
+    p, q = rng.random(n) + 0.1, rng.random(m) + 0.1
+    p, q = p / p.sum(), q / q.sum()
+    M = rng.random((n, m)) if fused else None
+    w_lin, w_quad = (0.5, 0.5) if fused else (0.0, 1.0)
+    s = _tensor.split(C1, C2, p, q, "square_loss", symmetric)
+    runs = []
+    for small in (_cg.SMALL_ENTRIES, 0):
+        monkeypatch.setattr(_cg, "SMALL_ENTRIES", small)
+        runs.append(_cg.conditional_gradient(s, p, q, M, w_lin, w_quad, np.outer(p, q), 300, 1e-9, 1e-12, 1))
+    assert runs[0].n_iter == runs[1].n_iter > 1
+    assert runs[0].status == runs[1].status
+    np.testing.assert_allclose(runs[0].history, runs[1].history, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(runs[0].plan, runs[1].plan, atol=1e-12)
+    check_plan(runs[0].plan, p, q)
+
+
+def test_vertex_products_compiled_equal_the_blas_ones():
+    """``_tensor.vertex_products`` (plain loops, in place) against ``VertexProducts.at`` (BLAS) over a sequence of
+    random sparse vertices, both orientations (n <= m and n > m) and both symmetries."""
+    rng = np.random.default_rng(2)
+    for n, m, symmetric in ((7, 11, True), (11, 7, False), (9, 9, False)):
+        h1, h2 = rng.standard_normal((n, n)), rng.standard_normal((m, m))
+        if symmetric:
+            h1, h2 = h1 + h1.T, h2 + h2.T
+        h1t, h2t = np.ascontiguousarray(h1.T), np.ascontiguousarray(h2.T)
+        ref = _tensor.VertexProducts(h1, h2, h1t, h2t, symmetric)
+        S = np.zeros((n, m))
+        XS = np.empty((n, m))
+        YS = XS if symmetric else np.empty((n, m))
+        last = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0), False)
+        for step in range(6):
+            k = n + m - 1
+            cells = rng.choice(n * m, size=k, replace=False) if step != 3 else np.sort(last[0] * m + last[1])
+            rows, cols = (cells // m).astype(np.int64), (cells % m).astype(np.int64)
+            vals = rng.random(k) if step != 3 else last[2][np.argsort(last[0] * m + last[1])]
+            X, Y = ref.at(rows, cols, vals, S)
+            _tensor.vertex_products(h1, h2, h1t, h2t, symmetric, *last, rows, cols, vals, S, XS, YS,
+                                    _tensor.INCREMENTAL_SHARE)
+            last = (rows, cols, vals, True)
+            dense = np.zeros((n, m))
+            dense[rows, cols] = vals
+            np.testing.assert_allclose(XS, h1 @ dense @ h2.T, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(XS, X, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(YS, Y, rtol=1e-12, atol=1e-12)
+            assert not S.any()
