@@ -399,7 +399,8 @@ def solve_cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=CG_MAX_
              tol_gap=CG_TOL_GAP, n_threads=None, warn=True, semirelaxed=False, solver="cg"):
     """The checked ``cg`` / ``semirelaxed_cg`` solve: ``(OTResult, run)``."""
     reg, max_iter, tol_rel, tol_abs, warn, _ = _check_common(reg, max_iter, tol_rel, tol_abs, warn, False)
-    tol_gap = V.check_tol(tol_gap, "tol_gap")
+    # inf turns the certificate off (POT's rule alone), for inner solves of outer loops that follow POT's path
+    tol_gap = math.inf if tol_gap == math.inf else V.check_tol(tol_gap, "tol_gap")
     check_callable(f, "f")
     check_callable(df, "df")
     line_search = check_line_search(line_search)
@@ -458,7 +459,7 @@ def cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=CG_MAX_ITER, 
         The certificate: stop (status OPTIMAL) when POT's rule holds and the Frank-Wolfe gap ``<Mi, G - S>``, an
         upper bound of ``F(G) - min F`` for a convex f, is at most ``tol_gap |F(G)|``; at ``max_iter``, OPTIMAL if
         the gap certifies it. The default 1e-3 is reached by ordinary problems within the default ``max_iter``;
-        the gap of the answer is in the log ('gap').
+        the gap of the answer is in the log ('gap'). ``numpy.inf``: POT's rule alone (POT's stopping).
     log : bool
         Also return a dict: 'loss' (objective before and after each iteration), 'n_iter', 'status', 'cost'
         (``<M, G>``), 'total_cost', 'gap' (the last Frank-Wolfe gap), 'u', 'v' (duals of the last linear problem).

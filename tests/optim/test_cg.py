@@ -303,6 +303,10 @@ def test_stalled_objective_is_not_convergence():
     assert log["status"] == Status.MAX_ITER_REACHED and log["gap"] > 1e-6 * log["total_cost"]
     _, log = numbaot.cg(a, b, M, 1.0, l2, dl2, tol_rel=1e-3, tol_gap=1e-3, log=True)  # both rules must hold
     assert log["status"] == Status.OPTIMAL and log["gap"] <= 1e-3 * log["total_cost"]
+    # tol_gap=inf: POT's rule alone, which stops on the stalled objective long before the certificate
+    _, pot_rule = numbaot.cg(a, b, M, 1.0, l2, dl2, tol_rel=1e-3, tol_gap=np.inf, log=True)
+    assert pot_rule["status"] == Status.OPTIMAL and len(pot_rule["loss"]) < len(log["loss"])
+    assert pot_rule["gap"] > 1e-3 * pot_rule["total_cost"]
 
 
 def test_bad_tol_gap():
