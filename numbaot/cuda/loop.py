@@ -144,7 +144,8 @@ def sinkhorn_loop_cuda(geom, w, rule, ctl, f, g, stream):
     status = np.full(B, MAX_ITER_REACHED, dtype=np.int64)
     n_iter = np.zeros(B, np.int64)
     history = [[] for _ in range(B)]
-    err_threads = _launch.threads_per_block()
+    # a block no wider than the longer side (small problems launch few idle threads; the simulator runs each one)
+    err_threads = max(1, min(_launch.threads_per_block(), max(n, m)))
     inv_eps = 1.0 / eps
     it = 0
     while it < ctl.max_iter and active_host.any():
