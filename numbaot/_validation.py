@@ -753,10 +753,14 @@ def check_histogram_masses(sums, name: str, dtype) -> np.ndarray:
 
 
 def check_barycenter_weights(weights, K: int) -> np.ndarray:
-    """Item 38: K non-negative finite weights summing to 1 (None: uniform)."""
+    """Item 38: K non-negative finite weights summing to 1 (None: uniform), to 1e-9 K (1e-6 K for float32);
+    returned as float64, renormalised."""
     if weights is None:
         return np.full(K, 1.0 / K)
-    w = as_float_array(weights, "weights", ndim=1).astype(np.float64)
+    given = as_float_array(weights, "weights", ndim=1)
+    # float32 weights (torch's default, a float32 softmax) miss 1 by a few 1e-8: judged at their own precision
+    tol = (1e-6 if given.dtype == np.float32 else 1e-9) * K
+    w = given.astype(np.float64)
     if w.shape[0] != K:
         raise ValueError(f"weights has {w.shape[0]} entries but there are {K} input measures; give one per input")
     if not np.all(np.isfinite(w)):
@@ -764,7 +768,7 @@ def check_barycenter_weights(weights, K: int) -> np.ndarray:
     if np.any(w < 0):
         k = int(np.argmin(w))
         raise ValueError(f"weights[{k}] = {w[k]:.17g} is negative; barycentric weights must be >= 0")
-    if abs(w.sum() - 1.0) > 1e-9 * K:
+    if abs(w.sum() - 1.0) > tol:
         raise ValueError(f"weights must sum to 1, got sum {w.sum():.17g}; pass weights / weights.sum()")
     return w / w.sum()
 

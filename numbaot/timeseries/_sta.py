@@ -85,7 +85,7 @@ def check_frame_masses(ma, mb):
     if not np.allclose(masses, masses[0], rtol=1e-9, atol=0):
         k = int(np.argmax(~np.isclose(masses, masses[0], rtol=1e-9, atol=0)))
         where = f"X[{k}]" if k < len(ma) else f"Y[{k - len(ma)}]"
-        raise ValueError(f"{where} has mass {masses[k]:.6g} but X[0] has {masses[0]:.6g}: the Sinkhorn "
+        raise ValueError(f"{where} has mass {masses[k]:.17g} but X[0] has {masses[0]:.17g}: the Sinkhorn "
                          "divergence between frames needs frames of equal mass (normalise each frame)")
 
 

@@ -484,3 +484,16 @@ def test_barycenter_1d_matches_free_support_and_lp():
         numbaot.barycenter_1d([x, x], weights=[0.5, 0.6])
     with pytest.raises(TypeError, match="list"):
         numbaot.barycenter_1d(x)
+
+
+def test_float32_weights_judged_at_their_precision():
+    """A float32 softmax misses 1 by a few 1e-8: accepted (renormalised), the same barycenter as float64 weights;
+    a float32 vector that is really off still refused."""
+    w32 = np.exp(np.array([0.1, -0.3], np.float32))
+    w32 = w32 / w32.sum()
+    assert abs(float(np.sum(w32, dtype=np.float64)) - 1.0) > 0  # the float32 rounding the check must tolerate
+    got = numbaot.barycenter(A0, M0, 0.1, w32)
+    want = numbaot.barycenter(A0, M0, 0.1, w32.astype(np.float64) / np.sum(w32, dtype=np.float64))
+    assert np.allclose(got, want, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="sum to 1"):
+        numbaot.barycenter(A0, M0, 0.1, np.array([0.5, 0.5001], np.float32))
