@@ -213,7 +213,7 @@ def entropic_partial_cuda(M, a, b, reg, m, max_iter, tol, check_every):
     """Entropic partial OT of CUDA arrays ``M`` (n, m), ``a``, ``b`` (or None: uniform): an OTResult whose plan and
     potentials are device arrays of the caller's kind in M's dtype (``device = ran_on = "cuda"``), with the value,
     status, iterations and errors on the host. Scalars have been validated by the caller; ``m`` is checked here
-    against the weights' masses. Returns ``(result, method)``: the log-domain method that ran."""
+    against the weights' masses. Every method runs these log-domain iterations on the device."""
     stream = _launch.stream_of(M, a, b)
     kind = _launch.caller_kind(M, a, b)
     M = _launch.wrap(V.as_float_array(M, "M", ndim=2, allow_cuda=True))

@@ -438,9 +438,9 @@ def sta_cuda(X, Y, problem, gamma, max_iter, tol, return_grad, divergence, place
     logA, logB = _logs(A, stream), _logs(B, stream)
     reports = []
     fa, rep = self_potentials_cuda(grid, A, logA, max_iter, tol, stream)
-    reports.append(("self-problems OT(x_i, x_i)", *rep))
+    reports.append(("self-problems (OT of a frame with itself)", *rep))
     fb, rep = self_potentials_cuda(grid, B, logB, max_iter, tol, stream)
-    reports.append(("self-problems OT(x_i, x_i)", *rep))
+    reports.append(("self-problems (OT of a frame with itself)", *rep))
 
     def frame_costs(A, B, logA, logB, fa, gb, symmetric, want):
         pairs_host = all_pairs(int(A.shape[0]), int(B.shape[0]), upper=symmetric)

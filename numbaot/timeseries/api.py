@@ -717,7 +717,7 @@ def _self_potentials(grid, F, max_iter, tol, n_threads, reports):
     from ._sta import self_potentials
 
     potentials, status, n_iter, errors = self_potentials(grid, _histograms(F), max_iter, tol, n_threads)
-    reports.append(("self-problems OT(x_i, x_i)", status, n_iter, errors))
+    reports.append(("self-problems (OT of a frame with itself)", status, n_iter, errors))
     return potentials
 
 
