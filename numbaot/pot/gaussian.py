@@ -107,10 +107,12 @@ def bures_wasserstein_barycenter(m, C, weights=None, method="fixed_point", num_i
     import numbaot
 
     stochastic = method in ("stochastic_gradient_descent", "averaged_stochastic_gradient_descent")
+    # POT samples the batches from numpy's global random state: np.random.seed makes a POT script reproducible
+    seed = int(np.random.randint(2**31)) if stochastic else None
     mb, Cb = numbaot.bures_wasserstein_barycenter(m, C, _c.weights(weights), method,
                                                   max_iter=_c.max_iter(num_iter, "num_iter"), tol=eps,
                                                   step_size=step_size,
-                                                  batch_size=(batch_size or 1) if stochastic else None)
+                                                  batch_size=(batch_size or 1) if stochastic else None, seed=seed)
     return (mb, Cb, {}) if log else (mb, Cb)
 
 

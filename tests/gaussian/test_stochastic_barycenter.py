@@ -69,8 +69,14 @@ def test_seed_reproducible_and_full_batch_is_riemannian_gradient_descent():
 
 def test_pot_layer_runs_the_stochastic_methods():
     m, C, w, truth = commuting(seed=2)
+    np.random.seed(0)  # the POT layer samples from numpy's global state, as POT does: seeded, the test is exact
+    state = np.random.get_state()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        again = pot_layer.gaussian.bures_barycenter_gradient_descent(C, w, num_iter=50, batch_size=1)
+        np.random.set_state(state)
+        np.testing.assert_array_equal(again, pot_layer.gaussian.bures_barycenter_gradient_descent(
+            C, w, num_iter=50, batch_size=1))
         Cb = pot_layer.gaussian.bures_barycenter_gradient_descent(C, w, num_iter=1500, batch_size=1, averaged=True)
         mb, Cb2 = pot_layer.gaussian.bures_wasserstein_barycenter(m, C, w, method="stochastic_gradient_descent",
                                                                   num_iter=1500)
