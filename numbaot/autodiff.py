@@ -25,6 +25,8 @@ solver already returns:
   the centred dual potentials of the linearised problem in the weights (POT's choice; exact where the local
   optimum found is stable).
 * soft-DTW: the expected alignment from the backward recursion (:func:`numbaot.timeseries.soft_dtw_grad`).
+* Entropic barycenters (plain, debiased, unbalanced): vector-Jacobian products by implicit differentiation of the
+  fixed point of the solver's iteration (:func:`barycenter`).
 
 Gradients are exact where the solver converged; they are those of the returned value when it did not.
 """
@@ -837,8 +839,8 @@ def _self_fixed_point(C, log_w, eps, tol=1e-13, max_iter=10000, damping=1.0):
 
 # ----------------------------------------------------------------------------------------------------- barycenters
 
-def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None, n_threads=None,
-               warn=True):
+def barycenter(A, M, reg, weights=None, *, debias=False, reg_m=None, method="sinkhorn_log", max_iter=10000,
+               tol=None, n_threads=None, warn=True):
     """The entropic barycenter ``x`` (m,) of the histograms ``A`` (n, K) on a fixed support (:func:`numbaot.
     barycenter`, iterative Bregman projections) and its vector-Jacobian product ``vjp(names, x_bar)`` in ``A``,
     ``M`` and ``weights``, by **implicit differentiation** of the fixed point that the iterations converge to.
@@ -860,24 +862,41 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
     enter the last condition only: ``weights_bar_k = -<mu3, g_k> / reg`` (``mu3`` that condition's multiplier),
     returned as the derivative of ``x(weights / sum(weights))`` (the front-end normalises them), so that
     ``<weights, weights_bar> = 0``.
+
+    **Debiased** (``debias=True``, :func:`numbaot.barycenter_debiased`) and **unbalanced** (``reg_m``,
+    :func:`numbaot.barycenter_unbalanced`): implicit differentiation too, of the fixed point of the same iteration
+    (for the debiased one the self-transport potential's condition joins the system; for the unbalanced one the
+    damped half-steps and the power-mean update replace the balanced ones), in ``A``, ``M`` and ``weights``: one
+    dense system of ``(K + 1) m`` (debiased ``(K + 2) m``) unknowns, solved by its SVD (:func:`_bregman_vjp`),
+    O(K n m^2 + ((K + 2) m)^3) time. Where the fixed point is not differentiable:
+
+    * an entry ``A[i, k] = 0`` of an **unbalanced** input: the plan's row i grows like ``A[i, k] ** tau``
+      (``tau = reg_m / (reg_m + reg)`` < 1), so the derivative from above is infinite; ``A_bar[i, k]`` is that
+      one-sided limit, ``+-inf`` (0 where the row does not move the output). Balanced and debiased inputs have a
+      finite one-sided derivative there (the row's mass is linear in ``A[i, k]``), which is returned;
+    * cells whose barycenter mass underflowed to 0 stay at 0 (the iteration cannot move them): constants, gradient 0;
+    * a debiased barycenter of sharp inputs at a small ``reg``, where the iteration converges slowly or not at all
+      (its status says so): its fixed point is (nearly) not unique, the system (nearly) singular beyond the
+      potentials' gauge, and the gradient is the least-squares one, with a ConvergenceWarning.
     """
     from .barycenters.api import solve_barycenter
 
-    res = solve_barycenter(A, M, reg, weights, method=method, max_iter=max_iter, tol=tol, n_threads=n_threads,
-                           warn=warn)
+    res = solve_barycenter(A, M, reg, weights, reg_m=reg_m, debias=debias, method=method, max_iter=max_iter,
+                           tol=tol, n_threads=n_threads, warn=warn)
     g = np.asarray(res.potential_b, np.float64)
 
     def vjp(names, x_bar):
-        return barycenter_vjp(A, M, g, reg, weights, names, x_bar)
+        return barycenter_vjp(A, M, g, reg, weights, names, x_bar, debias=debias, reg_m=reg_m)
 
     vjp.potential_b = g  # what numbaot.jax keeps between its forward and backward passes
     return np.asarray(res.barycenter), vjp
 
 
-def barycenter_vjp(A, M, g, reg, weights, names, x_bar):
+def barycenter_vjp(A, M, g, reg, weights, names, x_bar, *, debias=False, reg_m=None):
     """The vector-Jacobian product of :func:`barycenter` at its solution, given by the column potentials ``g``
     (K, m) (``BarycenterResult.potential_b``): a dict of ``A_bar`` (n, K), ``M_bar`` (n, m) and ``weights_bar``
-    (K,) for ``names`` (among 'A', 'M', 'weights')."""
+    (K,) for ``names`` (among 'A', 'M', 'weights'); ``debias`` and ``reg_m`` as the barycenter was solved
+    (:func:`_bregman_vjp` for those two)."""
     A64 = np.asarray(A, np.float64)
     A64 = A64[:, None] if A64.ndim == 1 else A64
     M64 = np.asarray(M, np.float64)
@@ -886,6 +905,13 @@ def barycenter_vjp(A, M, g, reg, weights, names, x_bar):
     w = np.full(K, 1.0 / K) if weights is None else np.asarray(weights, np.float64)
     eps = float(reg)
     x_bar = np.asarray(x_bar, np.float64).reshape(-1)
+    rho = _rho_pair(reg_m)
+    tau = 1.0 if rho is None or np.isinf(rho[0]) else rho[0] / (rho[0] + eps)
+    if debias or tau != 1.0:
+        out = _bregman_vjp(A64, M64, g, eps, w, tau, bool(debias), names, x_bar)
+        if "A" in out:
+            out["A"] = out["A"].reshape(A64.shape if np.ndim(A) == 2 else np.shape(A))
+        return out
     m = M64.shape[1]
     Z = (g[:, None, :] - M64[None]) / eps  # (K, n, m)
     Z -= Z.max(axis=2, keepdims=True)
@@ -938,6 +964,128 @@ def barycenter_vjp(A, M, g, reg, weights, names, x_bar):
         out["A"] = (mu1 - means + means.mean()).T.reshape(A64.shape if np.ndim(A) == 2 else np.shape(A))
     if "M" in names:
         out["M"] = np.einsum("kij,kij->ij", P, mu1[:, :, None] + mu2[:, None, :]) / eps
+    return out
+
+
+def _bregman_vjp(A64, M64, g, eps, w, tau, debias, names, x_bar):
+    """The vector-Jacobian product of the debiased (``debias``) or unbalanced (``tau = rho / (rho + eps) < 1``)
+    barycenter, by implicit differentiation of the fixed point of the solver's iteration (``numbaot.barycenters``'
+    log-domain loop), written in the unitless potentials ``u_k = f_k / eps`` (n), ``v_k = g_k / eps`` (m), the log
+    barycenter ``y`` (m) and, debiased, the debiasing potential ``d`` (m):
+
+    * ``u_k = tau (log a_k - Lr_k)``, ``Lr_ki = log sum_j exp(v_kj - M_ij / eps)`` (the row half-step);
+    * ``v_k = tau (y - Lc_k)``, ``Lc_kj = log sum_i exp(u_ki - M_ij / eps)`` (the column half-step);
+    * ``y = sum_k w_k Lc_k + d`` (tau = 1) or ``y = log(sum_k w_k exp((1 - tau) Lc_k)) / (1 - tau)`` (the
+      barycenter's update; ``d = 0`` unless debiased);
+    * debiased: ``d_j + log sum_i exp(d_i - M_ij / eps) = y_j`` (Janati et al. 2020's self-transport potential).
+
+    Everything is rebuilt from ``g`` (what :mod:`numbaot.jax` keeps): ``u`` from the first line (exact), ``y`` from
+    the third (``d = sum_k w_k v_k`` is how the solver aims the column potentials). The rows ``u`` are eliminated
+    (their block is the identity), leaving one dense system of ``(K + 1) m`` (``+ m`` debiased) unknowns, solved in
+    the least-squares sense by its SVD: at tau = 1 it is singular along the potentials' K - 1 gauge directions
+    (``v_k + c_k``, ``sum_k w_k c_k = 0``), which the right side does not see; a further null direction (a fixed
+    point that is not locally unique) gives a ConvergenceWarning (with neither, it is the plain barycenter's
+    system, which :func:`barycenter_vjp` solves by a cheaper elimination). Cost O(K n m^2 + ((K + 2) m)^3) time,
+    O(K n m + K m^2) memory."""
+    from scipy.linalg import svd
+    from scipy.special import logsumexp
+
+    K = A64.shape[1]
+    n, m = M64.shape
+    Ce = M64 / eps
+    v = g / eps  # (K, m)
+    with np.errstate(divide="ignore"):
+        log_a = np.log(A64.T)  # (K, n), -inf on empty entries
+        log_w = np.log(w)
+    Zr = v[:, None, :] - Ce[None]
+    Lr = logsumexp(Zr, axis=2)  # (K, n)
+    alpha = np.exp(Zr - Lr[:, :, None])  # the plans' rows over their masses
+    u = tau * (log_a - Lr)
+    Zc = u[:, :, None] - Ce[None]
+    Lc = logsumexp(Zc, axis=1)  # (K, m)
+    beta = np.exp(Zc - Lc[:, None, :])  # the plans' columns over their masses (0 on empty rows)
+    if tau == 1.0:
+        pi = np.repeat(w[:, None], m, axis=1)  # d y / d Lc_k
+        y = w @ (v + Lc)
+        dphi_dw = Lc  # d y / d w_k
+    else:
+        T = log_w[:, None] + (1.0 - tau) * Lc
+        log_S = logsumexp(T, axis=0)
+        pi = np.exp(T - log_S)
+        y = log_S / (1.0 - tau)
+        dphi_dw = np.exp((1.0 - tau) * Lc - log_S) / (1.0 - tau)
+    # cells whose mass underflowed to 0 (y = -inf: the iteration keeps them there) are constants of the system
+    on = np.isfinite(y) & np.isfinite(v).all(axis=0)
+    q = int(on.sum())
+    Q = np.einsum("kij,kil->kjl", beta[:, :, on], alpha[:, :, on])  # (K, q, q): d Lc_k = -tau Q_k d v_k (u_k out)
+    size = (K + 1 + int(debias)) * q
+    S = np.zeros((size, size))
+    eye = np.eye(q)
+    Y = slice(K * q, (K + 1) * q)
+    for k in range(K):
+        V = slice(k * q, (k + 1) * q)
+        S[V, V] = eye - tau * tau * Q[k]
+        S[V, Y] = -tau * eye
+        S[Y, V] = tau * pi[k, on][:, None] * Q[k]
+    S[Y, Y] = eye
+    if debias:
+        D = slice((K + 1) * q, size)
+        d = w @ v
+        with np.errstate(invalid="ignore"):
+            Zd = d[:, None] - Ce  # (i, j)
+        Zd[~on] = -np.inf
+        Zd = Zd[:, on]
+        gamma = np.zeros((m, m))
+        gamma[:, on] = np.exp(Zd - logsumexp(Zd, axis=0)[None])  # (i, j), columns sum to 1
+        S[Y, D] = -eye
+        S[D, D] = eye + gamma[np.ix_(on, on)].T
+        S[D, Y] = -eye
+    rhs = np.zeros(size)
+    rhs[Y] = np.exp(y[on]) * x_bar[on]
+    # least squares by the SVD: at tau = 1 the K - 1 gauge directions are exact null vectors; any further
+    # (near-)null direction means the fixed point is not locally unique (the solver converges slowly or not at all
+    # there: sharp inputs at a small reg, debiased), and the gradient is approximate
+    U, sv, Vt = svd(S.T, lapack_driver="gesdd")
+    keep = sv > 1e-13 * sv[0]
+    gauge = K - 1 if tau == 1.0 else 0
+    if sv.shape[0] > gauge and sv[sv.shape[0] - 1 - gauge] <= 1e-10 * sv[0]:
+        import warnings
+
+        from ._status import ConvergenceWarning
+
+        warnings.warn(f"the {'debiased' if debias else 'unbalanced'} barycenter's fixed point is (nearly) singular "
+                      f"(condition {sv[0] / sv[sv.shape[0] - 1 - gauge]:.3g} beyond the potentials' gauge): the "
+                      "barycenter is not locally unique there, so its gradient is approximate (a larger reg, or "
+                      "smoother inputs, make it well defined)", ConvergenceWarning, stacklevel=3)
+    lam = Vt[keep].T @ ((U[:, keep].T @ rhs) / sv[keep])
+    lam2 = np.zeros((K, m))
+    lam2[:, on] = lam[:K * q].reshape(K, q)
+    lam3 = np.zeros(m)
+    lam3[on] = lam[Y]
+    r = tau * lam2 - pi * lam3[None]  # (K, m)
+    lam1 = -np.einsum("kij,kj->ki", beta, r)  # (K, n): the rows' multipliers
+    out = {}
+    if "A" in names:
+        # d u_ki / d a_ki = tau / a_ki; with beta_kij / a_ki written in logs the empty entries are the limit a -> 0+:
+        # finite at tau = 1 (a row's mass is linear in a_ki), infinite when tau < 1 (a_ki^tau): see the callers
+        s = np.einsum("kij,kj->ki", np.exp(-tau * Lr[:, :, None] - Ce[None] - Lc[:, None, :]), r)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.power(A64.T, tau - 1.0)
+            A_bar = np.where(s == 0.0, 0.0, -tau * scale * s)
+        if tau == 1.0:  # the inputs' masses are tied: one constant per input, of zero sum, is not seen
+            means = A_bar.mean(axis=1, keepdims=True)
+            A_bar = A_bar - means + means.mean()
+        out["A"] = A_bar.T
+    if "M" in names:
+        M_bar = (tau * np.einsum("ki,kij->ij", lam1, alpha) + np.einsum("kij,kj->ij", beta, r)) / eps
+        if debias:
+            lam4 = np.zeros(m)
+            lam4[on] = lam[D]
+            M_bar += gamma * lam4[None, :] / eps
+        out["M"] = M_bar
+    if "weights" in names:
+        w_bar = dphi_dw @ lam3
+        out["weights"] = w_bar - w @ w_bar
     return out
 
 

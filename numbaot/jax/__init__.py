@@ -3,14 +3,18 @@ r"""Differentiable OT losses for JAX: numbaot's solvers as ``jax.custom_vjp`` fu
 Install with ``pip install numbaot[jax]``. The same values as :mod:`numbaot.torch` (:func:`emd2`,
 :func:`sinkhorn2`, :func:`solve`, :func:`solve_batch`, :func:`solve_sample`, :func:`sinkhorn_divergence`,
 :func:`samples_loss` (every GeomLoss loss), :func:`wasserstein_1d`, :func:`sliced_wasserstein_distance`,
-:func:`gromov_wasserstein2`, :func:`soft_dtw`, :func:`barycenter` and :func:`barycenter_1d`), with the same gradients
+:func:`gromov_wasserstein2`, :func:`soft_dtw`, :func:`barycenter` (also :func:`barycenter_debiased` and
+:func:`barycenter_unbalanced`) and :func:`barycenter_1d`), with the same gradients
 (:mod:`numbaot.autodiff` derives them). They run on the host CPU inside
 a callback, so they work under ``jax.jit``, ``jax.grad`` and ``jax.vmap`` (one problem after the other); the
 forward pass of a differentiated call computes the value and the gradients in one host call. Hyper-parameters
 (``reg``, ``blur``, ``p``, ...) are concrete Python numbers, not traced values. Float64 needs
 ``jax.config.update("jax_enable_x64", True)``; integer arrays are refused with a TypeError. A solve that stops
 short of its tolerance emits a :class:`numbaot.ConvergenceWarning` from the host callback (as :mod:`numbaot.torch`
-does; ``warn=False`` silences it), under ``jax.jit`` too, each time the compiled function runs.
+does; ``warn=False`` silences it), under ``jax.jit`` too, each time the compiled function runs. A concrete array
+placed on a GPU or TPU raises ``UnsupportedOption`` (a ValueError naming it, also a NotImplementedError): numbaot
+never copies between devices silently; ``jax.device_put`` it to the CPU. (Inside a ``jit`` compiled for an
+accelerator, JAX itself moves a callback's operands to the host.)
 
 Examples
 --------
@@ -25,9 +29,9 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["barycenter", "barycenter_1d", "emd2", "gromov_wasserstein2", "samples_loss", "sinkhorn2",
-           "sinkhorn_divergence", "sliced_wasserstein_distance", "soft_dtw", "solve", "solve_batch", "solve_sample",
-           "wasserstein_1d"]
+__all__ = ["barycenter", "barycenter_1d", "barycenter_debiased", "barycenter_unbalanced", "emd2",
+           "gromov_wasserstein2", "samples_loss", "sinkhorn2", "sinkhorn_divergence", "sliced_wasserstein_distance",
+           "soft_dtw", "solve", "solve_batch", "solve_sample", "wasserstein_1d"]
 
 
 def __getattr__(name):

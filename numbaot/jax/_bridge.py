@@ -21,10 +21,34 @@ def static_number(x, name):
                         f"Python float, or mark it static under jit") from err
 
 
+def check_on_host(x, name):
+    """Refuse an array placed on an accelerator (a GPU or TPU jax array): the solvers run on the host CPU inside a
+    callback, and numbaot never copies between devices silently. Traced values (under ``jit``) pass: their
+    placement is the compiled computation's (see :mod:`numbaot.jax`)."""
+    if isinstance(x, jax.core.Tracer):
+        return
+    devices = getattr(x, "devices", None)
+    if not callable(devices):
+        return
+    try:
+        platforms = sorted({d.platform for d in devices()})
+    except Exception:  # noqa: BLE001 - not a placed array (an abstract value): nothing to check
+        return
+    if any(p != "cpu" for p in platforms):
+        from .._validation import UnsupportedOption
+
+        raise UnsupportedOption(
+            f"{name} is a jax array on {'/'.join(platforms)}, and numbaot.jax runs its solvers on the host CPU "
+            f"(gradients of accelerator arrays are not implemented): move it with jax.device_put({name}, "
+            "jax.devices('cpu')[0]) (or run under jax.default_device(jax.devices('cpu')[0]))")
+
+
 def as_float(x, name):
-    """A jax array of a floating dtype (float32/float64); integer and boolean arrays are refused."""
+    """A jax array of a floating dtype (float32/float64) on the host; integer and boolean arrays are refused, and
+    arrays on an accelerator (:func:`check_on_host`)."""
     if x is None:
         return None
+    check_on_host(x, name)
     x = jnp.asarray(x)
     if x.dtype not in (jnp.float32, jnp.float64):
         raise TypeError(f"{name} has dtype {x.dtype}; numbaot.jax takes float32 or float64 arrays: pass "

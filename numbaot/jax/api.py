@@ -13,7 +13,7 @@ from ._bridge import apply, static_number as _static
 
 __all__ = ["emd2", "sinkhorn2", "solve", "solve_batch", "solve_sample", "sinkhorn_divergence", "samples_loss",
            "wasserstein_1d", "sliced_wasserstein_distance", "gromov_wasserstein2", "soft_dtw", "barycenter",
-           "barycenter_1d"]
+           "barycenter_debiased", "barycenter_unbalanced", "barycenter_1d"]
 
 
 def emd2(a, b, M, *, max_iter=None, n_threads=None):
@@ -153,14 +153,17 @@ def soft_dtw(X, Y, gamma=1.0):
     return apply(lambda X, Y: AD.soft_dtw(X, Y, gamma), ("X", "Y"), (X, Y), (X, Y))
 
 
-def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None, n_threads=None,
-               warn=True):
+def barycenter(A, M, reg, weights=None, *, debias=False, reg_m=None, method="sinkhorn_log", max_iter=10000,
+               tol=None, n_threads=None, warn=True):
     """The entropic Wasserstein barycenter (m,) of the histograms ``A`` (n, K) on a fixed support, with gradients
     in ``A``, ``M`` and ``weights`` by implicit differentiation of the fixed point (see
     :func:`numbaot.torch.barycenter` and :func:`numbaot.autodiff.barycenter`). The forward pass keeps the K column
     potentials; the backward pass solves the implicit system from them (no second barycenter solve). ``reg`` is a
     concrete constant; ``weights`` (None: uniform, a constant) must sum to 1 (parametrise them, e.g. by
-    ``jax.nn.softmax``; float32 weights within float32 rounding of 1 are renormalised in float64).
+    ``jax.nn.softmax``; float32 weights within float32 rounding of 1 are renormalised in float64). ``debias=True``:
+    the debiased barycenter; ``reg_m`` (a concrete number): the unbalanced one (gradients by implicit
+    differentiation of their fixed points too; see :func:`numbaot.autodiff.barycenter` for where they are not
+    differentiable).
 
     Examples
     --------
@@ -175,7 +178,8 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
 
     from ._bridge import as_float
 
-    reg = _static(reg, "reg")
+    reg, reg_m = _static(reg, "reg"), _static(reg_m, "reg_m")
+    debias = bool(debias)
     A, M = as_float(A, "A"), as_float(M, "M")
     dtype = jnp.float32 if (A.dtype == jnp.float32 and M.dtype == jnp.float32) else jnp.float64
     if dtype == jnp.float64 and not jax.config.read("jax_enable_x64"):
@@ -195,8 +199,8 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
         return w64
 
     def host_forward(A, M, w):
-        bar, vjp = AD.barycenter(np.asarray(A), np.asarray(M), reg, host_weights(w), method=method,
-                                 max_iter=max_iter, tol=tol, n_threads=n_threads, warn=warn)
+        bar, vjp = AD.barycenter(np.asarray(A), np.asarray(M), reg, host_weights(w), debias=debias, reg_m=reg_m,
+                                 method=method, max_iter=max_iter, tol=tol, n_threads=n_threads, warn=warn)
         return np.asarray(bar, dtype), np.asarray(vjp.potential_b, dtype)
 
     @jax.custom_vjp
@@ -213,7 +217,7 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
         def host(A, M, w, g, x_bar):
             names = ["A", "M"] if uniform else ["A", "M", "weights"]
             out = AD.barycenter_vjp(np.asarray(A), np.asarray(M), np.asarray(g), reg, host_weights(w), names,
-                                    np.asarray(x_bar))
+                                    np.asarray(x_bar), debias=debias, reg_m=reg_m)
             w_bar = out["weights"] if "weights" in out else np.zeros(w.shape)
             return (np.asarray(out["A"], A.dtype).reshape(A.shape), np.asarray(out["M"], M.dtype),
                     np.asarray(w_bar, w.dtype))
@@ -224,6 +228,43 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
 
     f.defvjp(f_fwd, f_bwd)
     return f(A, M, w)
+
+
+def barycenter_debiased(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None,
+                        n_threads=None, warn=True):
+    """The debiased barycenter with gradients in ``A``, ``M`` and ``weights``: :func:`barycenter` with
+    ``debias=True`` (see :func:`numbaot.torch.barycenter_debiased`).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, numbaot.jax as nj
+    >>> x = jnp.linspace(0.0, 1.0, 6)
+    >>> M = (x[:, None] - x[None, :]) ** 2
+    >>> A = jnp.full((6, 2), 1 / 6)
+    >>> jnp.unique(jnp.round(jax.grad(lambda A: nj.barycenter_debiased(A, M, 0.1, tol=1e-12).sum())(A), 4)).tolist()
+    [0.5]
+    """
+    return barycenter(A, M, reg, weights, debias=True, method=method, max_iter=max_iter, tol=tol,
+                      n_threads=n_threads, warn=warn)
+
+
+def barycenter_unbalanced(A, M, reg, reg_m, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None,
+                          n_threads=None, warn=True):
+    """The barycenter of unbalanced histograms (KL penalties of strength ``reg_m``, a concrete number) with
+    gradients in ``A``, ``M`` and ``weights``: :func:`barycenter` with ``reg_m`` (see
+    :func:`numbaot.torch.barycenter_unbalanced`).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, numbaot.jax as nj
+    >>> x = jnp.arange(4.0)
+    >>> M = (x[:, None] - x[None, :]) ** 2
+    >>> A = jnp.array([[0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]]).T + 0.01
+    >>> bool(jnp.isfinite(jax.grad(lambda A: nj.barycenter_unbalanced(A, M, 1.0, 1.0, tol=1e-12).sum())(A)).all())
+    True
+    """
+    return barycenter(A, M, reg, weights, reg_m=reg_m, method=method, max_iter=max_iter, tol=tol,
+                      n_threads=n_threads, warn=warn)
 
 
 def barycenter_1d(x_list, weights=None):

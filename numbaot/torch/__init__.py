@@ -15,16 +15,19 @@ one pass over the points or the plan. Double backward is not supported.
 * :func:`samples_loss` / :class:`SamplesLoss` also compute GeomLoss's 'hausdorff', 'energy', 'gaussian' and
   'laplacian' losses, with gradients;
 * structured: :func:`gromov_wasserstein2` (in C1, C2 and the weights), :func:`soft_dtw`;
-* :func:`barycenter`: the entropic barycenter (a vector) with gradients in the histograms and the cost, by
-  implicit differentiation of its fixed point; :func:`barycenter_1d` (free support on the line, closed form).
+* :func:`barycenter`: the entropic barycenter (a vector) with gradients in the histograms, the cost and the
+  weights, by implicit differentiation of its fixed point, also debiased and unbalanced
+  (:func:`barycenter_debiased`, :func:`barycenter_unbalanced`); :func:`barycenter_1d` (free support on the line,
+  closed form).
 
 No copies: a CPU tensor reaches the solver as the numpy array that shares its memory (``tensor.detach().numpy()``),
 and results and gradients come back through ``torch.from_numpy``. CUDA tensors are handed to numbaot's CUDA
 solvers through ``__cuda_array_interface__`` (the functions whose numbaot front-end has a CUDA path, e.g.
 :func:`solve_sample` with ``lazy=True`` or ``debias=True``); their gradients are not implemented yet, so a CUDA
-tensor that requires grad raises a NotImplementedError before anything runs. Tensors on different devices raise a
-ValueError naming them; a tensor that requires grad where the value has no gradient (``reg``, ``blur``,
-``projections``) raises a ValueError.
+tensor that requires grad raises ``UnsupportedOption`` (a ValueError naming it, also a NotImplementedError)
+before anything runs; values that run on CPU tensors only (the barycenters) raise it for any CUDA tensor. Tensors
+on different devices raise a ValueError naming them; a tensor that requires grad where the value has no gradient
+(``reg``, ``blur``, ``projections``) raises a ValueError.
 
 Examples
 --------
@@ -39,9 +42,9 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["SamplesLoss", "barycenter", "barycenter_1d", "emd2", "gromov_wasserstein2", "samples_loss", "sinkhorn2",
-           "sinkhorn_divergence", "sliced_wasserstein_distance", "soft_dtw", "solve", "solve_batch", "solve_sample",
-           "wasserstein_1d"]
+__all__ = ["SamplesLoss", "barycenter", "barycenter_1d", "barycenter_debiased", "barycenter_unbalanced", "emd2",
+           "gromov_wasserstein2", "samples_loss", "sinkhorn2", "sinkhorn_divergence", "sliced_wasserstein_distance",
+           "soft_dtw", "solve", "solve_batch", "solve_sample", "wasserstein_1d"]
 
 
 def __getattr__(name):

@@ -113,9 +113,13 @@ def apply(call, names, tensors, *, device=None, dtype=None):
     if device.type == "cuda":
         grads = [n for n, t in zip(names, tensors) if isinstance(t, torch.Tensor) and t.requires_grad]
         if grads and torch.is_grad_enabled():
-            raise NotImplementedError(
-                f"gradients of CUDA tensors are not implemented yet ({', '.join(grads)} require grad): compute the "
-                "value under torch.no_grad(), or move the inputs to the CPU (.cpu())")
+            from .._validation import UnsupportedOption
+
+            others = f" (so do {', '.join(grads[1:])})" if len(grads) > 1 else ""
+            raise UnsupportedOption(
+                f"{grads[0]} is a CUDA tensor that requires grad{others}, and gradients of CUDA tensors are not "
+                f"implemented yet: move the inputs to the CPU ({grads[0]}.cpu()) for a gradient, or compute the "
+                f"value alone under torch.no_grad() (or from {grads[0]}.detach())")
     if dtype is None:
         dtype = torch.float32 if float_tensors and all(t.dtype == torch.float32 for t in float_tensors) \
             else torch.float64
@@ -141,6 +145,10 @@ def apply_map(call, names, tensors, *, dtype):
     """Run ``call`` on the tensors' arrays under :class:`OTMap` (CPU tensors; names[i] labels tensors[i])."""
     device = device_of(**{n: t for n, t in zip(names, tensors)})
     if device.type != "cpu":
-        raise NotImplementedError(f"this value runs on CPU tensors only, got tensors on {device}: move them with "
-                                  ".cpu()")
+        from .._validation import UnsupportedOption
+
+        name = next(n for n, t in zip(names, tensors) if isinstance(t, torch.Tensor))
+        raise UnsupportedOption(f"{name} is on {device}, and this value runs on CPU tensors only (its gradient is "
+                                f"computed on the host): move the inputs with .cpu() ({name}.cpu()) and the result "
+                                "back with .to(device)")
     return OTMap.apply(call, tuple(names), device, dtype, *tensors)

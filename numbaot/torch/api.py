@@ -15,7 +15,7 @@ from ._bridge import apply, check_tensor, device_of
 
 __all__ = ["emd2", "sinkhorn2", "solve", "solve_batch", "solve_sample", "sinkhorn_divergence", "samples_loss",
            "SamplesLoss", "wasserstein_1d", "sliced_wasserstein_distance", "gromov_wasserstein2", "soft_dtw",
-           "barycenter", "barycenter_1d"]
+           "barycenter", "barycenter_debiased", "barycenter_unbalanced", "barycenter_1d"]
 
 
 def _dtype(*main):
@@ -364,8 +364,8 @@ def soft_dtw(X, Y, gamma=1.0):
     return _run(call, ("X", "Y"), (X, Y), (X, Y))
 
 
-def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None, n_threads=None,
-               warn=True):
+def barycenter(A, M, reg, weights=None, *, debias=False, reg_m=None, method="sinkhorn_log", max_iter=10000,
+               tol=None, n_threads=None, warn=True):
     """The entropic Wasserstein barycenter (m,) of the histograms ``A`` (n, K) on a fixed support
     (:func:`numbaot.barycenter`, iterative Bregman projections), with gradients in ``A``, the cost ``M`` and the
     ``weights`` by **implicit differentiation** of the fixed point (not by unrolling the iterations: one linear
@@ -373,6 +373,13 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
     few dense m x m factorisations, O(K (n m^2 + m^3)) time; see :func:`numbaot.autodiff.barycenter`. The weights
     must sum to 1 (parametrise them, e.g. ``torch.softmax(theta, 0)``); their gradient is that of
     ``x(weights / weights.sum())``. CPU tensors.
+
+    ``debias=True`` gives the debiased barycenter (:func:`numbaot.barycenter_debiased`, ``M`` square), ``reg_m``
+    (a number) the unbalanced one (:func:`numbaot.barycenter_unbalanced`); their gradients in ``A``, ``M`` and
+    ``weights`` are by implicit differentiation of the same iteration's fixed point, one dense system of
+    ``(K + 2) m`` unknowns at most. Where that fixed point is not differentiable (a zero entry of an unbalanced
+    input: an infinite one-sided derivative; a debiased barycenter of sharp inputs at a small reg: a ConvergenceWarning)
+    see :func:`numbaot.autodiff.barycenter`.
 
     Examples
     --------
@@ -392,10 +399,50 @@ def barycenter(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000
         check_tensor(t, name)
 
     def call(A, M, weights):
-        return AD.barycenter(A, M, reg, weights, method=method, max_iter=max_iter, tol=tol, n_threads=n_threads,
-                             warn=warn)
+        return AD.barycenter(A, M, reg, weights, debias=debias, reg_m=_number(reg_m, "reg_m"), method=method,
+                             max_iter=max_iter, tol=tol, n_threads=n_threads, warn=warn)
 
     return apply_map(call, ("A", "M", "weights"), (A, M, weights), dtype=_dtype(A, M))
+
+
+def barycenter_debiased(A, M, reg, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None,
+                        n_threads=None, warn=True):
+    """The debiased entropic barycenter (:func:`numbaot.barycenter_debiased`) with gradients in ``A``, ``M`` and
+    ``weights``: :func:`barycenter` with ``debias=True``.
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> x = torch.linspace(0, 1, 6, dtype=torch.float64)
+    >>> M = (x[:, None] - x[None, :]) ** 2
+    >>> A = torch.full((6, 2), 1 / 6, dtype=torch.float64, requires_grad=True)
+    >>> bar = nt.barycenter_debiased(A, M, reg=0.1, tol=1e-12)
+    >>> bar.sum().backward()  # the mass is the inputs'
+    >>> A.grad.round(decimals=6).unique().tolist()
+    [0.5]
+    """
+    return barycenter(A, M, reg, weights, debias=True, method=method, max_iter=max_iter, tol=tol,
+                      n_threads=n_threads, warn=warn)
+
+
+def barycenter_unbalanced(A, M, reg, reg_m, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None,
+                          n_threads=None, warn=True):
+    """The entropic barycenter of unbalanced histograms (:func:`numbaot.barycenter_unbalanced`, KL penalties of
+    strength ``reg_m``) with gradients in ``A``, ``M`` and ``weights``: :func:`barycenter` with ``reg_m``.
+    (``weights`` is the fifth argument here, ``method`` a keyword: POT's order puts ``method`` there.)
+
+    Examples
+    --------
+    >>> import torch, numbaot.torch as nt
+    >>> x = torch.arange(4, dtype=torch.float64)
+    >>> M = (x[:, None] - x[None, :]) ** 2
+    >>> A = torch.tensor([[0.5, 0.5, 0, 0], [0, 0, 1.0, 1.0]], dtype=torch.float64).T.requires_grad_(True)
+    >>> nt.barycenter_unbalanced(A + 0.01, M, reg=1.0, reg_m=1.0, tol=1e-12).sum().backward()
+    >>> bool(torch.isfinite(A.grad).all())
+    True
+    """
+    return barycenter(A, M, reg, weights, reg_m=reg_m, method=method, max_iter=max_iter, tol=tol,
+                      n_threads=n_threads, warn=warn)
 
 
 def barycenter_1d(x_list, a_list=None, weights=None):

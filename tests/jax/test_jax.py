@@ -172,3 +172,51 @@ def test_non_convergence_warns_through_jax_under_jit():
     with warnings.catch_warnings():
         warnings.simplefilter("error", numbaot.ConvergenceWarning)
         jax.jit(lambda M: nj.sinkhorn2(a, b, M, 0.01, max_iter=3, warn=False))(M).block_until_ready()
+
+
+@pytest.mark.parametrize("opts", [dict(debias=True), dict(reg_m=0.5)], ids=["debiased", "unbalanced"])
+def test_debiased_and_unbalanced_barycenter_check_grads(opts):
+    """check_grads under jit in the histograms, the cost and the weights (through a softmax), float64; the same
+    vector-Jacobian product as numbaot.autodiff's."""
+    from numbaot import autodiff
+
+    rng = np.random.default_rng(8)
+    s = np.linspace(0.0, 1.0, 4)
+    M = (s[:, None] - s[None, :]) ** 2
+    x_bar = jnp.asarray(rng.normal(size=4))
+    balanced = "debias" in opts
+
+    def fn(theta, M, phi):
+        A = theta / theta.sum(axis=0) if balanced else theta
+        return nj.barycenter(A, M, 0.1, weights=jax.nn.softmax(phi), **opts, **TIGHT) @ x_bar
+
+    theta = rng.random((4, 2)) + 0.2
+    _check(fn, theta, M, np.array([0.3, -0.2]))
+    A = theta / theta.sum(axis=0) if balanced else theta
+    g = jax.grad(lambda A: nj.barycenter_debiased(A, M, 0.1, **TIGHT) @ x_bar if balanced else
+                 nj.barycenter_unbalanced(A, M, 0.1, 0.5, **TIGHT) @ x_bar)(jnp.asarray(A))
+    _, vjp = autodiff.barycenter(A, M, 0.1, **opts, **TIGHT)
+    assert np.allclose(g, vjp(["A"], np.asarray(x_bar))["A"], rtol=1e-10, atol=1e-13)
+
+
+def test_arrays_on_an_accelerator_are_refused():
+    """No GPU here: an object that reports a GPU placement, as a jax array on a GPU does, is refused before any
+    copy, with UnsupportedOption (a ValueError naming it, also a NotImplementedError)."""
+    from types import SimpleNamespace
+
+    from numbaot._validation import UnsupportedOption
+
+    class OnGpu:
+        shape, dtype = (4, 2), np.float64
+
+        def devices(self):
+            return [SimpleNamespace(platform="gpu")]
+
+    s = jnp.linspace(0.0, 1.0, 4)
+    M = (s[:, None] - s[None, :]) ** 2
+    with pytest.raises(UnsupportedOption, match=r"A is a jax array on gpu.*jax\.device_put\(A, jax\.devices\('cpu'\)"):
+        nj.barycenter(OnGpu(), M, 0.1)
+    with pytest.raises(UnsupportedOption, match="M is a jax array on gpu") as err:
+        nj.emd2(None, None, OnGpu())
+    assert isinstance(err.value, ValueError) and isinstance(err.value, NotImplementedError)
+    assert nj.emd2(None, None, jnp.ones((2, 2))) == 1.0  # CPU arrays pass

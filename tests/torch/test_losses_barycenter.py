@@ -374,3 +374,25 @@ def test_barycenter_gradient_at_small_reg_with_disjoint_inputs():
         E = rng.normal(size=M.shape)
         fd = (value(A, M + h * E) - value(A, M - h * E)) / (2 * h)
         assert np.isclose(fd, (grads["M"] * E).sum(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("opts", [dict(debias=True), dict(reg_m=0.5)], ids=["debiased", "unbalanced"])
+def test_debiased_and_unbalanced_barycenter_gradcheck(opts):
+    """Histograms (equal masses when balanced, free when unbalanced), cost and weights (through a softmax) at
+    once, by gradcheck in float64; the value is numbaot's and the named entries are the same functions."""
+    theta, M = _barycenter_problem()
+    kw = dict(reg=0.1, tol=1e-13, max_iter=100000, **opts)
+    x_bar = torch.tensor(np.random.default_rng(7).normal(size=5))
+    balanced = "debias" in opts
+
+    def fn(theta, M, phi):
+        A = theta / theta.sum(dim=0) if balanced else theta
+        return nt.barycenter(A, M, weights=torch.softmax(phi, 0), **kw) @ x_bar
+
+    assert torch.autograd.gradcheck(fn, (_t(theta), _t(M), _t([0.3, -0.2])), eps=1e-6, atol=1e-6, rtol=1e-4)
+    A = theta / theta.sum(axis=0) if balanced else theta
+    named = nt.barycenter_debiased(_t(A), _t(M), 0.1, tol=1e-13, max_iter=100000) if balanced else \
+        nt.barycenter_unbalanced(_t(A), _t(M), 0.1, 0.5, tol=1e-13, max_iter=100000)
+    ref = numbaot.barycenter_debiased(A, M, 0.1, tol=1e-13, max_iter=100000) if balanced else \
+        numbaot.barycenter_unbalanced(A, M, 0.1, 0.5, tol=1e-13, max_iter=100000)
+    assert np.allclose(named.detach().numpy(), ref, rtol=1e-12, atol=0)

@@ -300,11 +300,26 @@ def test_cuda_gradients_refused_before_running(monkeypatch):
     GPU here: the bridge is asked for the CUDA device directly)."""
     from numbaot.torch import _bridge
 
+    from numbaot._validation import UnsupportedOption
+
     called = []
     x = torch.rand(3, 2, dtype=torch.float64, requires_grad=True)
-    with pytest.raises(NotImplementedError, match=r"gradients of CUDA tensors.*X_a.*torch.no_grad"):
+    with pytest.raises(UnsupportedOption, match=r"X_a is a CUDA tensor.*gradients of CUDA tensors.*X_a\.cpu\(\).*"
+                                                r"torch.no_grad") as err:
         _bridge.apply(lambda *arrays: called.append(arrays), ("X_a",), (x,), device=torch.device("cuda"))
+    assert isinstance(err.value, ValueError) and isinstance(err.value, NotImplementedError)  # old code catches it
     assert not called
+    # through the public functions: tensors that look like CUDA tensors (no CUDA build of torch here to make one)
+    monkeypatch.setattr(_bridge, "device_of", lambda **tensors: torch.device("cuda", 0))
+    y = torch.rand(4, 2, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(UnsupportedOption, match=r"X_a is a CUDA tensor that requires grad \(so do X_b\)"):
+        nt.solve_sample(x, y, reg=0.1)
+    A = torch.full((3, 2), 1 / 3, dtype=torch.float64)
+    M = torch.rand(3, 3, dtype=torch.float64)
+    with pytest.raises(UnsupportedOption, match=r"A is on cuda:0.*CPU tensors only.*A\.cpu\(\)"):
+        nt.barycenter(A, M, 0.1)
+    with pytest.raises(UnsupportedOption, match="CPU tensors only"):
+        nt.barycenter_1d([torch.rand(3, dtype=torch.float64)])
 
 
 def test_without_torch_the_functions_say_what_to_install(monkeypatch):
