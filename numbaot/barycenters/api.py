@@ -157,15 +157,13 @@ def _bregman(H, geometry, weights, opts: BarycenterOptions, req: _Request, warn,
 def _on_device(placement, A, M, grid_shape, weights, opts: BarycenterOptions, req: _Request, warn, kind):
     """The GPU path: shapes and scalars were checked; the values are checked on the device and judged here,
     before the driver runs."""
-    from ..cuda.barycenter import costs_cuda, histograms_cuda
-
     K = int(A.shape[1] if M is not None else A.shape[0])
     weights = V.check_barycenter_weights(weights, K)
-    inputs = histograms_cuda(A, M, grid_shape)
+    inputs = _dispatch.driver("barycenter.histograms", placement)(A, M, grid_shape)
     if math.isinf(opts.rho):
         V.check_histogram_masses(inputs.sums, "A", inputs.out_dtype)
     if M is not None:
-        inputs = costs_cuda(inputs, M)
+        inputs = _dispatch.driver("barycenter.costs", placement)(inputs, M)
     answer = _dispatch.driver("barycenter", placement)(inputs, weights, opts)
     return finish_barycenter(answer, solver=req.solver, tol=opts.tol, warn=warn, device="cuda",
                              citation=_CITATIONS[kind], stacklevel=6)

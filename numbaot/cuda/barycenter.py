@@ -13,6 +13,10 @@ Debiased (Janati et al. 2020, square costs or a grid: the barycenter shares the 
 the debiasing potential ``c`` to the log barycenter, then ``c`` takes the host rule's ten fixed-point steps
 ``c = (c + log_bar - lse(c - C / eps)) / 2``, each one column half-step of one problem through the same kernels;
 the error adds the barycenter's L1 change since the last check, as on the host.
+
+The inputs are checked before the loop runs: :func:`histograms_cuda` and :func:`costs_cuda` (device reductions
+judged with the host's rules and messages; the front-end judges the masses), then :func:`barycenter_cuda` takes the
+checked inputs and the front-end's options and returns a ``_finish.BarycenterAnswer``.
 """
 from __future__ import annotations
 

@@ -1,8 +1,13 @@
 """Exact 1D optimal transport on the GPU: the CUDA twin of ``exact._solver_1d`` behind ``emd_1d``,
 ``emd2_1d`` and ``wasserstein_1d``.
 
+Checks come first, through the dispatch table, before any solve: :func:`points_1d_cuda` and :func:`inputs_1d_cuda`
+reduce the inputs on the device (``_checks``; the host's rules and messages, in the host's order) and the front-end
+(``exact.api``) judges the masses and the promised sortedness. The solve drivers then take the checked inputs and
+raise nothing; :func:`solve_1d_cuda` returns the host driver's tuple (``_finish.ExactAnswer``).
+
 One problem
-    1. checks on the device (``_checks``), with the CPU path's messages; b rescaled to the mass of a;
+    1. b rescaled to the mass of a (the factor the front-end's ``check_mass`` gave);
     2. points scaled by a power of two (exact) so that ``|x - y|^p`` cannot overflow;
     3. a bitonic sort of (key, index) pairs, padded with +inf to a power of two; ties are broken by the index, so
        the order is the stable one;

@@ -68,13 +68,11 @@ def solve_1d(x_a, x_b, a, b, metric, p, want_plan: bool, n_threads=None) -> OTRe
 
 def _solve_1d_device(placement, x_a, x_b, a, b, metric, p, want_plan):
     """Device inputs: checked on the device (the host's order and messages) and judged here, then solved."""
-    from ..cuda.solver_1d import inputs_1d_cuda, points_1d_cuda
-
     names = ("x_a", "x_b", "a", "b")
-    points = points_1d_cuda(x_a, x_b, names)
+    points = _dispatch.driver("1d.points", placement)(x_a, x_b, names)
     a_in = None if a is None else V.as_float_array(a, "a", ndim=1, allow_cuda=True)
     b_in = None if b is None else V.as_float_array(b, "b", ndim=1, allow_cuda=True)
-    inputs = inputs_1d_cuda(points, x_a, x_b, a_in, b_in, names)
+    inputs = _dispatch.driver("1d.inputs", placement)(points, x_a, x_b, a_in, b_in, names)
     factor = V.check_mass(float(inputs.sums_a[0]), float(inputs.sums_b[0]), V.mass_dtype(a_in, b_in))
     out_dtype = V.result_dtype(x_a, x_b, a_in, b_in)
     return _dispatch.driver("solve_1d", placement)(inputs, factor, metric, p, want_plan, out_dtype), out_dtype
@@ -269,11 +267,10 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, requ
 def _wasserstein_1d_device(placement, u, v, wu, wv, p, require_sort):
     """Device inputs: checked on the device in the host's order (points, weights, masses, sortedness) and judged
     here with the host's rules, then solved by the CUDA driver."""
-    from ..cuda.solver_1d import inputs_1d_cuda, points_1d_cuda
-
     names = ("u_values", "v_values", "u_weights", "v_weights")
-    inputs = inputs_1d_cuda(points_1d_cuda(u, v, names), u, v, wu, wv, names, promised_sorted=not require_sort,
-                            batch_labels=True)
+    points = _dispatch.driver("1d.points", placement)(u, v, names)
+    inputs = _dispatch.driver("1d.inputs", placement)(points, u, v, wu, wv, names, promised_sorted=not require_sort,
+                                                      batch_labels=True)
     out_dtype = V.result_dtype(u, v, wu, wv)
     # As on the host, the batch path judges the mass in the dtype of the weights that were given.
     given = [w for w in (wu, wv) if w is not None]
