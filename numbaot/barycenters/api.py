@@ -27,7 +27,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _config, _dispatch, _validation as V
-from .._defaults import CHECK_EVERY
+from .._defaults import (BARYCENTER_DEBIASED_TOL, BARYCENTER_MAX_ITER, BARYCENTER_TOL, CHECK_EVERY,
+                         FREE_SUPPORT_MAX_ITER, FREE_SUPPORT_TOL)
 from .._finish import BarycenterAnswer, finish_barycenter
 from .._result import BarycenterResult
 from .._status import MAX_ITER_REACHED, OPTIMAL, Status, warn_status
@@ -36,16 +37,13 @@ from .._status import MAX_ITER_REACHED, OPTIMAL, Status, warn_status
 #: log-domain loop (stable at any reg); "sinkhorn" the scaling domain (fastest; fails where the Gibbs kernel
 #: underflows, about M / reg > 700).
 METHODS = ("sinkhorn_log", "sinkhorn", "sinkhorn_stabilized")
-#: Barycenter iterations (POT's default for its Bregman barycenters) and the tolerance on the joint error (the
-#: spread of the K plans' column marginals plus the barycenter's L1 change between checks).
-MAX_ITER = 10000
-TOL = 1e-9
-#: The debiased iteration converges linearly and slowly (its debiasing potential moves the barycenter on its own):
-#: its default stop is looser.
-DEBIASED_TOL = 1e-7
-#: Free-support iterations and the tolerance on the squared displacement of the support (POT's defaults).
-FREE_MAX_ITER = 100
-FREE_TOL = 1e-7
+#: The defaults (numbaot._defaults, with every solver's): entropic barycenter iterations and tolerance, the
+#: debiased iteration's looser stop, free-support iterations and tolerance.
+MAX_ITER = BARYCENTER_MAX_ITER
+TOL = BARYCENTER_TOL
+DEBIASED_TOL = BARYCENTER_DEBIASED_TOL
+FREE_MAX_ITER = FREE_SUPPORT_MAX_ITER
+FREE_TOL = FREE_SUPPORT_TOL
 
 _CITATIONS = {
     "bregman": "Benamou, Carlier, Cuturi, Nenna and Peyre 2015, Iterative Bregman projections for regularized "
