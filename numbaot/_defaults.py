@@ -1,7 +1,8 @@
 """The defaults of every iterative solver, in one place: the front-ends' signatures read them from here.
 
 Changing one changes it for every verb that shares it (the Sinkhorn family, its unbalanced, batched, online and
-divergence variants, entropic GW's outer and inner loops; the conditional gradient of GW and FGW has its own).
+divergence variants, entropic GW's outer and inner loops; the conditional gradient of GW and FGW, the
+barycenters and the free-support barycenters have their own).
 """
 from __future__ import annotations
 
@@ -14,3 +15,12 @@ CHECK_EVERY = 10
 #: Conditional gradient (GW, FGW, semi-relaxed): iterations and the relative and absolute tolerances on the loss.
 CG_MAX_ITER = 10000
 CG_TOL = 1e-9
+#: Entropic barycenters (POT's default for its Bregman barycenters): iterations and the tolerance on the joint error
+#: (the spread of the K plans' column marginals plus the barycenter's L1 change between checks); the debiased
+#: iteration converges linearly and slowly (its debiasing potential moves the barycenter on its own): a looser stop.
+BARYCENTER_MAX_ITER = 10000
+BARYCENTER_TOL = 1e-9
+BARYCENTER_DEBIASED_TOL = 1e-7
+#: Free-support barycenters: iterations and the tolerance on the squared displacement of the support (POT's).
+FREE_SUPPORT_MAX_ITER = 100
+FREE_SUPPORT_TOL = 1e-7

@@ -57,6 +57,11 @@ _DRIVERS = {
     ("unif", CUDA): ("numbaot.cuda.cost", "unif_cuda"),
     ("solve_1d", CUDA): ("numbaot.cuda.solver_1d", "solve_1d_cuda"),
     ("wasserstein_1d", CUDA): ("numbaot.cuda.solver_1d", "wasserstein_1d_cuda"),
+    # device input checks that run before a driver (reductions on the device; the front-end judges the masses)
+    ("1d.points", CUDA): ("numbaot.cuda.solver_1d", "points_1d_cuda"),
+    ("1d.inputs", CUDA): ("numbaot.cuda.solver_1d", "inputs_1d_cuda"),
+    ("barycenter.histograms", CUDA): ("numbaot.cuda.barycenter", "histograms_cuda"),
+    ("barycenter.costs", CUDA): ("numbaot.cuda.barycenter", "costs_cuda"),
     ("sinkhorn", CUDA): ("numbaot.cuda.sinkhorn", "solve_sinkhorn_cuda"),
     ("online", CUDA): ("numbaot.cuda.online", "solve_online_cuda"),
     ("divergence", CUDA): ("numbaot.cuda.divergence", "solve_divergence_cuda"),

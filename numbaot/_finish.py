@@ -5,7 +5,8 @@ The CPU driver (``entropic._loop.run`` / ``run_scaling`` and ``objective``) and 
 problem is the batch of one. :func:`finish` builds the result (an ``OTResult`` for one problem, a
 ``BatchOTResult`` for a batch) and emits the ConvergenceWarning, with one wording for every family and device.
 The point-cloud drivers (online Sinkhorn, the Sinkhorn divergence; CPU and CUDA) return a :class:`CloudsAnswer`,
-which :func:`finish_clouds` turns into a result.
+which :func:`finish_clouds` turns into a result. The exact drivers (network simplex; 1D merge on the host and the
+GPU) return an :class:`ExactAnswer` for :func:`finish_exact`.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
-from ._result import BatchOTResult, OTResult
+from ._result import BarycenterResult, BatchOTResult, OTResult
 from ._status import OPTIMAL, Status, warn_status
 
 
@@ -137,3 +138,71 @@ def clouds_detail(answer: CloudsAnswer, criterion: str, tol, unit: str = "iterat
     if len(answer.errors):
         return f"{criterion} {answer.errors[-1]:.3g} > tol {tol:g} after {answer.n_iter} {unit}"
     return f"{answer.n_iter} {unit}"
+
+
+class ExactAnswer(NamedTuple):
+    """What an exact driver returns: the network simplex, the host 1D merge and its CUDA twin
+    (``cuda.solver_1d.solve_1d_cuda``) give the same tuple.
+
+    ``value`` the cost (a float, on the host, in the inputs' units); ``shape`` (n, m); ``n_iter`` pivots or merge
+    steps; ``status``; ``plan_coo`` the plan's non-zeros ``(rows, cols, values)`` (values in the result's dtype) or
+    None when only the value was asked for; ``potential_a``, ``potential_b`` the centred duals in the result's
+    dtype (or None), all on the caller's device and of its kind. ``densify`` and ``marginals`` (device runs: host
+    results derive them from the triples) build the dense plan and the marginals where the triples live.
+    """
+
+    value: float
+    shape: tuple
+    n_iter: int
+    status: int = OPTIMAL
+    plan_coo: Optional[tuple] = None
+    potential_a: object = None
+    potential_b: object = None
+    densify: Optional[Callable] = None
+    marginals: Optional[Callable] = None
+
+
+def finish_exact(answer: ExactAnswer, *, out_dtype, solver: str = "emd", detail: str = "", warn: bool = False,
+                 device: str = "cpu", stacklevel: int = 5) -> OTResult:
+    """The result of an exact solve (``value`` a numpy scalar of ``out_dtype``), after a ConvergenceWarning with
+    ``detail`` when ``warn`` and the status is not OPTIMAL (``stacklevel`` counted from ``warn_status``'s frame,
+    so that the warning names the user's line)."""
+    if warn:
+        warn_status(answer.status, solver, detail, stacklevel=stacklevel)
+    return OTResult(value=out_dtype.type(answer.value), plan_coo=answer.plan_coo, shape=tuple(answer.shape),
+                    potential_a=answer.potential_a, potential_b=answer.potential_b,
+                    status=Status(int(answer.status)), n_iter=int(answer.n_iter), device=device,
+                    densify=answer.densify, marginals=answer.marginals)
+
+
+class BarycenterAnswer(NamedTuple):
+    """What an entropic barycenter driver returns (the host loop under the barycentric rule and its CUDA twin
+    ``cuda.barycenter.barycenter_cuda`` give the same tuple's first four fields).
+
+    ``barycenter`` in the result's dtype and shape, on the caller's device and of its kind; ``status``, ``n_iter``
+    and ``errors`` (the error at each check) on the host; ``plans`` (K arrays), ``value`` and the (K, n), (K, m)
+    potentials where the driver builds them (host runs)."""
+
+    barycenter: object
+    status: int
+    n_iter: int
+    errors: np.ndarray
+    plans: Optional[list] = None
+    value: float = float("nan")
+    potential_a: object = None
+    potential_b: object = None
+
+
+def finish_barycenter(answer: BarycenterAnswer, *, solver: str, tol: float, warn: bool, device: str = "cpu",
+                      citation: Optional[str] = None, stacklevel: int = 5) -> BarycenterResult:
+    """The result of a barycenter solve, after a ConvergenceWarning (the last error against ``tol``) when ``warn``
+    and the status is not OPTIMAL (``stacklevel`` counted from ``warn_status``'s frame)."""
+    errors = np.asarray(answer.errors, dtype=np.float64)
+    if warn and int(answer.status) != OPTIMAL:
+        detail = f"{answer.n_iter} iterations" if errors.size == 0 else \
+            f"error {errors[-1]:.3g} > tol {tol:g} after {answer.n_iter} iterations"
+        warn_status(answer.status, solver, detail, stacklevel=stacklevel)
+    return BarycenterResult(barycenter=answer.barycenter, plans=answer.plans, value=answer.value,
+                            potential_a=answer.potential_a, potential_b=answer.potential_b,
+                            status=Status(int(answer.status)), n_iter=int(answer.n_iter), errors=errors,
+                            device=device, citation=citation)

@@ -4,6 +4,8 @@ Each function picks the method from its arguments and calls the family's front-e
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import _dispatch, _validation as V
@@ -100,7 +102,7 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, p=2.0, reg=N
         if lazy or debias or reg_m is not None or tol is not None or max_iter is not None:
             raise ValueError(f"method={method!r} computes a closed form or a slicing: lazy, debias, reg_m, tol and "
                              "max_iter do not apply to it")
-        return _solve_sample_method(X_a, X_b, a, b, metric, reg, method, n_projections, projections, random_state,
+        return _solve_sample_method(X_a, X_b, a, b, metric, reg, method, (n_projections, projections, random_state),
                                     n_threads)
     if reg is None and (debias or reg_m is not None):
         raise ValueError("debias and reg_m apply to entropic OT: give reg > 0 (e.g. reg = 2 * blur**2 for "
@@ -185,9 +187,10 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, p=2.0, reg=N
 _SAMPLE_METHODS = ("1d", "sliced", "max_sliced", "gaussian")
 
 
-def _solve_sample_method(X_a, X_b, a, b, metric, reg, method, n_projections, projections, random_state,
-                         n_threads) -> OTResult:
-    """``solve_sample(method=...)``: the closed forms and slicings that give a value and no plan (as POT)."""
+def _solve_sample_method(X_a, X_b, a, b, metric, reg, method, slicing, n_threads) -> OTResult:
+    """``solve_sample(method=...)``: the closed forms and slicings that give a value and no plan (as POT);
+    ``slicing`` is ``(n_projections, projections, random_state)``."""
+    n_projections, projections, random_state = slicing
     if not isinstance(method, str) or method.lower() not in _SAMPLE_METHODS:
         raise ValueError(f"method must be one of {_SAMPLE_METHODS} (or None for exact and entropic OT), got "
                          f"{method!r}")
@@ -301,11 +304,11 @@ def solve(M, a=None, b=None, reg=None, *, reg_type="KL", max_iter=None, tol=None
     """
     warn = V.check_bool(warn, "warn")
     if unbalanced is not None:
-        return _solve_unbalanced(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, warn, potentials_init,
-                                 plan_init, unbalanced, unbalanced_type)
+        return _solve_unbalanced(M, a, b, reg, _SolveOptions(reg_type, max_iter, tol, method, n_threads, warn,
+                                                             potentials_init, plan_init, unbalanced, unbalanced_type))
     if reg is not None and (isinstance(reg_type, tuple) or (isinstance(reg_type, str) and reg_type.lower() == "l2")):
-        return _solve_regularized(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, warn, potentials_init,
-                                  plan_init)
+        return _solve_regularized(M, a, b, reg, _SolveOptions(reg_type, max_iter, tol, method, n_threads, warn,
+                                                              potentials_init, plan_init))
     if reg is not None:
         if plan_init is not None:
             raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
@@ -393,14 +396,31 @@ def solve_gromov(Ca, Cb, M=None, a=None, b=None, loss="square_loss", symmetric=N
                          n_threads, warn)
 
 
-def _solve_regularized(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, warn, potentials_init, plan_init):
+class _SolveOptions(NamedTuple):
+    """``solve``'s options past the problem's data (M, a, b, reg), as the caller gave them (checked where they are
+    used): one object for the helpers below."""
+
+    reg_type: object = "KL"
+    max_iter: object = None
+    tol: object = None
+    method: object = None
+    n_threads: object = None
+    warn: bool = True
+    potentials_init: object = None
+    plan_init: object = None
+    unbalanced: object = None
+    unbalanced_type: object = "KL"
+
+
+def _solve_regularized(M, a, b, reg, opts: _SolveOptions):
     """Balanced OT with ``reg_type='L2'`` (smooth OT by its dual, as POT) or ``reg_type=(f, df)`` (conditional
     gradient with the network simplex, ``plan_init`` its start and ``method`` its line search)."""
+    reg_type, max_iter, tol, method, n_threads, warn, potentials_init, plan_init = opts[:8]
     if potentials_init is not None:
         raise ValueError("potentials_init warm-starts Sinkhorn and the exact solver; reg_type='L2' and reg_type=(f, df) "
                          "take none (give plan_init to start the conditional gradient of reg_type=(f, df))")
-    max_iter = 1000 if max_iter is None else max_iter
-    tol = 1e-9 if tol is None else tol
+    max_iter = MAX_ITER if max_iter is None else max_iter
+    tol = TOL if tol is None else tol
     if isinstance(reg_type, tuple):
         if len(reg_type) != 2:
             raise ValueError(f"reg_type=(f, df) needs the regulariser and its gradient, got a tuple of {len(reg_type)}")
@@ -417,10 +437,10 @@ def _solve_regularized(M, a, b, reg, reg_type, max_iter, tol, method, n_threads,
                         warn=warn, solver="solve (reg_type='L2')").result
 
 
-def _solve_unbalanced(M, a, b, reg, reg_type, max_iter, tol, method, n_threads, warn, potentials_init, plan_init,
-                      unbalanced, unbalanced_type):
+def _solve_unbalanced(M, a, b, reg, opts: _SolveOptions):
     """``solve(..., unbalanced=rho)``: entropic unbalanced OT with KL penalties by Sinkhorn; exact (``reg=None``)
     KL/L2 by majorization-minimization and TV by the network simplex; the other regularised ones by L-BFGS-B."""
+    reg_type, max_iter, tol, method, n_threads, warn, potentials_init, plan_init, unbalanced, unbalanced_type = opts
     if not isinstance(unbalanced_type, str):
         raise TypeError(f"unbalanced_type must be a string ('KL', 'L2' or 'TV'), got {unbalanced_type!r}")
     kind = unbalanced_type.lower()

@@ -58,3 +58,37 @@ def test_options_are_immutable_with_defaults_in_one_place():
     assert not SinkhornOptions(0.1, rho_b=2.0).balanced
     assert OnlineOptions(0.1).balanced and not OnlineOptions(0.1, rho_a=1.0).balanced
     assert DivergenceOptions(0.1).rho is None and DivergenceOptions(0.1).debias
+
+
+def test_finish_exact_builds_the_result_and_warns_at_the_callers_line():
+    from numbaot._finish import ExactAnswer, finish_exact
+
+    coo = (np.array([0, 1]), np.array([1, 0]), np.array([0.5, 0.5], dtype=np.float32))
+    answer = ExactAnswer(value=1.0, shape=(2, 2), n_iter=3, plan_coo=coo,
+                         potential_a=np.zeros(2, np.float32), potential_b=np.ones(2, np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = finish_exact(answer, out_dtype=np.dtype(np.float32), warn=True)
+    assert isinstance(res.value, np.float32) and res.value == 1.0 and res.n_iter == 3 and res.status is Status.OPTIMAL
+    np.testing.assert_array_equal(res.plan, [[0.0, 0.5], [0.5, 0.0]])
+    assert res.device == "cpu" and res.ran_on == "cpu"
+    stalled = answer._replace(status=Status.MAX_ITER_REACHED)
+    with pytest.warns(ConvergenceWarning, match=r"emd: MAX_ITER_REACHED.*3 pivots") as record:
+        res = finish_exact(stalled, out_dtype=np.dtype(np.float64), detail="3 pivots", warn=True, stacklevel=3)
+    assert record[0].filename == __file__ and res.status is Status.MAX_ITER_REACHED
+    value_only = finish_exact(ExactAnswer(value=0.25, shape=(3, 2), n_iter=4), out_dtype=np.dtype(np.float64))
+    assert value_only.plan_coo is None and value_only.shape == (3, 2) and value_only.value == 0.25
+
+
+def test_finish_barycenter_builds_the_result_and_warns():
+    from numbaot._finish import BarycenterAnswer, finish_barycenter
+
+    answer = BarycenterAnswer(np.array([0.5, 0.5]), Status.MAX_ITER_REACHED, 7, np.array([0.1, 0.01]))
+    with pytest.warns(ConvergenceWarning, match=r"bar: MAX_ITER_REACHED.*error 0\.01 > tol 1e-09 after 7") as record:
+        res = finish_barycenter(answer, solver="bar", tol=1e-9, warn=True, citation="x", stacklevel=3)
+    assert record[0].filename == __file__
+    assert res.n_iter == 7 and res.citation == "x" and res.plans is None and np.isnan(res.value)
+    np.testing.assert_array_equal(res.barycenter, [0.5, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        finish_barycenter(answer._replace(errors=np.array([])), solver="bar", tol=1e-9, warn=False)

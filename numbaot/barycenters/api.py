@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 
 from .. import _config, _dispatch, _validation as V
-from .._defaults import CHECK_EVERY
+from .._defaults import (BARYCENTER_DEBIASED_TOL, BARYCENTER_MAX_ITER, BARYCENTER_TOL, CHECK_EVERY,
+                         FREE_SUPPORT_MAX_ITER, FREE_SUPPORT_TOL)
+from .._finish import BarycenterAnswer, finish_barycenter
 from .._result import BarycenterResult
 from .._status import MAX_ITER_REACHED, OPTIMAL, Status, warn_status
 
@@ -34,16 +37,13 @@ from .._status import MAX_ITER_REACHED, OPTIMAL, Status, warn_status
 #: log-domain loop (stable at any reg); "sinkhorn" the scaling domain (fastest; fails where the Gibbs kernel
 #: underflows, about M / reg > 700).
 METHODS = ("sinkhorn_log", "sinkhorn", "sinkhorn_stabilized")
-#: Barycenter iterations (POT's default for its Bregman barycenters) and the tolerance on the joint error (the
-#: spread of the K plans' column marginals plus the barycenter's L1 change between checks).
-MAX_ITER = 10000
-TOL = 1e-9
-#: The debiased iteration converges linearly and slowly (its debiasing potential moves the barycenter on its own):
-#: its default stop is looser.
-DEBIASED_TOL = 1e-7
-#: Free-support iterations and the tolerance on the squared displacement of the support (POT's defaults).
-FREE_MAX_ITER = 100
-FREE_TOL = 1e-7
+#: The defaults (numbaot._defaults, with every solver's): entropic barycenter iterations and tolerance, the
+#: debiased iteration's looser stop, free-support iterations and tolerance.
+MAX_ITER = BARYCENTER_MAX_ITER
+TOL = BARYCENTER_TOL
+DEBIASED_TOL = BARYCENTER_DEBIASED_TOL
+FREE_MAX_ITER = FREE_SUPPORT_MAX_ITER
+FREE_TOL = FREE_SUPPORT_TOL
 
 _CITATIONS = {
     "bregman": "Benamou, Carlier, Cuturi, Nenna and Peyre 2015, Iterative Bregman projections for regularized "
@@ -62,13 +62,44 @@ def _host(what, **arrays):
                            "copy the arrays to the host (e.g. cupy.asnumpy) and call it there")
 
 
-def _loop_settings(method, reg, max_iter, tol, check_every, warn, debiased):
-    V.check_choice(method, "method", METHODS)
-    reg = V.check_reg(reg)
-    max_iter = V.check_max_iter(max_iter)
-    tol = V.check_tol((DEBIASED_TOL if debiased else TOL) if tol is None else tol)
-    check_every = V.check_max_iter(check_every, "check_every")
-    return reg, max_iter, tol, check_every, V.check_bool(warn, "warn")
+class _Request(NamedTuple):
+    """What an entropic barycenter verb was asked, as given (checked by :func:`_options`): the loop's settings,
+    the host threads and the reporting (``solver`` names the verb in warnings)."""
+
+    reg: object
+    solver: str
+    reg_m: object = None
+    debiased: bool = False
+    method: str = "sinkhorn_log"
+    max_iter: object = MAX_ITER
+    tol: object = None
+    check_every: object = CHECK_EVERY
+    n_threads: object = None
+    warn: object = True
+
+
+class BarycenterOptions(NamedTuple):
+    """The entropic barycenter loop's checked settings, built once by the front-end; the host drivers and the CUDA
+    driver (``numbaot.cuda.barycenter.barycenter_cuda``) read them. ``rho`` is the KL penalty (inf: balanced)."""
+
+    reg: float
+    rho: float
+    debiased: bool
+    max_iter: int
+    tol: float
+    check_every: int
+
+
+def _options(req: _Request, grid: bool = False):
+    """``(BarycenterOptions, warn)`` from a request, checked (a grid takes no ``reg_m``)."""
+    V.check_choice(req.method, "method", METHODS)
+    reg = V.check_reg(req.reg)
+    max_iter = V.check_max_iter(req.max_iter)
+    tol = V.check_tol((DEBIASED_TOL if req.debiased else TOL) if req.tol is None else req.tol)
+    check_every = V.check_max_iter(req.check_every, "check_every")
+    warn = V.check_bool(req.warn, "warn")
+    rho = math.inf if grid else _rho(req.reg_m)
+    return BarycenterOptions(reg, rho, bool(req.debiased), max_iter, tol, check_every), warn
 
 
 def _rho(reg_m):
@@ -80,51 +111,60 @@ def _rho(reg_m):
     return rho_a
 
 
-def _warn(status, solver, n_iter, errors, tol, warn):
-    if warn and status != OPTIMAL:
-        detail = f"{n_iter} iterations" if errors.size == 0 else \
-            f"error {errors[-1]:.3g} > tol {tol:g} after {n_iter} iterations"
-        warn_status(status, solver, detail, stacklevel=6)
+class _Target(NamedTuple):
+    """Where a host barycenter lives: the dense costs (None on a grid), the barycenter's shape and dtype, the
+    citation's key, and whether to build the K plans."""
+
+    dense_C: object
+    out_shape: tuple
+    out_dtype: np.dtype
+    kind: str
+    want_plans: bool = False
 
 
-def _bregman(H, geometry, weights, reg, rho, debiased, method, max_iter, tol, check_every, n_threads, warn, solver,
-             dense_C, out_shape, out_dtype, kind, want_plans):
+def _bregman(H, geometry, weights, opts: BarycenterOptions, req: _Request, warn, target: _Target):
     """``geometry(dense_C)`` (or ``geometry()`` on a grid) builds the log-domain loop's geometry, only if it runs."""
     from ._bregman import plans, solve_bregman
     from ._scaling import dense_operators, grid_operators, solve_scaling
 
-    threads = _config.n_threads(n_threads)
-    if method == "sinkhorn":
-        operators = grid_operators(out_shape, reg) if dense_C is None else dense_operators(dense_C, reg, threads)
-        answer = solve_scaling(operators, H, weights, reg, rho, debiased, max_iter, tol, check_every)
+    threads = _config.n_threads(req.n_threads)
+    dense_C, out_dtype = target.dense_C, target.out_dtype
+    loop = (opts.reg, opts.rho, opts.debiased, opts.max_iter, opts.tol, opts.check_every)
+    if req.method == "sinkhorn":
+        operators = grid_operators(target.out_shape, opts.reg) if dense_C is None else \
+            dense_operators(dense_C, opts.reg, threads)
+        answer = solve_scaling(operators, H, weights, *loop)
     else:
         geom = geometry() if dense_C is None else geometry(dense_C)
-        answer = solve_bregman(geom, H, weights, reg, rho, debiased, max_iter, tol, check_every, threads)
-    _warn(answer.status, solver, answer.n_iter, answer.errors, tol, warn)
+        answer = solve_bregman(geom, H, weights, *loop, threads)
     bar = np.exp(answer.log_bar)
-    P = value = None
-    if dense_C is not None and want_plans:
-        P = plans(dense_C, answer, reg)
+    P = None
+    value = math.nan
+    if dense_C is not None and target.want_plans:
+        P = plans(dense_C, answer, opts.reg)
         value = float(np.einsum("k,kij,ij->", weights, P, dense_C))
-    return BarycenterResult(
-        barycenter=bar.reshape(out_shape).astype(out_dtype), plans=None if P is None else [p.astype(out_dtype)
-                                                                                         for p in P],
-        value=math.nan if value is None else value, potential_a=answer.f.astype(out_dtype),
-        potential_b=answer.g.astype(out_dtype), status=Status(answer.status), n_iter=answer.n_iter,
-        errors=answer.errors, citation=_CITATIONS[kind],
-    )
+    # stacklevel 6: warn_status, finish_barycenter, this, _fixed_support / _convolutional, the verb, the user
+    return finish_barycenter(
+        BarycenterAnswer(barycenter=bar.reshape(target.out_shape).astype(out_dtype), status=answer.status,
+                         n_iter=answer.n_iter, errors=answer.errors,
+                         plans=None if P is None else [p.astype(out_dtype) for p in P], value=value,
+                         potential_a=answer.f.astype(out_dtype), potential_b=answer.g.astype(out_dtype)),
+        solver=req.solver, tol=opts.tol, warn=warn, citation=_CITATIONS[target.kind], stacklevel=6)
 
 
-def _on_device(placement, A, M, grid_shape, weights, reg, rho, debiased, max_iter, tol, check_every, warn, solver,
-               kind):
-    """The GPU path: shapes and scalars were checked; the driver checks the values on the device."""
+def _on_device(placement, A, M, grid_shape, weights, opts: BarycenterOptions, req: _Request, warn, kind):
+    """The GPU path: shapes and scalars were checked; the values are checked on the device and judged here,
+    before the driver runs."""
     K = int(A.shape[1] if M is not None else A.shape[0])
     weights = V.check_barycenter_weights(weights, K)
-    bar, status, n_iter, errors, _ = _dispatch.driver("barycenter", placement)(
-        A, M, grid_shape, weights, reg, rho, max_iter, tol, check_every, debiased)
-    _warn(int(status), solver, n_iter, errors, tol, warn)
-    return BarycenterResult(barycenter=bar, value=math.nan, status=status, n_iter=n_iter, errors=errors,
-                            device="cuda", citation=_CITATIONS[kind])
+    inputs = _dispatch.driver("barycenter.histograms", placement)(A, M, grid_shape)
+    if math.isinf(opts.rho):
+        V.check_histogram_masses(inputs.sums, "A", inputs.out_dtype)
+    if M is not None:
+        inputs = _dispatch.driver("barycenter.costs", placement)(inputs, M)
+    answer = _dispatch.driver("barycenter", placement)(inputs, weights, opts)
+    return finish_barycenter(answer, solver=req.solver, tol=opts.tol, warn=warn, device="cuda",
+                             citation=_CITATIONS[kind], stacklevel=6)
 
 
 def _square_for_debiased(shape):
@@ -133,12 +173,11 @@ def _square_for_debiased(shape):
                          f"got shape {tuple(shape)}")
 
 
-def _fixed_support(A, M, reg, weights, reg_m, debiased, method, max_iter, tol, check_every, n_threads, warn, solver,
-                   want_plans=False):
+def _fixed_support(A, M, weights, req: _Request, want_plans=False):
     from ._bregman import dense_shared
 
-    reg, max_iter, tol, check_every, warn = _loop_settings(method, reg, max_iter, tol, check_every, warn, debiased)
-    rho = _rho(reg_m)
+    opts, warn = _options(req)
+    debiased = opts.debiased
     placement = _dispatch.place(A=A, M=M)
     if placement.on_gpu:
         A_dev = V.as_float_array(A, "A", ndim=2, allow_cuda=True)
@@ -148,13 +187,12 @@ def _fixed_support(A, M, reg, weights, reg_m, debiased, method, max_iter, tol, c
                              f"entries (A has shape {tuple(A_dev.shape)}: one histogram per column)")
         if debiased:
             _square_for_debiased(tuple(M_dev.shape))
-        kind = "debiased" if debiased else ("bregman" if math.isinf(rho) else "unbalanced")
-        return _on_device(placement, A_dev, M_dev, None, weights, reg, rho, debiased, max_iter, tol, check_every,
-                          warn, solver, kind)
+        kind = "debiased" if debiased else ("bregman" if math.isinf(opts.rho) else "unbalanced")
+        return _on_device(placement, A_dev, M_dev, None, weights, opts, req, warn, kind)
     A_arr = V.as_float_array(A, "A", ndim=(1, 2))
     if A_arr.ndim == 1:
         A_arr = A_arr[:, None]  # one histogram: its own barycenter problem (POT accepts it too)
-    H = V.check_histograms(A_arr, "A", axis=1, balanced=math.isinf(rho))
+    H = V.check_histograms(A_arr, "A", axis=1, balanced=math.isinf(opts.rho))
     M_arr = V.as_float_array(M, "M", ndim=2)
     if M_arr.shape[0] != H.shape[1]:
         raise ValueError(f"M has shape {M_arr.shape} but the histograms of A have {H.shape[1]} entries (A has shape "
@@ -165,10 +203,10 @@ def _fixed_support(A, M, reg, weights, reg_m, debiased, method, max_iter, tol, c
     if np.isinf(M_arr).any():
         raise ValueError("M has +inf entries; barycenters need finite costs")
     weights = V.check_barycenter_weights(weights, H.shape[0])
-    kind = "debiased" if debiased else ("bregman" if math.isinf(rho) else "unbalanced")
+    kind = "debiased" if debiased else ("bregman" if math.isinf(opts.rho) else "unbalanced")
     C = np.ascontiguousarray(M_arr, dtype=np.float64)
-    return _bregman(H, dense_shared, weights, reg, rho, debiased, method, max_iter, tol, check_every, n_threads,
-                    warn, solver, C, (M_arr.shape[1],), V.result_dtype(A_arr, M_arr), kind, want_plans)
+    return _bregman(H, dense_shared, weights, opts, req, warn,
+                    _Target(C, (M_arr.shape[1],), V.result_dtype(A_arr, M_arr), kind, want_plans))
 
 
 def _grid_images(A, ndim, name="A"):
@@ -176,20 +214,19 @@ def _grid_images(A, ndim, name="A"):
     return arr, V.check_histograms(arr, name, axis=0)
 
 
-def _convolutional(A, reg, weights, debiased, dims, method, max_iter, tol, check_every, n_threads, warn, solver):
+def _convolutional(A, weights, dims, req: _Request):
     from ._bregman import grid
 
-    reg, max_iter, tol, check_every, warn = _loop_settings(method, reg, max_iter, tol, check_every, warn, debiased)
+    opts, warn = _options(req, grid=True)
     placement = _dispatch.place(A=A)
     if placement.on_gpu:
         A_dev = V.as_float_array(A, "A", ndim=dims + 1, allow_cuda=True)
-        return _on_device(placement, A_dev, None, tuple(int(s) for s in A_dev.shape[1:]), weights, reg, math.inf,
-                          debiased, max_iter, tol, check_every, warn, solver, "convolutional")
+        return _on_device(placement, A_dev, None, tuple(int(s) for s in A_dev.shape[1:]), weights, opts, req, warn,
+                          "convolutional")
     arr, H = _grid_images(A, dims)
     weights = V.check_barycenter_weights(weights, H.shape[0])
-    return _bregman(H, lambda: grid(arr.shape[1:]), weights, reg, math.inf, debiased, method, max_iter, tol,
-                    check_every, n_threads, warn, solver, None, arr.shape[1:], V.result_dtype(arr), "convolutional",
-                    False)
+    return _bregman(H, lambda: grid(arr.shape[1:]), weights, opts, req, warn,
+                    _Target(None, arr.shape[1:], V.result_dtype(arr), "convolutional"))
 
 
 # ----------------------------------------------------------------------------------------------- fixed support
@@ -240,8 +277,9 @@ def barycenter(A, M, reg, weights=None, method="sinkhorn_log", *, max_iter=MAX_I
     >>> int(np.argmax(bar)), round(float(bar.sum()), 6)
     (2, 1.0)
     """
-    return _fixed_support(A, M, reg, weights, None, False, method, max_iter, tol, check_every, n_threads, warn,
-                          "barycenter").barycenter
+    return _fixed_support(A, M, weights, _Request(reg, "barycenter", reg_m=None, debiased=False, method=method,
+                          max_iter=max_iter, tol=tol, check_every=check_every, n_threads=n_threads,
+                          warn=warn)).barycenter
 
 
 def barycenter_debiased(A, M, reg, weights=None, method="sinkhorn_log", *, max_iter=MAX_ITER, tol=None,
@@ -265,8 +303,9 @@ def barycenter_debiased(A, M, reg, weights=None, method="sinkhorn_log", *, max_i
     >>> bool(np.abs(bar - a).max() < 1e-5)
     True
     """
-    return _fixed_support(A, M, reg, weights, None, True, method, max_iter, tol, check_every, n_threads, warn,
-                          "barycenter_debiased").barycenter
+    return _fixed_support(A, M, weights, _Request(reg, "barycenter_debiased", reg_m=None, debiased=True, method=method,
+                          max_iter=max_iter, tol=tol, check_every=check_every, n_threads=n_threads,
+                          warn=warn)).barycenter
 
 
 def barycenter_unbalanced(A, M, reg, reg_m, method="sinkhorn_log", weights=None, *, max_iter=MAX_ITER, tol=None,
@@ -289,8 +328,9 @@ def barycenter_unbalanced(A, M, reg, reg_m, method="sinkhorn_log", weights=None,
     """
     if reg_m is None:
         raise TypeError("reg_m must be a positive number (inf for the balanced barycenter), got None")
-    return _fixed_support(A, M, reg, weights, reg_m, False, method, max_iter, tol, check_every, n_threads, warn,
-                          "barycenter_unbalanced").barycenter
+    return _fixed_support(A, M, weights, _Request(reg, "barycenter_unbalanced", reg_m=reg_m, debiased=False,
+                          method=method, max_iter=max_iter, tol=tol, check_every=check_every, n_threads=n_threads,
+                          warn=warn)).barycenter
 
 
 # ------------------------------------------------------------------------------------------------------- grids
@@ -323,8 +363,9 @@ def convolutional_barycenter2d(A, reg, weights=None, method="sinkhorn_log", *, m
     >>> np.unravel_index(np.argmax(bar), bar.shape)
     (np.int64(3), np.int64(3))
     """
-    return _convolutional(A, reg, weights, False, 2, method, max_iter, tol, check_every, n_threads, warn,
-                          "convolutional_barycenter2d").barycenter
+    return _convolutional(A, weights, 2, _Request(reg, "convolutional_barycenter2d", debiased=False, method=method,
+                          max_iter=max_iter, tol=tol, check_every=check_every, n_threads=n_threads,
+                          warn=warn)).barycenter
 
 
 def convolutional_barycenter2d_debiased(A, reg, weights=None, method="sinkhorn_log", *, max_iter=MAX_ITER, tol=None,
@@ -340,8 +381,9 @@ def convolutional_barycenter2d_debiased(A, reg, weights=None, method="sinkhorn_l
     >>> bool(np.abs(bar - A[0]).max() < 1e-3)
     True
     """
-    return _convolutional(A, reg, weights, True, 2, method, max_iter, tol, check_every, n_threads, warn,
-                          "convolutional_barycenter2d_debiased").barycenter
+    return _convolutional(A, weights, 2, _Request(reg, "convolutional_barycenter2d_debiased", debiased=True,
+                          method=method, max_iter=max_iter, tol=tol, check_every=check_every, n_threads=n_threads,
+                          warn=warn)).barycenter
 
 
 def convolutional_barycenter3d(A, reg, weights=None, method="sinkhorn_log", *, debiased=False, max_iter=MAX_ITER,
@@ -359,8 +401,9 @@ def convolutional_barycenter3d(A, reg, weights=None, method="sinkhorn_log", *, d
     (2, 2, 2)
     """
     debiased = V.check_bool(debiased, "debiased")
-    return _convolutional(A, reg, weights, debiased, 3, method, max_iter, tol, check_every, n_threads, warn,
-                          "convolutional_barycenter3d").barycenter
+    return _convolutional(A, weights, 3, _Request(reg, "convolutional_barycenter3d", debiased=debiased, method=method,
+                          max_iter=max_iter, tol=tol, check_every=check_every, n_threads=n_threads,
+                          warn=warn)).barycenter
 
 
 # ------------------------------------------------------------------------------------------------- exact (LP)
@@ -473,8 +516,10 @@ def _check_measures(measures_locations, measures_weights, X_init, b):
     return locations, weights, X.astype(np.float64), b / b.sum()
 
 
-def _free_support(measures_locations, measures_weights, X_init, b, weights, reg, max_iter, tol, n_threads, warn,
-                  solver):
+def _free_support(measures_locations, measures_weights, X_init, b, weights, req: _Request):
+    """The free-support barycenter; ``req`` carries reg (None: exact plans), max_iter, tol, n_threads, warn and
+    the verb's name."""
+    reg, solver, max_iter, tol, n_threads, warn = req.reg, req.solver, req.max_iter, req.tol, req.n_threads, req.warn
     from ..solvers import solve
     from ..utils import dist
 
@@ -564,8 +609,9 @@ def free_support_barycenter(measures_locations, measures_weights, X_init, b=None
     array([[0., 1.],
            [1., 1.]])
     """
-    return _free_support(measures_locations, measures_weights, X_init, b, weights, None, max_iter, tol, n_threads,
-                         warn, "free_support_barycenter").support
+    return _free_support(measures_locations, measures_weights, X_init, b, weights,
+                         _Request(None, "free_support_barycenter", max_iter=max_iter, tol=tol, n_threads=n_threads,
+                                  warn=warn)).support
 
 
 def free_support_sinkhorn_barycenter(measures_locations, measures_weights, X_init, reg, b=None, weights=None, *,
@@ -584,8 +630,9 @@ def free_support_sinkhorn_barycenter(measures_locations, measures_weights, X_ini
     """
     if reg is None:
         raise TypeError("reg must be a positive number; for exact plans call free_support_barycenter")
-    return _free_support(measures_locations, measures_weights, X_init, b, weights, reg, max_iter, tol, n_threads,
-                         warn, "free_support_sinkhorn_barycenter").support
+    return _free_support(measures_locations, measures_weights, X_init, b, weights,
+                         _Request(reg, "free_support_sinkhorn_barycenter", max_iter=max_iter, tol=tol,
+                                  n_threads=n_threads, warn=warn)).support
 
 
 # --------------------------------------------------------------------------------------------- unified entries
@@ -622,14 +669,16 @@ def solve_barycenter(A, M=None, reg=None, weights=None, *, reg_m=None, debias=Fa
         if dims not in (2, 3):
             raise ValueError(f"without M, A must be (K, H, W) images or (K, D, H, W) volumes, got {np.ndim(A)} "
                              "dimensions")
-        return _convolutional(A, reg, weights, debias, dims, method, max_iter, tol, check_every, n_threads, warn,
-                              "solve_barycenter")
+        return _convolutional(A, weights, dims, _Request(reg, "solve_barycenter", debiased=debias, method=method,
+                          max_iter=max_iter, tol=tol, check_every=check_every, n_threads=n_threads,
+                          warn=warn))
     if reg is None:
         if debias or reg_m is not None:
             raise ValueError("debias and reg_m need reg > 0 (the exact barycenter has neither)")
         return _solve_lp(A, M, weights, warn, "solve_barycenter")
-    return _fixed_support(A, M, reg, weights, reg_m, debias, method, max_iter, tol, check_every, n_threads, warn,
-                          "solve_barycenter", want_plans=True)
+    return _fixed_support(A, M, weights, _Request(reg, "solve_barycenter", reg_m=reg_m, debiased=debias, method=method,
+                          max_iter=max_iter, tol=tol, check_every=check_every, n_threads=n_threads,
+                          warn=warn), want_plans=True)
 
 
 def solve_bary_sample(X_a_list, n=None, a_list=None, w=None, X_b_init=None, b=None, *, reg=None,
@@ -660,7 +709,8 @@ def solve_bary_sample(X_a_list, n=None, a_list=None, w=None, X_b_init=None, b=No
             raise ValueError(f"n = {n} exceeds the {pool.shape[0]} input points to draw the initial support from; "
                              "pass X_b_init")
         X_b_init = pool[np.random.default_rng(random_state).choice(pool.shape[0], n, replace=False)]
-    return _free_support(X_a_list, a_list, X_b_init, b, w, reg, max_iter, tol, n_threads, warn, "solve_bary_sample")
+    return _free_support(X_a_list, a_list, X_b_init, b, w,
+                         _Request(reg, "solve_bary_sample", max_iter=max_iter, tol=tol, n_threads=n_threads, warn=warn))
 
 
 def barycenter_1d(x_list, a_list=None, weights=None):

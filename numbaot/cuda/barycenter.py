@@ -13,15 +13,21 @@ Debiased (Janati et al. 2020, square costs or a grid: the barycenter shares the 
 the debiasing potential ``c`` to the log barycenter, then ``c`` takes the host rule's ten fixed-point steps
 ``c = (c + log_bar - lse(c - C / eps)) / 2``, each one column half-step of one problem through the same kernels;
 the error adds the barycenter's L1 change since the last check, as on the host.
+
+The inputs are checked before the loop runs: :func:`histograms_cuda` and :func:`costs_cuda` (device reductions
+judged with the host's rules and messages; the front-end judges the masses), then :func:`barycenter_cuda` takes the
+checked inputs and the front-end's options and returns a ``_finish.BarycenterAnswer``.
 """
 from __future__ import annotations
 
 import math
+from typing import NamedTuple, Optional
 
 import numpy as np
 from numba import cuda
 
 from .. import _validation as V
+from .._finish import BarycenterAnswer
 from .._status import Status
 from ..entropic._rules import barycenter_entry
 from ..entropic._softmin import softmin_row, softmin_row_shifted
@@ -190,19 +196,32 @@ def _grid_costs(shape, stream):
     return out
 
 
-def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_every, debiased=False):
-    """The barycenter of the histograms ``A`` (device): (n, K) with dense costs ``M`` (n, m) (device), or
-    (K, *grid_shape) on the grid ``[0, 1]^d`` (``M`` None). ``weights`` (K,) host, validated; ``rho`` the KL
-    penalty (inf: balanced); ``debiased`` (M square, checked by the caller) the debiased barycenter. Returns ``(barycenter, status, n_iter, errors, out_dtype)``: the barycenter a device
-    array of the caller's kind, shape (m,) or grid_shape, in the inputs' dtype."""
+class BarycenterInputs(NamedTuple):
+    """The device inputs of a barycenter after their checks: ``cols`` the histograms as float64 columns (n, K)
+    (noise negatives clipped), their sums (K,) on the host, ``C`` the float64 (n, m) costs (None on a grid, or
+    until :func:`costs_cuda`), ``grid_shape`` (grids) or None, the caller's ``stream`` and ``kind`` of array, and
+    ``out_dtype`` the barycenter's dtype."""
+
+    cols: object
+    sums: np.ndarray
+    C: object
+    grid_shape: Optional[tuple]
+    stream: object
+    kind: str
+    out_dtype: np.dtype
+
+
+def histograms_cuda(A, M, grid_shape) -> BarycenterInputs:
+    """The first device checks of a barycenter: the values of the histograms ``A`` ((n, K) with dense costs ``M``,
+    or (K, *grid_shape) with ``M`` None), judged by ``_validation`` through ``_checks`` (the host's messages).
+    Their masses (balanced runs) are left to the front-end (``_validation.check_histogram_masses``)."""
     stream = _launch.stream_of(A, M)
     kind = _launch.caller_kind(A, M)
     A = _launch.wrap(A)
     out_dtype = V.result_dtype(A) if M is None else V.result_dtype(A, _launch.wrap(M))
-    balanced = math.isinf(rho)
     if M is None:
         K = int(A.shape[0])
-        n = m = int(np.prod(grid_shape))
+        n = int(np.prod(grid_shape))
         flat = A.reshape(K, n)
         cols = _launch.empty((n, K), np.float64, stream)
         _launch_flat(_transpose_kernel, K * n, stream, _launch.as_float64_2d(flat, stream), cols)
@@ -212,18 +231,41 @@ def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_ev
         cols = _launch.as_float64_2d(A, stream)  # (n, K)
         original = A
     sums = _checks.check_weight_columns(cols, original, [f"A (histogram {k})" for k in range(K)], stream)
-    if balanced:
-        V.check_histogram_masses(sums, "A", out_dtype)
+    return BarycenterInputs(cols, sums, None, None if grid_shape is None else tuple(grid_shape), stream, kind,
+                            out_dtype)
+
+
+def costs_cuda(inputs: BarycenterInputs, M) -> BarycenterInputs:
+    """``inputs`` with the dense costs ``M`` (device, (n, m)) as a float64 copy, checked finite on the device."""
+    C = _launch.as_float64_2d(_launch.wrap(M), inputs.stream)  # (n, m) float64, C order
+    _checks.check_points_cuda(C, _launch.wrap(M), "M", inputs.stream)
+    return inputs._replace(C=C)
+
+
+def barycenter_cuda(inputs: BarycenterInputs, weights, opts) -> BarycenterAnswer:
+    """The barycenter of checked device inputs (:func:`histograms_cuda`, then :func:`costs_cuda` for dense costs;
+    on the grid ``[0, 1]^d`` when ``inputs.C`` is None). ``weights`` (K,) host, validated; ``opts`` the front-end's
+    options: ``reg``, ``rho`` (the KL penalty; inf: balanced), ``max_iter``, ``tol``, ``check_every`` and
+    ``debiased`` (square costs, checked by the caller). Returns a ``BarycenterAnswer``: the barycenter a device
+    array of the caller's kind, shape (m,) or grid_shape, in ``inputs.out_dtype``; nothing here raises."""
+    stream, kind, out_dtype = inputs.stream, inputs.kind, inputs.out_dtype
+    reg, rho, debiased = opts.reg, opts.rho, opts.debiased
+    max_iter, tol, check_every = opts.max_iter, opts.tol, opts.check_every
+    grid_shape = inputs.grid_shape
+    balanced = math.isinf(rho)
+    cols = inputs.cols
+    n, K = int(cols.shape[0]), int(cols.shape[1])
+    m = n
+    dense = inputs.C is not None
     # log A (K, n), and zeros for the half-steps' reference (the entropy reference: P = exp((f + g - C) / eps))
     log_A, zeros_n, same = (_launch.empty((K, n), np.float64, stream) for _ in range(3))
     _launch_flat(_weights_kernel, n * K, stream, cols, log_A, zeros_n, same, True)
 
-    if M is None:
+    if not dense:
         costs = _grid_costs(grid_shape, stream)
     else:
-        m = int(M.shape[1])
-        C = _launch.as_float64_2d(_launch.wrap(M), stream)  # (n, m) float64, C order
-        _checks.check_points_cuda(C, _launch.wrap(M), "M", stream)
+        C = inputs.C
+        m = int(C.shape[1])
         CT = _launch.empty((m, n), np.float64, stream)
         _launch_flat(_transpose_kernel, n * m, stream, C, CT)
         rows_view, cols_view = CT.T, C.T  # (n, m) and (m, n) Fortran views: row i contiguous across threads
@@ -238,12 +280,12 @@ def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_ev
     for x in (zeros_m, f, g, g_new, log_bar):
         _launch_flat(_fill_kernel, x.shape[0] * x.shape[1], stream, x, 0.0)
     active = cuda.to_device(np.ones(K, np.uint8), stream=stream)
-    work = [_launch.empty((K, n), np.float64, stream) for _ in range(2)] if M is None else None
+    work = None if dense else [_launch.empty((K, n), np.float64, stream) for _ in range(2)]
     part_m, part_n = _launch.empty(m, np.float64, stream), _launch.empty(n, np.float64, stream)
 
     def half_step(side_view, h, shift, out, size, step_tau=tau):
         B = int(h.shape[0])  # K problems, or 1 (the debiasing potential)
-        if M is not None:
+        if dense:
             _launch_flat(_shared_half_step_kernel, B * size, stream, side_view, h, shift, reg, step_tau, out, out)
             return
         w0, w1 = (work[0], work[1]) if B == K else (work[0][:B], work[1][:B])
@@ -269,7 +311,7 @@ def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_ev
         for _ in range(10):  # the host rule's ten fixed-point steps
             _launch_flat(_debias_start_kernel, m, stream, debias, log_bar, reg, c_pot, c_lse)
             _launch_flat(_prep_kernel, m, stream, c_pot, zeros_1, inv_eps, one, c_h)
-            half_step(None if M is None else cols_view, c_h, zeros_1, c_lse, m, 1.0)
+            half_step(cols_view if dense else None, c_h, zeros_1, c_lse, m, 1.0)
             _launch_flat(_debias_finish_kernel, m, stream, debias, log_bar, c_lse, reg)
 
     status, errors, it = Status.MAX_ITER_REACHED, [], 0
@@ -279,9 +321,9 @@ def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_ev
         if check and not balanced:
             f_prev.copy_to_device(f, stream=stream)
         _launch_flat(_prep_kernel, K * m, stream, g, zeros_m, inv_eps, active, h_rows)
-        half_step(None if M is None else rows_view, h_rows, log_A, f, n)
+        half_step(rows_view if dense else None, h_rows, log_A, f, n)
         _launch_flat(_prep_kernel, K * n, stream, f, zeros_n, inv_eps, active, h_cols)
-        half_step(None if M is None else cols_view, h_cols, log_bar, g_new, m)
+        half_step(cols_view if dense else None, h_cols, log_bar, g_new, m)
         _launch_flat(_update_kernel, m, stream, g_new, w_dev, log_bar, debias, reg, tau)
         if debiased:
             debias_steps()
@@ -310,9 +352,9 @@ def barycenter_cuda(A, M, grid_shape, weights, reg, rho, max_iter, tol, check_ev
     _launch_flat(_exp_row_kernel, m, stream, log_bar, bar64)
     bar = _launch.empty(m, out_dtype, stream)
     _launch_flat(_cast_1d_kernel, m, stream, bar64, bar)
-    if M is None:
+    if not dense:
         bar = bar.reshape(tuple(int(s) for s in grid_shape))
-    return _launch.to_caller(bar, kind), status, it, np.array(errors), out_dtype
+    return BarycenterAnswer(_launch.to_caller(bar, kind), status, it, np.array(errors, dtype=np.float64))
 
 
 @cuda.jit

@@ -1,8 +1,13 @@
 """Exact 1D optimal transport on the GPU: the CUDA twin of ``exact._solver_1d`` behind ``emd_1d``,
 ``emd2_1d`` and ``wasserstein_1d``.
 
+Checks come first, through the dispatch table, before any solve: :func:`points_1d_cuda` and :func:`inputs_1d_cuda`
+reduce the inputs on the device (``_checks``; the host's rules and messages, in the host's order) and the front-end
+(``exact.api``) judges the masses and the promised sortedness. The solve drivers then take the checked inputs and
+raise nothing; :func:`solve_1d_cuda` returns the host driver's tuple (``_finish.ExactAnswer``).
+
 One problem
-    1. checks on the device (``_checks``), with the CPU path's messages; b rescaled to the mass of a;
+    1. b rescaled to the mass of a (the factor the front-end's ``check_mass`` gave);
     2. points scaled by a power of two (exact) so that ``|x - y|^p`` cannot overflow;
     3. a bitonic sort of (key, index) pairs, padded with +inf to a power of two; ties are broken by the index, so
        the order is the stable one;
@@ -32,13 +37,14 @@ here; the host's argsort need not be stable, so mass may go to a different one o
 from __future__ import annotations
 
 import math
+from typing import NamedTuple, Optional
 
 import numpy as np
 from numba import cuda, float64
 
 from .. import _validation as V
 from .._jit import twin
-from .._result import OTResult
+from .._finish import ExactAnswer
 from .._scaling import pow2_exponent, scale_up
 from ..exact._solver_1d import METRIC_CODES, POWER, ground_cost_1d, merge_value
 from . import _checks, _launch
@@ -403,12 +409,31 @@ def _scale_columns_kernel(w, factors, out):
         out[i, c] = w[i, min(c, w.shape[1] - 1)] * factors[c]
 
 
+class Inputs1D(NamedTuple):
+    """The device inputs of 1D problems after their checks (:func:`inputs_1d_cuda`): float64 (n, k) points ``x``
+    and ``y``, float64 (n, k or 1) weights ``wa`` and ``wb`` (uniform when not given, noise negatives clipped) with
+    their column sums ``sums_a``, ``sums_b`` (host arrays), ``top`` the largest |coordinate|, ``descents`` the
+    number of descents found per side when the values were promised sorted (else None), and the caller's
+    ``stream`` and ``kind`` of array."""
+
+    x: object
+    y: object
+    wa: object
+    wb: object
+    sums_a: np.ndarray
+    sums_b: np.ndarray
+    top: float
+    descents: Optional[tuple]
+    stream: object
+    kind: str
+
+
 def _weights_cuda(w, name, n, labels_2d, stream):
-    """Validated float64 (n, k) device weights and their sums (k,); uniform (n, 1) when ``w`` is None.
+    """Checked float64 (n, k) device weights and their sums (k,); uniform (n, 1) when ``w`` is None.
 
     ``labels_2d`` gives each column its own name in messages (``u_weights[:, t]``), as the CPU batch path does.
+    The checks are ``_checks``' device reductions judged by ``_validation`` (the host's rules and messages).
     """
-    V.check_weight_length(w, name, n)  # here, not before dispatch: the host's order (a fully, then b)
     if w is None:
         out = _launch.empty((n, 1), np.float64, stream)
         blocks, threads = _launch.grid_1d(n)
@@ -421,58 +446,97 @@ def _weights_cuda(w, name, n, labels_2d, stream):
     return w64, _checks.check_weight_columns(w64, w, labels, stream)
 
 
+def _count_descents(x, stream) -> int:
+    """Descents ``x[i + 1, t] < x[i, t]`` of the columns of the float64 (n, k) device array ``x``."""
+    keys, _ = _sort_columns_cuda(x, 1.0, False, stream)  # a positive scale keeps the order
+    n, k = int(x.shape[0]), int(x.shape[1])
+    descents = _launch.empty(1, np.int64, stream)
+    _fill_zero_1d_kernel[1, 1, stream](descents)
+    blocks, threads = _launch.grid_1d(k * n)
+    _unsorted_count_kernel[blocks, threads, stream](keys, n, descents)
+    return int(_launch.scalar_to_host(descents, 0, stream))
+
+
+def points_1d_cuda(x, y, names):
+    """The first device checks of 1D problems: the points ``x``, ``y`` (NaN, inf; the host's messages), as
+    float64 (n, k) copies. Returns ``(x64, y64, top)`` with ``top`` the largest |coordinate|."""
+    stream = _launch.stream_of(x, y)
+    x, y = _launch.wrap(x), _launch.wrap(y)
+    x64 = _launch.as_float64_2d(x, stream)
+    top_x = _checks.check_points_cuda(x64, x, names[0], stream)
+    y64 = _launch.as_float64_2d(y, stream)
+    top_y = _checks.check_points_cuda(y64, y, names[1], stream)
+    return x64, y64, max(top_x, top_y)
+
+
+def inputs_1d_cuda(points, x, y, wx, wy, names, promised_sorted=False, batch_labels=False) -> Inputs1D:
+    """The device checks of 1D problems after :func:`points_1d_cuda` (``points``), in the host path's order: each
+    side's weights in full (length, then values), then, for values ``promised_sorted``, their descents.
+
+    ``x``, ``y`` are the caller's point arrays and ``names`` the four arguments' names, e.g. ``("x_a", "x_b", "a",
+    "b")``; ``wx``, ``wy`` are None or (n,) / (n, k) device arrays whose kind and dimensions the front-end checked.
+    The weights are judged by ``_validation`` through ``_checks``; the masses and the descents are left to the
+    front-end to judge (``_validation.check_mass``, ``judge_unsorted``) before :func:`solve_1d_cuda` or
+    :func:`wasserstein_1d_cuda` runs.
+    """
+    stream = _launch.stream_of(x, y, wx, wy)
+    kind = _launch.caller_kind(x, y, wx, wy)
+    x64, y64, top = points
+    n, m = int(x64.shape[0]), int(y64.shape[0])
+    V.check_weight_length(wx, names[2], n)  # after the points, each side in full: the host's order
+    wa, sums_a = _weights_cuda(wx, names[2], n, batch_labels, stream)
+    V.check_weight_length(wy, names[3], m)
+    wb, sums_b = _weights_cuda(wy, names[3], m, batch_labels, stream)
+    descents = (_count_descents(x64, stream), _count_descents(y64, stream)) if promised_sorted else None
+    return Inputs1D(x64, y64, wa, wb, sums_a, sums_b, top, descents, stream, kind)
+
+
 def _cost_exponent(metric: str, p: float) -> float:
     return {"sqeuclidean": 2.0, "euclidean": 1.0, "cityblock": 1.0}.get(metric, p)
 
 
-def _check_1d_weights(w, name):
-    return None if w is None else V.as_float_array(w, name, ndim=1, allow_cuda=True)
+def _rescaled(w, factors, m, stream):
+    """The b-side weights times one mass factor per problem (the host's ``b * factor``), or ``w`` when all are 1."""
+    factors = np.asarray(factors, dtype=np.float64)
+    if not np.any(factors != 1.0):
+        return w
+    count = len(factors)
+    out = _launch.empty((m, count), np.float64, stream)
+    blocks, threads = _launch.grid_1d(m * count)
+    _scale_columns_kernel[blocks, threads, stream](w, cuda.to_device(factors, stream=stream), out)
+    return out
 
 
-def solve_1d_cuda(x_a, x_b, a, b, metric, p, want_plan) -> OTResult:
-    """1D exact OT between CUDA arrays: the GPU twin of ``exact.api.solve_1d``.
+def solve_1d_cuda(inputs: Inputs1D, factor, metric, p, want_plan, out_dtype) -> ExactAnswer:
+    """1D exact OT between checked CUDA inputs: the GPU twin of ``exact.api``'s host driver (the same tuple).
 
     Parameters
     ----------
-    x_a, x_b : CUDA arrays of shape (n,) and (m,)
-        Support points (float32 or float64), checked on the device for NaN and inf.
-    a, b : CUDA arrays of shape (n,) and (m,), or None
-        Weights (uniform when None), validated with the host's rules and messages; b is rescaled to the mass of
-        a when the two agree within tolerance.
+    inputs : Inputs1D
+        From :func:`inputs_1d_cuda` (one problem: points (n, 1) and (m, 1)).
+    factor : float
+        The mass factor of b (``_validation.check_mass``, applied by the front-end's rules).
     metric : {'sqeuclidean', 'euclidean', 'cityblock', 'minkowski'}
     p : float
         Exponent of 'minkowski' (validated by the caller).
     want_plan : bool
         Also build the plan triples and the dual potentials.
+    out_dtype : numpy dtype
+        The result's dtype (float32 when every input is float32).
 
     Returns
     -------
-    OTResult
-        ``device="cuda"``; ``value`` a numpy scalar (float32 when every input is float32); ``plan_coo`` a tuple
-        of device arrays of the caller's kind (int64 rows and columns, plan values), ``plan`` and the marginals
-        built on the device on first access; centred ``potential_a`` / ``potential_b`` on the device.
+    ExactAnswer
+        ``value`` a float copied back; ``plan_coo`` a tuple of device arrays of the caller's kind (int64 rows and
+        columns, plan values in ``out_dtype``), with ``densify`` and ``marginals`` building the plan and its sums
+        on the device; centred ``potential_a`` / ``potential_b`` on the device. None of it raises: the inputs
+        were checked.
     """
-    stream = _launch.stream_of(x_a, x_b, a, b)  # metric and weight lengths checked by exact.api.solve_1d
-    kind = _launch.caller_kind(x_a, x_b, a, b)
-    x_a, x_b = _launch.wrap(x_a), _launch.wrap(x_b)
-    xa64 = _launch.as_float64_2d(x_a, stream)
-    top_a = _checks.check_points_cuda(xa64, x_a, "x_a", stream)
-    xb64 = _launch.as_float64_2d(x_b, stream)
-    top_b = _checks.check_points_cuda(xb64, x_b, "x_b", stream)
+    stream, kind = inputs.stream, inputs.kind
+    xa64, xb64, wa = inputs.x, inputs.y, inputs.wa
     n, m = int(xa64.shape[0]), int(xb64.shape[0])
-    a_in = _check_1d_weights(a, "a")
-    b_in = _check_1d_weights(b, "b")
-    out_dtype = V.result_dtype(x_a, x_b, a_in, b_in)
-    wa, sum_a = _weights_cuda(a_in, "a", n, False, stream)
-    wb, sum_b = _weights_cuda(b_in, "b", m, False, stream)
-    factor = V.check_mass(float(sum_a[0]), float(sum_b[0]), V.mass_dtype(a_in, b_in))
-    if factor != 1.0:
-        rescaled = _launch.empty((m, 1), np.float64, stream)
-        blocks, threads = _launch.grid_1d(m)
-        _scale_columns_kernel[blocks, threads, stream](wb, cuda.to_device(np.array([factor]), stream=stream), rescaled)
-        wb = rescaled
-
-    e = pow2_exponent(max(top_a, top_b))
+    wb = _rescaled(inputs.wb, [factor], m, stream)
+    e = pow2_exponent(inputs.top)
     scale = math.ldexp(1.0, e)
     power = _cost_exponent(metric, p)
     unit = scale_up(1.0, e, power)
@@ -494,9 +558,9 @@ def solve_1d_cuda(x_a, x_b, a, b, metric, p, want_plan) -> OTResult:
     mass, contrib, keep, df, dg = (_launch.empty(cells, np.float64, stream) for _ in range(5))
     _merge_cells_kernel[blocks, threads, stream](xs, ys, code, float(p), bp, rows, cols, kinds, mass, contrib,
                                                  keep, df, dg)
-    value = out_dtype.type(scale_up(_sum_to_host(contrib, stream), e, power))
+    value = scale_up(_sum_to_host(contrib, stream), e, power)
     if not want_plan:
-        return OTResult(value=value, shape=(n, m), n_iter=cells, device="cuda")
+        return ExactAnswer(value=value, shape=(n, m), n_iter=cells)
 
     # Plan triples: the kept cells, compacted in staircase order.
     position = _scan_cuda(keep, _SCAN_SUM, stream)
@@ -526,81 +590,43 @@ def solve_1d_cuda(x_a, x_b, a, b, metric, p, want_plan) -> OTResult:
         potentials.append(_launch.to_caller(out, kind))
 
     coo = tuple(_launch.to_caller(x, kind) for x in (out_rows, out_cols, out_mass))
-    return OTResult(
-        value=value,
-        plan_coo=coo,
-        shape=(n, m),
-        potential_a=potentials[0],
-        potential_b=potentials[1],
-        n_iter=cells,
-        device="cuda",
-        densify=densify_cuda(coo, (n, m), stream, kind),
-        marginals=marginals_cuda(coo, (n, m), stream, kind),
-    )
+    return ExactAnswer(value=value, shape=(n, m), n_iter=cells, plan_coo=coo, potential_a=potentials[0],
+                       potential_b=potentials[1], densify=densify_cuda(coo, (n, m), stream, kind),
+                       marginals=marginals_cuda(coo, (n, m), stream, kind))
 
 
-def wasserstein_1d_cuda(u, v, u_weights, v_weights, p, require_sort):
-    """``W_p^p`` between 1D measures on the GPU, one problem or a batch: the twin of ``exact.api.wasserstein_1d``.
+def wasserstein_1d_cuda(inputs: Inputs1D, factors, p, require_sort, batched, out_dtype):
+    """``W_p^p`` between checked 1D device inputs, one problem or a batch: the twin of ``exact.api.wasserstein_1d``.
 
     Parameters
     ----------
-    u, v : CUDA arrays of shape (n,) or (n, k), and (m,) or (m, k)
-        Support points, column ``t`` being problem ``t`` (shapes checked by the caller); checked for NaN and inf
-        on the device.
-    u_weights, v_weights : CUDA arrays of shape (n,) or (n, k), and (m,) or (m, k), or None
-        Weights (uniform when None), shared by every problem when 1D; each problem's pair must carry the same mass
-        (the v side is rescaled to the u side within tolerance).
+    inputs : Inputs1D
+        From :func:`inputs_1d_cuda`: column ``t`` of the points (and of 2D weights) is problem ``t``.
+    factors : array of shape (k,) or (1,)
+        The v side's mass factors (``_validation.check_mass`` of each problem, applied by the front-end).
     p : float >= 1
         The ground cost is ``|x - y|^p``.
     require_sort : bool
-        When False the values must already be sorted along axis 0 (checked on the device).
+        When False the values are taken as sorted (the front-end judged ``inputs.descents``).
+    batched : bool
+        2D values: one problem per column, a device array of values back.
+    out_dtype : numpy dtype
 
     Returns
     -------
-    numpy scalar, or CUDA array of shape (k,)
-        A numpy scalar for one problem (one value copied back); for a batch, a device array of the caller's kind.
-        float32 when every input is float32.
+    float, or CUDA array of shape (k,)
+        A float for one problem (one value copied back; the front-end casts it); for a batch, a device array of
+        the caller's kind in ``out_dtype``.
     """
-    stream = _launch.stream_of(u, v, u_weights, v_weights)
-    kind = _launch.caller_kind(u, v, u_weights, v_weights)
-    u, v = _launch.wrap(u), _launch.wrap(v)
-    u64 = _launch.as_float64_2d(u, stream)
-    top_u = _checks.check_points_cuda(u64, u, "u_values", stream)
-    v64 = _launch.as_float64_2d(v, stream)
-    top_v = _checks.check_points_cuda(v64, v, "v_values", stream)
-    n, m = int(u64.shape[0]), int(v64.shape[0])
-    batched = u.ndim == 2
-    k = int(u64.shape[1])
-    wu_in, wv_in = u_weights, v_weights  # None, (n,) or (n, k): checked by exact.api.batch_weights
-    out_dtype = V.result_dtype(u, v, wu_in, wv_in)
-    wu, sums_u = _weights_cuda(wu_in, "u_weights", n, True, stream)
-    wv, sums_v = _weights_cuda(wv_in, "v_weights", m, True, stream)
-    # As on the host, the batch path judges the mass in the dtype of the weights that were given.
-    given = [w for w in (wu_in, wv_in) if w is not None]
-    mass_dtype = V.result_dtype(*given) if given else np.dtype(np.float64)
-    count = max(len(sums_u), len(sums_v))
-    factors = np.array([V.check_mass(float(sums_u[min(t, len(sums_u) - 1)]), float(sums_v[min(t, len(sums_v) - 1)]),
-                                     mass_dtype) for t in range(count)])
-    if np.any(factors != 1.0):
-        rescaled = _launch.empty((m, count), np.float64, stream)
-        blocks, threads = _launch.grid_1d(m * count)
-        _scale_columns_kernel[blocks, threads, stream](wv, cuda.to_device(factors, stream=stream),
-                                                       rescaled)
-        wv = rescaled
-
-    e = pow2_exponent(max(top_u, top_v))
+    stream, kind = inputs.stream, inputs.kind
+    u64, v64 = inputs.x, inputs.y
+    n, m, k = int(u64.shape[0]), int(v64.shape[0]), int(u64.shape[1])
+    wv = _rescaled(inputs.wb, factors, m, stream)
+    e = pow2_exponent(inputs.top)
     scale = math.ldexp(1.0, e)
     keys_u, idx_u = _sort_columns_cuda(u64, scale, require_sort, stream)
     keys_v, idx_v = _sort_columns_cuda(v64, scale, require_sort, stream)
-    if not require_sort:
-        for name, keys, size in (("u_values", keys_u, n), ("v_values", keys_v, m)):
-            descents = _launch.empty(1, np.int64, stream)
-            _fill_zero_1d_kernel[1, 1, stream](descents)
-            blocks, threads = _launch.grid_1d(k * size)
-            _unsorted_count_kernel[blocks, threads, stream](keys, size, descents)
-            if _launch.scalar_to_host(descents, 0, stream):
-                V.judge_unsorted(name)
-    ws = _gather_weights_cuda(wu, idx_u, k, n, stream)
+    ws = _gather_weights_cuda(inputs.wa, idx_u, k, n, stream)
     vs = _gather_weights_cuda(wv, idx_v, k, m, stream)
     unit = scale_up(1.0, e, p)
     if not batched:
@@ -616,7 +642,7 @@ def wasserstein_1d_cuda(u, v, u_weights, v_weights, p, require_sort):
         mass, contrib, keep, df, dg = (_launch.empty(cells, np.float64, stream) for _ in range(5))
         _merge_cells_kernel[blocks, threads, stream](keys_u[0], keys_v[0], POWER, float(p), bp, rows, cols, kinds,
                                                      mass, contrib, keep, df, dg)
-        return out_dtype.type(scale_up(_sum_to_host(contrib, stream), e, p))
+        return scale_up(_sum_to_host(contrib, stream), e, p)
     values = _launch.empty(k, np.float64, stream)
     blocks, threads = _launch.grid_1d(k)
     _merge_batch_kernel[blocks, threads, stream](keys_u, ws, keys_v, vs, n, m, POWER, float(p), unit, values)

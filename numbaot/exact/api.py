@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _config, _device, _dispatch, _validation as V
+from .._finish import ExactAnswer, finish_exact
 from .._result import OTResult
 from .._scaling import max_abs, pow2_exponent, scale_up
 from ._driver import center_duals, network_simplex
@@ -52,13 +53,33 @@ def _cost_exponent(metric: str, p: float) -> float:
 
 # -------------------------------------------------------------------------------------------------------------- 1D
 def solve_1d(x_a, x_b, a, b, metric, p, want_plan: bool, n_threads=None) -> OTResult:
-    """The shared 1D driver behind emd_1d, emd2_1d and solve_sample on 1D points."""
+    """The shared 1D front-end behind emd_1d, emd2_1d and solve_sample on 1D points: validate, run the host or
+    the CUDA driver (the same ``ExactAnswer`` from both), and build the result in one place."""
     p = _check_metric_1d(metric, p)
     x_a = _points_1d(x_a, "x_a")
     x_b = _points_1d(x_b, "x_b")
     placement = _dispatch.place(x_a=x_a, x_b=x_b, a=a, b=b)
     if placement.on_gpu:
-        return _dispatch.driver("solve_1d", placement)(x_a, x_b, a, b, metric, p, want_plan)
+        answer, out_dtype = _solve_1d_device(placement, x_a, x_b, a, b, metric, p, want_plan)
+    else:
+        answer, out_dtype = _solve_1d_host(x_a, x_b, a, b, metric, p, want_plan, n_threads)
+    return finish_exact(answer, out_dtype=out_dtype, device=placement.device)
+
+
+def _solve_1d_device(placement, x_a, x_b, a, b, metric, p, want_plan):
+    """Device inputs: checked on the device (the host's order and messages) and judged here, then solved."""
+    names = ("x_a", "x_b", "a", "b")
+    points = _dispatch.driver("1d.points", placement)(x_a, x_b, names)
+    a_in = None if a is None else V.as_float_array(a, "a", ndim=1, allow_cuda=True)
+    b_in = None if b is None else V.as_float_array(b, "b", ndim=1, allow_cuda=True)
+    inputs = _dispatch.driver("1d.inputs", placement)(points, x_a, x_b, a_in, b_in, names)
+    factor = V.check_mass(float(inputs.sums_a[0]), float(inputs.sums_b[0]), V.mass_dtype(a_in, b_in))
+    out_dtype = V.result_dtype(x_a, x_b, a_in, b_in)
+    return _dispatch.driver("solve_1d", placement)(inputs, factor, metric, p, want_plan, out_dtype), out_dtype
+
+
+def _solve_1d_host(x_a, x_b, a, b, metric, p, want_plan, n_threads):
+    """The host driver: sort, merge, and (for a plan) duals; returns ``(ExactAnswer, out_dtype)``."""
     from ._solver_1d import METRIC_CODES, emd_1d_sorted_core, wasserstein_1d_core
     from ._sort import sort_pair
 
@@ -83,21 +104,21 @@ def solve_1d(x_a, x_b, a, b, metric, p, want_plan: bool, n_threads=None) -> OTRe
         ws = a if uniform_a else ws
         vs = b if uniform_b else vs
         value = scale_up(wasserstein_1d_core(xs, ws, ys, vs, code, p), e, power)
-        return OTResult(value=_scalar(value, out_dtype), shape=(n, m), n_iter=n + m - 1)
+        return ExactAnswer(value=value, shape=(n, m), n_iter=n + m - 1), out_dtype
     rows, cols, mass, f_sorted, g_sorted, cost = emd_1d_sorted_core(xs, ws, ys, vs, code, p)
     f = np.empty(n)
     g = np.empty(m)
     f[pa] = f_sorted
     g[pb] = g_sorted
     f, g = center_duals(f, g, a, b)
-    return OTResult(
-        value=_scalar(scale_up(cost, e, power), out_dtype),
-        plan_coo=(pa[rows], pb[cols], mass.astype(out_dtype, copy=False)),
+    return ExactAnswer(
+        value=scale_up(cost, e, power),
         shape=(n, m),
+        n_iter=n + m - 1,
+        plan_coo=(pa[rows], pb[cols], mass.astype(out_dtype, copy=False)),
         potential_a=scale_up(f, e, power).astype(out_dtype, copy=False),
         potential_b=scale_up(g, e, power).astype(out_dtype, copy=False),
-        n_iter=n + m - 1,
-    )
+    ), out_dtype
 
 
 def _scalar(value, dtype):
@@ -201,7 +222,7 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, requ
     wv = _batch_weights(v_weights, "v_weights", v.shape)
     placement = _dispatch.place(u_values=u, v_values=v, u_weights=wu, v_weights=wv)
     if placement.on_gpu:
-        return _dispatch.driver("wasserstein_1d", placement)(u, v, wu, wv, p, require_sort)
+        return _wasserstein_1d_device(placement, u, v, wu, wv, p, require_sort)
     from ._solver_1d import POWER, wasserstein_1d_batch_core, wasserstein_1d_core
     from ._sort import sort_pair
 
@@ -241,6 +262,29 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None, p=1, requ
     finally:
         numba.set_num_threads(previous)
     return scale_up(values, e, p).astype(out_dtype)
+
+
+def _wasserstein_1d_device(placement, u, v, wu, wv, p, require_sort):
+    """Device inputs: checked on the device in the host's order (points, weights, masses, sortedness) and judged
+    here with the host's rules, then solved by the CUDA driver."""
+    names = ("u_values", "v_values", "u_weights", "v_weights")
+    points = _dispatch.driver("1d.points", placement)(u, v, names)
+    inputs = _dispatch.driver("1d.inputs", placement)(points, u, v, wu, wv, names, promised_sorted=not require_sort,
+                                                      batch_labels=True)
+    out_dtype = V.result_dtype(u, v, wu, wv)
+    # As on the host, the batch path judges the mass in the dtype of the weights that were given.
+    given = [w for w in (wu, wv) if w is not None]
+    mass_dtype = V.result_dtype(*given) if given else np.dtype(np.float64)
+    sums_u, sums_v = inputs.sums_a, inputs.sums_b
+    factors = np.array([V.check_mass(float(sums_u[min(t, len(sums_u) - 1)]), float(sums_v[min(t, len(sums_v) - 1)]),
+                                     mass_dtype) for t in range(max(len(sums_u), len(sums_v)))])
+    if not require_sort:
+        for name, descents in zip(names, inputs.descents):
+            if descents:
+                V.judge_unsorted(name)
+    batched = u.ndim == 2
+    value = _dispatch.driver("wasserstein_1d", placement)(inputs, factors, p, require_sort, batched, out_dtype)
+    return value if batched else _scalar(value, out_dtype)
 
 
 def _batch_weights(w, name, shape):
@@ -342,7 +386,8 @@ def solve_exact(M, a, b, max_iter, n_threads, allow_multi_b=False, warn=True, po
     for t, b_t in enumerate(b_columns):
         if t and forbidden:
             V.check_cost_matrix(M, a, b_t)
-        results.append(_exact_result(M, a, b_t, (n, m), out_dtype, max_iter, n_threads, warn, warm))
+        results.append(_finish_simplex(_simplex_answer(M, a, b_t, (n, m), out_dtype, max_iter, n_threads, warm),
+                                       out_dtype, warn))
     return results
 
 
@@ -395,11 +440,13 @@ def solve_points_exact(X_a, X_b, a, b, metric, p, max_iter, n_threads, warn):
     norms_a, norms_b = cosine_norms(X_a, X_b, metric, names=("X_a", "X_b"))
     costs = PointClouds(np.ascontiguousarray(X_a, dtype=np.float64), np.ascontiguousarray(X_b, dtype=np.float64),
                        METRIC_CODES[metric], float(p), norms_a, norms_b)
-    return _exact_result(costs, a, b, (n, m), V.result_dtype(X_a, X_b), max_iter, n_threads, warn)
+    out_dtype = V.result_dtype(X_a, X_b)
+    return _finish_simplex(_simplex_answer(costs, a, b, (n, m), out_dtype, max_iter, n_threads), out_dtype, warn)
 
 
-def _exact_result(costs, a, b, shape, out_dtype, max_iter, n_threads, warn, warm=None):
-    from .._status import Status, warn_status
+def _simplex_answer(costs, a, b, shape, out_dtype, max_iter, n_threads, warm=None) -> ExactAnswer:
+    """The host network simplex's answer (a ValueError when forbidden arcs leave no feasible plan)."""
+    from .._status import Status
 
     status, n_iter, (rows, cols, values), f, g, value = network_simplex(costs, a, b, max_iter, n_threads, warm)
     if status == Status.INFEASIBLE:
@@ -410,17 +457,15 @@ def _exact_result(costs, a, b, shape, out_dtype, max_iter, n_threads, warn, warm
                 "with a finite cost; check the +inf pattern of M"
             )
         status = Status.NUMERICAL_ERROR  # artificial flow left without forbidden arcs: rounding, not the input
-    if warn:
-        warn_status(status, "emd", f"{n_iter} pivots; raise max_iter", stacklevel=5)
-    return OTResult(
-        value=_scalar(value, out_dtype),
-        plan_coo=(rows, cols, values.astype(out_dtype, copy=False)),
-        shape=shape,
-        potential_a=f.astype(out_dtype, copy=False),
-        potential_b=g.astype(out_dtype, copy=False),
-        status=status,
-        n_iter=n_iter,
-    )
+    return ExactAnswer(value=value, shape=shape, n_iter=n_iter, status=status,
+                       plan_coo=(rows, cols, values.astype(out_dtype, copy=False)),
+                       potential_a=f.astype(out_dtype, copy=False), potential_b=g.astype(out_dtype, copy=False))
+
+
+def _finish_simplex(answer: ExactAnswer, out_dtype, warn) -> OTResult:
+    # stacklevel 6: warn_status, finish_exact, this, the solve_* helper, the verb, the user's line
+    return finish_exact(answer, out_dtype=out_dtype, solver="emd", detail=f"{answer.n_iter} pivots; raise max_iter",
+                        warn=warn, stacklevel=6)
 
 
 def emd(a, b, M, *, max_iter=None, dense=True, n_threads=None, potentials_init=None, plan_init=None):

@@ -244,3 +244,23 @@ def test_weight_length_checked_after_the_other_side(small_blocks):
     xa, xb = np.array([0.0, 1.0]), np.array([0.0, 1.0, 2.0])
     a, b = np.array([np.nan, 1.0]), np.ones(2)
     same_error(lambda: numbaot.emd_1d(xa, xb, a, b), lambda: numbaot.emd_1d(dev(xa), dev(xb), dev(a), dev(b)))
+
+
+def test_host_and_device_drivers_return_the_same_tuple(small_blocks):
+    from numbaot._dispatch import place
+    from numbaot._finish import ExactAnswer
+
+    xa, xb = np.array([0.0, 2.0, 1.0, 3.0]), np.array([0.5, 2.5, 1.5])
+    a, b = np.array([0.25, 0.25, 0.125, 0.375]), np.array([0.5, 0.25, 0.25])
+    for want_plan in (True, False):
+        cpu, cpu_dtype = api._solve_1d_host(xa, xb, a, b, "sqeuclidean", 1.0, want_plan, None)
+        gpu, gpu_dtype = api._solve_1d_device(place(x_a=dev(xa)), dev(xa), dev(xb), dev(a), dev(b), "sqeuclidean",
+                                              1.0, want_plan)
+        assert type(cpu) is type(gpu) is ExactAnswer and cpu_dtype == gpu_dtype
+        assert (cpu.shape, cpu.n_iter, cpu.status) == (gpu.shape, gpu.n_iter, gpu.status)
+        np.testing.assert_allclose(gpu.value, cpu.value, rtol=1e-14)
+        assert (gpu.plan_coo is None) == (cpu.plan_coo is None) == (not want_plan)
+        if want_plan:
+            for got, ref in zip(gpu.plan_coo, cpu.plan_coo):
+                np.testing.assert_allclose(host(got), ref, rtol=1e-14)
+            np.testing.assert_allclose(host(gpu.potential_a), cpu.potential_a, rtol=1e-12, atol=1e-14)
