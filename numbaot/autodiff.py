@@ -1053,7 +1053,8 @@ def _bregman_vjp(A64, M64, g, eps, w, tau, debias, names, x_bar):
 
         from ._status import ConvergenceWarning
 
-        warnings.warn(f"the {'debiased' if debias else 'unbalanced'} barycenter's fixed point is (nearly) singular "
+        kind = "debiased" if debias else ("unbalanced" if tau != 1.0 else "entropic")
+        warnings.warn(f"the {kind} barycenter's fixed point is (nearly) singular "
                       f"(condition {sv[0] / sv[sv.shape[0] - 1 - gauge]:.3g} beyond the potentials' gauge): the "
                       "barycenter is not locally unique there, so its gradient is approximate (a larger reg, or "
                       "smoother inputs, make it well defined)", ConvergenceWarning, stacklevel=3)

@@ -113,3 +113,17 @@ def test_unbalanced_scaling_method_and_zero_weight():
     h, dw = 1e-6, np.array([-1.0, 1.0])
     fd = (_value(A, M, w + h * dw, x_bar, reg_m=1.0) - _value(A, M, w, x_bar, reg_m=1.0)) / h
     assert np.isclose(g_log["weights"] @ dw, fd, rtol=1e-4)
+
+
+def test_a_singular_fixed_point_warns():
+    """A cost whose debiasing (self-transport) coupling is a 2-cycle (each cell's cheapest partner is the other):
+    the debiased system is singular beyond the potentials' gauge, the fixed point is not locally unique and the
+    least-squares gradient comes with a ConvergenceWarning (no solve: the state is given)."""
+    from numbaot import ConvergenceWarning
+
+    M = np.array([[100.0, 0.0], [0.0, 100.0]])
+    A = np.array([[0.5, 0.4], [0.5, 0.6]])
+    with pytest.warns(ConvergenceWarning, match="debiased barycenter's fixed point is .nearly. singular"):
+        out = _bregman_vjp(A, M, np.zeros((2, 2)), EPS, np.array([0.5, 0.5]), 1.0, True, ["A", "M"],
+                           np.array([1.0, -1.0]))
+    assert np.isfinite(out["A"]).all() and np.isfinite(out["M"]).all()
