@@ -137,3 +137,22 @@ def clouds_detail(answer: CloudsAnswer, criterion: str, tol, unit: str = "iterat
     if len(answer.errors):
         return f"{criterion} {answer.errors[-1]:.3g} > tol {tol:g} after {answer.n_iter} {unit}"
     return f"{answer.n_iter} {unit}"
+
+
+#: The certified stops (``cg``, ``semirelaxed_cg``, ``mm_unbalanced``) judge a duality gap against the objective's
+#: magnitude, but never against less than this fraction of the costs' spread times the mass (see
+#: :func:`gap_scale_floor`).
+GAP_FLOOR = 1e-2
+
+
+def gap_scale_floor(M, mass) -> float:
+    """The least scale a duality gap ``F(G) - D`` is judged against: ``certified <=> gap <= tol_gap * max(|F(G)|,
+    floor)`` with ``floor = GAP_FLOOR * (max M - min M) * mass`` (finite costs only): the cost of moving the whole
+    mass across 1% of the costs' range. Relative to |F| alone, a problem whose optimum is ~0 (costs shifted so that
+    F* = 0, or ``a = b`` on a distance matrix) could never be certified; for ordinary problems ``|F|`` is the
+    larger of the two and the rule is the relative one."""
+    M = np.asarray(M)
+    finite = M[np.isfinite(M)]
+    if finite.size == 0:
+        return 0.0
+    return GAP_FLOOR * float(finite.max() - finite.min()) * float(mass)

@@ -85,6 +85,7 @@ def solve_mm(M, a, b, reg_m, c=None, reg=0.0, div="kl", G0=None, max_iter=MAX_IT
         return _dispatch.solve_on_host(placement, lambda M, a, b, c, G0: solve_mm(
             M, a, b, reg_m, c, reg, div, G0, max_iter, tol, n_threads, warn, tol_gap), M, a, b, c, G0)
     from .._defaults import CHECK_EVERY
+    from .._finish import gap_scale_floor
     from .._threads import run_parallel
     from ._cores import KL, L2, REG_KL, REG_L2, REG_NONE, mm_core
 
@@ -120,8 +121,9 @@ def solve_mm(M, a, b, reg_m, c=None, reg=0.0, div="kl", G0=None, max_iter=MAX_IT
         K = np.maximum(rho_a * a[:, None] + rho_b * b[None, :] + reg * c - C, 0.0)
         power, scale_r, scale_c = 1.0, 1.0, 1.0
     errors = np.full(max_iter, np.nan)
+    gap_floor = gap_scale_floor(C, max(a.sum(), b.sum()))
     status, n_iter, rel_gap = run_parallel(mm_core, threads, K, G, C, a, b, c, code, power, scale_r, scale_c, rho_a,
-                                           rho_b, reg, max_iter, tol, tol_gap, CHECK_EVERY, errors, threads)
+                                           rho_b, reg, max_iter, tol, tol_gap, gap_floor, CHECK_EVERY, errors, threads)
     reg_code = REG_NONE if reg == 0 else (REG_KL if code == KL else REG_L2)
     value = _value(G, C, a, b, c, code, reg_code, reg, rho_a, rho_b, threads)
     lin = float(np.sum(G * C))
@@ -166,7 +168,8 @@ def mm_unbalanced(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, *, max_iter=
         POT's rule: the Frobenius norm of an iteration's change of the plan is below tol.
     tol_gap : float >= 0
         The certificate: stop (status OPTIMAL) when POT's rule holds and the duality gap ``F(G) - D``, an upper bound
-        of ``F(G) - min F`` from dual potentials read off the plan's marginals, is at most ``tol_gap |F(G)|``
+        of ``F(G) - min F`` from dual potentials read off the plan's marginals, is at most ``tol_gap max(|F(G)|, floor)``
+        (``floor``: 1% of ``(max M - min M) max(sum(a), sum(b))``, so that an optimum near 0 is certified too)
         (computed when POT's rule holds, at most every 10 iterations, and at the last one); at ``max_iter`` the status is OPTIMAL when the gap certifies the plan, else
         MAX_ITER_REACHED and a ConvergenceWarning giving the gap. Measured on random problems (costs in [0, 2],
         masses 1 and 0.77), 1000 iterations: with ``div='l2'`` or ``reg > 0`` the relative gap is 1e-5 or
