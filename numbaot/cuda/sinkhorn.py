@@ -340,7 +340,7 @@ def solve_sinkhorn_cuda(M, a, b, opts, potentials_init, batch, anneal=False):
     """Log-domain Sinkhorn (balanced when ``rho_a = rho_b = inf``) on CUDA arrays: the GPU driver of the dense
     Sinkhorn family, the twin of ``entropic._loop.solve_dense``.
 
-    ``anneal`` (one problem only): first run the epsilon stages of ``sinkhorn_unbalanced``'s
+    ``anneal``: first run the epsilon stages of ``sinkhorn_unbalanced``'s
     'sinkhorn_reg_scaling' (``entropic._schedules.reg_scaling_stages``: ``reg`` halved from the costs'
     spread, each stage warm-starting the next) through the same GPU loop; the answer is the last stage's, at
     ``reg``, as on the host.
@@ -392,10 +392,8 @@ def solve_sinkhorn_cuda(M, a, b, opts, potentials_init, batch, anneal=False):
     f, g = _potentials_init(potentials_init, B, n, m, batch, stream)
     w = DeviceWeights(log_a, log_b, ref_a, ref_b, shift_a, shift_b)
     geom = DenseDeviceCosts(rows, cols, stream)
-    if anneal:
-        if B != 1:
-            raise ValueError("epsilon scaling ('sinkhorn_reg_scaling') takes one problem at a time")
-        for stage in reg_scaling_stages(float(spread[0]), opts):
+    if anneal:  # the front-end sends one problem; a batch would anneal from its largest spread
+        for stage in reg_scaling_stages(float(np.max(spread)), opts):
             sinkhorn_loop_cuda(geom, w, rule_for(stage.reg, rho_a, rho_b),
                                control(stage.max_iter, stage.tol, stage.check_every), f, g, stream)
     rule = rule_for(reg, rho_a, rho_b)
