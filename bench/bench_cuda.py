@@ -36,7 +36,9 @@ two ``--circle-n`` clouds in d = 10 (50 steps at most), against the same calls o
 A sixth table times entropic partial OT on the device (issue 16): ``entropic_partial_wasserstein`` of two
 ``--partial`` 2-D clouds (squared Euclidean costs, b of mass 1.2, m = 0.9, reg = 0.05 max M: the caps bind), 100
 iterations (tol = 0), on device arrays (the log-domain kernels of ``cuda/partial.py``) against the host arrays (the
-host's 'auto' method); ``--partial 0`` skips it.
+host's 'auto' method), and the unbalanced ``sinkhorn_unbalanced(method='sinkhorn_reg_scaling')`` on the same
+problem (reg = 0.01 max M, reg_m = 1, tol 1e-6: its epsilon stages run through the GPU loop as on the host);
+``--partial 0`` skips the table.
 
 A seventh table times the spatio-temporal alignment on the device (issue 15): ``numbaot.timeseries.sta`` between
 two series of ``--sta`` frames, each a histogram on a ``--sta-side`` square grid (bench_timeseries.py's drifting
@@ -285,7 +287,8 @@ def bench_circle(K: int, n: int, repeats: int, markdown: bool) -> str:
 
 
 def bench_partial(n: int, repeats: int, markdown: bool) -> str:
-    """Entropic partial OT, 100 iterations: device vs host."""
+    """Issue 16's GPU paths: entropic partial OT, 100 iterations, and the unbalanced 'sinkhorn_reg_scaling' (its
+    epsilon stages, then the last stage to tol 1e-6): device vs host."""
     import numbaot
 
     rng = np.random.default_rng(0)
@@ -294,6 +297,10 @@ def bench_partial(n: int, repeats: int, markdown: bool) -> str:
     reg = 0.05 * float(M.max())
     cases = [(f"entropic_partial_wasserstein n={n}, m=0.9, 100 it.",
               lambda *x: numbaot.entropic_partial_wasserstein(*x, reg, 0.9, max_iter=100, tol=0.0, warn=False),
+              (a, b, M)),
+             (f"sinkhorn_unbalanced reg_scaling n={n}, reg=0.01 max M, reg_m=1, tol 1e-6",
+              lambda *x: numbaot.sinkhorn_unbalanced(*x, 0.2 * reg, 1.0, method="sinkhorn_reg_scaling", tol=1e-6,
+                                                     warn=False),
               (a, b, M))]
     return device_vs_host(cases, repeats, markdown)
 

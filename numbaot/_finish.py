@@ -206,3 +206,22 @@ def finish_barycenter(answer: BarycenterAnswer, *, solver: str, tol: float, warn
                             potential_a=answer.potential_a, potential_b=answer.potential_b,
                             status=Status(int(answer.status)), n_iter=int(answer.n_iter), errors=errors,
                             device=device, citation=citation)
+
+
+#: The certified stops (``cg``, ``semirelaxed_cg``, ``mm_unbalanced``) judge a duality gap against the objective's
+#: magnitude, but never against less than this fraction of the costs' spread times the mass (see
+#: :func:`gap_scale_floor`).
+GAP_FLOOR = 1e-2
+
+
+def gap_scale_floor(M, mass) -> float:
+    """The least scale a duality gap ``F(G) - D`` is judged against: ``certified <=> gap <= tol_gap * max(|F(G)|,
+    floor)`` with ``floor = GAP_FLOOR * (max M - min M) * mass`` (finite costs only): the cost of moving the whole
+    mass across 1% of the costs' range. Relative to |F| alone, a problem whose optimum is ~0 (costs shifted so that
+    F* = 0, or ``a = b`` on a distance matrix) could never be certified; for ordinary problems ``|F|`` is the
+    larger of the two and the rule is the relative one."""
+    M = np.asarray(M)
+    finite = M[np.isfinite(M)]
+    if finite.size == 0:
+        return 0.0
+    return GAP_FLOOR * float(finite.max() - finite.min()) * float(mass)

@@ -20,7 +20,7 @@ CHECKED_DRIVERS = {
 #: ``tensor_product_cuda``, which is called directly (no front-end checks its arguments). The list only shrinks.
 RAISES_ALLOWED = {"cuda/_launch.py": 1, "cuda/gromov.py": 3}
 #: CUDA modules that still build a result themselves instead of returning a tuple to ``_finish`` (session 12).
-RESULTS_ALLOWED = {"cuda/partial.py": 1}
+RESULTS_ALLOWED = {}
 
 
 def _tree(rel):

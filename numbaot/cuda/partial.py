@@ -20,8 +20,8 @@ import numpy as np
 from numba import cuda, float64
 
 from .. import _validation as V
-from .._result import OTResult
-from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL, Status
+from .._finish import SinkhornAnswer
+from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from ..partial._entropic import clip_entry
 from . import _checks, _launch
 
@@ -210,10 +210,12 @@ def _cast(x, dtype, stream):
 
 
 def entropic_partial_cuda(M, a, b, reg, m, max_iter, tol, check_every):
-    """Entropic partial OT of CUDA arrays ``M`` (n, m), ``a``, ``b`` (or None: uniform): an OTResult whose plan and
-    potentials are device arrays of the caller's kind in M's dtype (``device = ran_on = "cuda"``), with the value,
-    status, iterations and errors on the host. Scalars have been validated by the caller; ``m`` is checked here
-    against the weights' masses. Every method runs these log-domain iterations on the device."""
+    """Entropic partial OT of CUDA arrays ``M`` (n, m), ``a``, ``b`` (or None: uniform). Returns ``(answer,
+    out_dtype)``: a ``numbaot._finish.SinkhornAnswer`` (a batch of one) whose plan and potentials are device arrays
+    of the caller's kind in M's dtype, with the value, status, iterations and errors on the host, which
+    ``_finish.finish`` turns into the result as for the dense Sinkhorn drivers. Scalars have been validated by the
+    caller; ``m`` is checked here against the weights' masses. Every method runs these log-domain iterations on
+    the device."""
     stream = _launch.stream_of(M, a, b)
     kind = _launch.caller_kind(M, a, b)
     M = _launch.wrap(V.as_float_array(M, "M", ndim=2, allow_cuda=True))
@@ -282,9 +284,9 @@ def entropic_partial_cuda(M, a, b, reg, m, max_iter, tol, check_every):
     value = float(np.dot(r[r > 0], fh[r > 0]) + np.dot(c[c > 0], gh[c > 0]))
     if not (math.isfinite(lin) and math.isfinite(value)) and status == OPTIMAL:
         status = NUMERICAL_ERROR
-    result = OTResult(value=out_dtype.type(value), value_linear=out_dtype.type(lin),
-                      plan=_launch.to_caller(_cast(plan, out_dtype, stream), kind),
-                      potential_a=_launch.to_caller(_cast(f, out_dtype, stream), kind),
-                      potential_b=_launch.to_caller(_cast(g, out_dtype, stream), kind), status=Status(status),
-                      n_iter=int(it), errors=np.array(errors), device="cuda", ran_on="cuda")
-    return result
+    answer = SinkhornAnswer(_launch.to_caller(_cast(plan, out_dtype, stream).reshape(1, n, nm), kind),
+                            _launch.to_caller(_cast(f, out_dtype, stream).reshape(1, n), kind),
+                            _launch.to_caller(_cast(g, out_dtype, stream).reshape(1, nm), kind),
+                            np.array([value]), np.array([lin]), np.array([status]), np.array([it]),
+                            np.array([errors], dtype=np.float64).reshape(1, len(errors)), np.array([len(errors)]))
+    return answer, out_dtype

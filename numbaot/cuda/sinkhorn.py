@@ -38,6 +38,7 @@ from .. import _validation as V
 from .._finish import SinkhornAnswer
 from ..entropic._loop import control
 from ..entropic._rules import rule_for
+from ..entropic._schedules import reg_scaling_stages
 from ..entropic._softmin import softmin_row, softmin_row_shifted
 from . import _checks, _launch
 from .loop import ROWS, DeviceWeights, launch_flat, sinkhorn_loop_cuda
@@ -128,16 +129,18 @@ def _scale_columns_kernel(w, factors):
 
 # --------------------------------------------------------------------------------------------------- checks
 @cuda.jit
-def _cost_rows_kernel(X, log_w, n, first_nan, first_neginf, empty):
+def _cost_rows_kernel(X, log_w, n, first_nan, first_neginf, empty, low, high):
     """Per row t = k n + i of ``X`` (B n, m): first NaN column, first -inf column, and whether the row has weight
-    but no finite cost (``check_cost_matrix``'s rules, one thread per row)."""
+    but no finite cost (``check_cost_matrix``'s rules, one thread per row); ``low``, ``high``: the row's smallest
+    and largest finite cost (+inf and -inf when it has none), for the spread of epsilon scaling."""
     t = cuda.grid(1)
     if t < X.shape[0]:
         k = t // n
         i = t - k * n
         nan_at = -1
         neginf_at = -1
-        finite = False
+        lo = math.inf
+        hi = -math.inf
         for j in range(X.shape[1]):
             v = X[t, j]
             if v != v:
@@ -147,10 +150,13 @@ def _cost_rows_kernel(X, log_w, n, first_nan, first_neginf, empty):
                 if neginf_at < 0:
                     neginf_at = j
             elif v != math.inf:
-                finite = True
+                lo = min(lo, v)
+                hi = max(hi, v)
         first_nan[t] = nan_at
         first_neginf[t] = neginf_at
-        empty[t] = 1 if (not finite and log_w[k, i] > -math.inf) else 0
+        empty[t] = 1 if (hi == -math.inf and log_w[k, i] > -math.inf) else 0
+        low[t] = lo
+        high[t] = hi
 
 
 # --------------------------------------------------------------------------------------------------- iterations
@@ -293,17 +299,24 @@ def _device_weights(w, name, B, n, batch, stream):
 
 
 def _check_costs(Y, Z, log_a, log_b, B, n, m, batch, stream):
-    """``check_cost_matrix`` on the device: per-row statistics of both layouts, judged on the host per problem."""
+    """``check_cost_matrix`` on the device: per-row statistics of both layouts, judged on the host per problem.
+    Returns the spread (largest minus smallest finite cost) of each problem's costs, (B,) on the host."""
     stats = []
     for X, log_w, lines in ((Y.T, log_a, n), (Z.T, log_b, m)):
         first_nan = _launch.empty(B * lines, np.int64, stream)
         first_neginf = _launch.empty(B * lines, np.int64, stream)
         empty = _launch.empty(B * lines, np.int8, stream)
-        _launch_flat(_cost_rows_kernel, B * lines, stream, X, log_w, lines, first_nan, first_neginf, empty)
-        stats.append([_launch.small_to_host(x, stream).reshape(B, lines) for x in (first_nan, first_neginf, empty)])
-    (nan_r, neginf_r, empty_r), (_, _, empty_c) = stats
+        low = _launch.empty(B * lines, X.dtype, stream)
+        high = _launch.empty(B * lines, X.dtype, stream)
+        _launch_flat(_cost_rows_kernel, B * lines, stream, X, log_w, lines, first_nan, first_neginf, empty, low,
+                     high)
+        stats.append([_launch.small_to_host(x, stream).reshape(B, lines)
+                      for x in (first_nan, first_neginf, empty, low, high)])
+    (nan_r, neginf_r, empty_r, low_r, high_r), (_, _, empty_c, _, _) = stats
     for k in range(B):
         V.judge_cost_rows(f"M[{k}]" if batch else "M", nan_r[k], neginf_r[k], empty_r[k], empty_c[k])
+    with np.errstate(invalid="ignore"):  # a problem without a finite cost was refused above
+        return high_r.astype(np.float64).max(axis=1) - low_r.astype(np.float64).min(axis=1)
 
 
 def _potentials_init(potentials_init, B, n, m, batch, stream):
@@ -323,9 +336,14 @@ def _potentials_init(potentials_init, B, n, m, batch, stream):
     return out[0], out[1]
 
 
-def solve_sinkhorn_cuda(M, a, b, opts, potentials_init, batch):
+def solve_sinkhorn_cuda(M, a, b, opts, potentials_init, batch, anneal=False):
     """Log-domain Sinkhorn (balanced when ``rho_a = rho_b = inf``) on CUDA arrays: the GPU driver of the dense
     Sinkhorn family, the twin of ``entropic._loop.solve_dense``.
+
+    ``anneal``: first run the epsilon stages of ``sinkhorn_unbalanced``'s
+    'sinkhorn_reg_scaling' (``entropic._schedules.reg_scaling_stages``: ``reg`` halved from the costs'
+    spread, each stage warm-starting the next) through the same GPU loop; the answer is the last stage's, at
+    ``reg``, as on the host.
 
     ``M`` is (n, m) (``batch=False``) or (B, n, m); ``a``, ``b`` CUDA arrays or None. ``opts`` is the
     ``entropic._loop.SinkhornOptions`` the front-end validated (``reg_type`` is 'kl' or 'entropy'). Returns
@@ -368,13 +386,18 @@ def solve_sinkhorn_cuda(M, a, b, opts, potentials_init, batch):
         reuse = np.dtype(M.dtype) == out_dtype and M.is_c_contiguous()
         Z = M if reuse else _launch.empty((n, m), out_dtype, stream)
         _launch_flat(_layout_2d_kernel, n * m, stream, M, Z, Y, not reuse)
-    _check_costs(Y, Z, log_a, log_b, B, n, m, batch, stream)
+    spread = _check_costs(Y, Z, log_a, log_b, B, n, m, batch, stream)
     rows, cols = Y.T, Z.T  # (B n, m) and (B m, n), Fortran-ordered: row t is read coalesced across threads
 
     f, g = _potentials_init(potentials_init, B, n, m, batch, stream)
     w = DeviceWeights(log_a, log_b, ref_a, ref_b, shift_a, shift_b)
+    geom = DenseDeviceCosts(rows, cols, stream)
+    if anneal:  # the front-end sends one problem; a batch would anneal from its largest spread
+        for stage in reg_scaling_stages(float(np.max(spread)), opts):
+            sinkhorn_loop_cuda(geom, w, rule_for(stage.reg, rho_a, rho_b),
+                               control(stage.max_iter, stage.tol, stage.check_every), f, g, stream)
     rule = rule_for(reg, rho_a, rho_b)
-    status, n_iter, errors, n_errors = sinkhorn_loop_cuda(DenseDeviceCosts(rows, cols, stream), w, rule,
+    status, n_iter, errors, n_errors = sinkhorn_loop_cuda(geom, w, rule,
                                                           control(opts.max_iter, opts.tol, opts.check_every), f, g,
                                                           stream)
     inv_eps = 1.0 / reg

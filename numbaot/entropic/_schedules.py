@@ -58,3 +58,12 @@ def halving_schedule(spread, reg, factor=2.0):
         stages.append(stage)
         stage /= factor
     return stages
+
+
+def reg_scaling_stages(spread, opts):
+    """The intermediate stages of ``sinkhorn_unbalanced(method='sinkhorn_reg_scaling')`` (host and GPU drivers
+    alike): ``opts`` (a ``SinkhornOptions``) at each temperature of :func:`halving_schedule` from the costs'
+    ``spread`` down to ``opts.reg``, 100 iterations at most, to tol ``max(opts.tol, 1e-3)``. Only the last stage,
+    at ``reg`` with ``opts`` itself (the caller's), must converge; each stage warm-starts the next."""
+    return [opts._replace(reg=eps, max_iter=100, tol=max(opts.tol, 1e-3))
+            for eps in halving_schedule(spread, opts.reg, 2.0)]

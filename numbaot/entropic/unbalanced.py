@@ -45,7 +45,7 @@ def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", 
     placement = _dispatch.place(M=M, a=a, b=b)
     if placement.on_gpu:
         return solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch=False,
-                               stacklevel=stacklevel + 2)
+                               stacklevel=stacklevel + 2, anneal=anneal)
     M = V.as_float_array(M, "M", ndim=2)
     n, m = M.shape
     if a is not None and np.ndim(a) != 1 or b is not None and np.ndim(b) != 1:
@@ -64,12 +64,11 @@ def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", 
         f, g = V.check_potentials_init(potentials_init, (n,), (m,))
         f, g = f[None].copy(), g[None].copy()
     if anneal:  # intermediate stages: 100 iterations at most, to tol 1e-3; only the last one, at reg, must converge
-        from ._schedules import halving_schedule
+        from ._schedules import reg_scaling_stages
 
         finite = C[np.isfinite(C)]
-        for eps in halving_schedule(float(finite.max() - finite.min()), reg, 2.0):
-            solve_dense(C, a64, b64, opts._replace(reg=eps, max_iter=100, tol=max(tol, 1e-3)), f, g, n_threads,
-                        out_dtype)
+        for stage in reg_scaling_stages(float(finite.max() - finite.min()), opts):
+            solve_dense(C, a64, b64, stage, f, g, n_threads, out_dtype)
     answer = solve_dense(C, a64, b64, opts, f, g, n_threads, out_dtype)
     return finish(answer, solver=f"sinkhorn_unbalanced ({method})", criterion=_criterion(rho_a, rho_b), tol=tol,
                   warn=warn, batch=False, out_dtype=out_dtype, stacklevel=stacklevel + 1)
@@ -80,10 +79,11 @@ def _criterion(rho_a, rho_b) -> str:
     return "marginal error" if math.isinf(rho_a) and math.isinf(rho_b) else "change of the potentials"
 
 
-def solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch, solver=None, stacklevel=5):
+def solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch, solver=None, stacklevel=5,
+                    anneal=False):
     """Dense Sinkhorn of CUDA arrays by the GPU driver (``opts``, a ``_loop.SinkhornOptions``, checked by the
     caller; the arrays are checked by the driver with the host's rules and messages); the answer finished as on
-    the host, ``device="cuda"``."""
+    the host, ``device="cuda"``. ``anneal``: run 'sinkhorn_reg_scaling''s epsilon stages first, as the host does."""
     method, reg_type, rho_a, rho_b = opts.method, opts.reg_type, opts.rho_a, opts.rho_b
     if method != "sinkhorn_log":
         raise ValueError(f"method {method!r} runs on the host only in this version; on the GPU use 'sinkhorn_log' "
@@ -91,7 +91,9 @@ def solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch, solv
     if reg_type != "kl":
         raise ValueError("reg_type='entropy' runs on the host only in this version; on the GPU use reg_type='kl'")
     V.check_device_dense_shapes(M, a, b, potentials_init, batch)
-    answer, out_dtype = _dispatch.driver("sinkhorn", placement)(M, a, b, opts, potentials_init, batch)
+    drive = _dispatch.driver("sinkhorn", placement)
+    answer, out_dtype = (drive(M, a, b, opts, potentials_init, batch, anneal=True) if anneal
+                         else drive(M, a, b, opts, potentials_init, batch))
     name = solver or ("solve_batch" if batch else "sinkhorn" if opts.balanced else "sinkhorn_unbalanced")
     return finish(answer, solver=f"{name} ({method}, cuda)", criterion=_criterion(rho_a, rho_b), tol=opts.tol,
                   warn=warn, batch=batch, out_dtype=out_dtype, device="cuda", stacklevel=stacklevel)
@@ -126,7 +128,7 @@ def sinkhorn_unbalanced(a, b, M, reg, reg_m, *, method="sinkhorn_log", reg_type=
         ``M / reg`` exceeds about 700. ``'sinkhorn_stabilized'`` (POT's name for the scaling domain kept stable
         by absorption) runs 'sinkhorn_log'; ``'sinkhorn_reg_scaling'`` runs 'sinkhorn_log' along ``reg`` halved
         from the costs' spread down to ``reg``, each stage warm-starting the next (fewer iterations at small
-        ``reg``; skipped with ``potentials_init``, and on the GPU).
+        ``reg``; skipped with ``potentials_init``; the GPU runs the same stages).
     reg_type : {'kl', 'entropy'}
         The reference measure R of the entropic term: ``a b^T`` or all ones.
     potentials_init : pair of arrays, optional

@@ -17,7 +17,11 @@ what ``df`` returns.
 Stopping (``cg``, ``semirelaxed_cg``): the answer is certified by the Frank-Wolfe gap ``gap = <Mi, G - S>``,
 which bounds the objective's distance to the optimum from above for a convex f (``F(G) - F* <= gap``). The loop
 stops, status OPTIMAL, when POT's rule holds (the objective changed by less than ``tol_rel`` relative or
-``tol_abs`` absolute) *and* the gap is at most ``tol_gap |F(G)|``; POT's rule alone is not enough: Frank-Wolfe
+``tol_abs`` absolute) *and* the gap is at most ``tol_gap max(|F(G)|, |F(G) - min(M) sum(a)|, floor)``: the
+objective, or the objective with the costs shifted to >= 0 (the same for every shift of the costs), but never less
+than ``floor``, 1% of the costs' spread times the mass (``_finish.gap_scale_floor``), so that a problem whose
+optimum is ~0 is certified too; POT's rule
+alone is not enough: Frank-Wolfe
 without away steps takes ever smaller steps on an interior optimum (an L2 regulariser), so the objective stalls
 long before it is optimal. At ``max_iter`` the status is OPTIMAL when the last gap certifies ``tol_gap`` (the line
 searches only descend, so it bounds the returned plan too), else MAX_ITER_REACHED with a ConvergenceWarning that
@@ -227,11 +231,13 @@ class _Run:
             setattr(self, k, v)
 
 
-def _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs, oracle, tol_gap=CG_TOL_GAP):
+def _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs, oracle, tol_gap=CG_TOL_GAP,
+                 gap_floor=0.0, gap_shift=0.0):
     """Conditional gradient whose linear oracle returns sparse vertices ``(status, rows, cols, vals)``.
 
     ``oracle(Mi, top)``; ``G`` is updated in place. The objective is ``<M, G> + reg f(G)``; stopping as in the
-    module's docstring (POT's change rule and the Frank-Wolfe gap within ``tol_gap`` of the objective)."""
+    module's docstring (POT's change rule and the Frank-Wolfe gap within ``tol_gap`` of ``max(|F|, |F -
+    gap_shift|, gap_floor)``, see ``_certified``)."""
     from . import _kernels as K
 
     n, m = G.shape
@@ -301,13 +307,14 @@ def _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs
         cost = new_cost
         history.append(cost)
         if (change < tol_abs or (cost != 0.0 and change / abs(cost) < tol_rel)) and _certified(gap, gap_cost,
-                                                                                              cost, tol_gap):
+                                                                                              cost, tol_gap,
+                                                                                              gap_floor, gap_shift):
             status = OPTIMAL
             break
     # the values recomputed from the final plan, not carried by the line search's sums
     value_linear = K.dense_dot(M, G)
     value = value_linear + reg * call_value(f, G)
-    if status == MAX_ITER_REACHED and _certified(gap, gap_cost, value, tol_gap):
+    if status == MAX_ITER_REACHED and _certified(gap, gap_cost, value, tol_gap, gap_floor, gap_shift):
         status = OPTIMAL
     if not (math.isfinite(value) and np.isfinite(G).all()):
         status = NUMERICAL_ERROR
@@ -315,14 +322,18 @@ def _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs
                 history=np.array(history), gap=gap, duals=(Mi, last), support=None)
 
 
-def _certified(gap, gap_cost, cost, tol_gap):
+def _certified(gap, gap_cost, cost, tol_gap, gap_floor=0.0, gap_shift=0.0):
     """Whether the Frank-Wolfe gap taken at objective ``gap_cost`` certifies the plan of objective ``cost``
-    within ``tol_gap`` relative: ``cost <= gap_cost`` (a descent since) and ``gap <= tol_gap |cost|`` (rounding
-    allowed for: a gap below 1e-14 of the objective's scale counts as 0)."""
+    within ``tol_gap`` relative: ``cost <= gap_cost`` (a descent since) and ``gap <= tol_gap max(|cost|,
+    |cost - gap_shift|, gap_floor)``. ``gap_shift = min(M) sum(a)``: ``cost - gap_shift`` is the objective with
+    the costs shifted to >= 0, the same for every shift of M (which leaves the plans unchanged);
+    ``gap_floor`` (``_finish.gap_scale_floor``) a scale that does not vanish with the optimum. Rounding allowed
+    for: a gap below 1e-14 of the objective's scale counts as 0."""
     if not (math.isfinite(gap) and math.isfinite(cost)):
         return False
-    scale = max(abs(cost), abs(gap_cost))
-    return cost <= gap_cost + 1e-14 * scale and gap <= tol_gap * abs(cost) + 1e-14 * scale
+    judge = max(abs(cost), abs(cost - gap_shift), gap_floor)
+    scale = max(judge, abs(gap_cost))
+    return cost <= gap_cost + 1e-14 * scale and gap <= tol_gap * judge + 1e-14 * scale
 
 
 def _user_line_search(line_search, cost_fn, G, deltaG, Mi, cost_G, df_G):
@@ -416,7 +427,10 @@ def solve_cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=CG_MAX_
         from .. import _config
 
         oracle = _oracle_exact(a, b, _config.n_threads(n_threads))
-    run = _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs, oracle, tol_gap)
+    from .._finish import gap_scale_floor
+
+    run = _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs, oracle, tol_gap,
+                       gap_scale_floor(M, a.sum()), float(M.min()) * float(a.sum()))
     potentials = (None, None)
     if not semirelaxed and run.status != NUMERICAL_ERROR:
         potentials = _lp_duals(*run.duals, a, b)
@@ -457,8 +471,10 @@ def cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=CG_MAX_ITER, 
         ``tol_abs`` absolute in an iteration.
     tol_gap : float >= 0
         The certificate: stop (status OPTIMAL) when POT's rule holds and the Frank-Wolfe gap ``<Mi, G - S>``, an
-        upper bound of ``F(G) - min F`` for a convex f, is at most ``tol_gap |F(G)|``; at ``max_iter``, OPTIMAL if
-        the gap certifies it. The default 1e-3 is reached by ordinary problems within the default ``max_iter``;
+        upper bound of ``F(G) - min F`` for a convex f, is at most ``tol_gap max(|F(G)|, |F(G) - min(M) sum(a)|, floor)``
+        (the objective, or the objective with the costs shifted to >= 0; ``floor``: 1% of ``(max M - min M)
+        sum(a)``, so that an optimum near 0 is certified too); at ``max_iter``, OPTIMAL if the
+        gap certifies it. The default 1e-3 is reached by ordinary problems within the default ``max_iter``;
         the gap of the answer is in the log ('gap'). ``numpy.inf``: POT's rule alone (POT's stopping).
     log : bool
         Also return a dict: 'loss' (objective before and after each iteration), 'n_iter', 'status', 'cost'

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import _device, _dispatch, _validation as V
 from .._defaults import CHECK_EVERY, MAX_ITER, TOL
+from .._finish import finish
 from .._result import OTResult
 from .._status import INFEASIBLE, NUMERICAL_ERROR, Status, warn_status
 
@@ -277,13 +278,10 @@ def solve_entropic_partial(M, a, b, reg, m=None, method="auto", max_iter=MAX_ITE
         V.check_device_dense_shapes(M, a, b, None, False)
         if 0 in M.shape:
             raise ValueError(f"M has shape {tuple(M.shape)}: empty distribution (a and b need at least one point)")
-        result = _dispatch.driver("entropic_partial", placement)(M, a, b, reg, m, max_iter, tol, check_every)
-        if warn:
-            errors = result.errors
-            detail = f"marginal change {errors[-1]:.3g} > tol {tol:g} after {result.n_iter} iterations" \
-                if errors.size else f"{result.n_iter} iterations"
-            warn_status(result.status, "entropic_partial_wasserstein (sinkhorn_log, cuda)", detail, stacklevel=4)
-        return result
+        answer, out_dtype = _dispatch.driver("entropic_partial", placement)(M, a, b, reg, m, max_iter, tol,
+                                                                            check_every)
+        return finish(answer, solver="entropic_partial_wasserstein (sinkhorn_log, cuda)", criterion="marginal change",
+                      tol=tol, warn=warn, batch=False, out_dtype=out_dtype, device="cuda", stacklevel=5)
     from .. import _config
 
     M, a, b = _checked(M, a, b)

@@ -118,51 +118,12 @@ def _mm_pass_log(logK, L, G, power, row_log, col_log, new_rows, col_parts, diff_
 
 
 @cpu_jit
-def _gap_pass(G, M, c, f, g, div, reg, col_min, parts, n_threads):
-    """Row block t's share of ``<G, M>``, of ``R(G)`` and of the conjugate term (``reg > 0``) in ``parts[t]``, and
-    its column minima of ``M_ij - f_i`` in ``col_min[t]`` (``reg = 0``; rows with ``f_i = -inf`` left out).
-
-    Serial: it runs once or a few times per solve (see ``mm_core``), and a parallel loop here doubled the cold
-    compile time of ``mm_core`` (15 -> 30 s on the loaded 2-core machine)."""
-    n, m = G.shape
-    for t in range(n_threads):
-        lo = t * n // n_threads
-        hi = (t + 1) * n // n_threads
-        for j in range(m):
-            col_min[t, j] = math.inf
-        lin, rv, conj = 0.0, 0.0, 0.0
-        for i in range(lo, hi):
-            fi = f[i]
-            for j in range(m):
-                x = G[i, j]
-                cost = M[i, j]
-                lin += x * cost
-                if reg == 0.0:
-                    if fi > -math.inf:
-                        d = cost - fi
-                        if d < col_min[t, j]:
-                            col_min[t, j] = d
-                else:
-                    y = fi + g[j] - cost
-                    cij = c[i, j]
-                    if div == KL:
-                        if cij > 0.0:
-                            rv += (x * math.log(x / cij) if x > 0.0 else 0.0) - x + cij
-                            conj += cij * (math.exp(y / reg) - 1.0)
-                        else:
-                            rv += x
-                    else:
-                        rv += 0.5 * (x - cij) * (x - cij)
-                        conj += cij * y + y * y / (2.0 * reg) if cij + y / reg > 0.0 else -0.5 * reg * cij * cij
-        parts[t, 0] = lin
-        parts[t, 1] = rv
-        parts[t, 2] = conj
-
-
-@cpu_jit
-def _mm_gap(G, M, a, b, c, div, rho_a, rho_b, reg, rows, cols, f, g, col_min, parts, n_threads):
+def _mm_gap(G, M, a, b, c, div, rho_a, rho_b, reg, rows, cols, f, g):
     """``(F(G), F(G) - D)``: the objective and its duality gap (module docstring) from the plan's row and column
-    sums ``rows``, ``cols``; ``f``, ``g``, ``col_min``, ``parts`` are work buffers."""
+    sums ``rows``, ``cols``; ``f``, ``g`` are work buffers (the dual potentials on return).
+
+    One serial pass over G and M: it runs once or a few times per solve (see ``mm_core``); a parallel pass
+    doubled ``mm_core``'s cold compile time for no measurable gain."""
     n, m = G.shape
     primal, dual = 0.0, 0.0
     for side in range(2):
@@ -182,18 +143,34 @@ def _mm_gap(G, M, a, b, c, div, rho_a, rho_b, reg, rows, cols, f, g, col_min, pa
             else:
                 primal += 0.5 * rho * (x - y) * (x - y)
                 pot[i] = -rho * (x - y)
-    _gap_pass(G, M, c, f, g, div, reg, col_min, parts, n_threads)
-    lin, rv, conj = 0.0, 0.0, 0.0
-    for t in range(n_threads):
-        lin += parts[t, 0]
-        rv += parts[t, 1]
-        conj += parts[t, 2]
-    if reg == 0.0:
+    if reg == 0.0:  # g becomes the c-transform of f: g_j = min_i M_ij - f_i (rows with f_i = -inf left out)
         for j in range(m):
-            low = math.inf
-            for t in range(n_threads):
-                low = min(low, col_min[t, j])
-            g[j] = low if div == KL else min(low, rho_b * b[j])
+            g[j] = math.inf
+    lin, rv, conj = 0.0, 0.0, 0.0
+    for i in range(n):
+        fi = f[i]
+        for j in range(m):
+            x = G[i, j]
+            cost = M[i, j]
+            lin += x * cost
+            if reg == 0.0:
+                if fi > -math.inf and cost - fi < g[j]:
+                    g[j] = cost - fi
+            else:
+                y = fi + g[j] - cost
+                cij = c[i, j]
+                if div == KL:
+                    if cij > 0.0:
+                        rv += (x * math.log(x / cij) if x > 0.0 else 0.0) - x + cij
+                        conj += cij * (math.exp(y / reg) - 1.0)
+                    else:
+                        rv += x
+                else:
+                    rv += 0.5 * (x - cij) * (x - cij)
+                    conj += cij * y + y * y / (2.0 * reg) if cij + y / reg > 0.0 else -0.5 * reg * cij * cij
+    if reg == 0.0 and div != KL:
+        for j in range(m):
+            g[j] = min(g[j], rho_b * b[j])
     primal += lin + reg * rv
     for side in range(2):
         w = a if side == 0 else b
@@ -211,14 +188,14 @@ def _mm_gap(G, M, a, b, c, div, rho_a, rho_b, reg, rows, cols, f, g, col_min, pa
 
 
 @cpu_jit
-def mm_core(K, G, M, a, b, c, div, power, scale_r, scale_c, rho_a, rho_b, reg, max_iter, tol, tol_gap, check_every,
-            errors, n_threads):
+def mm_core(K, G, M, a, b, c, div, power, scale_r, scale_c, rho_a, rho_b, reg, max_iter, tol, tol_gap, gap_floor,
+            check_every, errors, n_threads):
     """Run MM from G (updated in place) until the Frobenius change of an iteration is below ``tol`` (POT's rule)
-    and the duality gap certifies the plan (``gap <= tol_gap |F(G)|``, computed when POT's rule holds, at most
+    and the duality gap certifies the plan (``gap <= tol_gap max(|F(G)|, gap_floor)``, computed when POT's rule holds, at most
     every ``check_every`` iterations, and at the last iteration); at ``max_iter`` the status is OPTIMAL if the last check certified the plan. For KL with
     ``power != 1`` (``reg > 0``) ``K`` must hold ``log K``.
 
-    Returns ``(status, n_iter, relative gap at the last check)``; ``errors[k]`` is the change at iteration k + 1.
+    Returns ``(status, n_iter, gap / max(|F(G)|, gap_floor) at the last check)``; ``errors[k]`` is the change at iteration k + 1.
     The caller sets Numba's thread count to ``n_threads``."""
     n, m = G.shape
     rows = np.empty(n)
@@ -241,8 +218,6 @@ def mm_core(K, G, M, a, b, c, div, power, scale_r, scale_c, rho_a, rho_b, reg, m
     status = MAX_ITER_REACHED
     gap_f = np.empty(n)
     gap_g = np.empty(m)
-    col_min = np.empty((n_threads, m))
-    gap_parts = np.empty((n_threads, 3))
     rel_gap = math.inf
     last_check = -check_every
     it = 0
@@ -284,9 +259,9 @@ def mm_core(K, G, M, a, b, c, div, power, scale_r, scale_c, rho_a, rho_b, reg, m
         # when POT's rule holds (at most every check_every iterations) and at the last iteration
         if (err < tol and it - last_check >= check_every) or it == max_iter:
             last_check = it
-            value, gap = _mm_gap(G, M, a, b, c, div, rho_a, rho_b, reg, rows, sums, gap_f, gap_g, col_min, gap_parts,
-                                 n_threads)
-            rel_gap = gap / abs(value) if value != 0.0 else (0.0 if gap <= 0.0 else math.inf)
+            value, gap = _mm_gap(G, M, a, b, c, div, rho_a, rho_b, reg, rows, sums, gap_f, gap_g)
+            scale = max(abs(value), gap_floor)
+            rel_gap = gap / scale if scale > 0.0 else (0.0 if gap <= 0.0 else math.inf)
             if not math.isfinite(rel_gap):
                 rel_gap = math.inf
             if err < tol and rel_gap <= tol_gap:

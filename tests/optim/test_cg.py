@@ -309,6 +309,26 @@ def test_stalled_objective_is_not_convergence():
     assert pot_rule["gap"] > 1e-3 * pot_rule["total_cost"]
 
 
+@pytest.mark.parametrize("semirelaxed", [False, True])
+def test_a_zero_optimum_is_certified(semirelaxed):
+    """Costs shifted so that the optimum is 0 (a shift of M leaves the plans unchanged): the certificate is judged
+    against the objective with the costs shifted to >= 0, so the run is the unshifted one (same iterations, same
+    plan), certified, without a warning. Relative to |F| alone it could never be certified."""
+    rng = np.random.default_rng(4)
+    n = 30
+    a = b = np.full(n, 1.0 / n)
+    M = numbaot.dist(rng.random((n, 2)), rng.random((n, 2)))
+    solve = numbaot.semirelaxed_cg if semirelaxed else numbaot.cg
+    G, log = solve(a, b, M, 0.1, l2, dl2, log=True)
+    assert log["status"] == Status.OPTIMAL
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        G0, log0 = solve(a, b, M - log["total_cost"], 0.1, l2, dl2, log=True)
+    assert abs(log0["total_cost"]) < 1e-12 and log0["status"] == Status.OPTIMAL
+    assert len(log0["loss"]) == len(log["loss"])
+    np.testing.assert_allclose(G0, G, atol=1e-12)
+
+
 def test_bad_tol_gap():
     a, b, M = _problem(1, 4)
     with pytest.raises(ValueError, match="tol_gap"):
