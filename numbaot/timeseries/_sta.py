@@ -79,14 +79,30 @@ def grid_geometry(support):
     return None
 
 
-def check_frame_masses(ma, mb):
-    """Refuse frames of unequal mass (the masses of X's frames ``ma`` and Y's ``mb``), naming the first."""
-    masses = np.concatenate([ma, mb])
-    if not np.allclose(masses, masses[0], rtol=1e-9, atol=0):
-        k = int(np.argmax(~np.isclose(masses, masses[0], rtol=1e-9, atol=0)))
-        where = f"X[{k}]" if k < len(ma) else f"Y[{k - len(ma)}]"
-        raise ValueError(f"{where} has mass {masses[k]:.17g} but X[0] has {masses[0]:.17g}: the Sinkhorn "
-                         "divergence between frames needs frames of equal mass (normalise each frame)")
+def check_frame_masses(*masses, dtype=np.float64, names=("X", "Y")):
+    """Refuse frames of unequal mass, naming the first: ``masses`` are the masses of each series' frames (arrays,
+    the series named by ``names``), judged at the precision of the frames' ``dtype`` (``_validation.MASS_RTOL``:
+    1e-9 for float64, 1e-6 for float32, whose normalised frames miss 1 by a few 1e-8). Returns, per series, the
+    factors that rescale each frame to the first frame's mass (ones where the masses are equal)."""
+    from .._validation import MASS_RTOL
+
+    flat = np.concatenate([np.asarray(m, dtype=np.float64) for m in masses])
+    rtol = MASS_RTOL.get(np.dtype(dtype), 1e-9)
+    bad = np.flatnonzero(np.abs(flat - flat[0]) > rtol * np.maximum(np.abs(flat), abs(flat[0])))
+    if bad.size:
+        k = int(bad[0])
+        s = 0
+        while k >= len(masses[s]):
+            k -= len(masses[s])
+            s += 1
+        raise ValueError(f"{names[s]}[{k}] has mass {flat[int(bad[0])]:.17g} but {names[0]}[0] has {flat[0]:.17g}: "
+                         "the Sinkhorn divergence between frames needs frames of equal mass (normalise each frame)")
+    factors = flat[0] / flat
+    out, start = [], 0
+    for m in masses:
+        out.append(factors[start:start + len(m)])
+        start += len(m)
+    return tuple(out)
 
 
 def schedule(support, reg):
@@ -350,6 +366,15 @@ def _solve_cross(a, b, log_a, log_b, eps_list, Kh, Kw, cost_h, cost_w, max_iter,
     if not (_finite(f, a) and _finite(g, b)):
         status = NUMERICAL_ERROR
     return status, n_iter, err
+
+
+@cpu_jit
+def observe_all(states, errors, active):
+    """:func:`observe` for every active problem k: ``states`` (B, 5), its error ``errors[k]`` (the batched loops of
+    ``_sta_clouds``: one compiled call per step rather than one per problem)."""
+    for k in range(states.shape[0]):
+        if active[k]:
+            _observe(states[k], errors[k])
 
 
 @cpu_jit(inline="always")
