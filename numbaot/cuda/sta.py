@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numba import cuda, float64
 
+from .. import _validation as V
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from ..timeseries._bodies import soft_cell
 from ..timeseries._sta import fixed_point_term, line_lse, observe
@@ -524,12 +525,10 @@ def _launch_rows(kernel, A, stream, *args):
 
 def equal_mass_frames_cuda(series, names, mass_dtype, stream):
     """The float64 device copies of the (T_k, N) device histograms ``series``, checked (``histograms_cuda``), their
-    masses judged at ``mass_dtype``'s precision (``_sta.check_frame_masses``) and every frame rescaled to the first
-    one's mass, on the device; and the factors (host arrays) each series' frames were multiplied by."""
-    from ..timeseries._sta import check_frame_masses
-
+    masses judged at ``mass_dtype``'s precision (``_validation.check_frame_masses``) and every frame rescaled to the
+    first one's mass, on the device; and the factors (host arrays) each series' frames were multiplied by."""
     copies = [histograms_cuda(F, name, stream) for F, name in zip(series, names)]
-    factors = check_frame_masses(*(m for _, m in copies), dtype=mass_dtype, names=names)
+    factors = V.check_frame_masses(*(m for _, m in copies), dtype=mass_dtype, names=names)
     out = []
     for (A, _), c in zip(copies, factors):
         if np.any(c != 1.0):

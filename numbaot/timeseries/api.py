@@ -674,10 +674,8 @@ def _mass_dtype(*dtypes):
 
 
 def _equal_masses(series, masses, names):
-    """The series with every frame rescaled to the first frame's mass, after ``_sta.check_frame_masses``."""
-    from ._sta import check_frame_masses
-
-    factors = check_frame_masses(*masses, dtype=_mass_dtype(*(S.dtype for S in series)), names=names)
+    """The series with every frame rescaled to the first frame's mass, after ``_validation.check_frame_masses``."""
+    factors = V.check_frame_masses(*masses, dtype=_mass_dtype(*(S.dtype for S in series)), names=names)
     return [S._replace(weights=S.weights * c[:, None], factors=c) for S, c in zip(series, factors)]
 
 
