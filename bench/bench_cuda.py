@@ -43,14 +43,15 @@ problem (reg = 0.01 max M, reg_m = 1, tol 1e-6: its epsilon stages run through t
 A seventh table times the spatio-temporal alignment on the device (issue 15): ``numbaot.timeseries.sta`` between
 two series of ``--sta`` frames, each a histogram on a ``--sta-side`` square grid (bench_timeseries.py's drifting
 blobs, gamma = 1, reg = 0.05), on device arrays (``cuda/sta.py``: one block per self-problem and per frame pair,
-soft-DTW on the device) against the host arrays (the batched CPU solve); ``--sta 0`` skips it.
+soft-DTW on the device) against the host arrays (the batched CPU solve); ``--sta 0`` skips it. Its second row is
+``sta_barycenter`` of two series of ``--sta-bary`` frames (5 descent steps, the iterate on the device).
 
 Runs under the CUDA simulator too (``NUMBA_ENABLE_CUDASIM=1 python bench/bench_cuda.py --n 32 --iters 2 3``) to
 check the script; the simulator's times mean nothing.
 
 Usage: python bench/bench_cuda.py [--n 16384] [--dtype float32] [--iters 20 60] [--da 2000] [--bary 4096]
        [--bary-grid 512] [--gauss 100] [--gauss-d 50] [--gauss-n 100000]
-       [--circle 1000] [--circle-n 10000] [--partial 4096] [--sta 50] [--sta-side 32] [--markdown]
+       [--circle 1000] [--circle-n 10000] [--partial 4096] [--sta 50] [--sta-side 32] [--sta-bary 10] [--markdown]
 """
 from __future__ import annotations
 
@@ -305,8 +306,10 @@ def bench_partial(n: int, repeats: int, markdown: bool) -> str:
     return device_vs_host(cases, repeats, markdown)
 
 
-def bench_sta(frames: int, side: int, repeats: int, markdown: bool) -> str:
-    """Spatio-temporal alignment of two series of histograms on a grid (all frame pairs): device vs host."""
+def bench_sta(frames: int, side: int, repeats: int, markdown: bool, bary: int = 0) -> str:
+    """Spatio-temporal alignment of two series of histograms on a grid (all frame pairs): device vs host; with
+    ``bary`` frames, also the STA barycenter of two such series (5 descent steps, each one or more objective
+    evaluations of 2 x bary^2 pairs)."""
     import numbaot.timeseries as ts
 
     rng = np.random.default_rng(1)
@@ -319,6 +322,11 @@ def bench_sta(frames: int, side: int, repeats: int, markdown: bool) -> str:
 
     cases = [(f"sta {frames} x {frames} frames of {side} x {side}",
               lambda X, Y: ts.sta(X, Y, 1.0, 0.05, support=grid), (series(), series()))]
+    if bary > 0:
+        frames = bary
+        cases.append((f"sta_barycenter of 2 series of {bary} frames of {side} x {side}, 5 steps",
+                      lambda X, Y: ts.sta_barycenter([X, Y], 1.0, 0.05, support=grid, max_iter=5, tol=0.0),
+                      (series(), series())))
     return device_vs_host(cases, repeats, markdown)
 
 
@@ -339,6 +347,8 @@ def main(argv=None):
     parser.add_argument("--partial", type=int, default=4096, help="points per side of the partial row (0: skip)")
     parser.add_argument("--sta", type=int, default=50, help="frames per series of the STA row (0: skip)")
     parser.add_argument("--sta-side", type=int, default=32, help="side of the STA row's grid")
+    parser.add_argument("--sta-bary", type=int, default=10,
+                        help="frames per series of the STA barycenter row (0: skip)")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     if not args.iters[0] < args.iters[1]:
@@ -355,7 +365,7 @@ def main(argv=None):
     if args.partial > 0:
         print(bench_partial(args.partial, args.repeats, args.markdown))
     if args.sta > 0:
-        print(bench_sta(args.sta, args.sta_side, args.repeats, args.markdown))
+        print(bench_sta(args.sta, args.sta_side, args.repeats, args.markdown, args.sta_bary))
 
 
 if __name__ == "__main__":

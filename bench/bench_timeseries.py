@@ -11,8 +11,10 @@ Cases (the issue's targets):
   (the default; ``--quick`` takes 4 frames of 6 x 6, ``--sta-full`` the issue's size even then), that is 2500
   cross problems of 1024 bins and 100 self-problems, solved in one batched loop over the grid's separable softmins
   (``timeseries._sta``; 155.8 s in session 10 with one divergence solve per pair, self-problems included; median
-  of 3 runs here). ``--sta-dense`` adds the same case with a support that is not a grid (one dense divergence
-  solve per pair, ~0.4 s each at this size: use it with small sizes).
+  of 3 runs here). Then, at a small size (10 frames of 12 x 12), point-cloud frames (36 points drawn from each
+  histogram) and histograms on a support that is not a grid: batched dense solves (``timeseries._sta_clouds``),
+  side by side with one run of the per-pair path they replaced (one ``solve_sample(..., debias=True)`` per pair).
+  ``--sta-dense`` adds the dense case at the grid's size (2500 dense problems of 1024 bins: slow).
 
 Runs are alternated (A B A B ...) and medians reported (see ``_common.race``); every contestant's value is compared
 (dtaidistance's DTW is the square root of ours, squared here). ``--quick`` runs small sizes as a smoke test;
@@ -37,7 +39,10 @@ FULL = dict(dtw=1000, cdist_dtw=(200, 256), sdtw=(512, 8), cdist_sdtw=(100, 128)
             slow_repeats=3)
 QUICK = dict(dtw=200, cdist_dtw=(20, 64), sdtw=(64, 4), cdist_sdtw=(10, 32), sta=(4, 6), repeats=3, slow_repeats=2)
 STA_FULL = (50, 32)
-STA_HEADERS = ["case", "total (s)", "frame costs (s)", "share in frame costs", "frame problems"]
+#: The batched point-cloud and any-support rows, timed against the per-pair path (slow: a small size).
+STA_SMALL = (10, 12)
+STA_HEADERS = ["case", "total (s)", "frame costs (s)", "share in frame costs", "frame problems",
+               "per-pair path (s, speed-up)", "rel. diff"]
 HEADERS = ["case", "numbaot (ms)", "peer", "peer (ms)", "speed-up", "target", "max rel. diff"]
 
 
@@ -109,10 +114,24 @@ def bench(config, sdtw_only=False):
     return rows
 
 
-def bench_sta(frames, side, dense=False):
+def _per_pair_sta(A, B, gamma, reg, **kwargs):
+    """STA the way it ran before the batches (one ``solve_sample(..., debias=True)`` per frame pair, self-problems
+    included): the reference the batched clouds and dense rows are timed against."""
+    import numbaot
+    from numbaot.timeseries._soft_dtw import soft_dtw_matrix_value_core
+
+    D = np.array([[float(numbaot.solve_sample(Pa, Pb, a, b, reg=reg, debias=True, warn=False, **kwargs).value)
+                   for Pb, b in B] for Pa, a in A])
+    return soft_dtw_matrix_value_core(D, gamma)
+
+
+def bench_sta(frames, side, kind="grid", per_pair=False):
     """STA between two series of ``frames`` histograms on a side x side grid: time, and time in frame costs (the
-    soft-DTW on the (frames, frames) divergence matrix is the rest). ``dense``: the grid's points moved by 1e-12,
-    so that it is no longer a product grid and every divergence takes the dense solve."""
+    self-problems and the frame pairs' divergences; the soft-DTW on the (frames, frames) divergence matrix is the
+    rest). ``kind``: 'grid'; 'dense', the grid's points moved by 1e-12, so that it is no longer a product grid and
+    every divergence takes the batched dense solve over one shared cost matrix; 'clouds', the same blobs as point
+    clouds of ``side**2 // 4`` points drawn from them (a cloud per frame, batched dense solves in chunks).
+    ``per_pair``: also time one run of the per-pair path (one ``solve_sample`` per pair) for the speed-up."""
     import numbaot.timeseries as ts
     from numbaot.timeseries import api
 
@@ -129,32 +148,53 @@ def bench_sta(frames, side, dense=False):
         return np.array(out)
 
     X, Y = series(), series()
-    if dense:
-        grid = grid + 1e-12 * rng.random(grid.shape)
-    inner = api._frame_costs
-    spent = []
+    support = grid
+    if kind == "dense":
+        support = grid + 1e-12 * rng.random(grid.shape)
+    elif kind == "clouds":
+        n = max(1, side * side // 4)
+        X = np.stack([grid[rng.choice(len(grid), n, p=h)] + 0.01 * rng.standard_normal((n, 2)) for h in X])
+        Y = np.stack([grid[rng.choice(len(grid), n, p=h)] + 0.01 * rng.standard_normal((n, 2)) for h in Y])
+        support = None
+    inner = {name: getattr(api, name) for name in ("_frame_costs", "_self_potentials")}
+    spent = [0.0]
 
-    def timed(*args):
-        start = time.perf_counter()
-        out = inner(*args)
-        spent.append(time.perf_counter() - start)
-        return out
+    def timer(fn):
+        def timed(*args):
+            start = time.perf_counter()
+            out = fn(*args)
+            spent[-1] += time.perf_counter() - start
+            return out
+        return timed
 
-    ts.sta(X[:1], Y[:1], 1.0, 0.05, support=grid)  # compile
-    api._frame_costs = timed
-    totals = []
+    ts.sta(X[:1], Y[:1], 1.0, 0.05, support=support)  # compile
+    for name, fn in inner.items():
+        setattr(api, name, timer(fn))
+    totals, spents = [], []
     try:
         for _ in range(3):
+            spent[-1] = 0.0
             start = time.perf_counter()
-            ts.sta(X, Y, 1.0, 0.05, support=grid)
+            value = ts.sta(X, Y, 1.0, 0.05, support=support)
             totals.append(time.perf_counter() - start)
+            spents.append(spent[-1])
     finally:
-        api._frame_costs = inner
+        for name, fn in inner.items():
+            setattr(api, name, fn)
     k = int(np.argsort(totals)[1])  # the median run
-    total, spent = totals[k], spent[k]
-    case = f"sta, {frames} frames of {side} x {side}" + (" (not a grid: dense)" if dense else " (grid)")
-    problems = f"{frames * frames} pairs" + ("" if dense else f" + {2 * frames} self")
-    return [case, f"{total:.2f}", f"{spent:.2f}", f"{100 * spent / total:.1f} %", problems]
+    total, spent = totals[k], spents[k]
+    what = {"grid": f"{side} x {side} (grid)", "dense": f"{side} x {side} (not a grid: dense)",
+            "clouds": f"clouds of {X.shape[1]} points"}[kind]
+    case = f"sta, {frames} frames, {what}"
+    problems = f"{frames * frames} pairs + {2 * frames} self"
+    row = [case, f"{total:.2f}", f"{spent:.2f}", f"{100 * spent / total:.1f} %", problems]
+    if not per_pair:
+        return row + ["", ""]
+    frames_of = (lambda F: [(support, h) for h in F]) if support is not None else (lambda F: [(c, None) for c in F])
+    start = time.perf_counter()
+    reference = _per_pair_sta(frames_of(X), frames_of(Y), 1.0, 0.05, tol=1e-6, max_iter=1000)  # sta's defaults
+    before = time.perf_counter() - start
+    return row + [f"{before:.2f} ({before / total:.1f}x)", f"{rel_diff(value, reference):.1e}"]
 
 
 def parse_args(argv=None):
@@ -181,7 +221,12 @@ def main(argv=None):
     if args.only != "sdtw":
         frames, side = STA_FULL if args.sta_full else config["sta"]
         print("\n### Spatio-temporal alignment\n" if args.markdown else "\n== Spatio-temporal alignment ==")
-        sta_rows = [bench_sta(frames, side)] + ([bench_sta(frames, side, dense=True)] if args.sta_dense else [])
+        sta_rows = [bench_sta(frames, side)]
+        if args.sta_dense:
+            sta_rows.append(bench_sta(frames, side, "dense"))
+        small, small_side = STA_SMALL if not args.quick else config["sta"]
+        sta_rows.append(bench_sta(small, small_side, "clouds", per_pair=True))
+        sta_rows.append(bench_sta(small, small_side, "dense", per_pair=True))
         print(format_table(STA_HEADERS, sta_rows, args.markdown))
     print(f"\n(total benchmark time {time.perf_counter() - started:.0f} s)")
 

@@ -886,3 +886,29 @@ class UnsupportedOption(ValueError, NotImplementedError):
     """An option, or a request, that the compatibility layers (``numbaot.pot``, ``numbaot.geomloss``) cannot serve:
     a ValueError naming the argument, as every numbaot front-end raises for bad input, that is also the
     NotImplementedError POT and GeomLoss raise in the same place (code written for them keeps working)."""
+
+
+def check_frame_masses(*masses, dtype=np.float64, names=("X", "Y")):
+    """Item 38 for series of measures (``timeseries.sta``): refuse frames of unequal mass, naming the first.
+
+    ``masses`` are the masses of each series' frames (arrays; the series named by ``names``), judged at the
+    precision of the frames' ``dtype`` (:data:`MASS_RTOL`: 1e-9 for float64, 1e-6 for float32, whose normalised
+    frames miss 1 by a few 1e-8). Returns, per series, the factors that rescale each frame to the first frame's mass
+    (ones where the masses are equal)."""
+    flat = np.concatenate([np.asarray(m, dtype=np.float64) for m in masses])
+    rtol = MASS_RTOL.get(np.dtype(dtype), 1e-9)
+    bad = np.flatnonzero(np.abs(flat - flat[0]) > rtol * np.maximum(np.abs(flat), abs(flat[0])))
+    if bad.size:
+        k = int(bad[0])
+        s = 0
+        while k >= len(masses[s]):
+            k -= len(masses[s])
+            s += 1
+        raise ValueError(f"{names[s]}[{k}] has mass {flat[int(bad[0])]:.17g} but {names[0]}[0] has {flat[0]:.17g}: "
+                         "the Sinkhorn divergence between frames needs frames of equal mass (normalise each frame)")
+    factors = flat[0] / flat
+    out, start = [], 0
+    for m in masses:
+        out.append(factors[start:start + len(m)])
+        start += len(m)
+    return tuple(out)

@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numba import cuda, float64
 
+from .. import _validation as V
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from ..timeseries._bodies import soft_cell
 from ..timeseries._sta import fixed_point_term, line_lse, observe
@@ -56,6 +57,24 @@ def _block_sum(value, buf):
     total = buf[0]
     cuda.syncthreads()
     return total
+
+
+@cuda.jit(device=True)
+def _block_max(value, buf):
+    """The largest of every thread's ``value`` over the block, returned to all of them."""
+    tid = cuda.threadIdx.x
+    nt = cuda.blockDim.x
+    buf[tid] = value
+    cuda.syncthreads()
+    step = 1
+    while step < nt:
+        if tid % (2 * step) == 0 and tid + step < nt:
+            buf[tid] = max(buf[tid], buf[tid + step])
+        step *= 2
+        cuda.syncthreads()
+    top = buf[0]
+    cuda.syncthreads()
+    return top
 
 
 @cuda.jit(device=True)
@@ -312,8 +331,9 @@ def _forward_matrix_kernel(D, gamma, R, P):
 
 
 @cuda.jit
-def _weight_grad_kernel(E, potentials, G):
-    """G[i, q] = sum_j E[i, j] potentials[i * m + j, q] (the pairs in row-major order), one thread per (i, q)."""
+def _weight_grad_kernel(E, potentials, weight, accumulate, G):
+    """G[i, q] (+)= weight sum_j E[i, j] potentials[i * m + j, q] (the pairs in row-major order), one thread per
+    (i, q)."""
     t = cuda.grid(1)
     n, N = G.shape
     m = E.shape[1]
@@ -324,7 +344,81 @@ def _weight_grad_kernel(E, potentials, G):
         for j in range(m):
             if E[i, j] != 0.0:
                 total += E[i, j] * potentials[i * m + j, q]
-        G[i, q] = total
+        if accumulate:
+            G[i, q] += weight * total
+        else:
+            G[i, q] = weight * total
+
+
+@cuda.jit
+def _scale_rows_kernel(A, factors, out):
+    """out[t, q] = A[t, q] factors[t] (``out`` of any float dtype; it may be A)."""
+    k = cuda.grid(1)
+    T, N = A.shape
+    if k < T * N:
+        t = k // N
+        out[t, k - t * N] = A[t, k - t * N] * factors[t]
+
+
+@cuda.jit
+def _axpy_kernel(out, alpha, A):
+    """out += alpha A (2D, same shape)."""
+    k = cuda.grid(1)
+    T, N = A.shape
+    if k < T * N:
+        t = k // N
+        out[t, k - t * N] += alpha * A[t, k - t * N]
+
+
+@cuda.jit
+def _centre_kernel(G, Z, mass, C, top, scale):
+    """Block t, frame t: C[t] = G[t] - <G[t], Z[t]> / mass (the part of the gradient that changes the frame), its
+    largest entry ``top[t]`` and its largest |entry| where Z > 0 ``scale[t]`` (``_HostDescent.centre``)."""
+    buf = cuda.shared.array(_BUF, float64)
+    t = cuda.blockIdx.x
+    N = G.shape[1]
+    partial = 0.0
+    q = cuda.threadIdx.x
+    while q < N:
+        partial += G[t, q] * Z[t, q]
+        q += cuda.blockDim.x
+    dot = _block_sum(partial, buf) / mass
+    high = -math.inf
+    size = 0.0
+    q = cuda.threadIdx.x
+    while q < N:
+        c = G[t, q] - dot
+        C[t, q] = c
+        high = max(high, c)
+        if Z[t, q] > 0.0:
+            size = max(size, abs(c))
+        q += cuda.blockDim.x
+    high = _block_max(high, buf)
+    size = _block_max(size, buf)
+    if cuda.threadIdx.x == 0:
+        top[t] = high
+        scale[t] = size
+
+
+@cuda.jit
+def _trial_kernel(Z, C, top, step, mass, out):
+    """Block t: out[t] = Z[t] exp(-step (C[t] - top[t])), rescaled to ``mass`` (``_HostDescent.trial``)."""
+    buf = cuda.shared.array(_BUF, float64)
+    t = cuda.blockIdx.x
+    N = Z.shape[1]
+    partial = 0.0
+    q = cuda.threadIdx.x
+    while q < N:
+        v = Z[t, q] * math.exp(-step * (C[t, q] - top[t]))
+        out[t, q] = v
+        partial += v
+        q += cuda.blockDim.x
+    total = _block_sum(partial, buf)
+    factor = mass / total
+    q = cuda.threadIdx.x
+    while q < N:
+        out[t, q] *= factor
+        q += cuda.blockDim.x
 
 
 @cuda.jit
@@ -424,36 +518,60 @@ def soft_dtw_matrix_cuda(D, gamma, want_alignment, stream):
     return value, E
 
 
-def sta_cuda(X, Y, problem, gamma, max_iter, tol, return_grad, divergence, placement):
-    """``sta`` (or with ``divergence`` ``sta_divergence``) of the device histograms X (T_x, N), Y (T_y, N) on the
-    grid of ``problem`` (a ``_sta.GridProblem``). Returns ``(value, gradient (T_x, N) on the caller's device or
-    None, reports)`` with ``reports`` the problems' ``(what, status, n_iter, errors)`` for the front-end's warning."""
-    from ..timeseries._sta import all_pairs, check_frame_masses
+def _launch_rows(kernel, A, stream, *args):
+    blocks, threads = _launch.grid_1d(int(A.shape[0]) * int(A.shape[1]))
+    kernel[blocks, threads, stream](*args)
 
-    stream = placement.stream
-    (A, ma), (B, mb) = histograms_cuda(X, "X", stream), histograms_cuda(Y, "Y", stream)
-    check_frame_masses(ma, mb)
-    grid = DeviceGrid(problem, stream)
-    Ta, Tb = int(A.shape[0]), int(B.shape[0])
-    logA, logB = _logs(A, stream), _logs(B, stream)
-    reports = []
+
+def equal_mass_frames_cuda(series, names, mass_dtype, stream):
+    """The float64 device copies of the (T_k, N) device histograms ``series``, checked (``histograms_cuda``), their
+    masses judged at ``mass_dtype``'s precision (``_validation.check_frame_masses``) and every frame rescaled to the
+    first one's mass, on the device; and the factors (host arrays) each series' frames were multiplied by."""
+    copies = [histograms_cuda(F, name, stream) for F, name in zip(series, names)]
+    factors = V.check_frame_masses(*(m for _, m in copies), dtype=mass_dtype, names=names)
+    out = []
+    for (A, _), c in zip(copies, factors):
+        if np.any(c != 1.0):
+            _launch_rows(_scale_rows_kernel, A, stream, A, cuda.to_device(c, stream=stream), A)
+        out.append(A)
+    return out, factors
+
+
+def _frame_costs_cuda(grid, A, B, logA, logB, fa, gb, symmetric, want, max_iter, tol, reports, stream):
+    """The (Ta, Tb) device matrix of the frame divergences (and the pairs' potentials with ``want``)."""
+    from ..timeseries._sta import all_pairs
+
+    pairs = cuda.to_device(all_pairs(int(A.shape[0]), int(B.shape[0]), upper=symmetric), stream=stream)
+    values, pots, rep = cross_divergences_cuda(grid, A, B, logA, logB, fa, gb, pairs, max_iter, tol, want, stream)
+    reports.append(("frame pairs", *rep))
+    return frame_matrix_cuda(values, pairs, int(A.shape[0]), int(B.shape[0]), symmetric, stream), pots
+
+
+def _self_cuda(grid, A, max_iter, tol, reports, stream):
+    """The logs of the frames A and their self-potentials (device arrays)."""
+    logA = _logs(A, stream)
     fa, rep = self_potentials_cuda(grid, A, logA, max_iter, tol, stream)
     reports.append(("self-problems (OT of a frame with itself)", *rep))
-    fb, rep = self_potentials_cuda(grid, B, logB, max_iter, tol, stream)
-    reports.append(("self-problems (OT of a frame with itself)", *rep))
+    return logA, fa
 
-    def frame_costs(A, B, logA, logB, fa, gb, symmetric, want):
-        pairs_host = all_pairs(int(A.shape[0]), int(B.shape[0]), upper=symmetric)
-        pairs = cuda.to_device(pairs_host, stream=stream)
-        values, pots, rep = cross_divergences_cuda(grid, A, B, logA, logB, fa, gb, pairs, max_iter, tol, want,
-                                                   stream)
-        reports.append(("frame pairs", *rep))
-        return frame_matrix_cuda(values, pairs, int(A.shape[0]), int(B.shape[0]), symmetric, stream), pots
 
-    Dxy, pots = frame_costs(A, B, logA, logB, fa, fb, False, return_grad)
+def sta_cuda(X, Y, problem, gamma, max_iter, tol, return_grad, divergence, mass_dtype, out_dtype, placement):
+    """``sta`` (or with ``divergence`` ``sta_divergence``) of the device histograms X (T_x, N), Y (T_y, N) on the
+    grid of ``problem`` (a ``_sta.GridProblem``); frame masses judged at ``mass_dtype``'s precision and rescaled
+    to X[0]'s. Returns ``(value, gradient (T_x, N) in ``out_dtype`` on the caller's device or None, reports)`` with
+    ``reports`` the problems' ``(what, status, n_iter, errors)`` for the front-end's warning."""
+    stream = placement.stream
+    (A, B), (cx, _) = equal_mass_frames_cuda((X, Y), ("X", "Y"), mass_dtype, stream)
+    grid = DeviceGrid(problem, stream)
+    Ta = int(A.shape[0])
+    reports = []
+    logA, fa = _self_cuda(grid, A, max_iter, tol, reports, stream)
+    logB, fb = _self_cuda(grid, B, max_iter, tol, reports, stream)
+    Dxy, pots = _frame_costs_cuda(grid, A, B, logA, logB, fa, fb, False, return_grad, max_iter, tol, reports,
+                                  stream)
     if divergence:
-        Dxx, _ = frame_costs(A, A, logA, logA, fa, fa, True, False)
-        Dyy, _ = frame_costs(B, B, logB, logB, fb, fb, True, False)
+        Dxx, _ = _frame_costs_cuda(grid, A, A, logA, logA, fa, fa, True, False, max_iter, tol, reports, stream)
+        Dyy, _ = _frame_costs_cuda(grid, B, B, logB, logB, fb, fb, True, False, max_iter, tol, reports, stream)
         value = (soft_dtw_matrix_cuda(Dxy, gamma, False, stream)[0]
                  - 0.5 * (soft_dtw_matrix_cuda(Dxx, gamma, False, stream)[0]
                           + soft_dtw_matrix_cuda(Dyy, gamma, False, stream)[0]))
@@ -463,6 +581,87 @@ def sta_cuda(X, Y, problem, gamma, max_iter, tol, return_grad, divergence, place
         return value, None, reports
     N = int(A.shape[1])
     G = _launch.empty((Ta, N), np.float64, stream)
-    blocks, threads = _launch.grid_1d(Ta * N)
-    _weight_grad_kernel[blocks, threads, stream](E, pots, G)
-    return value, _launch.to_caller(G, placement.kind), reports
+    _launch_rows(_weight_grad_kernel, G, stream, E, pots, 1.0, False, G)
+    out = _launch.empty((Ta, N), out_dtype, stream)  # d/dx of Delta(c x, y) is c times the gradient
+    _launch_rows(_scale_rows_kernel, G, stream, G, cuda.to_device(cx, stream=stream), out)
+    return value, _launch.to_caller(out, placement.kind), reports
+
+
+class DeviceDescent:
+    """The steps of the STA barycenter's mirror descent (``timeseries.api._mirror_descent``) on the GPU, the twin of
+    ``timeseries.api._HostDescent``: the iterate Z (T, N), the gradient and every frame cost stay on the device;
+    the objective's value and each frame's largest gradient entry come back (a few scalars per step).
+
+    ``Z0`` is the starting iterate; ``reports`` the series' self-problems, for the front-end's warning."""
+
+    def __init__(self, series, names, init, weights, problem, gamma, max_iter, tol, mass_dtype, placement):
+        self.stream = stream = placement.stream
+        self.kind, self.gamma, self.max_iter, self.tol = placement.kind, gamma, max_iter, tol
+        given = list(series) + ([] if init is None else [init])
+        frames, _ = equal_mass_frames_cuda(given, tuple(names) + ("init",), mass_dtype, stream)
+        self.grid = DeviceGrid(problem, stream)
+        self.reports = []
+        self.series = []
+        for wk, A in zip(weights, frames[:len(series)]):
+            if wk > 0:
+                self.series.append((float(wk), A, *_self_cuda(self.grid, A, max_iter, tol, self.reports, stream)))
+        self.mass = float(histograms_mass(frames[0], stream))
+        T = [int(A.shape[0]) for A in frames[:len(series)]]
+        if init is not None:
+            self.Z0 = frames[-1]
+        elif all(t == T[0] for t in T):
+            self.Z0 = cuda.to_device(np.zeros((T[0], int(frames[0].shape[1]))), stream=stream)
+            for wk, A in zip(weights, frames[:len(series)]):
+                _launch_rows(_axpy_kernel, A, stream, self.Z0, float(wk), A)
+        else:
+            self.Z0 = frames[0]
+
+    def objective(self, Z):
+        """``(F(Z), grad F(Z) on the device, reports)``."""
+        stream, grid = self.stream, self.grid
+        reports = []
+        logZ, fz = _self_cuda(grid, Z, self.max_iter, self.tol, reports, stream)
+        G = cuda.to_device(np.zeros(Z.shape), stream=stream)
+        total = 0.0
+        for wk, A, logA, fa in self.series:
+            D, pots = _frame_costs_cuda(grid, Z, A, logZ, logA, fz, fa, False, True, self.max_iter, self.tol,
+                                        reports, stream)
+            value, E = soft_dtw_matrix_cuda(D, self.gamma, True, stream)
+            total += wk * value
+            _launch_rows(_weight_grad_kernel, G, stream, E, pots, wk, True, G)
+        return total, G, reports
+
+    def centre(self, G, Z):
+        T, N = int(Z.shape[0]), int(Z.shape[1])
+        C = _launch.empty((T, N), np.float64, self.stream)
+        top = _launch.empty(T, np.float64, self.stream)
+        scale = _launch.empty(T, np.float64, self.stream)
+        _centre_kernel[T, _block(N), self.stream](G, Z, self.mass, C, top, scale)
+        return (C, top), float(_launch.small_to_host(scale, self.stream).max())
+
+    def trial(self, Z, centred, step):
+        C, top = centred
+        T, N = int(Z.shape[0]), int(Z.shape[1])
+        out = _launch.empty((T, N), np.float64, self.stream)
+        _trial_kernel[T, _block(N), self.stream](Z, C, top, float(step), self.mass, out)
+        return out
+
+    def finish(self, Z, out_dtype):
+        """Z in ``out_dtype``, as the caller's kind of array."""
+        out = Z
+        if np.dtype(out_dtype) != np.float64:
+            out = _launch.empty(Z.shape, out_dtype, self.stream)
+            ones = cuda.to_device(np.ones(int(Z.shape[0])), stream=self.stream)
+            _launch_rows(_scale_rows_kernel, Z, self.stream, Z, ones, out)
+        return _launch.to_caller(out, self.kind)
+
+
+def histograms_mass(A, stream):
+    """The mass of the first frame of the float64 device histograms A (one row copied back)."""
+    return float(_launch.small_to_host(A[0], stream).sum())
+
+
+def sta_barycenter_cuda(series, names, init, weights, problem, gamma, max_iter, tol, mass_dtype, placement):
+    """The GPU steps of ``sta_barycenter`` (a :class:`DeviceDescent`) for the device histograms ``series`` (and
+    ``init``, or None) on the grid of ``problem``; ``max_iter``, ``tol`` of each frame divergence."""
+    return DeviceDescent(series, names, init, weights, problem, gamma, max_iter, tol, mass_dtype, placement)

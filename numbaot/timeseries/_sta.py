@@ -79,16 +79,6 @@ def grid_geometry(support):
     return None
 
 
-def check_frame_masses(ma, mb):
-    """Refuse frames of unequal mass (the masses of X's frames ``ma`` and Y's ``mb``), naming the first."""
-    masses = np.concatenate([ma, mb])
-    if not np.allclose(masses, masses[0], rtol=1e-9, atol=0):
-        k = int(np.argmax(~np.isclose(masses, masses[0], rtol=1e-9, atol=0)))
-        where = f"X[{k}]" if k < len(ma) else f"Y[{k - len(ma)}]"
-        raise ValueError(f"{where} has mass {masses[k]:.17g} but X[0] has {masses[0]:.17g}: the Sinkhorn "
-                         "divergence between frames needs frames of equal mass (normalise each frame)")
-
-
 def schedule(support, reg):
     """The Sinkhorn divergence's temperatures for histograms on ``support`` (``annealing_schedule``'s, float64)."""
     from ..entropic._schedules import annealing_schedule
@@ -350,6 +340,15 @@ def _solve_cross(a, b, log_a, log_b, eps_list, Kh, Kw, cost_h, cost_w, max_iter,
     if not (_finite(f, a) and _finite(g, b)):
         status = NUMERICAL_ERROR
     return status, n_iter, err
+
+
+@cpu_jit
+def observe_all(states, errors, active):
+    """:func:`observe` for every active problem k: ``states`` (B, 5), its error ``errors[k]`` (the batched loops of
+    ``_sta_clouds``: one compiled call per step rather than one per problem)."""
+    for k in range(states.shape[0]):
+        if active[k]:
+            _observe(states[k], errors[k])
 
 
 @cpu_jit(inline="always")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -635,66 +636,130 @@ def dtw_barycenter_averaging(series, weights=None, init=None, *, metric="sqeucli
 
 
 # ------------------------------------------------------------------------------------ spatio-temporal alignment
-def _frames(F, name, support):
+class _Measures(NamedTuple):
+    """A validated series of measures: ``points`` the clouds (T, n, k), one per frame, or the support (n, k) that
+    every frame shares (float64); ``weights`` (T, n) float64, every frame of the common mass; ``dtype`` the
+    caller's; ``factors`` (T,) what each frame's weights were multiplied by to reach the common mass."""
+
+    points: np.ndarray
+    weights: np.ndarray
+    dtype: np.dtype
+    factors: np.ndarray
+
+
+def _measures(F, name, support):
     """Series of measures: (T, n_bins) histograms on ``support`` (n_bins, k), or (T, n_points, k) point clouds
-    with uniform weights when ``support`` is None. Returns the frames as a list of (points, weights), and with
-    ``support`` also their masses (T,)."""
+    with uniform weights when ``support`` is None. Returns the :class:`_Measures` (factors still ones) and the
+    frames' masses (T,) (None for clouds)."""
     if support is None:
         F = V.as_float_array(F, name, ndim=3)
         if F.shape[1] == 0 or F.shape[2] == 0:
             raise ValueError(f"{name} has shape {F.shape}: each frame needs at least one point of one coordinate")
         V.check_finite(F, name)
         T, n = F.shape[0], F.shape[1]
-        w = np.full(n, 1.0 / n)
-        return [(_f64(F[t]), w) for t in range(T)]
+        return _Measures(_f64(F), np.full((T, n), 1.0 / n), F.dtype, np.ones(T)), None
     F = V.as_float_array(F, name, ndim=2)
     if F.shape[1] != support.shape[0]:
         raise ValueError(f"{name} has frames of {F.shape[1]} bins but support has {support.shape[0]} points; each "
                          "frame is a histogram on the support's points")
-    frames = []
+    W = np.empty(F.shape)
     for t in range(F.shape[0]):
-        w = V.check_weights(F[t], f"{name}[{t}]", F.shape[1]).astype(np.float64)
-        frames.append((support, w))
-    masses = np.array([w.sum() for _, w in frames])
-    return frames, masses
+        W[t] = V.check_weights(F[t], f"{name}[{t}]", F.shape[1])
+    return _Measures(support, W, F.dtype, np.ones(F.shape[0])), W.sum(axis=1)
 
 
-def _frame_costs(A, B, reg, max_iter, tol, n_threads, symmetric, want_potentials, grid=None, selves=None,
-                 reports=None):
-    """Delta[i, j] = Sinkhorn divergence between frame i of A and frame j of B (and, if asked, its gradient in
-    frame i's weights, the debiased potential f_ba - f_aa). With ``grid`` (histograms on a product grid: a
-    ``_sta.GridProblem``), every pair in one batched solve over the grid's separable softmins, from the frames'
-    self-potentials ``selves`` (``_self_potentials`` of A and of B) solved once per frame; otherwise one
-    ``numbaot.solve_sample(..., debias=True)`` per pair. ``symmetric`` (A is B): the pairs i < j only. The grid
-    solves' statuses go to ``reports`` (see :func:`_warn_frames`); the per-pair solves warn themselves."""
-    Ta, Tb = len(A), len(B)
-    if grid is not None:
-        return _grid_frame_costs(grid, A, B, reg, max_iter, tol, n_threads, symmetric, want_potentials, selves,
-                                 [] if reports is None else reports)
-    from .._threads import numba_threads
-    from ..solvers import solve_sample
+def _mass_dtype(*dtypes):
+    """float32 when any series is float32 (its masses are only that accurate), else float64."""
+    return np.dtype(np.float32) if np.dtype(np.float32) in {np.dtype(d) for d in dtypes} else np.dtype(np.float64)
 
+
+def _equal_masses(series, masses, names):
+    """The series with every frame rescaled to the first frame's mass, after ``_validation.check_frame_masses``."""
+    factors = V.check_frame_masses(*masses, dtype=_mass_dtype(*(S.dtype for S in series)), names=names)
+    return [S._replace(weights=S.weights * c[:, None], factors=c) for S, c in zip(series, factors)]
+
+
+def _support(support):
+    return _f64(V.check_points(support, "support"))
+
+
+def _check_sta(X, Y, gamma, reg, support, max_iter, tol):
+    gamma = _check_gamma(gamma)
+    reg = V.check_reg(reg)
+    max_iter = V.check_max_iter(max_iter)
+    tol = V.check_tol(tol)
+    if support is not None:
+        support = _support(support)
+        (A, ma), (B, mb) = _measures(X, "X", support), _measures(Y, "Y", support)
+        A, B = _equal_masses([A, B], [ma, mb], ("X", "Y"))
+    else:
+        (A, _), (B, _) = _measures(X, "X", None), _measures(Y, "Y", None)
+        if A.points.shape[2] != B.points.shape[2]:
+            raise ValueError(f"X has points of dimension {A.points.shape[2]} but Y of dimension {B.points.shape[2]}")
+    return gamma, reg, max_iter, tol, support, A, B
+
+
+class _GridFrames:
+    """The batched solves on a product grid (``_sta``) behind ``_sta_clouds.CloudProblems``' interface."""
+
+    def __init__(self, problem, max_iter, tol, n_threads):
+        self.problem, self.max_iter, self.tol, self.n_threads = problem, max_iter, tol, n_threads
+
+    def self_potentials(self, points, W):
+        from ._sta import self_potentials
+
+        return self_potentials(self.problem, W, self.max_iter, self.tol, self.n_threads)
+
+    def cross_divergences(self, PA, WA, PB, WB, fa, gb, pairs, want_potentials):
+        from ._sta import cross_divergences
+
+        return cross_divergences(self.problem, WA, WB, fa, gb, pairs, self.max_iter, self.tol, self.n_threads,
+                                 want_potentials)
+
+
+def _frame_problems(support, series, reg, max_iter, tol, n_threads):
+    """How the frame costs are solved: on the grid (``_sta``) when ``support`` is a product grid, else by
+    ``_sta_clouds``' batches, with one annealing schedule over every frame's points."""
+    from ._sta import GridProblem, grid_geometry
+    from ._sta_clouds import CloudProblems, schedule
+
+    geom = None if support is None else grid_geometry(support)
+    if geom is not None:
+        return _GridFrames(GridProblem(geom, support, reg), max_iter, tol, n_threads)
+    return CloudProblems(schedule([S.points for S in series], reg), max_iter, tol, n_threads)
+
+
+_SELF = "self-problems (OT of a frame with itself)"
+
+
+def _self_potentials(problems, S, reports):
+    """The symmetric potentials of the self-problems OT(x, x) of the frames of S, once per frame."""
+    potentials, status, n_iter, errors = problems.self_potentials(S.points, S.weights)
+    reports.append((_SELF, status, n_iter, errors))
+    return potentials
+
+
+def _frame_costs(problems, A, B, fa, fb, symmetric, want_potentials, reports):
+    """Delta[i, j] = Sinkhorn divergence between frame i of A and frame j of B, from the frames' self-potentials
+    ``fa``, ``fb``, all pairs in one batched solve (``symmetric``: A is B, the pairs i < j only); with
+    ``want_potentials`` also the debiased potentials f_ba - f_aa on frame i's points (Ta, Tb, n), the divergence's
+    gradient in frame i's weights."""
+    from ._sta import all_pairs
+
+    Ta, Tb = A.weights.shape[0], B.weights.shape[0]
+    pairs = all_pairs(Ta, Tb, upper=symmetric)
+    values, pots, status, n_iter, errors = problems.cross_divergences(A.points, A.weights, B.points, B.weights, fa,
+                                                                      fb, pairs, want_potentials)
+    reports.append(("frame pairs", status, n_iter, errors))
     Delta = np.zeros((Ta, Tb))
-    potentials = [[None] * Tb for _ in range(Ta)] if want_potentials else None
-    with numba_threads(n_threads):
-        for i in range(Ta):
-            for j in range(Tb):
-                if symmetric and j <= i:
-                    if j < i:
-                        Delta[i, j] = Delta[j, i]
-                    continue
-                (Xa, a), (Xb, b) = A[i], B[j]
-                res = solve_sample(Xa, Xb, a, b, reg=reg, debias=True, max_iter=max_iter, tol=tol,
-                                   n_threads=n_threads, warn=True)
-                Delta[i, j] = float(res.value)
-                if want_potentials:
-                    potentials[i][j] = np.asarray(res.potential_a, dtype=np.float64)
+    Delta[pairs[:, 0], pairs[:, 1]] = values
+    if symmetric:
+        Delta[pairs[:, 1], pairs[:, 0]] = values
+    potentials = None
+    if want_potentials:
+        potentials = np.zeros((Ta, Tb, A.weights.shape[1]))
+        potentials[pairs[:, 0], pairs[:, 1]] = pots
     return Delta, potentials
-
-
-def _histograms(F):
-    """The weights of histogram frames as one (T, n_bins) float64 array."""
-    return np.ascontiguousarray(np.stack([w for _, w in F]), dtype=np.float64)
 
 
 def _warn_frames(reports, tol, stacklevel=4):
@@ -712,100 +777,49 @@ def _warn_frames(reports, tol, stacklevel=4):
                 f"{tol:g} after {steps} steps", stacklevel=stacklevel)
 
 
-def _self_potentials(grid, F, max_iter, tol, n_threads, reports):
-    """The symmetric potentials of the self-problems OT(x, x) of the histogram frames F, once per frame."""
-    from ._sta import self_potentials
-
-    potentials, status, n_iter, errors = self_potentials(grid, _histograms(F), max_iter, tol, n_threads)
-    reports.append(("self-problems (OT of a frame with itself)", status, n_iter, errors))
-    return potentials
-
-
-def _grid_frame_costs(grid, A, B, reg, max_iter, tol, n_threads, symmetric, want_potentials, selves, reports):
-    from ._sta import all_pairs, cross_divergences
-
-    Ta, Tb = len(A), len(B)
-    HA = _histograms(A)
-    HB = HA if symmetric else _histograms(B)
-    if selves is None:
-        fa = _self_potentials(grid, A, max_iter, tol, n_threads, reports)
-        selves = (fa, fa if symmetric else _self_potentials(grid, B, max_iter, tol, n_threads, reports))
-    pairs = all_pairs(Ta, Tb, upper=symmetric)
-    values, pots, status, n_iter, errors = cross_divergences(grid, HA, HB, selves[0], selves[1], pairs, max_iter,
-                                                             tol, n_threads, want_potentials)
-    reports.append(("frame pairs", status, n_iter, errors))
-    Delta = np.zeros((Ta, Tb))
-    Delta[pairs[:, 0], pairs[:, 1]] = values
-    if symmetric:
-        Delta[pairs[:, 1], pairs[:, 0]] = values
-    potentials = None
-    if want_potentials:
-        potentials = np.zeros((Ta, Tb, HA.shape[1]))
-        potentials[pairs[:, 0], pairs[:, 1]] = pots
-    return Delta, potentials
-
-
-def _grid(A, support, reg):
-    """The batched grid problem (``_sta.GridProblem``) of histogram frames on ``support``, or None (point clouds,
-    or a support that is not a product grid)."""
+def _device_grid(support, reg):
+    """The ``_sta.GridProblem`` of a device STA call: ``support`` (host or device) read once on the host, which
+    must be a product grid."""
     from ._sta import GridProblem, grid_geometry
 
-    if support is None:
-        return None
-    geom = grid_geometry(A[0][0])
-    return None if geom is None else GridProblem(geom, A[0][0], reg)
-
-
-def _check_sta(X, Y, gamma, reg, support, max_iter, tol):
-    gamma = _check_gamma(gamma)
-    reg = V.check_reg(reg)
-    max_iter = V.check_max_iter(max_iter)
-    tol = V.check_tol(tol)
-    if support is not None:
-        support = V.check_points(support, "support")
-        A, ma = _frames(X, "X", support)
-        B, mb = _frames(Y, "Y", support)
-        from ._sta import check_frame_masses
-
-        check_frame_masses(ma, mb)
-    else:
-        A, B = _frames(X, "X", None), _frames(Y, "Y", None)
-        if A[0][0].shape[1] != B[0][0].shape[1]:
-            raise ValueError(f"X has points of dimension {A[0][0].shape[1]} but Y of dimension {B[0][0].shape[1]}")
-    return gamma, reg, max_iter, tol, A, B
-
-
-def _sta_device(X, Y, gamma, reg, support, max_iter, tol, return_grad, divergence):
-    """``sta`` / ``sta_divergence`` of device histograms: validated here, solved by the CUDA driver
-    (``numbaot.cuda.sta``), the gradient left on the device."""
-    from ._sta import GridProblem, grid_geometry
-
-    gamma = _check_gamma(gamma)
-    reg = V.check_reg(reg)
-    max_iter = V.check_max_iter(max_iter)
-    tol = V.check_tol(tol)
-    placement = _dispatch.place(X=X, Y=Y)
     if support is None:
         raise ValueError("sta on device arrays takes histograms on a grid (pass support=, the grid's points); frames "
                          "that are point clouds run on the host (pass host arrays)")
     if _device.is_cuda_array(support):  # the grid's coordinates: read once on the host to build the axes' costs
         support = _device.to_host(support)
-    support = V.check_points(support, "support")
+    support = _support(support)
     geom = grid_geometry(support)
     if geom is None:
         raise ValueError(f"support of shape {support.shape} is not a product grid (a 1D support, or the points of a "
                          "2D grid in C order as np.meshgrid gives); on the GPU sta needs one (pass host arrays for "
                          "any other support)")
-    for name, F in (("X", X), ("Y", Y)):
-        F = V.as_float_array(F, name, ndim=2, allow_cuda=True)
-        if F.shape[1] != support.shape[0]:
-            raise ValueError(f"{name} has frames of {F.shape[1]} bins but support has {support.shape[0]} points; "
-                             "each frame is a histogram on the support's points")
-    problem = GridProblem(geom, support, reg)
+    return GridProblem(geom, support, reg), support
+
+
+def _device_frames(F, name, support):
+    F = V.as_float_array(F, name, ndim=2, allow_cuda=True)
+    if F.shape[1] != support.shape[0]:
+        raise ValueError(f"{name} has frames of {F.shape[1]} bins but support has {support.shape[0]} points; "
+                         "each frame is a histogram on the support's points")
+    return F
+
+
+def _sta_device(X, Y, gamma, reg, support, max_iter, tol, return_grad, divergence):
+    """``sta`` / ``sta_divergence`` of device histograms: validated here, solved by the CUDA driver
+    (``numbaot.cuda.sta``), the gradient left on the device."""
+    gamma = _check_gamma(gamma)
+    reg = V.check_reg(reg)
+    max_iter = V.check_max_iter(max_iter)
+    tol = V.check_tol(tol)
+    placement = _dispatch.place(X=X, Y=Y)
+    problem, support = _device_grid(support, reg)
+    X, Y = _device_frames(X, "X", support), _device_frames(Y, "Y", support)
+    out_dtype = V.result_dtype(X, Y)
     value, grad, reports = _dispatch.driver("sta", placement)(X, Y, problem, gamma, max_iter, tol, return_grad,
-                                                              divergence, placement)
+                                                              divergence, _mass_dtype(X.dtype, Y.dtype), out_dtype,
+                                                              placement)
     _warn_frames(reports, tol, stacklevel=5)
-    return (np.float64(value), grad) if return_grad else np.float64(value)
+    return (out_dtype.type(value), grad) if return_grad else out_dtype.type(value)
 
 
 def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1000, tol=1e-6, n_threads=None):
@@ -817,19 +831,20 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
               - \tfrac12 \mathrm{OT}_\varepsilon(x_i, x_i) - \tfrac12 \mathrm{OT}_\varepsilon(y_j, y_j),
 
     with the squared Euclidean ground cost and ``eps = reg`` (:func:`numbaot.sinkhorn_divergence`'s conventions).
-    Histograms on a product grid (a 1D support, or a 2D grid of points ``(u_j, v_i)`` in C order, as
-    ``np.meshgrid`` gives) take one batched solve (``timeseries._sta``): the self-problems ``OT(x_i, x_i)``,
-    ``OT(y_j, y_j)`` once per frame, then all T_x T_y cross problems in one compiled loop, pairs across threads,
-    with log-sum-exps along the grid's axes (O(N (H + W)) per step for N = H W bins instead of O(N^2)). Device
+    The self-problems ``OT(x_i, x_i)``, ``OT(y_j, y_j)`` are solved once per frame, then all T_x T_y cross problems
+    in one batched solve. Histograms on a product grid (a 1D support, or a 2D grid of points ``(u_j, v_i)`` in C
+    order, as ``np.meshgrid`` gives) take the grid's compiled loop (``timeseries._sta``), pairs across threads, with
+    log-sum-exps along the grid's axes (O(N (H + W)) per step for N = H W bins instead of O(N^2)). Device
     histograms (CuPy or Numba arrays) take the same solve on the GPU, one block per problem (``numbaot.cuda.sta``),
-    then soft-DTW there too; the gradient stays on the device. Other supports and point clouds take one
-    ``numbaot.solve_sample(..., debias=True)`` per frame pair (host arrays only).
+    then soft-DTW there too; the gradient stays on the device. Point clouds and histograms on any other support
+    take batches of entropic's Sinkhorn loop over cost matrices (``timeseries._sta_clouds``; host arrays only).
 
     Parameters
     ----------
     X, Y : arrays
         With ``support``: histograms of shape (T_x, n_bins) and (T_y, n_bins), one frame per row, non-negative,
-        all of the same mass. Without: point clouds of shape (T_x, n, k) and (T_y, m, k), uniform weights.
+        all of the same mass (to 1e-9 relative, 1e-6 for float32 frames; each frame is rescaled to X[0]'s mass).
+        Without: point clouds of shape (T_x, n, k) and (T_y, m, k), uniform weights.
     gamma : float > 0
         soft-DTW smoothing, in the units of the divergence.
     reg : float > 0
@@ -849,6 +864,7 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
     Returns
     -------
     value : float
+        In float32 when X and Y are both float32, else float64.
     grad : array of shape (T_x, n_bins), if ``return_grad``
 
     Examples
@@ -862,24 +878,22 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
     return_grad = V.check_bool(return_grad, "return_grad")
     if _device.is_cuda_array(X) or _device.is_cuda_array(Y):
         return _sta_device(X, Y, gamma, reg, support, max_iter, tol, return_grad, False)
-    gamma, reg, max_iter, tol, A, B = _check_sta(X, Y, gamma, reg, support, max_iter, tol)
+    gamma, reg, max_iter, tol, support, A, B = _check_sta(X, Y, gamma, reg, support, max_iter, tol)
     if return_grad and support is None:
         raise ValueError("return_grad=True needs histograms on a support (the gradient is in the frames' weights)")
+    out_dtype = V.result_dtype(A, B)
+    problems = _frame_problems(support, (A, B), reg, max_iter, tol, n_threads)
     reports = []
-    Delta, potentials = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, return_grad, _grid(A, support, reg),
-                                     None, reports)
+    fa, fb = _self_potentials(problems, A, reports), _self_potentials(problems, B, reports)
+    Delta, potentials = _frame_costs(problems, A, B, fa, fb, False, return_grad, reports)
     _warn_frames(reports, tol)
     from ._soft_dtw import soft_dtw_alignment_core, soft_dtw_matrix_value_core
 
     if not return_grad:
-        return np.float64(soft_dtw_matrix_value_core(Delta, gamma))
+        return out_dtype.type(soft_dtw_matrix_value_core(Delta, gamma))
     value, E = soft_dtw_alignment_core(Delta, gamma)
-    grad = np.zeros((len(A), A[0][1].shape[0]))
-    for i in range(len(A)):
-        for j in range(len(B)):
-            if E[i, j] != 0.0:
-                grad[i] += E[i, j] * np.asarray(potentials[i][j])
-    return np.float64(value), grad
+    grad = np.einsum("ij,ijq->iq", E, potentials) * A.factors[:, None]
+    return out_dtype.type(value), grad.astype(out_dtype, copy=False)
 
 
 def sta_divergence(X, Y, gamma=1.0, reg=0.1, *, support=None, max_iter=1000, tol=1e-6, n_threads=None):
@@ -895,23 +909,89 @@ def sta_divergence(X, Y, gamma=1.0, reg=0.1, *, support=None, max_iter=1000, tol
     """
     if _device.is_cuda_array(X) or _device.is_cuda_array(Y):
         return _sta_device(X, Y, gamma, reg, support, max_iter, tol, False, True)
-    gamma, reg, max_iter, tol, A, B = _check_sta(X, Y, gamma, reg, support, max_iter, tol)
+    gamma, reg, max_iter, tol, support, A, B = _check_sta(X, Y, gamma, reg, support, max_iter, tol)
     from ._soft_dtw import soft_dtw_matrix_value_core
 
     def sdtw(Delta):
         return soft_dtw_matrix_value_core(Delta, gamma)
 
-    grid = _grid(A, support, reg)
-    fa = fb = None
+    problems = _frame_problems(support, (A, B), reg, max_iter, tol, n_threads)
     reports = []
-    if grid is not None:  # each frame's self-problem once, for the three matrices
-        fa = _self_potentials(grid, A, max_iter, tol, n_threads, reports)
-        fb = _self_potentials(grid, B, max_iter, tol, n_threads, reports)
-    Dxy, _ = _frame_costs(A, B, reg, max_iter, tol, n_threads, False, False, grid, (fa, fb), reports)
-    Dxx, _ = _frame_costs(A, A, reg, max_iter, tol, n_threads, True, False, grid, (fa, fa), reports)
-    Dyy, _ = _frame_costs(B, B, reg, max_iter, tol, n_threads, True, False, grid, (fb, fb), reports)
+    fa, fb = _self_potentials(problems, A, reports), _self_potentials(problems, B, reports)
+    Dxy, _ = _frame_costs(problems, A, B, fa, fb, False, False, reports)
+    Dxx, _ = _frame_costs(problems, A, A, fa, fa, True, False, reports)
+    Dyy, _ = _frame_costs(problems, B, B, fb, fb, True, False, reports)
     _warn_frames(reports, tol)
-    return np.float64(sdtw(Dxy) - 0.5 * (sdtw(Dxx) + sdtw(Dyy)))
+    return V.result_dtype(A, B).type(sdtw(Dxy) - 0.5 * (sdtw(Dxx) + sdtw(Dyy)))
+
+
+class _HostDescent:
+    """The steps of :func:`_mirror_descent` on host frames (``numbaot.cuda.sta.DeviceDescent`` is the GPU twin):
+    the objective ``sum_k w_k sta(Z, X_k)`` and its gradient, each series' self-potentials solved once."""
+
+    def __init__(self, problems, series, w, gamma, support, mass, Z0):
+        self.problems, self.gamma, self.support, self.mass, self.Z0 = problems, gamma, support, mass, Z0
+        self.reports = []  # the series' self-problems, for the front-end's warning
+        self.series = [(wk, S, _self_potentials(problems, S, self.reports) if wk > 0 else None)
+                       for wk, S in zip(w, series)]
+
+    def objective(self, Z):
+        """``(F(Z), grad F(Z), reports)``."""
+        from ._soft_dtw import soft_dtw_alignment_core
+
+        reports = []
+        frames = _Measures(self.support, Z, np.dtype(np.float64), np.ones(Z.shape[0]))
+        fz = _self_potentials(self.problems, frames, reports)
+        total, grad = 0.0, np.zeros_like(Z)
+        for wk, S, fs in self.series:
+            if wk > 0:
+                Delta, potentials = _frame_costs(self.problems, frames, S, fz, fs, False, True, reports)
+                value, E = soft_dtw_alignment_core(Delta, self.gamma)
+                total += wk * value
+                grad += wk * np.einsum("ij,ijq->iq", E, potentials)
+        return total, grad, reports
+
+    def centre(self, grad, Z):
+        """The part of the gradient that changes the frames (each row's component along Z removed), and its largest
+        entry in absolute value where Z > 0."""
+        centred = grad - (grad * Z).sum(axis=1, keepdims=True) / self.mass
+        return centred, float(np.abs(centred[Z > 0]).max(initial=0.0))
+
+    def trial(self, Z, centred, step):
+        """The exponentiated-gradient step ``Z exp(-step centred)``, each frame rescaled to the mass."""
+        trial = Z * np.exp(-step * (centred - centred.max(axis=1, keepdims=True)))
+        return trial * (self.mass / trial.sum(axis=1, keepdims=True))
+
+    def finish(self, Z, out_dtype):
+        return Z.astype(out_dtype, copy=False)
+
+
+def _mirror_descent(ops, objective, Z, max_iter, tol):
+    """Exponentiated-gradient descent with backtracking from Z: a step is taken only if the objective decreases;
+    the step doubles after each step taken and halves on each refusal. ``objective(Z)`` gives ``(value, grad)``,
+    ``ops`` the rest (``_HostDescent`` or its GPU twin). Returns ``(Z, converged)``."""
+    value, grad = objective(Z)
+    step = None
+    for _ in range(max_iter):
+        centred, scale = ops.centre(grad, Z)
+        if scale == 0.0:
+            return Z, True
+        if step is None:
+            step = 1.0 / scale  # first step: log-weights move by at most 1
+        for _ in range(30):  # backtracking: halve until F decreases
+            trial = ops.trial(Z, centred, step)
+            new_value, new_grad = objective(trial)
+            if new_value < value:
+                break
+            step *= 0.5
+        else:
+            return Z, True  # no decrease at any step size: a stationary point to the precision of the frame costs
+        decrease = value - new_value
+        Z, value, grad = trial, new_value, new_grad
+        step *= 2.0
+        if decrease <= tol * max(abs(value), 1e-300):
+            return Z, True
+    return Z, False
 
 
 def sta_barycenter(series, gamma=1.0, reg=0.1, weights=None, init=None, *, support, max_iter=50, tol=1e-6,
@@ -919,12 +999,14 @@ def sta_barycenter(series, gamma=1.0, reg=0.1, weights=None, init=None, *, suppo
     """A spatio-temporal barycenter (Janati, Cuturi and Gramfort 2020, Sec. 4): series of histograms on
     ``support`` minimising ``F(Z) = sum_k w_k sta(Z, X_k)``, by mirror descent (exponentiated gradient, which
     keeps every frame non-negative with its mass) with the exact gradient of :func:`sta` and a backtracking step:
-    a step is taken only if F decreases, so F never increases.
+    a step is taken only if F decreases, so F never increases. Each series' self-problems are solved once; each
+    evaluation of F solves Z's once and the frame pairs of every series in batches (:func:`sta`'s solves). Device
+    histograms on a product grid (CuPy or Numba arrays) run the whole descent on the GPU (``numbaot.cuda.sta``).
 
     Parameters
     ----------
     series : list of K arrays of shape (T_k, n_bins)
-        Histograms on ``support``, every frame of the same mass.
+        Histograms on ``support``, every frame of the same mass (to 1e-9 relative, 1e-6 for float32).
     gamma, reg : float > 0
         As in :func:`sta`.
     weights : array of shape (K,), optional
@@ -943,6 +1025,7 @@ def sta_barycenter(series, gamma=1.0, reg=0.1, weights=None, init=None, *, suppo
     Returns
     -------
     array of shape (T, n_bins)
+        float32 when every series is float32; on the series' device.
 
     Examples
     --------
@@ -958,58 +1041,48 @@ def sta_barycenter(series, gamma=1.0, reg=0.1, weights=None, init=None, *, suppo
     reg = V.check_reg(reg)
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)
+    sinkhorn_max_iter = V.check_max_iter(sinkhorn_max_iter, "sinkhorn_max_iter")
+    sinkhorn_tol = V.check_tol(sinkhorn_tol, "sinkhorn_tol")
     if not isinstance(series, (list, tuple)) or len(series) == 0:
         raise TypeError("series must be a non-empty list of (T_k, n_bins) histogram arrays")
-    support = V.check_points(support, "support")
-    frames = [V.as_float_array(s, f"series[{k}]", ndim=2) for k, s in enumerate(series)]
-    w = _weights(weights, len(frames))
-    for k, F in enumerate(frames):  # shapes, signs and masses, with sta's own messages
-        _check_sta(F, frames[0], gamma, reg, support, 1, 0.0)
-    mass = float(frames[0][0].sum())
-    if init is None:
-        T = frames[0].shape[0]
-        if all(F.shape[0] == T for F in frames):
-            Z = np.einsum("k,kij->ij", w, np.stack([_f64(F) for F in frames]))
-        else:
-            Z = _f64(frames[0]).copy()
+    w = _weights(weights, len(series))
+    names = tuple(f"series[{k}]" for k in range(len(series)))
+    arrays = dict(zip(names, series), init=init)
+    on_device = any(x is not None and _device.is_cuda_array(x) for x in arrays.values())
+    if on_device:  # the whole descent on the GPU: the iterate, the frame costs and the steps stay there
+        placement = _dispatch.place(**arrays)
+        problem, support = _device_grid(support, reg)
+        frames = [_device_frames(F, name, support) for name, F in zip(names, series)]
+        if init is not None:
+            init = _device_frames(init, "init", support)
+        out_dtype = V.result_dtype(*frames)
+        mass_dtype = _mass_dtype(*(F.dtype for F in frames + ([] if init is None else [init])))
+        ops = _dispatch.driver("sta_barycenter", placement)(frames, names, init, w, problem, gamma,
+                                                            sinkhorn_max_iter, sinkhorn_tol, mass_dtype, placement)
     else:
-        Z = _f64(V.as_float_array(init, "init", ndim=2)).copy()
-        _check_sta(Z, frames[0], gamma, reg, support, 1, 0.0)
-    Z *= mass / Z.sum(axis=1, keepdims=True)
-    solve = dict(support=support, max_iter=sinkhorn_max_iter, tol=sinkhorn_tol, n_threads=n_threads)
+        support = _support(support)
+        given = [_measures(F, name, support) for name, F in zip(names, series)]
+        if init is not None:
+            given.append(_measures(init, "init", support))
+        frames = _equal_masses([S for S, _ in given], [m for _, m in given], names + ("init",))
+        if init is not None:
+            Z0, frames = frames[-1].weights, frames[:-1]
+        elif all(S.weights.shape[0] == frames[0].weights.shape[0] for S in frames):
+            Z0 = np.einsum("k,kij->ij", w, np.stack([S.weights for S in frames]))
+        else:
+            Z0 = frames[0].weights.copy()
+        out_dtype = V.result_dtype(*frames)
+        problems = _frame_problems(support, frames, reg, sinkhorn_max_iter, sinkhorn_tol, n_threads)
+        ops = _HostDescent(problems, frames, w, gamma, support, float(frames[0].weights[0].sum()), Z0)
+    _warn_frames(ops.reports, sinkhorn_tol, stacklevel=4)  # the series' self-problems
 
     def objective(Z):
-        total, grad = 0.0, np.zeros_like(Z)
-        for wk, F in zip(w, frames):
-            if wk > 0:
-                value, g = sta(Z, F, gamma, reg, return_grad=True, **solve)
-                total += wk * value
-                grad += wk * g
-        return total, grad
+        value, grad, reports = ops.objective(Z)
+        _warn_frames(reports, sinkhorn_tol, stacklevel=6)
+        return value, grad
 
-    value, grad = objective(Z)
-    step = None
-    for _ in range(max_iter):
-        centred = grad - (grad * Z).sum(axis=1, keepdims=True) / mass  # the part that changes the frames
-        scale = np.abs(centred[Z > 0]).max(initial=0.0)
-        if scale == 0.0:
-            return Z
-        if step is None:
-            step = 1.0 / scale  # first step: log-weights move by at most 1
-        for _ in range(30):  # backtracking: halve until F decreases
-            trial = Z * np.exp(-step * (centred - centred.max(axis=1, keepdims=True)))
-            trial *= mass / trial.sum(axis=1, keepdims=True)
-            new_value, new_grad = objective(trial)
-            if new_value < value:
-                break
-            step *= 0.5
-        else:
-            return Z  # no decrease at any step size: a stationary point to the precision of the frame costs
-        decrease = value - new_value
-        Z, value, grad = trial, new_value, new_grad
-        step *= 2.0
-        if decrease <= tol * max(abs(value), 1e-300):
-            return Z
-    warnings.warn(f"sta_barycenter: stopped at max_iter = {max_iter} while the objective still decreased; raise "
-                  "max_iter or loosen tol", ConvergenceWarning, stacklevel=2)
-    return Z
+    Z, converged = _mirror_descent(ops, objective, ops.Z0, max_iter, tol)
+    if not converged:
+        warnings.warn(f"sta_barycenter: stopped at max_iter = {max_iter} while the objective still decreased; raise "
+                      "max_iter or loosen tol", ConvergenceWarning, stacklevel=2)
+    return ops.finish(Z, out_dtype)

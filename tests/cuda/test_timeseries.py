@@ -105,7 +105,7 @@ def test_sta_twins(monkeypatch):
     monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", 4)
     monkeypatch.setattr(cuda_sta, "SCRATCH_FLOATS", 2 * 8 * 6)
     grid, X, Y = _sta_case(9, 2, 2)
-    kwargs = dict(tol=1e-14, max_iter=12)
+    kwargs = dict(tol=1e-14, max_iter=8)
     with pytest.warns(ConvergenceWarning, match="max_iter"):
         value, G = ts.sta(dev(X), dev(Y), 0.2, 0.1, return_grad=True, support=dev(grid), **kwargs)
     with pytest.warns(ConvergenceWarning, match="max_iter"):
@@ -141,3 +141,67 @@ def test_sta_device_warns_and_refuses_bad_input(small_blocks):
         ts.sta(dev(X), dev(Y), support=grid[::-1][[1, 0, 2, 3, 4, 5]])
     with pytest.raises(ValueError, match="host"):
         ts.sta(dev(X), Y, support=grid)
+
+
+def test_sta_float32_device_frames(small_blocks):
+    """float32 device histograms (masses ~1e-7 apart): judged at float32 precision, rescaled on the device; the
+    value and the float32 gradient equal the host's float32 answers."""
+    from numbaot import ConvergenceWarning
+
+    grid, X, Y = _sta_case(12, 2, 1)
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    kwargs = dict(tol=1e-14, max_iter=3)  # reg 0.5: a schedule of 2 temperatures (the simulator is slow)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        value, G = ts.sta(dev(X32), dev(Y32), 0.2, 0.5, return_grad=True, support=grid, **kwargs)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        value_ref, G_ref = ts.sta(X32, Y32, 0.2, 0.5, return_grad=True, support=grid, **kwargs)
+    assert isinstance(value, np.float32) and host(G).dtype == np.float32
+    assert value == pytest.approx(value_ref, rel=1e-6)
+    np.testing.assert_allclose(host(G), G_ref, rtol=1e-5, atol=1e-6)
+    bad = X32.copy()
+    bad[1] *= np.float32(1.001)
+    same_error(lambda: ts.sta(bad, Y32, support=grid), lambda: ts.sta(dev(bad), dev(Y32), support=grid))
+
+
+def test_sta_barycenter_on_the_device_equals_the_host(small_blocks):
+    """The descent on the GPU (iterate, frame costs, gradient and steps on the device) is the host's: a whole
+    descent through the front-end (float32 series and init, the answer a float32 device array), then each step of
+    the device twin (weighted-mean start, objective and gradient, centring, exponentiated step) against the host's
+    (one frame per series: the simulator is slow)."""
+    from numbaot import ConvergenceWarning, _dispatch
+    from numbaot.cuda.sta import DeviceDescent
+    from numbaot.timeseries import api
+    from numbaot.timeseries._sta import GridProblem, grid_geometry
+
+    grid, X, Y = _sta_case(13, 2, 2)
+    X, Y = X[:1], Y[1:]
+    X32, init = X.astype(np.float32), np.full((1, 6), 1 / 6, dtype=np.float32)
+    kwargs = dict(support=grid, max_iter=1, tol=0.0, sinkhorn_max_iter=3, sinkhorn_tol=1e-14)
+    with pytest.warns(ConvergenceWarning):
+        Z32 = ts.sta_barycenter([dev(X32)], 0.2, 0.5, init=dev(init), **kwargs)
+    with pytest.warns(ConvergenceWarning):
+        Z32_ref = ts.sta_barycenter([X32], 0.2, 0.5, init=init, **kwargs)
+    assert hasattr(Z32, "copy_to_host") and host(Z32).dtype == np.float32
+    assert not np.allclose(Z32_ref, init)  # a step was taken
+    np.testing.assert_allclose(host(Z32), Z32_ref, rtol=1e-6)
+    with pytest.raises(ValueError, match="host"):
+        ts.sta_barycenter([dev(X), Y], support=grid)
+
+    w, reg, gamma = np.array([0.3, 0.7]), 0.5, 0.2
+    problem = GridProblem(grid_geometry(grid), grid, reg)
+    ops = DeviceDescent([dev(X), dev(Y)], ("s0", "s1"), None, w, problem, gamma, 3, 1e-14, np.float64,
+                        _dispatch.place(X=dev(X)))
+    frames = [api._Measures(grid, F, np.dtype(np.float64), np.ones(1)) for F in (X, Y)]
+    ref = api._HostDescent(api._frame_problems(grid, frames, reg, 3, 1e-14, None), frames, w, gamma, grid, 1.0,
+                           0.3 * X + 0.7 * Y)
+    np.testing.assert_allclose(host(ops.Z0), ref.Z0, rtol=1e-14)
+    value, G, _ = ops.objective(ops.Z0)
+    value_ref, G_ref, _ = ref.objective(ref.Z0)
+    assert value == pytest.approx(value_ref, rel=1e-10)
+    np.testing.assert_allclose(host(G), G_ref, rtol=1e-9, atol=1e-12)
+    (C, top), scale = ops.centre(G, ops.Z0)
+    C_ref, scale_ref = ref.centre(G_ref, ref.Z0)
+    np.testing.assert_allclose(host(C), C_ref, rtol=1e-9, atol=1e-12)
+    assert scale == pytest.approx(scale_ref, rel=1e-9)
+    np.testing.assert_allclose(host(ops.trial(ops.Z0, (C, top), 0.7 / scale)), ref.trial(ref.Z0, C_ref, 0.7 / scale),
+                               rtol=1e-9)

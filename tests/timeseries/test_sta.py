@@ -240,3 +240,117 @@ def test_barycenter_bad_input():
         ts.sta_barycenter([X], init=np.full((2, 3), 1 / 3), support=grid)
     with pytest.raises(ValueError, match="weights"):
         ts.sta_barycenter([X, X], weights=[1.0, -1.0], support=grid)
+
+
+# ------------------------------------------------------------------------------------------------ float32 frames
+def test_float32_frames_are_judged_at_their_precision_and_rescaled():
+    """Normalised float32 frames miss their common mass by ~1e-7 (over the 1e-9 of float64): accepted, each frame
+    rescaled to X[0]'s mass; value, gradient and barycenter come back in float32 and equal the float64 answers on
+    the same (rescaled) frames; a real mass difference is still refused."""
+    rng = np.random.default_rng(11)
+    grid = _grid_2d(2, 3)
+    X32 = (_histograms(rng, 3, 6, zeros=(1,)) * 1.0).astype(np.float32)
+    Y32 = _histograms(rng, 2, 6).astype(np.float32)
+    masses = np.concatenate([X32.astype(np.float64).sum(1), Y32.astype(np.float64).sum(1)])
+    assert np.ptp(masses) > 1e-9  # the float64 rule would refuse them
+    X64 = X32.astype(np.float64) * (masses[0] / X32.astype(np.float64).sum(1, keepdims=True))
+    Y64 = Y32.astype(np.float64) * (masses[0] / Y32.astype(np.float64).sum(1, keepdims=True))
+    kwargs = dict(reg=0.1, tol=1e-10, max_iter=5000)
+    for support in (grid, grid + 1e-9 * rng.random(grid.shape)):  # the grid's loop, and the batched dense path
+        value, grad = ts.sta(X32, Y32, 0.3, support=support, return_grad=True, **kwargs)
+        ref, ref_grad = ts.sta(X64, Y64, 0.3, support=support, return_grad=True, **kwargs)
+        assert isinstance(value, np.float32) and grad.dtype == np.float32
+        assert value == pytest.approx(ref, rel=1e-6)
+        np.testing.assert_allclose(grad, ref_grad, rtol=1e-5, atol=1e-6)
+    div = ts.sta_divergence(X32, Y32, 0.3, support=grid, **kwargs)
+    assert isinstance(div, np.float32) and div == pytest.approx(ts.sta_divergence(X64, Y64, 0.3, support=grid,
+                                                                                   **kwargs), rel=1e-5)
+    flat = np.full(X32.shape, 1 / 6, dtype=np.float32)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        Z = ts.sta_barycenter([X32, X32], 0.3, 0.1, init=flat, support=grid, max_iter=2, tol=0.0)
+    assert Z.dtype == np.float32 and Z.shape == X32.shape
+    bad = X32.copy()
+    bad[1] *= np.float32(1.001)
+    with pytest.raises(ValueError, match=r"X\[1\] has mass"):
+        ts.sta(bad, Y32, support=grid)
+
+
+# --------------------------------------------------------------------------- point clouds and other supports
+def _per_pair(A, B, reg, symmetric=False, **kwargs):
+    """The frame costs, one ``solve_sample(..., debias=True)`` per pair (the path the batches replace)."""
+    D = np.zeros((len(A), len(B)))
+    pots = {}
+    for i, (Xa, a) in enumerate(A):
+        for j, (Xb, b) in enumerate(B):
+            if symmetric and i == j:
+                continue
+            res = numbaot.solve_sample(Xa, Xb, a, b, reg=reg, debias=True, **kwargs)
+            D[i, j], pots[i, j] = float(res.value), np.asarray(res.potential_a)
+    return D, pots
+
+
+def test_point_cloud_frames_in_batches_equal_the_per_pair_solves():
+    """Clouds of different sizes per series: the self-problems once per frame and all cross problems in batched
+    Sinkhorn loops (chunks of 2 pairs here) give the per-pair debiased solves' frame costs to 1e-10."""
+    from numbaot.timeseries import _sta_clouds
+
+    rng = np.random.default_rng(12)
+    X, Y = rng.random((3, 5, 2)), rng.random((2, 4, 2)) + [0.3, 0.0]
+    kwargs = dict(tol=1e-12, max_iter=20000)
+    A = [(x, None) for x in X]
+    B = [(y, None) for y in Y]
+    Dxy, _ = _per_pair(A, B, 0.05, **kwargs)
+    value = ts.sta(X, Y, 0.2, 0.05, **kwargs)
+    assert value == pytest.approx(_sdtw(Dxy, 0.2), rel=1e-10)
+    Dxx, _ = _per_pair(A, A, 0.05, True, **kwargs)
+    Dyy, _ = _per_pair(B, B, 0.05, True, **kwargs)
+    expected = _sdtw(Dxy, 0.2) - 0.5 * (_sdtw(Dxx, 0.2) + _sdtw(Dyy, 0.2))
+    assert ts.sta_divergence(X, Y, 0.2, 0.05, **kwargs) == pytest.approx(expected, rel=1e-10)
+    old = _sta_clouds.CHUNK_FLOATS
+    try:
+        _sta_clouds.CHUNK_FLOATS = 2 * (2 * 5 * 4 + 5 * 4 * 2)  # two pairs per chunk: three chunks
+        assert ts.sta(X, Y, 0.2, 0.05, **kwargs) == pytest.approx(value, rel=1e-13)
+    finally:
+        _sta_clouds.CHUNK_FLOATS = old
+
+
+def test_histograms_on_any_support_share_one_cost_matrix_and_equal_the_per_pair_solves():
+    """A support that is no grid: one shared cost matrix for every problem; value and gradient (zero-weight bins
+    included: their potentials are the softmin's extension) equal the per-pair solves'."""
+    rng = np.random.default_rng(13)
+    support = rng.random((7, 2))
+    X, Y = _histograms(rng, 3, 7, zeros=(2,)), _histograms(rng, 2, 7, zeros=(5,))
+    kwargs = dict(tol=1e-12, max_iter=20000)
+    value, grad = ts.sta(X, Y, 0.3, 0.1, support=support, return_grad=True, **kwargs)
+    D, pots = _per_pair([(support, x) for x in X], [(support, y) for y in Y], 0.1, **kwargs)
+    assert value == pytest.approx(_sdtw(D, 0.3), rel=1e-10)
+    E = _alignment(D, 0.3)
+    expected = np.array([sum(E[i, j] * pots[i, j] for j in range(2)) for i in range(3)])
+    np.testing.assert_allclose(grad - grad.mean(1, keepdims=True), expected - expected.mean(1, keepdims=True),
+                               rtol=0, atol=1e-10)
+
+
+def test_cloud_problems_that_stop_short_warn_once():
+    rng = np.random.default_rng(14)
+    X, Y = rng.random((2, 4, 2)), rng.random((2, 3, 2))
+    with pytest.warns(ConvergenceWarning, match="frame pairs") as record:
+        ts.sta(X, Y, 0.1, 0.001, max_iter=8)
+    assert len(record) == 1 and record[0].filename == __file__
+    assert "4 of 4 frame pairs" in str(record[0].message)
+
+
+def test_barycenter_on_any_support_descends_and_warns_at_the_callers_line():
+    rng = np.random.default_rng(15)
+    support = rng.random((4, 2))
+    X, Y = _histograms(rng, 2, 4), _histograms(rng, 2, 4)
+    flat = np.full((2, 4), 0.25)
+    Z = ts.sta_barycenter([X, Y], 0.1, 0.2, init=flat, support=support, tol=1e-3)
+    assert np.allclose(Z.sum(1), 1.0, rtol=1e-12)
+
+    def objective(Z):
+        return 0.5 * (ts.sta(Z, X, 0.1, 0.2, support=support) + ts.sta(Z, Y, 0.1, 0.2, support=support))
+
+    assert objective(Z) < objective(flat)
+    with pytest.warns(ConvergenceWarning, match="stopped short") as record:
+        ts.sta_barycenter([X, Y], 0.1, 0.01, init=flat, support=support, max_iter=1, tol=1.0, sinkhorn_max_iter=5)
+    assert "frame pairs" in str(record[-1].message) and {r.filename for r in record} == {__file__}
