@@ -32,7 +32,8 @@ ALLOWED = {
     "cuda/sinkhorn.py": {"_line_stats_kernel": 11},
     "cuda/sliced.py": {"_direction_cells_kernel": 11},
     "cuda/solver_1d.py": {"_merge_cells_kernel": 13, "_scatter_duals_kernel": 13},
-    "cuda/sta.py": {"_cross_kernel": 22, "_self_kernel": 14, "_softmin": 12, "cross_divergences_cuda": 12},
+    "cuda/sta.py": {"_cross_kernel": 22, "_frame_costs_cuda": 13, "_self_kernel": 14, "_softmin": 12,
+                    "cross_divergences_cuda": 12, "sta_cuda": 11},
     "da/dr.py": {"wda": 13},
     "da/mapping.py": {"MappingTransport.__init__": 14, "_bcd": 12, "_kernel_problem": 12, "_linear_problem": 11,
         "joint_OT_mapping_kernel": 14, "joint_OT_mapping_linear": 12},
@@ -73,7 +74,7 @@ ALLOWED = {
     "timeseries/_soft_dtw.py": {"soft_dtw_series_core": 13, "sweep_backward": 15, "sweep_forward": 13},
     "timeseries/_sta.py": {"_softmin": 11, "_solve_cross": 19, "_solve_self": 14, "cross_divergences_core": 17,
         "self_potentials_core": 12},
-    "timeseries/api.py": {"_frame_costs": 11, "_grid_frame_costs": 11, "sta_barycenter": 11},
+    "timeseries/api.py": {"sta_barycenter": 11},
     "unbalanced/_cores.py": {"_mm_gap": 13, "_mm_pass": 15, "mm_core": 20, "objective_grad": 12},
     "unbalanced/api.py": {"_value": 11, "solve_lbfgsb": 13, "solve_mm": 13},
 }
