@@ -19,7 +19,7 @@ which bounds the objective's distance to the optimum from above for a convex f (
 stops, status OPTIMAL, when POT's rule holds (the objective changed by less than ``tol_rel`` relative or
 ``tol_abs`` absolute) *and* the gap is at most ``tol_gap max(|F(G)|, |F(G) - min(M) sum(a)|, floor)``: the
 objective, or the objective with the costs shifted to >= 0 (the same for every shift of the costs), but never less
-than ``floor``, 1% of the costs' spread times the mass (``_finish.gap_scale_floor``), so that a problem whose
+than ``floor``, 1e-6 of the costs' spread times the mass (``_finish.gap_scale_floor``), so that a problem whose
 optimum is ~0 is certified too; POT's rule
 alone is not enough: Frank-Wolfe
 without away steps takes ever smaller steps on an interior optimum (an L2 regulariser), so the objective stalls
@@ -472,7 +472,7 @@ def cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=CG_MAX_ITER, 
     tol_gap : float >= 0
         The certificate: stop (status OPTIMAL) when POT's rule holds and the Frank-Wolfe gap ``<Mi, G - S>``, an
         upper bound of ``F(G) - min F`` for a convex f, is at most ``tol_gap max(|F(G)|, |F(G) - min(M) sum(a)|, floor)``
-        (the objective, or the objective with the costs shifted to >= 0; ``floor``: 1% of ``(max M - min M)
+        (the objective, or the objective with the costs shifted to >= 0; ``floor``: 1e-6 of ``(max M - min M)
         sum(a)``, so that an optimum near 0 is certified too); at ``max_iter``, OPTIMAL if the
         gap certifies it. The default 1e-3 is reached by ordinary problems within the default ``max_iter``;
         the gap of the answer is in the log ('gap'). ``numpy.inf``: POT's rule alone (POT's stopping).

@@ -171,7 +171,7 @@ def mm_unbalanced(a, b, M, reg_m, c=None, reg=0, div="kl", G0=None, *, max_iter=
     tol_gap : float >= 0
         The certificate: stop (status OPTIMAL) when POT's rule holds and the duality gap ``F(G) - D``, an upper bound
         of ``F(G) - min F`` from dual potentials read off the plan's marginals, is at most ``tol_gap max(|F(G)|, floor)``
-        (``floor``: 1% of ``(max M - min M) max(sum(a), sum(b))``, so that an optimum near 0 is certified too)
+        (``floor``: 1e-6 of ``(max M - min M) max(sum(a), sum(b))``, so that an optimum near 0 is certified too)
         (computed when POT's rule holds, at most every 10 iterations, and at the last one); at ``max_iter`` the status is OPTIMAL when the gap certifies the plan, else
         MAX_ITER_REACHED and a ConvergenceWarning giving the gap. Measured on random problems (costs in [0, 2],
         masses 1 and 0.77), 1000 iterations: with ``div='l2'`` or ``reg > 0`` the relative gap is 1e-5 or
