@@ -881,6 +881,7 @@ def barycenter(A, M, reg, weights=None, *, debias=False, reg_m=None, method="sin
     """
     from .barycenters.api import solve_barycenter
 
+    _refuse_debiased_unbalanced(debias, reg_m)
     res = solve_barycenter(A, M, reg, weights, reg_m=reg_m, debias=debias, method=method, max_iter=max_iter,
                            tol=tol, n_threads=n_threads, warn=warn)
     g = np.asarray(res.potential_b, np.float64)
@@ -892,11 +893,24 @@ def barycenter(A, M, reg, weights=None, *, debias=False, reg_m=None, method="sin
     return np.asarray(res.barycenter), vjp
 
 
+def _refuse_debiased_unbalanced(debias, reg_m):
+    """Debiased *and* unbalanced together: the solver adds the debiasing potential after the damped power mean,
+    which :func:`_bregman_vjp`'s system does not model (its gradient was off by 8x in a review's finite-difference
+    check), so the pair is refused rather than differentiated wrongly."""
+    rho = _rho_pair(reg_m)
+    if debias and rho is not None and not np.isinf(rho[0]):
+        raise V.UnsupportedOption("debias=True with a finite reg_m: the gradient of the debiased unbalanced "
+                                "barycenter is not available; differentiate debias=True (balanced) or reg_m "
+                                "(without debias), or call numbaot.barycenter_debiased/barycenter_unbalanced "
+                                "without gradients")
+
+
 def barycenter_vjp(A, M, g, reg, weights, names, x_bar, *, debias=False, reg_m=None):
     """The vector-Jacobian product of :func:`barycenter` at its solution, given by the column potentials ``g``
     (K, m) (``BarycenterResult.potential_b``): a dict of ``A_bar`` (n, K), ``M_bar`` (n, m) and ``weights_bar``
     (K,) for ``names`` (among 'A', 'M', 'weights'); ``debias`` and ``reg_m`` as the barycenter was solved
     (:func:`_bregman_vjp` for those two)."""
+    _refuse_debiased_unbalanced(debias, reg_m)
     A64 = np.asarray(A, np.float64)
     A64 = A64[:, None] if A64.ndim == 1 else A64
     M64 = np.asarray(M, np.float64)

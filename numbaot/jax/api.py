@@ -248,7 +248,7 @@ def barycenter_debiased(A, M, reg, weights=None, *, method="sinkhorn_log", max_i
                       n_threads=n_threads, warn=warn)
 
 
-def barycenter_unbalanced(A, M, reg, reg_m, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None,
+def barycenter_unbalanced(A, M, reg, reg_m, *, weights=None, method="sinkhorn_log", max_iter=10000, tol=None,
                           n_threads=None, warn=True):
     """The barycenter of unbalanced histograms (KL penalties of strength ``reg_m``, a concrete number) with
     gradients in ``A``, ``M`` and ``weights``: :func:`barycenter` with ``reg_m`` (see

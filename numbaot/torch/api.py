@@ -425,11 +425,11 @@ def barycenter_debiased(A, M, reg, weights=None, *, method="sinkhorn_log", max_i
                       n_threads=n_threads, warn=warn)
 
 
-def barycenter_unbalanced(A, M, reg, reg_m, weights=None, *, method="sinkhorn_log", max_iter=10000, tol=None,
+def barycenter_unbalanced(A, M, reg, reg_m, *, weights=None, method="sinkhorn_log", max_iter=10000, tol=None,
                           n_threads=None, warn=True):
     """The entropic barycenter of unbalanced histograms (:func:`numbaot.barycenter_unbalanced`, KL penalties of
     strength ``reg_m``) with gradients in ``A``, ``M`` and ``weights``: :func:`barycenter` with ``reg_m``.
-    (``weights`` is the fifth argument here, ``method`` a keyword: POT's order puts ``method`` there.)
+    (``weights`` and ``method`` are keywords: POT's order puts ``method`` fifth, so no position is shared.)
 
     Examples
     --------
