@@ -210,20 +210,17 @@ def _step_and_gradient(G, S, XG, XS, YG, YS, t, M, w_lin, w_quad, u, v, ut, vt, 
     return _top(col_top)
 
 
-@cpu_jit
-def _gradient_serial(XG, YG, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad):
-    """:func:`gradient` on one chunk: the same row body, the same maximum."""
-    col_top = np.empty((1, grad.shape[1]))
-    _step_rows(np.int64(0), grad.shape[0], XG, XG, XG, XG, YG, YG, 0.0, M, w_lin, w_quad, u, v, ut, vt, symmetric,
-               has_m, grad, col_top[0])
-    return _top(col_top)
-
-
 def gradient(XG, YG, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad, n_chunks):
     """``grad = w_lin M + w_quad (u 1^T + 1 v^T + ut 1^T + 1 vt^T - X - Y)`` (Y = X when symmetric); returns
-    ``max |grad|``."""
+    ``max |grad|``.
+
+    One chunk: ``_step_rows`` called from here with no step, the very row body (and the same compiled
+    specialisation) that :func:`_vertex_step` runs, so that no compiled function of its own is needed for it."""
     if n_chunks <= 1:
-        return _gradient_serial(XG, YG, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad)
+        col_top = np.empty((1, grad.shape[1]))
+        _step_rows(0, grad.shape[0], XG, XG, XG, XG, YG, YG, 0.0, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m,
+                   grad, col_top[0])
+        return float(np.max(col_top, initial=0.0))  # as _top: the per-column maxima are >= 0 or NaN
     return _step_and_gradient(XG, XG, XG, XG, YG, YG, 0.0, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad,
                               n_chunks)
 
