@@ -129,11 +129,11 @@ def bench_pricing(n, markdown):
 
     def run(factor, parallel_min_block, n_threads):
         state = NS.new_state(n, n)
-        NS.init_tree_artificial(a, b, _artificial_costs(float(M.max()), n, n, None), state)
+        art = _artificial_costs(float(M.max()), n, n, None)
         block = int(factor * math.isqrt(n * n))
         start = time.perf_counter()
-        _, pivots = NS.network_simplex_core(M, a, b, 10**9, block, _config.NS_TOL, n_threads, parallel_min_block,
-                                            state)
+        _, pivots, _, _ = NS.solve(NS.readonly(M), a, b, art, state, False,
+                                   (10**9, block, _config.NS_TOL, parallel_min_block), n_threads)
         return pivots, time.perf_counter() - start
 
     run(1.0, 2**62, 1)  # compile

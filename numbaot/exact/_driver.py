@@ -25,7 +25,9 @@ def network_simplex(costs, a, b, max_iter, n_threads, warm=None):
     """Solve one balanced problem on the host: ``(status, n_iter, (rows, cols, values), f, g, value)``.
 
     ``costs`` is a dense (n, m) matrix or a ``PointClouds`` (costs computed on the fly, O(n + m) memory).
-    ``warm`` is None or duals ``(f, g)`` to start from (see ``init_tree_artificial``). Zero-weight rows and columns
+    The core (``_network_simplex.solve_tree``) compiles once per cost type: every argument it gets is normalised
+    here (float64, C order, writable; Python ints and floats in ``limits``).
+    ``warm`` is None or duals ``(f, g)`` to start from (see ``_network_simplex._init_artificial``). Zero-weight rows and columns
     are removed before the core runs and get feasible duals afterwards. Dense costs whose magnitude could overflow
     the artificial cost are scaled by a power of two (exact).
     """
@@ -39,12 +41,13 @@ def network_simplex(costs, a, b, max_iter, n_threads, warm=None):
                               norms_y=costs.norms_y[cols_kept]) if dropped else costs
         top = _point_cost_bound(kept)
     else:
-        kept = np.ascontiguousarray(costs[np.ix_(rows_kept, cols_kept)] if dropped else costs, dtype=np.float64)
+        kept = NS.readonly(np.ascontiguousarray(costs[np.ix_(rows_kept, cols_kept)] if dropped else costs,
+                                                dtype=np.float64))
         top = NS.max_abs_finite(kept)
         _warn_if_costs_unresolvable(kept, top, len(rows_kept) + len(cols_kept))
         e = pow2_exponent(top)
         if e:
-            kept = np.ldexp(kept, -e)
+            kept = NS.readonly(np.ldexp(kept, -e))
             top = math.ldexp(top, -e)
     ak = np.ascontiguousarray(a[rows_kept], dtype=np.float64)
     bk = np.ascontiguousarray(b[cols_kept], dtype=np.float64)
@@ -52,16 +55,13 @@ def network_simplex(costs, a, b, max_iter, n_threads, warm=None):
     art_cost = _artificial_costs(top, nk, mk, None if warm is None else _scaled_warm_duals(
         warm[0][rows_kept], warm[1][cols_kept], math.ldexp(top, e), e))
     state = NS.new_state(nk, mk)
-    NS.init_tree_artificial(ak, bk, art_cost, state)
     block = int(min(max(_config.NS_MIN_BLOCK, _config.NS_BLOCK_FACTOR * math.isqrt(nk * mk)), nk * mk))
     threads = _config.n_threads(n_threads)
     if max_iter is None:  # a guard against a stall only: n = m = 10000 needs ~3e5 pivots
         max_iter = max(10**7, 1000 * (nk + mk))
-    status, n_iter = NS.network_simplex_core(kept, ak, bk, max_iter, block, _config.NS_TOL,
-                                             NS.pricing_threads(threads, block, _config.NS_PARALLEL_MIN_BLOCK),
-                                             _config.NS_PARALLEL_MIN_BLOCK, state)
-    NS.recompute_potentials(kept, state, nk, mk, art_cost)
-    rows, cols, values = NS.tree_plan(state, nk, mk)
+    limits = (int(max_iter), block, float(_config.NS_TOL), int(_config.NS_PARALLEL_MIN_BLOCK))
+    status, n_iter, (rows, cols, values), value = NS.solve(
+        kept, ak, bk, art_cost, state, False, limits, NS.pricing_threads(threads, block, _config.NS_PARALLEL_MIN_BLOCK))
     pi = state.pi
     f = np.zeros(n)
     g = np.zeros(m)
@@ -71,8 +71,11 @@ def network_simplex(costs, a, b, max_iter, n_threads, warm=None):
         NS.complete_duals(costs, f, g, rows_kept, cols_kept, np.setdiff1d(np.arange(n), rows_kept),
                           np.setdiff1d(np.arange(m), cols_kept))
     f, g = center_duals(f, g, a, b)
-    rows, cols = rows_kept[rows], cols_kept[cols]
-    value = NS.support_value(costs, rows, cols, values)
+    if dropped:
+        rows, cols = rows_kept[rows], cols_kept[cols]
+    # the value was summed on the kept costs in the plan's order; scaled costs may have lost tiny entries to
+    # underflow, so those sum the given costs again
+    value = NS.support_value(costs, rows, cols, values) if e else value
     return status, n_iter, (rows, cols, values), f, g, value
 
 

@@ -101,7 +101,7 @@ def _segment_argmin_overload(costs, pi_sinks, i, j0, j1, pi_i, bound):
 
 
 @cpu_jit(inline="always")
-def init_tree_artificial(a, b, art_cost, state):
+def _init_artificial(a, b, art_cost, parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ):
     """The all-artificial starting tree: every node hangs from the root by an artificial arc.
 
     Sources send their supply up to the root and the root sends each sink its demand. ``art_cost[u]`` is the cost
@@ -110,7 +110,6 @@ def init_tree_artificial(a, b, art_cost, state):
     ``pi[n + j] = art_cost[n + j]``: a cold start uses 0 and M; a warm start from duals ``(f, g)`` uses ``f`` and
     ``g + M``, so that pricing ranks the real arcs by ``C_ij - f_i - g_j`` from the first pivot on.
     """
-    parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ, dirty = state
     n = a.shape[0]
     m = b.shape[0]
     root = n + m
@@ -224,21 +223,8 @@ def _price_overload(C, pi, n, m, start, count, tol, n_threads, parallel_min_bloc
     return either
 
 
-def _pricing_buffers(n_threads):
-    """Per-thread minima and their arcs for the parallel pricing (empty when ``n_threads`` is None)."""
-    k = 0 if n_threads is None else n_threads
-    return np.empty(k), np.empty(k, dtype=np.int64)
-
-
-@overload(_pricing_buffers, inline="always")
-def _pricing_buffers_overload(n_threads):
-    if isinstance(n_threads, (types.NoneType, types.Omitted)):
-        return lambda n_threads: (np.empty(0), np.empty(0, dtype=np.int64))
-    return lambda n_threads: (np.empty(n_threads), np.empty(n_threads, dtype=np.int64))
-
-
 def pricing_threads(n_threads, block_size, parallel_min_block):
-    """The ``n_threads`` to pass to :func:`network_simplex_core`: None (serial pricing, and no parallel kernel
+    """The ``n_threads`` to pass to :func:`solve_tree`: None (serial pricing, and no parallel kernel
     compiled) when one thread is asked for or when no pricing block can reach ``parallel_min_block`` arcs."""
     return int(n_threads) if n_threads > 1 and block_size >= parallel_min_block else None
 
@@ -255,8 +241,10 @@ def _find_join(u, v, parent, succ_num):
 
 
 @cpu_jit
-def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel_min_block, state):
-    """Solve ``min <P, C>`` over plans with marginals ``a`` (n,) and ``b`` (m,) of equal mass.
+def solve_tree(C, a, b, art_cost, state, from_tree, limits, n_threads, work):
+    """Solve ``min <P, C>`` over plans with marginals ``a`` (n,) and ``b`` (m,) of equal mass: the one compiled
+    entry of the network simplex (every caller, cold or warm, dense or from points, runs this function, so that the
+    pivot loop is compiled once per cost type).
 
     Parameters
     ----------
@@ -264,34 +252,58 @@ def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel
         Costs, finite or +inf (a forbidden arc never enters), or the points to compute them from.
     a, b : float64 (n,), (m,)
         Positive weights (zero weights are removed by the caller) of equal total mass.
-    max_iter : int
-        Maximum number of pivots (<= 0: no limit).
-    block_size : int
-        Arcs priced per block (block search pivot rule).
-    tol : float
-        Relative tolerance on negative reduced costs.
+    art_cost : float64 (n + m,)
+        Costs of the artificial arcs (see :func:`_init_artificial`: cold, or warm from duals).
+    state : TreeState
+        The tree (:func:`new_state`). Read only when ``from_tree``; left as the final tree with its potentials.
+    from_tree : bool
+        Start from the tree in ``state`` (its potentials are recomputed for C): for sequences of related problems
+        (a conditional gradient's oracle), where the previous optimal tree is a primal feasible start for new costs
+        with the same marginals. A start from a given tree that does not reach the optimum is retried cold, with
+        a pivot budget of its own. False: start from the all-artificial tree.
+    limits : tuple
+        ``(max_iter, block_size, tol, parallel_min_block)``: the most pivots per start (<= 0: no limit), arcs
+        priced per block (block search pivot rule), the relative tolerance on negative reduced costs, and the
+        smallest block priced in parallel.
     n_threads : int or None
-        Threads for pricing; blocks of at least ``parallel_min_block`` arcs are priced in parallel. None: serial
-        pricing only, and the parallel kernel is not compiled in (see :func:`pricing_threads`).
-    state : tuple of arrays
-        The tree, initialised by ``init_tree_artificial`` (cold, or warm from given duals).
+        Threads for pricing. None: serial pricing only, and the parallel kernel is not compiled in (see
+        :func:`pricing_threads`).
+    work : Work
+        Buffers (:func:`new_work`): the pricing's per-thread minima, and the plan read off the final tree.
 
     Returns
     -------
     status : int
     n_iter : int
-        Pivots performed.
+        Pivots performed (over both starts, if retried).
+    count : int
+        The plan's non-zeros are ``work.rows[:count]``, ``work.cols[:count]``, ``work.values[:count]``.
+    value : float
+        ``sum values * cost(rows, cols)`` in that order: the plan's cost, read on its support.
     """
+    max_iter, block_size, tol, parallel_min_block = limits
+    best_buf, arc_buf, out_rows, out_cols, out_values = work
     parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ, dirty = state
     n = a.shape[0]
     m = b.shape[0]
     root = n + m
     n_arcs = n * m
     next_arc = np.int64(0)
-    best_buf, arc_buf = _pricing_buffers(n_threads)
+    warm = from_tree
+    if warm:
+        _recompute_potentials(C, n, m, art_cost, parent, pred, pred_dir, pi, thread)
+    restart = not warm  # (re)start from the all-artificial tree at the top of the loop: one copy of the start
+    total = 0
     n_iter = 0
     status = OPTIMAL
     while True:
+        if restart:
+            _init_artificial(a, b, art_cost, parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num,
+                             last_succ)
+            restart = False
+            total += n_iter
+            n_iter = 0
+            next_arc = 0
         # ---- pricing: block search, first block (scanning cyclically from next_arc) with a negative arc
         in_arc = np.int64(-1)
         scanned = np.int64(0)
@@ -303,10 +315,16 @@ def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel
             if arc >= 0:
                 in_arc = arc
                 break
-        if in_arc < 0:
-            break
-        if max_iter > 0 and n_iter >= max_iter:
-            status = MAX_ITER_REACHED
+        if in_arc < 0 or (max_iter > 0 and n_iter >= max_iter):
+            status = OPTIMAL if in_arc < 0 else MAX_ITER_REACHED
+            if status == OPTIMAL:
+                status = _artificial_flow_status(a, b, pred, flow, n_arcs, root)
+            if status != OPTIMAL and warm:
+                # the given tree did not lead to the optimum: start again from the all-artificial tree
+                warm = False
+                restart = True
+                status = OPTIMAL
+                continue
             break
         n_iter += 1
         src = in_arc // m
@@ -336,6 +354,11 @@ def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel
             u = parent[u]
         if u_out < 0:  # no blocking arc: impossible with finite supplies; report instead of looping
             status = INFEASIBLE
+            if warm:
+                warm = False
+                restart = True
+                status = OPTIMAL
+                continue
             break
         if side == 1:
             u_in = src
@@ -370,15 +393,27 @@ def network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel
         while u != end:
             pi[u] += sigma
             u = thread[u]
-    # Artificial arcs that still carry flow mean some mass could not be moved on finite arcs. A residue at the
-    # level of rounding is not that: sum(a) and sum(b) agree only to a few ulps after the front-end's rescaling.
-    if status == OPTIMAL:
-        residue = 1e-10 * np.sum(a) + 2.0 * abs(np.sum(a) - np.sum(b))
-        for u in range(root):
-            if pred[u] >= n_arcs and flow[u] > residue:
-                status = INFEASIBLE
-                break
-    return status, n_iter
+    _recompute_potentials(C, n, m, art_cost, parent, pred, pred_dir, pi, thread)
+    count, value = _read_plan(C, n, m, pred, flow, out_rows, out_cols, out_values)
+    return status, total + n_iter, count, value
+
+
+@cpu_jit(inline="always")
+def _artificial_flow_status(a, b, pred, flow, n_arcs, root):
+    """OPTIMAL, or INFEASIBLE when artificial arcs still carry flow: some mass could not be moved on finite arcs.
+    A residue at the level of rounding is not that: sum(a) and sum(b) agree only to a few ulps after the
+    front-end's rescaling."""
+    sum_a = 0.0
+    for i in range(a.shape[0]):
+        sum_a += a[i]
+    sum_b = 0.0
+    for j in range(b.shape[0]):
+        sum_b += b[j]
+    residue = 1e-10 * sum_a + 2.0 * abs(sum_a - sum_b)
+    for u in range(root):
+        if pred[u] >= n_arcs and flow[u] > residue:
+            return INFEASIBLE
+    return OPTIMAL
 
 
 @cpu_jit(inline="always")
@@ -518,33 +553,65 @@ def new_state(n: int, m: int) -> TreeState:
                      np.empty(size, dtype=np.int64), np.empty(size + 1, dtype=np.int64))
 
 
+class Work(NamedTuple):
+    """Buffers of :func:`solve_tree`, allocated on the host (compiled code then allocates nothing)."""
+
+    best: np.ndarray  # float64 (n_threads,): per-thread minima of the parallel pricing (empty when serial)
+    arc: np.ndarray  # int64 (n_threads,): their arcs
+    rows: np.ndarray  # int64 (n + m,): the plan's non-zeros, read off the final tree
+    cols: np.ndarray  # int64 (n + m,)
+    values: np.ndarray  # float64 (n + m,)
+
+
+def new_work(n: int, m: int, n_threads) -> Work:
+    """Buffers for :func:`solve_tree` on n sources and m sinks, for ``n_threads`` as passed to it."""
+    k = 0 if n_threads is None else n_threads
+    return Work(np.empty(k), np.empty(k, dtype=np.int64), np.empty(n + m, dtype=np.int64),
+                np.empty(n + m, dtype=np.int64), np.empty(n + m))
+
+
+def readonly(C):
+    """A read-only view of the costs: the form every caller hands the compiled code (a user's read-only matrix
+    and a fresh one are then the same type to Numba, one compilation)."""
+    view = C.view()
+    view.flags.writeable = False
+    return view
+
+
+def solve(C, a, b, art_cost, state, from_tree, limits, n_threads):
+    """:func:`solve_tree` with fresh buffers: ``(status, n_iter, (rows, cols, values), value)``."""
+    work = new_work(len(a), len(b), n_threads)
+    status, n_iter, count, value = solve_tree(C, a, b, art_cost, state, from_tree, limits, n_threads, work)
+    return status, n_iter, (work.rows[:count], work.cols[:count], work.values[:count]), value
+
+
 @cpu_jit(inline="always")
-def tree_plan(state, n, m):
-    """The plan's non-zeros ``(rows, cols, values)`` read off the tree's real arcs."""
-    parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ, dirty = state
+def _read_plan(C, n, m, pred, flow, rows, cols, values):
+    """The plan's non-zeros read off the tree's real arcs into ``rows``, ``cols``, ``values`` (n + m entries at
+    least): ``(count, value)``, their number and ``sum values[k] * cost(rows[k], cols[k])`` in that order."""
     n_arcs = n * m
     count = 0
-    for u in range(n + m):
-        if pred[u] < n_arcs and flow[u] > 0.0:
-            count += 1
-    rows = np.empty(count, dtype=np.int64)
-    cols = np.empty(count, dtype=np.int64)
-    values = np.empty(count, dtype=np.float64)
-    k = 0
+    value = 0.0
     for u in range(n + m):
         arc = pred[u]
         if arc < n_arcs and flow[u] > 0.0:
-            rows[k] = arc // m
-            cols[k] = arc - rows[k] * m
-            values[k] = flow[u]
-            k += 1
-    return rows, cols, values
+            i = arc // m
+            j = arc - i * m
+            rows[count] = i
+            cols[count] = j
+            values[count] = flow[u]
+            value += flow[u] * arc_cost(C, i, j)
+            count += 1
+    return count, value
 
 
 @cpu_jit(inline="always")
-def recompute_potentials(C, state, n, m, art_cost):
-    """Potentials recomputed exactly along the tree (preorder), free of the drift of many incremental updates."""
-    parent, pred, pred_dir, flow, pi, thread, rev_thread, succ_num, last_succ, dirty = state
+def _recompute_potentials(C, n, m, art_cost, parent, pred, pred_dir, pi, thread):
+    """Potentials recomputed exactly along the tree (preorder), free of the drift of many incremental updates.
+
+    The helpers inlined into :func:`solve_tree` take the tree's arrays, not the ``state`` tuple: Numba's inliner
+    mis-compiled a helper that unpacks the caller's tuple again (``_init_artificial`` taking ``state`` left the
+    tree unset, and the simplex looped on whatever the buffers held)."""
     root = n + m
     n_arcs = n * m
     pi[root] = 0.0
@@ -699,7 +766,7 @@ def staircase_basis(a, b, order_a, order_b):
 def init_tree_from_arcs(rows, cols, flows, n, m, root_sink, state):
     """Build the tree spanned by the real arcs ``(rows, cols)`` with ``flows`` (``n + m - 1`` of them), hung from
     the root by the artificial arc of sink ``root_sink`` (zero flow). Potentials are left to
-    :func:`recompute_potentials`.
+    :func:`_recompute_potentials`.
 
     Returns False, leaving the state unusable, when the arcs do not span the n + m nodes or when a zero-flow arc
     would point towards the root (the tree would not be strongly feasible).
@@ -779,36 +846,3 @@ def init_tree_from_arcs(rows, cols, flows, n, m, root_sink, state):
     for u in range(n_nodes + 1):
         last_succ[u] = order[position[u] + succ_num[u] - 1]
     return True
-
-
-@cpu_jit
-def solve_from_tree(C, a, b, top, state, has_tree, max_iter, block_size, tol, n_threads, parallel_min_block):
-    """Solve for the costs C starting from the tree in ``state`` (``has_tree``; its potentials are recomputed for
-    C), else from the all-artificial tree; a start from a given tree that fails is retried cold.
-
-    For sequences of related problems (a conditional gradient's oracle): the previous optimal tree is a primal
-    feasible start for new costs with the same marginals. ``top`` bounds |C| (finite, inside the safe range of
-    ``numbaot._scaling``): the artificial arcs cost 0 (sources) and ``2 top (n + m)`` (sinks), as a cold start.
-    Returns ``(status, n_iter, rows, cols, values)``, the plan read off the final tree.
-    """
-    n = a.shape[0]
-    m = b.shape[0]
-    art_cost = np.zeros(n + m)
-    big = 2.0 * (top if top > 0.0 else 1.0) * (n + m)
-    for j in range(m):
-        art_cost[n + j] = big
-    total = 0
-    status = OPTIMAL
-    for attempt in range(2):
-        warm = has_tree and attempt == 0
-        if warm:
-            recompute_potentials(C, state, n, m, art_cost)
-        else:
-            init_tree_artificial(a, b, art_cost, state)
-        status, n_iter = network_simplex_core(C, a, b, max_iter, block_size, tol, n_threads, parallel_min_block,
-                                              state)
-        total += n_iter
-        if status == OPTIMAL or not warm:
-            break
-    rows, cols, values = tree_plan(state, n, m)
-    return status, total, rows, cols, values

@@ -34,7 +34,7 @@ from .._jit import cpu_jit
 from .._scaling import SAFE_RANGE
 from .._status import (CONTINUE as _CONTINUE, MAX_ITER_REACHED as _MAX_ITER_REACHED,
                        NUMERICAL_ERROR as _NUMERICAL_ERROR, OPTIMAL as _OPTIMAL, Status)
-from ..exact._network_simplex import pricing_threads, solve_from_tree, staircase_basis
+from ..exact._network_simplex import pricing_threads, readonly, solve, staircase_basis
 from .._threads import numba_threads
 from . import _tensor
 
@@ -210,20 +210,17 @@ def _step_and_gradient(G, S, XG, XS, YG, YS, t, M, w_lin, w_quad, u, v, ut, vt, 
     return _top(col_top)
 
 
-@cpu_jit
-def _gradient_serial(XG, YG, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad):
-    """:func:`gradient` on one chunk: the same row body, the same maximum."""
-    col_top = np.empty((1, grad.shape[1]))
-    _step_rows(np.int64(0), grad.shape[0], XG, XG, XG, XG, YG, YG, 0.0, M, w_lin, w_quad, u, v, ut, vt, symmetric,
-               has_m, grad, col_top[0])
-    return _top(col_top)
-
-
 def gradient(XG, YG, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad, n_chunks):
     """``grad = w_lin M + w_quad (u 1^T + 1 v^T + ut 1^T + 1 vt^T - X - Y)`` (Y = X when symmetric); returns
-    ``max |grad|``."""
+    ``max |grad|``.
+
+    One chunk: ``_step_rows`` called from here with no step, the very row body (and the same compiled
+    specialisation) that :func:`_vertex_step` runs, so that no compiled function of its own is needed for it."""
     if n_chunks <= 1:
-        return _gradient_serial(XG, YG, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad)
+        col_top = np.empty((1, grad.shape[1]))
+        _step_rows(0, grad.shape[0], XG, XG, XG, XG, YG, YG, 0.0, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m,
+                   grad, col_top[0])
+        return float(np.max(col_top, initial=0.0))  # as _top: the per-column maxima are >= 0 or NaN
     return _step_and_gradient(XG, XG, XG, XG, YG, YG, 0.0, M, w_lin, w_quad, u, v, ut, vt, symmetric, has_m, grad,
                               n_chunks)
 
@@ -264,7 +261,9 @@ class LinearOracle:
         from .. import _config
         from ..exact import _network_simplex as NS
 
-        self.p, self.q = p, q
+        # the core's arguments in the exact front-end's forms (float64, C order, writable weights, read-only
+        # costs), so that GW and emd share one compiled simplex
+        self.p, self.q = np.array(p, dtype=np.float64), np.array(q, dtype=np.float64)
         self.n_threads = _config.n_threads(n_threads)
         n, m = len(p), len(q)
         self.tree_ok = bool(np.all(p > 0) and np.all(q > 0))
@@ -276,17 +275,20 @@ class LinearOracle:
         self.duals = None
         self.pivots = 0
         # the core's fixed arguments, read once (solve runs once per iteration)
-        self._fixed = (self.guard, self.block, _config.NS_TOL,
-                       pricing_threads(self.n_threads, self.block, _config.NS_PARALLEL_MIN_BLOCK),
-                       _config.NS_PARALLEL_MIN_BLOCK)
+        self._limits = (int(self.guard), self.block, float(_config.NS_TOL), int(_config.NS_PARALLEL_MIN_BLOCK))
+        self._threads = pricing_threads(self.n_threads, self.block, _config.NS_PARALLEL_MIN_BLOCK)
+        self._art_cost = np.zeros(n + m)
 
     def solve(self, C, top):
         """``(status, rows, cols, values)`` of an optimal vertex for the costs C, ``top = max |C|``: from the
-        previous tree while the artificial arcs can take costs of that magnitude, else by :meth:`solve_host`."""
+        previous tree while the artificial arcs can take costs of that magnitude, else by :meth:`solve_host`.
+        The artificial arcs cost 0 (sources) and ``2 top (n + m)`` (sinks), as a cold start of the exact solver."""
         if not (self.tree_ok and (top == 0.0 or _SAFE_LOW < top < _SAFE_HIGH)):
             return self.solve_host(C)
-        status, n_iter, rows, cols, vals = solve_from_tree(C, self.p, self.q, top, self.state, self.has_tree,
-                                                           *self._fixed)
+        n = len(self.p)
+        self._art_cost[n:] = 2.0 * (top if top > 0.0 else 1.0) * len(self._art_cost)
+        status, n_iter, (rows, cols, vals), _ = solve(readonly(C), self.p, self.q, self._art_cost, self.state,
+                                                      self.has_tree, self._limits, self._threads)
         self.pivots += n_iter
         self.has_tree = status == Status.OPTIMAL
         return status, rows, cols, vals

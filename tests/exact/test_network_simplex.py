@@ -413,12 +413,14 @@ def test_several_targets_each_checked_against_forbidden_arcs():
 def _solve_from_basis(C, a, b, basis, root_sink):
     from numbaot import _config
     from numbaot.exact import _network_simplex as NS
+    from numbaot.exact._driver import _artificial_costs
 
     n, m = C.shape
     state = NS.new_state(n, m)
     built = NS.init_tree_from_arcs(*basis, n, m, root_sink, state)
-    status, pivots, rows, cols, vals = NS.solve_from_tree(C, a, b, float(np.abs(C).max()), state, built, 10**6,
-                                                          8, _config.NS_TOL, 1, 4096)
+    art = _artificial_costs(float(np.abs(C).max()), n, m, None)
+    status, pivots, (rows, cols, vals), _ = NS.solve(NS.readonly(C), a, b, art, state, built,
+                                                     (10**6, 8, _config.NS_TOL, 4096), 1)
     plan = np.zeros((n, m))
     plan[rows, cols] = vals
     return built, status, pivots, plan
@@ -506,9 +508,9 @@ def test_serial_pricing_switch_compiles_out_the_parallel_kernel_with_the_same_pi
         state = NS.new_state(n, m)
         art = np.zeros(n + m)
         art[n:] = 2.0 * M.max() * (n + m)
-        NS.init_tree_artificial(a, b, art, state)
-        status, pivots = NS.network_simplex_core(M, a, b, 10**6, 35, 1e-14, threads, 8192, state)
-        out.append((status, pivots, NS.tree_plan(state, n, m)))
+        status, pivots, plan, _ = NS.solve(NS.readonly(M), a, b, art, state, False, (10**6, 35, 1e-14, 8192),
+                                           threads)
+        out.append((status, pivots, plan))
     assert out[0][:2] == out[1][:2]
     for x, y in zip(out[0][2], out[1][2]):
         np.testing.assert_array_equal(x, y)
