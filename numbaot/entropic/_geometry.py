@@ -34,15 +34,23 @@ from numba.extending import overload
 
 from .._costs import PointClouds
 from .._jit import SAFE_FASTMATH, cpu_jit
-from ._online import CHUNK as _CHUNK, softmin_points
+from ._online import CHUNK as _CHUNK, row_mass_cost, softmin_points
+from .._fastexp import fast_exp
 from ._softmin import softmin_row, softmin_row_shifted
 
+_exp = fast_exp.cpu
 _softmin = softmin_row.cpu
 _softmin_shifted = softmin_row_shifted.cpu
 _softmin_points = softmin_points.cpu
 
 #: The two sides of a half-step: the rows of ``C`` (updates f) or the rows of ``C^T`` (updates g).
 ROWS, COLUMNS = 0, 1
+#: ``VALUES + side``: instead of a half-step, the plan's sums along the rows of that side, by the host kernels
+#: (:func:`plan_values`, :func:`row_values`): one compiled kernel serves a caller's half-steps and its values.
+VALUES = 2
+#: False in the kernels the loop runs (their values branch is pruned when compiled), True in their host copies
+#: (``_host_copy``).
+_VALUES_PASS = False
 
 
 class DenseCosts(NamedTuple):
@@ -70,16 +78,21 @@ def _dense(geom, side, other, ref, shift, active, eps, tau, out):
     Each row's log-sum-exp is one pass shifted by the previous value of ``out`` (a good guess once the iterates
     settle; a poor one is refused and the row takes the two-pass softmin). ``h = other / eps + ref`` and the
     shifts are computed in C's dtype, so float32 costs run in float32.
+
+    ``side = VALUES`` (host copy only; see :func:`plan_values`): the plan and its values instead, ``geom.CT``
+    (B, n, m) receiving the plan; ``shift`` holds f and ``out`` log a on the way in, each row's regulariser and
+    ``<P_i, C_i>`` on the way out; ``tau = 0`` for the entropy ``sum P log P``, else KL(P | a b^T).
     """
-    C = geom.C if side == ROWS else geom.CT
+    C = geom.C if side != COLUMNS else geom.CT
     n, m = C.shape[1], C.shape[2]
     B = out.shape[0]
     shared = C.shape[0] == 1
+    values = _VALUES_PASS and side >= VALUES
     hc = np.empty((B, m), dtype=C.dtype)
     guess = np.empty((B, n), dtype=C.dtype)
     inv64 = 1.0 / eps
     for k in range(B):
-        if active[k]:
+        if active[k] and not values:
             for j in range(m):
                 hc[k, j] = other[k, j] * inv64 + ref[k, j]
             for i in range(n):
@@ -92,15 +105,40 @@ def _dense(geom, side, other, ref, shift, active, eps, tau, out):
         k = t - (t // B) * B if shared else t // n
         i = t // B if shared else t - k * n
         if active[k]:
-            s = shift[k, i]
-            if s == -math.inf:  # a zero weight under reg_type='entropy': the row carries no mass
+            Ck = C[0] if shared else C[k]
+            if _VALUES_PASS and side >= VALUES:  # host copies only (see _host_copy)
+                lin, reg = _plan_row(Ck, i, other[k], ref[k], shift[k, i], out[k, i], inv64, tau == 0.0,
+                                     geom.CT[k, i])
+                out[k, i] = lin
+                shift[k, i] = reg
+            elif shift[k, i] == -math.inf:  # a zero weight under reg_type='entropy': the row carries no mass
                 out[k, i] = -math.inf
             else:
-                Ck = C[0] if shared else C[k]
                 lse = _softmin_shifted(Ck, i, hc[k], inv_eps[0], guess[k, i])
                 if lse != lse:
                     lse = _softmin(Ck, i, hc[k], inv_eps[0])
-                out[k, i] = tau * eps * (s - lse)
+                out[k, i] = tau * eps * (shift[k, i] - lse)
+
+
+@cpu_jit
+def _plan_row(C, i, g, log_b, f_i, log_a_i, inv_eps, entropy, row):
+    """Row i of the plan, ``row[j] = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` (in the plan's dtype),
+    and its ``(<P_i, C_i>, R_i)`` read from the stored entries: ``R_i = sum_j P_ij log P_ij`` with ``entropy``,
+    else ``sum_j P_ij (log P_ij - log a_i - log b_j) - P_ij``; zero entries count 0 (also where C is +inf)."""
+    m = row.shape[0]
+    for j in range(m):
+        row[j] = _exp(log_a_i + log_b[j] + (f_i + g[j] - C[i, j]) * inv_eps)
+    lin = 0.0
+    reg = 0.0
+    for j in range(m):
+        p = np.float64(row[j])
+        if p > 0.0:
+            lin += p * C[i, j]
+            if entropy:
+                reg += p * math.log(p)
+            else:
+                reg += p * (math.log(p) - log_a_i - log_b[j]) - p
+    return lin, reg
 
 
 @cpu_jit
@@ -113,9 +151,13 @@ def _finish_row(lse, shift, eps, tau, out):
 def _points(geom, side, other, ref, shift, active, eps, tau, out):
     """The half-step on the points of one cloud against the other (one problem: row 0 of ``other``, ``ref``,
     ``shift``, ``out``), in parallel over the points: each row's log-sum-exp by ``_online.softmin_points``, seeded
-    by its previous value. It is the overload's own (parallel) implementation, right under the loop (no jitted
-    level between them, and the loop's body stays small); two calls rather than clouds chosen by a branch, whose
-    layouts may differ."""
+    by its previous value. It sits right under the loop (no jitted level between them, and the loop's body stays
+    small); two calls rather than clouds chosen by a branch, whose layouts may differ.
+
+    ``side = VALUES + ROWS`` (or ``+ COLUMNS``, the clouds swapped; host copy only, see :func:`row_values`): each
+    row's plan mass
+    and ``<P_i, C_i>`` instead, ``shift`` holding f and ``out`` log a on the way in, the cost and the mass on the
+    way out."""
     X, Y, metric, p, norms_x, norms_y = geom.X, geom.Y, geom.metric, geom.p, geom.norms_x, geom.norms_y
     size, m = out.shape[1], other.shape[1]
     inv_eps = 1.0 / eps
@@ -123,19 +165,29 @@ def _points(geom, side, other, ref, shift, active, eps, tau, out):
     h = np.empty(m)
     for j in range(m):
         h[j] = other[0, j] * inv_eps + ref[0, j]
-    rows = side == ROWS
+    rows = side == ROWS or side == VALUES + ROWS
     for t in prange(size):
         i = np.int64(t)  # the parallel loop's index may be typed uint64: a second compilation of the callee
         buf = np.empty(_CHUNK)  # per row (so per thread): one small allocation against m cost evaluations
         s = shift[0, i]
-        guess = s - out[0, i] / scale
-        if not math.isfinite(guess):
-            guess = 0.0
-        if rows:
-            lse = _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
+        if _VALUES_PASS and side >= VALUES:  # host copies only (see _host_copy)
+            if rows:
+                mass, cost = row_mass_cost(X, i, Y, metric, p, norms_x[i], norms_y, out[0, i] + s * inv_eps, ref[0],
+                                         other[0], inv_eps, buf)
+            else:
+                mass, cost = row_mass_cost(Y, i, X, metric, p, norms_y[i], norms_x, out[0, i] + s * inv_eps, ref[0],
+                                         other[0], inv_eps, buf)
+            out[0, i] = mass
+            shift[0, i] = cost
         else:
-            lse = _softmin_points(Y, i, X, h, inv_eps, metric, p, norms_y, norms_x, guess, buf)
-        out[0, i] = -math.inf if s == -math.inf else scale * (s - lse)
+            guess = s - out[0, i] / scale
+            if not math.isfinite(guess):
+                guess = 0.0
+            if rows:
+                lse = _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
+            else:
+                lse = _softmin_points(Y, i, X, h, inv_eps, metric, p, norms_y, norms_x, guess, buf)
+            out[0, i] = -math.inf if s == -math.inf else scale * (s - lse)
 
 
 @cpu_jit(parallel=True)
@@ -172,17 +224,34 @@ def _grid(geom, side, other, ref, shift, active, eps, tau, out):
             _finish_row(h, shift[k], eps, tau, out[k])
 
 
+def _host_copy(kernel):
+    """``kernel`` with its values branch (``_VALUES_PASS`` True), under a name of its own (Numba's cache files are
+    named by it). A caller from Python that runs half-steps and then the values (the Sinkhorn divergence) compiles
+    one kernel for both; the loop's copy leaves the branch out, so that the loop's compilation does not grow."""
+    import types as pytypes
+
+    scope = dict(kernel.__globals__)
+    scope["_VALUES_PASS"] = True
+    copy = pytypes.FunctionType(kernel.__code__, scope, kernel.__name__ + "_host", kernel.__defaults__,
+                                kernel.__closure__)
+    copy.__qualname__ = kernel.__qualname__ + "_host"
+    copy.__module__ = kernel.__module__
+    copy.__doc__ = kernel.__doc__
+    return copy
+
+
 _KERNELS = {DenseCosts: _dense, PointClouds: _points, SeparableGrid: _grid}
-#: The same bodies compiled on their own, for calls from Python (the jitted loop takes them through the overloads).
-_HOST_KERNELS = {DenseCosts: cpu_jit(parallel=True)(_dense), PointClouds: cpu_jit(parallel=True)(_points),
-                 SeparableGrid: cpu_jit(_grid)}
+#: The same bodies compiled on their own, with the values passes, for calls from Python (the jitted loop takes them
+#: through the overloads, without the values passes).
+_HOST_KERNELS = {DenseCosts: cpu_jit(parallel=True)(_host_copy(_dense)),
+                 PointClouds: cpu_jit(parallel=True)(_host_copy(_points)), SeparableGrid: cpu_jit(_grid)}
 
 
 def half_step(geom, side, other, ref, shift, active, eps, tau, out):
     """``out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(other[k, j] / eps + ref[k, j] - C_ij / eps))`` on the
     rows of ``side`` (ROWS: C, COLUMNS: C^T) of every active problem of ``geom``: ``other`` is the other side's
     potential, ``ref`` the log of the reference measure's factor on that side. Callable from Python and from
-    jitted code."""
+    jitted code. ``side = VALUES + ...``: the values passes (see :func:`plan_values`, :func:`row_values`)."""
     return _HOST_KERNELS[type(geom)](geom, side, other, ref, shift, active, eps, tau, out)
 
 
@@ -194,8 +263,10 @@ def _typed_kernel(geom, classes):
 
 # Compile cost: every jitted function between the loop and a large kernel re-optimises the kernel's code when it is
 # linked (about a second each at these sizes), so the kernels sit right under the loop: the dense and point-cloud
-# ones are the overload's own (parallel) implementations, the grid one is inlined into the loop and calls its
-# parallel parts directly.
+# ones are the overload's own (parallel) implementations (an inlined overload that called a kernel would still be
+# compiled on its own, one more level), the grid one is inlined into the loop and calls its parallel parts
+# directly. (Measured: a values pass run by the loop through its kernel costs as much compilation as a kernel of
+# its own, since its code is then optimised again at every level above it.)
 @overload(half_step, jit_options={"nogil": True, "parallel": True, "fastmath": set(SAFE_FASTMATH)})
 def _select_parallel(geom, side, other, ref, shift, active, eps, tau, out):
     return _typed_kernel(geom, (DenseCosts, PointClouds))
@@ -204,3 +275,46 @@ def _select_parallel(geom, side, other, ref, shift, active, eps, tau, out):
 @overload(half_step, inline="always")
 def _select_inline(geom, side, other, ref, shift, active, eps, tau, out):
     return _typed_kernel(geom, (SeparableGrid,))
+
+
+# ------------------------------------------------------------------------------------- values, from Python
+def plan_values(C, log_a, log_b, f, g, eps, entropy, plan, n_threads=None):
+    """The plan ``plan[i, j] = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` of one problem (``C`` (n, m)
+    C-contiguous float64 or float32, ``plan`` of C's dtype) and its ``(<P, C>, R(P))``, by the dense kernel's
+    ``VALUES`` pass (parallel over rows): ``R = KL(P | a b^T) = sum P log(P / (a_i b_j)) - sum P + sum a_i b_j``
+    or, with ``entropy``, ``sum P log P``, read from the stored entries (float32 plans: the rounded ones)."""
+    from .._threads import run_parallel
+
+    n, m = C.shape
+    lin = np.array(log_a, dtype=np.float64)[None, :]  # in: log a; out: <P_i, C_i>
+    reg = np.array(f, dtype=np.float64)[None, :]  # in: f; out: R_i
+    run_parallel(_HOST_KERNELS[DenseCosts], n_threads, DenseCosts(C[None], plan[None]), VALUES,
+                 np.ascontiguousarray(g)[None, :], np.ascontiguousarray(log_b)[None, :], reg, np.ones(1, np.uint8),
+                 float(eps), 0.0 if entropy else 1.0, lin)
+    return value_totals(lin[0], reg[0], log_a, log_b, entropy)
+
+
+def value_totals(linear, reg, log_a, log_b, entropy):
+    """``(<P, C>, R(P))`` from the dense values pass's row terms ``linear`` and ``reg`` (n,), added in row order."""
+    total_linear = float(np.cumsum(linear)[-1])
+    total_reg = float(np.cumsum(reg)[-1])
+    if not entropy:  # + sum_ij a_i b_j
+        total_reg += float(np.cumsum(np.exp(log_a))[-1]) * float(np.cumsum(np.exp(log_b))[-1])
+    return total_linear, total_reg
+
+
+def row_values(clouds, side, log_a, log_b, f, g, eps, n_threads=None):
+    """``(mass, cost)``: the plan's sums ``sum_j P_ij`` and ``sum_j P_ij C_ij`` (0 * inf counts as 0) along the
+    rows (``side = ROWS``: the points of X) or the columns (``COLUMNS``) of the plan ``P_ij = a_i b_j exp((f_i +
+    g_j - C_ij) / eps)`` between the clouds of ``clouds`` (a ``PointClouds``), by the point-cloud kernel's ``VALUES``
+    pass (parallel over the points)."""
+    from .._threads import run_parallel
+
+    (log_w, pot, log_other, other) = (log_a, f, log_b, g) if side == ROWS else (log_b, g, log_a, f)
+    mass = np.array(log_w, dtype=np.float64)[None, :]  # in: log weights; out: masses
+    cost = np.array(pot, dtype=np.float64)[None, :]  # in: potentials; out: costs
+    run_parallel(_HOST_KERNELS[PointClouds], n_threads, clouds, VALUES + side,
+                 np.ascontiguousarray(other, dtype=np.float64)[None, :],
+                 np.ascontiguousarray(log_other, dtype=np.float64)[None, :], cost, np.ones(1, np.uint8), float(eps),
+                 1.0, mass)
+    return mass[0], cost[0]

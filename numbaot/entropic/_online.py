@@ -152,6 +152,32 @@ def _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b,
         weights[j] = _exp_term(base + lb[j] + (gb[j] - costs[j]) * inv_eps)
 
 
+# Not inlined: called once per row by the host point-cloud kernel's values pass (``_geometry.row_values``), whose
+# parallel loop stays small.
+@cpu_jit
+def row_mass_cost(X, i, Y, metric, p, norm_x, norms_y, base, log_b, g, inv_eps, costs):
+    """``(sum_j P_ij, sum_j P_ij C_ij)`` (0 * inf counts as 0) for row i of ``P_ij = exp(base + log b_j + (g_j -
+    C_ij) / eps)``, ``base = log a_i + f_i / eps``, costs from the points in chunks of ``costs.shape[0]`` (the
+    same sums as :func:`row_sums`)."""
+    m = Y.shape[0]
+    chunk = costs.shape[0]
+    weights = np.empty(chunk)
+    r = 0.0
+    s = 0.0
+    for start in range(0, m, chunk):
+        stop = min(start + chunk, m)
+        _chunk_costs(X, i, Y, start, stop, metric, p, norm_x, norms_y, costs)
+        lb = log_b[start:stop]
+        gb = g[start:stop]
+        for j in range(stop - start):
+            weights[j] = _exp_term(base + lb[j] + (gb[j] - costs[j]) * inv_eps)
+        for j in range(stop - start):
+            w = weights[j]
+            r += w
+            s += w * costs[j] if w > 0.0 else 0.0
+    return r, s
+
+
 @cpu_jit(parallel=True)
 def row_sums(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, mass, cost):
     """``mass[i] = sum_j P_ij`` and ``cost[i] = sum_j P_ij C_ij`` (0 * inf counts as 0), in parallel over rows."""

@@ -94,8 +94,9 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     """
     from .. import _dispatch, _validation as V
     from .._finish import CloudsAnswer, clouds_detail, finish_clouds
-    from .._threads import run_parallel
-    from ._online import PointGeometry, online_plan_parts, row_sums
+    from .._costs import PointClouds
+    from ._geometry import ROWS, plan_values, row_values
+    from ._online import PointGeometry, online_plan_parts
 
     reg = V.check_reg(reg)
     metric, p = V.check_metric(metric, p)
@@ -135,11 +136,16 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
                                                                          debias, max_iter, tol)
     value = divergence_value(a, b, f_aa, g_bb, g_ab, f_ba, reg, rho, debias)
     geom = PointGeometry(X_a, X_b, metric, p)
-    mass, cost = np.empty(n), np.empty(n)
-    run_parallel(row_sums, n_threads, *geom.args(), log_a, log_b, f_ba, g_ab, reg, mass, cost)
+    # <P, C> of the a-b problem by the kernel the steps compiled: from the points, or from the cost matrix
+    if lazy:
+        clouds = PointClouds(*geom.args())
+        value_linear = float(row_values(clouds, ROWS, log_a, log_b, f_ba, g_ab, reg, n_threads)[1].sum())
+    else:
+        C = softmin.C["xy"]
+        value_linear, _ = plan_values(C, log_a, log_b, f_ba, g_ab, reg, False, np.empty_like(C), n_threads)
     operator, densify = online_plan_parts(geom, log_a, log_b, f_ba, g_ab, reg, out_dtype, n_threads)
     pot_a, pot_b = (f_ba - f_aa, g_ab - g_bb) if debias else (f_ba, g_ab)
-    answer = CloudsAnswer(value, float(cost.sum()), pot_a.astype(out_dtype), pot_b.astype(out_dtype), status,
+    answer = CloudsAnswer(value, value_linear, pot_a.astype(out_dtype), pot_b.astype(out_dtype), status,
                           n_iter, errors, densify, operator, f_aa.astype(out_dtype) if debias else None,
                           g_bb.astype(out_dtype) if debias else None)
     return finish_clouds(answer, shape=(n, m), out_dtype=out_dtype, solver="sinkhorn divergence",

@@ -241,3 +241,59 @@ def _symmetric_overrelaxation():
     from numbaot.entropic._symmetric import _Overrelaxation
 
     return _Overrelaxation()
+
+
+# ---- the values passes of the host kernels (the divergence's <P, C>): against numpy on the same potentials
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("entropy", [False, True])
+def test_plan_values_match_numpy(dtype, entropy):
+    from numbaot.entropic._geometry import plan_values
+
+    rng = np.random.default_rng(3)
+    n, m, eps = 7, 5, 0.3
+    C = rng.random((n, m)).astype(dtype)
+    C[1, 2] = np.inf  # a forbidden arc: P = 0 there, counted 0 in both sums
+    a, b = rng.random(n) + 0.1, rng.random(m) + 0.1
+    a[4] = 0.0  # a zero weight: its row of P is 0
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(a), np.log(b)
+    f, g = rng.normal(size=n) * 0.1, rng.normal(size=m) * 0.1
+    plan = np.empty((n, m), dtype=dtype)
+    lin, reg = plan_values(C, log_a, log_b, f, g, eps, entropy, plan)
+    with np.errstate(over="ignore", invalid="ignore"):
+        P = a[:, None] * b[None, :] * np.exp((f[:, None] + g[None, :] - C.astype(np.float64)) / eps)
+    rtol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(plan, P, rtol=rtol, atol=0)
+    Ps = plan.astype(np.float64)  # the values are read from the stored entries
+    pos = Ps > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logP = np.where(pos, np.log(np.where(pos, Ps, 1.0)), 0.0)
+        ref = np.log(a)[:, None] + np.log(b)[None, :]
+        want_lin = float(np.where(pos, Ps * C, 0.0).sum())
+        if entropy:
+            want_reg = float(np.where(pos, Ps * logP, 0.0).sum())
+        else:
+            want_reg = float(np.where(pos, Ps * (logP - ref) - Ps, 0.0).sum()) + a.sum() * b.sum()
+    assert lin == pytest.approx(want_lin, rel=1e-12)
+    assert reg == pytest.approx(want_reg, rel=1e-12, abs=1e-14)
+
+
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean"])
+def test_row_values_match_numpy(metric):
+    from numbaot._costs import PointClouds
+    from numbaot.entropic._geometry import COLUMNS, ROWS, row_values
+    from numbaot.entropic._online import PointGeometry
+
+    rng = np.random.default_rng(4)
+    X, Y = rng.random((300, 2)), rng.random((9, 2))  # 300 points: more than one chunk of costs per row
+    a, b = _weights(300, 9, seed=4)
+    log_a, log_b = np.log(a), np.log(b)
+    f, g = rng.normal(size=300) * 0.05, rng.normal(size=9) * 0.05
+    eps = 0.2
+    clouds = PointClouds(*PointGeometry(X, Y, metric, None).args())
+    C = numbaot.dist(X, Y, metric=metric)
+    P = a[:, None] * b[None, :] * np.exp((f[:, None] + g[None, :] - C) / eps)
+    for side, axis in ((ROWS, 1), (COLUMNS, 0)):
+        mass, cost = row_values(clouds, side, log_a, log_b, f, g, eps)
+        np.testing.assert_allclose(mass, P.sum(axis=axis), rtol=1e-12)
+        np.testing.assert_allclose(cost, (P * C).sum(axis=axis), rtol=1e-10)
