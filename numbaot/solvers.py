@@ -415,7 +415,8 @@ class _SolveOptions(NamedTuple):
 def _solve_regularized(M, a, b, reg, opts: _SolveOptions):
     """Balanced OT with ``reg_type='L2'`` (smooth OT by its dual, as POT) or ``reg_type=(f, df)`` (conditional
     gradient with the network simplex, ``plan_init`` its start and ``method`` its line search)."""
-    reg_type, max_iter, tol, method, n_threads, warn, potentials_init, plan_init = opts[:8]
+    reg_type, max_iter, tol, method = opts.reg_type, opts.max_iter, opts.tol, opts.method
+    n_threads, warn, potentials_init, plan_init = opts.n_threads, opts.warn, opts.potentials_init, opts.plan_init
     if potentials_init is not None:
         raise ValueError("potentials_init warm-starts Sinkhorn and the exact solver; reg_type='L2' and reg_type=(f, df) "
                          "take none (give plan_init to start the conditional gradient of reg_type=(f, df))")
