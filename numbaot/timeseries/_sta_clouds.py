@@ -30,6 +30,19 @@ from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 
 #: Bound on the cost matrices of one batch of problems (C and its transpose), in float64 entries (128 MiB).
 CHUNK_FLOATS = 2**24
+#: Bound on one problem's cost matrices (C and its transpose), in float64 entries (1 GiB): the batches hold whole
+#: cost matrices, so larger frames are refused before anything is allocated.
+PAIR_FLOATS = 2**27
+
+
+def _check_pair_size(n, m):
+    """MemoryError, before allocating, when one problem's cost matrices (C and C^T) exceed :data:`PAIR_FLOATS`."""
+    need = 2 * n * m
+    if need > PAIR_FLOATS:
+        raise MemoryError(f"sta between frames of {n} and {m} points needs {need * 8 / 2**30:.1f} GiB of cost "
+                          f"matrices per frame pair (at most {PAIR_FLOATS * 8 / 2**30:.0f} GiB): the batched frame "
+                          "solves hold whole cost matrices; subsample the frames, or give histograms on a product "
+                          "grid (support=), whose costs are never formed")
 
 
 def schedule(clouds, reg):
@@ -46,9 +59,11 @@ def _costs(P, Q):
     """Squared Euclidean costs between the clouds P (B, n, k) and Q (B, m, k): (B, n, m), summed coordinate by
     coordinate (never negative)."""
     C = np.zeros((P.shape[0], P.shape[1], Q.shape[1]))
-    for d in range(P.shape[2]):
-        diff = P[:, :, None, d] - Q[:, None, :, d]
-        C += diff * diff
+    diff = np.empty_like(C)
+    for d in range(P.shape[2]):  # in place: one (B, n, m) temporary in all
+        np.subtract(P[:, :, None, d], Q[:, None, :, d], out=diff)
+        np.multiply(diff, diff, out=diff)
+        C += diff
     return C
 
 
@@ -198,12 +213,13 @@ class CloudProblems:
     def _batches(self, P, Q, pairs, same):
         """``(slice of pairs, _Batch)``: one geometry shared by all pairs when P and Q are one support, else the
         costs of each chunk's pairs (``same``: the pairs' two clouds are one, the costs symmetric)."""
+        _check_pair_size(P.shape[-2], Q.shape[-2])
         if P.ndim == 2:
             yield slice(0, pairs.shape[0]), _Batch(_geometry(_costs(P[None], Q[None]), True), pairs.shape[0],
                                                    self.n_threads)
             return
-        n, m, k = P.shape[1], Q.shape[1], P.shape[2]
-        size = max(1, CHUNK_FLOATS // (2 * n * m + n * m * k))
+        n, m = P.shape[1], Q.shape[1]
+        size = max(1, CHUNK_FLOATS // (3 * n * m))  # C, C^T and the difference being squared
         for start in range(0, pairs.shape[0], size):
             part = pairs[start:start + size]
             geom = _geometry(_costs(P[part[:, 0]], Q[part[:, 1]]), same)

@@ -354,3 +354,18 @@ def test_barycenter_on_any_support_descends_and_warns_at_the_callers_line():
     with pytest.warns(ConvergenceWarning, match="stopped short") as record:
         ts.sta_barycenter([X, Y], 0.1, 0.01, init=flat, support=support, max_iter=1, tol=1.0, sinkhorn_max_iter=5)
     assert "frame pairs" in str(record[-1].message) and {r.filename for r in record} == {__file__}
+
+
+def test_frames_too_large_for_the_batched_costs_are_refused_before_allocating(monkeypatch):
+    """The batches hold whole cost matrices: a frame pair over the bound is a MemoryError stating the bytes, raised
+    before any cost matrix is formed (bad input 31), not an allocation of gigabytes."""
+    from numbaot.timeseries import _sta_clouds
+
+    monkeypatch.setattr(_sta_clouds, "PAIR_FLOATS", 2 * 6 * 5 - 1)
+    formed = []
+    monkeypatch.setattr(_sta_clouds, "_costs", lambda P, Q: formed.append(1))
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((2, 6, 2)), rng.random((2, 5, 2))
+    with pytest.raises(MemoryError, match="GiB of cost matrices per frame pair"):
+        ts.sta(X, Y, 1.0, 0.1)
+    assert not formed
