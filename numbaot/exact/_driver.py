@@ -26,7 +26,7 @@ def network_simplex(costs, a, b, max_iter, n_threads, warm=None):
 
     ``costs`` is a dense (n, m) matrix or a ``PointClouds`` (costs computed on the fly, O(n + m) memory).
     The core (``_network_simplex.solve_tree``) compiles once per cost type: every argument it gets is normalised
-    here (float64, C order, writable; Python ints and floats in ``limits``).
+    here (float64, C order, a read-only view; Python ints and floats in ``limits``).
     ``warm`` is None or duals ``(f, g)`` to start from (see ``_network_simplex._init_artificial``). Zero-weight rows and columns
     are removed before the core runs and get feasible duals afterwards. Dense costs whose magnitude could overflow
     the artificial cost are scaled by a power of two (exact).

@@ -319,8 +319,10 @@ def solve_tree(C, a, b, art_cost, state, from_tree, limits, n_threads, work):
             status = OPTIMAL if in_arc < 0 else MAX_ITER_REACHED
             if status == OPTIMAL:
                 status = _artificial_flow_status(a, b, pred, flow, n_arcs, root)
-            if status != OPTIMAL and warm:
-                # the given tree did not lead to the optimum: start again from the all-artificial tree
+            if status != OPTIMAL and warm and (status != MAX_ITER_REACHED or
+                                              _artificial_flow_status(a, b, pred, flow, n_arcs, root) != OPTIMAL):
+                # the given tree led to an infeasible plan: start again from the all-artificial tree (a feasible
+                # plan cut short by max_iter is kept: a cold start with the same budget would end further away)
                 warm = False
                 restart = True
                 status = OPTIMAL
@@ -611,7 +613,9 @@ def _recompute_potentials(C, n, m, art_cost, parent, pred, pred_dir, pi, thread)
 
     The helpers inlined into :func:`solve_tree` take the tree's arrays, not the ``state`` tuple: Numba's inliner
     mis-compiled a helper that unpacks the caller's tuple again (``_init_artificial`` taking ``state`` left the
-    tree unset, and the simplex looped on whatever the buffers held)."""
+    tree unset, and the simplex looped on whatever the buffers held). Not reproduced in isolation; a likely cause
+    is that Numba's alias analysis does not see tuple unpacking as aliasing, so dead-code elimination after
+    inlining may drop array writes not read later in the caller. Keep to arrays passed directly."""
     root = n + m
     n_arcs = n * m
     pi[root] = 0.0

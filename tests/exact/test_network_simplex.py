@@ -514,3 +514,37 @@ def test_serial_pricing_switch_compiles_out_the_parallel_kernel_with_the_same_pi
     assert out[0][:2] == out[1][:2]
     for x, y in zip(out[0][2], out[1][2]):
         np.testing.assert_array_equal(x, y)
+
+
+def test_warm_start_cut_short_keeps_its_feasible_plan():
+    """A warm start from a feasible tree that runs out of pivots returns that tree's plan (marginals exact, status
+    MAX_ITER_REACHED), not a cold restart cut short by the same budget (which left mass on artificial arcs); with
+    the budget to finish, it reaches the cold start's optimum."""
+    from numbaot import _config
+    from numbaot.exact import _network_simplex as NS
+    from numbaot.exact._driver import _artificial_costs
+
+    rng = np.random.default_rng(5)
+    n, m = 6, 5
+    C, a, b = rng.random((n, m)), np.full(n, 1 / n), np.full(m, 1 / m)
+    oa, ob = np.argsort(rng.random(n)), np.argsort(rng.random(m))  # a random staircase: far from optimal
+    rows, cols, flows = NS.staircase_basis(a, b, oa, ob)
+    art = _artificial_costs(float(C.max()), n, m, None)
+
+    def solve(budget, warm=True):
+        state = NS.new_state(n, m)
+        built = NS.init_tree_from_arcs(rows, cols, flows, n, m, ob[0], state) if warm else False
+        status, _, (r, c, v), value = NS.solve(NS.readonly(C), a, b, art, state, built,
+                                               (budget, 8, _config.NS_TOL, 4096), None)
+        P = np.zeros((n, m))
+        P[r, c] = v
+        return status, P, value
+
+    for budget in (1, 3):
+        status, P, _ = solve(budget)
+        assert status == numbaot.Status.MAX_ITER_REACHED
+        np.testing.assert_allclose(P.sum(1), a, atol=1e-15)
+        np.testing.assert_allclose(P.sum(0), b, atol=1e-15)
+    status, _, value = solve(10**6)
+    cold_status, _, cold_value = solve(10**6, warm=False)
+    assert status == cold_status == numbaot.Status.OPTIMAL and value == pytest.approx(cold_value, rel=1e-14)
