@@ -369,3 +369,24 @@ def test_frames_too_large_for_the_batched_costs_are_refused_before_allocating(mo
     with pytest.raises(MemoryError, match="GiB of cost matrices per frame pair"):
         ts.sta(X, Y, 1.0, 0.1)
     assert not formed
+
+
+def test_frames_are_rescaled_to_the_first_frames_mass(monkeypatch):
+    """With the mass tolerance widened to 1%, frames 0.5% apart are accepted and each rescaled to X[0]'s mass: the
+    value is the one of the rescaled frames, and the gradient in the given frames is the rescaled frames' gradient
+    times each frame's factor (a test at float32's ~1e-7 differences could not see the factors)."""
+    from numbaot import _validation as V
+
+    monkeypatch.setitem(V.MASS_RTOL, np.dtype(np.float64), 1e-2)
+    rng = np.random.default_rng(3)
+    grid = _grid_2d(2, 3)
+    X, Y = _histograms(rng, 3, 6), _histograms(rng, 2, 6)
+    X[1] *= 1.005
+    Y[0] *= 0.996
+    fx, fy = X[0].sum() / X.sum(1), X[0].sum() / Y.sum(1)
+    kwargs = dict(reg=0.1, tol=1e-11, max_iter=5000)
+    value, grad = ts.sta(X, Y, 0.3, support=grid, return_grad=True, **kwargs)
+    value_ref, grad_ref = ts.sta(X * fx[:, None], Y * fy[:, None], 0.3, support=grid, return_grad=True, **kwargs)
+    assert value == pytest.approx(value_ref, rel=1e-12)
+    np.testing.assert_allclose(grad, grad_ref * fx[:, None], rtol=1e-9, atol=1e-12)
+    assert not np.allclose(fx, 1.0, rtol=1e-3)
