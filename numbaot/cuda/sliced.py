@@ -11,8 +11,10 @@ import numpy as np
 from numba import cuda
 
 from .. import _device
+from .. import _validation as V
 from . import _launch
-from .solver_1d import _cdf_cuda, _sort_columns_cuda, _sum_to_host, search_cdf, wasserstein_1d_cuda
+from .solver_1d import (_cdf_cuda, _sort_columns_cuda, _sum_to_host, inputs_1d_cuda, points_1d_cuda, search_cdf,
+                        wasserstein_1d_cuda)
 
 _search = search_cdf.cuda
 
@@ -66,7 +68,16 @@ def sliced_values_cuda(X_s, X_t, a, b, P, p):
         directions = cuda.to_device(np.ascontiguousarray(P, dtype=np.float64), stream=stream)
     ps = _project_cuda(xs, directions, stream)
     pt = _project_cuda(xt, directions, stream)
-    values = wasserstein_1d_cuda(ps, pt, a, b, p, True)
+    # the 1D driver takes checked inputs (the projections are finite: the clouds were checked); the weights' device
+    # checks and the mass factors as in exact.api's device path, under wasserstein_1d's names (the front-end renames)
+    names = ("u_values", "v_values", "u_weights", "v_weights")
+    inputs = inputs_1d_cuda(points_1d_cuda(ps, pt, names), ps, pt, a, b, names, batch_labels=True)
+    given = [w for w in (a, b) if w is not None]
+    mass_dtype = V.result_dtype(*given) if given else np.dtype(np.float64)
+    sums_a, sums_b = inputs.sums_a, inputs.sums_b
+    factors = np.array([V.check_mass(float(sums_a[min(t, len(sums_a) - 1)]), float(sums_b[min(t, len(sums_b) - 1)]),
+                                     mass_dtype) for t in range(max(len(sums_a), len(sums_b)))])
+    values = wasserstein_1d_cuda(inputs, factors, p, True, True, np.dtype(np.float64))
     return np.asarray(_launch.small_to_host(_launch.wrap(values), stream), dtype=np.float64)
 
 
