@@ -21,6 +21,10 @@ cost matrices (``_geometry.half_step`` on ``DenseCosts``, the kernel the per-pai
 loop over the rows of every problem of the batch); only the steps' bookkeeping is numpy, once per step for the
 whole batch. At a tight ``tol`` the values equal the per-pair solves' (``solve_sample(..., debias=True)``) to
 rounding (tests); at a loose one they differ by about ``tol`` times the costs' scale, as the grid path's do.
+
+The loops (:func:`solve_self`, :func:`solve_cross`) are written over the operations of a batch, the host's
+(:class:`_Batch`) or the GPU's (``numbaot.cuda.sta_clouds.DeviceBatch``: the same steps on device potentials, the
+softmins being the GPU Sinkhorn loop's dense half-steps), so device frames take these very loops.
 """
 from __future__ import annotations
 

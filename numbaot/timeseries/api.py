@@ -18,7 +18,9 @@ Collections of series (``cdist_*``, barycenters) are an array of shape (N, n, d)
 series, or a list of N series of possibly different lengths.
 
 Series on a GPU (CuPy or Numba device arrays) run the soft-DTW verbs and the pairwise matrices on the GPU
-(``numbaot.cuda.timeseries``); the answers stay on the device.
+(``numbaot.cuda.timeseries``); the answers stay on the device. So do :func:`sta` and :func:`sta_divergence` of
+device frames (``numbaot.cuda.sta`` on a product grid, ``numbaot.cuda.sta_clouds`` for point clouds and any other
+support) and :func:`sta_barycenter` of device histograms on a product grid.
 """
 from __future__ import annotations
 
@@ -864,7 +866,8 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
     log-sum-exps along the grid's axes (O(N (H + W)) per step for N = H W bins instead of O(N^2)). Device
     histograms (CuPy or Numba arrays) take the same solve on the GPU, one block per problem (``numbaot.cuda.sta``),
     then soft-DTW there too; the gradient stays on the device. Point clouds and histograms on any other support
-    take batches of entropic's Sinkhorn loop over cost matrices (``timeseries._sta_clouds``; host arrays only).
+    take batches of entropic's Sinkhorn loop over cost matrices (``timeseries._sta_clouds``); on device arrays
+    the same loops run on the GPU's batched half-steps over cost matrices built there (``numbaot.cuda.sta_clouds``).
 
     Parameters
     ----------
