@@ -9,8 +9,9 @@ of the batch) on squared Euclidean cost matrices built on the device from the fr
 that geometry reads (one per half-step; a self-problem's costs are symmetric, so one serves both); averages,
 fixed-point errors and the per-problem finiteness checks are kernels, and each step copies back the B errors of
 its batch (the over-relaxation rule, ``_sta.observe_all``, runs on them on the host, as the host loop does).
-Histograms on a shared support solve every pair on that support's cost matrix (repeated per problem of a batch).
-Batches are cut so that the cost layouts stay under :data:`CHUNK_FLOATS` entries.
+Histograms on a shared support solve every pair on that support's cost matrix (symmetric, one layout; repeated
+per problem of a batch, as the dense geometry reads one matrix per problem). Batches are cut so that the cost
+layouts stay under :data:`CHUNK_FLOATS` entries.
 
 The frame divergences then fill a (T_x, T_y) device matrix and soft-DTW runs over it on the GPU as on a grid
 (``cuda.sta``). Results equal the host path's to rounding at a fixed step count (tests).
@@ -194,7 +195,10 @@ class DeviceBatch:
     def __init__(self, geom, B, stream):
         self.geom, self.B, self.stream = geom, B, stream
         self.all = cuda.to_device(np.ones(B, np.uint8), stream=stream)
+        self._active = cuda.to_device(np.ones(B, np.uint8), stream=stream)  # refilled per step (B bytes)
+        self._weight = cuda.to_device(np.ones(B), stream=stream)
         self._zeros = {}
+        self._free = {}  # potentials the loops released (``relax``'s ``new``), by shape: no allocation per step
         self._err = _launch.empty(B, np.float64, stream)
 
     def _shape(self, x):
@@ -223,10 +227,13 @@ class DeviceBatch:
         """``-eps log sum_j w_j exp((other_j - C_ij) / eps)`` on the rows of ``side`` of every active problem, a new
         device array (``prev`` where a problem is inactive, and the one-pass log-sum-exp's shift)."""
         shape = self._shape(prev)
-        out = _launch.empty(shape, np.float64, self.stream)
+        free = self._free.get(shape)
+        out = free.pop() if free else _launch.empty(shape, np.float64, self.stream)
         _flat(_copy_kernel, shape[0] * shape[1], self.stream, prev, out)
-        act = self.all if active is None else cuda.to_device(np.ascontiguousarray(active, dtype=np.uint8),
-                                                             stream=self.stream)
+        act = self.all
+        if active is not None:
+            self._active.copy_to_device(np.ascontiguousarray(active, dtype=np.uint8), stream=self.stream)
+            act = self._active
         self.geom.half_step(side, other, log_w, self._zero_shift(shape), act, float(eps), 1.0, out, out)
         return out
 
@@ -235,11 +242,13 @@ class DeviceBatch:
         return _launch.small_to_host(self._err, self.stream).copy()
 
     def relax(self, old, new, weight):
-        """``old + weight (new - old)`` per problem, in place in ``old`` (returned)."""
-        weight = np.broadcast_to(np.asarray(weight, dtype=np.float64), (self.B,))
+        """``old + weight (new - old)`` per problem, in place in ``old`` (returned); ``new`` is released (the loops
+        hold no other reference to it)."""
+        self._weight.copy_to_device(np.ascontiguousarray(np.broadcast_to(np.asarray(weight, dtype=np.float64),
+                                                                         (self.B,))), stream=self.stream)
         B, n = self._shape(old)
-        _flat(_relax_kernel, B * n, self.stream, old, new, cuda.to_device(np.ascontiguousarray(weight),
-                                                                          stream=self.stream))
+        _flat(_relax_kernel, B * n, self.stream, old, new, self._weight)
+        self._free.setdefault((B, n), []).append(new)
         return old
 
     def nonfinite(self, *pairs):
@@ -274,7 +283,7 @@ class DeviceCloudProblems:
         stream = self.stream
         n, m = int(A.points.shape[1]), int(B.points.shape[1])
         P = ia.shape[0]
-        size = max(1, CHUNK_FLOATS // (2 * n * m))
+        size = max(1, CHUNK_FLOATS // ((1 if same else 2) * n * m))
         for start in range(0, P, size):
             stop = min(P, start + size)
             b = stop - start

@@ -231,7 +231,7 @@ def test_sta_point_clouds_on_the_device_equal_the_host(monkeypatch):
     """Device point clouds: the self-problems and the cross problems as batched device Sinkhorn solves on cost
     matrices built on the device (batches cut in chunks of 2 problems, blocks of 4 threads), then soft-DTW there:
     the host's loops step for step, so a fixed step count gives the host's value to rounding, and the same
-    warning. Then a loose tol, where each problem stops at its own step (and over-relaxes on its own)."""
+    warning. Then a loose tol, where each problem stops at its own step (10 to 31 steps: some over-relax)."""
     from numbaot import _config
     from numbaot.cuda import sta_clouds
 
@@ -244,8 +244,9 @@ def test_sta_point_clouds_on_the_device_equal_the_host(monkeypatch):
     value, warned, value_ref, warned_ref = _both(ts.sta_divergence, X, Y[:2, :4], 0.3, 0.5, tol=1e-14,
                                                  max_iter=6)
     assert warned == warned_ref and value == pytest.approx(value_ref, rel=1e-9, abs=1e-12)
-    value, warned, value_ref, warned_ref = _both(ts.sta, X[:1], Y[:2], 0.3, 0.5, tol=1e-3, max_iter=100)
-    assert warned == warned_ref == [] and value == pytest.approx(value_ref, rel=1e-10)
+    # one frame in X: no pairs among X's frames
+    value, warned, value_ref, warned_ref = _both(ts.sta_divergence, X[:1], Y[:2], 0.3, 0.5, tol=1e-3, max_iter=100)
+    assert warned == warned_ref == [] and value == pytest.approx(value_ref, rel=1e-9, abs=1e-12)
 
 
 def test_sta_float32_point_clouds_on_the_device():
