@@ -317,9 +317,9 @@ class DeviceCloudProblems:
             _flat(_put_rows_kernel, b * n, self.stream, f, out, part.start)
         return out, (status, n_iter, errors)
 
-    def cross_divergences(self, A, B, fa, gb, pairs, same, want_potentials):
+    def cross_divergences(self, A, B, fa, gb, pairs, want_potentials):
         """The divergences of the frame pairs ``pairs`` (P, 2) host: ``(values (P,), potentials (P, n) or None on
-        the device, (status, n_iter, errors) on the host)``; ``same``: B is A (the costs still differ per pair)."""
+        the device, (status, n_iter, errors) on the host)``."""
         from ..timeseries._sta_clouds import solve_cross
 
         stream = self.stream
@@ -369,7 +369,7 @@ def _frame_costs(problems, A, B, fa, fb, symmetric, want, reports):
     stream = problems.stream
     Ta, Tb = int(A.weights.shape[0]), int(B.weights.shape[0])
     pairs = all_pairs(Ta, Tb, upper=symmetric)
-    values, pots, rep = problems.cross_divergences(A, B, fa, fb, pairs, symmetric, want)
+    values, pots, rep = problems.cross_divergences(A, B, fa, fb, pairs, want)
     reports.append(("frame pairs", *rep))
     if pairs.shape[0] == 0:
         return cuda.to_device(np.zeros((Ta, Tb)), stream=stream), pots
