@@ -44,14 +44,18 @@ A seventh table times the spatio-temporal alignment on the device (issue 15): ``
 two series of ``--sta`` frames, each a histogram on a ``--sta-side`` square grid (bench_timeseries.py's drifting
 blobs, gamma = 1, reg = 0.05), on device arrays (``cuda/sta.py``: one block per self-problem and per frame pair,
 soft-DTW on the device) against the host arrays (the batched CPU solve); ``--sta 0`` skips it. Its second row is
-``sta_barycenter`` of two series of ``--sta-bary`` frames (5 descent steps, the iterate on the device).
+``sta_barycenter`` of two series of ``--sta-bary`` frames (5 descent steps, the iterate on the device); its third
+``sta`` between two series of ``--sta`` frames that are point clouds of ``--sta-points`` points in 2D (the same
+drifting blobs, sampled; ``cuda/sta_clouds.py``: batched device Sinkhorn solves on cost matrices built on the
+device; ``--sta-points 0`` skips it).
 
 Runs under the CUDA simulator too (``NUMBA_ENABLE_CUDASIM=1 python bench/bench_cuda.py --n 32 --iters 2 3``) to
 check the script; the simulator's times mean nothing.
 
 Usage: python bench/bench_cuda.py [--n 16384] [--dtype float32] [--iters 20 60] [--da 2000] [--bary 4096]
        [--bary-grid 512] [--gauss 100] [--gauss-d 50] [--gauss-n 100000]
-       [--circle 1000] [--circle-n 10000] [--partial 4096] [--sta 50] [--sta-side 32] [--sta-bary 10] [--markdown]
+       [--circle 1000] [--circle-n 10000] [--partial 4096] [--sta 50] [--sta-side 32] [--sta-bary 10]
+       [--sta-points 256] [--markdown]
 """
 from __future__ import annotations
 
@@ -306,10 +310,10 @@ def bench_partial(n: int, repeats: int, markdown: bool) -> str:
     return device_vs_host(cases, repeats, markdown)
 
 
-def bench_sta(frames: int, side: int, repeats: int, markdown: bool, bary: int = 0) -> str:
+def bench_sta(frames: int, side: int, repeats: int, markdown: bool, bary: int = 0, points: int = 0) -> str:
     """Spatio-temporal alignment of two series of histograms on a grid (all frame pairs): device vs host; with
     ``bary`` frames, also the STA barycenter of two such series (5 descent steps, each one or more objective
-    evaluations of 2 x bary^2 pairs)."""
+    evaluations of 2 x bary^2 pairs); with ``points``, STA of two series of point clouds of that many points."""
     import numbaot.timeseries as ts
 
     rng = np.random.default_rng(1)
@@ -322,6 +326,13 @@ def bench_sta(frames: int, side: int, repeats: int, markdown: bool, bary: int = 
 
     cases = [(f"sta {frames} x {frames} frames of {side} x {side}",
               lambda X, Y: ts.sta(X, Y, 1.0, 0.05, support=grid), (series(), series()))]
+    if points > 0:
+        def clouds():  # the blob's drift, each frame a sample of its points
+            centre, step = rng.random(2) * 0.5 + 0.25, (rng.random(2) - 0.5) * 0.02
+            return np.array([centre + t * step + 0.1 * rng.standard_normal((points, 2)) for t in range(frames)])
+
+        cases.append((f"sta {frames} x {frames} frames of {points} points in 2D",
+                      lambda X, Y: ts.sta(X, Y, 1.0, 0.05), (clouds(), clouds())))
     if bary > 0:
         frames = bary
         cases.append((f"sta_barycenter of 2 series of {bary} frames of {side} x {side}, 5 steps",
@@ -349,6 +360,8 @@ def main(argv=None):
     parser.add_argument("--sta-side", type=int, default=32, help="side of the STA row's grid")
     parser.add_argument("--sta-bary", type=int, default=10,
                         help="frames per series of the STA barycenter row (0: skip)")
+    parser.add_argument("--sta-points", type=int, default=256,
+                        help="points per frame of the STA point-cloud row (0: skip)")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     if not args.iters[0] < args.iters[1]:
@@ -365,7 +378,7 @@ def main(argv=None):
     if args.partial > 0:
         print(bench_partial(args.partial, args.repeats, args.markdown))
     if args.sta > 0:
-        print(bench_sta(args.sta, args.sta_side, args.repeats, args.markdown, args.sta_bary))
+        print(bench_sta(args.sta, args.sta_side, args.repeats, args.markdown, args.sta_bary, args.sta_points))
 
 
 if __name__ == "__main__":

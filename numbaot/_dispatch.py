@@ -70,6 +70,7 @@ _DRIVERS = {
     ("cdist_soft_dtw", CUDA): ("numbaot.cuda.timeseries", "cdist_soft_dtw_cuda"),
     ("cdist_dtw", CUDA): ("numbaot.cuda.timeseries", "cdist_dtw_cuda"),
     ("sta", CUDA): ("numbaot.cuda.sta", "sta_cuda"),
+    ("sta.clouds", CUDA): ("numbaot.cuda.sta_clouds", "sta_clouds_cuda"),
     ("sta_barycenter", CUDA): ("numbaot.cuda.sta", "sta_barycenter_cuda"),
     ("sliced", CUDA): ("numbaot.cuda.sliced", "sliced_values_cuda"),
     ("entropic_partial", CUDA): ("numbaot.cuda.partial", "entropic_partial_cuda"),

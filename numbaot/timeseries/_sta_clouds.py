@@ -21,6 +21,10 @@ cost matrices (``_geometry.half_step`` on ``DenseCosts``, the kernel the per-pai
 loop over the rows of every problem of the batch); only the steps' bookkeeping is numpy, once per step for the
 whole batch. At a tight ``tol`` the values equal the per-pair solves' (``solve_sample(..., debias=True)``) to
 rounding (tests); at a loose one they differ by about ``tol`` times the costs' scale, as the grid path's do.
+
+The loops (:func:`solve_self`, :func:`solve_cross`) are written over the operations of a batch, the host's
+(:class:`_Batch`) or the GPU's (``numbaot.cuda.sta_clouds.DeviceBatch``: the same steps on device potentials, the
+softmins being the GPU Sinkhorn loop's dense half-steps), so device frames take these very loops.
 """
 from __future__ import annotations
 
@@ -48,11 +52,18 @@ def _check_pair_size(n, m):
 def schedule(clouds, reg):
     """The annealing temperatures (float64) for frames whose points are the arrays of ``clouds`` (each (..., k)):
     from the largest squared distance across their common bounding box down to ``reg``."""
-    from ..entropic._schedules import annealing_schedule
-
     low = np.min([c.reshape(-1, c.shape[-1]).min(axis=0) for c in clouds], axis=0)
     high = np.max([c.reshape(-1, c.shape[-1]).max(axis=0) for c in clouds], axis=0)
-    return np.asarray(annealing_schedule(low, high, "sqeuclidean", 2.0, reg, 0.5), dtype=np.float64)
+    return schedule_box(low, high, reg)
+
+
+def schedule_box(low, high, reg):
+    """:func:`schedule` from the corners ``low``, ``high`` (k,) of the frames' bounding box (the GPU twin computes
+    them on the device)."""
+    from ..entropic._schedules import annealing_schedule
+
+    return np.asarray(annealing_schedule(np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64),
+                                         "sqeuclidean", 2.0, reg, 0.5), dtype=np.float64)
 
 
 def _costs(P, Q):
@@ -104,6 +115,29 @@ class _Batch:
                      self.all if active is None else active, float(eps), 1.0, out)
         return out
 
+    # the steps' bookkeeping, for the loops below (``numbaot.cuda.sta_clouds.DeviceBatch`` is the GPU twin)
+    @staticmethod
+    def zeros(like):
+        return np.zeros(like.shape)
+
+    @staticmethod
+    def log(w):
+        return _log(w)
+
+    @staticmethod
+    def error(w, old, new, eps):
+        """Per problem (host (B,)): the fixed-point error of the step ``old -> new``."""
+        return _fixed_point_error(w, old, new, eps)
+
+    @staticmethod
+    def relax(old, new, weight):
+        return _relax(old, new, weight)
+
+    @staticmethod
+    def nonfinite(*pairs):
+        """Per problem (host (B,) bool): a potential ``v`` of a pair ``(v, w)`` is not finite where ``w > 0``."""
+        return np.any([~np.all(np.isfinite(v) | (w <= 0), axis=1) for v, w in pairs], axis=0)
+
 
 def _log(w):
     with np.errstate(divide="ignore"):
@@ -129,17 +163,18 @@ def _converging(max_iter, n_iter, step, status, n_out, errors, B, tol):
 
 def solve_self(batch, a, eps_list, max_iter, tol):
     """The self-problems OT(a_k, a_k) of the rows of a (B, n) on ``batch``'s geometry (C(x_k, x_k)): their
-    symmetric potentials (B, n) and per problem (status, steps, last error) (``_sta._solve_self``)."""
+    symmetric potentials (B, n) and per problem (status, steps, last error) (``_sta._solve_self``). The loop is
+    written over ``batch``'s operations: the host's (:class:`_Batch`) or the GPU's (``cuda.sta_clouds``)."""
     from ..entropic._geometry import ROWS
 
     B = a.shape[0]
-    la = _log(a)
-    f = batch.softmin(ROWS, la, np.zeros(a.shape), eps_list[0], np.zeros(a.shape))
+    la = batch.log(a)
+    f = batch.softmin(ROWS, la, batch.zeros(a), eps_list[0], batch.zeros(a))
     err = np.zeros(B)
     for eps in eps_list:  # averaged updates: plain ones would oscillate on a self-problem
         new = batch.softmin(ROWS, la, f, eps, f)
-        err = _fixed_point_error(a, f, new, eps)
-        f = _relax(f, new, 0.5)
+        err = batch.error(a, f, new, eps)
+        f = batch.relax(f, new, 0.5)
     n_iter = len(eps_list)
     status, n_out, errors = np.full(B, MAX_ITER_REACHED, np.int64), np.full(B, n_iter, np.int64), err
     eps = eps_list[-1]
@@ -147,13 +182,13 @@ def solve_self(batch, a, eps_list, max_iter, tol):
     def step(active):
         nonlocal f
         new = batch.softmin(ROWS, la, f, eps, f, active)
-        err = _fixed_point_error(a, f, new, eps)
-        f = _relax(f, new, 0.5)
+        err = batch.error(a, f, new, eps)
+        f = batch.relax(f, new, 0.5)
         return err
 
     _converging(max_iter, n_iter, step, status, n_out, errors, B, tol)
     f = batch.softmin(ROWS, la, f, eps, f)
-    _finite(status, (f, a))
+    status[batch.nonfinite((f, a))] = NUMERICAL_ERROR
     return f, status, n_out + 1, errors
 
 
@@ -164,16 +199,16 @@ def solve_cross(batch, a, b, eps_list, max_iter, tol):
     from ..entropic._geometry import COLUMNS, ROWS
 
     B = a.shape[0]
-    la, lb = _log(a), _log(b)
-    za, zb = np.zeros(a.shape), np.zeros(b.shape)
+    la, lb = batch.log(a), batch.log(b)
+    za, zb = batch.zeros(a), batch.zeros(b)
     g = batch.softmin(COLUMNS, la, za, eps_list[0], zb)
     f = batch.softmin(ROWS, lb, zb, eps_list[0], za)
     err = np.zeros(B)
     for eps in eps_list:  # annealing: averaged updates, every side from the old values
         ft = batch.softmin(ROWS, lb, g, eps, f)
         gt = batch.softmin(COLUMNS, la, f, eps, g)
-        err = _fixed_point_error(a, f, ft, eps) + _fixed_point_error(b, g, gt, eps)
-        f, g = _relax(f, ft, 0.5), _relax(g, gt, 0.5)
+        err = batch.error(a, f, ft, eps) + batch.error(b, g, gt, eps)
+        f, g = batch.relax(f, ft, 0.5), batch.relax(g, gt, 0.5)
     n_iter = len(eps_list)
     status, n_out, errors = np.full(B, MAX_ITER_REACHED, np.int64), np.full(B, n_iter, np.int64), err
     eps = eps_list[-1]
@@ -182,23 +217,17 @@ def solve_cross(batch, a, b, eps_list, max_iter, tol):
     def step(active):  # alternate updates, over-relaxed by each problem's omega
         nonlocal f, g
         omega = states[:, 0].copy()
-        f = _relax(f, batch.softmin(ROWS, lb, g, eps, f, active), omega)
+        f = batch.relax(f, batch.softmin(ROWS, lb, g, eps, f, active), omega)
         gt = batch.softmin(COLUMNS, la, f, eps, g, active)
-        err = _fixed_point_error(b, g, gt, eps)
-        g = _relax(g, gt, omega)
+        err = batch.error(b, g, gt, eps)
+        g = batch.relax(g, gt, omega)
         observe_all(states, err, active)
         return err
 
     _converging(max_iter, n_iter, step, status, n_out, errors, B, tol)
     f, g = batch.softmin(ROWS, lb, g, eps, f), batch.softmin(COLUMNS, la, f, eps, g)  # a last full update
-    _finite(status, (f, a), (g, b))
+    status[batch.nonfinite((f, a), (g, b))] = NUMERICAL_ERROR
     return f, g, status, n_out + 1, errors
-
-
-def _finite(status, *pairs):
-    """NUMERICAL_ERROR for every problem with a non-finite potential where its weight is positive."""
-    for v, w in pairs:
-        status[~np.all(np.isfinite(v) | (w <= 0), axis=1)] = NUMERICAL_ERROR
 
 
 class CloudProblems:

@@ -18,7 +18,9 @@ Collections of series (``cdist_*``, barycenters) are an array of shape (N, n, d)
 series, or a list of N series of possibly different lengths.
 
 Series on a GPU (CuPy or Numba device arrays) run the soft-DTW verbs and the pairwise matrices on the GPU
-(``numbaot.cuda.timeseries``); the answers stay on the device.
+(``numbaot.cuda.timeseries``); the answers stay on the device. So do :func:`sta` and :func:`sta_divergence` of
+device frames (``numbaot.cuda.sta`` on a product grid, ``numbaot.cuda.sta_clouds`` for point clouds and any other
+support) and :func:`sta_barycenter` of device histograms on a product grid.
 """
 from __future__ import annotations
 
@@ -777,23 +779,35 @@ def _warn_frames(reports, tol, stacklevel=4):
                 f"{tol:g} after {steps} steps", stacklevel=stacklevel)
 
 
-def _device_grid(support, reg):
-    """The ``_sta.GridProblem`` of a device STA call: ``support`` (host or device) read once on the host, which
-    must be a product grid."""
+def _device_grid(support, reg, *, any_support=False):
+    """The ``_sta.GridProblem`` of a device STA call and the support: ``support`` (host or device) read once on the
+    host, which must be a product grid; with ``any_support`` (``sta``, ``sta_divergence``) the problem is None for
+    any other support (the frame costs then run on cost matrices, ``cuda.sta_clouds``)."""
     from ._sta import GridProblem, grid_geometry
 
     if support is None:
-        raise ValueError("sta on device arrays takes histograms on a grid (pass support=, the grid's points); frames "
-                         "that are point clouds run on the host (pass host arrays)")
+        raise ValueError("sta_barycenter on device arrays takes histograms on a grid (pass support=, the grid's "
+                         "points)")
     if _device.is_cuda_array(support):  # the grid's coordinates: read once on the host to build the axes' costs
         support = _device.to_host(support)
     support = _support(support)
     geom = grid_geometry(support)
     if geom is None:
+        if any_support:
+            return None, support
         raise ValueError(f"support of shape {support.shape} is not a product grid (a 1D support, or the points of a "
-                         "2D grid in C order as np.meshgrid gives); on the GPU sta needs one (pass host arrays for "
-                         "any other support)")
+                         "2D grid in C order as np.meshgrid gives); on the GPU sta_barycenter needs one (pass host "
+                         "arrays for any other support)")
     return GridProblem(geom, support, reg), support
+
+
+def _device_clouds(F, name):
+    """Device point clouds (T, n, k): the host's shape checks (``_measures``); the finite check runs on the
+    device (``cuda.sta_clouds``)."""
+    F = V.as_float_array(F, name, ndim=3, allow_cuda=True)
+    if F.shape[1] == 0 or F.shape[2] == 0:
+        raise ValueError(f"{name} has shape {tuple(F.shape)}: each frame needs at least one point of one coordinate")
+    return F
 
 
 def _device_frames(F, name, support):
@@ -805,19 +819,34 @@ def _device_frames(F, name, support):
 
 
 def _sta_device(X, Y, gamma, reg, support, max_iter, tol, return_grad, divergence):
-    """``sta`` / ``sta_divergence`` of device histograms: validated here, solved by the CUDA driver
-    (``numbaot.cuda.sta``), the gradient left on the device."""
+    """``sta`` / ``sta_divergence`` of device frames: validated here, solved by a CUDA driver (``numbaot.cuda.sta``
+    on a product grid, ``numbaot.cuda.sta_clouds`` for point clouds and any other support), the gradient left on
+    the device."""
     gamma = _check_gamma(gamma)
     reg = V.check_reg(reg)
     max_iter = V.check_max_iter(max_iter)
     tol = V.check_tol(tol)
     placement = _dispatch.place(X=X, Y=Y)
-    problem, support = _device_grid(support, reg)
-    X, Y = _device_frames(X, "X", support), _device_frames(Y, "Y", support)
+    if support is None:  # point clouds: batches of Sinkhorn solves on cost matrices built on the device
+        X, Y = _device_clouds(X, "X"), _device_clouds(Y, "Y")
+        if X.shape[2] != Y.shape[2]:
+            raise ValueError(f"X has points of dimension {X.shape[2]} but Y of dimension {Y.shape[2]}")
+        if return_grad:
+            raise ValueError("return_grad=True needs histograms on a support (the gradient is in the frames' "
+                             "weights)")
+        problem = None
+    else:
+        problem, support = _device_grid(support, reg, any_support=True)
+        X, Y = _device_frames(X, "X", support), _device_frames(Y, "Y", support)
     out_dtype = V.result_dtype(X, Y)
-    value, grad, reports = _dispatch.driver("sta", placement)(X, Y, problem, gamma, max_iter, tol, return_grad,
-                                                              divergence, _mass_dtype(X.dtype, Y.dtype), out_dtype,
-                                                              placement)
+    mass_dtype = _mass_dtype(X.dtype, Y.dtype)
+    if problem is None:  # point clouds, or histograms on a support that is not a product grid
+        value, grad, reports = _dispatch.driver("sta.clouds", placement)(X, Y, support, reg, gamma, max_iter, tol,
+                                                                         return_grad, divergence, mass_dtype,
+                                                                         out_dtype, placement)
+    else:
+        value, grad, reports = _dispatch.driver("sta", placement)(X, Y, problem, gamma, max_iter, tol, return_grad,
+                                                                  divergence, mass_dtype, out_dtype, placement)
     _warn_frames(reports, tol, stacklevel=5)
     return (out_dtype.type(value), grad) if return_grad else out_dtype.type(value)
 
@@ -837,7 +866,8 @@ def sta(X, Y, gamma=1.0, reg=0.1, *, support=None, return_grad=False, max_iter=1
     log-sum-exps along the grid's axes (O(N (H + W)) per step for N = H W bins instead of O(N^2)). Device
     histograms (CuPy or Numba arrays) take the same solve on the GPU, one block per problem (``numbaot.cuda.sta``),
     then soft-DTW there too; the gradient stays on the device. Point clouds and histograms on any other support
-    take batches of entropic's Sinkhorn loop over cost matrices (``timeseries._sta_clouds``; host arrays only).
+    take batches of entropic's Sinkhorn loop over cost matrices (``timeseries._sta_clouds``); on device arrays
+    the same loops run on the GPU's batched half-steps over cost matrices built there (``numbaot.cuda.sta_clouds``).
 
     Parameters
     ----------

@@ -135,12 +135,10 @@ def test_sta_device_warns_and_refuses_bad_input(small_blocks):
     negative[0, :2] = [-0.2, negative[0, 0] + negative[0, 1] + 0.2]
     same_error(lambda: ts.sta(negative, Y, support=grid), lambda: ts.sta(dev(negative), dev(Y), support=grid))
     same_error(lambda: ts.sta(X, Y[:, :5], support=grid), lambda: ts.sta(dev(X), dev(Y[:, :5]), support=grid))
-    with pytest.raises(ValueError, match="grid"):
-        ts.sta(dev(X[:, :, None]), dev(Y[:, :, None]))
-    with pytest.raises(ValueError, match="product grid"):
-        ts.sta(dev(X), dev(Y), support=grid[::-1][[1, 0, 2, 3, 4, 5]])
     with pytest.raises(ValueError, match="host"):
         ts.sta(dev(X), Y, support=grid)
+    with pytest.raises(ValueError, match="product grid"):  # the barycenter's descent runs on a grid only
+        ts.sta_barycenter([dev(X)], support=grid[::-1][[1, 0, 2, 3, 4, 5]])
 
 
 def test_sta_float32_device_frames(small_blocks):
@@ -205,3 +203,102 @@ def test_sta_barycenter_on_the_device_equals_the_host(small_blocks):
     assert scale == pytest.approx(scale_ref, rel=1e-9)
     np.testing.assert_allclose(host(ops.trial(ops.Z0, (C, top), 0.7 / scale)), ref.trial(ref.Z0, C_ref, 0.7 / scale),
                                rtol=1e-9)
+
+
+# ------------------------------------------------ spatio-temporal alignment: point clouds and any other support
+def _clouds_case(seed, Ta=2, Tb=3, n=4, m=5, k=2):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((Ta, n, k)), rng.standard_normal((Tb, m, k))
+
+
+def _both(call, X, Y, *args, **kwargs):
+    """``call(X, Y, ...)`` on device copies of X, Y and on X, Y themselves: ``[answer, warnings, host answer, host
+    warnings]``, the messages of the ConvergenceWarnings each raised."""
+    import warnings
+
+    from numbaot import ConvergenceWarning
+
+    answers = []
+    for convert in (dev, lambda x: x):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always", ConvergenceWarning)
+            answers.append(call(convert(X), convert(Y), *args, **kwargs))
+        answers.append([str(w.message) for w in record if issubclass(w.category, ConvergenceWarning)])
+    return answers
+
+
+def test_sta_point_clouds_on_the_device_equal_the_host(monkeypatch):
+    """Device point clouds: the self-problems and the cross problems as batched device Sinkhorn solves on cost
+    matrices built on the device (batches cut in chunks of 2 problems, blocks of 4 threads), then soft-DTW there:
+    the host's loops step for step, so a fixed step count gives the host's value to rounding, and the same
+    warning. Then a loose tol, where each problem stops at its own step (10 to 31 steps: some over-relax)."""
+    from numbaot import _config
+    from numbaot.cuda import sta_clouds
+
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", 4)
+    monkeypatch.setattr(sta_clouds, "CHUNK_FLOATS", 2 * 2 * 4 * 5)
+    X, Y = _clouds_case(21)
+    value, warned, value_ref, warned_ref = _both(ts.sta, X, Y, 0.3, 0.5, tol=1e-14, max_iter=8)
+    assert isinstance(value, np.float64) and warned == warned_ref and "max_iter" in warned[0]
+    assert value == pytest.approx(value_ref, rel=1e-10)
+    value, warned, value_ref, warned_ref = _both(ts.sta_divergence, X, Y[:2, :4], 0.3, 0.5, tol=1e-14,
+                                                 max_iter=6)
+    assert warned == warned_ref and value == pytest.approx(value_ref, rel=1e-9, abs=1e-12)
+    # one frame in X: no pairs among X's frames
+    value, warned, value_ref, warned_ref = _both(ts.sta_divergence, X[:1], Y[:2], 0.3, 0.5, tol=1e-3, max_iter=100)
+    assert warned == warned_ref == [] and value == pytest.approx(value_ref, rel=1e-9, abs=1e-12)
+
+
+def test_sta_float32_point_clouds_on_the_device():
+    """float32 device clouds (a strided view): computed in float64, the value float32, the host's."""
+    X, Y = _clouds_case(22, 1, 2, 3, 4, 1)
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    big = np.zeros((1, 6, 1), np.float32)
+    big[:, ::2] = X32
+    from numba import cuda
+
+    value = ts.sta(cuda.to_device(big)[:, ::2], dev(Y32), 0.3, 1.0, tol=1e-3)
+    assert isinstance(value, np.float32)
+    assert value == pytest.approx(ts.sta(X32, Y32, 0.3, 1.0, tol=1e-3), rel=1e-6)
+
+
+def test_sta_histograms_on_any_support_on_the_device_equal_the_host(monkeypatch):
+    """Device histograms on a support that is not a product grid (a zero-weight bin, masses 1e-12 apart rescaled
+    to X[0]'s): value, divergence and the weight gradient (a device array) equal the host's."""
+    from numbaot import _config
+    from numbaot.cuda import sta_clouds
+
+    monkeypatch.setattr(_config, "CUDA_THREADS_PER_BLOCK", 4)
+    monkeypatch.setattr(sta_clouds, "CHUNK_FLOATS", 3 * 2 * 5 * 5)
+    rng = np.random.default_rng(23)
+    support = rng.standard_normal((5, 2))
+    X, Y = rng.random((2, 5)) + 0.05, rng.random((3, 5)) + 0.05
+    X[0, 3] = 0.0
+    X, Y = X / X.sum(1, keepdims=True), Y / Y.sum(1, keepdims=True) * (1 + 1e-12)
+    kwargs = dict(support=support, tol=1e-14, max_iter=8)
+    (value, G), warned, (value_ref, G_ref), warned_ref = _both(ts.sta, X, Y, 0.3, 0.5, return_grad=True, **kwargs)
+    assert warned == warned_ref and hasattr(G, "copy_to_host") and host(G).shape == X.shape
+    assert value == pytest.approx(value_ref, rel=1e-10)
+    np.testing.assert_allclose(host(G), G_ref, rtol=1e-9, atol=1e-11)
+    value, _, value_ref, _ = _both(ts.sta_divergence, X, Y, 0.3, 0.5, **kwargs)
+    assert value == pytest.approx(value_ref, rel=1e-9, abs=1e-12)
+
+
+def test_sta_device_point_clouds_refuse_bad_input():
+    """Bad device frames: the host's messages, before any solve; mixed host and device arrays refused."""
+    X, Y = _clouds_case(24, 1, 1, 3, 3)
+    same_error(lambda: ts.sta(X[0], Y), lambda: ts.sta(dev(X[0]), dev(Y)))  # not 3D
+    same_error(lambda: ts.sta(X, Y[:, :, :1]), lambda: ts.sta(dev(X), dev(Y[:, :, :1])))  # dimensions differ
+    with pytest.raises(ValueError, match=r"X is empty \(shape \(1, 0, 2\)\)"):  # the device checks' own wording
+        ts.sta(dev(X[:, :0]), dev(Y))
+    same_error(lambda: ts.sta(X, Y, return_grad=True), lambda: ts.sta(dev(X), dev(Y), return_grad=True))
+    bad = Y.copy()
+    bad[0, 2, 1] = np.nan
+    same_error(lambda: ts.sta(X, bad), lambda: ts.sta(dev(X), dev(bad)))
+    same_error(lambda: ts.sta(X, Y, gamma=0.0), lambda: ts.sta(dev(X), dev(Y), gamma=0.0))
+    with pytest.raises(ValueError, match="host"):
+        ts.sta(dev(X), Y)
+    support = np.array([[0.0, 0.0], [1.0, 0.2], [0.3, 1.0]])
+    W = np.full((1, 3), 1 / 3)
+    same_error(lambda: ts.sta(W, W[:, :2], support=support), lambda: ts.sta(dev(W), dev(W[:, :2]), support=support))
+    same_error(lambda: ts.sta(W, 2 * W, support=support), lambda: ts.sta(dev(W), dev(2 * W), support=support))
