@@ -281,7 +281,10 @@ class DeviceCloudProblems:
     def _batches(self, A, B, ia, ib, same):
         """``(slice, device frame indices of A, of B, DeviceBatch)`` per chunk of the problems (ia[k], ib[k])."""
         stream = self.stream
+        from ..timeseries._sta_clouds import check_pair_size
+
         n, m = int(A.points.shape[1]), int(B.points.shape[1])
+        check_pair_size(n, m)  # the host's bound and message, before any cost matrix is allocated on the device
         P = ia.shape[0]
         size = max(1, CHUNK_FLOATS // ((1 if same else 2) * n * m))
         for start in range(0, P, size):

@@ -39,7 +39,7 @@ CHUNK_FLOATS = 2**24
 PAIR_FLOATS = 2**27
 
 
-def _check_pair_size(n, m):
+def check_pair_size(n, m):
     """MemoryError, before allocating, when one problem's cost matrices (C and C^T) exceed :data:`PAIR_FLOATS`."""
     need = 2 * n * m
     if need > PAIR_FLOATS:
@@ -242,7 +242,7 @@ class CloudProblems:
     def _batches(self, P, Q, pairs, same):
         """``(slice of pairs, _Batch)``: one geometry shared by all pairs when P and Q are one support, else the
         costs of each chunk's pairs (``same``: the pairs' two clouds are one, the costs symmetric)."""
-        _check_pair_size(P.shape[-2], Q.shape[-2])
+        check_pair_size(P.shape[-2], Q.shape[-2])
         if P.ndim == 2:
             yield slice(0, pairs.shape[0]), _Batch(_geometry(_costs(P[None], Q[None]), True), pairs.shape[0],
                                                    self.n_threads)
