@@ -981,6 +981,10 @@ def barycenter_vjp(A, M, g, reg, weights, names, x_bar, *, debias=False, reg_m=N
     return out
 
 
+#: Bound on the memory of :func:`_bregman_vjp`'s dense system and its SVD (bad input 31: refused before allocating).
+_BREGMAN_VJP_BYTES = 2**31
+
+
 def _bregman_vjp(A64, M64, g, eps, w, tau, debias, names, x_bar):
     """The vector-Jacobian product of the debiased (``debias``) or unbalanced (``tau = rho / (rho + eps) < 1``)
     barycenter, by implicit differentiation of the fixed point of the solver's iteration (``numbaot.barycenters``'
@@ -1033,6 +1037,12 @@ def _bregman_vjp(A64, M64, g, eps, w, tau, debias, names, x_bar):
     q = int(on.sum())
     Q = np.einsum("kij,kil->kjl", beta[:, :, on], alpha[:, :, on])  # (K, q, q): d Lc_k = -tau Q_k d v_k (u_k out)
     size = (K + 1 + int(debias)) * q
+    need = 4 * 8 * size * size  # the system, its transpose's SVD factors U and Vt, and the workspace
+    if need > _BREGMAN_VJP_BYTES:
+        raise MemoryError(f"the {'debiased' if debias else 'unbalanced'} barycenter's gradient solves a dense system "
+                          f"of {size} unknowns ((K + {1 + int(debias)}) x {q} support cells), about "
+                          f"{need / 2**30:.1f} GiB (at most {_BREGMAN_VJP_BYTES / 2**30:.0f} GiB): use fewer bins or "
+                          "histograms, or the plain barycenter, whose gradient eliminates the system per histogram")
     S = np.zeros((size, size))
     eye = np.eye(q)
     Y = slice(K * q, (K + 1) * q)

@@ -142,3 +142,14 @@ def test_debiased_and_unbalanced_together_are_refused():
         autodiff.barycenter_vjp(A, M, np.zeros((2, 3)), 0.5, None, ("A",), np.ones(3), debias=True, reg_m=1.0)
     bar, _ = autodiff.barycenter(A, M, 0.5, debias=True, reg_m=np.inf, tol=1e-10)  # infinite reg_m: balanced
     assert np.isclose(bar.sum(), 1.0)
+
+
+def test_a_system_too_large_is_refused_before_allocating(monkeypatch):
+    """The debiased/unbalanced gradient solves one dense system of (K + 1 or 2) m unknowns: over the memory bound
+    it is a MemoryError stating the size, raised before the system is allocated (bad input 31)."""
+    A = np.array([[0.5, 0.2], [0.3, 0.3], [0.2, 0.5]])
+    M = (np.arange(3.0)[:, None] - np.arange(3.0)[None]) ** 2
+    _, vjp = autodiff.barycenter(A, M, 0.5, reg_m=1.0, tol=1e-12)
+    monkeypatch.setattr(autodiff, "_BREGMAN_VJP_BYTES", 4 * 8 * 81 - 1)  # (2 + 1) x 3 = 9 unknowns
+    with pytest.raises(MemoryError, match="9 unknowns"):
+        vjp(("A",), np.ones(3))
