@@ -100,16 +100,6 @@ def _copy_kernel(src, dst):
 
 
 @cuda.jit
-def _log_kernel(w, out):
-    t = cuda.grid(1)
-    B, n = w.shape
-    if t < B * n:
-        k = t // n
-        i = t - k * n
-        out[k, i] = math.log(w[k, i]) if w[k, i] > 0.0 else -math.inf
-
-
-@cuda.jit
 def _fill_kernel(out, value):
     t = cuda.grid(1)
     B, n = out.shape
@@ -211,6 +201,8 @@ class DeviceBatch:
         return out
 
     def log(self, w):
+        from .sta import _log_kernel  # the grid path's kernel: log of every entry, -inf at zero weights
+
         B, n = self._shape(w)
         out = _launch.empty((B, n), np.float64, self.stream)
         _flat(_log_kernel, B * n, self.stream, w, out)
