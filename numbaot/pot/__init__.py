@@ -4,8 +4,11 @@ A thin layer, no solver of its own: POT's names, submodule paths (``numbaot.pot.
 ``.unbalanced``, ``.partial``, ``.sliced``, ``.gaussian``, ``.gmm``, ``.utils``, ...), signatures, positional order,
 defaults (``a=[]`` means uniform weights), ``log=True`` dicts with POT's keys, and POT's exception types where a
 script may catch them (unequal masses in ``emd`` raise :class:`MarginalsError`, an ``AssertionError`` as in POT and
-a ``ValueError`` as in numbaot). A POT name that numbaot does not implement can be imported, and raises
-:class:`PotNotImplementedError` (a ``NotImplementedError``) naming the closest numbaot function when called.
+a ``ValueError`` as in numbaot). A POT name that numbaot does not implement does not exist here: reaching it
+(``ot.weak_optimal_transport``, ``ot.bregman.jcpot_barycenter``) raises :class:`PotNameError` (an
+``AttributeError``), and reaching a POT submodule numbaot lacks (``ot.coot``, ``from numbaot.pot import lowrank``)
+raises :class:`PotModuleError` (a ``ModuleNotFoundError``); both messages name the closest numbaot function, and
+both are :class:`PotNotImplementedError` (a ``NotImplementedError``), the type an unsupported option value raises.
 
 Differences worth knowing: ``numItermax`` left at ``emd``'s default uses numbaot's own cap (a stall guard scaled
 with the problem); ``stopThr`` bounds numbaot's L1 marginal error; ``numThreads`` is honoured (POT ignores it);
@@ -27,39 +30,53 @@ from __future__ import annotations
 
 import importlib
 
-from ._common import MarginalsError, PotNotImplementedError, UnsupportedOption
+from . import _common
+from ._common import MarginalsError, PotModuleError, PotNameError, PotNotImplementedError, UnsupportedOption
 
 __version__ = "0.9.7"
 
-#: POT's submodules (those numbaot lacks are there too: their names raise NotImplementedError when called).
+#: POT's submodules that numbaot.pot implements (loaded on first use).
 _SUBMODULES = ("lp", "bregman", "utils", "gromov", "unbalanced", "partial", "sliced", "gaussian", "gmm", "smooth",
-               "optim", "da", "datasets", "solvers", "lowrank", "weak", "factored", "batch", "bsp", "coot", "dr",
-               "mapping", "regpath", "semidiscrete", "sgot", "stochastic", "gnn", "plot")
+               "optim", "da", "datasets", "solvers", "dr", "plot")
+
+#: POT's submodules that numbaot does not implement -> numbaot's closest function (None: no equivalent).
+_MISSING_SUBMODULES = {
+    "batch": "numbaot.solve_batch", "bsp": "numbaot.emd", "coot": "numbaot.gromov_wasserstein",
+    "factored": "numbaot.emd", "gnn": None, "lowrank": "numbaot.sinkhorn (full rank)",
+    "mapping": "numbaot.solve_sample", "regpath": "numbaot.sinkhorn_unbalanced",
+    "semidiscrete": "numbaot.solve_sample", "sgot": "numbaot.gaussian (Bures-Wasserstein)",
+    "stochastic": "numbaot.sinkhorn", "weak": "numbaot.emd",
+}
 
 #: POT's top-level names -> the submodule of this package that defines them.
 _TOP = {
     "emd": "lp", "emd2": "lp", "emd_1d": "lp", "emd2_1d": "lp", "wasserstein_1d": "lp", "binary_search_circle": "lp",
-    "wasserstein_circle": "lp", "semidiscrete_wasserstein2_unif_circle": "lp", "emd2_lazy": "lp",
-    "emd_1d_dual": "lp", "emd_1d_dual_backprop": "lp", "linear_circular_ot": "lp",
+    "wasserstein_circle": "lp", "semidiscrete_wasserstein2_unif_circle": "lp",
     "sinkhorn": "bregman", "sinkhorn2": "bregman", "barycenter": "bregman",
     "sinkhorn_unbalanced": "unbalanced", "sinkhorn_unbalanced2": "unbalanced", "barycenter_unbalanced": "unbalanced",
-    "uot_1d": "unbalanced", "unbalanced_sliced_ot": "unbalanced", "sliced_unbalanced_ot": "unbalanced",
     "dist": "utils", "unif": "utils", "tic": "utils", "toc": "utils", "toq": "utils",
     "gromov_wasserstein": "gromov", "gromov_wasserstein2": "gromov", "fused_gromov_wasserstein": "gromov",
     "fused_gromov_wasserstein2": "gromov", "gromov_barycenters": "gromov",
-    "lowrank_gromov_wasserstein_samples": "gromov",
     "sliced_wasserstein_distance": "sliced", "max_sliced_wasserstein_distance": "sliced",
     "sliced_wasserstein_sphere": "sliced", "sliced_wasserstein_sphere_unif": "sliced",
-    "linear_sliced_wasserstein_sphere": "sliced", "min_sliced_transport_plan": "sliced",
-    "expected_sliced_plan": "sliced",
     "sinkhorn_lpl1_mm": "da",
     "solve": "solvers", "solve_gromov": "solvers", "solve_sample": "solvers", "solve_bary_sample": "solvers",
+}
+
+#: POT's top-level names that numbaot does not implement -> POT's submodule of the name (whose hint table, or
+#: entry in _MISSING_SUBMODULES, names the closest numbaot function).
+_TOP_MISSING = {
+    "emd2_lazy": "lp", "emd_1d_dual": "lp", "emd_1d_dual_backprop": "lp", "linear_circular_ot": "lp",
+    "uot_1d": "unbalanced", "unbalanced_sliced_ot": "unbalanced", "sliced_unbalanced_ot": "unbalanced",
+    "lowrank_gromov_wasserstein_samples": "gromov", "linear_sliced_wasserstein_sphere": "sliced",
+    "min_sliced_transport_plan": "sliced", "expected_sliced_plan": "sliced",
     "solve_batch": "batch", "solve_gromov_batch": "batch", "solve_sample_batch": "batch", "dist_batch": "batch",
     "weak_optimal_transport": "weak", "factored_optimal_transport": "factored", "lowrank_sinkhorn": "lowrank",
     "compute_bspot_bijection": "bsp", "merge_bijections": "bsp",
 }
 
-__all__ = sorted([*_SUBMODULES, *_TOP, "MarginalsError", "PotNotImplementedError", "UnsupportedOption"])
+__all__ = sorted([*_SUBMODULES, *_TOP, "MarginalsError", "PotModuleError", "PotNameError", "PotNotImplementedError",
+                  "UnsupportedOption"])
 
 
 def __getattr__(name):
@@ -68,12 +85,19 @@ def __getattr__(name):
         globals()[name] = module
         return module
     sub = _TOP.get(name)
-    if sub is None:
-        raise AttributeError(f"module 'numbaot.pot' has no attribute {name!r} (POT has no top-level name of that "
-                             "name either; see numbaot.pot's submodules)")
-    value = getattr(importlib.import_module(f"{__name__}.{sub}"), name)
-    globals()[name] = value
-    return value
+    if sub is not None:
+        value = getattr(importlib.import_module(f"{__name__}.{sub}"), name)
+        globals()[name] = value
+        return value
+    if name in _MISSING_SUBMODULES:
+        raise _common.missing_module(name, _MISSING_SUBMODULES[name])
+    sub = _TOP_MISSING.get(name)
+    if sub is not None:
+        closest = (_MISSING_SUBMODULES[sub] if sub in _MISSING_SUBMODULES
+                   else importlib.import_module(f"{__name__}.{sub}")._MISSING[name])
+        raise _common.missing_name(__name__, name, closest)
+    raise AttributeError(f"module 'numbaot.pot' has no attribute {name!r} (POT has no top-level name of that "
+                         "name either; see numbaot.pot's submodules)")
 
 
 def __dir__():

@@ -7,56 +7,69 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
+import sys
 import warnings
 
 import numpy as np
 
 from .._validation import UnsupportedOption  # noqa: F401 (the POT layer raises it as C.UnsupportedOption)
 
+#: The layer's logger ("numbaot.pot"): POT's printed lines (``verbose=True``, ``toc``) are INFO records here.
+logger = logging.getLogger("numbaot.pot")
+
 
 class PotNotImplementedError(NotImplementedError):
-    """A POT name that numbaot does not implement (yet); the message names the closest numbaot function."""
+    """A POT name, or an option value, that numbaot does not implement; the message names the closest numbaot
+    function."""
 
 
 class MarginalsError(ValueError, AssertionError):
     """Bad input refused where POT uses ``assert`` (e.g. unequal masses in ``emd``): catchable as either type."""
 
 
-#: Names that tools (pytest, doctest, unittest, IPython) probe on modules and objects: never stand-ins.
-_TOOLING = {"pytest_plugins", "setup_module", "teardown_module", "setUpModule", "tearDownModule", "setup",
-            "teardown", "setUp", "tearDown", "pytestmark", "getdoc", "trait_names", "compute"}
+class PotNameError(AttributeError, PotNotImplementedError):
+    """A POT function or class that numbaot does not implement: the name does not exist in numbaot.pot (an
+    ``AttributeError``, so ``hasattr`` is False), and the message names numbaot's closest function."""
 
 
-class _Missing:
-    """Stands for a POT name numbaot lacks: importing it works, calling (or instantiating) it raises
-    :class:`PotNotImplementedError` naming the closest numbaot function."""
-
-    def __init__(self, module, name, closest=None):
-        self.__module__ = module
-        self.__name__ = self.__qualname__ = name
-        self._closest = closest
-        self.__doc__ = f"Not implemented by numbaot: calling it raises NotImplementedError ({self._hint()})."
-
-    def _hint(self):
-        return f"closest numbaot function: {self._closest}" if self._closest else "numbaot has no equivalent yet"
-
-    def __call__(self, *args, **kwargs):
-        raise PotNotImplementedError(
-            f"{self.__module__.replace('numbaot.pot', 'ot')}.{self.__name__} is not implemented by numbaot.pot; "
-            f"{self._hint()}")
-
-    def __getattr__(self, name):  # class-like use (ot.da.SinkhornTransport.fit) fails the same way
-        if name.startswith("_") or name in _TOOLING:
-            raise AttributeError(name)
-        self()
-
-    def __repr__(self):
-        return f"<not implemented: {self.__module__}.{self.__name__} ({self._hint()})>"
+class PotModuleError(ModuleNotFoundError, PotNotImplementedError):
+    """A POT submodule that numbaot does not implement (``ot.coot``, ``ot.lowrank``, ...): there is no such module
+    in numbaot.pot (a ``ModuleNotFoundError``, so that ``from numbaot.pot import coot`` keeps the message)."""
 
 
-def missing_names(module, table):
-    """``{name: _Missing}`` for the POT names listed in ``table`` (name -> closest numbaot function or None)."""
-    return {name: _Missing(module, name, closest) for name, closest in table.items()}
+def _hint(closest):
+    return f"closest numbaot function: {closest}" if closest else "numbaot has no equivalent yet"
+
+
+def missing_name(module, name, closest):
+    """The :class:`PotNameError` for POT's ``module.name`` (``module`` a numbaot.pot module name)."""
+    pot = module.replace("numbaot.pot", "ot", 1)
+    return PotNameError(f"{pot}.{name} is not implemented by numbaot ({module} has no {name!r}); {_hint(closest)}",
+                        name=name)
+
+
+def missing_module(name, closest):
+    """The :class:`PotModuleError` for POT's submodule ``ot.name``."""
+    return PotModuleError(f"ot.{name} is not implemented by numbaot (there is no numbaot.pot.{name}); "
+                          f"{_hint(closest)}", name=f"numbaot.pot.{name}")
+
+
+def missing_getattr(module, missing, loaders=None):
+    """A module ``__getattr__`` (PEP 562): names in ``loaders`` (name -> zero-argument function) are loaded on first
+    use and cached in the module; POT's names in ``missing`` (name -> closest numbaot function or None), which
+    numbaot does not implement, raise :class:`PotNameError`; any other name raises a plain ``AttributeError``."""
+    loaders = loaders or {}
+
+    def __getattr__(name):
+        if name in loaders:
+            value = loaders[name]()
+            setattr(sys.modules[module], name, value)
+            return value
+        if name in missing:
+            raise missing_name(module, name, missing[name])
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    return __getattr__
 
 
 def is_empty(x):
@@ -137,10 +150,25 @@ def asserts(func):
     return wrapper
 
 
+def say(message):
+    """One line POT prints (``verbose=True``, ``toc``), as an INFO record of the ``numbaot.pot`` logger.
+
+    Where logging is configured (a handler on the logger or an ancestor, as after ``logging.basicConfig``), it
+    decides: level, format, destination. Where it is not, the line is written to stdout as POT prints it, by a
+    handler made for this one record and attached to no logger (a library configures no logging globally); a
+    level set on ``numbaot.pot`` above INFO, ``logger.disabled`` or ``logging.disable(INFO)`` silences it.
+    """
+    if logger.hasHandlers():
+        logger.info(message)
+    elif logger.level <= logging.INFO and not logger.disabled and logging.root.manager.disable < logging.INFO:
+        record = logger.makeRecord(logger.name, logging.INFO, __file__, 0, message, None, None)
+        logging.StreamHandler(sys.stdout).handle(record)
+
+
 def report(verbose, name, result):
-    """POT's ``verbose=True``: one line when the solver is done (numbaot itself never prints)."""
+    """POT's ``verbose=True``: one line when the solver is done (see :func:`say`; numbaot itself never prints)."""
     if verbose:
-        print(f"{name}: {result.status.name.lower()} after {result.n_iter} iterations, value {float(result.value):.6g}")
+        say(f"{name}: {result.status.name.lower()} after {result.n_iter} iterations, value {float(result.value):.6g}")
 
 
 def errors_list(result):
@@ -152,50 +180,11 @@ def errors_list(result):
     return [float(e) for e in err[np.isfinite(err)]]
 
 
-def lazy_module_getattr(module_name, missing):
-    """A module ``__getattr__`` that answers the POT names numbaot lacks with their :class:`_Missing` stand-in."""
-    def __getattr__(name):
-        if name in missing:
-            return missing[name]
-        raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
-    return __getattr__
-
-
-def missing_module(module_name, closest):
-    """``__getattr__`` of a POT submodule numbaot does not implement: every public name is a stand-in that raises
-    :class:`PotNotImplementedError` naming ``closest`` when called."""
-    cache = {}
-
-    def __getattr__(name):
-        if name.startswith("__") or name in _TOOLING:
-            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
-        if name not in cache:
-            cache[name] = _Missing(module_name, name, closest)
-        return cache[name]
-    return __getattr__
-
-
-def native(name, closest=None):
-    """numbaot's own function ``name`` (a top-level name), or :class:`PotNotImplementedError` naming the closest
-    function while the family that provides it has not landed."""
-    import numbaot
-
-    try:
-        return getattr(numbaot, name)
-    except AttributeError:
-        raise PotNotImplementedError(f"{name} is not implemented by numbaot yet"
-                                     + (f"; closest numbaot function: {closest}" if closest else "")) from None
-
-
-def native_in(module, name, closest=None):
-    """``module.name`` from a numbaot family that may not have landed yet, or :class:`PotNotImplementedError`."""
+def native_in(module, name):
+    """numbaot's ``module.name``, imported on first call (importing numbaot.pot stays cheap)."""
     import importlib
 
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        raise PotNotImplementedError(f"{name} is not implemented by numbaot yet"
-                                     + (f"; closest numbaot function: {closest}" if closest else "")) from None
+    return getattr(importlib.import_module(module), name)
 
 
 def adapt(func, args, kwargs, pot_name):

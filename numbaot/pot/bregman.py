@@ -410,11 +410,14 @@ def projC(gamma, q):  # noqa: N802
     return gamma * (np.asarray(q) / np.maximum(gamma.sum(axis=0), 1e-10))[None, :]
 
 
-globals().update(C.missing_names(__name__, {
+#: POT's names in this module that numbaot does not implement -> numbaot's closest function (None: no
+#: equivalent); reaching one raises PotNameError, an AttributeError.
+_MISSING = {
     "jcpot_barycenter": "numbaot.barycenter",
     "unmix": "numbaot.barycenter",
     "empirical_sinkhorn_nystroem": "numbaot.solve_sample(..., reg=, lazy=True)",
     "empirical_sinkhorn_nystroem2": "numbaot.solve_sample(..., reg=, lazy=True)",
     "empirical_sinkhorn2_geomloss": "numbaot.geomloss.SamplesLoss or numbaot.solve_sample(..., reg=, lazy=True)",
     "geomloss": "numbaot.geomloss",
-}))
+}
+__getattr__ = C.missing_getattr(__name__, _MISSING)

@@ -3,41 +3,29 @@ and parameters) and the regularised OT solvers POT keeps in ``ot.da`` (``sinkhor
 ``emd_laplace``)."""
 from __future__ import annotations
 
-import importlib
+import functools
 
 import numpy as np
 
 from . import _common as C
 
-#: POT's ``ot.da`` classes and functions that numbaot.da provides under the same name (once it has landed).
-_ESTIMATORS = {
-    "EMDTransport": "numbaot.solve", "SinkhornTransport": "numbaot.sinkhorn",
-    "UnbalancedSinkhornTransport": "numbaot.sinkhorn_unbalanced", "LinearTransport": "numbaot.bures_wasserstein_mapping",
-    "LinearGWTransport": "numbaot.gaussian_gromov_wasserstein_mapping", "OT_mapping_linear": "numbaot.bures_wasserstein_mapping",
-    "JCPOTTransport": "numbaot.barycenter", "jcpot_barycenter": "numbaot.barycenter",
-    "BaseTransport": None, "BaseEstimator": None, "distribution_estimation_uniform": "numbaot.unif",
-    "SinkhornLpl1Transport": "numbaot.pot.da.sinkhorn_lpl1_mm", "SinkhornL1l2Transport": "numbaot.pot.da.sinkhorn_l1l2_gl",
-    "EMDLaplaceTransport": "numbaot.pot.da.emd_laplace", "MappingTransport": "numbaot.solve_sample",
-    "NearestBrenierPotential": "numbaot.solve_sample", "joint_OT_mapping_linear": "numbaot.bures_wasserstein_mapping",
-    "joint_OT_mapping_kernel": "numbaot.solve_sample",
-}
+#: POT's ``ot.da`` classes and functions that numbaot.da provides under the same name (loaded on first use).
+_ESTIMATORS = ("EMDTransport", "SinkhornTransport", "UnbalancedSinkhornTransport", "LinearTransport",
+               "LinearGWTransport", "OT_mapping_linear", "JCPOTTransport", "jcpot_barycenter", "BaseTransport",
+               "BaseEstimator", "distribution_estimation_uniform", "SinkhornLpl1Transport", "SinkhornL1l2Transport",
+               "EMDLaplaceTransport", "MappingTransport", "joint_OT_mapping_linear", "joint_OT_mapping_kernel")
+
+#: POT's ``ot.da`` names that numbaot does not implement -> numbaot's closest function.
+_MISSING = {"NearestBrenierPotential": "numbaot.solve_sample"}
 
 __all__ = ["sinkhorn_lpl1_mm", "sinkhorn_l1l2_gl", "emd_laplace", *_ESTIMATORS]
 
-
-def __getattr__(name):
-    if name not in _ESTIMATORS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        value = getattr(importlib.import_module("numbaot.da"), name)
-    except (ImportError, AttributeError):
-        value = C._Missing(__name__, name, _ESTIMATORS[name])
-    globals()[name] = value
-    return value
+__getattr__ = C.missing_getattr(__name__, _MISSING, {
+    name: functools.partial(C.native_in, "numbaot.da", name) for name in _ESTIMATORS})
 
 
 def _native(name):
-    return C.native_in("numbaot.optim.regularized", name, "numbaot.sinkhorn")
+    return C.native_in("numbaot.optim.regularized", name)
 
 
 def sinkhorn_lpl1_mm(a, labels_a, b, M, reg, eta=0.1, numItermax=10, numInnerItermax=200, stopInnerThr=1e-9,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _common as C
 from .utils import check_random_state
 
 __all__ = ["make_1D_gauss", "get_1D_gauss", "make_2D_samples_gauss", "get_2D_samples_gauss", "make_data_classif"]
@@ -73,9 +74,8 @@ def make_data_classif(dataset, n, nz=0.5, theta=0, p=0.5, random_state=None, **k
     return X, y
 
 
-def __getattr__(name):
-    if name == "make_gauss_hd":
-        from ._common import _Missing
+#: POT's ``ot.datasets`` names that numbaot does not implement -> numbaot's closest function.
+_MISSING = {"make_gauss_hd": "numbaot.pot.datasets.make_2D_samples_gauss"}
 
-        return _Missing(__name__, name, "numbaot.pot.datasets.make_2D_samples_gauss")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+__getattr__ = C.missing_getattr(__name__, _MISSING)

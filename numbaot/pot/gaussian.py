@@ -269,6 +269,9 @@ def empirical_bures_wasserstein_mapping_hd(xs, xt, d_intrinsic, reg=0.0, ws=None
     return A, b[None, :]
 
 
-globals().update(_c.missing_names(__name__, {
+#: POT's names in this module that numbaot does not implement -> numbaot's closest function (None: no
+#: equivalent); reaching one raises PotNameError, an AttributeError.
+_MISSING = {
     "empirical_bures_wasserstein_barycenter": "numbaot.bures_wasserstein_barycenter",
-}))
+}
+__getattr__ = _c.missing_getattr(__name__, _MISSING)

@@ -90,6 +90,9 @@ def dist_bures_squared(m_s, m_t, C_s, C_t):
     return out
 
 
-globals().update(_c.missing_names(__name__, {
+#: POT's names in this module that numbaot does not implement -> numbaot's closest function (None: no
+#: equivalent); reaching one raises PotNameError, an AttributeError.
+_MISSING = {
     "gmm_barycenter_fixed_point": "numbaot.bures_wasserstein_barycenter",
-}))
+}
+__getattr__ = _c.missing_getattr(__name__, _MISSING)

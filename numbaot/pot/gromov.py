@@ -305,7 +305,9 @@ def entropic_partial_gromov_wasserstein2(C1, C2, p=None, q=None, reg=1.0, m=None
     return value, {"partial_gw_dist": value, "T": G}
 
 
-globals().update(C.missing_names(__name__, {name: closest for closest, names in {
+#: POT's names in this module that numbaot does not implement -> numbaot's closest function (None: no
+#: equivalent); reaching one raises PotNameError, an AttributeError.
+_MISSING = {name: closest for closest, names in {
     "numbaot.gromov_wasserstein": ["BAPG_gromov_wasserstein", "BAPG_gromov_wasserstein2", "GW_distance_estimation",
                                    "pointwise_gromov_wasserstein", "sampled_gromov_wasserstein",
                                    "solve_gromov_linesearch", "quantized_fused_gromov_wasserstein",
@@ -337,4 +339,5 @@ globals().update(C.missing_names(__name__, {name: closest for closest, names in 
     "numbaot.gromov_barycenters": ["update_barycenter_structure", "update_barycenter_feature"],
     None: ["div_between_product", "div_to_product", "fused_unbalanced_across_spaces_cost", "uot_cost_matrix",
            "uot_parameters_and_measures"],
-}.items() for name in names}))
+}.items() for name in names}
+__getattr__ = C.missing_getattr(__name__, _MISSING)

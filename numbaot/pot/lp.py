@@ -303,7 +303,9 @@ def free_support_barycenter(measures_locations, measures_weights, X_init, b=None
     return X
 
 
-globals().update(C.missing_names(__name__, {
+#: POT's names in this module that numbaot does not implement -> numbaot's closest function (None: no
+#: equivalent); reaching one raises PotNameError, an AttributeError.
+_MISSING = {
     "emd2_lazy": "numbaot.solve_sample(X_a, X_b, lazy=True)",
     "emd_1d_dual": "numbaot.emd_1d",
     "emd_1d_dual_backprop": "numbaot.emd_1d",
@@ -316,4 +318,5 @@ globals().update(C.missing_names(__name__, {
     "NorthWestMMGluing": None,
     "ot_barycenter_energy": "numbaot.free_support_barycenter",
     "estimate_dual_null_weights": "numbaot.solve (its duals are feasible for zero weights)",
-}))
+}
+__getattr__ = C.missing_getattr(__name__, _MISSING)

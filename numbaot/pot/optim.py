@@ -10,7 +10,7 @@ __all__ = ["cg", "gcg", "semirelaxed_cg", "line_search_armijo", "solve_1d_linese
 
 
 def _native(name):
-    return C.native_in("numbaot.optim.api", name, "numbaot.gromov_wasserstein (conditional gradient)")
+    return C.native_in("numbaot.optim.api", name)
 
 
 def cg(a, b, M, reg, f, df, G0=None, line_search=None, numItermax=200, numItermaxEmd=100000, stopThr=1e-9,
@@ -55,7 +55,7 @@ def line_search_armijo(f, xk, pk, gfk, old_fval, args=(), c1=1e-4, alpha0=0.99, 
     >>> round(alpha, 2), bool(fa < f(x))
     (0.99, True)
     """
-    armijo = C.native_in("numbaot.optim.api", "armijo", "numbaot.pot.optim.cg")
+    armijo = C.native_in("numbaot.optim.api", "armijo")
     xk, pk = np.asarray(xk), np.asarray(pk)
     calls = [0]
 
@@ -87,7 +87,10 @@ def solve_1d_linesearch_quad(a, b):
     return 1.0 if a + b < 0 else 0.0
 
 
-globals().update(C.missing_names(__name__, {
+#: POT's names in this module that numbaot does not implement -> numbaot's closest function (None: no
+#: equivalent); reaching one raises PotNameError, an AttributeError.
+_MISSING = {
     "generic_conditional_gradient": "numbaot.pot.optim.cg",
     "partial_cg": "numbaot.partial_wasserstein",
-}))
+}
+__getattr__ = C.missing_getattr(__name__, _MISSING)

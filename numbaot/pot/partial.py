@@ -12,7 +12,7 @@ _MOD = "numbaot.partial.api"
 
 
 def _native(name):
-    return C.native_in(_MOD, name, "numbaot.emd")
+    return C.native_in(_MOD, name)
 
 
 def _log(G, M):
@@ -115,8 +115,11 @@ def entropic_partial_gromov_wasserstein2(C1, C2, p=None, q=None, reg=1.0, m=None
                 max_iter=C.max_iter(numItermax), tol=tol, log=log)
 
 
-globals().update(C.missing_names(__name__, {
+#: POT's names in this module that numbaot does not implement -> numbaot's closest function (None: no
+#: equivalent); reaching one raises PotNameError, an AttributeError.
+_MISSING = {
     "partial_wasserstein_1d": "numbaot.partial_wasserstein",
     "entropic_partial_wasserstein_logscale": "numbaot.pot.partial.entropic_partial_wasserstein",
     "gwgrad_partial": "numbaot.partial_gromov_wasserstein", "gwloss_partial": "numbaot.partial_gromov_wasserstein",
-}))
+}
+__getattr__ = C.missing_getattr(__name__, _MISSING)

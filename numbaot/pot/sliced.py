@@ -88,10 +88,13 @@ def sliced_wasserstein_sphere_unif(X_s, a=None, n_projections=50, projections=No
     return (value, {}) if log else value
 
 
-globals().update(C.missing_names(__name__, {
+#: POT's names in this module that numbaot does not implement -> numbaot's closest function (None: no
+#: equivalent); reaching one raises PotNameError, an AttributeError.
+_MISSING = {
     "projection_sphere_to_circle": "numbaot.sliced_wasserstein_sphere",
     "linear_sliced_wasserstein_sphere": "numbaot.sliced_wasserstein_sphere",
     "min_sliced_transport_plan": "numbaot.sliced_wasserstein_distance",
     "expected_sliced_plan": "numbaot.sliced_wasserstein_distance",
     "sliced_plans": "numbaot.sliced_wasserstein_distance",
-}))
+}
+__getattr__ = C.missing_getattr(__name__, _MISSING)

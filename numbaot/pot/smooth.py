@@ -7,7 +7,7 @@ __all__ = ["smooth_ot_dual", "smooth_ot_semi_dual"]
 
 
 def _native(name):
-    return C.native_in("numbaot.smooth", name, "numbaot.sinkhorn (the negentropy case)")
+    return C.native_in("numbaot.smooth.api", name)
 
 
 def smooth_ot_dual(a, b, M, reg, reg_type="l2", method="L-BFGS-B", stopThr=1e-9, numItermax=500, verbose=False,
@@ -26,12 +26,11 @@ def smooth_ot_semi_dual(a, b, M, reg, reg_type="l2", max_nz=None, method="L-BFGS
                         max_nz=max_nz), "smooth_ot_semi_dual")
 
 
-def __getattr__(name):
-    if name in ("NegEntropy", "SquaredL2", "SparsityConstrained", "Regularization", "dual_obj_grad",
-                "semi_dual_obj_grad", "solve_dual", "solve_semi_dual", "get_plan_from_dual",
-                "get_plan_from_semi_dual", "projection_simplex"):
-        try:
-            return _native(name)
-        except C.PotNotImplementedError:
-            return C._Missing(__name__, name, "numbaot.pot.smooth.smooth_ot_dual")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: POT's ``ot.smooth`` internals (its regulariser classes and dual helpers) that numbaot does not expose: its
+#: solvers are compiled, not built from these objects.
+_MISSING = dict.fromkeys(("NegEntropy", "SquaredL2", "SparsityConstrained", "Regularization", "dual_obj_grad",
+                          "semi_dual_obj_grad", "solve_dual", "solve_semi_dual", "get_plan_from_dual",
+                          "get_plan_from_semi_dual"), "numbaot.pot.smooth.smooth_ot_dual")
+_MISSING["projection_simplex"] = "numbaot.pot.utils.proj_simplex"
+
+__getattr__ = C.missing_getattr(__name__, _MISSING)

@@ -209,10 +209,13 @@ def lbfgsb_unbalanced2(a, b, M, reg, reg_m, c=None, reg_div="kl", regm_div="kl",
                    log, returnCost)
 
 
-globals().update(C.missing_names(__name__, {
+#: POT's names in this module that numbaot does not implement -> numbaot's closest function (None: no
+#: equivalent); reaching one raises PotNameError, an AttributeError.
+_MISSING = {
     "uot_1d": "numbaot.sinkhorn_unbalanced",
     "sliced_unbalanced_ot": "numbaot.sliced_wasserstein_distance",
     "unbalanced_sliced_ot": "numbaot.sliced_wasserstein_distance",
     "sinkhorn_unbalanced_reg_scaling": "numbaot.sinkhorn_unbalanced",
     "regpath": None,
-}))
+}
+__getattr__ = C.missing_getattr(__name__, _MISSING)

@@ -266,9 +266,10 @@ def tic():
 
 
 def toc(message="Elapsed time : {} s"):
-    """Print and return the seconds since :func:`tic`."""
+    """The seconds since :func:`tic`; ``message.format(seconds)`` is the line POT prints, here an INFO record of
+    the ``numbaot.pot`` logger (on stdout where logging is not configured)."""
     t = time.perf_counter() - _TIC[0]
-    print(message.format(t))
+    C.say(message.format(t))
     return t
 
 
@@ -502,7 +503,9 @@ class BaseEstimator:
         return self
 
 
-globals().update(C.missing_names(__name__, {
+#: POT's names in this module that numbaot does not implement -> numbaot's closest function (None: no
+#: equivalent); reaching one raises PotNameError, an AttributeError.
+_MISSING = {
     "LazyTensor": "numbaot.LinearOperator",
     "reduce_lazytensor": "numbaot.LinearOperator",
     "get_lowrank_lazytensor": "numbaot.LinearOperator",
@@ -513,4 +516,5 @@ globals().update(C.missing_names(__name__, {
     "projection_sparse_simplex": "numbaot.pot.utils.proj_simplex",
     "sparse_ot_dist": "numbaot.dist",
     "split_sample_ratio": None,
-}))
+}
+__getattr__ = C.missing_getattr(__name__, _MISSING)

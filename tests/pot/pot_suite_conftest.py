@@ -6,13 +6,16 @@
 * ``ot.backend`` is POT's own backend module loaded from the sdist (test infrastructure: ``nx.from_numpy``), with
   every framework but numpy disabled; the ``nx`` fixture is its NumpyBackend;
 * each test's outcome is recorded, with whether it failed on a name numbaot does not implement
-  (:class:`numbaot.pot.PotNotImplementedError`), in the JSON file named by ``NUMBAOT_POT_SUITE_REPORT``.
+  (:class:`numbaot.pot.PotNotImplementedError`, which the missing-name errors ``PotNameError`` and
+  ``PotModuleError`` are, or an ImportError of a name or submodule of ``ot``: numbaot.pot lacks it),
+  in the JSON file named by ``NUMBAOT_POT_SUITE_REPORT``.
 """
 import importlib
 import importlib.util
 import json
 import os
 import pathlib
+import re
 import sys
 import types
 
@@ -56,8 +59,8 @@ def _install():
     _PRIVATE.update({"ot.lp._barycenter_solvers": "lp", "ot.lp.solver_1d": "lp", "ot.lp.solver_circle": "lp"})
 
     def _proxy(path, target):
-        """A module standing for POT's private module ``path``: its extra attributes, then ``target``'s names, then
-        stand-ins that raise PotNotImplementedError."""
+        """A module standing for POT's private module ``path``: its extra attributes, then ``target``'s names;
+        other names raise numbaot.pot's PotNameError (numbaot does not implement them)."""
         module = types.ModuleType(path)
         module.__dict__.update(_EXTRA.get(path, {}))
 
@@ -67,7 +70,7 @@ def _install():
             except AttributeError:
                 if name.startswith("__"):
                     raise
-                return _common._Missing(path, name, f"{target.__name__} (POT-internal name)")
+                raise _common.missing_name(path, name, f"{target.__name__} (POT-internal name)") from None
         module.__getattr__ = __getattr__
         return module
 
@@ -112,10 +115,18 @@ def nx(request):
 _RESULTS = {}
 
 
+#: What Python's ImportError says when a test imports a name or submodule numbaot.pot lacks (``from ot.coot import
+#: ...``, ``from ot.lp import name``): it does not carry numbaot's message (the AttributeError is swallowed).
+_MISSING_IMPORT = re.compile(r"PotNotImplementedError|PotNameError|PotModuleError|No module named 'ot\.|"
+                             r"cannot import name '\w+' from '(ot|numbaot\.pot)[.']")
+
+
 def _not_implemented(excinfo):
     exc = excinfo.value if excinfo is not None else None
     while exc is not None:
         if isinstance(exc, PotNotImplementedError):
+            return True
+        if isinstance(exc, ImportError) and _MISSING_IMPORT.search(str(exc)):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
@@ -138,7 +149,7 @@ def pytest_runtest_makereport(item, call):
 def pytest_collectreport(report):
     if report.failed:
         text = str(report.longrepr)
-        _RESULTS[report.nodeid] = {"outcome": "collection_error", "not_implemented": "PotNotImplementedError" in text,
+        _RESULTS[report.nodeid] = {"outcome": "collection_error", "not_implemented": bool(_MISSING_IMPORT.search(text)),
                                    "message": text.strip().splitlines()[-1][:300] if text.strip() else ""}
 
 

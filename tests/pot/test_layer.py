@@ -1,6 +1,9 @@
 """numbaot.pot: POT's names, positional order, defaults, log dicts and error types over numbaot's own verbs."""
+import logging
+import re
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -8,7 +11,8 @@ import pytest
 
 import numbaot
 import numbaot.pot as ot
-from numbaot.pot import MarginalsError, PotNotImplementedError, UnsupportedOption
+from numbaot.pot import (MarginalsError, PotModuleError, PotNameError, PotNotImplementedError,
+                         UnsupportedOption)
 
 
 def _problem(n=6, m=5, seed=0):
@@ -142,17 +146,107 @@ def test_solve_result_has_pots_attributes():
     assert issubclass(UnsupportedOption, NotImplementedError)
 
 
-def test_missing_names_raise_not_implemented_naming_the_closest_function():
-    with pytest.raises(PotNotImplementedError, match="closest numbaot function: numbaot.emd"):
-        ot.weak_optimal_transport(np.zeros((2, 2)), np.zeros((2, 2)))
-    from numbaot.pot.bregman import jcpot_barycenter  # importable
-
-    with pytest.raises(NotImplementedError, match="jcpot_barycenter"):
-        jcpot_barycenter()
-    with pytest.raises(NotImplementedError):
-        ot.sgot.anything_here(1)
-    with pytest.raises(AttributeError):
+def test_missing_names_do_not_exist_and_their_error_names_the_closest_function():
+    with pytest.raises(AttributeError, match=r"ot.weak_optimal_transport is not implemented by numbaot.*numbaot.emd"):
+        ot.weak_optimal_transport  # noqa: B018
+    with pytest.raises(PotNameError, match=r"ot.bregman.jcpot_barycenter is not implemented.*numbaot.barycenter"):
+        ot.bregman.jcpot_barycenter  # noqa: B018
+    with pytest.raises(PotNotImplementedError, match="ot.dr.ewca"):  # and catchable as POT-not-implemented
+        ot.dr.ewca  # noqa: B018
+    with pytest.raises(ImportError, match="jcpot_barycenter"):
+        from numbaot.pot.bregman import jcpot_barycenter  # noqa: F401
+    assert not hasattr(ot.bregman, "jcpot_barycenter") and not hasattr(ot, "lowrank_sinkhorn")
+    assert not hasattr(ot.da, "NearestBrenierPotential") and not hasattr(ot.smooth, "NegEntropy")
+    with pytest.raises(AttributeError) as info:
         ot.not_a_pot_name  # noqa: B018 - names POT lacks too are plain AttributeErrors
+    assert not isinstance(info.value, PotNotImplementedError)
+    with pytest.raises(AttributeError) as info:
+        ot.bregman.not_a_pot_name  # noqa: B018
+    assert not isinstance(info.value, PotNotImplementedError)
+
+
+@pytest.mark.parametrize("name", ["coot", "lowrank", "gnn", "weak", "batch", "sgot"])
+def test_missing_submodules_do_not_exist_and_their_error_names_the_closest_function(name):
+    closest = ot._MISSING_SUBMODULES[name]
+    hint = f"closest numbaot function: {closest}" if closest else "numbaot has no equivalent"
+    with pytest.raises(ModuleNotFoundError, match=rf"ot.{name} is not implemented by numbaot.*{hint[:30]}"):
+        getattr(ot, name)
+    with pytest.raises(PotModuleError, match=rf"ot.{name} is not implemented"):
+        exec(f"from numbaot.pot import {name}", {})
+    with pytest.raises(ModuleNotFoundError):
+        exec(f"import numbaot.pot.{name}", {})
+    assert name not in dir(ot) and name not in ot.__all__
+
+
+def test_dir_and_all_list_only_what_works():
+    """Every name a numbaot.pot module lists (``__all__``, ``dir``) resolves to a real object; none of POT's names
+    numbaot lacks is listed; every implemented top-level name is POT's submodule's own object."""
+    import importlib
+
+    assert set(ot.__all__) <= set(dir(ot))
+    for name in ot.__all__:
+        assert getattr(ot, name) is not None
+    for sub in ot._SUBMODULES:
+        module = importlib.import_module(f"numbaot.pot.{sub}")
+        listed = set(getattr(module, "__all__", ())) | {n for n in dir(module) if not n.startswith("_")}
+        for name in getattr(module, "__all__", ()):
+            getattr(module, name)
+        assert not listed & set(getattr(module, "_MISSING", {})), sub
+    assert not set(ot.__all__) & (set(ot._TOP_MISSING) | set(ot._MISSING_SUBMODULES))
+    for name, sub in ot._TOP.items():
+        assert getattr(ot, name) is getattr(getattr(ot, sub), name)
+    for name, sub in ot._TOP_MISSING.items():  # each missing top-level name has its hint
+        with pytest.raises(PotNameError, match=f"ot.{name} is not implemented"):
+            getattr(ot, name)
+
+
+def test_verbose_lines_are_info_records_of_the_numbaot_pot_logger(caplog):
+    a, b, M = _problem()
+    with caplog.at_level(logging.INFO, logger="numbaot.pot"):
+        ot.sinkhorn(a, b, M, 1.0, verbose=True)
+        ot.solve(M, a, b, verbose=True)
+    lines = [r.getMessage() for r in caplog.records if r.name == "numbaot.pot" and r.levelno == logging.INFO]
+    assert len(lines) == 2
+    assert re.fullmatch(r"sinkhorn: optimal after \d+ iterations, value 2\.\d+", lines[0])
+    assert re.fullmatch(r"solve: optimal after \d+ iterations, value 1\.\d+", lines[1])
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="numbaot.pot"):
+        ot.sinkhorn(a, b, M, 1.0)  # quiet by default
+    assert not [r for r in caplog.records if r.name == "numbaot.pot"]
+
+
+def test_verbose_lines_reach_stdout_where_logging_is_not_configured(monkeypatch, capsys):
+    """As POT prints them, with no handler added to any logger; a level above INFO on the logger silences them."""
+    logger = logging.getLogger("numbaot.pot")
+    monkeypatch.setattr(logger, "propagate", False)  # no handler on the way to the root (pytest adds its own there)
+    assert not logger.hasHandlers()
+    a, b, M = _problem()
+    ot.sinkhorn(a, b, M, 1.0, verbose=True)
+    assert re.fullmatch(r"sinkhorn: optimal after \d+ iterations, value [\d.]+\n", capsys.readouterr().out)
+    assert not logger.handlers
+    monkeypatch.setattr(logger, "level", logging.WARNING)
+    ot.sinkhorn(a, b, M, 1.0, verbose=True)
+    assert capsys.readouterr().out == ""
+
+
+def test_toc_returns_the_elapsed_time_and_logs_its_message(caplog):
+    ot.tic()
+    time.sleep(0.01)
+    with caplog.at_level(logging.INFO, logger="numbaot.pot"):
+        t = ot.toc("took {:.3f}")
+    assert 0.01 <= t < 60 and ot.toq() >= t
+    assert [r.getMessage() for r in caplog.records if r.name == "numbaot.pot"] == [f"took {t:.3f}"]
+
+
+def test_smooth_wrappers_run_numbaots_smooth_solvers():
+    a, b, M = _problem()
+    for pot_fn, native in ((ot.smooth.smooth_ot_dual, numbaot.smooth_ot_dual),
+                           (ot.smooth.smooth_ot_semi_dual, numbaot.smooth_ot_semi_dual)):
+        G = pot_fn(a, b, M, 0.5, reg_type="l2", stopThr=1e-10)
+        assert np.allclose(G, native(a, b, M, 0.5, reg_type="l2", tol=1e-10))
+        assert np.allclose(G.sum(axis=0), b, atol=1e-6) and np.allclose(G.sum(axis=1), a, atol=1e-6)
+    G, log = ot.smooth.smooth_ot_dual([], [], M, 0.5, reg_type="kl", log=True)
+    assert np.allclose(G.sum(axis=1), 1 / M.shape[0], atol=1e-6) and isinstance(log, dict)
 
 
 @pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock", "cosine", "chebyshev", "canberra",
