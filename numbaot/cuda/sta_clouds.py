@@ -18,6 +18,7 @@ The frame divergences then fill a (T_x, T_y) device matrix and soft-DTW runs ove
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -356,11 +357,14 @@ def _bounding_box(frames, stream):
     return bounding_box(flat[0], flat[-1], stream)
 
 
-def _frame_costs(problems, A, B, fa, fb, symmetric, want, reports):
-    """The (Ta, Tb) device matrix of the frame divergences (and the pairs' potentials with ``want``)."""
+def _frame_costs(problems, reports, x, y, symmetric, want):
+    """The (Ta, Tb) device matrix of the frame divergences between the sides ``x`` and ``y``, each ``(frames (a
+    DeviceFrames), their self-potentials)``, and the pairs' potentials with ``want`` (``cuda.sta.assemble_cuda``'s
+    ``frame_costs``)."""
     from ..timeseries._sta import all_pairs
     from .sta import frame_matrix_cuda
 
+    (A, fa), (B, fb) = x, y
     stream = problems.stream
     Ta, Tb = int(A.weights.shape[0]), int(B.weights.shape[0])
     pairs = all_pairs(Ta, Tb, upper=symmetric)
@@ -379,8 +383,7 @@ def sta_clouds_cuda(X, Y, support, reg, gamma, max_iter, tol, return_grad, diver
     X[0]'s). Returns ``(value, gradient (T_x, n_bins) in out_dtype on the caller's device or None, reports)``, as
     ``cuda.sta.sta_cuda`` does."""
     from ..timeseries._sta_clouds import schedule_box
-    from .sta import _launch_rows, _scale_rows_kernel, _weight_grad_kernel, equal_mass_frames_cuda, \
-        soft_dtw_matrix_cuda
+    from .sta import assemble_cuda, equal_mass_frames_cuda
 
     stream = placement.stream
     if support is None:
@@ -399,24 +402,12 @@ def sta_clouds_cuda(X, Y, support, reg, gamma, max_iter, tol, return_grad, diver
     low, high = _bounding_box((A, B), stream)
     problems = DeviceCloudProblems(schedule_box(low, high, reg), max_iter, tol, stream)
     reports = []
-    fa, rep = problems.self_potentials(A)
-    reports.append(("self-problems (OT of a frame with itself)", *rep))
-    fb, rep = problems.self_potentials(B)
-    reports.append(("self-problems (OT of a frame with itself)", *rep))
-    Dxy, pots = _frame_costs(problems, A, B, fa, fb, False, return_grad, reports)
-    if divergence:
-        Dxx, _ = _frame_costs(problems, A, A, fa, fa, True, False, reports)
-        Dyy, _ = _frame_costs(problems, B, B, fb, fb, True, False, reports)
-        value = (soft_dtw_matrix_cuda(Dxy, gamma, False, stream)[0]
-                 - 0.5 * (soft_dtw_matrix_cuda(Dxx, gamma, False, stream)[0]
-                          + soft_dtw_matrix_cuda(Dyy, gamma, False, stream)[0]))
-        return value, None, reports
-    value, E = soft_dtw_matrix_cuda(Dxy, gamma, return_grad, stream)
-    if not return_grad:
-        return value, None, reports
-    Ta, N = int(A.weights.shape[0]), int(A.weights.shape[1])
-    G = _launch.empty((Ta, N), np.float64, stream)
-    _launch_rows(_weight_grad_kernel, G, stream, E, pots, 1.0, False, G)
-    out = _launch.empty((Ta, N), out_dtype, stream)  # d/dx of Delta(c x, y) is c times the gradient
-    _launch_rows(_scale_rows_kernel, G, stream, G, cuda.to_device(A.factors, stream=stream), out)
-    return value, _launch.to_caller(out, placement.kind), reports
+    sides = []
+    for F in (A, B):
+        f, rep = problems.self_potentials(F)
+        reports.append(("self-problems (OT of a frame with itself)", *rep))
+        sides.append((F, f))
+    frame_costs = functools.partial(_frame_costs, problems, reports)
+    value, grad = assemble_cuda(frame_costs, *sides, A.factors, gamma, return_grad, divergence, out_dtype,
+                                placement)
+    return value, grad, reports
