@@ -43,39 +43,40 @@ SCRATCH_FLOATS = 2**25
 
 # ----------------------------------------------------------------------------------------- block-level helpers
 @cuda.jit(device=True)
-def _block_sum(value, buf):
-    """The sum of every thread's ``value`` over the block, returned to all of them (a tree in shared memory)."""
-    tid = cuda.threadIdx.x
-    nt = cuda.blockDim.x
-    buf[tid] = value
-    cuda.syncthreads()
-    step = 1
-    while step < nt:
-        if tid % (2 * step) == 0 and tid + step < nt:
-            buf[tid] += buf[tid + step]
-        step *= 2
-        cuda.syncthreads()
-    total = buf[0]
-    cuda.syncthreads()
-    return total
+def _add(x, y):
+    return x + y
 
 
 @cuda.jit(device=True)
-def _block_max(value, buf):
-    """The largest of every thread's ``value`` over the block, returned to all of them."""
-    tid = cuda.threadIdx.x
-    nt = cuda.blockDim.x
-    buf[tid] = value
-    cuda.syncthreads()
-    step = 1
-    while step < nt:
-        if tid % (2 * step) == 0 and tid + step < nt:
-            buf[tid] = max(buf[tid], buf[tid + step])
-        step *= 2
+def _larger(x, y):
+    return max(x, y)
+
+
+def _block_reduction(combine):
+    """A device function ``(value, buf) -> combine of every thread's value over the block``, returned to all of
+    them: a tree in the shared buffer ``buf``, ``combine`` an associative device function."""
+
+    @cuda.jit(device=True)
+    def reduce(value, buf):
+        tid = cuda.threadIdx.x
+        nt = cuda.blockDim.x
+        buf[tid] = value
         cuda.syncthreads()
-    top = buf[0]
-    cuda.syncthreads()
-    return top
+        step = 1
+        while step < nt:
+            if tid % (2 * step) == 0 and tid + step < nt:
+                buf[tid] = combine(buf[tid], buf[tid + step])
+            step *= 2
+            cuda.syncthreads()
+        out = buf[0]
+        cuda.syncthreads()
+        return out
+
+    return reduce
+
+
+_block_sum = _block_reduction(_add)
+_block_max = _block_reduction(_larger)
 
 
 @cuda.jit(device=True)

@@ -174,10 +174,6 @@ def _pair_values_kernel(a, b, f, g, fa, gb, ia, ib, first, values, potentials, k
 
 
 # ------------------------------------------------------------------------------------------------------ drivers
-def _flat(kernel, size, stream, *args):
-    launch_flat(kernel, max(1, int(size)), stream, *args)
-
-
 class DeviceBatch:
     """The operations of ``_sta_clouds.solve_self`` / ``solve_cross`` (``_sta_clouds._Batch``'s interface) on a
     batch of B problems whose costs are the device geometry ``geom`` (a ``DenseDeviceCosts``): potentials and
@@ -198,7 +194,7 @@ class DeviceBatch:
     def zeros(self, like):
         B, n = self._shape(like)
         out = _launch.empty((B, n), np.float64, self.stream)
-        _flat(_fill_kernel, B * n, self.stream, out, 0.0)
+        launch_flat(_fill_kernel, B * n, self.stream, out, 0.0)
         return out
 
     def log(self, w):
@@ -206,13 +202,13 @@ class DeviceBatch:
 
         B, n = self._shape(w)
         out = _launch.empty((B, n), np.float64, self.stream)
-        _flat(_log_kernel, B * n, self.stream, w, out)
+        launch_flat(_log_kernel, B * n, self.stream, w, out)
         return out
 
     def _zero_shift(self, shape):
         if shape not in self._zeros:
             out = _launch.empty(shape, np.float64, self.stream)
-            _flat(_fill_kernel, shape[0] * shape[1], self.stream, out, 0.0)
+            launch_flat(_fill_kernel, shape[0] * shape[1], self.stream, out, 0.0)
             self._zeros[shape] = out
         return self._zeros[shape]
 
@@ -222,7 +218,7 @@ class DeviceBatch:
         shape = self._shape(prev)
         free = self._free.get(shape)
         out = free.pop() if free else _launch.empty(shape, np.float64, self.stream)
-        _flat(_copy_kernel, shape[0] * shape[1], self.stream, prev, out)
+        launch_flat(_copy_kernel, shape[0] * shape[1], self.stream, prev, out)
         act = self.all
         if active is not None:
             self._active.copy_to_device(np.ascontiguousarray(active, dtype=np.uint8), stream=self.stream)
@@ -231,7 +227,7 @@ class DeviceBatch:
         return out
 
     def error(self, w, old, new, eps):
-        _flat(_error_kernel, self.B, self.stream, w, old, new, 1.0 / float(eps), self._err)
+        launch_flat(_error_kernel, self.B, self.stream, w, old, new, 1.0 / float(eps), self._err)
         return _launch.small_to_host(self._err, self.stream).copy()
 
     def relax(self, old, new, weight):
@@ -240,7 +236,7 @@ class DeviceBatch:
         self._weight.copy_to_device(np.ascontiguousarray(np.broadcast_to(np.asarray(weight, dtype=np.float64),
                                                                          (self.B,))), stream=self.stream)
         B, n = self._shape(old)
-        _flat(_relax_kernel, B * n, self.stream, old, new, self._weight)
+        launch_flat(_relax_kernel, B * n, self.stream, old, new, self._weight)
         self._free.setdefault((B, n), []).append(new)
         return old
 
@@ -248,7 +244,7 @@ class DeviceBatch:
         bad = cuda.to_device(np.zeros(self.B, np.int8), stream=self.stream)
         for v, w in pairs:
             B, n = self._shape(v)
-            _flat(_nonfinite_kernel, B * n, self.stream, v, w, bad)
+            launch_flat(_nonfinite_kernel, B * n, self.stream, v, w, bad)
         return _launch.small_to_host(bad, self.stream).astype(bool)
 
 
@@ -289,12 +285,12 @@ class DeviceCloudProblems:
             p_ib = cuda.to_device(np.ascontiguousarray(B.point_index(ib[start:stop])), stream=stream)
             Y = _launch.empty((m, b * n), np.float64, stream)
             Z = Y if same else _launch.empty((n, b * m), np.float64, stream)
-            _flat(_costs_kernel, b * n * m, stream, A.points, B.points, p_ia, p_ib, Y, Z)
+            launch_flat(_costs_kernel, b * n * m, stream, A.points, B.points, p_ia, p_ib, Y, Z)
             yield slice(start, stop), d_ia, d_ib, DeviceBatch(DenseDeviceCosts(Y.T, Z.T, stream), b, stream)
 
     def _gather(self, W, idx, b):
         out = _launch.empty((b, int(W.shape[1])), np.float64, self.stream)
-        _flat(_gather_kernel, b * int(W.shape[1]), self.stream, W, idx, out)
+        launch_flat(_gather_kernel, b * int(W.shape[1]), self.stream, W, idx, out)
         return out
 
     def self_potentials(self, S):
@@ -310,7 +306,7 @@ class DeviceCloudProblems:
             b = part.stop - part.start
             f, status[part], n_iter[part], errors[part] = solve_self(batch, self._gather(S.weights, d_i, b),
                                                                      self.eps_list, self.max_iter, self.tol)
-            _flat(_put_rows_kernel, b * n, self.stream, f, out, part.start)
+            launch_flat(_put_rows_kernel, b * n, self.stream, f, out, part.start)
         return out, (status, n_iter, errors)
 
     def cross_divergences(self, A, B, fa, gb, pairs, want_potentials):
@@ -329,8 +325,8 @@ class DeviceCloudProblems:
             a, w = self._gather(A.weights, d_i, b), self._gather(B.weights, d_j, b)
             f, g, status[part], n_iter[part], errors[part] = solve_cross(batch, a, w, self.eps_list, self.max_iter,
                                                                          self.tol)
-            _flat(_pair_values_kernel, b, stream, a, w, f, g, fa, gb, d_i, d_j, part.start, values, potentials,
-                  want_potentials)
+            launch_flat(_pair_values_kernel, b, stream, a, w, f, g, fa, gb, d_i, d_j, part.start, values,
+                        potentials, want_potentials)
         return values, (potentials if want_potentials else None), (status, n_iter, errors)
 
 
@@ -340,7 +336,7 @@ def clouds_cuda(X, name, stream):
     x = _launch.wrap(X)
     T, n, k = (int(s) for s in x.shape)
     flat = _launch.empty((T * n, k), np.float64, stream)
-    _flat(_as_float64_3d_kernel, T * n * k, stream, x, flat)
+    launch_flat(_as_float64_3d_kernel, T * n * k, stream, x, flat)
     count, first, _ = _checks.point_stats_cuda(flat, stream)
     if count:
         t, r = divmod(first, n * k)
@@ -392,7 +388,7 @@ def sta_clouds_cuda(X, Y, support, reg, gamma, max_iter, tol, return_grad, diver
             points = clouds_cuda(F, name, stream)
             T, n = int(points.shape[0]), int(points.shape[1])
             weights = _launch.empty((T, n), np.float64, stream)
-            _flat(_fill_kernel, T * n, stream, weights, 1.0 / n)
+            launch_flat(_fill_kernel, T * n, stream, weights, 1.0 / n)
             frames.append(DeviceFrames(points, weights, False, np.ones(T)))
         A, B = frames
     else:
