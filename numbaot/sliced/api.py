@@ -135,7 +135,7 @@ def _device_values(placement, X_s, X_t, a, b, P, p):
     ps, pt = _dispatch.driver("sliced.projections", placement)(X_s, X_t, a, b, P)
     # the projections are finite when the clouds are; the weights keep their own names in messages
     names = ("u_values", "v_values", "a", "b")
-    points = _dispatch.driver("1d.points", placement)(ps, pt, names)
+    points = _dispatch.driver("1d.points", placement)(ps, pt, names, (a, b))
     inputs = _dispatch.driver("1d.inputs", placement)(points, ps, pt, a, b, names, batch_labels=True)
     factor = V.check_mass(float(inputs.sums_a[0]), float(inputs.sums_b[0]), V.mass_dtype(a, b))
     return _dispatch.driver("sliced", placement)(inputs, factor, p)

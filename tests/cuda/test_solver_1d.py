@@ -264,3 +264,19 @@ def test_host_and_device_drivers_return_the_same_tuple(small_blocks):
             for got, ref in zip(gpu.plan_coo, cpu.plan_coo):
                 np.testing.assert_allclose(host(got), ref, rtol=1e-14)
             np.testing.assert_allclose(host(gpu.potential_a), cpu.potential_a, rtol=1e-12, atol=1e-14)
+
+
+def test_point_and_weight_checks_share_one_stream(small_blocks, monkeypatch):
+    """The 1D check steps run on one stream, chosen once from the points and the weights (the points step's),
+    not one per step (the points' float64 copies would then be read on another stream than they were made on)."""
+    from numbaot.cuda import _launch, solver_1d
+
+    chosen = []
+    real = _launch.stream_of
+    monkeypatch.setattr(_launch, "stream_of", lambda *arrays: chosen.append(arrays) or real(*arrays))
+    xa, xb, a = dev(np.array([0.0, 2.0, 1.0])), dev(np.array([0.5, 1.5])), dev(np.array([0.25, 0.25, 0.5]))
+    names = ("x_a", "x_b", "a", "b")
+    points = solver_1d.points_1d_cuda(xa, xb, names, (a, None))
+    inputs = solver_1d.inputs_1d_cuda(points, xa, xb, a, None, names)
+    assert inputs.stream is points.stream
+    assert len(chosen) == 1 and chosen[0][2] is a
