@@ -164,13 +164,15 @@ def _gather_weights_cuda(w, idx, k, n, stream):
 
 
 @cuda.jit
-def _unsorted_count_kernel(keys, n, count):
-    """Count the descents ``keys[r, i + 1] < keys[r, i]`` of the rows (for ``require_sort=False``)."""
+def _descents_kernel(x, count):
+    """Count the descents ``x[i + 1, t] < x[i, t]`` of the columns of ``x`` (n, k), one thread per pair of
+    neighbours, in place (for ``require_sort=False``)."""
     t = cuda.grid(1)
-    if t < keys.shape[0] * n:
-        r = t // n
-        i = t - r * n
-        if i + 1 < n and keys[r, i + 1] < keys[r, i]:
+    k = x.shape[1]
+    if t < (x.shape[0] - 1) * k:
+        i = t // k
+        c = t - i * k
+        if x[i + 1, c] < x[i, c]:
             cuda.atomic.add(count, 0, 1)
 
 
@@ -447,13 +449,13 @@ def _weights_cuda(w, name, n, labels_2d, stream):
 
 
 def _count_descents(x, stream) -> int:
-    """Descents ``x[i + 1, t] < x[i, t]`` of the columns of the float64 (n, k) device array ``x``."""
-    keys, _ = _sort_columns_cuda(x, 1.0, False, stream)  # a positive scale keeps the order
+    """Descents ``x[i + 1, t] < x[i, t]`` of the columns of the float64 (n, k) device array ``x``, counted where it
+    lies (one pass, no copy)."""
     n, k = int(x.shape[0]), int(x.shape[1])
     descents = _launch.empty(1, np.int64, stream)
     _fill_zero_1d_kernel[1, 1, stream](descents)
-    blocks, threads = _launch.grid_1d(k * n)
-    _unsorted_count_kernel[blocks, threads, stream](keys, n, descents)
+    blocks, threads = _launch.grid_1d(max(n - 1, 0) * k)
+    _descents_kernel[blocks, threads, stream](x, descents)
     return int(_launch.scalar_to_host(descents, 0, stream))
 
 
