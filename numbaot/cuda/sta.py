@@ -25,13 +25,14 @@ from numba import cuda, float64
 from .. import _validation as V
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from ..timeseries._bodies import soft_cell
-from ..timeseries._sta import fixed_point_term, line_lse, observe
+from ..timeseries._sta import fixed_point_term, line_lse, observe, relaxed
 from . import _checks, _launch
 from .timeseries import _backward_kernel, _init_border_kernel
 
 _line_lse = line_lse.cuda  # kernels resolve module globals, not attributes
 _term = fixed_point_term.cuda
 _observe = observe.cuda
+_relaxed = relaxed.cuda
 _soft_cell = soft_cell.cuda
 
 _BUF = _launch.MAX_THREADS_PER_BLOCK
@@ -146,12 +147,10 @@ def _error(w, old, new, eps, buf):
 
 @cuda.jit(device=True)
 def _relax(old, new, weight):
+    """``old + weight (new - old)`` into ``old``, ``new`` itself at 1 (``_sta.relaxed``, the host's arithmetic)."""
     i = cuda.threadIdx.x
     while i < old.shape[0]:
-        if weight == 1.0:
-            old[i] = new[i]
-        else:
-            old[i] += (new[i] - old[i]) * weight
+        old[i] = _relaxed(old[i], new[i], weight)
         i += cuda.blockDim.x
     cuda.syncthreads()
 

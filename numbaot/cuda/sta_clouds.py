@@ -25,9 +25,13 @@ import numpy as np
 from numba import cuda
 
 from .. import _validation as V
+from ..timeseries._sta import fixed_point_term, relaxed
 from . import _checks, _launch
 from .loop import launch_flat
 from .sinkhorn import DenseDeviceCosts
+
+_term = fixed_point_term.cuda  # the grid path's bodies; kernels resolve module globals, not attributes
+_relaxed = relaxed.cuda
 
 #: Bound on the cost layouts of one batch of problems (two (n, m) matrices per problem), in float64 entries.
 CHUNK_FLOATS = 2**25
@@ -112,30 +116,25 @@ def _fill_kernel(out, value):
 @cuda.jit
 def _error_kernel(w, old, new, inv_eps, err):
     """Problem k (one thread): ``sum_i w_i |exp((old_i - new_i) / eps) - 1|`` over w > 0
-    (``_sta_clouds._fixed_point_error``)."""
+    (``_sta_clouds._fixed_point_error``; the bins' terms are ``_sta.fixed_point_term``)."""
     k = cuda.grid(1)
     if k < w.shape[0]:
         total = 0.0
         for i in range(w.shape[1]):
-            if w[k, i] > 0.0:
-                total += w[k, i] * abs(math.expm1((old[k, i] - new[k, i]) * inv_eps))
+            total += _term(w[k, i], old[k, i], new[k, i], inv_eps)
         err[k] = total
 
 
 @cuda.jit
 def _relax_kernel(old, new, weight):
     """``old[k] = new[k]`` where ``weight[k]`` is 1, else ``old[k] + (new[k] - old[k]) weight[k]``
-    (``_sta_clouds._relax``), in place."""
+    (``_sta_clouds._relax``; ``_sta.relaxed``), in place."""
     t = cuda.grid(1)
     B, n = old.shape
     if t < B * n:
         k = t // n
         i = t - k * n
-        wk = weight[k]
-        if wk == 1.0:
-            old[k, i] = new[k, i]
-        else:
-            old[k, i] = old[k, i] + (new[k, i] - old[k, i]) * wk
+        old[k, i] = _relaxed(old[k, i], new[k, i], weight[k])
 
 
 @cuda.jit
