@@ -72,6 +72,7 @@ _DRIVERS = {
     ("sta", CUDA): ("numbaot.cuda.sta", "sta_cuda"),
     ("sta.clouds", CUDA): ("numbaot.cuda.sta_clouds", "sta_clouds_cuda"),
     ("sta_barycenter", CUDA): ("numbaot.cuda.sta", "sta_barycenter_cuda"),
+    ("sliced.projections", CUDA): ("numbaot.cuda.sliced", "projections_cuda"),
     ("sliced", CUDA): ("numbaot.cuda.sliced", "sliced_values_cuda"),
     ("entropic_partial", CUDA): ("numbaot.cuda.partial", "entropic_partial_cuda"),
 }

@@ -33,7 +33,7 @@ ALLOWED = {
     "cuda/sliced.py": {"_direction_cells_kernel": 11},
     "cuda/solver_1d.py": {"_merge_cells_kernel": 13, "_scatter_duals_kernel": 13},
     "cuda/sta_clouds.py": {"_pair_values_kernel": 12, "sta_clouds_cuda": 12},
-    "cuda/sta.py": {"_cross_kernel": 22, "_frame_costs_cuda": 13, "_self_kernel": 14, "_softmin": 12,
+    "cuda/sta.py": {"_cross_kernel": 22, "_self_kernel": 14, "_softmin": 12,
                     "cross_divergences_cuda": 12, "sta_cuda": 11},
     "da/dr.py": {"wda": 13},
     "da/mapping.py": {"MappingTransport.__init__": 14, "_bcd": 12, "_kernel_problem": 12, "_linear_problem": 11,

@@ -1,8 +1,10 @@
 """Sliced Wasserstein on the GPU: the projections by a kernel, then the batched 1D solver's CUDA driver.
 
-``sliced_values_cuda`` is the twin of ``sliced._projections.projected_values``: the points are projected on every
-direction into an (n, L) float64 array (one thread per entry), and the L one-dimensional problems, one per column,
-go to ``solver_1d.wasserstein_1d_cuda`` (device checks, bitonic sorts, one merge per problem). Only the L values
+Two steps of the front-end's dispatch (``sliced.api``): :func:`projections_cuda` projects the points on every
+direction into an (n, L) float64 array (one thread per entry); the front-end checks the L one-dimensional problems,
+one per column, with the 1D steps (``solver_1d.points_1d_cuda``, ``inputs_1d_cuda``: device reductions, the host's
+messages) and judges the masses; :func:`sliced_values_cuda`, the twin of ``sliced._projections.projected_values``,
+then solves them with ``solver_1d.wasserstein_1d_cuda`` (bitonic sorts, one merge per problem). Only the L values
 come back to the host.
 """
 from __future__ import annotations
@@ -11,10 +13,8 @@ import numpy as np
 from numba import cuda
 
 from .. import _device
-from .. import _validation as V
 from . import _launch
-from .solver_1d import (_cdf_cuda, _sort_columns_cuda, _sum_to_host, inputs_1d_cuda, points_1d_cuda, search_cdf,
-                        wasserstein_1d_cuda)
+from .solver_1d import _cdf_cuda, _sort_columns_cuda, _sum_to_host, search_cdf, wasserstein_1d_cuda
 
 _search = search_cdf.cuda
 
@@ -41,24 +41,13 @@ def _project_cuda(X, P, stream):
     return out
 
 
-def sliced_values_cuda(X_s, X_t, a, b, P, p):
-    """``W_p^p`` of the projections of the device clouds ``X_s`` (n, d), ``X_t`` (m, d) on each column of ``P``.
+def projections_cuda(X_s, X_t, a, b, P):
+    """The projections of the device clouds ``X_s`` (n, d), ``X_t`` (m, d) on each column of ``P``: float64 (n, L)
+    and (m, L) device arrays, on the stream the caller's arrays name (``a``, ``b``: None or device arrays, read
+    for that only). The front-end then checks them as the L 1D problems of ``wasserstein_1d`` (the ``1d.points``,
+    ``1d.inputs`` steps) and judges the masses before :func:`sliced_values_cuda`.
 
-    Parameters
-    ----------
-    X_s, X_t : CUDA arrays of shape (n, d) and (m, d)
-        Shapes checked by the caller; values checked for NaN and inf on the device (by the 1D driver, on the
-        projections).
-    a, b : CUDA arrays of shape (n,) and (m,), or None
-        Weights (uniform when None), checked on the device by the 1D driver.
-    P : array of shape (d, L)
-        Directions: a host array (drawn by the front-end; copied once, it is small) or a CUDA array.
-    p : float >= 1
-
-    Returns
-    -------
-    numpy array of shape (L,), float64
-    """
+    ``P`` is a host array (drawn by the front-end; copied once, it is small) or a CUDA array."""
     stream = _launch.stream_of(X_s, X_t, a, b, P if _device.is_cuda_array(P) else None)
     xs = _launch.as_float64_2d(_launch.wrap(X_s), stream)
     xt = _launch.as_float64_2d(_launch.wrap(X_t), stream)
@@ -66,19 +55,27 @@ def sliced_values_cuda(X_s, X_t, a, b, P, p):
         directions = _launch.as_float64_2d(_launch.wrap(P), stream)
     else:
         directions = cuda.to_device(np.ascontiguousarray(P, dtype=np.float64), stream=stream)
-    ps = _project_cuda(xs, directions, stream)
-    pt = _project_cuda(xt, directions, stream)
-    # the 1D driver takes checked inputs (the projections are finite: the clouds were checked); the weights' device
-    # checks and the mass factors as in exact.api's device path, under wasserstein_1d's names (the front-end renames)
-    names = ("u_values", "v_values", "u_weights", "v_weights")
-    inputs = inputs_1d_cuda(points_1d_cuda(ps, pt, names), ps, pt, a, b, names, batch_labels=True)
-    given = [w for w in (a, b) if w is not None]
-    mass_dtype = V.result_dtype(*given) if given else np.dtype(np.float64)
-    sums_a, sums_b = inputs.sums_a, inputs.sums_b
-    factors = np.array([V.check_mass(float(sums_a[min(t, len(sums_a) - 1)]), float(sums_b[min(t, len(sums_b) - 1)]),
-                                     mass_dtype) for t in range(max(len(sums_a), len(sums_b)))])
-    values = wasserstein_1d_cuda(inputs, factors, p, True, True, np.dtype(np.float64))
-    return np.asarray(_launch.small_to_host(_launch.wrap(values), stream), dtype=np.float64)
+    return _project_cuda(xs, directions, stream), _project_cuda(xt, directions, stream)
+
+
+def sliced_values_cuda(inputs, factor, p):
+    """``W_p^p`` of each projected problem: the twin of ``sliced._projections.projected_values``.
+
+    Parameters
+    ----------
+    inputs : solver_1d.Inputs1D
+        The checked projections (:func:`projections_cuda`, then ``solver_1d.inputs_1d_cuda``): one problem per
+        column, the weights (n, 1) and (m, 1) shared by all of them.
+    factor : float
+        The mass factor of b (``_validation.check_mass``, judged by the front-end).
+    p : float >= 1
+
+    Returns
+    -------
+    numpy array of shape (L,), float64
+    """
+    values = wasserstein_1d_cuda(inputs, [factor], p, True, True, np.dtype(np.float64))
+    return np.asarray(_launch.small_to_host(_launch.wrap(values), inputs.stream), dtype=np.float64)
 
 
 # ------------------------------------------------------------------------------ max-sliced: gradient ascent

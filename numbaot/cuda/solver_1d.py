@@ -164,13 +164,15 @@ def _gather_weights_cuda(w, idx, k, n, stream):
 
 
 @cuda.jit
-def _unsorted_count_kernel(keys, n, count):
-    """Count the descents ``keys[r, i + 1] < keys[r, i]`` of the rows (for ``require_sort=False``)."""
+def _descents_kernel(x, count):
+    """Count the descents ``x[i + 1, t] < x[i, t]`` of the columns of ``x`` (n, k), one thread per pair of
+    neighbours, in place (for ``require_sort=False``)."""
     t = cuda.grid(1)
-    if t < keys.shape[0] * n:
-        r = t // n
-        i = t - r * n
-        if i + 1 < n and keys[r, i + 1] < keys[r, i]:
+    k = x.shape[1]
+    if t < (x.shape[0] - 1) * k:
+        i = t // k
+        c = t - i * k
+        if x[i + 1, c] < x[i, c]:
             cuda.atomic.add(count, 0, 1)
 
 
@@ -447,31 +449,43 @@ def _weights_cuda(w, name, n, labels_2d, stream):
 
 
 def _count_descents(x, stream) -> int:
-    """Descents ``x[i + 1, t] < x[i, t]`` of the columns of the float64 (n, k) device array ``x``."""
-    keys, _ = _sort_columns_cuda(x, 1.0, False, stream)  # a positive scale keeps the order
+    """Descents ``x[i + 1, t] < x[i, t]`` of the columns of the float64 (n, k) device array ``x``, counted where it
+    lies (one pass, no copy)."""
     n, k = int(x.shape[0]), int(x.shape[1])
     descents = _launch.empty(1, np.int64, stream)
     _fill_zero_1d_kernel[1, 1, stream](descents)
-    blocks, threads = _launch.grid_1d(k * n)
-    _unsorted_count_kernel[blocks, threads, stream](keys, n, descents)
+    blocks, threads = _launch.grid_1d(max(n - 1, 0) * k)
+    _descents_kernel[blocks, threads, stream](x, descents)
     return int(_launch.scalar_to_host(descents, 0, stream))
 
 
-def points_1d_cuda(x, y, names):
+class Points1D(NamedTuple):
+    """The checked points of 1D problems (:func:`points_1d_cuda`): float64 (n, k) copies ``x``, ``y``, ``top`` the
+    largest |coordinate|, and the ``stream`` every step of the call runs on."""
+
+    x: object
+    y: object
+    top: float
+    stream: object
+
+
+def points_1d_cuda(x, y, names, weights=(None, None)) -> Points1D:
     """The first device checks of 1D problems: the points ``x``, ``y`` (NaN, inf; the host's messages), as
-    float64 (n, k) copies. Returns ``(x64, y64, top)`` with ``top`` the largest |coordinate|."""
-    stream = _launch.stream_of(x, y)
+    float64 (n, k) copies, on the stream that the caller's arrays name, ``weights`` (the weights the next step
+    takes, None or device arrays) included: :func:`inputs_1d_cuda` runs on the same one."""
+    stream = _launch.stream_of(x, y, *weights)
     x, y = _launch.wrap(x), _launch.wrap(y)
     x64 = _launch.as_float64_2d(x, stream)
     top_x = _checks.check_points_cuda(x64, x, names[0], stream)
     y64 = _launch.as_float64_2d(y, stream)
     top_y = _checks.check_points_cuda(y64, y, names[1], stream)
-    return x64, y64, max(top_x, top_y)
+    return Points1D(x64, y64, max(top_x, top_y), stream)
 
 
 def inputs_1d_cuda(points, x, y, wx, wy, names, promised_sorted=False, batch_labels=False) -> Inputs1D:
-    """The device checks of 1D problems after :func:`points_1d_cuda` (``points``), in the host path's order: each
-    side's weights in full (length, then values), then, for values ``promised_sorted``, their descents.
+    """The device checks of 1D problems after :func:`points_1d_cuda` (``points``, whose stream they run on), in the
+    host path's order: each side's weights in full (length, then values), then, for values ``promised_sorted``,
+    their descents.
 
     ``x``, ``y`` are the caller's point arrays and ``names`` the four arguments' names, e.g. ``("x_a", "x_b", "a",
     "b")``; ``wx``, ``wy`` are None or (n,) / (n, k) device arrays whose kind and dimensions the front-end checked.
@@ -479,9 +493,9 @@ def inputs_1d_cuda(points, x, y, wx, wy, names, promised_sorted=False, batch_lab
     front-end to judge (``_validation.check_mass``, ``judge_unsorted``) before :func:`solve_1d_cuda` or
     :func:`wasserstein_1d_cuda` runs.
     """
-    stream = _launch.stream_of(x, y, wx, wy)
+    stream = points.stream
     kind = _launch.caller_kind(x, y, wx, wy)
-    x64, y64, top = points
+    x64, y64, top = points.x, points.y, points.top
     n, m = int(x64.shape[0]), int(y64.shape[0])
     V.check_weight_length(wx, names[2], n)  # after the points, each side in full: the host's order
     wa, sums_a = _weights_cuda(wx, names[2], n, batch_labels, stream)

@@ -16,6 +16,7 @@ Everything runs in float64; histograms are copied to float64 on the device and c
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -24,13 +25,14 @@ from numba import cuda, float64
 from .. import _validation as V
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from ..timeseries._bodies import soft_cell
-from ..timeseries._sta import fixed_point_term, line_lse, observe
+from ..timeseries._sta import fixed_point_term, line_lse, observe, relaxed
 from . import _checks, _launch
 from .timeseries import _backward_kernel, _init_border_kernel
 
 _line_lse = line_lse.cuda  # kernels resolve module globals, not attributes
 _term = fixed_point_term.cuda
 _observe = observe.cuda
+_relaxed = relaxed.cuda
 _soft_cell = soft_cell.cuda
 
 _BUF = _launch.MAX_THREADS_PER_BLOCK
@@ -42,39 +44,40 @@ SCRATCH_FLOATS = 2**25
 
 # ----------------------------------------------------------------------------------------- block-level helpers
 @cuda.jit(device=True)
-def _block_sum(value, buf):
-    """The sum of every thread's ``value`` over the block, returned to all of them (a tree in shared memory)."""
-    tid = cuda.threadIdx.x
-    nt = cuda.blockDim.x
-    buf[tid] = value
-    cuda.syncthreads()
-    step = 1
-    while step < nt:
-        if tid % (2 * step) == 0 and tid + step < nt:
-            buf[tid] += buf[tid + step]
-        step *= 2
-        cuda.syncthreads()
-    total = buf[0]
-    cuda.syncthreads()
-    return total
+def _add(x, y):
+    return x + y
 
 
 @cuda.jit(device=True)
-def _block_max(value, buf):
-    """The largest of every thread's ``value`` over the block, returned to all of them."""
-    tid = cuda.threadIdx.x
-    nt = cuda.blockDim.x
-    buf[tid] = value
-    cuda.syncthreads()
-    step = 1
-    while step < nt:
-        if tid % (2 * step) == 0 and tid + step < nt:
-            buf[tid] = max(buf[tid], buf[tid + step])
-        step *= 2
+def _larger(x, y):
+    return max(x, y)
+
+
+def _block_reduction(combine):
+    """A device function ``(value, buf) -> combine of every thread's value over the block``, returned to all of
+    them: a tree in the shared buffer ``buf``, ``combine`` an associative device function."""
+
+    @cuda.jit(device=True)
+    def reduce(value, buf):
+        tid = cuda.threadIdx.x
+        nt = cuda.blockDim.x
+        buf[tid] = value
         cuda.syncthreads()
-    top = buf[0]
-    cuda.syncthreads()
-    return top
+        step = 1
+        while step < nt:
+            if tid % (2 * step) == 0 and tid + step < nt:
+                buf[tid] = combine(buf[tid], buf[tid + step])
+            step *= 2
+            cuda.syncthreads()
+        out = buf[0]
+        cuda.syncthreads()
+        return out
+
+    return reduce
+
+
+_block_sum = _block_reduction(_add)
+_block_max = _block_reduction(_larger)
 
 
 @cuda.jit(device=True)
@@ -144,12 +147,10 @@ def _error(w, old, new, eps, buf):
 
 @cuda.jit(device=True)
 def _relax(old, new, weight):
+    """``old + weight (new - old)`` into ``old``, ``new`` itself at 1 (``_sta.relaxed``, the host's arithmetic)."""
     i = cuda.threadIdx.x
     while i < old.shape[0]:
-        if weight == 1.0:
-            old[i] = new[i]
-        else:
-            old[i] += (new[i] - old[i]) * weight
+        old[i] = _relaxed(old[i], new[i], weight)
         i += cuda.blockDim.x
     cuda.syncthreads()
 
@@ -537,22 +538,56 @@ def equal_mass_frames_cuda(series, names, mass_dtype, stream):
     return out, factors
 
 
-def _frame_costs_cuda(grid, A, B, logA, logB, fa, gb, symmetric, want, max_iter, tol, reports, stream):
-    """The (Ta, Tb) device matrix of the frame divergences (and the pairs' potentials with ``want``)."""
+def _frame_costs_cuda(grid, x, y, symmetric, want, max_iter, tol, reports, stream):
+    """The (Ta, Tb) device matrix of the frame divergences between the sides ``x`` and ``y``, each ``(frames, their
+    logs, their self-potentials)`` (:func:`_self_cuda`), and the pairs' potentials with ``want``."""
     from ..timeseries._sta import all_pairs
 
+    (A, logA, fa), (B, logB, fb) = x, y
     pairs = cuda.to_device(all_pairs(int(A.shape[0]), int(B.shape[0]), upper=symmetric), stream=stream)
-    values, pots, rep = cross_divergences_cuda(grid, A, B, logA, logB, fa, gb, pairs, max_iter, tol, want, stream)
+    values, pots, rep = cross_divergences_cuda(grid, A, B, logA, logB, fa, fb, pairs, max_iter, tol, want, stream)
     reports.append(("frame pairs", *rep))
     return frame_matrix_cuda(values, pairs, int(A.shape[0]), int(B.shape[0]), symmetric, stream), pots
 
 
 def _self_cuda(grid, A, max_iter, tol, reports, stream):
-    """The logs of the frames A and their self-potentials (device arrays)."""
+    """The side of the frames A for :func:`_frame_costs_cuda`: ``(A, logs of A, self-potentials of A)`` (device
+    arrays)."""
     logA = _logs(A, stream)
     fa, rep = self_potentials_cuda(grid, A, logA, max_iter, tol, stream)
     reports.append(("self-problems (OT of a frame with itself)", *rep))
-    return logA, fa
+    return A, logA, fa
+
+
+def assemble_cuda(frame_costs, x, y, factors, gamma, return_grad, divergence, out_dtype, placement):
+    """What ``sta`` and ``sta_divergence`` make of the frame costs, for the grid path (:func:`sta_cuda`) and the
+    point-cloud / any-support path (``cuda.sta_clouds``) alike: soft-DTW over the frame divergences, on the device.
+
+    ``frame_costs(x, y, symmetric, want)`` gives the (T_x, T_y) device matrix of the divergences between the frames
+    of the sides ``x`` and ``y`` (whatever the path calls a side; with ``symmetric`` a side against itself, only
+    the upper pairs solved) and, with ``want``, the pairs' debiased potentials (T_x T_y, N) on x's bins, in
+    row-major order; it appends its problems' reports. ``factors`` (T_x,) host: what x's frames were multiplied by
+    to reach the common mass (the gradient is scaled by them). Returns ``(value, gradient (T_x, N) in
+    ``out_dtype`` on the caller's device or None)``; with ``divergence`` the debiased value and no gradient."""
+    stream = placement.stream
+    Dxy, pots = frame_costs(x, y, False, return_grad)
+    if divergence:
+        Dxx, _ = frame_costs(x, x, True, False)
+        Dyy, _ = frame_costs(y, y, True, False)
+        value = (soft_dtw_matrix_cuda(Dxy, gamma, False, stream)[0]
+                 - 0.5 * (soft_dtw_matrix_cuda(Dxx, gamma, False, stream)[0]
+                          + soft_dtw_matrix_cuda(Dyy, gamma, False, stream)[0]))
+        return value, None
+    value, E = soft_dtw_matrix_cuda(Dxy, gamma, return_grad, stream)
+    if not return_grad:
+        return value, None
+    Ta, N = int(Dxy.shape[0]), int(pots.shape[1])
+    G = _launch.empty((Ta, N), np.float64, stream)
+    _launch_rows(_weight_grad_kernel, G, stream, E, pots, 1.0, False, G)
+    out = _launch.empty((Ta, N), out_dtype, stream)  # d/dx of Delta(c x, y) is c times the gradient
+    _launch_rows(_scale_rows_kernel, G, stream, G, cuda.to_device(np.asarray(factors, np.float64), stream=stream),
+                 out)
+    return value, _launch.to_caller(out, placement.kind)
 
 
 def sta_cuda(X, Y, problem, gamma, max_iter, tol, return_grad, divergence, mass_dtype, out_dtype, placement):
@@ -563,28 +598,13 @@ def sta_cuda(X, Y, problem, gamma, max_iter, tol, return_grad, divergence, mass_
     stream = placement.stream
     (A, B), (cx, _) = equal_mass_frames_cuda((X, Y), ("X", "Y"), mass_dtype, stream)
     grid = DeviceGrid(problem, stream)
-    Ta = int(A.shape[0])
     reports = []
-    logA, fa = _self_cuda(grid, A, max_iter, tol, reports, stream)
-    logB, fb = _self_cuda(grid, B, max_iter, tol, reports, stream)
-    Dxy, pots = _frame_costs_cuda(grid, A, B, logA, logB, fa, fb, False, return_grad, max_iter, tol, reports,
-                                  stream)
-    if divergence:
-        Dxx, _ = _frame_costs_cuda(grid, A, A, logA, logA, fa, fa, True, False, max_iter, tol, reports, stream)
-        Dyy, _ = _frame_costs_cuda(grid, B, B, logB, logB, fb, fb, True, False, max_iter, tol, reports, stream)
-        value = (soft_dtw_matrix_cuda(Dxy, gamma, False, stream)[0]
-                 - 0.5 * (soft_dtw_matrix_cuda(Dxx, gamma, False, stream)[0]
-                          + soft_dtw_matrix_cuda(Dyy, gamma, False, stream)[0]))
-        return value, None, reports
-    value, E = soft_dtw_matrix_cuda(Dxy, gamma, return_grad, stream)
-    if not return_grad:
-        return value, None, reports
-    N = int(A.shape[1])
-    G = _launch.empty((Ta, N), np.float64, stream)
-    _launch_rows(_weight_grad_kernel, G, stream, E, pots, 1.0, False, G)
-    out = _launch.empty((Ta, N), out_dtype, stream)  # d/dx of Delta(c x, y) is c times the gradient
-    _launch_rows(_scale_rows_kernel, G, stream, G, cuda.to_device(cx, stream=stream), out)
-    return value, _launch.to_caller(out, placement.kind), reports
+    x = _self_cuda(grid, A, max_iter, tol, reports, stream)
+    y = _self_cuda(grid, B, max_iter, tol, reports, stream)
+    frame_costs = functools.partial(_frame_costs_cuda, grid, max_iter=max_iter, tol=tol, reports=reports,
+                                    stream=stream)
+    value, grad = assemble_cuda(frame_costs, x, y, cx, gamma, return_grad, divergence, out_dtype, placement)
+    return value, grad, reports
 
 
 class DeviceDescent:
@@ -604,7 +624,7 @@ class DeviceDescent:
         self.series = []
         for wk, A in zip(weights, frames[:len(series)]):
             if wk > 0:
-                self.series.append((float(wk), A, *_self_cuda(self.grid, A, max_iter, tol, self.reports, stream)))
+                self.series.append((float(wk), _self_cuda(self.grid, A, max_iter, tol, self.reports, stream)))
         self.mass = float(histograms_mass(frames[0], stream))
         T = [int(A.shape[0]) for A in frames[:len(series)]]
         if init is not None:
@@ -620,12 +640,11 @@ class DeviceDescent:
         """``(F(Z), grad F(Z) on the device, reports)``."""
         stream, grid = self.stream, self.grid
         reports = []
-        logZ, fz = _self_cuda(grid, Z, self.max_iter, self.tol, reports, stream)
+        z = _self_cuda(grid, Z, self.max_iter, self.tol, reports, stream)
         G = cuda.to_device(np.zeros(Z.shape), stream=stream)
         total = 0.0
-        for wk, A, logA, fa in self.series:
-            D, pots = _frame_costs_cuda(grid, Z, A, logZ, logA, fz, fa, False, True, self.max_iter, self.tol,
-                                        reports, stream)
+        for wk, side in self.series:
+            D, pots = _frame_costs_cuda(grid, z, side, False, True, self.max_iter, self.tol, reports, stream)
             value, E = soft_dtw_matrix_cuda(D, self.gamma, True, stream)
             total += wk * value
             _launch_rows(_weight_grad_kernel, G, stream, E, pots, wk, True, G)

@@ -18,15 +18,20 @@ The frame divergences then fill a (T_x, T_y) device matrix and soft-DTW runs ove
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from numba import cuda
 
 from .. import _validation as V
+from ..timeseries._sta import fixed_point_term, relaxed
 from . import _checks, _launch
 from .loop import launch_flat
 from .sinkhorn import DenseDeviceCosts
+
+_term = fixed_point_term.cuda  # the grid path's bodies; kernels resolve module globals, not attributes
+_relaxed = relaxed.cuda
 
 #: Bound on the cost layouts of one batch of problems (two (n, m) matrices per problem), in float64 entries.
 CHUNK_FLOATS = 2**25
@@ -111,30 +116,25 @@ def _fill_kernel(out, value):
 @cuda.jit
 def _error_kernel(w, old, new, inv_eps, err):
     """Problem k (one thread): ``sum_i w_i |exp((old_i - new_i) / eps) - 1|`` over w > 0
-    (``_sta_clouds._fixed_point_error``)."""
+    (``_sta_clouds._fixed_point_error``; the bins' terms are ``_sta.fixed_point_term``)."""
     k = cuda.grid(1)
     if k < w.shape[0]:
         total = 0.0
         for i in range(w.shape[1]):
-            if w[k, i] > 0.0:
-                total += w[k, i] * abs(math.expm1((old[k, i] - new[k, i]) * inv_eps))
+            total += _term(w[k, i], old[k, i], new[k, i], inv_eps)
         err[k] = total
 
 
 @cuda.jit
 def _relax_kernel(old, new, weight):
     """``old[k] = new[k]`` where ``weight[k]`` is 1, else ``old[k] + (new[k] - old[k]) weight[k]``
-    (``_sta_clouds._relax``), in place."""
+    (``_sta_clouds._relax``; ``_sta.relaxed``), in place."""
     t = cuda.grid(1)
     B, n = old.shape
     if t < B * n:
         k = t // n
         i = t - k * n
-        wk = weight[k]
-        if wk == 1.0:
-            old[k, i] = new[k, i]
-        else:
-            old[k, i] = old[k, i] + (new[k, i] - old[k, i]) * wk
+        old[k, i] = _relaxed(old[k, i], new[k, i], weight[k])
 
 
 @cuda.jit
@@ -173,10 +173,6 @@ def _pair_values_kernel(a, b, f, g, fa, gb, ia, ib, first, values, potentials, k
 
 
 # ------------------------------------------------------------------------------------------------------ drivers
-def _flat(kernel, size, stream, *args):
-    launch_flat(kernel, max(1, int(size)), stream, *args)
-
-
 class DeviceBatch:
     """The operations of ``_sta_clouds.solve_self`` / ``solve_cross`` (``_sta_clouds._Batch``'s interface) on a
     batch of B problems whose costs are the device geometry ``geom`` (a ``DenseDeviceCosts``): potentials and
@@ -197,7 +193,7 @@ class DeviceBatch:
     def zeros(self, like):
         B, n = self._shape(like)
         out = _launch.empty((B, n), np.float64, self.stream)
-        _flat(_fill_kernel, B * n, self.stream, out, 0.0)
+        launch_flat(_fill_kernel, B * n, self.stream, out, 0.0)
         return out
 
     def log(self, w):
@@ -205,13 +201,13 @@ class DeviceBatch:
 
         B, n = self._shape(w)
         out = _launch.empty((B, n), np.float64, self.stream)
-        _flat(_log_kernel, B * n, self.stream, w, out)
+        launch_flat(_log_kernel, B * n, self.stream, w, out)
         return out
 
     def _zero_shift(self, shape):
         if shape not in self._zeros:
             out = _launch.empty(shape, np.float64, self.stream)
-            _flat(_fill_kernel, shape[0] * shape[1], self.stream, out, 0.0)
+            launch_flat(_fill_kernel, shape[0] * shape[1], self.stream, out, 0.0)
             self._zeros[shape] = out
         return self._zeros[shape]
 
@@ -221,7 +217,7 @@ class DeviceBatch:
         shape = self._shape(prev)
         free = self._free.get(shape)
         out = free.pop() if free else _launch.empty(shape, np.float64, self.stream)
-        _flat(_copy_kernel, shape[0] * shape[1], self.stream, prev, out)
+        launch_flat(_copy_kernel, shape[0] * shape[1], self.stream, prev, out)
         act = self.all
         if active is not None:
             self._active.copy_to_device(np.ascontiguousarray(active, dtype=np.uint8), stream=self.stream)
@@ -230,7 +226,7 @@ class DeviceBatch:
         return out
 
     def error(self, w, old, new, eps):
-        _flat(_error_kernel, self.B, self.stream, w, old, new, 1.0 / float(eps), self._err)
+        launch_flat(_error_kernel, self.B, self.stream, w, old, new, 1.0 / float(eps), self._err)
         return _launch.small_to_host(self._err, self.stream).copy()
 
     def relax(self, old, new, weight):
@@ -239,7 +235,7 @@ class DeviceBatch:
         self._weight.copy_to_device(np.ascontiguousarray(np.broadcast_to(np.asarray(weight, dtype=np.float64),
                                                                          (self.B,))), stream=self.stream)
         B, n = self._shape(old)
-        _flat(_relax_kernel, B * n, self.stream, old, new, self._weight)
+        launch_flat(_relax_kernel, B * n, self.stream, old, new, self._weight)
         self._free.setdefault((B, n), []).append(new)
         return old
 
@@ -247,7 +243,7 @@ class DeviceBatch:
         bad = cuda.to_device(np.zeros(self.B, np.int8), stream=self.stream)
         for v, w in pairs:
             B, n = self._shape(v)
-            _flat(_nonfinite_kernel, B * n, self.stream, v, w, bad)
+            launch_flat(_nonfinite_kernel, B * n, self.stream, v, w, bad)
         return _launch.small_to_host(bad, self.stream).astype(bool)
 
 
@@ -288,12 +284,12 @@ class DeviceCloudProblems:
             p_ib = cuda.to_device(np.ascontiguousarray(B.point_index(ib[start:stop])), stream=stream)
             Y = _launch.empty((m, b * n), np.float64, stream)
             Z = Y if same else _launch.empty((n, b * m), np.float64, stream)
-            _flat(_costs_kernel, b * n * m, stream, A.points, B.points, p_ia, p_ib, Y, Z)
+            launch_flat(_costs_kernel, b * n * m, stream, A.points, B.points, p_ia, p_ib, Y, Z)
             yield slice(start, stop), d_ia, d_ib, DeviceBatch(DenseDeviceCosts(Y.T, Z.T, stream), b, stream)
 
     def _gather(self, W, idx, b):
         out = _launch.empty((b, int(W.shape[1])), np.float64, self.stream)
-        _flat(_gather_kernel, b * int(W.shape[1]), self.stream, W, idx, out)
+        launch_flat(_gather_kernel, b * int(W.shape[1]), self.stream, W, idx, out)
         return out
 
     def self_potentials(self, S):
@@ -309,7 +305,7 @@ class DeviceCloudProblems:
             b = part.stop - part.start
             f, status[part], n_iter[part], errors[part] = solve_self(batch, self._gather(S.weights, d_i, b),
                                                                      self.eps_list, self.max_iter, self.tol)
-            _flat(_put_rows_kernel, b * n, self.stream, f, out, part.start)
+            launch_flat(_put_rows_kernel, b * n, self.stream, f, out, part.start)
         return out, (status, n_iter, errors)
 
     def cross_divergences(self, A, B, fa, gb, pairs, want_potentials):
@@ -328,8 +324,8 @@ class DeviceCloudProblems:
             a, w = self._gather(A.weights, d_i, b), self._gather(B.weights, d_j, b)
             f, g, status[part], n_iter[part], errors[part] = solve_cross(batch, a, w, self.eps_list, self.max_iter,
                                                                          self.tol)
-            _flat(_pair_values_kernel, b, stream, a, w, f, g, fa, gb, d_i, d_j, part.start, values, potentials,
-                  want_potentials)
+            launch_flat(_pair_values_kernel, b, stream, a, w, f, g, fa, gb, d_i, d_j, part.start, values,
+                        potentials, want_potentials)
         return values, (potentials if want_potentials else None), (status, n_iter, errors)
 
 
@@ -339,7 +335,7 @@ def clouds_cuda(X, name, stream):
     x = _launch.wrap(X)
     T, n, k = (int(s) for s in x.shape)
     flat = _launch.empty((T * n, k), np.float64, stream)
-    _flat(_as_float64_3d_kernel, T * n * k, stream, x, flat)
+    launch_flat(_as_float64_3d_kernel, T * n * k, stream, x, flat)
     count, first, _ = _checks.point_stats_cuda(flat, stream)
     if count:
         t, r = divmod(first, n * k)
@@ -356,11 +352,14 @@ def _bounding_box(frames, stream):
     return bounding_box(flat[0], flat[-1], stream)
 
 
-def _frame_costs(problems, A, B, fa, fb, symmetric, want, reports):
-    """The (Ta, Tb) device matrix of the frame divergences (and the pairs' potentials with ``want``)."""
+def _frame_costs(problems, reports, x, y, symmetric, want):
+    """The (Ta, Tb) device matrix of the frame divergences between the sides ``x`` and ``y``, each ``(frames (a
+    DeviceFrames), their self-potentials)``, and the pairs' potentials with ``want`` (``cuda.sta.assemble_cuda``'s
+    ``frame_costs``)."""
     from ..timeseries._sta import all_pairs
     from .sta import frame_matrix_cuda
 
+    (A, fa), (B, fb) = x, y
     stream = problems.stream
     Ta, Tb = int(A.weights.shape[0]), int(B.weights.shape[0])
     pairs = all_pairs(Ta, Tb, upper=symmetric)
@@ -379,8 +378,7 @@ def sta_clouds_cuda(X, Y, support, reg, gamma, max_iter, tol, return_grad, diver
     X[0]'s). Returns ``(value, gradient (T_x, n_bins) in out_dtype on the caller's device or None, reports)``, as
     ``cuda.sta.sta_cuda`` does."""
     from ..timeseries._sta_clouds import schedule_box
-    from .sta import _launch_rows, _scale_rows_kernel, _weight_grad_kernel, equal_mass_frames_cuda, \
-        soft_dtw_matrix_cuda
+    from .sta import assemble_cuda, equal_mass_frames_cuda
 
     stream = placement.stream
     if support is None:
@@ -389,7 +387,7 @@ def sta_clouds_cuda(X, Y, support, reg, gamma, max_iter, tol, return_grad, diver
             points = clouds_cuda(F, name, stream)
             T, n = int(points.shape[0]), int(points.shape[1])
             weights = _launch.empty((T, n), np.float64, stream)
-            _flat(_fill_kernel, T * n, stream, weights, 1.0 / n)
+            launch_flat(_fill_kernel, T * n, stream, weights, 1.0 / n)
             frames.append(DeviceFrames(points, weights, False, np.ones(T)))
         A, B = frames
     else:
@@ -399,24 +397,12 @@ def sta_clouds_cuda(X, Y, support, reg, gamma, max_iter, tol, return_grad, diver
     low, high = _bounding_box((A, B), stream)
     problems = DeviceCloudProblems(schedule_box(low, high, reg), max_iter, tol, stream)
     reports = []
-    fa, rep = problems.self_potentials(A)
-    reports.append(("self-problems (OT of a frame with itself)", *rep))
-    fb, rep = problems.self_potentials(B)
-    reports.append(("self-problems (OT of a frame with itself)", *rep))
-    Dxy, pots = _frame_costs(problems, A, B, fa, fb, False, return_grad, reports)
-    if divergence:
-        Dxx, _ = _frame_costs(problems, A, A, fa, fa, True, False, reports)
-        Dyy, _ = _frame_costs(problems, B, B, fb, fb, True, False, reports)
-        value = (soft_dtw_matrix_cuda(Dxy, gamma, False, stream)[0]
-                 - 0.5 * (soft_dtw_matrix_cuda(Dxx, gamma, False, stream)[0]
-                          + soft_dtw_matrix_cuda(Dyy, gamma, False, stream)[0]))
-        return value, None, reports
-    value, E = soft_dtw_matrix_cuda(Dxy, gamma, return_grad, stream)
-    if not return_grad:
-        return value, None, reports
-    Ta, N = int(A.weights.shape[0]), int(A.weights.shape[1])
-    G = _launch.empty((Ta, N), np.float64, stream)
-    _launch_rows(_weight_grad_kernel, G, stream, E, pots, 1.0, False, G)
-    out = _launch.empty((Ta, N), out_dtype, stream)  # d/dx of Delta(c x, y) is c times the gradient
-    _launch_rows(_scale_rows_kernel, G, stream, G, cuda.to_device(A.factors, stream=stream), out)
-    return value, _launch.to_caller(out, placement.kind), reports
+    sides = []
+    for F in (A, B):
+        f, rep = problems.self_potentials(F)
+        reports.append(("self-problems (OT of a frame with itself)", *rep))
+        sides.append((F, f))
+    frame_costs = functools.partial(_frame_costs, problems, reports)
+    value, grad = assemble_cuda(frame_costs, *sides, A.factors, gamma, return_grad, divergence, out_dtype,
+                                placement)
+    return value, grad, reports

@@ -224,14 +224,30 @@ def _grid(geom, side, other, ref, shift, active, eps, tau, out):
             _finish_row(h, shift[k], eps, tau, out[k])
 
 
+class _Overlay(dict):
+    """The globals of a host copy: its own entries (``_VALUES_PASS``), and every other name looked up in the
+    module's globals when it is read (``__missing__``), not copied: when Numba compiles the copy (it reads a
+    function's globals then, through ``__getitem__``) or Python runs it, a name rebound in the module since (a
+    test's monkeypatch) reaches the copy as it reaches the module's own functions. (What a compilation read stays
+    compiled, in memory and in Numba's cache, as for any jitted function.)"""
+
+    def __init__(self, base, **own):
+        # __builtins__ and __name__ are read with dict.get (by CPython and Numba), which skips __missing__
+        super().__init__(own, __builtins__=base["__builtins__"], __name__=base["__name__"])
+        self.base = base
+
+    def __missing__(self, key):
+        return self.base[key]
+
+
 def _host_copy(kernel):
     """``kernel`` with its values branch (``_VALUES_PASS`` True), under a name of its own (Numba's cache files are
     named by it). A caller from Python that runs half-steps and then the values (the Sinkhorn divergence) compiles
-    one kernel for both; the loop's copy leaves the branch out, so that the loop's compilation does not grow."""
+    one kernel for both; the loop's copy leaves the branch out, so that the loop's compilation does not grow. Its
+    other globals are the module's, read at compile time (:class:`_Overlay`)."""
     import types as pytypes
 
-    scope = dict(kernel.__globals__)
-    scope["_VALUES_PASS"] = True
+    scope = _Overlay(kernel.__globals__, _VALUES_PASS=True)
     copy = pytypes.FunctionType(kernel.__code__, scope, kernel.__name__ + "_host", kernel.__defaults__,
                                 kernel.__closure__)
     copy.__qualname__ = kernel.__qualname__ + "_host"

@@ -69,7 +69,7 @@ def solve_1d(x_a, x_b, a, b, metric, p, want_plan: bool, n_threads=None) -> OTRe
 def _solve_1d_device(placement, x_a, x_b, a, b, metric, p, want_plan):
     """Device inputs: checked on the device (the host's order and messages) and judged here, then solved."""
     names = ("x_a", "x_b", "a", "b")
-    points = _dispatch.driver("1d.points", placement)(x_a, x_b, names)
+    points = _dispatch.driver("1d.points", placement)(x_a, x_b, names, (a, b))
     a_in = None if a is None else V.as_float_array(a, "a", ndim=1, allow_cuda=True)
     b_in = None if b is None else V.as_float_array(b, "b", ndim=1, allow_cuda=True)
     inputs = _dispatch.driver("1d.inputs", placement)(points, x_a, x_b, a_in, b_in, names)
@@ -268,7 +268,7 @@ def _wasserstein_1d_device(placement, u, v, wu, wv, p, require_sort):
     """Device inputs: checked on the device in the host's order (points, weights, masses, sortedness) and judged
     here with the host's rules, then solved by the CUDA driver."""
     names = ("u_values", "v_values", "u_weights", "v_weights")
-    points = _dispatch.driver("1d.points", placement)(u, v, names)
+    points = _dispatch.driver("1d.points", placement)(u, v, names, (wu, wv))
     inputs = _dispatch.driver("1d.inputs", placement)(points, u, v, wu, wv, names, promised_sorted=not require_sort,
                                                       batch_labels=True)
     out_dtype = V.result_dtype(u, v, wu, wv)

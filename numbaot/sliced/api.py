@@ -111,11 +111,7 @@ def _values(X_s, X_t, a, b, P, p, n_threads):
     placement = _dispatch.place(X_s=X_s, X_t=X_t, a=a, b=b, projections=P if _device.is_cuda_array(P) else None)
     if placement.on_gpu:
         out_dtype = V.result_dtype(X_s, X_t, *(w for w in (a, b) if w is not None))
-        try:
-            values = _dispatch.driver("sliced", placement)(X_s, X_t, a, b, P, p)
-        except ValueError as exc:  # the 1D driver names the weights after wasserstein_1d's arguments
-            raise ValueError(str(exc).replace("u_weights", "a").replace("v_weights", "b")) from None
-        return values, 0, out_dtype
+        return _device_values(placement, X_s, X_t, a, b, P, p), 0, out_dtype
     from ._projections import projected_values
 
     n, m = X_s.shape[0], X_t.shape[0]
@@ -129,6 +125,20 @@ def _values(X_s, X_t, a, b, P, p, n_threads):
                                  np.asarray(P, dtype=np.float64), p, a_in is None, b_in is None,
                                  _config.n_threads(n_threads))
     return values, e, out_dtype
+
+
+def _device_values(placement, X_s, X_t, a, b, P, p):
+    """Device clouds: projected on the device, the L 1D problems checked there in the host's order (the projections'
+    NaN and inf, then each side's weights, as ``wasserstein_1d`` checks its inputs) and their masses judged here with
+    the host path's rule (``check_balanced_weights``'s), then solved by the CUDA driver; float64 values (L,) on the
+    host."""
+    ps, pt = _dispatch.driver("sliced.projections", placement)(X_s, X_t, a, b, P)
+    # the projections are finite when the clouds are; the weights keep their own names in messages
+    names = ("u_values", "v_values", "a", "b")
+    points = _dispatch.driver("1d.points", placement)(ps, pt, names, (a, b))
+    inputs = _dispatch.driver("1d.inputs", placement)(points, ps, pt, a, b, names, batch_labels=True)
+    factor = V.check_mass(float(inputs.sums_a[0]), float(inputs.sums_b[0]), V.mass_dtype(a, b))
+    return _dispatch.driver("sliced", placement)(inputs, factor, p)
 
 
 # ---------------------------------------------------------------------------------------------------------- verbs

@@ -142,6 +142,15 @@ def fixed_point_term(w, old, new, inv_eps):
 
 
 @twin
+def relaxed(old, new, weight):
+    """``old + weight (new - old)``, and ``new`` itself at weight 1 (an exact copy, not ``old + (new - old)``): one
+    entry of a potential's averaged or over-relaxed update (``_sta_clouds._relax``'s arithmetic)."""
+    if weight == 1.0:
+        return new
+    return old + (new - old) * weight
+
+
+@twin
 def observe(state, err):
     """The over-relaxation factor's update after a step of error ``err`` (``_symmetric._Overrelaxation.observe``,
     its window of 10 steps and largest factor 1.99) on a state array of 5: omega (1 to start), enabled (1), lam
@@ -181,6 +190,7 @@ _log = fast_log.cpu
 #: ``log(TINY)``: the CPU pass compares the kernel sums' logarithms.
 LOG_TINY = math.log(TINY)
 _term = fixed_point_term.cpu
+_relaxed = relaxed.cpu
 _observe = observe.cpu
 
 
@@ -243,12 +253,9 @@ def _error(w, old, new, eps):
 
 @cpu_jit(inline="always")
 def _relax(old, new, weight):
-    """``old + weight (new - old)`` into ``old`` (``HostSoftmins.relax``'s arithmetic; ``new`` itself at 1)."""
-    if weight == 1.0:
-        old[:] = new
-        return
+    """``old + weight (new - old)`` into ``old``, ``new`` itself at 1 (:func:`relaxed`)."""
     for i in range(old.shape[0]):
-        old[i] += (new[i] - old[i]) * weight
+        old[i] = _relaxed(old[i], new[i], weight)
 
 
 @cpu_jit(inline="always")

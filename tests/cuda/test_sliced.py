@@ -91,3 +91,24 @@ def test_host_and_device_mixed_is_refused():
     X, Y, _, _ = clouds()
     with pytest.raises(ValueError):
         numbaot.sliced_wasserstein_distance(dev(X), Y, n_projections=3)
+
+
+def test_mass_judged_with_the_host_rule(small_blocks):
+    """The front-end judges the device masses as the host path does (``check_balanced_weights``: float32
+    tolerance when either weight vector is float32): a 1e-7 mass gap between float32 a and float64 b passes on
+    both devices, with the same value; 1e-5 is refused on both (the sums' last digits may differ: summed in
+    another order)."""
+    X, Y, a, b = clouds(weighted=True)
+    P = numbaot.get_random_projections(3, 4, seed=0)
+    a32 = a.astype(np.float32)
+    for gap, ok in ((1e-7, True), (1e-5, False)):
+        b_gap = b * (float(a32.sum(dtype=np.float64)) + gap)
+        cpu = lambda: numbaot.sliced_wasserstein_distance(X, Y, a32, b_gap, projections=P)  # noqa: E731
+        gpu = lambda: numbaot.sliced_wasserstein_distance(dev(X), dev(Y), dev(a32), dev(b_gap),  # noqa: E731
+                                                          projections=P)
+        if ok:
+            np.testing.assert_allclose(gpu(), cpu(), rtol=1e-10)
+        else:
+            for call in (cpu, gpu):
+                with pytest.raises(ValueError, match="a and b must have the same total mass"):
+                    call()

@@ -264,3 +264,43 @@ def test_host_and_device_drivers_return_the_same_tuple(small_blocks):
             for got, ref in zip(gpu.plan_coo, cpu.plan_coo):
                 np.testing.assert_allclose(host(got), ref, rtol=1e-14)
             np.testing.assert_allclose(host(gpu.potential_a), cpu.potential_a, rtol=1e-12, atol=1e-14)
+
+
+def test_point_and_weight_checks_share_one_stream(small_blocks, monkeypatch):
+    """The 1D check steps run on one stream, chosen once from the points and the weights (the points step's),
+    not one per step (the points' float64 copies would then be read on another stream than they were made on)."""
+    from numbaot.cuda import _launch, solver_1d
+
+    chosen = []
+    real = _launch.stream_of
+    monkeypatch.setattr(_launch, "stream_of", lambda *arrays: chosen.append(arrays) or real(*arrays))
+    xa, xb, a = dev(np.array([0.0, 2.0, 1.0])), dev(np.array([0.5, 1.5])), dev(np.array([0.25, 0.25, 0.5]))
+    names = ("x_a", "x_b", "a", "b")
+    points = solver_1d.points_1d_cuda(xa, xb, names, (a, None))
+    inputs = solver_1d.inputs_1d_cuda(points, xa, xb, a, None, names)
+    assert inputs.stream is points.stream
+    assert len(chosen) == 1 and chosen[0][2] is a
+
+
+def test_descents_counted_in_one_pass_as_on_the_key_layout(small_blocks):
+    """``_count_descents`` reads the columns where they lie; the count it replaced was taken on the sort's key
+    layout (``_sort_columns_cuda`` without sorting: a transposed copy) — the same on random columns with ties,
+    signed zeros, sorted and reversed runs, one point, one column."""
+    from numba import cuda
+
+    from numbaot.cuda.solver_1d import _count_descents, _sort_columns_cuda
+
+    rng = np.random.default_rng(5)
+    stream = cuda.default_stream()
+    for trial in range(12):
+        n, k = int(rng.integers(1, 9)), int(rng.integers(1, 4))
+        x = rng.integers(-3, 4, size=(n, k)).astype(np.float64) * rng.choice([0.5, 1.0])
+        x[x == 0] = rng.choice([0.0, -0.0], size=int((x == 0).sum()))
+        if trial % 4 == 1:
+            x.sort(axis=0)
+        elif trial % 4 == 2:
+            x = -np.sort(x, axis=0)
+        d = dev(x)
+        keys, _ = _sort_columns_cuda(d, 1.0, False, stream)
+        old = int(np.sum(np.diff(keys.copy_to_host()[:, :n], axis=1) < 0))
+        assert _count_descents(d, stream) == old == int(np.sum(x[1:] < x[:-1]))
