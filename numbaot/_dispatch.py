@@ -69,6 +69,9 @@ _DRIVERS = {
     ("soft_dtw", CUDA): ("numbaot.cuda.timeseries", "soft_dtw_cuda"),
     ("cdist_soft_dtw", CUDA): ("numbaot.cuda.timeseries", "cdist_soft_dtw_cuda"),
     ("cdist_dtw", CUDA): ("numbaot.cuda.timeseries", "cdist_dtw_cuda"),
+    # the STA family's device input checks (float64 copies checked on the device; the front-end judges the masses)
+    ("sta.frames", CUDA): ("numbaot.cuda._checks", "frames_cuda"),
+    ("sta.clouds.points", CUDA): ("numbaot.cuda._checks", "clouds_cuda"),
     ("sta", CUDA): ("numbaot.cuda.sta", "sta_cuda"),
     ("sta.clouds", CUDA): ("numbaot.cuda.sta_clouds", "sta_clouds_cuda"),
     ("sta_barycenter", CUDA): ("numbaot.cuda.sta", "sta_barycenter_cuda"),

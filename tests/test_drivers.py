@@ -17,6 +17,8 @@ CHECKED_DRIVERS = {
     "cuda/solver_1d.py": ("solve_1d_cuda", "wasserstein_1d_cuda"),
     "cuda/barycenter.py": ("barycenter_cuda",),
     "cuda/sliced.py": None,
+    "cuda/sta.py": None,
+    "cuda/sta_clouds.py": None,
 }
 #: ``raise ValueError`` left in ``cuda/`` (session 12): a configuration error (the block size setting) and
 #: ``tensor_product_cuda``, which is called directly (no front-end checks its arguments). The list only shrinks.

@@ -196,3 +196,46 @@ def check_points_cuda(x, original, name: str, stream) -> float:
             index, value = (i, k), _launch.scalar_to_host(original[i], k, stream)
         V.judge_nonfinite_entry(name, index, value)
     return top
+
+
+# ------------------------------------------------------------------------------------------ series of frames
+@cuda.jit
+def _as_float64_3d_kernel(x, out):
+    """``out[t n + i, d] = x[t, i, d]`` (float64, C-contiguous)."""
+    s = cuda.grid(1)
+    T, n, k = x.shape
+    if s < T * n * k:
+        t = s // (n * k)
+        r = s - t * n * k
+        i = r // k
+        d = r - i * k
+        out[t * n + i, d] = x[t, i, d]
+
+
+def clouds_cuda(X, name: str, stream):
+    """The float64 C-contiguous device copy (T, n, k) of device point clouds, refusing NaN and inf with the host's
+    message (``_validation.check_finite``: the entry as the caller indexes it). A dispatch step of ``sta``'s
+    front-end, before the driver (``cuda.sta_clouds``) runs."""
+    x = _launch.wrap(X)
+    T, n, k = (int(s) for s in x.shape)
+    flat = _launch.empty((T * n, k), np.float64, stream)
+    blocks, threads = _launch.grid_1d(T * n * k)
+    _as_float64_3d_kernel[blocks, threads, stream](x, flat)
+    count, first, _ = point_stats_cuda(flat, stream)
+    if count:
+        t, r = divmod(first, n * k)
+        i, d = divmod(r, k)
+        V.judge_nonfinite_entry(name, (t, i, d), _launch.scalar_to_host(flat.reshape(T * n * k), first, stream))
+    return flat.reshape(T, n, k)
+
+
+def frames_cuda(X, name: str, stream):
+    """The frames (rows) of a (T, N) device array of histograms as a float64 C-contiguous device copy, each frame
+    checked as the host checks it (``_validation.check_weights`` with the label ``name[t]``: finite, non-negative,
+    float-noise negatives clipped), and their masses (T,) on the host, for the front-end to judge
+    (``_validation.check_frame_masses``). A dispatch step of ``sta``'s and ``sta_barycenter``'s front-end."""
+    x = _launch.wrap(X)
+    T = int(x.shape[0])
+    cols = _launch.as_float64_2d(x.T, stream)  # (N, T): a frame per column
+    masses = check_weight_columns(cols, x.T, [f"{name}[{t}]" for t in range(T)], stream)
+    return _launch.as_float64_2d(cols.T, stream), masses

@@ -11,8 +11,10 @@ one output of a grid line (``_sta.line_lse``), one bin's fixed-point error (``_s
 over-relaxation rule (``_sta.observe``). The soft-DTW over the frame costs is the time-series kernels' anti-diagonal
 wavefront (``soft_cell``, a twin) on the (T_x, T_y) matrix, its backward pass ``cuda.timeseries._backward_kernel``.
 
-Everything runs in float64; histograms are copied to float64 on the device and checked there
-(``_checks.check_weight_columns``, the host's messages), and only per-problem statuses and the value come back.
+Everything runs in float64. The drivers take checked inputs: the front-end (``timeseries.api``) has the frames
+copied to float64 and checked on the device (the ``sta.frames`` dispatch step, ``cuda._checks.frames_cuda``: the
+host's messages), judges their masses there (``_validation.check_frame_masses``) and passes the factors that
+rescale every frame to the first one's mass; only per-problem statuses and the value come back.
 """
 from __future__ import annotations
 
@@ -22,11 +24,10 @@ import math
 import numpy as np
 from numba import cuda, float64
 
-from .. import _validation as V
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from ..timeseries._bodies import soft_cell
 from ..timeseries._sta import fixed_point_term, line_lse, observe, relaxed
-from . import _checks, _launch
+from . import _launch
 from .timeseries import _backward_kernel, _init_border_kernel
 
 _line_lse = line_lse.cuda  # kernels resolve module globals, not attributes
@@ -432,16 +433,6 @@ def _scatter_kernel(values, pairs, D, symmetric):
 
 
 # ------------------------------------------------------------------------------------------------------ drivers
-def histograms_cuda(X, name, stream):
-    """The frames of a (T, N) device array as a float64 C-contiguous device copy, checked as the host checks them
-    (every frame a weight vector: finite, non-negative, float-noise negatives clipped); and their masses (T,)."""
-    x = _launch.wrap(X)
-    T = int(x.shape[0])
-    cols = _launch.as_float64_2d(x.T, stream)  # (N, T): a frame per column
-    masses = _checks.check_weight_columns(cols, x.T, [f"{name}[{t}]" for t in range(T)], stream)
-    return _launch.as_float64_2d(cols.T, stream), masses
-
-
 def _block(N):
     return max(1, min(_launch.threads_per_block(), int(N)))
 
@@ -524,18 +515,15 @@ def _launch_rows(kernel, A, stream, *args):
     kernel[blocks, threads, stream](*args)
 
 
-def equal_mass_frames_cuda(series, names, mass_dtype, stream):
-    """The float64 device copies of the (T_k, N) device histograms ``series``, checked (``histograms_cuda``), their
-    masses judged at ``mass_dtype``'s precision (``_validation.check_frame_masses``) and every frame rescaled to the
-    first one's mass, on the device; and the factors (host arrays) each series' frames were multiplied by."""
-    copies = [histograms_cuda(F, name, stream) for F, name in zip(series, names)]
-    factors = V.check_frame_masses(*(m for _, m in copies), dtype=mass_dtype, names=names)
-    out = []
-    for (A, _), c in zip(copies, factors):
+def rescale_frames_cuda(frames, factors, stream):
+    """Every frame (row) of the float64 device copies ``frames`` multiplied in place by its factor (``factors``:
+    host arrays, one per copy, judged by the front-end with ``_validation.check_frame_masses``): the frames of the
+    common mass. Returns ``frames``."""
+    for A, c in zip(frames, factors):
         if np.any(c != 1.0):
-            _launch_rows(_scale_rows_kernel, A, stream, A, cuda.to_device(c, stream=stream), A)
-        out.append(A)
-    return out, factors
+            _launch_rows(_scale_rows_kernel, A, stream, A, cuda.to_device(np.asarray(c, np.float64), stream=stream),
+                         A)
+    return frames
 
 
 def _frame_costs_cuda(grid, x, y, symmetric, want, max_iter, tol, reports, stream):
@@ -590,13 +578,15 @@ def assemble_cuda(frame_costs, x, y, factors, gamma, return_grad, divergence, ou
     return value, _launch.to_caller(out, placement.kind)
 
 
-def sta_cuda(X, Y, problem, gamma, max_iter, tol, return_grad, divergence, mass_dtype, out_dtype, placement):
-    """``sta`` (or with ``divergence`` ``sta_divergence``) of the device histograms X (T_x, N), Y (T_y, N) on the
-    grid of ``problem`` (a ``_sta.GridProblem``); frame masses judged at ``mass_dtype``'s precision and rescaled
-    to X[0]'s. Returns ``(value, gradient (T_x, N) in ``out_dtype`` on the caller's device or None, reports)`` with
-    ``reports`` the problems' ``(what, status, n_iter, errors)`` for the front-end's warning."""
+def sta_cuda(A, B, factors, problem, gamma, max_iter, tol, return_grad, divergence, out_dtype, placement):
+    """``sta`` (or with ``divergence`` ``sta_divergence``) of the checked histograms A (T_x, N), B (T_y, N) (float64
+    device copies, the front-end's ``sta.frames`` step) on the grid of ``problem`` (a ``_sta.GridProblem``), their
+    frames rescaled here by ``factors`` (two host arrays, judged by the front-end) to X[0]'s mass. Returns
+    ``(value, gradient (T_x, N) in ``out_dtype`` on the caller's device or None, reports)`` with ``reports`` the
+    problems' ``(what, status, n_iter, errors)`` for the front-end's warning."""
     stream = placement.stream
-    (A, B), (cx, _) = equal_mass_frames_cuda((X, Y), ("X", "Y"), mass_dtype, stream)
+    A, B = rescale_frames_cuda((A, B), factors, stream)
+    cx = factors[0]
     grid = DeviceGrid(problem, stream)
     reports = []
     x = _self_cuda(grid, A, max_iter, tol, reports, stream)
@@ -612,13 +602,15 @@ class DeviceDescent:
     ``timeseries.api._HostDescent``: the iterate Z (T, N), the gradient and every frame cost stay on the device;
     the objective's value and each frame's largest gradient entry come back (a few scalars per step).
 
-    ``Z0`` is the starting iterate; ``reports`` the series' self-problems, for the front-end's warning."""
+    ``series`` and ``init`` (or None) are the checked float64 device copies (the front-end's ``sta.frames`` step),
+    ``factors`` what rescales their frames to the common mass (host arrays, one per copy, ``init``'s last; judged by
+    the front-end). ``Z0`` is the starting iterate; ``reports`` the series' self-problems, for the front-end's
+    warning."""
 
-    def __init__(self, series, names, init, weights, problem, gamma, max_iter, tol, mass_dtype, placement):
+    def __init__(self, series, init, factors, weights, problem, gamma, max_iter, tol, placement):
         self.stream = stream = placement.stream
         self.kind, self.gamma, self.max_iter, self.tol = placement.kind, gamma, max_iter, tol
-        given = list(series) + ([] if init is None else [init])
-        frames, _ = equal_mass_frames_cuda(given, tuple(names) + ("init",), mass_dtype, stream)
+        frames = rescale_frames_cuda(list(series) + ([] if init is None else [init]), factors, stream)
         self.grid = DeviceGrid(problem, stream)
         self.reports = []
         self.series = []
@@ -680,7 +672,8 @@ def histograms_mass(A, stream):
     return float(_launch.small_to_host(A[0], stream).sum())
 
 
-def sta_barycenter_cuda(series, names, init, weights, problem, gamma, max_iter, tol, mass_dtype, placement):
-    """The GPU steps of ``sta_barycenter`` (a :class:`DeviceDescent`) for the device histograms ``series`` (and
-    ``init``, or None) on the grid of ``problem``; ``max_iter``, ``tol`` of each frame divergence."""
-    return DeviceDescent(series, names, init, weights, problem, gamma, max_iter, tol, mass_dtype, placement)
+def sta_barycenter_cuda(series, init, factors, weights, problem, gamma, max_iter, tol, placement):
+    """The GPU steps of ``sta_barycenter`` (a :class:`DeviceDescent`) for the checked device histograms ``series``
+    (and ``init``, or None) and their mass factors on the grid of ``problem``; ``max_iter``, ``tol`` of each frame
+    divergence."""
+    return DeviceDescent(series, init, factors, weights, problem, gamma, max_iter, tol, placement)

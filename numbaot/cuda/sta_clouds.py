@@ -15,6 +15,10 @@ layouts stay under :data:`CHUNK_FLOATS` entries.
 
 The frame divergences then fill a (T_x, T_y) device matrix and soft-DTW runs over it on the GPU as on a grid
 (``cuda.sta``). Results equal the host path's to rounding at a fixed step count (tests).
+
+The driver takes checked inputs: the front-end (``timeseries.api``) has the frames copied to float64 and checked on
+the device first (the ``sta.clouds.points`` and ``sta.frames`` dispatch steps, ``cuda._checks``: the host's
+messages), judges the histograms' masses and the cost matrices' size (``_sta_clouds.check_pair_size``) itself.
 """
 from __future__ import annotations
 
@@ -24,9 +28,8 @@ import math
 import numpy as np
 from numba import cuda
 
-from .. import _validation as V
 from ..timeseries._sta import fixed_point_term, relaxed
-from . import _checks, _launch
+from . import _launch
 from .loop import launch_flat
 from .sinkhorn import DenseDeviceCosts
 
@@ -38,19 +41,6 @@ CHUNK_FLOATS = 2**25
 
 
 # ------------------------------------------------------------------------------------------------------ kernels
-@cuda.jit
-def _as_float64_3d_kernel(x, out):
-    """``out[t n + i, d] = x[t, i, d]`` (float64, C-contiguous)."""
-    s = cuda.grid(1)
-    T, n, k = x.shape
-    if s < T * n * k:
-        t = s // (n * k)
-        r = s - t * n * k
-        i = r // k
-        d = r - i * k
-        out[t * n + i, d] = x[t, i, d]
-
-
 @cuda.jit
 def _costs_kernel(P, Q, ia, ib, Y, Z):
     """Problem k: ``C = |P[ia[k], i] - Q[ib[k], j]|^2`` summed coordinate by coordinate (``_sta_clouds._costs``),
@@ -269,10 +259,7 @@ class DeviceCloudProblems:
     def _batches(self, A, B, ia, ib, same):
         """``(slice, device frame indices of A, of B, DeviceBatch)`` per chunk of the problems (ia[k], ib[k])."""
         stream = self.stream
-        from ..timeseries._sta_clouds import check_pair_size
-
-        n, m = int(A.points.shape[1]), int(B.points.shape[1])
-        check_pair_size(n, m)  # the host's bound and message, before any cost matrix is allocated on the device
+        n, m = int(A.points.shape[1]), int(B.points.shape[1])  # within _sta_clouds.PAIR_FLOATS (the front-end)
         P = ia.shape[0]
         size = max(1, CHUNK_FLOATS // ((1 if same else 2) * n * m))
         for start in range(0, P, size):
@@ -329,21 +316,6 @@ class DeviceCloudProblems:
         return values, (potentials if want_potentials else None), (status, n_iter, errors)
 
 
-def clouds_cuda(X, name, stream):
-    """The float64 C-contiguous device copy (T, n, k) of device point clouds, refusing NaN and inf with the host's
-    message (``_validation.check_finite``, the entry as the caller indexes it)."""
-    x = _launch.wrap(X)
-    T, n, k = (int(s) for s in x.shape)
-    flat = _launch.empty((T * n, k), np.float64, stream)
-    launch_flat(_as_float64_3d_kernel, T * n * k, stream, x, flat)
-    count, first, _ = _checks.point_stats_cuda(flat, stream)
-    if count:
-        t, r = divmod(first, n * k)
-        i, d = divmod(r, k)
-        V.judge_nonfinite_entry(name, (t, i, d), _launch.scalar_to_host(flat.reshape(T * n * k), first, stream))
-    return flat.reshape(T, n, k)
-
-
 def _bounding_box(frames, stream):
     from .divergence import bounding_box
 
@@ -370,30 +342,30 @@ def _frame_costs(problems, reports, x, y, symmetric, want):
     return frame_matrix_cuda(values, cuda.to_device(pairs, stream=stream), Ta, Tb, symmetric, stream), pots
 
 
-def sta_clouds_cuda(X, Y, support, reg, gamma, max_iter, tol, return_grad, divergence, mass_dtype, out_dtype,
+def sta_clouds_cuda(X, Y, factors, support, reg, gamma, max_iter, tol, return_grad, divergence, out_dtype,
                     placement):
-    """``sta`` (or with ``divergence`` ``sta_divergence``) of device frames that are point clouds (``support``
-    None: X (T_x, n, k), Y (T_y, m, k), uniform weights) or histograms (T, n_bins) on ``support`` (n_bins, k), a
-    host array that is not a product grid (frame masses judged at ``mass_dtype``'s precision and rescaled to
-    X[0]'s). Returns ``(value, gradient (T_x, n_bins) in out_dtype on the caller's device or None, reports)``, as
+    """``sta`` (or with ``divergence`` ``sta_divergence``) of checked device frames (float64 copies, the
+    front-end's steps) that are point clouds (``support`` None: X (T_x, n, k), Y (T_y, m, k), uniform weights;
+    ``factors`` None) or histograms (T, n_bins) on ``support`` (n_bins, k), a host array that is not a product
+    grid, their frames rescaled here by ``factors`` (two host arrays, judged by the front-end) to X[0]'s mass.
+    Returns ``(value, gradient (T_x, n_bins) in out_dtype on the caller's device or None, reports)``, as
     ``cuda.sta.sta_cuda`` does."""
     from ..timeseries._sta_clouds import schedule_box
-    from .sta import assemble_cuda, equal_mass_frames_cuda
+    from .sta import assemble_cuda, rescale_frames_cuda
 
     stream = placement.stream
     if support is None:
         frames = []
-        for F, name in ((X, "X"), (Y, "Y")):
-            points = clouds_cuda(F, name, stream)
+        for points in (X, Y):
             T, n = int(points.shape[0]), int(points.shape[1])
             weights = _launch.empty((T, n), np.float64, stream)
             launch_flat(_fill_kernel, T * n, stream, weights, 1.0 / n)
             frames.append(DeviceFrames(points, weights, False, np.ones(T)))
         A, B = frames
     else:
-        (WA, WB), (cx, cy) = equal_mass_frames_cuda((X, Y), ("X", "Y"), mass_dtype, stream)
+        WA, WB = rescale_frames_cuda((X, Y), factors, stream)
         points = cuda.to_device(np.ascontiguousarray(support, dtype=np.float64)[None], stream=stream)
-        A, B = DeviceFrames(points, WA, True, cx), DeviceFrames(points, WB, True, cy)
+        A, B = DeviceFrames(points, WA, True, factors[0]), DeviceFrames(points, WB, True, factors[1])
     low, high = _bounding_box((A, B), stream)
     problems = DeviceCloudProblems(schedule_box(low, high, reg), max_iter, tol, stream)
     reports = []

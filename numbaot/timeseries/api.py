@@ -801,21 +801,44 @@ def _device_grid(support, reg, *, any_support=False):
     return GridProblem(geom, support, reg), support
 
 
-def _device_clouds(F, name):
-    """Device point clouds (T, n, k): the host's shape checks (``_measures``); the finite check runs on the
-    device (``cuda.sta_clouds``)."""
+def _device_clouds(F, name, placement):
+    """Device point clouds (T, n, k), checked as the host checks them (``_measures``) and in its order: the shape
+    here, then NaN and inf on the device (the ``sta.clouds.points`` dispatch step, ``check_finite``'s message).
+    Returns F and its float64 device copy, the driver's input."""
     F = V.as_float_array(F, name, ndim=3, allow_cuda=True)
     if F.shape[1] == 0 or F.shape[2] == 0:
         raise ValueError(f"{name} has shape {tuple(F.shape)}: each frame needs at least one point of one coordinate")
-    return F
+    return F, _dispatch.driver("sta.clouds.points", placement)(F, name, placement.stream)
 
 
-def _device_frames(F, name, support):
+def _device_frames(F, name, support, placement):
+    """Device histograms (T, n_bins) on ``support``, checked as the host checks them (``_measures``) and in its
+    order: the shape here, then every frame as ``check_weights`` checks it, on the device (the ``sta.frames``
+    dispatch step, the host's messages). Returns F, its float64 device copy (the driver's input) and the frames'
+    masses (T,) on the host, for :func:`_device_factors`."""
     F = V.as_float_array(F, name, ndim=2, allow_cuda=True)
     if F.shape[1] != support.shape[0]:
         raise ValueError(f"{name} has frames of {F.shape[1]} bins but support has {support.shape[0]} points; "
                          "each frame is a histogram on the support's points")
-    return F
+    copy, masses = _dispatch.driver("sta.frames", placement)(F, name, placement.stream)
+    return F, copy, masses
+
+
+def _device_factors(given, names):
+    """The masses of the device series ``given`` (:func:`_device_frames`' triples) judged as the host judges them
+    (``_equal_masses``: ``check_frame_masses`` at the series' precision), before the driver runs: the factors that
+    rescale each series' frames to the first frame's mass (the driver applies them on the device)."""
+    return V.check_frame_masses(*(m for _, _, m in given), dtype=_mass_dtype(*(F.dtype for F, _, _ in given)),
+                                names=names)
+
+
+def _check_pair_sizes(n, m):
+    """``_sta_clouds.check_pair_size`` for the problems of a device STA call between frames of n and m points, in
+    the order the driver solves them (the self-problems of each side, then the pairs), before any allocation."""
+    from ._sta_clouds import check_pair_size
+
+    for p, q in ((n, n), (m, m), (n, m)):
+        check_pair_size(p, q)
 
 
 def _sta_device(X, Y, gamma, reg, support, max_iter, tol, return_grad, divergence):
@@ -828,25 +851,27 @@ def _sta_device(X, Y, gamma, reg, support, max_iter, tol, return_grad, divergenc
     tol = V.check_tol(tol)
     placement = _dispatch.place(X=X, Y=Y)
     if support is None:  # point clouds: batches of Sinkhorn solves on cost matrices built on the device
-        X, Y = _device_clouds(X, "X"), _device_clouds(Y, "Y")
+        (X, A), (Y, B) = _device_clouds(X, "X", placement), _device_clouds(Y, "Y", placement)
         if X.shape[2] != Y.shape[2]:
             raise ValueError(f"X has points of dimension {X.shape[2]} but Y of dimension {Y.shape[2]}")
         if return_grad:
             raise ValueError("return_grad=True needs histograms on a support (the gradient is in the frames' "
                              "weights)")
-        problem = None
+        problem, factors = None, None
     else:
         problem, support = _device_grid(support, reg, any_support=True)
-        X, Y = _device_frames(X, "X", support), _device_frames(Y, "Y", support)
+        given = [_device_frames(X, "X", support, placement), _device_frames(Y, "Y", support, placement)]
+        factors = _device_factors(given, ("X", "Y"))
+        (X, A, _), (Y, B, _) = given
     out_dtype = V.result_dtype(X, Y)
-    mass_dtype = _mass_dtype(X.dtype, Y.dtype)
     if problem is None:  # point clouds, or histograms on a support that is not a product grid
-        value, grad, reports = _dispatch.driver("sta.clouds", placement)(X, Y, support, reg, gamma, max_iter, tol,
-                                                                         return_grad, divergence, mass_dtype,
-                                                                         out_dtype, placement)
+        _check_pair_sizes(int(A.shape[1]), int(B.shape[1]))
+        value, grad, reports = _dispatch.driver("sta.clouds", placement)(A, B, factors, support, reg, gamma, max_iter,
+                                                                         tol, return_grad, divergence, out_dtype,
+                                                                         placement)
     else:
-        value, grad, reports = _dispatch.driver("sta", placement)(X, Y, problem, gamma, max_iter, tol, return_grad,
-                                                                  divergence, mass_dtype, out_dtype, placement)
+        value, grad, reports = _dispatch.driver("sta", placement)(A, B, factors, problem, gamma, max_iter, tol,
+                                                                  return_grad, divergence, out_dtype, placement)
     _warn_frames(reports, tol, stacklevel=5)
     return (out_dtype.type(value), grad) if return_grad else out_dtype.type(value)
 
@@ -1082,13 +1107,15 @@ def sta_barycenter(series, gamma=1.0, reg=0.1, weights=None, init=None, *, suppo
     if on_device:  # the whole descent on the GPU: the iterate, the frame costs and the steps stay there
         placement = _dispatch.place(**arrays)
         problem, support = _device_grid(support, reg)
-        frames = [_device_frames(F, name, support) for name, F in zip(names, series)]
+        given = [_device_frames(F, name, support, placement) for name, F in zip(names, series)]
         if init is not None:
-            init = _device_frames(init, "init", support)
-        out_dtype = V.result_dtype(*frames)
-        mass_dtype = _mass_dtype(*(F.dtype for F in frames + ([] if init is None else [init])))
-        ops = _dispatch.driver("sta_barycenter", placement)(frames, names, init, w, problem, gamma,
-                                                            sinkhorn_max_iter, sinkhorn_tol, mass_dtype, placement)
+            given.append(_device_frames(init, "init", support, placement))
+        factors = _device_factors(given, names + ("init",))
+        out_dtype = V.result_dtype(*(F for F, _, _ in given[:len(series)]))
+        copies = [copy for _, copy, _ in given]
+        ops = _dispatch.driver("sta_barycenter", placement)(copies[:len(series)], None if init is None else copies[-1],
+                                                            factors, w, problem, gamma, sinkhorn_max_iter,
+                                                            sinkhorn_tol, placement)
     else:
         support = _support(support)
         given = [_measures(F, name, support) for name, F in zip(names, series)]

@@ -187,8 +187,10 @@ def test_sta_barycenter_on_the_device_equals_the_host(small_blocks):
 
     w, reg, gamma = np.array([0.3, 0.7]), 0.5, 0.2
     problem = GridProblem(grid_geometry(grid), grid, reg)
-    ops = DeviceDescent([dev(X), dev(Y)], ("s0", "s1"), None, w, problem, gamma, 3, 1e-14, np.float64,
-                        _dispatch.place(X=dev(X)))
+    placement = _dispatch.place(X=dev(X))
+    given = [api._device_frames(dev(F), name, grid, placement) for F, name in ((X, "s0"), (Y, "s1"))]
+    ops = DeviceDescent([copy for _, copy, _ in given], None, api._device_factors(given, ("s0", "s1")), w, problem,
+                        gamma, 3, 1e-14, placement)
     frames = [api._Measures(grid, F, np.dtype(np.float64), np.ones(1)) for F in (X, Y)]
     ref = api._HostDescent(api._frame_problems(grid, frames, reg, 3, 1e-14, None), frames, w, gamma, grid, 1.0,
                            0.3 * X + 0.7 * Y)
@@ -302,3 +304,48 @@ def test_sta_device_point_clouds_refuse_bad_input():
     W = np.full((1, 3), 1 / 3)
     same_error(lambda: ts.sta(W, W[:, :2], support=support), lambda: ts.sta(dev(W), dev(W[:, :2]), support=support))
     same_error(lambda: ts.sta(W, 2 * W, support=support), lambda: ts.sta(dev(W), dev(2 * W), support=support))
+
+
+def test_sta_device_input_is_judged_before_the_drivers(monkeypatch):
+    """Issue 12's rule for the STA family: the device frames are checked by the front-end's dispatch steps
+    (``cuda._checks``: float64 copies reduced on the device) and their masses judged there, before any driver runs,
+    with the host's messages and in the host's order: a mass mismatch (between a series and ``init`` too), a NaN
+    in a histogram's frame or a cloud, a frame pair over the cost bound. The drivers are replaced by ones that fail
+    if reached."""
+    from numbaot.cuda import sta as cuda_sta, sta_clouds
+    from numbaot.timeseries import _sta_clouds
+
+    def unreachable(*args, **kwargs):
+        raise AssertionError("a driver ran on unchecked input")
+
+    for module, name in ((cuda_sta, "sta_cuda"), (cuda_sta, "sta_barycenter_cuda"), (sta_clouds, "sta_clouds_cuda")):
+        monkeypatch.setattr(module, name, unreachable)
+    grid, X, Y = _sta_case(31, 2, 2)
+    support = np.array([[0.0, 0.0], [1.0, 0.2], [0.3, 1.0], [0.9, 0.8], [0.1, 0.6], [0.5, 0.5]])  # not a grid
+    heavy = Y.copy()
+    heavy[1] *= 1.01
+    nan = X.copy()
+    nan[1, 3] = np.nan
+    for where in (grid, support):
+        same_error(lambda: ts.sta(X, heavy, support=where), lambda: ts.sta(dev(X), dev(heavy), support=where))
+        same_error(lambda: ts.sta(nan, Y, support=where), lambda: ts.sta(dev(nan), dev(Y), support=where))
+        # the host's order: X's frames before Y's shape
+        same_error(lambda: ts.sta_divergence(nan, Y[:, :5], support=where),
+                   lambda: ts.sta_divergence(dev(nan), dev(Y[:, :5]), support=where))
+    init = np.full((2, 6), 1 / 6 * 1.01)
+    same_error(lambda: ts.sta_barycenter([X, Y], init=init, support=grid),
+               lambda: ts.sta_barycenter([dev(X), dev(Y)], init=dev(init), support=grid))
+    same_error(lambda: ts.sta_barycenter([X, nan], support=grid),
+               lambda: ts.sta_barycenter([dev(X), dev(nan)], support=grid))
+    P, Q = _clouds_case(32, 2, 2, 6, 5)
+    bad = P.copy()
+    bad[1, 4, 0] = np.inf
+    same_error(lambda: ts.sta(bad, Q), lambda: ts.sta(dev(bad), dev(Q)))
+    same_error(lambda: ts.sta(bad, Q[:, :, :1]), lambda: ts.sta(dev(bad), dev(Q[:, :, :1])))  # P's inf first
+    monkeypatch.setattr(_sta_clouds, "PAIR_FLOATS", 2 * 6 * 5 - 1)
+    errors = []
+    for call in (lambda: ts.sta(P, Q), lambda: ts.sta(dev(P), dev(Q))):
+        with pytest.raises(MemoryError, match="GiB of cost matrices per frame pair") as err:
+            call()
+        errors.append(str(err.value))
+    assert errors[0] == errors[1]
