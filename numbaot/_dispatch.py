@@ -66,6 +66,9 @@ _DRIVERS = {
     ("online", CUDA): ("numbaot.cuda.online", "solve_online_cuda"),
     ("divergence", CUDA): ("numbaot.cuda.divergence", "solve_divergence_cuda"),
     ("barycenter", CUDA): ("numbaot.cuda.barycenter", "barycenter_cuda"),
+    # soft-DTW's device input checks (float64 copies, NaN and inf refused on the device with the host's messages)
+    ("timeseries.series", CUDA): ("numbaot.cuda._checks", "series_cuda"),
+    ("timeseries.collection", CUDA): ("numbaot.cuda._checks", "clouds_cuda"),
     ("soft_dtw", CUDA): ("numbaot.cuda.timeseries", "soft_dtw_cuda"),
     ("cdist_soft_dtw", CUDA): ("numbaot.cuda.timeseries", "cdist_soft_dtw_cuda"),
     ("cdist_dtw", CUDA): ("numbaot.cuda.timeseries", "cdist_dtw_cuda"),

@@ -19,6 +19,7 @@ CHECKED_DRIVERS = {
     "cuda/sliced.py": None,
     "cuda/sta.py": None,
     "cuda/sta_clouds.py": None,
+    "cuda/timeseries.py": None,
 }
 #: ``raise ValueError`` left in ``cuda/`` (session 12): a configuration error (the block size setting) and
 #: ``tensor_product_cuda``, which is called directly (no front-end checks its arguments). The list only shrinks.

@@ -239,3 +239,12 @@ def frames_cuda(X, name: str, stream):
     cols = _launch.as_float64_2d(x.T, stream)  # (N, T): a frame per column
     masses = check_weight_columns(cols, x.T, [f"{name}[{t}]" for t in range(T)], stream)
     return _launch.as_float64_2d(cols.T, stream), masses
+
+
+def series_cuda(X, name: str, stream):
+    """The float64 C-contiguous (n, d) device copy of a device series ((n,) read as (n, 1), or (n, d)), refusing
+    NaN and inf with the host's message (``check_points_cuda``). A dispatch step of the soft-DTW front-ends."""
+    x = _launch.wrap(X)
+    x64 = _launch.as_float64_2d(x, stream)
+    check_points_cuda(x64, x, name, stream)
+    return x64

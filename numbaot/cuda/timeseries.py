@@ -15,8 +15,10 @@ anti-diagonals.
 
 The frame cost and the soft-DTW cell (softmin and its weights) are the CPU cores' own bodies
 (``timeseries._bodies``, twins; the CPU sweeps vectorise the same anti-diagonals). Everything runs in
-float64; inputs are copied to float64 (n, d) on the device first (``_launch.as_float64_2d``), and outputs are cast
-to float32 when every input was float32.
+float64. The drivers take checked inputs: the front-end has the series copied to float64 (n, d) (the collections
+to (N, n, d)) and checked for NaN and inf on the device first (the ``timeseries.series`` and
+``timeseries.collection`` dispatch steps, ``cuda._checks``: the host's messages); outputs are cast to the
+front-end's ``out_dtype`` (float32 when every input was float32).
 """
 from __future__ import annotations
 
@@ -25,9 +27,8 @@ import math
 import numpy as np
 from numba import cuda
 
-from .. import _validation as V
 from ..timeseries._bodies import frame_cost, soft_cell
-from . import _checks, _launch
+from . import _launch
 
 _cost = frame_cost.cuda  # kernels resolve module globals, not attributes
 _soft_cell = soft_cell.cuda
@@ -169,17 +170,6 @@ def _pairs_kernel(A, B, first_pair, code, gamma, hard, scratch, out):
 
 
 @cuda.jit
-def _as_float64_3d_kernel(x, out):
-    t = cuda.grid(1)
-    N, n, d = out.shape
-    if t < N * n * d:
-        k = t // (n * d)
-        r = t - k * n * d
-        i = r // d
-        out[k, i, r - i * d] = x[k, i, r - i * d]
-
-
-@cuda.jit
 def _cast_kernel(x, out):
     t = cuda.grid(1)
     if t < x.size:
@@ -202,16 +192,11 @@ def _out(x, dtype, stream):
     return out
 
 
-def soft_dtw_cuda(X, Y, code, gamma, placement, mode):
-    """``mode`` 'value': the soft-DTW value (a numpy scalar); 'alignment': (value, E (n, m) on the device);
-    'grad': (value, gradient with respect to X, shaped as X, on the device)."""
+def soft_dtw_cuda(X64, Y64, code, gamma, out_dtype, placement, mode, one_d=False):
+    """soft-DTW between the checked float64 (n, d), (m, d) device series ``X64``, ``Y64`` (the front-end's
+    ``timeseries.series`` step). ``mode`` 'value': the value (an ``out_dtype`` scalar); 'alignment': (value, E (n, m)
+    on the device); 'grad': (value, gradient with respect to X on the device, of shape (n,) with ``one_d``)."""
     stream = placement.stream
-    out_dtype = V.result_dtype(X, Y)
-    x_orig, y_orig = _launch.wrap(X), _launch.wrap(Y)
-    X64 = _launch.as_float64_2d(x_orig, stream)
-    Y64 = _launch.as_float64_2d(y_orig, stream)
-    _checks.check_points_cuda(X64, x_orig, "X", stream)
-    _checks.check_points_cuda(Y64, y_orig, "Y", stream)
     n, m, d = X64.shape[0], Y64.shape[0], X64.shape[1]
     if mode == "value":
         out = _pairs_cuda(X64.reshape(1, n, d), Y64.reshape(1, m, d), code, gamma, 0, stream)
@@ -231,7 +216,7 @@ def soft_dtw_cuda(X, Y, code, gamma, placement, mode):
     blocks, threads = _launch.grid_1d(n * d)
     _grad_kernel[blocks, threads, stream](X64, Y64, E, code, G)
     G = _out(G, out_dtype, stream)
-    if x_orig.ndim == 1:
+    if one_d:
         G = G.reshape(n)
     return value, _launch.to_caller(G, placement.kind)
 
@@ -250,36 +235,17 @@ def _pairs_cuda(A, B, code, gamma, hard, stream):
     return out
 
 
-def _collection64(S, name, stream):
-    """A float64 C-contiguous (N, n, d) copy of a device collection, refusing NaN and inf like the host path."""
-    S = _launch.wrap(S)
-    N, n, d = (int(s) for s in S.shape)
-    out = _launch.empty((N, n, d), np.float64, stream)
-    blocks, threads = _launch.grid_1d(N * n * d)
-    _as_float64_3d_kernel[blocks, threads, stream](S, out)
-    count, first, _ = _checks.point_stats_cuda(out.reshape(N * n, d), stream)
-    if count:
-        k, rest = divmod(int(first), n * d)
-        i, q = divmod(rest, d)
-        V.judge_nonfinite_entry(name, (k, i, q), _launch.scalar_to_host(out[k, i], q, stream))
-    return out
-
-
-def cdist_soft_dtw_cuda(A, B, code, gamma, placement):
-    """soft-DTW between the series of two (N, n, d) and (M, m, d) device collections: (N, M) on the device."""
+def cdist_soft_dtw_cuda(A64, B64, code, gamma, out_dtype, placement):
+    """soft-DTW between the series of two checked float64 (N, n, d) and (M, m, d) device collections (the
+    front-end's ``timeseries.collection`` step): (N, M) in ``out_dtype`` on the device."""
     stream = placement.stream
-    out_dtype = V.result_dtype(A, B)
-    A64 = _collection64(A, "A", stream)
-    B64 = A64 if B is A else _collection64(B, "B", stream)
     out = _pairs_cuda(A64, B64, code, gamma, 0, stream)
     return _launch.to_caller(_out(out, out_dtype, stream), placement.kind)
 
 
-def cdist_dtw_cuda(A, B, code, placement):
-    """DTW (no band) between the series of two device collections: (N, M) on the device."""
+def cdist_dtw_cuda(A64, B64, code, out_dtype, placement):
+    """DTW (no band) between the series of two checked float64 device collections: (N, M) in ``out_dtype`` on the
+    device."""
     stream = placement.stream
-    out_dtype = V.result_dtype(A, B)
-    A64 = _collection64(A, "A", stream)
-    B64 = A64 if B is A else _collection64(B, "B", stream)
     out = _pairs_cuda(A64, B64, code, 1.0, 1, stream)
     return _launch.to_caller(_out(out, out_dtype, stream), placement.kind)

@@ -81,9 +81,32 @@ def _series(X, name, allow_cuda=False):
     return X if X.ndim == 2 else X.reshape(-1, 1)
 
 
-def _pair(X, Y, allow_cuda=False):
-    X = _series(X, "X", allow_cuda)
-    Y = _series(Y, "Y", allow_cuda)
+def _pair(X, Y):
+    X = _series(X, "X")
+    Y = _series(Y, "Y")
+    _same_series_features(X, Y)
+    return X, Y
+
+
+def _on_device(X, Y):
+    return _device.is_cuda_array(X) or _device.is_cuda_array(Y)
+
+
+def _device_pair(X, Y):
+    """Device series X, Y checked as :func:`_pair` checks host ones and in its order (X's shape and values, then
+    Y's, then the features), the values on the device (the ``timeseries.series`` dispatch step: ``check_finite``'s
+    message), before any driver runs. Returns X, Y, their float64 (n, d) device copies and the placement."""
+    placement = _dispatch.place(X=X, Y=Y)
+    step = _dispatch.driver("timeseries.series", placement)
+    X = _series(X, "X", True)
+    X64 = step(X, "X", placement.stream)
+    Y = _series(Y, "Y", True)
+    Y64 = step(Y, "Y", placement.stream)
+    _same_series_features(X, Y)
+    return X, Y, (X64, Y64), placement
+
+
+def _same_series_features(X, Y):
     dx = 1 if X.ndim == 1 else X.shape[1]
     dy = 1 if Y.ndim == 1 else Y.shape[1]
     if dx != dy:
@@ -91,7 +114,6 @@ def _pair(X, Y, allow_cuda=False):
             f"X has frames of {dx} features but Y of {dy}; both series must have the same number of features per "
             "frame (shape (n, d) and (m, d))"
         )
-    return X, Y
 
 
 def _f64(X):
@@ -270,10 +292,8 @@ def cdist_dtw(A, B=None, *, metric="sqeuclidean", window=None, n_threads=None):
         if radius >= 0:
             raise ValueError("cdist_dtw runs without a band on the GPU in this version; pass window=None, or host "
                              "arrays for a banded DTW")
-        A = _device_collection(A, "A")
-        B = A if B is None else _device_collection(B, "B")
-        _same_device_features(A, B)
-        return _dispatch.driver("cdist_dtw", placement)(A, B, code, placement)
+        A, B, copies = _device_collections(placement, A, B)
+        return _dispatch.driver("cdist_dtw", placement)(*copies, code, V.result_dtype(A, B), placement)
     ca = _collection(A, "A")
     cb = ca if B is None else _collection(B, "B")
     _same_features(ca, cb)
@@ -327,10 +347,11 @@ def soft_dtw(X, Y, gamma=1.0, *, metric="sqeuclidean"):
     """
     code = _metric_code(metric)
     gamma = _check_gamma(gamma)
-    X, Y = _pair(X, Y, allow_cuda=True)
-    placement = _dispatch.place(X=X, Y=Y)
-    if placement.on_gpu:
-        return _dispatch.driver("soft_dtw", placement)(X, Y, code, gamma, placement, "value")
+    if _on_device(X, Y):
+        X, Y, copies, placement = _device_pair(X, Y)
+        return _dispatch.driver("soft_dtw", placement)(*copies, code, gamma, V.result_dtype(X, Y), placement,
+                                                       "value")
+    X, Y = _pair(X, Y)
     from ._soft_dtw import soft_dtw_value_core
 
     return V.result_dtype(X, Y).type(soft_dtw_value_core(_f64(X), _f64(Y), code, gamma))
@@ -352,12 +373,12 @@ def soft_dtw_alignment(X, Y, gamma=1.0, *, metric="sqeuclidean"):
     """
     code = _metric_code(metric)
     gamma = _check_gamma(gamma)
-    X, Y = _pair(X, Y, allow_cuda=True)
+    X, Y, copies, placement = _device_pair(X, Y) if _on_device(X, Y) else (*_pair(X, Y), None, _dispatch.HOST)
     _check_tables(X.shape[0], Y.shape[0], 5, "soft-DTW's alignment tables (R, E and the softmin weights)",
                   "soft_dtw gives the value alone in O(n + m) memory")
-    placement = _dispatch.place(X=X, Y=Y)
     if placement.on_gpu:
-        value, E = _dispatch.driver("soft_dtw", placement)(X, Y, code, gamma, placement, "alignment")
+        value, E = _dispatch.driver("soft_dtw", placement)(*copies, code, gamma, V.result_dtype(X, Y), placement,
+                                                           "alignment")
         return E, value
     from ._soft_dtw import soft_dtw_alignment_series_core
 
@@ -384,12 +405,12 @@ def soft_dtw_grad(X, Y, gamma=1.0, *, metric="sqeuclidean"):
     code = _metric_code(metric)
     gamma = _check_gamma(gamma)
     one_d = getattr(X, "ndim", np.ndim(X)) == 1
-    X, Y = _pair(X, Y, allow_cuda=True)
+    X, Y, copies, placement = _device_pair(X, Y) if _on_device(X, Y) else (*_pair(X, Y), None, _dispatch.HOST)
     _check_tables(X.shape[0], Y.shape[0], 5, "soft-DTW's alignment tables (R, E and the softmin weights)",
                   "soft_dtw gives the value alone in O(n + m) memory")
-    placement = _dispatch.place(X=X, Y=Y)
     if placement.on_gpu:
-        return _dispatch.driver("soft_dtw", placement)(X, Y, code, gamma, placement, "grad")
+        return _dispatch.driver("soft_dtw", placement)(*copies, code, gamma, V.result_dtype(X, Y), placement,
+                                                       "grad", one_d)
     from ._soft_dtw import soft_dtw_grad_core
 
     dtype = V.result_dtype(X, Y)
@@ -415,12 +436,14 @@ def soft_dtw_divergence(X, Y, gamma=1.0, *, metric="sqeuclidean"):
     """
     code = _metric_code(metric)
     gamma = _check_gamma(gamma)
-    X, Y = _pair(X, Y, allow_cuda=True)
-    placement = _dispatch.place(X=X, Y=Y)
-    if placement.on_gpu:
+    if _on_device(X, Y):
+        X, Y, (X64, Y64), placement = _device_pair(X, Y)
         run = _dispatch.driver("soft_dtw", placement)
-        return (run(X, Y, code, gamma, placement, "value")
-                - (run(X, X, code, gamma, placement, "value") + run(Y, Y, code, gamma, placement, "value")) / 2)
+        dtype = V.result_dtype(X, Y)
+        return (run(X64, Y64, code, gamma, dtype, placement, "value")
+                - (run(X64, X64, code, gamma, dtype, placement, "value")
+                   + run(Y64, Y64, code, gamma, dtype, placement, "value")) / 2)
+    X, Y = _pair(X, Y)
     from ._soft_dtw import soft_dtw_value_core
 
     dtype = V.result_dtype(X, Y)
@@ -458,10 +481,8 @@ def cdist_soft_dtw(A, B=None, gamma=1.0, *, metric="sqeuclidean", n_threads=None
     threads = _threads(n_threads)
     if _device.is_cuda_array(A) or (B is not None and _device.is_cuda_array(B)):
         placement = _dispatch.place(A=A, B=B)
-        A = _device_collection(A, "A")
-        B = A if B is None else _device_collection(B, "B")
-        _same_device_features(A, B)
-        return _dispatch.driver("cdist_soft_dtw", placement)(A, B, code, gamma, placement)
+        A, B, copies = _device_collections(placement, A, B)
+        return _dispatch.driver("cdist_soft_dtw", placement)(*copies, code, gamma, V.result_dtype(A, B), placement)
     ca = _collection(A, "A")
     cb = ca if B is None else _collection(B, "B")
     _same_features(ca, cb)
@@ -477,6 +498,23 @@ def _same_device_features(A, B):
     if A.shape[2] != B.shape[2]:
         raise ValueError(f"A has frames of {A.shape[2]} features but B of {B.shape[2]}; both collections must have "
                          "the same number of features per frame")
+
+
+def _device_collections(placement, A, B):
+    """Device collections A, B (None: A itself) checked as ``_collection`` checks host ones and in its order (A's
+    shape and values, then B's, then the features), the values on the device (the ``timeseries.collection``
+    dispatch step: ``check_finite``'s message), before any driver runs. Returns A, B and their float64 (N, n, d)
+    device copies."""
+    step = _dispatch.driver("timeseries.collection", placement)
+    A = _device_collection(A, "A")
+    A64 = step(A, "A", placement.stream)
+    if B is None:
+        B, B64 = A, A64
+    else:
+        B = _device_collection(B, "B")
+        B64 = step(B, "B", placement.stream)
+    _same_device_features(A, B)
+    return A, B, (A64, B64)
 
 
 def _device_collection(S, name):

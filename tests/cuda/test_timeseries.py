@@ -84,6 +84,30 @@ def test_bad_device_input(small_blocks):
         ts.cdist_soft_dtw(dev(Y[None]), gamma=0.0)
 
 
+def test_bad_device_series_are_refused_before_the_drivers(monkeypatch):
+    """soft-DTW's device series are checked by the front-end's dispatch steps (``cuda._checks``), before any driver
+    (replaced by one that fails if reached): NaN and inf with the host's messages, in each verb."""
+    from numbaot.cuda import timeseries as cuda_ts
+
+    def unreachable(*args, **kwargs):
+        raise AssertionError("a driver ran on unchecked input")
+
+    for name in ("soft_dtw_cuda", "cdist_soft_dtw_cuda", "cdist_dtw_cuda"):
+        monkeypatch.setattr(cuda_ts, name, unreachable)
+    X, Y = np.zeros((4, 2)), np.ones(3)
+    X[2, 1] = -np.inf
+    bad_1d = Y.copy()
+    bad_1d[1] = np.nan
+    for verb in (ts.soft_dtw, ts.soft_dtw_alignment, ts.soft_dtw_grad, ts.soft_dtw_divergence):
+        same_error(lambda: verb(Y, bad_1d), lambda: verb(dev(Y), dev(bad_1d)))
+        same_error(lambda: verb(X, X[:, :1]), lambda: verb(dev(X), dev(X[:, :1])))
+    A = np.zeros((2, 4, 2))
+    A[1] = X
+    same_error(lambda: ts.cdist_soft_dtw(np.ones((1, 4, 2)), A), lambda: ts.cdist_soft_dtw(dev(np.ones((1, 4, 2))),
+                                                                                           dev(A)))
+    same_error(lambda: ts.cdist_dtw(A), lambda: ts.cdist_dtw(dev(A)))
+
+
 # ----------------------------------------------------------------------------- spatio-temporal alignment
 def _sta_case(seed, Ta=2, Tb=3):
     rng = np.random.default_rng(seed)
