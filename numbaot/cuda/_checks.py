@@ -5,6 +5,10 @@ entry of a point cloud). Here each block reduces its slice of the array to those
 are copied back, and the host finishes the reduction and applies the very same ``judge_weights`` / ``check_mass``
 rules, so that a GPU input gets the same ValueError text as a host one. A whole input array is never copied to the
 host; only per-block partials and, for an error message, the one offending entry.
+
+The functions at the end are whole dispatch steps (``_dispatch``: ``sta.frames``, ``sta.clouds.points``,
+``timeseries.series``, ``timeseries.collection``): a front-end calls them before a driver, which then takes the
+checked float64 copies they return.
 """
 from __future__ import annotations
 
@@ -213,9 +217,10 @@ def _as_float64_3d_kernel(x, out):
 
 
 def clouds_cuda(X, name: str, stream):
-    """The float64 C-contiguous device copy (T, n, k) of device point clouds, refusing NaN and inf with the host's
-    message (``_validation.check_finite``: the entry as the caller indexes it). A dispatch step of ``sta``'s
-    front-end, before the driver (``cuda.sta_clouds``) runs."""
+    """The float64 C-contiguous device copy (T, n, k) of a 3D device array (STA's point clouds, a frame per cloud;
+    soft-DTW's collections of equal-length series), refusing NaN and inf with the host's message
+    (``_validation.check_finite``: the entry as the caller indexes it). A dispatch step of the front-ends
+    (``sta.clouds.points``, ``timeseries.collection``), before the driver runs."""
     x = _launch.wrap(X)
     T, n, k = (int(s) for s in x.shape)
     flat = _launch.empty((T * n, k), np.float64, stream)
