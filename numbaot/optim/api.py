@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -221,6 +222,33 @@ def _quadratic_step(qa, qb):
 
 
 # -------------------------------------------------------------------------------------------- the sparse-vertex loop
+class Stopping(NamedTuple):
+    """When a conditional gradient loop stops, built once by the front-end from its checked arguments.
+
+    ``max_iter`` iterations at most; POT's rule (``holds``): the objective changed by less than ``tol_abs``, or by
+    less than ``tol_rel`` relative; the certificate (``_certified``, ``cg`` / ``semirelaxed_cg`` only): the
+    Frank-Wolfe gap within ``tol_gap`` of ``max(|F|, |F - gap_shift|, gap_floor)``."""
+
+    max_iter: int
+    tol_rel: float
+    tol_abs: float
+    tol_gap: float = CG_TOL_GAP
+    gap_floor: float = 0.0
+    gap_shift: float = 0.0
+
+    def holds(self, change, cost):
+        """POT's rule for an iteration that changed the objective by ``change`` to ``cost``."""
+        return change < self.tol_abs or (cost != 0.0 and change / abs(cost) < self.tol_rel)
+
+
+class InnerSolve(NamedTuple):
+    """``gcg``'s inner Sinkhorn solves: iteration cap, marginal tolerance, threads."""
+
+    max_iter: int
+    tol: float
+    n_threads: object = None
+
+
 class _Run:
     """What a conditional gradient loop returns."""
 
@@ -231,13 +259,12 @@ class _Run:
             setattr(self, k, v)
 
 
-def _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs, oracle, tol_gap=CG_TOL_GAP,
-                 gap_floor=0.0, gap_shift=0.0):
+def _vertex_loop(M, reg, f, df, G, line_search, oracle, stop):
     """Conditional gradient whose linear oracle returns sparse vertices ``(status, rows, cols, vals)``.
 
-    ``oracle(Mi, top)``; ``G`` is updated in place. The objective is ``<M, G> + reg f(G)``; stopping as in the
-    module's docstring (POT's change rule and the Frank-Wolfe gap within ``tol_gap`` of ``max(|F|, |F -
-    gap_shift|, gap_floor)``, see ``_certified``)."""
+    ``oracle(Mi, top)``; ``G`` is updated in place. The objective is ``<M, G> + reg f(G)``; ``stop`` (a
+    :class:`Stopping`) as in the module's docstring (POT's change rule and the Frank-Wolfe gap, see
+    ``_certified``)."""
     from . import _kernels as K
 
     n, m = G.shape
@@ -255,7 +282,7 @@ def _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs
     gap_cost = cost
     last = None
     n_iter = 0
-    while n_iter < max_iter:
+    while n_iter < stop.max_iter:
         n_iter += 1
         dfG = call_gradient(df, G)
         top = K.linearize(M, dfG, reg, Mi)
@@ -306,15 +333,13 @@ def _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs
         change = abs(new_cost - cost)
         cost = new_cost
         history.append(cost)
-        if (change < tol_abs or (cost != 0.0 and change / abs(cost) < tol_rel)) and _certified(gap, gap_cost,
-                                                                                              cost, tol_gap,
-                                                                                              gap_floor, gap_shift):
+        if stop.holds(change, cost) and _certified(gap, gap_cost, cost, stop):
             status = OPTIMAL
             break
     # the values recomputed from the final plan, not carried by the line search's sums
     value_linear = K.dense_dot(M, G)
     value = value_linear + reg * call_value(f, G)
-    if status == MAX_ITER_REACHED and _certified(gap, gap_cost, value, tol_gap, gap_floor, gap_shift):
+    if status == MAX_ITER_REACHED and _certified(gap, gap_cost, value, stop):
         status = OPTIMAL
     if not (math.isfinite(value) and np.isfinite(G).all()):
         status = NUMERICAL_ERROR
@@ -322,18 +347,18 @@ def _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs
                 history=np.array(history), gap=gap, duals=(Mi, last), support=None)
 
 
-def _certified(gap, gap_cost, cost, tol_gap, gap_floor=0.0, gap_shift=0.0):
+def _certified(gap, gap_cost, cost, stop):
     """Whether the Frank-Wolfe gap taken at objective ``gap_cost`` certifies the plan of objective ``cost``
-    within ``tol_gap`` relative: ``cost <= gap_cost`` (a descent since) and ``gap <= tol_gap max(|cost|,
-    |cost - gap_shift|, gap_floor)``. ``gap_shift = min(M) sum(a)``: ``cost - gap_shift`` is the objective with
-    the costs shifted to >= 0, the same for every shift of M (which leaves the plans unchanged);
-    ``gap_floor`` (``_finish.gap_scale_floor``) a scale that does not vanish with the optimum. Rounding allowed
-    for: a gap below 1e-14 of the objective's scale counts as 0."""
+    within ``stop.tol_gap`` relative: ``cost <= gap_cost`` (a descent since) and ``gap <= tol_gap max(|cost|,
+    |cost - gap_shift|, gap_floor)`` (the fields of ``stop``, a :class:`Stopping`). ``gap_shift = min(M) sum(a)``:
+    ``cost - gap_shift`` is the objective with the costs shifted to >= 0, the same for every shift of M (which
+    leaves the plans unchanged); ``gap_floor`` (``_finish.gap_scale_floor``) a scale that does not vanish with the
+    optimum. Rounding allowed for: a gap below 1e-14 of the objective's scale counts as 0."""
     if not (math.isfinite(gap) and math.isfinite(cost)):
         return False
-    judge = max(abs(cost), abs(cost - gap_shift), gap_floor)
+    judge = max(abs(cost), abs(cost - stop.gap_shift), stop.gap_floor)
     scale = max(judge, abs(gap_cost))
-    return cost <= gap_cost + 1e-14 * scale and gap <= tol_gap * judge + 1e-14 * scale
+    return cost <= gap_cost + 1e-14 * scale and gap <= stop.tol_gap * judge + 1e-14 * scale
 
 
 def _user_line_search(line_search, cost_fn, G, deltaG, Mi, cost_G, df_G):
@@ -429,8 +454,8 @@ def solve_cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=CG_MAX_
         oracle = _oracle_exact(a, b, _config.n_threads(n_threads))
     from .._finish import gap_scale_floor
 
-    run = _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs, oracle, tol_gap,
-                       gap_scale_floor(M, a.sum()), float(M.min()) * float(a.sum()))
+    stop = Stopping(max_iter, tol_rel, tol_abs, tol_gap, gap_scale_floor(M, a.sum()), float(M.min()) * float(a.sum()))
+    run = _vertex_loop(M, reg, f, df, G, line_search, oracle, stop)
     potentials = (None, None)
     if not semirelaxed and run.status != NUMERICAL_ERROR:
         potentials = _lp_duals(*run.duals, a, b)
@@ -564,15 +589,16 @@ def solve_gcg(a, b, M, reg1, reg2, f, df, G0=None, *, max_iter=10, max_inner_ite
     a, b, M, G0 = _dispatch.host_copies(a, b, M, G0)
     a, b, M, out_dtype = _check_problem(a, b, M)
     G = _start(G0, a, b)
-    run = _gcg_loop(a, b, M, reg1, reg2, f, df, G, max_iter, max_inner_iter, tol_rel, tol_abs, inner_tol,
-                    n_threads)
+    run = _gcg_loop(a, b, M, reg1, reg2, f, df, G, Stopping(max_iter, tol_rel, tol_abs),
+                    InnerSolve(max_inner_iter, inner_tol, n_threads))
     return _finish(run, out_dtype, placement, solver, warn, _GCG_CITATION, run.duals), run
 
 
-def _gcg_loop(a, b, M, reg1, reg2, f, df, G, max_iter, max_inner_iter, tol_rel, tol_abs, inner_tol, n_threads):
+def _gcg_loop(a, b, M, reg1, reg2, f, df, G, stop, inner_solve):
     """Generalised conditional gradient: the entropic term is kept in the inner problem (Sinkhorn), the rest
     linearised; Armijo's rule on the whole objective ``<M, G> + reg1 sum G log G + reg2 f(G)`` (from t = 1, where
-    the Sinkhorn plan itself is a valid point)."""
+    the Sinkhorn plan itself is a valid point). ``stop``: a :class:`Stopping` (POT's rule only: no certificate);
+    ``inner_solve``: an :class:`InnerSolve`."""
     from ..entropic.api import solve_entropic
     from . import _kernels as K
 
@@ -590,15 +616,15 @@ def _gcg_loop(a, b, M, reg1, reg2, f, df, G, max_iter, max_inner_iter, tol_rel, 
     status = MAX_ITER_REACHED
     gap = math.inf
     n_iter = 0
-    while n_iter < max_iter:
+    while n_iter < stop.max_iter:
         n_iter += 1
         dfG = call_gradient(df, G)
         top = K.linearize(M, dfG, reg2, Mi)
         if not math.isfinite(top):
             status = NUMERICAL_ERROR
             break
-        inner = inner_sinkhorn(solve_entropic, Mi, a, b, reg1, top, max_inner_iter, inner_tol, potentials,
-                               n_threads)
+        inner = inner_sinkhorn(solve_entropic, Mi, a, b, reg1, top, inner_solve.max_iter, inner_solve.tol,
+                               potentials, inner_solve.n_threads)
         if inner.status == Status.NUMERICAL_ERROR:
             status = NUMERICAL_ERROR
             break
@@ -629,7 +655,7 @@ def _gcg_loop(a, b, M, reg1, reg2, f, df, G, max_iter, max_inner_iter, tol_rel, 
         change = abs(new_cost - cost)
         cost = new_cost
         history.append(cost)
-        if change < tol_abs or (cost != 0.0 and change / abs(cost) < tol_rel):
+        if stop.holds(change, cost):
             status = OPTIMAL
             break
     value_linear = K.dense_dot(M, G)
