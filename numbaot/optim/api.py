@@ -204,13 +204,12 @@ def inner_sinkhorn(solve_entropic, C, a, b, reg, top, max_iter, tol, potentials,
     """One warm-started inner Sinkhorn solve (no warning: the callers report), by :func:`inner_method`'s choice;
     a scaling-domain solve that breaks down is redone in the log domain."""
     from .._defaults import CHECK_EVERY
+    from ..entropic.api import sinkhorn_options
 
-    method = inner_method(top, reg)
-    inner = solve_entropic(C, a, b, reg, method, max_iter, tol, CHECK_EVERY, potentials, n_threads, False,
-                           "entropy")
-    if method == "sinkhorn" and inner.status == Status.NUMERICAL_ERROR:
-        inner = solve_entropic(C, a, b, reg, "sinkhorn_log", max_iter, tol, CHECK_EVERY, potentials, n_threads,
-                               False, "entropy")
+    opts = sinkhorn_options(reg, inner_method(top, reg), max_iter, tol, CHECK_EVERY, "entropy")
+    inner = solve_entropic(C, a, b, opts, potentials, n_threads, False)
+    if opts.method == "sinkhorn" and inner.status == Status.NUMERICAL_ERROR:
+        inner = solve_entropic(C, a, b, opts._replace(method="sinkhorn_log"), potentials, n_threads, False)
     return inner
 
 
