@@ -71,7 +71,7 @@ ALLOWED = {
         "self_potentials_core": 12},
     "timeseries/api.py": {"sta_barycenter": 11},
     "unbalanced/_cores.py": {"objective_grad": 12},
-    "unbalanced/api.py": {"_value": 11, "solve_lbfgsb": 13, "solve_mm": 13},
+    "unbalanced/api.py": {"solve_lbfgsb": 13, "solve_mm": 13},
 }
 
 
