@@ -424,11 +424,12 @@ def _solve_regularized(M, a, b, reg, opts: _SolveOptions):
     if isinstance(reg_type, tuple):
         if len(reg_type) != 2:
             raise ValueError(f"reg_type=(f, df) needs the regulariser and its gradient, got a tuple of {len(reg_type)}")
-        from .optim.api import solve_cg
+        from .optim.api import CgOptions, solve_cg
 
         f, df = reg_type
-        return solve_cg(a, b, M, reg, f, df, plan_init, method, max_iter=max_iter, tol_rel=tol,
-                        n_threads=n_threads, warn=warn, solver="solve (reg_type=(f, df))")[0]
+        return solve_cg(a, b, M, reg, f, df, plan_init, CgOptions(method, max_iter=max_iter, tol_rel=tol,
+                                                                  n_threads=n_threads, warn=warn,
+                                                                  solver="solve (reg_type=(f, df))"))[0]
     if plan_init is not None:
         raise ValueError("plan_init is not taken with reg_type='L2' (the dual solver starts from zero potentials)")
     from .smooth.api import solve_smooth

@@ -55,7 +55,6 @@ ALLOWED = {
     "gromov/_semirelaxed.py": {"semirelaxed_conditional_gradient": 13},
     "gromov/_tensor.py": {"vertex_products": 16},
     "gromov/api.py": {"_solve_semirelaxed": 12, "solve_entropic": 11, "solve_gromov_problem": 16},
-    "optim/api.py": {"solve_cg": 16, "solve_gcg": 16},
     "partial/_entropic.py": {"entropic_partial_core": 12, "entropic_partial_scaling_core": 12},
     "partial/api.py": {"_scaling_run": 11, "solve_entropic_partial": 11},
     "partial/gromov.py": {"solve_entropic_partial_gromov": 13, "solve_partial_gromov": 13},

@@ -430,9 +430,24 @@ def _log_dict(result, run):
 
 
 # ------------------------------------------------------------------------------------------------------ front-ends
-def solve_cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=CG_MAX_ITER, tol_rel=1e-9, tol_abs=1e-9,
-             tol_gap=CG_TOL_GAP, n_threads=None, warn=True, semirelaxed=False, solver="cg"):
-    """The checked ``cg`` / ``semirelaxed_cg`` solve: ``(OTResult, run)``."""
+class CgOptions(NamedTuple):
+    """The options of a ``cg`` / ``semirelaxed_cg`` solve as the front-end received them (:func:`solve_cg` checks
+    them); ``solver`` names the caller in warnings. The defaults are ``cg``'s."""
+
+    line_search: object = None
+    max_iter: int = CG_MAX_ITER
+    tol_rel: float = 1e-9
+    tol_abs: float = 1e-9
+    tol_gap: float = CG_TOL_GAP
+    n_threads: object = None
+    warn: bool = True
+    semirelaxed: bool = False
+    solver: str = "cg"
+
+
+def solve_cg(a, b, M, reg, f, df, G0=None, options=CgOptions()):
+    """The checked ``cg`` / ``semirelaxed_cg`` solve with the :class:`CgOptions` ``options``: ``(OTResult, run)``."""
+    line_search, max_iter, tol_rel, tol_abs, tol_gap, n_threads, warn, semirelaxed, solver = options
     reg, max_iter, tol_rel, tol_abs, warn, _ = _check_common(reg, max_iter, tol_rel, tol_abs, warn, False)
     # inf turns the certificate off (POT's rule alone), for inner solves of outer loops that follow POT's path
     tol_gap = math.inf if tol_gap == math.inf else V.check_tol(tol_gap, "tol_gap")
@@ -527,8 +542,8 @@ def cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=CG_MAX_ITER, 
            [0. , 0.5]])
     """
     log = V.check_bool(log, "log")
-    result, run = solve_cg(a, b, M, reg, f, df, G0, line_search, max_iter=max_iter, tol_rel=tol_rel,
-                           tol_abs=tol_abs, tol_gap=tol_gap, n_threads=n_threads, warn=warn)
+    result, run = solve_cg(a, b, M, reg, f, df, G0, CgOptions(line_search, max_iter, tol_rel, tol_abs, tol_gap,
+                                                              n_threads, warn))
     return (result.plan, _log_dict(result, run)) if log else result.plan
 
 
@@ -563,8 +578,8 @@ def semirelaxed_cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=C
            [0. , 0.5]])
     """
     log = V.check_bool(log, "log")
-    result, run = solve_cg(a, b, M, reg, f, df, G0, line_search, max_iter=max_iter, tol_rel=tol_rel,
-                           tol_abs=tol_abs, tol_gap=tol_gap, warn=warn, semirelaxed=True, solver="semirelaxed_cg")
+    result, run = solve_cg(a, b, M, reg, f, df, G0, CgOptions(line_search, max_iter, tol_rel, tol_abs, tol_gap,
+                                                              warn=warn, semirelaxed=True, solver="semirelaxed_cg"))
     return (result.plan, _log_dict(result, run)) if log else result.plan
 
 
@@ -575,9 +590,23 @@ def _entropy(G):
         return float(np.sum(np.where(G > 0, G * np.log(np.where(G > 0, G, 1.0)), 0.0)))
 
 
-def solve_gcg(a, b, M, reg1, reg2, f, df, G0=None, *, max_iter=10, max_inner_iter=200, tol_rel=1e-9,
-              tol_abs=1e-9, inner_tol=1e-9, n_threads=None, warn=True, solver="gcg"):
-    """The checked ``gcg`` solve: ``(OTResult, run)``."""
+class GcgOptions(NamedTuple):
+    """The options of a ``gcg`` solve as the front-end received them (:func:`solve_gcg` checks them); ``solver``
+    names the caller in warnings. The defaults are ``gcg``'s."""
+
+    max_iter: int = 10
+    max_inner_iter: int = 200
+    tol_rel: float = 1e-9
+    tol_abs: float = 1e-9
+    inner_tol: float = 1e-9
+    n_threads: object = None
+    warn: bool = True
+    solver: str = "gcg"
+
+
+def solve_gcg(a, b, M, reg1, reg2, f, df, G0=None, options=GcgOptions()):
+    """The checked ``gcg`` solve with the :class:`GcgOptions` ``options``: ``(OTResult, run)``."""
+    max_iter, max_inner_iter, tol_rel, tol_abs, inner_tol, n_threads, warn, solver = options
     reg2, max_iter, tol_rel, tol_abs, warn, _ = _check_common(reg2, max_iter, tol_rel, tol_abs, warn, False, "reg2")
     reg1 = V.check_reg(reg1, "reg1")
     max_inner_iter = V.check_max_iter(max_inner_iter, "max_inner_iter")
@@ -720,6 +749,6 @@ def gcg(a, b, M, reg1, reg2, f, df, G0=None, *, max_iter=10, max_inner_iter=200,
     True
     """
     log = V.check_bool(log, "log")
-    result, run = solve_gcg(a, b, M, reg1, reg2, f, df, G0, max_iter=max_iter, max_inner_iter=max_inner_iter,
-                            tol_rel=tol_rel, tol_abs=tol_abs, inner_tol=inner_tol, n_threads=n_threads, warn=warn)
+    result, run = solve_gcg(a, b, M, reg1, reg2, f, df, G0, GcgOptions(max_iter, max_inner_iter, tol_rel, tol_abs,
+                                                                        inner_tol, n_threads, warn))
     return (result.plan, _log_dict(result, run)) if log else result.plan
