@@ -124,15 +124,16 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, p=2.0, reg=N
             from .entropic.online import solve_online
 
             return solve_online(X_a, X_b, a, b, reg, metric, p, max_iter, tol, 10, None, n_threads, warn, reg_m)
-        from .entropic.api import solve_entropic, solve_on_device
+        from .entropic.api import sinkhorn_options, solve_entropic, solve_on_device
         from .utils import dist
 
         M = dist(V.check_points(X_a, "X_a", allow_cuda=True), V.check_points(X_b, "X_b", allow_cuda=True),
                  metric=metric, p=p, n_threads=n_threads)
         placement = _dispatch.place(M=M, a=a, b=b)
+        opts = sinkhorn_options(reg, "sinkhorn_log", max_iter, tol, 10)
         if placement.on_gpu:  # the cost matrix was built on the device: solve it there
-            return solve_on_device(placement, M, a, b, reg, "sinkhorn_log", max_iter, tol, 10, None, warn)
-        return solve_entropic(M, a, b, reg, "sinkhorn_log", max_iter, tol, 10, None, n_threads, warn)
+            return solve_on_device(placement, M, a, b, opts, None, warn)
+        return solve_entropic(M, a, b, opts, None, n_threads, warn)
     if tol is not None:
         raise ValueError("tol applies to entropic OT (reg > 0); the exact solver takes none")
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
@@ -312,17 +313,15 @@ def solve(M, a=None, b=None, reg=None, *, reg_type="KL", max_iter=None, tol=None
     if reg is not None:
         if plan_init is not None:
             raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
-        from .entropic.api import solve_entropic, solve_on_device
+        from .entropic.api import sinkhorn_options, solve_entropic, solve_on_device
 
+        opts = sinkhorn_options(reg, "sinkhorn_log" if method is None else method,
+                                MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol, CHECK_EVERY,
+                                reg_type)
         placement = _dispatch.place(M=M, a=a, b=b)
         if placement.on_gpu:
-            return solve_on_device(placement, M, a, b, reg, "sinkhorn_log" if method is None else method,
-                                   MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol, CHECK_EVERY,
-                                   potentials_init, warn, reg_type)
-
-        return solve_entropic(M, a, b, reg, "sinkhorn_log" if method is None else method,
-                               MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol, CHECK_EVERY,
-                               potentials_init, n_threads, warn, reg_type)
+            return solve_on_device(placement, M, a, b, opts, potentials_init, warn)
+        return solve_entropic(M, a, b, opts, potentials_init, n_threads, warn)
     if tol is not None or method is not None:
         raise ValueError("tol and method apply to entropic OT (reg > 0); the exact solver takes neither")
     from .exact.api import solve_exact
@@ -425,11 +424,12 @@ def _solve_regularized(M, a, b, reg, opts: _SolveOptions):
     if isinstance(reg_type, tuple):
         if len(reg_type) != 2:
             raise ValueError(f"reg_type=(f, df) needs the regulariser and its gradient, got a tuple of {len(reg_type)}")
-        from .optim.api import solve_cg
+        from .optim.api import CgOptions, solve_cg
 
         f, df = reg_type
-        return solve_cg(a, b, M, reg, f, df, plan_init, method, max_iter=max_iter, tol_rel=tol,
-                        n_threads=n_threads, warn=warn, solver="solve (reg_type=(f, df))")[0]
+        return solve_cg(a, b, M, reg, f, df, plan_init, CgOptions(method, max_iter=max_iter, tol_rel=tol,
+                                                                  n_threads=n_threads, warn=warn,
+                                                                  solver="solve (reg_type=(f, df))"))[0]
     if plan_init is not None:
         raise ValueError("plan_init is not taken with reg_type='L2' (the dual solver starts from zero potentials)")
     from .smooth.api import solve_smooth
@@ -451,11 +451,12 @@ def _solve_unbalanced(M, a, b, reg, opts: _SolveOptions):
     if sinkhorn:
         if plan_init is not None:
             raise ValueError("plan_init warm-starts the exact solver (reg=None); give potentials_init with reg")
-        from .entropic.unbalanced import solve_unbalanced
+        from .entropic.unbalanced import solve_unbalanced, unbalanced_options
 
-        return solve_unbalanced(M, a, b, reg, unbalanced, "sinkhorn_log" if method is None else method, reg_type,
-                                MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol, CHECK_EVERY,
-                                potentials_init, n_threads, warn, stacklevel=5)
+        options = unbalanced_options(reg, unbalanced, "sinkhorn_log" if method is None else method, reg_type,
+                                     MAX_ITER if max_iter is None else max_iter, TOL if tol is None else tol,
+                                     CHECK_EVERY)
+        return solve_unbalanced(M, a, b, options, potentials_init, n_threads, warn, stacklevel=5)
     if method is not None or potentials_init is not None:
         raise ValueError(f"method and potentials_init apply to entropic unbalanced OT with KL penalties (Sinkhorn); "
                          f"unbalanced_type={unbalanced_type!r} with reg={reg!r} takes neither (plan_init is its start)")
@@ -538,8 +539,8 @@ def solve_batch(M, reg, a=None, b=None, *, max_iter=MAX_ITER, tol=TOL, method=No
             raise TypeError(f"unbalanced_type must be a string ('KL'), got {unbalanced_type!r}")
         if unbalanced_type.lower() != "kl":
             raise ValueError(f"unbalanced_type must be 'KL' in this version, got {unbalanced_type!r}")
-    from .entropic.batch import solve_batch_cpu
+    from .entropic.batch import batch_options, solve_batch_cpu
 
-    return solve_batch_cpu(M, reg, a, b, max_iter, tol, check_every, unbalanced,
-                           "sinkhorn_log" if method is None else method, potentials_init, n_threads, warn)
+    opts = batch_options(reg, unbalanced, "sinkhorn_log" if method is None else method, max_iter, tol, check_every)
+    return solve_batch_cpu(M, a, b, opts, potentials_init, n_threads, warn)
 

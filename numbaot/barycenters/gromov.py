@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 
@@ -290,11 +291,35 @@ def _features(Ys, Cs):
     return Ys
 
 
-def _fgw(N, Ys, Cs, ps, p, lambdas, alpha, fixed_structure, fixed_features, loss_fun, symmetric, max_iter, tol,
-         warmstart, init_C, init_X, random_state, n_threads, warn, epsilon, what):
+class _FgwOptions(NamedTuple):
+    """The options of an FGW barycenter as its front-end received them (checked by :func:`_fgw`): ``epsilon`` None
+    for exact FGW couplings, else the entropic ones'; ``init_X`` the starting features; ``what`` the verb's name,
+    for messages."""
+
+    alpha: object
+    fixed_structure: object
+    fixed_features: object
+    loss_fun: object
+    symmetric: object
+    max_iter: object
+    tol: object
+    warmstart: object
+    init_C: object
+    init_X: object
+    random_state: object
+    n_threads: object
+    warn: object
+    epsilon: object
+    what: str
+
+
+def _fgw(N, Ys, Cs, ps, p, lambdas, options):
+    """``(X, C)``: the FGW barycenter of the inputs, with ``options`` an :class:`_FgwOptions`."""
     from ..gromov.api import entropic_fused_gromov_wasserstein
     from ..utils import dist
 
+    (alpha, fixed_structure, fixed_features, loss_fun, symmetric, max_iter, tol, warmstart, init_C, init_X,
+     random_state, n_threads, warn, epsilon, what) = options
     N, Cs, ps, p, lambdas = _inputs(N, Cs, ps, p, lambdas, loss_fun, what)
     Ys = _features(Ys, Cs)
     alpha = V.check_alpha(alpha)
@@ -382,8 +407,10 @@ def fgw_barycenters(N, Ys, Cs, ps=None, lambdas=None, alpha=0.5, fixed_structure
     >>> X.ravel(), np.allclose(C, C1)
     (array([1., 2., 3.]), True)
     """
-    return _fgw(N, Ys, Cs, ps, p, lambdas, alpha, fixed_structure, fixed_features, loss_fun, symmetric, max_iter,
-                tol, warmstart, init_C, init_X, random_state, n_threads, warn, None, "fgw_barycenters")
+    return _fgw(N, Ys, Cs, ps, p, lambdas, _FgwOptions(
+        alpha=alpha, fixed_structure=fixed_structure, fixed_features=fixed_features, loss_fun=loss_fun,
+        symmetric=symmetric, max_iter=max_iter, tol=tol, warmstart=warmstart, init_C=init_C, init_X=init_X,
+        random_state=random_state, n_threads=n_threads, warn=warn, epsilon=None, what="fgw_barycenters"))
 
 
 def entropic_fused_gromov_barycenters(N, Ys, Cs, ps=None, p=None, lambdas=None, loss_fun="square_loss",
@@ -405,6 +432,8 @@ def entropic_fused_gromov_barycenters(N, Ys, Cs, ps=None, p=None, lambdas=None, 
     ((3, 1), (3, 3))
     """
     epsilon = V.check_reg(epsilon, "epsilon")
-    return _fgw(N, Ys, Cs, ps, p, lambdas, alpha, fixed_structure, fixed_features, loss_fun, symmetric, max_iter,
-                tol, warmstart, init_C, init_Y, random_state, n_threads, warn, epsilon,
-                "entropic_fused_gromov_barycenters")
+    return _fgw(N, Ys, Cs, ps, p, lambdas, _FgwOptions(
+        alpha=alpha, fixed_structure=fixed_structure, fixed_features=fixed_features, loss_fun=loss_fun,
+        symmetric=symmetric, max_iter=max_iter, tol=tol, warmstart=warmstart, init_C=init_C, init_X=init_Y,
+        random_state=random_state, n_threads=n_threads, warn=warn, epsilon=epsilon,
+        what="entropic_fused_gromov_barycenters"))

@@ -13,6 +13,7 @@ line search of a quadratic), until the loss changes by less than ``tol`` (relati
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,19 +40,39 @@ def _factor(A):
         return lambda y: lu_solve(factor, y)
 
 
+class _JointOptions(NamedTuple):
+    """The checked scalars of a joint plan-and-map estimation (:func:`_check_joint` builds them): the weights
+    ``mu`` (OT loss) and ``eta`` (the map's regulariser), ``bias``, the block descent's ``max_iter`` and ``tol``,
+    and the inner conditional gradient's ``max_inner_iter`` and ``inner_tol``."""
+
+    mu: float
+    eta: float
+    bias: bool
+    max_iter: int
+    max_inner_iter: int
+    inner_tol: float
+    tol: float
+
+
 def _check_joint(xs, xt, mu, eta, bias, max_iter, max_inner_iter, inner_tol, tol, log):
+    """``(xs, xt, options, log)``: the checked points, a :class:`_JointOptions` and ``log``."""
     xs = host_points(xs, "xs").astype(np.float64, copy=False)
     xt = host_points(xt, "xt").astype(np.float64, copy=False)
     V.check_same_dimension(xs, xt, ("xs", "xt"))
-    return (xs, xt, check_positive(mu, "mu"), check_positive(eta, "eta"), V.check_bool(bias, "bias"),
-            V.check_max_iter(max_iter, "max_iter"), V.check_max_iter(max_inner_iter, "max_inner_iter"),
-            V.check_tol(inner_tol, "inner_tol"), V.check_tol(tol, "tol"), V.check_bool(log, "log"))
+    options = _JointOptions(check_positive(mu, "mu"), check_positive(eta, "eta"), V.check_bool(bias, "bias"),
+                            V.check_max_iter(max_iter, "max_iter"),
+                            V.check_max_iter(max_inner_iter, "max_inner_iter"), V.check_tol(inner_tol, "inner_tol"),
+                            V.check_tol(tol, "tol"))
+    return xs, xt, options, V.check_bool(log, "log")
 
 
-def _bcd(features, xt, M, mu, eta, solve_L, penalty, max_iter, max_inner_iter, inner_tol, tol, what):
-    """Block coordinate descent on (G, L); returns G, L, the losses and whether it converged."""
+def _bcd(features, xt, M, solve_L, penalty, options, what):
+    """Block coordinate descent on (G, L) with the :class:`_JointOptions` ``options`` (``what`` names the caller in
+    the warning); returns G, L and the losses."""
     from ..optim.api import cg
     from ..solvers import solve
+
+    mu, eta, max_iter, tol = options.mu, options.eta, options.max_iter, options.tol
 
     ns, nt = M.shape
     a = np.full(ns, 1.0 / ns)
@@ -74,8 +95,8 @@ def _bcd(features, xt, M, mu, eta, solve_L, penalty, max_iter, max_inner_iter, i
             return -2.0 * ns * ((fitted - ns * (G @ xt)) @ xt.T)
 
         # inner solves stop on POT's rule alone (no gap certificate): the block descent follows POT's path
-        G = cg(a, b, M, 1.0 / mu, f, df, G0=G, line_search="quadratic", max_iter=max_inner_iter,
-               tol_rel=inner_tol, tol_gap=math.inf, warn=False)
+        G = cg(a, b, M, 1.0 / mu, f, df, G0=G, line_search="quadratic", max_iter=options.max_inner_iter,
+               tol_rel=options.inner_tol, tol_gap=math.inf, warn=False)
         L = solve_L(G)
         losses.append(loss(L, G))
         if abs(losses[-1] - losses[-2]) <= tol * abs(losses[-2]):
@@ -87,7 +108,8 @@ def _bcd(features, xt, M, mu, eta, solve_L, penalty, max_iter, max_inner_iter, i
     return G, L, losses
 
 
-def _linear_problem(xs, xt, M, mu, eta, bias, max_iter, max_inner_iter, inner_tol, tol, what):
+def _linear_problem(xs, xt, M, options, what):
+    eta, bias = options.eta, options.bias
     ns, d = xs.shape
     features = np.c_[xs, np.ones(ns)] if bias else xs
     I0 = np.eye(features.shape[1], d)  # the identity map (no bias row)
@@ -102,10 +124,11 @@ def _linear_problem(xs, xt, M, mu, eta, bias, max_iter, max_inner_iter, inner_to
     def penalty(L):
         return float(np.sum((L - I0)[:d] ** 2))
 
-    return _bcd(features, xt, M, mu, eta, solve_L, penalty, max_iter, max_inner_iter, inner_tol, tol, what)
+    return _bcd(features, xt, M, solve_L, penalty, options, what)
 
 
-def _kernel_problem(xs, xt, M, mu, eta, sigma, bias, max_iter, max_inner_iter, inner_tol, tol, what):
+def _kernel_problem(xs, xt, M, sigma, options, what):
+    eta, bias = options.eta, options.bias
     ns = xs.shape[0]
     K = gaussian_kernel(xs, xs, sigma)
     if bias:
@@ -127,7 +150,7 @@ def _kernel_problem(xs, xt, M, mu, eta, sigma, bias, max_iter, max_inner_iter, i
     def penalty(L):
         return float(np.sum(L * (Kreg @ L)))
 
-    return _bcd(features, xt, M, mu, eta, solve_L, penalty, max_iter, max_inner_iter, inner_tol, tol, what)
+    return _bcd(features, xt, M, solve_L, penalty, options, what)
 
 
 def _cost(xs, xt):
@@ -180,10 +203,8 @@ def joint_OT_mapping_linear(xs, xt, mu=1, eta=0.001, bias=False, verbose=False, 
     >>> bool(np.allclose(L, 2 * np.eye(2), atol=1e-3)), G.shape
     (True, (30, 30))
     """
-    xs, xt, mu, eta, bias, max_iter, max_inner_iter, inner_tol, tol, log = _check_joint(
-        xs, xt, mu, eta, bias, max_iter, max_inner_iter, inner_tol, tol, log)
-    G, L, losses = _linear_problem(xs, xt, _cost(xs, xt), mu, eta, bias, max_iter, max_inner_iter, inner_tol, tol,
-                                   "joint_OT_mapping_linear")
+    xs, xt, options, log = _check_joint(xs, xt, mu, eta, bias, max_iter, max_inner_iter, inner_tol, tol, log)
+    G, L, losses = _linear_problem(xs, xt, _cost(xs, xt), options, "joint_OT_mapping_linear")
     return (G, L, {"loss": losses}) if log else (G, L)
 
 
@@ -219,12 +240,10 @@ def joint_OT_mapping_kernel(xs, xt, mu=1, eta=0.001, kerneltype="gaussian", sigm
     >>> L.shape, bool(np.allclose(G.sum(0), 1 / 30))
     ((30, 2), True)
     """
-    xs, xt, mu, eta, bias, max_iter, max_inner_iter, inner_tol, tol, log = _check_joint(
-        xs, xt, mu, eta, bias, max_iter, max_inner_iter, inner_tol, tol, log)
+    xs, xt, options, log = _check_joint(xs, xt, mu, eta, bias, max_iter, max_inner_iter, inner_tol, tol, log)
     _check_kernel(kerneltype)
     sigma = check_positive(sigma, "sigma")
-    G, L, losses = _kernel_problem(xs, xt, _cost(xs, xt), mu, eta, sigma, bias, max_iter, max_inner_iter, inner_tol,
-                                   tol, "joint_OT_mapping_kernel")
+    G, L, losses = _kernel_problem(xs, xt, _cost(xs, xt), sigma, options, "joint_OT_mapping_kernel")
     return (G, L, {"loss": losses}) if log else (G, L)
 
 
@@ -303,22 +322,19 @@ class MappingTransport(BaseTransport):
         """Fit the plan and the map (labels are accepted and ignored, as POT); returns self."""
         kernel = _check_kernel(self.kernel)
         self._fit_cost(Xs, None, Xt, None)
-        xs, xt, mu, eta, bias, max_iter, max_inner_iter, inner_tol, tol, log = _check_joint(
-            self.xs_, self.xt_, self.mu, self.eta, self.bias, self.max_iter, self.max_inner_iter, self.inner_tol,
-            self.tol, self.log)
+        xs, xt, options, log = _check_joint(self.xs_, self.xt_, self.mu, self.eta, self.bias, self.max_iter,
+                                            self.max_inner_iter, self.inner_tol, self.tol, self.log)
         V.check_bool(self.verbose, "verbose")
         V.check_bool(self.verbose2, "verbose2")
         M = self.cost_ * xs.shape[0]
         sigma = check_positive(self.sigma, "sigma") if kernel == "gaussian" else None
         if kernel == "gaussian":
-            G, L, losses = _kernel_problem(xs, xt, M, mu, eta, sigma, bias, max_iter, max_inner_iter, inner_tol, tol,
-                                           "MappingTransport")
+            G, L, losses = _kernel_problem(xs, xt, M, sigma, options, "MappingTransport")
         else:
-            G, L, losses = _linear_problem(xs, xt, M, mu, eta, bias, max_iter, max_inner_iter, inner_tol, tol,
-                                           "MappingTransport")
+            G, L, losses = _linear_problem(xs, xt, M, options, "MappingTransport")
         self.coupling_ = G
         self.mapping_ = L
-        self._fitted.update(kernel=kernel, sigma=sigma, bias=bias)
+        self._fitted.update(kernel=kernel, sigma=sigma, bias=options.bias)
         self.log_ = {"loss": losses} if log else {}
         return self
 

@@ -18,6 +18,7 @@ from .. import _dispatch, _validation as V
 from .._defaults import CHECK_EVERY, MAX_ITER, TOL
 from .._result import OTResult
 from .._status import Status, warn_status
+from ._options import SinkhornOptions
 from .unbalanced import solve_on_device as solve_dense_on_device
 
 METHODS = ("sinkhorn_log", "sinkhorn", "sinkhorn_stabilized", "sinkhorn_epsilon_scaling", "greenkhorn")
@@ -37,14 +38,18 @@ def _check_method(method):
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
-def _validate(M, a, b, reg, method, max_iter, tol, check_every, reg_type, allow_targets):
-    """Every check of the entropic front-ends, before any jitted code runs. Returns the checked arrays."""
+def sinkhorn_options(reg, method, max_iter, tol, check_every, reg_type="kl") -> SinkhornOptions:
+    """The checked scalars of a balanced entropic solve, built once by the front-end (before any array is read)
+    and handed down unchanged to :func:`solve_entropic` or :func:`solve_on_device`."""
     _check_method(method)
     reg_type = V.check_reg_type(reg_type)
-    reg = V.check_reg(reg)
-    max_iter = V.check_max_iter(max_iter)
-    tol = V.check_tol(tol)
-    check_every = V.check_max_iter(check_every, "check_every")
+    return SinkhornOptions(V.check_reg(reg), math.inf, math.inf, method, reg_type, V.check_max_iter(max_iter),
+                           V.check_tol(tol), V.check_max_iter(check_every, "check_every"))
+
+
+def _validate(M, a, b, allow_targets):
+    """The array checks of the entropic front-ends (the scalars are :func:`sinkhorn_options`'), before any jitted
+    code runs. Returns the checked arrays."""
     M = V.as_float_array(M, "M", ndim=2)
     n, m = M.shape
     if a is not None and np.ndim(a) != 1:
@@ -62,19 +67,18 @@ def _validate(M, a, b, reg, method, max_iter, tol, check_every, reg_type, allow_
     else:
         a, b = V.check_balanced_weights(a, b, n, m)
     M = V.check_cost_matrix(M, a, b if b.ndim == 1 else b.max(axis=1))
-    return M, a, b, reg, max_iter, tol, check_every, reg_type
+    return M, a, b
 
 
-def solve_entropic(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn,
-                    reg_type="KL"):
-    """Validate, run the chosen method's core, and wrap the answer (plan, values, potentials, status, errors)."""
-    M, a, b, reg, max_iter, tol, check_every, reg_type = _validate(M, a, b, reg, method, max_iter, tol,
-                                                                   check_every, reg_type, allow_targets=False)
+def solve_entropic(M, a, b, opts, potentials_init=None, n_threads=None, warn=True):
+    """Validate the arrays, run the method's core with the options ``opts`` (from :func:`sinkhorn_options`), and
+    wrap the answer (plan, values, potentials, status, errors)."""
+    M, a, b = _validate(M, a, b, allow_targets=False)
     f, g = V.check_potentials_init(potentials_init, *M.shape)
-    return _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn, reg_type)
+    return _run(M, a, b, opts, f, g, n_threads, warn)
 
 
-def _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn, reg_type):
+def _run(M, a, b, opts, f, g, n_threads, warn):
     """Solve one checked problem from the potentials ``(f, g)`` and wrap it in an OTResult."""
     from .._threads import run_parallel
     from ._sinkhorn_log import plan_and_values
@@ -87,19 +91,18 @@ def _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn
     with np.errstate(divide="ignore"):  # zero weights: log 0 = -inf drops them from every sum, as it should
         log_a = np.log(a.astype(np.float64))
         log_b = np.log(b.astype(np.float64))
-    errors = np.empty(max_iter // check_every + 2)
-    args = (C, a.astype(np.float64), b.astype(np.float64), log_a, log_b, reg, f, g, max_iter, tol, check_every,
-            errors)
-    status, n_iter, n_errors = run_parallel(_CORES[method], n_threads, *args)
+    errors = np.empty(opts.max_iter // opts.check_every + 2)
+    args = (C, a.astype(np.float64), b.astype(np.float64), log_a, log_b, f, g, opts, errors)
+    status, n_iter, n_errors = run_parallel(_CORES[opts.method], n_threads, *args)
     if warn:
-        detail = f"marginal error {errors[n_errors - 1]:.3g} > tol {tol:g} after {n_iter} iterations" \
+        detail = f"marginal error {errors[n_errors - 1]:.3g} > tol {opts.tol:g} after {n_iter} iterations" \
             if n_errors else f"{n_iter} iterations"
-        warn_status(status, f"sinkhorn ({method})", detail, stacklevel=5)
+        warn_status(status, f"sinkhorn ({opts.method})", detail, stacklevel=5)
     plan = np.empty((n, m), dtype=out_dtype)
-    value_linear, reg_value = run_parallel(plan_and_values, n_threads, C, log_a, log_b, f, g, reg,
-                                           reg_type == "entropy", plan)
+    value_linear, reg_value = run_parallel(plan_and_values, n_threads, C, log_a, log_b, f, g, opts.reg,
+                                           opts.reg_type == "entropy", plan)
     return OTResult(
-        value=out_dtype.type(value_linear + reg * reg_value),
+        value=out_dtype.type(value_linear + opts.reg * reg_value),
         value_linear=out_dtype.type(value_linear),
         plan=plan,
         potential_a=f.astype(out_dtype),
@@ -110,21 +113,21 @@ def _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn
     )
 
 
-# ---- one driver per method: (C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors) ->
-# (status, n_iter, n_errors), leaving the final potentials in f and g (the log core's convention
+# ---- one driver per method: (C, a, b, log_a, log_b, f, g, opts, errors) -> (status, n_iter, n_errors), with
+# opts a SinkhornOptions (eps = opts.reg), leaving the final potentials in f and g (the log core's convention
 # P = a b^T exp((f + g - C) / eps)). The scaling-domain drivers work on the positive-weight rows and columns
 # only (a zero weight would make a zero scaling and log 0 potentials) and give the others feasible potentials.
 
 
-def _log(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
+def _log(C, a, b, log_a, log_b, f, g, opts, errors):
     from ._loop import control, dense_geometry, run_single
     from ._rules import rule_for
 
-    return run_single(dense_geometry(C), log_a, log_b, f, g, errors, rule_for(eps, math.inf, math.inf),
-                      control(max_iter, tol, check_every))
+    return run_single(dense_geometry(C), log_a, log_b, f, g, errors, rule_for(opts.reg, math.inf, math.inf),
+                      control(opts.max_iter, opts.tol, opts.check_every))
 
 
-def _epsilon_scaling(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
+def _epsilon_scaling(C, a, b, log_a, log_b, f, g, opts, errors):
     """Log-domain Sinkhorn along eps = spread(C), spread / 2, ... down to eps, warm-starting each stage (no
     schedule when given a warm start)."""
     from .._status import OPTIMAL
@@ -132,6 +135,7 @@ def _epsilon_scaling(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_ever
     from ._rules import rule_for
     from ._schedules import halving_schedule
 
+    eps, max_iter, tol, check_every = opts.reg, opts.max_iter, opts.tol, opts.check_every
     geom = dense_geometry(C)
     finite = C[np.isfinite(C)]
     spread = float(finite.max() - finite.min())
@@ -177,13 +181,14 @@ def _complete_potentials(C, log_a, log_b, eps, f, g, rows, cols):
         g[zero] = out
 
 
-def _scaling(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
+def _scaling(C, a, b, log_a, log_b, f, g, opts, errors):
     """Plain Sinkhorn on K = exp(-C / eps)."""
     from ._sinkhorn_scaling import sinkhorn_scaling_core
 
-    return _on_scalings(lambda K, a, b, u, v: sinkhorn_scaling_core(K, a, b, u, v, max_iter, tol, check_every,
-                                                                    errors, numba.get_num_threads()),
-                        C, a, b, log_a, log_b, eps, f, g)
+    return _on_scalings(lambda K, a, b, u, v: sinkhorn_scaling_core(K, a, b, u, v, opts.max_iter, opts.tol,
+                                                                    opts.check_every, errors,
+                                                                    numba.get_num_threads()),
+                        C, a, b, log_a, log_b, opts.reg, f, g)
 
 
 def _on_scalings(core, C, a, b, log_a, log_b, eps, f, g):
@@ -205,72 +210,65 @@ def _on_scalings(core, C, a, b, log_a, log_b, eps, f, g):
     return status, n_iter, n_errors
 
 
-def _stabilized(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
+def _stabilized(C, a, b, log_a, log_b, f, g, opts, errors):
     """Sinkhorn with absorption of large scalings into the potentials (and log-domain rescue of underflow).
 
     The column rescue reads C^T as a strided view: it is rare, and a contiguous copy would add n m floats to the
     n m of C and of K for the whole solve."""
     from ._sinkhorn_scaling import sinkhorn_stabilized_core
 
+    eps = opts.reg
     rows, cols, Cp = _positive_part(C, a, b, f, g)
     alpha = f[rows] + eps * log_a[rows]
     beta = g[cols] + eps * log_b[cols]
     K = np.empty(Cp.shape)
     status, n_iter, n_errors = sinkhorn_stabilized_core(Cp, Cp.T, a[rows], b[cols],
-                                                        log_a[rows], log_b[cols], eps, alpha, beta, K, max_iter,
-                                                        tol, check_every, errors, numba.get_num_threads())
+                                                        log_a[rows], log_b[cols], eps, alpha, beta, K,
+                                                        opts.max_iter, opts.tol, opts.check_every, errors,
+                                                        numba.get_num_threads())
     f[rows] = alpha - eps * log_a[rows]
     g[cols] = beta - eps * log_b[cols]
     _complete_potentials(C, log_a, log_b, eps, f, g, rows, cols)
     return status, n_iter, n_errors
 
 
-def _greenkhorn(C, a, b, log_a, log_b, eps, f, g, max_iter, tol, check_every, errors):
+def _greenkhorn(C, a, b, log_a, log_b, f, g, opts, errors):
     """Greenkhorn on K = exp(-C / eps): one row or column rescaled per iteration."""
     from ._sinkhorn_scaling import greenkhorn_core
 
-    return _on_scalings(lambda K, a, b, u, v: greenkhorn_core(K, np.ascontiguousarray(K.T), a, b, u, v, max_iter,
-                                                              tol, check_every, errors),
-                        C, a, b, log_a, log_b, eps, f, g)
+    return _on_scalings(lambda K, a, b, u, v: greenkhorn_core(K, np.ascontiguousarray(K.T), a, b, u, v,
+                                                              opts.max_iter, opts.tol, opts.check_every, errors),
+                        C, a, b, log_a, log_b, opts.reg, f, g)
 
 
 _CORES = {"sinkhorn_log": _log, "sinkhorn": _scaling, "sinkhorn_stabilized": _stabilized,
           "sinkhorn_epsilon_scaling": _epsilon_scaling, "greenkhorn": _greenkhorn}
 
 
-def solve_on_device(placement, M, a, b, reg, method, max_iter, tol, check_every, potentials_init, warn,
-                    reg_type="kl", stacklevel=6):
-    """Balanced entropic OT of CUDA arrays by the GPU driver (log domain, one target): the scalars are checked
-    here, the arrays by the driver with the host's rules and messages."""
-    _check_method(method)
+def solve_on_device(placement, M, a, b, opts, potentials_init, warn, stacklevel=6):
+    """Balanced entropic OT of CUDA arrays by the GPU driver (log domain, one target): the scalars are checked in
+    ``opts`` (:func:`sinkhorn_options`), the arrays by the driver with the host's rules and messages."""
     if b is not None and len(b.shape) != 1:
         raise ValueError("several targets (b of shape (m, k)) run on the host only in this version; on the GPU "
                          "solve one target at a time, or use numbaot.solve_batch")
-    from ._loop import SinkhornOptions
-
-    opts = SinkhornOptions(V.check_reg(reg), math.inf, math.inf, method, V.check_reg_type(reg_type),
-                           V.check_max_iter(max_iter), V.check_tol(tol), V.check_max_iter(check_every, "check_every"))
     return solve_dense_on_device(placement, M, a, b, opts, potentials_init, V.check_bool(warn, "warn"), batch=False,
                                  stacklevel=stacklevel)
 
 
-def _solve_targets(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn):
+def _solve_targets(M, a, b, opts, potentials_init, n_threads, warn):
     """sinkhorn/sinkhorn2 front: one OTResult per target (b of shape (m, k)), or one for a 1-D b."""
     placement = _dispatch.place(M=M, a=a, b=b)
     if placement.on_gpu:
-        return solve_on_device(placement, M, a, b, reg, method, max_iter, tol, check_every, potentials_init, warn,
-                               stacklevel=7)
-    M, a, b, reg, max_iter, tol, check_every, _ = _validate(M, a, b, reg, method, max_iter, tol, check_every,
-                                                            "kl", allow_targets=True)
+        return solve_on_device(placement, M, a, b, opts, potentials_init, warn, stacklevel=7)
+    M, a, b = _validate(M, a, b, allow_targets=True)
     n, m = M.shape
     if b.ndim == 1:
         f, g = V.check_potentials_init(potentials_init, n, m)
-        return _run(M, a, b, reg, method, max_iter, tol, check_every, f, g, n_threads, warn, "kl")
+        return _run(M, a, b, opts, f, g, n_threads, warn)
     results = []
     for k in range(b.shape[1]):
         f, g = V.check_potentials_init(potentials_init, n, m)
-        results.append(_run(M, a, np.ascontiguousarray(b[:, k]), reg, method, max_iter, tol, check_every, f, g,
-                            n_threads, warn, "kl"))
+        results.append(_run(M, a, np.ascontiguousarray(b[:, k]), opts, f, g, n_threads, warn))
     return results
 
 
@@ -329,7 +327,8 @@ def sinkhorn(a, b, M, reg, *, method="sinkhorn_log", max_iter=MAX_ITER, tol=TOL,
     array([[0.5, 0. ],
            [0. , 0.5]])
     """
-    result = _solve_targets(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn)
+    result = _solve_targets(M, a, b, sinkhorn_options(reg, method, max_iter, tol, check_every), potentials_init,
+                            n_threads, warn)
     if isinstance(result, list):
         return np.stack([r.plan for r in result], axis=2)
     return result.plan
@@ -349,7 +348,8 @@ def sinkhorn2(a, b, M, reg, *, method="sinkhorn_log", max_iter=MAX_ITER, tol=TOL
     >>> numbaot.sinkhorn2([0.5, 0.5], [[0.5, 1.0], [0.5, 0.0]], [[0.0, 1.0], [1.0, 0.0]], reg=0.1).round(4)
     array([0. , 0.5])
     """
-    result = _solve_targets(M, a, b, reg, method, max_iter, tol, check_every, potentials_init, n_threads, warn)
+    result = _solve_targets(M, a, b, sinkhorn_options(reg, method, max_iter, tol, check_every), potentials_init,
+                            n_threads, warn)
     if isinstance(result, list):
         return np.array([r.value_linear for r in result])
     return result.value_linear

@@ -20,16 +20,21 @@ from . import _loop as U
 from .unbalanced import _criterion, check_method, solve_on_device
 
 
-def solve_batch_cpu(M, reg, a, b, max_iter, tol, check_every, unbalanced, method, potentials_init, n_threads, warn):
-    """Validate a batch, run the shared core, and wrap the answer in a :class:`BatchOTResult`."""
+def batch_options(reg, unbalanced, method, max_iter, tol, check_every) -> U.SinkhornOptions:
+    """The checked scalars of a batch (``unbalanced``: None for balanced problems, else the marginal penalties), built
+    once by the front-end."""
     reg = V.check_reg(reg)
     rho_a, rho_b = (math.inf, math.inf) if unbalanced is None else V.check_reg_m(unbalanced, "unbalanced")
     method = check_method(method, U.LOG_METHODS, "solve_batch")
-    max_iter = V.check_max_iter(max_iter)
-    tol = V.check_tol(tol)
-    check_every = V.check_max_iter(check_every, "check_every")
+    return U.SinkhornOptions(reg, rho_a, rho_b, method, "kl", V.check_max_iter(max_iter), V.check_tol(tol),
+                             V.check_max_iter(check_every, "check_every"))
+
+
+def solve_batch_cpu(M, a, b, opts, potentials_init, n_threads, warn):
+    """Validate a batch's arrays, run the shared core with the options ``opts`` (:func:`batch_options`), and wrap
+    the answer in a :class:`BatchOTResult`."""
     warn = V.check_bool(warn, "warn")
-    opts = U.SinkhornOptions(reg, rho_a, rho_b, method, "kl", max_iter, tol, check_every)
+    rho_a, rho_b, tol = opts.rho_a, opts.rho_b, opts.tol
     placement = _dispatch.place(M=M, a=a, b=b)
     if placement.on_gpu:
         return solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch=True, stacklevel=6)
@@ -51,5 +56,5 @@ def solve_batch_cpu(M, reg, a, b, max_iter, tol, check_every, unbalanced, method
     else:
         f, g = V.check_potentials_init(potentials_init, (B, n), (B, m))
     answer = U.solve_dense(C, a64, b64, opts, f, g, n_threads, out_dtype)
-    return finish(answer, solver=f"solve_batch ({method})", criterion=_criterion(rho_a, rho_b), tol=tol, warn=warn,
-                  batch=True, out_dtype=out_dtype, stacklevel=5)
+    return finish(answer, solver=f"solve_batch ({opts.method})", criterion=_criterion(rho_a, rho_b), tol=tol,
+                  warn=warn, batch=True, out_dtype=out_dtype, stacklevel=5)

@@ -28,20 +28,28 @@ def check_method(method, methods=METHODS, what="unbalanced OT") -> str:
 EXTRA_METHODS = ("sinkhorn_stabilized", "sinkhorn_reg_scaling")
 
 
-def solve_unbalanced(M, a, b, reg, reg_m, method="sinkhorn_log", reg_type="kl", max_iter=MAX_ITER, tol=TOL,
-                     check_every=CHECK_EVERY, potentials_init=None, n_threads=None, warn=True, stacklevel=4):
-    """Validate, run the core on one problem, and wrap the answer in an OTResult (CUDA inputs go to the GPU twin)."""
+def unbalanced_options(reg, reg_m, method, reg_type, max_iter, tol, check_every):
+    """``(opts, reg_scaling)``: the checked scalars of an unbalanced solve as a :class:`SinkhornOptions`, built once
+    by the front-end, and whether ``method`` was 'sinkhorn_reg_scaling' (``opts.method`` is then 'sinkhorn_log',
+    run along the reg stages; POT's other extra name, 'sinkhorn_stabilized', is 'sinkhorn_log' too)."""
     method = check_method(method, METHODS + EXTRA_METHODS)
-    anneal = method == "sinkhorn_reg_scaling" and potentials_init is None  # a warm start is already at reg
+    reg_scaling = method == "sinkhorn_reg_scaling"
     method = "sinkhorn_log" if method in EXTRA_METHODS else method
     reg_type = V.check_reg_type(reg_type)
     reg = V.check_reg(reg)
     rho_a, rho_b = V.check_reg_m(reg_m)
-    max_iter = V.check_max_iter(max_iter)
-    tol = V.check_tol(tol)
-    check_every = V.check_max_iter(check_every, "check_every")
+    opts = SinkhornOptions(reg, rho_a, rho_b, method, reg_type, V.check_max_iter(max_iter), V.check_tol(tol),
+                           V.check_max_iter(check_every, "check_every"))
+    return opts, reg_scaling
+
+
+def solve_unbalanced(M, a, b, options, potentials_init=None, n_threads=None, warn=True, stacklevel=4):
+    """Validate the arrays, run the core on one problem, and wrap the answer in an OTResult (CUDA inputs go to the
+    GPU twin); ``options`` is :func:`unbalanced_options`' answer."""
+    opts, reg_scaling = options
+    anneal = reg_scaling and potentials_init is None  # a warm start is already at reg
+    method, rho_a, rho_b, tol = opts.method, opts.rho_a, opts.rho_b, opts.tol
     warn = V.check_bool(warn, "warn")
-    opts = SinkhornOptions(reg, rho_a, rho_b, method, reg_type, max_iter, tol, check_every)
     placement = _dispatch.place(M=M, a=a, b=b)
     if placement.on_gpu:
         return solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch=False,
@@ -79,8 +87,7 @@ def _criterion(rho_a, rho_b) -> str:
     return "marginal error" if math.isinf(rho_a) and math.isinf(rho_b) else "change of the potentials"
 
 
-def solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch, solver=None, stacklevel=5,
-                    anneal=False):
+def solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch, stacklevel=5, anneal=False):
     """Dense Sinkhorn of CUDA arrays by the GPU driver (``opts``, a ``_loop.SinkhornOptions``, checked by the
     caller; the arrays are checked by the driver with the host's rules and messages); the answer finished as on
     the host, ``device="cuda"``. ``anneal``: run 'sinkhorn_reg_scaling''s epsilon stages first, as the host does."""
@@ -94,7 +101,7 @@ def solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch, solv
     drive = _dispatch.driver("sinkhorn", placement)
     answer, out_dtype = (drive(M, a, b, opts, potentials_init, batch, anneal=True) if anneal
                          else drive(M, a, b, opts, potentials_init, batch))
-    name = solver or ("solve_batch" if batch else "sinkhorn" if opts.balanced else "sinkhorn_unbalanced")
+    name = "solve_batch" if batch else "sinkhorn" if opts.balanced else "sinkhorn_unbalanced"
     return finish(answer, solver=f"{name} ({method}, cuda)", criterion=_criterion(rho_a, rho_b), tol=opts.tol,
                   warn=warn, batch=batch, out_dtype=out_dtype, device="cuda", stacklevel=stacklevel)
 
@@ -168,8 +175,8 @@ def sinkhorn_unbalanced(a, b, M, reg, reg_m, *, method="sinkhorn_log", reg_type=
     array([[0.3220536, 0.1184769],
            [0.1184769, 0.3220536]])
     """
-    return solve_unbalanced(M, a, b, reg, reg_m, method, reg_type, max_iter, tol, check_every, potentials_init,
-                            n_threads, warn).plan
+    return solve_unbalanced(M, a, b, unbalanced_options(reg, reg_m, method, reg_type, max_iter, tol, check_every),
+                            potentials_init, n_threads, warn).plan
 
 
 def sinkhorn_unbalanced2(a, b, M, reg, reg_m, *, method="sinkhorn_log", reg_type="kl", potentials_init=None,
@@ -191,7 +198,7 @@ def sinkhorn_unbalanced2(a, b, M, reg, reg_m, *, method="sinkhorn_log", reg_type
     """
     if return_cost not in ("linear", "total"):
         raise ValueError(f"return_cost must be 'linear' or 'total', got {return_cost!r}")
-    res = solve_unbalanced(M, a, b, reg, reg_m, method, reg_type, max_iter, tol, check_every, potentials_init,
-                           n_threads, warn)
+    res = solve_unbalanced(M, a, b, unbalanced_options(reg, reg_m, method, reg_type, max_iter, tol, check_every),
+                           potentials_init, n_threads, warn)
     return res.value_linear if return_cost == "linear" else res.value
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
@@ -203,13 +204,12 @@ def inner_sinkhorn(solve_entropic, C, a, b, reg, top, max_iter, tol, potentials,
     """One warm-started inner Sinkhorn solve (no warning: the callers report), by :func:`inner_method`'s choice;
     a scaling-domain solve that breaks down is redone in the log domain."""
     from .._defaults import CHECK_EVERY
+    from ..entropic.api import sinkhorn_options
 
-    method = inner_method(top, reg)
-    inner = solve_entropic(C, a, b, reg, method, max_iter, tol, CHECK_EVERY, potentials, n_threads, False,
-                           "entropy")
-    if method == "sinkhorn" and inner.status == Status.NUMERICAL_ERROR:
-        inner = solve_entropic(C, a, b, reg, "sinkhorn_log", max_iter, tol, CHECK_EVERY, potentials, n_threads,
-                               False, "entropy")
+    opts = sinkhorn_options(reg, inner_method(top, reg), max_iter, tol, CHECK_EVERY, "entropy")
+    inner = solve_entropic(C, a, b, opts, potentials, n_threads, False)
+    if opts.method == "sinkhorn" and inner.status == Status.NUMERICAL_ERROR:
+        inner = solve_entropic(C, a, b, opts._replace(method="sinkhorn_log"), potentials, n_threads, False)
     return inner
 
 
@@ -221,6 +221,33 @@ def _quadratic_step(qa, qb):
 
 
 # -------------------------------------------------------------------------------------------- the sparse-vertex loop
+class Stopping(NamedTuple):
+    """When a conditional gradient loop stops, built once by the front-end from its checked arguments.
+
+    ``max_iter`` iterations at most; POT's rule (``holds``): the objective changed by less than ``tol_abs``, or by
+    less than ``tol_rel`` relative; the certificate (``_certified``, ``cg`` / ``semirelaxed_cg`` only): the
+    Frank-Wolfe gap within ``tol_gap`` of ``max(|F|, |F - gap_shift|, gap_floor)``."""
+
+    max_iter: int
+    tol_rel: float
+    tol_abs: float
+    tol_gap: float = CG_TOL_GAP
+    gap_floor: float = 0.0
+    gap_shift: float = 0.0
+
+    def holds(self, change, cost):
+        """POT's rule for an iteration that changed the objective by ``change`` to ``cost``."""
+        return change < self.tol_abs or (cost != 0.0 and change / abs(cost) < self.tol_rel)
+
+
+class InnerSolve(NamedTuple):
+    """``gcg``'s inner Sinkhorn solves: iteration cap, marginal tolerance, threads."""
+
+    max_iter: int
+    tol: float
+    n_threads: object = None
+
+
 class _Run:
     """What a conditional gradient loop returns."""
 
@@ -231,13 +258,12 @@ class _Run:
             setattr(self, k, v)
 
 
-def _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs, oracle, tol_gap=CG_TOL_GAP,
-                 gap_floor=0.0, gap_shift=0.0):
+def _vertex_loop(M, reg, f, df, G, line_search, oracle, stop):
     """Conditional gradient whose linear oracle returns sparse vertices ``(status, rows, cols, vals)``.
 
-    ``oracle(Mi, top)``; ``G`` is updated in place. The objective is ``<M, G> + reg f(G)``; stopping as in the
-    module's docstring (POT's change rule and the Frank-Wolfe gap within ``tol_gap`` of ``max(|F|, |F -
-    gap_shift|, gap_floor)``, see ``_certified``)."""
+    ``oracle(Mi, top)``; ``G`` is updated in place. The objective is ``<M, G> + reg f(G)``; ``stop`` (a
+    :class:`Stopping`) as in the module's docstring (POT's change rule and the Frank-Wolfe gap, see
+    ``_certified``)."""
     from . import _kernels as K
 
     n, m = G.shape
@@ -255,7 +281,7 @@ def _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs
     gap_cost = cost
     last = None
     n_iter = 0
-    while n_iter < max_iter:
+    while n_iter < stop.max_iter:
         n_iter += 1
         dfG = call_gradient(df, G)
         top = K.linearize(M, dfG, reg, Mi)
@@ -306,15 +332,13 @@ def _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs
         change = abs(new_cost - cost)
         cost = new_cost
         history.append(cost)
-        if (change < tol_abs or (cost != 0.0 and change / abs(cost) < tol_rel)) and _certified(gap, gap_cost,
-                                                                                              cost, tol_gap,
-                                                                                              gap_floor, gap_shift):
+        if stop.holds(change, cost) and _certified(gap, gap_cost, cost, stop):
             status = OPTIMAL
             break
     # the values recomputed from the final plan, not carried by the line search's sums
     value_linear = K.dense_dot(M, G)
     value = value_linear + reg * call_value(f, G)
-    if status == MAX_ITER_REACHED and _certified(gap, gap_cost, value, tol_gap, gap_floor, gap_shift):
+    if status == MAX_ITER_REACHED and _certified(gap, gap_cost, value, stop):
         status = OPTIMAL
     if not (math.isfinite(value) and np.isfinite(G).all()):
         status = NUMERICAL_ERROR
@@ -322,18 +346,18 @@ def _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs
                 history=np.array(history), gap=gap, duals=(Mi, last), support=None)
 
 
-def _certified(gap, gap_cost, cost, tol_gap, gap_floor=0.0, gap_shift=0.0):
+def _certified(gap, gap_cost, cost, stop):
     """Whether the Frank-Wolfe gap taken at objective ``gap_cost`` certifies the plan of objective ``cost``
-    within ``tol_gap`` relative: ``cost <= gap_cost`` (a descent since) and ``gap <= tol_gap max(|cost|,
-    |cost - gap_shift|, gap_floor)``. ``gap_shift = min(M) sum(a)``: ``cost - gap_shift`` is the objective with
-    the costs shifted to >= 0, the same for every shift of M (which leaves the plans unchanged);
-    ``gap_floor`` (``_finish.gap_scale_floor``) a scale that does not vanish with the optimum. Rounding allowed
-    for: a gap below 1e-14 of the objective's scale counts as 0."""
+    within ``stop.tol_gap`` relative: ``cost <= gap_cost`` (a descent since) and ``gap <= tol_gap max(|cost|,
+    |cost - gap_shift|, gap_floor)`` (the fields of ``stop``, a :class:`Stopping`). ``gap_shift = min(M) sum(a)``:
+    ``cost - gap_shift`` is the objective with the costs shifted to >= 0, the same for every shift of M (which
+    leaves the plans unchanged); ``gap_floor`` (``_finish.gap_scale_floor``) a scale that does not vanish with the
+    optimum. Rounding allowed for: a gap below 1e-14 of the objective's scale counts as 0."""
     if not (math.isfinite(gap) and math.isfinite(cost)):
         return False
-    judge = max(abs(cost), abs(cost - gap_shift), gap_floor)
+    judge = max(abs(cost), abs(cost - stop.gap_shift), stop.gap_floor)
     scale = max(judge, abs(gap_cost))
-    return cost <= gap_cost + 1e-14 * scale and gap <= tol_gap * judge + 1e-14 * scale
+    return cost <= gap_cost + 1e-14 * scale and gap <= stop.tol_gap * judge + 1e-14 * scale
 
 
 def _user_line_search(line_search, cost_fn, G, deltaG, Mi, cost_G, df_G):
@@ -406,9 +430,24 @@ def _log_dict(result, run):
 
 
 # ------------------------------------------------------------------------------------------------------ front-ends
-def solve_cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=CG_MAX_ITER, tol_rel=1e-9, tol_abs=1e-9,
-             tol_gap=CG_TOL_GAP, n_threads=None, warn=True, semirelaxed=False, solver="cg"):
-    """The checked ``cg`` / ``semirelaxed_cg`` solve: ``(OTResult, run)``."""
+class CgOptions(NamedTuple):
+    """The options of a ``cg`` / ``semirelaxed_cg`` solve as the front-end received them (:func:`solve_cg` checks
+    them); ``solver`` names the caller in warnings. The defaults are ``cg``'s."""
+
+    line_search: object = None
+    max_iter: int = CG_MAX_ITER
+    tol_rel: float = 1e-9
+    tol_abs: float = 1e-9
+    tol_gap: float = CG_TOL_GAP
+    n_threads: object = None
+    warn: bool = True
+    semirelaxed: bool = False
+    solver: str = "cg"
+
+
+def solve_cg(a, b, M, reg, f, df, G0=None, options=CgOptions()):
+    """The checked ``cg`` / ``semirelaxed_cg`` solve with the :class:`CgOptions` ``options``: ``(OTResult, run)``."""
+    line_search, max_iter, tol_rel, tol_abs, tol_gap, n_threads, warn, semirelaxed, solver = options
     reg, max_iter, tol_rel, tol_abs, warn, _ = _check_common(reg, max_iter, tol_rel, tol_abs, warn, False)
     # inf turns the certificate off (POT's rule alone), for inner solves of outer loops that follow POT's path
     tol_gap = math.inf if tol_gap == math.inf else V.check_tol(tol_gap, "tol_gap")
@@ -429,8 +468,8 @@ def solve_cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=CG_MAX_
         oracle = _oracle_exact(a, b, _config.n_threads(n_threads))
     from .._finish import gap_scale_floor
 
-    run = _vertex_loop(a, b, M, reg, f, df, G, line_search, max_iter, tol_rel, tol_abs, oracle, tol_gap,
-                       gap_scale_floor(M, a.sum()), float(M.min()) * float(a.sum()))
+    stop = Stopping(max_iter, tol_rel, tol_abs, tol_gap, gap_scale_floor(M, a.sum()), float(M.min()) * float(a.sum()))
+    run = _vertex_loop(M, reg, f, df, G, line_search, oracle, stop)
     potentials = (None, None)
     if not semirelaxed and run.status != NUMERICAL_ERROR:
         potentials = _lp_duals(*run.duals, a, b)
@@ -503,8 +542,8 @@ def cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=CG_MAX_ITER, 
            [0. , 0.5]])
     """
     log = V.check_bool(log, "log")
-    result, run = solve_cg(a, b, M, reg, f, df, G0, line_search, max_iter=max_iter, tol_rel=tol_rel,
-                           tol_abs=tol_abs, tol_gap=tol_gap, n_threads=n_threads, warn=warn)
+    result, run = solve_cg(a, b, M, reg, f, df, G0, CgOptions(line_search, max_iter, tol_rel, tol_abs, tol_gap,
+                                                              n_threads, warn))
     return (result.plan, _log_dict(result, run)) if log else result.plan
 
 
@@ -539,8 +578,8 @@ def semirelaxed_cg(a, b, M, reg, f, df, G0=None, line_search=None, *, max_iter=C
            [0. , 0.5]])
     """
     log = V.check_bool(log, "log")
-    result, run = solve_cg(a, b, M, reg, f, df, G0, line_search, max_iter=max_iter, tol_rel=tol_rel,
-                           tol_abs=tol_abs, tol_gap=tol_gap, warn=warn, semirelaxed=True, solver="semirelaxed_cg")
+    result, run = solve_cg(a, b, M, reg, f, df, G0, CgOptions(line_search, max_iter, tol_rel, tol_abs, tol_gap,
+                                                              warn=warn, semirelaxed=True, solver="semirelaxed_cg"))
     return (result.plan, _log_dict(result, run)) if log else result.plan
 
 
@@ -551,9 +590,23 @@ def _entropy(G):
         return float(np.sum(np.where(G > 0, G * np.log(np.where(G > 0, G, 1.0)), 0.0)))
 
 
-def solve_gcg(a, b, M, reg1, reg2, f, df, G0=None, *, max_iter=10, max_inner_iter=200, tol_rel=1e-9,
-              tol_abs=1e-9, inner_tol=1e-9, n_threads=None, warn=True, solver="gcg"):
-    """The checked ``gcg`` solve: ``(OTResult, run)``."""
+class GcgOptions(NamedTuple):
+    """The options of a ``gcg`` solve as the front-end received them (:func:`solve_gcg` checks them); ``solver``
+    names the caller in warnings. The defaults are ``gcg``'s."""
+
+    max_iter: int = 10
+    max_inner_iter: int = 200
+    tol_rel: float = 1e-9
+    tol_abs: float = 1e-9
+    inner_tol: float = 1e-9
+    n_threads: object = None
+    warn: bool = True
+    solver: str = "gcg"
+
+
+def solve_gcg(a, b, M, reg1, reg2, f, df, G0=None, options=GcgOptions()):
+    """The checked ``gcg`` solve with the :class:`GcgOptions` ``options``: ``(OTResult, run)``."""
+    max_iter, max_inner_iter, tol_rel, tol_abs, inner_tol, n_threads, warn, solver = options
     reg2, max_iter, tol_rel, tol_abs, warn, _ = _check_common(reg2, max_iter, tol_rel, tol_abs, warn, False, "reg2")
     reg1 = V.check_reg(reg1, "reg1")
     max_inner_iter = V.check_max_iter(max_inner_iter, "max_inner_iter")
@@ -564,15 +617,16 @@ def solve_gcg(a, b, M, reg1, reg2, f, df, G0=None, *, max_iter=10, max_inner_ite
     a, b, M, G0 = _dispatch.host_copies(a, b, M, G0)
     a, b, M, out_dtype = _check_problem(a, b, M)
     G = _start(G0, a, b)
-    run = _gcg_loop(a, b, M, reg1, reg2, f, df, G, max_iter, max_inner_iter, tol_rel, tol_abs, inner_tol,
-                    n_threads)
+    run = _gcg_loop(a, b, M, reg1, reg2, f, df, G, Stopping(max_iter, tol_rel, tol_abs),
+                    InnerSolve(max_inner_iter, inner_tol, n_threads))
     return _finish(run, out_dtype, placement, solver, warn, _GCG_CITATION, run.duals), run
 
 
-def _gcg_loop(a, b, M, reg1, reg2, f, df, G, max_iter, max_inner_iter, tol_rel, tol_abs, inner_tol, n_threads):
+def _gcg_loop(a, b, M, reg1, reg2, f, df, G, stop, inner_solve):
     """Generalised conditional gradient: the entropic term is kept in the inner problem (Sinkhorn), the rest
     linearised; Armijo's rule on the whole objective ``<M, G> + reg1 sum G log G + reg2 f(G)`` (from t = 1, where
-    the Sinkhorn plan itself is a valid point)."""
+    the Sinkhorn plan itself is a valid point). ``stop``: a :class:`Stopping` (POT's rule only: no certificate);
+    ``inner_solve``: an :class:`InnerSolve`."""
     from ..entropic.api import solve_entropic
     from . import _kernels as K
 
@@ -590,15 +644,15 @@ def _gcg_loop(a, b, M, reg1, reg2, f, df, G, max_iter, max_inner_iter, tol_rel, 
     status = MAX_ITER_REACHED
     gap = math.inf
     n_iter = 0
-    while n_iter < max_iter:
+    while n_iter < stop.max_iter:
         n_iter += 1
         dfG = call_gradient(df, G)
         top = K.linearize(M, dfG, reg2, Mi)
         if not math.isfinite(top):
             status = NUMERICAL_ERROR
             break
-        inner = inner_sinkhorn(solve_entropic, Mi, a, b, reg1, top, max_inner_iter, inner_tol, potentials,
-                               n_threads)
+        inner = inner_sinkhorn(solve_entropic, Mi, a, b, reg1, top, inner_solve.max_iter, inner_solve.tol,
+                               potentials, inner_solve.n_threads)
         if inner.status == Status.NUMERICAL_ERROR:
             status = NUMERICAL_ERROR
             break
@@ -629,7 +683,7 @@ def _gcg_loop(a, b, M, reg1, reg2, f, df, G, max_iter, max_inner_iter, tol_rel, 
         change = abs(new_cost - cost)
         cost = new_cost
         history.append(cost)
-        if change < tol_abs or (cost != 0.0 and change / abs(cost) < tol_rel):
+        if stop.holds(change, cost):
             status = OPTIMAL
             break
     value_linear = K.dense_dot(M, G)
@@ -695,6 +749,6 @@ def gcg(a, b, M, reg1, reg2, f, df, G0=None, *, max_iter=10, max_inner_iter=200,
     True
     """
     log = V.check_bool(log, "log")
-    result, run = solve_gcg(a, b, M, reg1, reg2, f, df, G0, max_iter=max_iter, max_inner_iter=max_inner_iter,
-                            tol_rel=tol_rel, tol_abs=tol_abs, inner_tol=inner_tol, n_threads=n_threads, warn=warn)
+    result, run = solve_gcg(a, b, M, reg1, reg2, f, df, G0, GcgOptions(max_iter, max_inner_iter, tol_rel, tol_abs,
+                                                                        inner_tol, n_threads, warn))
     return (result.plan, _log_dict(result, run)) if log else result.plan

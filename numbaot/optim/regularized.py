@@ -216,9 +216,9 @@ def sinkhorn_l1l2_gl(a, labels_a, b, M, reg, eta=0.1, *, max_iter=10, max_inner_
         raise ValueError(f"eps must be a positive number, got {eps!r}")
     f, df = group_lasso(index, n_classes, float(eps))
     log = V.check_bool(log, "log")
-    result, run = _api.solve_gcg(a, b, M, reg, eta, f, df, None, max_iter=max_iter, max_inner_iter=max_inner_iter,
-                                 tol_rel=inner_tol, tol_abs=inner_tol, inner_tol=inner_tol, n_threads=n_threads,
-                                 warn=warn, solver="sinkhorn_l1l2_gl")
+    result, run = _api.solve_gcg(a, b, M, reg, eta, f, df, None, _api.GcgOptions(
+        max_iter=max_iter, max_inner_iter=max_inner_iter, tol_rel=inner_tol, tol_abs=inner_tol, inner_tol=inner_tol,
+        n_threads=n_threads, warn=warn, solver="sinkhorn_l1l2_gl"))
     return (result.plan, _api._log_dict(result, run)) if log else result.plan
 
 
@@ -356,8 +356,9 @@ def emd_laplace(a, b, xs, xt, M, sim="knn", sim_param=None, reg="pos", eta=1.0, 
         Ct = -eta * (1.0 - alpha) / xt.shape[0] * (xs @ xt.T @ (lT + lT.T))
         M_used = np.asarray(M_arr, dtype=np.float64) + Cs + Ct
     log = V.check_bool(log, "log")
-    result, run = _api.solve_cg(a, b, M_used, eta, f, df, None, line_search, max_iter=max_iter, tol_rel=tol_rel,
-                                tol_abs=tol_abs, n_threads=n_threads, warn=warn, solver="emd_laplace")
+    result, run = _api.solve_cg(a, b, M_used, eta, f, df, None, _api.CgOptions(
+        line_search, max_iter=max_iter, tol_rel=tol_rel, tol_abs=tol_abs, n_threads=n_threads, warn=warn,
+        solver="emd_laplace"))
     result = result.replace(citation=_FLAMARY)
     return (result.plan, _api._log_dict(result, run)) if log else result.plan
 

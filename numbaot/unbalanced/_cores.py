@@ -21,6 +21,7 @@ then the c-transform of f, clipped at ``rho_b b`` for L2, which makes it feasibl
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import prange
@@ -34,6 +35,25 @@ _exp = fast_exp.cpu
 KL, L2, TV = 0, 1, 2
 #: The regulariser of the plan in the L-BFGS-B objective: none, KL(G | c), sum G log G - G, or |G - c|^2 / 2.
 REG_NONE, REG_KL, REG_ENTROPY, REG_L2 = 0, 1, 2, 3
+
+
+class MMOptions(NamedTuple):
+    """The scalars of one MM solve (``mm_core``), built once by the front-end: the divergence (``KL`` or ``L2``),
+    the update's exponents (``power``, ``scale_r``, ``scale_c``; see the module's docstring), the penalties, and the
+    stopping rule. The front-end casts each field to its type, so that every solve shares one specialisation."""
+
+    div: int
+    power: float
+    scale_r: float
+    scale_c: float
+    rho_a: float
+    rho_b: float
+    reg: float
+    max_iter: int
+    tol: float
+    tol_gap: float
+    gap_floor: float
+    check_every: int
 
 
 @cpu_jit(parallel=True)
@@ -53,10 +73,11 @@ def _sums(G, rows, col_parts, n_threads):
 
 
 @cpu_jit(parallel=True)
-def _mm_pass(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, rows, cols, new_rows, col_parts, diff_parts,
-             n_threads):
-    """One MM update of G in place; new row sums, per-thread column sums and squared changes."""
+def _mm_pass(K, G, opts, rows, cols, new_rows, col_parts, diff_parts, n_threads):
+    """One MM update of G in place; new row sums, per-thread column sums and squared changes (``opts`` an
+    ``MMOptions``)."""
     n, m = G.shape
+    div, power, scale_r, rho_a, reg = opts.div, opts.power, opts.scale_r, opts.rho_a, opts.reg
     for t in prange(n_threads):
         lo = t * n // n_threads
         hi = (t + 1) * n // n_threads
@@ -118,13 +139,15 @@ def _mm_pass_log(logK, L, G, power, row_log, col_log, new_rows, col_parts, diff_
 
 
 @cpu_jit
-def _mm_gap(G, M, a, b, c, div, rho_a, rho_b, reg, rows, cols, f, g):
+def _mm_gap(G, M, a, b, c, opts, rows, cols, f, g):
     """``(F(G), F(G) - D)``: the objective and its duality gap (module docstring) from the plan's row and column
-    sums ``rows``, ``cols``; ``f``, ``g`` are work buffers (the dual potentials on return).
+    sums ``rows``, ``cols``; ``f``, ``g`` are work buffers (the dual potentials on return); ``opts`` an
+    ``MMOptions``.
 
     One serial pass over G and M: it runs once or a few times per solve (see ``mm_core``); a parallel pass
     doubled ``mm_core``'s cold compile time for no measurable gain."""
     n, m = G.shape
+    div, rho_a, rho_b, reg = opts.div, opts.rho_a, opts.rho_b, opts.reg
     primal, dual = 0.0, 0.0
     for side in range(2):
         w = a if side == 0 else b
@@ -188,15 +211,17 @@ def _mm_gap(G, M, a, b, c, div, rho_a, rho_b, reg, rows, cols, f, g):
 
 
 @cpu_jit
-def mm_core(K, G, M, a, b, c, div, power, scale_r, scale_c, rho_a, rho_b, reg, max_iter, tol, tol_gap, gap_floor,
-            check_every, errors, n_threads):
+def mm_core(K, G, M, a, b, c, opts, errors, n_threads):
     """Run MM from G (updated in place) until the Frobenius change of an iteration is below ``tol`` (POT's rule)
     and the duality gap certifies the plan (``gap <= tol_gap max(|F(G)|, gap_floor)``, computed when POT's rule holds, at most
     every ``check_every`` iterations, and at the last iteration); at ``max_iter`` the status is OPTIMAL if the last check certified the plan. For KL with
     ``power != 1`` (``reg > 0``) ``K`` must hold ``log K``.
 
     Returns ``(status, n_iter, gap / max(|F(G)|, gap_floor) at the last check)``; ``errors[k]`` is the change at iteration k + 1.
-    The caller sets Numba's thread count to ``n_threads``."""
+    ``opts`` (an ``MMOptions``) holds the scalars. The caller sets Numba's thread count to ``n_threads``."""
+    div, power, scale_r, scale_c = opts.div, opts.power, opts.scale_r, opts.scale_c
+    rho_b, max_iter, tol, tol_gap = opts.rho_b, opts.max_iter, opts.tol, opts.tol_gap
+    gap_floor, check_every = opts.gap_floor, opts.check_every
     n, m = G.shape
     rows = np.empty(n)
     new_rows = np.empty(n)
@@ -237,8 +262,7 @@ def mm_core(K, G, M, a, b, c, div, power, scale_r, scale_c, rho_a, rho_b, reg, m
                     cols[j] = sums[j] ** scale_c if sums[j] > 0.0 else 0.0
                 else:
                     cols[j] = rho_b * sums[j]
-            _mm_pass(K, G, div, power, scale_r, scale_c, rho_a, rho_b, reg, rows, cols, new_rows, col_parts,
-                     diff_parts, n_threads)
+            _mm_pass(K, G, opts, rows, cols, new_rows, col_parts, diff_parts, n_threads)
         d2 = 0.0
         for t in range(n_threads):
             d2 += diff_parts[t]
@@ -259,7 +283,7 @@ def mm_core(K, G, M, a, b, c, div, power, scale_r, scale_c, rho_a, rho_b, reg, m
         # when POT's rule holds (at most every check_every iterations) and at the last iteration
         if (err < tol and it - last_check >= check_every) or it == max_iter:
             last_check = it
-            value, gap = _mm_gap(G, M, a, b, c, div, rho_a, rho_b, reg, rows, sums, gap_f, gap_g)
+            value, gap = _mm_gap(G, M, a, b, c, opts, rows, sums, gap_f, gap_g)
             scale = max(abs(value), gap_floor)
             rel_gap = gap / scale if scale > 0.0 else (0.0 if gap <= 0.0 else math.inf)
             if not math.isfinite(rel_gap):

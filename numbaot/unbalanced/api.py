@@ -62,13 +62,15 @@ def _problem(M, a, b):
     return M, a, b
 
 
-def _value(G, M, a, b, c, div, reg_code, reg, rho_a, rho_b, threads):
+def _value(G, M, a, b, c, opts, reg_code, threads):
+    """The MM objective of G: the divergence, penalties and reg from ``opts`` (an ``MMOptions``), the plan's
+    regulariser ``reg_code``."""
     from .._threads import run_parallel
     from ._cores import objective_grad
 
     grad = np.empty_like(G)
-    return float(run_parallel(objective_grad, threads, G, M, a, b, c, div, reg_code, reg, rho_a, rho_b, grad,
-                              threads))
+    return float(run_parallel(objective_grad, threads, G, M, a, b, c, opts.div, reg_code, opts.reg, opts.rho_a,
+                              opts.rho_b, grad, threads))
 
 
 # ---------------------------------------------------------------------------------------------------------- MM
@@ -87,7 +89,7 @@ def solve_mm(M, a, b, reg_m, c=None, reg=0.0, div="kl", G0=None, max_iter=MAX_IT
     from .._defaults import CHECK_EVERY
     from .._finish import gap_scale_floor
     from .._threads import run_parallel
-    from ._cores import KL, L2, REG_KL, REG_L2, REG_NONE, mm_core
+    from ._cores import KL, L2, REG_KL, REG_L2, REG_NONE, MMOptions, mm_core
 
     div = _lower_choice(div, "div", _DIVS_MM)
     rho_a, rho_b = V.check_finite_reg_m(reg_m)
@@ -123,10 +125,12 @@ def solve_mm(M, a, b, reg_m, c=None, reg=0.0, div="kl", G0=None, max_iter=MAX_IT
         power, scale_r, scale_c = 1.0, 1.0, 1.0
     errors = np.full(max_iter, np.nan)
     gap_floor = gap_scale_floor(C, max(a.sum(), b.sum()))
-    status, n_iter, rel_gap = run_parallel(mm_core, threads, K, G, C, a, b, c, code, power, scale_r, scale_c, rho_a,
-                                           rho_b, reg, max_iter, tol, tol_gap, gap_floor, CHECK_EVERY, errors, threads)
+    opts = MMOptions(div=int(code), power=float(power), scale_r=float(scale_r), scale_c=float(scale_c),
+                     rho_a=float(rho_a), rho_b=float(rho_b), reg=float(reg), max_iter=int(max_iter), tol=float(tol),
+                     tol_gap=float(tol_gap), gap_floor=float(gap_floor), check_every=int(CHECK_EVERY))
+    status, n_iter, rel_gap = run_parallel(mm_core, threads, K, G, C, a, b, c, opts, errors, threads)
     reg_code = REG_NONE if reg == 0 else (REG_KL if code == KL else REG_L2)
-    value = _value(G, C, a, b, c, code, reg_code, reg, rho_a, rho_b, threads)
+    value = _value(G, C, a, b, c, opts, reg_code, threads)
     lin = float(np.sum(G * C))
     if status == OPTIMAL and not math.isfinite(value):
         status = NUMERICAL_ERROR

@@ -228,12 +228,14 @@ def test_sinkhorn_unbalanced_pot_method_names(method):
 
 # ------------------------------------------------------------------------------------------ MM's certificate
 def _mm_gap(G, M, a, b, rho, div, reg=0.0, c=None):
-    from numbaot.unbalanced._cores import KL, L2, _mm_gap as core
+    from numbaot.unbalanced._cores import KL, L2, MMOptions, _mm_gap as core
 
     n, m = G.shape
     c = np.outer(a, b) if c is None else c
-    return core(G, M, a, b, c, KL if div == "kl" else L2, rho, rho, reg, G.sum(1), G.sum(0), np.empty(n),
-                np.empty(m))
+    # the gap reads the divergence, the penalties and reg only
+    opts = MMOptions(div=KL if div == "kl" else L2, power=1.0, scale_r=1.0, scale_c=1.0, rho_a=float(rho),
+                     rho_b=float(rho), reg=float(reg), max_iter=1, tol=0.0, tol_gap=0.0, gap_floor=0.0, check_every=1)
+    return core(G, M, a, b, c, opts, G.sum(1), G.sum(0), np.empty(n), np.empty(m))
 
 
 @pytest.mark.parametrize("div", ["kl", "l2"])
