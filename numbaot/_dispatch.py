@@ -53,6 +53,10 @@ def place(**arrays) -> Placement:
 #: (family, device) -> (module, function) of the driver. The CPU drivers are the families' host front-ends'
 #: cores (called directly by them); this table names the device drivers, imported on first use.
 _DRIVERS = {
+    # dist's device input checks (a float64 copy of each cloud, NaN and inf refused; the cosine norms, judged in
+    # the front-end)
+    ("dist.points", CUDA): ("numbaot.cuda._checks", "series_cuda"),
+    ("dist.norms", CUDA): ("numbaot.cuda._checks", "row_norms_cuda"),
     ("dist", CUDA): ("numbaot.cuda.cost", "dist_cuda"),
     ("unif", CUDA): ("numbaot.cuda.cost", "unif_cuda"),
     ("solve_1d", CUDA): ("numbaot.cuda.solver_1d", "solve_1d_cuda"),
@@ -80,6 +84,9 @@ _DRIVERS = {
     ("sta_barycenter", CUDA): ("numbaot.cuda.sta", "sta_barycenter_cuda"),
     ("sliced.projections", CUDA): ("numbaot.cuda.sliced", "projections_cuda"),
     ("sliced", CUDA): ("numbaot.cuda.sliced", "sliced_values_cuda"),
+    # entropic partial's device input checks (float64 copies and the statistics the front-end judges)
+    ("entropic_partial.weights", CUDA): ("numbaot.cuda._checks", "weights_cuda"),
+    ("entropic_partial.costs", CUDA): ("numbaot.cuda._checks", "cost_lines_cuda"),
     ("entropic_partial", CUDA): ("numbaot.cuda.partial", "entropic_partial_cuda"),
 }
 

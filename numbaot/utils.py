@@ -38,17 +38,40 @@ def dist(x1, x2=None, metric="sqeuclidean", p=2.0, *, n_threads=None):
     p = 2.0 if p is None else p
     X = V.check_points(x1, "x1", allow_cuda=True)
     Y = X if x2 is None else V.check_points(x2, "x2", allow_cuda=True)
+    placement = _dispatch.place(x1=X, x2=Y)
+    if placement.on_gpu:  # NaN and inf refused on the device, in the host's order (x1, x2, then the dimensions)
+        step = _dispatch.driver("dist.points", placement)
+        X64 = step(X, "x1", placement.stream)
+        Y64 = X64 if Y is X else step(Y, "x2", placement.stream)
     dims = [x.shape[1] if len(x.shape) == 2 else 1 for x in (X, Y)]  # device arrays may keep (n,) as n 1-D points
     if dims[0] != dims[1]:
         raise ValueError(f"x1 has points of dimension {dims[0]} but x2 of dimension {dims[1]}")
-    placement = _dispatch.place(x1=X, x2=Y)
-    if placement.on_gpu:
-        return _dispatch.driver("dist", placement)(X, Y, metric, p)
     out_dtype = V.result_dtype(X, Y)
     V.check_dense_size((X.shape[0], Y.shape[0]), out_dtype.itemsize, what="the cost matrix")
+    if placement.on_gpu:
+        norms = None
+        if metric == "cosine":  # zero rows refused before the driver, as ``_costs.cosine_norms`` does on the host
+            norms = _device_norms(placement, (X64, "x1"), (Y64, "x2"))
+        return _dispatch.driver("dist", placement)(X64, Y64, metric, p, norms, out_dtype, placement)
     from ._costs import cost_matrix
 
     return cost_matrix(X, Y, metric, p, n_threads, out_dtype)
+
+
+def _device_norms(placement, *clouds):
+    """The row norms of each checked device cloud ``(copy, name)`` (the ``dist.norms`` dispatch step), a zero row
+    refused with ``_costs.cosine_norms``'s message, in its order."""
+    step = _dispatch.driver("dist.norms", placement)
+    norms = []
+    for X64, name in clouds:
+        if norms and X64 is clouds[0][0]:  # x2 omitted: x1's norms serve both sides
+            norms.append(norms[0])
+            continue
+        values, low, at = step(X64, placement.stream)
+        if low == 0:
+            V.judge_zero_row(name, at)
+        norms.append(values)
+    return tuple(norms)
 
 
 def unif(n, type_as=None):
@@ -72,6 +95,6 @@ def unif(n, type_as=None):
         raise ValueError(f"n must be >= 1, got {n}: an empty distribution has no uniform weights")
     placement = _dispatch.place(type_as=type_as)
     if placement.on_gpu:
-        return _dispatch.driver("unif", placement)(int(n), type_as)
+        return _dispatch.driver("unif", placement)(int(n), V.result_dtype(type_as), placement)
     dtype = np.float64 if type_as is None else V.result_dtype(np.asarray(type_as))
     return np.full(int(n), 1.0 / n, dtype=dtype)

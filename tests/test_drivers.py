@@ -16,6 +16,8 @@ RESULT_TYPES = {"OTResult", "BatchOTResult", "BarycenterResult"}
 CHECKED_DRIVERS = {
     "cuda/solver_1d.py": ("solve_1d_cuda", "wasserstein_1d_cuda"),
     "cuda/barycenter.py": ("barycenter_cuda",),
+    "cuda/cost.py": None,
+    "cuda/partial.py": None,
     "cuda/sliced.py": None,
     "cuda/sta.py": None,
     "cuda/sta_clouds.py": None,

@@ -7,8 +7,9 @@ rules, so that a GPU input gets the same ValueError text as a host one. A whole 
 host; only per-block partials and, for an error message, the one offending entry.
 
 The functions at the end are whole dispatch steps (``_dispatch``: ``sta.frames``, ``sta.clouds.points``,
-``timeseries.series``, ``timeseries.collection``): a front-end calls them before a driver, which then takes the
-checked float64 copies they return.
+``timeseries.series``, ``timeseries.collection``, ``dist.points``, ``dist.norms``, ``entropic_partial.weights``,
+``entropic_partial.costs``): a front-end calls them before a driver, which then takes the checked float64 copies
+they return.
 """
 from __future__ import annotations
 
@@ -247,9 +248,85 @@ def frames_cuda(X, name: str, stream):
 
 
 def series_cuda(X, name: str, stream):
-    """The float64 C-contiguous (n, d) device copy of a device series ((n,) read as (n, 1), or (n, d)), refusing
-    NaN and inf with the host's message (``check_points_cuda``). A dispatch step of the soft-DTW front-ends."""
+    """The float64 C-contiguous (n, d) device copy of a device series or point cloud ((n,) read as (n, 1), or
+    (n, d)), refusing NaN and inf with the host's message (``check_points_cuda``). A dispatch step of the soft-DTW
+    front-ends (``timeseries.series``) and of ``numbaot.dist`` (``dist.points``)."""
     x = _launch.wrap(X)
     x64 = _launch.as_float64_2d(x, stream)
     check_points_cuda(x64, x, name, stream)
     return x64
+
+
+# ------------------------------------------------------------------------------------------ dist: cosine norms
+@cuda.jit
+def _row_norms_kernel(X, norms):
+    i = cuda.grid(1)
+    if i < X.shape[0]:
+        acc = 0.0
+        for k in range(X.shape[1]):
+            acc += X[i, k] * X[i, k]
+        norms[i, 0] = math.sqrt(acc)
+
+
+def row_norms_cuda(X, stream):
+    """The row norms (n, 1) of a float64 (n, d) device array (``series_cuda``'s copy), and their smallest value and
+    its first row on the host: the ``dist.norms`` dispatch step of ``numbaot.dist`` with 'cosine', whose front-end
+    refuses a zero row (``_validation.judge_zero_row``, ``_costs.cosine_norms``'s message) before the driver."""
+    norms = _launch.empty((X.shape[0], 1), np.float64, stream)
+    blocks, threads = _launch.grid_1d(X.shape[0])
+    _row_norms_kernel[blocks, threads, stream](X, norms)
+    stats = weight_stats_cuda(norms, stream)[0]
+    return norms, stats.min_value, stats.argmin
+
+
+# ------------------------------------------------------------------------------------ entropic partial inputs
+def weights_cuda(w, name: str, n: int, stream):
+    """The float64 (n, 1) device copy of device weights ``w`` ((n,), shape checked by the front-end; None: uniform),
+    checked as ``_validation.check_weights`` checks them (``check_weight_columns``: the host's messages, noise
+    negatives clipped), and their mass on the host. The ``entropic_partial.weights`` dispatch step; the front-end
+    judges the mass (``check_transported_mass``)."""
+    if w is None:
+        return cuda.to_device(np.full((n, 1), 1.0 / n), stream=stream), float(np.sum(np.full(n, 1.0 / n)))
+    w = _launch.wrap(w)
+    w64 = _launch.as_float64_2d(w, stream)
+    return w64, float(check_weight_columns(w64, w, [name], stream)[0])
+
+
+@cuda.jit
+def _cost_lines_kernel(C, w, transpose, first_nan, first_neginf, empty):
+    """Per row (``transpose``: column) t of C: the first NaN and -inf entry along it (-1: none) and whether it has
+    weight (``w[t, 0] > 0``) but no finite cost."""
+    t = cuda.grid(1)
+    lines = C.shape[1] if transpose else C.shape[0]
+    if t < lines:
+        length = C.shape[0] if transpose else C.shape[1]
+        nan_at, neginf_at, finite = -1, -1, False
+        for k in range(length):
+            v = C[k, t] if transpose else C[t, k]
+            if v != v:
+                if nan_at < 0:
+                    nan_at = k
+            elif v == -math.inf:
+                if neginf_at < 0:
+                    neginf_at = k
+            elif v != math.inf:
+                finite = True
+        first_nan[t] = nan_at
+        first_neginf[t] = neginf_at
+        empty[t] = 1 if (not finite and w[t, 0] > 0.0) else 0
+
+
+def cost_lines_cuda(M, wa, wb, stream):
+    """The float64 C-contiguous (n, m) device copy C of device costs ``M``, and what ``check_cost_matrix`` needs,
+    on the host: per row the first NaN and -inf column (-1: none), per row and column whether it has weight in
+    ``wa`` / ``wb`` (``weights_cuda``'s copies) but no finite cost. The ``entropic_partial.costs`` dispatch step;
+    the front-end judges them (``_validation.judge_cost_rows``, in the host's order)."""
+    C = _launch.as_float64_2d(_launch.wrap(M), stream)
+    stats = []
+    for w, lines, transpose in ((wa, int(C.shape[0]), False), (wb, int(C.shape[1]), True)):
+        outs = [_launch.empty(lines, dt, stream) for dt in (np.int64, np.int64, np.int8)]
+        blocks, threads = _launch.grid_1d(lines)
+        _cost_lines_kernel[blocks, threads, stream](C, w, transpose, *outs)
+        stats.append([_launch.small_to_host(x, stream) for x in outs])
+    (nan_r, neginf_r, empty_r), (_, _, empty_c) = stats
+    return C, nan_r, neginf_r, empty_r, empty_c

@@ -1,18 +1,16 @@
 """Cost matrices and uniform weights on the GPU: the CUDA twins of ``utils.dist`` and ``utils.unif``.
 
 The cost of one pair is the very body the CPU uses (``_costs.pair_cost``, compiled here with ``.cuda``), so the two
-paths cannot drift apart; each thread fills one entry of the ``(n, m)`` output.
+paths cannot drift apart; each thread fills one entry of the ``(n, m)`` output. The drivers take checked inputs:
+``numbaot.dist`` checks the points and the cosine norms on the device first (``cuda._checks``' dispatch steps).
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import cuda
 
-from .. import _validation as V
 from .._costs import METRIC_CODES, pair_cost
-from . import _checks, _launch
+from . import _launch
 
 _pair_cost = pair_cost.cuda  # kernels resolve module globals, not attributes of a Python object
 
@@ -36,102 +34,64 @@ def _dist_kernel(X, Y, metric, p, norms_x, norms_y, out):
 
 
 @cuda.jit
-def _row_norms_kernel(X, norms):
-    i = cuda.grid(1)
-    if i < X.shape[0]:
-        acc = 0.0
-        for k in range(X.shape[1]):
-            acc += X[i, k] * X[i, k]
-        norms[i, 0] = math.sqrt(acc)
-
-
-@cuda.jit
 def _fill_kernel(out, value):
     i = cuda.grid(1)
     if i < out.shape[0]:
         out[i] = value
 
 
-def _cosine_norms_cuda(X, name, stream):
-    """Row norms (n, 1) of a float64 device array; a zero row raises ``utils.cosine_norms``'s ValueError."""
-    norms = _launch.empty((X.shape[0], 1), np.float64, stream)
-    blocks, threads = _launch.grid_1d(X.shape[0])
-    _row_norms_kernel[blocks, threads, stream](X, norms)
-    stats = _checks.weight_stats_cuda(norms, stream)[0]
-    if stats.min_value == 0:
-        V.judge_zero_row(name, stats.argmin)
-    return norms
-
-
-def dist_cuda(X, Y, metric: str = "sqeuclidean", p: float = 2.0):
-    """Cost matrix between two point clouds on the GPU.
+def dist_cuda(X64, Y64, metric: str, p: float, norms, out_dtype, placement):
+    """Cost matrix between two checked point clouds on the GPU.
 
     Parameters
     ----------
-    X, Y : CUDA arrays of shape (n, d) or (n,), and (m, d) or (m,)
-        CuPy, Numba device or simulator arrays (float32 or float64); (n,) is taken as n points in one dimension.
-        Checked on the device for NaN and inf.
+    X64, Y64 : float64 device arrays of shape (n, d) and (m, d)
+        The front-end's checked copies (the ``dist.points`` dispatch step: finite; ``Y64`` may be ``X64``).
     metric : {'sqeuclidean', 'euclidean', 'cityblock', 'minkowski', 'cosine'}
-        As in :func:`numbaot.utils.dist`; 'cosine' refuses zero rows.
+        As in :func:`numbaot.utils.dist`.
     p : float
-        Exponent of 'minkowski' (validated by the caller).
+        Exponent of 'minkowski'.
+    norms : pair of float64 device arrays of shape (n, 1) and (m, 1), or None
+        The row norms for 'cosine' (the ``dist.norms`` dispatch step: no zero row); None for the other metrics.
+    out_dtype : numpy dtype
+        float32 or float64 (the dense size checked by the front-end).
+    placement : ``_dispatch.Placement``
+        The caller's stream and kind of array.
 
     Returns
     -------
     M : CUDA array of shape (n, m)
-        float32 when both inputs are float32, else float64 (computed in float64 either way); the same kind of
-        array as ``X`` (CuPy in, CuPy out).
-
-    Raises
-    ------
-    ValueError
-        For non-finite points, an output too large, or a zero row with 'cosine' (the metric and the dimensions
-        were checked by the caller, :func:`numbaot.utils.dist`).
+        In ``out_dtype`` (computed in float64 either way); the caller's kind of array (CuPy in, CuPy out).
     """
-    stream = _launch.stream_of(X, Y)
-    kind = _launch.caller_kind(X, Y)
-    same = Y is X
-    Xw = _launch.wrap(X)
-    Yw = Xw if same else _launch.wrap(Y)
-    X64 = _launch.as_float64_2d(Xw, stream)
-    _checks.check_points_cuda(X64, Xw, "x1", stream)
-    if same:
-        Y64 = X64
-    else:
-        Y64 = _launch.as_float64_2d(Yw, stream)
-        _checks.check_points_cuda(Y64, Yw, "x2", stream)
+    stream = placement.stream
     n, m = int(X64.shape[0]), int(Y64.shape[0])
-    out_dtype = V.result_dtype(X, Y)
-    V.check_dense_size((n, m), out_dtype.itemsize, what="the cost matrix")
-    code = METRIC_CODES[metric]
-    if code == _COSINE:
-        norms_x = _cosine_norms_cuda(X64, "x1", stream)
-        norms_y = norms_x if same else _cosine_norms_cuda(Y64, "x2", stream)
-    else:
-        norms_x = norms_y = _launch.empty((1, 1), np.float64, stream)  # unread placeholder
+    if norms is None:
+        norms = (_launch.empty((1, 1), np.float64, stream),) * 2  # unread placeholders
     out = _launch.empty((n, m), out_dtype, stream)
     blocks, threads = _launch.grid_1d(n * m)
-    _dist_kernel[blocks, threads, stream](X64, Y64, code, float(p), norms_x[:, 0], norms_y[:, 0], out)
-    return _launch.to_caller(out, kind)
+    _dist_kernel[blocks, threads, stream](X64, Y64, METRIC_CODES[metric], float(p), norms[0][:, 0], norms[1][:, 0],
+                                          out)
+    return _launch.to_caller(out, placement.kind)
 
 
-def unif_cuda(n: int, type_as):
+def unif_cuda(n: int, dtype, placement):
     """Uniform weights ``1/n`` on the GPU.
 
     Parameters
     ----------
     n : int >= 1
         Validated by the caller.
-    type_as : CUDA array
-        The result has its kind (CuPy, Numba), its stream, and its dtype (float32 when float32, else float64).
+    dtype : numpy dtype
+        float32 or float64 (``type_as``'s, chosen by the caller).
+    placement : ``_dispatch.Placement``
+        ``type_as``'s stream and kind of array (CuPy, Numba).
 
     Returns
     -------
     w : CUDA array of shape (n,)
     """
     n = int(n)
-    stream = _launch.stream_of(type_as)
-    out = _launch.empty(n, V.result_dtype(type_as), stream)
+    out = _launch.empty(n, dtype, placement.stream)
     blocks, threads = _launch.grid_1d(n)
-    _fill_kernel[blocks, threads, stream](out, 1.0 / n)
-    return _launch.to_caller(out, _launch.caller_kind(type_as))
+    _fill_kernel[blocks, threads, placement.stream](out, 1.0 / n)
+    return _launch.to_caller(out, placement.kind)

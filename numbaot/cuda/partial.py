@@ -8,9 +8,10 @@ mass potential ``h`` and the error stay on the device; every ``check_every`` ite
 Every method runs these log-domain iterations on the GPU ('sinkhorn' on the host iterates the same values on the
 kernel's scalings, equal up to rounding where the kernel does not underflow).
 
-Inputs are checked on the device with the host's rules and messages (weights by ``cuda._checks``, the costs by
-per-row and per-column statistics judged by ``_validation.judge_cost_rows``). The computation is in float64; the
-plan and potentials come back in M's dtype, on the caller's device, as the caller's kind of array.
+The driver takes checked inputs: the front-end (``partial.api``) checks them on the device first, with the host's
+rules and messages and in its order (``cuda._checks``' dispatch steps: the weights, then the costs' per-row and
+per-column statistics judged by ``_validation.judge_cost_rows``). The computation is in float64; the plan and
+potentials come back in M's dtype, on the caller's device, as the caller's kind of array.
 """
 from __future__ import annotations
 
@@ -19,11 +20,10 @@ import math
 import numpy as np
 from numba import cuda, float64
 
-from .. import _validation as V
 from .._finish import SinkhornAnswer
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from ..partial._entropic import clip_entry
-from . import _checks, _launch
+from . import _launch
 
 _clip = clip_entry.cuda
 #: Threads of the one-block projection kernel (a power of two).
@@ -40,30 +40,6 @@ def _log_kernel(w, out):
     i = cuda.grid(1)
     if i < out.shape[0]:
         out[i] = math.log(w[i, 0]) if w[i, 0] > 0.0 else -math.inf
-
-
-@cuda.jit
-def _cost_lines_kernel(C, log_w, transpose, first_nan, first_neginf, empty):
-    """Per row (``transpose``: column) t of C: the first NaN and -inf entry along it (-1: none) and whether it has
-    weight but no finite cost."""
-    t = cuda.grid(1)
-    lines = C.shape[1] if transpose else C.shape[0]
-    if t < lines:
-        length = C.shape[0] if transpose else C.shape[1]
-        nan_at, neginf_at, finite = -1, -1, False
-        for k in range(length):
-            v = C[k, t] if transpose else C[t, k]
-            if v != v:
-                if nan_at < 0:
-                    nan_at = k
-            elif v == -math.inf:
-                if neginf_at < 0:
-                    neginf_at = k
-            elif v != math.inf:
-                finite = True
-        first_nan[t] = nan_at
-        first_neginf[t] = neginf_at
-        empty[t] = 1 if (not finite and log_w[t] > -math.inf) else 0
 
 
 @cuda.jit
@@ -188,16 +164,6 @@ def _cast_1d_kernel(x, out):
         out[i] = x[i]
 
 
-def _weights(w, name, n, stream):
-    """Validated float64 weights (n, 1) on the device and their mass (the host's rules and messages)."""
-    if w is None:
-        out = cuda.to_device(np.full((n, 1), 1.0 / n), stream=stream)
-        return out, float(np.sum(np.full(n, 1.0 / n)))
-    w = _launch.wrap(V.as_float_array(w, name, ndim=1, allow_cuda=True))  # shape checked by the front-end
-    w64 = _launch.as_float64_2d(w, stream)
-    return w64, float(_checks.check_weight_columns(w64, w, [name], stream)[0])
-
-
 def _cast(x, dtype, stream):
     if np.dtype(dtype) == np.float64:
         return x
@@ -209,33 +175,19 @@ def _cast(x, dtype, stream):
     return out
 
 
-def entropic_partial_cuda(M, a, b, reg, m, max_iter, tol, check_every):
-    """Entropic partial OT of CUDA arrays ``M`` (n, m), ``a``, ``b`` (or None: uniform). Returns ``(answer,
-    out_dtype)``: a ``numbaot._finish.SinkhornAnswer`` (a batch of one) whose plan and potentials are device arrays
-    of the caller's kind in M's dtype, with the value, status, iterations and errors on the host, which
-    ``_finish.finish`` turns into the result as for the dense Sinkhorn drivers. Scalars have been validated by the
-    caller; ``m`` is checked here against the weights' masses. Every method runs these log-domain iterations on
-    the device."""
-    stream = _launch.stream_of(M, a, b)
-    kind = _launch.caller_kind(M, a, b)
-    M = _launch.wrap(V.as_float_array(M, "M", ndim=2, allow_cuda=True))
-    n, nm = (int(s) for s in M.shape)  # shapes checked by the front-end (_validation.check_device_dense_shapes)
-    out_dtype = V.result_dtype(M)
-    wa, sum_a = _weights(a, "a", n, stream)
-    wb, sum_b = _weights(b, "b", nm, stream)
-    mass = V.check_transported_mass(m, sum_a, sum_b)
-    C = _launch.as_float64_2d(M, stream)
+def entropic_partial_cuda(C, wa, wb, reg, mass, max_iter, tol, check_every, out_dtype, placement):
+    """Entropic partial OT of checked device inputs, in the log domain.
+
+    ``C`` (n, m) and ``wa`` (n, 1), ``wb`` (m, 1) are the front-end's float64 device copies (the
+    ``entropic_partial.costs`` and ``entropic_partial.weights`` dispatch steps: judged there with the host's
+    rules), ``mass`` the checked mass to move, ``out_dtype`` the result's dtype, ``placement`` the caller's stream
+    and kind of array. Returns ``(SinkhornAnswer, out_dtype)``; nothing here raises on the input."""
+    stream, kind = placement.stream, placement.kind
+    n, nm = int(C.shape[0]), int(C.shape[1])
     log_a = _launch.empty(n, np.float64, stream)
     log_b = _launch.empty(nm, np.float64, stream)
     _flat(_log_kernel, n, stream, wa, log_a)
     _flat(_log_kernel, nm, stream, wb, log_b)
-    stats = []
-    for log_w, lines, transpose in ((log_a, n, False), (log_b, nm, True)):
-        outs = [_launch.empty(lines, dt, stream) for dt in (np.int64, np.int64, np.int8)]
-        _flat(_cost_lines_kernel, lines, stream, C, log_w, transpose, *outs)
-        stats.append([_launch.small_to_host(x, stream) for x in outs])
-    (nan_r, neginf_r, empty_r), (_, _, empty_c) = stats
-    V.judge_cost_rows("M", nan_r, neginf_r, empty_r, empty_c)
 
     # h0: the kernel scaled to mass m (as the host): from the row log-sum-exps of -M / eps, one n-vector copied
     zeros_a = cuda.to_device(np.zeros(n), stream=stream)

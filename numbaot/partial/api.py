@@ -263,6 +263,23 @@ _AUTO_SPREAD = 100.0
 _ENTROPIC_METHODS = ("auto", "sinkhorn", "sinkhorn_log")
 
 
+def _device_inputs(M, a, b, m, placement):
+    """Device inputs checked as :func:`_checked` and ``solve_entropic_partial`` check host ones, in their order:
+    the weights a and b (the ``entropic_partial.weights`` dispatch step), NaN and -inf in M, the mass m, then the
+    rows and columns with mass but no finite cost (statistics of the ``entropic_partial.costs`` step). Returns the
+    float64 device copies C (n, m), a and b (n, 1) and (m, 1), and the mass to move: the driver's inputs."""
+    n, nm = (int(s) for s in M.shape)
+    step = _dispatch.driver("entropic_partial.weights", placement)
+    wa, sum_a = step(a, "a", n, placement.stream)
+    wb, sum_b = step(b, "b", nm, placement.stream)
+    C, nan_r, neginf_r, empty_r, empty_c = _dispatch.driver("entropic_partial.costs", placement)(M, wa, wb,
+                                                                                                 placement.stream)
+    V.judge_cost_rows("M", nan_r, neginf_r, (), ())
+    mass = V.check_transported_mass(m, sum_a, sum_b)
+    V.judge_cost_rows("M", (), (), empty_r, empty_c)
+    return C, wa, wb, mass
+
+
 def solve_entropic_partial(M, a, b, reg, m=None, method="auto", max_iter=MAX_ITER, tol=TOL, check_every=CHECK_EVERY,
                            n_threads=None, warn=True) -> OTResult:
     """Entropic partial OT as an OTResult: ``value`` = ``<P, M> + reg sum P log P``, ``value_linear`` = ``<P, M>``,
@@ -278,8 +295,9 @@ def solve_entropic_partial(M, a, b, reg, m=None, method="auto", max_iter=MAX_ITE
         V.check_device_dense_shapes(M, a, b, None, False)
         if 0 in M.shape:
             raise ValueError(f"M has shape {tuple(M.shape)}: empty distribution (a and b need at least one point)")
-        answer, out_dtype = _dispatch.driver("entropic_partial", placement)(M, a, b, reg, m, max_iter, tol,
-                                                                            check_every)
+        C, wa, wb, mass = _device_inputs(M, a, b, m, placement)
+        answer, out_dtype = _dispatch.driver("entropic_partial", placement)(C, wa, wb, reg, mass, max_iter, tol,
+                                                                            check_every, V.result_dtype(M), placement)
         return finish(answer, solver="entropic_partial_wasserstein (sinkhorn_log, cuda)", criterion="marginal change",
                       tol=tol, warn=warn, batch=False, out_dtype=out_dtype, device="cuda", stacklevel=5)
     from .. import _config

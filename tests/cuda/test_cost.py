@@ -69,3 +69,34 @@ def test_unif_on_device(dtype, expected):
     w = numbaot.unif(7, type_as=like)
     assert w.dtype == expected and tuple(w.shape) == (7,)
     np.testing.assert_array_equal(w.copy_to_host(), numbaot.unif(7, type_as=np.zeros(3, dtype=dtype)))
+
+
+def test_dist_device_input_is_judged_before_the_driver(monkeypatch):
+    """Issue 12's rule for ``dist``: the device clouds are checked by the front-end's dispatch steps
+    (``cuda._checks``: ``dist.points``, ``dist.norms``), before the driver, with the host's messages and in the
+    host's order: a NaN in x1 before x2's dimension, a zero row under 'cosine', a cost matrix over the size bound.
+    The drivers are replaced by ones that fail if reached."""
+    from numbaot import _config
+    from numbaot.cuda import cost
+
+    def unreachable(*args, **kwargs):
+        raise AssertionError("a driver ran on unchecked input")
+
+    monkeypatch.setattr(cost, "dist_cuda", unreachable)
+    X = np.arange(12.0).reshape(6, 2) + 1.0
+    nan = X.copy()
+    nan[2, 1] = np.nan
+    same_error(lambda: utils.dist(nan, np.ones((3, 3))), lambda: utils.dist(dev(nan), dev(np.ones((3, 3)))))
+    same_error(lambda: utils.dist(X, nan), lambda: utils.dist(dev(X), dev(nan)))
+    zero = X.copy()
+    zero[3] = 0.0
+    for args in ((zero,), (X, zero), (zero, zero[::-1])):
+        same_error(lambda: utils.dist(*args, metric="cosine"),
+                   lambda: utils.dist(*(dev(a) for a in args), metric="cosine"))
+    monkeypatch.setattr(_config, "MAX_DENSE_BYTES", 6 * 5 * 8 - 1)
+    same_error(lambda: utils.dist(X, X[:5]), lambda: utils.dist(dev(X), dev(X[:5])))
+    monkeypatch.setattr(_config, "MAX_DENSE_BYTES", 6 * 5 * 4)  # float32 fits, float64 not
+    same_error(lambda: utils.dist(X, X[:5]), lambda: utils.dist(dev(X), dev(X[:5].astype(np.float32))))
+    utils.dist(X.astype(np.float32), X[:5].astype(np.float32))
+    with pytest.raises(AssertionError, match="unchecked"):  # the replacement is reached on good input
+        utils.dist(dev(X.astype(np.float32)), dev(X[:5].astype(np.float32)))

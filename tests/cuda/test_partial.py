@@ -86,3 +86,45 @@ def test_bad_inputs_raise_the_host_errors():
                lambda: numbaot.entropic_partial_wasserstein(dev(a), dev(b), dev(M), 0.1, 5.0))
     with pytest.raises(ValueError, match="host|device|lives|mixed"):
         numbaot.entropic_partial_wasserstein(a, dev(b), dev(M), 0.1, 0.5)
+
+
+def test_device_input_is_judged_before_the_driver(monkeypatch):
+    """Issue 12's rule for entropic partial OT: the device weights and costs are checked by the front-end's
+    dispatch steps (``cuda._checks``: ``entropic_partial.weights``, ``entropic_partial.costs``) and judged there,
+    before the driver, with the host's messages and in the host's order (a NaN in M before a wrong mass m, the mass
+    before a weighted row of +inf costs). The driver is replaced by one that fails if reached."""
+    from numbaot.cuda import partial as cuda_partial
+
+    def unreachable(*args, **kwargs):
+        raise AssertionError("a driver ran on unchecked input")
+
+    monkeypatch.setattr(cuda_partial, "entropic_partial_cuda", unreachable)
+    M = np.arange(12.0).reshape(4, 3) / 12
+    a, b = np.array([0.25, 0.25, 0.5, 0.0]), np.array([0.5, 0.25, 0.25])
+
+    def same(a, b, M, m):
+        same_error(lambda: solve_entropic_partial(M, a, b, 0.1, m),
+                   lambda: solve_entropic_partial(dev(M), dev(a), dev(b), 0.1, m))
+
+    nan = M.copy()
+    nan[1, 2] = np.nan
+    nan[2, 0] = -np.inf
+    same(a, b, nan, 2.0)  # the NaN, before the -inf and the mass
+    same(a, b, np.where(nan == nan, nan, 0.0), 2.0)  # the -inf
+    same(a, b, M, 2.0)  # too much mass
+    same(a, b, M, -1.0)
+    same(None, b, M, 1.5)
+    rows = M.copy()
+    rows[2] = np.inf
+    same(a, b, rows, 2.0)  # the mass first
+    same(a, b, rows, 0.5)  # row 2 has weight but no finite cost
+    cols = M.copy()
+    cols[:, 1] = np.inf
+    same(a, b, cols, 0.5)
+    rows[3] = np.inf
+    rows[2] = M[2]
+    with pytest.raises(AssertionError, match="unchecked"):  # row 3 has no weight: feasible, the driver is reached
+        solve_entropic_partial(dev(rows), dev(a), dev(b), 0.1, 0.5)
+    bad_b = b.copy()
+    bad_b[2] = np.inf
+    same(a, bad_b, M, 0.5)
