@@ -316,11 +316,10 @@ def solve_tree(C, a, b, art_cost, state, from_tree, limits, n_threads, work):
                 in_arc = arc
                 break
         if in_arc < 0 or (max_iter > 0 and n_iter >= max_iter):
-            status = OPTIMAL if in_arc < 0 else MAX_ITER_REACHED
-            if status == OPTIMAL:
-                status = _artificial_flow_status(a, b, pred, flow, n_arcs, root)
-            if status != OPTIMAL and warm and (status != MAX_ITER_REACHED or
-                                              _artificial_flow_status(a, b, pred, flow, n_arcs, root) != OPTIMAL):
+            # one call site (each inlined copy is compiled anew); a pass over the n + m nodes, once per start
+            flow_status = _artificial_flow_status(a, b, pred, flow, n_arcs, root)
+            status = flow_status if in_arc < 0 else MAX_ITER_REACHED
+            if status != OPTIMAL and warm and (status != MAX_ITER_REACHED or flow_status != OPTIMAL):
                 # the given tree led to an infeasible plan: start again from the all-artificial tree (a feasible
                 # plan cut short by max_iter is kept: a cold start with the same budget would end further away)
                 warm = False
@@ -418,7 +417,7 @@ def _artificial_flow_status(a, b, pred, flow, n_arcs, root):
     return OPTIMAL
 
 
-@cpu_jit(inline="always")
+@cpu_jit(refcount=False)  # not inlined: the simplex's Numba passes then work on a smaller function
 def _update_tree(u_in, v_in, u_out, join, in_arc, src, delta, parent, pred, pred_dir, flow, thread, rev_thread,
                  succ_num, last_succ, dirty):
     """Replace the leaving arc (``u_out`` to its parent) by the entering one (``u_in`` to ``v_in``).
@@ -607,7 +606,7 @@ def _read_plan(C, n, m, pred, flow, rows, cols, values):
     return count, value
 
 
-@cpu_jit(inline="always")
+@cpu_jit(refcount=False)  # not inlined: solve_tree calls it twice, and each inlined copy compiles anew
 def _recompute_potentials(C, n, m, art_cost, parent, pred, pred_dir, pi, thread):
     """Potentials recomputed exactly along the tree (preorder), free of the drift of many incremental updates.
 
