@@ -198,31 +198,6 @@ def _block_min_parallel(C, pi, n, m, start, count, tol, n_threads, best_out, arc
     return best, best_arc
 
 
-def _price(C, pi, n, m, start, count, tol, n_threads, parallel_min_block, best_buf, arc_buf):
-    """One pricing block: ``_block_min``, split across threads (``_block_min_parallel``) when ``n_threads`` > 1
-    and the block has at least ``parallel_min_block`` arcs. ``n_threads`` None: always serial."""
-    if n_threads is not None and n_threads > 1 and count >= parallel_min_block:
-        return _block_min_parallel(C, pi, n, m, start, count, tol, n_threads, best_buf, arc_buf)
-    return _block_min(C, pi, n, m, start, count, tol)
-
-
-# Serial or parallel pricing is chosen by the type of ``n_threads`` (None or an int), at compile time: a
-# parallel kernel and the parfor machinery behind it cost seconds of a cold compile (each caller re-optimises the
-# linked kernel), and most problems never use it (see ``pricing_threads``).
-@overload(_price, inline="always")
-def _price_overload(C, pi, n, m, start, count, tol, n_threads, parallel_min_block, best_buf, arc_buf):
-    if isinstance(n_threads, (types.NoneType, types.Omitted)):
-        return lambda C, pi, n, m, start, count, tol, n_threads, parallel_min_block, best_buf, arc_buf: \
-            _block_min(C, pi, n, m, start, count, tol)
-
-    def either(C, pi, n, m, start, count, tol, n_threads, parallel_min_block, best_buf, arc_buf):
-        if n_threads > 1 and count >= parallel_min_block:
-            return _block_min_parallel(C, pi, n, m, start, count, tol, n_threads, best_buf, arc_buf)
-        return _block_min(C, pi, n, m, start, count, tol)
-
-    return either
-
-
 def pricing_threads(n_threads, block_size, parallel_min_block):
     """The ``n_threads`` to pass to :func:`solve_tree`: None (serial pricing, and no parallel kernel
     compiled) when one thread is asked for or when no pricing block can reach ``parallel_min_block`` arcs."""
@@ -309,7 +284,16 @@ def solve_tree(C, a, b, art_cost, state, from_tree, limits, n_threads, work):
         scanned = np.int64(0)
         while scanned < n_arcs:
             count = min(block_size, n_arcs - scanned)
-            best, arc = _price(C, pi, n, m, next_arc, count, tol, n_threads, parallel_min_block, best_buf, arc_buf)
+            # Serial or parallel pricing is chosen by the type of n_threads (None or an int) when solve_tree
+            # compiles: Numba prunes the dead branch of an ``is None`` test on an argument before typing, so that
+            # a serial specialisation never compiles the parallel kernel and the parfor machinery behind it
+            # (seconds of a cold compile; most problems never use it, see pricing_threads).
+            if n_threads is None:
+                best, arc = _block_min(C, pi, n, m, next_arc, count, tol)
+            elif n_threads > 1 and count >= parallel_min_block:
+                best, arc = _block_min_parallel(C, pi, n, m, next_arc, count, tol, n_threads, best_buf, arc_buf)
+            else:
+                best, arc = _block_min(C, pi, n, m, next_arc, count, tol)
             next_arc = (next_arc + count) % n_arcs
             scanned += count
             if arc >= 0:
