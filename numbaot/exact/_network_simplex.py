@@ -69,7 +69,9 @@ def _segment_argmin(costs, pi_sinks, i, j0, j1, pi_i, bound):
     return low, where
 
 
-@overload(_segment_argmin, inline="always")
+# Not inline="always": an inlined overload still compiles on its own first, and LLVM inlines this call anyway.
+# Without Numba's runtime, as _block_min (no reference counting of the array arguments on each call).
+@overload(_segment_argmin, jit_options={"_nrt": False})
 def _segment_argmin_overload(costs, pi_sinks, i, j0, j1, pi_i, bound):
     if isinstance(costs, types.Array):
         def dense(costs, pi_sinks, i, j0, j1, pi_i, bound):
