@@ -142,6 +142,18 @@ def _init_artificial(a, b, art_cost, parent, pred, pred_dir, flow, pi, thread, r
     flow[root] = 0.0
 
 
+# Numba's min and max compile an overload for each combination of argument types they meet (a tenth of a second of
+# the simplex's cold compile); these are inlined, as Python's min and max of two numbers (none is NaN here).
+@cpu_jit(inline="always")
+def _lesser(x, y):
+    return y if y < x else x
+
+
+@cpu_jit(inline="always")
+def _greater(x, y):
+    return y if y > x else x
+
+
 @cpu_jit(refcount=False)
 def _block_min(costs, pi, n, m, start, count, tol):
     """Most negative reduced cost among ``count`` arcs from arc ``start`` (row-major order, wrapping around).
@@ -156,15 +168,15 @@ def _block_min(costs, pi, n, m, start, count, tol):
     remaining = count
     pi_sinks = pi[n:n + m]
     while remaining > 0:
-        seg = min(m - j, remaining)
+        seg = _lesser(m - j, remaining)
         pi_i = pi[i]
         # the test below, without the scale (which is at least |pi_i|): tree arcs, whose reduced cost is 0 up to
         # rounding, must not pass it
-        bound = min(best, -tol * abs(pi_i))
+        bound = _lesser(best, -tol * abs(pi_i))
         low, where = _segment_argmin(costs, pi_sinks, i, j, j + seg, pi_i, bound)
         if low + pi_i < bound:
             reduced = low + pi_i
-            scale = max(abs(arc_cost(costs, i, where)), abs(pi_i), abs(pi_sinks[where]))
+            scale = _greater(_greater(abs(arc_cost(costs, i, where)), abs(pi_i)), abs(pi_sinks[where]))
             if reduced < -tol * scale:
                 best = reduced
                 best_arc = i * m + where
@@ -285,7 +297,7 @@ def solve_tree(C, a, b, art_cost, state, from_tree, limits, n_threads, work):
         in_arc = np.int64(-1)
         scanned = np.int64(0)
         while scanned < n_arcs:
-            count = min(block_size, n_arcs - scanned)
+            count = _lesser(block_size, n_arcs - scanned)
             # Serial or parallel pricing is chosen by the type of n_threads (None or an int) when solve_tree
             # compiles: Numba prunes the dead branch of an ``is None`` test on an argument before typing, so that
             # a serial specialisation never compiles the parallel kernel and the parfor machinery behind it
