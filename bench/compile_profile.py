@@ -56,7 +56,7 @@ for (k, f), v in T.items():
 print("by kind:", ", ".join(f"{k}={v:.2f}" for k, v in sorted(by_kind.items(), key=lambda x: -x[1]) if v > 0.05))
 print("by function:")
 for f, v in sorted(by_fn.items(), key=lambda x: -x[1]):
-    if v > 0.05: print(f"  {v:6.2f} {f}")
+    if v > float(os.environ.get("PROF_MIN", "0.05")): print(f"  {v:6.2f} {f}")
 print("typed more than once:", ", ".join(f"{f} x{k}" for f, k in N.items() if k > 1) or "none")
 if len(sys.argv) > 3:
-    for (k, f), v in sorted(T.items(), key=lambda x: -x[1])[:40]: print(f"  {v:6.2f} {k} {f}")
+    for (k, f), v in sorted(T.items(), key=lambda x: -x[1])[:int(os.environ.get("PROF_TOP", "40"))]: print(f"  {v:6.2f} {k} {f}")
