@@ -7,8 +7,8 @@ A/B against another checkout (a few runs each: the figures move by 10% on a shar
     NUMBA_NUM_THREADS=1 python bench/compile_profile.py /tmp/before div x # ... and the 40 largest (kind, function)
 
 Cases (200 x 150 points; `dist` is compiled before the timer starts): sinkhorn, lazy (online solve_sample), div
-(sinkhorn_divergence), divlazy, emd2,
-gw (gromov_wasserstein2 on 30 x 25). PROF_MIN=0.005: list smaller functions too; PROF_TOP=200: more (kind, function) rows. Uses Numba internals (a dev tool).
+(sinkhorn_divergence), divlazy, emd2, gw (gromov_wasserstein2 on 30 x 25). Environment: PROF_MIN=0.005 lists
+smaller functions too, PROF_TOP=200 more (kind, function) rows. Uses Numba internals (a dev tool).
 """
 import sys, os, time, tempfile, collections
 tree, case = sys.argv[1], sys.argv[2]
