@@ -11,6 +11,9 @@ Policy
 * A safe fastmath set: never ``nnan``/``ninf``, which would let LLVM drop the ``-inf`` and NaN handling that
   log-domain code and our NaN checks depend on.
 * ``nogil=True`` so host threads can overlap cores.
+* No C-callable wrapper (``no_cfunc_wrapper``): Numba builds one per compiled function only for use as a
+  first-class function value, which numbaot never makes; it cost 10-20 ms of each function's cold compile (0.3 s of
+  a first Gromov-Wasserstein call). Calls between cores and from Python do not use it.
 * ``refcount=False`` for small helpers called in a hot loop with array arguments (the network simplex's pivot
   steps): a function compiled with Numba's runtime increfs and decrefs each array argument on every call, an
   atomic instruction (~20 cycles) each; that was a fifth of the simplex's time at n = 100. Such a helper must not
@@ -59,7 +62,8 @@ def cpu_jit(func=None, *, parallel: bool = False, fastmath=SAFE_FASTMATH, refcou
     ``numba.set_num_threads`` on the host, never inside the core (that would disable caching).
     ``refcount=False``: compiled without Numba's runtime (see the module docstring; the body must not allocate).
     """
-    opts = dict(nogil=True, fastmath=set(fastmath) if fastmath else False, parallel=parallel, **options)
+    opts = dict(nogil=True, fastmath=set(fastmath) if fastmath else False, parallel=parallel,
+                no_cfunc_wrapper=True, **options)
     if not refcount:
         opts["_nrt"] = False  # Numba's (private) switch for the runtime: no reference counting, no allocation
 

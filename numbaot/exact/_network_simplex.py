@@ -69,7 +69,9 @@ def _segment_argmin(costs, pi_sinks, i, j0, j1, pi_i, bound):
     return low, where
 
 
-@overload(_segment_argmin, inline="always")
+# Not inline="always": an inlined overload still compiles on its own first, and LLVM inlines this call anyway.
+# Without Numba's runtime, as _block_min (no reference counting of the array arguments on each call).
+@overload(_segment_argmin, jit_options={"_nrt": False})
 def _segment_argmin_overload(costs, pi_sinks, i, j0, j1, pi_i, bound):
     if isinstance(costs, types.Array):
         def dense(costs, pi_sinks, i, j0, j1, pi_i, bound):
@@ -140,6 +142,18 @@ def _init_artificial(a, b, art_cost, parent, pred, pred_dir, flow, pi, thread, r
     flow[root] = 0.0
 
 
+# Numba's min and max compile an overload for each combination of argument types they meet (a tenth of a second of
+# the simplex's cold compile); these are inlined, as Python's min and max of two numbers (none is NaN here).
+@cpu_jit(inline="always")
+def _lesser(x, y):
+    return y if y < x else x
+
+
+@cpu_jit(inline="always")
+def _greater(x, y):
+    return y if y > x else x
+
+
 @cpu_jit(refcount=False)
 def _block_min(costs, pi, n, m, start, count, tol):
     """Most negative reduced cost among ``count`` arcs from arc ``start`` (row-major order, wrapping around).
@@ -154,15 +168,15 @@ def _block_min(costs, pi, n, m, start, count, tol):
     remaining = count
     pi_sinks = pi[n:n + m]
     while remaining > 0:
-        seg = min(m - j, remaining)
+        seg = _lesser(m - j, remaining)
         pi_i = pi[i]
         # the test below, without the scale (which is at least |pi_i|): tree arcs, whose reduced cost is 0 up to
         # rounding, must not pass it
-        bound = min(best, -tol * abs(pi_i))
+        bound = _lesser(best, -tol * abs(pi_i))
         low, where = _segment_argmin(costs, pi_sinks, i, j, j + seg, pi_i, bound)
         if low + pi_i < bound:
             reduced = low + pi_i
-            scale = max(abs(arc_cost(costs, i, where)), abs(pi_i), abs(pi_sinks[where]))
+            scale = _greater(_greater(abs(arc_cost(costs, i, where)), abs(pi_i)), abs(pi_sinks[where]))
             if reduced < -tol * scale:
                 best = reduced
                 best_arc = i * m + where
@@ -196,31 +210,6 @@ def _block_min_parallel(C, pi, n, m, start, count, tol, n_threads, best_out, arc
             best = best_out[t]
             best_arc = arc_out[t]
     return best, best_arc
-
-
-def _price(C, pi, n, m, start, count, tol, n_threads, parallel_min_block, best_buf, arc_buf):
-    """One pricing block: ``_block_min``, split across threads (``_block_min_parallel``) when ``n_threads`` > 1
-    and the block has at least ``parallel_min_block`` arcs. ``n_threads`` None: always serial."""
-    if n_threads is not None and n_threads > 1 and count >= parallel_min_block:
-        return _block_min_parallel(C, pi, n, m, start, count, tol, n_threads, best_buf, arc_buf)
-    return _block_min(C, pi, n, m, start, count, tol)
-
-
-# Serial or parallel pricing is chosen by the type of ``n_threads`` (None or an int), at compile time: a
-# parallel kernel and the parfor machinery behind it cost seconds of a cold compile (each caller re-optimises the
-# linked kernel), and most problems never use it (see ``pricing_threads``).
-@overload(_price, inline="always")
-def _price_overload(C, pi, n, m, start, count, tol, n_threads, parallel_min_block, best_buf, arc_buf):
-    if isinstance(n_threads, (types.NoneType, types.Omitted)):
-        return lambda C, pi, n, m, start, count, tol, n_threads, parallel_min_block, best_buf, arc_buf: \
-            _block_min(C, pi, n, m, start, count, tol)
-
-    def either(C, pi, n, m, start, count, tol, n_threads, parallel_min_block, best_buf, arc_buf):
-        if n_threads > 1 and count >= parallel_min_block:
-            return _block_min_parallel(C, pi, n, m, start, count, tol, n_threads, best_buf, arc_buf)
-        return _block_min(C, pi, n, m, start, count, tol)
-
-    return either
 
 
 def pricing_threads(n_threads, block_size, parallel_min_block):
@@ -308,19 +297,27 @@ def solve_tree(C, a, b, art_cost, state, from_tree, limits, n_threads, work):
         in_arc = np.int64(-1)
         scanned = np.int64(0)
         while scanned < n_arcs:
-            count = min(block_size, n_arcs - scanned)
-            best, arc = _price(C, pi, n, m, next_arc, count, tol, n_threads, parallel_min_block, best_buf, arc_buf)
+            count = _lesser(block_size, n_arcs - scanned)
+            # Serial or parallel pricing is chosen by the type of n_threads (None or an int) when solve_tree
+            # compiles: Numba prunes the dead branch of an ``is None`` test on an argument before typing, so that
+            # a serial specialisation never compiles the parallel kernel and the parfor machinery behind it
+            # (seconds of a cold compile; most problems never use it, see pricing_threads).
+            if n_threads is None:
+                best, arc = _block_min(C, pi, n, m, next_arc, count, tol)
+            elif n_threads > 1 and count >= parallel_min_block:
+                best, arc = _block_min_parallel(C, pi, n, m, next_arc, count, tol, n_threads, best_buf, arc_buf)
+            else:
+                best, arc = _block_min(C, pi, n, m, next_arc, count, tol)
             next_arc = (next_arc + count) % n_arcs
             scanned += count
             if arc >= 0:
                 in_arc = arc
                 break
         if in_arc < 0 or (max_iter > 0 and n_iter >= max_iter):
-            status = OPTIMAL if in_arc < 0 else MAX_ITER_REACHED
-            if status == OPTIMAL:
-                status = _artificial_flow_status(a, b, pred, flow, n_arcs, root)
-            if status != OPTIMAL and warm and (status != MAX_ITER_REACHED or
-                                              _artificial_flow_status(a, b, pred, flow, n_arcs, root) != OPTIMAL):
+            # one call site (each inlined copy is compiled anew); a pass over the n + m nodes, once per start
+            flow_status = _artificial_flow_status(a, b, pred, flow, n_arcs, root)
+            status = flow_status if in_arc < 0 else MAX_ITER_REACHED
+            if status != OPTIMAL and warm and (status != MAX_ITER_REACHED or flow_status != OPTIMAL):
                 # the given tree led to an infeasible plan: start again from the all-artificial tree (a feasible
                 # plan cut short by max_iter is kept: a cold start with the same budget would end further away)
                 warm = False
@@ -418,7 +415,7 @@ def _artificial_flow_status(a, b, pred, flow, n_arcs, root):
     return OPTIMAL
 
 
-@cpu_jit(inline="always")
+@cpu_jit(refcount=False)  # not inlined: the simplex's Numba passes then work on a smaller function
 def _update_tree(u_in, v_in, u_out, join, in_arc, src, delta, parent, pred, pred_dir, flow, thread, rev_thread,
                  succ_num, last_succ, dirty):
     """Replace the leaving arc (``u_out`` to its parent) by the entering one (``u_in`` to ``v_in``).
@@ -607,7 +604,7 @@ def _read_plan(C, n, m, pred, flow, rows, cols, values):
     return count, value
 
 
-@cpu_jit(inline="always")
+@cpu_jit(refcount=False)  # not inlined: solve_tree calls it twice, and each inlined copy compiles anew
 def _recompute_potentials(C, n, m, art_cost, parent, pred, pred_dir, pi, thread):
     """Potentials recomputed exactly along the tree (preorder), free of the drift of many incremental updates.
 
