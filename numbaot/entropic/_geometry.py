@@ -46,7 +46,7 @@ _softmin_points = softmin_points.cpu
 #: The two sides of a half-step: the rows of ``C`` (updates f) or the rows of ``C^T`` (updates g).
 ROWS, COLUMNS = 0, 1
 #: ``VALUES + side``: instead of a half-step, the plan's sums along the rows of that side, by the host kernels
-#: (:func:`plan_values`, :func:`row_values`): one compiled kernel serves a caller's half-steps and its values.
+#: (:func:`plan_linear`, :func:`row_values`): one compiled kernel serves a caller's half-steps and its values.
 VALUES = 2
 #: False in the kernels the loop runs (their values branch is pruned when compiled), True in their host copies
 #: (``_host_copy``).
@@ -79,9 +79,8 @@ def _dense(geom, side, other, ref, shift, active, eps, tau, out):
     settle; a poor one is refused and the row takes the two-pass softmin). ``h = other / eps + ref`` and the
     shifts are computed in C's dtype, so float32 costs run in float32.
 
-    ``side = VALUES`` (host copy only; see :func:`plan_values`): the plan and its values instead, ``geom.CT``
-    (B, n, m) receiving the plan; ``shift`` holds f and ``out`` log a on the way in, each row's regulariser and
-    ``<P_i, C_i>`` on the way out; ``tau = 0`` for the entropy ``sum P log P``, else KL(P | a b^T).
+    ``side = VALUES`` (host copy only; see :func:`plan_linear`): each row's ``<P_i, C_i>`` instead, no plan
+    stored (``geom.CT`` unread); ``shift`` holds f and ``out`` log a on the way in, ``<P_i, C_i>`` on the way out.
     """
     C = geom.C if side != COLUMNS else geom.CT
     n, m = C.shape[1], C.shape[2]
@@ -107,10 +106,7 @@ def _dense(geom, side, other, ref, shift, active, eps, tau, out):
         if active[k]:
             Ck = C[0] if shared else C[k]
             if _VALUES_PASS and side >= VALUES:  # host copies only (see _host_copy)
-                lin, reg = _plan_row(Ck, i, other[k], ref[k], shift[k, i], out[k, i], inv64, tau == 0.0,
-                                     geom.CT[k, i])
-                out[k, i] = lin
-                shift[k, i] = reg
+                out[k, i] = _row_linear(Ck, i, other[k], ref[k], shift[k, i], out[k, i], inv64)
             elif shift[k, i] == -math.inf:  # a zero weight under reg_type='entropy': the row carries no mass
                 out[k, i] = -math.inf
             else:
@@ -121,24 +117,16 @@ def _dense(geom, side, other, ref, shift, active, eps, tau, out):
 
 
 @cpu_jit
-def _plan_row(C, i, g, log_b, f_i, log_a_i, inv_eps, entropy, row):
-    """Row i of the plan, ``row[j] = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` (in the plan's dtype),
-    and its ``(<P_i, C_i>, R_i)`` read from the stored entries: ``R_i = sum_j P_ij log P_ij`` with ``entropy``,
-    else ``sum_j P_ij (log P_ij - log a_i - log b_j) - P_ij``; zero entries count 0 (also where C is +inf)."""
-    m = row.shape[0]
-    for j in range(m):
-        row[j] = _exp(log_a_i + log_b[j] + (f_i + g[j] - C[i, j]) * inv_eps)
+def _row_linear(C, i, g, log_b, f_i, log_a_i, inv_eps):
+    """``<P_i, C_i> = sum_j P_ij C_ij`` for row i of the plan ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) /
+    eps)``, in one pass over the row and in float64, storing nothing (the divergence needs the scalar, not an n x m
+    plan); zero entries count 0 (also where C is +inf)."""
     lin = 0.0
-    reg = 0.0
-    for j in range(m):
-        p = np.float64(row[j])
-        if p > 0.0:
-            lin += p * C[i, j]
-            if entropy:
-                reg += p * math.log(p)
-            else:
-                reg += p * (math.log(p) - log_a_i - log_b[j]) - p
-    return lin, reg
+    for j in range(C.shape[1]):
+        c = np.float64(C[i, j])
+        p = _exp(log_a_i + log_b[j] + (f_i + g[j] - c) * inv_eps)
+        lin += p * c if p > 0.0 else 0.0
+    return lin
 
 
 @cpu_jit
@@ -267,7 +255,7 @@ def half_step(geom, side, other, ref, shift, active, eps, tau, out):
     """``out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(other[k, j] / eps + ref[k, j] - C_ij / eps))`` on the
     rows of ``side`` (ROWS: C, COLUMNS: C^T) of every active problem of ``geom``: ``other`` is the other side's
     potential, ``ref`` the log of the reference measure's factor on that side. Callable from Python and from
-    jitted code. ``side = VALUES + ...``: the values passes (see :func:`plan_values`, :func:`row_values`)."""
+    jitted code. ``side = VALUES + ...``: the values passes (see :func:`plan_linear`, :func:`row_values`)."""
     return _HOST_KERNELS[type(geom)](geom, side, other, ref, shift, active, eps, tau, out)
 
 
@@ -294,29 +282,19 @@ def _select_inline(geom, side, other, ref, shift, active, eps, tau, out):
 
 
 # ------------------------------------------------------------------------------------- values, from Python
-def plan_values(C, log_a, log_b, f, g, eps, entropy, plan, n_threads=None):
-    """The plan ``plan[i, j] = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` of one problem (``C`` (n, m)
-    C-contiguous float64 or float32, ``plan`` of C's dtype) and its ``(<P, C>, R(P))``, by the dense kernel's
-    ``VALUES`` pass (parallel over rows): ``R = KL(P | a b^T) = sum P log(P / (a_i b_j)) - sum P + sum a_i b_j``
-    or, with ``entropy``, ``sum P log P``, read from the stored entries (float32 plans: the rounded ones)."""
+def plan_linear(C, log_a, log_b, f, g, eps, n_threads=None):
+    """``<P, C> = sum_ij P_ij C_ij`` for the plan ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` of one
+    problem (``C`` (n, m) C-contiguous float64 or float32; +inf entries count 0), by the dense kernel's ``VALUES``
+    pass (parallel over rows): the plan is never stored, each row is summed in float64, the rows in order."""
     from .._threads import run_parallel
 
-    n, m = C.shape
     lin = np.array(log_a, dtype=np.float64)[None, :]  # in: log a; out: <P_i, C_i>
-    reg = np.array(f, dtype=np.float64)[None, :]  # in: f; out: R_i
-    run_parallel(_HOST_KERNELS[DenseCosts], n_threads, DenseCosts(C[None], plan[None]), VALUES,
-                 np.ascontiguousarray(g)[None, :], np.ascontiguousarray(log_b)[None, :], reg, np.ones(1, np.uint8),
-                 float(eps), 0.0 if entropy else 1.0, lin)
-    return value_totals(lin[0], reg[0], log_a, log_b, entropy)
-
-
-def value_totals(linear, reg, log_a, log_b, entropy):
-    """``(<P, C>, R(P))`` from the dense values pass's row terms ``linear`` and ``reg`` (n,), added in row order."""
-    total_linear = float(np.cumsum(linear)[-1])
-    total_reg = float(np.cumsum(reg)[-1])
-    if not entropy:  # + sum_ij a_i b_j
-        total_reg += float(np.cumsum(np.exp(log_a))[-1]) * float(np.cumsum(np.exp(log_b))[-1])
-    return total_linear, total_reg
+    C3 = C[None]
+    run_parallel(_HOST_KERNELS[DenseCosts], n_threads, DenseCosts(C3, C3), VALUES,
+                 np.ascontiguousarray(g, dtype=np.float64)[None, :],
+                 np.ascontiguousarray(log_b, dtype=np.float64)[None, :], np.array(f, dtype=np.float64)[None, :],
+                 np.ones(1, np.uint8), float(eps), 1.0, lin)
+    return float(np.cumsum(lin[0])[-1])
 
 
 def row_values(clouds, side, log_a, log_b, f, g, eps, n_threads=None):

@@ -95,7 +95,7 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     from .. import _dispatch, _validation as V
     from .._finish import CloudsAnswer, clouds_detail, finish_clouds
     from .._costs import PointClouds
-    from ._geometry import ROWS, plan_values, row_values
+    from ._geometry import ROWS, plan_linear, row_values
     from ._online import PointGeometry, online_plan_parts
 
     reg = V.check_reg(reg)
@@ -141,8 +141,7 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
         clouds = PointClouds(*geom.args())
         value_linear = float(row_values(clouds, ROWS, log_a, log_b, f_ba, g_ab, reg, n_threads)[1].sum())
     else:
-        C = softmin.C["xy"]
-        value_linear, _ = plan_values(C, log_a, log_b, f_ba, g_ab, reg, False, np.empty_like(C), n_threads)
+        value_linear = plan_linear(softmin.C["xy"], log_a, log_b, f_ba, g_ab, reg, n_threads)
     operator, densify = online_plan_parts(geom, log_a, log_b, f_ba, g_ab, reg, out_dtype, n_threads)
     pot_a, pot_b = (f_ba - f_aa, g_ab - g_bb) if debias else (f_ba, g_ab)
     answer = CloudsAnswer(value, value_linear, pot_a.astype(out_dtype), pot_b.astype(out_dtype), status,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -245,37 +246,43 @@ def _symmetric_overrelaxation():
 
 # ---- the values passes of the host kernels (the divergence's <P, C>): against numpy on the same potentials
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("entropy", [False, True])
-def test_plan_values_match_numpy(dtype, entropy):
-    from numbaot.entropic._geometry import plan_values
+def test_plan_linear_is_the_explicit_plans_sum(dtype):
+    """The values-only pass (no plan stored) equals sum(P * C) over the explicit plan, forbidden arcs (C = +inf)
+    and zero weights counting 0."""
+    from numbaot.entropic._geometry import plan_linear
 
-    rng = np.random.default_rng(3)
-    n, m, eps = 7, 5, 0.3
+    rng = np.random.default_rng(5)
+    n, m, eps = 40, 23, 0.2
     C = rng.random((n, m)).astype(dtype)
-    C[1, 2] = np.inf  # a forbidden arc: P = 0 there, counted 0 in both sums
+    C[3, 7] = np.inf
     a, b = rng.random(n) + 0.1, rng.random(m) + 0.1
-    a[4] = 0.0  # a zero weight: its row of P is 0
+    a[11] = 0.0
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
     f, g = rng.normal(size=n) * 0.1, rng.normal(size=m) * 0.1
-    plan = np.empty((n, m), dtype=dtype)
-    lin, reg = plan_values(C, log_a, log_b, f, g, eps, entropy, plan)
+    C64 = C.astype(np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
-        P = a[:, None] * b[None, :] * np.exp((f[:, None] + g[None, :] - C.astype(np.float64)) / eps)
-    rtol = 1e-6 if dtype == np.float32 else 1e-13
-    np.testing.assert_allclose(plan, P, rtol=rtol, atol=0)
-    Ps = plan.astype(np.float64)  # the values are read from the stored entries
-    pos = Ps > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logP = np.where(pos, np.log(np.where(pos, Ps, 1.0)), 0.0)
-        ref = np.log(a)[:, None] + np.log(b)[None, :]
-        want_lin = float(np.where(pos, Ps * C, 0.0).sum())
-        if entropy:
-            want_reg = float(np.where(pos, Ps * logP, 0.0).sum())
-        else:
-            want_reg = float(np.where(pos, Ps * (logP - ref) - Ps, 0.0).sum()) + a.sum() * b.sum()
-    assert lin == pytest.approx(want_lin, rel=1e-12)
-    assert reg == pytest.approx(want_reg, rel=1e-12, abs=1e-14)
+        P = a[:, None] * b[None, :] * np.exp((f[:, None] + g[None, :] - C64) / eps)
+        want = float(np.where(P > 0, P * C64, 0.0).sum())
+    assert P[3, 7] == 0.0 and want > 0
+    got = plan_linear(C, log_a, log_b, f, g, eps)
+    assert isinstance(got, float)
+    assert got == pytest.approx(want, rel=1e-12)  # float64 entries, whatever C's dtype
+
+
+def test_divergence_linear_value_compiles_no_new_dense_kernel():
+    """The divergence's <P, C> runs on the dense kernel that its half-steps compiled (a runtime side code), and
+    equals sum(P * C) of its explicit plan."""
+    from numbaot.entropic._geometry import _HOST_KERNELS, DenseCosts
+
+    rng = np.random.default_rng(6)
+    X, Y = rng.random((30, 2)).astype(np.float32), rng.random((25, 2)).astype(np.float32)
+    res = solve_divergence(X, Y, reg=0.05, tol=None, lazy=False, warn=False)
+    # the float32 costs' half-steps and <P, C> share one specialisation (every float32 caller passes these types)
+    assert len([s for s in _HOST_KERNELS[DenseCosts].signatures if s[0].types[0].dtype == numba.float32]) == 1
+    P = np.asarray(res.plan, np.float64)
+    C = numbaot.dist(X, Y).astype(np.float64)
+    assert float(res.value_linear) == pytest.approx(float((P * C).sum()), rel=1e-5)  # float32 result and plan
 
 
 @pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean"])
