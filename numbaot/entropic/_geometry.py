@@ -160,6 +160,7 @@ def _points(geom, side, other, ref, shift, active, eps, tau, out):
     and ``<P_i, C_i>`` instead, ``shift`` holding f and ``out`` log a on the way in, the cost and the mass on the
     way out."""
     X, Y, p, norms_x, norms_y = geom.X, geom.Y, geom.p, geom.norms_x, geom.norms_y
+    metric = cloud_metric(geom)  # a constant for clouds of a pinned metric
     size, m = out.shape[1], other.shape[1]
     inv_eps = 1.0 / eps
     scale = tau * eps
@@ -169,8 +170,6 @@ def _points(geom, side, other, ref, shift, active, eps, tau, out):
     rows = side == ROWS or side == VALUES + ROWS
     for t in prange(size):
         i = np.int64(t)  # the parallel loop's index may be typed uint64: a second compilation of the callee
-        metric = cloud_metric(geom)  # a constant for clouds of a pinned metric (read here: the parallel loop's
-        # arguments lose it)
         buf = np.empty(_CHUNK)  # per row (so per thread): one small allocation against m cost evaluations
         s = shift[0, i]
         if _VALUES_PASS and side >= VALUES:  # host copies only (see _host_copy)
