@@ -15,7 +15,8 @@ loop's source is written once):
   the potentials kept in float64); ``C`` of shape (1, n, m) is shared by every problem of the batch (barycenters:
   K inputs against one support, without K copies of the costs);
 * ``_costs.PointClouds``: two point clouds and a metric, costs recomputed at every pass (O(n + m) memory; B = 1;
-  the network simplex takes the same tuple);
+  the network simplex takes the same tuple); its subclasses in ``_online`` pin the metric, which the kernel then
+  compiles alone;
 * :class:`SeparableGrid`: histograms on a regular 2D or 3D grid with the squared Euclidean cost, which separates
   along the axes: ``C_ij = sum_axis (t_i - t_j)^2``, so the log-sum-exp over the grid is one along each axis in turn
   (Solomon et al. 2015): O(N (D + H + W)) per half-step for N = D H W cells, never an N x N matrix.
@@ -34,7 +35,7 @@ from numba.extending import overload
 
 from .._costs import PointClouds
 from .._jit import SAFE_FASTMATH, cpu_jit
-from ._online import CHUNK as _CHUNK, row_mass_cost, softmin_points
+from ._online import CHUNK as _CHUNK, cloud_metric, row_mass_cost, softmin_points
 from .._fastexp import fast_exp
 from ._softmin import softmin_row, softmin_row_shifted
 
@@ -146,7 +147,8 @@ def _points(geom, side, other, ref, shift, active, eps, tau, out):
     row's plan mass
     and ``<P_i, C_i>`` instead, ``shift`` holding f and ``out`` log a on the way in, the cost and the mass on the
     way out."""
-    X, Y, metric, p, norms_x, norms_y = geom.X, geom.Y, geom.metric, geom.p, geom.norms_x, geom.norms_y
+    X, Y, p, norms_x, norms_y = geom.X, geom.Y, geom.p, geom.norms_x, geom.norms_y
+    metric = cloud_metric(geom)  # a constant for clouds of a pinned metric
     size, m = out.shape[1], other.shape[1]
     inv_eps = 1.0 / eps
     scale = tau * eps
@@ -256,12 +258,17 @@ def half_step(geom, side, other, ref, shift, active, eps, tau, out):
     rows of ``side`` (ROWS: C, COLUMNS: C^T) of every active problem of ``geom``: ``other`` is the other side's
     potential, ``ref`` the log of the reference measure's factor on that side. Callable from Python and from
     jitted code. ``side = VALUES + ...``: the values passes (see :func:`plan_linear`, :func:`row_values`)."""
-    return _HOST_KERNELS[type(geom)](geom, side, other, ref, shift, active, eps, tau, out)
+    return _HOST_KERNELS[_kernel_class(type(geom))](geom, side, other, ref, shift, active, eps, tau, out)
+
+
+def _kernel_class(cls):
+    """The geometry class of ``_KERNELS`` that ``cls`` is (or derives from: clouds of a pinned metric), or None."""
+    return next((base for base in cls.__mro__ if base in _KERNELS), None) if isinstance(cls, type) else None
 
 
 def _typed_kernel(geom, classes):
     """The kernel of ``geom``'s Numba type if its class is one of ``classes``, else None (another overload's)."""
-    cls = getattr(geom, "instance_class", None) if isinstance(geom, types.BaseNamedTuple) else None
+    cls = _kernel_class(getattr(geom, "instance_class", None)) if isinstance(geom, types.BaseNamedTuple) else None
     return _KERNELS[cls] if cls in classes else None
 
 

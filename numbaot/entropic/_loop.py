@@ -124,11 +124,16 @@ def sinkhorn_loop(geom, w, rule, ctl, f, g, record):
     status, n_iter, errors, n_errors = record.status, record.n_iter, record.errors, record.n_errors
     B, n, m = f.shape[0], f.shape[1], g.shape[1]
     g_new = g.copy()  # the column half-step's first guess (see _geometry)
-    f_prev = np.empty((B, n))
-    lam = np.zeros(B)  # translation-invariant rule: the shift (f_ + lam, g_ - lam) of the iterated state
-    lam_prev = np.zeros(B)
-    active = np.ones(B, np.uint8)
+    # scratch by f.copy() and np.empty(B), set below: np.empty((B, n)), np.zeros and np.ones would each compile a
+    # numpy overload of their own into a cold first call (issue 13)
+    f_prev = f.copy()
+    lam = np.empty(B)  # translation-invariant rule: the shift (f_ + lam, g_ - lam) of the iterated state
+    lam_prev = np.empty(B)
+    active = np.empty(B, np.uint8)
     for k in range(B):
+        lam[k] = 0.0
+        lam_prev[k] = 0.0
+        active[k] = 1
         status[k] = MAX_ITER_REACHED
         n_iter[k] = 0
         n_errors[k] = 0

@@ -22,8 +22,10 @@ import math
 
 import numpy as np
 from numba import prange
+from numba.extending import overload
 
-from .._costs import cost_finish, cost_term, pair_cost
+from .._costs import (CITYBLOCK, COSINE, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, PointClouds, cost_finish, cost_term,
+                      pair_cost)
 from .._fastexp import fast_exp as exp_term  # the vectorisable exponential of the dense cores
 from .._jit import cpu_jit, twin
 
@@ -116,7 +118,7 @@ def softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
     nx = norms_x[i]
     total = 0.0
     for start in range(0, m, chunk):
-        stop = min(start + chunk, m)
+        stop = start + chunk if m - start > chunk else m  # not min(): a compiled overload of its own
         _chunk_costs(X, i, Y, start, stop, metric, p, nx, norms_y, buf)
         h_chunk = h[start:stop]
         for j in range(stop - start):
@@ -165,7 +167,7 @@ def row_mass_cost(X, i, Y, metric, p, norm_x, norms_y, base, log_b, g, inv_eps, 
     r = 0.0
     s = 0.0
     for start in range(0, m, chunk):
-        stop = min(start + chunk, m)
+        stop = start + chunk if m - start > chunk else m
         _chunk_costs(X, i, Y, start, stop, metric, p, norm_x, norms_y, costs)
         lb = log_b[start:stop]
         gb = g[start:stop]
@@ -179,8 +181,10 @@ def row_mass_cost(X, i, Y, metric, p, norm_x, norms_y, base, log_b, g, inv_eps, 
 
 
 @cpu_jit(parallel=True)
-def row_sums(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, mass, cost):
-    """``mass[i] = sum_j P_ij`` and ``cost[i] = sum_j P_ij C_ij`` (0 * inf counts as 0), in parallel over rows."""
+def row_sums(clouds, log_a, log_b, f, g, eps, mass, cost):
+    """``mass[i] = sum_j P_ij`` and ``cost[i] = sum_j P_ij C_ij`` (0 * inf counts as 0) between the clouds of
+    ``clouds`` (a ``PointClouds``, its metric pinned or not), in parallel over the rows of X."""
+    X, Y, p, norms_x, norms_y = clouds.X, clouds.Y, clouds.p, clouds.norms_x, clouds.norms_y
     inv_eps = 1.0 / eps
     m = Y.shape[0]
     for i in prange(X.shape[0]):
@@ -189,15 +193,44 @@ def row_sums(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, mass, c
         r = 0.0
         s = 0.0
         for start in range(0, m, CHUNK):
-            stop = min(start + CHUNK, m)
-            _plan_chunk(X, np.int64(i), Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps,
-                        costs, weights)
+            stop = start + CHUNK if m - start > CHUNK else m
+            _plan_chunk(X, np.int64(i), Y, start, stop, cloud_metric(clouds), p, norms_x, norms_y, log_a, log_b, f,
+                        g, inv_eps, costs, weights)
             for j in range(stop - start):
                 w = weights[j]
                 r += w
                 s += w * costs[j] if w > 0.0 else 0.0
         mass[i] = r
         cost[i] = s
+
+
+#: Clouds with at most this many (pair, coordinate) terms get their row sums from numpy (:func:`row_sums_numpy`):
+#: a millisecond or two, against more than a second that compiling the parallel kernel adds to a first call.
+NUMPY_SUMS_MAX = 1 << 17
+
+
+def row_sums_numpy(clouds, log_a, log_b, f, g, eps, mass, cost):
+    """:func:`row_sums` in numpy (same arguments and answer, up to rounding), for small clouds: nothing to compile.
+    The costs are ``pair_cost``'s, accumulated coordinate by coordinate in the same order (the same values)."""
+    X, Y, code, p = clouds.X, clouds.Y, clouds.metric, clouds.p
+    acc = np.zeros((X.shape[0], Y.shape[0]))
+    for k in range(X.shape[1]):
+        if code == COSINE:
+            acc += X[:, k, None] * Y[None, :, k]
+            continue
+        diff = np.abs(X[:, k, None] - Y[None, :, k])
+        acc += diff * diff if code <= EUCLIDEAN else diff if code == CITYBLOCK else diff**p
+    if code == COSINE:
+        acc = 1.0 - acc / (clouds.norms_x[:, None] * clouds.norms_y[None, :])
+    elif code == EUCLIDEAN:
+        acc = np.sqrt(acc)
+    elif code == MINKOWSKI:
+        acc **= 1.0 / p
+    inv_eps = 1.0 / eps
+    with np.errstate(invalid="ignore", over="ignore"):
+        P = np.exp((log_a + f * inv_eps)[:, None] + log_b[None, :] + (g[None, :] - acc) * inv_eps)
+        mass[:] = P.sum(axis=1)
+        cost[:] = np.where(P > 0.0, P * acc, 0.0).sum(axis=1)  # 0 * inf counts as 0
 
 
 @cpu_jit(parallel=True)
@@ -214,7 +247,7 @@ def apply_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, V, ou
         for c in range(k):
             out[i, c] = 0.0
         for start in range(0, m, CHUNK):
-            stop = min(start + CHUNK, m)
+            stop = start + CHUNK if m - start > CHUNK else m
             _plan_chunk(X, np.int64(i), Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps,
                         costs, weights)
             for c in range(k):
@@ -233,9 +266,57 @@ def dense_plan(X, Y, metric, p, norms_x, norms_y, log_a, log_b, f, g, eps, out):
     for i in prange(X.shape[0]):
         costs = np.empty(CHUNK)
         for start in range(0, m, CHUNK):
-            stop = min(start + CHUNK, m)
+            stop = start + CHUNK if m - start > CHUNK else m
             _plan_chunk(X, np.int64(i), Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b, f, g, inv_eps,
                         costs, out[i, start:stop])
+
+
+# ------------------------------------------------------------------------------------------------ pinned metrics
+# ``PointClouds`` whose class fixes the metric (``METRIC``): the kernels read it as a constant (:func:`cloud_metric`)
+# and pass it on to the row bodies as a literal, so that LLVM keeps that metric's loops only. Compile cost: the
+# loops of every metric, each vectorised, and optimised again at every level above the row softmin, were a fifth of
+# the online solve's cold compile (issue 13); a second metric now compiles its own kernels. One class per metric, at
+# module level (Numba's cache pickles the class by name).
+class SqEuclideanClouds(PointClouds):
+    __slots__ = ()
+    METRIC = SQEUCLIDEAN
+
+
+class EuclideanClouds(PointClouds):
+    __slots__ = ()
+    METRIC = EUCLIDEAN
+
+
+class CityblockClouds(PointClouds):
+    __slots__ = ()
+    METRIC = CITYBLOCK
+
+
+class MinkowskiClouds(PointClouds):
+    __slots__ = ()
+    METRIC = MINKOWSKI
+
+
+class CosineClouds(PointClouds):
+    __slots__ = ()
+    METRIC = COSINE
+
+
+PINNED_CLOUDS = {cls.METRIC: cls for cls in (SqEuclideanClouds, EuclideanClouds, CityblockClouds, MinkowskiClouds,
+                                             CosineClouds)}
+
+
+def cloud_metric(clouds):
+    """The metric code of a ``PointClouds``: in jitted code a constant when the class pins it."""
+    return clouds.metric
+
+
+@overload(cloud_metric, inline="always")
+def _ol_cloud_metric(clouds):
+    code = getattr(getattr(clouds, "instance_class", None), "METRIC", None)
+    if code is None:
+        return lambda clouds: clouds.metric
+    return lambda clouds: code
 
 
 # ------------------------------------------------------------------------------------------------------ front-end
@@ -268,6 +349,10 @@ class PointGeometry:
 
     def swapped_args(self):
         return self.Y, self.X, self.code, self.p, self.norms_y, self.norms_x
+
+    def clouds(self, swapped=False):
+        """The clouds (X, Y; Y, X when ``swapped``) as a ``PointClouds`` whose class pins the metric."""
+        return PINNED_CLOUDS[self.code](*(self.swapped_args() if swapped else self.args()))
 
 
 def online_plan_parts(geom, log_a, log_b, f, g, eps, out_dtype, n_threads):

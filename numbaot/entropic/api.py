@@ -81,7 +81,7 @@ def solve_entropic(M, a, b, opts, potentials_init=None, n_threads=None, warn=Tru
 def _run(M, a, b, opts, f, g, n_threads, warn):
     """Solve one checked problem from the potentials ``(f, g)`` and wrap it in an OTResult."""
     from .._threads import run_parallel
-    from ._sinkhorn_log import plan_and_values
+    from ._sinkhorn_log import NUMPY_PLAN_MAX, plan_and_values, plan_and_values_numpy
 
     n, m = M.shape
     out_dtype = V.result_dtype(M)
@@ -99,8 +99,12 @@ def _run(M, a, b, opts, f, g, n_threads, warn):
             if n_errors else f"{n_iter} iterations"
         warn_status(status, f"sinkhorn ({opts.method})", detail, stacklevel=5)
     plan = np.empty((n, m), dtype=out_dtype)
-    value_linear, reg_value = run_parallel(plan_and_values, n_threads, C, log_a, log_b, f, g, opts.reg,
-                                           opts.reg_type == "entropy", plan)
+    entropy = opts.reg_type == "entropy"
+    if n * m <= NUMPY_PLAN_MAX:
+        value_linear, reg_value = plan_and_values_numpy(C, log_a, log_b, f, g, opts.reg, entropy, plan)
+    else:
+        value_linear, reg_value = run_parallel(plan_and_values, n_threads, C, log_a, log_b, f, g, opts.reg,
+                                               entropy, plan)
     return OTResult(
         value=out_dtype.type(value_linear + opts.reg * reg_value),
         value_linear=out_dtype.type(value_linear),

@@ -48,6 +48,34 @@ def test_matches_dense_path(metric, p):
     np.testing.assert_allclose(online.errors, dense.errors, rtol=1e-6, atol=1e-15)
 
 
+@pytest.mark.parametrize("metric, p", METRICS)
+def test_row_sums_numpy_matches_the_kernel(metric, p):
+    # small clouds get the plan's row sums from numpy, large ones from the parallel kernel (and the costs of the
+    # metric-pinned clouds): the same sums, with zero weights, both orientations
+    from numbaot.entropic._online import PointGeometry, row_sums, row_sums_numpy
+
+    X, Y = _clouds(31, 23, d=3, seed=4)
+    a, b = _weights(31, 23, seed=4, zeros=True)
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(a / a.sum()), np.log(b / b.sum())
+    rng = np.random.default_rng(5)
+    f, g = rng.normal(size=31), rng.normal(size=23)
+    geom = PointGeometry(X, Y, metric, p)
+    C = numbaot.dist(X, Y, metric=metric, p=p)
+    for swapped, la, lb, fa, gb, cost_matrix in ((False, log_a, log_b, f, g, C), (True, log_b, log_a, g, f, C.T)):
+        clouds = geom.clouds(swapped)
+        assert type(clouds).METRIC == clouds.metric
+        n = clouds.X.shape[0]
+        sums_k, sums_n = (np.empty(n), np.empty(n)), (np.full(n, np.nan), np.full(n, np.nan))
+        row_sums(clouds, la, lb, fa, gb, 0.7, *sums_k)
+        row_sums_numpy(clouds, la, lb, fa, gb, 0.7, *sums_n)
+        np.testing.assert_allclose(sums_n, sums_k, rtol=1e-12, atol=0)
+        P = np.exp(np.add.outer(la, lb) + (np.add.outer(fa, gb) - cost_matrix) / 0.7)  # by its definition
+        np.testing.assert_allclose(sums_n[0], P.sum(axis=1), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(sums_n[1], (P * cost_matrix).sum(axis=1), rtol=1e-12, atol=0)
+        assert sums_n[0][0 if not swapped else -1] == 0.0  # the zero weight's row
+
+
 @given(st.integers(1, 7), st.integers(1, 7), st.integers(1, 3), st.floats(0.05, 2.0), st.integers(0, 2**31),
        st.booleans())
 def test_matches_plain_numpy_log_sinkhorn(n, m, d, reg, seed, zeros):

@@ -125,3 +125,36 @@ def test_bad_inputs():
         numbaot.sinkhorn(None, np.ones((2, 2)) / 4, np.ones((2, 2)), 0.1)
     with pytest.raises(ValueError, match=r"must be \(m, k\)"):
         numbaot.sinkhorn(None, np.ones((3, 2)) / 3, np.ones((2, 2)), 0.1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("entropy", [False, True])
+def test_plan_and_values_numpy_matches_the_kernel(dtype, entropy):
+    # small plans are read out by numpy, large ones by the parallel kernel: the same plan and values, zero weights
+    # and forbidden (+inf) entries included
+    from numbaot.entropic._sinkhorn_log import plan_and_values, plan_and_values_numpy
+
+    rng = np.random.default_rng(3)
+    n, m, eps = 23, 17, 0.3
+    C = rng.random((n, m)).astype(dtype)
+    C[2, 5] = C[7, :3] = np.inf
+    a, b = rng.random(n) + 0.1, rng.random(m) + 0.1
+    a[4] = b[9] = 0.0
+    with np.errstate(divide="ignore"):
+        log_a, log_b = np.log(a / a.sum()), np.log(b / b.sum())
+    f, g = rng.normal(size=n) * 0.1, rng.normal(size=m) * 0.1
+    f[4], g[9] = 0.0, 0.0  # potentials stay finite; the zero weights drop those rows and columns
+    plan_k, plan_n = np.empty((n, m), dtype), np.full((n, m), np.nan, dtype)
+    values_k = plan_and_values(C, log_a, log_b, f, g, eps, entropy, plan_k)
+    values_n = plan_and_values_numpy(C, log_a, log_b, f, g, eps, entropy, plan_n)
+    assert plan_n.dtype == dtype
+    np.testing.assert_allclose(plan_n, plan_k, rtol=1e-6 if dtype == np.float32 else 1e-12, atol=0)
+    assert plan_n[4].max() == 0 and plan_n[:, 9].max() == 0 and plan_n[2, 5] == 0 and plan_n[7, :3].max() == 0
+    np.testing.assert_allclose(values_n, values_k, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    # the values by their definitions, from the kernel's plan
+    P = plan_k.astype(np.float64)
+    kept = P > 0
+    assert np.isclose(values_n[0], np.sum(P[kept] * C.astype(np.float64)[kept]), rtol=1e-5)
+    ref = np.log(P[kept]) if entropy else np.log(P[kept]) - np.add.outer(log_a, log_b)[kept]
+    expected_reg = np.sum(P[kept] * ref) + (0.0 if entropy else -P.sum() + np.exp(log_a).sum() * np.exp(log_b).sum())
+    assert np.isclose(values_n[1], expected_reg, rtol=1e-5, atol=1e-9)
