@@ -62,8 +62,8 @@ class DenseSoftmins(HostSoftmins):
 
     def __init__(self, X, Y, metric, p, n_threads, debias, dtype=np.float64):
         """``dtype``: the costs' dtype. float32 costs are read and exponentiated in float32 (as GeomLoss does; the
-        potentials stay float64): half the memory traffic and twice the SIMD width, but a marginal error floor
-        near 1e-6, so callers ask for them only when no tolerance is to be met (a fixed annealing schedule)."""
+        potentials stay float64): half the memory of float64 costs (not faster per row here: see ``_softmin``), but a
+        marginal error floor near 1e-6, so callers ask for them only when no tolerance is to be met (a fixed annealing schedule)."""
         self.n_threads = n_threads
         # each matrix is computed directly: a transpose or a dtype copy of an n x m matrix costs more than
         # computing it from the points (page faults on fresh memory dominate both)
