@@ -18,6 +18,7 @@ CHECKED_DRIVERS = {
     "cuda/barycenter.py": ("barycenter_cuda",),
     "cuda/cost.py": None,
     "cuda/partial.py": None,
+    "cuda/sinkhorn.py": None,
     "cuda/sliced.py": None,
     "cuda/sta.py": None,
     "cuda/sta_clouds.py": None,
