@@ -17,6 +17,7 @@ CHECKED_DRIVERS = {
     "cuda/solver_1d.py": ("solve_1d_cuda", "wasserstein_1d_cuda"),
     "cuda/barycenter.py": ("barycenter_cuda",),
     "cuda/cost.py": None,
+    "cuda/online.py": None,
     "cuda/partial.py": None,
     "cuda/sinkhorn.py": None,
     "cuda/sliced.py": None,
