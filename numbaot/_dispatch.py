@@ -66,7 +66,15 @@ _DRIVERS = {
     ("1d.inputs", CUDA): ("numbaot.cuda.solver_1d", "inputs_1d_cuda"),
     ("barycenter.histograms", CUDA): ("numbaot.cuda.barycenter", "histograms_cuda"),
     ("barycenter.costs", CUDA): ("numbaot.cuda.barycenter", "costs_cuda"),
+    # dense Sinkhorn's device input checks (float64 weights and the costs' layouts; the front-end judges them)
+    ("sinkhorn.weights", CUDA): ("numbaot.cuda._checks", "batch_weights_cuda"),
+    ("sinkhorn.costs", CUDA): ("numbaot.cuda._checks", "dense_costs_cuda"),
+    ("sinkhorn.potentials", CUDA): ("numbaot.cuda._checks", "series_cuda"),
     ("sinkhorn", CUDA): ("numbaot.cuda.sinkhorn", "solve_sinkhorn_cuda"),
+    # the online family's device input checks (float64 copies of the clouds and weights; the front-ends judge the
+    # dimensions and masses): the online solve's and the divergence's
+    ("online.points", CUDA): ("numbaot.cuda._checks", "series_cuda"),
+    ("online.weights", CUDA): ("numbaot.cuda._checks", "weights_cuda"),
     ("online", CUDA): ("numbaot.cuda.online", "solve_online_cuda"),
     ("divergence", CUDA): ("numbaot.cuda.divergence", "solve_divergence_cuda"),
     ("barycenter", CUDA): ("numbaot.cuda.barycenter", "barycenter_cuda"),

@@ -8,12 +8,14 @@ host; only per-block partials and, for an error message, the one offending entry
 
 The functions at the end are whole dispatch steps (``_dispatch``: ``sta.frames``, ``sta.clouds.points``,
 ``timeseries.series``, ``timeseries.collection``, ``dist.points``, ``dist.norms``, ``entropic_partial.weights``,
-``entropic_partial.costs``): a front-end calls them before a driver, which then takes the checked float64 copies
+``entropic_partial.costs``, ``sinkhorn.weights``, ``sinkhorn.costs``, ``sinkhorn.potentials``): a front-end calls
+them before a driver, which then takes the checked float64 copies (and, for dense Sinkhorn, the costs' layouts)
 they return.
 """
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import cuda, float64
@@ -330,3 +332,160 @@ def cost_lines_cuda(M, wa, wb, stream):
         stats.append([_launch.small_to_host(x, stream) for x in outs])
     (nan_r, neginf_r, empty_r), (_, _, empty_c) = stats
     return C, nan_r, neginf_r, empty_r, empty_c
+
+
+# ------------------------------------------------------------------------------------ dense Sinkhorn inputs
+@cuda.jit
+def _transpose_kernel(x, out):
+    """``out[i, k] = x[k, i]`` (float64), for (B, n) weights checked column by column."""
+    t = cuda.grid(1)
+    B, n = x.shape
+    if t < B * n:
+        k = t // n
+        i = t - k * n
+        out[i, k] = x[k, i]
+
+
+@cuda.jit
+def _broadcast_kernel(w, out):
+    """``out[i, k] = w[i, 0]``: one weight vector shared by the B problems."""
+    t = cuda.grid(1)
+    n, B = out.shape
+    if t < n * B:
+        i = t // B
+        out[i, t - i * B] = w[i, 0]
+
+
+def _flat(kernel, size, stream, *args):
+    blocks, threads = _launch.grid_1d(size)
+    kernel[blocks, threads, stream](*args)
+
+
+def batch_weights_cuda(w, name: str, B: int, n: int, stream):
+    """The float64 (n, B) device copy of the weights of B dense problems (``w`` None: uniform; (n,): shared by
+    every problem; (B, n): a row per problem, shapes checked by the front-end), each column checked as
+    ``_validation.check_weights`` checks it (``check_weight_columns``: the host's messages, labels ``name`` or
+    ``name[k]``, noise negatives clipped), and the masses (B,) on the host, for the front-end to judge
+    (``check_mass`` / ``check_batch_sums``). The ``sinkhorn.weights`` dispatch step of the dense Sinkhorn family."""
+    if w is None:
+        out = _launch.empty((n, B), np.float64, stream)
+        out_host = np.full((n, B), 1.0 / n)
+        out.copy_to_device(out_host, stream=stream)
+        return out, np.full(B, float(np.sum(out_host[:, 0])))
+    w = _launch.wrap(w)
+    if w.ndim == 1:
+        w64 = _launch.as_float64_2d(w, stream)  # (n, 1)
+        sums = check_weight_columns(w64, w, [name], stream)
+        if B > 1:  # shared by every problem
+            shared = _launch.empty((n, B), np.float64, stream)
+            _flat(_broadcast_kernel, n * B, stream, w64, shared)
+            return shared, np.full(B, sums[0])
+        return w64, sums
+    w64 = _launch.as_float64_2d(w, stream)  # (B, n) float64
+    cols = _launch.empty((n, B), np.float64, stream)
+    _flat(_transpose_kernel, B * n, stream, w64, cols)
+    return cols, check_weight_columns(cols, w.T, [f"{name}[{k}]" for k in range(B)], stream)
+
+
+@cuda.jit
+def _layout_kernel(M, Z, Y):
+    """``Z[i, k m + j] = Y[j, k n + i] = M[k, i, j]`` (converted to the compute dtype), one thread per entry."""
+    t = cuda.grid(1)
+    B, n, m = M.shape
+    if t < B * n * m:
+        k = t // (n * m)
+        r = t - k * n * m
+        i = r // m
+        j = r - i * m
+        v = M[k, i, j]
+        Z[i, k * m + j] = v
+        Y[j, k * n + i] = v
+
+
+@cuda.jit
+def _layout_2d_kernel(M, Z, Y, write_z):
+    """One problem: ``Y = M^T`` and, unless M can serve as Z itself, ``Z = M``."""
+    t = cuda.grid(1)
+    n, m = M.shape
+    if t < n * m:
+        i = t // m
+        j = t - i * m
+        v = M[i, j]
+        if write_z:
+            Z[i, j] = v
+        Y[j, i] = v
+
+
+@cuda.jit
+def _cost_rows_kernel(X, w, n, first_nan, first_neginf, empty, low, high):
+    """Per row t = k n + i of ``X`` (B n, m): first NaN column, first -inf column, and whether the row has weight
+    (``w[i, k] > 0``) but no finite cost (``check_cost_matrix``'s rules, one thread per row); ``low``, ``high``:
+    the row's smallest and largest finite cost (+inf and -inf when it has none), for the spread of epsilon
+    scaling."""
+    t = cuda.grid(1)
+    if t < X.shape[0]:
+        k = t // n
+        i = t - k * n
+        nan_at = -1
+        neginf_at = -1
+        lo = math.inf
+        hi = -math.inf
+        for j in range(X.shape[1]):
+            v = X[t, j]
+            if v != v:
+                if nan_at < 0:
+                    nan_at = j
+            elif v == -math.inf:
+                if neginf_at < 0:
+                    neginf_at = j
+            elif v != math.inf:
+                lo = min(lo, v)
+                hi = max(hi, v)
+        first_nan[t] = nan_at
+        first_neginf[t] = neginf_at
+        empty[t] = 1 if (hi == -math.inf and w[i, k] > 0.0) else 0
+        low[t] = lo
+        high[t] = hi
+
+
+class DenseCosts(NamedTuple):
+    """The ``sinkhorn.costs`` step's answer: the two layouts ``Y`` (m, B n) and ``Z`` (n, B m) of the costs in
+    the compute dtype (see ``cuda.sinkhorn``'s docstring), ``check_cost_matrix``'s statistics per problem on the
+    host, (B, n) or (B, m): ``first_nan``, ``first_neginf`` (per row, -1: none), ``rows_empty``, ``cols_empty``
+    (weight but no finite cost), and the spread (B,) of each problem's finite costs (NaN when it has none)."""
+
+    Y: object
+    Z: object
+    first_nan: np.ndarray
+    first_neginf: np.ndarray
+    rows_empty: np.ndarray
+    cols_empty: np.ndarray
+    spread: np.ndarray
+
+
+def dense_costs_cuda(M, wa, wb, out_dtype, stream) -> DenseCosts:
+    """The costs ``M`` ((n, m), or (B, n, m) for a batch) of dense Sinkhorn in the driver's two layouts, and the
+    statistics the front-end judges with ``_validation.judge_cost_rows`` (per problem, in the host's order);
+    ``wa`` (n, B) and ``wb`` (m, B) are ``batch_weights_cuda``'s copies. The ``sinkhorn.costs`` dispatch step.
+    For one problem, ``Z`` is M itself when M is C-contiguous in the compute dtype."""
+    M = _launch.wrap(M)
+    if M.ndim == 3:
+        B, n, m = (int(s) for s in M.shape)
+        Y = _launch.empty((m, B * n), out_dtype, stream)
+        Z = _launch.empty((n, B * m), out_dtype, stream)
+        _flat(_layout_kernel, B * n * m, stream, M, Z, Y)
+    else:
+        B, (n, m) = 1, (int(s) for s in M.shape)
+        Y = _launch.empty((m, n), out_dtype, stream)
+        reuse = np.dtype(M.dtype) == np.dtype(out_dtype) and M.is_c_contiguous()
+        Z = M if reuse else _launch.empty((n, m), out_dtype, stream)
+        _flat(_layout_2d_kernel, n * m, stream, M, Z, Y, not reuse)
+    stats = []
+    for X, w, lines in ((Y.T, wa, n), (Z.T, wb, m)):
+        outs = [_launch.empty(B * lines, dt, stream) for dt in (np.int64, np.int64, np.int8, X.dtype, X.dtype)]
+        _flat(_cost_rows_kernel, B * lines, stream, X, w, lines, *outs)
+        stats.append([_launch.small_to_host(x, stream).reshape(B, lines) for x in outs])
+    (nan_r, neginf_r, empty_r, low_r, high_r), (_, _, empty_c, _, _) = stats
+    with np.errstate(invalid="ignore"):  # a problem without a finite cost is refused by the front-end
+        spread = high_r.astype(np.float64).max(axis=1) - low_r.astype(np.float64).min(axis=1)
+    return DenseCosts(Y, Z, nan_r, neginf_r, empty_r, empty_c, spread)

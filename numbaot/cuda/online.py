@@ -7,6 +7,10 @@ pieces of ``pair_cost``), in one fused pass shifted by the previous iterate (a s
 buffer). Every ``check_every`` iterations the loop reduces the error on the device and copies back that one scalar,
 the only value copied back inside the loop. Inputs are CuPy, Numba device or simulator arrays; the potentials and
 the plan (densified on request) come back as the caller's kind of array.
+
+The driver takes checked inputs: the front-ends (``entropic.online.check_device_clouds``, for the online solve and
+the divergence) check the clouds and weights on the device first, with the host's rules and messages and in its
+order (``cuda._checks``' ``online.*`` dispatch steps); nothing here judges them.
 """
 from __future__ import annotations
 
@@ -16,14 +20,13 @@ from typing import NamedTuple
 import numpy as np
 from numba import cuda, float64
 
-from .. import _validation as V
 from .._costs import METRIC_CODES
 from .._finish import CloudsAnswer
 from .._status import NUMERICAL_ERROR
 from ..entropic._loop import control
 from ..entropic._online import plan_entry, softmin_points
 from ..entropic._rules import rule_for
-from . import _checks, _launch
+from . import _launch
 from .loop import ROWS, DeviceWeights, sinkhorn_loop_cuda
 
 _softmin_points = softmin_points.cuda
@@ -161,16 +164,24 @@ def _launch_1d(kernel, n, stream, *args):
     kernel[blocks, threads, stream](*args)
 
 
-def _log_weights(w, n, name, stream):
-    """``(log w, sum w)`` on the device for validated weights (uniform ``1/n`` when None)."""
-    out = _launch.empty(n, np.float64, stream)
+@cuda.jit
+def _positive_sum_kernel(w, acc):
+    """``acc[0] += sum_i max(w_i, 0)`` over the (n, 1) weights (float-noise negatives count as zero, as checked
+    weights clip them)."""
+    i = cuda.grid(1)
+    if i < w.shape[0] and w[i, 0] > 0.0:
+        cuda.atomic.add(acc, 0, w[i, 0])
+
+
+def _weights_and_mass(w, stream):
+    """The float64 (n, 1) copy of weights a front-end checked and their mass (no judging: see ``prepare_clouds``);
+    ``(None, 1.0)`` for uniform weights."""
     if w is None:
-        _launch_1d(_fill_kernel, n, stream, out, -math.log(n))
-        return out, 1.0
-    V.check_weight_length(w, name, n)  # here, in the host's order: the points first, then a, then b
+        return None, 1.0
     w64 = _launch.as_float64_2d(_launch.wrap(w), stream)
-    total = float(_checks.check_weight_columns(w64, _launch.wrap(w), [name], stream)[0])
-    return w64, total
+    acc = filled(1, 0.0, stream)
+    _launch_1d(_positive_sum_kernel, int(w64.shape[0]), stream, w64, acc)
+    return w64, float(_launch.scalar_to_host(acc, 0, stream))
 
 
 class DeviceClouds(NamedTuple):
@@ -189,43 +200,45 @@ class DeviceClouds(NamedTuple):
     ones_b: object  # (m,)
 
 
-def prepare_clouds(X_a, X_b, a, b, metric, balanced=True) -> DeviceClouds:
-    """Check CUDA clouds and weights on the device with the host's messages (the arguments' kinds, shapes and the
-    metric were checked by the front-end: ``_validation.check_points(..., allow_cuda=True)``,
-    ``check_online_gpu_metric``) and make float64 copies and log-weights.
+def device_clouds(X, Y, wa, wb, masses, out_dtype, placement) -> DeviceClouds:
+    """:class:`DeviceClouds` from checked float64 device copies: the clouds ``X`` (n, d), ``Y`` (m, d), the weights
+    ``wa`` (n, 1), ``wb`` (m, 1) (None: uniform) and ``masses = (sum_a, sum_b, scale)``, ``scale`` rescaling b to
+    the mass of a (1.0 for unbalanced problems); ``out_dtype`` is the answers' dtype, ``placement`` the caller's
+    stream and kind of array. Nothing here judges the input."""
+    stream = placement.stream
+    sum_a, sum_b, scale = masses
+    n, m = int(X.shape[0]), int(Y.shape[0])
+    log_a = filled(n, -math.log(n), stream)
+    if wa is not None:
+        _launch_1d(_log_weights_kernel, n, stream, wa, 1.0, log_a)
+    log_b = filled(m, math.log(scale / m) if scale != 1.0 else -math.log(m), stream)
+    if wb is not None:
+        _launch_1d(_log_weights_kernel, m, stream, wb, scale, log_b)
+    return DeviceClouds(stream, placement.kind, out_dtype, X, Y, log_a, log_b, sum_a, sum_b * scale,
+                        filled(n, 1.0, stream), filled(m, 1.0, stream))
 
-    ``balanced``: the masses must agree (``_validation.check_mass``) and b is rescaled to the mass of a.
+
+def prepare_clouds(X_a, X_b, a, b, metric, balanced=True) -> DeviceClouds:
+    """:func:`device_clouds` from CUDA clouds and weights that the front-end checked (the divergence's: its kinds,
+    shapes, metric, then values and masses on the device with the host's messages, ``entropic.online.
+    check_device_clouds``): float64 copies, the weights' masses and log-weights, judging nothing.
+
+    ``balanced``: b is rescaled to the mass of a.
     """
     stream = _launch.stream_of(X_a, X_b, a, b)
-    kind = _launch.caller_kind(X_a, X_b, a, b)
-    out_dtype = V.result_dtype(X_a, X_b)
-    Xw, Yw = _launch.wrap(X_a), _launch.wrap(X_b)
-    X = _launch.as_float64_2d(Xw, stream)
-    _checks.check_points_cuda(X, Xw, "X_a", stream)
-    Y = _launch.as_float64_2d(Yw, stream)
-    _checks.check_points_cuda(Y, Yw, "X_b", stream)
-    V.check_same_dimension(X, Y)
-    n, m = int(X.shape[0]), int(Y.shape[0])
-    wa, sum_a = _log_weights(a, n, "a", stream)
-    wb, sum_b = _log_weights(b, m, "b", stream)
-    scale = 1.0
-    if balanced:
-        given = [w for w in (a, b) if w is not None]
-        scale = V.check_mass(sum_a, sum_b, V.mass_dtype(*given))  # b is rescaled to a's mass
-    if a is not None:
-        log_a = _launch.empty(n, np.float64, stream)
-        _launch_1d(_log_weights_kernel, n, stream, wa, 1.0, log_a)
-    else:
-        log_a = wa
-    if b is not None:
-        log_b = _launch.empty(m, np.float64, stream)
-        _launch_1d(_log_weights_kernel, m, stream, wb, scale, log_b)
-    else:
-        log_b = wb
-        if scale != 1.0:
-            _launch_1d(_fill_kernel, m, stream, log_b, math.log(scale / m))
-    return DeviceClouds(stream, kind, out_dtype, X, Y, log_a, log_b, sum_a, sum_b * scale, filled(n, 1.0, stream),
-                        filled(m, 1.0, stream))
+    placement = _Placement(_launch.caller_kind(X_a, X_b, a, b), stream)
+    single = {np.dtype(X_a.dtype), np.dtype(X_b.dtype)} == {np.dtype(np.float32)}
+    out_dtype = np.dtype(np.float32 if single else np.float64)  # ``_validation.result_dtype``
+    X = _launch.as_float64_2d(_launch.wrap(X_a), stream)
+    Y = _launch.as_float64_2d(_launch.wrap(X_b), stream)
+    wa, sum_a = _weights_and_mass(a, stream)
+    wb, sum_b = _weights_and_mass(b, stream)
+    return device_clouds(X, Y, wa, wb, (sum_a, sum_b, sum_a / sum_b if balanced else 1.0), out_dtype, placement)
+
+
+class _Placement(NamedTuple):
+    kind: str
+    stream: object
 
 
 def filled(n, value, stream):
@@ -244,9 +257,11 @@ def to_caller_dtype(v, out_dtype, kind, stream):
     return _launch.to_caller(out, kind)
 
 
-def solve_online_cuda(X_a, X_b, a, b, opts):
-    """Online log-domain Sinkhorn between CUDA point clouds, the arguments validated as in ``solve_online``
-    (``opts``: an ``entropic._options.OnlineOptions``).
+def solve_online_cuda(X, Y, wa, wb, masses, opts, out_dtype, placement):
+    """Online log-domain Sinkhorn between checked CUDA point clouds (``opts``: an ``entropic._options.
+    OnlineOptions``, validated by the front-end as in ``solve_online``): ``X``, ``Y``, ``wa``, ``wb`` and
+    ``masses`` are :func:`device_clouds`' arguments, the float64 device copies that the front-end
+    (``entropic.online.check_device_clouds``) checked with the host's rules; nothing here raises on the input.
 
     Finite ``rho_a``/``rho_b`` penalise the marginals by KL: the half-steps are damped by ``rho / (rho + eps)``
     and the loop stops on the change of the potentials, as ``entropic._loop.sinkhorn_loop`` in its plain
@@ -256,7 +271,7 @@ def solve_online_cuda(X_a, X_b, a, b, opts):
     """
     reg, metric, p, rho_a, rho_b = opts.reg, opts.metric, opts.p, opts.rho_a, opts.rho_b
     balanced = math.isinf(rho_a) and math.isinf(rho_b)
-    clouds = prepare_clouds(X_a, X_b, a, b, metric, balanced)
+    clouds = device_clouds(X, Y, wa, wb, masses, out_dtype, placement)
     stream, kind, out_dtype, X, Y, log_a, log_b, sum_a, sum_b, ones_a, ones_b = clouds
     n, m = int(X.shape[0]), int(Y.shape[0])
     code = METRIC_CODES[metric]

@@ -25,6 +25,10 @@ Design
   error (the L1 column-marginal error for balanced problems, ``max |delta f|, |delta g| / eps`` for unbalanced
   ones) and only the B errors are copied back; problems that stopped are skipped by later launches.
 
+The driver takes checked inputs: the front-end (``entropic.unbalanced.device_dense_inputs``) checks the weights,
+their masses, the costs and the initial potentials on the device first, with the host's rules and messages and in
+its order (``cuda._checks``' ``sinkhorn.*`` dispatch steps, which also build the two layouts of the costs).
+
 The translation-invariant variant and reg_type='entropy' run on the host only in this version.
 """
 from __future__ import annotations
@@ -34,13 +38,12 @@ import math
 import numpy as np
 from numba import cuda
 
-from .. import _validation as V
 from .._finish import SinkhornAnswer
 from ..entropic._loop import control
 from ..entropic._rules import rule_for
 from ..entropic._schedules import reg_scaling_stages
 from ..entropic._softmin import softmin_row, softmin_row_shifted
-from . import _checks, _launch
+from . import _launch
 from .loop import ROWS, DeviceWeights, launch_flat, sinkhorn_loop_cuda
 
 _softmin = softmin_row.cuda  # kernels resolve module globals, not attributes of a Python object
@@ -48,35 +51,6 @@ _softmin_shifted = softmin_row_shifted.cuda
 
 
 # --------------------------------------------------------------------------------------------------- layouts
-@cuda.jit
-def _layout_kernel(M, Z, Y):
-    """``Z[i, k m + j] = Y[j, k n + i] = M[k, i, j]`` (converted to the compute dtype), one thread per entry."""
-    t = cuda.grid(1)
-    B, n, m = M.shape
-    if t < B * n * m:
-        k = t // (n * m)
-        r = t - k * n * m
-        i = r // m
-        j = r - i * m
-        v = M[k, i, j]
-        Z[i, k * m + j] = v
-        Y[j, k * n + i] = v
-
-
-@cuda.jit
-def _layout_2d_kernel(M, Z, Y, write_z):
-    """One problem: ``Y = M^T`` and, unless M can serve as Z itself, ``Z = M``."""
-    t = cuda.grid(1)
-    n, m = M.shape
-    if t < n * m:
-        i = t // m
-        j = t - i * m
-        v = M[i, j]
-        if write_z:
-            Z[i, j] = v
-        Y[j, i] = v
-
-
 @cuda.jit
 def _weights_kernel(w, log_w, ref, shift, entropy):
     """From validated float64 weights ``w`` (n, B): ``log_w``, and the reference and shift (B, n) of the update."""
@@ -97,27 +71,6 @@ def _weights_kernel(w, log_w, ref, shift, entropy):
 
 
 @cuda.jit
-def _transpose_kernel(x, out):
-    """``out[i, k] = x[k, i]`` (float64), for (B, n) weights checked column by column."""
-    t = cuda.grid(1)
-    B, n = x.shape
-    if t < B * n:
-        k = t // n
-        i = t - k * n
-        out[i, k] = x[k, i]
-
-
-@cuda.jit
-def _broadcast_kernel(w, out):
-    """``out[i, k] = w[i, 0]``: one weight vector shared by the B problems."""
-    t = cuda.grid(1)
-    n, B = out.shape
-    if t < n * B:
-        i = t // B
-        out[i, t - i * B] = w[i, 0]
-
-
-@cuda.jit
 def _scale_columns_kernel(w, factors):
     t = cuda.grid(1)
     n, B = w.shape
@@ -125,38 +78,6 @@ def _scale_columns_kernel(w, factors):
         i = t // B
         k = t - i * B
         w[i, k] = w[i, k] * factors[k]
-
-
-# --------------------------------------------------------------------------------------------------- checks
-@cuda.jit
-def _cost_rows_kernel(X, log_w, n, first_nan, first_neginf, empty, low, high):
-    """Per row t = k n + i of ``X`` (B n, m): first NaN column, first -inf column, and whether the row has weight
-    but no finite cost (``check_cost_matrix``'s rules, one thread per row); ``low``, ``high``: the row's smallest
-    and largest finite cost (+inf and -inf when it has none), for the spread of epsilon scaling."""
-    t = cuda.grid(1)
-    if t < X.shape[0]:
-        k = t // n
-        i = t - k * n
-        nan_at = -1
-        neginf_at = -1
-        lo = math.inf
-        hi = -math.inf
-        for j in range(X.shape[1]):
-            v = X[t, j]
-            if v != v:
-                if nan_at < 0:
-                    nan_at = j
-            elif v == -math.inf:
-                if neginf_at < 0:
-                    neginf_at = j
-            elif v != math.inf:
-                lo = min(lo, v)
-                hi = max(hi, v)
-        first_nan[t] = nan_at
-        first_neginf[t] = neginf_at
-        empty[t] = 1 if (hi == -math.inf and log_w[k, i] > -math.inf) else 0
-        low[t] = lo
-        high[t] = hi
 
 
 # --------------------------------------------------------------------------------------------------- iterations
@@ -275,125 +196,56 @@ def _cast_kernel(x, out):
 _launch_flat = launch_flat
 
 
-def _device_weights(w, name, B, n, batch, stream):
-    """Validated float64 weights (n, B) on the device and their masses (B,): the host's rules and messages."""
-    if w is None:
-        out = _launch.empty((n, B), np.float64, stream)
-        out_host = np.full((n, B), 1.0 / n)
-        out.copy_to_device(out_host, stream=stream)
-        return out, np.full(B, float(np.sum(out_host[:, 0])))
-    w = _launch.wrap(V.as_float_array(w, name, ndim=(1, 2) if batch else 1, allow_cuda=True))
-    if w.ndim == 1:  # shapes were checked by the front-end (_validation.check_device_dense_shapes)
-        w64 = _launch.as_float64_2d(w, stream)  # (n, 1)
-        sums = _checks.check_weight_columns(w64, w, [name], stream)
-        if B > 1:  # shared by every problem
-            shared = _launch.empty((n, B), np.float64, stream)
-            _launch_flat(_broadcast_kernel, n * B, stream, w64, shared)
-            return shared, np.full(B, sums[0])
-        return w64, sums
-    w64 = _launch.as_float64_2d(w, stream)  # (B, n) float64
-    cols = _launch.empty((n, B), np.float64, stream)
-    _launch_flat(_transpose_kernel, B * n, stream, w64, cols)
-    sums = _checks.check_weight_columns(cols, w.T, [f"{name}[{k}]" for k in range(B)], stream)
-    return cols, sums
-
-
-def _check_costs(Y, Z, log_a, log_b, B, n, m, batch, stream):
-    """``check_cost_matrix`` on the device: per-row statistics of both layouts, judged on the host per problem.
-    Returns the spread (largest minus smallest finite cost) of each problem's costs, (B,) on the host."""
-    stats = []
-    for X, log_w, lines in ((Y.T, log_a, n), (Z.T, log_b, m)):
-        first_nan = _launch.empty(B * lines, np.int64, stream)
-        first_neginf = _launch.empty(B * lines, np.int64, stream)
-        empty = _launch.empty(B * lines, np.int8, stream)
-        low = _launch.empty(B * lines, X.dtype, stream)
-        high = _launch.empty(B * lines, X.dtype, stream)
-        _launch_flat(_cost_rows_kernel, B * lines, stream, X, log_w, lines, first_nan, first_neginf, empty, low,
-                     high)
-        stats.append([_launch.small_to_host(x, stream).reshape(B, lines)
-                      for x in (first_nan, first_neginf, empty, low, high)])
-    (nan_r, neginf_r, empty_r, low_r, high_r), (_, _, empty_c, _, _) = stats
-    for k in range(B):
-        V.judge_cost_rows(f"M[{k}]" if batch else "M", nan_r[k], neginf_r[k], empty_r[k], empty_c[k])
-    with np.errstate(invalid="ignore"):  # a problem without a finite cost was refused above
-        return high_r.astype(np.float64).max(axis=1) - low_r.astype(np.float64).min(axis=1)
-
-
-def _potentials_init(potentials_init, B, n, m, batch, stream):
-    if potentials_init is None:
+def _potentials_init(f0, g0, B, n, m, stream):
+    """The initial potentials (B, n), (B, m) in float64: zeros, or the front-end's checked float64 copies."""
+    if f0 is None:
         f = _launch.empty((B, n), np.float64, stream)
         g = _launch.empty((B, m), np.float64, stream)
         f.copy_to_device(np.zeros((B, n)), stream=stream)
         g.copy_to_device(np.zeros((B, m)), stream=stream)
         return f, g
-    out = []  # a pair of CUDA arrays of the right shapes (_validation.check_device_dense_shapes)
-    for t, (x, lines) in enumerate(zip(potentials_init, (n, m))):
-        label = f"potentials_init[{t}]"
-        x = _launch.wrap(V.as_float_array(x, label, allow_cuda=True))
-        x64 = _launch.as_float64_2d(x, stream)  # (lines, 1) or (B, lines)
-        _checks.check_points_cuda(x64, x, label, stream)
-        out.append(x64.reshape(1, lines) if not batch else x64)
-    return out[0], out[1]
+    return f0.reshape(B, n), g0.reshape(B, m)  # (n, 1) for one problem, (B, n) for a batch
 
 
-def solve_sinkhorn_cuda(M, a, b, opts, potentials_init, batch, anneal=False):
-    """Log-domain Sinkhorn (balanced when ``rho_a = rho_b = inf``) on CUDA arrays: the GPU driver of the dense
-    Sinkhorn family, the twin of ``entropic._loop.solve_dense``.
+def solve_sinkhorn_cuda(inputs, opts, out_dtype, placement, anneal=False):
+    """Log-domain Sinkhorn (balanced when ``rho_a = rho_b = inf``) of checked device inputs: the GPU driver of the
+    dense Sinkhorn family, the twin of ``entropic._loop.solve_dense``.
 
     ``anneal``: first run the epsilon stages of ``sinkhorn_unbalanced``'s
     'sinkhorn_reg_scaling' (``entropic._schedules.reg_scaling_stages``: ``reg`` halved from the costs'
     spread, each stage warm-starting the next) through the same GPU loop; the answer is the last stage's, at
     ``reg``, as on the host.
 
-    ``M`` is (n, m) (``batch=False``) or (B, n, m); ``a``, ``b`` CUDA arrays or None. ``opts`` is the
-    ``entropic._loop.SinkhornOptions`` the front-end validated (``reg_type`` is 'kl' or 'entropy'). Returns
-    ``(answer, out_dtype)``: a ``numbaot._finish.SinkhornAnswer`` whose plan, potentials and marginals are device
-    arrays of the caller's kind in M's dtype, with values, statuses and errors on the host.
+    ``inputs`` is the front-end's ``entropic.unbalanced.DeviceDenseInputs`` (the costs' two layouts in
+    ``out_dtype``, float64 weights and masses, the balanced problems' mass factors, the costs' spread, initial
+    potentials: checked on the device with the host's rules by the ``sinkhorn.*`` dispatch steps). ``opts`` is the
+    ``entropic._loop.SinkhornOptions`` the front-end validated (``reg_type`` is 'kl' or 'entropy'), ``placement``
+    the caller's stream and kind of array. Returns ``(answer, out_dtype)``: a ``numbaot._finish.SinkhornAnswer``
+    whose plan, potentials and marginals are device arrays of the caller's kind in ``out_dtype``, with values,
+    statuses and errors on the host; nothing here raises on the input.
     """
     reg, rho_a, rho_b, reg_type = opts.reg, opts.rho_a, opts.rho_b, opts.reg_type
-    stream = _launch.stream_of(M, a, b)
-    kind = _launch.caller_kind(M, a, b)
-    M = _launch.wrap(V.as_float_array(M, "M", ndim=3 if batch else 2, allow_cuda=True))
-    if batch:
-        B, n, m = (int(s) for s in M.shape)
-    else:
-        B, (n, m) = 1, (int(s) for s in M.shape)
-    balanced = math.isinf(rho_a) and math.isinf(rho_b)
-    wa, sum_a = _device_weights(a, "a", B, n, batch, stream)
-    wb, sum_b = _device_weights(b, "b", B, m, batch, stream)
-    if balanced:
-        dtype = V.mass_dtype(a, b)
-        if batch:
-            factors = V.check_batch_sums(sum_a, sum_b, dtype)
-        else:
-            factors = np.array([V.check_mass(float(sum_a[0]), float(sum_b[0]), dtype)])
-        if np.any(factors != 1.0):
-            _launch_flat(_scale_columns_kernel, m * B, stream, wb, cuda.to_device(factors, stream=stream))
-            sum_b = sum_b * factors
-    out_dtype = V.result_dtype(M)
+    stream, kind = placement.stream, placement.kind
+    Y, Z, wa, wb = inputs.Y, inputs.Z, inputs.wa, inputs.wb
+    n, B = (int(s) for s in wa.shape)
+    m = int(wb.shape[0])
+    sum_a, sum_b = inputs.sum_a, inputs.sum_b
+    if inputs.factors is not None and np.any(inputs.factors != 1.0):  # b rescaled to the mass of a
+        _launch_flat(_scale_columns_kernel, m * B, stream, wb, cuda.to_device(inputs.factors, stream=stream))
+        sum_b = sum_b * inputs.factors
     entropy = reg_type == "entropy"
     log_a, ref_a, shift_a = (_launch.empty((B, n), np.float64, stream) for _ in range(3))
     log_b, ref_b, shift_b = (_launch.empty((B, m), np.float64, stream) for _ in range(3))
     _launch_flat(_weights_kernel, n * B, stream, wa, log_a, ref_a, shift_a, entropy)
     _launch_flat(_weights_kernel, m * B, stream, wb, log_b, ref_b, shift_b, entropy)
 
-    # The two layouts of the costs (see the module's docstring), in the compute dtype.
-    Y = _launch.empty((m, B * n), out_dtype, stream)
-    if batch:
-        Z = _launch.empty((n, B * m), out_dtype, stream)
-        _launch_flat(_layout_kernel, B * n * m, stream, M, Z, Y)
-    else:
-        reuse = np.dtype(M.dtype) == out_dtype and M.is_c_contiguous()
-        Z = M if reuse else _launch.empty((n, m), out_dtype, stream)
-        _launch_flat(_layout_2d_kernel, n * m, stream, M, Z, Y, not reuse)
-    spread = _check_costs(Y, Z, log_a, log_b, B, n, m, batch, stream)
     rows, cols = Y.T, Z.T  # (B n, m) and (B m, n), Fortran-ordered: row t is read coalesced across threads
 
-    f, g = _potentials_init(potentials_init, B, n, m, batch, stream)
+    f, g = _potentials_init(inputs.f0, inputs.g0, B, n, m, stream)
     w = DeviceWeights(log_a, log_b, ref_a, ref_b, shift_a, shift_b)
     geom = DenseDeviceCosts(rows, cols, stream)
     if anneal:  # the front-end sends one problem; a batch would anneal from its largest spread
-        for stage in reg_scaling_stages(float(np.max(spread)), opts):
+        for stage in reg_scaling_stages(float(np.max(inputs.spread)), opts):
             sinkhorn_loop_cuda(geom, w, rule_for(stage.reg, rho_a, rho_b),
                                control(stage.max_iter, stage.tol, stage.check_every), f, g, stream)
     rule = rule_for(reg, rho_a, rho_b)

@@ -164,6 +164,11 @@ def _solve_divergence_cuda(placement, X_a, X_b, a, b, opts, lazy, warn):
     V.check_online_gpu_metric(opts.metric)
     if lazy is not None:
         V.check_bool(lazy, "lazy")
+    # the values and masses, on the device with the host's messages, before the driver (which takes the checked
+    # arrays: cuda.online.prepare_clouds judges nothing)
+    from .online import check_device_clouds
+
+    check_device_clouds(placement, X_a, X_b, a, b, balanced=opts.rho is None)
     opts = opts._replace(p=2.0 if opts.p is None else float(opts.p))
     answer, out_dtype = solve_divergence_cuda(X_a, X_b, a, b, opts)
     return finish_clouds(answer, shape=(X_a.shape[0], X_b.shape[0]), out_dtype=out_dtype,

@@ -108,6 +108,29 @@ def _marginal_penalties(row_mass, col_mass, a, b, rho_a, rho_b):
                ((rho_a, row_mass, a), (rho_b, col_mass, b)) if not math.isinf(rho))
 
 
+def check_device_clouds(placement, X_a, X_b, a, b, balanced):
+    """CUDA clouds and weights checked on the device before a driver, with the host's rules and messages and in its
+    order (their kinds and shapes were checked by ``_validation.check_points``): X_a and X_b finite (the
+    ``online.points`` dispatch step), of the same dimension, then a and b (their lengths; ``online.weights``:
+    finite, non-negative), then, when ``balanced``, their masses (``check_mass``). Returns the driver's inputs:
+    the float64 device copies X (n, d), Y (m, d), wa (n, 1), wb (m, 1) (None: uniform) and ``(sum_a, sum_b,
+    scale)``, ``scale`` rescaling b to the mass of a (1.0 when not ``balanced``)."""
+    stream = placement.stream
+    points = _dispatch.driver("online.points", placement)
+    X, Y = points(X_a, "X_a", stream), points(X_b, "X_b", stream)
+    V.check_same_dimension(X, Y)
+    checked = []
+    for w, name, n in ((a, "a", int(X.shape[0])), (b, "b", int(Y.shape[0]))):
+        if w is None:
+            checked.append((None, 1.0))
+            continue
+        V.check_weight_length(w, name, n)
+        checked.append(_dispatch.driver("online.weights", placement)(w, name, n, stream))
+    (wa, sum_a), (wb, sum_b) = checked
+    scale = V.check_mass(sum_a, sum_b, V.mass_dtype(*(w for w in (a, b) if w is not None))) if balanced else 1.0
+    return X, Y, wa, wb, (sum_a, sum_b, scale)
+
+
 def _solve_online_cuda(placement, X_a, X_b, a, b, opts, potentials_init, warn):
     """The CUDA twin's answer as an :class:`OTResult` on the caller's device (see ``numbaot.cuda.online``)."""
     solve_online_cuda = _dispatch.driver("online", placement)
@@ -116,7 +139,9 @@ def _solve_online_cuda(placement, X_a, X_b, a, b, opts, potentials_init, warn):
     X_a = V.check_points(X_a, "X_a", allow_cuda=True)
     X_b = V.check_points(X_b, "X_b", allow_cuda=True)
     V.check_online_gpu_metric(opts.metric)
-    answer, out_dtype = solve_online_cuda(X_a, X_b, a, b, opts._replace(p=2.0 if opts.p is None else float(opts.p)))
+    X, Y, wa, wb, masses = check_device_clouds(placement, X_a, X_b, a, b, opts.balanced)
+    opts = opts._replace(p=2.0 if opts.p is None else float(opts.p))
+    answer, out_dtype = solve_online_cuda(X, Y, wa, wb, masses, opts, V.result_dtype(X_a, X_b), placement)
     return finish_clouds(answer, shape=(X_a.shape[0], X_b.shape[0]), out_dtype=out_dtype,
                          solver="solve_sample (online sinkhorn, cuda)",
                          detail=clouds_detail(answer, _criterion(opts.balanced), opts.tol), warn=warn, device="cuda",

@@ -6,6 +6,7 @@ The problem, its updates and the loop are described in :mod:`numbaot.entropic._l
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -87,9 +88,58 @@ def _criterion(rho_a, rho_b) -> str:
     return "marginal error" if math.isinf(rho_a) and math.isinf(rho_b) else "change of the potentials"
 
 
+class DeviceDenseInputs(NamedTuple):
+    """The checked device inputs of the dense Sinkhorn driver (``cuda.sinkhorn.solve_sinkhorn_cuda``), built by
+    :func:`device_dense_inputs`: the costs' two layouts ``Y``, ``Z`` (``cuda._checks.DenseCosts``), the float64
+    weights ``wa`` (n, B), ``wb`` (m, B) and their masses (B,) on the host, ``factors`` (B,) rescaling b to the
+    mass of a (balanced problems; None otherwise), the spread (B,) of the finite costs, and the float64 initial
+    potentials ``f0``, ``g0`` ((n, 1) / (B, n) and (m, 1) / (B, m); None: zeros)."""
+
+    Y: object
+    Z: object
+    wa: object
+    wb: object
+    sum_a: np.ndarray
+    sum_b: np.ndarray
+    factors: object
+    spread: np.ndarray
+    f0: object
+    g0: object
+
+
+def device_dense_inputs(placement, M, a, b, balanced, potentials_init, batch) -> DeviceDenseInputs:
+    """Dense Sinkhorn's CUDA inputs checked before the driver, with the host's rules and messages and in the host's
+    order: the weights a and b (the ``sinkhorn.weights`` dispatch step), their masses when both marginals are exact
+    (``check_mass``, per problem for a batch), the costs (``sinkhorn.costs``: NaN, -inf, then rows and columns with
+    weight but no finite cost, problem by problem), then the initial potentials (``sinkhorn.potentials``: finite).
+    Shapes were checked by ``_validation.check_device_dense_shapes``."""
+    stream = placement.stream
+    if batch:
+        B, n, m = (int(s) for s in M.shape)
+    else:
+        B, (n, m) = 1, (int(s) for s in M.shape)
+    step = _dispatch.driver("sinkhorn.weights", placement)
+    wa, sum_a = step(a, "a", B, n, stream)
+    wb, sum_b = step(b, "b", B, m, stream)
+    factors = None
+    if balanced:
+        dtype = V.mass_dtype(a, b)
+        factors = (V.check_batch_sums(sum_a, sum_b, dtype) if batch
+                   else np.array([V.check_mass(float(sum_a[0]), float(sum_b[0]), dtype)]))
+    costs = _dispatch.driver("sinkhorn.costs", placement)(M, wa, wb, V.result_dtype(M), stream)
+    for k in range(B):
+        V.judge_cost_rows(f"M[{k}]" if batch else "M", costs.first_nan[k], costs.first_neginf[k],
+                          costs.rows_empty[k], costs.cols_empty[k])
+    f0 = g0 = None
+    if potentials_init is not None:
+        step = _dispatch.driver("sinkhorn.potentials", placement)
+        f0, g0 = (step(x, f"potentials_init[{t}]", stream) for t, x in enumerate(potentials_init))
+    return DeviceDenseInputs(costs.Y, costs.Z, wa, wb, sum_a, sum_b, factors, costs.spread, f0, g0)
+
+
 def solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch, stacklevel=5, anneal=False):
     """Dense Sinkhorn of CUDA arrays by the GPU driver (``opts``, a ``_loop.SinkhornOptions``, checked by the
-    caller; the arrays are checked by the driver with the host's rules and messages); the answer finished as on
+    caller; the arrays checked here, on the device, by :func:`device_dense_inputs`); the answer finished as on
     the host, ``device="cuda"``. ``anneal``: run 'sinkhorn_reg_scaling''s epsilon stages first, as the host does."""
     method, reg_type, rho_a, rho_b = opts.method, opts.reg_type, opts.rho_a, opts.rho_b
     if method != "sinkhorn_log":
@@ -98,9 +148,10 @@ def solve_on_device(placement, M, a, b, opts, potentials_init, warn, batch, stac
     if reg_type != "kl":
         raise ValueError("reg_type='entropy' runs on the host only in this version; on the GPU use reg_type='kl'")
     V.check_device_dense_shapes(M, a, b, potentials_init, batch)
-    drive = _dispatch.driver("sinkhorn", placement)
-    answer, out_dtype = (drive(M, a, b, opts, potentials_init, batch, anneal=True) if anneal
-                         else drive(M, a, b, opts, potentials_init, batch))
+    inputs = device_dense_inputs(placement, M, a, b, math.isinf(rho_a) and math.isinf(rho_b), potentials_init,
+                                 batch)
+    answer, out_dtype = _dispatch.driver("sinkhorn", placement)(inputs, opts, V.result_dtype(M), placement,
+                                                                 anneal=anneal)
     name = "solve_batch" if batch else "sinkhorn" if opts.balanced else "sinkhorn_unbalanced"
     return finish(answer, solver=f"{name} ({method}, cuda)", criterion=_criterion(rho_a, rho_b), tol=opts.tol,
                   warn=warn, batch=batch, out_dtype=out_dtype, device="cuda", stacklevel=stacklevel)

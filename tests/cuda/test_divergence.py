@@ -119,3 +119,20 @@ def test_bad_inputs(small_blocks):
         numbaot.sinkhorn_divergence(dev(X + 1), dev(X + 1), reg=0.1, metric="cosine")
     with pytest.raises(TypeError, match="lazy must be True or False"):
         numbaot.sinkhorn_divergence(dev(X), dev(X), reg=0.1, lazy="yes")
+
+
+def test_device_input_is_judged_before_the_driver(monkeypatch):
+    """Issue 12's rule for the divergence: its front-end checks the device clouds and weights (the online solve's
+    checks, ``entropic.online.check_device_clouds``) before the driver, with the host's messages and in the host's
+    order. The driver is replaced by one that fails if reached."""
+    from numbaot.cuda import divergence as cuda_divergence
+    from tests.cuda.test_online import clouds_cases, unreachable
+
+    monkeypatch.setattr(cuda_divergence, "solve_divergence_cuda", unreachable)
+    for X, Y, a, b, reg_m in clouds_cases():
+        same_error(lambda: numbaot.sinkhorn_divergence(X, Y, a, b, reg=0.1, reg_m=reg_m),
+                   lambda: numbaot.sinkhorn_divergence(dev(X), dev(Y), None if a is None else dev(a), dev(b),
+                                                       reg=0.1, reg_m=reg_m))
+    X, Y, a, b, _ = clouds_cases()[-2]
+    with pytest.raises(AssertionError, match="unchecked"):  # unbalanced: the masses may differ, the driver runs
+        numbaot.sinkhorn_divergence(dev(X), dev(Y), dev(a), dev(b), reg=0.1, reg_m=1.0)

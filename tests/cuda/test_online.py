@@ -116,3 +116,43 @@ def test_device_convergence_warnings_point_at_the_caller():
         numbaot.sinkhorn_divergence(X, Y, reg=0.01, max_iter=2)
     caught = [w for w in record if issubclass(w.category, numbaot.ConvergenceWarning)]
     assert len(caught) == 2 and all(w.filename == __file__ for w in caught)
+
+
+def unreachable(*args, **kwargs):
+    raise AssertionError("a driver ran on unchecked input")
+
+
+def clouds_cases():
+    """Host and device calls ``call(X, Y, a, b, reg_m)`` of bad (or, last, feasible) clouds and weights, in the
+    host's order of checks: X_a and X_b finite, their dimensions, a's length and values, b's, then the masses."""
+    rng = np.random.default_rng(3)
+    X, Y = rng.random((4, 2)), rng.random((3, 2))
+    a, b = np.full(4, 0.25), np.full(3, 1 / 3)
+    nan_x, inf_y = X.copy(), Y.copy()
+    nan_x[2, 1] = np.nan
+    inf_y[0, 0] = -np.inf
+    return [(nan_x, inf_y, a, 2 * b, None),  # X_a first
+            (X, inf_y, a[:3], b, None),  # then X_b
+            (X, rng.random((3, 3)), a[:3], b, None),  # the dimensions before the weights
+            (X, Y, a[:3], -b, None),  # a's length before b
+            (X, Y, np.array([0.5, -0.25, 0.5, 0.25]), -b, None),
+            (X, Y, a, np.array([0.5, np.nan, 0.5]), None),
+            (X, Y, None, np.array([0.5, -0.5, 0.5]), 1.0),
+            (X, Y, a, 2 * b, None),  # the masses
+            (X, Y, None, 2 * b, None)]
+
+
+def test_device_input_is_judged_before_the_driver(monkeypatch):
+    """Issue 12's rule for the online solve: the device clouds and weights are checked by the front-end's dispatch
+    steps (``cuda._checks``: ``online.points``, ``online.weights``) and judged there, before the driver, with the
+    host's messages and in the host's order. The driver is replaced by one that fails if reached."""
+    from numbaot.cuda import online as cuda_online
+
+    monkeypatch.setattr(cuda_online, "solve_online_cuda", unreachable)
+    for X, Y, a, b, reg_m in clouds_cases():
+        same_error(lambda: numbaot.solve_sample(X, Y, a, b, reg=0.1, reg_m=reg_m, lazy=True),
+                   lambda: numbaot.solve_sample(dev(X), dev(Y), None if a is None else dev(a),
+                                                dev(b), reg=0.1, reg_m=reg_m, lazy=True))
+    X, Y, a, b, _ = clouds_cases()[-2]
+    with pytest.raises(AssertionError, match="unchecked"):  # unbalanced: the masses may differ, the driver runs
+        numbaot.solve_sample(dev(X), dev(Y), dev(a), dev(b), reg=0.1, reg_m=1.0, lazy=True)

@@ -215,3 +215,60 @@ def test_device_warnings_point_at_the_caller(small_blocks, call):
     with pytest.warns(numbaot.ConvergenceWarning) as record:
         call(M, a, b)
     assert all(w.filename == __file__ for w in record if issubclass(w.category, numbaot.ConvergenceWarning))
+
+
+def test_device_input_is_judged_before_the_driver(monkeypatch):
+    """Issue 12's rule for dense Sinkhorn: the device weights, their masses, the costs and the initial potentials
+    are checked by the front-end's dispatch steps (``cuda._checks``: ``sinkhorn.weights``, ``sinkhorn.costs``,
+    ``sinkhorn.potentials``) and judged there, before the driver, with the host's messages and in the host's order
+    (the weights, the masses before a NaN in M, a NaN before a -inf, then rows and columns with weight but no finite
+    cost, the potentials last). The driver is replaced by one that fails if reached."""
+    from numbaot.cuda import sinkhorn as cuda_sinkhorn
+
+    def unreachable(*args, **kwargs):
+        raise AssertionError("a driver ran on unchecked input")
+
+    monkeypatch.setattr(cuda_sinkhorn, "solve_sinkhorn_cuda", unreachable)
+    a, b, M = _problem(n=4, m=3, seed=7)
+    a = np.array([0.25, 0.25, 0.5, 0.0])
+
+    def same(a, b, M, **kw):
+        same_error(lambda: numbaot.solve(M, a, b, reg=0.1, **kw),
+                   lambda: numbaot.solve(dev(M), dev(a), dev(b), reg=0.1, **kw))
+
+    bad = M.copy()
+    bad[1, 2] = np.nan
+    bad[2, 0] = -np.inf
+    same(np.array([0.5, -0.2, 0.4, 0.3]), b, bad)  # the weights first
+    same(a, np.array([0.5, np.inf, 0.5]), bad)
+    same(a, 2 * b, bad)  # the masses before the costs
+    same(a, b, bad)  # the NaN before the -inf
+    same(a, b, np.where(bad == bad, bad, 0.0))
+    same(a, 2 * b, bad, unbalanced=1.0)  # unbalanced: no mass rule, the NaN
+    rows = M.copy()
+    rows[2] = np.inf
+    same(a, b, rows)  # row 2 has weight but no finite cost
+    same(a, b, rows, unbalanced=0.5)
+    cols = M.copy()
+    cols[:, 1] = np.inf
+    same(a, b, cols)
+    rows[2], rows[3] = M[2], np.inf
+    with pytest.raises(AssertionError, match="unchecked"):  # row 3 has no weight: feasible, the driver is reached
+        numbaot.solve(dev(rows), dev(a), dev(b), reg=0.1)
+    f0, g0 = np.zeros(4), np.array([0.0, np.nan, 1.0])
+    same_error(lambda: numbaot.sinkhorn_unbalanced(a, b, bad, 0.1, 1.0, potentials_init=(f0, g0)),
+               lambda: numbaot.sinkhorn_unbalanced(dev(a), dev(b), dev(bad), 0.1, 1.0,
+                                                   potentials_init=(dev(f0), dev(g0))))  # the costs first
+    same_error(lambda: numbaot.sinkhorn_unbalanced(a, b, M, 0.1, 1.0, potentials_init=(f0, g0)),
+               lambda: numbaot.sinkhorn_unbalanced(dev(a), dev(b), dev(M), 0.1, 1.0,
+                                                   potentials_init=(dev(f0), dev(g0))))
+    Mb = np.stack([M, M, M])
+    Mb[2, 0, 1] = np.nan
+    Mb[1, 3, 0] = -np.inf
+    same_error(lambda: numbaot.solve_batch(Mb, 0.1), lambda: numbaot.solve_batch(dev(Mb), 0.1))
+    ab = np.stack([a, a, 2 * a])
+    same_error(lambda: numbaot.solve_batch(Mb, 0.1, ab, b),
+               lambda: numbaot.solve_batch(dev(Mb), 0.1, dev(ab), dev(b)))  # problem 2's mass before the costs
+    bb = np.stack([b, b, b])
+    bb[1, 2] = -0.5
+    same_error(lambda: numbaot.solve_batch(Mb, 0.1, a, bb), lambda: numbaot.solve_batch(dev(Mb), 0.1, dev(a), dev(bb)))
