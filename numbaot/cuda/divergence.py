@@ -19,7 +19,7 @@ from .._finish import CloudsAnswer
 from . import _launch
 from .loop import COLUMNS, ROWS
 from .online import (DevicePointClouds, _dense_plan_kernel, _fill_kernel, _launch_1d, _sums_kernel, filled,
-                     prepare_clouds, to_caller_dtype)
+                     device_clouds, to_caller_dtype)
 
 
 @cuda.jit
@@ -164,10 +164,12 @@ class DeviceSoftmins:
         return out
 
 
-def solve_divergence_cuda(X_a, X_b, a, b, opts):
-    """The Sinkhorn divergence (or the annealed ``OT_eps`` without ``debias``) between CUDA point clouds, the
-    arguments validated as in ``entropic.divergence.solve_divergence`` (``opts``: an
-    ``entropic._options.DivergenceOptions``).
+def solve_divergence_cuda(X, Y, wa, wb, masses, opts, out_dtype, placement):
+    """The Sinkhorn divergence (or the annealed ``OT_eps`` without ``debias``) between CUDA point clouds that the
+    front-end checked (``entropic.online.check_device_clouds``: float64 copies ``X`` (n, d), ``Y`` (m, d), weights
+    ``wa``, ``wb`` (None: uniform) and ``masses``), the options validated as in
+    ``entropic.divergence.solve_divergence`` (``opts``: an ``entropic._options.DivergenceOptions``); ``out_dtype``
+    the answers' dtype, ``placement`` the caller's stream and kind of array.
 
     Returns ``(answer, out_dtype)``: a ``numbaot._finish.CloudsAnswer`` whose potentials are of the caller's kind
     of array (float32 when both clouds are float32) and whose ``densify`` builds the a-b plan there.
@@ -176,7 +178,7 @@ def solve_divergence_cuda(X_a, X_b, a, b, opts):
     from ..entropic._symmetric import symmetric_sinkhorn
 
     reg, rho, metric, p, debias, eps_list = opts.reg, opts.rho, opts.metric, opts.p, opts.debias, opts.eps_list
-    clouds = prepare_clouds(X_a, X_b, a, b, metric, balanced=rho is None)
+    clouds = device_clouds(X, Y, wa, wb, masses, out_dtype, placement)
     stream, kind, out_dtype = clouds.stream, clouds.kind, clouds.out_dtype
     log_a, log_b = clouds.log_a, clouds.log_b
     if eps_list is None:

@@ -164,26 +164,6 @@ def _launch_1d(kernel, n, stream, *args):
     kernel[blocks, threads, stream](*args)
 
 
-@cuda.jit
-def _positive_sum_kernel(w, acc):
-    """``acc[0] += sum_i max(w_i, 0)`` over the (n, 1) weights (float-noise negatives count as zero, as checked
-    weights clip them)."""
-    i = cuda.grid(1)
-    if i < w.shape[0] and w[i, 0] > 0.0:
-        cuda.atomic.add(acc, 0, w[i, 0])
-
-
-def _weights_and_mass(w, stream):
-    """The float64 (n, 1) copy of weights a front-end checked and their mass (no judging: see ``prepare_clouds``);
-    ``(None, 1.0)`` for uniform weights."""
-    if w is None:
-        return None, 1.0
-    w64 = _launch.as_float64_2d(_launch.wrap(w), stream)
-    acc = filled(1, 0.0, stream)
-    _launch_1d(_positive_sum_kernel, int(w64.shape[0]), stream, w64, acc)
-    return w64, float(_launch.scalar_to_host(acc, 0, stream))
-
-
 class DeviceClouds(NamedTuple):
     """Two validated point clouds on the device, as the CUDA twins of the online cores take them."""
 
@@ -216,29 +196,6 @@ def device_clouds(X, Y, wa, wb, masses, out_dtype, placement) -> DeviceClouds:
         _launch_1d(_log_weights_kernel, m, stream, wb, scale, log_b)
     return DeviceClouds(stream, placement.kind, out_dtype, X, Y, log_a, log_b, sum_a, sum_b * scale,
                         filled(n, 1.0, stream), filled(m, 1.0, stream))
-
-
-def prepare_clouds(X_a, X_b, a, b, metric, balanced=True) -> DeviceClouds:
-    """:func:`device_clouds` from CUDA clouds and weights that the front-end checked (the divergence's: its kinds,
-    shapes, metric, then values and masses on the device with the host's messages, ``entropic.online.
-    check_device_clouds``): float64 copies, the weights' masses and log-weights, judging nothing.
-
-    ``balanced``: b is rescaled to the mass of a.
-    """
-    stream = _launch.stream_of(X_a, X_b, a, b)
-    placement = _Placement(_launch.caller_kind(X_a, X_b, a, b), stream)
-    single = {np.dtype(X_a.dtype), np.dtype(X_b.dtype)} == {np.dtype(np.float32)}
-    out_dtype = np.dtype(np.float32 if single else np.float64)  # ``_validation.result_dtype``
-    X = _launch.as_float64_2d(_launch.wrap(X_a), stream)
-    Y = _launch.as_float64_2d(_launch.wrap(X_b), stream)
-    wa, sum_a = _weights_and_mass(a, stream)
-    wb, sum_b = _weights_and_mass(b, stream)
-    return device_clouds(X, Y, wa, wb, (sum_a, sum_b, sum_a / sum_b if balanced else 1.0), out_dtype, placement)
-
-
-class _Placement(NamedTuple):
-    kind: str
-    stream: object
 
 
 def filled(n, value, stream):

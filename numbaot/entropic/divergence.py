@@ -165,12 +165,12 @@ def _solve_divergence_cuda(placement, X_a, X_b, a, b, opts, lazy, warn):
     if lazy is not None:
         V.check_bool(lazy, "lazy")
     # the values and masses, on the device with the host's messages, before the driver (which takes the checked
-    # arrays: cuda.online.prepare_clouds judges nothing)
+    # copies)
     from .online import check_device_clouds
 
-    check_device_clouds(placement, X_a, X_b, a, b, balanced=opts.rho is None)
+    X, Y, wa, wb, masses = check_device_clouds(placement, X_a, X_b, a, b, balanced=opts.rho is None)
     opts = opts._replace(p=2.0 if opts.p is None else float(opts.p))
-    answer, out_dtype = solve_divergence_cuda(X_a, X_b, a, b, opts)
+    answer, out_dtype = solve_divergence_cuda(X, Y, wa, wb, masses, opts, V.result_dtype(X_a, X_b), placement)
     return finish_clouds(answer, shape=(X_a.shape[0], X_b.shape[0]), out_dtype=out_dtype,
                          solver="sinkhorn divergence (cuda)",
                          detail=clouds_detail(answer, "marginal error", opts.tol, "steps"), warn=warn, device="cuda",
