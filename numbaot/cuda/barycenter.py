@@ -32,7 +32,9 @@ from .._status import Status
 from ..entropic._rules import barycenter_entry
 from ..entropic._softmin import softmin_row, softmin_row_shifted
 from . import _checks, _launch
-from .sinkhorn import _launch_flat, _prep_kernel, _transpose_kernel, _weights_kernel
+from ._checks import _transpose_kernel
+from .loop import launch_flat as _launch_flat
+from .sinkhorn import _prep_kernel, _weights_kernel
 
 _softmin = softmin_row.cuda
 _softmin_shifted = softmin_row_shifted.cuda
