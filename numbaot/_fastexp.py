@@ -9,7 +9,7 @@ straight-line arithmetic, so a loop of ``fast_exp`` calls becomes SIMD code.
 
 Accuracy: within 2 ulp of ``math.exp`` for float64 (degree-13 polynomial) and 2 ulp of float32 ``exp`` for float32
 arguments (degree-7 polynomial, computed in float32), over the normal range. The differences from IEEE ``exp``:
-results below about ``9.8e-307`` (float64: ``x < -707``) or ``4.4e-38`` (float32: ``x < -86``) are flushed to 0,
+results below about ``9.0e-308`` (float64: ``x < -707``) or ``4.4e-38`` (float32: ``x < -86``) are flushed to 0,
 which is harmless in sums of exponentials whose largest term is about 1 (the only use); ``exp(-inf) = 0``,
 ``exp(+inf) = exp(x > 709.78) = inf`` and ``exp(nan) = nan`` as usual.
 
@@ -82,7 +82,7 @@ def _exp_any_impl(x):
     if isinstance(x, types.Float):
         def exp64(x):
             big = x > 709.78
-            small = x < -707.0  # p * 2**(k - 1) must stay normal: k >= -1020 needs x >= -707.35 (as float32)
+            small = x < -707.0  # p * 2**(k - 1) must stay normal: k >= -1020 needs x >= -707.35
             xc = min(max(x, -707.0), 709.78)
             k = np.floor(xc * _LOG2E + 0.5)
             r = (xc - k * _LN2_HI) - k * _LN2_LO

@@ -648,7 +648,8 @@ def check_device_dense_shapes(M, a, b, potentials_init, batch):
     """The shape rules of the dense Sinkhorn family for CUDA inputs, read from the arrays' metadata only (no
     device work): ``M`` (n, m) or, with ``batch``, (B, n, m); weights (n,) / (m,) or, batched, (B, n) / (B, m);
     ``potentials_init`` a pair of CUDA arrays of the potentials' shapes. The values (NaN, signs, masses) are
-    checked on the device by the driver, judged by this module's ``judge_*`` rules."""
+    reduced on the device by the front-end's dispatch steps (``cuda._checks``) and judged by this module's
+    ``judge_*`` rules, before the driver."""
     from . import _device
 
     M = as_float_array(M, "M", ndim=3 if batch else 2, allow_cuda=True)

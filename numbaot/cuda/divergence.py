@@ -1,6 +1,6 @@
 """Sinkhorn divergences between point clouds on the GPU: the device twin of ``entropic.divergence``.
 
-The annealed symmetric loop (``entropic.divergence.symmetric_sinkhorn``) runs unchanged on :class:`DeviceSoftmins`,
+The annealed symmetric loop (``entropic._symmetric.symmetric_sinkhorn``) runs unchanged on :class:`DeviceSoftmins`,
 the device version of its host operations: every softmin is a half-step of the point-cloud geometry that the GPU
 Sinkhorn loop runs (``online.DevicePointClouds``: the CPU's ``softmin_points`` body compiled for CUDA, with the
 costs computed from the points, so the dense and the lazy paths are the same here); averages, fixed-point errors and

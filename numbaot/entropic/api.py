@@ -251,7 +251,8 @@ _CORES = {"sinkhorn_log": _log, "sinkhorn": _scaling, "sinkhorn_stabilized": _st
 
 def solve_on_device(placement, M, a, b, opts, potentials_init, warn, stacklevel=6):
     """Balanced entropic OT of CUDA arrays by the GPU driver (log domain, one target): the scalars are checked in
-    ``opts`` (:func:`sinkhorn_options`), the arrays by the driver with the host's rules and messages."""
+    ``opts`` (:func:`sinkhorn_options`), the arrays by the device dispatch steps (``unbalanced.device_dense_inputs``)
+    with the host's rules and messages, before the driver."""
     if b is not None and len(b.shape) != 1:
         raise ValueError("several targets (b of shape (m, k)) run on the host only in this version; on the GPU "
                          "solve one target at a time, or use numbaot.solve_batch")

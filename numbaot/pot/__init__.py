@@ -6,9 +6,12 @@ defaults (``a=[]`` means uniform weights), ``log=True`` dicts with POT's keys, a
 script may catch them (unequal masses in ``emd`` raise :class:`MarginalsError`, an ``AssertionError`` as in POT and
 a ``ValueError`` as in numbaot). A POT name that numbaot does not implement does not exist here: reaching it
 (``ot.weak_optimal_transport``, ``ot.bregman.jcpot_barycenter``) raises :class:`PotNameError` (an
-``AttributeError``), and reaching a POT submodule numbaot lacks (``ot.coot``, ``from numbaot.pot import lowrank``)
-raises :class:`PotModuleError` (a ``ModuleNotFoundError``); both messages name the closest numbaot function, and
-both are :class:`PotNotImplementedError` (a ``NotImplementedError``), the type an unsupported option value raises.
+``AttributeError``, so ``hasattr`` is False), and so does a POT submodule numbaot lacks reached as an attribute
+(``ot.coot``); importing one (``import numbaot.pot.coot``, ``from numbaot.pot import lowrank``) raises
+:class:`PotModuleError` (a ``ModuleNotFoundError``). Both messages name the closest numbaot function, and both are
+:class:`PotNotImplementedError` (a ``NotImplementedError``), the type an unsupported option value raises. A
+``from``-import of a missing *name* (``from numbaot.pot.bregman import jcpot_barycenter``) gives Python's own
+``ImportError`` ("cannot import name"): Python replaces the module's message there.
 
 Differences worth knowing: ``numItermax`` left at ``emd``'s default uses numbaot's own cap (a stall guard scaled
 with the problem); ``stopThr`` bounds numbaot's L1 marginal error; ``numThreads`` is honoured (POT ignores it);
@@ -29,6 +32,8 @@ array([[0.5, 0. ],
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import sys
 
 from . import _common
 from ._common import MarginalsError, PotModuleError, PotNameError, PotNotImplementedError, UnsupportedOption
@@ -89,8 +94,8 @@ def __getattr__(name):
         value = getattr(importlib.import_module(f"{__name__}.{sub}"), name)
         globals()[name] = value
         return value
-    if name in _MISSING_SUBMODULES:
-        raise _common.missing_module(name, _MISSING_SUBMODULES[name])
+    if name in _MISSING_SUBMODULES:  # an AttributeError (hasattr probes stay False); importing it: _MissingModules
+        raise _common.missing_name(__name__, name, _MISSING_SUBMODULES[name], module_name=True)
     sub = _TOP_MISSING.get(name)
     if sub is not None:
         closest = (_MISSING_SUBMODULES[sub] if sub in _MISSING_SUBMODULES
@@ -98,6 +103,22 @@ def __getattr__(name):
         raise _common.missing_name(__name__, name, closest)
     raise AttributeError(f"module 'numbaot.pot' has no attribute {name!r} (POT has no top-level name of that "
                          "name either; see numbaot.pot's submodules)")
+
+
+class _MissingModules(importlib.abc.MetaPathFinder):
+    """Refuses ``import numbaot.pot.<POT submodule numbaot lacks>`` with :class:`PotModuleError` and its hint
+    (asked after the path finder, which found no file). Its ``name`` is POT's module, not ours, so that
+    ``from numbaot.pot import coot`` keeps the message (Python swallows the error naming the module it tried)."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        prefix, _, name = fullname.rpartition(".")
+        if prefix == __name__ and name in _MISSING_SUBMODULES:
+            raise _common.missing_module(name, _MISSING_SUBMODULES[name])
+        return None
+
+
+if not any(isinstance(finder, _MissingModules) for finder in sys.meta_path):
+    sys.meta_path.append(_MissingModules())
 
 
 def __dir__():

@@ -42,17 +42,18 @@ def _hint(closest):
     return f"closest numbaot function: {closest}" if closest else "numbaot has no equivalent yet"
 
 
-def missing_name(module, name, closest):
-    """The :class:`PotNameError` for POT's ``module.name`` (``module`` a numbaot.pot module name)."""
+def missing_name(module, name, closest, module_name=False):
+    """The :class:`PotNameError` for POT's ``module.name`` (``module`` a numbaot.pot module name; ``module_name``:
+    ``name`` is one of POT's submodules)."""
     pot = module.replace("numbaot.pot", "ot", 1)
-    return PotNameError(f"{pot}.{name} is not implemented by numbaot ({module} has no {name!r}); {_hint(closest)}",
-                        name=name)
+    what = f"there is no {module}.{name}" if module_name else f"{module} has no {name!r}"
+    return PotNameError(f"{pot}.{name} is not implemented by numbaot ({what}); {_hint(closest)}", name=name)
 
 
 def missing_module(name, closest):
     """The :class:`PotModuleError` for POT's submodule ``ot.name``."""
     return PotModuleError(f"ot.{name} is not implemented by numbaot (there is no numbaot.pot.{name}); "
-                          f"{_hint(closest)}", name=f"numbaot.pot.{name}")
+                          f"{_hint(closest)}", name=f"ot.{name}")
 
 
 def missing_getattr(module, missing, loaders=None):
@@ -156,13 +157,24 @@ def say(message):
     Where logging is configured (a handler on the logger or an ancestor, as after ``logging.basicConfig``), it
     decides: level, format, destination. Where it is not, the line is written to stdout as POT prints it, by a
     handler made for this one record and attached to no logger (a library configures no logging globally); a
-    level set on ``numbaot.pot`` above INFO, ``logger.disabled`` or ``logging.disable(INFO)`` silences it.
+    level above INFO set on ``numbaot.pot`` or ``numbaot``, ``logger.disabled`` or ``logging.disable(INFO)`` silences it.
     """
     if logger.hasHandlers():
         logger.info(message)
-    elif logger.level <= logging.INFO and not logger.disabled and logging.root.manager.disable < logging.INFO:
+    elif _level_below_root() <= logging.INFO and not logger.disabled and logging.root.manager.disable < logging.INFO:
         record = logger.makeRecord(logger.name, logging.INFO, __file__, 0, message, None, None)
         logging.StreamHandler(sys.stdout).handle(record)
+
+
+def _level_below_root():
+    """The level set on ``numbaot.pot`` or its nearest ancestor below the root (``numbaot``), NOTSET when none is:
+    the root's default WARNING is logging's, not the user's, and must not silence POT's lines."""
+    node = logger
+    while node is not None and node is not logging.root:
+        if node.level:
+            return node.level
+        node = node.parent
+    return logging.NOTSET
 
 
 def report(verbose, name, result):
