@@ -194,6 +194,7 @@ def test_dir_and_all_list_only_what_works():
             getattr(module, name)
         assert not listed & set(getattr(module, "_MISSING", {})), sub
     assert not set(ot.__all__) & (set(ot._TOP_MISSING) | set(ot._MISSING_SUBMODULES))
+    assert ot.dr.dist is ot.dist and ot.dr.sinkhorn is ot.sinkhorn  # POT's ot.dr re-exports them
     for name, sub in ot._TOP.items():
         assert getattr(ot, name) is getattr(getattr(ot, sub), name)
     for name, sub in ot._TOP_MISSING.items():  # each missing top-level name has its hint
