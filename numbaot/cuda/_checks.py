@@ -356,9 +356,7 @@ def _broadcast_kernel(w, out):
         out[i, t - i * B] = w[i, 0]
 
 
-def _flat(kernel, size, stream, *args):
-    blocks, threads = _launch.grid_1d(size)
-    kernel[blocks, threads, stream](*args)
+_flat = _launch.launch_flat
 
 
 def batch_weights_cuda(w, name: str, B: int, n: int, stream):

@@ -35,6 +35,12 @@ def threads_per_block() -> int:
     return int(tpb)
 
 
+def launch_flat(kernel, size, stream, *args):
+    """``kernel`` on a 1D grid of at least ``size`` threads (see :func:`grid_1d`), on ``stream``."""
+    blocks, threads = grid_1d(size)
+    kernel[blocks, threads, stream](*args)
+
+
 def grid_1d(n: int) -> tuple[int, int]:
     """``(blocks, threads)`` covering ``n`` work items, one per thread.
 

@@ -90,9 +90,7 @@ def _combine_kernel(u, v, X, out):
         out[i, j] = _tensor_entry(u, v, X, i, j)
 
 
-def _launch_flat(kernel, count, stream, *args):
-    blocks, threads = _launch.grid_1d(count)
-    kernel[blocks, threads, stream](*args)
+_launch_flat = _launch.launch_flat
 
 
 def tensor_product_cuda(C1, C2, T, loss: str = "square_loss"):

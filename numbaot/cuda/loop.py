@@ -27,6 +27,7 @@ from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from ..entropic._geometry import COLUMNS, ROWS
 from ..entropic._rules import Balanced
 from . import _launch
+from ._launch import launch_flat  # noqa: F401 - the drivers import it from here too
 
 __all__ = ["ROWS", "COLUMNS", "DeviceWeights", "launch_flat", "sinkhorn_loop_cuda"]
 
@@ -116,12 +117,6 @@ def _nonfinite_kernel(x, log_w, bad):
 
 
 # ---------------------------------------------------------------------------------------------------- host loop
-def launch_flat(kernel, size, stream, *args):
-    """``kernel`` on a 1D grid of at least ``size`` threads."""
-    blocks, threads = _launch.grid_1d(size)
-    kernel[blocks, threads, stream](*args)
-
-
 def sinkhorn_loop_cuda(geom, w, rule, ctl, f, g, stream):
     """Log-domain Sinkhorn on a batch of B problems over a device geometry, from the device potentials ``f``
     (B, n) and ``g`` (B, m), updated in place; the same iterates, checks and stopping rule as the host's

@@ -159,9 +159,7 @@ class DevicePointClouds:
         return view[1]
 
 
-def _launch_1d(kernel, n, stream, *args):
-    blocks, threads = _launch.grid_1d(n)
-    kernel[blocks, threads, stream](*args)
+_launch_1d = _launch.launch_flat
 
 
 class DeviceClouds(NamedTuple):

@@ -30,9 +30,7 @@ _clip = clip_entry.cuda
 _RED = 64
 
 
-def _flat(kernel, size, stream, *args):
-    blocks, threads = _launch.grid_1d(size)
-    kernel[blocks, threads, stream](*args)
+_flat = _launch.launch_flat
 
 
 @cuda.jit
