@@ -124,6 +124,31 @@ def to_caller(x, kind: str):
 
 
 @cuda.jit
+def _fill_1d_kernel(out, value):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        out[i] = value
+
+
+@cuda.jit
+def _fill_2d_kernel(out, value):
+    t = cuda.grid(1)
+    d = out.shape[1]
+    if t < out.shape[0] * d:
+        i = t // d
+        out[i, t - i * d] = value
+
+
+def fill(out, value, stream):
+    """Set every entry of the (n,) or (n, d) device array ``out`` to ``value``, on ``stream``; returns ``out``."""
+    if out.ndim == 1:
+        launch_flat(_fill_1d_kernel, out.shape[0], stream, out, value)
+    else:
+        launch_flat(_fill_2d_kernel, out.shape[0] * out.shape[1], stream, out, value)
+    return out
+
+
+@cuda.jit
 def _as_float64_1d_kernel(x, out):
     i = cuda.grid(1)
     if i < out.shape[0]:

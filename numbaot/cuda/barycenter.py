@@ -174,15 +174,6 @@ def _change_kernel(new, old, log_w, inv_eps, out):
 
 
 @cuda.jit
-def _fill_kernel(x, value):
-    t = cuda.grid(1)
-    B, n = x.shape
-    if t < B * n:
-        k = t // n
-        x[k, t - k * n] = value
-
-
-@cuda.jit
 def _exp_row_kernel(log_bar, out):
     j = cuda.grid(1)
     if j < out.shape[0]:
@@ -280,7 +271,7 @@ def barycenter_cuda(inputs: BarycenterInputs, weights, opts) -> BarycenterAnswer
     g, g_new, log_bar = (_launch.empty((K, m), np.float64, stream) for _ in range(3))
     h_rows, h_cols = _launch.empty((K, m), np.float64, stream), _launch.empty((K, n), np.float64, stream)
     for x in (zeros_m, f, g, g_new, log_bar):
-        _launch_flat(_fill_kernel, x.shape[0] * x.shape[1], stream, x, 0.0)
+        _launch.fill(x, 0.0, stream)
     active = cuda.to_device(np.ones(K, np.uint8), stream=stream)
     work = None if dense else [_launch.empty((K, n), np.float64, stream) for _ in range(2)]
     part_m, part_n = _launch.empty(m, np.float64, stream), _launch.empty(n, np.float64, stream)
@@ -301,13 +292,13 @@ def barycenter_cuda(inputs: BarycenterInputs, weights, opts) -> BarycenterAnswer
 
     # the debiasing potential c (m,), its half-step's buffers (one problem) and the barycenter at the last check
     debias = _launch.empty(m, np.float64, stream)
-    _launch_flat(_fill_kernel, m, stream, debias.reshape(1, m), 0.0)
+    _launch.fill(debias, 0.0, stream)
     if debiased:
         c_pot, c_h, c_lse, zeros_1 = (_launch.empty((1, m), np.float64, stream) for _ in range(4))
-        _launch_flat(_fill_kernel, m, stream, zeros_1, 0.0)
+        _launch.fill(zeros_1, 0.0, stream)
         one = cuda.to_device(np.ones(1, np.uint8), stream=stream)
         bar_prev, part_bar = _launch.empty(m, np.float64, stream), _launch.empty(m, np.float64, stream)
-        _launch_flat(_fill_kernel, m, stream, bar_prev.reshape(1, m), 0.0)
+        _launch.fill(bar_prev, 0.0, stream)
 
     def debias_steps():
         for _ in range(10):  # the host rule's ten fixed-point steps

@@ -33,13 +33,6 @@ def _dist_kernel(X, Y, metric, p, norms_x, norms_y, out):
         out[i, j] = _pair_cost(X, i, Y, j, metric, p, nx, ny)
 
 
-@cuda.jit
-def _fill_kernel(out, value):
-    i = cuda.grid(1)
-    if i < out.shape[0]:
-        out[i] = value
-
-
 def dist_cuda(X64, Y64, metric: str, p: float, norms, out_dtype, placement):
     """Cost matrix between two checked point clouds on the GPU.
 
@@ -91,7 +84,5 @@ def unif_cuda(n: int, dtype, placement):
     w : CUDA array of shape (n,)
     """
     n = int(n)
-    out = _launch.empty(n, dtype, placement.stream)
-    blocks, threads = _launch.grid_1d(n)
-    _fill_kernel[blocks, threads, placement.stream](out, 1.0 / n)
+    out = _launch.fill(_launch.empty(n, dtype, placement.stream), 1.0 / n, placement.stream)
     return _launch.to_caller(out, placement.kind)

@@ -18,7 +18,7 @@ from .._costs import METRIC_CODES
 from .._finish import CloudsAnswer
 from . import _launch
 from .loop import COLUMNS, ROWS
-from .online import (DevicePointClouds, _dense_plan_kernel, _fill_kernel, _launch_1d, _sums_kernel, filled,
+from .online import (DevicePointClouds, _dense_plan_kernel, _launch_1d, _sums_kernel, filled,
                      device_clouds, to_caller_dtype)
 
 
@@ -127,7 +127,7 @@ class DeviceSoftmins:
 
     def _reduce(self, launches):
         """Zero the device scalar, run ``launches(scalar)``, and copy the scalar back (the one copy)."""
-        _launch_1d(_fill_kernel, 1, self.stream, self._scalar, 0.0)
+        _launch.fill(self._scalar, 0.0, self.stream)
         launches(self._scalar)
         return float(_launch.scalar_to_host(self._scalar, 0, self.stream))
 

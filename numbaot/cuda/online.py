@@ -109,13 +109,6 @@ def _log_weights_kernel(w, scale, out):
 
 
 @cuda.jit
-def _fill_kernel(out, value):
-    i = cuda.grid(1)
-    if i < out.shape[0]:
-        out[i] = value
-
-
-@cuda.jit
 def _cast_kernel(x, out):
     i = cuda.grid(1)
     if i < out.shape[0]:
@@ -198,9 +191,7 @@ def device_clouds(X, Y, wa, wb, masses, out_dtype, placement) -> DeviceClouds:
 
 def filled(n, value, stream):
     """A new float64 device vector of ``n`` copies of ``value``."""
-    out = _launch.empty(n, np.float64, stream)
-    _launch_1d(_fill_kernel, n, stream, out, value)
-    return out
+    return _launch.fill(_launch.empty(n, np.float64, stream), value, stream)
 
 
 def to_caller_dtype(v, out_dtype, kind, stream):

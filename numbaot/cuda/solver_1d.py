@@ -393,14 +393,6 @@ def _merge_batch_kernel(xs, wa, ys, wb, n, m, metric, p, unit, out):
 
 # --------------------------------------------------------------------------------------------------- drivers
 @cuda.jit
-def _fill_kernel(out, value):
-    t = cuda.grid(1)
-    if t < out.size:
-        i = t // out.shape[1]
-        out[i, t - i * out.shape[1]] = value
-
-
-@cuda.jit
 def _scale_columns_kernel(w, factors, out):
     """``out[i, t] = w[i, t or 0] * factors[t]``: b-side weights rescaled to the a-side mass, per problem."""
     t = cuda.grid(1)
@@ -437,9 +429,7 @@ def _weights_cuda(w, name, n, labels_2d, stream):
     The checks are ``_checks``' device reductions judged by ``_validation`` (the host's rules and messages).
     """
     if w is None:
-        out = _launch.empty((n, 1), np.float64, stream)
-        blocks, threads = _launch.grid_1d(n)
-        _fill_kernel[blocks, threads, stream](out, 1.0 / n)
+        out = _launch.fill(_launch.empty((n, 1), np.float64, stream), 1.0 / n, stream)
         return out, np.array([_sum_to_host(out[:, 0], stream)])
     w = _launch.wrap(w)
     w64 = _launch.as_float64_2d(w, stream)

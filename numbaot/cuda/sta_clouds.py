@@ -86,24 +86,6 @@ def _put_rows_kernel(src, dst, first):
 
 
 @cuda.jit
-def _copy_kernel(src, dst):
-    t = cuda.grid(1)
-    B, n = dst.shape
-    if t < B * n:
-        k = t // n
-        dst[k, t - k * n] = src[k, t - k * n]
-
-
-@cuda.jit
-def _fill_kernel(out, value):
-    t = cuda.grid(1)
-    B, n = out.shape
-    if t < B * n:
-        k = t // n
-        out[k, t - k * n] = value
-
-
-@cuda.jit
 def _error_kernel(w, old, new, inv_eps, err):
     """Problem k (one thread): ``sum_i w_i |exp((old_i - new_i) / eps) - 1|`` over w > 0
     (``_sta_clouds._fixed_point_error``; the bins' terms are ``_sta.fixed_point_term``)."""
@@ -183,7 +165,7 @@ class DeviceBatch:
     def zeros(self, like):
         B, n = self._shape(like)
         out = _launch.empty((B, n), np.float64, self.stream)
-        launch_flat(_fill_kernel, B * n, self.stream, out, 0.0)
+        _launch.fill(out, 0.0, self.stream)
         return out
 
     def log(self, w):
@@ -197,7 +179,7 @@ class DeviceBatch:
     def _zero_shift(self, shape):
         if shape not in self._zeros:
             out = _launch.empty(shape, np.float64, self.stream)
-            launch_flat(_fill_kernel, shape[0] * shape[1], self.stream, out, 0.0)
+            _launch.fill(out, 0.0, self.stream)
             self._zeros[shape] = out
         return self._zeros[shape]
 
@@ -207,7 +189,7 @@ class DeviceBatch:
         shape = self._shape(prev)
         free = self._free.get(shape)
         out = free.pop() if free else _launch.empty(shape, np.float64, self.stream)
-        launch_flat(_copy_kernel, shape[0] * shape[1], self.stream, prev, out)
+        launch_flat(_put_rows_kernel, shape[0] * shape[1], self.stream, prev, out, 0)
         act = self.all
         if active is not None:
             self._active.copy_to_device(np.ascontiguousarray(active, dtype=np.uint8), stream=self.stream)
@@ -359,7 +341,7 @@ def sta_clouds_cuda(X, Y, factors, support, reg, gamma, max_iter, tol, return_gr
         for points in (X, Y):
             T, n = int(points.shape[0]), int(points.shape[1])
             weights = _launch.empty((T, n), np.float64, stream)
-            launch_flat(_fill_kernel, T * n, stream, weights, 1.0 / n)
+            _launch.fill(weights, 1.0 / n, stream)
             frames.append(DeviceFrames(points, weights, False, np.ones(T)))
         A, B = frames
     else:
