@@ -211,15 +211,12 @@ NUMPY_SUMS_MAX = 1 << 17
 
 def row_sums_numpy(clouds, log_a, log_b, f, g, eps, mass, cost):
     """:func:`row_sums` in numpy (same arguments and answer, up to rounding), for small clouds: nothing to compile.
-    The costs are ``pair_cost``'s, accumulated coordinate by coordinate in the same order (the same values)."""
+    The costs are ``pair_cost``'s: its coordinate terms (``cost_term``'s Python body, run on whole columns)
+    accumulated in the same order, then its finish (the same values)."""
     X, Y, code, p = clouds.X, clouds.Y, clouds.metric, clouds.p
     acc = np.zeros((X.shape[0], Y.shape[0]))
     for k in range(X.shape[1]):
-        if code == COSINE:
-            acc += X[:, k, None] * Y[None, :, k]
-            continue
-        diff = np.abs(X[:, k, None] - Y[None, :, k])
-        acc += diff * diff if code <= EUCLIDEAN else diff if code == CITYBLOCK else diff**p
+        acc += cost_term.py(X[:, k, None], Y[None, :, k], code, p)
     if code == COSINE:
         acc = 1.0 - acc / (clouds.norms_x[:, None] * clouds.norms_y[None, :])
     elif code == EUCLIDEAN:
