@@ -1,6 +1,10 @@
 """``numbaot._device``: telling host from CUDA arrays without importing numba.cuda, and refusing mixed calls."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -189,3 +193,30 @@ def test_simulator_or_real_device_arrays():
         _device.where(x=d, y=np.ones(2))
     np.testing.assert_array_equal(_device.to_host(d), [1.0, 2.0, 3.0])
     assert _device.cuda_available()
+
+
+def test_cuda_available_without_driver_does_not_import_the_cuda_target():
+    # Numba's CUDA target takes 0.5-0.8 s to import; with no driver library to load, the answer is known without it
+    code = ("import sys, ctypes, numba\n"
+            "numba.config.ENABLE_CUDASIM = 0\n"
+            "def refuse(name, *a, **k):\n"
+            "    raise OSError(name)\n"
+            "ctypes.CDLL = refuse\n"
+            "from numbaot import _device\n"
+            "assert _device.cuda_available() is False\n"
+            "assert 'numba.cuda' not in sys.modules, 'numba.cuda was imported'\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CUDA_DRIVER", "NUMBA_ENABLE_CUDASIM")}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_driver_probe_defers_to_numba_when_told_where_the_driver_is(monkeypatch):
+    monkeypatch.setenv("NUMBA_CUDA_DRIVER", "/opt/somewhere/libcuda.so")
+    assert _device._driver_loadable() is True
+    monkeypatch.delenv("NUMBA_CUDA_DRIVER")
+    import ctypes
+
+    def refuse(name, *args, **kwargs):
+        raise OSError(name)
+
+    monkeypatch.setattr(ctypes, "CDLL", refuse)
+    assert _device._driver_loadable() is False
