@@ -40,8 +40,7 @@ class _Problem:
         self.out_dtype = V.result_dtype(C1, C2, *(() if M is None else (np.asarray(M),)))
         if M is not None:
             M = V.as_float_array(M, "M", ndim=2)
-            if M.shape != (n, m):
-                raise ValueError(f"M has shape {M.shape} but C1 is {n}x{n} and C2 is {m}x{m}; M must be ({n}, {m})")
+            V.check_pair_shape(M, "M", n, m)
             V.check_finite(M, "M")
             self.out_dtype = V.result_dtype(C1, C2, M)
             M = M.astype(np.float64, copy=False)
@@ -60,6 +59,73 @@ class _Problem:
         if self.M is None:
             return 0.0, 1.0
         return 1.0 - self.alpha, self.alpha
+
+
+# -------------------------------------------------------------------------------------------------- tensor product
+def tensor_product(C1, C2, T, *, loss_fun="square_loss"):
+    """The GW tensor product ``(L (x) T)_ij = sum_kl L(C1_ik, C2_jl) T_kl`` in O(n^2 m + n m^2) work (Peyre et al.
+    2016, Prop. 1), on the host or, for CUDA arrays, on the GPU.
+
+    Parameters
+    ----------
+    C1, C2 : arrays of shape (n, n) and (m, m)
+        Structure matrices: finite, non-negative for 'kl_loss', symmetric or not. numpy, or CUDA arrays (CuPy,
+        Numba device or simulator arrays) all on the device.
+    T : array of shape (n, m)
+        Any finite matrix: its own row and column sums play the marginals p and q.
+    loss_fun : {'square_loss', 'kl_loss'}
+
+    Returns
+    -------
+    array of shape (n, m)
+        float32 when every input is float32, else float64 (computed in float64 either way); for CUDA inputs the
+        caller's kind of CUDA array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbaot.gromov.api import tensor_product
+    >>> C1 = np.array([[0.0, 1.0], [1.0, 0.0]]); C2 = np.array([[0.0, 2.0], [2.0, 0.0]])
+    >>> tensor_product(C1, C2, np.full((2, 2), 0.25))
+    array([[1.5, 1.5],
+           [1.5, 1.5]])
+    """
+    placement = _dispatch.place(C1=C1, C2=C2, T=T)
+    if placement.on_gpu:
+        return _device_tensor_product(C1, C2, T, loss_fun, placement)
+    C1 = V.check_structure_matrix(C1, "C1")
+    C2 = V.check_structure_matrix(C2, "C2")
+    loss = V.check_gw_loss(loss_fun, C1, C2)
+    T = V.as_float_array(T, "T", ndim=2)
+    V.check_pair_shape(T, "T", C1.shape[0], C2.shape[0])
+    V.check_finite(T, "T")
+    from ._tensor import tensor_product as product
+
+    return product(C1, C2, T, loss).astype(V.result_dtype(C1, C2, T), copy=False)
+
+
+def _device_tensor_product(C1, C2, T, loss_fun, placement):
+    """:func:`tensor_product` of CUDA arrays, checked as the host checks them and in its order (each of C1, C2:
+    dtype, shape, then NaN and inf; the loss; kl_loss's negative entries; T's shape, then NaN and inf) by the
+    ``gromov.matrix`` and ``gromov.minimum`` dispatch steps, before the driver runs on their float64 copies."""
+    from ._tensor import LOSS_CODES
+
+    stream = placement.stream
+    step = _dispatch.driver("gromov.matrix", placement)
+    names = ("C1", "C2")
+    copies = [step(V.check_square(C, name, allow_cuda=True), name, stream) for C, name in zip((C1, C2), names)]
+    loss = V.check_gw_loss_name(loss_fun)
+    if loss == "kl_loss":
+        minimum = _dispatch.driver("gromov.minimum", placement)
+        for C64, name in zip(copies, names):
+            low, at = minimum(C64, stream)
+            if low < 0:
+                V.judge_negative_structure(name, at, low)
+    T = V.as_float_array(T, "T", ndim=2, allow_cuda=True)
+    V.check_pair_shape(T, "T", int(C1.shape[0]), int(C2.shape[0]))
+    T64 = step(T, "T", stream)
+    return _dispatch.driver("tensor_product", placement)(*copies, T64, LOSS_CODES[loss], V.result_dtype(C1, C2, T),
+                                                        placement)
 
 
 def _random_vertex(problem, rng, n_threads):
