@@ -454,16 +454,18 @@ def check_alpha(alpha, name: str = "alpha") -> float:
     return alpha
 
 
-def check_initial_plan(G0, p, q, name: str = "G0", m=None):
+def check_initial_plan(G0, p, q, name: str = "G0", m=None, names=("p", "q", "C1", "C2")):
     """A given starting plan: shape (n, m), finite, >= 0, with marginals p and q (relative tolerance 1e-8).
 
-    ``q=None`` (semi-relaxed problems) checks the row sums only, against a plan of ``m`` columns.
+    ``q=None`` (semi-relaxed problems) checks the row sums only, against a plan of ``m`` columns. ``names``: the
+    arguments p, q and the two spaces as the caller's verb calls them.
     """
     n = len(p)
     m = len(q) if q is not None else m
     G0 = as_float_array(G0, name, ndim=2)
     if G0.shape != (n, m):
-        raise ValueError(f"{name} has shape {G0.shape}; it must be ({n}, {m}) (the sizes of C1 and C2)")
+        raise ValueError(f"{name} has shape {G0.shape}; it must be ({n}, {m}) (the sizes of {names[2]} and "
+                         f"{names[3]})")
     check_finite(G0, name)
     if np.min(G0) < 0:
         raise ValueError(f"{name} has negative entries; a transport plan is non-negative")
@@ -473,20 +475,22 @@ def check_initial_plan(G0, p, q, name: str = "G0", m=None):
             continue
         err = float(np.max(np.abs(G0.sum(axis=axis, dtype=np.float64) - target)))
         if err > 1e-8 * mass:
-            raise ValueError(f"the {label} of {name} differ from {'p' if axis else 'q'} by up to {err:.3g}; "
-                             f"{name} must be a transport plan between p and q")
+            raise ValueError(f"the {label} of {name} differ from {names[1 - axis]} by up to {err:.3g}; "
+                             f"{name} must be a transport plan between {names[0]} and {names[1]}")
     return G0
 
 
-def check_gw_mass(p, q):
-    """Items 3 and 4 for the weights of two structure matrices: returns q rescaled to the mass of p."""
+def check_gw_mass(p, q, names=("p", "q")):
+    """Items 3 and 4 for the weights of two structure matrices: returns q rescaled to the mass of p; ``names``: p
+    and q as the caller's verb calls them."""
+    a, b = names
     sum_p = float(np.sum(p, dtype=np.float64))
     sum_q = float(np.sum(q, dtype=np.float64))
     rtol = MASS_RTOL.get(mass_dtype(p, q), 1e-9)
     if abs(sum_p - sum_q) > rtol * max(sum_p, sum_q):
         raise ValueError(
-            f"p and q must have the same total mass, got sum(p) = {sum_p:.17g} and sum(q) = {sum_q:.17g}; "
-            "normalize both (p / p.sum(), q / q.sum())"
+            f"{a} and {b} must have the same total mass, got sum({a}) = {sum_p:.17g} and sum({b}) = {sum_q:.17g}; "
+            f"normalize both ({a} / {a}.sum(), {b} / {b}.sum())"
         )
     return q if sum_p == sum_q else q.astype(np.float64) * (sum_p / sum_q)
 

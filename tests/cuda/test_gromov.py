@@ -133,3 +133,14 @@ def test_host_and_device_mixed_is_refused(small_blocks):
         numbaot.gromov_wasserstein(C1, dev(C2))
     with pytest.raises(ValueError, match="C1, C2 on the GPU but G0 on the host"):
         numbaot.gromov_wasserstein(dev(C1), dev(C2), G0=np.full((5, 4), 0.05))
+
+
+def test_solve_gromov_mixed_placement_names_its_arguments(small_blocks):
+    """solve_gromov's placement error names its own arguments (Ca, Cb, a, b), not the GW verbs'."""
+    import numbaot
+
+    C1, C2, _ = _spaces()
+    with pytest.raises(ValueError, match="Cb on the GPU but Ca on the host"):
+        numbaot.solve_gromov(C1, dev(C2))
+    with pytest.raises(ValueError, match="Ca, Cb on the GPU but b on the host"):
+        numbaot.solve_gromov(dev(C1), dev(C2), b=np.full(4, 0.25))

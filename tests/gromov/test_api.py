@@ -247,3 +247,42 @@ def test_tensor_product_front_end_dtype_and_bad_input():
     with pytest.raises(ValueError, match=r"C1\[\d, \d\] = -0\.\d+ is negative; kl_loss needs non-negative"):
         tensor_product(neg, C2, T, loss_fun="kl_loss")
     tensor_product(neg, C2 - 1.0, np.abs(np.nan_to_num(T, neginf=0.0)))  # signed matrices: fine for square_loss
+
+
+_C3 = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [2.0, 1.0, 0.0]])
+
+
+@pytest.mark.parametrize("kwargs, named", [
+    (dict(Ca=_C3[:2], Cb=_C3), "Ca"),
+    (dict(Ca=_C3, Cb=np.where(_C3 == 2.0, np.nan, _C3)), "Cb"),
+    (dict(Ca=_C3, Cb=_C3, loss="l1"), "loss"),
+    (dict(Ca=_C3, Cb=_C3, loss=3), "loss"),
+    (dict(Ca=_C3, Cb=-_C3, loss="kl_loss"), "Cb"),
+    (dict(Ca=_C3, Cb=_C3, a=np.ones(2)), "a"),
+    (dict(Ca=_C3, Cb=_C3, b=np.ones(2)), "b"),
+    (dict(Ca=_C3, Cb=_C3, a=np.ones(3), b=2 * np.ones(3)), "a"),
+    (dict(Ca=_C3, Cb=np.triu(_C3), symmetric=True), "Cb"),
+    (dict(Ca=_C3, Cb=_C3, M=np.ones((2, 3))), "Ca"),
+    (dict(Ca=_C3, Cb=_C3, G0=np.ones((3, 2))), "Ca"),
+    (dict(Ca=_C3, Cb=_C3, G0=np.ones((3, 3))), "a"),
+    (dict(Ca=_C3, Cb=_C3, G0=np.ones((3, 3)), reg=0.1), "a"),
+])
+def test_solve_gromov_errors_name_its_own_arguments(kwargs, named):
+    """``solve_gromov`` takes POT's ``ot.solve_gromov`` names (Ca, Cb, a, b, loss): its errors name them, never the
+    GW verbs' C1, C2, p, q, loss_fun; the GW verbs keep theirs."""
+    import re
+
+    with pytest.raises((ValueError, TypeError)) as err:
+        numbaot.solve_gromov(**kwargs)
+    message = str(err.value)
+    assert re.search(rf"\b{named}\b", message), message
+    assert not re.search(r"\b(C1|C2|p|q|loss_fun)\b", message), message
+    gw = {"C1": kwargs["Ca"], "C2": kwargs["Cb"], "p": kwargs.get("a"), "q": kwargs.get("b"),
+          "loss_fun": kwargs.get("loss", "square_loss"), "symmetric": kwargs.get("symmetric"), "G0": kwargs.get("G0")}
+    verb = numbaot.gromov_wasserstein
+    if "M" in kwargs:
+        verb, gw["M"] = numbaot.fused_gromov_wasserstein, kwargs["M"]
+    with pytest.raises(type(err.value)) as gw_err:
+        verb(**gw)
+    renamed = {"C1": "Ca", "C2": "Cb", "p": "a", "q": "b", "loss_fun": "loss"}
+    assert re.sub(r"\b(C1|C2|p|q|loss_fun)\b", lambda m: renamed[m.group(1)], str(gw_err.value)) == message
