@@ -117,9 +117,9 @@ def tensor_product(C1, C2, T, *, loss_fun="square_loss"):
     >>> import numpy as np
     >>> from numbaot.gromov.api import tensor_product
     >>> C1 = np.array([[0.0, 1.0], [1.0, 0.0]]); C2 = np.array([[0.0, 2.0], [2.0, 0.0]])
-    >>> tensor_product(C1, C2, np.full((2, 2), 0.25))
-    array([[1.5, 1.5],
-           [1.5, 1.5]])
+    >>> tensor_product(C1, C2, np.eye(2) / 2)  # entry (i, j): sum_k (C1_ik - C2_jk)^2 / 2
+    array([[0.5, 2.5],
+           [2.5, 0.5]])
     """
     placement = _dispatch.place(C1=C1, C2=C2, T=T)
     if placement.on_gpu:
