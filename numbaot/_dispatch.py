@@ -92,6 +92,11 @@ _DRIVERS = {
     ("sta_barycenter", CUDA): ("numbaot.cuda.sta", "sta_barycenter_cuda"),
     ("sliced.projections", CUDA): ("numbaot.cuda.sliced", "projections_cuda"),
     ("sliced", CUDA): ("numbaot.cuda.sliced", "sliced_values_cuda"),
+    # the GW tensor product's device input checks (float64 copies of C1, C2 and T, NaN and inf refused on the device
+    # with the host's messages; the smallest entry of C1 and C2 under 'kl_loss', judged in the front-end)
+    ("gromov.matrix", CUDA): ("numbaot.cuda._checks", "series_cuda"),
+    ("gromov.minimum", CUDA): ("numbaot.cuda._checks", "minimum_cuda"),
+    ("tensor_product", CUDA): ("numbaot.cuda.gromov", "tensor_product_cuda"),
     # entropic partial's device input checks (float64 copies and the statistics the front-end judges)
     ("entropic_partial.weights", CUDA): ("numbaot.cuda._checks", "weights_cuda"),
     ("entropic_partial.costs", CUDA): ("numbaot.cuda._checks", "cost_lines_cuda"),

@@ -357,16 +357,31 @@ GW_LOSSES = ("square_loss", "kl_loss")
 SYMMETRY_EPS_FACTOR = 64
 
 
-def check_structure_matrix(C, name: str):
-    """Items 33 and 36: a square, finite, real (n, n) structure matrix (distances, similarities, adjacency)."""
-    C = as_float_array(C, name, ndim=2)
+def check_square(C, name: str, *, allow_cuda: bool = False):
+    """Item 33: a real (n, n) array (``as_float_array``'s rules, then square); with ``allow_cuda`` a device array
+    passes unread, its values checked on the device (``cuda._checks``)."""
+    C = as_float_array(C, name, ndim=2, allow_cuda=allow_cuda)
     if C.shape[0] != C.shape[1]:
         raise ValueError(
             f"{name} must be square (a matrix of distances or similarities within one space), got shape "
-            f"{C.shape}"
+            f"{tuple(C.shape)}"
         )
+    return C
+
+
+def check_structure_matrix(C, name: str):
+    """Items 33 and 36: a square, finite, real (n, n) structure matrix (distances, similarities, adjacency)."""
+    C = check_square(C, name)
     check_finite(C, name)
     return C
+
+
+def check_pair_shape(X, name: str, n: int, m: int, names=("C1", "C2")) -> None:
+    """A matrix between the n points of ``names[0]`` and the m of ``names[1]`` (fused GW's M, a plan) has shape
+    (n, m)."""
+    if tuple(X.shape) != (n, m):
+        raise ValueError(f"{name} has shape {tuple(X.shape)} but {names[0]} is {n}x{n} and {names[1]} is {m}x{m}; "
+                         f"{name} must be ({n}, {m})")
 
 
 def check_gw_weights(w, name: str, C_name: str, n: int, dtype=None):
@@ -400,18 +415,31 @@ def check_symmetric(C, name: str, symmetric) -> bool:
     return symmetric
 
 
-def check_gw_loss(loss, C1, C2):
-    """The loss name, and for 'kl_loss' non-negative structure matrices (its logarithms need them)."""
+def check_gw_loss_name(loss, name: str = "loss_fun") -> str:
+    """A GW loss name: a string, one of ``GW_LOSSES``; ``name`` is the argument as the caller's verb calls it."""
     if not isinstance(loss, str):
-        raise TypeError(f"loss_fun must be a string, one of {GW_LOSSES}, got {loss!r}")
+        raise TypeError(f"{name} must be a string, one of {GW_LOSSES}, got {loss!r}")
     if loss not in GW_LOSSES:
-        raise ValueError(f"loss_fun must be one of {GW_LOSSES}, got {loss!r}")
+        raise ValueError(f"{name} must be one of {GW_LOSSES}, got {loss!r}")
+    return loss
+
+
+def judge_negative_structure(name: str, index, value: float) -> None:
+    """Refuse a structure matrix with a negative entry under 'kl_loss' (its smallest, first in C order, at
+    ``index``), found on the host or reduced on a GPU: ``check_gw_loss``'s message."""
+    i, j = index
+    raise ValueError(f"{name}[{i}, {j}] = {float(value)!r} is negative; kl_loss needs non-negative matrices (use "
+                     "square_loss for signed ones)")
+
+
+def check_gw_loss(loss, C1, C2, names=("loss_fun", "C1", "C2")):
+    """The loss name, and for 'kl_loss' non-negative structure matrices (its logarithms need them); ``names``: the
+    loss's and the matrices' arguments as the caller's verb calls them."""
+    loss = check_gw_loss_name(loss, names[0])
     if loss == "kl_loss":
-        for name, C in (("C1", C1), ("C2", C2)):
+        for name, C in zip(names[1:], (C1, C2)):
             if np.min(C) < 0:
-                i, j = np.unravel_index(int(np.argmin(C)), C.shape)
-                raise ValueError(f"{name}[{i}, {j}] = {float(C[i, j])!r} is negative; kl_loss needs non-negative "
-                                 "matrices (use square_loss for signed ones)")
+                judge_negative_structure(name, np.unravel_index(int(np.argmin(C)), C.shape), C.min())
     return loss
 
 
@@ -426,16 +454,18 @@ def check_alpha(alpha, name: str = "alpha") -> float:
     return alpha
 
 
-def check_initial_plan(G0, p, q, name: str = "G0", m=None):
+def check_initial_plan(G0, p, q, name: str = "G0", m=None, names=("p", "q", "C1", "C2")):
     """A given starting plan: shape (n, m), finite, >= 0, with marginals p and q (relative tolerance 1e-8).
 
-    ``q=None`` (semi-relaxed problems) checks the row sums only, against a plan of ``m`` columns.
+    ``q=None`` (semi-relaxed problems) checks the row sums only, against a plan of ``m`` columns. ``names``: the
+    arguments p, q and the two spaces as the caller's verb calls them.
     """
     n = len(p)
     m = len(q) if q is not None else m
     G0 = as_float_array(G0, name, ndim=2)
     if G0.shape != (n, m):
-        raise ValueError(f"{name} has shape {G0.shape}; it must be ({n}, {m}) (the sizes of C1 and C2)")
+        raise ValueError(f"{name} has shape {G0.shape}; it must be ({n}, {m}) (the sizes of {names[2]} and "
+                         f"{names[3]})")
     check_finite(G0, name)
     if np.min(G0) < 0:
         raise ValueError(f"{name} has negative entries; a transport plan is non-negative")
@@ -445,20 +475,22 @@ def check_initial_plan(G0, p, q, name: str = "G0", m=None):
             continue
         err = float(np.max(np.abs(G0.sum(axis=axis, dtype=np.float64) - target)))
         if err > 1e-8 * mass:
-            raise ValueError(f"the {label} of {name} differ from {'p' if axis else 'q'} by up to {err:.3g}; "
-                             f"{name} must be a transport plan between p and q")
+            raise ValueError(f"the {label} of {name} differ from {names[1 - axis]} by up to {err:.3g}; "
+                             f"{name} must be a transport plan between {names[0]} and {names[1]}")
     return G0
 
 
-def check_gw_mass(p, q):
-    """Items 3 and 4 for the weights of two structure matrices: returns q rescaled to the mass of p."""
+def check_gw_mass(p, q, names=("p", "q")):
+    """Items 3 and 4 for the weights of two structure matrices: returns q rescaled to the mass of p; ``names``: p
+    and q as the caller's verb calls them."""
+    a, b = names
     sum_p = float(np.sum(p, dtype=np.float64))
     sum_q = float(np.sum(q, dtype=np.float64))
     rtol = MASS_RTOL.get(mass_dtype(p, q), 1e-9)
     if abs(sum_p - sum_q) > rtol * max(sum_p, sum_q):
         raise ValueError(
-            f"p and q must have the same total mass, got sum(p) = {sum_p:.17g} and sum(q) = {sum_q:.17g}; "
-            "normalize both (p / p.sum(), q / q.sum())"
+            f"{a} and {b} must have the same total mass, got sum({a}) = {sum_p:.17g} and sum({b}) = {sum_q:.17g}; "
+            f"normalize both ({a} / {a}.sum(), {b} / {b}.sum())"
         )
     return q if sum_p == sum_q else q.astype(np.float64) * (sum_p / sum_q)
 

@@ -160,7 +160,6 @@ def test_the_rules_catch_what_they_should():
 #: ``cuda/`` functions that are entry points of their own (called by users, not through a front-end's dispatch)
 #: or guards of numbaot's own configuration: the only places in ``cuda/`` that raise.
 CUDA_RAISES_ALLOWED = {
-    ("numbaot.cuda.gromov", "tensor_product_cuda"),  # public: numbaot.cuda.tensor_product_cuda checks its input
     ("numbaot.cuda._launch", "threads_per_block"),  # NUMBAOT_CUDA_TPB out of range
     ("numbaot.cuda._launch", "wrap"),  # an internal guard: a host array where a device array must be
 }

@@ -293,8 +293,9 @@ def _features(Ys, Cs):
 
 class _FgwOptions(NamedTuple):
     """The options of an FGW barycenter as its front-end received them (checked by :func:`_fgw`): ``epsilon`` None
-    for exact FGW couplings, else the entropic ones'; ``init_X`` the starting features; ``what`` the verb's name,
-    for messages."""
+    for exact FGW couplings, else the entropic ones'; ``init_features`` the starting features, passed as the verb's
+    argument ``features_arg`` (``init_X`` for fgw_barycenters, ``init_Y`` for the entropic one, as in POT); ``what``
+    the verb's name: both for messages."""
 
     alpha: object
     fixed_structure: object
@@ -305,12 +306,13 @@ class _FgwOptions(NamedTuple):
     tol: object
     warmstart: object
     init_C: object
-    init_X: object
+    init_features: object
     random_state: object
     n_threads: object
     warn: object
     epsilon: object
     what: str
+    features_arg: str
 
 
 def _fgw(N, Ys, Cs, ps, p, lambdas, options):
@@ -318,8 +320,8 @@ def _fgw(N, Ys, Cs, ps, p, lambdas, options):
     from ..gromov.api import entropic_fused_gromov_wasserstein
     from ..utils import dist
 
-    (alpha, fixed_structure, fixed_features, loss_fun, symmetric, max_iter, tol, warmstart, init_C, init_X,
-     random_state, n_threads, warn, epsilon, what) = options
+    (alpha, fixed_structure, fixed_features, loss_fun, symmetric, max_iter, tol, warmstart, init_C, init_features,
+     random_state, n_threads, warn, epsilon, what, features_arg) = options
     N, Cs, ps, p, lambdas = _inputs(N, Cs, ps, p, lambdas, loss_fun, what)
     Ys = _features(Ys, Cs)
     alpha = V.check_alpha(alpha)
@@ -328,15 +330,15 @@ def _fgw(N, Ys, Cs, ps, p, lambdas, options):
     fixed_features = V.check_bool(fixed_features, "fixed_features")
     if fixed_structure and init_C is None:
         raise ValueError("fixed_structure=True needs the structure in init_C")
-    if fixed_features and init_X is None:
-        raise ValueError("fixed_features=True needs the features in init_X")
+    if fixed_features and init_features is None:
+        raise ValueError(f"fixed_features=True needs the features in {features_arg}")
     C0 = _initial_structure(N, init_C, random_state, normalise=False)
-    if init_X is None:
+    if init_features is None:
         X0 = np.zeros((N, Ys[0].shape[1]))
     else:
-        X0 = V.as_float_array(init_X, "init_X", ndim=2).astype(np.float64)
+        X0 = V.as_float_array(init_features, features_arg, ndim=2).astype(np.float64)
         if X0.shape != (N, Ys[0].shape[1]):
-            raise ValueError(f"init_X has shape {X0.shape} but the barycenter has N = {N} nodes of "
+            raise ValueError(f"{features_arg} has shape {X0.shape} but the barycenter has N = {N} nodes of "
                              f"{Ys[0].shape[1]} features")
 
     couplings = _Couplings(Cs, ps, p, loss_fun, symmetric, max_iter, warmstart) if epsilon is None else None
@@ -409,8 +411,9 @@ def fgw_barycenters(N, Ys, Cs, ps=None, lambdas=None, alpha=0.5, fixed_structure
     """
     return _fgw(N, Ys, Cs, ps, p, lambdas, _FgwOptions(
         alpha=alpha, fixed_structure=fixed_structure, fixed_features=fixed_features, loss_fun=loss_fun,
-        symmetric=symmetric, max_iter=max_iter, tol=tol, warmstart=warmstart, init_C=init_C, init_X=init_X,
-        random_state=random_state, n_threads=n_threads, warn=warn, epsilon=None, what="fgw_barycenters"))
+        symmetric=symmetric, max_iter=max_iter, tol=tol, warmstart=warmstart, init_C=init_C,
+        init_features=init_X, random_state=random_state, n_threads=n_threads, warn=warn, epsilon=None,
+        what="fgw_barycenters", features_arg="init_X"))
 
 
 def entropic_fused_gromov_barycenters(N, Ys, Cs, ps=None, p=None, lambdas=None, loss_fun="square_loss",
@@ -434,6 +437,6 @@ def entropic_fused_gromov_barycenters(N, Ys, Cs, ps=None, p=None, lambdas=None, 
     epsilon = V.check_reg(epsilon, "epsilon")
     return _fgw(N, Ys, Cs, ps, p, lambdas, _FgwOptions(
         alpha=alpha, fixed_structure=fixed_structure, fixed_features=fixed_features, loss_fun=loss_fun,
-        symmetric=symmetric, max_iter=max_iter, tol=tol, warmstart=warmstart, init_C=init_C, init_X=init_Y,
-        random_state=random_state, n_threads=n_threads, warn=warn, epsilon=epsilon,
-        what="entropic_fused_gromov_barycenters"))
+        symmetric=symmetric, max_iter=max_iter, tol=tol, warmstart=warmstart, init_C=init_C,
+        init_features=init_Y, random_state=random_state, n_threads=n_threads, warn=warn, epsilon=epsilon,
+        what="entropic_fused_gromov_barycenters", features_arg="init_Y"))

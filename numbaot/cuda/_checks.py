@@ -8,7 +8,8 @@ host; only per-block partials and, for an error message, the one offending entry
 
 The functions at the end are whole dispatch steps (``_dispatch``: ``sta.frames``, ``sta.clouds.points``,
 ``timeseries.series``, ``timeseries.collection``, ``dist.points``, ``dist.norms``, ``entropic_partial.weights``,
-``entropic_partial.costs``, ``sinkhorn.weights``, ``sinkhorn.costs``, ``sinkhorn.potentials``): a front-end calls
+``entropic_partial.costs``, ``sinkhorn.weights``, ``sinkhorn.costs``, ``sinkhorn.potentials``, ``gromov.matrix``,
+``gromov.minimum``): a front-end calls
 them before a driver, which then takes the checked float64 copies (and, for dense Sinkhorn, the costs' layouts)
 they return.
 """
@@ -252,7 +253,8 @@ def frames_cuda(X, name: str, stream):
 def series_cuda(X, name: str, stream):
     """The float64 C-contiguous (n, d) device copy of a device series or point cloud ((n,) read as (n, 1), or
     (n, d)), refusing NaN and inf with the host's message (``check_points_cuda``). A dispatch step of the soft-DTW
-    front-ends (``timeseries.series``) and of ``numbaot.dist`` (``dist.points``)."""
+    front-ends (``timeseries.series``), of ``numbaot.dist`` (``dist.points``) and of the GW tensor product
+    (``gromov.matrix``)."""
     x = _launch.wrap(X)
     x64 = _launch.as_float64_2d(x, stream)
     check_points_cuda(x64, x, name, stream)
@@ -279,6 +281,17 @@ def row_norms_cuda(X, stream):
     _row_norms_kernel[blocks, threads, stream](X, norms)
     stats = weight_stats_cuda(norms, stream)[0]
     return norms, stats.min_value, stats.argmin
+
+
+# ------------------------------------------------------------------------------------- GW structure matrices
+def minimum_cuda(X, stream):
+    """The smallest entry of a finite float64 C-contiguous (n, d) device array (``series_cuda``'s copy) and its
+    first position ``(i, k)`` in C order, on the host: the ``gromov.minimum`` dispatch step, by which the
+    tensor product's front-end refuses a negative structure matrix under 'kl_loss'
+    (``_validation.judge_negative_structure``) before the driver."""
+    n, d = int(X.shape[0]), int(X.shape[1])
+    stats = weight_stats_cuda(X.reshape(n * d, 1), stream)[0]  # the flat argmin: numpy's first-index tie rule
+    return stats.min_value, divmod(stats.argmin, d)
 
 
 # ------------------------------------------------------------------------------------ entropic partial inputs

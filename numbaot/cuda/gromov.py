@@ -4,15 +4,16 @@
 (Peyre et al. 2016, Prop. 1). The loss's scalar pieces (``f1_entry`` ... ``h2_entry``) and the final combination
 (``tensor_entry``) are the very bodies the CPU kernels run, compiled here with ``.cuda``. The two products are
 plain one-thread-per-entry kernels in float64: correct on any size, not tuned (no GPU bench exists yet; a
-shared-memory tiled product, or cuBLAS through CuPy, is the next step once one does).
+shared-memory tiled product, or cuBLAS through CuPy, is the next step once one does). The driver takes checked
+inputs: its front-end, :func:`numbaot.gromov.api.tensor_product`, checks them on the device first (``cuda._checks``'
+dispatch steps ``gromov.matrix`` and ``gromov.minimum``).
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import cuda
 
-from .. import _validation as V
-from ..gromov._tensor import LOSS_CODES, LOSSES, f1_entry, f2_entry, h1_entry, h2_entry, tensor_entry
+from ..gromov._tensor import f1_entry, f2_entry, h1_entry, h2_entry, tensor_entry
 from . import _launch
 
 # kernels resolve module globals, not attributes of a Python object
@@ -93,51 +94,43 @@ def _combine_kernel(u, v, X, out):
 _launch_flat = _launch.launch_flat
 
 
-def tensor_product_cuda(C1, C2, T, loss: str = "square_loss"):
-    """``(L (x) T)_ij = sum_kl L(C1_ik, C2_jl) T_kl`` for CUDA arrays, in O(n^2 m + n m^2) work.
+def tensor_product_cuda(C1, C2, T, kl: int, out_dtype, placement):
+    """``(L (x) T)_ij = sum_kl L(C1_ik, C2_jl) T_kl`` for checked CUDA arrays, in O(n^2 m + n m^2) work.
 
     Parameters
     ----------
-    C1, C2 : CUDA arrays of shape (n, n) and (m, m)
-        Structure matrices (CuPy, Numba device or simulator arrays; float32 or float64).
-    T : CUDA array of shape (n, m)
-        Any matrix (its own row and column sums play p and q, as on the CPU).
-    loss : {'square_loss', 'kl_loss'}
+    C1, C2 : float64 C-contiguous device arrays of shape (n, n) and (m, m)
+        The front-end's checked copies of the structure matrices (the ``gromov.matrix`` dispatch step: square,
+        finite; non-negative under 'kl_loss').
+    T : float64 C-contiguous device array of shape (n, m)
+        The checked copy of any finite matrix (its own row and column sums play p and q, as on the CPU).
+    kl : int
+        The loss's code (``gromov._tensor.LOSS_CODES``: 0 'square_loss', 1 'kl_loss').
+    out_dtype : numpy dtype
+        float32 or float64 (computed in float64 either way).
+    placement : ``_dispatch.Placement``
+        The caller's stream and kind of array.
 
     Returns
     -------
     CUDA array of shape (n, m)
-        float32 when all inputs are float32, else float64 (computed in float64); the kind of array of ``C1``.
+        In ``out_dtype``; the caller's kind of array.
     """
-    if loss not in LOSS_CODES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    for name, x in (("C1", C1), ("C2", C2), ("T", T)):
-        V.as_float_array(x, name, ndim=2, allow_cuda=True)
+    stream = placement.stream
     n, m = int(C1.shape[0]), int(C2.shape[0])
-    if tuple(C1.shape) != (n, n) or tuple(C2.shape) != (m, m):
-        raise ValueError(f"C1 and C2 must be square, got shapes {tuple(C1.shape)} and {tuple(C2.shape)}")
-    if tuple(T.shape) != (n, m):
-        raise ValueError(f"T has shape {tuple(T.shape)}; with C1 {n}x{n} and C2 {m}x{m} it must be ({n}, {m})")
-    stream = _launch.stream_of(C1, C2, T)
-    kind = _launch.caller_kind(C1, C2, T)
-    out_dtype = V.result_dtype(C1, C2, T)
-    C1d = _launch.as_float64_2d(_launch.wrap(C1), stream)
-    C2d = _launch.as_float64_2d(_launch.wrap(C2), stream)
-    Td = _launch.as_float64_2d(_launch.wrap(T), stream)
-    kl = LOSS_CODES[loss]
     f1, h1 = _launch.empty((n, n), np.float64, stream), _launch.empty((n, n), np.float64, stream)
     f2, h2 = _launch.empty((m, m), np.float64, stream), _launch.empty((m, m), np.float64, stream)
-    _launch_flat(_loss_kernel, n * n, stream, C1d, kl, True, f1, h1)
-    _launch_flat(_loss_kernel, m * m, stream, C2d, kl, False, f2, h2)
+    _launch_flat(_loss_kernel, n * n, stream, C1, kl, True, f1, h1)
+    _launch_flat(_loss_kernel, m * m, stream, C2, kl, False, f2, h2)
     p, q = _launch.empty(n, np.float64, stream), _launch.empty(m, np.float64, stream)
-    _launch_flat(_sums_kernel, n + m, stream, Td, p, q)
+    _launch_flat(_sums_kernel, n + m, stream, T, p, q)
     u, v = _launch.empty(n, np.float64, stream), _launch.empty(m, np.float64, stream)
     _launch_flat(_matvec_kernel, n, stream, f1, p, u)
     _launch_flat(_matvec_kernel, m, stream, f2, q, v)
     A = _launch.empty((n, m), np.float64, stream)  # h1 T
-    _launch_flat(_matmul_kernel, n * m, stream, h1, Td, False, A)
+    _launch_flat(_matmul_kernel, n * m, stream, h1, T, False, A)
     X = _launch.empty((n, m), np.float64, stream)  # (h1 T) h2^T
     _launch_flat(_matmul_kernel, n * m, stream, A, h2, True, X)
     out = _launch.empty((n, m), out_dtype, stream)
     _launch_flat(_combine_kernel, n * m, stream, u, v, X, out)
-    return _launch.to_caller(out, kind)
+    return _launch.to_caller(out, placement.kind)

@@ -10,6 +10,8 @@ random starts and keeps the best).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .. import _config, _dispatch, _validation as V
@@ -18,30 +20,52 @@ from .._result import OTResult
 from .._status import Status, warn_status
 
 
+class Names(NamedTuple):
+    """The arguments of a GW verb as its caller names them, for messages: the two structure matrices, their
+    weights and the loss (``numbaot.gromov_wasserstein`` and POT: C1, C2, p, q, loss_fun)."""
+
+    C1: str = "C1"
+    C2: str = "C2"
+    p: str = "p"
+    q: str = "q"
+    loss: str = "loss_fun"
+
+    @property
+    def plan(self) -> tuple:
+        """``check_initial_plan``'s names: the weights, then the spaces."""
+        return self.p, self.q, self.C1, self.C2
+
+
+#: ``solve_gromov``'s (POT's ``ot.solve_gromov``'s) names.
+SOLVE_NAMES = Names("Ca", "Cb", "a", "b", "loss")
+
+
 class _Problem:
-    """Validated host inputs of one (fused) GW problem, float64."""
+    """Validated host inputs of one (fused) GW problem, float64; messages name the arguments as ``names`` does."""
+
+    names = Names()
 
     def __init__(self, C1, C2, p, q, M, loss, symmetric, alpha=None, G0=None):
+        nm = self.names
         # CUDA inputs are solved on host copies (the conditional gradient's oracle is the host network simplex)
-        self.placement = _dispatch.place(C1=C1, C2=C2, p=p, q=q, M=M, G0=G0)
+        self.placement = _dispatch.place(**{nm.C1: C1, nm.C2: C2, nm.p: p, nm.q: q, "M": M, "G0": G0})
         C1, C2, p, q, M = _dispatch.host_copies(C1, C2, p, q, M)
-        C1 = V.check_structure_matrix(C1, "C1")
-        C2 = V.check_structure_matrix(C2, "C2")
-        self.loss = V.check_gw_loss(loss, C1, C2)
+        C1 = V.check_structure_matrix(C1, nm.C1)
+        C2 = V.check_structure_matrix(C2, nm.C2)
+        self.loss = V.check_gw_loss(loss, C1, C2, (nm.loss, nm.C1, nm.C2))
         n, m = C1.shape[0], C2.shape[0]
-        p = V.check_gw_weights(p, "p", "C1", n)
-        q = V.check_gw_weights(q, "q", "C2", m)
-        q = V.check_gw_mass(p, q)
+        p = V.check_gw_weights(p, nm.p, nm.C1, n)
+        q = V.check_gw_weights(q, nm.q, nm.C2, m)
+        q = V.check_gw_mass(p, q, (nm.p, nm.q))
         self.p = p.astype(np.float64, copy=False)
         self.q = q.astype(np.float64, copy=False)
-        sym1 = V.check_symmetric(C1, "C1", symmetric)
-        sym2 = V.check_symmetric(C2, "C2", symmetric)
+        sym1 = V.check_symmetric(C1, nm.C1, symmetric)
+        sym2 = V.check_symmetric(C2, nm.C2, symmetric)
         self.symmetric = bool(sym1 and sym2)
         self.out_dtype = V.result_dtype(C1, C2, *(() if M is None else (np.asarray(M),)))
         if M is not None:
             M = V.as_float_array(M, "M", ndim=2)
-            if M.shape != (n, m):
-                raise ValueError(f"M has shape {M.shape} but C1 is {n}x{n} and C2 is {m}x{m}; M must be ({n}, {m})")
+            V.check_pair_shape(M, "M", n, m, (nm.C1, nm.C2))
             V.check_finite(M, "M")
             self.out_dtype = V.result_dtype(C1, C2, M)
             M = M.astype(np.float64, copy=False)
@@ -60,6 +84,79 @@ class _Problem:
         if self.M is None:
             return 0.0, 1.0
         return 1.0 - self.alpha, self.alpha
+
+
+class _SolveProblem(_Problem):
+    """A problem given to ``solve_gromov`` (Ca, Cb, a, b, loss: POT's ``ot.solve_gromov`` names)."""
+
+    names = SOLVE_NAMES
+
+
+# -------------------------------------------------------------------------------------------------- tensor product
+def tensor_product(C1, C2, T, *, loss_fun="square_loss"):
+    """The GW tensor product ``(L (x) T)_ij = sum_kl L(C1_ik, C2_jl) T_kl`` in O(n^2 m + n m^2) work (Peyre et al.
+    2016, Prop. 1), on the host or, for CUDA arrays, on the GPU.
+
+    Parameters
+    ----------
+    C1, C2 : arrays of shape (n, n) and (m, m)
+        Structure matrices: finite, non-negative for 'kl_loss', symmetric or not. numpy, or CUDA arrays (CuPy,
+        Numba device or simulator arrays) all on the device.
+    T : array of shape (n, m)
+        Any finite matrix: its own row and column sums play the marginals p and q.
+    loss_fun : {'square_loss', 'kl_loss'}
+
+    Returns
+    -------
+    array of shape (n, m)
+        float32 when every input is float32, else float64 (computed in float64 either way); for CUDA inputs the
+        caller's kind of CUDA array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numbaot.gromov.api import tensor_product
+    >>> C1 = np.array([[0.0, 1.0], [1.0, 0.0]]); C2 = np.array([[0.0, 2.0], [2.0, 0.0]])
+    >>> tensor_product(C1, C2, np.eye(2) / 2)  # entry (i, j): sum_k (C1_ik - C2_jk)^2 / 2
+    array([[0.5, 2.5],
+           [2.5, 0.5]])
+    """
+    placement = _dispatch.place(C1=C1, C2=C2, T=T)
+    if placement.on_gpu:
+        return _device_tensor_product(C1, C2, T, loss_fun, placement)
+    C1 = V.check_structure_matrix(C1, "C1")
+    C2 = V.check_structure_matrix(C2, "C2")
+    loss = V.check_gw_loss(loss_fun, C1, C2)
+    T = V.as_float_array(T, "T", ndim=2)
+    V.check_pair_shape(T, "T", C1.shape[0], C2.shape[0])
+    V.check_finite(T, "T")
+    from ._tensor import tensor_product as product
+
+    return product(C1, C2, T, loss).astype(V.result_dtype(C1, C2, T), copy=False)
+
+
+def _device_tensor_product(C1, C2, T, loss_fun, placement):
+    """:func:`tensor_product` of CUDA arrays, checked as the host checks them and in its order (each of C1, C2:
+    dtype, shape, then NaN and inf; the loss; kl_loss's negative entries; T's shape, then NaN and inf) by the
+    ``gromov.matrix`` and ``gromov.minimum`` dispatch steps, before the driver runs on their float64 copies."""
+    from ._tensor import LOSS_CODES
+
+    stream = placement.stream
+    step = _dispatch.driver("gromov.matrix", placement)
+    names = ("C1", "C2")
+    copies = [step(V.check_square(C, name, allow_cuda=True), name, stream) for C, name in zip((C1, C2), names)]
+    loss = V.check_gw_loss_name(loss_fun)
+    if loss == "kl_loss":
+        minimum = _dispatch.driver("gromov.minimum", placement)
+        for C64, name in zip(copies, names):
+            low, at = minimum(C64, stream)
+            if low < 0:
+                V.judge_negative_structure(name, at, low)
+    T = V.as_float_array(T, "T", ndim=2, allow_cuda=True)
+    V.check_pair_shape(T, "T", int(C1.shape[0]), int(C2.shape[0]))
+    T64 = step(T, "T", stream)
+    return _dispatch.driver("tensor_product", placement)(*copies, T64, LOSS_CODES[loss], V.result_dtype(C1, C2, T),
+                                                        placement)
 
 
 def _random_vertex(problem, rng, n_threads):
@@ -85,7 +182,9 @@ def _solve_cg(problem, G0, max_iter, tol_rel, tol_abs, n_init, random_state, n_t
     warn = V.check_bool(warn, "warn")
     p, q = problem.p, problem.q
     G0, = _dispatch.host_copies(G0)
-    start = np.outer(p, q) if G0 is None else V.check_initial_plan(G0, p, q).astype(np.float64)
+    if G0 is not None:
+        G0 = V.check_initial_plan(G0, p, q, names=problem.names.plan).astype(np.float64)
+    start = np.outer(p, q) if G0 is None else G0
     s = problem.split()
     w_lin, w_quad = problem.weights()
     best = None
@@ -283,7 +382,9 @@ def solve_entropic(problem, epsilon, G0, max_iter, tol, inner_max_iter, inner_to
     accelerate = V.check_accelerate(accelerate)
     p, q = problem.p, problem.q
     G0, = _dispatch.host_copies(G0)
-    start = np.outer(p, q) if G0 is None else V.check_initial_plan(G0, p, q).astype(np.float64)
+    if G0 is not None:
+        G0 = V.check_initial_plan(G0, p, q, names=problem.names.plan).astype(np.float64)
+    start = np.outer(p, q) if G0 is None else G0
     w_lin, w_quad = problem.weights()
     out, marginal_error = mirror_descent(problem.split(), p, q, problem.M, w_lin, w_quad, epsilon, start,
                                          max_iter, tol, inner_max_iter, inner_tol, n_threads, accelerate,
@@ -443,7 +544,7 @@ def solve_gromov_problem(Ca, Cb, M=None, a=None, b=None, loss="square_loss", sym
                   max_iter=None, tol=None, G0=None, n_init=1, random_state=None, n_threads=None, warn=True):
     """The solver behind :func:`numbaot.solve_gromov` (see there)."""
     alpha = V.check_alpha(alpha)  # checked even without M, where it is unused: a typo deserves its error
-    problem = _Problem(Ca, Cb, a, b, M, loss, symmetric, alpha, G0=G0)
+    problem = _SolveProblem(Ca, Cb, a, b, M, loss, symmetric, alpha, G0=G0)
     if reg is None:
         tol = TOL if tol is None else tol
         return _solve_cg(problem, G0, 10000 if max_iter is None else max_iter, tol, tol, n_init, random_state,

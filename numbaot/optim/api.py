@@ -130,7 +130,7 @@ def _check_problem(a, b, M, semirelaxed=False):
 def _start(G0, a, b, semirelaxed=False):
     if G0 is None:  # semi-relaxed: b's shape only (its mass is free)
         return np.outer(a, b / b.sum() if semirelaxed else b)
-    G0 = V.check_initial_plan(G0, a, None if semirelaxed else b, "G0", m=len(b))
+    G0 = V.check_initial_plan(G0, a, None if semirelaxed else b, "G0", m=len(b), names=("a", "b", "a", "b"))
     return np.array(G0, dtype=np.float64, order="C", copy=True)
 
 

@@ -132,3 +132,32 @@ def test_max_iter_warns():
 def test_bad_input(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+@pytest.mark.parametrize("verb, arg", [(numbaot.fgw_barycenters, "init_X"),
+                                       (numbaot.entropic_fused_gromov_barycenters, "init_Y")])
+def test_feature_errors_name_the_argument_passed(verb, arg):
+    """The starting features are ``init_X`` in fgw_barycenters and ``init_Y`` in the entropic one (POT 0.9.7's
+    names): each error names the argument the caller passed, never the other verb's."""
+    Ys, Cs = [np.ones((2, 1))], [np.eye(2)]
+    with pytest.raises(ValueError, match=rf"^fixed_features=True needs the features in {arg}$"):
+        verb(2, Ys, Cs, fixed_features=True)
+    with pytest.raises(ValueError, match=rf"^{arg} has shape \(3, 1\) but the barycenter has N = 2 nodes of 1"):
+        verb(2, Ys, Cs, **{arg: np.ones((3, 1))})
+    with pytest.raises(ValueError, match=rf"^{arg} must be|^{arg} has|^{arg} is"):
+        verb(2, Ys, Cs, **{arg: np.ones(2)})
+    with pytest.raises(TypeError, match=rf"^{arg} must be"):
+        verb(2, Ys, Cs, **{arg: "features"})
+
+
+def test_pot_feature_names_match_pot():
+    """numbaot.pot's FGW barycenters take POT 0.9.7's name of the starting features, and so do numbaot's verbs."""
+    import inspect
+
+    from numbaot.pot import gromov as pot_gromov
+
+    for name, arg in (("fgw_barycenters", "init_X"), ("entropic_fused_gromov_barycenters", "init_Y")):
+        for fn in (getattr(ot.gromov, name), getattr(pot_gromov, name), getattr(numbaot, name)):
+            assert arg in inspect.signature(fn).parameters, (fn, arg)
+    with pytest.raises(ValueError, match="init_Y has shape"):
+        pot_gromov.entropic_fused_gromov_barycenters(2, [np.ones((2, 1))], [np.eye(2)], init_Y=np.ones((3, 1)))

@@ -198,3 +198,91 @@ def test_costs_beyond_the_trees_safe_range_take_the_host_oracle(scale):
     assert log_scaled["status"] is Status.OPTIMAL and log_scaled["n_iter"] == log["n_iter"]
     assert np.allclose(scaled, plan, atol=1e-12)
     assert np.isclose(log_scaled["gw_dist"], scale**2 * log["gw_dist"], rtol=1e-9)
+
+
+# -------------------------------------------------------------------------------------------------- tensor product
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 5), m=st.integers(1, 5), loss=st.sampled_from(
+    ["square_loss", "kl_loss"]))
+def test_tensor_product_front_end_matches_brute_force_and_pot(seed, n, m, loss):
+    """The public tensor product against the O(n^2 m^2) sum on any T (asymmetric C1, C2), and against POT's
+    ``init_matrix`` + ``tensor_product`` with p, q the marginals of a plan (POT's symmetric-loss convention)."""
+    from numbaot.gromov.api import tensor_product
+    from tests.naive import gw_tensor_naive
+
+    rng = np.random.default_rng(seed)
+    C1, C2, T = rng.random((n, n)), rng.random((m, m)), rng.random((n, m))
+    np.testing.assert_allclose(tensor_product(C1, C2, T, loss_fun=loss), gw_tensor_naive(C1, C2, T, loss),
+                               rtol=1e-12, atol=1e-12)
+    p, q = T.sum(axis=1), T.sum(axis=0)
+    constC, hC1, hC2 = ot.gromov.init_matrix(C1, C2, p, q, loss)
+    np.testing.assert_allclose(tensor_product(C1, C2, T, loss_fun=loss), ot.gromov.tensor_product(constC, hC1, hC2, T),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_tensor_product_front_end_dtype_and_bad_input():
+    from numbaot.gromov.api import tensor_product
+
+    rng = np.random.default_rng(2)
+    C1, C2, T = rng.random((4, 4)), rng.random((3, 3)), rng.random((4, 3))
+    assert tensor_product(C1.astype(np.float32), C2.astype(np.float32), T.astype(np.float32)).dtype == np.float32
+    assert tensor_product(C1.astype(np.float32), C2, T.astype(np.float32)).dtype == np.float64
+    with pytest.raises(ValueError, match=r"C1 must be square .* got shape \(4, 3\)"):
+        tensor_product(C1[:, :3], C2, T)
+    nan = C2.copy()
+    nan[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"C2\[\(1, 2\)\] is nan; C2 must be finite"):
+        tensor_product(C1, nan, T, loss_fun="l1")  # the matrices before the loss
+    with pytest.raises(ValueError, match="loss_fun must be one of"):
+        tensor_product(C1, C2, T.T, loss_fun="l1")  # the loss before T
+    with pytest.raises(TypeError, match="loss_fun must be a string"):
+        tensor_product(C1, C2, T, loss_fun=None)
+    with pytest.raises(TypeError):
+        tensor_product(C1, C2, T, "square_loss")  # keyword-only
+    with pytest.raises(ValueError, match=r"T has shape \(3, 4\) but C1 is 4x4 and C2 is 3x3; T must be \(4, 3\)"):
+        tensor_product(C1, C2, T.T)
+    T[2, 0] = -np.inf
+    with pytest.raises(ValueError, match=r"T\[\(2, 0\)\] is -inf"):
+        tensor_product(C1, C2, T)
+    neg = C1 - 0.5
+    with pytest.raises(ValueError, match=r"C1\[\d, \d\] = -0\.\d+ is negative; kl_loss needs non-negative"):
+        tensor_product(neg, C2, T, loss_fun="kl_loss")
+    tensor_product(neg, C2 - 1.0, np.abs(np.nan_to_num(T, neginf=0.0)))  # signed matrices: fine for square_loss
+
+
+_C3 = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [2.0, 1.0, 0.0]])
+
+
+@pytest.mark.parametrize("kwargs, named", [
+    (dict(Ca=_C3[:2], Cb=_C3), "Ca"),
+    (dict(Ca=_C3, Cb=np.where(_C3 == 2.0, np.nan, _C3)), "Cb"),
+    (dict(Ca=_C3, Cb=_C3, loss="l1"), "loss"),
+    (dict(Ca=_C3, Cb=_C3, loss=3), "loss"),
+    (dict(Ca=_C3, Cb=-_C3, loss="kl_loss"), "Cb"),
+    (dict(Ca=_C3, Cb=_C3, a=np.ones(2)), "a"),
+    (dict(Ca=_C3, Cb=_C3, b=np.ones(2)), "b"),
+    (dict(Ca=_C3, Cb=_C3, a=np.ones(3), b=2 * np.ones(3)), "a"),
+    (dict(Ca=_C3, Cb=np.triu(_C3), symmetric=True), "Cb"),
+    (dict(Ca=_C3, Cb=_C3, M=np.ones((2, 3))), "Ca"),
+    (dict(Ca=_C3, Cb=_C3, G0=np.ones((3, 2))), "Ca"),
+    (dict(Ca=_C3, Cb=_C3, G0=np.ones((3, 3))), "a"),
+    (dict(Ca=_C3, Cb=_C3, G0=np.ones((3, 3)), reg=0.1), "a"),
+])
+def test_solve_gromov_errors_name_its_own_arguments(kwargs, named):
+    """``solve_gromov`` takes POT's ``ot.solve_gromov`` names (Ca, Cb, a, b, loss): its errors name them, never the
+    GW verbs' C1, C2, p, q, loss_fun; the GW verbs keep theirs."""
+    import re
+
+    with pytest.raises((ValueError, TypeError)) as err:
+        numbaot.solve_gromov(**kwargs)
+    message = str(err.value)
+    assert re.search(rf"\b{named}\b", message), message
+    assert not re.search(r"\b(C1|C2|p|q|loss_fun)\b", message), message
+    gw = {"C1": kwargs["Ca"], "C2": kwargs["Cb"], "p": kwargs.get("a"), "q": kwargs.get("b"),
+          "loss_fun": kwargs.get("loss", "square_loss"), "symmetric": kwargs.get("symmetric"), "G0": kwargs.get("G0")}
+    verb = numbaot.gromov_wasserstein
+    if "M" in kwargs:
+        verb, gw["M"] = numbaot.fused_gromov_wasserstein, kwargs["M"]
+    with pytest.raises(type(err.value)) as gw_err:
+        verb(**gw)
+    renamed = {"C1": "Ca", "C2": "Cb", "p": "a", "q": "b", "loss_fun": "loss"}
+    assert re.sub(r"\b(C1|C2|p|q|loss_fun)\b", lambda m: renamed[m.group(1)], str(gw_err.value)) == message

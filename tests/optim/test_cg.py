@@ -333,3 +333,16 @@ def test_bad_tol_gap():
     a, b, M = _problem(1, 4)
     with pytest.raises(ValueError, match="tol_gap"):
         numbaot.cg(a, b, M, 1.0, l2, dl2, tol_gap=-1.0)
+
+
+def test_g0_errors_name_a_and_b():
+    """A wrong G0 is judged against a and b, the verbs' names (the GW family's check once said p, q, C1, C2)."""
+    a, b, M = _problem(8, 3, 4)
+    with pytest.raises(ValueError, match=r"^G0 has shape \(4, 3\); it must be \(3, 4\) \(the sizes of a and b\)$"):
+        numbaot.cg(a, b, M, 1.0, l2, dl2, G0=np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"^the row sums of G0 differ from a by up to .*between a and b$"):
+        numbaot.cg(a, b, M, 1.0, l2, dl2, G0=np.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"^the column sums of G0 differ from b by up to .*between a and b$"):
+        numbaot.gcg(a, b, M, 0.1, 1.0, l2, dl2, G0=np.outer(a, b[::-1]))
+    with pytest.raises(ValueError, match=r"^the row sums of G0 differ from a "):
+        numbaot.semirelaxed_cg(a, b, M, 1.0, l2, dl2, G0=np.ones((3, 4)))
