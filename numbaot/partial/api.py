@@ -380,7 +380,7 @@ def _scaling_run(C, a, b, reg, mass, low, max_iter, tol, check_every, errors, th
     np.multiply(K, -1.0 / reg, out=K)
     np.exp(K, out=K)
     u, v = np.ones(n), np.ones(nm)
-    # one short parallel region per iteration: on 1 thread while the machine is busy, the chunking kept at threads
+    # one short parallel region per iteration: fewer threads while the machine is busy, the chunking kept at threads
     status, n_iter, n_errors, z = run_parallel(entropic_partial_scaling_core, short_region_threads(threads), K, a, b,
                                                mass, u, v, mass / float(K.sum()), max_iter, tol, check_every, errors,
                                                threads)
