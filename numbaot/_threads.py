@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 
 from . import _config
 
@@ -71,6 +72,58 @@ def numba_threads(n_threads):
         yield
     finally:
         numba.set_num_threads(previous)
+
+
+#: The calling thread's scheduler statistics (Linux): nanoseconds run, nanoseconds spent runnable but waiting for a
+#: CPU, time slices. A module attribute so that tests can point it at a file of their own.
+SCHEDSTAT = "/proc/thread-self/schedstat"
+#: Looks closer together than this (ns, run + wait) keep the last answer: too short a span to tell.
+WAIT_SPAN_NS = 20_000_000
+
+_seen = threading.local()
+
+
+def cpu_wait_fraction() -> float:
+    """The fraction of its time the calling thread has lately spent waiting for a CPU (runnable, not running): 0 on
+    a quiet machine, ``1 - 1 / k`` when k runnable threads share each core. "Lately": since this thread last asked,
+    once that span reaches ``WAIT_SPAN_NS`` (a shorter one keeps the last answer); at the first question, since the
+    thread started. One read of ``/proc/thread-self/schedstat`` (~10 us); 0.0 where it cannot be read (not Linux).
+
+    On the 2-core reference machine with bench_busy's hogs (one spinning process per core) it was 0.6-0.7, on 1
+    and on 2 threads; quiet, 0.00-0.04.
+    """
+    try:
+        with open(SCHEDSTAT, "rb") as f:
+            fields = f.read().split()
+        run, wait = int(fields[0]), int(fields[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    last = getattr(_seen, "last", None)
+    last_run, last_wait, answer = last or (0, 0, 0.0)
+    span = (run - last_run) + (wait - last_wait)
+    if span < 0:  # another file (tests): start over from this reading
+        _seen.last = (run, wait, answer)
+    elif last is None or span >= WAIT_SPAN_NS:
+        answer = (wait - last_wait) / span if span > 0 else 0.0
+        _seen.last = (run, wait, answer)
+    return answer
+
+
+def short_region_threads(threads: int) -> int:
+    """Numba's thread count for a core that starts one short parallel region per iteration (~0.1-1 ms each):
+    ``threads`` on a quiet machine, fewer while other work holds the cores: ``threads (1 - w)`` rounded, at
+    least 1, with ``w`` the calling thread's :func:`cpu_wait_fraction` (each thread's share of a core).
+
+    When other processes hold every core, each region ends waiting for whichever of its threads the scheduler has
+    set aside for a time slice (milliseconds, against a region's fraction of one): on 2 cores with both busy, two
+    threads were up to 1.5x slower than one (issue 13, bench/bench_busy.py), and here w ~ 0.67 gives 1 thread.
+    More chunks than threads (``numba.set_parallel_chunksize``) did not help: the region still waits for the chunk
+    in progress on the preempted thread. The caller keeps its chunk count (hence its summation order) at
+    ``threads``: only the number of threads running the chunks changes, so the results do not depend on the load.
+    """
+    if threads <= 1:
+        return threads
+    return max(1, min(threads, round(threads * (1.0 - cpu_wait_fraction()))))
 
 
 def run_parallel(core, n_threads, *args):

@@ -187,11 +187,13 @@ def _complete_potentials(C, log_a, log_b, eps, f, g, rows, cols):
 
 def _scaling(C, a, b, log_a, log_b, f, g, opts, errors):
     """Plain Sinkhorn on K = exp(-C / eps)."""
+    from .._threads import run_parallel, short_region_threads
     from ._sinkhorn_scaling import sinkhorn_scaling_core
 
-    return _on_scalings(lambda K, a, b, u, v: sinkhorn_scaling_core(K, a, b, u, v, opts.max_iter, opts.tol,
-                                                                    opts.check_every, errors,
-                                                                    numba.get_num_threads()),
+    chunks = numba.get_num_threads()  # the caller's count: fixes the chunking, whatever runs it (busy machine)
+    return _on_scalings(lambda K, a, b, u, v: run_parallel(sinkhorn_scaling_core, short_region_threads(chunks), K, a,
+                                                           b, u, v, opts.max_iter, opts.tol, opts.check_every,
+                                                           errors, chunks),
                         C, a, b, log_a, log_b, opts.reg, f, g)
 
 
