@@ -288,34 +288,133 @@ def _select_inline(geom, side, other, ref, shift, active, eps, tau, out):
     return _typed_kernel(geom, (SeparableGrid,))
 
 
-# ------------------------------------------------------------------------------------- values, from Python
+# --------------------------------------------- ragged batches: the Sinkhorn divergence's softmins, from Python
+# The divergence's softmins of one step (a-b both ways, a-a, b-b) are independent problems of different sizes: one
+# parallel region runs them all (one barrier per step, not four: on a busy machine each barrier waits for a
+# descheduled thread), over the rows of every request in turn. The per-request vectors come padded to a common
+# length L as (B, L) arrays; the same kernels give the divergence's values (``values``: one kernel compiled for
+# both).
+@cpu_jit(parallel=True)
+def ragged_dense(mats, which, starts, other, ref, prev, eps, values, out):
+    """Request k on the rows of the matrix ``mats[which[k]]`` (n_k, m_k; a tuple of C-contiguous matrices of one
+    dtype), rows ``starts[k]`` to ``starts[k + 1]`` of the batch: ``out[k, i] = -eps log sum_j exp(other[k, j] /
+    eps + ref[k, j] - C_ij / eps)`` for i < n_k, each row's log-sum-exp one pass shifted by ``-prev[k, i] / eps``
+    (its previous value; refused when far off, as in the loop's dense half-step, whose arithmetic this is), float32
+    costs read in float32.
+
+    ``values``: each row's ``<P_i, C_i>`` of ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` instead
+    (``other`` g, ``ref`` log b, ``prev`` f, ``out`` log a on the way in; no plan stored, float64 sums)."""
+    B, L = out.shape
+    hc = np.empty((B, L), dtype=mats[0].dtype)
+    guess = np.empty((B, L), dtype=mats[0].dtype)
+    inv64 = 1.0 / eps
+    for k in range(B):
+        n, m = mats[which[k]].shape
+        if not values:
+            for j in range(m):
+                hc[k, j] = other[k, j] * inv64 + ref[k, j]
+            for i in range(n):
+                guess[k, i] = -prev[k, i] / eps
+    inv_eps = hc[0, :1].copy()  # a scalar of the costs' dtype
+    inv_eps[0] = 1.0 / eps
+    for t in prange(starts[B]):
+        k = 0
+        while t >= starts[k + 1]:
+            k += 1
+        i = np.int64(t - starts[k])
+        C = mats[which[k]]
+        if values:
+            out[k, i] = _row_linear(C, i, other[k], ref[k], prev[k, i], out[k, i], inv64)
+        else:
+            lse = _softmin_shifted(C, i, hc[k], inv_eps[0], guess[k, i])
+            if lse != lse:
+                lse = _softmin(C, i, hc[k], inv_eps[0])
+            out[k, i] = -eps * lse
+
+
+@cpu_jit(parallel=True)
+def ragged_clouds(clouds, sides, starts, other, ref, prev, eps, values, out):
+    """Request k on the points of one cloud of ``clouds`` (``sides[k, 0]``: 0 for X, 1 for Y) against one
+    (``sides[k, 1]``), rows ``starts[k]`` to ``starts[k + 1]`` of the batch: ``out[k, i] = -eps log sum_j
+    exp(other[k, j] / eps + ref[k, j] - c(z_i, z_j) / eps)``, each row's log-sum-exp by
+    ``_online.softmin_points`` seeded by ``-prev[k, i] / eps`` (the arithmetic of the loop's point-cloud
+    half-step).
+
+    ``values`` (X against Y or Y against X only): each row's plan mass into ``out`` and ``<P_i, C_i>`` into
+    ``prev`` (``other`` the other side's potential, ``ref`` its log weights, ``prev`` the row's potential, ``out``
+    its log weight on the way in)."""
+    X, Y, p, norms_x, norms_y = clouds.X, clouds.Y, clouds.p, clouds.norms_x, clouds.norms_y
+    metric = cloud_metric(clouds)  # a constant for clouds of a pinned metric
+    B, L = out.shape
+    inv_eps = 1.0 / eps
+    h = np.empty((B, L))
+    for k in range(B):
+        if not values:
+            for j in range(X.shape[0] if sides[k, 1] == 0 else Y.shape[0]):
+                h[k, j] = other[k, j] * inv_eps + ref[k, j]
+    for t in prange(starts[B]):
+        k = 0
+        while t >= starts[k + 1]:
+            k += 1
+        i = np.int64(t - starts[k])
+        buf = np.empty(_CHUNK)  # per row (so per thread): one small allocation against m cost evaluations
+        # the clouds by explicit calls, not chosen by a branch: X and Y may differ in layout
+        if values:
+            base = out[k, i] + prev[k, i] * inv_eps
+            if sides[k, 0] == 0:
+                mass, cost = row_mass_cost(X, i, Y, metric, p, norms_x[i], norms_y, base, ref[k], other[k], inv_eps,
+                                           buf)
+            else:
+                mass, cost = row_mass_cost(Y, i, X, metric, p, norms_y[i], norms_x, base, ref[k], other[k], inv_eps,
+                                           buf)
+            out[k, i] = mass
+            prev[k, i] = cost
+        else:
+            guess = -prev[k, i] / eps
+            if not math.isfinite(guess):
+                guess = 0.0
+            hk = h[k]
+            if sides[k, 0] == 0:
+                if sides[k, 1] == 1:
+                    lse = _softmin_points(X, i, Y, hk, inv_eps, metric, p, norms_x, norms_y, guess, buf)
+                else:
+                    lse = _softmin_points(X, i, X, hk, inv_eps, metric, p, norms_x, norms_x, guess, buf)
+            elif sides[k, 1] == 0:
+                lse = _softmin_points(Y, i, X, hk, inv_eps, metric, p, norms_y, norms_x, guess, buf)
+            else:
+                lse = _softmin_points(Y, i, Y, hk, inv_eps, metric, p, norms_y, norms_y, guess, buf)
+            out[k, i] = -eps * lse
+
+
 def plan_linear(C, log_a, log_b, f, g, eps, n_threads=None):
     """``<P, C> = sum_ij P_ij C_ij`` for the plan ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` of one
-    problem (``C`` (n, m) C-contiguous float64 or float32; +inf entries count 0), by the dense kernel's ``VALUES``
-    pass (parallel over rows): the plan is never stored, each row is summed in float64, the rows in order."""
+    problem (``C`` (n, m) float64 or float32; +inf entries count 0), by :func:`ragged_dense`'s ``values`` pass
+    (parallel over rows; ``C`` in a tuple of four, the divergence's type): the plan is never stored, each row is
+    summed in float64, the rows in order."""
     from .._threads import run_parallel
 
+    C = np.ascontiguousarray(C)
     lin = np.array(log_a, dtype=np.float64)[None, :]  # in: log a; out: <P_i, C_i>
-    C3 = C[None]
-    run_parallel(_HOST_KERNELS[DenseCosts], n_threads, DenseCosts(C3, C3), VALUES,
+    run_parallel(ragged_dense, n_threads, (C, C, C, C), np.zeros(1, np.int64),
+                 np.array([0, C.shape[0]], np.int64),
                  np.ascontiguousarray(g, dtype=np.float64)[None, :],
                  np.ascontiguousarray(log_b, dtype=np.float64)[None, :], np.array(f, dtype=np.float64)[None, :],
-                 np.ones(1, np.uint8), float(eps), 1.0, lin)
+                 float(eps), True, lin)
     return float(np.cumsum(lin[0])[-1])
 
 
 def row_values(clouds, side, log_a, log_b, f, g, eps, n_threads=None):
     """``(mass, cost)``: the plan's sums ``sum_j P_ij`` and ``sum_j P_ij C_ij`` (0 * inf counts as 0) along the
     rows (``side = ROWS``: the points of X) or the columns (``COLUMNS``) of the plan ``P_ij = a_i b_j exp((f_i +
-    g_j - C_ij) / eps)`` between the clouds of ``clouds`` (a ``PointClouds``), by the point-cloud kernel's ``VALUES``
+    g_j - C_ij) / eps)`` between the clouds of ``clouds`` (a ``PointClouds``), by :func:`ragged_clouds`' ``values``
     pass (parallel over the points)."""
     from .._threads import run_parallel
 
     (log_w, pot, log_other, other) = (log_a, f, log_b, g) if side == ROWS else (log_b, g, log_a, f)
     mass = np.array(log_w, dtype=np.float64)[None, :]  # in: log weights; out: masses
     cost = np.array(pot, dtype=np.float64)[None, :]  # in: potentials; out: costs
-    run_parallel(_HOST_KERNELS[PointClouds], n_threads, clouds, VALUES + side,
+    sides = np.array([[0, 1] if side == ROWS else [1, 0]], np.int64)
+    run_parallel(ragged_clouds, n_threads, clouds, sides, np.array([0, mass.shape[1]], np.int64),
                  np.ascontiguousarray(other, dtype=np.float64)[None, :],
-                 np.ascontiguousarray(log_other, dtype=np.float64)[None, :], cost, np.ones(1, np.uint8), float(eps),
-                 1.0, mass)
+                 np.ascontiguousarray(log_other, dtype=np.float64)[None, :], cost, float(eps), True, mass)
     return mass[0], cost[0]
