@@ -107,10 +107,14 @@ class DeviceSoftmins:
         free = self._free.get(n)
         return free.pop() if free else _launch.empty(n, np.float64, self.stream)
 
-    def softmin(self, pair, log_w, other, eps, prev, damping):
-        geom, side = self.pairs[pair]
-        out = self._vector(int(geom.sides[0 if side == ROWS else 1][0].shape[0]))
-        geom.softmin(side, other, log_w, eps, damping * eps, prev, out)
+    def softmins(self, requests, eps, damping):
+        """One launch per ``(pair, log_w, other, prev)`` of ``requests``, on the stream (the launches queue up: no
+        host barrier between them to save)."""
+        out = []
+        for pair, log_w, other, prev in requests:
+            geom, side = self.pairs[pair]
+            out.append(self._vector(int(geom.sides[0 if side == ROWS else 1][0].shape[0])))
+            geom.softmin(side, other, log_w, eps, damping * eps, prev, out[-1])
         return out
 
     def zeros(self, log_w):

@@ -46,12 +46,6 @@ _softmin_points = softmin_points.cpu
 
 #: The two sides of a half-step: the rows of ``C`` (updates f) or the rows of ``C^T`` (updates g).
 ROWS, COLUMNS = 0, 1
-#: ``VALUES + side``: instead of a half-step, the plan's sums along the rows of that side, by the host kernels
-#: (:func:`plan_linear`, :func:`row_values`): one compiled kernel serves a caller's half-steps and its values.
-VALUES = 2
-#: False in the kernels the loop runs (their values branch is pruned when compiled), True in their host copies
-#: (``_host_copy``).
-_VALUES_PASS = False
 
 
 class DenseCosts(NamedTuple):
@@ -79,20 +73,16 @@ def _dense(geom, side, other, ref, shift, active, eps, tau, out):
     Each row's log-sum-exp is one pass shifted by the previous value of ``out`` (a good guess once the iterates
     settle; a poor one is refused and the row takes the two-pass softmin). ``h = other / eps + ref`` and the
     shifts are computed in C's dtype, so float32 costs run in float32.
-
-    ``side = VALUES`` (host copy only; see :func:`plan_linear`): each row's ``<P_i, C_i>`` instead, no plan
-    stored (``geom.CT`` unread); ``shift`` holds f and ``out`` log a on the way in, ``<P_i, C_i>`` on the way out.
     """
     C = geom.C if side != COLUMNS else geom.CT
     n, m = C.shape[1], C.shape[2]
     B = out.shape[0]
     shared = C.shape[0] == 1
-    values = _VALUES_PASS and side >= VALUES
     hc = np.empty((B, m), dtype=C.dtype)
     guess = np.empty((B, n), dtype=C.dtype)
     inv64 = 1.0 / eps
     for k in range(B):
-        if active[k] and not values:
+        if active[k]:
             for j in range(m):
                 hc[k, j] = other[k, j] * inv64 + ref[k, j]
             for i in range(n):
@@ -106,28 +96,13 @@ def _dense(geom, side, other, ref, shift, active, eps, tau, out):
         i = t // B if shared else t - k * n
         if active[k]:
             Ck = C[0] if shared else C[k]
-            if _VALUES_PASS and side >= VALUES:  # host copies only (see _host_copy)
-                out[k, i] = _row_linear(Ck, i, other[k], ref[k], shift[k, i], out[k, i], inv64)
-            elif shift[k, i] == -math.inf:  # a zero weight under reg_type='entropy': the row carries no mass
+            if shift[k, i] == -math.inf:  # a zero weight under reg_type='entropy': the row carries no mass
                 out[k, i] = -math.inf
             else:
                 lse = _softmin_shifted(Ck, i, hc[k], inv_eps[0], guess[k, i])
                 if lse != lse:
                     lse = _softmin(Ck, i, hc[k], inv_eps[0])
                 out[k, i] = tau * eps * (shift[k, i] - lse)
-
-
-@cpu_jit
-def _row_linear(C, i, g, log_b, f_i, log_a_i, inv_eps):
-    """``<P_i, C_i> = sum_j P_ij C_ij`` for row i of the plan ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) /
-    eps)``, in one pass over the row and in float64, storing nothing (the divergence needs the scalar, not an n x m
-    plan); zero entries count 0 (also where C is +inf)."""
-    lin = 0.0
-    for j in range(C.shape[1]):
-        c = np.float64(C[i, j])
-        p = _exp(log_a_i + log_b[j] + (f_i + g[j] - c) * inv_eps)
-        lin += p * c if p > 0.0 else 0.0
-    return lin
 
 
 @cpu_jit
@@ -141,12 +116,7 @@ def _points(geom, side, other, ref, shift, active, eps, tau, out):
     """The half-step on the points of one cloud against the other (one problem: row 0 of ``other``, ``ref``,
     ``shift``, ``out``), in parallel over the points: each row's log-sum-exp by ``_online.softmin_points``, seeded
     by its previous value. It sits right under the loop (no jitted level between them, and the loop's body stays
-    small); two calls rather than clouds chosen by a branch, whose layouts may differ.
-
-    ``side = VALUES + ROWS`` (or ``+ COLUMNS``, the clouds swapped; host copy only, see :func:`row_values`): each
-    row's plan mass
-    and ``<P_i, C_i>`` instead, ``shift`` holding f and ``out`` log a on the way in, the cost and the mass on the
-    way out."""
+    small); two calls rather than clouds chosen by a branch, whose layouts may differ."""
     X, Y, p, norms_x, norms_y = geom.X, geom.Y, geom.p, geom.norms_x, geom.norms_y
     metric = cloud_metric(geom)  # a constant for clouds of a pinned metric
     size, m = out.shape[1], other.shape[1]
@@ -155,29 +125,18 @@ def _points(geom, side, other, ref, shift, active, eps, tau, out):
     h = np.empty(m)
     for j in range(m):
         h[j] = other[0, j] * inv_eps + ref[0, j]
-    rows = side == ROWS or side == VALUES + ROWS
     for t in prange(size):
         i = np.int64(t)  # the parallel loop's index may be typed uint64: a second compilation of the callee
         buf = np.empty(_CHUNK)  # per row (so per thread): one small allocation against m cost evaluations
         s = shift[0, i]
-        if _VALUES_PASS and side >= VALUES:  # host copies only (see _host_copy)
-            if rows:
-                mass, cost = row_mass_cost(X, i, Y, metric, p, norms_x[i], norms_y, out[0, i] + s * inv_eps, ref[0],
-                                         other[0], inv_eps, buf)
-            else:
-                mass, cost = row_mass_cost(Y, i, X, metric, p, norms_y[i], norms_x, out[0, i] + s * inv_eps, ref[0],
-                                         other[0], inv_eps, buf)
-            out[0, i] = mass
-            shift[0, i] = cost
+        guess = s - out[0, i] / scale
+        if not math.isfinite(guess):
+            guess = 0.0
+        if side == ROWS:
+            lse = _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
         else:
-            guess = s - out[0, i] / scale
-            if not math.isfinite(guess):
-                guess = 0.0
-            if rows:
-                lse = _softmin_points(X, i, Y, h, inv_eps, metric, p, norms_x, norms_y, guess, buf)
-            else:
-                lse = _softmin_points(Y, i, X, h, inv_eps, metric, p, norms_y, norms_x, guess, buf)
-            out[0, i] = -math.inf if s == -math.inf else scale * (s - lse)
+            lse = _softmin_points(Y, i, X, h, inv_eps, metric, p, norms_y, norms_x, guess, buf)
+        out[0, i] = -math.inf if s == -math.inf else scale * (s - lse)
 
 
 @cpu_jit(parallel=True)
@@ -214,50 +173,17 @@ def _grid(geom, side, other, ref, shift, active, eps, tau, out):
             _finish_row(h, shift[k], eps, tau, out[k])
 
 
-class _Overlay(dict):
-    """The globals of a host copy: its own entries (``_VALUES_PASS``), and every other name looked up in the
-    module's globals when it is read (``__missing__``), not copied: when Numba compiles the copy (it reads a
-    function's globals then, through ``__getitem__``) or Python runs it, a name rebound in the module since (a
-    test's monkeypatch) reaches the copy as it reaches the module's own functions. (What a compilation read stays
-    compiled, in memory and in Numba's cache, as for any jitted function.)"""
-
-    def __init__(self, base, **own):
-        # __builtins__ and __name__ are read with dict.get (by CPython and Numba), which skips __missing__
-        super().__init__(own, __builtins__=base["__builtins__"], __name__=base["__name__"])
-        self.base = base
-
-    def __missing__(self, key):
-        return self.base[key]
-
-
-def _host_copy(kernel):
-    """``kernel`` with its values branch (``_VALUES_PASS`` True), under a name of its own (Numba's cache files are
-    named by it). A caller from Python that runs half-steps and then the values (the Sinkhorn divergence) compiles
-    one kernel for both; the loop's copy leaves the branch out, so that the loop's compilation does not grow. Its
-    other globals are the module's, read at compile time (:class:`_Overlay`)."""
-    import types as pytypes
-
-    scope = _Overlay(kernel.__globals__, _VALUES_PASS=True)
-    copy = pytypes.FunctionType(kernel.__code__, scope, kernel.__name__ + "_host", kernel.__defaults__,
-                                kernel.__closure__)
-    copy.__qualname__ = kernel.__qualname__ + "_host"
-    copy.__module__ = kernel.__module__
-    copy.__doc__ = kernel.__doc__
-    return copy
-
-
 _KERNELS = {DenseCosts: _dense, PointClouds: _points, SeparableGrid: _grid}
-#: The same bodies compiled on their own, with the values passes, for calls from Python (the jitted loop takes them
-#: through the overloads, without the values passes).
-_HOST_KERNELS = {DenseCosts: cpu_jit(parallel=True)(_host_copy(_dense)),
-                 PointClouds: cpu_jit(parallel=True)(_host_copy(_points)), SeparableGrid: cpu_jit(_grid)}
+#: The same bodies compiled on their own, for calls from Python (the jitted loop takes them through the overloads).
+_HOST_KERNELS = {DenseCosts: cpu_jit(parallel=True)(_dense), PointClouds: cpu_jit(parallel=True)(_points),
+                 SeparableGrid: cpu_jit(_grid)}
 
 
 def half_step(geom, side, other, ref, shift, active, eps, tau, out):
     """``out[k, i] = tau * eps * (shift[k, i] - log sum_j exp(other[k, j] / eps + ref[k, j] - C_ij / eps))`` on the
     rows of ``side`` (ROWS: C, COLUMNS: C^T) of every active problem of ``geom``: ``other`` is the other side's
     potential, ``ref`` the log of the reference measure's factor on that side. Callable from Python and from
-    jitted code. ``side = VALUES + ...``: the values passes (see :func:`plan_linear`, :func:`row_values`)."""
+    jitted code."""
     return _HOST_KERNELS[_kernel_class(type(geom))](geom, side, other, ref, shift, active, eps, tau, out)
 
 
@@ -288,34 +214,146 @@ def _select_inline(geom, side, other, ref, shift, active, eps, tau, out):
     return _typed_kernel(geom, (SeparableGrid,))
 
 
-# ------------------------------------------------------------------------------------- values, from Python
+# --------------------------------------------- ragged batches: the Sinkhorn divergence's softmins, from Python
+# The divergence's softmins of one step (a-b both ways, a-a, b-b) are independent problems of different sizes: one
+# parallel region runs them all (one barrier per step, not four: on a busy machine each barrier waits for a
+# descheduled thread), over the rows of every request in turn. The per-request vectors come padded to a common
+# length L as (B, L) arrays; the same kernels give the divergence's values (``values``: one kernel compiled for
+# both).
+@cpu_jit
+def _row_linear(C, i, g, log_b, f_i, log_a_i, inv_eps):
+    """``<P_i, C_i> = sum_j P_ij C_ij`` for row i of the plan ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) /
+    eps)``, in one pass over the row and in float64, storing nothing (the divergence needs the scalar, not an n x m
+    plan); zero entries count 0 (also where C is +inf)."""
+    lin = 0.0
+    for j in range(C.shape[1]):
+        c = np.float64(C[i, j])
+        p = _exp(log_a_i + log_b[j] + (f_i + g[j] - c) * inv_eps)
+        lin += p * c if p > 0.0 else 0.0
+    return lin
+
+
+@cpu_jit(parallel=True)
+def ragged_dense(mats, which, starts, other, ref, prev, eps, values, out):
+    """Request k on the rows of the matrix ``mats[which[k]]`` (n_k, m_k; a tuple of C-contiguous matrices of one
+    dtype), rows ``starts[k]`` to ``starts[k + 1]`` of the batch: ``out[k, i] = -eps log sum_j exp(other[k, j] /
+    eps + ref[k, j] - C_ij / eps)`` for i < n_k, each row's log-sum-exp one pass shifted by ``-prev[k, i] / eps``
+    (its previous value; refused when far off, as in the loop's dense half-step, whose arithmetic this is), float32
+    costs read in float32.
+
+    ``values``: each row's ``<P_i, C_i>`` of ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` instead
+    (``other`` g, ``ref`` log b, ``prev`` f, ``out`` log a on the way in; no plan stored, float64 sums)."""
+    B, L = out.shape
+    hc = np.empty((B, L), dtype=mats[0].dtype)
+    guess = np.empty((B, L), dtype=mats[0].dtype)
+    inv64 = 1.0 / eps
+    for k in range(B):
+        n, m = mats[which[k]].shape
+        if not values:
+            for j in range(m):
+                hc[k, j] = other[k, j] * inv64 + ref[k, j]
+            for i in range(n):
+                guess[k, i] = -prev[k, i] / eps
+    inv_eps = hc[0, :1].copy()  # a scalar of the costs' dtype
+    inv_eps[0] = 1.0 / eps
+    for t in prange(starts[B]):
+        k = 0
+        while t >= starts[k + 1]:
+            k += 1
+        i = np.int64(t - starts[k])
+        C = mats[which[k]]
+        if values:
+            out[k, i] = _row_linear(C, i, other[k], ref[k], prev[k, i], out[k, i], inv64)
+        else:
+            lse = _softmin_shifted(C, i, hc[k], inv_eps[0], guess[k, i])
+            if lse != lse:
+                lse = _softmin(C, i, hc[k], inv_eps[0])
+            out[k, i] = -eps * lse
+
+
+@cpu_jit(parallel=True)
+def ragged_clouds(clouds, sides, starts, other, ref, prev, eps, values, out):
+    """Request k on the points of one cloud of ``clouds`` (``sides[k, 0]``: 0 for X, 1 for Y) against one
+    (``sides[k, 1]``), rows ``starts[k]`` to ``starts[k + 1]`` of the batch: ``out[k, i] = -eps log sum_j
+    exp(other[k, j] / eps + ref[k, j] - c(z_i, z_j) / eps)``, each row's log-sum-exp by
+    ``_online.softmin_points`` seeded by ``-prev[k, i] / eps`` (the arithmetic of the loop's point-cloud
+    half-step).
+
+    ``values`` (X against Y or Y against X only): each row's plan mass into ``out`` and ``<P_i, C_i>`` into
+    ``prev`` (``other`` the other side's potential, ``ref`` its log weights, ``prev`` the row's potential, ``out``
+    its log weight on the way in)."""
+    X, Y, p, norms_x, norms_y = clouds.X, clouds.Y, clouds.p, clouds.norms_x, clouds.norms_y
+    metric = cloud_metric(clouds)  # a constant for clouds of a pinned metric
+    B, L = out.shape
+    inv_eps = 1.0 / eps
+    h = np.empty((B, L))
+    for k in range(B):
+        if not values:
+            for j in range(X.shape[0] if sides[k, 1] == 0 else Y.shape[0]):
+                h[k, j] = other[k, j] * inv_eps + ref[k, j]
+    for t in prange(starts[B]):
+        k = 0
+        while t >= starts[k + 1]:
+            k += 1
+        i = np.int64(t - starts[k])
+        buf = np.empty(_CHUNK)  # per row (so per thread): one small allocation against m cost evaluations
+        # the clouds by explicit calls, not chosen by a branch: X and Y may differ in layout
+        if values:
+            base = out[k, i] + prev[k, i] * inv_eps
+            if sides[k, 0] == 0:
+                mass, cost = row_mass_cost(X, i, Y, metric, p, norms_x[i], norms_y, base, ref[k], other[k], inv_eps,
+                                           buf)
+            else:
+                mass, cost = row_mass_cost(Y, i, X, metric, p, norms_y[i], norms_x, base, ref[k], other[k], inv_eps,
+                                           buf)
+            out[k, i] = mass
+            prev[k, i] = cost
+        else:
+            guess = -prev[k, i] / eps
+            if not math.isfinite(guess):
+                guess = 0.0
+            hk = h[k]
+            if sides[k, 0] == 0:
+                if sides[k, 1] == 1:
+                    lse = _softmin_points(X, i, Y, hk, inv_eps, metric, p, norms_x, norms_y, guess, buf)
+                else:
+                    lse = _softmin_points(X, i, X, hk, inv_eps, metric, p, norms_x, norms_x, guess, buf)
+            elif sides[k, 1] == 0:
+                lse = _softmin_points(Y, i, X, hk, inv_eps, metric, p, norms_y, norms_x, guess, buf)
+            else:
+                lse = _softmin_points(Y, i, Y, hk, inv_eps, metric, p, norms_y, norms_y, guess, buf)
+            out[k, i] = -eps * lse
+
+
 def plan_linear(C, log_a, log_b, f, g, eps, n_threads=None):
     """``<P, C> = sum_ij P_ij C_ij`` for the plan ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` of one
-    problem (``C`` (n, m) C-contiguous float64 or float32; +inf entries count 0), by the dense kernel's ``VALUES``
-    pass (parallel over rows): the plan is never stored, each row is summed in float64, the rows in order."""
+    problem (``C`` (n, m) float64 or float32; +inf entries count 0), by :func:`ragged_dense`'s ``values`` pass
+    (parallel over rows; ``C`` in a tuple of four, the divergence's type): the plan is never stored, each row is
+    summed in float64, the rows in order."""
     from .._threads import run_parallel
 
+    C = np.ascontiguousarray(C)
     lin = np.array(log_a, dtype=np.float64)[None, :]  # in: log a; out: <P_i, C_i>
-    C3 = C[None]
-    run_parallel(_HOST_KERNELS[DenseCosts], n_threads, DenseCosts(C3, C3), VALUES,
+    run_parallel(ragged_dense, n_threads, (C, C, C, C), np.zeros(1, np.int64),
+                 np.array([0, C.shape[0]], np.int64),
                  np.ascontiguousarray(g, dtype=np.float64)[None, :],
                  np.ascontiguousarray(log_b, dtype=np.float64)[None, :], np.array(f, dtype=np.float64)[None, :],
-                 np.ones(1, np.uint8), float(eps), 1.0, lin)
+                 float(eps), True, lin)
     return float(np.cumsum(lin[0])[-1])
 
 
 def row_values(clouds, side, log_a, log_b, f, g, eps, n_threads=None):
     """``(mass, cost)``: the plan's sums ``sum_j P_ij`` and ``sum_j P_ij C_ij`` (0 * inf counts as 0) along the
     rows (``side = ROWS``: the points of X) or the columns (``COLUMNS``) of the plan ``P_ij = a_i b_j exp((f_i +
-    g_j - C_ij) / eps)`` between the clouds of ``clouds`` (a ``PointClouds``), by the point-cloud kernel's ``VALUES``
+    g_j - C_ij) / eps)`` between the clouds of ``clouds`` (a ``PointClouds``), by :func:`ragged_clouds`' ``values``
     pass (parallel over the points)."""
     from .._threads import run_parallel
 
     (log_w, pot, log_other, other) = (log_a, f, log_b, g) if side == ROWS else (log_b, g, log_a, f)
     mass = np.array(log_w, dtype=np.float64)[None, :]  # in: log weights; out: masses
     cost = np.array(pot, dtype=np.float64)[None, :]  # in: potentials; out: costs
-    run_parallel(_HOST_KERNELS[PointClouds], n_threads, clouds, VALUES + side,
+    sides = np.array([[0, 1] if side == ROWS else [1, 0]], np.int64)
+    run_parallel(ragged_clouds, n_threads, clouds, sides, np.array([0, mass.shape[1]], np.int64),
                  np.ascontiguousarray(other, dtype=np.float64)[None, :],
-                 np.ascontiguousarray(log_other, dtype=np.float64)[None, :], cost, np.ones(1, np.uint8), float(eps),
-                 1.0, mass)
+                 np.ascontiguousarray(log_other, dtype=np.float64)[None, :], cost, float(eps), True, mass)
     return mass[0], cost[0]

@@ -154,7 +154,7 @@ def _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b,
         weights[j] = _exp_term(base + lb[j] + (gb[j] - costs[j]) * inv_eps)
 
 
-# Not inlined: called once per row by the host point-cloud kernel's values pass (``_geometry.row_values``), whose
+# Not inlined: called once per row by the values pass of ``_geometry.ragged_clouds`` (``row_values``), whose
 # parallel loop stays small.
 @cpu_jit
 def row_mass_cost(X, i, Y, metric, p, norm_x, norms_y, base, log_b, g, inv_eps, costs):

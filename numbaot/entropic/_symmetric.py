@@ -3,11 +3,15 @@ them: :mod:`numbaot.entropic.divergence` (host clouds), :mod:`numbaot.cuda.diver
 same ``symmetric_sinkhorn`` over ``DeviceSoftmins``) and :mod:`numbaot.losses`. The math is in the divergence
 module's docstring.
 
-Every softmin is a half-step of a geometry of the one Sinkhorn loop (``_geometry``: ``DenseCosts`` for
-:class:`DenseSoftmins`, ``PointClouds`` for :class:`OnlineSoftmins`; on the GPU the point-cloud geometry of
-``cuda.loop``), so the symmetric updates share the loop's kernels. The steps themselves (averaged updates, the
+The softmins of one step that do not depend on each other (a-b both ways, a-a, b-b) run in one parallel region
+(``_geometry.ragged_dense`` over the cost matrices for :class:`DenseSoftmins`, ``_geometry.ragged_clouds`` over
+point clouds for :class:`OnlineSoftmins`; on the GPU the point-cloud geometry of ``cuda.loop``, one launch each),
+with the arithmetic of the Sinkhorn loop's half-steps: an averaged step is one region, a converging step two (the
+a-b problem's updates alternate). On a busy machine each region ends at a barrier that waits for any descheduled
+thread, so fewer regions per step keep two threads within reach of one. The steps themselves (averaged updates, the
 annealing, the over-relaxed final phase) stay a host loop: a jitted symmetric rule would compile a second
-specialisation of the loop for every divergence, where today the divergence compiles only the half-steps.
+specialisation of the loop for every divergence, where the divergence compiles one kernel for its softmins and
+values.
 """
 from __future__ import annotations
 
@@ -22,15 +26,29 @@ from .._threads import run_parallel
 
 
 class HostSoftmins:
-    """The operations of :func:`symmetric_sinkhorn` on host (numpy) potentials; subclasses give ``_softmin``.
+    """The operations of :func:`symmetric_sinkhorn` on host (numpy) potentials; subclasses give ``_run``.
 
     ``numbaot.cuda.divergence.DeviceSoftmins`` is the same interface on GPU potentials.
     """
 
-    def softmin(self, pair, log_w, other, eps, prev, damping):
+    def softmins(self, requests, eps, damping):
         """``damping * -eps log sum_j w_j exp((other_j - C_ij) / eps)`` for every point i of the pair's first
-        cloud (``prev``: the previous value, a hint for the shift of the one-pass log-sum-exp)."""
-        return damping * self._softmin(pair, log_w, other, eps, prev)
+        cloud, for every ``(pair, log_w, other, prev)`` of ``requests`` (``prev``: the previous value, a hint for
+        the shift of the one-pass log-sum-exp), in one parallel region: the requests must not depend on each other.
+        Returns the list of potentials."""
+        B = len(requests)
+        L = max(max(len(log_w), len(prev)) for _, log_w, _, prev in requests)
+        # the vectors padded to one length (O(n + m) copies against the O(n m) softmins)
+        other, ref, hint = np.zeros((B, L)), np.zeros((B, L)), np.zeros((B, L))
+        for k, (_, log_w, pot, prev) in enumerate(requests):
+            other[k, :len(pot)] = pot
+            ref[k, :len(log_w)] = log_w
+            hint[k, :len(prev)] = prev
+        out = np.empty((B, L))
+        # request k is rows starts[k] to starts[k + 1] of the batch
+        starts = np.cumsum([0] + [len(prev) for _, _, _, prev in requests], dtype=np.int64)
+        self._run([pair for pair, _, _, _ in requests], starts, other, ref, hint, eps, out)
+        return [damping * out[k, :len(prev)] for k, (_, _, _, prev) in enumerate(requests)]
 
     def zeros(self, log_w):
         return np.zeros(len(log_w))
@@ -62,8 +80,8 @@ class DenseSoftmins(HostSoftmins):
 
     def __init__(self, X, Y, metric, p, n_threads, debias, dtype=np.float64):
         """``dtype``: the costs' dtype. float32 costs are read and exponentiated in float32 (as GeomLoss does; the
-        potentials stay float64): half the memory of float64 costs (not faster per row here: see ``_softmin``), but a
-        marginal error floor near 1e-6, so callers ask for them only when no tolerance is to be met (a fixed annealing schedule)."""
+        potentials stay float64): half the memory of float64 costs (not faster per row here), but a marginal error
+        floor near 1e-6, so callers ask for them only when no tolerance is to be met (a fixed annealing schedule)."""
         self.n_threads = n_threads
         # each matrix is computed directly: a transpose or a dtype copy of an n x m matrix costs more than
         # computing it from the points (page faults on fresh memory dominate both)
@@ -74,42 +92,36 @@ class DenseSoftmins(HostSoftmins):
         for P, Q in pairs.values():  # refused with a clear error (and the hint lazy=True) before any allocation
             V.check_dense_size((P.shape[0], Q.shape[0]), dtype.itemsize, what="the cost matrix")
         self.C = {pair: cost_matrix(P, Q, metric, p, n_threads, dtype) for pair, (P, Q) in pairs.items()}
+        # the kernel's tuple of matrices: always four (one compiled type), "xy" standing in for absent ones
+        self.order = list(self.C)
+        self.mats = tuple(self.C[pair] for pair in self.order) + (self.C["xy"],) * (4 - len(self.order))
 
-    def _softmin(self, pair, log_w, other, eps, prev):
-        from ._sinkhorn_log import host_half_step
+    def _run(self, pairs, starts, other, ref, prev, eps, out):
+        from ._geometry import ragged_dense
 
-        out = np.empty(self.C[pair].shape[0])
-        run_parallel(host_half_step, self.n_threads, self.C[pair], log_w, other, eps, prev, out)
-        return out
+        which = np.array([self.order.index(pair) for pair in pairs], np.int64)
+        run_parallel(ragged_dense, self.n_threads, self.mats, which, starts, other, ref, prev, eps, False, out)
 
 
 class OnlineSoftmins(HostSoftmins):
-    """The softmins of the symmetric loop with costs computed from the points (O(n + m) memory): half-steps of the
-    point-cloud geometry that the Sinkhorn loop runs (``_geometry.PointClouds``, the same parallel kernel)."""
+    """The softmins of the symmetric loop with costs computed from the points (O(n + m) memory), with the
+    arithmetic of the point-cloud geometry's half-step that the Sinkhorn loop runs (``_geometry``), on clouds of a
+    pinned metric (``_online.PINNED_CLOUDS``: that metric's loops compile alone)."""
 
-    def __init__(self, X, Y, metric, p, n_threads, debias):
-        from .._costs import PointClouds
-        from ._geometry import COLUMNS, ROWS
+    #: pair -> (rows, columns): which cloud (0: X, 1: Y) a pair's softmin runs on and against
+    CLOUDS = {"xy": (0, 1), "yx": (1, 0), "xx": (0, 0), "yy": (1, 1)}
+
+    def __init__(self, X, Y, metric, p, n_threads):
         from ._online import PointGeometry
 
         self.n_threads = n_threads
-        xy = PointClouds(*PointGeometry(X, Y, metric, p).args())
-        self.pairs = {"xy": (xy, ROWS), "yx": (xy, COLUMNS)}
-        if debias:
-            self.pairs["xx"] = (PointClouds(*PointGeometry(X, X, metric, p).args()), ROWS)
-            self.pairs["yy"] = (PointClouds(*PointGeometry(Y, Y, metric, p).args()), ROWS)
+        self.clouds = PointGeometry(X, Y, metric, p).clouds()
 
-    def _softmin(self, pair, log_w, other, eps, prev):
-        from ._geometry import half_step
+    def _run(self, pairs, starts, other, ref, prev, eps, out):
+        from ._geometry import ragged_clouds
 
-        geom, side = self.pairs[pair]
-        out = np.array(prev, dtype=np.float64)[None, :]  # the previous values seed each row's shift
-        n = out.shape[1]
-        other = np.ascontiguousarray(other, dtype=np.float64)[None, :]
-        log_w = np.ascontiguousarray(log_w, dtype=np.float64)[None, :]
-        run_parallel(half_step, self.n_threads, geom, side, other, log_w, np.zeros((1, n)), np.ones(1, np.uint8),
-                     eps, 1.0, out)
-        return out[0]
+        sides = np.array([self.CLOUDS[pair] for pair in pairs], np.int64)
+        run_parallel(ragged_clouds, self.n_threads, self.clouds, sides, starts, other, ref, prev, eps, False, out)
 
 
 def _fixed_point_error(log_w, old, new, eps):
@@ -169,11 +181,12 @@ def symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, debias, max_iter, tol, 
     """The annealed symmetric Sinkhorn loop (GeomLoss's ``sinkhorn_loop``, single scale).
 
     ``ops`` computes on the device of the potentials (:class:`HostSoftmins` or the CUDA twin):
-    ``ops.softmin(pair, log_w, other, eps, prev, damping)`` for ``pair`` in 'xy', 'yx', 'xx', 'yy' is the damped
-    potential ``-damping eps log sum_j w_j exp((other_j - C_ij) / eps)`` on the first cloud of the pair (``prev``:
-    its previous value, a hint). After the schedule, with ``tol`` not None, steps continue at the last temperature
-    (alternate updates for the a-b problem, averaged ones for the self-problems) until the summed marginal
-    (fixed-point) error is at most ``tol`` or ``max_iter`` steps were taken in all.
+    ``ops.softmins(requests, eps, damping)`` gives, for every ``(pair, log_w, other, prev)`` of ``requests``
+    (``pair`` in 'xy', 'yx', 'xx', 'yy'), the damped potential ``-damping eps log sum_j w_j exp((other_j - C_ij) /
+    eps)`` on the first cloud of the pair (``prev``: its previous value, a hint). After the schedule, with ``tol``
+    not None, steps continue at the last temperature (alternate updates for the a-b problem, averaged ones for the
+    self-problems) until the summed marginal (fixed-point) error is at most ``tol`` or ``max_iter`` steps were
+    taken in all.
 
     ``cross=False`` (with ``debias``) solves the two self-problems only, and the last update extends each
     self-potential to the other cloud instead: ``f_ba`` is then b's potential on the points of a
@@ -184,31 +197,32 @@ def symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, debias, max_iter, tol, 
     def damping(eps):
         return 1.0 if rho is None else 1.0 / (1.0 + eps / rho)
 
+    # The softmins of a step that do not depend on each other go to ``ops.softmins`` together (one parallel region
+    # on the CPU): every softmin of an averaged step, and all but the a-b problem's second one in a converging step.
     zeros_a, zeros_b = ops.zeros(log_a), ops.zeros(log_b)
     eps = eps_list[0]
-    d = damping(eps)
     # start from the softmins of zero potentials: at eps = diameter^p they are close to the cost's averages
-    g_ab = ops.softmin("yx", log_a, zeros_a, eps, zeros_b, d) if cross else None
-    f_ba = ops.softmin("xy", log_b, zeros_b, eps, zeros_a, d) if cross else None
-    f_aa = ops.softmin("xx", log_a, zeros_a, eps, zeros_a, d) if debias else None
-    g_bb = ops.softmin("yy", log_b, zeros_b, eps, zeros_b, d) if debias else None
+    first = ([("yx", log_a, zeros_a, zeros_b), ("xy", log_b, zeros_b, zeros_a)] if cross else []) + (
+        [("xx", log_a, zeros_a, zeros_a), ("yy", log_b, zeros_b, zeros_b)] if debias else [])
+    new = ops.softmins(first, eps, damping(eps))
+    g_ab, f_ba = new[:2] if cross else (None, None)
+    f_aa, g_bb = new[-2:] if debias else (None, None)
 
-    def self_step(eps, d, terms):
-        # averaged updates: plain ones would oscillate on a self-problem
-        ft_aa = ops.softmin("xx", log_a, f_aa, eps, f_aa, d)
-        gt_bb = ops.softmin("yy", log_b, g_bb, eps, g_bb, d)
-        terms += [(log_a, f_aa, ft_aa), (log_b, g_bb, gt_bb)]
-        return ft_aa, gt_bb
+    def self_requests():
+        return [("xx", log_a, f_aa, f_aa), ("yy", log_b, g_bb, g_bb)] if debias else []
 
     def step(eps):
+        # averaged updates: plain ones would oscillate on a self-problem
         d = damping(eps)
+        new = ops.softmins(([("xy", log_b, g_ab, f_ba), ("yx", log_a, f_ba, g_ab)] if cross else [])
+                           + self_requests(), eps, d)
         terms = []
         if cross:
-            ft_ba = ops.softmin("xy", log_b, g_ab, eps, f_ba, d)
-            gt_ab = ops.softmin("yx", log_a, f_ba, eps, g_ab, d)
+            ft_ba, gt_ab = new[:2]
             terms += [(log_a, f_ba, ft_ba), (log_b, g_ab, gt_ab)]
         if debias:
-            ft_aa, gt_bb = self_step(eps, d, terms)
+            ft_aa, gt_bb = new[-2:]
+            terms += [(log_a, f_aa, ft_aa), (log_b, g_bb, gt_bb)]
         err = ops.error(terms, eps)
         new = [None, None, None, None]
         if cross:
@@ -220,15 +234,18 @@ def symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, debias, max_iter, tol, 
     def converging_step(eps, omega):
         # At the final temperature the a-b problem takes alternate (Gauss-Seidel) updates, twice as fast as
         # averaged ones, over-relaxed by `omega` (see _Overrelaxation); the self-problems keep averaged updates.
+        # Two parallel regions: f_ba with the self-problems, then g_ab from the new f_ba.
         d = damping(eps)
         terms = []
         new = [None, None, None, None]
+        first = ops.softmins(([("xy", log_b, g_ab, f_ba)] if cross else []) + self_requests(), eps, d)
         if cross:
-            new[0] = ops.relax(f_ba, ops.softmin("xy", log_b, g_ab, eps, f_ba, d), omega)
-            gt_ab = ops.softmin("yx", log_a, new[0], eps, g_ab, d)
+            new[0] = ops.relax(f_ba, first[0], omega)
+            (gt_ab,) = ops.softmins([("yx", log_a, new[0], g_ab)], eps, d)
             terms.append((log_b, g_ab, gt_ab))
         if debias:
-            ft_aa, gt_bb = self_step(eps, d, terms)
+            ft_aa, gt_bb = first[-2:]
+            terms += [(log_a, f_aa, ft_aa), (log_b, g_bb, gt_bb)]
         err = ops.error(terms, eps)
         if cross:
             new[1] = ops.relax(g_ab, gt_ab, omega)
@@ -258,13 +275,14 @@ def symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, debias, max_iter, tol, 
                 status = OPTIMAL
                 break
     # a last full update from the averaged potentials (every side from the old values)
-    d = damping(eps)
     if cross:
-        f_ba, g_ab = (ops.softmin("xy", log_b, g_ab, eps, f_ba, d), ops.softmin("yx", log_a, f_ba, eps, g_ab, d))
+        last = [("xy", log_b, g_ab, f_ba), ("yx", log_a, f_ba, g_ab)]
     else:  # the self-potentials extended to the other cloud, from the same averaged values as the update below
-        f_ba, g_ab = (ops.softmin("xy", log_b, g_bb, eps, f_aa, d), ops.softmin("yx", log_a, f_aa, eps, g_bb, d))
+        last = [("xy", log_b, g_bb, f_aa), ("yx", log_a, f_aa, g_bb)]
+    new = ops.softmins(last + self_requests(), eps, damping(eps))
+    f_ba, g_ab = new[:2]
     if debias:
-        f_aa, g_bb = ops.softmin("xx", log_a, f_aa, eps, f_aa, d), ops.softmin("yy", log_b, g_bb, eps, g_bb, d)
+        f_aa, g_bb = new[-2:]
     n_iter += 1
     pairs = [(f_ba, log_a), (g_ab, log_b)] + ([(f_aa, log_a), (g_bb, log_b)] if debias else [])
     if not ops.finite(pairs):

@@ -71,7 +71,7 @@ def hausdorff_divergence(X_a, X_b, a, b, eps_list, rho, metric="sqeuclidean", p=
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
     # a fixed schedule, no tolerance: float32 clouds may iterate on float32 costs
-    ops = (OnlineSoftmins(X_a, X_b, metric, p, n_threads, True) if lazy else
+    ops = (OnlineSoftmins(X_a, X_b, metric, p, n_threads) if lazy else
            DenseSoftmins(X_a, X_b, metric, p, n_threads, True, V.result_dtype(X_a, X_b)))
     f_aa, g_bb, g_ab, f_ba, status, _, _ = symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, True, 0, None,
                                                              cross=False)
@@ -94,7 +94,6 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     """
     from .. import _dispatch, _validation as V
     from .._finish import CloudsAnswer, clouds_detail, finish_clouds
-    from .._costs import PointClouds
     from ._geometry import ROWS, plan_linear, row_values
     from ._online import PointGeometry, online_plan_parts
 
@@ -129,7 +128,7 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
     if lazy:
-        softmin = OnlineSoftmins(X_a, X_b, metric, p, n_threads, debias)
+        softmin = OnlineSoftmins(X_a, X_b, metric, p, n_threads)
     else:  # float32 costs only under a fixed schedule: their error floor (~1e-6) is above the usual tolerances
         softmin = DenseSoftmins(X_a, X_b, metric, p, n_threads, debias, out_dtype if tol is None else np.float64)
     f_aa, g_bb, g_ab, f_ba, status, n_iter, errors = symmetric_sinkhorn(softmin, log_a, log_b, eps_list, rho,
@@ -138,8 +137,7 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     geom = PointGeometry(X_a, X_b, metric, p)
     # <P, C> of the a-b problem by the kernel the steps compiled: from the points, or from the cost matrix
     if lazy:
-        clouds = PointClouds(*geom.args())
-        value_linear = float(row_values(clouds, ROWS, log_a, log_b, f_ba, g_ab, reg, n_threads)[1].sum())
+        value_linear = float(row_values(softmin.clouds, ROWS, log_a, log_b, f_ba, g_ab, reg, n_threads)[1].sum())
     else:
         value_linear = plan_linear(softmin.C["xy"], log_a, log_b, f_ba, g_ab, reg, n_threads)
     operator, densify = online_plan_parts(geom, log_a, log_b, f_ba, g_ab, reg, out_dtype, n_threads)

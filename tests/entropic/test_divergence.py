@@ -62,6 +62,31 @@ def test_dense_and_online_paths_agree_step_by_step():
     np.testing.assert_allclose(dense.errors, online.errors, rtol=1e-8)
 
 
+@pytest.mark.parametrize("lazy", [False, True])
+def test_one_parallel_region_per_averaged_step_two_per_converging_step(lazy, monkeypatch):
+    """The independent softmins of a step run in one kernel call (one barrier per step on a busy machine): the
+    first softmins, every annealing step and the last update one call each, a converging step two (the a-b
+    problem's alternate updates)."""
+    from numbaot.entropic import _geometry as G, _symmetric
+
+    calls = []
+
+    def counted(core, n_threads, *args):
+        calls.append(core)
+        return run(core, n_threads, *args)
+
+    run = _symmetric.run_parallel
+    monkeypatch.setattr(_symmetric, "run_parallel", counted)
+    X, Y = _clouds(n=30, m=17, seed=3)
+    eps_list = [1.0, 0.3, 0.1, 0.03]
+    res = solve_divergence(X, Y, reg=0.03, tol=1e-9, max_iter=400, lazy=lazy, eps_list=eps_list)
+    assert res.status is numbaot.Status.OPTIMAL
+    K, converging = len(eps_list), len(res.errors) - len(eps_list)
+    assert converging > 0 and res.n_iter == len(res.errors) + 1
+    assert len(calls) == 1 + K + 2 * converging + 1
+    assert set(calls) == {G.ragged_clouds if lazy else G.ragged_dense}
+
+
 @pytest.mark.parametrize("reach", [None, 0.5])
 @pytest.mark.parametrize("p", [1, 2])
 def test_fixed_schedule_matches_geomloss_loop(p, reach):
@@ -271,15 +296,15 @@ def test_plan_linear_is_the_explicit_plans_sum(dtype):
 
 
 def test_divergence_linear_value_compiles_no_new_dense_kernel():
-    """The divergence's <P, C> runs on the dense kernel that its half-steps compiled (a runtime side code), and
-    equals sum(P * C) of its explicit plan."""
-    from numbaot.entropic._geometry import _HOST_KERNELS, DenseCosts
+    """The divergence's <P, C> runs on the dense kernel that its softmins compiled (a runtime flag), and equals
+    sum(P * C) of its explicit plan."""
+    from numbaot.entropic._geometry import ragged_dense
 
     rng = np.random.default_rng(6)
     X, Y = rng.random((30, 2)).astype(np.float32), rng.random((25, 2)).astype(np.float32)
     res = solve_divergence(X, Y, reg=0.05, tol=None, lazy=False, warn=False)
-    # the float32 costs' half-steps and <P, C> share one specialisation (every float32 caller passes these types)
-    assert len([s for s in _HOST_KERNELS[DenseCosts].signatures if s[0].types[0].dtype == numba.float32]) == 1
+    # the float32 costs' softmins and <P, C> share one specialisation (every float32 caller passes these types)
+    assert len([s for s in ragged_dense.signatures if s[0].dtype.dtype == numba.float32]) == 1
     P = np.asarray(res.plan, np.float64)
     C = numbaot.dist(X, Y).astype(np.float64)
     assert float(res.value_linear) == pytest.approx(float((P * C).sum()), rel=1e-5)  # float32 result and plan
