@@ -548,3 +548,56 @@ def test_warm_start_cut_short_keeps_its_feasible_plan():
     status, _, value = solve(10**6)
     cold_status, _, cold_value = solve(10**6, warm=False)
     assert status == cold_status == numbaot.Status.OPTIMAL and value == pytest.approx(cold_value, rel=1e-14)
+
+
+@st.composite
+def pricing_windows(draw):
+    """``(C, pi, n, m, start, count, tol)``: a window of the block pricing over rows longer than its chunks, with
+    integer data (ties between arcs, reduced costs exactly representable) or floats, and forbidden arcs."""
+    n = draw(st.integers(1, 4))
+    m = draw(st.integers(1, 300))
+    integer = draw(st.booleans())
+    value = st.integers(-3, 3).map(float) if integer else st.floats(-10, 10, allow_nan=False)
+    C = draw(hnp.arrays(np.float64, (n, m), elements=value))
+    if draw(st.booleans()):
+        C[draw(hnp.arrays(np.bool_, (n, m)))] = np.inf
+    pi = draw(hnp.arrays(np.float64, n + m + 1, elements=value))
+    start = draw(st.integers(0, n * m - 1))
+    count = draw(st.integers(1, n * m))
+    # integer reduced costs below 0 are at most -1, far past any tolerance: the tolerance changes nothing there
+    tol = draw(st.sampled_from([0.0, 64 * 2.0**-52])) if integer else 0.0
+    return C, pi, n, m, start, count, tol
+
+
+@given(pricing_windows())
+def test_block_pricing_finds_the_least_reduced_cost_of_its_window(window):
+    """``_block_min`` (the chunked count and argmin of ``_segment_argmin``) against numpy on every arc of the
+    window: the least reduced cost below zero and an arc that has it, or ``(0, -1)`` when none is negative."""
+    from numbaot.exact import _network_simplex as NS
+
+    C, pi, n, m, start, count, tol = window
+    arcs = (start + np.arange(count)) % (n * m)
+    rows, cols = arcs // m, arcs % m
+    reduced = (C[rows, cols] - pi[n + cols]) + pi[rows]  # the pricing's own order of operations
+    best, arc = NS._block_min(NS.readonly(C), pi, n, m, start, count, tol)
+    if not np.any(reduced < 0):
+        assert (best, arc) == (0.0, -1)
+    else:
+        assert best == reduced.min()
+        assert arc in arcs and (C[arc // m, arc % m] - pi[n + arc % m]) + pi[arc // m] == best
+
+
+@given(st.integers(1, 4), st.integers(60, 260), st.integers(0, 2**32 - 1), st.booleans())
+def test_long_rows_with_ties_equal_lp_optimum_with_certificates(n, m, seed, integer):
+    """Rows of many pricing chunks, with tied costs (degenerate pivots) or not, solved to the LP optimum with
+    primal-dual certificates."""
+    rng = np.random.default_rng(seed)
+    M = rng.integers(0, 4, (n, m)).astype(float) if integer else rng.random((n, m))
+    a, b = rng.integers(1, 5, n).astype(float), rng.integers(1, 5, m).astype(float)
+    a, b = a * b.sum(), b * a.sum()
+    res = numbaot.solve(M, a, b)
+    assert res.status is numbaot.Status.OPTIMAL
+    expected, _ = lp_ot(a, b, M)
+    _close_to_lp(res.value, expected, a, M)
+    check_plan(res.plan, a, b, rtol=1e-12)
+    check_duality(res.value, res.potential_a, res.potential_b, a, b, M, tol=1e-12, plan=res.plan)
