@@ -28,7 +28,7 @@ from .._costs import PointClouds, pair_cost
 from .._jit import cpu_jit
 from .._status import INFEASIBLE, MAX_ITER_REACHED, OPTIMAL
 
-#: Arcs per chunk of the dense pricing's counting pass (see ``_segment_argmin``): 64 beat 32 and 128 at n = 1000
+#: The most arcs the pricing hands ``_segment_argmin`` at once (see ``_block_min``): 64 beat 32 and 128 at n = 1000
 #: on an Intel Xeon.
 _PRICING_CHUNK = 64
 
@@ -62,8 +62,7 @@ def _arc_cost_overload(costs, i, j):
 
 def _segment_argmin(costs, pi_sinks, i, j0, j1, pi_i, bound):
     """``(low, j)``: the minimum of ``cost(i, j) - pi_sinks[j]`` over ``j0 <= j < j1`` and where it is, when
-    ``low + pi_i < bound``; otherwise the pair may also be ``(inf, -1)`` (the dense version says only that, and
-    may return another arc whose ``cost - pi_sinks[j] + pi_i`` rounds to the same reduced cost as the minimum)."""
+    ``low + pi_i < bound``; otherwise the pair may also be ``(inf, -1)`` (the dense version says only that)."""
     low = np.inf
     where = j0
     for j in range(j0, j1):
@@ -80,35 +79,27 @@ def _segment_argmin(costs, pi_sinks, i, j0, j1, pi_i, bound):
 def _segment_argmin_overload(costs, pi_sinks, i, j0, j1, pi_i, bound):
     if isinstance(costs, types.Array):
         def dense(costs, pi_sinks, i, j0, j1, pi_i, bound):
-            # Near the optimum most arcs are not below the bound. Counting them vectorises (LLVM does not
-            # vectorise a floating-point min-reduction): 0.3 ns per arc against 1.2 for the minimum on four
-            # chains, so the minimum and its position are found in a second pass, only over the chunks that hold
-            # such an arc (not the whole segment: that scalar pass was half the pricing at n = 1000), each found
-            # minimum then lowering the bound for the chunks after it.
+            # Near the optimum most segments hold no arc below the bound. Counting them vectorises (LLVM does
+            # not vectorise a floating-point min-reduction): 0.3 ns per arc against 1.2 for the minimum on four
+            # chains, so the minimum and its position are found in a second pass, only where there is one.
             # Loops over slices from 0, so that no index needs a negative-wraparound check (which would also
             # block vectorisation).
             row = costs[i, j0:j1]
             pis = pi_sinks[j0:j1]
-            low = np.inf
-            where = -1
-            for start in range(0, row.shape[0], _PRICING_CHUNK):
-                row_c = row[start:start + _PRICING_CHUNK]
-                pis_c = pis[start:start + _PRICING_CHUNK]
-                below = 0
-                for k in range(row_c.shape[0]):
-                    # the caller's own test on the minimum, term by term: it counts an arc exactly when the
-                    # minimum (found below) passes that test too, rounding included (x <= y gives
-                    # fl(x + c) <= fl(y + c))
-                    below += (row_c[k] - pis_c[k]) + pi_i < bound
-                if below != 0:
-                    for k in range(row_c.shape[0]):
-                        r = row_c[k] - pis_c[k]  # the same expression as the count: a counted arc is found here
-                        if r < low:
-                            low = r
-                            where = start + k
-                    bound = low + pi_i  # later chunks count only arcs below this minimum
-            if where < 0:
+            below = 0
+            for k in range(row.shape[0]):
+                # the caller's own test on the minimum, term by term: it counts an arc exactly when the minimum
+                # (found below) passes that test too, rounding included (x <= y gives fl(x + c) <= fl(y + c))
+                below += (row[k] - pis[k]) + pi_i < bound
+            if below == 0:
                 return np.inf, -1
+            low = np.inf
+            where = 0
+            for k in range(row.shape[0]):
+                r = row[k] - pis[k]  # the same expression as the count: a counted arc is found here
+                if r < low:
+                    low = r
+                    where = k
             return low, j0 + where
 
         return dense
@@ -155,18 +146,6 @@ def _init_artificial(a, b, art_cost, parent, pred, pred_dir, flow, pi, thread, r
     flow[root] = 0.0
 
 
-# Numba's min and max compile an overload for each combination of argument types they meet (a tenth of a second of
-# the simplex's cold compile); these are inlined, as Python's min and max of two numbers (none is NaN here).
-@cpu_jit(inline="always")
-def _lesser(x, y):
-    return y if y < x else x
-
-
-@cpu_jit(inline="always")
-def _greater(x, y):
-    return y if y > x else x
-
-
 @cpu_jit(refcount=False)
 def _block_min(costs, pi, n, m, start, count, tol):
     """Most negative reduced cost among ``count`` arcs from arc ``start`` (row-major order, wrapping around).
@@ -181,23 +160,35 @@ def _block_min(costs, pi, n, m, start, count, tol):
     remaining = count
     pi_sinks = pi[n:n + m]
     while remaining > 0:
-        seg = _lesser(m - j, remaining)
+        # Segments of at most _PRICING_CHUNK arcs, not whole rows: _segment_argmin counts the arcs below the bound
+        # (vectorised) and looks for the minimum (scalar, 4x slower per arc) only in a segment that has one; that
+        # scalar pass over whole rows was half the pricing at n = 1000. Each arc found lowers the bound (best)
+        # for the segments after it.
+        # Conditional expressions, not min and max: Numba's builtins compile an overload for each combination of
+        # argument types they meet, and even an inlined helper costs a compile step per call site.
+        seg = m - j if m - j < remaining else remaining
+        seg = _PRICING_CHUNK if _PRICING_CHUNK < seg else seg
         pi_i = pi[i]
         # the test below, without the scale (which is at least |pi_i|): tree arcs, whose reduced cost is 0 up to
         # rounding, must not pass it
-        bound = _lesser(best, -tol * abs(pi_i))
+        bound = -tol * abs(pi_i)
+        bound = best if best < bound else bound
         low, where = _segment_argmin(costs, pi_sinks, i, j, j + seg, pi_i, bound)
         if low + pi_i < bound:
             reduced = low + pi_i
-            scale = _greater(_greater(abs(arc_cost(costs, i, where)), abs(pi_i)), abs(pi_sinks[where]))
+            scale = abs(arc_cost(costs, i, where))
+            scale = abs(pi_i) if abs(pi_i) > scale else scale
+            scale = abs(pi_sinks[where]) if abs(pi_sinks[where]) > scale else scale
             if reduced < -tol * scale:
                 best = reduced
                 best_arc = i * m + where
         remaining -= seg
-        j = 0
-        i += 1
-        if i == n:
-            i = 0
+        j += seg
+        if j == m:
+            j = 0
+            i += 1
+            if i == n:
+                i = 0
     return best, best_arc
 
 
@@ -232,33 +223,14 @@ def pricing_threads(n_threads, block_size, parallel_min_block):
 
 
 @cpu_jit(inline="always")
-def _find_join(u, v, parent, pred_dir, flow, succ_num):
-    """The lowest common ancestor of ``u`` and ``v`` (climbing from whichever has the smaller subtree), and on the
-    way the blocking arcs of the cycle ``u -> v -> ... -> join -> ... -> u`` that the entering arc ``u -> v``
-    closes: ``(join, delta_u, out_u, delta_v, out_v)``.
-
-    Flow runs join -> ... -> u, so arcs pointing up on u's side lose flow: ``out_u`` is the first (nearest ``u``)
-    with the least flow ``delta_u``. Flow runs v -> ... -> join, so arcs pointing down on v's side lose flow:
-    ``out_v`` is the last (nearest ``join``) with the least flow ``delta_v`` (-1 and inf where a side has none).
-    Both sides are read in the climb, not walked again: a stepped node is never the join (an ancestor has the
-    larger subtree), so each side's nodes come in their order from ``u`` (``v``) up.
-    """
-    delta_u = np.inf
-    out_u = -1
-    delta_v = np.inf
-    out_v = -1
+def _find_join(u, v, parent, succ_num):
+    """The lowest common ancestor of ``u`` and ``v``: climb from whichever has the smaller subtree."""
     while u != v:
         if succ_num[u] < succ_num[v]:
-            if pred_dir[u] == UP and flow[u] < delta_u:
-                delta_u = flow[u]
-                out_u = u
             u = parent[u]
         else:
-            if pred_dir[v] == DOWN and flow[v] <= delta_v:
-                delta_v = flow[v]
-                out_v = v
             v = parent[v]
-    return u, delta_u, out_u, delta_v, out_v
+    return u
 
 
 @cpu_jit
@@ -329,7 +301,7 @@ def solve_tree(C, a, b, art_cost, state, from_tree, limits, n_threads, work):
         in_arc = np.int64(-1)
         scanned = np.int64(0)
         while scanned < n_arcs:
-            count = _lesser(block_size, n_arcs - scanned)
+            count = block_size if block_size < n_arcs - scanned else n_arcs - scanned
             # Serial or parallel pricing is chosen by the type of n_threads (None or an int) when solve_tree
             # compiles: Numba prunes the dead branch of an ``is None`` test on an argument before typing, so that
             # a serial specialisation never compiles the parallel kernel and the parfor machinery behind it
@@ -363,12 +335,26 @@ def solve_tree(C, a, b, art_cost, state, from_tree, limits, n_threads, work):
         in_cost = arc_cost(C, src, tgt - n)
 
         # ---- the cycle closed by the entering arc, and the leaving arc (strongly feasible rule)
-        join, delta, u_out, delta_tgt, out_tgt = _find_join(src, tgt, parent, pred_dir, flow, succ_num)
-        side = 1
-        if out_tgt >= 0 and delta_tgt <= delta:  # ties go to the last arc of the cycle (on the tgt side)
-            delta = delta_tgt
-            u_out = out_tgt
-            side = 2
+        join = _find_join(src, tgt, parent, succ_num)
+        delta = np.inf
+        u_out = -1
+        side = 0
+        # Flow runs join -> ... -> src: arcs pointing up (towards join) lose flow.
+        u = src
+        while u != join:
+            if pred_dir[u] == UP and flow[u] < delta:
+                delta = flow[u]
+                u_out = u
+                side = 1
+            u = parent[u]
+        # Flow runs tgt -> ... -> join: arcs pointing down lose flow; ties go to the last arc of the cycle.
+        u = tgt
+        while u != join:
+            if pred_dir[u] == DOWN and flow[u] <= delta:
+                delta = flow[u]
+                u_out = u
+                side = 2
+            u = parent[u]
         if u_out < 0:  # no blocking arc: impossible with finite supplies; report instead of looping
             status = INFEASIBLE
             if warm:
@@ -386,20 +372,14 @@ def solve_tree(C, a, b, art_cost, state, from_tree, limits, n_threads, work):
 
         # ---- push delta around the cycle
         if delta > 0.0:
-            # both sides in one loop while both last: two independent chains of parent loads
             u = src
-            v = tgt
-            while u != join and v != join:
-                flow[u] -= pred_dir[u] * delta
-                u = parent[u]
-                flow[v] += pred_dir[v] * delta
-                v = parent[v]
             while u != join:
                 flow[u] -= pred_dir[u] * delta
                 u = parent[u]
-            while v != join:
-                flow[v] += pred_dir[v] * delta
-                v = parent[v]
+            u = tgt
+            while u != join:
+                flow[u] += pred_dir[u] * delta
+                u = parent[u]
             # flow[u_out] is exactly 0 now (x - x == 0 in floating point)
 
         # ---- re-hang the tree: the stem u_in .. u_out reverses, u_in hangs from v_in by the entering arc
@@ -415,12 +395,14 @@ def solve_tree(C, a, b, art_cost, state, from_tree, limits, n_threads, work):
         # of loads, not one: the walk is bound by the latency of each thread[u])
         first = u_in
         last = last_succ[u_in]
-        for _ in range(succ_num[u_in] // 2):
+        left = succ_num[u_in]
+        while left > 1:
             pi[first] += sigma
             pi[last] += sigma
             first = thread[first]
             last = rev_thread[last]
-        if succ_num[u_in] % 2 == 1:
+            left -= 2
+        if left == 1:
             pi[first] += sigma
     _recompute_potentials(C, n, m, art_cost, parent, pred, pred_dir, pi, thread)
     count, value = _read_plan(C, n, m, pred, flow, out_rows, out_cols, out_values)

@@ -552,7 +552,7 @@ def test_warm_start_cut_short_keeps_its_feasible_plan():
 
 @st.composite
 def pricing_windows(draw):
-    """``(C, pi, n, m, start, count, tol)``: a window of the block pricing over rows longer than its chunks, with
+    """``(C, pi, n, m, start, count, tol)``: a window of the block pricing over rows longer than its segments, with
     integer data (ties between arcs, reduced costs exactly representable) or floats, and forbidden arcs."""
     n = draw(st.integers(1, 4))
     m = draw(st.integers(1, 300))
@@ -571,8 +571,9 @@ def pricing_windows(draw):
 
 @given(pricing_windows())
 def test_block_pricing_finds_the_least_reduced_cost_of_its_window(window):
-    """``_block_min`` (the chunked count and argmin of ``_segment_argmin``) against numpy on every arc of the
-    window: the least reduced cost below zero and an arc that has it, or ``(0, -1)`` when none is negative."""
+    """``_block_min`` (segments of at most ``_PRICING_CHUNK`` arcs, each counted before its argmin, the bound
+    lowered by each arc found) against numpy on every arc of the window: the least reduced cost below zero and an
+    arc that has it, or ``(0, -1)`` when none is negative."""
     from numbaot.exact import _network_simplex as NS
 
     C, pi, n, m, start, count, tol = window
@@ -589,7 +590,7 @@ def test_block_pricing_finds_the_least_reduced_cost_of_its_window(window):
 
 @given(st.integers(1, 4), st.integers(60, 260), st.integers(0, 2**32 - 1), st.booleans())
 def test_long_rows_with_ties_equal_lp_optimum_with_certificates(n, m, seed, integer):
-    """Rows of many pricing chunks, with tied costs (degenerate pivots) or not, solved to the LP optimum with
+    """Rows of many pricing segments, with tied costs (degenerate pivots) or not, solved to the LP optimum with
     primal-dual certificates."""
     rng = np.random.default_rng(seed)
     M = rng.integers(0, 4, (n, m)).astype(float) if integer else rng.random((n, m))
@@ -601,3 +602,22 @@ def test_long_rows_with_ties_equal_lp_optimum_with_certificates(n, m, seed, inte
     _close_to_lp(res.value, expected, a, M)
     check_plan(res.plan, a, b, rtol=1e-12)
     check_duality(res.value, res.potential_a, res.potential_b, a, b, M, tol=1e-12, plan=res.plan)
+
+
+@pytest.mark.parametrize("m", [1, 2, 63, 64, 65, 129, 200])
+def test_block_pricing_sees_every_arc_of_its_window_and_no_other(m):
+    """A planted entering arc at each position of a window (wrapping around the last arc or not, starting and
+    ending inside rows and segments) is the one found, while more negative arcs outside the window are not."""
+    from numbaot.exact import _network_simplex as NS
+
+    n = 3
+    pi = np.zeros(n + m + 1)
+    for start, count in [(0, n * m), (m - 1, m + 2), (n * m - 1, 2), (min(70, n * m - 1), n * m - 3), (m // 2, m)]:
+        count = max(1, min(count, n * m))
+        window = (start + np.arange(count)) % (n * m)
+        for arc in window:
+            C = np.full((n, m), -5.0)
+            C.ravel()[window] = 0.0
+            C.ravel()[arc] = -1.0
+            best, found = NS._block_min(NS.readonly(C), pi, n, m, start, count, 0.0)
+            assert (best, found) == (-1.0, arc), (start, count, arc)
