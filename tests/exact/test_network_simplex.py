@@ -621,3 +621,14 @@ def test_block_pricing_sees_every_arc_of_its_window_and_no_other(m):
             C.ravel()[arc] = -1.0
             best, found = NS._block_min(NS.readonly(C), pi, n, m, start, count, 0.0)
             assert (best, found) == (-1.0, arc), (start, count, arc)
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=6),
+                  elements=st.one_of(st.floats(-1e300, 1e300), st.just(np.inf))))
+def test_cost_magnitude_is_the_largest_finite_one(C):
+    """The driver's scale of the costs (numpy's min and max when all are finite, the compiled loop otherwise)
+    against numpy on the finite entries (0 when there are none)."""
+    from numbaot.exact._driver import _max_abs_finite
+
+    finite = np.abs(C[np.isfinite(C)])
+    assert _max_abs_finite(C) == (finite.max() if finite.size else 0.0)
