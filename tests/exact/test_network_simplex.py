@@ -548,3 +548,87 @@ def test_warm_start_cut_short_keeps_its_feasible_plan():
     status, _, value = solve(10**6)
     cold_status, _, cold_value = solve(10**6, warm=False)
     assert status == cold_status == numbaot.Status.OPTIMAL and value == pytest.approx(cold_value, rel=1e-14)
+
+
+@st.composite
+def pricing_windows(draw):
+    """``(C, pi, n, m, start, count, tol)``: a window of the block pricing over rows longer than its segments, with
+    integer data (ties between arcs, reduced costs exactly representable) or floats, and forbidden arcs."""
+    n = draw(st.integers(1, 4))
+    m = draw(st.integers(1, 300))
+    integer = draw(st.booleans())
+    value = st.integers(-3, 3).map(float) if integer else st.floats(-10, 10, allow_nan=False)
+    C = draw(hnp.arrays(np.float64, (n, m), elements=value))
+    if draw(st.booleans()):
+        C[draw(hnp.arrays(np.bool_, (n, m)))] = np.inf
+    pi = draw(hnp.arrays(np.float64, n + m + 1, elements=value))
+    start = draw(st.integers(0, n * m - 1))
+    count = draw(st.integers(1, n * m))
+    # integer reduced costs below 0 are at most -1, far past any tolerance: the tolerance changes nothing there
+    tol = draw(st.sampled_from([0.0, 64 * 2.0**-52])) if integer else 0.0
+    return C, pi, n, m, start, count, tol
+
+
+@given(pricing_windows())
+def test_block_pricing_finds_the_least_reduced_cost_of_its_window(window):
+    """``_block_min`` (segments of at most ``_PRICING_CHUNK`` arcs, each counted before its argmin, the bound
+    lowered by each arc found) against numpy on every arc of the window: the least reduced cost below zero and an
+    arc that has it, or ``(0, -1)`` when none is negative."""
+    from numbaot.exact import _network_simplex as NS
+
+    C, pi, n, m, start, count, tol = window
+    arcs = (start + np.arange(count)) % (n * m)
+    rows, cols = arcs // m, arcs % m
+    reduced = (C[rows, cols] - pi[n + cols]) + pi[rows]  # the pricing's own order of operations
+    best, arc = NS._block_min(NS.readonly(C), pi, n, m, start, count, tol)
+    if not np.any(reduced < 0):
+        assert (best, arc) == (0.0, -1)
+    else:
+        assert best == reduced.min()
+        assert arc in arcs and (C[arc // m, arc % m] - pi[n + arc % m]) + pi[arc // m] == best
+
+
+@given(st.integers(1, 4), st.integers(60, 260), st.integers(0, 2**32 - 1), st.booleans())
+def test_long_rows_with_ties_equal_lp_optimum_with_certificates(n, m, seed, integer):
+    """Rows of many pricing segments, with tied costs (degenerate pivots) or not, solved to the LP optimum with
+    primal-dual certificates."""
+    rng = np.random.default_rng(seed)
+    M = rng.integers(0, 4, (n, m)).astype(float) if integer else rng.random((n, m))
+    a, b = rng.integers(1, 5, n).astype(float), rng.integers(1, 5, m).astype(float)
+    a, b = a * b.sum(), b * a.sum()
+    res = numbaot.solve(M, a, b)
+    assert res.status is numbaot.Status.OPTIMAL
+    expected, _ = lp_ot(a, b, M)
+    _close_to_lp(res.value, expected, a, M)
+    check_plan(res.plan, a, b, rtol=1e-12)
+    check_duality(res.value, res.potential_a, res.potential_b, a, b, M, tol=1e-12, plan=res.plan)
+
+
+@pytest.mark.parametrize("m", [1, 2, 63, 64, 65, 129, 200])
+def test_block_pricing_sees_every_arc_of_its_window_and_no_other(m):
+    """A planted entering arc at each position of a window (wrapping around the last arc or not, starting and
+    ending inside rows and segments) is the one found, while more negative arcs outside the window are not."""
+    from numbaot.exact import _network_simplex as NS
+
+    n = 3
+    pi = np.zeros(n + m + 1)
+    for start, count in [(0, n * m), (m - 1, m + 2), (n * m - 1, 2), (min(70, n * m - 1), n * m - 3), (m // 2, m)]:
+        count = max(1, min(count, n * m))
+        window = (start + np.arange(count)) % (n * m)
+        for arc in window:
+            C = np.full((n, m), -5.0)
+            C.ravel()[window] = 0.0
+            C.ravel()[arc] = -1.0
+            best, found = NS._block_min(NS.readonly(C), pi, n, m, start, count, 0.0)
+            assert (best, found) == (-1.0, arc), (start, count, arc)
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=6),
+                  elements=st.one_of(st.floats(-1e300, 1e300), st.just(np.inf))))
+def test_cost_magnitude_is_the_largest_finite_one(C):
+    """The driver's scale of the costs (numpy's min and max when all are finite, the compiled loop otherwise)
+    against numpy on the finite entries (0 when there are none)."""
+    from numbaot.exact._driver import _max_abs_finite
+
+    finite = np.abs(C[np.isfinite(C)])
+    assert _max_abs_finite(C) == (finite.max() if finite.size else 0.0)
