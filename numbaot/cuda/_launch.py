@@ -149,20 +149,31 @@ def fill(out, value, stream):
 
 
 @cuda.jit
-def _as_float64_1d_kernel(x, out):
+def _copy_1d_kernel(x, out):
     i = cuda.grid(1)
-    if i < out.shape[0]:
-        out[i, 0] = x[i]
+    if i < x.shape[0]:
+        out[i] = x[i]
 
 
 @cuda.jit
-def _as_float64_2d_kernel(x, out):
+def _copy_2d_kernel(x, out):
     t = cuda.grid(1)
-    d = out.shape[1]
-    if t < out.shape[0] * d:
+    d = x.shape[1]
+    if t < x.shape[0] * d:
         i = t // d
         k = t - i * d
         out[i, k] = x[i, k]
+
+
+def cast(x, dtype, stream):
+    """A C-contiguous copy, made on the device, of the (n,) or (n, d) device array ``x`` in ``dtype`` (the
+    kernels' writes convert), on ``stream``."""
+    out = empty(x.shape, dtype, stream)
+    if x.ndim == 1:
+        launch_flat(_copy_1d_kernel, x.shape[0], stream, x, out)
+    else:
+        launch_flat(_copy_2d_kernel, x.shape[0] * x.shape[1], stream, x, out)
+    return out
 
 
 def as_float64_2d(x, stream):
@@ -171,12 +182,5 @@ def as_float64_2d(x, stream):
     Kernels then read one layout and one dtype whatever the caller passed (strided views, float32), and compute in
     float64 as the CPU cores do.
     """
-    n = int(x.shape[0])
-    d = 1 if x.ndim == 1 else int(x.shape[1])
-    out = empty((n, d), np.float64, stream)
-    blocks, threads = grid_1d(n * d)
-    if x.ndim == 1:
-        _as_float64_1d_kernel[blocks, threads, stream](x, out)
-    else:
-        _as_float64_2d_kernel[blocks, threads, stream](x, out)
-    return out
+    out = cast(x, np.float64, stream)
+    return out if x.ndim == 2 else out.reshape(int(x.shape[0]), 1)

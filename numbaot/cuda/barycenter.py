@@ -343,16 +343,8 @@ def barycenter_cuda(inputs: BarycenterInputs, weights, opts) -> BarycenterAnswer
                 break
     bar64 = _launch.empty(m, np.float64, stream)
     _launch_flat(_exp_row_kernel, m, stream, log_bar, bar64)
-    bar = _launch.empty(m, out_dtype, stream)
-    _launch_flat(_cast_1d_kernel, m, stream, bar64, bar)
+    bar = _launch.cast(bar64, out_dtype, stream)
     if not dense:
         bar = bar.reshape(tuple(int(s) for s in grid_shape))
     return BarycenterAnswer(_launch.to_caller(bar, kind), status, it, np.array(errors, dtype=np.float64))
-
-
-@cuda.jit
-def _cast_1d_kernel(x, out):
-    j = cuda.grid(1)
-    if j < out.shape[0]:
-        out[j] = x[j]
 

@@ -146,31 +146,8 @@ def _column_sums_kernel(plan, cols):
         cols[j] = s
 
 
-@cuda.jit
-def _cast_2d_kernel(x, out):
-    t = cuda.grid(1)
-    m = x.shape[1]
-    if t < x.shape[0] * m:
-        i = t // m
-        out[i, t - i * m] = x[i, t - i * m]
-
-
-@cuda.jit
-def _cast_1d_kernel(x, out):
-    i = cuda.grid(1)
-    if i < x.shape[0]:
-        out[i] = x[i]
-
-
 def _cast(x, dtype, stream):
-    if np.dtype(dtype) == np.float64:
-        return x
-    out = _launch.empty(x.shape, dtype, stream)
-    if x.ndim == 2:
-        _flat(_cast_2d_kernel, x.shape[0] * x.shape[1], stream, x, out)
-    else:
-        _flat(_cast_1d_kernel, x.shape[0], stream, x, out)
-    return out
+    return x if np.dtype(dtype) == np.float64 else _launch.cast(x, dtype, stream)
 
 
 def entropic_partial_cuda(C, wa, wb, reg, mass, max_iter, tol, check_every, out_dtype, placement):
