@@ -658,8 +658,8 @@ def _check_tree(state, n_nodes):
 @given(st.integers(1, 7), st.integers(1, 7), st.integers(0, 2**32 - 1), st.booleans(), st.integers(1, 40))
 def test_tree_stays_exact_after_every_number_of_pivots(n, m, seed, integer, budget):
     """After any number of pivots (degenerate ones included: tied integer costs and weights) the thread, its
-    reverse, the subtree sizes and last successors describe the tree exactly, from a cold start and from a given
-    tree."""
+    reverse, the subtree sizes and last successors describe the tree exactly: from a cold start, from the tree of
+    a previous solve and from one built from given arcs."""
     from numbaot import _config
     from numbaot.exact import _network_simplex as NS
     from numbaot.exact._driver import _artificial_costs
@@ -676,3 +676,10 @@ def test_tree_stays_exact_after_every_number_of_pivots(n, m, seed, integer, budg
     # and from that tree for other costs (the conditional gradient's warm starts)
     NS.solve(NS.readonly(C[:, ::-1].copy()), a, b, art, state, True, limits, None)
     _check_tree(state, n + m)
+    # and from a tree built from given arcs (a random staircase)
+    oa, ob = rng.permutation(n), rng.permutation(m)
+    fresh = NS.new_state(n, m)
+    assert NS.init_tree_from_arcs(*NS.staircase_basis(a, b, oa, ob), n, m, ob[0], fresh)
+    _check_tree(fresh, n + m)
+    NS.solve(NS.readonly(C), a, b, art, fresh, True, limits, None)
+    _check_tree(fresh, n + m)
