@@ -100,18 +100,24 @@ def require_cuda() -> None:
         )
 
 
-#: Names of the CUDA driver library as ``ctypes`` loads it (Linux, WSL through ld.so.conf, Windows).
-_DRIVER_NAMES = ("libcuda.so.1", "libcuda.so", "nvcuda.dll")
+#: The CUDA driver library where Numba's CUDA target also looks for it: by name on the loader's path (Linux, WSL
+#: through ld.so.conf, Windows), then by full path in /usr/lib and /usr/lib64, which numba-cuda tries too (a driver
+#: only there, off the loader's path, must not read as no GPU).
+_DRIVER_NAMES = ("libcuda.so.1", "libcuda.so", "nvcuda.dll") + tuple(
+    os.path.join(folder, name) for folder in ("/usr/lib", "/usr/lib64") for name in ("libcuda.so.1", "libcuda.so"))
 
 
 def _driver_loadable() -> bool:
-    """True when the CUDA driver library loads, or when Numba is told where it is (``NUMBA_CUDA_DRIVER``).
+    """True when the CUDA driver library loads, or when Numba is told where it is (``NUMBA_CUDA_DRIVER``, in the
+    environment or in Numba's configuration file).
 
     Importing Numba's CUDA target costs 0.5-0.8 s (numba-cuda imports ml_dtypes and its typing tables); without a
     driver it could only answer no, so :func:`cuda_available` asks this first (``numbaot info`` answers in well
     under a second on a machine without a GPU).
     """
-    if os.environ.get("NUMBA_CUDA_DRIVER"):
+    import numba
+
+    if os.environ.get("NUMBA_CUDA_DRIVER") or getattr(numba.config, "CUDA_DRIVER", ""):
         return True
     import ctypes
 

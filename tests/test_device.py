@@ -220,3 +220,21 @@ def test_driver_probe_defers_to_numba_when_told_where_the_driver_is(monkeypatch)
 
     monkeypatch.setattr(ctypes, "CDLL", refuse)
     assert _device._driver_loadable() is False
+
+
+def test_driver_probe_looks_where_numba_looks(monkeypatch):
+    # numba-cuda also loads the driver by full path from /usr/lib and /usr/lib64 (off the loader's path on some
+    # distributions): found only there, the probe must still say yes
+    import ctypes
+
+    monkeypatch.delenv("NUMBA_CUDA_DRIVER", raising=False)
+    tried = []
+
+    def only_lib64(name, *args, **kwargs):
+        tried.append(name)
+        if name != "/usr/lib64/libcuda.so.1":
+            raise OSError(name)
+
+    monkeypatch.setattr(ctypes, "CDLL", only_lib64)
+    assert _device._driver_loadable() is True
+    assert tried[:3] == ["libcuda.so.1", "libcuda.so", "nvcuda.dll"]

@@ -88,7 +88,7 @@ def bounding_box(X, Y, stream):
 
 
 class DeviceSoftmins:
-    """The operations of ``symmetric_sinkhorn`` on device potentials (``entropic.divergence.HostSoftmins``'
+    """The operations of ``symmetric_sinkhorn`` on device potentials (``entropic._symmetric.HostSoftmins``'
     interface): the softmins from the points, averages in place, and reductions that return one scalar each."""
 
     def __init__(self, clouds, metric, p):

@@ -160,8 +160,9 @@ def sinkhorn_pass(K, w, tau, v, lo, hi, u, partial):
     """One fused Sinkhorn iteration's pass over K: ``u = w / K v`` (``u = w (K v)^-tau`` for a damped, unbalanced
     update, ``tau < 1``) and the partial sums of ``K^T u``.
 
-    Rows are split into ``partial.shape[0]`` chunks, one per thread (the chunking, hence the summation order, is
-    fixed by that count alone). Chunk c takes its rows four at a time: the four products with v, the four new
+    Rows are split into ``partial.shape[0]`` chunks, one per thread asked for (a busy machine may run them on
+    fewer, ``_threads.short_region_threads``: the chunking, hence the summation order, is fixed by that count
+    alone). Chunk c takes its rows four at a time: the four products with v, the four new
     scalings, then ``u_i K[i, :]`` of the four rows added into ``partial[c]`` while they are still in cache. Each
     row of K is thus read from memory once, and v and the partial sums once per four rows. ``K^T u`` is then
     ``partial.sum(axis=0)`` (``reduce_partial``). A row whose product falls outside ``[lo, hi]`` (underflow,
@@ -200,7 +201,8 @@ def sinkhorn_scaling_core(K, a, b, u, v, max_iter, tol, check_every, errors, n_c
 
     Stops at an L1 column-marginal error ``<= tol`` (the column sums before the v-update are ``v * K^T u``, read
     off the update) or with NUMERICAL_ERROR as soon as a product underflows or overflows (the scalings are then
-    left at their last finite values). ``n_chunks``: the thread count. Returns ``(status, n_iter, n_errors)``.
+    left at their last finite values). ``n_chunks``: the thread count asked for (the chunking; Numba's count may
+    be lower, see ``_threads.short_region_threads``). Returns ``(status, n_iter, n_errors)``.
     """
     n, m = K.shape
     KTu = np.empty(m)

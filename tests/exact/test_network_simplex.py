@@ -632,3 +632,54 @@ def test_cost_magnitude_is_the_largest_finite_one(C):
 
     finite = np.abs(C[np.isfinite(C)])
     assert _max_abs_finite(C) == (finite.max() if finite.size else 0.0)
+
+
+def _check_tree(state, n_nodes):
+    """The thread is a preorder of the tree ``parent`` from the root, ``rev_thread`` its exact inverse, and
+    ``succ_num``, ``last_succ`` each subtree's size and last node in it: what the pivots' updates (the potentials'
+    two-ended walk over the moved subtree included) rely on."""
+    root = n_nodes
+    thread, rev = state.thread[:n_nodes + 1], state.rev_thread[:n_nodes + 1]
+    order = [root]
+    for _ in range(n_nodes):
+        order.append(int(thread[order[-1]]))
+    assert sorted(order) == list(range(n_nodes + 1)) and thread[order[-1]] == root
+    np.testing.assert_array_equal(rev[thread], np.arange(n_nodes + 1))
+    position = np.empty(n_nodes + 1, dtype=np.int64)
+    position[order] = np.arange(n_nodes + 1)
+    size = np.ones(n_nodes + 1, dtype=np.int64)
+    for u in order[:0:-1]:  # children after their parents in a preorder
+        assert position[state.parent[u]] < position[u]
+        size[state.parent[u]] += size[u]
+    np.testing.assert_array_equal(state.succ_num[:n_nodes + 1], size)
+    np.testing.assert_array_equal(state.last_succ[:n_nodes + 1], np.array(order)[position + size - 1])
+
+
+@given(st.integers(1, 7), st.integers(1, 7), st.integers(0, 2**32 - 1), st.booleans(), st.integers(1, 40))
+def test_tree_stays_exact_after_every_number_of_pivots(n, m, seed, integer, budget):
+    """After any number of pivots (degenerate ones included: tied integer costs and weights) the thread, its
+    reverse, the subtree sizes and last successors describe the tree exactly: from a cold start, from the tree of
+    a previous solve and from one built from given arcs."""
+    from numbaot import _config
+    from numbaot.exact import _network_simplex as NS
+    from numbaot.exact._driver import _artificial_costs
+
+    rng = np.random.default_rng(seed)
+    C = rng.integers(0, 3, (n, m)).astype(float) if integer else rng.random((n, m))
+    a, b = rng.integers(1, 4, n).astype(float), rng.integers(1, 4, m).astype(float)
+    a, b = a * b.sum(), b * a.sum()
+    state = NS.new_state(n, m)
+    limits = (budget, 3, _config.NS_TOL, 4096)
+    art = _artificial_costs(1.0, n, m, None)
+    NS.solve(NS.readonly(C), a, b, art, state, False, limits, None)
+    _check_tree(state, n + m)
+    # and from that tree for other costs (the conditional gradient's warm starts)
+    NS.solve(NS.readonly(C[:, ::-1].copy()), a, b, art, state, True, limits, None)
+    _check_tree(state, n + m)
+    # and from a tree built from given arcs (a random staircase)
+    oa, ob = rng.permutation(n), rng.permutation(m)
+    fresh = NS.new_state(n, m)
+    assert NS.init_tree_from_arcs(*NS.staircase_basis(a, b, oa, ob), n, m, ob[0], fresh)
+    _check_tree(fresh, n + m)
+    NS.solve(NS.readonly(C), a, b, art, fresh, True, limits, None)
+    _check_tree(fresh, n + m)
