@@ -12,8 +12,8 @@ sum leaves ``[1e-30, 1e30]`` (accuracy could suffer, or terms overflow), and the
 
 Both use ``fast_exp`` (``numbaot._fastexp``), which LLVM vectorises on the CPU; float32 rows with a float32
 ``inv_eps``, ``h`` and ``shift`` take float32 exponentials. ``softmin_row_shifted`` sums them in float32 by blocks of
-``BLOCK`` entries (the terms are at most about 1 and positive: a block's rounding, ~1e-8 relative on average, is
-below the float32 exponent's own), the blocks in float64: the whole loop then runs at the float32 SIMD width.
+``BLOCK`` entries (positive terms: a block's relative rounding, ~1e-8 on average at n = 5000, is below the float32
+exponential's own), the blocks in float64: the whole loop then runs at the float32 SIMD width.
 Measured at n = 5000 (session 14, one thread, Intel Xeon with AVX-512): 15 ms per float32 half-step, against 65 ms
 with a float64 sum of every entry (which kept the loop at four lanes) and 38 ms in float64; reading the row alone
 takes 12 ms.
@@ -44,7 +44,8 @@ def softmin_row(C, i, h, inv_eps):
     return top + math.log(total)
 
 
-#: Entries summed in the row's dtype before the partial sum joins the float64 total (``softmin_row_shifted``).
+#: Entries summed in the row's dtype before the partial sum joins the float64 total (``softmin_row_shifted``); 64,
+#: 128, 256, 512: 18.6, 15.4, 15.5, 16.0 ms per float32 half-step at n = 5000 (the smaller, the more accurate).
 BLOCK = 128
 
 
