@@ -57,8 +57,18 @@ def _plan_grad(X, Y, P, metric):
 
     X, Y = np.asarray(X, np.float64), np.asarray(Y, np.float64)
     if metric == "sqeuclidean" and not sp.issparse(P) and P.size > 4 * (X.shape[0] + Y.shape[0]):
-        P = np.asarray(P, np.float64)
-        return 2.0 * (X * P.sum(axis=1)[:, None] - P @ Y)
+        P = np.asarray(P)
+        if P.dtype == np.float64:
+            return 2.0 * (X * P.sum(axis=1)[:, None] - P @ Y)
+        # a float32 plan: converted to float64 a block of rows at a time (a block stays in cache; one float64
+        # copy of a 5000 x 5000 plan cost more than the sums themselves)
+        mass, PY = np.empty(P.shape[0]), np.empty_like(X)
+        step = max(1, (1 << 18) // max(P.shape[1], 1))
+        for i in range(0, P.shape[0], step):
+            block = P[i:i + step].astype(np.float64)
+            mass[i:i + step] = block.sum(axis=1)
+            PY[i:i + step] = block @ Y
+        return 2.0 * (X * mass[:, None] - PY)
     coo = sp.coo_matrix(P)
     rows, cols, w = coo.row, coo.col, coo.data.astype(np.float64)
     diff = X[rows] - Y[cols]
