@@ -12,6 +12,10 @@ MAX_ITER = 1000
 #: (unbalanced), checked every CHECK_EVERY iterations.
 TOL = 1e-9
 CHECK_EVERY = 10
+#: The smallest tolerance of a log-domain Sinkhorn iterated in float32 (float32 costs): float32 exponentials leave
+#: an L1 marginal error of 1e-8 to 2e-7 (measured at n = 10 to 3000, reg 0.1 and 0.01), so the default TOL would run
+#: every float32 solve to max_iter (1000 iterations and a ConvergenceWarning, where float64 stops after 40 to 400).
+FLOAT32_TOL = 1e-6
 #: Conditional gradient (GW, FGW, semi-relaxed): iterations and the relative and absolute tolerances on the loss.
 CG_MAX_ITER = 10000
 CG_TOL = 1e-9

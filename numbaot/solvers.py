@@ -53,7 +53,8 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, p=2.0, reg=N
     warn : bool
         Emit a ConvergenceWarning when the status is not OPTIMAL.
     tol : float, optional
-        Entropic only: L1 marginal error to reach (None: 1e-9).
+        Entropic only: L1 marginal error to reach (None: 1e-9; float32 costs stop at 1e-6 or above, see
+        :func:`numbaot.sinkhorn`).
     debias : bool
         Entropic only: return the Sinkhorn divergence ``OT(a, b) - (OT(a, a) + OT(b, b)) / 2`` as ``value``
         (as ``geomloss.ot.solve_sample(..., debias=True)``), solved by symmetric updates with epsilon annealing

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..entropic._geometry import DenseCosts, SeparableGrid
-from ..entropic._loop import LogWeights, LoopRecord, control, sinkhorn_loop
+from ..entropic._loop import LogWeights, LoopRecord, control, sinkhorn_loop, transposed
 from ..entropic._rules import Barycentric
 from .._threads import run_parallel
 
@@ -35,7 +35,7 @@ class BregmanAnswer(NamedTuple):
 def dense_shared(C) -> DenseCosts:
     """The geometry of one cost matrix ``C`` (n, m) shared by every input."""
     C = np.ascontiguousarray(C, dtype=np.float64)
-    return DenseCosts(C[None], np.ascontiguousarray(C.T)[None])
+    return DenseCosts(C[None], transposed(C)[None])
 
 
 def grid(shape) -> SeparableGrid:

@@ -37,6 +37,8 @@ class HostSoftmins:
         the shift of the one-pass log-sum-exp), in one parallel region: the requests must not depend on each other.
         Returns the list of potentials."""
         B = len(requests)
+        if B == 0:
+            return []
         L = max(max(len(log_w), len(prev)) for _, log_w, _, prev in requests)
         # the vectors padded to one length (O(n + m) copies against the O(n m) softmins)
         other, ref, hint = np.zeros((B, L)), np.zeros((B, L)), np.zeros((B, L))

@@ -352,11 +352,11 @@ def _values(plan, C, f, g):
 def _log_run(C, a, b, reg, mass, max_iter, tol, check_every, errors, threads):
     from .._threads import run_parallel
     from ..entropic._geometry import DenseCosts
-    from ..entropic._loop import plan_core
+    from ..entropic._loop import plan_core, transposed
     from ._entropic import entropic_partial_core
 
     n, nm = C.shape
-    geom = DenseCosts(C[None], np.ascontiguousarray(C.T)[None])
+    geom = DenseCosts(C[None], transposed(C)[None])
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
     f, g = np.zeros((1, n)), np.zeros((1, nm))

@@ -329,3 +329,14 @@ def test_row_values_match_numpy(metric):
         mass, cost = row_values(clouds, side, log_a, log_b, f, g, eps)
         np.testing.assert_allclose(mass, P.sum(axis=axis), rtol=1e-12)
         np.testing.assert_allclose(cost, (P * C).sum(axis=axis), rtol=1e-10)
+
+
+def test_host_softmins_take_an_empty_request_list():
+    """No request, no work: an empty list back (the CUDA twin's loop gives the same), not a max() of nothing."""
+    from numbaot.entropic._symmetric import DenseSoftmins
+
+    X = np.random.default_rng(0).random((5, 2))
+    ops = DenseSoftmins(X, X[:4], "sqeuclidean", 2, 1, debias=False)
+    assert ops.softmins([], 0.1, 1.0) == []
+    got = ops.softmins([("xy", np.log(np.full(4, 0.25)), np.zeros(4), np.zeros(5))], 0.1, 1.0)
+    assert len(got) == 1 and got[0].shape == (5,) and np.isfinite(got[0]).all()

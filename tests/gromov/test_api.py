@@ -222,6 +222,8 @@ def test_tensor_product_front_end_matches_brute_force_and_pot(seed, n, m, loss):
 def test_tensor_product_front_end_dtype_and_bad_input():
     from numbaot.gromov.api import tensor_product
 
+    assert numbaot.tensor_product is tensor_product  # exported at the top level too
+
     rng = np.random.default_rng(2)
     C1, C2, T = rng.random((4, 4)), rng.random((3, 3)), rng.random((4, 3))
     assert tensor_product(C1.astype(np.float32), C2.astype(np.float32), T.astype(np.float32)).dtype == np.float32
