@@ -130,3 +130,10 @@ def run_parallel(core, n_threads, *args):
     """Call a ``parallel=True`` core with the caller's thread count, restoring Numba's setting afterwards."""
     with numba_threads(n_threads):
         return core(*args)
+
+
+def run_short_regions(core, n_threads, *args):
+    """:func:`run_parallel` for a core that starts one short parallel region per iteration (a jitted loop of
+    half-steps, a host loop's step) and whose results do not depend on how many threads run it (rows computed on
+    their own, no per-thread partial sums): on :func:`short_region_threads` of the count asked."""
+    return run_parallel(core, short_region_threads(_config.n_threads(n_threads)), *args)

@@ -90,22 +90,22 @@ def _problem(n=120, seed=3):
 
 def _both(monkeypatch, solve):
     """``solve(threads)`` on a quiet, then on a busy machine (2 threads asked for); checks that the busy run did
-    run its core on 1 thread, the quiet one on 2."""
+    run its short-region cores on 1 thread, the quiet one on 2."""
     threads = min(2, numba.config.NUMBA_NUM_THREADS)
     counts = []
-    real = _threads.numba_threads
+    real = _threads.short_region_threads
 
     def spy(n):
-        counts.append(n)
-        return real(n)
-    monkeypatch.setattr(_threads, "numba_threads", spy)
+        counts.append(real(n))
+        return counts[-1]
+    monkeypatch.setattr(_threads, "short_region_threads", spy)
     monkeypatch.setattr(_threads, "cpu_wait_fraction", lambda: 0.0)
     quiet = solve(threads)
-    assert threads == 1 or 1 not in counts
+    assert counts and set(counts) == {threads}
     counts.clear()
     monkeypatch.setattr(_threads, "cpu_wait_fraction", lambda: 0.7)
     busy = solve(threads)
-    assert 1 in counts
+    assert counts and set(counts) == {1}
     return quiet, busy
 
 
@@ -131,3 +131,43 @@ def test_busy_core_restores_thread_count(monkeypatch):
     M, a = _problem(n=40)
     numbaot.entropic_partial_wasserstein(a, a, M, 0.1, m=0.5, method="sinkhorn", max_iter=20, warn=False)
     assert numba.get_num_threads() == before
+
+
+# The cores of the log-domain loop, the divergence's steps, the Bregman barycenter and the smooth dual run on fewer
+# threads while busy (run_short_regions / short_region_threads); their rows are computed on their own (or the
+# chunking stays at the count asked), so a busy machine gives the very same numbers as a quiet one.
+@pytest.mark.parametrize("method", ["sinkhorn_log", "sinkhorn_epsilon_scaling"])
+def test_sinkhorn_log_same_results_busy_or_not(monkeypatch, method):
+    M, a = _problem(seed=5)
+    reg = 0.02 * float(M.max())
+    quiet, busy = _both(monkeypatch, lambda t: numbaot.sinkhorn(a, a, M, reg, method=method, max_iter=200, tol=0.0,
+                                                                check_every=50, n_threads=t, warn=False))
+    np.testing.assert_array_equal(quiet, busy)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_divergence_same_results_busy_or_not(monkeypatch, lazy):
+    rng = np.random.default_rng(6)
+    X, Y = rng.random((90, 2)), rng.random((70, 2))
+    quiet, busy = _both(monkeypatch, lambda t: numbaot.sinkhorn_divergence(X, Y, reg=0.01, lazy=lazy, n_threads=t))
+    assert quiet == busy
+
+
+def test_barycenter_same_results_busy_or_not(monkeypatch):
+    xs = np.linspace(0.0, 1.0, 60)
+    A = np.random.default_rng(7).random((60, 3)) + 0.01
+    A /= A.sum(0)
+    quiet, busy = _both(monkeypatch, lambda t: numbaot.barycenter(A, (xs[:, None] - xs[None]) ** 2, 0.01,
+                                                                  max_iter=200, n_threads=t, warn=False))
+    np.testing.assert_array_equal(quiet, busy)
+
+
+def test_smooth_dual_same_results_busy_or_not(monkeypatch):
+    from numbaot.smooth import api as smooth_api
+
+    n = 260  # above the smooth solver's parallel threshold, so it chunks and runs a parallel region
+    assert n * n >= smooth_api.PARALLEL_MIN_ENTRIES
+    M, a = _problem(n=n, seed=8)
+    quiet, busy = _both(monkeypatch, lambda t: numbaot.smooth_ot_dual(a, a, M, 0.05, max_iter=50, n_threads=t,
+                                                                      warn=False))
+    np.testing.assert_array_equal(quiet, busy)

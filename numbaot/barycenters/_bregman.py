@@ -17,7 +17,7 @@ import numpy as np
 from ..entropic._geometry import DenseCosts, SeparableGrid
 from ..entropic._loop import LogWeights, LoopRecord, control, sinkhorn_loop, transposed
 from ..entropic._rules import Barycentric
-from .._threads import run_parallel
+from .._threads import run_short_regions
 
 
 class BregmanAnswer(NamedTuple):
@@ -74,7 +74,7 @@ def solve_bregman(geom, A, weights, reg, rho, debiased, max_iter, tol, check_eve
     record = LoopRecord(np.empty(K, np.int64), np.empty(K, np.int64), np.full((K, max_iter // check_every + 1),
                                                                                np.nan), np.empty(K, np.int64))
     f, g = np.zeros((K, n)), np.zeros((K, m))
-    run_parallel(sinkhorn_loop, n_threads, geom, w, rule, ctl, f, g, record)
+    run_short_regions(sinkhorn_loop, n_threads, geom, w, rule, ctl, f, g, record)
     n_errors = int(record.n_errors[0])
     return BregmanAnswer(log_bar[0].copy(), f, g, int(record.status.max()), int(record.n_iter.max()),
                          record.errors[0, :n_errors].copy())

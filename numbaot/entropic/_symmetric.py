@@ -22,7 +22,7 @@ import numpy as np
 from .. import _validation as V
 from .._costs import cost_matrix
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
-from .._threads import run_parallel
+from .._threads import run_short_regions
 
 
 class HostSoftmins:
@@ -102,7 +102,7 @@ class DenseSoftmins(HostSoftmins):
         from ._geometry import ragged_dense
 
         which = np.array([self.order.index(pair) for pair in pairs], np.int64)
-        run_parallel(ragged_dense, self.n_threads, self.mats, which, starts, other, ref, prev, eps, False, out)
+        run_short_regions(ragged_dense, self.n_threads, self.mats, which, starts, other, ref, prev, eps, False, out)
 
 
 class OnlineSoftmins(HostSoftmins):
@@ -123,7 +123,7 @@ class OnlineSoftmins(HostSoftmins):
         from ._geometry import ragged_clouds
 
         sides = np.array([self.CLOUDS[pair] for pair in pairs], np.int64)
-        run_parallel(ragged_clouds, self.n_threads, self.clouds, sides, starts, other, ref, prev, eps, False, out)
+        run_short_regions(ragged_clouds, self.n_threads, self.clouds, sides, starts, other, ref, prev, eps, False, out)
 
 
 def _fixed_point_error(log_w, old, new, eps):

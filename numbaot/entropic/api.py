@@ -29,7 +29,7 @@ _EPS_SCALING_FACTOR = 2.0
 # iterations: only the final stage, at the caller's reg, needs to converge.
 _EPS_STAGE_TOL = 1e-3
 _EPS_STAGE_ITER = 100
-# the methods that iterate float32 costs in float32 (the dense log-domain geometry)
+# the methods that run the log-domain loop on the dense geometry (float32 costs iterated in float32)
 _FLOAT32_METHODS = ("sinkhorn_log", "sinkhorn_epsilon_scaling")
 
 
@@ -90,7 +90,7 @@ def solve_entropic(M, a, b, opts, potentials_init=None, n_threads=None, warn=Tru
 
 def _run(M, a, b, opts, f, g, n_threads, warn):
     """Solve one checked problem from the potentials ``(f, g)`` and wrap it in an OTResult."""
-    from .._threads import run_parallel
+    from .._threads import run_parallel, run_short_regions
     from ._sinkhorn_log import NUMPY_PLAN_MAX, plan_and_values, plan_and_values_numpy
 
     n, m = M.shape
@@ -104,7 +104,9 @@ def _run(M, a, b, opts, f, g, n_threads, warn):
         log_b = np.log(b.astype(np.float64))
     errors = np.empty(opts.max_iter // opts.check_every + 2)
     args = (C, a.astype(np.float64), b.astype(np.float64), log_a, log_b, f, g, opts, errors)
-    status, n_iter, n_errors = run_parallel(_CORES[opts.method], n_threads, *args)
+    # the log-domain loop's half-steps are short regions with rows computed on their own (see run_short_regions)
+    run_core = run_short_regions if opts.method in _FLOAT32_METHODS else run_parallel
+    status, n_iter, n_errors = run_core(_CORES[opts.method], n_threads, *args)
     if warn:
         detail = f"marginal error {errors[n_errors - 1]:.3g} > tol {opts.tol:g} after {n_iter} iterations" \
             if n_errors else f"{n_iter} iterations"

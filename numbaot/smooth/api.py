@@ -88,7 +88,7 @@ def solve_smooth(a, b, M, reg, reg_type="l2", *, semi=False, max_nz=None, method
 def _solve(a, b, CT, gamma, kind, max_nz, semi, method, tol, max_iter, n_threads, out_dtype):
     from scipy.optimize import minimize
 
-    from .._threads import numba_threads
+    from .._threads import numba_threads, short_region_threads
     from . import _dual as D
 
     m, n = CT.shape
@@ -115,7 +115,8 @@ def _solve(a, b, CT, gamma, kind, max_nz, semi, method, tol, max_iter, n_threads
             return obj, grad
 
         x0 = np.zeros(n + m)
-    with numba_threads(threads if n_chunks > 1 else None), _serial_blas():
+    # one short region per evaluation; the chunking is fixed by `threads` above, whatever runs it
+    with numba_threads(short_region_threads(threads) if n_chunks > 1 else None), _serial_blas():
         res = minimize(fun, x0, jac=True, method=method, tol=tol, options=dict(maxiter=max_iter))
         plan_T = np.empty((m, n))
         alpha = np.ascontiguousarray(res.x[:n])

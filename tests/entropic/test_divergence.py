@@ -75,8 +75,8 @@ def test_one_parallel_region_per_averaged_step_two_per_converging_step(lazy, mon
         calls.append(core)
         return run(core, n_threads, *args)
 
-    run = _symmetric.run_parallel
-    monkeypatch.setattr(_symmetric, "run_parallel", counted)
+    run = _symmetric.run_short_regions
+    monkeypatch.setattr(_symmetric, "run_short_regions", counted)
     X, Y = _clouds(n=30, m=17, seed=3)
     eps_list = [1.0, 0.3, 0.1, 0.03]
     res = solve_divergence(X, Y, reg=0.03, tol=1e-9, max_iter=400, lazy=lazy, eps_list=eps_list)
