@@ -31,9 +31,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # name -> (setup, call, extra environment). ``setup`` builds fixed-seed inputs with ``rng``; ``call`` is one
 # expression in which ``T`` is the thread count. Iteration counts are fixed (``tol=0.0``) so both thread counts do
 # the same work. Sizes: ~50-300 ms per call on one thread of the 2-core reference machine.
-# sinkhorn_scaling and entropic_partial_wasserstein start one short parallel region per iteration: they run on
-# fewer threads than asked while the caller waits for a CPU (``_threads.short_region_threads``), so their busy
-# "all threads" cell is the thread count asked for, not necessarily the one run.
+# The iterative cores start one short parallel region per iteration (the Sinkhorn loops, dense, batched, unbalanced,
+# online, scaling and partial; the divergence's steps; the Bregman barycenter; the smooth dual): they run on fewer
+# threads than asked while the caller waits for a CPU (``_threads.short_region_threads``), so their busy "all
+# threads" cell is the thread count asked for, not necessarily the one run. entropic_gromov_wasserstein2 at n = 300
+# runs on one thread whatever is asked (below gromov's PARALLEL_MIN_ENTRIES): its two busy cells do the same work,
+# which makes its row a measure of this bench's noise.
 WORKLOADS = {
     "sinkhorn_log": (
         "M = numbaot.dist(rng.random((1000, 2)), rng.random((1000, 2))); reg = 0.01 * float(M.max())",

@@ -171,3 +171,24 @@ def test_smooth_dual_same_results_busy_or_not(monkeypatch):
     quiet, busy = _both(monkeypatch, lambda t: numbaot.smooth_ot_dual(a, a, M, 0.05, max_iter=50, n_threads=t,
                                                                       warn=False))
     np.testing.assert_array_equal(quiet, busy)
+
+
+def test_unbalanced_and_batch_same_results_busy_or_not(monkeypatch):
+    M, a = _problem(seed=9)
+    reg = 0.02 * float(M.max())
+    quiet, busy = _both(monkeypatch, lambda t: numbaot.sinkhorn_unbalanced(a, a, M, reg, 1.0, max_iter=200, tol=0.0,
+                                                                          n_threads=t, warn=False))
+    np.testing.assert_array_equal(quiet, busy)
+    batch = np.stack([M, M[::-1]])
+    quiet, busy = _both(monkeypatch, lambda t: numbaot.solve_batch(batch, reg, max_iter=100, tol=0.0, n_threads=t,
+                                                                   warn=False).plan)
+    np.testing.assert_array_equal(quiet, busy)
+
+
+def test_online_same_results_busy_or_not(monkeypatch):
+    rng = np.random.default_rng(10)
+    X, Y = rng.random((150, 2)), rng.random((120, 2))
+    quiet, busy = _both(monkeypatch, lambda t: numbaot.solve_sample(X, Y, reg=0.01, lazy=True, max_iter=100, tol=0.0,
+                                                                    n_threads=t, warn=False).potential_a)
+    np.testing.assert_array_equal(quiet, busy)
+

@@ -46,7 +46,7 @@ from numba import prange
 from .._finish import SinkhornAnswer
 from .._jit import cpu_jit
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
-from .._threads import run_parallel
+from .._threads import run_parallel, run_short_regions
 from ._geometry import COLUMNS, ROWS, DenseCosts, half_step
 from ._options import SinkhornOptions  # noqa: F401 - the drivers' options, importable from here
 from ._rules import coefficients, error, read_out, rule_for, translate
@@ -209,7 +209,7 @@ def run(C, a, b, opts, f, g, n_threads):
     rule = rule_for(opts.reg, opts.rho_a, opts.rho_b,
                     translation_invariant=opts.method == "sinkhorn_translation_invariant")
     ctl = control(opts.max_iter, opts.tol, opts.check_every)
-    run_parallel(sinkhorn_loop, n_threads, geom, w, rule, ctl, f, g, record)
+    run_short_regions(sinkhorn_loop, n_threads, geom, w, rule, ctl, f, g, record)
     plan = np.empty_like(C)
     run_parallel(plan_core, n_threads, C, w.ref_a, w.ref_b, f, g, opts.reg, plan)
     return record.status, record.n_iter, record.errors, record.n_errors, plan, w.ref_a, w.ref_b

@@ -13,7 +13,7 @@ from .. import _dispatch, _validation as V
 from .._defaults import CHECK_EVERY, MAX_ITER, TOL
 from .._finish import CloudsAnswer, clouds_detail, finish_clouds
 from .._scaling import max_abs, pow2_exponent, scale_up
-from .._threads import run_parallel
+from .._threads import run_parallel, run_short_regions
 from ._loop import control, kl_div, run_single
 from ._online import NUMPY_SUMS_MAX, PointGeometry, online_plan_parts, row_sums, row_sums_numpy
 from ._options import OnlineOptions
@@ -71,8 +71,9 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=MAX_
     if e:
         f, g = scale_up(f, -e, power), scale_up(g, -e, power)
     errors = np.empty(max_iter // check_every + 1)
-    status, n_iter, n_errors = run_parallel(run_single, n_threads, geom.clouds(), log_a, log_b, f, g,
-                                            errors, rule_for(reg, rho_a, rho_b), control(max_iter, tol, check_every))
+    rule, ctl = rule_for(reg, rho_a, rho_b), control(max_iter, tol, check_every)
+    status, n_iter, n_errors = run_short_regions(run_single, n_threads, geom.clouds(), log_a, log_b, f, g, errors,
+                                                 rule, ctl)
     mass, cost = np.empty(n), np.empty(n)
     # the plan's row (and column) sums: by numpy for small clouds (no kernel to compile for a first call)
     sums = row_sums_numpy if n * m * X_a.shape[1] <= NUMPY_SUMS_MAX else partial(run_parallel, row_sums, n_threads)
