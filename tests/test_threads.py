@@ -13,6 +13,8 @@ def schedstat(tmp_path, monkeypatch):
     path = tmp_path / "schedstat"
     monkeypatch.setattr(_threads, "SCHEDSTAT", str(path))
     monkeypatch.setattr(_threads, "_seen", type(_threads._seen)())
+    ticks = iter(range(0, 10**15, _threads.WAIT_SPAN_NS))  # a wall clock that never gates a look
+    monkeypatch.setattr(_threads, "_clock", lambda: next(ticks))
 
     def write(run, wait):
         path.write_text(f"{run} {wait} 7\n")
@@ -43,6 +45,20 @@ def test_short_span_keeps_the_last_answer(schedstat):
     assert _threads.cpu_wait_fraction() == pytest.approx(0.5)
     schedstat(125 * MS, 100 * MS)  # 25 ms since the last judged look, none waiting
     assert _threads.cpu_wait_fraction() == 0.0
+
+
+def test_looks_within_the_wall_span_skip_the_read(schedstat, monkeypatch, tmp_path):
+    """Under WAIT_SPAN_NS of wall time since the last judged look the file cannot give a long enough span: the last
+    answer comes back without reading it (here: the file is gone)."""
+    schedstat(100 * MS, 100 * MS)
+    now = [0]
+    monkeypatch.setattr(_threads, "_clock", lambda: now[0])
+    assert _threads.cpu_wait_fraction() == pytest.approx(0.5)
+    (tmp_path / "schedstat").unlink()
+    now[0] = _threads.WAIT_SPAN_NS - 1
+    assert _threads.cpu_wait_fraction() == pytest.approx(0.5)  # not read: an unreadable file would give 0.0
+    now[0] = _threads.WAIT_SPAN_NS
+    assert _threads.cpu_wait_fraction() == 0.0  # read again, and unreadable
 
 
 def test_counter_going_back_starts_over(schedstat):
