@@ -252,12 +252,19 @@ def _stabilized(C, a, b, log_a, log_b, f, g, opts, errors):
 
 
 def _greenkhorn(C, a, b, log_a, log_b, f, g, opts, errors):
-    """Greenkhorn on K = exp(-C / eps): one row or column rescaled per iteration."""
+    """Greenkhorn on K = exp(-C / eps): one row or column rescaled per update; ``max_iter``, ``check_every`` and
+    the ``n_iter`` returned count iterations of n + m updates (a Sinkhorn iteration's work). In single updates, the
+    shared defaults would stop every ordinary problem unconverged (1000 updates: under two sweeps at n = 300) and
+    recompute the exact marginals, O(n m), every 10 updates of O(n)."""
     from ._sinkhorn_scaling import greenkhorn_core
 
-    return _on_scalings(lambda K, a, b, u, v: greenkhorn_core(K, np.ascontiguousarray(K.T), a, b, u, v,
-                                                              opts.max_iter, opts.tol, opts.check_every, errors),
-                        C, a, b, log_a, log_b, opts.reg, f, g)
+    def run(K, a, b, u, v):
+        sweep = K.shape[0] + K.shape[1]
+        status, updates, n_errors = greenkhorn_core(K, np.ascontiguousarray(K.T), a, b, u, v, opts.max_iter * sweep,
+                                                    opts.tol, opts.check_every * sweep, errors)
+        return status, -(-updates // sweep), n_errors
+
+    return _on_scalings(run, C, a, b, log_a, log_b, opts.reg, f, g)
 
 
 _CORES = {"sinkhorn_log": _log, "sinkhorn": _scaling, "sinkhorn_stabilized": _stabilized,
@@ -317,10 +324,11 @@ def sinkhorn(a, b, M, reg, *, method="sinkhorn_log", max_iter=MAX_ITER, tol=TOL,
         * ``'sinkhorn_epsilon_scaling'``: log-domain updates along a decreasing reg, from the spread of M down to
           ``reg`` (halving each stage, each warm-started from the last): fewer iterations at small reg. With
           ``potentials_init`` the schedule is skipped (the warm start is already at ``reg``).
-        * ``'greenkhorn'``: one row or column rescaled per iteration (``max_iter`` counts those updates), the
-          one furthest from its marginal; scaling domain, so like 'sinkhorn' limited to moderate reg.
+        * ``'greenkhorn'``: one row or column rescaled per update, the one furthest from its marginal (an
+          iteration is n + m updates, a Sinkhorn iteration's work); scaling domain, so like 'sinkhorn' limited
+          to moderate reg.
     max_iter : int
-        Maximum number of iterations (each a row and a column update, except for greenkhorn).
+        Maximum number of iterations (each a row and a column update; for greenkhorn, n + m single updates).
     tol : float >= 0
         Stop when the L1 marginal error is at most tol, checked every ``check_every`` iterations (columns; rows
         and columns for greenkhorn). For float32 costs the log-domain methods stop at ``max(tol, 1e-6)``: float32

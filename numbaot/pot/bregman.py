@@ -82,12 +82,21 @@ def _stack_logs(logs):
     return out
 
 
+def _iterations(method, numItermax, n, m):  # noqa: N803 - POT's name
+    """POT's iteration cap as numbaot's ``max_iter``: POT's greenkhorn counts single row or column updates, numbaot's
+    iterations of n + m of them (at least one)."""
+    max_iter = C.max_iter(numItermax)
+    if method == "greenkhorn" and max_iter is not None:
+        max_iter = max(1, -(-max_iter // (n + m)))
+    return max_iter
+
+
 def _solve(a, b, M, reg, method, numItermax, stopThr, warn, warmstart):  # noqa: N803
     import numbaot
 
     M = C.as_array(M)
     n, m = np.shape(M)
-    return numbaot.solve(M, a, b, reg=reg, method=method, max_iter=C.max_iter(numItermax), tol=stopThr,
+    return numbaot.solve(M, a, b, reg=reg, method=method, max_iter=_iterations(method, numItermax, n, m), tol=stopThr,
                          warn=warn, potentials_init=_warm(warmstart, a, b, reg, n, m))
 
 
@@ -103,7 +112,7 @@ def _sinkhorn(method, a, b, M, reg, numItermax, stopThr, verbose, log, warn, war
         return (costs, _stack_logs([o[1] for o in outs])) if log else costs
     if not log and not verbose:
         n, m = np.shape(M)
-        return numbaot.sinkhorn(a, b, M, reg, method=method, max_iter=C.max_iter(numItermax), tol=stopThr,
+        return numbaot.sinkhorn(a, b, M, reg, method=method, max_iter=_iterations(method, numItermax, n, m), tol=stopThr,
                                 warn=warn, potentials_init=_warm(warmstart, a, b, reg, n, m))
     result = _solve(a, b, M, reg, method, numItermax, stopThr, warn, warmstart)
     C.report(verbose, method, result)
@@ -151,7 +160,7 @@ def sinkhorn2(a, b, M, reg, method="sinkhorn", numItermax=1000, stopThr=1e-9, ve
     a, b, M = C.weights(a), C.weights(b), C.as_array(M)
     if not log and not verbose and (b is None or np.ndim(b) == 1):
         n, m = np.shape(M)
-        return numbaot.sinkhorn2(a, b, M, reg, method=method, max_iter=C.max_iter(numItermax), tol=stopThr,
+        return numbaot.sinkhorn2(a, b, M, reg, method=method, max_iter=_iterations(method, numItermax, n, m), tol=stopThr,
                                  warn=warn, potentials_init=_warm(warmstart, a, b, reg, n, m))
     if b is not None and np.ndim(b) == 2:
         return _sinkhorn(method, a, b, M, reg, numItermax, stopThr, verbose, log, warn, warmstart)
@@ -173,7 +182,8 @@ def sinkhorn_log(a, b, M, reg, numItermax=1000, stopThr=1e-9, verbose=False, log
 
 
 def greenkhorn(a, b, M, reg, numItermax=10000, stopThr=1e-9, verbose=False, log=False, warn=True, warmstart=None):
-    """:func:`sinkhorn` with ``method='greenkhorn'`` (one row or column per iteration)."""
+    """:func:`sinkhorn` with ``method='greenkhorn'`` (one row or column per update; ``numItermax`` counts updates, as
+    POT's, run as ceil(numItermax / (n + m)) of numbaot's iterations)."""
     return _sinkhorn("greenkhorn", a, b, M, reg, numItermax, stopThr, verbose, log, warn, warmstart)
 
 

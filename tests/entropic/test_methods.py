@@ -15,8 +15,8 @@ import numbaot
 from numbaot.entropic.api import METHODS
 from tests.naive import sinkhorn_log_naive
 
-# greenkhorn updates one row or column per iteration: it needs ~(n + m) times more of them
-_ITERS = {"greenkhorn": 200000}
+# the methods' iteration caps for the oracle tests (greenkhorn's iterations are n + m single updates each)
+_ITERS = {"greenkhorn": 20000}
 
 
 def _problem(n=30, m=20, seed=0):
@@ -51,7 +51,8 @@ def test_agrees_with_pot_same_method(method):
     ours = numbaot.sinkhorn(a, b, M, reg, method=method, tol=1e-13, max_iter=_ITERS.get(method, 20000))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = ot.sinkhorn(a, b, M, reg, method=method, stopThr=1e-14, numItermax=_ITERS.get(method, 20000))
+        pot_iters = _ITERS.get(method, 20000) * (sum(M.shape) if method == "greenkhorn" else 1)  # POT's: updates
+        ref = ot.sinkhorn(a, b, M, reg, method=method, stopThr=1e-14, numItermax=pot_iters)
     np.testing.assert_allclose(ours, ref, atol=1e-7)
 
 
@@ -75,10 +76,31 @@ def test_small_reg_is_stable(method, factor):
 def test_greenkhorn_matches_log_domain():
     a, b, M = _problem(n=8, m=6, seed=11)
     reg = 0.2 * M.max()
-    res = numbaot.solve(M, a, b, reg=reg, method="greenkhorn", max_iter=200000, tol=1e-11)
+    res = numbaot.solve(M, a, b, reg=reg, method="greenkhorn", max_iter=20000, tol=1e-11)
     assert res.status is numbaot.Status.OPTIMAL
     ref, _, _ = sinkhorn_log_naive(a, b, M, reg)
     np.testing.assert_allclose(res.plan, ref, atol=1e-9)
+
+
+def test_greenkhorn_defaults_converge_and_iterations_are_sweeps():
+    """An iteration of greenkhorn is n + m single updates (a Sinkhorn iteration's work): the shared defaults
+    (1000 iterations, tol 1e-9, a check every 10) converge on an ordinary problem, as the log domain does, and
+    max_iter caps the sweeps."""
+    rng = np.random.default_rng(12)
+    n, m = 120, 90
+    M = numbaot.dist(rng.random((n, 2)), rng.random((m, 2)))
+    a, b = np.full(n, 1 / n), np.full(m, 1 / m)
+    reg = 0.01 * float(M.max())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = numbaot.solve(M, a, b, reg=reg, method="greenkhorn")
+    ref = numbaot.solve(M, a, b, reg=reg)
+    assert res.status is numbaot.Status.OPTIMAL and 0 < res.n_iter < 1000
+    assert res.errors[-1] <= 1e-9 and len(res.errors) == -(-res.n_iter // 10)  # a check per 10 sweeps (the last may
+    np.testing.assert_allclose(res.plan, ref.plan, atol=1e-9)                   # come early: the cap or the stop)
+    with pytest.warns(numbaot.ConvergenceWarning, match="MAX_ITER_REACHED"):
+        capped = numbaot.solve(M, a, b, reg=reg, method="greenkhorn", max_iter=3)
+    assert capped.status is numbaot.Status.MAX_ITER_REACHED and capped.n_iter == 3
 
 
 @pytest.mark.parametrize("method", ["sinkhorn", "greenkhorn"])

@@ -343,3 +343,25 @@ def test_result_maps_need_the_point_clouds():
             getattr(res, name)
         with pytest.raises(NotImplementedError):  # POT's type for the same request
             getattr(res, name)
+
+
+def test_greenkhorn_numitermax_counts_single_updates_as_pots():
+    """POT's greenkhorn caps single row/column updates; numbaot's iterations are n + m of them, so the layer runs
+    ceil(numItermax / (n + m)) iterations: as many updates as POT at most, rounded up to a whole sweep."""
+    from numbaot.pot.bregman import _iterations
+
+    assert _iterations("greenkhorn", 10000, 60, 40) == 100
+    assert _iterations("greenkhorn", 10001, 60, 40) == 101
+    assert _iterations("greenkhorn", 3, 60, 40) == 1
+    assert _iterations("greenkhorn", 1e4, 60, 40) == 100  # POT's float caps
+    assert _iterations("sinkhorn", 1000, 60, 40) == 1000
+    rng = np.random.default_rng(13)
+    M = numbaot.dist(rng.random((60, 2)), rng.random((40, 2)))
+    a, b = np.full(60, 1 / 60), np.full(40, 1 / 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converges within POT's default 10000 updates here
+        P = ot.bregman.greenkhorn(a, b, M, 0.1)
+    ref = numbaot.sinkhorn(a, b, M, 0.1, tol=1e-12)
+    np.testing.assert_allclose(P, ref, atol=1e-8)
+    with pytest.warns(numbaot.ConvergenceWarning, match="MAX_ITER_REACHED"):
+        ot.bregman.greenkhorn(a, b, M, 0.1, numItermax=150)  # two sweeps
