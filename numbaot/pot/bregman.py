@@ -112,8 +112,8 @@ def _sinkhorn(method, a, b, M, reg, numItermax, stopThr, verbose, log, warn, war
         return (costs, _stack_logs([o[1] for o in outs])) if log else costs
     if not log and not verbose:
         n, m = np.shape(M)
-        return numbaot.sinkhorn(a, b, M, reg, method=method, max_iter=_iterations(method, numItermax, n, m), tol=stopThr,
-                                warn=warn, potentials_init=_warm(warmstart, a, b, reg, n, m))
+        return numbaot.sinkhorn(a, b, M, reg, method=method, max_iter=_iterations(method, numItermax, n, m),
+                                tol=stopThr, warn=warn, potentials_init=_warm(warmstart, a, b, reg, n, m))
     result = _solve(a, b, M, reg, method, numItermax, stopThr, warn, warmstart)
     C.report(verbose, method, result)
     if log:
@@ -160,8 +160,8 @@ def sinkhorn2(a, b, M, reg, method="sinkhorn", numItermax=1000, stopThr=1e-9, ve
     a, b, M = C.weights(a), C.weights(b), C.as_array(M)
     if not log and not verbose and (b is None or np.ndim(b) == 1):
         n, m = np.shape(M)
-        return numbaot.sinkhorn2(a, b, M, reg, method=method, max_iter=_iterations(method, numItermax, n, m), tol=stopThr,
-                                 warn=warn, potentials_init=_warm(warmstart, a, b, reg, n, m))
+        return numbaot.sinkhorn2(a, b, M, reg, method=method, max_iter=_iterations(method, numItermax, n, m),
+                                 tol=stopThr, warn=warn, potentials_init=_warm(warmstart, a, b, reg, n, m))
     if b is not None and np.ndim(b) == 2:
         return _sinkhorn(method, a, b, M, reg, numItermax, stopThr, verbose, log, warn, warmstart)
     G, lg = _sinkhorn(method, a, b, M, reg, numItermax, stopThr, verbose, True, warn, warmstart)
