@@ -9,7 +9,7 @@ Two faces of one API:
 * POT's verbs with snake_case parameters: ``emd``, ``emd2``, ``sinkhorn``, ``sinkhorn2``, ``sinkhorn_unbalanced``,
   ``sinkhorn_unbalanced2``, ``emd_1d``, ``emd2_1d``, ``wasserstein_1d``, ``gromov_wasserstein(2)``,
   ``fused_gromov_wasserstein(2)``, ``entropic_gromov_wasserstein(2)``, ``entropic_fused_gromov_wasserstein(2)``,
-  ``semirelaxed_gromov_wasserstein(2)``, ``tensor_product`` (GW's), ``dist``, ``unif``;
+  ``semirelaxed_gromov_wasserstein(2)``, ``dist``, ``unif``;
 * barycenters: ``barycenter``, ``barycenter_debiased``, ``barycenter_unbalanced``, ``convolutional_barycenter2d``
   (``_debiased``), ``convolutional_barycenter3d``, ``lp_barycenter``, ``free_support_barycenter``,
   ``free_support_sinkhorn_barycenter``, ``barycenter_1d``, ``solve_barycenter``, ``solve_bary_sample`` (a
@@ -66,7 +66,6 @@ _LAZY = {
     "semirelaxed_gromov_wasserstein": "numbaot.gromov.api",
     "semirelaxed_gromov_wasserstein2": "numbaot.gromov.api",
     "solve_gromov": "numbaot.solvers",
-    "tensor_product": "numbaot.gromov.api",
     "barycenter": "numbaot.barycenters.api",
     "barycenter_debiased": "numbaot.barycenters.api",
     "barycenter_unbalanced": "numbaot.barycenters.api",

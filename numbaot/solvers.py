@@ -53,7 +53,7 @@ def solve_sample(X_a, X_b, a=None, b=None, metric="sqeuclidean", *, p=2.0, reg=N
     warn : bool
         Emit a ConvergenceWarning when the status is not OPTIMAL.
     tol : float, optional
-        Entropic only: L1 marginal error to reach (None: 1e-9; float32 costs on the CPU stop at 1e-6 or above, see
+        Entropic only: L1 marginal error to reach (None: 1e-9; float32 costs stop at 1e-6 or above, see
         :func:`numbaot.sinkhorn`).
     debias : bool
         Entropic only: return the Sinkhorn divergence ``OT(a, b) - (OT(a, a) + OT(b, b)) / 2`` as ``value``
@@ -260,7 +260,7 @@ def solve(M, a=None, b=None, reg=None, *, reg_type="KL", max_iter=None, tol=None
         Exact: maximum pivots (None: a stall guard of max(1e7, 1000 (n + m))). Entropic: maximum iterations
         (None: 1000).
     tol : float, optional
-        Entropic only: L1 marginal error to reach (None: 1e-9; float32 costs on the CPU stop at 1e-6 or above, see
+        Entropic only: L1 marginal error to reach (None: 1e-9; float32 costs stop at 1e-6 or above, see
         :func:`numbaot.sinkhorn`).
     method : str, optional
         Entropic only: 'sinkhorn_log' (the default), 'sinkhorn', 'sinkhorn_stabilized',

@@ -77,6 +77,7 @@ def test_unreadable_means_no_wait(schedstat, content, tmp_path):
 
 
 def test_missing_file_means_no_wait(monkeypatch):
+    monkeypatch.setattr(_threads, "_seen", type(_threads._seen)())  # no earlier look of this thread to keep
     monkeypatch.setattr(_threads, "SCHEDSTAT", "/nonexistent/schedstat")
     assert _threads.cpu_wait_fraction() == 0.0
     assert _threads.short_region_threads(4) == 4

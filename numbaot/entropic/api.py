@@ -50,9 +50,10 @@ def sinkhorn_options(reg, method, max_iter, tol, check_every, reg_type="kl") -> 
 
 
 def _float32_options(opts, dtype) -> SinkhornOptions:
-    """``opts`` with ``tol`` raised to ``FLOAT32_TOL`` when the method iterates costs of ``dtype`` float32 in float32
-    on the CPU (the log-domain ones; the others, and the GPU loop, accumulate in float64): below it float32 rounding,
-    not the iteration, sets the error."""
+    """``opts`` with ``tol`` raised to ``FLOAT32_TOL`` for costs of ``dtype`` float32 under the methods that iterate
+    them in float32 on the CPU (the log-domain ones; the others convert to float64): below it float32 rounding, not
+    the iteration, sets the error. The GPU loop (log domain) accumulates in float64 but takes the same stop, so that
+    one call gives the same iterations on either device."""
     if np.dtype(dtype) == np.float32 and opts.method in _FLOAT32_METHODS and opts.tol < FLOAT32_TOL:
         return opts._replace(tol=FLOAT32_TOL)
     return opts
@@ -279,6 +280,7 @@ def solve_on_device(placement, M, a, b, opts, potentials_init, warn, stacklevel=
     if b is not None and len(b.shape) != 1:
         raise ValueError("several targets (b of shape (m, k)) run on the host only in this version; on the GPU "
                          "solve one target at a time, or use numbaot.solve_batch")
+    opts = _float32_options(opts, M.dtype)  # the host's stop, so both give the same iterations (cuda tests)
     return solve_dense_on_device(placement, M, a, b, opts, potentials_init, V.check_bool(warn, "warn"), batch=False,
                                  stacklevel=stacklevel)
 
@@ -331,8 +333,8 @@ def sinkhorn(a, b, M, reg, *, method="sinkhorn_log", max_iter=MAX_ITER, tol=TOL,
         Maximum number of iterations (each a row and a column update; for greenkhorn, n + m single updates).
     tol : float >= 0
         Stop when the L1 marginal error is at most tol, checked every ``check_every`` iterations (columns; rows
-        and columns for greenkhorn). For float32 costs on the CPU the log-domain methods stop at ``max(tol, 1e-6)``:
-        float32 exponentials leave a marginal error of 1e-8 to 2e-7; pass float64 costs for a tighter stop.
+        and columns for greenkhorn). For float32 costs the log-domain methods stop at ``max(tol, 1e-6)``: float32
+        exponentials leave a marginal error of 1e-8 to 2e-7; pass float64 costs for a tighter stop.
     check_every : int
         Iterations between two checks of the marginal error (each check is cheap: it reuses the update).
     potentials_init : pair of arrays, optional
