@@ -95,12 +95,12 @@ def cpu_wait_fraction() -> float:
     On the 2-core reference machine with bench_busy's hogs (one spinning process per core) it was 0.6-0.7, on 1
     and on 2 threads; quiet, 0.00-0.04.
     """
-    last = getattr(_seen, "last", None)
+    last = getattr(_seen, "last", None)  # (run, wait, answer, wall clock) of the last judged look
     now = _clock()
     # a thread's run + wait time grows no faster than the wall clock: under WAIT_SPAN_NS of wall time since the last
-    # judged look, the file would give a shorter span, hence the last answer; skip the read (~20 us, which a
-    # divergence's thousand steps would pay ~5% for)
-    if last is not None and now - _seen.judged_at < WAIT_SPAN_NS:
+    # judged look, the file would give a shorter span, hence the last answer; skip the read (and its open: the
+    # divergence to tol, thousands of steps, ran 5-8% slower with one per step)
+    if last is not None and now - last[3] < WAIT_SPAN_NS:
         return last[2]
     try:
         with open(SCHEDSTAT, "rb") as f:
@@ -108,15 +108,13 @@ def cpu_wait_fraction() -> float:
         run, wait = int(fields[0]), int(fields[1])
     except (OSError, ValueError, IndexError):
         return 0.0
-    last_run, last_wait, answer = last or (0, 0, 0.0)
+    last_run, last_wait, answer, _ = last or (0, 0, 0.0, 0)
     span = (run - last_run) + (wait - last_wait)
     if span < 0:  # another file (tests): start over from this reading
-        _seen.last = (run, wait, answer)
-        _seen.judged_at = now
+        _seen.last = (run, wait, answer, now)
     elif last is None or span >= WAIT_SPAN_NS:
         answer = (wait - last_wait) / span if span > 0 else 0.0
-        _seen.last = (run, wait, answer)
-        _seen.judged_at = now
+        _seen.last = (run, wait, answer, now)
     return answer
 
 

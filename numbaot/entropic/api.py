@@ -30,7 +30,7 @@ _EPS_SCALING_FACTOR = 2.0
 _EPS_STAGE_TOL = 1e-3
 _EPS_STAGE_ITER = 100
 # the methods that run the log-domain loop on the dense geometry (float32 costs iterated in float32)
-_FLOAT32_METHODS = ("sinkhorn_log", "sinkhorn_epsilon_scaling")
+_DENSE_LOG_METHODS = ("sinkhorn_log", "sinkhorn_epsilon_scaling")
 
 
 def _check_method(method):
@@ -54,7 +54,7 @@ def _float32_options(opts, dtype) -> SinkhornOptions:
     them in float32 on the CPU (the log-domain ones; the others convert to float64): below it float32 rounding, not
     the iteration, sets the error. The GPU loop (log domain) accumulates in float64 but takes the same stop, so that
     one call gives the same iterations on either device."""
-    if np.dtype(dtype) == np.float32 and opts.method in _FLOAT32_METHODS and opts.tol < FLOAT32_TOL:
+    if np.dtype(dtype) == np.float32 and opts.method in _DENSE_LOG_METHODS and opts.tol < FLOAT32_TOL:
         return opts._replace(tol=FLOAT32_TOL)
     return opts
 
@@ -107,7 +107,7 @@ def _run(M, a, b, opts, f, g, n_threads, warn):
     errors = np.empty(opts.max_iter // opts.check_every + 2)
     args = (C, a.astype(np.float64), b.astype(np.float64), log_a, log_b, f, g, opts, errors)
     # the log-domain loop's half-steps are short regions with rows computed on their own (see run_short_regions)
-    run_core = run_short_regions if opts.method in _FLOAT32_METHODS else run_parallel
+    run_core = run_short_regions if opts.method in _DENSE_LOG_METHODS else run_parallel
     status, n_iter, n_errors = run_core(_CORES[opts.method], n_threads, *args)
     if warn:
         detail = f"marginal error {errors[n_errors - 1]:.3g} > tol {opts.tol:g} after {n_iter} iterations" \
@@ -202,13 +202,13 @@ def _complete_potentials(C, log_a, log_b, eps, f, g, rows, cols):
 
 def _scaling(C, a, b, log_a, log_b, f, g, opts, errors):
     """Plain Sinkhorn on K = exp(-C / eps)."""
-    from .._threads import run_parallel, short_region_threads
+    from .._threads import run_short_regions
     from ._sinkhorn_scaling import sinkhorn_scaling_core
 
     chunks = numba.get_num_threads()  # the caller's count: fixes the chunking, whatever runs it (busy machine)
-    return _on_scalings(lambda K, a, b, u, v: run_parallel(sinkhorn_scaling_core, short_region_threads(chunks), K, a,
-                                                           b, u, v, opts.max_iter, opts.tol, opts.check_every,
-                                                           errors, chunks),
+    return _on_scalings(lambda K, a, b, u, v: run_short_regions(sinkhorn_scaling_core, chunks, K, a, b, u, v,
+                                                                opts.max_iter, opts.tol, opts.check_every, errors,
+                                                                chunks),
                         C, a, b, log_a, log_b, opts.reg, f, g)
 
 

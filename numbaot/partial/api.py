@@ -371,7 +371,7 @@ def _log_run(C, a, b, reg, mass, max_iter, tol, check_every, errors, threads):
 
 
 def _scaling_run(C, a, b, reg, mass, low, max_iter, tol, check_every, errors, threads):
-    from .._threads import run_parallel, short_region_threads
+    from .._threads import run_parallel, run_short_regions
     from ._entropic import entropic_partial_scaling_core, scaled_plan
 
     n, nm = C.shape
@@ -381,9 +381,8 @@ def _scaling_run(C, a, b, reg, mass, low, max_iter, tol, check_every, errors, th
     np.exp(K, out=K)
     u, v = np.ones(n), np.ones(nm)
     # one short parallel region per iteration: fewer threads while the machine is busy, the chunking kept at threads
-    status, n_iter, n_errors, z = run_parallel(entropic_partial_scaling_core, short_region_threads(threads), K, a, b,
-                                               mass, u, v, mass / float(K.sum()), max_iter, tol, check_every, errors,
-                                               threads)
+    status, n_iter, n_errors, z = run_short_regions(entropic_partial_scaling_core, threads, K, a, b, mass, u, v,
+                                                    mass / float(K.sum()), max_iter, tol, check_every, errors, threads)
     with np.errstate(divide="ignore", invalid="ignore"):
         f = reg * (np.log(u) + math.log(z)) + low if z > 0 and math.isfinite(z) else np.full(n, np.nan)
         g = reg * np.log(v)
