@@ -1,11 +1,11 @@
 """Sinkhorn divergences between point clouds on the GPU: the device twin of ``entropic.divergence``.
 
-The annealed symmetric loop (``entropic._symmetric.symmetric_sinkhorn``) runs unchanged on :class:`DeviceSoftmins`,
-the device version of its host operations: every softmin is a half-step of the point-cloud geometry that the GPU
-Sinkhorn loop runs (``online.DevicePointClouds``: the CPU's ``softmin_points`` body compiled for CUDA, with the
-costs computed from the points, so the dense and the lazy paths are the same here); averages, fixed-point errors and
-the final sums are kernels. The potentials stay on the device for the whole loop, and each symmetric step copies
-back one scalar: its summed fixed-point error.
+The annealed symmetric Sinkhorn (``entropic._symmetric.symmetric_sinkhorn``) runs unchanged on
+:class:`DeviceProblems`: each of its steps is a run of the GPU Sinkhorn loop (``cuda.loop.sinkhorn_loop_cuda``, in
+the loop's step modes) over the point-cloud geometry the online solver runs (``online.DevicePointClouds``: the CPU's
+``softmin_points`` body compiled for CUDA, with the costs computed from the points, so the dense and the lazy paths
+are the same here); the final sums are kernels. The potentials stay on the device for the whole loop, and each run
+of the loop copies back one scalar per step: its fixed-point error.
 """
 from __future__ import annotations
 
@@ -16,34 +16,12 @@ from numba import cuda
 
 from .._costs import METRIC_CODES
 from .._finish import CloudsAnswer
+from ..entropic._loop import control
+from ..entropic._rules import Balanced
 from . import _launch
-from .loop import COLUMNS, ROWS
-from .online import (DevicePointClouds, _dense_plan_kernel, _launch_1d, _sums_kernel, filled,
-                     device_clouds, to_caller_dtype)
-
-
-@cuda.jit
-def _relax_kernel(old, new, weight):
-    i = cuda.grid(1)
-    if i < old.shape[0]:
-        old[i] += weight * (new[i] - old[i])
-
-
-@cuda.jit
-def _fixed_point_error_kernel(log_w, old, new, eps, err):
-    """``err[0] += sum_i w_i |exp((old_i - new_i) / eps) - 1|`` over the positive weights (the host's
-    ``_fixed_point_error``)."""
-    i = cuda.grid(1)
-    if i < old.shape[0] and log_w[i] > -math.inf:
-        cuda.atomic.add(err, 0, math.exp(log_w[i]) * abs(math.expm1((old[i] - new[i]) / eps)))
-
-
-@cuda.jit
-def _count_nonfinite_kernel(v, log_w, count):
-    """``count[0] += 1`` per non-finite ``v_i`` of positive weight."""
-    i = cuda.grid(1)
-    if i < v.shape[0] and log_w[i] > -math.inf and not math.isfinite(v[i]):
-        cuda.atomic.add(count, 0, 1.0)
+from .loop import DeviceWeights, sinkhorn_loop_cuda
+from .online import (DevicePointClouds, _dense_plan_kernel, _launch_1d, _sums_kernel, filled, device_clouds,
+                     to_caller_dtype)
 
 
 @cuda.jit
@@ -87,47 +65,48 @@ def bounding_box(X, Y, stream):
     return _launch.small_to_host(low, stream), _launch.small_to_host(high, stream)
 
 
-class DeviceSoftmins:
-    """The operations of ``symmetric_sinkhorn`` on device potentials (``entropic._symmetric.HostSoftmins``'
-    interface): the softmins from the points, averages in place, and reductions that return one scalar each."""
+class DeviceProblems:
+    """The problems of ``symmetric_sinkhorn`` on device potentials (``entropic._symmetric.HostProblems``'
+    interface): a point-cloud geometry per pair, run by the GPU loop; and the reductions of the divergence's value,
+    one scalar each."""
 
     def __init__(self, clouds, metric, p):
         self.stream = clouds.stream
         code = METRIC_CODES[metric]
         X, Y, ones_a, ones_b = clouds.X, clouds.Y, clouds.ones_a, clouds.ones_b
-        # the point-cloud geometry of the Sinkhorn loop (cuda.loop), one per problem: pair -> (geometry, side)
-        ab = DevicePointClouds(X, Y, code, p, ones_a, ones_b, self.stream)
-        aa = DevicePointClouds(X, X, code, p, ones_a, ones_a, self.stream)
-        bb = DevicePointClouds(Y, Y, code, p, ones_b, ones_b, self.stream)
-        self.pairs = {"xy": (ab, ROWS), "yx": (ab, COLUMNS), "xx": (aa, ROWS), "yy": (bb, ROWS)}
-        self._free = {}  # released potentials, by length: the loop's averages recycle the new values' storage
+        self.geoms = {"xy": DevicePointClouds(X, Y, code, p, ones_a, ones_b, self.stream),
+                      "xx": DevicePointClouds(X, X, code, p, ones_a, ones_a, self.stream),
+                      "yy": DevicePointClouds(Y, Y, code, p, ones_b, ones_b, self.stream)}
         self._scalar = _launch.empty(1, np.float64, self.stream)
 
-    def _vector(self, n):
-        free = self._free.get(n)
-        return free.pop() if free else _launch.empty(n, np.float64, self.stream)
+    def set_weights(self, log_a, log_b):
+        n, m = int(log_a.shape[0]), int(log_b.shape[0])
+        la, lb = log_a.reshape(1, n), log_b.reshape(1, m)
+        za, zb = self._zeros(n), self._zeros(m)
+        # the reference measure a b^T: no shift
+        self.weights = {"xy": DeviceWeights(la, lb, la, lb, za, zb), "xx": DeviceWeights(la, la, la, la, za, za),
+                        "yy": DeviceWeights(lb, lb, lb, lb, zb, zb)}
 
-    def softmins(self, requests, eps, damping):
-        """One launch per ``(pair, log_w, other, prev)`` of ``requests``, on the stream (the launches queue up: no
-        host barrier between them to save)."""
-        out = []
-        for pair, log_w, other, prev in requests:
-            geom, side = self.pairs[pair]
-            out.append(self._vector(int(geom.sides[0 if side == ROWS else 1][0].shape[0])))
-            geom.softmin(side, other, log_w, eps, damping * eps, prev, out[-1])
+    def _zeros(self, n):
+        return filled(n, 0.0, self.stream).reshape(1, n)
+
+    def zeros(self, pair):
+        w = self.weights[pair]
+        return self._zeros(int(w.log_a.shape[1])), self._zeros(int(w.log_b.shape[1]))
+
+    def copy(self, v):
+        out = _launch.empty(tuple(int(s) for s in v.shape), np.float64, self.stream)
+        out.copy_to_device(v, stream=self.stream)
         return out
 
-    def zeros(self, log_w):
-        return filled(int(log_w.shape[0]), 0.0, self.stream)
+    def run(self, pair, f, g, eps, tau, mode, omega, n_steps):
+        status, _, errors, n_errors = sinkhorn_loop_cuda(self.geoms[pair], self.weights[pair],
+                                                          Balanced(eps, tau, tau),
+                                                          control(n_steps, -1.0, 1, mode, omega), f, g, self.stream)
+        return int(status[0]), errors[0, :int(n_errors[0])]
 
-    def relax(self, old, new, weight):
-        n = int(old.shape[0])
-        if weight == 1.0:
-            self._free.setdefault(n, []).append(old)  # the loop holds no other reference to `old`
-            return new
-        _launch_1d(_relax_kernel, n, self.stream, old, new, float(weight))
-        self._free.setdefault(n, []).append(new)  # nor to `new`
-        return old
+    def vector(self, v):
+        return v[0]
 
     def _reduce(self, launches):
         """Zero the device scalar, run ``launches(scalar)``, and copy the scalar back (the one copy)."""
@@ -135,25 +114,11 @@ class DeviceSoftmins:
         launches(self._scalar)
         return float(_launch.scalar_to_host(self._scalar, 0, self.stream))
 
-    def error(self, terms, eps):
-        def launches(err):
-            for log_w, old, new in terms:
-                _launch_1d(_fixed_point_error_kernel, int(old.shape[0]), self.stream, log_w, old, new, eps, err)
-
-        return self._reduce(launches)
-
-    def finite(self, pairs):
-        def launches(count):
-            for v, log_w in pairs:
-                _launch_1d(_count_nonfinite_kernel, int(v.shape[0]), self.stream, v, log_w, count)
-
-        return self._reduce(launches) == 0.0
-
     def dual_sum(self, log_w, u, v, rho):
         """``sum_i w_i (u_i - v_i)``, or ``sum_i w_i (exp(-v_i / rho) - exp(-u_i / rho))`` when rho is given
         (``v`` None: zero)."""
         if v is None:
-            v = self.zeros(log_w)
+            v = self._zeros(int(log_w.shape[0]))[0]
         unbalanced = rho is not None
 
         def launches(acc):
@@ -188,7 +153,7 @@ def solve_divergence_cuda(X, Y, wa, wb, masses, opts, out_dtype, placement):
     if eps_list is None:
         low, high = bounding_box(clouds.X, clouds.Y, stream)
         eps_list = annealing_schedule(low, high, metric, p, reg, opts.scaling)
-    ops = DeviceSoftmins(clouds, metric, p)
+    ops = DeviceProblems(clouds, metric, p)
     f_aa, g_bb, g_ab, f_ba, status, n_iter, errors = symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, debias,
                                                                          opts.max_iter, opts.tol)
     # the value from the potentials (entropic.divergence.divergence_value, reduced on the device)

@@ -12,8 +12,8 @@ that launches, for every row i of every active problem k of ``side`` (``ROWS``: 
 be ``out`` itself). Potentials, weights and the error are (B, n) / (B, m) float64 device arrays, as on the host.
 The kernels are the geometries' own (the CPU cores' row bodies compiled for CUDA); the loop launches the half-steps,
 the error reduction at each check (one block per problem: ``_error_kernel``) and copies back only the
-B errors of a check. The symmetric updates of the Sinkhorn divergence run on the same point-cloud geometry
-(``cuda.divergence.DeviceSoftmins``).
+B errors of a check. The loop's step modes (``LoopControl.mode``, ``omega``) are the host's: the Sinkhorn
+divergence runs its three problems through this loop (``cuda.divergence.DeviceProblems``).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from numba import cuda, float64
 
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from ..entropic._geometry import COLUMNS, ROWS
+from ..entropic._loop import ALTERNATE, SIMULTANEOUS, SYMMETRIC
 from ..entropic._rules import Balanced
 from . import _launch
 from ._launch import launch_flat  # noqa: F401 - the drivers import it from here too
@@ -34,6 +35,7 @@ __all__ = ["ROWS", "COLUMNS", "DeviceWeights", "launch_flat", "sinkhorn_loop_cud
 _BUF = _launch.MAX_THREADS_PER_BLOCK
 MODE_BALANCED = 0
 MODE_UNBALANCED = 1
+MODE_BOTH_SIDES = 2  # the balanced error on both sides (SIMULTANEOUS steps: f and g both moved)
 
 
 class DeviceWeights(NamedTuple):
@@ -62,8 +64,21 @@ def _copy_kernel(src, dst, active):
 
 
 @cuda.jit
+def _relax_kernel(old, new, omega, out, active):
+    """``out = old + omega (new - old)`` on the active problems (``out`` may be ``old`` or ``new``)."""
+    t = cuda.grid(1)
+    B, n = out.shape
+    if t < B * n:
+        k = t // n
+        if active[k]:
+            i = t - k * n
+            out[k, i] = old[k, i] + omega * (new[k, i] - old[k, i])
+
+
+@cuda.jit
 def _error_kernel(mode, f, f_prev, g, g_new, log_a, log_b, inv_eps, active, err):
-    """One block per problem: the balanced L1 column-marginal error, or ``max |delta f|, |delta g| / eps``.
+    """One block per problem: the balanced L1 column-marginal error (plus the rows' with ``MODE_BOTH_SIDES``), or
+    ``max |delta f|, |delta g| / eps``.
 
     Threads stride over the entries, then one thread folds the block's partials (NaN propagates: a NaN error
     stops the problem with NUMERICAL_ERROR)."""
@@ -75,11 +90,16 @@ def _error_kernel(mode, f, f_prev, g, g_new, log_a, log_b, inv_eps, active, err)
     m = g.shape[1]
     acc = 0.0
     if active[k]:
-        if mode == MODE_BALANCED:
+        if mode != MODE_UNBALANCED:
             for j in range(tid, m, step):
                 lb = log_b[k, j]
                 if lb > -math.inf:
                     acc += abs(math.exp(lb + (g[k, j] - g_new[k, j]) * inv_eps) - math.exp(lb))
+            if mode == MODE_BOTH_SIDES:
+                for i in range(tid, n, step):
+                    la = log_a[k, i]
+                    if la > -math.inf:
+                        acc += abs(math.exp(la + (f_prev[k, i] - f[k, i]) * inv_eps) - math.exp(la))
         else:
             for i in range(tid, n, step):
                 if log_a[k, i] > -math.inf:
@@ -97,11 +117,11 @@ def _error_kernel(mode, f, f_prev, g, g_new, log_a, log_b, inv_eps, active, err)
         total = 0.0
         for s in range(step):
             v = buf[s]
-            if mode == MODE_BALANCED:
+            if mode != MODE_UNBALANCED:
                 total += v
             elif not v <= total:
                 total = v
-        err[k] = total if mode == MODE_BALANCED else total * inv_eps
+        err[k] = total if mode != MODE_UNBALANCED else total * inv_eps
 
 
 @cuda.jit
@@ -122,7 +142,7 @@ def sinkhorn_loop_cuda(geom, w, rule, ctl, f, g, stream):
     (B, n) and ``g`` (B, m), updated in place; the same iterates, checks and stopping rule as the host's
     ``sinkhorn_loop`` with the same ``rule`` (``_rules.Balanced``: the L1 error of the column marginals;
     ``_rules.Damped``: ``max |delta f|, |delta g| / eps``; the other rules run on the host only, the front-ends
-    send them there) and ``ctl`` (a ``_loop.LoopControl``). ``w`` is a
+    send them there) and ``ctl`` (a ``_loop.LoopControl``: its step mode and weight ``omega`` too). ``w`` is a
     :class:`DeviceWeights`.
 
     Returns ``(status, n_iter, errors, n_errors)`` on the host: (B,) int64, (B,) int64, (B, L) float64 (row k's
@@ -130,9 +150,13 @@ def sinkhorn_loop_cuda(geom, w, rule, ctl, f, g, stream):
     """
     eps, tau_a, tau_b = float(rule.eps), float(rule.tau_a), float(rule.tau_b)
     mode = MODE_BALANCED if isinstance(rule, Balanced) else MODE_UNBALANCED
+    step_mode, omega = int(ctl.mode), float(ctl.omega)
+    relaxed = step_mode != ALTERNATE or omega != 1.0  # the old f is needed at every step
+    if step_mode == SIMULTANEOUS and mode == MODE_BALANCED:
+        mode = MODE_BOTH_SIDES
     B, n, m = int(f.shape[0]), int(f.shape[1]), int(g.shape[1])
     g_new = _launch.empty((B, m), np.float64, stream)
-    f_prev = _launch.empty((B, n), np.float64, stream) if mode == MODE_UNBALANCED else f
+    f_prev = _launch.empty((B, n), np.float64, stream) if mode != MODE_BALANCED or relaxed else f
     err = _launch.empty(B, np.float64, stream)
     active_host = np.ones(B, np.uint8)
     active = cuda.to_device(active_host, stream=stream)
@@ -142,21 +166,36 @@ def sinkhorn_loop_cuda(geom, w, rule, ctl, f, g, stream):
     # a block no wider than the longer side (small problems launch few idle threads; the simulator runs each one)
     err_threads = max(1, min(_launch.threads_per_block(), max(n, m)))
     inv_eps = 1.0 / eps
+    caller_g, swapped = g, False
     it = 0
     while it < ctl.max_iter and active_host.any():
         it += 1
         check = it % ctl.check_every == 0 or it == ctl.max_iter
-        if check and mode == MODE_UNBALANCED:
+        if (check and mode == MODE_UNBALANCED) or relaxed:
             launch_flat(_copy_kernel, B * n, stream, f, f_prev, active)
+        if step_mode == SIMULTANEOUS:  # g from the old f, before f moves
+            geom.half_step(COLUMNS, f, w.ref_a, w.shift_b, active, eps, tau_b, g, g_new)
         geom.half_step(ROWS, g, w.ref_b, w.shift_a, active, eps, tau_a, f, f)
-        geom.half_step(COLUMNS, f, w.ref_a, w.shift_b, active, eps, tau_b, g, g_new)
+        if step_mode == ALTERNATE:
+            if omega != 1.0:  # over-relaxed: f = f_old + omega (f_new - f_old)
+                launch_flat(_relax_kernel, B * n, stream, f_prev, f, omega, f, active)
+            geom.half_step(COLUMNS, f, w.ref_a, w.shift_b, active, eps, tau_b, g, g_new)
+        elif step_mode == SYMMETRIC:  # g follows f: C = C^T, the same weights
+            launch_flat(_copy_kernel, B * n, stream, f, g_new, active)
         n_iter[active_host.astype(bool)] = it
         if check:
             _error_kernel[B, err_threads, stream](mode, f, f_prev, g, g_new, w.log_a, w.log_b, inv_eps, active, err)
-        if B == 1:  # one problem: it stops the loop when it stops, so the buffers can trade places
+        if omega != 1.0:
+            launch_flat(_relax_kernel, B * m, stream, g, g_new, omega, g, active)
+            if step_mode == SIMULTANEOUS:
+                launch_flat(_relax_kernel, B * n, stream, f_prev, f, omega, f, active)
+        elif B == 1:  # one problem: it stops the loop when it stops, so the buffers can trade places
             g, g_new = g_new, g
+            swapped = not swapped
         else:
             launch_flat(_copy_kernel, B * m, stream, g_new, g, active)
+        if step_mode == SYMMETRIC:
+            launch_flat(_copy_kernel, B * n, stream, g, f, active)
         if check:
             errors = _launch.small_to_host(err, stream)  # the one copy per check: B scalars
             changed = False
@@ -169,10 +208,10 @@ def sinkhorn_loop_cuda(geom, w, rule, ctl, f, g, stream):
                     status[k], active_host[k], changed = OPTIMAL, 0, True
             if changed and active_host.any():
                 active.copy_to_device(active_host, stream=stream)
-    if B == 1 and it % 2 == 1:  # the last g sits in the other buffer: copy it back into the caller's
+    if swapped:  # the last g sits in the other buffer: copy it back into the caller's
         ones = cuda.to_device(np.ones(1, np.uint8), stream=stream)
-        launch_flat(_copy_kernel, m, stream, g, g_new, ones)
-        g = g_new
+        launch_flat(_copy_kernel, m, stream, g, caller_g, ones)
+        g = caller_g
     bad = cuda.to_device(np.zeros(B, np.int8), stream=stream)
     launch_flat(_nonfinite_kernel, B * n, stream, f, w.log_a, bad)
     launch_flat(_nonfinite_kernel, B * m, stream, g, w.log_b, bad)

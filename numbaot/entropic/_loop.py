@@ -3,8 +3,8 @@
 rule as parameters; and its host drivers. It runs ``numbaot.sinkhorn``/``solve`` (``sinkhorn_log``), epsilon
 scaling, :func:`numbaot.sinkhorn_unbalanced`, :func:`numbaot.solve_batch`, the online Sinkhorn between point clouds
 (balanced and unbalanced) and entropic GW's inner solve; ``numbaot.cuda.loop`` is its GPU twin (the same
-``_softmin`` row bodies). The Sinkhorn divergence's symmetric updates run the same geometries' half-steps in their
-own host loop (``_symmetric``).
+``_softmin`` row bodies). The Sinkhorn divergence runs its three problems through it too, in the loop's step modes
+(``LoopControl.mode``: simultaneous and symmetric averaged updates, over-relaxed alternate ones; ``_symmetric``).
 
 The problem (Chizat et al. 2018, "Scaling algorithms for unbalanced optimal transport problems")::
 
@@ -74,11 +74,15 @@ class LogWeights(NamedTuple):
 
 class LoopControl(NamedTuple):
     """How long the loop runs: ``max_iter``, ``tol`` (on the rule's error), and ``check_every`` (iterations between
-    convergence checks). Build it with :func:`control` (it fixes the field types: one compiled loop)."""
+    convergence checks); and how it steps: ``mode`` (:data:`ALTERNATE`, :data:`SIMULTANEOUS` or :data:`SYMMETRIC`)
+    and ``omega``, the weight of each update (``old + omega (new - old)``: 1 replaces, 1/2 averages, above 1
+    over-relaxes). Build it with :func:`control` (it fixes the field types: one compiled loop, whatever the mode)."""
 
     max_iter: int
     tol: float
     check_every: int
+    mode: int
+    omega: float
 
 
 class LoopRecord(NamedTuple):
@@ -91,8 +95,17 @@ class LoopRecord(NamedTuple):
     n_errors: np.ndarray
 
 
-def control(max_iter, tol, check_every) -> LoopControl:
-    return LoopControl(int(max_iter), float(tol), int(check_every))
+#: The loop's steps (``LoopControl.mode``). ALTERNATE: Sinkhorn's, f from g, then g from the new f.
+#: SIMULTANEOUS: f and g both from the old potentials (the Sinkhorn divergence's annealing, as GeomLoss steps);
+#: the error then counts both sides. SYMMETRIC: a symmetric problem (the same costs and weights on both sides,
+#: ``g = f`` on entry): one half-step, f from f, and g follows f (the divergence's self-problems); the error is
+#: the rows'. The divergence runs these under the :class:`_rules.Balanced` rule (its half-steps damped by its
+#: ``tau`` for KL penalties), whose error is then the fixed-point error of the updated sides.
+ALTERNATE, SIMULTANEOUS, SYMMETRIC = 0, 1, 2
+
+
+def control(max_iter, tol, check_every, mode=ALTERNATE, omega=1.0) -> LoopControl:
+    return LoopControl(int(max_iter), float(tol), int(check_every), int(mode), float(omega))
 
 
 def log_weights(a, b, reg_type="kl") -> LogWeights:
@@ -121,6 +134,8 @@ def sinkhorn_loop(geom, w, rule, ctl, f, g, record):
     the :class:`LoopRecord` ``record``; each problem stops on its own.
     """
     eps, tau_a, tau_b = rule.eps, rule.tau_a, rule.tau_b
+    mode, omega = ctl.mode, ctl.omega
+    relaxed = mode != ALTERNATE or omega != 1.0  # the old f is needed at every step
     status, n_iter, errors, n_errors = record.status, record.n_iter, record.errors, record.n_errors
     B, n, m = f.shape[0], f.shape[1], g.shape[1]
     g_new = g.copy()  # the column half-step's first guess (see _geometry)
@@ -129,8 +144,10 @@ def sinkhorn_loop(geom, w, rule, ctl, f, g, record):
     f_prev = f.copy()
     lam = np.empty(B)  # translation-invariant rule: the shift (f_ + lam, g_ - lam) of the iterated state
     lam_prev = np.empty(B)
+    err_rows = np.empty(B)  # the rows' share of the error (SIMULTANEOUS and SYMMETRIC steps)
     active = np.empty(B, np.uint8)
     for k in range(B):
+        err_rows[k] = 0.0
         lam[k] = 0.0
         lam_prev[k] = 0.0
         active[k] = 1
@@ -142,14 +159,30 @@ def sinkhorn_loop(geom, w, rule, ctl, f, g, record):
     while it < ctl.max_iter and n_active > 0:
         it += 1
         check = it % ctl.check_every == 0 or it == ctl.max_iter
-        if check:
+        if check or relaxed:
             for k in range(B):
                 lam_prev[k] = lam[k]
                 for i in range(n):
                     f_prev[k, i] = f[k, i]
         half_step(geom, ROWS, g, w.ref_b, w.shift_a, active, eps, tau_a, f)
         translate(geom, rule, True, active, w, f, g, g_new, lam)
-        half_step(geom, COLUMNS, f, w.ref_a, w.shift_b, active, eps, tau_b, g_new)
+        if relaxed:  # the rows' error (the steps that move f on their own), f relaxed, and g following f
+            rows_error = check and mode != ALTERNATE
+            for k in range(B):
+                if active[k]:
+                    e = 0.0
+                    for i in range(n):
+                        la = w.log_a[k, i]
+                        if rows_error and la > -math.inf:
+                            e += abs(math.exp(la + (f_prev[k, i] - f[k, i]) / eps) - math.exp(la))
+                        if omega != 1.0:
+                            f[k, i] = f_prev[k, i] + omega * (f[k, i] - f_prev[k, i])
+                        if mode == SYMMETRIC:
+                            g_new[k, i] = f[k, i]
+                    err_rows[k] = e
+        if mode != SYMMETRIC:  # SIMULTANEOUS: g from the old f
+            half_step(geom, COLUMNS, f_prev if mode == SIMULTANEOUS else f, w.ref_a, w.shift_b, active, eps, tau_b,
+                      g_new)
         translate(geom, rule, False, active, w, f, g, g_new, lam)
         for k in range(B):
             if not active[k]:
@@ -157,12 +190,18 @@ def sinkhorn_loop(geom, w, rule, ctl, f, g, record):
             n_iter[k] = it
             err = 0.0
             if check:
-                err = error(rule, k, w, f, f_prev, g, g_new, lam, lam_prev)
+                err = err_rows[k]
+                if mode != SYMMETRIC:
+                    err += error(rule, k, w, f, f_prev, g, g_new, lam, lam_prev)
                 if n_errors[k] < errors.shape[1]:
                     errors[k, n_errors[k]] = err
                     n_errors[k] += 1
-            for j in range(m):
-                g[k, j] = g_new[k, j]
+            if mode == SYMMETRIC or omega == 1.0:
+                for j in range(m):
+                    g[k, j] = g_new[k, j]
+            else:
+                for j in range(m):
+                    g[k, j] += omega * (g_new[k, j] - g[k, j])
             if check:
                 if not math.isfinite(err):
                     status[k] = NUMERICAL_ERROR
@@ -193,6 +232,36 @@ def plan_core(C, ref_a, ref_b, f, g, eps, out):
         base = ref_a[k, i] + f[k, i] * inv_eps
         for j in range(m):
             out[k, i, j] = math.exp(base + ref_b[k, j] + (g[k, j] - C[k, i, j]) * inv_eps)
+
+
+#: Plans of at most this many entries get their ``<P, C>`` from numpy in :func:`plan_linear` (no kernel to compile
+#: for a first call); larger ones from :func:`plan_core` over blocks of about as many entries.
+PLAN_BLOCK = 1 << 17
+
+
+def plan_linear(C, log_a, log_b, f, g, eps, n_threads=None):
+    """``<P, C> = sum_ij P_ij C_ij`` for the plan ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` of one
+    problem (``C`` (n, m), float64 or float32; zero entries count 0, also where C is +inf), in float64, without
+    storing the plan: by numpy for small problems, else by the dense solver's :func:`plan_core` over blocks of
+    rows (its one compiled float64 signature; a float32 block is converted first)."""
+    n, m = C.shape
+    rows = max(1, PLAN_BLOCK // max(m, 1))
+    log_a, log_b, f, g = (np.ascontiguousarray(v, dtype=np.float64) for v in (log_a, log_b, f, g))
+    total = 0.0
+    for i0 in range(0, n, rows):
+        i1 = min(n, i0 + rows)
+        block = np.ascontiguousarray(C[i0:i1], dtype=np.float64)
+        if n * m <= PLAN_BLOCK:
+            with np.errstate(over="ignore", invalid="ignore"):
+                P = np.exp(log_a[i0:i1, None] + log_b[None, :] + (f[i0:i1, None] + g[None, :] - block) / eps)
+        else:
+            P = np.empty((1,) + block.shape)
+            run_parallel(plan_core, n_threads, block[None], log_a[None, i0:i1], log_b[None], f[None, i0:i1],
+                         g[None], eps, P)
+            P = P[0]
+        with np.errstate(invalid="ignore"):
+            total += float(np.where(P > 0.0, P * block, 0.0).sum())
+    return total
 
 
 # ------------------------------------------------------------------------------------------------------ host side

@@ -154,32 +154,6 @@ def _plan_chunk(X, i, Y, start, stop, metric, p, norms_x, norms_y, log_a, log_b,
         weights[j] = _exp_term(base + lb[j] + (gb[j] - costs[j]) * inv_eps)
 
 
-# Not inlined: called once per row by the values pass of ``_geometry.ragged_clouds`` (``row_values``), whose
-# parallel loop stays small.
-@cpu_jit
-def row_mass_cost(X, i, Y, metric, p, norm_x, norms_y, base, log_b, g, inv_eps, costs):
-    """``(sum_j P_ij, sum_j P_ij C_ij)`` (0 * inf counts as 0) for row i of ``P_ij = exp(base + log b_j + (g_j -
-    C_ij) / eps)``, ``base = log a_i + f_i / eps``, costs from the points in chunks of ``costs.shape[0]`` (the
-    same sums as :func:`row_sums`)."""
-    m = Y.shape[0]
-    chunk = costs.shape[0]
-    weights = np.empty(chunk)
-    r = 0.0
-    s = 0.0
-    for start in range(0, m, chunk):
-        stop = start + chunk if m - start > chunk else m
-        _chunk_costs(X, i, Y, start, stop, metric, p, norm_x, norms_y, costs)
-        lb = log_b[start:stop]
-        gb = g[start:stop]
-        for j in range(stop - start):
-            weights[j] = _exp_term(base + lb[j] + (gb[j] - costs[j]) * inv_eps)
-        for j in range(stop - start):
-            w = weights[j]
-            r += w
-            s += w * costs[j] if w > 0.0 else 0.0
-    return r, s
-
-
 @cpu_jit(parallel=True)
 def row_sums(clouds, log_a, log_b, f, g, eps, mass, cost):
     """``mass[i] = sum_j P_ij`` and ``cost[i] = sum_j P_ij C_ij`` (0 * inf counts as 0) between the clouds of
@@ -207,6 +181,22 @@ def row_sums(clouds, log_a, log_b, f, g, eps, mass, cost):
 #: Clouds with at most this many (pair, coordinate) terms get their row sums from numpy (:func:`row_sums_numpy`):
 #: a millisecond or two, against more than a second that compiling the parallel kernel adds to a first call.
 NUMPY_SUMS_MAX = 1 << 17
+
+
+def plan_sums(geom, log_a, log_b, f, g, eps, n_threads, swapped=False):
+    """``(mass, cost)``: :func:`row_sums` of the plan of potentials ``(f, g)`` between the clouds of the
+    :class:`PointGeometry` ``geom`` (``swapped``: its columns, with the arguments of the swapped problem), by
+    numpy for small clouds (no kernel to compile for a first call), else by the parallel kernel."""
+    from .._threads import run_parallel
+
+    clouds = geom.clouds(swapped=swapped)
+    n, m = clouds.X.shape[0], clouds.Y.shape[0]
+    mass, cost = np.empty(n), np.empty(n)
+    if n * m * clouds.X.shape[1] <= NUMPY_SUMS_MAX:
+        row_sums_numpy(clouds, log_a, log_b, f, g, eps, mass, cost)
+    else:
+        run_parallel(row_sums, n_threads, clouds, log_a, log_b, f, g, eps, mass, cost)
+    return mass, cost
 
 
 def row_sums_numpy(clouds, log_a, log_b, f, g, eps, mass, cost):

@@ -1,17 +1,17 @@
-"""The symmetric Sinkhorn loop of the Sinkhorn divergence (its epsilon schedules: ``_schedules``), below every user of
-them: :mod:`numbaot.entropic.divergence` (host clouds), :mod:`numbaot.cuda.divergence` (device clouds, through the
-same ``symmetric_sinkhorn`` over ``DeviceSoftmins``) and :mod:`numbaot.losses`. The math is in the divergence
+"""The Sinkhorn divergence's symmetric Sinkhorn (its epsilon schedules: ``_schedules``), below every user of it:
+:mod:`numbaot.entropic.divergence` (host clouds), :mod:`numbaot.cuda.divergence` (device clouds, through the same
+:func:`symmetric_sinkhorn` over ``DeviceProblems``) and :mod:`numbaot.losses`. The math is in the divergence
 module's docstring.
 
-The softmins of one step that do not depend on each other (a-b both ways, a-a, b-b) run in one parallel region
-(``_geometry.ragged_dense`` over the cost matrices for :class:`DenseSoftmins`, ``_geometry.ragged_clouds`` over
-point clouds for :class:`OnlineSoftmins`; on the GPU the point-cloud geometry of ``cuda.loop``, one launch each),
-with the arithmetic of the Sinkhorn loop's half-steps: an averaged step is one region, a converging step two (the
-a-b problem's updates alternate). On a busy machine each region ends at a barrier that waits for any descheduled
-thread, so fewer regions per step keep two threads within reach of one. The steps themselves (averaged updates, the
-annealing, the over-relaxed final phase) stay a host loop: a jitted symmetric rule would compile a second
-specialisation of the loop for every divergence, where the divergence compiles one kernel for its softmins and
-values.
+Every step is a run of the one Sinkhorn loop (``_loop.sinkhorn_loop``; on the GPU ``cuda.loop.sinkhorn_loop_cuda``)
+on one of the three problems, under the Balanced rule (its error is then the fixed-point error; KL penalties damp
+its half-steps) and the loop's step modes: the a-b problem takes SIMULTANEOUS averaged updates while annealing and
+over-relaxed ALTERNATE ones at the final temperature, the self-problems SYMMETRIC averaged updates of their one
+potential. The loop runs over the geometries and with the types that ``sinkhorn`` and the online solver run (dense
+costs, point clouds of a pinned metric), so the divergence compiles no loop of its own: one process that calls
+both compiles the loop once. What stays here is a stage driver: the temperatures (one run per temperature, as in
+epsilon scaling), the summed error of the three problems, and the over-relaxation factor
+(:class:`_Overrelaxation`), fixed within each run of the loop.
 """
 from __future__ import annotations
 
@@ -23,67 +23,58 @@ from .. import _validation as V
 from .._costs import cost_matrix
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from .._threads import run_short_regions
+from ._loop import ALTERNATE, SIMULTANEOUS, SYMMETRIC, LogWeights, control, new_record, sinkhorn_loop
+from ._rules import Balanced
 
 
-class HostSoftmins:
-    """The operations of :func:`symmetric_sinkhorn` on host (numpy) potentials; subclasses give ``_run``.
+class HostProblems:
+    """The problems of :func:`symmetric_sinkhorn` on the host: a geometry of the Sinkhorn loop per pair ('xy', and
+    'xx', 'yy' with ``debias``; set by the subclasses), the weights, and one method that runs the loop on a pair.
 
-    ``numbaot.cuda.divergence.DeviceSoftmins`` is the same interface on GPU potentials.
+    ``numbaot.cuda.divergence.DeviceProblems`` is the same interface on the GPU.
     """
 
-    def softmins(self, requests, eps, damping):
-        """``damping * -eps log sum_j w_j exp((other_j - C_ij) / eps)`` for every point i of the pair's first
-        cloud, for every ``(pair, log_w, other, prev)`` of ``requests`` (``prev``: the previous value, a hint for
-        the shift of the one-pass log-sum-exp), in one parallel region: the requests must not depend on each other.
-        Returns the list of potentials."""
-        B = len(requests)
-        if B == 0:
-            return []
-        L = max(max(len(log_w), len(prev)) for _, log_w, _, prev in requests)
-        # the vectors padded to one length (O(n + m) copies against the O(n m) softmins)
-        other, ref, hint = np.zeros((B, L)), np.zeros((B, L)), np.zeros((B, L))
-        for k, (_, log_w, pot, prev) in enumerate(requests):
-            other[k, :len(pot)] = pot
-            ref[k, :len(log_w)] = log_w
-            hint[k, :len(prev)] = prev
-        out = np.empty((B, L))
-        # request k is rows starts[k] to starts[k + 1] of the batch
-        starts = np.cumsum([0] + [len(prev) for _, _, _, prev in requests], dtype=np.int64)
-        self._run([pair for pair, _, _, _ in requests], starts, other, ref, hint, eps, out)
-        return [damping * out[k, :len(prev)] for k, (_, _, _, prev) in enumerate(requests)]
+    geoms: dict
+    n_threads: int | None
 
-    def zeros(self, log_w):
-        return np.zeros(len(log_w))
+    def set_weights(self, log_a, log_b):
+        la, lb = np.asarray(log_a, dtype=np.float64)[None, :], np.asarray(log_b, dtype=np.float64)[None, :]
+        za, zb = np.zeros_like(la), np.zeros_like(lb)
+        # the reference measure a b^T ('kl'): every softmin weighs the other side by its weights
+        self.weights = {"xy": LogWeights(la, lb, la, lb, za, zb), "xx": LogWeights(la, la, la, la, za, za),
+                        "yy": LogWeights(lb, lb, lb, lb, zb, zb)}
 
-    def relax(self, old, new, weight):
-        """``old + weight (new - old)`` (``weight`` 1/2: the average; 1: ``new``; above 1: over-relaxed); it may
-        overwrite ``old``, which the loop no longer needs."""
-        if weight == 1.0:
-            return new
-        new -= old
-        new *= weight
-        old += new
-        return old
+    def zeros(self, pair):
+        """Zero potentials ``(f, g)`` of a pair's problem."""
+        w = self.weights[pair]
+        return np.zeros(w.log_a.shape), np.zeros(w.log_b.shape)
 
-    def error(self, terms, eps):
-        """The summed fixed-point error of the ``(log_w, old, new)`` triples (see :func:`_fixed_point_error`)."""
-        err = 0.0
-        for log_w, old, new in terms:
-            err += _fixed_point_error(log_w, old, new, eps)
-        return err
+    def copy(self, v):
+        return v.copy()
 
-    def finite(self, pairs):
-        """True when every potential of ``(v, log_w)`` is finite wherever its weight is positive."""
-        return all(bool(np.isfinite(v[w > -np.inf]).all()) for v, w in pairs)
+    def run(self, pair, f, g, eps, tau, mode, omega, n_steps):
+        """``n_steps`` steps of the loop on the pair's problem from ``(f, g)`` (updated in place): ``mode`` and
+        ``omega`` as ``_loop.LoopControl`` says, half-steps damped by ``tau``. Returns ``(status, errors)``, the
+        fixed-point error of each step (host float64)."""
+        record = new_record(1, n_steps, 1)
+        run_short_regions(sinkhorn_loop, self.n_threads, self.geoms[pair], self.weights[pair],
+                          Balanced(eps, tau, tau), control(n_steps, -1.0, 1, mode, omega), f, g, record)
+        return int(record.status[0]), record.errors[0, :record.n_errors[0]]
+
+    def vector(self, v):
+        """A potential as a 1D float64 host array."""
+        return v[0]
 
 
-class DenseSoftmins(HostSoftmins):
-    """The softmins of the symmetric loop on cost matrices (built once from the points)."""
+class DenseProblems(HostProblems):
+    """The problems on cost matrices (built once from the points): ``DenseCosts`` geometries, the dense solver's."""
 
     def __init__(self, X, Y, metric, p, n_threads, debias, dtype=np.float64):
         """``dtype``: the costs' dtype. float32 costs are read and exponentiated in float32 (as GeomLoss does; the
-        potentials stay float64): half the memory of float64 costs (not faster per row here), but a marginal error
-        floor near 1e-6, so callers ask for them only when no tolerance is to be met (a fixed annealing schedule)."""
+        potentials stay float64): half the memory of float64 costs, but a marginal error floor near 1e-6, so
+        callers ask for them only when no tolerance is to be met (a fixed annealing schedule)."""
+        from ._geometry import DenseCosts
+
         self.n_threads = n_threads
         # each matrix is computed directly: a transpose or a dtype copy of an n x m matrix costs more than
         # computing it from the points (page faults on fresh memory dominate both)
@@ -94,44 +85,25 @@ class DenseSoftmins(HostSoftmins):
         for P, Q in pairs.values():  # refused with a clear error (and the hint lazy=True) before any allocation
             V.check_dense_size((P.shape[0], Q.shape[0]), dtype.itemsize, what="the cost matrix")
         self.C = {pair: cost_matrix(P, Q, metric, p, n_threads, dtype) for pair, (P, Q) in pairs.items()}
-        # the kernel's tuple of matrices: always four (one compiled type), "xy" standing in for absent ones
-        self.order = list(self.C)
-        self.mats = tuple(self.C[pair] for pair in self.order) + (self.C["xy"],) * (4 - len(self.order))
-
-    def _run(self, pairs, starts, other, ref, prev, eps, out):
-        from ._geometry import ragged_dense
-
-        which = np.array([self.order.index(pair) for pair in pairs], np.int64)
-        run_short_regions(ragged_dense, self.n_threads, self.mats, which, starts, other, ref, prev, eps, False, out)
+        self.geoms = {"xy": DenseCosts(self.C["xy"][None], self.C["yx"][None])}
+        if debias:  # a self-problem reads rows only (SYMMETRIC steps): its matrix stands in for its transpose
+            self.geoms.update(xx=DenseCosts(self.C["xx"][None], self.C["xx"][None]),
+                              yy=DenseCosts(self.C["yy"][None], self.C["yy"][None]))
 
 
-class OnlineSoftmins(HostSoftmins):
-    """The softmins of the symmetric loop with costs computed from the points (O(n + m) memory), with the
-    arithmetic of the point-cloud geometry's half-step that the Sinkhorn loop runs (``_geometry``), on clouds of a
-    pinned metric (``_online.PINNED_CLOUDS``: that metric's loops compile alone)."""
+class CloudProblems(HostProblems):
+    """The problems with costs computed from the points (O(n + m) memory): point clouds of a pinned metric, the
+    online solver's geometry (``_online.PINNED_CLOUDS``)."""
 
-    #: pair -> (rows, columns): which cloud (0: X, 1: Y) a pair's softmin runs on and against
-    CLOUDS = {"xy": (0, 1), "yx": (1, 0), "xx": (0, 0), "yy": (1, 1)}
-
-    def __init__(self, X, Y, metric, p, n_threads):
+    def __init__(self, X, Y, metric, p, n_threads, debias):
         from ._online import PointGeometry
 
         self.n_threads = n_threads
-        self.clouds = PointGeometry(X, Y, metric, p).clouds()
-
-    def _run(self, pairs, starts, other, ref, prev, eps, out):
-        from ._geometry import ragged_clouds
-
-        sides = np.array([self.CLOUDS[pair] for pair in pairs], np.int64)
-        run_short_regions(ragged_clouds, self.n_threads, self.clouds, sides, starts, other, ref, prev, eps, False, out)
-
-
-def _fixed_point_error(log_w, old, new, eps):
-    """``sum_i w_i |exp((old_i - new_i) / eps) - 1|``: the L1 error of the marginal that the update ``new`` makes
-    exact (balanced OT); zero exactly at a fixed point (unbalanced OT too)."""
-    w = np.exp(log_w)
-    with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.sum(np.where(w > 0, w * np.abs(np.expm1((old - new) / eps)), 0.0)))
+        self.geometry = PointGeometry(X, Y, metric, p)
+        self.geoms = {"xy": self.geometry.clouds()}
+        if debias:
+            self.geoms["xx"] = PointGeometry(X, X, metric, p).clouds()
+            self.geoms["yy"] = PointGeometry(Y, Y, metric, p).clouds()
 
 
 class _Overrelaxation:
@@ -180,116 +152,102 @@ class _Overrelaxation:
 
 
 def symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, debias, max_iter, tol, cross=True):
-    """The annealed symmetric Sinkhorn loop (GeomLoss's ``sinkhorn_loop``, single scale).
+    """The annealed symmetric Sinkhorn (GeomLoss's ``sinkhorn_loop``, single scale), as runs of the Sinkhorn loop.
 
-    ``ops`` computes on the device of the potentials (:class:`HostSoftmins` or the CUDA twin):
-    ``ops.softmins(requests, eps, damping)`` gives, for every ``(pair, log_w, other, prev)`` of ``requests``
-    (``pair`` in 'xy', 'yx', 'xx', 'yy'), the damped potential ``-damping eps log sum_j w_j exp((other_j - C_ij) /
-    eps)`` on the first cloud of the pair (``prev``: its previous value, a hint). After the schedule, with ``tol``
-    not None, steps continue at the last temperature (alternate updates for the a-b problem, averaged ones for the
-    self-problems) until the summed marginal (fixed-point) error is at most ``tol`` or ``max_iter`` steps were
-    taken in all.
+    ``ops`` runs the loop on the device of the potentials (:class:`HostProblems` or the CUDA twin). Starting from
+    the softmins of zero potentials, each temperature of ``eps_list`` takes one step: SIMULTANEOUS updates of the
+    a-b problem (f and g from the old potentials) and SYMMETRIC ones of the self-problems, all averaged with the old
+    values. After the schedule, with ``tol`` not None, steps continue at the last temperature (ALTERNATE updates of
+    the a-b problem over-relaxed by :class:`_Overrelaxation`'s factor, averaged SYMMETRIC ones of the
+    self-problems), in runs of the loop that end where the factor may change or where the error's rate says the
+    summed fixed-point error reaches ``tol``, until a run ends at most at ``tol`` or ``max_iter`` steps were taken
+    in all. A last full SIMULTANEOUS / SYMMETRIC update (weight 1) ends the loop. With ``rho`` the half-steps are
+    damped by ``1 / (1 + eps / rho)``.
 
     ``cross=False`` (with ``debias``) solves the two self-problems only, and the last update extends each
-    self-potential to the other cloud instead: ``f_ba`` is then b's potential on the points of a
-    (``softmin('xy', log_b, g_bb)``) and ``g_ab`` a's potential on the points of b (the Hausdorff divergence).
+    self-potential to the other cloud instead: ``f_ba`` is then b's potential on the points of a (the a-b
+    problem's row half-step from ``g_bb``) and ``g_ab`` a's potential on the points of b (the Hausdorff
+    divergence).
 
     Returns ``(f_aa, g_bb, g_ab, f_ba, status, n_iter, errors)`` (``f_aa``, ``g_bb`` None without ``debias``).
     """
-    def damping(eps):
+    def tau(eps):
         return 1.0 if rho is None else 1.0 / (1.0 + eps / rho)
 
-    # The softmins of a step that do not depend on each other go to ``ops.softmins`` together (one parallel region
-    # on the CPU): every softmin of an averaged step, and all but the a-b problem's second one in a converging step.
-    zeros_a, zeros_b = ops.zeros(log_a), ops.zeros(log_b)
-    eps = eps_list[0]
+    ops.set_weights(log_a, log_b)
+    pairs = (("xy",) if cross else ()) + (("xx", "yy") if debias else ())
+    pots = {pair: ops.zeros(pair) for pair in pairs}
+    simultaneous = {"xy": SIMULTANEOUS, "xx": SYMMETRIC, "yy": SYMMETRIC}
+
+    def steps(modes, eps, omega, n_steps):
+        """``n_steps`` steps of every problem; their summed errors, NaN after a problem stopped on one."""
+        total = np.zeros(n_steps)
+        for pair in pairs:
+            mode = modes[pair]
+            _, err = ops.run(pair, *pots[pair], eps, tau(eps), mode, omega if pair == "xy" else 0.5, n_steps)
+            total[:len(err)] += err
+            total[len(err):] = math.nan
+        return total
+
     # start from the softmins of zero potentials: at eps = diameter^p they are close to the cost's averages
-    first = ([("yx", log_a, zeros_a, zeros_b), ("xy", log_b, zeros_b, zeros_a)] if cross else []) + (
-        [("xx", log_a, zeros_a, zeros_a), ("yy", log_b, zeros_b, zeros_b)] if debias else [])
-    new = ops.softmins(first, eps, damping(eps))
-    g_ab, f_ba = new[:2] if cross else (None, None)
-    f_aa, g_bb = new[-2:] if debias else (None, None)
-
-    def self_requests():
-        return [("xx", log_a, f_aa, f_aa), ("yy", log_b, g_bb, g_bb)] if debias else []
-
-    def step(eps):
-        # averaged updates: plain ones would oscillate on a self-problem
-        d = damping(eps)
-        new = ops.softmins(([("xy", log_b, g_ab, f_ba), ("yx", log_a, f_ba, g_ab)] if cross else [])
-                           + self_requests(), eps, d)
-        terms = []
-        if cross:
-            ft_ba, gt_ab = new[:2]
-            terms += [(log_a, f_ba, ft_ba), (log_b, g_ab, gt_ab)]
-        if debias:
-            ft_aa, gt_bb = new[-2:]
-            terms += [(log_a, f_aa, ft_aa), (log_b, g_bb, gt_bb)]
-        err = ops.error(terms, eps)
-        new = [None, None, None, None]
-        if cross:
-            new[0], new[1] = ops.relax(f_ba, ft_ba, 0.5), ops.relax(g_ab, gt_ab, 0.5)
-        if debias:
-            new[2], new[3] = ops.relax(f_aa, ft_aa, 0.5), ops.relax(g_bb, gt_bb, 0.5)
-        return new, err
-
-    def converging_step(eps, omega):
-        # At the final temperature the a-b problem takes alternate (Gauss-Seidel) updates, twice as fast as
-        # averaged ones, over-relaxed by `omega` (see _Overrelaxation); the self-problems keep averaged updates.
-        # Two parallel regions: f_ba with the self-problems, then g_ab from the new f_ba.
-        d = damping(eps)
-        terms = []
-        new = [None, None, None, None]
-        first = ops.softmins(([("xy", log_b, g_ab, f_ba)] if cross else []) + self_requests(), eps, d)
-        if cross:
-            new[0] = ops.relax(f_ba, first[0], omega)
-            (gt_ab,) = ops.softmins([("yx", log_a, new[0], g_ab)], eps, d)
-            terms.append((log_b, g_ab, gt_ab))
-        if debias:
-            ft_aa, gt_bb = first[-2:]
-            terms += [(log_a, f_aa, ft_aa), (log_b, g_bb, gt_bb)]
-        err = ops.error(terms, eps)
-        if cross:
-            new[1] = ops.relax(g_ab, gt_ab, omega)
-        if debias:
-            new[2], new[3] = ops.relax(f_aa, ft_aa, 0.5), ops.relax(g_bb, gt_bb, 0.5)
-        return new, err
-
+    eps = eps_list[0]
+    for pair in pairs:
+        ops.run(pair, *pots[pair], eps, tau(eps), simultaneous[pair], 1.0, 1)
     errors = []
     n_iter = 0
     status = OPTIMAL
-    for eps in eps_list:
-        (f_ba, g_ab, f_aa, g_bb), err = step(eps)
+    for eps in eps_list:  # averaged updates: plain ones would oscillate on a self-problem
+        errors.append(float(steps(simultaneous, eps, 0.5, 1)[0]))
         n_iter += 1
-        errors.append(err)
     if tol is not None:
+        # At the final temperature the a-b problem takes alternate (Gauss-Seidel) updates, twice as fast as
+        # averaged ones, over-relaxed by the factor (see _Overrelaxation); the self-problems keep averaged updates.
         status = MAX_ITER_REACHED
         relaxation = _Overrelaxation()
+        converging = {"xy": ALTERNATE, "xx": SYMMETRIC, "yy": SYMMETRIC}
+        recent = []
         while n_iter < max_iter:
-            (f_ba, g_ab, f_aa, g_bb), err = converging_step(eps, relaxation.omega if cross else 1.0)
-            n_iter += 1
-            errors.append(err)
-            relaxation.observe(err)
-            if not math.isfinite(err):
+            n_steps = _run_length(relaxation, recent, tol, max_iter - n_iter)
+            total = steps(converging, eps, relaxation.omega if cross else 1.0, n_steps)
+            for err in total:
+                relaxation.observe(err)
+            n_iter += n_steps
+            errors.extend(float(e) for e in total)
+            recent = (recent + [float(e) for e in total])[-relaxation.WINDOW:]  # this phase's errors only
+            if not np.isfinite(total).all():
                 status = NUMERICAL_ERROR
                 break
-            if err <= tol:
+            if total[-1] <= tol:
                 status = OPTIMAL
                 break
     # a last full update from the averaged potentials (every side from the old values)
     if cross:
-        last = [("xy", log_b, g_ab, f_ba), ("yx", log_a, f_ba, g_ab)]
+        f_ba, g_ab = pots["xy"]
     else:  # the self-potentials extended to the other cloud, from the same averaged values as the update below
-        last = [("xy", log_b, g_bb, f_aa), ("yx", log_a, f_aa, g_bb)]
-    new = ops.softmins(last + self_requests(), eps, damping(eps))
-    f_ba, g_ab = new[:2]
+        f_ba, g_ab = ops.copy(pots["xx"][0]), ops.copy(pots["yy"][1])
+    final = [ops.run("xy", f_ba, g_ab, eps, tau(eps), SIMULTANEOUS, 1.0, 1)[0]]
     if debias:
-        f_aa, g_bb = new[-2:]
+        final += [ops.run(pair, *pots[pair], eps, tau(eps), SYMMETRIC, 1.0, 1)[0] for pair in ("xx", "yy")]
     n_iter += 1
-    pairs = [(f_ba, log_a), (g_ab, log_b)] + ([(f_aa, log_a), (g_bb, log_b)] if debias else [])
-    if not ops.finite(pairs):
+    if NUMERICAL_ERROR in final:  # a potential of positive weight is not finite
         status = NUMERICAL_ERROR
-    return f_aa, g_bb, g_ab, f_ba, status, n_iter, np.asarray(errors, dtype=np.float64)
+    f_aa, g_bb = (ops.vector(pots["xx"][0]), ops.vector(pots["yy"][0])) if debias else (None, None)
+    return f_aa, g_bb, ops.vector(g_ab), ops.vector(f_ba), status, n_iter, np.asarray(errors, dtype=np.float64)
+
+
+def _run_length(relaxation, recent, tol, left):
+    """The steps of the next run of the loop: up to where the over-relaxation factor may change (a window's end),
+    and no further than where the rate of the ``recent`` errors says they reach ``tol`` (each run's last error
+    decides the stop: a run that went past it would take steps for nothing)."""
+    n = relaxation.WINDOW + 1 - len(relaxation.window) if relaxation.enabled else 4 * relaxation.WINDOW
+    if len(recent) < 3:  # no rate yet: a short first run (the schedule may have left the error near tol)
+        n = min(n, 3)
+    elif recent[-1] > tol and 0.0 < recent[-1] < recent[0] and recent[-3] > 0.0:
+        # the latest rate, rounded to the nearest step: a run that stops one step short costs a loop call, one
+        # that goes a step too far costs a step
+        rate = (recent[-1] / recent[-3]) ** 0.5 if recent[-1] < recent[-3] else recent[-1] / recent[0]
+        n = min(n, max(1, round(math.log(tol / recent[-1]) / math.log(rate))) if tol > 0 else n)
+    return max(1, min(n, left))
 
 
 def divergence_value(a, b, f_aa, g_bb, g_ab, f_ba, eps, rho, debias):

@@ -33,8 +33,7 @@ import numpy as np
 from .._defaults import MAX_ITER, TOL
 from ._options import DivergenceOptions
 from ._schedules import annealing_schedule
-from ._symmetric import (DenseSoftmins, OnlineSoftmins, divergence_value, hausdorff_potentials,
-                         symmetric_sinkhorn)
+from ._symmetric import CloudProblems, DenseProblems, divergence_value, hausdorff_potentials, symmetric_sinkhorn
 
 
 def hausdorff_divergence(X_a, X_b, a, b, eps_list, rho, metric="sqeuclidean", p=2.0, lazy=None, n_threads=None):
@@ -71,8 +70,8 @@ def hausdorff_divergence(X_a, X_b, a, b, eps_list, rho, metric="sqeuclidean", p=
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
     # a fixed schedule, no tolerance: float32 clouds may iterate on float32 costs
-    ops = (OnlineSoftmins(X_a, X_b, metric, p, n_threads) if lazy else
-           DenseSoftmins(X_a, X_b, metric, p, n_threads, True, V.result_dtype(X_a, X_b)))
+    ops = (CloudProblems(X_a, X_b, metric, p, n_threads, True) if lazy else
+           DenseProblems(X_a, X_b, metric, p, n_threads, True, V.result_dtype(X_a, X_b)))
     f_aa, g_bb, g_ab, f_ba, status, _, _ = symmetric_sinkhorn(ops, log_a, log_b, eps_list, rho, True, 0, None,
                                                              cross=False)
     F, G = hausdorff_potentials(f_aa, g_bb, g_ab, f_ba, eps_list[-1], rho)
@@ -94,8 +93,8 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     """
     from .. import _dispatch, _validation as V
     from .._finish import CloudsAnswer, clouds_detail, finish_clouds
-    from ._geometry import ROWS, plan_linear, row_values
-    from ._online import PointGeometry, online_plan_parts
+    from ._loop import plan_linear
+    from ._online import PointGeometry, online_plan_parts, plan_sums
 
     reg = V.check_reg(reg)
     metric, p = V.check_metric(metric, p)
@@ -128,18 +127,19 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     with np.errstate(divide="ignore"):
         log_a, log_b = np.log(a), np.log(b)
     if lazy:
-        softmin = OnlineSoftmins(X_a, X_b, metric, p, n_threads)
+        problems = CloudProblems(X_a, X_b, metric, p, n_threads, debias)
     else:  # float32 costs only under a fixed schedule: their error floor (~1e-6) is above the usual tolerances
-        softmin = DenseSoftmins(X_a, X_b, metric, p, n_threads, debias, out_dtype if tol is None else np.float64)
-    f_aa, g_bb, g_ab, f_ba, status, n_iter, errors = symmetric_sinkhorn(softmin, log_a, log_b, eps_list, rho,
+        problems = DenseProblems(X_a, X_b, metric, p, n_threads, debias, out_dtype if tol is None else np.float64)
+    f_aa, g_bb, g_ab, f_ba, status, n_iter, errors = symmetric_sinkhorn(problems, log_a, log_b, eps_list, rho,
                                                                          debias, max_iter, tol)
     value = divergence_value(a, b, f_aa, g_bb, g_ab, f_ba, reg, rho, debias)
     geom = PointGeometry(X_a, X_b, metric, p)
-    # <P, C> of the a-b problem by the kernel the steps compiled: from the points, or from the cost matrix
+    # <P, C> of the a-b problem by the kernels its solver shares: the online solver's sums from the points, or the
+    # dense solver's plan kernel over blocks of rows of the cost matrix
     if lazy:
-        value_linear = float(row_values(softmin.clouds, ROWS, log_a, log_b, f_ba, g_ab, reg, n_threads)[1].sum())
+        value_linear = float(plan_sums(geom, log_a, log_b, f_ba, g_ab, reg, n_threads)[1].sum())
     else:
-        value_linear = plan_linear(softmin.C["xy"], log_a, log_b, f_ba, g_ab, reg, n_threads)
+        value_linear = plan_linear(problems.C["xy"], log_a, log_b, f_ba, g_ab, reg, n_threads)
     operator, densify = online_plan_parts(geom, log_a, log_b, f_ba, g_ab, reg, out_dtype, n_threads)
     pot_a, pot_b = (f_ba - f_aa, g_ab - g_bb) if debias else (f_ba, g_ab)
     answer = CloudsAnswer(value, value_linear, pot_a.astype(out_dtype), pot_b.astype(out_dtype), status,

@@ -5,7 +5,6 @@ costs are computed from the points at every iteration, O(n + m) memory. The core
 from __future__ import annotations
 
 import math
-from functools import partial
 
 import numpy as np
 
@@ -13,9 +12,9 @@ from .. import _dispatch, _validation as V
 from .._defaults import CHECK_EVERY, MAX_ITER, TOL
 from .._finish import CloudsAnswer, clouds_detail, finish_clouds
 from .._scaling import max_abs, pow2_exponent, scale_up
-from .._threads import run_parallel, run_short_regions
+from .._threads import run_short_regions
 from ._loop import control, kl_div, run_single
-from ._online import NUMPY_SUMS_MAX, PointGeometry, online_plan_parts, row_sums, row_sums_numpy
+from ._online import PointGeometry, online_plan_parts, plan_sums
 from ._options import OnlineOptions
 from ._rules import rule_for
 
@@ -74,16 +73,13 @@ def solve_online(X_a, X_b, a, b, reg, metric="sqeuclidean", p=2.0, max_iter=MAX_
     rule, ctl = rule_for(reg, rho_a, rho_b), control(max_iter, tol, check_every)
     status, n_iter, n_errors = run_short_regions(run_single, n_threads, geom.clouds(), log_a, log_b, f, g, errors,
                                                  rule, ctl)
-    mass, cost = np.empty(n), np.empty(n)
-    # the plan's row (and column) sums: by numpy for small clouds (no kernel to compile for a first call)
-    sums = row_sums_numpy if n * m * X_a.shape[1] <= NUMPY_SUMS_MAX else partial(run_parallel, row_sums, n_threads)
-    sums(geom.clouds(), log_a, log_b, f, g, reg, mass, cost)
+    # the plan's row (and column) sums
+    mass, cost = plan_sums(geom, log_a, log_b, f, g, reg, n_threads)
     value_linear = float(cost.sum())
     if balanced:
         col_mass = b  # g was updated last: the columns of P sum to b
     else:
-        col_mass, col_cost = np.empty(m), np.empty(m)
-        sums(geom.clouds(swapped=True), log_b, log_a, g, f, reg, col_mass, col_cost)
+        col_mass = plan_sums(geom, log_b, log_a, g, f, reg, n_threads, swapped=True)[0]
     # <P, C> + reg KL(P | ab^T) = sum P (f + g) - reg (sum P - |a||b|), from the row and column sums of P
     with np.errstate(invalid="ignore"):
         value = float(np.dot(mass, f) + np.dot(col_mass, g) - reg * (mass.sum() - a.sum() * b.sum()))

@@ -135,7 +135,7 @@ def line_lse(src, e, base, size, top, K, cost, inv_eps, c):
 @twin(deps={"_exp": fast_exp})
 def fixed_point_term(w, old, new, inv_eps):
     """``w |exp((old - new) / eps) - 1|`` (0 where w = 0): one bin's share of the L1 marginal error that the update
-    ``new`` makes exact (``_symmetric._fixed_point_error``)."""
+    ``new`` makes exact (the fixed-point error of the divergence's steps in ``_loop.sinkhorn_loop``)."""
     if w > 0.0:
         return w * abs(math.expm1((old - new) * inv_eps))
     return 0.0

@@ -85,7 +85,8 @@ def _geometry(C, symmetric):
 
 
 def _fixed_point_error(w, old, new, eps):
-    """Per problem (row): ``sum_i w_i |exp((old_i - new_i) / eps) - 1|`` (``_symmetric._fixed_point_error``)."""
+    """Per problem (row): ``sum_i w_i |exp((old_i - new_i) / eps) - 1|`` (the divergence's fixed-point error, as
+    ``_loop.sinkhorn_loop`` checks it)."""
     with np.errstate(over="ignore", invalid="ignore"):
         return np.where(w > 0, w * np.abs(np.expm1((old - new) / eps)), 0.0).sum(axis=1)
 

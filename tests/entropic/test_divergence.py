@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import warnings
 
-import numba
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -60,31 +59,6 @@ def test_dense_and_online_paths_agree_step_by_step():
     assert abs(float(dense.value) - float(online.value)) < 1e-12
     np.testing.assert_allclose(dense.potential_a, online.potential_a, atol=1e-12)
     np.testing.assert_allclose(dense.errors, online.errors, rtol=1e-8)
-
-
-@pytest.mark.parametrize("lazy", [False, True])
-def test_one_parallel_region_per_averaged_step_two_per_converging_step(lazy, monkeypatch):
-    """The independent softmins of a step run in one kernel call (one barrier per step on a busy machine): the
-    first softmins, every annealing step and the last update one call each, a converging step two (the a-b
-    problem's alternate updates)."""
-    from numbaot.entropic import _geometry as G, _symmetric
-
-    calls = []
-
-    def counted(core, n_threads, *args):
-        calls.append(core)
-        return run(core, n_threads, *args)
-
-    run = _symmetric.run_short_regions
-    monkeypatch.setattr(_symmetric, "run_short_regions", counted)
-    X, Y = _clouds(n=30, m=17, seed=3)
-    eps_list = [1.0, 0.3, 0.1, 0.03]
-    res = solve_divergence(X, Y, reg=0.03, tol=1e-9, max_iter=400, lazy=lazy, eps_list=eps_list)
-    assert res.status is numbaot.Status.OPTIMAL
-    K, converging = len(eps_list), len(res.errors) - len(eps_list)
-    assert converging > 0 and res.n_iter == len(res.errors) + 1
-    assert len(calls) == 1 + K + 2 * converging + 1
-    assert set(calls) == {G.ragged_clouds if lazy else G.ragged_dense}
 
 
 @pytest.mark.parametrize("reach", [None, 0.5])
@@ -269,13 +243,17 @@ def _symmetric_overrelaxation():
     return _Overrelaxation()
 
 
-# ---- the values passes of the host kernels (the divergence's <P, C>): against numpy on the same potentials
+# ---- the divergence's <P, C>: the solvers' own sums, against numpy on the same potentials
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_plan_linear_is_the_explicit_plans_sum(dtype):
-    """The values-only pass (no plan stored) equals sum(P * C) over the explicit plan, forbidden arcs (C = +inf)
-    and zero weights counting 0."""
-    from numbaot.entropic._geometry import plan_linear
+@pytest.mark.parametrize("block", [None, 64])
+def test_plan_linear_is_the_explicit_plans_sum(dtype, block, monkeypatch):
+    """``_loop.plan_linear`` (no plan stored) equals sum(P * C) over the explicit plan, forbidden arcs (C = +inf)
+    and zero weights counting 0: by numpy, and (``block``: a small PLAN_BLOCK) by the dense plan kernel over
+    blocks of rows."""
+    from numbaot.entropic import _loop
 
+    if block is not None:
+        monkeypatch.setattr(_loop, "PLAN_BLOCK", block)
     rng = np.random.default_rng(5)
     n, m, eps = 40, 23, 0.2
     C = rng.random((n, m)).astype(dtype)
@@ -290,53 +268,46 @@ def test_plan_linear_is_the_explicit_plans_sum(dtype):
         P = a[:, None] * b[None, :] * np.exp((f[:, None] + g[None, :] - C64) / eps)
         want = float(np.where(P > 0, P * C64, 0.0).sum())
     assert P[3, 7] == 0.0 and want > 0
-    got = plan_linear(C, log_a, log_b, f, g, eps)
+    got = _loop.plan_linear(C, log_a, log_b, f, g, eps)
     assert isinstance(got, float)
     assert got == pytest.approx(want, rel=1e-12)  # float64 entries, whatever C's dtype
 
 
-def test_divergence_linear_value_compiles_no_new_dense_kernel():
-    """The divergence's <P, C> runs on the dense kernel that its softmins compiled (a runtime flag), and equals
-    sum(P * C) of its explicit plan."""
-    from numbaot.entropic._geometry import ragged_dense
-
+@pytest.mark.parametrize("lazy", [False, True])
+def test_divergence_linear_value_is_its_plans(lazy):
+    """The divergence's ``value_linear`` is sum(P * C) of its explicit plan (float32 clouds under a fixed schedule:
+    float32 costs in the dense case)."""
     rng = np.random.default_rng(6)
     X, Y = rng.random((30, 2)).astype(np.float32), rng.random((25, 2)).astype(np.float32)
-    res = solve_divergence(X, Y, reg=0.05, tol=None, lazy=False, warn=False)
-    # the float32 costs' softmins and <P, C> share one specialisation (every float32 caller passes these types)
-    assert len([s for s in ragged_dense.signatures if s[0].dtype.dtype == numba.float32]) == 1
+    res = solve_divergence(X, Y, reg=0.05, tol=None, lazy=lazy, warn=False)
     P = np.asarray(res.plan, np.float64)
     C = numbaot.dist(X, Y).astype(np.float64)
     assert float(res.value_linear) == pytest.approx(float((P * C).sum()), rel=1e-5)  # float32 result and plan
 
 
 @pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean"])
-def test_row_values_match_numpy(metric):
-    from numbaot._costs import PointClouds
-    from numbaot.entropic._geometry import COLUMNS, ROWS, row_values
+@pytest.mark.parametrize("kernel", [False, True])
+def test_plan_sums_match_numpy(metric, kernel, monkeypatch):
+    """``_online.plan_sums``: the plan's row (and, swapped, column) masses and costs from the points, by numpy
+    for small clouds and (``kernel``) by the parallel kernel."""
+    from numbaot.entropic import _online
     from numbaot.entropic._online import PointGeometry
 
+    if kernel:
+        monkeypatch.setattr(_online, "NUMPY_SUMS_MAX", 0)
     rng = np.random.default_rng(4)
     X, Y = rng.random((300, 2)), rng.random((9, 2))  # 300 points: more than one chunk of costs per row
     a, b = _weights(300, 9, seed=4)
     log_a, log_b = np.log(a), np.log(b)
     f, g = rng.normal(size=300) * 0.05, rng.normal(size=9) * 0.05
     eps = 0.2
-    clouds = PointClouds(*PointGeometry(X, Y, metric, None).args())
+    geom = PointGeometry(X, Y, metric, None)
     C = numbaot.dist(X, Y, metric=metric)
     P = a[:, None] * b[None, :] * np.exp((f[:, None] + g[None, :] - C) / eps)
-    for side, axis in ((ROWS, 1), (COLUMNS, 0)):
-        mass, cost = row_values(clouds, side, log_a, log_b, f, g, eps)
-        np.testing.assert_allclose(mass, P.sum(axis=axis), rtol=1e-12)
-        np.testing.assert_allclose(cost, (P * C).sum(axis=axis), rtol=1e-10)
+    mass, cost = _online.plan_sums(geom, log_a, log_b, f, g, eps, None)
+    np.testing.assert_allclose(mass, P.sum(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(cost, (P * C).sum(axis=1), rtol=1e-10)
+    mass, cost = _online.plan_sums(geom, log_b, log_a, g, f, eps, None, swapped=True)
+    np.testing.assert_allclose(mass, P.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(cost, (P * C).sum(axis=0), rtol=1e-10)
 
-
-def test_host_softmins_take_an_empty_request_list():
-    """No request, no work: an empty list back (the CUDA twin's loop gives the same), not a max() of nothing."""
-    from numbaot.entropic._symmetric import DenseSoftmins
-
-    X = np.random.default_rng(0).random((5, 2))
-    ops = DenseSoftmins(X, X[:4], "sqeuclidean", 2, 1, debias=False)
-    assert ops.softmins([], 0.1, 1.0) == []
-    got = ops.softmins([("xy", np.log(np.full(4, 0.25)), np.zeros(4), np.zeros(5))], 0.1, 1.0)
-    assert len(got) == 1 and got[0].shape == (5,) and np.isfinite(got[0]).all()
