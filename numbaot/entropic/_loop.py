@@ -136,6 +136,7 @@ def sinkhorn_loop(geom, w, rule, ctl, f, g, record):
     eps, tau_a, tau_b = rule.eps, rule.tau_a, rule.tau_b
     mode, omega = ctl.mode, ctl.omega
     relaxed = mode != ALTERNATE or omega != 1.0  # the old f is needed at every step
+    replace_g = mode == SYMMETRIC or omega == 1.0  # g = g_new (else relaxed)
     status, n_iter, errors, n_errors = record.status, record.n_iter, record.errors, record.n_errors
     B, n, m = f.shape[0], f.shape[1], g.shape[1]
     g_new = g.copy()  # the column half-step's first guess (see _geometry)
@@ -196,12 +197,8 @@ def sinkhorn_loop(geom, w, rule, ctl, f, g, record):
                 if n_errors[k] < errors.shape[1]:
                     errors[k, n_errors[k]] = err
                     n_errors[k] += 1
-            if mode == SYMMETRIC or omega == 1.0:
-                for j in range(m):
-                    g[k, j] = g_new[k, j]
-            else:
-                for j in range(m):
-                    g[k, j] += omega * (g_new[k, j] - g[k, j])
+            for j in range(m):
+                g[k, j] = g_new[k, j] if replace_g else g[k, j] + omega * (g_new[k, j] - g[k, j])
             if check:
                 if not math.isfinite(err):
                     status[k] = NUMERICAL_ERROR
