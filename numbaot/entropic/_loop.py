@@ -242,15 +242,15 @@ def plan_linear(C, log_a, log_b, f, g, eps, n_threads=None):
     storing the plan: by numpy for small problems, else by the dense solver's :func:`plan_core` over blocks of
     rows (its one compiled float64 signature; a float32 block is converted first)."""
     n, m = C.shape
-    rows = max(1, PLAN_BLOCK // max(m, 1))
     log_a, log_b, f, g = (np.ascontiguousarray(v, dtype=np.float64) for v in (log_a, log_b, f, g))
+    rows = n if n * m <= PLAN_BLOCK else max(1, PLAN_BLOCK // m)
     total = 0.0
     for i0 in range(0, n, rows):
         i1 = min(n, i0 + rows)
         block = np.ascontiguousarray(C[i0:i1], dtype=np.float64)
-        if n * m <= PLAN_BLOCK:
+        if rows == n:
             with np.errstate(over="ignore", invalid="ignore"):
-                P = np.exp(log_a[i0:i1, None] + log_b[None, :] + (f[i0:i1, None] + g[None, :] - block) / eps)
+                P = np.exp(log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - block) / eps)
         else:
             P = np.empty((1,) + block.shape)
             run_parallel(plan_core, n_threads, block[None], log_a[None, i0:i1], log_b[None], f[None, i0:i1],
