@@ -53,26 +53,21 @@ class DeviceWeights(NamedTuple):
 
 # ------------------------------------------------------------------------------------------------------ kernels
 @cuda.jit
-def _copy_kernel(src, dst, active):
-    t = cuda.grid(1)
-    B, n = dst.shape
-    if t < B * n:
-        k = t // n
-        if active[k]:
-            i = t - k * n
-            dst[k, i] = src[k, i]
-
-
-@cuda.jit
 def _relax_kernel(old, new, omega, out, active):
-    """``out = old + omega (new - old)`` on the active problems (``out`` may be ``old`` or ``new``)."""
+    """``out = old + omega (new - old)`` on the active problems (``out`` may be ``old`` or ``new``); ``omega = 1``
+    copies ``new`` exactly."""
     t = cuda.grid(1)
     B, n = out.shape
     if t < B * n:
         k = t // n
         if active[k]:
             i = t - k * n
-            out[k, i] = old[k, i] + omega * (new[k, i] - old[k, i])
+            out[k, i] = new[k, i] if omega == 1.0 else old[k, i] + omega * (new[k, i] - old[k, i])
+
+
+def _copy(src, dst, active, stream):
+    """``dst = src`` on the active problems (B, n)."""
+    launch_flat(_relax_kernel, int(dst.shape[0]) * int(dst.shape[1]), stream, src, src, 1.0, dst, active)
 
 
 @cuda.jit
@@ -172,7 +167,7 @@ def sinkhorn_loop_cuda(geom, w, rule, ctl, f, g, stream):
         it += 1
         check = it % ctl.check_every == 0 or it == ctl.max_iter
         if (check and mode == MODE_UNBALANCED) or relaxed:
-            launch_flat(_copy_kernel, B * n, stream, f, f_prev, active)
+            _copy(f, f_prev, active, stream)
         if step_mode == SIMULTANEOUS:  # g from the old f, before f moves
             geom.half_step(COLUMNS, f, w.ref_a, w.shift_b, active, eps, tau_b, g, g_new)
         geom.half_step(ROWS, g, w.ref_b, w.shift_a, active, eps, tau_a, f, f)
@@ -181,7 +176,7 @@ def sinkhorn_loop_cuda(geom, w, rule, ctl, f, g, stream):
                 launch_flat(_relax_kernel, B * n, stream, f_prev, f, omega, f, active)
             geom.half_step(COLUMNS, f, w.ref_a, w.shift_b, active, eps, tau_b, g, g_new)
         elif step_mode == SYMMETRIC:  # g follows f: C = C^T, the same weights
-            launch_flat(_copy_kernel, B * n, stream, f, g_new, active)
+            _copy(f, g_new, active, stream)
         n_iter[active_host.astype(bool)] = it
         if check:
             _error_kernel[B, err_threads, stream](mode, f, f_prev, g, g_new, w.log_a, w.log_b, inv_eps, active, err)
@@ -193,9 +188,9 @@ def sinkhorn_loop_cuda(geom, w, rule, ctl, f, g, stream):
             g, g_new = g_new, g
             swapped = not swapped
         else:
-            launch_flat(_copy_kernel, B * m, stream, g_new, g, active)
+            _copy(g_new, g, active, stream)
         if step_mode == SYMMETRIC:
-            launch_flat(_copy_kernel, B * n, stream, g, f, active)
+            _copy(g, f, active, stream)
         if check:
             errors = _launch.small_to_host(err, stream)  # the one copy per check: B scalars
             changed = False
@@ -210,7 +205,7 @@ def sinkhorn_loop_cuda(geom, w, rule, ctl, f, g, stream):
                 active.copy_to_device(active_host, stream=stream)
     if swapped:  # the last g sits in the other buffer: copy it back into the caller's
         ones = cuda.to_device(np.ones(1, np.uint8), stream=stream)
-        launch_flat(_copy_kernel, m, stream, g, caller_g, ones)
+        _copy(g, caller_g, ones, stream)
         g = caller_g
     bad = cuda.to_device(np.zeros(B, np.int8), stream=stream)
     launch_flat(_nonfinite_kernel, B * n, stream, f, w.log_a, bad)
