@@ -63,7 +63,9 @@ print(json.dumps({{"import": t1 - t0, "first": t3 - t2, "second": t4 - t3}}))
 
 def run_case(tree, family, cache_dir):
     setup, call = CASES[family]
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), PYTHONPATH=str(tree))
+    # both settings: NUMBAOT_CACHE_DIR (numbaot's) wins over NUMBA_CACHE_DIR, so one left in the caller's
+    # environment would share a cache across the families and runs
+    env = dict(os.environ, NUMBAOT_CACHE_DIR=str(cache_dir), NUMBA_CACHE_DIR=str(cache_dir), PYTHONPATH=str(tree))
     env.pop("NUMBAOT_CACHE", None)
     out = subprocess.run([sys.executable, "-c", _SCRIPT.format(setup=setup, call=call)], env=env, cwd=tree,
                          capture_output=True, text=True, check=True)
