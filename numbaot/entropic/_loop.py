@@ -43,6 +43,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
+from .._fastexp import fast_exp
 from .._finish import SinkhornAnswer
 from .._jit import cpu_jit
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
@@ -50,6 +51,8 @@ from .._threads import run_parallel, run_short_regions
 from ._geometry import COLUMNS, ROWS, DenseCosts, half_step
 from ._options import SinkhornOptions  # noqa: F401 - the drivers' options, importable from here
 from ._rules import coefficients, error, read_out, rule_for, translate
+
+_exp = fast_exp.cpu
 
 #: The log-domain methods, run by the batched ``sinkhorn_loop`` (also behind solve_batch and the GPU twin).
 LOG_METHODS = ("sinkhorn_log", "sinkhorn_translation_invariant")
@@ -231,34 +234,42 @@ def plan_core(C, ref_a, ref_b, f, g, eps, out):
             out[k, i, j] = math.exp(base + ref_b[k, j] + (g[k, j] - C[k, i, j]) * inv_eps)
 
 
+@cpu_jit(parallel=True)
+def plan_linear_rows(C, log_a, log_b, f, g, eps, out):
+    """``out[i] = sum_j P_ij C_ij`` for the plan ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` of
+    one problem (``C`` (n, m), float64 or float32, read as float64), in parallel over the rows, in one pass that
+    stores no plan; zero entries count 0 (also where C is +inf)."""
+    n, m = C.shape
+    inv_eps = 1.0 / eps
+    for i in prange(n):
+        base = log_a[i] + f[i] * inv_eps
+        total = 0.0
+        for j in range(m):
+            c = np.float64(C[i, j])
+            p = _exp(base + log_b[j] + (g[j] - c) * inv_eps)
+            total += p * c if p > 0.0 else 0.0
+        out[i] = total
+
+
 #: Plans of at most this many entries get their ``<P, C>`` from numpy in :func:`plan_linear` (no kernel to compile
-#: for a first call); larger ones from :func:`plan_core` over blocks of about as many entries.
-PLAN_BLOCK = 1 << 17
+#: for a first call on a small problem); larger ones from :func:`plan_linear_rows`.
+NUMPY_PLAN_MAX = 1 << 17
 
 
 def plan_linear(C, log_a, log_b, f, g, eps, n_threads=None):
     """``<P, C> = sum_ij P_ij C_ij`` for the plan ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` of one
     problem (``C`` (n, m), float64 or float32; zero entries count 0, also where C is +inf), in float64, without
-    storing the plan: by numpy for small problems, else by the dense solver's :func:`plan_core` over blocks of
-    rows (its one compiled float64 signature; a float32 block is converted first)."""
-    n, m = C.shape
+    storing the plan (the Sinkhorn divergence's ``value_linear``): by numpy for small problems, else by
+    :func:`plan_linear_rows`, the rows summed in order."""
     log_a, log_b, f, g = (np.ascontiguousarray(v, dtype=np.float64) for v in (log_a, log_b, f, g))
-    rows = n if n * m <= PLAN_BLOCK else max(1, PLAN_BLOCK // m)
-    total = 0.0
-    for i0 in range(0, n, rows):
-        i1 = min(n, i0 + rows)
-        block = np.ascontiguousarray(C[i0:i1], dtype=np.float64)
-        if rows == n:
-            with np.errstate(over="ignore", invalid="ignore"):
-                P = np.exp(log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - block) / eps)
-        else:
-            P = np.empty((1,) + block.shape)
-            run_parallel(plan_core, n_threads, block[None], log_a[None, i0:i1], log_b[None], f[None, i0:i1],
-                         g[None], eps, P)
-            P = P[0]
-        with np.errstate(invalid="ignore"):
-            total += float(np.where(P > 0.0, P * block, 0.0).sum())
-    return total
+    if C.size <= NUMPY_PLAN_MAX:
+        C = C.astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            P = np.exp(log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - C) / eps)
+            return float(np.where(P > 0.0, P * C, 0.0).sum())
+    rows = np.empty(C.shape[0])
+    run_parallel(plan_linear_rows, n_threads, np.ascontiguousarray(C), log_a, log_b, f, g, float(eps), rows)
+    return float(np.cumsum(rows)[-1])
 
 
 # ------------------------------------------------------------------------------------------------------ host side

@@ -245,15 +245,14 @@ def _symmetric_overrelaxation():
 
 # ---- the divergence's <P, C>: the solvers' own sums, against numpy on the same potentials
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("block", [None, 64])
-def test_plan_linear_is_the_explicit_plans_sum(dtype, block, monkeypatch):
+@pytest.mark.parametrize("kernel", [False, True])
+def test_plan_linear_is_the_explicit_plans_sum(dtype, kernel, monkeypatch):
     """``_loop.plan_linear`` (no plan stored) equals sum(P * C) over the explicit plan, forbidden arcs (C = +inf)
-    and zero weights counting 0: by numpy, and (``block``: a small PLAN_BLOCK) by the dense plan kernel over
-    blocks of rows."""
+    and zero weights counting 0: by numpy, and (``kernel``) by the parallel kernel of large problems."""
     from numbaot.entropic import _loop
 
-    if block is not None:
-        monkeypatch.setattr(_loop, "PLAN_BLOCK", block)
+    if kernel:
+        monkeypatch.setattr(_loop, "NUMPY_PLAN_MAX", 0)
     rng = np.random.default_rng(5)
     n, m, eps = 40, 23, 0.2
     C = rng.random((n, m)).astype(dtype)
