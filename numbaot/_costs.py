@@ -109,6 +109,34 @@ def cosine_norms(X, Y, metric, names=("x1", "x2")):
     return norms[0], norms[1]
 
 
+#: Clouds of at most this many (pair, coordinate) terms may get their costs from numpy (:func:`cost_matrix_numpy`):
+#: a millisecond or two, against about a second that compiling :func:`dist_core` adds to a first call.
+NUMPY_COSTS_MAX = 1 << 17
+
+
+def pair_costs_numpy(X, Y, code, p, norms_x, norms_y):
+    """The (n, m) float64 costs of ``pair_cost`` between float64 clouds by numpy, nothing to compile: its coordinate
+    terms (``cost_term``'s Python body, run on whole columns) accumulated in the same order, then its finish (the
+    same values; 'minkowski''s power may round differently)."""
+    acc = np.zeros((X.shape[0], Y.shape[0]))
+    for k in range(X.shape[1]):
+        acc += cost_term.py(X[:, k, None], Y[None, :, k], code, p)
+    if code == COSINE:
+        return 1.0 - acc / (norms_x[:, None] * norms_y[None, :])
+    if code == EUCLIDEAN:
+        return np.sqrt(acc)
+    if code == MINKOWSKI:
+        acc **= 1.0 / p
+    return acc
+
+
+def cost_matrix_numpy(X, Y, metric, p, out_dtype=np.float64):
+    """:func:`cost_matrix` by numpy (:func:`pair_costs_numpy`), for small clouds (:data:`NUMPY_COSTS_MAX`)."""
+    norms_x, norms_y = cosine_norms(X, Y, metric)
+    return pair_costs_numpy(X.astype(np.float64, copy=False), Y.astype(np.float64, copy=False), METRIC_CODES[metric],
+                            float(2.0 if p is None else p), norms_x, norms_y).astype(out_dtype, copy=False)
+
+
 def cost_matrix(X, Y, metric, p, n_threads, out_dtype=np.float64):
     """The (n, m) costs between validated host clouds ``X`` (n, d) and ``Y`` (m, d), in parallel, as ``out_dtype``
     (what :func:`numbaot.dist` returns; the solvers that build cost matrices call this directly)."""

@@ -25,7 +25,7 @@ from numba import prange
 from numba.extending import overload
 
 from .._costs import (CITYBLOCK, COSINE, EUCLIDEAN, MINKOWSKI, SQEUCLIDEAN, PointClouds, cost_finish, cost_term,
-                      pair_cost)
+                      pair_cost, pair_costs_numpy)
 from .._fastexp import fast_exp as exp_term  # the vectorisable exponential of the dense cores
 from .._jit import cpu_jit, twin
 
@@ -201,18 +201,8 @@ def plan_sums(geom, log_a, log_b, f, g, eps, n_threads, swapped=False):
 
 def row_sums_numpy(clouds, log_a, log_b, f, g, eps, mass, cost):
     """:func:`row_sums` in numpy (same arguments and answer, up to rounding), for small clouds: nothing to compile.
-    The costs are ``pair_cost``'s: its coordinate terms (``cost_term``'s Python body, run on whole columns)
-    accumulated in the same order, then its finish (the same values)."""
-    X, Y, code, p = clouds.X, clouds.Y, clouds.metric, clouds.p
-    acc = np.zeros((X.shape[0], Y.shape[0]))
-    for k in range(X.shape[1]):
-        acc += cost_term.py(X[:, k, None], Y[None, :, k], code, p)
-    if code == COSINE:
-        acc = 1.0 - acc / (clouds.norms_x[:, None] * clouds.norms_y[None, :])
-    elif code == EUCLIDEAN:
-        acc = np.sqrt(acc)
-    elif code == MINKOWSKI:
-        acc **= 1.0 / p
+    The costs are ``pair_cost``'s (``_costs.pair_costs_numpy``)."""
+    acc = pair_costs_numpy(clouds.X, clouds.Y, clouds.metric, clouds.p, clouds.norms_x, clouds.norms_y)
     inv_eps = 1.0 / eps
     with np.errstate(invalid="ignore", over="ignore"):
         P = np.exp((log_a + f * inv_eps)[:, None] + log_b[None, :] + (g[None, :] - acc) * inv_eps)

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .. import _validation as V
-from .._costs import cost_matrix
+from .._costs import NUMPY_COSTS_MAX, cost_matrix, cost_matrix_numpy
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
 from .._threads import run_short_regions
 from ._loop import ALTERNATE, SIMULTANEOUS, SYMMETRIC, LogWeights, control, new_record, sinkhorn_loop
@@ -84,7 +84,10 @@ class DenseProblems(HostProblems):
             pairs.update(xx=(X, X), yy=(Y, Y))
         for P, Q in pairs.values():  # refused with a clear error (and the hint lazy=True) before any allocation
             V.check_dense_size((P.shape[0], Q.shape[0]), dtype.itemsize, what="the cost matrix")
-        self.C = {pair: cost_matrix(P, Q, metric, p, n_threads, dtype) for pair, (P, Q) in pairs.items()}
+        # small clouds: costs by numpy, no kernel to compile for a first call
+        small = all(P.shape[0] * Q.shape[0] * P.shape[1] <= NUMPY_COSTS_MAX for P, Q in pairs.values())
+        self.C = {pair: cost_matrix_numpy(P, Q, metric, p, dtype) if small else
+                  cost_matrix(P, Q, metric, p, n_threads, dtype) for pair, (P, Q) in pairs.items()}
         self.geoms = {"xy": DenseCosts(self.C["xy"][None], self.C["yx"][None])}
         if debias:  # a self-problem reads rows only (SYMMETRIC steps): its matrix stands in for its transpose
             self.geoms.update(xx=DenseCosts(self.C["xx"][None], self.C["xx"][None]),
