@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .._costs import cost_matrix
+from .._costs import cost_matrix_numpy
 
 
 def epsilon_schedule(power, diameter, blur, scaling):
@@ -42,8 +42,9 @@ def annealing_schedule(low, high, metric, p, reg, scaling):
     if metric == "cosine":
         top = 2.0
     else:
-        top = float(cost_matrix(np.asarray(low, dtype=np.float64)[None, :],
-                                np.asarray(high, dtype=np.float64)[None, :], metric, p, 1)[0, 0])
+        # one cost: by numpy (no kernel to compile for it), the same value as the kernels'
+        top = float(cost_matrix_numpy(np.asarray(low, dtype=np.float64)[None, :],
+                                      np.asarray(high, dtype=np.float64)[None, :], metric, p)[0, 0])
     eps_list = epsilon_schedule(power, top ** (1 / power), reg ** (1 / power), scaling)
     eps_list[-1] = reg  # exactly, whatever the rounding of reg^(1/p)^p
     return eps_list
