@@ -109,8 +109,9 @@ def cosine_norms(X, Y, metric, names=("x1", "x2")):
     return norms[0], norms[1]
 
 
-#: Clouds of at most this many (pair, coordinate) terms may get their costs from numpy (:func:`cost_matrix_numpy`):
-#: a millisecond or two, against about a second that compiling :func:`dist_core` adds to a first call.
+#: Clouds of at most this many (pair, coordinate) terms may get their costs from numpy (:func:`cost_matrix_numpy`;
+#: the online solver's plan sums too, ``_online.plan_sums``): a millisecond or two, against about a second that
+#: compiling a parallel kernel adds to a first call.
 NUMPY_COSTS_MAX = 1 << 17
 
 

@@ -43,7 +43,6 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
-from .._fastexp import fast_exp
 from .._finish import SinkhornAnswer
 from .._jit import cpu_jit
 from .._status import MAX_ITER_REACHED, NUMERICAL_ERROR, OPTIMAL
@@ -51,8 +50,6 @@ from .._threads import run_parallel, run_short_regions
 from ._geometry import COLUMNS, ROWS, DenseCosts, half_step
 from ._options import SinkhornOptions  # noqa: F401 - the drivers' options, importable from here
 from ._rules import coefficients, error, read_out, rule_for, translate
-
-_exp = fast_exp.cpu
 
 #: The log-domain methods, run by the batched ``sinkhorn_loop`` (also behind solve_batch and the GPU twin).
 LOG_METHODS = ("sinkhorn_log", "sinkhorn_translation_invariant")
@@ -232,44 +229,6 @@ def plan_core(C, ref_a, ref_b, f, g, eps, out):
         base = ref_a[k, i] + f[k, i] * inv_eps
         for j in range(m):
             out[k, i, j] = math.exp(base + ref_b[k, j] + (g[k, j] - C[k, i, j]) * inv_eps)
-
-
-@cpu_jit(parallel=True)
-def plan_linear_rows(C, log_a, log_b, f, g, eps, out):
-    """``out[i] = sum_j P_ij C_ij`` for the plan ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` of
-    one problem (``C`` (n, m), float64 or float32, read as float64), in parallel over the rows, in one pass that
-    stores no plan; zero entries count 0 (also where C is +inf)."""
-    n, m = C.shape
-    inv_eps = 1.0 / eps
-    for i in prange(n):
-        base = log_a[i] + f[i] * inv_eps
-        total = 0.0
-        for j in range(m):
-            c = np.float64(C[i, j])
-            p = _exp(base + log_b[j] + (g[j] - c) * inv_eps)
-            total += p * c if p > 0.0 else 0.0
-        out[i] = total
-
-
-#: Plans of at most this many entries get their ``<P, C>`` from numpy in :func:`plan_linear` (no kernel to compile
-#: for a first call on a small problem); larger ones from :func:`plan_linear_rows`.
-NUMPY_PLAN_MAX = 1 << 17
-
-
-def plan_linear(C, log_a, log_b, f, g, eps, n_threads=None):
-    """``<P, C> = sum_ij P_ij C_ij`` for the plan ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` of one
-    problem (``C`` (n, m), float64 or float32; zero entries count 0, also where C is +inf), in float64, without
-    storing the plan (the Sinkhorn divergence's ``value_linear``): by numpy for small problems, else by
-    :func:`plan_linear_rows`, the rows summed in order."""
-    log_a, log_b, f, g = (np.ascontiguousarray(v, dtype=np.float64) for v in (log_a, log_b, f, g))
-    if C.size <= NUMPY_PLAN_MAX:
-        C = C.astype(np.float64)
-        with np.errstate(over="ignore", invalid="ignore"):
-            P = np.exp(log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - C) / eps)
-            return float(np.where(P > 0.0, P * C, 0.0).sum())
-    rows = np.empty(C.shape[0])
-    run_parallel(plan_linear_rows, n_threads, np.ascontiguousarray(C), log_a, log_b, f, g, float(eps), rows)
-    return float(np.cumsum(rows)[-1])
 
 
 # ------------------------------------------------------------------------------------------------------ host side

@@ -178,21 +178,17 @@ def row_sums(clouds, log_a, log_b, f, g, eps, mass, cost):
         cost[i] = s
 
 
-#: Clouds with at most this many (pair, coordinate) terms get their row sums from numpy (:func:`row_sums_numpy`):
-#: a millisecond or two, against more than a second that compiling the parallel kernel adds to a first call.
-NUMPY_SUMS_MAX = 1 << 17
-
-
 def plan_sums(geom, log_a, log_b, f, g, eps, n_threads, swapped=False):
     """``(mass, cost)``: :func:`row_sums` of the plan of potentials ``(f, g)`` between the clouds of the
     :class:`PointGeometry` ``geom`` (``swapped``: its columns, with the arguments of the swapped problem), by
     numpy for small clouds (no kernel to compile for a first call), else by the parallel kernel."""
+    from .. import _costs
     from .._threads import run_parallel
 
     clouds = geom.clouds(swapped=swapped)
     n, m = clouds.X.shape[0], clouds.Y.shape[0]
     mass, cost = np.empty(n), np.empty(n)
-    if n * m * clouds.X.shape[1] <= NUMPY_SUMS_MAX:
+    if n * m * clouds.X.shape[1] <= _costs.NUMPY_COSTS_MAX:
         row_sums_numpy(clouds, log_a, log_b, f, g, eps, mass, cost)
     else:
         run_parallel(row_sums, n_threads, clouds, log_a, log_b, f, g, eps, mass, cost)

@@ -141,3 +141,31 @@ def plan_and_values_numpy(C, log_a, log_b, f, g, eps, entropy, out):
             reg = float(np.sum(P * (scaled - 1.0), where=kept))
             reg += float(np.sum(np.exp(log_a))) * float(np.sum(np.exp(log_b)))
     return linear, reg
+
+
+#: Rows of :func:`plan_linear`'s blocks: about this many plan entries each (8 MiB of float64).
+PLAN_BLOCK = 1 << 20
+
+
+def plan_linear(C, log_a, log_b, f, g, eps, n_threads=None):
+    """``<P, C>`` for the plan ``P_ij = exp(log a_i + log b_j + (f_i + g_j - C_ij) / eps)`` of one problem (``C``
+    (n, m), float64 or float32; zero entries count 0, also where C is +inf), without keeping the plan (the Sinkhorn
+    divergence's ``value_linear``): :func:`plan_and_values` (numpy for small plans), the dense solver's read-out and
+    its compiled signature, over blocks of rows that reuse one buffer of the costs' dtype."""
+    from .._threads import run_parallel
+
+    n, m = C.shape
+    rows = max(1, PLAN_BLOCK // max(m, 1))
+    buf = np.empty((min(rows, n), m), dtype=C.dtype)
+    log_a, log_b, f, g = (np.ascontiguousarray(v, dtype=np.float64) for v in (log_a, log_b, f, g))
+    total = 0.0
+    for i0 in range(0, n, rows):
+        block = np.ascontiguousarray(C[i0:i0 + rows])
+        out = buf[:block.shape[0]]
+        if block.size <= NUMPY_PLAN_MAX:
+            linear, _ = plan_and_values_numpy(block, log_a[i0:i0 + rows], log_b, f[i0:i0 + rows], g, eps, False, out)
+        else:
+            linear, _ = run_parallel(plan_and_values, n_threads, block, log_a[i0:i0 + rows], log_b,
+                                     f[i0:i0 + rows], g, float(eps), False, out)
+        total += linear
+    return float(total)

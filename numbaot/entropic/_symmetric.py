@@ -102,8 +102,7 @@ class CloudProblems(HostProblems):
         from ._online import PointGeometry
 
         self.n_threads = n_threads
-        self.geometry = PointGeometry(X, Y, metric, p)
-        self.geoms = {"xy": self.geometry.clouds()}
+        self.geoms = {"xy": PointGeometry(X, Y, metric, p).clouds()}
         if debias:
             self.geoms["xx"] = PointGeometry(X, X, metric, p).clouds()
             self.geoms["yy"] = PointGeometry(Y, Y, metric, p).clouds()

@@ -93,7 +93,7 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
     """
     from .. import _dispatch, _validation as V
     from .._finish import CloudsAnswer, clouds_detail, finish_clouds
-    from ._loop import plan_linear
+    from ._sinkhorn_log import plan_linear
     from ._online import PointGeometry, online_plan_parts, plan_sums
 
     reg = V.check_reg(reg)
@@ -134,8 +134,8 @@ def solve_divergence(X_a, X_b, a=None, b=None, reg=None, reg_m=None, metric="sqe
                                                                          debias, max_iter, tol)
     value = divergence_value(a, b, f_aa, g_bb, g_ab, f_ba, reg, rho, debias)
     geom = PointGeometry(X_a, X_b, metric, p)
-    # <P, C> of the a-b problem by the kernels its solver shares: the online solver's sums from the points, or the
-    # dense solver's plan kernel over blocks of rows of the cost matrix
+    # <P, C> of the a-b problem by the read-outs of the solvers it shares the loop with: the online solver's sums
+    # from the points, or the dense solver's plan and values over blocks of rows of the cost matrix
     if lazy:
         value_linear = float(plan_sums(geom, log_a, log_b, f_ba, g_ab, reg, n_threads)[1].sum())
     else:

@@ -247,12 +247,14 @@ def _symmetric_overrelaxation():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("kernel", [False, True])
 def test_plan_linear_is_the_explicit_plans_sum(dtype, kernel, monkeypatch):
-    """``_loop.plan_linear`` (no plan stored) equals sum(P * C) over the explicit plan, forbidden arcs (C = +inf)
-    and zero weights counting 0: by numpy, and (``kernel``) by the parallel kernel of large problems."""
-    from numbaot.entropic import _loop
+    """``_sinkhorn_log.plan_linear`` (no plan kept) equals sum(P * C) over the explicit plan, forbidden arcs
+    (C = +inf) and zero weights counting 0: by numpy, and (``kernel``) by the dense solver's parallel read-out over
+    blocks of rows (a last block shorter than the others)."""
+    from numbaot.entropic import _sinkhorn_log
 
     if kernel:
-        monkeypatch.setattr(_loop, "NUMPY_PLAN_MAX", 0)
+        monkeypatch.setattr(_sinkhorn_log, "NUMPY_PLAN_MAX", 0)
+        monkeypatch.setattr(_sinkhorn_log, "PLAN_BLOCK", 7 * 23)
     rng = np.random.default_rng(5)
     n, m, eps = 40, 23, 0.2
     C = rng.random((n, m)).astype(dtype)
@@ -267,7 +269,7 @@ def test_plan_linear_is_the_explicit_plans_sum(dtype, kernel, monkeypatch):
         P = a[:, None] * b[None, :] * np.exp((f[:, None] + g[None, :] - C64) / eps)
         want = float(np.where(P > 0, P * C64, 0.0).sum())
     assert P[3, 7] == 0.0 and want > 0
-    got = _loop.plan_linear(C, log_a, log_b, f, g, eps)
+    got = _sinkhorn_log.plan_linear(C, log_a, log_b, f, g, eps)
     assert isinstance(got, float)
     assert got == pytest.approx(want, rel=1e-12)  # float64 entries, whatever C's dtype
 
@@ -289,11 +291,12 @@ def test_divergence_linear_value_is_its_plans(lazy):
 def test_plan_sums_match_numpy(metric, kernel, monkeypatch):
     """``_online.plan_sums``: the plan's row (and, swapped, column) masses and costs from the points, by numpy
     for small clouds and (``kernel``) by the parallel kernel."""
+    from numbaot import _costs
     from numbaot.entropic import _online
     from numbaot.entropic._online import PointGeometry
 
     if kernel:
-        monkeypatch.setattr(_online, "NUMPY_SUMS_MAX", 0)
+        monkeypatch.setattr(_costs, "NUMPY_COSTS_MAX", 0)
     rng = np.random.default_rng(4)
     X, Y = rng.random((300, 2)), rng.random((9, 2))  # 300 points: more than one chunk of costs per row
     a, b = _weights(300, 9, seed=4)
