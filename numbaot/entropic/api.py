@@ -258,12 +258,13 @@ def _greenkhorn(C, a, b, log_a, log_b, f, g, opts, errors):
     the ``n_iter`` returned count iterations of n + m updates (a Sinkhorn iteration's work). In single updates, the
     shared defaults would stop every ordinary problem unconverged (1000 updates: under two sweeps at n = 300) and
     recompute the exact marginals, O(n m), every 10 updates of O(n)."""
+    from ._loop import transposed
     from ._sinkhorn_scaling import greenkhorn_core
 
     def run(K, a, b, u, v):
         sweep = K.shape[0] + K.shape[1]
-        status, updates, n_errors = greenkhorn_core(K, np.ascontiguousarray(K.T), a, b, u, v, opts.max_iter * sweep,
-                                                    opts.tol, opts.check_every * sweep, errors)
+        status, updates, n_errors = greenkhorn_core(K, transposed(K), a, b, u, v, opts.max_iter * sweep, opts.tol,
+                                                    opts.check_every * sweep, errors)
         return status, -(-updates // sweep), n_errors
 
     return _on_scalings(run, C, a, b, log_a, log_b, opts.reg, f, g)
